@@ -1,0 +1,141 @@
+//! The state a subblock reads and writes: its boundary with the rest of the block.
+//!
+//! [`BoundaryDb`] sits between the EVM journal and the block's cached state. The journal asks it
+//! for an account or slot the first time a transaction touches it, and hands it every
+//! transaction's (and system call's) changes to commit; so within one subblock the first read of
+//! a key is its value at the subblock's start and the last write is its value at the end.
+
+use crate::error::WitnessError;
+use alloy_primitives::{Address, B256, U256};
+use revm::bytecode::Bytecode;
+use revm::database::{DatabaseCommit, State};
+use revm::database_interface::{Database, DatabaseRef};
+use revm::state::{Account, AccountInfo};
+use revm::primitives::AddressMap;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use revm::database_interface::bal::EvmDatabaseError;
+
+/// The error the block state returns: a witness error, or a block-access-list error.
+pub type DbError = EvmDatabaseError<WitnessError>;
+
+/// An account's fields as the state trie holds them (storage root aside).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct AccountValue {
+    pub balance: U256,
+    pub nonce: u64,
+    pub code_hash: B256,
+}
+
+impl From<&AccountInfo> for AccountValue {
+    fn from(i: &AccountInfo) -> Self {
+        Self {
+            balance: i.balance,
+            nonce: i.nonce,
+            code_hash: i.code_hash,
+        }
+    }
+}
+
+/// What one subblock read (values at its start) and wrote (values at its end).
+/// `None` for an account: it does not exist.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateBoundary {
+    pub account_reads: BTreeMap<Address, Option<AccountValue>>,
+    pub storage_reads: BTreeMap<(Address, U256), U256>,
+    pub account_writes: BTreeMap<Address, Option<AccountValue>>,
+    pub storage_writes: BTreeMap<(Address, U256), U256>,
+}
+
+/// Records the boundary of the current subblock while forwarding to the block state. The first
+/// witness error it sees is kept, so a failed execution can report exactly what was missing.
+pub struct BoundaryDb<'a, DB: DatabaseRef<Error = WitnessError>> {
+    state: &'a mut State<revm::database_interface::WrapDatabaseRef<DB>>,
+    boundary: StateBoundary,
+    first_error: Arc<Mutex<Option<WitnessError>>>,
+}
+
+impl<DB: DatabaseRef<Error = WitnessError>> std::fmt::Debug for BoundaryDb<'_, DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundaryDb").field("boundary", &self.boundary).finish()
+    }
+}
+
+impl<'a, DB: DatabaseRef<Error = WitnessError>> BoundaryDb<'a, DB> {
+    pub fn new(
+        state: &'a mut State<revm::database_interface::WrapDatabaseRef<DB>>,
+        first_error: Arc<Mutex<Option<WitnessError>>>,
+    ) -> Self {
+        Self {
+            state,
+            boundary: StateBoundary::default(),
+            first_error,
+        }
+    }
+
+    /// Takes the boundary recorded so far (a subblock ends).
+    pub fn take_boundary(&mut self) -> StateBoundary {
+        std::mem::take(&mut self.boundary)
+    }
+
+    fn keep<T>(&self, r: Result<T, DbError>) -> Result<T, DbError> {
+        if let Err(EvmDatabaseError::Database(e)) = &r {
+            self.first_error.lock().expect("lock").get_or_insert_with(|| e.clone());
+        }
+        r
+    }
+}
+
+impl<DB: DatabaseRef<Error = WitnessError>> Database for BoundaryDb<'_, DB> {
+    type Error = DbError;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        let r = self.state.basic(address);
+        let info = self.keep(r)?;
+        self.boundary
+            .account_reads
+            .entry(address)
+            .or_insert_with(|| info.as_ref().map(AccountValue::from));
+        Ok(info)
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        let r = self.state.code_by_hash(code_hash);
+        self.keep(r)
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        let r = self.state.storage(address, index);
+        let v = self.keep(r)?;
+        self.boundary.storage_reads.entry((address, index)).or_insert(v);
+        Ok(v)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        let r = self.state.block_hash(number);
+        self.keep(r)
+    }
+}
+
+impl<DB: DatabaseRef<Error = WitnessError>> DatabaseCommit for BoundaryDb<'_, DB> {
+    fn commit(&mut self, changes: AddressMap<Account>) {
+        for (address, account) in &changes {
+            if !account.is_touched() {
+                continue;
+            }
+            let value = if account.is_selfdestructed() || (account.is_empty() && account.is_touched()) {
+                None
+            } else {
+                Some(AccountValue::from(&account.info))
+            };
+            self.boundary.account_writes.insert(*address, value);
+            for (slot, s) in &account.storage {
+                if s.is_changed() {
+                    self.boundary.storage_writes.insert((*address, *slot), s.present_value);
+                }
+            }
+        }
+        self.state.commit(changes);
+    }
+}

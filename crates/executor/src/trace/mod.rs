@@ -1,0 +1,12 @@
+//! Execution traces: what the prover's chips are generated from.
+//!
+//! A [`SubblockTrace`] is columnar: one fixed-size, `bytemuck::Pod` record per EVM step, plus side
+//! tables (stack words, memory/calldata/returndata accesses with their bytes, storage accesses,
+//! logs, call contexts, segments) that steps index into. Recording appends to these vectors and
+//! never allocates per step beyond their amortised growth.
+
+mod recorder;
+mod records;
+
+pub use recorder::TraceRecorder;
+pub use records::*;

@@ -1,0 +1,525 @@
+//! The revm inspector that records a [`SubblockTrace`].
+
+use super::records::*;
+use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
+use revm::bytecode::opcode::{self, OPCODE_INFO};
+use revm::context::{ContextTr, JournalTr};
+use revm::context_interface::journaled_state::entry::JournalEntry;
+use revm::inspector::JournalExt;
+use revm::interpreter::interpreter::EthInterpreter;
+use revm::interpreter::interpreter_types::{
+    InputsTr, Jumps, LegacyBytecode, LoopControl, MemoryTr, ReturnData,
+};
+use revm::interpreter::{
+    CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, CreateScheme, Interpreter,
+};
+use revm::Inspector;
+use std::collections::HashMap;
+
+/// A byte range touched by a step, computed from its stack operands before it runs.
+#[derive(Clone, Copy, Debug)]
+struct Region {
+    kind: AccessKind,
+    offset: u32,
+    len: u32,
+}
+
+/// What `step` leaves for `step_end` of the same instruction.
+#[derive(Clone, Copy, Debug)]
+struct OpenStep {
+    index: u32,
+    reads: u8,
+    outputs: u8,
+    stack_len: u16,
+    write: Option<Region>,
+    journal_len: usize,
+    storage_key: U256,
+    address: Address,
+}
+
+/// An open call frame.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    context: u32,
+    /// Where the callee's return data lands in the caller's memory (CALL*).
+    return_region: Option<(u32, u32)>,
+    /// The caller's stack slot that receives the success flag / created address.
+    result_word: Option<u32>,
+}
+
+/// Records every step of every frame into a [`SubblockTrace`]. Disabled, it records nothing
+/// (execution then costs what plain revm costs, plus the hook calls).
+#[derive(Debug, Default)]
+pub struct TraceRecorder {
+    trace: SubblockTrace,
+    enabled: bool,
+    frames: Vec<Frame>,
+    open: Option<OpenStep>,
+    /// Set by the step_end of a CALL*/CREATE*: (step, result word) for the frame it opens next.
+    pending_call: Option<(u32, u32)>,
+    segment: u32,
+    code_index: HashMap<B256, u32>,
+}
+
+/// `u32` of a stack operand, or `None` if it does not fit (the step then fails for lack of gas
+/// before touching memory, so there is nothing to record).
+#[inline]
+fn small(v: U256) -> Option<u32> {
+    if v.as_limbs()[1..].iter().all(|l| *l == 0) && v.as_limbs()[0] <= u32::MAX as u64 {
+        Some(v.as_limbs()[0] as u32)
+    } else {
+        None
+    }
+}
+
+#[inline]
+fn region(kind: AccessKind, offset: U256, len: U256) -> Option<Region> {
+    let len = small(len)?;
+    if len == 0 {
+        return None;
+    }
+    let offset = small(offset)?;
+    offset.checked_add(len)?;
+    Some(Region { kind, offset, len })
+}
+
+/// The data reads and the memory write an opcode makes, from its operands (`s(0)` = top).
+#[inline]
+fn data_regions(op: u8, s: impl Fn(usize) -> U256) -> ([Option<Region>; 2], Option<Region>) {
+    use AccessKind::*;
+    match op {
+        opcode::MLOAD => ([region(MemoryRead, s(0), U256::from(32)), None], None),
+        opcode::MSTORE => ([None, None], region(MemoryWrite, s(0), U256::from(32))),
+        opcode::MSTORE8 => ([None, None], region(MemoryWrite, s(0), U256::from(1))),
+        opcode::KECCAK256 | opcode::RETURN | opcode::REVERT => {
+            ([region(MemoryRead, s(0), s(1)), None], None)
+        }
+        opcode::LOG0..=opcode::LOG4 => ([region(MemoryRead, s(0), s(1)), None], None),
+        opcode::CALLDATALOAD => ([region(CalldataRead, s(0), U256::from(32)), None], None),
+        opcode::CALLDATACOPY => (
+            [region(CalldataRead, s(1), s(2)), None],
+            region(MemoryWrite, s(0), s(2)),
+        ),
+        opcode::CODECOPY => (
+            [region(CodeRead, s(1), s(2)), None],
+            region(MemoryWrite, s(0), s(2)),
+        ),
+        opcode::EXTCODECOPY => ([None, None], region(MemoryWrite, s(1), s(3))),
+        opcode::RETURNDATACOPY => (
+            [region(ReturndataRead, s(1), s(2)), None],
+            region(MemoryWrite, s(0), s(2)),
+        ),
+        opcode::MCOPY => (
+            [region(MemoryRead, s(1), s(2)), None],
+            region(MemoryWrite, s(0), s(2)),
+        ),
+        opcode::CREATE | opcode::CREATE2 => ([region(MemoryRead, s(1), s(2)), None], None),
+        opcode::CALL | opcode::CALLCODE => ([region(MemoryRead, s(3), s(4)), None], None),
+        opcode::DELEGATECALL | opcode::STATICCALL => {
+            ([region(MemoryRead, s(2), s(3)), None], None)
+        }
+        _ => ([None, None], None),
+    }
+}
+
+#[inline]
+fn is_call_or_create(op: u8) -> bool {
+    matches!(
+        op,
+        opcode::CALL
+            | opcode::CALLCODE
+            | opcode::DELEGATECALL
+            | opcode::STATICCALL
+            | opcode::CREATE
+            | opcode::CREATE2
+    )
+}
+
+impl TraceRecorder {
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Opens a segment (a transaction or a system phase); steps recorded next belong to it.
+    pub fn begin_segment(&mut self, kind: SegmentKind, tx_index: u32) {
+        let first = self.trace.steps.len() as u32;
+        self.segment = self.trace.segments.len() as u32;
+        self.trace.segments.push(SegmentRecord {
+            gas_used: 0,
+            kind: kind as u32,
+            tx_index,
+            first_step: first,
+            end_step: first,
+        });
+    }
+
+    /// Closes the current segment.
+    pub fn end_segment(&mut self, gas_used: u64) {
+        let end = self.trace.steps.len() as u32;
+        if let Some(seg) = self.trace.segments.last_mut() {
+            seg.end_step = end;
+            seg.gas_used = gas_used;
+        }
+    }
+
+    /// Takes the trace recorded so far, leaving an empty one (a subblock boundary).
+    pub fn take_trace(&mut self) -> SubblockTrace {
+        self.code_index.clear();
+        std::mem::take(&mut self.trace)
+    }
+
+    pub fn trace(&self) -> &SubblockTrace {
+        &self.trace
+    }
+
+    fn push_data(&mut self, bytes: &[u8]) -> u32 {
+        let start = self.trace.data.len() as u32;
+        self.trace.data.extend_from_slice(bytes);
+        start
+    }
+
+    fn open_context(&mut self, mut rec: ContextRecord, return_region: Option<(u32, u32)>) {
+        let (call_step, result_word) = match self.pending_call.take() {
+            Some((step, word)) => (step, Some(word)),
+            None => (u32::MAX, None),
+        };
+        rec.parent = self.frames.last().map(|f| f.context).unwrap_or(u32::MAX);
+        rec.depth = self.frames.len() as u32 + 1;
+        rec.call_step = call_step;
+        let context = self.trace.contexts.len() as u32;
+        self.trace.contexts.push(rec);
+        self.trace.context_code.push(u32::MAX);
+        self.frames.push(Frame {
+            context,
+            return_region,
+            result_word,
+        });
+    }
+
+    fn close_context(&mut self, success: bool, result: U256, output: &Bytes) {
+        let Some(frame) = self.frames.pop() else {
+            return;
+        };
+        self.trace.contexts[frame.context as usize].success = success as u32;
+        if let Some(word) = frame.result_word {
+            self.trace.stack_words[word as usize] = Word::from(result);
+        }
+        let call_step = self.trace.contexts[frame.context as usize].call_step;
+        if let (Some((offset, len)), true) = (frame.return_region, call_step != u32::MAX) {
+            let n = (len as usize).min(output.len());
+            if n > 0 {
+                let data_start = self.push_data(&output[..n]);
+                self.trace.mem_accesses.push(MemAccessRecord {
+                    step: call_step,
+                    kind: AccessKind::MemoryWrite as u32,
+                    offset,
+                    len: n as u32,
+                    data_start,
+                });
+            }
+        }
+    }
+}
+
+impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for TraceRecorder {
+    fn initialize_interp(&mut self, interp: &mut Interpreter<EthInterpreter>, _ctx: &mut CTX) {
+        if !self.enabled {
+            return;
+        }
+        let Some(frame) = self.frames.last() else {
+            return;
+        };
+        let code = interp.bytecode.bytecode_slice();
+        let hash = interp.bytecode.hash().unwrap_or_else(|| keccak256(code));
+        let next = self.trace.codes.len() as u32;
+        let id = *self.code_index.entry(hash).or_insert(next);
+        if id == next {
+            self.trace
+                .codes
+                .push((hash, Bytes::copy_from_slice(code)));
+        }
+        self.trace.context_code[frame.context as usize] = id;
+    }
+
+    #[inline]
+    fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
+        if !self.enabled {
+            return;
+        }
+        let op = interp.bytecode.opcode();
+        let info = OPCODE_INFO[op as usize];
+        let (inputs, outputs) = info.map(|i| (i.inputs(), i.outputs())).unwrap_or((0, 0));
+        let stack = interp.stack.data();
+        let len = stack.len();
+        let reads = (inputs as usize).min(len);
+        let index = self.trace.steps.len() as u32;
+        let stack_words = self.trace.stack_words.len() as u32;
+        for k in 0..reads {
+            self.trace.stack_words.push(Word::from(stack[len - 1 - k]));
+        }
+        let s = |k: usize| if k < len { stack[len - 1 - k] } else { U256::ZERO };
+        let (read_regions, write) = data_regions(op, s);
+        for r in read_regions.into_iter().flatten() {
+            let data_start = self.trace.data.len() as u32;
+            let (o, l) = (r.offset as usize, r.len as usize);
+            match r.kind {
+                AccessKind::MemoryRead => {
+                    let size = interp.memory.size();
+                    let avail = size.saturating_sub(o).min(l);
+                    if avail > 0 {
+                        let m = interp.memory.slice(o..o + avail);
+                        self.trace.data.extend_from_slice(&m);
+                    }
+                    self.trace.data.resize(data_start as usize + l, 0);
+                }
+                AccessKind::CalldataRead => {
+                    let input = interp.input.input().bytes(ctx);
+                    let avail = input.len().saturating_sub(o).min(l);
+                    if avail > 0 {
+                        self.trace.data.extend_from_slice(&input[o..o + avail]);
+                    }
+                    self.trace.data.resize(data_start as usize + l, 0);
+                }
+                AccessKind::ReturndataRead => {
+                    let rd = interp.return_data.buffer();
+                    let avail = rd.len().saturating_sub(o).min(l);
+                    if avail > 0 {
+                        self.trace.data.extend_from_slice(&rd[o..o + avail]);
+                    }
+                    // Out-of-bounds RETURNDATACOPY halts; the zeros never reach memory.
+                    self.trace.data.resize(data_start as usize + l, 0);
+                }
+                AccessKind::CodeRead => {
+                    let code = interp.bytecode.bytecode_slice();
+                    let avail = code.len().saturating_sub(o).min(l);
+                    if avail > 0 {
+                        self.trace.data.extend_from_slice(&code[o..o + avail]);
+                    }
+                    self.trace.data.resize(data_start as usize + l, 0);
+                }
+                AccessKind::MemoryWrite => {}
+            }
+            self.trace.mem_accesses.push(MemAccessRecord {
+                step: index,
+                kind: r.kind as u32,
+                offset: r.offset,
+                len: r.len,
+                data_start,
+            });
+        }
+        let storage_key = if op == opcode::SLOAD || op == opcode::SSTORE { s(0) } else { U256::ZERO };
+        let address = interp.input.target_address();
+        let (context, depth) = self
+            .frames
+            .last()
+            .map(|f| (f.context, self.frames.len() as u16))
+            .unwrap_or((u32::MAX, 0));
+        self.trace.steps.push(StepRecord {
+            gas_before: interp.gas.remaining(),
+            gas_after: 0,
+            pc: interp.bytecode.pc() as u32,
+            context,
+            stack_words,
+            segment: self.segment,
+            stack_len: len as u16,
+            depth,
+            opcode: op,
+            reads: reads as u8,
+            writes: 0,
+            status: STEP_OK,
+        });
+        self.open = Some(OpenStep {
+            index,
+            reads: reads as u8,
+            outputs,
+            stack_len: len as u16,
+            write,
+            journal_len: if op == opcode::SSTORE { ctx.journal_ref().journal().len() } else { 0 },
+            storage_key,
+            address,
+        });
+    }
+
+    #[inline]
+    fn step_end(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let idx = open.index as usize;
+        let op = self.trace.steps[idx].opcode;
+        self.trace.steps[idx].gas_after = interp.gas.remaining();
+        let failed = interp
+            .bytecode
+            .instruction_result()
+            .is_some_and(|r| !r.is_ok_or_revert());
+        if failed {
+            self.trace.steps[idx].status = STEP_EXCEPTIONAL;
+            return;
+        }
+        if is_call_or_create(op) {
+            // The result is pushed when the callee returns: reserve its word now.
+            let word = self.trace.stack_words.len() as u32;
+            self.trace.stack_words.push(Word::default());
+            self.trace.steps[idx].writes = 1;
+            self.pending_call = Some((open.index, word));
+            return;
+        }
+        let stack = interp.stack.data();
+        let len = stack.len();
+        let expected = open.stack_len as usize - open.reads as usize + open.outputs as usize;
+        if len == expected {
+            let writes = open.outputs as usize;
+            for k in 0..writes {
+                self.trace.stack_words.push(Word::from(stack[len - 1 - k]));
+            }
+            self.trace.steps[idx].writes = writes as u8;
+        }
+        if let Some(w) = open.write {
+            let size = interp.memory.size();
+            let (o, l) = (w.offset as usize, w.len as usize);
+            if o + l <= size {
+                let data_start = self.trace.data.len() as u32;
+                let m = interp.memory.slice(o..o + l);
+                self.trace.data.extend_from_slice(&m);
+                self.trace.mem_accesses.push(MemAccessRecord {
+                    step: open.index,
+                    kind: AccessKind::MemoryWrite as u32,
+                    offset: w.offset,
+                    len: w.len,
+                    data_start,
+                });
+            }
+        }
+        if op == opcode::SLOAD || op == opcode::SSTORE {
+            let journal = ctx.journal_ref();
+            let slot = journal
+                .evm_state()
+                .get(&open.address)
+                .and_then(|a| a.storage.get(&open.storage_key));
+            let (present, original) = slot
+                .map(|s| (s.present_value, s.original_value))
+                .unwrap_or_default();
+            let previous = if op == opcode::SSTORE {
+                journal.journal()[open.journal_len.min(journal.journal().len())..]
+                    .iter()
+                    .find_map(|e| match e {
+                        JournalEntry::StorageChanged { key, had_value, address }
+                            if *key == open.storage_key && *address == open.address =>
+                        {
+                            Some(*had_value)
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(present)
+            } else {
+                present
+            };
+            self.trace.storage.push(StorageRecord {
+                key: open.storage_key.into(),
+                previous: previous.into(),
+                value: present.into(),
+                original: original.into(),
+                step: open.index,
+                is_write: (op == opcode::SSTORE) as u32,
+            });
+        }
+    }
+
+    fn log(&mut self, _ctx: &mut CTX, log: Log) {
+        if !self.enabled {
+            return;
+        }
+        let step = self.trace.steps.len().saturating_sub(1) as u32;
+        let context = self.frames.last().map(|f| f.context).unwrap_or(u32::MAX);
+        let topics_start = self.trace.log_topics.len() as u32;
+        for t in log.data.topics() {
+            self.trace.log_topics.push(Word::from(*t));
+        }
+        let data_start = self.push_data(&log.data.data);
+        self.trace.logs.push(LogRecord {
+            step,
+            context,
+            topics_start,
+            topics: log.data.topics().len() as u32,
+            data_start,
+            data_len: log.data.data.len() as u32,
+        });
+    }
+
+    fn call(&mut self, _ctx: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
+        if !self.enabled {
+            return None;
+        }
+        let kind = match inputs.scheme {
+            CallScheme::Call => ContextKind::Call,
+            CallScheme::CallCode => ContextKind::CallCode,
+            CallScheme::DelegateCall => ContextKind::DelegateCall,
+            CallScheme::StaticCall => ContextKind::StaticCall,
+        };
+        let ret = &inputs.return_memory_offset;
+        let rec = ContextRecord {
+            gas_limit: inputs.gas_limit,
+            value: inputs.call_value().into(),
+            address: inputs.target_address.into(),
+            caller: inputs.caller.into(),
+            code_address: inputs.bytecode_address.into(),
+            kind: kind as u32,
+            is_static: inputs.is_static as u32,
+            ..Default::default()
+        };
+        self.open_context(rec, Some((ret.start as u32, ret.len() as u32)));
+        None
+    }
+
+    fn call_end(&mut self, _ctx: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
+        if !self.enabled {
+            return;
+        }
+        let ok = outcome.result.result.is_ok();
+        self.close_context(ok, U256::from(ok as u8), &outcome.result.output);
+    }
+
+    fn create(&mut self, _ctx: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
+        if !self.enabled {
+            return None;
+        }
+        let kind = match inputs.scheme() {
+            CreateScheme::Create2 { .. } => ContextKind::Create2,
+            _ => ContextKind::Create,
+        };
+        let rec = ContextRecord {
+            gas_limit: inputs.gas_limit(),
+            value: inputs.value().into(),
+            caller: inputs.caller().into(),
+            kind: kind as u32,
+            ..Default::default()
+        };
+        self.open_context(rec, None);
+        None
+    }
+
+    fn create_end(&mut self, _ctx: &mut CTX, _inputs: &CreateInputs, outcome: &mut CreateOutcome) {
+        if !self.enabled {
+            return;
+        }
+        let ok = outcome.result.result.is_ok();
+        if let (Some(frame), Some(addr)) = (self.frames.last(), outcome.address) {
+            let c = &mut self.trace.contexts[frame.context as usize];
+            c.address = addr.into();
+            c.code_address = addr.into();
+        }
+        let result = match (ok, outcome.address) {
+            (true, Some(a)) => U256::from_be_slice(a.as_slice()),
+            _ => U256::ZERO,
+        };
+        self.close_context(ok, result, &Bytes::new());
+    }
+}
+
