@@ -251,3 +251,37 @@ impl SubblockTrace {
             + self.codes.iter().map(|(_, c)| c.len()).sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of, size_of};
+
+    /// The records are consumed as flat byte slices (trace generation, a GPU): their layout is
+    /// part of the interface.
+    #[test]
+    fn record_layouts_are_fixed() {
+        assert_eq!(size_of::<Word>(), 32);
+        assert_eq!(size_of::<StepRecord>(), 40);
+        assert_eq!(align_of::<StepRecord>(), 8);
+        assert_eq!(offset_of!(StepRecord, pc), 16);
+        assert_eq!(offset_of!(StepRecord, stack_len), 32);
+        assert_eq!(offset_of!(StepRecord, opcode), 36);
+        assert_eq!(size_of::<MemAccessRecord>(), 20);
+        assert_eq!(size_of::<StorageRecord>(), 136);
+        assert_eq!(size_of::<LogRecord>(), 24);
+        assert_eq!(size_of::<ContextRecord>(), 128);
+        assert_eq!(offset_of!(ContextRecord, address), 40);
+        assert_eq!(size_of::<SegmentRecord>(), 24);
+        let steps = [StepRecord::default(); 3];
+        assert_eq!(bytemuck::cast_slice::<_, u8>(&steps).len(), 120);
+    }
+
+    #[test]
+    fn word_round_trips_u256() {
+        let v = U256::from_be_bytes([0xab; 32]) ^ U256::from(0x1234_5678_9abc_def0u64);
+        assert_eq!(<U256 as From<Word>>::from(Word::from(v)), v);
+        assert_eq!(Word::from(U256::from(5u8)).0, [5, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Word::from(U256::MAX).0, [u32::MAX; 8]);
+    }
+}
