@@ -202,6 +202,11 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
         slot_number: None,
     };
     let mut executor = EthBlockExecutor::new(evm, ctx, &input.chain, AlloyReceiptBuilder::default());
+    if opts.record_trace {
+        // Mainnet blocks run about one EVM step per 25-30 gas.
+        let expected_gas = opts.subblock_gas.min(header.gas_used.max(1_000_000));
+        executor.evm_mut().inspector_mut().reserve_steps((expected_gas / 24) as usize);
+    }
     let exec_err = |e: alloy_evm::block::BlockExecutionError| ExecError::Execution(e.to_string());
 
     executor.evm_mut().inspector_mut().begin_segment(SegmentKind::PreBlockSystem, 0);

@@ -169,10 +169,27 @@ impl TraceRecorder {
         }
     }
 
-    /// Takes the trace recorded so far, leaving an empty one (a subblock boundary).
+    /// Reserves room for about `steps` steps, so that recording a subblock does not keep
+    /// reallocating (and copying) its largest vectors.
+    pub fn reserve_steps(&mut self, steps: usize) {
+        let t = &mut self.trace;
+        t.steps.reserve(steps);
+        // Mainnet block 21872325 records ~150 bytes per step, most of it stack words.
+        t.stack_words.reserve(steps * 3);
+        t.mem_accesses.reserve(steps / 4);
+        t.data.reserve(steps * 12);
+    }
+
+    /// Takes the trace recorded so far, leaving an empty one with room for as many steps
+    /// (a subblock boundary).
     pub fn take_trace(&mut self) -> SubblockTrace {
         self.code_index.clear();
-        std::mem::take(&mut self.trace)
+        let steps = self.trace.steps.len();
+        let trace = std::mem::take(&mut self.trace);
+        if self.enabled {
+            self.reserve_steps(steps);
+        }
+        trace
     }
 
     pub fn trace(&self) -> &SubblockTrace {
