@@ -1,6 +1,7 @@
 //! `slotproof`: execute and prove Ethereum blocks.
 
 mod execute;
+mod generate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Execute a block fixture, check it against its header and record its subblock traces.
     Execute(execute::ExecuteArgs),
+    /// Generate the project's block fixtures (genesis, witness, signed block) into a directory.
+    GenerateFixtures(generate::GenerateArgs),
     /// Run GeneralStateTests JSON files (a file or a directory tree) through the executor.
     Statetest {
         paths: Vec<PathBuf>,
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => execute::run(&execute::ExecuteArgs::default_block()),
         Some(Command::Execute(args)) => execute::run(&args),
+        Some(Command::GenerateFixtures(args)) => generate::run(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
     };
     match result {

@@ -44,6 +44,8 @@ pub enum ExecError {
     },
     #[error("invalid options: {0}")]
     Options(String),
+    #[error("fixture generator: {0}")]
+    Generator(String),
 }
 
 /// A pre-state witness that does not answer, or does not match, what execution needs.

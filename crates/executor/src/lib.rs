@@ -17,6 +17,7 @@ pub mod boundary;
 pub mod error;
 pub mod evm;
 pub mod fixture;
+pub mod generate;
 pub mod post_state;
 pub mod statetest;
 pub mod trace;

@@ -39,7 +39,13 @@ pub fn post_state_root(db: &WitnessDb, parent_root: B256, bundle: &BundleState) 
             pre_storage_root
         } else {
             slots.sort_by_key(|(k, _)| **k);
-            let mut storage = EthTrie::from(nodes.clone(), pre_storage_root).map_err(trie_err)?;
+            // `EthTrie::from` looks the root node up, and an empty trie has none: start empty
+            // (an account that had no storage, e.g. a system contract on a fresh chain).
+            let mut storage = if pre_storage_root == EMPTY_ROOT_HASH {
+                EthTrie::new(nodes.clone())
+            } else {
+                EthTrie::from(nodes.clone(), pre_storage_root).map_err(trie_err)?
+            };
             for (slot, value) in slots {
                 let skey = keccak256(B256::from(*slot));
                 if value.present_value == U256::ZERO {
