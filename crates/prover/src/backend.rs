@@ -61,6 +61,7 @@ pub trait Backend<SC: StarkGenericConfig>: Sync {
     ) -> Result<(Commitment<SC>, Self::Committed), BackendError>;
 
     /// The LogUp trace of one instance (flattened to base-field columns) and its terminal.
+    #[allow(clippy::type_complexity)]
     fn logup_trace(
         &self,
         main: &Self::Trace<'_>,
