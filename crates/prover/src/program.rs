@@ -425,3 +425,119 @@ impl<F: PrimeField64, EF: ExtensionField<F>> Compiler<F, EF> {
         Ok(r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use p3_air::symbolic::{BaseEntry, ConstraintLayout, SymbolicExpression, SymbolicVariable};
+    use p3_field::PrimeCharacteristicRing;
+    use p3_koala_bear::KoalaBear;
+
+    use super::*;
+    use crate::field::Challenge;
+    use crate::interpreter::{ConstraintFolder, ProgramEnv, Registers, RowWindow, execute};
+
+    type F = KoalaBear;
+    type EF = Challenge<F>;
+
+    fn main_var(offset: usize, index: usize) -> SymbolicExpression<F> {
+        SymbolicVariable::<F>::new(BaseEntry::Main { offset }, index).into()
+    }
+
+    /// `x*y - 5` and `y*x + x` over a 2-column trace, `x` current row, `y` next row.
+    fn two_constraints() -> ConstraintProgram<F, EF> {
+        let (x, y) = (main_var(0, 0), main_var(1, 1));
+        let c0 = x.clone() * y.clone() - SymbolicExpression::from(F::from_u64(5));
+        let c1 = y * x.clone() + x;
+        let layout = ConstraintLayout {
+            base_indices: vec![0, 1],
+            ext_indices: vec![],
+        };
+        let inputs = ProgramInputs {
+            main_width: 2,
+            ..Default::default()
+        };
+        ConstraintProgram::compile(&[c0, c1], &[], &layout, inputs).expect("compiles")
+    }
+
+    fn run(
+        program: &ConstraintProgram<F, EF>,
+        local: [u64; 2],
+        next: [u64; 2],
+    ) -> Registers<F, EF> {
+        let env = ProgramEnv {
+            public_values: &[],
+            challenges: &[],
+            permutation_values: &[],
+        };
+        let (local, next) = (local.map(F::from_u64), next.map(F::from_u64));
+        let row = RowWindow {
+            main_local: &local,
+            main_next: &next,
+            permutation_local: &[],
+            permutation_next: &[],
+            is_first_row: F::ZERO,
+            is_last_row: F::ZERO,
+            is_transition: F::ONE,
+        };
+        let mut regs = Registers::for_program(program);
+        execute(program, &env, &row, &mut regs);
+        regs
+    }
+
+    #[test]
+    fn instruction_is_four_words() {
+        assert_eq!(core::mem::size_of::<Instruction>(), 16);
+        assert_eq!(core::mem::align_of::<Instruction>(), 4);
+        assert_eq!(core::mem::size_of::<ConstraintOutput>(), 12);
+    }
+
+    #[test]
+    fn shared_products_get_one_register() {
+        let program = two_constraints();
+        let muls = program
+            .instructions
+            .iter()
+            .filter(|i| i.op == OpCode::Mul)
+            .count();
+        assert_eq!(muls, 1, "{:?}", program.instructions);
+        let loads = program
+            .instructions
+            .iter()
+            .filter(|i| i.op == OpCode::LoadMain)
+            .count();
+        assert_eq!(loads, 2);
+    }
+
+    #[test]
+    fn program_computes_each_constraint() {
+        let program = two_constraints();
+        let regs = run(&program, [3, 100], [100, 7]);
+        let value = |k: usize| regs.base[program.outputs[k].register as usize];
+        assert_eq!(value(0), F::from_u64(3 * 7 - 5));
+        assert_eq!(value(1), F::from_u64(3 * 7 + 3));
+    }
+
+    #[test]
+    fn folding_uses_descending_powers_by_emission_index() {
+        let program = two_constraints();
+        let regs = run(&program, [3, 0], [0, 7]);
+        let alpha = EF::from_u64(11);
+        let folded: EF = ConstraintFolder::new(&program, alpha).fold(&regs);
+        // K = 2: constraint 0 gets alpha^1, constraint 1 gets alpha^0.
+        assert_eq!(folded, alpha * EF::from_u64(16) + EF::from_u64(24));
+    }
+
+    #[test]
+    fn out_of_range_columns_are_reported() {
+        let layout = ConstraintLayout {
+            base_indices: vec![0],
+            ext_indices: vec![],
+        };
+        let inputs = ProgramInputs {
+            main_width: 1,
+            ..Default::default()
+        };
+        let result = ConstraintProgram::<F, EF>::compile(&[main_var(0, 3)], &[], &layout, inputs);
+        assert!(matches!(result, Err(ProveError::Unsupported(_))));
+    }
+}
