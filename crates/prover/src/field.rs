@@ -6,7 +6,6 @@
 //! exactly that difference so that everything above it is written once.
 
 use p3_baby_bear::{BabyBear, Poseidon2BabyBear, default_babybear_poseidon2_16};
-use p3_challenger::DuplexChallenger;
 use p3_commit::ExtensionMmcs;
 use p3_dft::Radix2DitParallel;
 use p3_field::extension::{BinomialExtensionField, BinomiallyExtendable};
@@ -17,6 +16,7 @@ use p3_merkle_tree::MerkleTreeMmcs;
 use p3_symmetric::{CryptographicPermutation, PaddingFreeSponge, TruncatedPermutation};
 use p3_uni_stark::StarkConfig;
 
+use crate::challenger::CanonicalChallenger;
 use crate::security::FriSettings;
 
 /// Poseidon2 state width used for hashing, compression and the challenger.
@@ -80,8 +80,8 @@ pub type ValMmcs<F> = MerkleTreeMmcs<
 >;
 /// MMCS over extension-field matrices (FRI codewords), flattened onto [`ValMmcs`].
 pub type ChallengeMmcs<F> = ExtensionMmcs<F, Challenge<F>, ValMmcs<F>>;
-/// Fiat–Shamir challenger.
-pub type Challenger<F> = DuplexChallenger<F, <F as ProverField>::Perm, PERM_WIDTH, HASH_RATE>;
+/// Fiat–Shamir challenger: Plonky3's duplex sponge, with canonical (smallest) PoW witnesses.
+pub type Challenger<F> = CanonicalChallenger<F, <F as ProverField>::Perm>;
 /// The DFT the CPU PCS uses for coset LDEs.
 pub type CpuDft<F> = Radix2DitParallel<F>;
 /// The polynomial commitment scheme.

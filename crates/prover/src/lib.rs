@@ -10,6 +10,7 @@
 //! - [`prover`]: the pipeline ([`ShardProver`]); [`verifier`]: verification and proof bytes.
 
 pub mod backend;
+pub mod challenger;
 pub mod cpu;
 pub mod error;
 pub mod field;
@@ -32,6 +33,6 @@ pub use field::{ProverConfig, ProverField, stark_config};
 pub use p3_baby_bear::BabyBear;
 pub use p3_batch_stark::BatchProof;
 pub use p3_koala_bear::KoalaBear;
-pub use prover::{CpuShardProver, ProverOptions, ShardProver};
+pub use prover::{CpuShardProver, PhaseTimings, ProverOptions, ShardProver};
 pub use security::{FriSettings, SecurityLevel};
 pub use verifier::{proof_from_bytes, proof_to_bytes};

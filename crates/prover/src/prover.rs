@@ -6,6 +6,9 @@
 //! stock `verify_batch` accept them. The heavy steps run on a [`Backend`]; the quotient is our own
 //! compiled-constraint evaluator.
 
+use core::fmt;
+use std::time::{Duration, Instant};
+
 use p3_air::symbolic::AirLayout;
 use p3_air::{Air, BaseAir};
 use p3_batch_stark::symbolic::{
@@ -53,6 +56,47 @@ impl Default for ProverOptions {
         Self {
             check_witness: true,
         }
+    }
+}
+
+/// Wall time of each pipeline phase of one proof, in order.
+#[derive(Clone, Debug)]
+pub struct PhaseTimings {
+    pub phases: Vec<(&'static str, Duration)>,
+    last: Instant,
+}
+
+impl PhaseTimings {
+    fn start() -> Self {
+        Self {
+            phases: Vec::new(),
+            last: Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        self.phases.push((phase, now - self.last));
+        self.last = now;
+    }
+
+    /// Sum of all phases.
+    pub fn total(&self) -> Duration {
+        self.phases.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+impl fmt::Display for PhaseTimings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (phase, d) in &self.phases {
+            writeln!(f, "  {phase:<40} {:>9.1} ms", d.as_secs_f64() * 1e3)?;
+        }
+        write!(
+            f,
+            "  {:<40} {:>9.1} ms",
+            "total",
+            self.total().as_secs_f64() * 1e3
+        )
     }
 }
 
@@ -238,6 +282,21 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
     {
+        self.prove_timed(airs, traces, public_values)
+            .map(|(proof, _)| proof)
+    }
+
+    /// [`Self::prove`], also returning the wall time of every phase.
+    pub fn prove_timed<A>(
+        &self,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<(BatchProof<SC>, PhaseTimings), ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        let mut timer = PhaseTimings::start();
         validate_shapes(airs, traces, public_values, self.max_log_height())?;
         if SC::Pcs::ZK {
             return Err(ProveError::Unsupported(
@@ -265,6 +324,7 @@ where
             .enumerate()
             .map(|(i, air)| self.plan(air, trace_domains[i], log_degrees[i], lookups[i]))
             .collect::<Result<Vec<_>, _>>()?;
+        timer.lap("setup");
 
         if self.options.check_witness {
             for (instance, (plan, (trace, pv))) in plans
@@ -285,6 +345,7 @@ where
                     });
                 }
             }
+            timer.lap("witness check");
         }
 
         // Transcript: the same description prove_batch seeds its sponge with.
@@ -332,6 +393,7 @@ where
                 )
                 .map_err(backend_err)
         );
+        timer.lap("main commit (LDE + Merkle)");
         transcript.main_phase(main_commit.clone(), public_values);
         transcript.preprocessed_phase(None);
 
@@ -363,6 +425,7 @@ where
                     .map_err(|e| ProveError::LookupImbalance(e.to_string()))
             );
         }
+        timer.lap("LogUp traces");
         let permutation = if permutation_inputs.is_empty() {
             None
         } else {
@@ -370,6 +433,7 @@ where
                 self.backend.commit(permutation_inputs).map_err(backend_err)
             ))
         };
+        timer.lap("LogUp commit (LDE + Merkle)");
         let terminal_values: Vec<SC::Challenge> =
             lookup_terminals.iter().flatten().map(|t| t.0).collect();
         let alpha = transcript.permutation_phase(
@@ -412,11 +476,13 @@ where
             chunk_counts.push(num_chunks);
             quotients.push((quotient_domain, num_chunks, q));
         }
+        timer.lap("quotient evaluation");
         let (quotient_commit, quotient_data) = bail_on_err!(
             self.backend
                 .commit_quotients(quotients)
                 .map_err(backend_err)
         );
+        timer.lap("quotient commit (split + LDE + Merkle)");
         transcript.quotient_phase(quotient_commit.clone(), None);
 
         // Phase 4: out-of-domain point and the opening argument.
@@ -461,6 +527,7 @@ where
                 .map_err(backend_err)
         );
         transcript.finish();
+        timer.lap("opening (evaluations, FRI, queries)");
         let (opened_values, opening_proof) = opened;
 
         // Distribute the opened values back to instances.
@@ -504,7 +571,7 @@ where
             });
         }
 
-        Ok(BatchProof {
+        let proof = BatchProof {
             commitments: BatchCommitments {
                 main: main_commit,
                 permutation: permutation.map(|(c, _)| c),
@@ -517,7 +584,8 @@ where
             degree_bits: log_degrees,
             lookup_pow_witness,
             ood_pow_witness,
-        })
+        };
+        Ok((proof, timer))
     }
 
     fn plan<A>(

@@ -100,6 +100,142 @@ macro_rules! field_suite {
                 assert_byte_identical(&Shard::<F>::two_tables(6, 5, 4));
             }
 
+            /// A backend that delegates to the CPU one and records the order of its calls: the
+            /// contract a device backend is driven by.
+            struct RecordingBackend {
+                inner: crate::CpuBackend<crate::ProverConfig<F>>,
+                calls: std::sync::Mutex<Vec<&'static str>>,
+            }
+
+            impl RecordingBackend {
+                fn record(&self, call: &'static str) {
+                    self.calls.lock().expect("not poisoned").push(call);
+                }
+            }
+
+            type Cfg = crate::ProverConfig<F>;
+            type Inner = crate::CpuBackend<Cfg>;
+
+            impl crate::Backend<Cfg> for RecordingBackend {
+                type Trace<'a> = <Inner as crate::Backend<Cfg>>::Trace<'a>;
+                type Committed = <Inner as crate::Backend<Cfg>>::Committed;
+                type Quotient = <Inner as crate::Backend<Cfg>>::Quotient;
+
+                fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<F>) -> Self::Trace<'a> {
+                    self.record("load_trace");
+                    self.inner.load_trace(trace)
+                }
+
+                fn commit(
+                    &self,
+                    traces: Vec<(p3_batch_stark::Domain<Cfg>, Self::Trace<'_>)>,
+                ) -> Result<(p3_batch_stark::Commitment<Cfg>, Self::Committed), crate::BackendError>
+                {
+                    self.record("commit");
+                    self.inner.commit(traces)
+                }
+
+                fn logup_trace(
+                    &self,
+                    main: &Self::Trace<'_>,
+                    public_values: &[F],
+                    lookups: &[p3_lookup::Lookup<F>],
+                    challenges: &[crate::field::Challenge<F>],
+                ) -> Result<
+                    (
+                        Self::Trace<'static>,
+                        Option<p3_lookup::LookupTerminal<crate::field::Challenge<F>>>,
+                    ),
+                    crate::BackendError,
+                > {
+                    self.record("logup_trace");
+                    self.inner
+                        .logup_trace(main, public_values, lookups, challenges)
+                }
+
+                fn quotient(
+                    &self,
+                    job: crate::QuotientJob<'_, Cfg, Self::Committed>,
+                ) -> Result<Self::Quotient, crate::BackendError> {
+                    self.record("quotient");
+                    self.inner.quotient(job)
+                }
+
+                fn commit_quotients(
+                    &self,
+                    quotients: Vec<(p3_batch_stark::Domain<Cfg>, usize, Self::Quotient)>,
+                ) -> Result<(p3_batch_stark::Commitment<Cfg>, Self::Committed), crate::BackendError>
+                {
+                    self.record("commit_quotients");
+                    self.inner.commit_quotients(quotients)
+                }
+
+                fn open(
+                    &self,
+                    rounds: Vec<(&Self::Committed, Vec<Vec<crate::field::Challenge<F>>>)>,
+                    challenger: &mut crate::field::Challenger<F>,
+                ) -> Result<
+                    (
+                        p3_commit::OpenedValues<crate::field::Challenge<F>>,
+                        p3_batch_stark::PcsProof<Cfg>,
+                    ),
+                    crate::BackendError,
+                > {
+                    self.record("open");
+                    self.inner.open(rounds, challenger)
+                }
+            }
+
+            #[test]
+            fn backend_is_driven_in_prove_batch_order() {
+                let shard = Shard::<F>::three_tables(7, 6, 4, 20);
+                let prover =
+                    ShardProver::with_backend(FriSettings::DEFAULT, |config| RecordingBackend {
+                        inner: crate::CpuBackend::new(config),
+                        calls: Default::default(),
+                    });
+                let proof = prover
+                    .prove(&shard.airs, &shard.traces, &shard.public_values)
+                    .expect("prove through the recording backend");
+                let calls = prover.backend().calls.lock().expect("not poisoned").clone();
+                assert_eq!(
+                    calls,
+                    [
+                        "load_trace",
+                        "load_trace",
+                        "load_trace",
+                        "commit",
+                        // Only the main and range tables speak on the bus.
+                        "logup_trace",
+                        "logup_trace",
+                        "commit",
+                        "quotient",
+                        "quotient",
+                        "quotient",
+                        "commit_quotients",
+                        "open",
+                    ]
+                );
+                let bytes = proof_to_bytes(&proof).expect("encode");
+                assert_eq!(bytes, stock_proof_bytes(&prover_for_reference(), &shard));
+            }
+
+            fn prover_for_reference() -> CpuShardProver<F> {
+                prover()
+            }
+
+            #[test]
+            fn phase_timings_cover_every_phase() {
+                let shard = Shard::<F>::two_tables(6, 5, 21);
+                let (_, timings) = prover()
+                    .prove_timed(&shard.airs, &shard.traces, &shard.public_values)
+                    .expect("prove");
+                let names: Vec<&str> = timings.phases.iter().map(|(n, _)| *n).collect();
+                assert_eq!(names.len(), 8, "{names:?}");
+                assert_eq!(names[0], "setup");
+                assert!(names[7].starts_with("opening"));
+            }
+
             #[test]
             fn proof_bytes_round_trip() {
                 let shard = Shard::<F>::two_tables(7, 6, 5);
