@@ -60,6 +60,11 @@ fn pipeline(c: &mut Criterion) {
         ours_bytes.len()
     );
 
+    let (_, phases) = checked
+        .prove_timed(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("our proof");
+    println!("ShardProver phases (one proof, witness check on):\n{phases}");
+
     let samples: [RefCell<Vec<Duration>>; 3] = Default::default();
     let mut group = c.benchmark_group(format!("prove_2^{log_rows}x{width}"));
     group.sample_size(10).sampling_mode(SamplingMode::Flat);

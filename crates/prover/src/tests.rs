@@ -237,6 +237,20 @@ macro_rules! field_suite {
             }
 
             #[test]
+            fn proofs_do_not_depend_on_thread_count() {
+                let shard = Shard::<F>::three_tables(9, 8, 6, 22);
+                let default_pool = prove_bytes(&prover(), &shard);
+                for threads in [1, 3] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .expect("thread pool");
+                    let bytes = pool.install(|| prove_bytes(&prover(), &shard));
+                    assert!(bytes == default_pool, "{threads} threads gave other bytes");
+                }
+            }
+
+            #[test]
             fn proof_bytes_round_trip() {
                 let shard = Shard::<F>::two_tables(7, 6, 5);
                 let bytes = prove_bytes(&prover(), &shard);
