@@ -247,3 +247,66 @@ impl<F: PrimeField64> Shard<F> {
         }
     }
 }
+
+/// Backend conformance: a device backend must produce the CPU backend's bytes on the test shards.
+///
+/// `conformance_koala_bear` / `conformance_baby_bear` prove a set of shards (several heights,
+/// a lookup-free table between two bus tables) with the given backend and with the CPU backend
+/// and report the first shard whose proof bytes differ, or that the stock verifier rejects.
+pub mod conformance {
+    use super::Shard;
+    use crate::{Backend, CpuShardProver, FriSettings, ProverConfig, ShardProver, proof_to_bytes};
+
+    /// The shards every backend is checked on: (description, shard).
+    fn shards<F: p3_field::PrimeField64>() -> Vec<(&'static str, Shard<F>)> {
+        vec![
+            ("2^8 x 8 + range", Shard::two_tables(8, 8, 1)),
+            ("2^10 x 16 + range", Shard::two_tables(10, 16, 2)),
+            ("2^6 x 5 + range (main shorter)", Shard::two_tables(6, 5, 3)),
+            ("2^9 x 6 + fib 2^5 + range", Shard::three_tables(9, 6, 5, 4)),
+        ]
+    }
+
+    macro_rules! conformance_for {
+        ($name:ident, $field:ty) => {
+            /// Check `make_backend`'s proofs against the CPU backend's, byte for byte.
+            pub fn $name<B>(make_backend: impl Fn(&ProverConfig<$field>) -> B) -> Result<(), String>
+            where
+                B: Backend<ProverConfig<$field>>,
+            {
+                let cpu: CpuShardProver<$field> = ShardProver::cpu(FriSettings::DEFAULT);
+                let device = ShardProver::with_backend(FriSettings::DEFAULT, make_backend);
+                for (what, shard) in shards::<$field>() {
+                    let reference = cpu
+                        .prove(&shard.airs, &shard.traces, &shard.public_values)
+                        .map_err(|e| format!("{what}: CPU backend: {e}"))?;
+                    let proof = device
+                        .prove(&shard.airs, &shard.traces, &shard.public_values)
+                        .map_err(|e| format!("{what}: backend under test: {e}"))?;
+                    let (a, b) = (
+                        proof_to_bytes(&proof).map_err(|e| e.to_string())?,
+                        proof_to_bytes(&reference).map_err(|e| e.to_string())?,
+                    );
+                    if a != b {
+                        let at = a
+                            .iter()
+                            .zip(&b)
+                            .position(|(x, y)| x != y)
+                            .unwrap_or(a.len().min(b.len()));
+                        return Err(format!(
+                            "{what}: proofs differ at byte {at} ({} vs {} bytes)",
+                            a.len(),
+                            b.len()
+                        ));
+                    }
+                    cpu.verify(&shard.airs, &proof, &shard.public_values)
+                        .map_err(|e| format!("{what}: {e}"))?;
+                }
+                Ok(())
+            }
+        };
+    }
+
+    conformance_for!(conformance_koala_bear, p3_koala_bear::KoalaBear);
+    conformance_for!(conformance_baby_bear, p3_baby_bear::BabyBear);
+}

@@ -548,5 +548,96 @@ macro_rules! field_suite {
     };
 }
 
+/// A backend that evaluates the quotient with the wrong folding challenge: a stand-in for a
+/// buggy device kernel, which the conformance check must catch.
+struct WrongAlphaBackend<B>(B);
+
+impl<SC, B> crate::Backend<SC> for WrongAlphaBackend<B>
+where
+    SC: p3_batch_stark::StarkGenericConfig,
+    B: crate::Backend<SC>,
+{
+    type Trace<'a> = B::Trace<'a>;
+    type Committed = B::Committed;
+    type Quotient = B::Quotient;
+
+    fn load_trace<'a>(
+        &self,
+        trace: &'a p3_matrix::dense::RowMajorMatrix<p3_batch_stark::Val<SC>>,
+    ) -> Self::Trace<'a> {
+        self.0.load_trace(trace)
+    }
+
+    fn commit(
+        &self,
+        traces: Vec<(p3_batch_stark::Domain<SC>, Self::Trace<'_>)>,
+    ) -> Result<(p3_batch_stark::Commitment<SC>, Self::Committed), crate::BackendError> {
+        self.0.commit(traces)
+    }
+
+    fn logup_trace(
+        &self,
+        main: &Self::Trace<'_>,
+        public_values: &[p3_batch_stark::Val<SC>],
+        lookups: &[p3_lookup::Lookup<p3_batch_stark::Val<SC>>],
+        challenges: &[SC::Challenge],
+    ) -> Result<
+        (
+            Self::Trace<'static>,
+            Option<p3_lookup::LookupTerminal<SC::Challenge>>,
+        ),
+        crate::BackendError,
+    > {
+        self.0.logup_trace(main, public_values, lookups, challenges)
+    }
+
+    fn quotient(
+        &self,
+        mut job: crate::QuotientJob<'_, SC, Self::Committed>,
+    ) -> Result<Self::Quotient, crate::BackendError> {
+        job.alpha += <SC::Challenge as p3_field::PrimeCharacteristicRing>::ONE;
+        self.0.quotient(job)
+    }
+
+    fn commit_quotients(
+        &self,
+        quotients: Vec<(p3_batch_stark::Domain<SC>, usize, Self::Quotient)>,
+    ) -> Result<(p3_batch_stark::Commitment<SC>, Self::Committed), crate::BackendError> {
+        self.0.commit_quotients(quotients)
+    }
+
+    fn open(
+        &self,
+        rounds: Vec<(&Self::Committed, Vec<Vec<SC::Challenge>>)>,
+        challenger: &mut SC::Challenger,
+    ) -> Result<
+        (
+            p3_commit::OpenedValues<SC::Challenge>,
+            p3_batch_stark::PcsProof<SC>,
+        ),
+        crate::BackendError,
+    > {
+        self.0.open(rounds, challenger)
+    }
+}
+
+#[test]
+fn conformance_check_catches_a_faulty_backend() {
+    use crate::test_airs::conformance;
+    let err = conformance::conformance_koala_bear(|c| WrongAlphaBackend(crate::CpuBackend::new(c)))
+        .expect_err("a wrong quotient must not pass");
+    assert!(err.contains("differ"), "{err}");
+    let err = conformance::conformance_baby_bear(|c| WrongAlphaBackend(crate::CpuBackend::new(c)))
+        .expect_err("a wrong quotient must not pass");
+    assert!(err.contains("differ"), "{err}");
+}
+
+#[test]
+fn cpu_backend_passes_its_own_conformance_check() {
+    use crate::test_airs::conformance;
+    conformance::conformance_koala_bear(crate::CpuBackend::new).expect("KoalaBear");
+    conformance::conformance_baby_bear(crate::CpuBackend::new).expect("BabyBear");
+}
+
 field_suite!(koala_bear, p3_koala_bear::KoalaBear);
 field_suite!(baby_bear, p3_baby_bear::BabyBear);
