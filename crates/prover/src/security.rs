@@ -10,10 +10,14 @@
 //!
 //! where the second term caps the level at the size of the challenge (extension) field, since
 //! every challenge is drawn from it. This is a *conjectured* figure, not a proven bound.
+//!
+//! For comparison the report also carries Plonky3's own, stricter low-degree-test estimate in the
+//! "random words" regime (`p3_uni_stark::ConjecturedSecurity::compute_ldt_only`, eprint 2025/2010
+//! §1.5), with the Merkle digest's collision resistance (8 elements of ~31 bits → 124 bits).
 
 use core::fmt;
 
-use crate::field::{EXTENSION_DEGREE, ProverField};
+use crate::field::{EXTENSION_DEGREE, HASH_RATE, ProverField};
 
 /// Every knob of the commitment scheme and the transcript that prover and verifier must share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +91,8 @@ pub struct SecurityLevel {
     pub extension_field_bits: usize,
     /// `min(query_bits, extension_field_bits)`.
     pub conjectured_bits: usize,
+    /// Plonky3's random-words-regime estimate of the low-degree test alone (a cross-check).
+    pub p3_random_words_ldt_bits: usize,
     /// The settings the figure was computed from.
     pub settings: FriSettings,
 }
@@ -94,9 +100,20 @@ pub struct SecurityLevel {
 impl SecurityLevel {
     fn new(settings: &FriSettings, field: &'static str, field_order: u64) -> Self {
         let query_bits = settings.log_blowup * settings.num_queries + settings.query_pow_bits;
-        let extension_field_bits =
-            (EXTENSION_DEGREE as f64 * (field_order as f64).log2()).floor() as usize;
+        let field_bits = (field_order as f64).log2();
+        let extension_field_bits = (EXTENSION_DEGREE as f64 * field_bits).floor() as usize;
+        // A digest of HASH_RATE field elements; collisions cost the square root of its size.
+        let collision_resistance = (HASH_RATE as f64 * field_bits / 2.0).floor() as usize;
+        let p3_random_words_ldt_bits = p3_uni_stark::ConjecturedSecurity::compute_ldt_only(
+            settings.log_blowup,
+            settings.num_queries,
+            settings.query_pow_bits,
+            collision_resistance,
+            extension_field_bits,
+        )
+        .security_bits;
         Self {
+            p3_random_words_ldt_bits,
             field,
             query_bits,
             extension_field_bits,
@@ -112,7 +129,8 @@ impl fmt::Display for SecurityLevel {
         write!(
             f,
             "{} (x^4 extension): {} bits conjectured (ethSTARK toy-problem) security = \
-             min(log_blowup {} x queries {} + query PoW {} = {}, extension field {} bits)",
+             min(log_blowup {} x queries {} + query PoW {} = {}, extension field {} bits); \
+             Plonky3 random-words LDT estimate {} bits",
             self.field,
             self.conjectured_bits,
             s.log_blowup,
@@ -120,6 +138,7 @@ impl fmt::Display for SecurityLevel {
             s.query_pow_bits,
             self.query_bits,
             self.extension_field_bits,
+            self.p3_random_words_ldt_bits,
         )
     }
 }

@@ -263,6 +263,8 @@ macro_rules! field_suite {
                 let security = prover().security();
                 assert!(security.conjectured_bits >= 100, "{security}");
                 assert_eq!(security.query_bits, 116);
+                assert_eq!(security.extension_field_bits, 123);
+                assert!(security.p3_random_words_ldt_bits >= 100, "{security}");
                 assert!(security.to_string().contains("conjectured"));
             }
 
