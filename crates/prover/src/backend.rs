@@ -1,0 +1,96 @@
+//! The seam between the proving pipeline (orchestration, transcript) and the heavy work.
+//!
+//! Every method is a pass over large data: coset LDEs, Merkle trees, the LogUp trace, constraint
+//! evaluation over the quotient domain, openings and FRI. Buffers are associated types owned by
+//! the backend, so a device backend can keep traces, LDEs and trees resident from upload to the
+//! last FRI query; only commitments, opened values and the opening proof come back to the
+//! pipeline, which stays in charge of the Fiat–Shamir transcript and of the order of phases.
+
+use p3_batch_stark::{Commitment, Domain, PcsProof, StarkGenericConfig, Val};
+use p3_commit::OpenedValues;
+use p3_lookup::{Lookup, LookupTerminal};
+use p3_matrix::dense::RowMajorMatrix;
+
+use crate::interpreter::ProgramEnv;
+use crate::program::ConstraintProgram;
+
+/// A backend failure, tagged with the pipeline phase that hit it.
+#[derive(Debug)]
+pub struct BackendError {
+    pub phase: &'static str,
+    pub message: String,
+}
+
+/// Everything needed to evaluate one instance's quotient on its quotient domain.
+pub struct QuotientJob<'a, SC: StarkGenericConfig, Committed> {
+    /// The instance's constraints (AIR + LogUp), compiled.
+    pub program: &'a ConstraintProgram<Val<SC>, SC::Challenge>,
+    /// Public values and challenges the program reads.
+    pub env: ProgramEnv<'a, Val<SC>, SC::Challenge>,
+    /// The constraint-folding challenge.
+    pub alpha: SC::Challenge,
+    pub trace_domain: Domain<SC>,
+    pub quotient_domain: Domain<SC>,
+    /// The main-trace commitment round and this instance's matrix index in it.
+    pub main: (&'a Committed, usize),
+    /// The LogUp commitment round and matrix index, when the instance has lookups.
+    pub permutation: Option<(&'a Committed, usize)>,
+}
+
+/// The heavy steps of a shard proof, on buffers the backend owns.
+///
+/// Implementations must be bit-exact with Plonky3's `TwoAdicFriPcs` / `MerkleTreeMmcs` /
+/// `LogUpGadget`: the pipeline's proofs are checked byte-for-byte against `prove_batch`.
+pub trait Backend<SC: StarkGenericConfig>: Sync {
+    /// A base-field matrix resident in the backend (a trace or a flattened LogUp trace).
+    /// Cloning must be cheap (a borrow or a handle): the pipeline clones a trace to commit it
+    /// and keeps the original to derive the LogUp trace from.
+    type Trace<'a>: Clone + Send + Sync;
+    /// One commitment round: the LDEs and the Merkle tree over them.
+    type Committed: Send + Sync;
+    /// One instance's quotient values on its quotient domain.
+    type Quotient: Send;
+
+    /// Make a host trace available to the backend (upload, or borrow on the CPU).
+    fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<Val<SC>>) -> Self::Trace<'a>;
+
+    /// Coset LDE (bit-reversed) of every matrix, then one Merkle commitment over all of them.
+    fn commit(
+        &self,
+        traces: Vec<(Domain<SC>, Self::Trace<'_>)>,
+    ) -> Result<(Commitment<SC>, Self::Committed), BackendError>;
+
+    /// The LogUp trace of one instance (flattened to base-field columns) and its terminal.
+    #[allow(clippy::type_complexity)]
+    fn logup_trace(
+        &self,
+        main: &Self::Trace<'_>,
+        public_values: &[Val<SC>],
+        lookups: &[Lookup<Val<SC>>],
+        challenges: &[SC::Challenge],
+    ) -> Result<(Self::Trace<'static>, Option<LookupTerminal<SC::Challenge>>), BackendError>;
+
+    /// Evaluate the folded constraints divided by the vanishing polynomial on the quotient
+    /// domain, reading the committed LDEs.
+    fn quotient(
+        &self,
+        job: QuotientJob<'_, SC, Self::Committed>,
+    ) -> Result<Self::Quotient, BackendError>;
+
+    /// Split each quotient into `num_chunks` chunks, LDE them, and commit all chunks of all
+    /// instances (in instance order) in one Merkle tree.
+    fn commit_quotients(
+        &self,
+        quotients: Vec<(Domain<SC>, usize, Self::Quotient)>,
+    ) -> Result<(Commitment<SC>, Self::Committed), BackendError>;
+
+    /// The opening argument: evaluate every committed matrix at its points, batch the openings
+    /// with a random challenge, run FRI (fold + commit per round, final polynomial, grinding) and
+    /// answer the queries. Draws its challenges from `challenger`.
+    #[allow(clippy::type_complexity)]
+    fn open(
+        &self,
+        rounds: Vec<(&Self::Committed, Vec<Vec<SC::Challenge>>)>,
+        challenger: &mut SC::Challenger,
+    ) -> Result<(OpenedValues<SC::Challenge>, PcsProof<SC>), BackendError>;
+}

@@ -1,0 +1,647 @@
+//! The shard-proving pipeline: our own orchestration of a Plonky3 batch-STARK proof.
+//!
+//! The phases and the transcript follow `p3_batch_stark::prove_batch` step for step (the
+//! transcript is driven through Plonky3's public `BatchProverTranscript`, so every absorb and
+//! squeeze happens in the same order), which is what makes the proofs byte-identical and lets the
+//! stock `verify_batch` accept them. The heavy steps run on a [`Backend`]; the quotient is our own
+//! compiled-constraint evaluator.
+
+use core::fmt;
+use std::time::{Duration, Instant};
+
+use p3_air::symbolic::AirLayout;
+use p3_air::{Air, BaseAir};
+use p3_batch_stark::symbolic::{
+    get_constraint_layout, get_log_num_quotient_chunks_for_domain, get_symbolic_constraints,
+};
+use p3_batch_stark::{
+    BatchCommitments, BatchOpenedValues, BatchProof, BatchProverTranscript, BatchShape, Commitment,
+    Domain, ProverData, StarkGenericConfig, Val,
+};
+use p3_challenger::GrindingChallenger;
+use p3_commit::{Pcs, PolynomialSpace, UnivariateStarkPcs};
+use p3_field::{Algebra, PrimeField64};
+use p3_lookup::{
+    InteractionSymbolicBuilder, LogUpGadget, Lookup, LookupProtocol, LookupTerminal,
+    check_multiplicity_height_bound,
+};
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_uni_stark::{OpenedValues, StarkOpeningLayout, SymbolicExpressionExt};
+use p3_util::log2_strict_usize;
+
+use crate::backend::{Backend, BackendError, QuotientJob};
+use crate::cpu::CpuBackend;
+use crate::error::ProveError;
+use crate::field::{ProverConfig, ProverField, stark_config};
+use crate::interpreter::ProgramEnv;
+use crate::program::{ConstraintProgram, ProgramInputs};
+use crate::quotient::first_violation;
+use crate::security::{FriSettings, SecurityLevel};
+
+/// Smallest supported trace: 2^MIN_LOG_HEIGHT rows.
+pub const MIN_LOG_HEIGHT: usize = 2;
+
+/// Knobs of the pipeline that do not change the proof.
+#[derive(Clone, Copy, Debug)]
+pub struct ProverOptions {
+    /// Check every AIR constraint on every trace row (and the lookup balance) before
+    /// committing, and report a violation as [`ProveError`]. Without it a bad witness still
+    /// yields a "proof", which the verifier rejects.
+    pub check_witness: bool,
+}
+
+impl Default for ProverOptions {
+    fn default() -> Self {
+        Self {
+            check_witness: true,
+        }
+    }
+}
+
+/// Wall time of each pipeline phase of one proof, in order.
+#[derive(Clone, Debug)]
+pub struct PhaseTimings {
+    pub phases: Vec<(&'static str, Duration)>,
+    last: Instant,
+}
+
+impl PhaseTimings {
+    fn start() -> Self {
+        Self {
+            phases: Vec::new(),
+            last: Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = Instant::now();
+        self.phases.push((phase, now - self.last));
+        self.last = now;
+    }
+
+    /// Sum of all phases.
+    pub fn total(&self) -> Duration {
+        self.phases.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+impl fmt::Display for PhaseTimings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (phase, d) in &self.phases {
+            writeln!(f, "  {phase:<40} {:>9.1} ms", d.as_secs_f64() * 1e3)?;
+        }
+        write!(
+            f,
+            "  {:<40} {:>9.1} ms",
+            "total",
+            self.total().as_secs_f64() * 1e3
+        )
+    }
+}
+
+/// Proves shards (batches of AIR tables) under one configuration on one backend.
+pub struct ShardProver<SC, B> {
+    config: SC,
+    settings: FriSettings,
+    backend: B,
+    options: ProverOptions,
+}
+
+/// A shard prover for field `F` on the CPU backend.
+pub type CpuShardProver<F> = ShardProver<ProverConfig<F>, CpuBackend<ProverConfig<F>>>;
+
+impl<F: ProverField> ShardProver<ProverConfig<F>, CpuBackend<ProverConfig<F>>> {
+    /// A CPU prover for field `F` with the given FRI settings.
+    pub fn cpu(settings: FriSettings) -> Self {
+        Self::with_backend(settings, CpuBackend::new)
+    }
+}
+
+impl<F: ProverField, B> ShardProver<ProverConfig<F>, B> {
+    /// A prover for field `F` on a backend built from the configuration.
+    pub fn with_backend(
+        settings: FriSettings,
+        make_backend: impl FnOnce(&ProverConfig<F>) -> B,
+    ) -> Self {
+        let config = stark_config::<F>(&settings);
+        let backend = make_backend(&config);
+        Self {
+            config,
+            settings,
+            backend,
+            options: ProverOptions::default(),
+        }
+    }
+
+    /// The conjectured security of this prover's settings.
+    pub fn security(&self) -> SecurityLevel {
+        self.settings.security::<F>()
+    }
+}
+
+impl<SC, B> ShardProver<SC, B> {
+    /// Replace the pipeline options.
+    pub fn with_options(mut self, options: ProverOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The STARK configuration proofs are made (and must be verified) under.
+    pub fn config(&self) -> &SC {
+        &self.config
+    }
+
+    /// The FRI settings of this prover.
+    pub fn settings(&self) -> &FriSettings {
+        &self.settings
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+}
+
+/// What the pipeline derives once per instance before the transcript starts.
+struct InstancePlan<F: p3_field::Field, EF> {
+    log_quotient_chunks: usize,
+    /// AIR + LogUp constraints: what the quotient folds.
+    program: ConstraintProgram<F, EF>,
+    /// The AIR's own constraints only: checked on the trace before proving.
+    witness_program: ConstraintProgram<F, EF>,
+    opens_next_row: bool,
+}
+
+fn backend_err(e: BackendError) -> ProveError {
+    ProveError::Backend {
+        phase: e.phase,
+        message: e.message,
+    }
+}
+
+/// Checks that do not depend on the configuration: counts, widths, heights, public values.
+pub(crate) fn validate_shapes<F: Clone + Send + Sync, A: BaseAir<F>>(
+    airs: &[A],
+    traces: &[RowMajorMatrix<F>],
+    public_values: &[Vec<F>],
+    max_log_height: usize,
+) -> Result<(), ProveError> {
+    if airs.is_empty() {
+        return Err(ProveError::NoInstances);
+    }
+    if airs.len() != traces.len() || airs.len() != public_values.len() {
+        return Err(ProveError::CountMismatch {
+            airs: airs.len(),
+            traces: traces.len(),
+            public_values: public_values.len(),
+        });
+    }
+    for (instance, ((air, trace), pv)) in airs.iter().zip(traces).zip(public_values).enumerate() {
+        if trace.width() != air.width() {
+            return Err(ProveError::TraceWidth {
+                instance,
+                expected: air.width(),
+                actual: trace.width(),
+            });
+        }
+        let height = trace.height();
+        if !height.is_power_of_two() {
+            return Err(ProveError::TraceHeightNotPowerOfTwo { instance, height });
+        }
+        let log_height = log2_strict_usize(height);
+        if !(MIN_LOG_HEIGHT..=max_log_height).contains(&log_height) {
+            return Err(ProveError::TraceHeightOutOfRange {
+                instance,
+                log_height,
+                min: MIN_LOG_HEIGHT,
+                max: max_log_height,
+            });
+        }
+        if pv.len() != air.num_public_values() {
+            return Err(ProveError::PublicValueCount {
+                instance,
+                expected: air.num_public_values(),
+                actual: pv.len(),
+            });
+        }
+        if air.preprocessed_width() > 0 {
+            return Err(ProveError::Unsupported(format!(
+                "instance {instance}: preprocessed columns"
+            )));
+        }
+        if air.num_periodic_columns() > 0 {
+            return Err(ProveError::Unsupported(format!(
+                "instance {instance}: periodic columns"
+            )));
+        }
+        if !air.public_boundary_io().is_empty() {
+            return Err(ProveError::Unsupported(format!(
+                "instance {instance}: boundary-IO public values"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl<SC, B> ShardProver<SC, B>
+where
+    SC: StarkGenericConfig,
+    Val<SC>: PrimeField64,
+    SymbolicExpressionExt<Val<SC>, SC::Challenge>: Algebra<SC::Challenge>,
+    SC::Challenger: GrindingChallenger<Witness = Val<SC>>,
+    Domain<SC>: Send + Sync,
+    B: Backend<SC>,
+{
+    /// The largest trace (log2 rows) this configuration can commit: its LDE must fit the
+    /// field's two-adic subgroup.
+    pub fn max_log_height(&self) -> usize {
+        self.config
+            .pcs()
+            .log_max_trace_height()
+            .saturating_sub(self.settings.log_blowup.max(1))
+    }
+
+    /// The preprocessing every shard of this shape shares (the lookup layout); it is what
+    /// `verify_batch` needs as `CommonData`.
+    pub fn setup<A>(&self, airs: &[A], log_heights: &[usize]) -> Result<ProverData<SC>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
+        // `is_zk` is 0 for the supported (non-hiding) PCS, so extended degrees are the heights.
+        ProverData::from_airs_and_degrees(&self.config, airs, log_heights)
+            .map_err(|e| ProveError::Setup(format!("{e:?}")))
+    }
+
+    /// Prove one shard: `traces[i]` is a witness of `airs[i]` with `public_values[i]`.
+    pub fn prove<A>(
+        &self,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<BatchProof<SC>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        self.prove_timed(airs, traces, public_values)
+            .map(|(proof, _)| proof)
+    }
+
+    /// [`Self::prove`], also returning the wall time of every phase.
+    pub fn prove_timed<A>(
+        &self,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<(BatchProof<SC>, PhaseTimings), ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        let mut timer = PhaseTimings::start();
+        validate_shapes(airs, traces, public_values, self.max_log_height())?;
+        if SC::Pcs::ZK {
+            return Err(ProveError::Unsupported(
+                "hiding (zero-knowledge) PCS".into(),
+            ));
+        }
+        let pcs = self.config.pcs();
+        let gadget = LogUpGadget::new();
+        let n = airs.len();
+
+        let degrees: Vec<usize> = traces.iter().map(|t| t.height()).collect();
+        let log_degrees: Vec<usize> = degrees.iter().map(|&d| log2_strict_usize(d)).collect();
+        let prover_data = self.setup(airs, &log_degrees)?;
+        let lookups: Vec<&[Lookup<Val<SC>>]> =
+            prover_data.common.lookups.iter().map(|l| &**l).collect();
+        check_multiplicity_height_bound(&prover_data.common.lookups, &degrees)
+            .map_err(|e| ProveError::MultiplicityBound(e.to_string()))?;
+
+        let trace_domains: Vec<Domain<SC>> = degrees
+            .iter()
+            .map(|&d| pcs.natural_domain_for_degree(d))
+            .collect();
+        let plans = airs
+            .iter()
+            .enumerate()
+            .map(|(i, air)| self.plan(air, trace_domains[i], log_degrees[i], lookups[i]))
+            .collect::<Result<Vec<_>, _>>()?;
+        timer.lap("setup");
+
+        if self.options.check_witness {
+            for (instance, (plan, (trace, pv))) in plans
+                .iter()
+                .zip(traces.iter().zip(public_values))
+                .enumerate()
+            {
+                let env = ProgramEnv {
+                    public_values: pv,
+                    challenges: &[],
+                    permutation_values: &[],
+                };
+                if let Some((row, out)) = first_violation(&plan.witness_program, &env, trace) {
+                    return Err(ProveError::ConstraintViolation {
+                        instance,
+                        row,
+                        constraint: plan.witness_program.outputs[out].emission_index as usize,
+                    });
+                }
+            }
+            timer.lap("witness check");
+        }
+
+        // Transcript: the same description prove_batch seeds its sponge with.
+        let shape = BatchShape {
+            trace_widths: airs.iter().map(|a| a.width()).collect(),
+            public_value_counts: public_values.iter().map(Vec::len).collect(),
+            preprocessed_widths: vec![0; n],
+            has_preprocessed_commitment: false,
+            num_lookup_instances: lookups.iter().filter(|l| !l.is_empty()).count(),
+            lookup_pow_bits: self.config.lookup_proof_of_work_bits(),
+            has_randomization_commitment: false,
+            ood_pow_bits: self.config.ood_proof_of_work_bits(),
+        };
+        let mut challenger = self.config.initialise_challenger();
+        let mut transcript =
+            BatchProverTranscript::<SC::Challenger, Val<SC>, SC::Challenge, Commitment<SC>>::new(
+                &mut challenger,
+                shape,
+            );
+        transcript.instance_bindings(&log_degrees);
+
+        // Any error from here on must release the transcript's drop check.
+        macro_rules! bail_on_err {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(err) => {
+                        transcript.abort();
+                        return Err(err);
+                    }
+                }
+            };
+        }
+
+        // Phase 1: main traces.
+        let loaded: Vec<B::Trace<'_>> = traces.iter().map(|t| self.backend.load_trace(t)).collect();
+        let (main_commit, main_data) = bail_on_err!(
+            self.backend
+                .commit(
+                    trace_domains
+                        .iter()
+                        .copied()
+                        .zip(loaded.iter().cloned())
+                        .collect()
+                )
+                .map_err(backend_err)
+        );
+        timer.lap("main commit (LDE + Merkle)");
+        transcript.main_phase(main_commit.clone(), public_values);
+        transcript.preprocessed_phase(None);
+
+        // Phase 2: LogUp challenges, LogUp traces, their commitment.
+        let (lookup_challenges, lookup_pow_witness) = transcript.lookup_phase(&lookups, &gadget);
+        let mut lookup_terminals: Vec<Option<LookupTerminal<SC::Challenge>>> = vec![None; n];
+        let mut permutation_inputs = Vec::new();
+        for i in 0..n {
+            if lookups[i].is_empty() {
+                continue;
+            }
+            let (perm, terminal) = bail_on_err!(
+                self.backend
+                    .logup_trace(
+                        &loaded[i],
+                        &public_values[i],
+                        lookups[i],
+                        &lookup_challenges[i]
+                    )
+                    .map_err(backend_err)
+            );
+            lookup_terminals[i] = terminal;
+            permutation_inputs.push((trace_domains[i], perm));
+        }
+        if self.options.check_witness {
+            bail_on_err!(
+                gadget
+                    .verify_terminal_sum(&lookup_terminals)
+                    .map_err(|e| ProveError::LookupImbalance(e.to_string()))
+            );
+        }
+        timer.lap("LogUp traces");
+        let permutation = if permutation_inputs.is_empty() {
+            None
+        } else {
+            Some(bail_on_err!(
+                self.backend.commit(permutation_inputs).map_err(backend_err)
+            ))
+        };
+        timer.lap("LogUp commit (LDE + Merkle)");
+        let terminal_values: Vec<SC::Challenge> =
+            lookup_terminals.iter().flatten().map(|t| t.0).collect();
+        let alpha = transcript.permutation_phase(
+            permutation.as_ref().map(|(c, _)| c.clone()),
+            &terminal_values,
+        );
+
+        // Phase 3: quotients, per instance, then one commitment over all chunks.
+        let mut perm_index = 0;
+        let mut quotients = Vec::with_capacity(n);
+        let mut chunk_counts = Vec::with_capacity(n);
+        for i in 0..n {
+            let plan = &plans[i];
+            let quotient_domain = trace_domains[i]
+                .create_disjoint_domain(1 << (log_degrees[i] + plan.log_quotient_chunks));
+            let permutation_matrix = match (&permutation, lookups[i].is_empty()) {
+                (Some((_, data)), false) => {
+                    perm_index += 1;
+                    Some((data, perm_index - 1))
+                }
+                _ => None,
+            };
+            let permutation_values: Vec<SC::Challenge> =
+                lookup_terminals[i].iter().map(|t| t.0).collect();
+            let job = QuotientJob {
+                program: &plan.program,
+                env: ProgramEnv {
+                    public_values: &public_values[i],
+                    challenges: &lookup_challenges[i],
+                    permutation_values: &permutation_values,
+                },
+                alpha,
+                trace_domain: trace_domains[i],
+                quotient_domain,
+                main: (&main_data, i),
+                permutation: permutation_matrix,
+            };
+            let q = bail_on_err!(self.backend.quotient(job).map_err(backend_err));
+            let num_chunks = 1 << plan.log_quotient_chunks;
+            chunk_counts.push(num_chunks);
+            quotients.push((quotient_domain, num_chunks, q));
+        }
+        timer.lap("quotient evaluation");
+        let (quotient_commit, quotient_data) = bail_on_err!(
+            self.backend
+                .commit_quotients(quotients)
+                .map_err(backend_err)
+        );
+        timer.lap("quotient commit (split + LDE + Merkle)");
+        transcript.quotient_phase(quotient_commit.clone(), None);
+
+        // Phase 4: out-of-domain point and the opening argument.
+        let (zeta, ood_pow_witness) = transcript.ood_phase();
+        let next_points: Vec<SC::Challenge> = bail_on_err!(
+            trace_domains
+                .iter()
+                .map(|d| {
+                    d.next_point(zeta).ok_or_else(|| {
+                        ProveError::Unsupported("domain without a next point".into())
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        );
+        let mut rounds = Vec::with_capacity(3);
+        rounds.push((
+            &main_data,
+            (0..n)
+                .map(|i| {
+                    if plans[i].opens_next_row {
+                        vec![zeta, next_points[i]]
+                    } else {
+                        vec![zeta]
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let total_chunks: usize = chunk_counts.iter().sum();
+        rounds.push((&quotient_data, vec![vec![zeta]; total_chunks]));
+        if let Some((_, perm_data)) = &permutation {
+            rounds.push((
+                perm_data,
+                (0..n)
+                    .filter(|&i| !lookups[i].is_empty())
+                    .map(|i| vec![zeta, next_points[i]])
+                    .collect(),
+            ));
+        }
+        let opened = bail_on_err!(
+            transcript
+                .delegate(|challenger| self.backend.open(rounds, challenger))
+                .map_err(backend_err)
+        );
+        transcript.finish();
+        timer.lap("opening (evaluations, FRI, queries)");
+        let (opened_values, opening_proof) = opened;
+
+        // Distribute the opened values back to instances.
+        let layout = StarkOpeningLayout::new(false);
+        let main_values = &opened_values[layout.trace];
+        let mut quotient_values = opened_values[layout.quotient].iter();
+        let mut permutation_values = permutation
+            .as_ref()
+            .map(|_| opened_values[layout.preprocessed].iter());
+        let mut instances = Vec::with_capacity(n);
+        for i in 0..n {
+            let trace_local = main_values[i][0].clone();
+            let trace_next = plans[i].opens_next_row.then(|| main_values[i][1].clone());
+            let quotient_chunks = (0..chunk_counts[i])
+                .map(|_| quotient_values.next().map(|v| v[0].clone()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| ProveError::Backend {
+                    phase: "opening",
+                    message: "fewer quotient openings than chunks".into(),
+                })?;
+            let (permutation_local, permutation_next) = match &mut permutation_values {
+                Some(it) if !lookups[i].is_empty() => {
+                    let v = it.next().ok_or_else(|| ProveError::Backend {
+                        phase: "opening",
+                        message: "fewer LogUp openings than instances with lookups".into(),
+                    })?;
+                    (v[0].clone(), v[1].clone())
+                }
+                _ => (vec![], vec![]),
+            };
+            instances.push(p3_batch_stark::proof::OpenedValuesWithLookups {
+                base_opened_values: OpenedValues {
+                    trace_local,
+                    trace_next,
+                    preprocessed: None,
+                    quotient_chunks,
+                    random: None,
+                },
+                permutation_local,
+                permutation_next,
+            });
+        }
+
+        let proof = BatchProof {
+            commitments: BatchCommitments {
+                main: main_commit,
+                permutation: permutation.map(|(c, _)| c),
+                quotient_chunks: quotient_commit,
+                random: None,
+            },
+            opened_values: BatchOpenedValues { instances },
+            opening_proof,
+            lookup_terminals,
+            degree_bits: log_degrees,
+            lookup_pow_witness,
+            ood_pow_witness,
+        };
+        Ok((proof, timer))
+    }
+
+    fn plan<A>(
+        &self,
+        air: &A,
+        trace_domain: Domain<SC>,
+        log_height: usize,
+        lookups: &[Lookup<Val<SC>>],
+    ) -> Result<InstancePlan<Val<SC>, SC::Challenge>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
+        let gadget = LogUpGadget::new();
+        let layout = AirLayout {
+            preprocessed_width: 0,
+            main_width: air.width(),
+            num_public_values: air.num_public_values(),
+            num_periodic_columns: air.num_periodic_columns(),
+            ..Default::default()
+        };
+        let log_quotient_chunks = get_log_num_quotient_chunks_for_domain::<_, SC::Challenge, A, _>(
+            air,
+            layout,
+            trace_domain,
+            lookups,
+            0,
+            &gadget,
+        );
+        if log_height + log_quotient_chunks > self.config.pcs().log_max_trace_height() {
+            return Err(ProveError::Unsupported(format!(
+                "quotient domain 2^{} exceeds the field's two-adicity",
+                log_height + log_quotient_chunks
+            )));
+        }
+        let compile = |lookups: &[Lookup<Val<SC>>]| {
+            let (base, ext) = get_symbolic_constraints(air, layout, lookups, &gadget);
+            let constraint_layout = get_constraint_layout(air, layout, lookups, &gadget);
+            let has_lookups = !lookups.is_empty();
+            ConstraintProgram::compile(
+                &base,
+                &ext,
+                &constraint_layout,
+                ProgramInputs {
+                    main_width: air.width(),
+                    permutation_width: if has_lookups { lookups.len() + 1 } else { 0 },
+                    num_public_values: air.num_public_values(),
+                    num_challenges: lookups.len() * gadget.num_challenges(),
+                    num_permutation_values: usize::from(has_lookups),
+                },
+            )
+        };
+        Ok(InstancePlan {
+            log_quotient_chunks,
+            program: compile(lookups)?,
+            witness_program: compile(&[])?,
+            opens_next_row: !air.main_next_row_columns().is_empty(),
+        })
+    }
+}
