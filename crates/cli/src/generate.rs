@@ -35,8 +35,8 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("creating {}", args.out.display()))?;
     }
     println!(
-        "{:<10} {:>9} {:>4} {:>10} {:>8} {:>9}  {}",
-        "fixture", "bytes", "txs", "gas", "steps", "subblocks", "file"
+        "{:<10} {:>9} {:>4} {:>10} {:>8} {:>9}  file",
+        "fixture", "bytes", "txs", "gas", "steps", "subblocks"
     );
     let mut stale = 0;
     for kind in kinds {

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "slotproof", version, about = "Prove Ethereum block execution with STARKs")]
+#[command(
+    name = "slotproof",
+    version,
+    about = "Prove Ethereum block execution with STARKs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 fn blocks() -> Vec<(String, BlockInput)> {
     let shared = std::env::var_os("SLOTPROOF_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        });
     let own = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     let mut out = Vec::new();
     for (name, path) in [
@@ -39,8 +41,14 @@ fn bench_execute(c: &mut Criterion) {
                 record_trace: record,
                 ..Default::default()
             };
-            let id = if record { "with_trace" } else { "without_trace" };
-            group.bench_function(id, |b| b.iter(|| execute_block(&input, &opts).expect("executes")));
+            let id = if record {
+                "with_trace"
+            } else {
+                "without_trace"
+            };
+            group.bench_function(id, |b| {
+                b.iter(|| execute_block(&input, &opts).expect("executes"))
+            });
         }
         group.finish();
     }

@@ -9,7 +9,9 @@ use crate::fixture::{BlockInput, ExpectedDiff, FixtureFormat};
 use crate::post_state::post_state_root;
 use crate::trace::{SegmentKind, SubblockTrace, TraceRecorder};
 use crate::witness::{PreStateDb, check_ancestors};
-use alloy_consensus::proofs::{calculate_receipt_root, calculate_transaction_root, calculate_withdrawals_root};
+use alloy_consensus::proofs::{
+    calculate_receipt_root, calculate_transaction_root, calculate_withdrawals_root,
+};
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, TxReceipt};
 use alloy_evm::block::BlockExecutor;
@@ -54,7 +56,11 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(name: &'static str, expected: impl std::fmt::Display, computed: impl std::fmt::Display) -> Self {
+    fn new(
+        name: &'static str,
+        expected: impl std::fmt::Display,
+        computed: impl std::fmt::Display,
+    ) -> Self {
         let (expected, computed) = (expected.to_string(), computed.to_string());
         Self {
             name,
@@ -132,9 +138,14 @@ impl BlockExecution {
 /// Executes `input` and checks the result. Header mismatches are reported in
 /// [`BlockExecution::checks`]; a witness that cannot answer a read, a bad signature or an invalid
 /// transaction are errors.
-pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockExecution, ExecError> {
+pub fn execute_block(
+    input: &BlockInput,
+    opts: &ExecuteOptions,
+) -> Result<BlockExecution, ExecError> {
     if opts.subblock_gas == 0 {
-        return Err(ExecError::Options("subblock gas budget must be positive".into()));
+        return Err(ExecError::Options(
+            "subblock gas budget must be positive".into(),
+        ));
     }
     let t0 = Instant::now();
     let header = &input.header;
@@ -152,9 +163,17 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
         calculate_transaction_root(&input.transactions),
     ));
     if let Some(root) = header.withdrawals_root {
-        checks.push(Check::new("withdrawals_root", root, calculate_withdrawals_root(&input.withdrawals)));
+        checks.push(Check::new(
+            "withdrawals_root",
+            root,
+            calculate_withdrawals_root(&input.withdrawals),
+        ));
     }
-    checks.push(Check::new("ommers_hash", header.ommers_hash, EMPTY_OMMER_ROOT_HASH));
+    checks.push(Check::new(
+        "ommers_hash",
+        header.ommers_hash,
+        EMPTY_OMMER_ROOT_HASH,
+    ));
 
     let fork = input.chain.fork_name(header.number, header.timestamp);
     if fork == "pre-Merge" || fork == "Paris" {
@@ -172,7 +191,9 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
             hash: *tx.tx_hash(),
             reason: e.to_string(),
         })?;
-        recovered.push(alloy_consensus::transaction::Recovered::new_unchecked(tx, signer));
+        recovered.push(alloy_consensus::transaction::Recovered::new_unchecked(
+            tx, signer,
+        ));
     }
 
     let pre_db = PreStateDb::new(&input.pre_state, parent_state_root, block_hashes);
@@ -186,12 +207,21 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
     let prepare = t0.elapsed();
 
     let t1 = Instant::now();
-    let witness_err = |e: ExecError, first: &Arc<Mutex<Option<WitnessError>>>| match first.lock().expect("lock").take() {
+    let witness_err = |e: ExecError, first: &Arc<Mutex<Option<WitnessError>>>| match first
+        .lock()
+        .expect("lock")
+        .take()
+    {
         Some(w) => ExecError::Witness(w),
         None => e,
     };
     let db = BoundaryDb::new(&mut state, first_error.clone());
-    let evm = TracedEvm::new(db, env, TraceRecorder::new(opts.record_trace), opts.record_trace);
+    let evm = TracedEvm::new(
+        db,
+        env,
+        TraceRecorder::new(opts.record_trace),
+        opts.record_trace,
+    );
     let ctx = EthBlockExecutionCtx {
         parent_hash: header.parent_hash,
         parent_beacon_block_root: header.parent_beacon_block_root,
@@ -201,15 +231,22 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
         tx_count_hint: Some(input.transactions.len()),
         slot_number: None,
     };
-    let mut executor = EthBlockExecutor::new(evm, ctx, &input.chain, AlloyReceiptBuilder::default());
+    let mut executor =
+        EthBlockExecutor::new(evm, ctx, &input.chain, AlloyReceiptBuilder::default());
     if opts.record_trace {
         // Mainnet blocks run about one EVM step per 25-30 gas.
         let expected_gas = opts.subblock_gas.min(header.gas_used.max(1_000_000));
-        executor.evm_mut().inspector_mut().reserve_steps((expected_gas / 24) as usize);
+        executor
+            .evm_mut()
+            .inspector_mut()
+            .reserve_steps((expected_gas / 24) as usize);
     }
     let exec_err = |e: alloy_evm::block::BlockExecutionError| ExecError::Execution(e.to_string());
 
-    executor.evm_mut().inspector_mut().begin_segment(SegmentKind::PreBlockSystem, 0);
+    executor
+        .evm_mut()
+        .inspector_mut()
+        .begin_segment(SegmentKind::PreBlockSystem, 0);
     executor
         .apply_pre_execution_changes()
         .map_err(|e| witness_err(exec_err(e), &first_error))?;
@@ -245,7 +282,10 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
             sub_gas = 0;
         }
     }
-    executor.evm_mut().inspector_mut().begin_segment(SegmentKind::PostBlockSystem, 0);
+    executor
+        .evm_mut()
+        .inspector_mut()
+        .begin_segment(SegmentKind::PostBlockSystem, 0);
     let (mut evm, result) = executor
         .finish()
         .map_err(|e| witness_err(exec_err(e), &first_error))?;
@@ -272,11 +312,22 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
     drop(state);
 
     checks.push(Check::new("gas_used", header.gas_used, result.gas_used));
-    checks.push(Check::new("receipts_root", header.receipts_root, calculate_receipt_root(&result.receipts)));
-    let bloom = result.receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
+    checks.push(Check::new(
+        "receipts_root",
+        header.receipts_root,
+        calculate_receipt_root(&result.receipts),
+    ));
+    let bloom = result
+        .receipts
+        .iter()
+        .fold(Bloom::ZERO, |acc, r| acc | r.bloom());
     checks.push(Check::new("logs_bloom", header.logs_bloom, bloom));
     if let Some(expected) = header.requests_hash {
-        checks.push(Check::new("requests_hash", expected, result.requests.requests_hash()));
+        checks.push(Check::new(
+            "requests_hash",
+            expected,
+            result.requests.requests_hash(),
+        ));
     }
     if let Some(expected) = header.blob_gas_used {
         checks.push(Check::new("blob_gas_used", expected, result.blob_gas_used));
@@ -311,7 +362,11 @@ pub fn execute_block(input: &BlockInput, opts: &ExecuteOptions) -> Result<BlockE
     };
     if let Some(diffs) = &input.expected_diffs {
         let (ok, total, first_bad) = check_diffs(diffs, &bundle);
-        let mut c = Check::new("state_diffs", format!("{total}/{total}"), format!("{ok}/{total}"));
+        let mut c = Check::new(
+            "state_diffs",
+            format!("{total}/{total}"),
+            format!("{ok}/{total}"),
+        );
         if let Some(bad) = first_bad {
             c.computed = format!("{ok}/{total} (first mismatch: {bad})");
         }

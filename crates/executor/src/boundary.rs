@@ -10,8 +10,8 @@ use alloy_primitives::{Address, B256, U256};
 use revm::bytecode::Bytecode;
 use revm::database::{DatabaseCommit, State};
 use revm::database_interface::{Database, DatabaseRef};
-use revm::state::{Account, AccountInfo};
 use revm::primitives::AddressMap;
+use revm::state::{Account, AccountInfo};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -58,7 +58,9 @@ pub struct BoundaryDb<'a, DB: DatabaseRef<Error = WitnessError>> {
 
 impl<DB: DatabaseRef<Error = WitnessError>> std::fmt::Debug for BoundaryDb<'_, DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoundaryDb").field("boundary", &self.boundary).finish()
+        f.debug_struct("BoundaryDb")
+            .field("boundary", &self.boundary)
+            .finish()
     }
 }
 
@@ -81,7 +83,10 @@ impl<'a, DB: DatabaseRef<Error = WitnessError>> BoundaryDb<'a, DB> {
 
     fn keep<T>(&self, r: Result<T, DbError>) -> Result<T, DbError> {
         if let Err(EvmDatabaseError::Database(e)) = &r {
-            self.first_error.lock().expect("lock").get_or_insert_with(|| e.clone());
+            self.first_error
+                .lock()
+                .expect("lock")
+                .get_or_insert_with(|| e.clone());
         }
         r
     }
@@ -108,7 +113,10 @@ impl<DB: DatabaseRef<Error = WitnessError>> Database for BoundaryDb<'_, DB> {
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
         let r = self.state.storage(address, index);
         let v = self.keep(r)?;
-        self.boundary.storage_reads.entry((address, index)).or_insert(v);
+        self.boundary
+            .storage_reads
+            .entry((address, index))
+            .or_insert(v);
         Ok(v)
     }
 
@@ -124,15 +132,18 @@ impl<DB: DatabaseRef<Error = WitnessError>> DatabaseCommit for BoundaryDb<'_, DB
             if !account.is_touched() {
                 continue;
             }
-            let value = if account.is_selfdestructed() || (account.is_empty() && account.is_touched()) {
-                None
-            } else {
-                Some(AccountValue::from(&account.info))
-            };
+            let value =
+                if account.is_selfdestructed() || (account.is_empty() && account.is_touched()) {
+                    None
+                } else {
+                    Some(AccountValue::from(&account.info))
+                };
             self.boundary.account_writes.insert(*address, value);
             for (slot, s) in &account.storage {
                 if s.is_changed() {
-                    self.boundary.storage_writes.insert((*address, *slot), s.present_value);
+                    self.boundary
+                        .storage_writes
+                        .insert((*address, *slot), s.present_value);
                 }
             }
         }

@@ -88,7 +88,8 @@ where
         data: Bytes,
     ) -> Result<ResultAndState<HaltReason>, Self::Error> {
         if self.inspect {
-            self.inner.inspect_system_call_with_caller(caller, contract, data)
+            self.inner
+                .inspect_system_call_with_caller(caller, contract, data)
         } else {
             self.inner.system_call_with_caller(caller, contract, data)
         }

@@ -23,6 +23,8 @@ pub mod statetest;
 pub mod trace;
 pub mod witness;
 
-pub use block::{BlockExecution, Check, DEFAULT_SUBBLOCK_GAS, ExecuteOptions, Subblock, execute_block};
+pub use block::{
+    BlockExecution, Check, DEFAULT_SUBBLOCK_GAS, ExecuteOptions, Subblock, execute_block,
+};
 pub use error::{ExecError, WitnessError};
 pub use fixture::{BlockInput, FixtureFormat};

@@ -9,7 +9,9 @@ use revm::database::BundleState;
 
 fn trie_err(e: TrieError) -> WitnessError {
     match e {
-        TrieError::MissingTrieNode { node_hash, .. } => WitnessError::MissingNodeForPostState { node: node_hash },
+        TrieError::MissingTrieNode { node_hash, .. } => {
+            WitnessError::MissingNodeForPostState { node: node_hash }
+        }
         other => WitnessError::Trie(other.to_string()),
     }
 }
@@ -17,7 +19,11 @@ fn trie_err(e: TrieError) -> WitnessError {
 /// Applies `bundle` (storage tries first, then account leaves) to the witness tries under the
 /// parent's state root and returns the new state root. Fails, naming the node, where the witness
 /// lacks a node the update needs.
-pub fn post_state_root(db: &WitnessDb, parent_root: B256, bundle: &BundleState) -> Result<B256, WitnessError> {
+pub fn post_state_root(
+    db: &WitnessDb,
+    parent_root: B256,
+    bundle: &BundleState,
+) -> Result<B256, WitnessError> {
     let nodes = db.nodes().clone();
     let mut accounts = EthTrie::from(nodes.clone(), parent_root).map_err(trie_err)?;
     // Deterministic order keeps node insertion order (and so any error) reproducible.
@@ -32,9 +38,15 @@ pub fn post_state_root(db: &WitnessDb, parent_root: B256, bundle: &BundleState) 
         let pre_storage_root = if account.was_destroyed() {
             EMPTY_ROOT_HASH
         } else {
-            db.account(*address)?.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH)
+            db.account(*address)?
+                .map(|a| a.storage_root)
+                .unwrap_or(EMPTY_ROOT_HASH)
         };
-        let mut slots: Vec<_> = account.storage.iter().filter(|(_, s)| s.is_changed()).collect();
+        let mut slots: Vec<_> = account
+            .storage
+            .iter()
+            .filter(|(_, s)| s.is_changed())
+            .collect();
         let storage_root = if slots.is_empty() {
             pre_storage_root
         } else {

@@ -9,8 +9,8 @@ use revm::context::CfgEnv;
 use revm::database::{State, states::PlainAccount};
 use revm::inspector::InspectCommitEvm;
 use revm::primitives::hardfork::SpecId;
-use revm_statetest_types::{SpecName, TestSuite};
 use revm::{Context, MainBuilder, MainContext};
+use revm_statetest_types::{SpecName, TestSuite};
 use std::path::{Path, PathBuf};
 
 /// Files that are malformed (ValueOverflow) or very slow; each counts as one skipped test.
@@ -103,7 +103,10 @@ fn logs_hash(logs: &[alloy_primitives::Log]) -> B256 {
 /// Runs every test case of one state-test file.
 pub fn run_statetest_file(path: &Path) -> StateTestSummary {
     let mut summary = StateTestSummary::default();
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if SKIPPED_FILES.contains(&file) {
         summary.skipped += 1;
         return summary;
@@ -112,7 +115,9 @@ pub fn run_statetest_file(path: &Path) -> StateTestSummary {
         Ok(t) => t,
         Err(e) => {
             summary.failed += 1;
-            summary.failures.push(format!("{}: cannot read: {e}", path.display()));
+            summary
+                .failures
+                .push(format!("{}: cannot read: {e}", path.display()));
             return summary;
         }
     };
@@ -120,7 +125,9 @@ pub fn run_statetest_file(path: &Path) -> StateTestSummary {
         Ok(s) => s,
         Err(e) => {
             summary.failed += 1;
-            summary.failures.push(format!("{}: malformed test JSON: {e}", path.display()));
+            summary
+                .failures
+                .push(format!("{}: malformed test JSON: {e}", path.display()));
             return summary;
         }
     };
@@ -139,13 +146,15 @@ pub fn run_statetest_file(path: &Path) -> StateTestSummary {
                 continue;
             }
             cfg.set_spec_and_mainnet_gas_params(spec_name.to_spec_id());
-            cfg.set_max_blobs_per_tx(if cfg.spec().is_enabled_in(SpecId::PRAGUE)
-                && !cfg.spec().is_enabled_in(SpecId::OSAKA)
-            {
-                9
-            } else {
-                6
-            });
+            cfg.set_max_blobs_per_tx(
+                if cfg.spec().is_enabled_in(SpecId::PRAGUE)
+                    && !cfg.spec().is_enabled_in(SpecId::OSAKA)
+                {
+                    9
+                } else {
+                    6
+                },
+            );
             let block = unit.block_env(&mut cfg);
             for (index, test) in tests.iter().enumerate() {
                 let id = format!("{file}::{name}[{spec_name:?}, {index}]");
@@ -157,7 +166,9 @@ pub fn run_statetest_file(path: &Path) -> StateTestSummary {
                     }
                     Err(e) => {
                         summary.failed += 1;
-                        summary.failures.push(format!("{id}: cannot build transaction: {e}"));
+                        summary
+                            .failures
+                            .push(format!("{id}: cannot build transaction: {e}"));
                         continue;
                     }
                 };

@@ -17,10 +17,16 @@ use std::sync::{Arc, Mutex};
 
 /// Checks that the ancestor headers form a chain ending at the block's parent, and returns the
 /// BLOCKHASH table they give (number -> hash).
-pub fn check_ancestors(header: &Header, ancestors: &[Header]) -> Result<HashMap<u64, B256>, WitnessError> {
+pub fn check_ancestors(
+    header: &Header,
+    ancestors: &[Header],
+) -> Result<HashMap<u64, B256>, WitnessError> {
     let mut hashes = HashMap::new();
     let mut expected_hash = header.parent_hash;
-    let mut expected_number = header.number.checked_sub(1).ok_or(WitnessError::NoParentHeader)?;
+    let mut expected_number = header
+        .number
+        .checked_sub(1)
+        .ok_or(WitnessError::NoParentHeader)?;
     for h in ancestors.iter().rev() {
         let actual = h.hash_slow();
         if h.number != expected_number || actual != expected_hash {
@@ -93,14 +99,19 @@ impl WitnessDb {
 
     /// The account leaf of `address` under the state root, proven by the witness.
     pub fn account(&self, address: Address) -> Result<Option<TrieAccount>, WitnessError> {
-        let trie = EthTrie::from(self.nodes.clone(), self.state_root).map_err(|e| self.account_err(address, &e))?;
-        let Some(leaf) = trie.get(keccak256(address).as_slice()).map_err(|e| self.account_err(address, &e))? else {
+        let trie = EthTrie::from(self.nodes.clone(), self.state_root)
+            .map_err(|e| self.account_err(address, &e))?;
+        let Some(leaf) = trie
+            .get(keccak256(address).as_slice())
+            .map_err(|e| self.account_err(address, &e))?
+        else {
             return Ok(None);
         };
-        let acc = TrieAccount::decode(&mut leaf.as_slice()).map_err(|e| WitnessError::MalformedNode {
-            what: format!("account {address}"),
-            reason: e.to_string(),
-        })?;
+        let acc =
+            TrieAccount::decode(&mut leaf.as_slice()).map_err(|e| WitnessError::MalformedNode {
+                what: format!("account {address}"),
+                reason: e.to_string(),
+            })?;
         Ok(Some(acc))
     }
 
@@ -123,7 +134,10 @@ impl WitnessDb {
             .account(address)?
             .map(|a| a.storage_root)
             .unwrap_or(alloy_trie::EMPTY_ROOT_HASH);
-        self.storage_roots.lock().expect("lock").insert(address, root);
+        self.storage_roots
+            .lock()
+            .expect("lock")
+            .insert(address, root);
         Ok(root)
     }
 }
@@ -224,8 +238,18 @@ impl FlatDb {
     /// Accounts read that the pre-state does not list, and slots read that it does not list.
     pub fn unlisted_reads(&self) -> (Vec<Address>, Vec<(Address, U256)>) {
         (
-            self.unlisted.lock().expect("lock").iter().copied().collect(),
-            self.unlisted_slots.lock().expect("lock").iter().copied().collect(),
+            self.unlisted
+                .lock()
+                .expect("lock")
+                .iter()
+                .copied()
+                .collect(),
+            self.unlisted_slots
+                .lock()
+                .expect("lock")
+                .iter()
+                .copied()
+                .collect(),
         )
     }
 }
@@ -259,7 +283,10 @@ impl DatabaseRef for FlatDb {
             Some(v) => Ok(*v),
             None => {
                 if acc.is_some() {
-                    self.unlisted_slots.lock().expect("lock").insert((address, slot));
+                    self.unlisted_slots
+                        .lock()
+                        .expect("lock")
+                        .insert((address, slot));
                 }
                 Ok(U256::ZERO)
             }
@@ -290,7 +317,9 @@ impl PreStateDb {
                 codes,
                 block_hashes,
             )),
-            PreState::Flat(accounts) => PreStateDb::Flat(FlatDb::new(accounts.clone(), block_hashes)),
+            PreState::Flat(accounts) => {
+                PreStateDb::Flat(FlatDb::new(accounts.clone(), block_hashes))
+            }
         }
     }
 }

@@ -14,46 +14,98 @@ fn run(rel: &str) -> Option<slotproof_executor::BlockExecution> {
 
 fn assert_all_pass(exec: &slotproof_executor::BlockExecution, expected: &[&str]) {
     for c in &exec.checks {
-        assert!(c.passed, "check {} failed: header {} computed {}", c.name, c.expected, c.computed);
+        assert!(
+            c.passed,
+            "check {} failed: header {} computed {}",
+            c.name, c.expected, c.computed
+        );
     }
     for name in expected {
-        assert!(exec.checks.iter().any(|c| c.name == *name), "check {name} missing");
+        assert!(
+            exec.checks.iter().any(|c| c.name == *name),
+            "check {name} missing"
+        );
     }
 }
 
 #[test]
 fn prague_block_22615247_passes_every_check() {
-    let Some(exec) = run("mainnet/22615247.json") else { return };
+    let Some(exec) = run("mainnet/22615247.json") else {
+        return;
+    };
     assert_eq!(exec.fork, "Prague");
     assert_eq!(exec.gas_used, 1_331_413);
     assert_eq!(exec.transactions, 26);
     assert_all_pass(
         &exec,
-        &["block_hash", "gas_used", "receipts_root", "logs_bloom", "requests_hash", "state_root", "state_diffs"],
+        &[
+            "block_hash",
+            "gas_used",
+            "receipts_root",
+            "logs_bloom",
+            "requests_hash",
+            "state_root",
+            "state_diffs",
+        ],
     );
     // The pre-block system calls are traced: the first segment has steps.
     let seg = exec.subblocks[0].trace.segments[0];
     assert_eq!(seg.kind, SegmentKind::PreBlockSystem as u32);
-    assert!(seg.end_step > seg.first_step, "system calls recorded no steps");
+    assert!(
+        seg.end_step > seg.first_step,
+        "system calls recorded no steps"
+    );
 }
 
 #[test]
 fn cancun_block_21688509_passes_every_check() {
-    let Some(exec) = run("mainnet/21688509.json") else { return };
+    let Some(exec) = run("mainnet/21688509.json") else {
+        return;
+    };
     assert_eq!(exec.fork, "Cancun");
     assert_eq!(exec.gas_used, 999_962);
-    assert_all_pass(&exec, &["block_hash", "gas_used", "receipts_root", "logs_bloom", "state_root", "state_diffs"]);
+    assert_all_pass(
+        &exec,
+        &[
+            "block_hash",
+            "gas_used",
+            "receipts_root",
+            "logs_bloom",
+            "state_root",
+            "state_diffs",
+        ],
+    );
 }
 
 #[test]
 fn flat_block_21872325_executes_and_its_possible_checks_pass() {
-    let Some(exec) = run("mainnet/21872325-flat.json") else { return };
+    let Some(exec) = run("mainnet/21872325-flat.json") else {
+        return;
+    };
     assert_eq!(exec.transactions, 161);
     assert_eq!(exec.gas_used, 12_520_586);
-    assert!(exec.subblocks.len() >= 3, "12.5 Mgas at 4 Mgas per subblock");
-    for name in ["gas_used", "logs_bloom", "transactions_root", "withdrawals_root", "blob_gas_used", "flat_prestate_complete"] {
-        let c = exec.checks.iter().find(|c| c.name == name).expect("check present");
-        assert!(c.passed, "{name}: header {} computed {}", c.expected, c.computed);
+    assert!(
+        exec.subblocks.len() >= 3,
+        "12.5 Mgas at 4 Mgas per subblock"
+    );
+    for name in [
+        "gas_used",
+        "logs_bloom",
+        "transactions_root",
+        "withdrawals_root",
+        "blob_gas_used",
+        "flat_prestate_complete",
+    ] {
+        let c = exec
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .expect("check present");
+        assert!(
+            c.passed,
+            "{name}: header {} computed {}",
+            c.expected, c.computed
+        );
     }
     let names: Vec<_> = exec.unavailable_checks.iter().map(|(n, _)| *n).collect();
     assert!(names.contains(&"state_root"));
@@ -61,7 +113,9 @@ fn flat_block_21872325_executes_and_its_possible_checks_pass() {
 
 #[test]
 fn subblock_budget_splits_and_covers_every_transaction() {
-    let Some(path) = common::shared_fixture("mainnet/22615247.json") else { return };
+    let Some(path) = common::shared_fixture("mainnet/22615247.json") else {
+        return;
+    };
     let input = BlockInput::from_path(&path).unwrap();
     let opts = ExecuteOptions {
         subblock_gas: 200_000,
@@ -88,15 +142,25 @@ fn subblock_budget_splits_and_covers_every_transaction() {
     let whole = execute_block(&input, &ExecuteOptions::default()).unwrap();
     assert_eq!(whole.steps(), exec.steps());
     // Boundaries: the first subblock reads the beacon-roots contract; writes are recorded.
-    assert!(exec.subblocks.iter().all(|s| !s.boundary.account_reads.is_empty()));
-    assert!(exec.subblocks.iter().any(|s| !s.boundary.storage_writes.is_empty()));
+    assert!(
+        exec.subblocks
+            .iter()
+            .all(|s| !s.boundary.account_reads.is_empty())
+    );
+    assert!(
+        exec.subblocks
+            .iter()
+            .any(|s| !s.boundary.storage_writes.is_empty())
+    );
 }
 
 /// Invariants between consecutive steps that hold for any correct trace: they catch a recorder
 /// that drops, duplicates or misattributes steps.
 #[test]
 fn trace_is_consistent_with_execution() {
-    let Some(exec) = run("mainnet/21688509.json") else { return };
+    let Some(exec) = run("mainnet/21688509.json") else {
+        return;
+    };
     use revm::bytecode::opcode;
     for sub in &exec.subblocks {
         let t = &sub.trace;
@@ -115,7 +179,9 @@ fn trace_is_consistent_with_execution() {
                     _ => {}
                 }
             }
-            let Some(n) = t.steps.get(i + 1) else { continue };
+            let Some(n) = t.steps.get(i + 1) else {
+                continue;
+            };
             if n.context != s.context || s.status != STEP_OK {
                 continue;
             }
@@ -123,7 +189,12 @@ fn trace_is_consistent_with_execution() {
             // (after a call returns, its unused gas comes back: only check non-calls).
             let is_call = matches!(
                 s.opcode,
-                opcode::CALL | opcode::CALLCODE | opcode::DELEGATECALL | opcode::STATICCALL | opcode::CREATE | opcode::CREATE2
+                opcode::CALL
+                    | opcode::CALLCODE
+                    | opcode::DELEGATECALL
+                    | opcode::STATICCALL
+                    | opcode::CREATE
+                    | opcode::CREATE2
             );
             if !is_call {
                 assert_eq!(n.gas_before, s.gas_after, "gas continuity at step {i}");
@@ -137,10 +208,16 @@ fn trace_is_consistent_with_execution() {
             let next_pc = match s.opcode {
                 opcode::JUMP => U256(words[0]),
                 opcode::JUMPI if words[1].0.iter().any(|l| *l != 0) => U256(words[0]),
-                op @ opcode::PUSH1..=opcode::PUSH32 => s.pc as u64 + 2 + (op - opcode::PUSH1) as u64,
+                op @ opcode::PUSH1..=opcode::PUSH32 => {
+                    s.pc as u64 + 2 + (op - opcode::PUSH1) as u64
+                }
                 _ => s.pc as u64 + 1,
             };
-            assert_eq!(n.pc as u64, next_pc, "pc transition at step {i} (op {:#x})", s.opcode);
+            assert_eq!(
+                n.pc as u64, next_pc,
+                "pc transition at step {i} (op {:#x})",
+                s.opcode
+            );
             // JUMP targets are JUMPDESTs.
             if matches!(s.opcode, opcode::JUMP | opcode::JUMPI) && next_pc != s.pc as u64 + 1 {
                 assert_eq!(n.opcode, opcode::JUMPDEST);

@@ -30,8 +30,14 @@ const KNOWN_COLLISION_FAILURES: &[&str] = &[
 
 #[test]
 fn state_test_subset_passes() {
-    let Some(root) = common::shared_fixture("state-tests/GeneralStateTests") else { return };
-    let dirs: Vec<_> = SUBSET.iter().map(|d| root.join(d)).filter(|d| d.exists()).collect();
+    let Some(root) = common::shared_fixture("state-tests/GeneralStateTests") else {
+        return;
+    };
+    let dirs: Vec<_> = SUBSET
+        .iter()
+        .map(|d| root.join(d))
+        .filter(|d| d.exists())
+        .collect();
     let files = collect_test_files(&dirs);
     assert!(files.len() > 100, "subset too small: {} files", files.len());
     let mut total = StateTestSummary::default();

@@ -2,6 +2,7 @@
 
 use super::records::*;
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
+use revm::Inspector;
 use revm::bytecode::opcode::{self, OPCODE_INFO};
 use revm::context::{ContextTr, JournalTr};
 use revm::context_interface::journaled_state::entry::JournalEntry;
@@ -13,7 +14,6 @@ use revm::interpreter::interpreter_types::{
 use revm::interpreter::{
     CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome, CreateScheme, Interpreter,
 };
-use revm::Inspector;
 use std::collections::HashMap;
 
 /// A byte range touched by a step, computed from its stack operands before it runs.
@@ -115,9 +115,7 @@ fn data_regions(op: u8, s: impl Fn(usize) -> U256) -> ([Option<Region>; 2], Opti
         ),
         opcode::CREATE | opcode::CREATE2 => ([region(MemoryRead, s(1), s(2)), None], None),
         opcode::CALL | opcode::CALLCODE => ([region(MemoryRead, s(3), s(4)), None], None),
-        opcode::DELEGATECALL | opcode::STATICCALL => {
-            ([region(MemoryRead, s(2), s(3)), None], None)
-        }
+        opcode::DELEGATECALL | opcode::STATICCALL => ([region(MemoryRead, s(2), s(3)), None], None),
         _ => ([None, None], None),
     }
 }
@@ -258,9 +256,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
         let next = self.trace.codes.len() as u32;
         let id = *self.code_index.entry(hash).or_insert(next);
         if id == next {
-            self.trace
-                .codes
-                .push((hash, Bytes::copy_from_slice(code)));
+            self.trace.codes.push((hash, Bytes::copy_from_slice(code)));
         }
         self.trace.context_code[frame.context as usize] = id;
     }
@@ -281,7 +277,13 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
         for k in 0..reads {
             self.trace.stack_words.push(Word::from(stack[len - 1 - k]));
         }
-        let s = |k: usize| if k < len { stack[len - 1 - k] } else { U256::ZERO };
+        let s = |k: usize| {
+            if k < len {
+                stack[len - 1 - k]
+            } else {
+                U256::ZERO
+            }
+        };
         let (read_regions, write) = data_regions(op, s);
         for r in read_regions.into_iter().flatten() {
             let data_start = self.trace.data.len() as u32;
@@ -331,7 +333,11 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
                 data_start,
             });
         }
-        let storage_key = if op == opcode::SLOAD || op == opcode::SSTORE { s(0) } else { U256::ZERO };
+        let storage_key = if op == opcode::SLOAD || op == opcode::SSTORE {
+            s(0)
+        } else {
+            U256::ZERO
+        };
         let address = interp.input.target_address();
         let (context, depth) = self
             .frames
@@ -358,7 +364,11 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             outputs,
             stack_len: len as u16,
             write,
-            journal_len: if op == opcode::SSTORE { ctx.journal_ref().journal().len() } else { 0 },
+            journal_len: if op == opcode::SSTORE {
+                ctx.journal_ref().journal().len()
+            } else {
+                0
+            },
             storage_key,
             address,
         });
@@ -427,9 +437,11 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
                 journal.journal()[open.journal_len.min(journal.journal().len())..]
                     .iter()
                     .find_map(|e| match e {
-                        JournalEntry::StorageChanged { key, had_value, address }
-                            if *key == open.storage_key && *address == open.address =>
-                        {
+                        JournalEntry::StorageChanged {
+                            key,
+                            had_value,
+                            address,
+                        } if *key == open.storage_key && *address == open.address => {
                             Some(*had_value)
                         }
                         _ => None,
@@ -539,4 +551,3 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
         self.close_context(ok, result, &Bytes::new());
     }
 }
-
