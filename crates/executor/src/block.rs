@@ -108,6 +108,8 @@ pub struct BlockExecution {
     pub transactions: usize,
     pub subblocks: Vec<Subblock>,
     pub checks: Vec<Check>,
+    /// One receipt per transaction, in order.
+    pub receipts: Vec<alloy_consensus::ReceiptEnvelope>,
     /// Checks that this fixture format cannot support, with the reason.
     pub unavailable_checks: Vec<(&'static str, &'static str)>,
     pub times: PhaseTimes,
@@ -385,6 +387,7 @@ pub fn execute_block(
         transactions: n,
         subblocks,
         checks,
+        receipts: result.receipts,
         unavailable_checks,
         times: PhaseTimes {
             prepare,
