@@ -186,17 +186,23 @@ pub fn execute_block(
         });
     }
 
-    let mut recovered = Vec::with_capacity(input.transactions.len());
-    for (index, tx) in input.transactions.iter().enumerate() {
-        let signer = tx.recover_signer().map_err(|e| ExecError::Signature {
-            index,
-            hash: *tx.tx_hash(),
-            reason: e.to_string(),
-        })?;
-        recovered.push(alloy_consensus::transaction::Recovered::new_unchecked(
-            tx, signer,
-        ));
-    }
+    // Signer recovery is the costliest part of preparing a block: spread it over the cores.
+    let recovered = {
+        use rayon::prelude::*;
+        input
+            .transactions
+            .par_iter()
+            .enumerate()
+            .map(|(index, tx)| {
+                let signer = tx.recover_signer().map_err(|e| ExecError::Signature {
+                    index,
+                    hash: *tx.tx_hash(),
+                    reason: e.to_string(),
+                })?;
+                Ok(alloy_consensus::transaction::Recovered::new_unchecked(tx, signer))
+            })
+            .collect::<Result<Vec<_>, ExecError>>()?
+    };
 
     let pre_db = PreStateDb::new(&input.pre_state, parent_state_root, block_hashes);
     let mut state = State::builder()

@@ -211,6 +211,9 @@ impl DatabaseRef for WitnessDb {
 #[derive(Debug)]
 pub struct FlatDb {
     accounts: BTreeMap<Address, FlatAccount>,
+    /// Account infos with code hashes computed once (revm asks for an account once per
+    /// transaction that touches it).
+    infos: HashMap<Address, AccountInfo>,
     codes: HashMap<B256, Bytecode>,
     block_hashes: HashMap<u64, B256>,
     /// Reads of accounts the flat pre-state does not list (answered as absent).
@@ -221,13 +224,19 @@ pub struct FlatDb {
 
 impl FlatDb {
     pub fn new(accounts: BTreeMap<Address, FlatAccount>, block_hashes: HashMap<u64, B256>) -> Self {
-        let codes = accounts
-            .values()
-            .filter(|a| !a.code.is_empty())
-            .map(|a| (keccak256(&a.code), Bytecode::new_raw(a.code.clone())))
-            .collect();
+        let mut codes = HashMap::new();
+        let mut infos = HashMap::new();
+        for (address, a) in &accounts {
+            let code_hash = if a.code.is_empty() { KECCAK256_EMPTY } else { keccak256(&a.code) };
+            let code = codes
+                .entry(code_hash)
+                .or_insert_with(|| Bytecode::new_raw(a.code.clone()))
+                .clone();
+            infos.insert(*address, AccountInfo::new(a.balance, a.nonce, code_hash, code));
+        }
         Self {
             accounts,
+            infos,
             codes,
             block_hashes,
             unlisted: Mutex::default(),
@@ -261,10 +270,7 @@ impl DatabaseRef for FlatDb {
         if !self.accounts.contains_key(&address) {
             self.unlisted.lock().expect("lock").insert(address);
         }
-        Ok(self.accounts.get(&address).map(|a| {
-            let code = Bytecode::new_raw(a.code.clone());
-            AccountInfo::new(a.balance, a.nonce, code.hash_slow(), code)
-        }))
+        Ok(self.infos.get(&address).cloned())
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
