@@ -10,7 +10,11 @@ use libloading::Library;
 use crate::error::{Error, Result};
 
 /// Names tried, in order, for the driver library.
-pub const DRIVER_LIBRARIES: &[&str] = &["libcuda.so.1", "libcuda.so", "nvcuda.dll"];
+#[cfg(not(windows))]
+pub const DRIVER_LIBRARIES: &[&str] = &["libcuda.so.1", "libcuda.so"];
+/// Names tried, in order, for the driver library.
+#[cfg(windows)]
+pub const DRIVER_LIBRARIES: &[&str] = &["nvcuda.dll"];
 
 /// The kernels are built with CUDA 13.0: the driver must be at least that (13000).
 pub const REQUIRED_DRIVER_VERSION: i32 = 13000;
@@ -31,13 +35,13 @@ type CuIntOut = unsafe extern "C" fn(out: *mut i32) -> i32;
 
 /// Probe for a CUDA driver with at least one device. Never panics and never calls into cudarc.
 pub fn probe_driver() -> Result<DriverInfo> {
-    let mut reason = String::from("no candidate library");
+    let mut reasons = Vec::new();
     for &name in DRIVER_LIBRARIES {
         // SAFETY: loading libcuda runs its initialisers; that is what any CUDA program does.
         let lib = match unsafe { Library::new(name) } {
             Ok(lib) => lib,
             Err(e) => {
-                reason = e.to_string();
+                reasons.push(e.to_string());
                 continue;
             }
         };
@@ -45,7 +49,7 @@ pub fn probe_driver() -> Result<DriverInfo> {
     }
     Err(Error::DriverNotFound {
         tried: DRIVER_LIBRARIES.to_vec(),
-        reason,
+        reason: reasons.join("; "),
     })
 }
 
