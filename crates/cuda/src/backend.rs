@@ -105,6 +105,11 @@ impl CudaBackend {
         Ok(format!("{name} (sm_{major}{minor})"))
     }
 
+    /// Free and total device memory in bytes.
+    pub fn mem_info(&self) -> Result<(usize, usize)> {
+        Ok(self.ctx.mem_get_info()?)
+    }
+
     /// The stream all operations run on.
     pub fn stream(&self) -> &Arc<CudaStream> {
         &self.stream

@@ -24,7 +24,7 @@ impl CudaBackend {
             )));
         }
         let n = if op.is_extension() {
-            if a.len() % 4 != 0 {
+            if !a.len().is_multiple_of(4) {
                 return Err(Error::InvalidShape(
                     "extension operands need 4 words each".into(),
                 ));
@@ -60,7 +60,7 @@ impl CudaBackend {
         &self,
         states: &DeviceBuffer,
     ) -> Result<DeviceBuffer> {
-        if states.len() % 16 != 0 {
+        if !states.len().is_multiple_of(16) {
             return Err(Error::InvalidShape("states must be 16 words each".into()));
         }
         let n = states.len() / 16;

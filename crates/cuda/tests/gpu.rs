@@ -98,9 +98,9 @@ fn gpu_backend_creation_agrees_with_probe() {
     }
 }
 
-fn field_ops<F: TestField>(b: &CudaBackend)
+fn field_ops<F>(b: &CudaBackend)
 where
-    F: p3_field::extension::BinomiallyExtendable<4>,
+    F: TestField + p3_field::extension::BinomiallyExtendable<4>,
     rand::distr::StandardUniform: rand::distr::Distribution<F>,
 {
     let mut rng = rng(F::NAME);

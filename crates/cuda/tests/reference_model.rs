@@ -99,9 +99,9 @@ fn base_field_ops_match_plonky3() {
     field_ops_match::<BabyBear>();
 }
 
-fn ext_ops_match<F: TestField>()
+fn ext_ops_match<F>()
 where
-    F: p3_field::extension::BinomiallyExtendable<4>,
+    F: TestField + p3_field::extension::BinomiallyExtendable<4>,
     rand::distr::StandardUniform: rand::distr::Distribution<F>,
 {
     type E<F> = BinomialExtensionField<F, 4>;
