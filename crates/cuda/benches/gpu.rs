@@ -1,5 +1,5 @@
 //! GPU benchmarks (criterion): batched NTT, coset LDE (blowup 2, bit-reversed rows) and Merkle
-//! commit of the LDE, at 2^20..2^24 rows x 64..256 columns, both fields' KoalaBear only by
+//! commit of the LDE, at 2^20..2^24 rows x 64..256 columns (KoalaBear by default, BabyBear on
 //! request). Skips with a message when no GPU (or no kernels) is present.
 //!
 //! Environment: `SLOTPROOF_BENCH_LOG_NS` (default "20,22,24"), `SLOTPROOF_BENCH_WIDTHS`
