@@ -34,6 +34,79 @@ pub mod kernels {
     pub fn available() -> bool {
         !KERNELS.is_empty()
     }
+
+    /// Every `extern "C"` kernel the host code launches.
+    pub const ENTRY_POINTS: &[&str] = &[
+        "fill_u32",
+        "elementwise_kb",
+        "elementwise_bb",
+        "poseidon2_permute_kb",
+        "poseidon2_permute_bb",
+        "ntt_dif_pass_kb",
+        "ntt_dif_pass_bb",
+        "coset_scatter_kb",
+        "coset_scatter_bb",
+        "merkle_hash_leaves_kb",
+        "merkle_hash_leaves_bb",
+        "merkle_compress_kb",
+        "merkle_compress_bb",
+    ];
+
+    /// The entry point `<base>_<kb|bb>` for a field.
+    pub(crate) fn entry(base: &str, kind: crate::FieldKind) -> crate::Result<&'static str> {
+        let name = format!("{base}_{}", kind.suffix());
+        ENTRY_POINTS
+            .iter()
+            .copied()
+            .find(|e| *e == name)
+            .ok_or(crate::Error::KernelMissing(name))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// With nvcc at build time: every module is embedded, the cubin is an ELF for sm_90, the
+        /// PTX is ISA 9.0 (CUDA 13.0; newer PTX would not load on the 13.0 driver) for sm_90, and
+        /// every entry point the host launches exists. Without nvcc: nothing is embedded.
+        #[test]
+        fn embedded_kernels_are_complete() {
+            if NVCC.is_none() {
+                assert!(KERNELS.is_empty());
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIP embedded_kernels_are_complete: built without nvcc"
+                );
+                return;
+            }
+            let names: Vec<&str> = KERNELS.iter().map(|k| k.0).collect();
+            assert_eq!(names, ["field_ops", "merkle", "ntt"]);
+            for (name, cubin, ptx) in KERNELS {
+                assert_eq!(&cubin[..4], b"\x7fELF", "{name} cubin is not an ELF image");
+                assert!(ptx.contains(".version 9.0"), "{name}: PTX ISA is not 9.0");
+                assert!(
+                    ptx.contains(".target sm_90"),
+                    "{name}: PTX target is not sm_90"
+                );
+            }
+            for entry in ENTRY_POINTS {
+                let decl = format!(".entry {entry}(");
+                let holders: Vec<&str> = KERNELS
+                    .iter()
+                    .filter(|k| k.2.contains(&decl))
+                    .map(|k| k.0)
+                    .collect();
+                assert_eq!(holders.len(), 1, "{entry} found in {holders:?}");
+                let module = KERNELS.iter().find(|k| k.0 == holders[0]).unwrap();
+                assert!(
+                    module.1.windows(entry.len()).any(|w| w == entry.as_bytes()),
+                    "{entry} missing from the {} cubin",
+                    module.0
+                );
+            }
+        }
+    }
 }
 
 pub use abi::ElementwiseOp;

@@ -7,7 +7,7 @@ use cudarc::driver::LaunchConfig;
 use crate::abi::{CompressParams, LeafHashParams, MatrixDesc};
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
 use crate::error::{Error, Result};
-use crate::field::{DeviceField, FieldKind};
+use crate::field::DeviceField;
 use crate::plan::{effective_cap_height, plan_merkle};
 
 /// A Merkle tree whose digest layers stay on the device (for openings).
@@ -94,10 +94,7 @@ impl CudaBackend {
             num_rows: rows as u32,
         };
         let c = F::poseidon2_constants();
-        let kernel: &'static str = match F::KIND {
-            FieldKind::KoalaBear => "merkle_hash_leaves_kb",
-            FieldKind::BabyBear => "merkle_hash_leaves_bb",
-        };
+        let kernel = crate::kernels::entry("merkle_hash_leaves", F::KIND)?;
         let cfg = LaunchConfig {
             grid_dim: (rows.div_ceil(128) as u32, 1, 1),
             block_dim: (128, 1, 1),
@@ -127,10 +124,7 @@ impl CudaBackend {
         let leaf_mats: Vec<&DeviceMatrix<F>> = plan.leaves.iter().map(|&i| mats[i]).collect();
         let mut layers = vec![self.leaf_hash(&leaf_mats, max)?];
         let c = F::poseidon2_constants();
-        let kernel: &'static str = match F::KIND {
-            FieldKind::KoalaBear => "merkle_compress_kb",
-            FieldKind::BabyBear => "merkle_compress_bb",
-        };
+        let kernel = crate::kernels::entry("merkle_compress", F::KIND)?;
         for k in 1..=plan.log_max_height as usize {
             let nodes = max >> k;
             let inject = if plan.inject[k].is_empty() {

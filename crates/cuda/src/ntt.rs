@@ -45,10 +45,7 @@ impl CudaBackend {
             return Ok(());
         }
         let tw = self.twiddle_table::<F>(log_n, inverse)?;
-        let kernel: &'static str = match F::KIND {
-            crate::FieldKind::KoalaBear => "ntt_dif_pass_kb",
-            crate::FieldKind::BabyBear => "ntt_dif_pass_bb",
-        };
+        let kernel = crate::kernels::entry("ntt_dif_pass", F::KIND)?;
         let stream = self.stream();
         let data = m.buf.ptr(stream);
         let tw_ptr = tw.ptr(stream);
@@ -96,10 +93,7 @@ impl CudaBackend {
         let (lo, hi) = coset_tables::<F>(log_n, shift);
         let lo = self.upload_words(&lo)?;
         let hi = self.upload_words(&hi)?;
-        let kernel: &'static str = match F::KIND {
-            crate::FieldKind::KoalaBear => "coset_scatter_kb",
-            crate::FieldKind::BabyBear => "coset_scatter_bb",
-        };
+        let kernel = crate::kernels::entry("coset_scatter", F::KIND)?;
         let stream = self.stream();
         let blocks = big_n.div_ceil(256).min(1 << 16) as u32;
         for first in (0..src.width).step_by(MAX_GRID_Y) {

@@ -5,7 +5,7 @@ use cudarc::driver::LaunchConfig;
 use crate::abi::{ElementwiseOp, ElementwiseParams, PermuteParams};
 use crate::backend::{CudaBackend, DeviceBuffer};
 use crate::error::{Error, Result};
-use crate::field::{DeviceField, FieldKind};
+use crate::field::DeviceField;
 
 impl CudaBackend {
     /// `out[i] = op(a[i], b[i])` on Montgomery words (base ops: one word per element; extension
@@ -42,10 +42,7 @@ impl CudaBackend {
             n: n as u32,
             op: op as u32,
         };
-        let kernel: &'static str = match F::KIND {
-            FieldKind::KoalaBear => "elementwise_kb",
-            FieldKind::BabyBear => "elementwise_bb",
-        };
+        let kernel = crate::kernels::entry("elementwise", F::KIND)?;
         let cfg = LaunchConfig {
             grid_dim: (n.div_ceil(256).clamp(1, 65_535) as u32, 1, 1),
             block_dim: (256, 1, 1),
@@ -73,10 +70,7 @@ impl CudaBackend {
             _pad: 0,
         };
         let c = F::poseidon2_constants();
-        let kernel: &'static str = match F::KIND {
-            FieldKind::KoalaBear => "poseidon2_permute_kb",
-            FieldKind::BabyBear => "poseidon2_permute_bb",
-        };
+        let kernel = crate::kernels::entry("poseidon2_permute", F::KIND)?;
         let cfg = LaunchConfig {
             grid_dim: (n.div_ceil(128).max(1) as u32, 1, 1),
             block_dim: (128, 1, 1),
