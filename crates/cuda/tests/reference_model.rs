@@ -341,29 +341,26 @@ where
         let cols: Vec<Vec<Vec<u32>>> = mats.iter().map(|m| columns(m)).collect();
         let layers = model::merkle_layers::<F>(&cols, &plan);
         let num_layers = layers.len();
+        let max = 1usize << plan.log_max_height;
+        let indices = [0, max - 1, rng.random_range(0..max)];
         for cap_height in 0..4 {
             let eff = cap_height.min(num_layers - 1);
             let cap: Vec<[F; 8]> = layers[num_layers - 1 - eff]
                 .iter()
                 .map(words_to_digest::<F>)
                 .collect();
-            assert_eq!(
-                cap,
-                F::p3_cap(mats.clone(), cap_height),
-                "cap {shape:?} cap_height {cap_height}"
-            );
-        }
-        // Every digest layer below the root, through p3's opening paths.
-        let max = 1usize << plan.log_max_height;
-        for index in [0, max - 1, rng.random_range(0..max)] {
-            let path = F::p3_path(mats.clone(), index);
-            assert_eq!(path.len(), num_layers - 1);
-            for (k, sibling) in path.iter().enumerate() {
-                assert_eq!(
-                    words_to_digest::<F>(&layers[k][(index >> k) ^ 1]),
-                    *sibling,
-                    "layer {k} {shape:?}"
-                );
+            let (p3_cap, paths) = F::p3_cap_and_paths(mats.clone(), cap_height, &indices);
+            assert_eq!(cap, p3_cap, "cap {shape:?} cap_height {cap_height}");
+            // Every digest layer below the cap, through p3's opening paths.
+            for (&index, path) in indices.iter().zip(&paths) {
+                assert_eq!(path.len(), num_layers - 1 - eff);
+                for (k, sibling) in path.iter().enumerate() {
+                    assert_eq!(
+                        words_to_digest::<F>(&layers[k][(index >> k) ^ 1]),
+                        *sibling,
+                        "layer {k} {shape:?}"
+                    );
+                }
             }
         }
     }

@@ -30,9 +30,13 @@ where
     /// p3: the cap of `MerkleTreeMmcs::commit` (Poseidon2-16 sponge + truncated permutation,
     /// arity 2, default constants).
     fn p3_cap(mats: Vec<RowMajorMatrix<Self>>, cap_height: usize) -> Vec<[Self; 8]>;
-    /// p3: sibling path of leaf `index` (cap height 0): element k is layer k's digest at
-    /// `(index >> k) ^ 1`.
-    fn p3_path(mats: Vec<RowMajorMatrix<Self>>, index: usize) -> Vec<[Self; 8]>;
+    /// p3: the cap of one commitment and the sibling paths of leaves `indices` from the same
+    /// tree: element k of a path is layer k's digest at `(index >> k) ^ 1`, up to the cap.
+    fn p3_cap_and_paths(
+        mats: Vec<RowMajorMatrix<Self>>,
+        cap_height: usize,
+        indices: &[usize],
+    ) -> (Vec<[Self; 8]>, Vec<Vec<[Self; 8]>>);
 }
 
 macro_rules! p3_merkle_impls {
@@ -41,10 +45,18 @@ macro_rules! p3_merkle_impls {
             let (cap, _) = mmcs_for::<$f>(cap_height).commit(mats);
             cap.roots().to_vec()
         }
-        fn p3_path(mats: Vec<RowMajorMatrix<$f>>, index: usize) -> Vec<[$f; 8]> {
-            let mmcs = mmcs_for::<$f>(0);
-            let (_, tree) = mmcs.commit(mats);
-            mmcs.open_batch(index, &tree).opening_proof
+        fn p3_cap_and_paths(
+            mats: Vec<RowMajorMatrix<$f>>,
+            cap_height: usize,
+            indices: &[usize],
+        ) -> (Vec<[$f; 8]>, Vec<Vec<[$f; 8]>>) {
+            let mmcs = mmcs_for::<$f>(cap_height);
+            let (cap, tree) = mmcs.commit(mats);
+            let paths = indices
+                .iter()
+                .map(|&i| mmcs.open_batch(i, &tree).opening_proof)
+                .collect();
+            (cap.roots().to_vec(), paths)
         }
     };
 }
