@@ -6,6 +6,10 @@
 // That bit-reversed order is exactly the row order TwoAdicFriPcs commits
 // (coset_lde_batch(..).bit_reverse_rows()), so the LDE needs no final permutation.
 //
+// Coset LDE: inverse DIF (bit-reversed coefficients), coset_scatter (bit reversal, coset shift,
+// 1/n, and the first log_blowup forward stages folded in as one shift per output block), then a
+// size-n DIF of each of the 2^log_blowup blocks.
+//
 // The stages are grouped into passes; a pass loads a tile of 2^num_stages x 2^log_lanes words
 // (stride 2^(stage_hi - num_stages) between the 2^num_stages words of one butterfly group,
 // 2^log_lanes neighbouring groups side by side for coalescing) into shared memory, runs its stages
@@ -84,13 +88,12 @@ __device__ void coset_scatter(const CosetScatterParams& p) {
     const uint32_t* pow_hi = reinterpret_cast<const uint32_t*>(p.pow_hi);
     for (uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; i < big_n;
          i += static_cast<uint64_t>(gridDim.x) * blockDim.x) {
-        uint32_t v = 0;
-        if (i < n) {
-            const uint32_t ii = static_cast<uint32_t>(i);
-            const uint32_t c = src[reverse_bits(ii, p.log_n)];
-            v = f_mul<F>(c, f_mul<F>(pow_lo[ii & 4095u], pow_hi[ii >> 12]));
-        }
-        dst[i] = v;
+        const uint32_t t = static_cast<uint32_t>(i >> p.log_n);
+        const uint32_t j = static_cast<uint32_t>(i & (n - 1));
+        const uint32_t c = src[reverse_bits(j, p.log_n)];
+        const uint32_t lo = pow_lo[t * 4096u + (j & 4095u)];
+        const uint32_t hi = pow_hi[t * p.hi_len + (j >> 12)];
+        dst[i] = f_mul<F>(c, f_mul<F>(lo, hi));
     }
 }
 

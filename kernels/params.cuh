@@ -37,19 +37,21 @@ static_assert(offsetof(NttPassParams, stage_hi) == 32, "NttPassParams.stage_hi")
 static_assert(offsetof(NttPassParams, num_stages) == 36, "NttPassParams.num_stages");
 static_assert(offsetof(NttPassParams, log_lanes) == 40, "NttPassParams.log_lanes");
 
-// The step of a coset LDE between the inverse and the forward transform:
-//   dst[i] = src[bitrev_{log_n}(i)] * shift^i / n   for i < n,
-//   dst[i] = 0                                       for n <= i < n << log_blowup,
-// per column. shift^i / n = pow_lo[i & 4095] * pow_hi[i >> 12].
+// The step of a coset LDE between the inverse and the forward transform. With N = n << B
+// (B = log_blowup), output block t (words [t*n, (t+1)*n) of each column) is
+//   dst[t*n + j] = src[bitrev_{log_n}(j)] * (shift * omega_N^bitrev_B(t))^j / n,   j < n.
+// A size-n DIF of every block then gives the size-N DIF of the zero-padded coefficients, i.e. the
+// first B stages of the big transform are folded into this step (no zero padding is written).
+// Per block t: (shift_t)^j / n = pow_lo[t*4096 + (j & 4095)] * pow_hi[t*hi_len + (j >> 12)].
 struct CosetScatterParams {
     uint64_t src;     // const uint32_t*, column-major, col_stride 2^log_n
     uint64_t dst;     // uint32_t*, column-major, col_stride 2^(log_n + log_blowup)
-    uint64_t pow_lo;  // const uint32_t*, 4096 entries: shift^j
-    uint64_t pow_hi;  // const uint32_t*, ceil(n / 4096) entries: shift^(4096 j) / n
+    uint64_t pow_lo;  // const uint32_t*, 2^log_blowup x 4096 entries
+    uint64_t pow_hi;  // const uint32_t*, 2^log_blowup x hi_len entries
     uint32_t log_n;
     uint32_t log_blowup;
     uint32_t num_cols;
-    uint32_t _pad;
+    uint32_t hi_len;  // ceil(n / 4096)
 };
 static_assert(sizeof(CosetScatterParams) == 48, "CosetScatterParams size");
 static_assert(alignof(CosetScatterParams) == 8, "CosetScatterParams align");
@@ -60,6 +62,7 @@ static_assert(offsetof(CosetScatterParams, pow_hi) == 24, "CosetScatterParams.po
 static_assert(offsetof(CosetScatterParams, log_n) == 32, "CosetScatterParams.log_n");
 static_assert(offsetof(CosetScatterParams, log_blowup) == 36, "CosetScatterParams.log_blowup");
 static_assert(offsetof(CosetScatterParams, num_cols) == 40, "CosetScatterParams.num_cols");
+static_assert(offsetof(CosetScatterParams, hi_len) == 44, "CosetScatterParams.hi_len");
 
 // One matrix taking part in a leaf hash: column-major, `width` columns of `col_stride` words.
 struct MatrixDesc {

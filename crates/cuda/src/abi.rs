@@ -39,7 +39,7 @@ pub struct CosetScatterParams {
     pub log_n: u32,
     pub log_blowup: u32,
     pub num_cols: u32,
-    pub _pad: u32,
+    pub hi_len: u32,
 }
 
 /// See `MatrixDesc` in params.cuh.
@@ -191,6 +191,7 @@ mod tests {
         assert_eq!(offset_of!(CosetScatterParams, log_n), 32);
         assert_eq!(offset_of!(CosetScatterParams, log_blowup), 36);
         assert_eq!(offset_of!(CosetScatterParams, num_cols), 40);
+        assert_eq!(offset_of!(CosetScatterParams, hi_len), 44);
     }
 
     #[test]
@@ -262,6 +263,7 @@ mod tests {
             "offsetof(NttPassParams, log_lanes) == 40",
             "sizeof(CosetScatterParams) == 48",
             "offsetof(CosetScatterParams, num_cols) == 40",
+            "offsetof(CosetScatterParams, hi_len) == 44",
             "sizeof(MatrixDesc) == 24",
             "offsetof(MatrixDesc, width) == 16",
             "sizeof(LeafHashParams) == 24",

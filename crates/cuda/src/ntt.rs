@@ -3,11 +3,11 @@
 use cudarc::driver::LaunchConfig;
 
 use crate::abi::{CosetScatterParams, NttPassParams};
-use crate::backend::{CudaBackend, DeviceMatrix, TableKey};
+use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix, TableKey};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
 use crate::plan::{NttLimits, plan_dif_passes};
-use crate::tables::{coset_tables, twiddles};
+use crate::tables::{coset_block_tables, twiddles};
 
 /// Grid y-dimension limit: columns are processed in chunks of at most this many.
 const MAX_GRID_Y: usize = 65_535;
@@ -37,28 +37,41 @@ impl CudaBackend {
         )
     }
 
-    /// Radix-2 DIF over every column of `m` in place (natural-order input, bit-reversed output),
-    /// with `omega = two_adic_generator(log2(height))`, inverted when `inverse`.
-    fn dif_in_place<F: DeviceField>(&self, m: &mut DeviceMatrix<F>, inverse: bool) -> Result<()> {
-        let log_n = log2_exact(m.height, "matrix height")?;
-        if log_n == 0 || m.width == 0 {
+    /// Radix-2 DIF in place over `width` columns of `height` words each, stored back to back
+    /// in `buf` (natural-order input, bit-reversed output), with
+    /// `omega = two_adic_generator(log2(height))`, inverted when `inverse`.
+    fn dif_raw<F: DeviceField>(
+        &self,
+        buf: &DeviceBuffer,
+        height: usize,
+        width: usize,
+        inverse: bool,
+    ) -> Result<()> {
+        let log_n = log2_exact(height, "matrix height")?;
+        if buf.len() < height * width {
+            return Err(Error::InvalidShape(format!(
+                "buffer of {} words for {width} columns of {height}",
+                buf.len()
+            )));
+        }
+        if log_n == 0 || width == 0 {
             return Ok(());
         }
         let tw = self.twiddle_table::<F>(log_n, inverse)?;
         let kernel = crate::kernels::entry("ntt_dif_pass", F::KIND)?;
         let stream = self.stream();
-        let data = m.buf.ptr(stream);
+        let data = buf.ptr(stream);
         let tw_ptr = tw.ptr(stream);
         for pass in plan_dif_passes(log_n, NttLimits::DEVICE) {
             let tile = pass.tile_words();
             let threads = (tile / 2).clamp(32, 256) as u32;
-            let blocks = (m.height / tile) as u32;
-            for first in (0..m.width).step_by(MAX_GRID_Y) {
-                let cols = (m.width - first).min(MAX_GRID_Y);
+            let blocks = (height / tile) as u32;
+            for first in (0..width).step_by(MAX_GRID_Y) {
+                let cols = (width - first).min(MAX_GRID_Y);
                 let p = NttPassParams {
-                    data: data + (first * m.height * 4) as u64,
+                    data: data + (first * height * 4) as u64,
                     twiddles: tw_ptr,
-                    col_stride: m.height as u64,
+                    col_stride: height as u64,
                     log_n,
                     num_cols: cols as u32,
                     stage_hi: pass.stage_hi,
@@ -77,7 +90,9 @@ impl CudaBackend {
         Ok(())
     }
 
-    /// `dst[i] = src[bitrev(i)] * shift^i / n` (i < n), 0 above, per column.
+    /// The LDE scatter (see `CosetScatterParams`): block t of each output column is
+    /// `src[bitrev(j)] * (shift * omega_N^bitrev(t))^j / n`; with `log_blowup = 0` and
+    /// `shift = 1` this is the last step of the inverse NTT.
     fn coset_scatter<F: DeviceField>(
         &self,
         src: &DeviceMatrix<F>,
@@ -90,7 +105,7 @@ impl CudaBackend {
         if src.width == 0 {
             return Ok(out);
         }
-        let (lo, hi) = coset_tables::<F>(log_n, shift);
+        let (lo, hi, hi_len) = coset_block_tables::<F>(log_n, log_blowup, shift)?;
         let lo = self.upload_words(&lo)?;
         let hi = self.upload_words(&hi)?;
         let kernel = crate::kernels::entry("coset_scatter", F::KIND)?;
@@ -106,7 +121,7 @@ impl CudaBackend {
                 log_n,
                 log_blowup,
                 num_cols: cols as u32,
-                _pad: 0,
+                hi_len: hi_len as u32,
             };
             let cfg = LaunchConfig {
                 grid_dim: (blocks, cols as u32, 1),
@@ -115,8 +130,8 @@ impl CudaBackend {
             };
             self.launch(kernel, cfg, &[&p])?;
         }
-        // The shift tables are freed when this function returns; the stream is in order and
-        // cudarc frees asynchronously on the same stream, after the scatter has read them.
+        // The tables are freed when this function returns: cudarc frees asynchronously on the
+        // same stream, so after the scatter has read them.
         Ok(out)
     }
 
@@ -124,14 +139,14 @@ impl CudaBackend {
     /// and evaluations on the subgroup of size `height` in **bit-reversed** order on output
     /// (= p3 `dft_batch(..).bit_reverse_rows()`).
     pub fn dft_bitrev_in_place<F: DeviceField>(&self, m: &mut DeviceMatrix<F>) -> Result<()> {
-        self.dif_in_place(m, false)
+        self.dif_raw::<F>(&m.buf, m.height, m.width, false)
     }
 
     /// Inverse NTT of every column: natural-order evaluations to natural-order coefficients
     /// (= p3 `idft_batch`).
     pub fn idft<F: DeviceField>(&self, m: &DeviceMatrix<F>) -> Result<DeviceMatrix<F>> {
-        let mut tmp = DeviceMatrix::from_buffer(self.copy(&m.buf)?, m.height, m.width)?;
-        self.dif_in_place(&mut tmp, true)?;
+        let tmp = DeviceMatrix::from_buffer(self.copy(&m.buf)?, m.height, m.width)?;
+        self.dif_raw::<F>(&tmp.buf, m.height, m.width, true)?;
         self.coset_scatter(&tmp, 0, F::ONE)
     }
 
@@ -153,11 +168,14 @@ impl CudaBackend {
                 F::TWO_ADICITY
             )));
         }
-        let mut coeffs = DeviceMatrix::from_buffer(self.copy(&m.buf)?, m.height, m.width)?;
-        self.dif_in_place(&mut coeffs, true)?;
-        let mut out = self.coset_scatter(&coeffs, log_blowup, shift)?;
+        let coeffs = DeviceMatrix::from_buffer(self.copy(&m.buf)?, m.height, m.width)?;
+        self.dif_raw::<F>(&coeffs.buf, m.height, m.width, true)?;
+        let out = self.coset_scatter(&coeffs, log_blowup, shift)?;
         drop(coeffs);
-        self.dif_in_place(&mut out, false)?;
+        // Each column of the output is 2^log_blowup blocks of n words; the first log_blowup
+        // stages of the size-N DIF are already folded into the scatter, the rest is a size-n
+        // DIF of every block.
+        self.dif_raw::<F>(&out.buf, m.height, m.width << log_blowup, false)?;
         Ok(out)
     }
 }

@@ -8,7 +8,7 @@
 use crate::abi::{P2_HALF_FULL_ROUNDS, P2_WIDTH, Poseidon2Constants};
 use crate::field::DeviceField;
 use crate::plan::{MerklePlan, NttLimits, plan_dif_passes};
-use crate::tables::{coset_tables, twiddles};
+use crate::tables::{coset_block_tables, twiddles};
 
 // ---- field.cuh ----------------------------------------------------------------------------
 
@@ -263,27 +263,25 @@ pub fn coset_scatter_column<F: DeviceField>(
     log_blowup: u32,
     pow_lo: &[u32],
     pow_hi: &[u32],
+    hi_len: usize,
 ) -> Vec<u32> {
     let n = 1usize << log_n;
     let big_n = n << log_blowup;
     (0..big_n)
         .map(|i| {
-            if i < n {
-                let ii = i as u32;
-                let c = src[reverse_bits(ii, log_n) as usize];
-                mul::<F>(
-                    c,
-                    mul::<F>(pow_lo[(ii & 4095) as usize], pow_hi[(ii >> 12) as usize]),
-                )
-            } else {
-                0
-            }
+            let t = i >> log_n;
+            let j = (i & (n - 1)) as u32;
+            let c = src[reverse_bits(j, log_n) as usize];
+            let lo = pow_lo[t * 4096 + (j & 4095) as usize];
+            let hi = pow_hi[t * hi_len + (j >> 12) as usize];
+            mul::<F>(c, mul::<F>(lo, hi))
         })
         .collect()
 }
 
-/// Model of the device coset LDE: inverse DIF, scatter with shift powers and 1/n, forward DIF.
-/// Output rows are in bit-reversed order, like `coset_lde_batch(..).bit_reverse_rows()`.
+/// Model of the device coset LDE: inverse DIF, scatter (coset shift per output block, 1/n), then
+/// a size-n DIF of each of the 2^log_blowup blocks. Output rows are in bit-reversed order, like
+/// `coset_lde_batch(..).bit_reverse_rows()`.
 pub fn coset_lde_bitrev<F: DeviceField>(
     cols: &[Vec<u32>],
     log_n: u32,
@@ -292,24 +290,18 @@ pub fn coset_lde_bitrev<F: DeviceField>(
     limits: NttLimits,
 ) -> Vec<Vec<u32>> {
     let inv_tw = twiddles::<F>(log_n, true).unwrap();
-    let tw = twiddles::<F>(log_n + log_blowup, false).unwrap();
-    let (lo, hi) = coset_tables::<F>(log_n, shift);
+    let tw = twiddles::<F>(log_n, false).unwrap();
+    let (lo, hi, hi_len) = coset_block_tables::<F>(log_n, log_blowup, shift).unwrap();
     cols.iter()
         .map(|c| {
             let mut tmp = c.clone();
             ntt_dif_column(
                 &mut tmp, log_n, &inv_tw, limits, mul::<F>, add::<F>, sub::<F>,
             );
-            let mut out = coset_scatter_column::<F>(&tmp, log_n, log_blowup, &lo, &hi);
-            ntt_dif_column(
-                &mut out,
-                log_n + log_blowup,
-                &tw,
-                limits,
-                mul::<F>,
-                add::<F>,
-                sub::<F>,
-            );
+            let mut out = coset_scatter_column::<F>(&tmp, log_n, log_blowup, &lo, &hi, hi_len);
+            for block in out.chunks_mut(1 << log_n) {
+                ntt_dif_column(block, log_n, &tw, limits, mul::<F>, add::<F>, sub::<F>);
+            }
             out
         })
         .collect()
@@ -318,23 +310,15 @@ pub fn coset_lde_bitrev<F: DeviceField>(
 /// Model of the device inverse NTT: natural-order evaluations to natural-order coefficients
 /// (inverse DIF, then the scatter with shift 1 and blowup 0).
 pub fn idft<F: DeviceField>(cols: &[Vec<u32>], log_n: u32, limits: NttLimits) -> Vec<Vec<u32>> {
-    coset_lde_inverse_only::<F>(cols, log_n, limits)
-}
-
-fn coset_lde_inverse_only<F: DeviceField>(
-    cols: &[Vec<u32>],
-    log_n: u32,
-    limits: NttLimits,
-) -> Vec<Vec<u32>> {
     let inv_tw = twiddles::<F>(log_n, true).unwrap();
-    let (lo, hi) = coset_tables::<F>(log_n, F::ONE);
+    let (lo, hi, hi_len) = coset_block_tables::<F>(log_n, 0, F::ONE).unwrap();
     cols.iter()
         .map(|c| {
             let mut tmp = c.clone();
             ntt_dif_column(
                 &mut tmp, log_n, &inv_tw, limits, mul::<F>, add::<F>, sub::<F>,
             );
-            coset_scatter_column::<F>(&tmp, log_n, 0, &lo, &hi)
+            coset_scatter_column::<F>(&tmp, log_n, 0, &lo, &hi, hi_len)
         })
         .collect()
 }

@@ -45,3 +45,37 @@ pub fn coset_tables<F: DeviceField>(log_n: u32, shift: F) -> (Vec<u32>, Vec<u32>
         .collect();
     (lo, hi)
 }
+
+/// Per-block coset tables of the LDE scatter (see `CosetScatterParams`): for each output block
+/// `t < 2^log_blowup`, with `shift_t = shift * omega_N^bitrev(t)` (`N = n << log_blowup`),
+/// `lo[t*4096 + j] = shift_t^j` and `hi[t*hi_len + k] = shift_t^(4096 k) / n`.
+/// Returns `(lo, hi, hi_len)`.
+pub fn coset_block_tables<F: DeviceField>(
+    log_n: u32,
+    log_blowup: u32,
+    shift: F,
+) -> Result<(Vec<u32>, Vec<u32>, usize)> {
+    let log_big = log_n + log_blowup;
+    if log_big as usize > F::TWO_ADICITY {
+        return Err(Error::InvalidShape(format!(
+            "LDE size 2^{log_big} exceeds the two-adicity 2^{} of the field",
+            F::TWO_ADICITY
+        )));
+    }
+    let omega = F::two_adic_generator(log_big as usize);
+    let hi_len = (1usize << log_n).div_ceil(COSET_LO);
+    let mut lo = Vec::with_capacity(COSET_LO << log_blowup);
+    let mut hi = Vec::with_capacity(hi_len << log_blowup);
+    for t in 0..1u64 << log_blowup {
+        let rev = if log_blowup == 0 {
+            0
+        } else {
+            t.reverse_bits() >> (64 - log_blowup)
+        };
+        let (l, h) = coset_tables::<F>(log_n, shift * omega.exp_u64(rev));
+        debug_assert_eq!(h.len(), hi_len);
+        lo.extend(l);
+        hi.extend(h);
+    }
+    Ok((lo, hi, hi_len))
+}
