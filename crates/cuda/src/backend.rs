@@ -219,6 +219,23 @@ impl CudaBackend {
         Ok(v)
     }
 
+    /// Download words `[start, start + len)` of a buffer (synchronizes).
+    pub fn download_range(&self, buf: &DeviceBuffer, start: usize, len: usize) -> Result<Vec<u32>> {
+        if start + len > buf.len {
+            return Err(Error::InvalidShape(format!(
+                "range {start}..{} outside a buffer of {} words",
+                start + len,
+                buf.len
+            )));
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .stream
+            .clone_dtoh(&buf.slice.slice(start..start + len))?)
+    }
+
     /// Device-to-device copy of a whole buffer into a new one.
     pub fn copy(&self, buf: &DeviceBuffer) -> Result<DeviceBuffer> {
         let mut out = self.alloc(buf.len)?;

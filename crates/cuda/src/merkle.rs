@@ -49,6 +49,26 @@ impl<F: DeviceField> DeviceMerkleTree<F> {
         self.layer(backend, self.layers.len() - 1 - self.cap_height)
     }
 
+    /// The authentication path of leaf `index`, as `MerkleTreeMmcs::open_batch(index, ..)`
+    /// returns it in `opening_proof`: the sibling `(index >> k) ^ 1` of each layer k below the
+    /// cap. Downloads only those digests.
+    pub fn path(&self, backend: &CudaBackend, index: usize) -> Result<Vec<[F; 8]>> {
+        let leaves = self.layers[0].len() / 8;
+        if index >= leaves {
+            return Err(Error::InvalidShape(format!(
+                "leaf index {index} out of {leaves}"
+            )));
+        }
+        (0..self.layers.len() - 1 - self.cap_height)
+            .map(|k| {
+                let sibling = (index >> k) ^ 1;
+                let words = backend.download_range(&self.layers[k], 8 * sibling, 8)?;
+                let digest = F::vec_from_words(words)?;
+                Ok(digest.try_into().unwrap())
+            })
+            .collect()
+    }
+
     /// The root digest.
     pub fn root(&self, backend: &CudaBackend) -> Result<[F; 8]> {
         Ok(self.layer(backend, self.layers.len() - 1)?[0])

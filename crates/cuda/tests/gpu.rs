@@ -309,6 +309,12 @@ where
                     .collect();
                 for (&index, path) in indices.iter().zip(&paths) {
                     assert_eq!(path.len(), tree.num_layers() - 1 - tree.cap_height());
+                    assert_eq!(
+                        &tree.path(b, index).unwrap(),
+                        path,
+                        "{} path {index} {shape:?}",
+                        F::NAME
+                    );
                     for (k, sib) in path.iter().enumerate() {
                         assert_eq!(
                             layers[k][(index >> k) ^ 1],
