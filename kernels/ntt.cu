@@ -97,6 +97,44 @@ __device__ void coset_scatter(const CosetScatterParams& p) {
     }
 }
 
+// The same map as coset_scatter for log_n >= 10, with coalesced reads and writes: block m
+// (of 2^(log_n-10)) reads the 32 x 32 words src[a * 2^(log_n-5) + m * 32 + b] (b contiguous)
+// into shared memory; since bitrev(A * 2^(log_n-5) + bitrev(m) * 32 + B) =
+// bitrev5(B) * 2^(log_n-5) + m * 32 + bitrev5(A), output word j = A * 2^(log_n-5) +
+// bitrev(m) * 32 + B takes tile[bitrev5(B)][bitrev5(A)], B contiguous across the warp.
+// Block shape 32 x 8; the tile row pitch 33 keeps the transposed reads free of bank conflicts.
+template <class F>
+__device__ void coset_scatter_tiled(const CosetScatterParams& p) {
+    __shared__ uint32_t tile[32][33];
+    const uint32_t log_n = p.log_n;
+    const uint64_t n = 1ull << log_n;
+    const uint64_t big_n = n << p.log_blowup;
+    const uint32_t* src = reinterpret_cast<const uint32_t*>(p.src) + blockIdx.y * n;
+    uint32_t* dst = reinterpret_cast<uint32_t*>(p.dst) + blockIdx.y * big_n;
+    const uint32_t* pow_lo = reinterpret_cast<const uint32_t*>(p.pow_lo);
+    const uint32_t* pow_hi = reinterpret_cast<const uint32_t*>(p.pow_hi);
+    const uint32_t m = blockIdx.x;
+    const uint32_t row_shift = log_n - 5;
+    const uint32_t tx = threadIdx.x;
+
+    for (uint32_t a = threadIdx.y; a < 32; a += blockDim.y) {
+        tile[a][tx] = src[(static_cast<uint64_t>(a) << row_shift) + (m << 5) + tx];
+    }
+    __syncthreads();
+
+    const uint32_t m_rev = reverse_bits(m, log_n - 10);
+    const uint32_t blocks = 1u << p.log_blowup;
+    for (uint32_t A = threadIdx.y; A < 32; A += blockDim.y) {
+        const uint32_t c = tile[reverse_bits(tx, 5)][reverse_bits(A, 5)];
+        const uint32_t j = (A << row_shift) + (m_rev << 5) + tx;
+        for (uint32_t t = 0; t < blocks; ++t) {
+            const uint32_t lo = pow_lo[t * 4096u + (j & 4095u)];
+            const uint32_t hi = pow_hi[t * p.hi_len + (j >> 12)];
+            dst[static_cast<uint64_t>(t) * n + j] = f_mul<F>(c, f_mul<F>(lo, hi));
+        }
+    }
+}
+
 }  // namespace
 
 #define SLOTPROOF_NTT(suffix, Field)                                                              \
@@ -105,6 +143,10 @@ __device__ void coset_scatter(const CosetScatterParams& p) {
     }                                                                                             \
     extern "C" __global__ void coset_scatter_##suffix(const CosetScatterParams p) {               \
         coset_scatter<Field>(p);                                                                  \
+    }                                                                                             \
+    extern "C" __global__ void __launch_bounds__(256)                                             \
+        coset_scatter_tiled_##suffix(const CosetScatterParams p) {                                \
+        coset_scatter_tiled<Field>(p);                                                            \
     }
 
 SLOTPROOF_NTT(kb, KoalaBear)

@@ -19,7 +19,7 @@ mod backend;
 mod error;
 mod field;
 mod merkle;
-mod ntt;
+pub mod ntt;
 mod ops;
 pub mod plan;
 pub mod probe;
@@ -46,6 +46,8 @@ pub mod kernels {
         "ntt_dif_pass_bb",
         "coset_scatter_kb",
         "coset_scatter_bb",
+        "coset_scatter_tiled_kb",
+        "coset_scatter_tiled_bb",
         "merkle_hash_leaves_kb",
         "merkle_hash_leaves_bb",
         "merkle_compress_kb",

@@ -9,6 +9,9 @@ use crate::field::DeviceField;
 use crate::plan::{NttLimits, plan_dif_passes};
 use crate::tables::{coset_block_tables, twiddles};
 
+/// Smallest log2 height that uses `coset_scatter_tiled` (one 32 x 32 tile per block).
+pub const TILED_SCATTER_MIN_LOG_N: u32 = 10;
+
 /// Grid y-dimension limit: columns are processed in chunks of at most this many.
 const MAX_GRID_Y: usize = 65_535;
 
@@ -108,9 +111,19 @@ impl CudaBackend {
         let (lo, hi, hi_len) = coset_block_tables::<F>(log_n, log_blowup, shift)?;
         let lo = self.upload_words(&lo)?;
         let hi = self.upload_words(&hi)?;
-        let kernel = crate::kernels::entry("coset_scatter", F::KIND)?;
+        // From 2^10 rows on, the tiled kernel (coalesced reads of the bit-reversed source).
+        let tiled = log_n >= TILED_SCATTER_MIN_LOG_N;
+        let kernel = if tiled {
+            crate::kernels::entry("coset_scatter_tiled", F::KIND)?
+        } else {
+            crate::kernels::entry("coset_scatter", F::KIND)?
+        };
         let stream = self.stream();
-        let blocks = big_n.div_ceil(256).min(1 << 16) as u32;
+        let (grid_x, block) = if tiled {
+            (1u32 << (log_n - 10), (32, 8, 1))
+        } else {
+            (big_n.div_ceil(256).min(1 << 16) as u32, (256, 1, 1))
+        };
         for first in (0..src.width).step_by(MAX_GRID_Y) {
             let cols = (src.width - first).min(MAX_GRID_Y);
             let p = CosetScatterParams {
@@ -124,8 +137,8 @@ impl CudaBackend {
                 hi_len: hi_len as u32,
             };
             let cfg = LaunchConfig {
-                grid_dim: (blocks, cols as u32, 1),
-                block_dim: (256, 1, 1),
+                grid_dim: (grid_x, cols as u32, 1),
+                block_dim: block,
                 shared_mem_bytes: 0,
             };
             self.launch(kernel, cfg, &[&p])?;

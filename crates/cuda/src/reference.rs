@@ -256,8 +256,61 @@ pub fn dft_bitrev<F: DeviceField>(cols: &mut [Vec<u32>], log_n: u32, limits: Ntt
     }
 }
 
-/// Mirror of the `coset_scatter` kernel on one column.
+/// The scatter as the device runs it: the tiled kernel from 2^10 rows on, else the simple one.
 pub fn coset_scatter_column<F: DeviceField>(
+    src: &[u32],
+    log_n: u32,
+    log_blowup: u32,
+    pow_lo: &[u32],
+    pow_hi: &[u32],
+    hi_len: usize,
+) -> Vec<u32> {
+    if log_n >= crate::ntt::TILED_SCATTER_MIN_LOG_N {
+        coset_scatter_tiled_column::<F>(src, log_n, log_blowup, pow_lo, pow_hi, hi_len)
+    } else {
+        coset_scatter_simple_column::<F>(src, log_n, log_blowup, pow_lo, pow_hi, hi_len)
+    }
+}
+
+/// Mirror of the `coset_scatter_tiled` kernel on one column (every block m, the tile load, the
+/// transposed bit-reversed read and the writes to each output block).
+pub fn coset_scatter_tiled_column<F: DeviceField>(
+    src: &[u32],
+    log_n: u32,
+    log_blowup: u32,
+    pow_lo: &[u32],
+    pow_hi: &[u32],
+    hi_len: usize,
+) -> Vec<u32> {
+    assert!(log_n >= 10);
+    let n = 1usize << log_n;
+    let mut dst = vec![u32::MAX; n << log_blowup];
+    let row_shift = log_n - 5;
+    let mut tile = [[0u32; 33]; 32];
+    for m in 0..1u32 << (log_n - 10) {
+        for (a, row) in tile.iter_mut().enumerate() {
+            for (tx, word) in row.iter_mut().take(32).enumerate() {
+                *word = src[(a << row_shift) + ((m as usize) << 5) + tx];
+            }
+        }
+        let m_rev = reverse_bits(m, log_n - 10);
+        for a_out in 0..32u32 {
+            for tx in 0..32u32 {
+                let c = tile[reverse_bits(tx, 5) as usize][reverse_bits(a_out, 5) as usize];
+                let j = (a_out << row_shift) + (m_rev << 5) + tx;
+                for t in 0..1usize << log_blowup {
+                    let lo = pow_lo[t * 4096 + (j & 4095) as usize];
+                    let hi = pow_hi[t * hi_len + (j >> 12) as usize];
+                    dst[t * n + j as usize] = mul::<F>(c, mul::<F>(lo, hi));
+                }
+            }
+        }
+    }
+    dst
+}
+
+/// Mirror of the `coset_scatter` kernel on one column.
+pub fn coset_scatter_simple_column<F: DeviceField>(
     src: &[u32],
     log_n: u32,
     log_blowup: u32,

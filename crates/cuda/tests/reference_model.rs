@@ -293,8 +293,38 @@ where
 
 #[test]
 fn coset_lde_model_matches_plonky3_bitrev_lde() {
-    lde_matches::<KoalaBear>(9);
-    lde_matches::<BabyBear>(9);
+    lde_matches::<KoalaBear>(11);
+    lde_matches::<BabyBear>(11);
+}
+
+/// The tiled and the simple scatter kernels compute the same map (every output word written).
+#[test]
+fn tiled_scatter_model_equals_simple_scatter() {
+    let mut rng = rng("scatter");
+    for log_n in 10..=13u32 {
+        for log_blowup in 0..=2u32 {
+            let src: Vec<u32> = (0..1usize << log_n)
+                .map(|_| rng.random_range(0..KoalaBear::PRIME))
+                .collect();
+            let (lo, hi, hi_len) = slotproof_cuda::tables::coset_block_tables::<KoalaBear>(
+                log_n,
+                log_blowup,
+                KoalaBear::GENERATOR,
+            )
+            .unwrap();
+            let tiled = model::coset_scatter_tiled_column::<KoalaBear>(
+                &src, log_n, log_blowup, &lo, &hi, hi_len,
+            );
+            let simple = model::coset_scatter_simple_column::<KoalaBear>(
+                &src, log_n, log_blowup, &lo, &hi, hi_len,
+            );
+            assert!(
+                tiled.iter().all(|&w| w < KoalaBear::PRIME),
+                "unwritten word"
+            );
+            assert_eq!(tiled, simple, "2^{log_n} blowup 2^{log_blowup}");
+        }
+    }
 }
 
 /// The coset power tables cover n > 4096 (two-level table) correctly.
