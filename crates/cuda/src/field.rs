@@ -169,3 +169,80 @@ impl DeviceField for BabyBear {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The constants in kernels/field.cuh are the ones the host (and Plonky3) use.
+    fn header_struct_matches<F: DeviceField>(name: &str) {
+        let header = include_str!("../../../kernels/field.cuh");
+        let start = header
+            .find(&format!("struct {name} {{"))
+            .unwrap_or_else(|| panic!("struct {name} missing from field.cuh"));
+        let body = &header[start..start + header[start..].find("};").unwrap()];
+        for line in [
+            format!("static constexpr uint32_t P = {:#010x}u;", F::PRIME),
+            format!("static constexpr uint32_t MU = {:#010x}u;", F::MONTY_MU),
+            format!("static constexpr uint32_t W_CANONICAL = {}u;", F::EXT4_W),
+            format!(
+                "static constexpr int SBOX_DEGREE = {};",
+                F::POSEIDON2_SBOX_DEGREE
+            ),
+            format!(
+                "static constexpr int PARTIAL_ROUNDS = {};",
+                F::POSEIDON2_PARTIAL_ROUNDS
+            ),
+        ] {
+            assert!(body.contains(&line), "field.cuh {name} lacks `{line}`");
+        }
+    }
+
+    #[test]
+    fn field_header_constants_match_host() {
+        header_struct_matches::<KoalaBear>("KoalaBear");
+        header_struct_matches::<BabyBear>("BabyBear");
+    }
+
+    #[test]
+    fn host_constants_match_plonky3() {
+        use p3_field::extension::BinomiallyExtendable;
+        assert_eq!(KoalaBear::PRIME, KoalaBear::ORDER_U32);
+        assert_eq!(BabyBear::PRIME, BabyBear::ORDER_U32);
+        assert_eq!(
+            <KoalaBear as BinomiallyExtendable<4>>::W,
+            KoalaBear::new(KoalaBear::EXT4_W)
+        );
+        assert_eq!(
+            <BabyBear as BinomiallyExtendable<4>>::W,
+            BabyBear::new(BabyBear::EXT4_W)
+        );
+        assert_eq!(
+            KoalaBear::POSEIDON2_PARTIAL_ROUNDS,
+            p3_koala_bear::KOALABEAR_POSEIDON2_PARTIAL_ROUNDS_16
+        );
+        assert_eq!(
+            BabyBear::POSEIDON2_PARTIAL_ROUNDS,
+            p3_baby_bear::BABYBEAR_POSEIDON2_PARTIAL_ROUNDS_16
+        );
+        assert_eq!(
+            KoalaBear::POSEIDON2_SBOX_DEGREE,
+            p3_koala_bear::KOALABEAR_S_BOX_DEGREE
+        );
+        assert_eq!(
+            BabyBear::POSEIDON2_SBOX_DEGREE,
+            p3_baby_bear::BABYBEAR_S_BOX_DEGREE
+        );
+        // Unused slots of the partial-round array stay zero; used ones are p3's constants.
+        let c = KoalaBear::poseidon2_constants();
+        assert!(
+            c.internal[KoalaBear::POSEIDON2_PARTIAL_ROUNDS..]
+                .iter()
+                .all(|&w| w == 0)
+        );
+        assert_eq!(
+            c.internal[0],
+            KOALABEAR_POSEIDON2_RC_16_INTERNAL[0].to_monty_word()
+        );
+    }
+}
