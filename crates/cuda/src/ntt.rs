@@ -166,10 +166,23 @@ impl CudaBackend {
     /// Coset low-degree extension of every column, in the row order TwoAdicFriPcs commits:
     /// row i of the output is the column's polynomial at `shift * omega^bitrev(i)`, omega of
     /// order `height << log_blowup` (= p3 `coset_lde_batch(m, log_blowup, shift).bit_reverse_rows()`).
-    /// TwoAdicFriPcs uses `shift = F::GENERATOR`.
+    /// TwoAdicFriPcs uses `shift = F::GENERATOR`. `m` is kept (one scratch copy of it is made);
+    /// [`CudaBackend::coset_lde_bitrev_owned`] avoids the copy.
     pub fn coset_lde_bitrev<F: DeviceField>(
         &self,
         m: &DeviceMatrix<F>,
+        log_blowup: u32,
+        shift: F,
+    ) -> Result<DeviceMatrix<F>> {
+        let scratch = DeviceMatrix::from_buffer(self.copy(&m.buf)?, m.height, m.width)?;
+        self.coset_lde_bitrev_owned(scratch, log_blowup, shift)
+    }
+
+    /// As [`CudaBackend::coset_lde_bitrev`], consuming `m`: its buffer holds the inverse
+    /// transform and is freed before the forward transform runs (peak memory: input + output).
+    pub fn coset_lde_bitrev_owned<F: DeviceField>(
+        &self,
+        m: DeviceMatrix<F>,
         log_blowup: u32,
         shift: F,
     ) -> Result<DeviceMatrix<F>> {
@@ -181,14 +194,14 @@ impl CudaBackend {
                 F::TWO_ADICITY
             )));
         }
-        let coeffs = DeviceMatrix::from_buffer(self.copy(&m.buf)?, m.height, m.width)?;
-        self.dif_raw::<F>(&coeffs.buf, m.height, m.width, true)?;
-        let out = self.coset_scatter(&coeffs, log_blowup, shift)?;
-        drop(coeffs);
+        let (height, width) = (m.height, m.width);
+        self.dif_raw::<F>(&m.buf, height, width, true)?;
+        let out = self.coset_scatter(&m, log_blowup, shift)?;
+        drop(m);
         // Each column of the output is 2^log_blowup blocks of n words; the first log_blowup
         // stages of the size-N DIF are already folded into the scatter, the rest is a size-n
         // DIF of every block.
-        self.dif_raw::<F>(&out.buf, m.height, m.width << log_blowup, false)?;
+        self.dif_raw::<F>(&out.buf, height, width << log_blowup, false)?;
         Ok(out)
     }
 }

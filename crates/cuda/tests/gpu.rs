@@ -252,10 +252,22 @@ where
                 let m: RowMajorMatrix<F> = rand_matrix(&mut rng, 1 << log_n, w);
                 let d = b.upload_row_major(&m).unwrap();
                 let out = b.coset_lde_bitrev(&d, log_blowup, F::GENERATOR).unwrap();
+                let expect = p3_lde(m.clone(), log_blowup as usize, F::GENERATOR);
                 assert_eq!(
                     b.download_row_major(&out).unwrap(),
-                    p3_lde(m, log_blowup as usize, F::GENERATOR),
+                    expect,
                     "{} LDE 2^{log_n} x {w} blowup 2^{log_blowup}",
+                    F::NAME
+                );
+                // The input is untouched, and the consuming variant gives the same result.
+                assert_eq!(b.download_row_major(&d).unwrap(), m);
+                let owned = b
+                    .coset_lde_bitrev_owned(d, log_blowup, F::GENERATOR)
+                    .unwrap();
+                assert_eq!(
+                    b.download_row_major(&owned).unwrap(),
+                    expect,
+                    "{} owned LDE 2^{log_n} x {w}",
                     F::NAME
                 );
             }
