@@ -120,9 +120,10 @@ impl CudaBackend {
         self.options
     }
 
-    /// Wait for all queued work.
+    /// Wait for all queued work; also reports errors cudarc could only record (frees in drops).
     pub fn synchronize(&self) -> Result<()> {
         self.stream.synchronize()?;
+        self.ctx.check_err()?;
         Ok(())
     }
 
@@ -160,6 +161,7 @@ impl CudaBackend {
         if self.options.sync_each_launch {
             self.stream
                 .synchronize()
+                .and_then(|()| self.ctx.check_err())
                 .map_err(|source| Error::Launch { kernel, source })?;
         }
         Ok(())
