@@ -410,3 +410,21 @@ fn gpu_rejects_bad_shapes() {
             .is_err()
     );
 }
+
+/// More columns than the grid's y limit (65,535): the launches are split into column chunks.
+#[test]
+fn gpu_many_columns_use_chunked_launches() {
+    let Some(b) = backend("gpu_many_columns_use_chunked_launches") else {
+        return;
+    };
+    let mut rng = rng("many-columns");
+    let m: RowMajorMatrix<KoalaBear> = rand_matrix(&mut rng, 8, 65_537);
+    let mut d = b.upload_row_major(&m).unwrap();
+    let lde = b.coset_lde_bitrev(&d, 1, KoalaBear::GENERATOR).unwrap();
+    assert_eq!(
+        b.download_row_major(&lde).unwrap(),
+        p3_lde(m.clone(), 1, KoalaBear::GENERATOR)
+    );
+    b.dft_bitrev_in_place(&mut d).unwrap();
+    assert_eq!(b.download_row_major(&d).unwrap(), p3_dft_bitrev(m));
+}
