@@ -95,6 +95,21 @@ __device__ void compress_layer(const CompressParams& p, const Poseidon2Constants
 
 }  // namespace
 
+// Opened rows for Merkle openings (field-independent: words are copied). One thread per
+// (query, column); a warp covers consecutive columns of one query.
+extern "C" __global__ void gather_rows(const GatherRowsParams p) {
+    const uint32_t* data = reinterpret_cast<const uint32_t*>(p.data);
+    const uint32_t* rows = reinterpret_cast<const uint32_t*>(p.rows);
+    uint32_t* out = reinterpret_cast<uint32_t*>(p.out);
+    const uint64_t total = static_cast<uint64_t>(p.num_queries) * p.width;
+    for (uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<uint64_t>(gridDim.x) * blockDim.x) {
+        const uint64_t q = i / p.width;
+        const uint64_t c = i - q * p.width;
+        out[i] = data[c * p.col_stride + rows[q]];
+    }
+}
+
 #define SLOTPROOF_MERKLE(suffix, Field)                                                           \
     extern "C" __global__ void __launch_bounds__(128)                                             \
         merkle_hash_leaves_##suffix(const LeafHashParams p, const Poseidon2Constants c) {         \

@@ -128,6 +128,25 @@ static_assert(offsetof(Poseidon2Constants, external_terminal) == 256, "Poseidon2
 static_assert(offsetof(Poseidon2Constants, internal) == 512, "Poseidon2Constants.internal");
 static_assert(offsetof(Poseidon2Constants, diag) == 608, "Poseidon2Constants.diag");
 
+// Gather rows of one column-major matrix for openings: out[q * width + c] =
+// data[c * col_stride + rows[q]] for q < num_queries, c < width.
+struct GatherRowsParams {
+    uint64_t data;  // const uint32_t*
+    uint64_t col_stride;
+    uint64_t rows;  // const uint32_t*, num_queries row indices (< col_stride)
+    uint64_t out;   // uint32_t*, num_queries * width words
+    uint32_t width;
+    uint32_t num_queries;
+};
+static_assert(sizeof(GatherRowsParams) == 40, "GatherRowsParams size");
+static_assert(alignof(GatherRowsParams) == 8, "GatherRowsParams align");
+static_assert(offsetof(GatherRowsParams, data) == 0, "GatherRowsParams.data");
+static_assert(offsetof(GatherRowsParams, col_stride) == 8, "GatherRowsParams.col_stride");
+static_assert(offsetof(GatherRowsParams, rows) == 16, "GatherRowsParams.rows");
+static_assert(offsetof(GatherRowsParams, out) == 24, "GatherRowsParams.out");
+static_assert(offsetof(GatherRowsParams, width) == 32, "GatherRowsParams.width");
+static_assert(offsetof(GatherRowsParams, num_queries) == 36, "GatherRowsParams.num_queries");
+
 // A batch of Poseidon2 permutations: state k is words [16k, 16k+16) of `input`, written to the
 // same place in `out` (which may equal `input`).
 struct PermuteParams {

@@ -73,6 +73,18 @@ pub struct CompressParams {
     pub _pad: u32,
 }
 
+/// See `GatherRowsParams` in params.cuh.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GatherRowsParams {
+    pub data: u64,
+    pub col_stride: u64,
+    pub rows: u64,
+    pub out: u64,
+    pub width: u32,
+    pub num_queries: u32,
+}
+
 /// See `PermuteParams` in params.cuh.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -143,6 +155,7 @@ unsafe impl DeviceRepr for MatrixDesc {}
 unsafe impl DeviceRepr for LeafHashParams {}
 unsafe impl DeviceRepr for CompressParams {}
 unsafe impl DeviceRepr for PermuteParams {}
+unsafe impl DeviceRepr for GatherRowsParams {}
 unsafe impl DeviceRepr for FillParams {}
 unsafe impl DeviceRepr for ElementwiseParams {}
 unsafe impl DeviceRepr for Poseidon2Constants {}
@@ -218,6 +231,18 @@ mod tests {
     }
 
     #[test]
+    fn gather_rows_params_layout() {
+        assert_eq!(size_of::<GatherRowsParams>(), 40);
+        assert_eq!(align_of::<GatherRowsParams>(), 8);
+        assert_eq!(offset_of!(GatherRowsParams, data), 0);
+        assert_eq!(offset_of!(GatherRowsParams, col_stride), 8);
+        assert_eq!(offset_of!(GatherRowsParams, rows), 16);
+        assert_eq!(offset_of!(GatherRowsParams, out), 24);
+        assert_eq!(offset_of!(GatherRowsParams, width), 32);
+        assert_eq!(offset_of!(GatherRowsParams, num_queries), 36);
+    }
+
+    #[test]
     fn test_kernel_params_layout() {
         assert_eq!(size_of::<PermuteParams>(), 24);
         assert_eq!(align_of::<PermuteParams>(), 8);
@@ -270,6 +295,8 @@ mod tests {
             "offsetof(LeafHashParams, num_rows) == 20",
             "sizeof(CompressParams) == 32",
             "offsetof(CompressParams, num_nodes) == 24",
+            "sizeof(GatherRowsParams) == 40",
+            "offsetof(GatherRowsParams, num_queries) == 36",
             "sizeof(PermuteParams) == 24",
             "sizeof(FillParams) == 24",
             "offsetof(FillParams, value) == 16",

@@ -52,6 +52,7 @@ pub mod kernels {
         "merkle_hash_leaves_bb",
         "merkle_compress_kb",
         "merkle_compress_bb",
+        "gather_rows",
     ];
 
     /// The entry point `<base>_<kb|bb>` for a field.
@@ -62,6 +63,15 @@ pub mod kernels {
             .copied()
             .find(|e| *e == name)
             .ok_or(crate::Error::KernelMissing(name))
+    }
+
+    /// A field-independent entry point by name.
+    pub(crate) fn entry_any(name: &str) -> crate::Result<&'static str> {
+        ENTRY_POINTS
+            .iter()
+            .copied()
+            .find(|e| *e == name)
+            .ok_or_else(|| crate::Error::KernelMissing(name.to_string()))
     }
 
     #[cfg(test)]
@@ -115,5 +125,5 @@ pub use abi::ElementwiseOp;
 pub use backend::{BackendOptions, CudaBackend, DeviceBuffer, DeviceMatrix};
 pub use error::{Error, Result};
 pub use field::{DeviceField, FieldKind};
-pub use merkle::DeviceMerkleTree;
+pub use merkle::{DeviceMerkleTree, DeviceOpening};
 pub use probe::{DriverInfo, probe_driver};

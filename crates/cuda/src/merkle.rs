@@ -4,7 +4,7 @@
 
 use cudarc::driver::LaunchConfig;
 
-use crate::abi::{CompressParams, LeafHashParams, MatrixDesc};
+use crate::abi::{CompressParams, GatherRowsParams, LeafHashParams, MatrixDesc};
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
@@ -19,6 +19,11 @@ pub struct DeviceMerkleTree<F> {
 }
 
 impl<F: DeviceField> DeviceMerkleTree<F> {
+    /// Number of leaves (the tallest committed height).
+    pub fn num_leaves(&self) -> usize {
+        self.layers[0].len() / 8
+    }
+
     /// Number of digest layers (leaf digests to root).
     pub fn num_layers(&self) -> usize {
         self.layers.len()
@@ -176,5 +181,83 @@ impl CudaBackend {
             cap_height,
             _f: core::marker::PhantomData,
         })
+    }
+}
+
+/// One opening, as `MerkleTreeMmcs::open_batch` returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceOpening<F> {
+    /// For each committed matrix (commit order), its row `index >> (log_max_height - log_height)`.
+    pub opened_values: Vec<Vec<F>>,
+    /// The sibling digests from the leaf layer up to the cap.
+    pub opening_proof: Vec<[F; 8]>,
+}
+
+impl CudaBackend {
+    /// Open `tree` (made by [`CudaBackend::merkle_commit`] over `mats`, same order) at each leaf
+    /// index: the rows are gathered on the device (one launch per matrix for all indices), the
+    /// paths read from the digest layers. Equal to p3's `open_batch(index, ..)` per index.
+    pub fn open_batches<F: DeviceField>(
+        &self,
+        mats: &[&DeviceMatrix<F>],
+        tree: &DeviceMerkleTree<F>,
+        indices: &[usize],
+    ) -> Result<Vec<DeviceOpening<F>>> {
+        let leaves = tree.num_leaves();
+        let heights: Vec<usize> = mats.iter().map(|m| m.height).collect();
+        let plan = plan_merkle(&heights)?;
+        if 1usize << plan.log_max_height != leaves {
+            return Err(Error::InvalidShape(format!(
+                "matrices of max height {} for a tree of {leaves} leaves",
+                1usize << plan.log_max_height
+            )));
+        }
+        if let Some(&i) = indices.iter().find(|&&i| i >= leaves) {
+            return Err(Error::InvalidShape(format!(
+                "leaf index {i} out of {leaves}"
+            )));
+        }
+        let mut openings: Vec<DeviceOpening<F>> = Vec::with_capacity(indices.len());
+        for &index in indices {
+            openings.push(DeviceOpening {
+                opened_values: Vec::with_capacity(mats.len()),
+                opening_proof: tree.path(self, index)?,
+            });
+        }
+        if indices.is_empty() {
+            return Ok(openings);
+        }
+        let kernel = crate::kernels::entry_any("gather_rows")?;
+        for m in mats {
+            let shift = plan.log_max_height - m.height.trailing_zeros();
+            let rows: Vec<u32> = indices.iter().map(|&i| (i >> shift) as u32).collect();
+            let rows_buf = self.upload_words(&rows)?;
+            let out = self.alloc(indices.len() * m.width)?;
+            if m.width > 0 {
+                let stream = self.stream();
+                let p = GatherRowsParams {
+                    data: m.buf.ptr(stream),
+                    col_stride: m.height as u64,
+                    rows: rows_buf.ptr(stream),
+                    out: out.ptr(stream),
+                    width: m.width as u32,
+                    num_queries: indices.len() as u32,
+                };
+                let total = indices.len() * m.width;
+                let cfg = LaunchConfig {
+                    grid_dim: (total.div_ceil(256).min(65_535) as u32, 1, 1),
+                    block_dim: (256, 1, 1),
+                    shared_mem_bytes: 0,
+                };
+                self.launch(kernel, cfg, &[&p])?;
+            }
+            let values = F::vec_from_words(self.download_words(&out)?)?;
+            for (q, opening) in openings.iter_mut().enumerate() {
+                opening
+                    .opened_values
+                    .push(values[q * m.width..(q + 1) * m.width].to_vec());
+            }
+        }
+        Ok(openings)
     }
 }

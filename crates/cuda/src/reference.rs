@@ -443,3 +443,22 @@ pub fn merkle_layers<F: DeviceField>(
     }
     layers
 }
+
+/// Mirror of the `gather_rows` kernel: `out[q * width + c] = data[c * col_stride + rows[q]]`,
+/// with the row of each query computed as `open_batches` does (`index >> (log_max - log_h)`).
+pub fn gather_rows(
+    data: &[u32],
+    height: usize,
+    width: usize,
+    log_max_height: u32,
+    indices: &[usize],
+) -> Vec<u32> {
+    let shift = log_max_height - height.trailing_zeros();
+    let rows: Vec<usize> = indices.iter().map(|&i| i >> shift).collect();
+    let mut out = vec![0u32; rows.len() * width];
+    for (i, word) in out.iter_mut().enumerate() {
+        let (q, c) = (i / width, i % width);
+        *word = data[c * height + rows[q]];
+    }
+    out
+}

@@ -14,6 +14,7 @@ use p3_baby_bear::BabyBear;
 use p3_field::extension::BinomialExtensionField;
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing};
 use p3_koala_bear::KoalaBear;
+use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::Permutation;
 use rand::RngExt;
@@ -309,7 +310,7 @@ where
             let indices = [0, h - 1, rng.random_range(0..h)];
             for cap_height in [0usize, 1, 3] {
                 let tree = b.merkle_commit(&refs, cap_height).unwrap();
-                let (p3_cap, paths) = F::p3_cap_and_paths(mats.clone(), cap_height, &indices);
+                let (p3_cap, openings) = F::p3_cap_and_openings(mats.clone(), cap_height, &indices);
                 assert_eq!(
                     tree.cap(b).unwrap(),
                     p3_cap,
@@ -319,12 +320,27 @@ where
                 let layers: Vec<Vec<[F; 8]>> = (0..tree.num_layers())
                     .map(|k| tree.layer(b, k).unwrap())
                     .collect();
-                for (&index, path) in indices.iter().zip(&paths) {
+                let device_openings = b.open_batches(&refs, &tree, &indices).unwrap();
+                for ((&index, (values, path)), dev) in
+                    indices.iter().zip(&openings).zip(&device_openings)
+                {
                     assert_eq!(path.len(), tree.num_layers() - 1 - tree.cap_height());
                     assert_eq!(
                         &tree.path(b, index).unwrap(),
                         path,
                         "{} path {index} {shape:?}",
+                        F::NAME
+                    );
+                    assert_eq!(
+                        &dev.opening_proof,
+                        path,
+                        "{} opening proof {index} {shape:?}",
+                        F::NAME
+                    );
+                    assert_eq!(
+                        &dev.opened_values,
+                        values,
+                        "{} opened rows {index} {shape:?}",
                         F::NAME
                     );
                     for (k, sib) in path.iter().enumerate() {
@@ -373,10 +389,20 @@ where
                 .unwrap()
         })
         .collect();
-    let tree = b
-        .merkle_commit(&ldes_gpu.iter().collect::<Vec<_>>(), 2)
-        .unwrap();
-    assert_eq!(tree.cap(b).unwrap(), F::p3_cap(ldes_cpu, 2));
+    for (g, t) in ldes_gpu.iter().zip(&traces) {
+        assert_eq!(g.height(), 2 * t.height());
+    }
+    let refs: Vec<_> = ldes_gpu.iter().collect();
+    let tree = b.merkle_commit(&refs, 2).unwrap();
+    let leaves = tree.num_leaves();
+    let indices: Vec<usize> = (0..20).map(|_| rng.random_range(0..leaves)).collect();
+    let (cap, openings) = F::p3_cap_and_openings(ldes_cpu, 2, &indices);
+    assert_eq!(tree.cap(b).unwrap(), cap);
+    let device_openings = b.open_batches(&refs, &tree, &indices).unwrap();
+    for ((values, proof), dev) in openings.iter().zip(&device_openings) {
+        assert_eq!(&dev.opened_values, values);
+        assert_eq!(&dev.opening_proof, proof);
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ use p3_baby_bear::BabyBear;
 use p3_field::extension::BinomialExtensionField;
 use p3_field::{BasedVectorSpace, Field};
 use p3_koala_bear::KoalaBear;
+use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_poseidon2::GenericPoseidon2LinearLayers;
 use p3_symmetric::Permutation;
@@ -379,10 +380,23 @@ where
                 .iter()
                 .map(words_to_digest::<F>)
                 .collect();
-            let (p3_cap, paths) = F::p3_cap_and_paths(mats.clone(), cap_height, &indices);
+            let (p3_cap, openings) = F::p3_cap_and_openings(mats.clone(), cap_height, &indices);
             assert_eq!(cap, p3_cap, "cap {shape:?} cap_height {cap_height}");
             // Every digest layer below the cap, through p3's opening paths.
-            for (&index, path) in indices.iter().zip(&paths) {
+            // Opened rows through the gather mirror (column-major data, one launch per matrix).
+            for (mi, m) in mats.iter().enumerate() {
+                let flat: Vec<u32> = cols[mi].iter().flatten().copied().collect();
+                let got =
+                    model::gather_rows(&flat, m.height(), m.width(), plan.log_max_height, &indices);
+                for (q, (values, _)) in openings.iter().enumerate() {
+                    let row: Vec<F> = got[q * m.width()..(q + 1) * m.width()]
+                        .iter()
+                        .map(|&w| F::from_monty_word(w))
+                        .collect();
+                    assert_eq!(row, values[mi], "opened row of matrix {mi} {shape:?}");
+                }
+            }
+            for (&index, (_, path)) in indices.iter().zip(&openings) {
                 assert_eq!(path.len(), num_layers - 1 - eff);
                 for (k, sibling) in path.iter().enumerate() {
                     assert_eq!(

@@ -16,6 +16,9 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use slotproof_cuda::DeviceField;
 
+/// p3 `BatchOpening`: (opened rows per matrix, sibling path).
+pub type P3Opening<F> = (Vec<Vec<F>>, Vec<[F; 8]>);
+
 /// A field with everything the tests need from Plonky3.
 pub trait TestField: DeviceField
 where
@@ -27,36 +30,33 @@ where
         + Sync;
     fn default_perm() -> Self::Perm;
     const NAME: &'static str;
-    /// p3: the cap of `MerkleTreeMmcs::commit` (Poseidon2-16 sponge + truncated permutation,
-    /// arity 2, default constants).
-    fn p3_cap(mats: Vec<RowMajorMatrix<Self>>, cap_height: usize) -> Vec<[Self; 8]>;
-    /// p3: the cap of one commitment and the sibling paths of leaves `indices` from the same
-    /// tree: element k of a path is layer k's digest at `(index >> k) ^ 1`, up to the cap.
-    fn p3_cap_and_paths(
+    /// p3: the cap of one commitment and `open_batch` at leaves `indices` from the same tree:
+    /// (opened rows per matrix, sibling path). Element k of a path is layer k's digest at
+    /// `(index >> k) ^ 1`, up to the cap.
+    fn p3_cap_and_openings(
         mats: Vec<RowMajorMatrix<Self>>,
         cap_height: usize,
         indices: &[usize],
-    ) -> (Vec<[Self; 8]>, Vec<Vec<[Self; 8]>>);
+    ) -> (Vec<[Self; 8]>, Vec<P3Opening<Self>>);
 }
 
 macro_rules! p3_merkle_impls {
     ($f:ty) => {
-        fn p3_cap(mats: Vec<RowMajorMatrix<$f>>, cap_height: usize) -> Vec<[$f; 8]> {
-            let (cap, _) = mmcs_for::<$f>(cap_height).commit(mats);
-            cap.roots().to_vec()
-        }
-        fn p3_cap_and_paths(
+        fn p3_cap_and_openings(
             mats: Vec<RowMajorMatrix<$f>>,
             cap_height: usize,
             indices: &[usize],
-        ) -> (Vec<[$f; 8]>, Vec<Vec<[$f; 8]>>) {
+        ) -> (Vec<[$f; 8]>, Vec<P3Opening<$f>>) {
             let mmcs = mmcs_for::<$f>(cap_height);
             let (cap, tree) = mmcs.commit(mats);
-            let paths = indices
+            let openings = indices
                 .iter()
-                .map(|&i| mmcs.open_batch(i, &tree).opening_proof)
+                .map(|&i| {
+                    let o = mmcs.open_batch(i, &tree);
+                    (o.opened_values, o.opening_proof)
+                })
                 .collect();
-            (cap.roots().to_vec(), paths)
+            (cap.roots().to_vec(), openings)
         }
     };
 }
