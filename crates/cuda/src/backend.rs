@@ -1,0 +1,383 @@
+//! The device side: context, embedded modules, RAII buffers, checked launches.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, LaunchConfig,
+};
+use cudarc::nvrtc::Ptx;
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+
+use crate::abi::{DeviceReprArg, FillParams};
+use crate::error::{Error, Result};
+use crate::field::{DeviceField, FieldKind};
+use crate::kernels;
+use crate::probe::{DriverInfo, probe_driver};
+
+/// Options of a [`CudaBackend`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackendOptions {
+    /// Fill every buffer the backend allocates with this word before any kernel writes it
+    /// (tests use a non-canonical word such as 0xFFFF_FFFF, so unwritten outputs cannot pass).
+    pub poison: Option<u32>,
+    /// Synchronize after every launch, so an execution error is reported by the launch that
+    /// caused it rather than by the next download.
+    pub sync_each_launch: bool,
+}
+
+/// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order.
+pub struct CudaBackend {
+    info: DriverInfo,
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    modules: Vec<(&'static str, Arc<CudaModule>)>,
+    functions: Mutex<HashMap<String, CudaFunction>>,
+    tables: Mutex<HashMap<TableKey, Arc<DeviceBuffer>>>,
+    options: BackendOptions,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum TableKey {
+    Twiddles {
+        field: FieldKind,
+        log_n: u32,
+        inverse: bool,
+    },
+}
+
+impl CudaBackend {
+    /// Probe the driver, create a context on device 0 and load the embedded kernels.
+    pub fn new() -> Result<Self> {
+        Self::with_options(0, BackendOptions::default())
+    }
+
+    /// As [`CudaBackend::new`], on device `ordinal`, with options.
+    pub fn with_options(ordinal: usize, options: BackendOptions) -> Result<Self> {
+        // The probe comes first: cudarc panics when libcuda is missing.
+        let info = probe_driver()?;
+        if kernels::KERNELS.is_empty() {
+            return Err(Error::KernelsNotBuilt);
+        }
+        let ctx = CudaContext::new(ordinal)?;
+        // One stream, raw pointers inside parameter structs: cudarc's per-slice event tracking
+        // would not see those accesses anyway, and in-order execution on one stream is the rule.
+        // SAFETY: no other stream of this context touches the buffers this backend allocates.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.default_stream();
+        let mut modules = Vec::new();
+        for &(name, cubin, ptx) in kernels::KERNELS {
+            let module = match ctx.load_module(Ptx::from_binary(cubin.to_vec())) {
+                Ok(m) => m,
+                Err(cubin_err) => {
+                    ctx.load_module(Ptx::from_src(ptx))
+                        .map_err(|ptx_err| Error::ModuleLoad {
+                            module: name,
+                            cubin: cubin_err,
+                            ptx: ptx_err,
+                        })?
+                }
+            };
+            modules.push((name, module));
+        }
+        Ok(Self {
+            info,
+            ctx,
+            stream,
+            modules,
+            functions: Mutex::new(HashMap::new()),
+            tables: Mutex::new(HashMap::new()),
+            options,
+        })
+    }
+
+    /// What the driver probe found.
+    pub fn driver_info(&self) -> &DriverInfo {
+        &self.info
+    }
+
+    /// Device name and compute capability.
+    pub fn device_description(&self) -> Result<String> {
+        let name = self.ctx.name()?;
+        let (major, minor) = self.ctx.compute_capability()?;
+        Ok(format!("{name} (sm_{major}{minor})"))
+    }
+
+    /// Free and total device memory in bytes.
+    pub fn mem_info(&self) -> Result<(usize, usize)> {
+        Ok(self.ctx.mem_get_info()?)
+    }
+
+    /// The stream all operations run on.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// The options this backend was created with.
+    pub fn options(&self) -> BackendOptions {
+        self.options
+    }
+
+    /// Wait for all queued work; also reports errors cudarc could only record (frees in drops).
+    pub fn synchronize(&self) -> Result<()> {
+        self.stream.synchronize()?;
+        self.ctx.check_err()?;
+        Ok(())
+    }
+
+    pub(crate) fn function(&self, name: &str) -> Result<CudaFunction> {
+        let mut cache = self.functions.lock().unwrap();
+        if let Some(f) = cache.get(name) {
+            return Ok(f.clone());
+        }
+        for (_, module) in &self.modules {
+            if let Ok(f) = module.load_function(name) {
+                cache.insert(name.to_string(), f.clone());
+                return Ok(f);
+            }
+        }
+        Err(Error::KernelMissing(name.to_string()))
+    }
+
+    /// Launch `kernel` with by-value arguments; check the launch (and, with
+    /// `sync_each_launch`, its execution).
+    pub(crate) fn launch(
+        &self,
+        kernel: &'static str,
+        cfg: LaunchConfig,
+        args: &[&dyn DeviceReprArg],
+    ) -> Result<()> {
+        let func = self.function(kernel)?;
+        let mut builder = self.stream.launch_builder(&func);
+        for a in args {
+            a.push_to(&mut builder);
+        }
+        // SAFETY: each kernel's parameter list is the sequence of #[repr(C)] structs passed here
+        // (layouts checked against params.cuh), and every pointer inside them refers to a live
+        // buffer of the size the kernel indexes (checked by the callers).
+        unsafe { builder.launch(cfg) }.map_err(|source| Error::Launch { kernel, source })?;
+        if self.options.sync_each_launch {
+            self.stream
+                .synchronize()
+                .and_then(|()| self.ctx.check_err())
+                .map_err(|source| Error::Launch { kernel, source })?;
+        }
+        Ok(())
+    }
+
+    /// Allocate `len` words (poisoned when the options say so).
+    pub fn alloc(&self, len: usize) -> Result<DeviceBuffer> {
+        // SAFETY: the memory is either poisoned right away or written by a kernel before it is
+        // read; callers never read a fresh buffer before writing it.
+        let slice = unsafe { self.stream.alloc::<u32>(len.max(1)) }?;
+        let buf = DeviceBuffer { slice, len };
+        if let Some(word) = self.options.poison {
+            self.fill(&buf, word)?;
+        }
+        Ok(buf)
+    }
+
+    /// Fill a whole buffer with `word`.
+    pub fn fill(&self, buf: &DeviceBuffer, word: u32) -> Result<()> {
+        if buf.len == 0 {
+            return Ok(());
+        }
+        let p = FillParams {
+            dst: buf.ptr(&self.stream),
+            n: buf.len as u64,
+            value: word,
+            _pad: 0,
+        };
+        let blocks = (buf.len.div_ceil(256)).min(65_535) as u32;
+        self.launch(
+            "fill_u32",
+            LaunchConfig {
+                grid_dim: (blocks, 1, 1),
+                block_dim: (256, 1, 1),
+                shared_mem_bytes: 0,
+            },
+            &[&p],
+        )
+    }
+
+    /// Upload words.
+    pub fn upload_words(&self, words: &[u32]) -> Result<DeviceBuffer> {
+        if words.is_empty() {
+            return self.alloc(0);
+        }
+        let slice = self.stream.clone_htod(words)?;
+        Ok(DeviceBuffer {
+            slice,
+            len: words.len(),
+        })
+    }
+
+    /// Download words (synchronizes).
+    pub fn download_words(&self, buf: &DeviceBuffer) -> Result<Vec<u32>> {
+        let mut v = self.stream.clone_dtoh(&buf.slice)?;
+        v.truncate(buf.len);
+        Ok(v)
+    }
+
+    /// Download words `[start, start + len)` of a buffer (synchronizes).
+    pub fn download_range(&self, buf: &DeviceBuffer, start: usize, len: usize) -> Result<Vec<u32>> {
+        if start + len > buf.len {
+            return Err(Error::InvalidShape(format!(
+                "range {start}..{} outside a buffer of {} words",
+                start + len,
+                buf.len
+            )));
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .stream
+            .clone_dtoh(&buf.slice.slice(start..start + len))?)
+    }
+
+    /// Device-to-device copy of a whole buffer into a new one.
+    pub fn copy(&self, buf: &DeviceBuffer) -> Result<DeviceBuffer> {
+        let mut out = self.alloc(buf.len)?;
+        self.stream.memcpy_dtod(&buf.slice, &mut out.slice)?;
+        Ok(out)
+    }
+
+    /// Upload a column-major matrix: `values[c * height + r]` is row r of column c.
+    pub fn upload_columns<F: DeviceField>(
+        &self,
+        values: &[F],
+        height: usize,
+        width: usize,
+    ) -> Result<DeviceMatrix<F>> {
+        if values.len() != height * width {
+            return Err(Error::InvalidShape(format!(
+                "{} values for a {height} x {width} matrix",
+                values.len()
+            )));
+        }
+        Ok(DeviceMatrix {
+            buf: self.upload_words(F::as_words(values))?,
+            height,
+            width,
+            _f: PhantomData,
+        })
+    }
+
+    /// Upload a row-major Plonky3 matrix (transposed to column-major on the host).
+    pub fn upload_row_major<F: DeviceField>(
+        &self,
+        m: &RowMajorMatrix<F>,
+    ) -> Result<DeviceMatrix<F>> {
+        let (h, w) = (m.height(), m.width());
+        let mut cols = vec![F::ZERO; h * w];
+        for (r, row) in m.values.chunks_exact(w.max(1)).enumerate().take(h) {
+            for (c, &x) in row.iter().enumerate() {
+                cols[c * h + r] = x;
+            }
+        }
+        self.upload_columns(&cols, h, w)
+    }
+
+    /// Download a matrix column-major (`out[c * height + r]`); fails on non-canonical words.
+    pub fn download_columns<F: DeviceField>(&self, m: &DeviceMatrix<F>) -> Result<Vec<F>> {
+        F::vec_from_words(self.download_words(&m.buf)?)
+    }
+
+    /// Download a matrix as a row-major Plonky3 matrix.
+    pub fn download_row_major<F: DeviceField>(
+        &self,
+        m: &DeviceMatrix<F>,
+    ) -> Result<RowMajorMatrix<F>> {
+        let cols = self.download_columns(m)?;
+        let (h, w) = (m.height, m.width);
+        let mut rows = vec![F::ZERO; h * w];
+        for c in 0..w {
+            for r in 0..h {
+                rows[r * w + c] = cols[c * h + r];
+            }
+        }
+        Ok(RowMajorMatrix::new(rows, w.max(1)))
+    }
+
+    pub(crate) fn table(
+        &self,
+        key: TableKey,
+        make: impl FnOnce() -> Result<Vec<u32>>,
+    ) -> Result<Arc<DeviceBuffer>> {
+        if let Some(t) = self.tables.lock().unwrap().get(&key) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(self.upload_words(&make()?)?);
+        self.tables.lock().unwrap().insert(key, t.clone());
+        Ok(t)
+    }
+}
+
+/// A device allocation of u32 words, freed on drop (RAII through cudarc's `CudaSlice`).
+pub struct DeviceBuffer {
+    slice: CudaSlice<u32>,
+    len: usize,
+}
+
+impl DeviceBuffer {
+    /// Words in the buffer.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the buffer holds no words.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Raw device address, for parameter structs.
+    pub fn ptr(&self, stream: &CudaStream) -> u64 {
+        let (ptr, _sync) = self.slice.device_ptr(stream);
+        ptr
+    }
+}
+
+/// A matrix on the device, column-major: column c is words `[c * height, (c + 1) * height)`.
+/// Words are Montgomery-form elements of `F`, bit-identical to a host `&[F]`.
+pub struct DeviceMatrix<F> {
+    pub(crate) buf: DeviceBuffer,
+    pub(crate) height: usize,
+    pub(crate) width: usize,
+    pub(crate) _f: PhantomData<F>,
+}
+
+impl<F: DeviceField> DeviceMatrix<F> {
+    /// Rows.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Columns.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The underlying buffer.
+    pub fn buffer(&self) -> &DeviceBuffer {
+        &self.buf
+    }
+
+    /// Wrap a buffer holding `height * width` words, column-major.
+    pub fn from_buffer(buf: DeviceBuffer, height: usize, width: usize) -> Result<Self> {
+        if buf.len() != height * width {
+            return Err(Error::InvalidShape(format!(
+                "buffer of {} words for a {height} x {width} matrix",
+                buf.len()
+            )));
+        }
+        Ok(Self {
+            buf,
+            height,
+            width,
+            _f: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! Errors of the CUDA backend.
+
+use cudarc::driver::DriverError;
+
+/// Everything that can go wrong in this crate. Nothing here panics on a machine without a GPU:
+/// the driver is probed before cudarc is touched.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No loadable CUDA driver library (libcuda) on this machine.
+    #[error("CUDA driver library not found (tried {tried:?}): {reason}")]
+    DriverNotFound {
+        /// Library names that were tried.
+        tried: Vec<&'static str>,
+        /// The loader's message for the last attempt.
+        reason: String,
+    },
+    /// libcuda loaded but a required entry point is missing.
+    #[error("CUDA driver library {library} lacks symbol {symbol}")]
+    DriverSymbolMissing {
+        /// Library that was loaded.
+        library: &'static str,
+        /// Missing symbol.
+        symbol: &'static str,
+    },
+    /// The driver is present but cuInit failed (for example no device, or a driver/kernel module mismatch).
+    #[error("cuInit failed with CUresult {0}")]
+    DriverInitFailed(i32),
+    /// The driver works but reports no CUDA device.
+    #[error("no CUDA device present")]
+    NoDevice,
+    /// The driver is older than the CUDA version the kernels were built for.
+    #[error("CUDA driver version {found} is older than the required {required}")]
+    DriverTooOld {
+        /// cuDriverGetVersion, e.g. 13000 for 13.0.
+        found: i32,
+        /// The minimum version.
+        required: i32,
+    },
+    /// This build of the crate carries no kernels (nvcc was not found at build time).
+    #[error(
+        "slotproof-cuda was built without kernels (nvcc not found at build time; run scripts/install-nvcc.sh and rebuild)"
+    )]
+    KernelsNotBuilt,
+    /// A kernel the host code needs is not in the embedded modules.
+    #[error("kernel {0} not found in the embedded modules")]
+    KernelMissing(String),
+    /// Neither the cubin nor the PTX of a module could be loaded.
+    #[error("could not load module {module}: cubin: {cubin}; ptx: {ptx}")]
+    ModuleLoad {
+        /// Module (kernels/<module>.cu).
+        module: &'static str,
+        /// Error loading the sm_90 cubin.
+        cubin: DriverError,
+        /// Error loading the compute_90 PTX.
+        ptx: DriverError,
+    },
+    /// A CUDA driver call failed.
+    #[error("CUDA driver error: {0}")]
+    Driver(#[from] DriverError),
+    /// A kernel launch or its execution failed; `kernel` names it.
+    #[error("kernel {kernel} failed: {source}")]
+    Launch {
+        /// Kernel name.
+        kernel: &'static str,
+        /// Driver error.
+        source: DriverError,
+    },
+    /// Arguments of the wrong shape (sizes, heights, widths).
+    #[error("invalid shape: {0}")]
+    InvalidShape(String),
+    /// A downloaded word is not a canonical Montgomery value (>= p): a kernel bug or unwritten memory.
+    #[error("device returned a non-canonical field word {value:#x} at index {index}")]
+    NonCanonical {
+        /// Offending word.
+        value: u32,
+        /// Its index in the downloaded buffer.
+        index: usize,
+    },
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Build the slotproof-cuda test and bench binaries for the GPU machine (which has a driver and
+# nvcc 13.0 but no Rust toolchain and no network) and copy them, with a runner script, into the
+# ignored folder .gpu-bin/ (carry it to the GPU machine and run .gpu-bin/run.sh there).
+#
+# Portable CPU level: x86-64-v3 (AVX2), never target-cpu=native (this machine has AVX-512, the
+# GPU machine's CPU may not). Kernels are embedded at build time: nvcc must be installed here
+# (scripts/install-nvcc.sh).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
+export RUSTFLAGS="${RUSTFLAGS:--C target-cpu=x86-64-v3}"
+OUT="$ROOT/.gpu-bin"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+if ! "$ROOT/scripts/install-nvcc.sh" >/dev/null; then
+  echo "nvcc is required to embed the kernels" >&2
+  exit 1
+fi
+
+# --no-run builds test (unit + integration) and bench executables; the JSON messages name them.
+cargo test -p slotproof-cuda --release --no-run --message-format=json 2>/dev/null \
+  | python3 -c '
+import json, sys, shutil, os
+out = sys.argv[1]
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") != "compiler-artifact" or not m.get("executable"):
+        continue
+    t = m["target"]
+    name = "test-" + ("lib" if "lib" in t["kind"] else t["name"])
+    shutil.copy(m["executable"], os.path.join(out, name))
+    print("copied", name)
+' "$OUT"
+cargo bench -p slotproof-cuda --no-run --message-format=json 2>/dev/null \
+  | python3 -c '
+import json, sys, shutil, os
+out = sys.argv[1]
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and "bench" in m["target"]["kind"]:
+        shutil.copy(m["executable"], os.path.join(out, "bench-" + m["target"]["name"]))
+        print("copied bench-" + m["target"]["name"])
+' "$OUT"
+
+cat > "$OUT/run.sh" <<'RUN'
+#!/usr/bin/env bash
+# Run on the GPU machine from the repository root: .gpu-bin/run.sh [tests|bench|all]
+# Sizes: SLOTPROOF_GPU_MAX_LOG_N (tests, default here 22), SLOTPROOF_BENCH_LOG_NS / _WIDTHS.
+set -uo pipefail
+DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+what="${1:-tests}"
+rc=0
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+if [[ "$what" == tests || "$what" == all ]]; then
+  export SLOTPROOF_GPU_MAX_LOG_N="${SLOTPROOF_GPU_MAX_LOG_N:-22}"
+  for t in "$DIR"/test-*; do
+    echo "== $(basename "$t")"
+    "$t" --test-threads=1 || rc=1
+  done
+fi
+if [[ "$what" == bench || "$what" == all ]]; then
+  for b in "$DIR"/bench-*; do
+    echo "== $(basename "$b")"
+    "$b" --bench || rc=1
+  done
+fi
+exit $rc
+RUN
+chmod +x "$OUT/run.sh"
+ls -la "$OUT"
+du -sh "$OUT"
