@@ -15,6 +15,7 @@ pub mod cpu;
 pub mod error;
 pub mod field;
 pub mod interpreter;
+pub mod opening;
 pub mod program;
 pub mod prover;
 pub mod quotient;
@@ -26,7 +27,7 @@ pub mod verifier;
 #[cfg(test)]
 mod tests;
 
-pub use backend::{Backend, BackendError, QuotientJob};
+pub use backend::{Backend, BackendError, OpeningRound, QuotientJob};
 pub use cpu::CpuBackend;
 pub use error::{ProveError, VerifyError};
 pub use field::{ProverConfig, ProverField, stark_config};
