@@ -25,7 +25,7 @@ pub mod test_airs;
 pub mod verifier;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use backend::{Backend, BackendError, OpeningRound, QuotientJob};
 pub use cpu::CpuBackend;

@@ -181,3 +181,124 @@ where
     }
     reduced.into_iter().rev().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing};
+    use p3_koala_bear::KoalaBear;
+
+    use super::*;
+    use crate::field::Challenge;
+    use crate::tests::TestRng;
+
+    type F = KoalaBear;
+    type EF = Challenge<F>;
+
+    fn horner<T: PrimeCharacteristicRing + Copy>(coeffs: &[F], x: T) -> T
+    where
+        T: core::ops::Mul<F, Output = T> + From<F>,
+    {
+        coeffs
+            .iter()
+            .rev()
+            .fold(T::ZERO, |acc, &c| acc * x + T::from(c))
+    }
+
+    /// `width` random polynomials of degree `< 2^log_degree`, as a committed-style LDE:
+    /// evaluations on `g·⟨ω_H⟩`, `H = 2^(log_degree + log_blowup)`, bit-reversed rows.
+    fn random_lde(
+        rng: &mut TestRng,
+        log_degree: usize,
+        log_blowup: usize,
+        width: usize,
+    ) -> (Vec<Vec<F>>, RowMajorMatrix<F>) {
+        let polys: Vec<Vec<F>> = (0..width)
+            .map(|_| {
+                (0..1 << log_degree)
+                    .map(|_| F::from_u64(rng.next_u64() % (1 << 30)))
+                    .collect()
+            })
+            .collect();
+        let coset = bit_reversed_coset::<F>(log_degree + log_blowup);
+        let values = coset
+            .iter()
+            .flat_map(|&x| polys.iter().map(move |p| horner(p, x)))
+            .collect();
+        (polys, RowMajorMatrix::new(values, width))
+    }
+
+    fn random_ext(rng: &mut TestRng) -> EF {
+        EF::from_basis_coefficients_fn(|_| F::from_u64(rng.next_u64() % (1 << 30)))
+    }
+
+    #[test]
+    fn evaluations_match_the_polynomials() {
+        let mut rng = TestRng::new(7);
+        let (polys_a, lde_a) = random_lde(&mut rng, 5, 1, 3);
+        let (polys_b, lde_b) = random_lde(&mut rng, 3, 1, 2);
+        let (z1, z2) = (random_ext(&mut rng), random_ext(&mut rng));
+        let points = [vec![z1, z2], vec![z1]];
+        let rounds = [RoundMatrices {
+            matrices: vec![&lde_a, &lde_b],
+            points: &points,
+        }];
+        let opened = evaluate_at_points(&rounds, 1);
+        for (k, p) in polys_a.iter().enumerate() {
+            assert_eq!(opened[0][0][0][k], horner(p, z1));
+            assert_eq!(opened[0][0][1][k], horner(p, z2));
+        }
+        for (k, p) in polys_b.iter().enumerate() {
+            assert_eq!(opened[0][1][0][k], horner(p, z1));
+        }
+    }
+
+    #[test]
+    fn reduction_matches_its_definition() {
+        let mut rng = TestRng::new(8);
+        let (_, tall) = random_lde(&mut rng, 4, 1, 3);
+        let (_, short) = random_lde(&mut rng, 2, 1, 2);
+        let (z1, z2, alpha) = (
+            random_ext(&mut rng),
+            random_ext(&mut rng),
+            random_ext(&mut rng),
+        );
+        let round0_points = [vec![z1, z2]];
+        let round1_points = [vec![z1], vec![z2]];
+        let rounds = [
+            RoundMatrices {
+                matrices: vec![&tall],
+                points: &round0_points,
+            },
+            RoundMatrices {
+                matrices: vec![&short, &tall],
+                points: &round1_points,
+            },
+        ];
+        let opened = evaluate_at_points(&rounds, 1);
+        let reduced = reduce_openings(&rounds, &opened, alpha);
+        assert_eq!(reduced.len(), 2, "one codeword per height");
+
+        // Direct: walk (round, matrix, point, column) and give each pair of a height the next power.
+        let coset = bit_reversed_coset::<F>(5);
+        let mut expected = [vec![EF::ZERO; 32], vec![EF::ZERO; 8]];
+        let mut next_power = [EF::ONE, EF::ONE];
+        for (round, round_opened) in rounds.iter().zip(&opened) {
+            for ((mat, points), mat_opened) in
+                round.matrices.iter().zip(round.points).zip(round_opened)
+            {
+                let slot = usize::from(mat.height() == 8);
+                for (&z, values) in points.iter().zip(mat_opened) {
+                    for (col, &y) in values.iter().enumerate() {
+                        for (row, out) in expected[slot].iter_mut().enumerate() {
+                            let fx = mat.values[row * mat.width + col];
+                            *out += next_power[slot] * (y - fx) * (z - coset[row]).inverse();
+                        }
+                        next_power[slot] *= alpha;
+                    }
+                }
+            }
+        }
+        assert_eq!(reduced[0], expected[0]);
+        assert_eq!(reduced[1], expected[1]);
+    }
+}
