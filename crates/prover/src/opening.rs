@@ -194,9 +194,9 @@ mod tests {
     type F = KoalaBear;
     type EF = Challenge<F>;
 
-    fn horner<T: PrimeCharacteristicRing + Copy>(coeffs: &[F], x: T) -> T
+    fn horner<T>(coeffs: &[F], x: T) -> T
     where
-        T: core::ops::Mul<F, Output = T> + From<F>,
+        T: PrimeCharacteristicRing + Copy + core::ops::Mul<F, Output = T> + From<F>,
     {
         coeffs
             .iter()
