@@ -268,6 +268,42 @@ macro_rules! field_suite {
                 }
             }
 
+            /// Every knob away from its default: wider blowup and folding arity, a final
+            /// polynomial longer than one, a Merkle cap, and grinding at every site.
+            const STRESS_SETTINGS: FriSettings = FriSettings {
+                log_blowup: 2,
+                log_final_poly_len: 2,
+                max_log_arity: 2,
+                num_queries: 30,
+                batch_pow_bits: 4,
+                commit_pow_bits: 3,
+                query_pow_bits: 5,
+                lookup_pow_bits: 4,
+                ood_pow_bits: 3,
+                merkle_cap_height: 2,
+            };
+
+            #[test]
+            fn byte_identical_with_every_fri_knob_changed() {
+                let stressed: CpuShardProver<F> = ShardProver::cpu(STRESS_SETTINGS);
+                for shard in [
+                    Shard::<F>::three_tables(9, 7, 5, 23),
+                    Shard::<F>::two_tables(10, 6, 24),
+                ] {
+                    let ours = prove_bytes(&stressed, &shard);
+                    assert!(ours == stock_proof_bytes(&stressed, &shard), "proofs differ");
+                    stressed
+                        .verify_bytes(&shard.airs, &ours, &shard.public_values)
+                        .expect("stock verifier accepts");
+                    // The default configuration must not accept it.
+                    assert!(
+                        prover()
+                            .verify_bytes(&shard.airs, &ours, &shard.public_values)
+                            .is_err()
+                    );
+                }
+            }
+
             #[test]
             fn proof_bytes_round_trip() {
                 let shard = Shard::<F>::two_tables(7, 6, 5);
