@@ -6,9 +6,6 @@
 //! stock `verify_batch` accept them. The heavy steps run on a [`Backend`]; the quotient is our own
 //! compiled-constraint evaluator.
 
-use core::fmt;
-use std::time::{Duration, Instant};
-
 use p3_air::symbolic::AirLayout;
 use p3_air::{Air, BaseAir};
 use p3_batch_stark::PcsProof;
@@ -21,8 +18,7 @@ use p3_batch_stark::{
 };
 use p3_challenger::GrindingChallenger;
 use p3_commit::{Pcs, PolynomialSpace, UnivariateStarkPcs};
-use p3_field::PrimeCharacteristicRing;
-use p3_field::{Algebra, PrimeField64};
+use p3_field::{Algebra, PrimeCharacteristicRing, PrimeField64};
 use p3_fri::{PcsProverTranscript, PcsShape};
 use p3_lookup::{
     InteractionSymbolicBuilder, LogUpGadget, Lookup, LookupProtocol, LookupTerminal,
@@ -41,6 +37,7 @@ use crate::interpreter::ProgramEnv;
 use crate::program::{ConstraintProgram, ProgramInputs};
 use crate::quotient::first_violation;
 use crate::security::{FriSettings, SecurityLevel};
+use crate::timings::PhaseTimings;
 
 /// Smallest supported trace: 2^MIN_LOG_HEIGHT rows.
 pub const MIN_LOG_HEIGHT: usize = 2;
@@ -59,47 +56,6 @@ impl Default for ProverOptions {
         Self {
             check_witness: true,
         }
-    }
-}
-
-/// Wall time of each pipeline phase of one proof, in order.
-#[derive(Clone, Debug)]
-pub struct PhaseTimings {
-    pub phases: Vec<(&'static str, Duration)>,
-    last: Instant,
-}
-
-impl PhaseTimings {
-    fn start() -> Self {
-        Self {
-            phases: Vec::new(),
-            last: Instant::now(),
-        }
-    }
-
-    fn lap(&mut self, phase: &'static str) {
-        let now = Instant::now();
-        self.phases.push((phase, now - self.last));
-        self.last = now;
-    }
-
-    /// Sum of all phases.
-    pub fn total(&self) -> Duration {
-        self.phases.iter().map(|(_, d)| *d).sum()
-    }
-}
-
-impl fmt::Display for PhaseTimings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (phase, d) in &self.phases {
-            writeln!(f, "  {phase:<40} {:>9.1} ms", d.as_secs_f64() * 1e3)?;
-        }
-        write!(
-            f,
-            "  {:<40} {:>9.1} ms",
-            "total",
-            self.total().as_secs_f64() * 1e3
-        )
     }
 }
 
