@@ -4,7 +4,8 @@
 //! evaluation over the quotient domain, openings and FRI. Buffers are associated types owned by
 //! the backend, so a device backend can keep traces, LDEs and trees resident from upload to the
 //! last FRI query; only commitments, opened values and the opening proof come back to the
-//! pipeline, which stays in charge of the Fiat–Shamir transcript and of the order of phases.
+//! pipeline, which stays in charge of the Fiat–Shamir transcript and of the order of phases
+//! (including the opening argument's: claimed evaluations, batching challenge, FRI bracket).
 
 use p3_batch_stark::{Commitment, Domain, PcsProof, StarkGenericConfig, Val};
 use p3_commit::OpenedValues;
@@ -50,6 +51,8 @@ pub trait Backend<SC: StarkGenericConfig>: Sync {
     type Committed: Send + Sync;
     /// One instance's quotient values on its quotient domain.
     type Quotient: Send;
+    /// The α-reduced codewords the low-degree test runs on.
+    type Reduced: Send;
 
     /// Make a host trace available to the backend (upload, or borrow on the CPU).
     fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<Val<SC>>) -> Self::Trace<'a>;
@@ -84,13 +87,36 @@ pub trait Backend<SC: StarkGenericConfig>: Sync {
         quotients: Vec<(Domain<SC>, usize, Self::Quotient)>,
     ) -> Result<(Commitment<SC>, Self::Committed), BackendError>;
 
-    /// The opening argument: evaluate every committed matrix at its points, batch the openings
-    /// with a random challenge, run FRI (fold + commit per round, final polynomial, grinding) and
-    /// answer the queries. Draws its challenges from `challenger`.
-    #[allow(clippy::type_complexity)]
-    fn open(
+    /// Evaluate every matrix of every round (as the polynomial its LDE encodes) at that
+    /// matrix's points: `[round][matrix][point][column]`.
+    fn evaluate_openings(
         &self,
-        rounds: Vec<(&Self::Committed, Vec<Vec<SC::Challenge>>)>,
+        rounds: &[OpeningRound<'_, Self::Committed, SC::Challenge>],
+    ) -> Result<OpenedValues<SC::Challenge>, BackendError>;
+
+    /// Batch all claims with the challenge `alpha` into one codeword per LDE height:
+    /// `Σ_k alpha^k (y_k - f_k(x)) / (z_k - x)`, in the order of `TwoAdicFriPcs`.
+    fn reduce_openings(
+        &self,
+        rounds: &[OpeningRound<'_, Self::Committed, SC::Challenge>],
+        opened: &OpenedValues<SC::Challenge>,
+        alpha: SC::Challenge,
+    ) -> Result<Self::Reduced, BackendError>;
+
+    /// FRI on the reduced codewords: per round fold and commit, final polynomial, query
+    /// grinding, and the answers to the queries from the FRI trees and the round trees.
+    /// Draws its challenges from `challenger`.
+    fn prove_fri(
+        &self,
+        reduced: Self::Reduced,
+        rounds: &[OpeningRound<'_, Self::Committed, SC::Challenge>],
         challenger: &mut SC::Challenger,
-    ) -> Result<(OpenedValues<SC::Challenge>, PcsProof<SC>), BackendError>;
+        batch_pow_witness: Val<SC>,
+    ) -> Result<PcsProof<SC>, BackendError>;
+}
+
+/// The matrices of one commitment round to open, and the points for each matrix.
+pub struct OpeningRound<'a, Committed, EF> {
+    pub committed: &'a Committed,
+    pub points: Vec<Vec<EF>>,
 }

@@ -89,13 +89,16 @@ pub type Pcs<F> = TwoAdicFriPcs<F, CpuDft<F>, ValMmcs<F>, ChallengeMmcs<F>>;
 /// The full STARK configuration for field `F`.
 pub type ProverConfig<F> = StarkConfig<Pcs<F>, Challenge<F>, Challenger<F>>;
 
-/// Build the STARK configuration for field `F` with the given FRI settings.
-pub fn stark_config<F: ProverField>(settings: &FriSettings) -> ProverConfig<F> {
+/// The Merkle MMCS over traces and the FRI parameters for these settings. The CPU backend builds
+/// its own copies (the PCS keeps its fields private); construction is deterministic, so they are
+/// the very same commitment scheme the configuration uses.
+pub fn fri_components<F: ProverField>(
+    settings: &FriSettings,
+) -> (ValMmcs<F>, FriParameters<ChallengeMmcs<F>>) {
     let perm = F::default_poseidon2_16();
     let hash = LeafHash::<F>::new(perm.clone());
-    let compress = NodeCompress::<F>::new(perm.clone());
+    let compress = NodeCompress::<F>::new(perm);
     let val_mmcs = ValMmcs::<F>::new(hash, compress, settings.merkle_cap_height);
-    let challenge_mmcs = ChallengeMmcs::<F>::new(val_mmcs.clone());
     let fri = FriParameters {
         log_blowup: settings.log_blowup,
         log_final_poly_len: settings.log_final_poly_len,
@@ -104,10 +107,16 @@ pub fn stark_config<F: ProverField>(settings: &FriSettings) -> ProverConfig<F> {
         batch_proof_of_work_bits: settings.batch_pow_bits,
         commit_proof_of_work_bits: settings.commit_pow_bits,
         query_proof_of_work_bits: settings.query_pow_bits,
-        mmcs: challenge_mmcs,
+        mmcs: ChallengeMmcs::<F>::new(val_mmcs.clone()),
     };
+    (val_mmcs, fri)
+}
+
+/// Build the STARK configuration for field `F` with the given FRI settings.
+pub fn stark_config<F: ProverField>(settings: &FriSettings) -> ProverConfig<F> {
+    let (val_mmcs, fri) = fri_components::<F>(settings);
     let pcs = Pcs::<F>::new(CpuDft::<F>::default(), val_mmcs, fri);
-    StarkConfig::new(pcs, Challenger::<F>::new(perm))
+    StarkConfig::new(pcs, Challenger::<F>::new(F::default_poseidon2_16()))
         .with_lookup_proof_of_work_bits(settings.lookup_pow_bits)
         .with_ood_proof_of_work_bits(settings.ood_pow_bits)
 }

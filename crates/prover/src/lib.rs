@@ -7,7 +7,9 @@
 //! - [`backend`]: the [`Backend`] trait; [`cpu`]: the CPU implementation.
 //! - [`program`] / [`interpreter`] / [`quotient`]: constraints compiled to an instruction list
 //!   and evaluated over rows.
-//! - [`prover`]: the pipeline ([`ShardProver`]); [`verifier`]: verification and proof bytes.
+//! - [`opening`]: opening evaluations and α-reduction; [`challenger`]: canonical PoW witnesses.
+//! - [`prover`]: the pipeline ([`ShardProver`]); [`verifier`]: verification and proof bytes;
+//!   [`timings`]: per-phase wall time.
 
 pub mod backend;
 pub mod challenger;
@@ -15,24 +17,27 @@ pub mod cpu;
 pub mod error;
 pub mod field;
 pub mod interpreter;
+pub mod opening;
 pub mod program;
 pub mod prover;
 pub mod quotient;
 pub mod security;
 #[cfg(any(test, feature = "test-airs"))]
 pub mod test_airs;
+pub mod timings;
 pub mod verifier;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
-pub use backend::{Backend, BackendError, QuotientJob};
+pub use backend::{Backend, BackendError, OpeningRound, QuotientJob};
 pub use cpu::CpuBackend;
 pub use error::{ProveError, VerifyError};
 pub use field::{ProverConfig, ProverField, stark_config};
 pub use p3_baby_bear::BabyBear;
 pub use p3_batch_stark::BatchProof;
 pub use p3_koala_bear::KoalaBear;
-pub use prover::{CpuShardProver, PhaseTimings, ProverOptions, ShardProver};
+pub use prover::{CpuShardProver, ProverOptions, ShardProver};
 pub use security::{FriSettings, SecurityLevel};
+pub use timings::PhaseTimings;
 pub use verifier::{proof_from_bytes, proof_to_bytes};

@@ -6,11 +6,9 @@
 //! stock `verify_batch` accept them. The heavy steps run on a [`Backend`]; the quotient is our own
 //! compiled-constraint evaluator.
 
-use core::fmt;
-use std::time::{Duration, Instant};
-
 use p3_air::symbolic::AirLayout;
 use p3_air::{Air, BaseAir};
+use p3_batch_stark::PcsProof;
 use p3_batch_stark::symbolic::{
     get_constraint_layout, get_log_num_quotient_chunks_for_domain, get_symbolic_constraints,
 };
@@ -20,7 +18,8 @@ use p3_batch_stark::{
 };
 use p3_challenger::GrindingChallenger;
 use p3_commit::{Pcs, PolynomialSpace, UnivariateStarkPcs};
-use p3_field::{Algebra, PrimeField64};
+use p3_field::{Algebra, PrimeCharacteristicRing, PrimeField64};
+use p3_fri::{PcsProverTranscript, PcsShape};
 use p3_lookup::{
     InteractionSymbolicBuilder, LogUpGadget, Lookup, LookupProtocol, LookupTerminal,
     check_multiplicity_height_bound,
@@ -30,7 +29,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_uni_stark::{OpenedValues, StarkOpeningLayout, SymbolicExpressionExt};
 use p3_util::log2_strict_usize;
 
-use crate::backend::{Backend, BackendError, QuotientJob};
+use crate::backend::{Backend, BackendError, OpeningRound, QuotientJob};
 use crate::cpu::CpuBackend;
 use crate::error::ProveError;
 use crate::field::{ProverConfig, ProverField, stark_config};
@@ -38,6 +37,7 @@ use crate::interpreter::ProgramEnv;
 use crate::program::{ConstraintProgram, ProgramInputs};
 use crate::quotient::first_violation;
 use crate::security::{FriSettings, SecurityLevel};
+use crate::timings::PhaseTimings;
 
 /// Smallest supported trace: 2^MIN_LOG_HEIGHT rows.
 pub const MIN_LOG_HEIGHT: usize = 2;
@@ -59,47 +59,6 @@ impl Default for ProverOptions {
     }
 }
 
-/// Wall time of each pipeline phase of one proof, in order.
-#[derive(Clone, Debug)]
-pub struct PhaseTimings {
-    pub phases: Vec<(&'static str, Duration)>,
-    last: Instant,
-}
-
-impl PhaseTimings {
-    fn start() -> Self {
-        Self {
-            phases: Vec::new(),
-            last: Instant::now(),
-        }
-    }
-
-    fn lap(&mut self, phase: &'static str) {
-        let now = Instant::now();
-        self.phases.push((phase, now - self.last));
-        self.last = now;
-    }
-
-    /// Sum of all phases.
-    pub fn total(&self) -> Duration {
-        self.phases.iter().map(|(_, d)| *d).sum()
-    }
-}
-
-impl fmt::Display for PhaseTimings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (phase, d) in &self.phases {
-            writeln!(f, "  {phase:<40} {:>9.1} ms", d.as_secs_f64() * 1e3)?;
-        }
-        write!(
-            f,
-            "  {:<40} {:>9.1} ms",
-            "total",
-            self.total().as_secs_f64() * 1e3
-        )
-    }
-}
-
 /// Proves shards (batches of AIR tables) under one configuration on one backend.
 pub struct ShardProver<SC, B> {
     config: SC,
@@ -109,23 +68,23 @@ pub struct ShardProver<SC, B> {
 }
 
 /// A shard prover for field `F` on the CPU backend.
-pub type CpuShardProver<F> = ShardProver<ProverConfig<F>, CpuBackend<ProverConfig<F>>>;
+pub type CpuShardProver<F> = ShardProver<ProverConfig<F>, CpuBackend<F>>;
 
-impl<F: ProverField> ShardProver<ProverConfig<F>, CpuBackend<ProverConfig<F>>> {
+impl<F: ProverField> ShardProver<ProverConfig<F>, CpuBackend<F>> {
     /// A CPU prover for field `F` with the given FRI settings.
     pub fn cpu(settings: FriSettings) -> Self {
-        Self::with_backend(settings, CpuBackend::new)
+        Self::with_backend(settings, |_, settings| CpuBackend::new(settings))
     }
 }
 
 impl<F: ProverField, B> ShardProver<ProverConfig<F>, B> {
-    /// A prover for field `F` on a backend built from the configuration.
+    /// A prover for field `F` on a backend built from the configuration and its settings.
     pub fn with_backend(
         settings: FriSettings,
-        make_backend: impl FnOnce(&ProverConfig<F>) -> B,
+        make_backend: impl FnOnce(&ProverConfig<F>, &FriSettings) -> B,
     ) -> Self {
         let config = stark_config::<F>(&settings);
-        let backend = make_backend(&config);
+        let backend = make_backend(&config, &settings);
         Self {
             config,
             settings,
@@ -498,9 +457,9 @@ where
                 .collect::<Result<Vec<_>, _>>()
         );
         let mut rounds = Vec::with_capacity(3);
-        rounds.push((
-            &main_data,
-            (0..n)
+        rounds.push(OpeningRound {
+            committed: &main_data,
+            points: (0..n)
                 .map(|i| {
                     if plans[i].opens_next_row {
                         vec![zeta, next_points[i]]
@@ -508,27 +467,29 @@ where
                         vec![zeta]
                     }
                 })
-                .collect::<Vec<_>>(),
-        ));
+                .collect(),
+        });
         let total_chunks: usize = chunk_counts.iter().sum();
-        rounds.push((&quotient_data, vec![vec![zeta]; total_chunks]));
+        rounds.push(OpeningRound {
+            committed: &quotient_data,
+            points: vec![vec![zeta]; total_chunks],
+        });
         if let Some((_, perm_data)) = &permutation {
-            rounds.push((
-                perm_data,
-                (0..n)
+            rounds.push(OpeningRound {
+                committed: perm_data,
+                points: (0..n)
                     .filter(|&i| !lookups[i].is_empty())
                     .map(|i| vec![zeta, next_points[i]])
                     .collect(),
-            ));
+            });
         }
-        let opened = bail_on_err!(
-            transcript
-                .delegate(|challenger| self.backend.open(rounds, challenger))
-                .map_err(backend_err)
-        );
+        let opened_values =
+            bail_on_err!(self.backend.evaluate_openings(&rounds).map_err(backend_err));
+        timer.lap("opening evaluations");
+        let opening_proof = bail_on_err!(transcript.delegate(|challenger| {
+            self.opening_argument(&rounds, &opened_values, challenger, &mut timer)
+        }));
         transcript.finish();
-        timer.lap("opening (evaluations, FRI, queries)");
-        let (opened_values, opening_proof) = opened;
 
         // Distribute the opened values back to instances.
         let layout = StarkOpeningLayout::new(false);
@@ -586,6 +547,59 @@ where
             ood_pow_witness,
         };
         Ok((proof, timer))
+    }
+
+    /// The opening argument of the two-adic FRI PCS, as `TwoAdicFriPcs::open` runs it after
+    /// evaluating: bind the claimed evaluations, grind and draw the batching challenge, reduce,
+    /// then FRI inside its own bracket.
+    fn opening_argument(
+        &self,
+        rounds: &[OpeningRound<'_, B::Committed, SC::Challenge>],
+        opened_values: &p3_commit::OpenedValues<SC::Challenge>,
+        challenger: &mut SC::Challenger,
+        timer: &mut PhaseTimings,
+    ) -> Result<PcsProof<SC>, ProveError> {
+        let shape = PcsShape {
+            claimed_evaluation_counts: opened_values
+                .iter()
+                .map(|round| {
+                    round
+                        .iter()
+                        .map(|matrix| matrix.iter().map(Vec::len).collect())
+                        .collect()
+                })
+                .collect(),
+            batch_pow_bits: self.settings.batch_pow_bits,
+        };
+        let mut transcript =
+            PcsProverTranscript::<SC::Challenger, Val<SC>, SC::Challenge>::new(challenger, shape);
+        transcript.claimed_openings(opened_values);
+        let (alpha, batch_pow_witness) = transcript.batch_phase();
+        // Zero difficulty still fills the witness slot of the proof.
+        let batch_pow_witness = batch_pow_witness.unwrap_or(Val::<SC>::ZERO);
+        let reduced = match self.backend.reduce_openings(rounds, opened_values, alpha) {
+            Ok(reduced) => reduced,
+            Err(e) => {
+                transcript.abort();
+                return Err(backend_err(e));
+            }
+        };
+        timer.lap("opening α-reduction");
+        let proof = transcript.delegate(|challenger| {
+            self.backend
+                .prove_fri(reduced, rounds, challenger, batch_pow_witness)
+        });
+        match proof {
+            Ok(proof) => {
+                transcript.finish();
+                timer.lap("FRI (fold + commit, queries)");
+                Ok(proof)
+            }
+            Err(e) => {
+                transcript.abort();
+                Err(backend_err(e))
+            }
+        }
     }
 
     fn plan<A>(

@@ -270,7 +270,9 @@ pub mod conformance {
     macro_rules! conformance_for {
         ($name:ident, $field:ty) => {
             /// Check `make_backend`'s proofs against the CPU backend's, byte for byte.
-            pub fn $name<B>(make_backend: impl Fn(&ProverConfig<$field>) -> B) -> Result<(), String>
+            pub fn $name<B>(
+                make_backend: impl Fn(&ProverConfig<$field>, &FriSettings) -> B,
+            ) -> Result<(), String>
             where
                 B: Backend<ProverConfig<$field>>,
             {

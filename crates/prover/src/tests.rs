@@ -103,7 +103,7 @@ macro_rules! field_suite {
             /// A backend that delegates to the CPU one and records the order of its calls: the
             /// contract a device backend is driven by.
             struct RecordingBackend {
-                inner: crate::CpuBackend<crate::ProverConfig<F>>,
+                inner: crate::CpuBackend<F>,
                 calls: std::sync::Mutex<Vec<&'static str>>,
             }
 
@@ -114,12 +114,13 @@ macro_rules! field_suite {
             }
 
             type Cfg = crate::ProverConfig<F>;
-            type Inner = crate::CpuBackend<Cfg>;
+            type Inner = crate::CpuBackend<F>;
 
             impl crate::Backend<Cfg> for RecordingBackend {
                 type Trace<'a> = <Inner as crate::Backend<Cfg>>::Trace<'a>;
                 type Committed = <Inner as crate::Backend<Cfg>>::Committed;
                 type Quotient = <Inner as crate::Backend<Cfg>>::Quotient;
+                type Reduced = <Inner as crate::Backend<Cfg>>::Reduced;
 
                 fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<F>) -> Self::Trace<'a> {
                     self.record("load_trace");
@@ -170,19 +171,34 @@ macro_rules! field_suite {
                     self.inner.commit_quotients(quotients)
                 }
 
-                fn open(
+                fn evaluate_openings(
                     &self,
-                    rounds: Vec<(&Self::Committed, Vec<Vec<crate::field::Challenge<F>>>)>,
+                    rounds: &[crate::OpeningRound<'_, Self::Committed, crate::field::Challenge<F>>],
+                ) -> Result<p3_commit::OpenedValues<crate::field::Challenge<F>>, crate::BackendError>
+                {
+                    self.record("evaluate_openings");
+                    self.inner.evaluate_openings(rounds)
+                }
+
+                fn reduce_openings(
+                    &self,
+                    rounds: &[crate::OpeningRound<'_, Self::Committed, crate::field::Challenge<F>>],
+                    opened: &p3_commit::OpenedValues<crate::field::Challenge<F>>,
+                    alpha: crate::field::Challenge<F>,
+                ) -> Result<Self::Reduced, crate::BackendError> {
+                    self.record("reduce_openings");
+                    self.inner.reduce_openings(rounds, opened, alpha)
+                }
+
+                fn prove_fri(
+                    &self,
+                    reduced: Self::Reduced,
+                    rounds: &[crate::OpeningRound<'_, Self::Committed, crate::field::Challenge<F>>],
                     challenger: &mut crate::field::Challenger<F>,
-                ) -> Result<
-                    (
-                        p3_commit::OpenedValues<crate::field::Challenge<F>>,
-                        p3_batch_stark::PcsProof<Cfg>,
-                    ),
-                    crate::BackendError,
-                > {
-                    self.record("open");
-                    self.inner.open(rounds, challenger)
+                    batch_pow_witness: F,
+                ) -> Result<p3_batch_stark::PcsProof<Cfg>, crate::BackendError> {
+                    self.record("prove_fri");
+                    self.inner.prove_fri(reduced, rounds, challenger, batch_pow_witness)
                 }
             }
 
@@ -190,8 +206,8 @@ macro_rules! field_suite {
             fn backend_is_driven_in_prove_batch_order() {
                 let shard = Shard::<F>::three_tables(7, 6, 4, 20);
                 let prover =
-                    ShardProver::with_backend(FriSettings::DEFAULT, |config| RecordingBackend {
-                        inner: crate::CpuBackend::new(config),
+                    ShardProver::with_backend(FriSettings::DEFAULT, |_, settings| RecordingBackend {
+                        inner: crate::CpuBackend::new(settings),
                         calls: Default::default(),
                     });
                 let proof = prover
@@ -213,7 +229,9 @@ macro_rules! field_suite {
                         "quotient",
                         "quotient",
                         "commit_quotients",
-                        "open",
+                        "evaluate_openings",
+                        "reduce_openings",
+                        "prove_fri",
                     ]
                 );
                 let bytes = proof_to_bytes(&proof).expect("encode");
@@ -231,9 +249,9 @@ macro_rules! field_suite {
                     .prove_timed(&shard.airs, &shard.traces, &shard.public_values)
                     .expect("prove");
                 let names: Vec<&str> = timings.phases.iter().map(|(n, _)| *n).collect();
-                assert_eq!(names.len(), 8, "{names:?}");
+                assert_eq!(names.len(), 10, "{names:?}");
                 assert_eq!(names[0], "setup");
-                assert!(names[7].starts_with("opening"));
+                assert!(names[9].starts_with("FRI"));
             }
 
             #[test]
@@ -247,6 +265,42 @@ macro_rules! field_suite {
                         .expect("thread pool");
                     let bytes = pool.install(|| prove_bytes(&prover(), &shard));
                     assert!(bytes == default_pool, "{threads} threads gave other bytes");
+                }
+            }
+
+            /// Every knob away from its default: wider blowup and folding arity, a final
+            /// polynomial longer than one, a Merkle cap, and grinding at every site.
+            const STRESS_SETTINGS: FriSettings = FriSettings {
+                log_blowup: 2,
+                log_final_poly_len: 2,
+                max_log_arity: 2,
+                num_queries: 30,
+                batch_pow_bits: 4,
+                commit_pow_bits: 3,
+                query_pow_bits: 5,
+                lookup_pow_bits: 4,
+                ood_pow_bits: 3,
+                merkle_cap_height: 2,
+            };
+
+            #[test]
+            fn byte_identical_with_every_fri_knob_changed() {
+                let stressed: CpuShardProver<F> = ShardProver::cpu(STRESS_SETTINGS);
+                for shard in [
+                    Shard::<F>::three_tables(9, 7, 5, 23),
+                    Shard::<F>::two_tables(10, 6, 24),
+                ] {
+                    let ours = prove_bytes(&stressed, &shard);
+                    assert!(ours == stock_proof_bytes(&stressed, &shard), "proofs differ");
+                    stressed
+                        .verify_bytes(&shard.airs, &ours, &shard.public_values)
+                        .expect("stock verifier accepts");
+                    // The default configuration must not accept it.
+                    assert!(
+                        prover()
+                            .verify_bytes(&shard.airs, &ours, &shard.public_values)
+                            .is_err()
+                    );
                 }
             }
 
@@ -562,6 +616,7 @@ where
     type Trace<'a> = B::Trace<'a>;
     type Committed = B::Committed;
     type Quotient = B::Quotient;
+    type Reduced = B::Reduced;
 
     fn load_trace<'a>(
         &self,
@@ -608,37 +663,52 @@ where
         self.0.commit_quotients(quotients)
     }
 
-    fn open(
+    fn evaluate_openings(
         &self,
-        rounds: Vec<(&Self::Committed, Vec<Vec<SC::Challenge>>)>,
+        rounds: &[crate::OpeningRound<'_, Self::Committed, SC::Challenge>],
+    ) -> Result<p3_commit::OpenedValues<SC::Challenge>, crate::BackendError> {
+        self.0.evaluate_openings(rounds)
+    }
+
+    fn reduce_openings(
+        &self,
+        rounds: &[crate::OpeningRound<'_, Self::Committed, SC::Challenge>],
+        opened: &p3_commit::OpenedValues<SC::Challenge>,
+        alpha: SC::Challenge,
+    ) -> Result<Self::Reduced, crate::BackendError> {
+        self.0.reduce_openings(rounds, opened, alpha)
+    }
+
+    fn prove_fri(
+        &self,
+        reduced: Self::Reduced,
+        rounds: &[crate::OpeningRound<'_, Self::Committed, SC::Challenge>],
         challenger: &mut SC::Challenger,
-    ) -> Result<
-        (
-            p3_commit::OpenedValues<SC::Challenge>,
-            p3_batch_stark::PcsProof<SC>,
-        ),
-        crate::BackendError,
-    > {
-        self.0.open(rounds, challenger)
+        batch_pow_witness: p3_batch_stark::Val<SC>,
+    ) -> Result<p3_batch_stark::PcsProof<SC>, crate::BackendError> {
+        self.0
+            .prove_fri(reduced, rounds, challenger, batch_pow_witness)
     }
 }
 
 #[test]
 fn conformance_check_catches_a_faulty_backend() {
     use crate::test_airs::conformance;
-    let err = conformance::conformance_koala_bear(|c| WrongAlphaBackend(crate::CpuBackend::new(c)))
-        .expect_err("a wrong quotient must not pass");
+    let err =
+        conformance::conformance_koala_bear(|_, s| WrongAlphaBackend(crate::CpuBackend::new(s)))
+            .expect_err("a wrong quotient must not pass");
     assert!(err.contains("differ"), "{err}");
-    let err = conformance::conformance_baby_bear(|c| WrongAlphaBackend(crate::CpuBackend::new(c)))
-        .expect_err("a wrong quotient must not pass");
+    let err =
+        conformance::conformance_baby_bear(|_, s| WrongAlphaBackend(crate::CpuBackend::new(s)))
+            .expect_err("a wrong quotient must not pass");
     assert!(err.contains("differ"), "{err}");
 }
 
 #[test]
 fn cpu_backend_passes_its_own_conformance_check() {
     use crate::test_airs::conformance;
-    conformance::conformance_koala_bear(crate::CpuBackend::new).expect("KoalaBear");
-    conformance::conformance_baby_bear(crate::CpuBackend::new).expect("BabyBear");
+    conformance::conformance_koala_bear(|_, s| crate::CpuBackend::new(s)).expect("KoalaBear");
+    conformance::conformance_baby_bear(|_, s| crate::CpuBackend::new(s)).expect("BabyBear");
 }
 
 field_suite!(koala_bear, p3_koala_bear::KoalaBear);
