@@ -199,7 +199,9 @@ pub fn execute_block(
                     hash: *tx.tx_hash(),
                     reason: e.to_string(),
                 })?;
-                Ok(alloy_consensus::transaction::Recovered::new_unchecked(tx, signer))
+                Ok(alloy_consensus::transaction::Recovered::new_unchecked(
+                    tx, signer,
+                ))
             })
             .collect::<Result<Vec<_>, ExecError>>()?
     };

@@ -227,12 +227,19 @@ impl FlatDb {
         let mut codes = HashMap::new();
         let mut infos = HashMap::new();
         for (address, a) in &accounts {
-            let code_hash = if a.code.is_empty() { KECCAK256_EMPTY } else { keccak256(&a.code) };
+            let code_hash = if a.code.is_empty() {
+                KECCAK256_EMPTY
+            } else {
+                keccak256(&a.code)
+            };
             let code = codes
                 .entry(code_hash)
                 .or_insert_with(|| Bytecode::new_raw(a.code.clone()))
                 .clone();
-            infos.insert(*address, AccountInfo::new(a.balance, a.nonce, code_hash, code));
+            infos.insert(
+                *address,
+                AccountInfo::new(a.balance, a.nonce, code_hash, code),
+            );
         }
         Self {
             accounts,
