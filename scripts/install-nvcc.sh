@@ -33,6 +33,8 @@ else
   "$PY" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
     --no-deps --target "$DEST" "${PKGS[@]}"
   echo "$WANT" > "$STAMP"
+  # A cuda crate built before nvcc existed would not notice it: make cargo rerun its build script.
+  touch "$ROOT/crates/cuda/build.rs"
 fi
 
 # Shared flags (include paths of the crt/runtime wheels) live in scripts/nvcc-env.sh.

@@ -128,6 +128,12 @@ fn find_nvcc(root: &Path) -> Option<PathBuf> {
     let dir = env::var("SLOTPROOF_NVCC_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join(".nvcc"));
+    // Rebuild when scripts/install-nvcc.sh (re)installs: it writes this stamp last. Only watched
+    // once it exists, so that a machine without nvcc does not rerun this script every build.
+    let stamp = dir.join(".installed");
+    if stamp.is_file() {
+        println!("cargo:rerun-if-changed={}", stamp.display());
+    }
     let local = dir.join("nvidia/cu13/bin/nvcc");
     if local.is_file() {
         return Some(local);
