@@ -11,8 +11,9 @@
 //! * [`reference`] is the reference model of the kernels: their arithmetic and index maps in
 //!   scalar Rust, tested against Plonky3 on every machine.
 //!
-//! The operations are standalone functions on device buffers, so the prover's future `Backend`
-//! trait can be implemented on top of them.
+//! The operations are standalone functions on device buffers; [`prover_backend`] implements the
+//! prover's `Backend` trait on top of them ([`CudaProverBackend`]: coset LDE + Merkle commitment
+//! on the GPU, the rest on the host, proofs byte-identical to the CPU backend's).
 
 pub mod abi;
 mod backend;
@@ -23,6 +24,7 @@ pub mod ntt;
 mod ops;
 pub mod plan;
 pub mod probe;
+pub mod prover_backend;
 pub mod reference;
 pub mod tables;
 
@@ -127,3 +129,4 @@ pub use error::{Error, Result};
 pub use field::{DeviceField, FieldKind};
 pub use merkle::{DeviceMerkleTree, DeviceOpening};
 pub use probe::{DriverInfo, probe_driver};
+pub use prover_backend::{CudaProverBackend, ReferenceProverBackend};

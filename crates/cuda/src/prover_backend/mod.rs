@@ -1,0 +1,451 @@
+//! The prover's [`Backend`] on the GPU, part 1: **coset LDE + Merkle commitment run on the
+//! device**; everything else runs on the host, and the proofs are byte-identical to the CPU
+//! backend's (`slotproof_prover::test_airs::conformance`).
+//!
+//! | step (`Backend` method) | where it runs (part 1) |
+//! |---|---|
+//! | `load_trace` | nothing: borrows the host trace |
+//! | `commit` (main, LogUp traces) | host transpose → **upload** → GPU coset LDE (`GENERATOR / shift`, bit-reversed rows) → GPU Poseidon2 Merkle tree over all LDEs of the round → **download** of every LDE and every digest layer → host tree ([`HostMerkleTree`]) |
+//! | `logup_trace` | host (delegated to [`CpuBackend`], `LogUpGadget`) |
+//! | `quotient` | host: this crate's view of the downloaded LDE on the quotient domain, then `slotproof_prover::quotient::quotient_values` (the CPU backend's code) |
+//! | `commit_quotients` | host split into chunks (`split_evals`) → as `commit`: upload, GPU LDE + Merkle, download |
+//! | `evaluate_openings`, `reduce_openings` | host (`slotproof_prover::opening`, the CPU backend's code) on the downloaded LDEs |
+//! | `prove_fri` | host (`p3_fri::prover::prove_fri`); input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
+//!
+//! So each commitment round costs one upload of its inputs and one download of its LDEs and
+//! digest layers (`~2^log_blowup ×` the input, plus `16 × 4` bytes per LDE row for the tree).
+//! Part 2 keeps the LDEs and trees resident and moves quotient, openings and FRI to kernels.
+//!
+//! The device step sits behind [`CommitEngine`]: [`CudaBackend`] is the GPU; [`ReferenceEngine`]
+//! is the kernels' reference model on the CPU, which makes this module's host logic (job
+//! shifts, quotient chunking, tree assembly, openings, the FRI proof conversion) testable — and
+//! tested, whole proofs byte for byte — on machines without a GPU.
+
+pub mod engine;
+pub mod host_tree;
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use p3_commit::{Mmcs, OpenedValues, OpeningRequest, PolynomialSpace};
+use p3_dft::{Radix2DitParallel, TwoAdicSubgroupDft};
+use p3_field::TwoAdicField;
+use p3_field::coset::TwoAdicMultiplicativeCoset;
+use p3_fri::{BatchMultiOpening, FriParameters, FriProof, TwoAdicFriFolding};
+use p3_matrix::Matrix;
+use p3_matrix::bitrev::{BitReversedMatrixView, BitReversibleMatrix};
+use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixCow};
+use p3_merkle_tree::{MerkleTreeError, PrunedMerklePaths};
+use slotproof_prover::field::{Challenge, ChallengeMmcs, ValMmcs, fri_components};
+use slotproof_prover::opening::RoundMatrices;
+use slotproof_prover::{
+    Backend, BackendError, CpuBackend, FriSettings, OpeningRound, ProverConfig, ProverField,
+};
+
+pub use engine::{CommitEngine, CommittedLdes, LdeJob, ReferenceEngine, from_columns, to_columns};
+pub use host_tree::{DIGEST_ELEMS, Digest, HostMerkleTree, HostTreeMmcs, TreeShapeError};
+
+use crate::backend::CudaBackend;
+use crate::field::DeviceField;
+
+/// One commitment round's prover data: the (downloaded) bit-reversed LDEs and the Merkle tree.
+pub type RoundData<F> = HostMerkleTree<F, RowMajorMatrix<F>>;
+
+/// A prover [`Backend`] whose commitments (coset LDE + Merkle tree) run on a [`CommitEngine`]
+/// — the GPU by default — and whose other steps run on the host; see the module docs.
+pub struct CudaProverBackend<F: ProverField, E = CudaBackend> {
+    engine: Arc<E>,
+    cpu: CpuBackend<F>,
+    mmcs: HostTreeMmcs<F>,
+    fri: FriParameters<ChallengeMmcs<F>>,
+    log_blowup: usize,
+}
+
+/// The backend with the kernels' reference model in place of the GPU (CPU only; for tests).
+pub type ReferenceProverBackend<F> = CudaProverBackend<F, ReferenceEngine>;
+
+impl<F: ProverField> CudaProverBackend<F, CudaBackend> {
+    /// Open the GPU (device 0) and build the backend for these settings. Without a usable
+    /// driver, device or embedded kernels this is a typed [`crate::Error`], never a panic.
+    pub fn new(settings: &FriSettings) -> crate::Result<Self> {
+        Ok(Self::with_engine(Arc::new(CudaBackend::new()?), settings))
+    }
+}
+
+impl<F: ProverField, E> CudaProverBackend<F, E> {
+    /// A backend committing with `engine` (shared, e.g. one GPU context for several provers).
+    pub fn with_engine(engine: Arc<E>, settings: &FriSettings) -> Self {
+        let (_, fri) = fri_components::<F>(settings);
+        Self {
+            engine,
+            cpu: CpuBackend::new(settings),
+            mmcs: HostTreeMmcs::new(settings),
+            fri,
+            log_blowup: settings.log_blowup,
+        }
+    }
+
+    /// The commitment engine.
+    pub fn engine(&self) -> &Arc<E> {
+        &self.engine
+    }
+
+    /// The MMCS that opens this backend's rounds.
+    pub fn mmcs(&self) -> &HostTreeMmcs<F> {
+        &self.mmcs
+    }
+}
+
+fn failed<E: core::fmt::Display>(phase: &'static str) -> impl FnOnce(E) -> BackendError {
+    move |e| BackendError {
+        phase,
+        message: e.to_string(),
+    }
+}
+
+/// The evaluations of committed matrix `lde` (bit-reversed, on `GENERATOR·K`) on `domain`, in
+/// natural order — what `TwoAdicFriPcs::get_evaluations_on_domain` returns for the same matrix:
+/// a view of the first `|domain|` rows when `domain` is `GENERATOR·K'` with `K' ⊆ K`, else the
+/// polynomial recovered from the first `height >> log_blowup` rows and re-evaluated.
+pub fn evaluations_on_domain<F: TwoAdicField>(
+    lde: &RowMajorMatrix<F>,
+    log_blowup: usize,
+    domain: TwoAdicMultiplicativeCoset<F>,
+) -> BitReversedMatrixView<RowMajorMatrixCow<'_, F>>
+where
+    Radix2DitParallel<F>: TwoAdicSubgroupDft<F>,
+{
+    if domain.shift() == F::GENERATOR && lde.height() >= domain.size() {
+        return lde.split_rows(domain.size()).0.as_cow().bit_reverse_rows();
+    }
+    let dft = Radix2DitParallel::<F>::default();
+    let poly_height = lde.height() >> log_blowup;
+    let natural = lde
+        .split_rows(poly_height)
+        .0
+        .bit_reverse_rows()
+        .to_row_major_matrix();
+    let mut coeffs = dft.coset_idft_batch(natural, F::GENERATOR);
+    let width = coeffs.width();
+    coeffs.values.resize(domain.size() * width, F::ZERO);
+    let result = dft
+        .coset_dft_batch(coeffs, domain.shift())
+        .bit_reverse_rows()
+        .to_row_major_matrix();
+    let width = result.width();
+    RowMajorMatrixCow::new(Cow::Owned(result.values), width).bit_reverse_rows()
+}
+
+impl<F: ProverField + DeviceField, E: CommitEngine<F>> CudaProverBackend<F, E>
+where
+    HostTreeMmcs<F>: Mmcs<
+            F,
+            ProverData<RowMajorMatrix<F>> = RoundData<F>,
+            MultiProof = PrunedMerklePaths<F, DIGEST_ELEMS>,
+            Error = MerkleTreeError,
+        >,
+{
+    /// LDE + commit on the engine, then the host tree and its cap.
+    fn commit_round(
+        &self,
+        phase: &'static str,
+        jobs: &[LdeJob<'_, F>],
+    ) -> Result<(p3_merkle_tree::MerkleCap<F, Digest<F>>, RoundData<F>), BackendError> {
+        let CommittedLdes {
+            ldes,
+            digest_layers,
+        } = self
+            .engine
+            .lde_and_commit(jobs, self.log_blowup)
+            .map_err(failed(phase))?;
+        let tree = HostMerkleTree::from_parts(ldes, digest_layers).map_err(failed(phase))?;
+        Ok((tree.cap(self.mmcs.cap_height()), tree))
+    }
+
+    /// `commit`: each trace's evaluations are on `domain` (`shift · H`); the LDE shift is
+    /// `GENERATOR / shift`, as in `TwoAdicFriPcs::commit`.
+    fn commit_traces(
+        &self,
+        traces: &[(TwoAdicMultiplicativeCoset<F>, &RowMajorMatrix<F>)],
+        phase: &'static str,
+    ) -> Result<(p3_merkle_tree::MerkleCap<F, Digest<F>>, RoundData<F>), BackendError> {
+        let mut jobs = Vec::with_capacity(traces.len());
+        for (domain, evals) in traces {
+            if domain.size() != evals.height() {
+                return Err(BackendError {
+                    phase,
+                    message: format!(
+                        "a matrix of {} rows on a domain of {}",
+                        evals.height(),
+                        domain.size()
+                    ),
+                });
+            }
+            jobs.push(LdeJob {
+                evals,
+                shift: F::GENERATOR / domain.shift(),
+            });
+        }
+        self.commit_round(phase, &jobs)
+    }
+
+    /// `commit_quotients`: flatten each quotient to base columns, split it into its chunks on
+    /// the quotient domain's chunk cosets, and commit all chunks of all instances together.
+    fn commit_quotient_chunks(
+        &self,
+        quotients: Vec<(TwoAdicMultiplicativeCoset<F>, usize, Vec<Challenge<F>>)>,
+    ) -> Result<(p3_merkle_tree::MerkleCap<F, Digest<F>>, RoundData<F>), BackendError> {
+        let mut chunks = Vec::new();
+        for (quotient_domain, num_chunks, values) in quotients {
+            if values.len() != quotient_domain.size() || num_chunks == 0 {
+                return Err(BackendError {
+                    phase: "quotient commitment",
+                    message: format!(
+                        "{} quotient values on a domain of {} in {num_chunks} chunks",
+                        values.len(),
+                        quotient_domain.size()
+                    ),
+                });
+            }
+            let flat = RowMajorMatrix::new_col(values).flatten_to_base();
+            let evals = quotient_domain.split_evals(num_chunks, flat);
+            let domains = quotient_domain.split_domains(num_chunks);
+            chunks.extend(domains.into_iter().zip(evals));
+        }
+        let refs: Vec<_> = chunks.iter().map(|(d, m)| (*d, m)).collect();
+        self.commit_traces(&refs, "quotient commitment")
+    }
+
+    fn round_matrices<'a>(
+        rounds: &'a [OpeningRound<'a, RoundData<F>, Challenge<F>>],
+    ) -> Vec<RoundMatrices<'a, F, Challenge<F>>> {
+        rounds
+            .iter()
+            .map(|r| RoundMatrices {
+                matrices: r.committed.leaves().iter().collect(),
+                points: &r.points,
+            })
+            .collect()
+    }
+
+    /// The committed matrix `idx` of a round, or a typed error.
+    fn matrix<'a>(
+        data: &'a RoundData<F>,
+        idx: usize,
+    ) -> Result<&'a RowMajorMatrix<F>, BackendError> {
+        data.leaves().get(idx).ok_or_else(|| BackendError {
+            phase: "quotient",
+            message: format!(
+                "matrix {idx} of a round of {} matrices",
+                data.leaves().len()
+            ),
+        })
+    }
+
+    /// FRI over the host rounds; the input openings come from [`HostTreeMmcs`] and are
+    /// converted to the configuration's proof type (same fields, same multi-proof type).
+    #[allow(clippy::type_complexity)]
+    fn fri(
+        &self,
+        reduced: Vec<Vec<Challenge<F>>>,
+        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+        challenger: &mut slotproof_prover::field::Challenger<F>,
+        batch_pow_witness: F,
+    ) -> Result<
+        FriProof<Challenge<F>, ChallengeMmcs<F>, F, Vec<BatchMultiOpening<F, ValMmcs<F>>>>,
+        BackendError,
+    >
+    where
+        ValMmcs<F>: Mmcs<F, MultiProof = PrunedMerklePaths<F, DIGEST_ELEMS>>,
+        ChallengeMmcs<F>: Mmcs<Challenge<F>>,
+        slotproof_prover::field::Challenger<F>: p3_challenger::FieldChallenger<F>
+            + p3_challenger::GrindingChallenger<Witness = F>
+            + p3_challenger::CanObserve<<ChallengeMmcs<F> as Mmcs<Challenge<F>>>::Commitment>,
+    {
+        let log_max_height = rounds
+            .iter()
+            .flat_map(|r| r.committed.leaves().iter().map(|m| m.height()))
+            .max()
+            .map_or(0, p3_util::log2_strict_usize);
+        let requests: Vec<_> = rounds
+            .iter()
+            .map(|r| OpeningRequest {
+                prover_data: r.committed,
+                points: r.points.clone(),
+            })
+            .collect();
+        let folding: p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> =
+            TwoAdicFriFolding(PhantomData);
+        let proof = p3_fri::prover::prove_fri(
+            &folding,
+            &self.fri,
+            reduced,
+            challenger,
+            log_max_height,
+            &requests,
+            &self.mmcs,
+            batch_pow_witness,
+        )
+        .map_err(|e| BackendError {
+            phase: "FRI",
+            message: format!("{e:?}"),
+        })?;
+        Ok(FriProof {
+            batch_pow_witness: proof.batch_pow_witness,
+            commit_phase_commits: proof.commit_phase_commits,
+            commit_pow_witnesses: proof.commit_pow_witnesses,
+            input_openings: proof
+                .input_openings
+                .into_iter()
+                .map(|o| BatchMultiOpening {
+                    opened_values: o.opened_values,
+                    opening_proof: o.opening_proof,
+                })
+                .collect(),
+            commit_phase_openings: proof.commit_phase_openings,
+            final_poly: proof.final_poly,
+            query_pow_witness: proof.query_pow_witness,
+        })
+    }
+}
+
+/// The `Backend` implementation for one concrete field (as the CPU backend's, so that
+/// Plonky3's PCS bounds are checked on concrete types).
+macro_rules! prover_backend_for {
+    ($field:ty) => {
+        impl<E: CommitEngine<$field>> Backend<ProverConfig<$field>>
+            for CudaProverBackend<$field, E>
+        {
+            type Trace<'a> = Cow<'a, RowMajorMatrix<$field>>;
+            type Committed = RoundData<$field>;
+            type Quotient = Vec<Challenge<$field>>;
+            type Reduced = Vec<Vec<Challenge<$field>>>;
+
+            fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<$field>) -> Self::Trace<'a> {
+                Cow::Borrowed(trace)
+            }
+
+            fn commit(
+                &self,
+                traces: Vec<(
+                    p3_batch_stark::Domain<ProverConfig<$field>>,
+                    Self::Trace<'_>,
+                )>,
+            ) -> Result<
+                (
+                    p3_batch_stark::Commitment<ProverConfig<$field>>,
+                    Self::Committed,
+                ),
+                BackendError,
+            > {
+                let refs: Vec<_> = traces.iter().map(|(d, t)| (*d, t.as_ref())).collect();
+                self.commit_traces(&refs, "commit")
+            }
+
+            fn logup_trace(
+                &self,
+                main: &Self::Trace<'_>,
+                public_values: &[$field],
+                lookups: &[p3_lookup::Lookup<$field>],
+                challenges: &[Challenge<$field>],
+            ) -> Result<
+                (
+                    Self::Trace<'static>,
+                    Option<p3_lookup::LookupTerminal<Challenge<$field>>>,
+                ),
+                BackendError,
+            > {
+                <CpuBackend<$field> as Backend<ProverConfig<$field>>>::logup_trace(
+                    &self.cpu,
+                    main,
+                    public_values,
+                    lookups,
+                    challenges,
+                )
+            }
+
+            fn quotient(
+                &self,
+                job: slotproof_prover::QuotientJob<'_, ProverConfig<$field>, Self::Committed>,
+            ) -> Result<Self::Quotient, BackendError> {
+                let (main_data, main_idx) = job.main;
+                let main = evaluations_on_domain(
+                    Self::matrix(main_data, main_idx)?,
+                    self.log_blowup,
+                    job.quotient_domain,
+                );
+                let permutation = match job.permutation {
+                    Some((data, idx)) => Some(evaluations_on_domain(
+                        Self::matrix(data, idx)?,
+                        self.log_blowup,
+                        job.quotient_domain,
+                    )),
+                    None => None,
+                };
+                Ok(slotproof_prover::quotient::quotient_values(
+                    job.program,
+                    &job.env,
+                    job.alpha,
+                    job.trace_domain,
+                    job.quotient_domain,
+                    &main,
+                    permutation.as_ref(),
+                ))
+            }
+
+            fn commit_quotients(
+                &self,
+                quotients: Vec<(
+                    p3_batch_stark::Domain<ProverConfig<$field>>,
+                    usize,
+                    Self::Quotient,
+                )>,
+            ) -> Result<
+                (
+                    p3_batch_stark::Commitment<ProverConfig<$field>>,
+                    Self::Committed,
+                ),
+                BackendError,
+            > {
+                self.commit_quotient_chunks(quotients)
+            }
+
+            fn evaluate_openings(
+                &self,
+                rounds: &[OpeningRound<'_, Self::Committed, Challenge<$field>>],
+            ) -> Result<OpenedValues<Challenge<$field>>, BackendError> {
+                Ok(slotproof_prover::opening::evaluate_at_points(
+                    &Self::round_matrices(rounds),
+                    self.log_blowup,
+                ))
+            }
+
+            fn reduce_openings(
+                &self,
+                rounds: &[OpeningRound<'_, Self::Committed, Challenge<$field>>],
+                opened: &OpenedValues<Challenge<$field>>,
+                alpha: Challenge<$field>,
+            ) -> Result<Self::Reduced, BackendError> {
+                Ok(slotproof_prover::opening::reduce_openings(
+                    &Self::round_matrices(rounds),
+                    opened,
+                    alpha,
+                ))
+            }
+
+            fn prove_fri(
+                &self,
+                reduced: Self::Reduced,
+                rounds: &[OpeningRound<'_, Self::Committed, Challenge<$field>>],
+                challenger: &mut slotproof_prover::field::Challenger<$field>,
+                batch_pow_witness: $field,
+            ) -> Result<p3_batch_stark::PcsProof<ProverConfig<$field>>, BackendError> {
+                self.fri(reduced, rounds, challenger, batch_pow_witness)
+            }
+        }
+    };
+}
+
+prover_backend_for!(p3_koala_bear::KoalaBear);
+prover_backend_for!(p3_baby_bear::BabyBear);

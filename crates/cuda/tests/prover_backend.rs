@@ -1,0 +1,341 @@
+//! The GPU prover backend's host logic, checked on every machine (no GPU needed): the kernels'
+//! reference model stands in for the device ([`ReferenceEngine`]), so tree assembly, openings,
+//! quotient views, quotient chunking and the FRI proof conversion run exactly as they do behind
+//! the GPU, and whole shard proofs are compared with the CPU backend's bytes.
+//!
+//! Random inputs print their seed (replay with `SLOTPROOF_TEST_SEED`).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::rng;
+use p3_baby_bear::BabyBear;
+use p3_commit::{Mmcs, Pcs, PolynomialSpace, UnivariateStarkPcs};
+use p3_field::coset::TwoAdicMultiplicativeCoset;
+use p3_field::{Field, PrimeCharacteristicRing};
+use p3_koala_bear::KoalaBear;
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use rand::RngExt;
+use slotproof_cuda::prover_backend::{
+    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, ReferenceEngine,
+    TreeShapeError, evaluations_on_domain, from_columns, to_columns,
+};
+use slotproof_cuda::{CudaProverBackend, Error, ReferenceProverBackend, probe_driver};
+use slotproof_prover::test_airs::conformance;
+use slotproof_prover::{FriSettings, stark_config};
+
+/// Settings with a cap of height 2 and blowup 4, so cap clamping and `log_blowup > 1` are
+/// exercised besides the defaults.
+const WIDE_SETTINGS: FriSettings = FriSettings {
+    log_blowup: 2,
+    merkle_cap_height: 2,
+    ..FriSettings::DEFAULT
+};
+
+/// Without a usable GPU, creating the backend is a typed error consistent with the driver
+/// probe (never a panic); with one, it comes up (or reports a build without kernels).
+#[test]
+fn cuda_prover_backend_creation_agrees_with_probe() {
+    let probe = probe_driver();
+    let backend = CudaProverBackend::<KoalaBear>::new(&FriSettings::DEFAULT);
+    match (&probe, &backend) {
+        (Err(p), Err(b)) => {
+            assert_eq!(p.to_string(), b.to_string(), "probe and backend disagree");
+            eprintln!("no GPU here, as expected a typed error: {b}");
+        }
+        (Ok(_), Err(Error::KernelsNotBuilt)) => eprintln!("driver present, built without nvcc"),
+        (Ok(_), Ok(_)) => eprintln!("GPU backend created"),
+        (Ok(_), Err(e)) => panic!("driver probe succeeded but the backend failed: {e}"),
+        (Err(e), Ok(_)) => panic!("driver probe failed ({e}) but the backend came up"),
+    }
+}
+
+#[test]
+fn column_transposes_round_trip() {
+    let mut r = rng("column_transposes_round_trip");
+    for (h, w) in [(1, 1), (4, 3), (1024, 7), (3, 70_000), (70_000, 2)] {
+        let m = RowMajorMatrix::<KoalaBear>::rand(&mut r, h, w);
+        let cols = to_columns(&m);
+        for c in [0, w / 2, w - 1] {
+            for row in [0, h / 2, h - 1] {
+                assert_eq!(cols[c * h + row], m.values[row * w + c], "{h} x {w}");
+            }
+        }
+        assert_eq!(from_columns(&cols, h, w), m, "{h} x {w}");
+    }
+}
+
+#[test]
+fn host_tree_rejects_bad_shapes() {
+    let m = |h: usize| RowMajorMatrix::new(vec![KoalaBear::ONE; h], 1);
+    let layers = |log: usize| -> Vec<Vec<[KoalaBear; 8]>> {
+        (0..=log)
+            .map(|k| vec![[KoalaBear::ZERO; 8]; 1 << (log - k)])
+            .collect()
+    };
+    assert!(HostMerkleTree::from_parts(vec![m(8), m(2)], layers(3)).is_ok());
+    assert_eq!(
+        HostMerkleTree::<KoalaBear, RowMajorMatrix<KoalaBear>>::from_parts(vec![], layers(0))
+            .unwrap_err(),
+        TreeShapeError::Empty
+    );
+    assert_eq!(
+        HostMerkleTree::from_parts(vec![m(8), m(6)], layers(3)).unwrap_err(),
+        TreeShapeError::HeightNotPowerOfTwo {
+            index: 1,
+            height: 6
+        }
+    );
+    assert_eq!(
+        HostMerkleTree::from_parts(vec![m(8)], layers(2)).unwrap_err(),
+        TreeShapeError::LayerCount {
+            found: 3,
+            log_max_height: 3
+        }
+    );
+    let mut short = layers(3);
+    short[1].pop();
+    assert_eq!(
+        HostMerkleTree::from_parts(vec![m(8)], short).unwrap_err(),
+        TreeShapeError::LayerLength {
+            layer: 1,
+            found: 3,
+            expected: 4
+        }
+    );
+}
+
+/// The per-field tests (Plonky3's bounds are checked on concrete types).
+macro_rules! field_tests {
+    ($module:ident, $field:ty, $conformance:ident) => {
+        mod $module {
+            use super::*;
+
+            type F = $field;
+
+            fn settings_list() -> [FriSettings; 2] {
+                [FriSettings::DEFAULT, WIDE_SETTINGS]
+            }
+
+            /// Mixed heights (with injection at several levels), widths across sponge blocks.
+            fn random_mats(r: &mut rand::rngs::SmallRng) -> Vec<RowMajorMatrix<F>> {
+                [(64, 9), (16, 1), (64, 3), (4, 17), (1, 2), (16, 8)]
+                    .iter()
+                    .map(|&(h, w)| RowMajorMatrix::rand(r, h, w))
+                    .collect()
+            }
+
+            /// HostTreeMmcs over a host-built tree opens exactly as MerkleTreeMmcs: caps,
+            /// single openings at every index, pruned multi-openings (unsorted, duplicates), and
+            /// the reference MMCS verifies them; cap heights 0 and 2 (and 7: clamped).
+            #[test]
+            fn host_tree_mmcs_matches_merkle_tree_mmcs() {
+                let mut r = rng(concat!(stringify!($module), "::host_tree_mmcs"));
+                let mats = random_mats(&mut r);
+                let dims: Vec<_> = mats.iter().map(|m| m.dimensions()).collect();
+                for cap_height in [0, 2, 7] {
+                    let settings = FriSettings {
+                        merkle_cap_height: cap_height,
+                        ..FriSettings::DEFAULT
+                    };
+                    let host = HostTreeMmcs::<F>::new(&settings);
+                    let p3 = host.reference().clone();
+                    let (cap, tree) = host.commit(mats.clone());
+                    let (p3_cap, p3_tree) = p3.commit(mats.clone());
+                    assert_eq!(cap, p3_cap, "cap height {cap_height}");
+                    for i in 0..64 {
+                        let (a, b) = (host.open_batch(i, &tree), p3.open_batch(i, &p3_tree));
+                        assert_eq!(a.opened_values, b.opened_values);
+                        assert_eq!(a.opening_proof, b.opening_proof, "index {i}");
+                    }
+                    let sets: Vec<Vec<usize>> = vec![
+                        vec![5],
+                        vec![63, 0, 17, 17, 16, 40, 41, 2],
+                        (0..64).collect(),
+                        (0..12).map(|_| r.random_range(0..64)).collect(),
+                    ];
+                    for indices in sets {
+                        let (opened, proof) = host.open_multi_batch(&indices, &tree);
+                        let (p3_opened, p3_proof) = p3.open_multi_batch(&indices, &p3_tree);
+                        assert_eq!(opened, p3_opened, "{indices:?}");
+                        assert_eq!(
+                            proof.sibling_hashes, p3_proof.sibling_hashes,
+                            "cap {cap_height}, {indices:?}"
+                        );
+                        host.verify_multi_batch(&cap, &dims, &indices, &opened, &proof)
+                            .expect("the reference MMCS accepts the opening");
+                    }
+                    // A tampered sibling (or, when the cap covers the whole tree and there are
+                    // none, a tampered row) is rejected by the delegated verifier.
+                    let (mut opened, mut proof) = host.open_multi_batch(&[3, 9], &tree);
+                    match proof.sibling_hashes.first_mut() {
+                        Some(d) => d[0] += F::ONE,
+                        None => opened[0][0][0] += F::ONE,
+                    }
+                    assert!(
+                        host.verify_multi_batch(&cap, &dims, &[3, 9], &opened, &proof)
+                            .is_err()
+                    );
+                }
+            }
+
+            /// The reference model's LDE + tree (what the GPU computes), assembled into a host
+            /// tree, equals `TwoAdicFriPcs::commit` of the same traces: commitment and every
+            /// committed LDE. Includes a trace on a shifted coset (as quotient chunks are).
+            #[test]
+            fn reference_round_equals_two_adic_fri_pcs_commit() {
+                let mut r = rng(concat!(stringify!($module), "::reference_round"));
+                for settings in settings_list() {
+                    let config = stark_config::<F>(&settings);
+                    let pcs = p3_batch_stark::StarkGenericConfig::pcs(&config);
+                    let shapes = [
+                        (32usize, 5usize, F::ONE),
+                        (8, 3, F::GENERATOR.square()),
+                        (32, 9, F::ONE),
+                        (4, 1, F::ONE),
+                    ];
+                    let inputs: Vec<(TwoAdicMultiplicativeCoset<F>, RowMajorMatrix<F>)> = shapes
+                        .iter()
+                        .map(|&(h, w, shift)| {
+                            (
+                                TwoAdicMultiplicativeCoset::new(shift, h.trailing_zeros() as usize)
+                                    .unwrap(),
+                                RowMajorMatrix::rand(&mut r, h, w),
+                            )
+                        })
+                        .collect();
+                    let jobs: Vec<LdeJob<'_, F>> = inputs
+                        .iter()
+                        .map(|(d, m)| LdeJob {
+                            evals: m,
+                            shift: F::GENERATOR / d.shift(),
+                        })
+                        .collect();
+                    let CommittedLdes {
+                        ldes,
+                        digest_layers,
+                    } = ReferenceEngine
+                        .lde_and_commit(&jobs, settings.log_blowup)
+                        .unwrap();
+                    let tree = HostMerkleTree::from_parts(ldes, digest_layers).unwrap();
+                    let (p3_commit, p3_data) = <_ as Pcs<
+                        slotproof_prover::field::Challenge<F>,
+                        slotproof_prover::field::Challenger<F>,
+                    >>::commit(pcs, inputs.clone())
+                    .unwrap();
+                    assert_eq!(tree.cap(settings.merkle_cap_height), p3_commit);
+                    let (val_mmcs, _) = slotproof_prover::field::fri_components::<F>(&settings);
+                    let p3_ldes = val_mmcs.get_matrices(&p3_data);
+                    assert_eq!(tree.leaves().len(), p3_ldes.len());
+                    for (a, b) in tree.leaves().iter().zip(p3_ldes) {
+                        assert_eq!(a, b);
+                    }
+                }
+            }
+
+            /// The quotient-domain view of a downloaded LDE equals
+            /// `get_evaluations_on_domain` on both of its paths (a prefix view, and the
+            /// re-evaluation for a domain larger than the LDE or on another coset).
+            #[test]
+            fn evaluations_on_domain_match_plonky3() {
+                let mut r = rng(concat!(stringify!($module), "::evaluations_on_domain"));
+                for settings in settings_list() {
+                    let config = stark_config::<F>(&settings);
+                    let pcs = p3_batch_stark::StarkGenericConfig::pcs(&config);
+                    let trace_domain = TwoAdicMultiplicativeCoset::new(F::ONE, 4).unwrap();
+                    let (_, data) = <_ as Pcs<
+                        slotproof_prover::field::Challenge<F>,
+                        slotproof_prover::field::Challenger<F>,
+                    >>::commit(
+                        pcs,
+                        [(trace_domain, RowMajorMatrix::<F>::rand(&mut r, 16, 3))],
+                    )
+                    .unwrap();
+                    let (val_mmcs, _) = slotproof_prover::field::fri_components::<F>(&settings);
+                    let lde = val_mmcs.get_matrices(&data)[0];
+                    let domains = [
+                        trace_domain.create_disjoint_domain(32),
+                        trace_domain.create_disjoint_domain(16 << settings.log_blowup),
+                        trace_domain.create_disjoint_domain(16 << (settings.log_blowup + 1)),
+                        TwoAdicMultiplicativeCoset::new(F::GENERATOR.square(), 5).unwrap(),
+                    ];
+                    for domain in domains {
+                        let ours = evaluations_on_domain(lde, settings.log_blowup, domain)
+                            .to_row_major_matrix();
+                        let theirs =
+                            <_ as UnivariateStarkPcs<
+                                slotproof_prover::field::Challenge<F>,
+                                slotproof_prover::field::Challenger<F>,
+                            >>::get_evaluations_on_domain(pcs, &data, 0, domain)
+                            .to_row_major_matrix();
+                        assert_eq!(ours, theirs, "domain of size {}", domain.size());
+                    }
+                }
+            }
+
+            /// Whole shard proofs with the reference model in place of the GPU are the CPU
+            /// backend's bytes, and the stock verifier accepts them.
+            #[test]
+            fn reference_backend_passes_conformance() {
+                let engine = Arc::new(ReferenceEngine);
+                conformance::$conformance(|_, s| {
+                    ReferenceProverBackend::<F>::with_engine(engine.clone(), s)
+                })
+                .expect("reference-model backend conformance");
+            }
+
+            /// A wrong engine output is caught by the conformance check: a changed leaf digest
+            /// (the root is left as it was, only the openings differ) and a changed LDE value.
+            #[test]
+            fn conformance_catches_a_faulty_engine() {
+                for fault in [Fault::LeafDigests, Fault::LdeValue] {
+                    let engine = Arc::new(FaultyEngine(fault));
+                    let err = conformance::$conformance(|_, s| {
+                        CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
+                    })
+                    .expect_err("a faulty engine must fail conformance");
+                    eprintln!("{fault:?} caught: {err}");
+                }
+            }
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Add one to the first word of every leaf digest (the root is not recomputed).
+    LeafDigests,
+    /// Add one to row 0, column 0 of the first LDE.
+    LdeValue,
+}
+
+/// The reference engine with one deliberate error in its output.
+struct FaultyEngine(Fault);
+
+impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
+    fn name(&self) -> &'static str {
+        "faulty reference model"
+    }
+
+    fn lde_and_commit(
+        &self,
+        jobs: &[LdeJob<'_, F>],
+        log_blowup: usize,
+    ) -> slotproof_cuda::Result<CommittedLdes<F>> {
+        let mut out = ReferenceEngine.lde_and_commit(jobs, log_blowup)?;
+        match self.0 {
+            Fault::LeafDigests => {
+                for d in &mut out.digest_layers[0] {
+                    d[0] += F::ONE;
+                }
+            }
+            Fault::LdeValue => out.ldes[0].values[0] += F::ONE,
+        }
+        Ok(out)
+    }
+}
+
+field_tests!(koala_bear, KoalaBear, conformance_koala_bear);
+field_tests!(baby_bear, BabyBear, conformance_baby_bear);
