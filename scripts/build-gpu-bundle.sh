@@ -53,26 +53,45 @@ for line in sys.stdin:
 
 cat > "$OUT/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# Run on the GPU machine from the repository root: .gpu-bin/run.sh [tests|bench|all]
-# Sizes: SLOTPROOF_GPU_MAX_LOG_N (tests, default here 22), SLOTPROOF_BENCH_LOG_NS / _WIDTHS.
+# Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|bench]
+# Correctness first (every test binary: kernels against Plonky3, the prover backend's whole-shard
+# byte identity with the CPU backend), then timing (bench-gpu: kernels; bench-prover: GPU vs CPU
+# commitment rounds, D2D copy floor, shard proofs). Each binary's output is also written to
+# $OUT/<binary>.log (or .gpu-bin/results/ when OUT is unset) and its exit code to summary.txt.
+# Sizes: SLOTPROOF_GPU_MAX_LOG_N (tests, default here 22), SLOTPROOF_BENCH_LOG_NS / _WIDTHS /
+# _FIELDS / _ITERS / _SHARD_LOG_ROWS (benches).
 set -uo pipefail
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-what="${1:-tests}"
+what="${1:-all}"
+RES="${OUT:-$DIR/results}"
+mkdir -p "$RES"
+: > "$RES/summary.txt"
 rc=0
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+run() { # name, command...
+  local name="$1"; shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$RES/$name.log"
+  local r=${PIPESTATUS[0]}
+  echo "$name rc=$r" | tee -a "$RES/summary.txt"
+  [[ $r == 0 ]] || rc=1
+}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee "$RES/device.txt" || true
 if [[ "$what" == tests || "$what" == all ]]; then
   export SLOTPROOF_GPU_MAX_LOG_N="${SLOTPROOF_GPU_MAX_LOG_N:-22}"
   for t in "$DIR"/test-*; do
-    echo "== $(basename "$t")"
-    "$t" --test-threads=1 || rc=1
+    run "$(basename "$t")" "$t" --test-threads=1
   done
 fi
 if [[ "$what" == bench || "$what" == all ]]; then
+  # bench-prover (GPU vs CPU, with its own equality checks) before the kernel microbenches.
+  for name in bench-prover bench-gpu; do
+    [[ -x "$DIR/$name" ]] && run "$name" "$DIR/$name" --bench
+  done
   for b in "$DIR"/bench-*; do
-    echo "== $(basename "$b")"
-    "$b" --bench || rc=1
+    case "$(basename "$b")" in bench-prover|bench-gpu) ;; *) run "$(basename "$b")" "$b" --bench ;; esac
   done
 fi
+cat "$RES/summary.txt"
 exit $rc
 RUN
 chmod +x "$OUT/run.sh"
