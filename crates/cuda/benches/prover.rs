@@ -9,6 +9,7 @@
 //!      transpose back);
 //!    * `gpu device`: LDE + tree of an already resident trace (device time + one synchronize);
 //!    * `d2d copy`: a device-to-device copy of the LDE's bytes, the memory-bandwidth floor.
+//!
 //!    The GPU commitment is checked equal to the CPU one before timing.
 //! 2. **Whole shard proofs** (`Shard::two_tables(log_rows, width)`: main table + range table,
 //!    LogUp): the GPU prover backend against the CPU backend, bytes checked equal once; the

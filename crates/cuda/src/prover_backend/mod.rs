@@ -52,6 +52,9 @@ use crate::field::DeviceField;
 /// One commitment round's prover data: the (downloaded) bit-reversed LDEs and the Merkle tree.
 pub type RoundData<F> = HostMerkleTree<F, RowMajorMatrix<F>>;
 
+/// A round's commitment: the Merkle cap (the configuration's `MerkleTreeMmcs` commitment type).
+pub type Commitment<F> = p3_merkle_tree::MerkleCap<F, Digest<F>>;
+
 /// A prover [`Backend`] whose commitments (coset LDE + Merkle tree) run on a [`CommitEngine`]
 /// — the GPU by default — and whose other steps run on the host; see the module docs.
 pub struct CudaProverBackend<F: ProverField, E = CudaBackend> {
@@ -151,7 +154,7 @@ where
         &self,
         phase: &'static str,
         jobs: &[LdeJob<'_, F>],
-    ) -> Result<(p3_merkle_tree::MerkleCap<F, Digest<F>>, RoundData<F>), BackendError> {
+    ) -> Result<(Commitment<F>, RoundData<F>), BackendError> {
         let CommittedLdes {
             ldes,
             digest_layers,
@@ -169,7 +172,7 @@ where
         &self,
         traces: &[(TwoAdicMultiplicativeCoset<F>, &RowMajorMatrix<F>)],
         phase: &'static str,
-    ) -> Result<(p3_merkle_tree::MerkleCap<F, Digest<F>>, RoundData<F>), BackendError> {
+    ) -> Result<(Commitment<F>, RoundData<F>), BackendError> {
         let mut jobs = Vec::with_capacity(traces.len());
         for (domain, evals) in traces {
             if domain.size() != evals.height() {
@@ -195,7 +198,7 @@ where
     fn commit_quotient_chunks(
         &self,
         quotients: Vec<(TwoAdicMultiplicativeCoset<F>, usize, Vec<Challenge<F>>)>,
-    ) -> Result<(p3_merkle_tree::MerkleCap<F, Digest<F>>, RoundData<F>), BackendError> {
+    ) -> Result<(Commitment<F>, RoundData<F>), BackendError> {
         let mut chunks = Vec::new();
         for (quotient_domain, num_chunks, values) in quotients {
             if values.len() != quotient_domain.size() || num_chunks == 0 {
@@ -230,10 +233,7 @@ where
     }
 
     /// The committed matrix `idx` of a round, or a typed error.
-    fn matrix<'a>(
-        data: &'a RoundData<F>,
-        idx: usize,
-    ) -> Result<&'a RowMajorMatrix<F>, BackendError> {
+    fn matrix(data: &RoundData<F>, idx: usize) -> Result<&RowMajorMatrix<F>, BackendError> {
         data.leaves().get(idx).ok_or_else(|| BackendError {
             phase: "quotient",
             message: format!(
