@@ -265,11 +265,20 @@ mod tests {
     #[test]
     fn matches_revm_opcode_info() {
         for b in 0..=255u8 {
+            // CLZ, SLOTNUM, DUPN, SWAPN, EXCHANGE come after Prague; this table is
+            // Cancun/Prague, where they are undefined (and DUPN..EXCHANGE have no immediate).
+            if [0x1e, 0x4b, 0xe6, 0xe7, 0xe8].contains(&b) {
+                assert!(!info(b).defined);
+                continue;
+            }
             let ours = info(b);
             match revm::bytecode::opcode::OPCODE_INFO[b as usize] {
                 Some(r) => {
                     assert!(ours.defined, "{b:#04x} {} undefined here", r.name());
-                    assert_eq!(ours.name, r.name(), "{b:#04x}");
+                    // revm still calls 0x44 by its pre-merge name.
+                    if b != 0x44 {
+                        assert_eq!(ours.name, r.name(), "{b:#04x}");
+                    }
                     assert_eq!(ours.pops, r.inputs(), "{b:#04x} {}", ours.name);
                     assert_eq!(ours.pushes, r.outputs(), "{b:#04x} {}", ours.name);
                     assert_eq!(ours.immediate, r.immediate_size(), "{b:#04x}");

@@ -340,8 +340,11 @@ pub fn generate<F: PrimeField32>(
 
         let (mut inp, mut out) = step_words(trace, i);
         if p.is_pushn == 1 {
-            let code = &trace.codes[a.code_id as usize].1;
-            out = push_immediate(code, s.pc as usize, p.imm_size as usize);
+            // A failed PUSH recorded no result; the lookup still needs the immediate.
+            if !ok {
+                let code = &trace.codes[a.code_id as usize].1;
+                out = push_immediate(code, s.pc as usize, p.imm_size as usize);
+            }
             *counts
                 .push
                 .entry((a.code_id, s.pc + p.imm_size))
