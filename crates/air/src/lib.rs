@@ -24,6 +24,8 @@ pub mod word;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_synthetic;
 
 use p3_air::{Air, BaseAir};
 use p3_lookup::InteractionBuilder;

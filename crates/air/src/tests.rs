@@ -14,7 +14,7 @@ use crate::chips::cpu::columns::{CpuCols, NUM_CPU_COLS};
 use crate::opcodes;
 use crate::shard::{self, Shard, chains, generate_shards};
 
-type F = KoalaBear;
+pub(crate) type F = KoalaBear;
 
 pub(crate) fn fixture(name: &str) -> &'static [SubblockTrace] {
     static CACHE: OnceLock<std::sync::Mutex<Vec<(String, &'static [SubblockTrace])>>> =
@@ -374,4 +374,45 @@ fn verifier_rejects_a_proof_of_a_mutated_trace() {
     let mut pv = s.public_values.clone();
     pv[shard::CPU][0] += F::ONE;
     assert!(p.verify(&s.airs, &proof, &pv).is_err());
+}
+
+#[test]
+fn coverage_share_and_table() {
+    let t = &fixture("keccak")[0];
+    let r = crate::coverage::constrained_share(t);
+    assert_eq!(r.steps, t.steps.len());
+    // Counted by hand from the records: successful steps of constrained opcodes.
+    let by_hand = t
+        .steps
+        .iter()
+        .filter(|s| {
+            s.status == slotproof_executor::trace::STEP_OK
+                && crate::coverage::opcode_coverage(s.opcode).0 == crate::Coverage::Constrained
+        })
+        .count();
+    assert_eq!(r.constrained_steps, by_hand);
+    assert!(r.share() > 0.5 && r.share() < 1.0, "share {}", r.share());
+    let trusted: usize = r.trusted_by_opcode.iter().map(|x| x.1).sum();
+    assert_eq!(trusted + r.constrained_steps + r.exceptional_steps, r.steps);
+
+    let table = crate::CoverageTable::current();
+    let json = table.to_json();
+    assert!(json.starts_with(&format!(
+        "{{\"version\":{}",
+        crate::coverage::COVERAGE_VERSION
+    )));
+    assert_eq!(json, crate::CoverageTable::current().to_json());
+    // Nothing block-level is called constrained except what the AIR proves.
+    assert!(
+        table
+            .opcodes
+            .iter()
+            .any(|o| o.name == "SSTORE" && o.coverage == crate::Coverage::Trusted)
+    );
+    assert!(
+        table
+            .checks
+            .iter()
+            .any(|c| c.check == "post-state root" && c.coverage == crate::Coverage::Trusted)
+    );
 }

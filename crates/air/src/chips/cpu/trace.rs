@@ -67,7 +67,8 @@ pub fn step_words(trace: &SubblockTrace, i: usize) -> ([Word; MAX_POPS], Word) {
     if (opcodes::DUP1..=opcodes::DUP16).contains(&op) {
         let n = (op - opcodes::DUP1 + 1) as usize;
         inp[0] = reads[n - 1];
-        out = reads[n - 1];
+        // The copy as recorded: the AIR checks it equals the item.
+        out = writes.first().copied().unwrap_or_default();
     } else if (opcodes::SWAP1..=opcodes::SWAP16).contains(&op) {
         let n = (op - opcodes::SWAP1 + 1) as usize;
         inp[0] = reads[0];
