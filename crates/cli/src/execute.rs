@@ -20,7 +20,10 @@ pub fn load_block(path: Option<&std::path::Path>) -> anyhow::Result<(String, Blo
             p.display().to_string(),
             BlockInput::from_path(p).with_context(|| format!("loading {}", p.display()))?,
         )),
-        None => Ok((DEFAULT_FIXTURE_NAME.to_string(), BlockInput::from_json_str(DEFAULT_FIXTURE_JSON)?)),
+        None => Ok((
+            DEFAULT_FIXTURE_NAME.to_string(),
+            BlockInput::from_json_str(DEFAULT_FIXTURE_JSON)?,
+        )),
     }
 }
 
@@ -97,7 +100,10 @@ pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
             "subblocks    {} (budget {} gas): steps {:?}",
             exec.subblocks.len(),
             args.subblock_gas,
-            exec.subblocks.iter().map(|s| s.trace.steps.len()).collect::<Vec<_>>()
+            exec.subblocks
+                .iter()
+                .map(|s| s.trace.steps.len())
+                .collect::<Vec<_>>()
         );
         println!("checks");
         for c in &exec.checks {
@@ -105,7 +111,10 @@ pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
             if c.passed {
                 println!("  {mark} {:<18} {}", c.name, c.computed);
             } else {
-                println!("  {mark} {:<18} header {} != computed {}", c.name, c.expected, c.computed);
+                println!(
+                    "  {mark} {:<18} header {} != computed {}",
+                    c.name, c.expected, c.computed
+                );
             }
         }
         for (name, why) in &exec.unavailable_checks {
@@ -120,23 +129,35 @@ pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
             ms(total)
         );
     }
-    Ok(if exec.all_checks_pass() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if exec.all_checks_pass() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub fn run_statetests(paths: &[PathBuf], verbose: bool) -> anyhow::Result<ExitCode> {
     use rayon::prelude::*;
     use slotproof_executor::statetest::{StateTestSummary, collect_test_files, run_statetest_file};
-    anyhow::ensure!(!paths.is_empty(), "give at least one state-test file or directory");
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "give at least one state-test file or directory"
+    );
     for p in paths {
         anyhow::ensure!(p.exists(), "{} does not exist", p.display());
     }
     let files = collect_test_files(paths);
-    anyhow::ensure!(!files.is_empty(), "no .json test files under the given paths");
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no .json test files under the given paths"
+    );
     let t0 = Instant::now();
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed_precise} {msg}")
-            .expect("valid template"),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} files {elapsed_precise} {msg}",
+        )
+        .expect("valid template"),
     );
     let summary = files
         .par_iter()
@@ -150,18 +171,32 @@ pub fn run_statetests(paths: &[PathBuf], verbose: bool) -> anyhow::Result<ExitCo
             a
         });
     bar.finish_and_clear();
-    let shown = if verbose { summary.failures.len() } else { summary.failures.len().min(20) };
+    let shown = if verbose {
+        summary.failures.len()
+    } else {
+        summary.failures.len().min(20)
+    };
     for f in &summary.failures[..shown] {
         println!("FAIL {f}");
     }
     if shown < summary.failures.len() {
-        println!("... {} more failures (use --verbose)", summary.failures.len() - shown);
+        println!(
+            "... {} more failures (use --verbose)",
+            summary.failures.len() - shown
+        );
     }
     println!(
         "{} files in {:.1} s",
         files.len(),
         t0.elapsed().as_secs_f64()
     );
-    println!("{} passed, {} failed, {} skipped", summary.passed, summary.failed, summary.skipped);
-    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!(
+        "{} passed, {} failed, {} skipped",
+        summary.passed, summary.failed, summary.skipped
+    );
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -8,8 +8,15 @@ fn slotproof() -> Command {
 
 #[test]
 fn default_run_executes_the_embedded_block() {
-    let out = slotproof().current_dir(std::env::temp_dir()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = slotproof()
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("fixtures/mixed.json (embedded)"));
     assert!(text.contains("ok   state_root"));
@@ -24,7 +31,15 @@ fn execute_json_has_the_documented_keys() {
         .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["block_number", "gas_used", "transactions", "steps", "subblocks", "checks", "elapsed_ms"] {
+    for key in [
+        "block_number",
+        "gas_used",
+        "transactions",
+        "steps",
+        "subblocks",
+        "checks",
+        "elapsed_ms",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert!(v["subblocks"].as_u64().unwrap() >= 4);
@@ -51,6 +66,9 @@ fn failing_check_gives_nonzero_exit_and_bad_file_a_clear_error() {
     let out = slotproof().arg("execute").arg(&garbage).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("malformed fixture") && err.contains("blocks"), "{err}");
+    assert!(
+        err.contains("malformed fixture") && err.contains("blocks"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
