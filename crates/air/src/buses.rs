@@ -9,7 +9,7 @@
 //! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
 //! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | bytecode (last byte of a PUSH) | CPU PUSH1..32 steps |
 //! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
-//! | [`RESUME`] | `(context, callee, pc, stack height)` | CPU call steps, boundary init | CPU resumptions, boundary final |
+//! | [`RESUME`] | `(context, callee, pc, stack height, code id)` | CPU call steps, boundary init | CPU resumptions, boundary final |
 //! | [`ALU`] | `(opcode, a, b, c)` (16 limbs each) | ALU chip | CPU ALU steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 

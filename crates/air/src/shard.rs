@@ -11,7 +11,7 @@
 //! step's `gas_after` unless that step is a call, and it is a JUMPDEST if the last step jumped;
 //! otherwise `first_entry(k+1) = 0`. The first shard of a subblock starts at step 0 with
 //! `allow_init = 0` (no stack or resume tokens carried in), the last ends at the last step with
-//! `allow_suspended = 0` (every call returned). The stack items and suspended calls carried
+//! `allow_suspended = 0` (every call returned) ([`subblock_ends`]). The stack items and suspended calls carried
 //! between shards are not yet linked (trusted carried state; see the README).
 
 use core::ops::Range;
@@ -199,6 +199,22 @@ pub fn generate_shard<F: PrimeField32>(
         steps: range,
         cpu_public,
     }
+}
+
+/// Whether `first` and `last` may be the first and last shard of a subblock: it starts at step 0
+/// with a fresh context and no carried state, and ends with no context left to continue.
+/// (`allow_init = 0` on the first shard and `allow_suspended = 0` on the last one are the
+/// boundary chip's public values.)
+pub fn subblock_ends<F: PrimeField32>(first: &Shard<F>, last: &Shard<F>) -> bool {
+    let (f, l) = (&first.cpu_public, &last.cpu_public);
+    f.first_step == F::ZERO
+        && f.first_entry == F::ZERO
+        && f.first_nctx == F::ZERO
+        && f.first_sp == F::ZERO
+        && f.first_pc == F::ZERO
+        && first.public_values[BOUNDARY][0] == F::ZERO
+        && l.last_cont == F::ZERO
+        && last.public_values[BOUNDARY][1] == F::ZERO
 }
 
 /// Whether shard `b` may follow shard `a` of the same subblock (the checks of the module docs

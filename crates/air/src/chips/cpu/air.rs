@@ -159,19 +159,19 @@ impl CpuAir {
         // ---- Within a context: the next row is this context's next step ----
         {
             let mut t = builder.when_transition();
-            t.assert_zero(l.cont.into() * (n.ctx.into() - l.ctx.into()));
-            t.assert_zero(l.cont.into() * (n.code_id.into() - l.code_id.into()));
-            t.assert_zero(l.cont.into() * (n.pc.into() - l.npc.into()));
-            t.assert_zero(l.cont.into() * (n.sp.into() - l.sp_next.into()));
+            // `cont` on the last step of a shard points into the next shard (public values).
+            let linked: AB::Expr = l.cont.into() * n.is_real.into();
+            t.assert_zero(linked.clone() * (n.ctx.into() - l.ctx.into()));
+            t.assert_zero(linked.clone() * (n.code_id.into() - l.code_id.into()));
+            t.assert_zero(linked.clone() * (n.pc.into() - l.npc.into()));
+            t.assert_zero(linked.clone() * (n.sp.into() - l.sp_next.into()));
             // A call's unused gas comes back from the callee: only other steps chain gas.
             t.assert_zero(
-                l.cont.into()
+                linked.clone()
                     * (one.clone() - op.is_call.into())
                     * (n.gas.into() - l.gas_after.into()),
             );
-            t.assert_zero(
-                l.cont.into() * l.jump.into() * (n.op.opcode.into() - c(JUMPDEST as u32)),
-            );
+            t.assert_zero(linked * l.jump.into() * (n.op.opcode.into() - c(JUMPDEST as u32)));
             // Leaving the context is only possible by a call, a halt or an exception.
             t.assert_zero(
                 (one.clone() - l.cont.into())
@@ -198,14 +198,15 @@ impl CpuAir {
         builder.assert_zero(l.fresh.into() * (l.ctx.into() - l.nctx.into()));
         builder.assert_zero(l.fresh.into() * l.pc.into());
         builder.assert_zero(l.fresh.into() * l.sp.into());
+        // Resume tokens carry the caller's pc, stack height and code.
         buses::RESUME.send(
             builder,
-            [l.ctx, l.callee, l.npc, l.sp_next],
+            [l.ctx, l.callee, l.npc, l.sp_next, l.code_id],
             bool1(l.suspend.into()),
         );
         buses::RESUME.receive(
             builder,
-            [l.ctx, l.prev_ctx, l.pc, l.sp],
+            [l.ctx, l.prev_ctx, l.pc, l.sp, l.code_id],
             bool1(l.resume.into()),
         );
 

@@ -172,10 +172,12 @@ pub fn analyze(
         // A resumption consumes the resume token of its context.
         let starts = i == 0 || !aux.last().map(|p: &StepAux| p.cont).unwrap_or(false);
         if starts && !fresh {
-            if outstanding.remove(&ctx).is_none() {
+            let prev_ctx = aux.last().map(|p: &StepAux| p.ctx).unwrap_or(0);
+            let expected = [ctx, prev_ctx, s.pc, s.stack_len as u32, code_id];
+            if outstanding.remove(&ctx) != Some(expected) {
                 return Err(TraceError::Inconsistent {
                     step: i,
-                    what: "resumed context never suspended",
+                    what: "a context resumes where it did not suspend",
                 });
             }
         }
@@ -253,7 +255,7 @@ pub fn analyze(
         }
         if suspend {
             let sp_next = stack.len() as u32;
-            outstanding.insert(ctx, [ctx, callee, s.pc + 1, sp_next]);
+            outstanding.insert(ctx, [ctx, callee, s.pc + 1, sp_next, code_id]);
         }
         if !cont && (!ok || p.is_term == 1) {
             for t in stack.drain(..) {

@@ -16,8 +16,8 @@ pub struct StackToken {
     pub ts: u32,
 }
 
-/// A resume token: `(ctx, callee, pc, sp)`.
-pub type ResumeToken = [u32; 4];
+/// A resume token: `(ctx, callee, pc, sp, code id)`.
+pub type ResumeToken = [u32; 5];
 
 /// The boundary trace: stack tokens provided / taken, resume tokens provided / taken.
 pub fn generate<F: PrimeField32>(
@@ -65,6 +65,7 @@ pub fn generate<F: PrimeField32>(
             cols.r_callee = F::from_u32(r[1]);
             cols.r_pc = F::from_u32(r[2]);
             cols.r_sp = F::from_u32(r[3]);
+            cols.r_code = F::from_u32(r[4]);
             if init {
                 cols.r_init = F::ONE;
             } else {
