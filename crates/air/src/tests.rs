@@ -59,6 +59,9 @@ fn keccak_shard_proves_and_verifies() {
 #[test]
 #[ignore = "prints fixture statistics"]
 fn fixture_stats() {
+    for a in crate::EvmAir::shard_airs() {
+        println!("{}: {} columns", a.name(), p3_air::BaseAir::<F>::width(&a));
+    }
     for name in ["keccak", "calls", "token", "mixed", "transfers"] {
         for (i, t) in fixture(name).iter().enumerate() {
             let share = crate::coverage::constrained_share(t);
