@@ -1,12 +1,12 @@
 //! # slotproof-air
 //!
 //! The EVM chips of slotproof: their columns, constraints and LogUp bus interactions, trace
-//! generation from the executor's [`SubblockTrace`](slotproof_executor::trace::records::SubblockTrace)
+//! generation from the executor's [`SubblockTrace`](slotproof_executor::trace::SubblockTrace)
 //! records, and the coverage table stating what a shard proof constrains.
 //!
 //! ```no_run
-//! use slotproof_air::{shard::generate_shards, EvmAir};
-//! # fn f(trace: &slotproof_executor::trace::records::SubblockTrace) {
+//! use slotproof_air::shard::generate_shards;
+//! # fn f(trace: &slotproof_executor::trace::SubblockTrace) {
 //! let shards = generate_shards::<p3_koala_bear::KoalaBear>(trace, 1 << 16).unwrap();
 //! for s in &shards {
 //!     // prover.prove(&s.airs, &s.traces, &s.public_values)
