@@ -78,9 +78,15 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
         "offline memory on the stack bus",
     ),
     (
-        "call/return order and caller resumption (pc, stack height)",
+        "call/return order and caller resumption (pc, stack height, code)",
         Coverage::Constrained,
         "resume bus; gas returned by a callee, success flag and return data are trusted",
+    ),
+    (
+        "whether a call runs its callee's code (rather than returning at once, as for a \
+         precompile or an account without code)",
+        Coverage::Trusted,
+        "a call step may continue its own context with a trusted result",
     ),
     (
         "exceptional halts",

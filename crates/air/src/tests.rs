@@ -448,3 +448,16 @@ fn coverage_share_and_table() {
             .any(|c| c.check == "post-state root" && c.coverage == crate::Coverage::Trusted)
     );
 }
+
+#[test]
+fn babybear_shard_proves_and_verifies() {
+    use slotproof_prover::BabyBear;
+    let t = &fixture("calls")[0];
+    let s = generate_shards::<BabyBear>(t, 1024).unwrap().remove(0);
+    let p: CpuShardProver<BabyBear> = ShardProver::cpu(FriSettings::DEFAULT);
+    let proof = p
+        .prove(&s.airs, &s.traces, &s.public_values)
+        .expect("proves");
+    p.verify(&s.airs, &proof, &s.public_values)
+        .expect("verifies");
+}
