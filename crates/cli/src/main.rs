@@ -1,5 +1,6 @@
 //! `slotproof`: execute and prove Ethereum blocks.
 
+mod coverage;
 mod execute;
 mod generate;
 
@@ -24,6 +25,9 @@ enum Command {
     Execute(execute::ExecuteArgs),
     /// Generate the project's block fixtures (genesis, witness, signed block) into a directory.
     GenerateFixtures(generate::GenerateArgs),
+    /// Print the coverage table (what a proof constrains) and the constrained share of a block's
+    /// steps; optionally prove its shards.
+    Coverage(coverage::CoverageArgs),
     /// Run GeneralStateTests JSON files (a file or a directory tree) through the executor.
     Statetest {
         paths: Vec<PathBuf>,
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         None => execute::run(&execute::ExecuteArgs::default_block()),
         Some(Command::Execute(args)) => execute::run(&args),
         Some(Command::GenerateFixtures(args)) => generate::run(&args),
+        Some(Command::Coverage(args)) => coverage::run(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
     };
     match result {

@@ -1,0 +1,28 @@
+//! The LogUp buses between the chips. Every bus carries tuples of one fixed width.
+//!
+//! | bus | tuple | provided by | looked up / sent by |
+//! |---|---|---|---|
+//! | [`BYTE`] | `(value)` | range table (256 rows) | bytecode data bytes |
+//! | [`U16`] | `(value)` | range table (65536 rows) | CPU limbs, gas, stack height, timestamp gaps; ALU |
+//! | [`OPCODE`] | `(opcode, properties...)` | opcode table | CPU, one per step |
+//! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
+//! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
+//! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | bytecode (last byte of a PUSH) | CPU PUSH1..32 steps |
+//! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
+//! | [`RESUME`] | `(context, callee, pc, stack height, code id)` | CPU call steps, boundary init | CPU resumptions, boundary final |
+//! | [`ALU`] | `(opcode, a, b, c)` (16 limbs each) | ALU chip | CPU ALU steps |
+//! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
+
+use p3_lookup::{LookupBus, PermutationCheckBus};
+
+pub const BYTE: LookupBus<'static> = LookupBus::new("byte");
+pub const U16: LookupBus<'static> = LookupBus::new("u16");
+pub const OPCODE: LookupBus<'static> = LookupBus::new("opcode");
+pub const CODE_OPCODE: LookupBus<'static> = LookupBus::new("code-opcode");
+pub const BYTECODE: LookupBus<'static> = LookupBus::new("bytecode");
+pub const PUSH_IMMEDIATE: LookupBus<'static> = LookupBus::new("push-immediate");
+pub const STACK: PermutationCheckBus<'static> = PermutationCheckBus::new("stack");
+pub const RESUME: PermutationCheckBus<'static> = PermutationCheckBus::new("resume");
+pub const ALU: PermutationCheckBus<'static> = PermutationCheckBus::new("alu");
+/// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
+pub const AND8: LookupBus<'static> = LookupBus::new("and8");

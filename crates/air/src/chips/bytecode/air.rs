@@ -1,0 +1,105 @@
+use core::borrow::Borrow;
+
+use p3_air::{AirBuilder, BaseAir, WindowAccess};
+use p3_field::PrimeCharacteristicRing;
+use p3_lookup::{Count, InteractionBuilder};
+
+use super::columns::{BytecodeCols, NUM_BYTECODE_COLS};
+use crate::buses;
+use crate::word::LIMBS;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BytecodeAir;
+
+impl<F> BaseAir<F> for BytecodeAir {
+    fn width(&self) -> usize {
+        NUM_BYTECODE_COLS
+    }
+}
+
+impl BytecodeAir {
+    pub fn eval<AB: InteractionBuilder>(&self, builder: &mut AB) {
+        let main = builder.main();
+        let local: &BytecodeCols<AB::Var> = main.current_slice().borrow();
+        let next: &BytecodeCols<AB::Var> = main.next_slice().borrow();
+        let one = AB::Expr::ONE;
+        let is_op: AB::Expr = one.clone() - local.is_data.into();
+
+        builder.assert_bool(local.is_first);
+        builder.assert_bool(local.is_data);
+        builder.when_first_row().assert_one(local.is_first);
+
+        // A code starts at pc 0 with an opcode.
+        builder.when(local.is_first).assert_zero(local.pc);
+        builder.when(local.is_first).assert_zero(local.rem);
+
+        // is_data <=> rem != 0.
+        builder.assert_eq(local.rem.into() * local.rem_inv.into(), local.is_data);
+        builder.assert_zero(local.rem.into() * is_op.clone());
+
+        // Data bytes have no opcode properties.
+        builder.assert_zero(local.is_data.into() * local.imm_size.into());
+        builder.assert_zero(local.is_data.into() * local.is_jumpdest.into());
+
+        // Within a code: same id, pc + 1, and the PUSH-data counter runs down.
+        let mut within = builder.when_transition();
+        let not_first: AB::Expr = one.clone() - next.is_first.into();
+        within.assert_zero(not_first.clone() * (next.code_id.into() - local.code_id.into()));
+        within.assert_zero(not_first.clone() * (next.pc.into() - local.pc.into() - one.clone()));
+        let next_rem =
+            local.is_data.into() * (local.rem.into() - one.clone()) + local.imm_size.into();
+        within.assert_zero(not_first * (next.rem.into() - next_rem));
+        // A new code has a larger id.
+        builder.when_transition().assert_zero(
+            next.is_first.into()
+                * (next.code_id.into() - local.code_id.into() - one.clone() - next.id_gap.into()),
+        );
+        buses::U16.lookup_key(
+            builder,
+            [local.id_gap],
+            Count::bounded(local.is_first.into(), 1),
+        );
+
+        // Immediate accumulation: opcode bytes start from zero, each data byte shifts itself in.
+        for &a in &local.acc {
+            builder.assert_zero(is_op.clone() * a.into());
+        }
+        builder.assert_zero(local.is_data.into() * (local.acc[0].into() - local.byte.into()));
+        for i in 0..31 {
+            builder
+                .when_transition()
+                .assert_zero(next.is_data.into() * (next.acc[i + 1].into() - local.acc[i].into()));
+        }
+        builder.assert_zero(is_op.clone() * (local.push_pc.into() - local.pc.into()));
+        builder
+            .when_transition()
+            .assert_zero(next.is_data.into() * (next.push_pc.into() - local.push_pc.into()));
+
+        // Only opcode bytes can be executed; only a PUSH's last data byte provides its immediate.
+        builder.assert_zero(local.is_data.into() * local.mult_exec.into());
+        builder.assert_zero(local.mult_push.into() * (local.rem.into() - one.clone()));
+
+        buses::CODE_OPCODE.lookup_key(
+            builder,
+            [local.byte, local.imm_size, local.is_jumpdest],
+            Count::bounded(is_op.clone(), 1),
+        );
+        buses::BYTE.lookup_key(
+            builder,
+            [local.byte],
+            Count::bounded(local.is_data.into(), 1),
+        );
+        buses::BYTECODE.table_entry(
+            builder,
+            [local.code_id, local.pc, local.byte],
+            local.mult_exec,
+        );
+        let imm: [AB::Expr; LIMBS] = core::array::from_fn(|j| {
+            local.acc[2 * j].into() + local.acc[2 * j + 1].into() * AB::Expr::from_u32(256)
+        });
+        let key = [local.code_id.into(), local.push_pc.into()]
+            .into_iter()
+            .chain(imm);
+        buses::PUSH_IMMEDIATE.table_entry(builder, key, local.mult_push);
+    }
+}

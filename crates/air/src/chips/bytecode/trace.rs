@@ -1,0 +1,155 @@
+use core::borrow::BorrowMut;
+
+use p3_field::PrimeField32;
+use p3_matrix::dense::RowMajorMatrix;
+
+use super::columns::{BytecodeCols, NUM_BYTECODE_COLS};
+use crate::chips::range::trace::RangeCounts;
+use crate::opcodes::info;
+
+/// Zero bytes appended to every code: the implicit STOP at the end, and room for a PUSH32 that
+/// starts on the last byte.
+pub const CODE_PADDING: usize = 33;
+
+/// One code of the shard and the lookups the CPU makes into it.
+#[derive(Clone, Debug)]
+pub struct CodeUse<'a> {
+    pub id: u32,
+    pub bytes: &'a [u8],
+    /// Per padded pc: steps executing the opcode there.
+    pub exec: Vec<u32>,
+    /// Per padded pc: PUSH steps whose immediate ends there.
+    pub push: Vec<u32>,
+}
+
+impl<'a> CodeUse<'a> {
+    pub fn new(id: u32, bytes: &'a [u8]) -> Self {
+        let n = bytes.len() + CODE_PADDING;
+        Self {
+            id,
+            bytes,
+            exec: vec![0; n],
+            push: vec![0; n],
+        }
+    }
+
+    pub fn padded_len(&self) -> usize {
+        self.bytes.len() + CODE_PADDING
+    }
+
+    pub fn byte(&self, pc: usize) -> u8 {
+        self.bytes.get(pc).copied().unwrap_or(0)
+    }
+}
+
+/// Fill one code's rows; returns the row after the last.
+fn fill_code<F: PrimeField32>(
+    rows: &mut [F],
+    start: usize,
+    id: u32,
+    prev_id: Option<u32>,
+    len: usize,
+    byte_at: impl Fn(usize) -> u8,
+    exec: Option<&[u32]>,
+    push: Option<&[u32]>,
+    bytes_rc: &mut RangeCounts,
+    u16_rc: &mut RangeCounts,
+    opcode_counts: &mut [u32; 256],
+) -> usize {
+    let mut rem = 0u32;
+    let mut push_pc = 0u32;
+    let mut acc = [0u8; 32];
+    for pc in 0..len {
+        let r = start + pc;
+        let row: &mut BytecodeCols<F> =
+            rows[r * NUM_BYTECODE_COLS..(r + 1) * NUM_BYTECODE_COLS].borrow_mut();
+        let b = byte_at(pc);
+        row.code_id = F::from_u32(id);
+        row.pc = F::from_u32(pc as u32);
+        row.byte = F::from_u8(b);
+        if pc == 0 {
+            row.is_first = F::ONE;
+            let gap = prev_id.map(|p| id - p - 1).unwrap_or(0);
+            row.id_gap = F::from_u32(gap);
+            u16_rc.add(gap);
+        }
+        row.rem = F::from_u32(rem);
+        if rem > 0 {
+            row.rem_inv = F::from_u32(rem).inverse();
+            row.is_data = F::ONE;
+            acc.copy_within(0..31, 1);
+            acc[0] = b;
+            bytes_rc.add(b as u32);
+            rem -= 1;
+        } else {
+            let imm = info(b).immediate as u32;
+            row.imm_size = F::from_u32(imm);
+            row.is_jumpdest = F::from_bool(b == crate::opcodes::JUMPDEST);
+            opcode_counts[b as usize] += 1;
+            acc = [0; 32];
+            push_pc = pc as u32;
+            rem = imm;
+        }
+        row.push_pc = F::from_u32(push_pc);
+        for (c, &a) in row.acc.iter_mut().zip(&acc) {
+            *c = F::from_u8(a);
+        }
+        if let Some(e) = exec {
+            row.mult_exec = F::from_u32(e[pc]);
+        }
+        if let Some(p) = push {
+            row.mult_push = F::from_u32(p[pc]);
+        }
+    }
+    start + len
+}
+
+/// The bytecode trace (codes in increasing id order), padded with a zero code to a power of
+/// two. Returns the trace and the opcode-table lookup counts of its opcode bytes.
+pub fn generate<F: PrimeField32>(
+    codes: &[CodeUse<'_>],
+    bytes_rc: &mut RangeCounts,
+    u16_rc: &mut RangeCounts,
+) -> (RowMajorMatrix<F>, [u32; 256]) {
+    let total: usize = codes.iter().map(|c| c.padded_len()).sum();
+    let height = (total + 1).next_power_of_two().max(4);
+    let mut values = F::zero_vec(height * NUM_BYTECODE_COLS);
+    let mut opcode_counts = [0u32; 256];
+    let mut r = 0;
+    let mut prev = None;
+    for c in codes {
+        r = fill_code(
+            &mut values,
+            r,
+            c.id,
+            prev,
+            c.padded_len(),
+            |pc| c.byte(pc),
+            Some(&c.exec),
+            Some(&c.push),
+            bytes_rc,
+            u16_rc,
+            &mut opcode_counts,
+        );
+        prev = Some(c.id);
+    }
+    // Padding: one more code of zero bytes, never executed.
+    let pad_id = prev.map(|p| p + 1).unwrap_or(0);
+    fill_code(
+        &mut values,
+        r,
+        pad_id,
+        prev,
+        height - r,
+        |_| 0,
+        None,
+        None,
+        bytes_rc,
+        u16_rc,
+        &mut opcode_counts,
+    );
+    (
+        RowMajorMatrix::new(values, NUM_BYTECODE_COLS),
+        opcode_counts,
+    )
+}

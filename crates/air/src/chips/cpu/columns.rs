@@ -1,0 +1,72 @@
+use crate::chips::opcode_table::OpcodeProps;
+use crate::word::{LIMBS, impl_columns};
+
+/// Stack items a step can consume (CALL: 7).
+pub const MAX_POPS: usize = 7;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CpuCols<T> {
+    /// 1 on steps, 0 on padding rows (which come last).
+    pub is_real: T,
+    /// The step halted its frame exceptionally (prover-supplied: trusted).
+    pub exc: T,
+    /// Index of the step in its subblock; also the stack timestamp of the step.
+    pub step: T,
+    pub pc: T,
+    pub code_id: T,
+    /// Context (call frame) id, numbered in order of first step within the subblock.
+    pub ctx: T,
+    /// Context of the previous row.
+    pub prev_ctx: T,
+    /// On a call step that enters its callee: the callee's context.
+    pub callee: T,
+    /// Stack height before the step.
+    pub sp: T,
+    /// Stack height after a successful step: `sp - pops + pushes`.
+    pub sp_next: T,
+    /// Gas before and after the step; `gas_after = ga_lo + 2^16 ga_hi`, `ga_hi < 2^14`.
+    pub gas: T,
+    pub gas_after: T,
+    pub ga_lo: T,
+    pub ga_hi: T,
+    /// The next row is the next step of this context.
+    pub cont: T,
+    /// This row does not continue the previous row's context (first row, or previous `cont = 0`).
+    pub start: T,
+    /// First step of a context (pc 0, empty stack, id = `nctx`).
+    pub fresh: T,
+    /// A context resuming after its callee returned (consumes a resume token).
+    pub resume: T,
+    /// Contexts started before this row.
+    pub nctx: T,
+    /// A call step whose callee runs next (sends a resume token).
+    pub suspend: T,
+    /// The opcode and its properties (looked up in the opcode table).
+    pub op: OpcodeProps<T>,
+    /// pc of the next step of this context.
+    pub npc: T,
+    /// The step jumps (JUMP, or JUMPI with a non-zero condition).
+    pub jump: T,
+    /// JUMPI: condition non-zero, and the inverse of its limb sum.
+    pub cond_nz: T,
+    pub cond_inv: T,
+    /// Stack items consumed: `inp[0]` is the top (DUPn: the n-th item; SWAPn: `inp[1]` is the
+    /// (n+1)-th item).
+    pub inp: [[T; LIMBS]; MAX_POPS],
+    /// The item pushed (DUP: the copy).
+    pub out: [T; LIMBS],
+    /// `consume[i]`: `inp[i]` is consumed from the stack (a prefix of the items).
+    pub consume: [T; MAX_POPS],
+    /// Timestamp of the consumed token, and `step - 1 - ts_old = lo + 2^16 hi` (`hi < 2^14`).
+    pub ts_old: [T; MAX_POPS],
+    pub tsd_lo: [T; MAX_POPS],
+    pub tsd_hi: [T; MAX_POPS],
+    /// Successful step creating the `out` token / a DUP / a SWAP / an ALU operation.
+    pub w_out: T,
+    pub w_dup: T,
+    pub w_swap: T,
+    pub w_alu: T,
+}
+
+impl_columns!(CpuCols, NUM_CPU_COLS);

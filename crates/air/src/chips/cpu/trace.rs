@@ -1,0 +1,436 @@
+//! CPU trace generation: one pass over the subblock simulates the stack as tokens (to find each
+//! consumed item's timestamp and the tokens alive at shard boundaries), then each shard's rows
+//! are filled from the step records.
+
+use core::borrow::BorrowMut;
+use std::collections::HashMap;
+
+use p3_field::PrimeField32;
+use p3_matrix::dense::RowMajorMatrix;
+use slotproof_executor::trace::{STEP_OK, SubblockTrace, Word};
+
+use super::air::{CpuPublic, STACK_LIMIT};
+use super::columns::{CpuCols, MAX_POPS, NUM_CPU_COLS};
+use crate::chips::opcode_table::props_of;
+use crate::chips::range::trace::RangeCounts;
+use crate::chips::stack_boundary::trace::{ResumeToken, StackToken};
+use crate::error::TraceError;
+use crate::opcodes::{self, info};
+use crate::word::{limbs, small};
+
+/// Largest gas value and timestamp the AIR represents (its range checks allow `< 2^30`).
+pub const MAX_GAS: u64 = 1 << 30;
+
+/// What the CPU needs per step beyond the record.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepAux {
+    pub ctx: u32,
+    pub code_id: u32,
+    pub fresh: bool,
+    pub cont: bool,
+    pub suspend: bool,
+    pub callee: u32,
+    /// Contexts started before this step.
+    pub nctx: u32,
+    pub ts_old: [u32; MAX_POPS],
+}
+
+/// The subblock seen by the CPU: per-step context data and the stack/resume state at the
+/// boundaries of the requested shards.
+#[derive(Clone, Debug)]
+pub struct SubblockAnalysis {
+    pub aux: Vec<StepAux>,
+    /// For each shard boundary `b` (the shard starts), the tokens alive there.
+    pub alive_stack: HashMap<usize, Vec<StackToken>>,
+    pub alive_resume: HashMap<usize, Vec<ResumeToken>>,
+    /// Stack tokens discarded when their context ended, by step.
+    pub discarded: Vec<(usize, StackToken)>,
+}
+
+/// The words a step's row holds: consumed items and the pushed item (AIR order, see columns).
+pub fn step_words(trace: &SubblockTrace, i: usize) -> ([Word; MAX_POPS], Word) {
+    let s = &trace.steps[i];
+    let words = trace.step_words(i);
+    let (reads, writes) = words.split_at(s.reads as usize);
+    let mut inp = [Word::default(); MAX_POPS];
+    let mut out = Word::default();
+    let op = s.opcode;
+    if s.status != STEP_OK {
+        // Nothing is consumed; the values the AIR still reads are the ones it defines.
+        if op == opcodes::PC {
+            out = small(s.pc as u64);
+        } else if op == opcodes::GAS {
+            out = small(s.gas_after);
+        }
+        return (inp, out);
+    }
+    if (opcodes::DUP1..=opcodes::DUP16).contains(&op) {
+        let n = (op - opcodes::DUP1 + 1) as usize;
+        inp[0] = reads[n - 1];
+        // The copy as recorded: the AIR checks it equals the item.
+        out = writes.first().copied().unwrap_or_default();
+    } else if (opcodes::SWAP1..=opcodes::SWAP16).contains(&op) {
+        let n = (op - opcodes::SWAP1 + 1) as usize;
+        inp[0] = reads[0];
+        inp[1] = reads[n];
+    } else {
+        for (k, w) in reads.iter().take(MAX_POPS).enumerate() {
+            inp[k] = *w;
+        }
+        if let Some(w) = writes.first() {
+            out = *w;
+        }
+    }
+    (inp, out)
+}
+
+/// The PUSHn immediate of a step, read from its code (zero-padded past the end).
+fn push_immediate(code: &[u8], pc: usize, n: usize) -> Word {
+    let mut be = [0u8; 32];
+    for k in 0..n {
+        be[32 - n + k] = code.get(pc + 1 + k).copied().unwrap_or(0);
+    }
+    let mut w = [0u32; 8];
+    for (i, x) in w.iter_mut().enumerate() {
+        let o = 32 - 4 * (i + 1);
+        *x = u32::from_be_bytes([be[o], be[o + 1], be[o + 2], be[o + 3]]);
+    }
+    Word(w)
+}
+
+pub fn analyze(
+    trace: &SubblockTrace,
+    boundaries: &[usize],
+) -> Result<SubblockAnalysis, TraceError> {
+    let steps = &trace.steps;
+    let mut dense: HashMap<u32, u32> = HashMap::new();
+    let ctx_of: Vec<u32> = steps
+        .iter()
+        .map(|s| {
+            let next = dense.len() as u32;
+            *dense.entry(s.context).or_insert(next)
+        })
+        .collect();
+    let mut seen = vec![false; dense.len()];
+    let mut stacks: Vec<Vec<StackToken>> = vec![Vec::new(); dense.len()];
+    let mut outstanding: HashMap<u32, ResumeToken> = HashMap::new();
+    let mut aux = Vec::with_capacity(steps.len());
+    let mut alive_stack = HashMap::new();
+    let mut alive_resume = HashMap::new();
+    let mut discarded = Vec::new();
+    let mut nctx = 0u32;
+    let snapshot = |stacks: &Vec<Vec<StackToken>>, outstanding: &HashMap<u32, ResumeToken>| {
+        let st: Vec<StackToken> = stacks.iter().flatten().copied().collect();
+        let mut rs: Vec<ResumeToken> = outstanding.values().copied().collect();
+        rs.sort_unstable();
+        (st, rs)
+    };
+    for (i, s) in steps.iter().enumerate() {
+        if boundaries.contains(&i) {
+            let (st, rs) = snapshot(&stacks, &outstanding);
+            alive_stack.insert(i, st);
+            alive_resume.insert(i, rs);
+        }
+        if s.gas_before >= MAX_GAS || s.gas_after >= MAX_GAS {
+            return Err(TraceError::GasTooLarge { step: i });
+        }
+        let ctx = ctx_of[i];
+        let fresh = !seen[ctx as usize];
+        seen[ctx as usize] = true;
+        let ok = s.status == STEP_OK;
+        let cont = i + 1 < steps.len() && ctx_of[i + 1] == ctx;
+        let p = props_of(s.opcode);
+        if cont && (!ok || p.is_term == 1) {
+            return Err(TraceError::Inconsistent {
+                step: i,
+                what: "a halting step is followed by a step of the same context",
+            });
+        }
+        let suspend = ok && p.is_call == 1 && !cont && i + 1 < steps.len();
+        let callee = if suspend { ctx_of[i + 1] } else { 0 };
+        let code_id =
+            *trace
+                .context_code
+                .get(s.context as usize)
+                .ok_or(TraceError::Inconsistent {
+                    step: i,
+                    what: "step context without code",
+                })?;
+        let mut a = StepAux {
+            ctx,
+            code_id,
+            fresh,
+            cont,
+            suspend,
+            callee,
+            nctx,
+            ts_old: [0; MAX_POPS],
+        };
+        if fresh {
+            nctx += 1;
+        }
+        // A resumption consumes the resume token of its context.
+        let starts = i == 0 || !aux.last().map(|p: &StepAux| p.cont).unwrap_or(false);
+        if starts && !fresh {
+            let prev_ctx = aux.last().map(|p: &StepAux| p.ctx).unwrap_or(0);
+            let expected = [ctx, prev_ctx, s.pc, s.stack_len as u32, code_id];
+            if outstanding.remove(&ctx) != Some(expected) {
+                return Err(TraceError::Inconsistent {
+                    step: i,
+                    what: "a context resumes where it did not suspend",
+                });
+            }
+        }
+        let stack = &mut stacks[ctx as usize];
+        if stack.len() != s.stack_len as usize {
+            return Err(TraceError::Inconsistent {
+                step: i,
+                what: "stack height differs from the simulated stack",
+            });
+        }
+        if ok {
+            let (inp, out) = step_words(trace, i);
+            let sp = stack.len();
+            let bad = TraceError::Inconsistent {
+                step: i,
+                what: "stack item differs from the simulated stack",
+            };
+            let op = s.opcode;
+            if p.is_dup == 1 {
+                let n = p.n as usize;
+                let t = &mut stack[sp - n];
+                if t.value != limbs(&inp[0]) {
+                    return Err(bad);
+                }
+                a.ts_old[0] = t.ts;
+                t.ts = i as u32;
+                stack.push(StackToken {
+                    ctx,
+                    slot: sp as u32,
+                    value: limbs(&out),
+                    ts: i as u32,
+                });
+            } else if p.is_swap == 1 {
+                let n = p.n as usize;
+                let (top, deep) = (stack[sp - 1], stack[sp - 1 - n]);
+                if top.value != limbs(&inp[0]) || deep.value != limbs(&inp[1]) {
+                    return Err(bad);
+                }
+                a.ts_old[0] = top.ts;
+                a.ts_old[1] = deep.ts;
+                stack[sp - 1] = StackToken {
+                    value: deep.value,
+                    ts: i as u32,
+                    ..top
+                };
+                stack[sp - 1 - n] = StackToken {
+                    value: top.value,
+                    ts: i as u32,
+                    ..deep
+                };
+            } else {
+                let pops = info(op).pops as usize;
+                if sp < pops {
+                    return Err(bad);
+                }
+                for k in 0..pops {
+                    let t = stack.pop().expect("checked above");
+                    if t.value != limbs(&inp[k]) {
+                        return Err(bad);
+                    }
+                    a.ts_old[k] = t.ts;
+                }
+                if p.mem_push == 1 {
+                    stack.push(StackToken {
+                        ctx,
+                        slot: stack.len() as u32,
+                        value: limbs(&out),
+                        ts: i as u32,
+                    });
+                }
+            }
+            if stack.len() > STACK_LIMIT as usize {
+                return Err(bad);
+            }
+        }
+        if suspend {
+            let sp_next = stack.len() as u32;
+            outstanding.insert(ctx, [ctx, callee, s.pc + 1, sp_next, code_id]);
+        }
+        if !cont && (!ok || p.is_term == 1) {
+            for t in stack.drain(..) {
+                discarded.push((i, t));
+            }
+        }
+        aux.push(a);
+    }
+    if boundaries.contains(&steps.len()) {
+        let (st, rs) = snapshot(&stacks, &outstanding);
+        alive_stack.insert(steps.len(), st);
+        alive_resume.insert(steps.len(), rs);
+    }
+    Ok(SubblockAnalysis {
+        aux,
+        alive_stack,
+        alive_resume,
+        discarded,
+    })
+}
+
+/// Lookup counts the CPU rows make into other chips.
+#[derive(Clone, Debug)]
+pub struct CpuCounts {
+    pub opcodes: [u32; 256],
+    /// (code id, pc) -> executions; (code id, pc of the immediate's last byte) -> PUSH reads.
+    pub exec: HashMap<(u32, u32), u32>,
+    pub push: HashMap<(u32, u32), u32>,
+}
+
+/// The CPU rows of steps `range` and their public values.
+pub fn generate<F: PrimeField32>(
+    trace: &SubblockTrace,
+    an: &SubblockAnalysis,
+    range: core::ops::Range<usize>,
+    u16_rc: &mut RangeCounts,
+) -> (RowMajorMatrix<F>, CpuPublic<F>, CpuCounts) {
+    let rows = range.len();
+    let height = rows.next_power_of_two().max(4);
+    let mut values = F::zero_vec(height * NUM_CPU_COLS);
+    let mut counts = CpuCounts {
+        opcodes: [0; 256],
+        exec: HashMap::new(),
+        push: HashMap::new(),
+    };
+    let mut public = CpuPublic::<F>::default();
+    let f = F::from_u32;
+    for (r, i) in range.clone().enumerate() {
+        let s = &trace.steps[i];
+        let a = &an.aux[i];
+        let p = props_of(s.opcode);
+        let ok = s.status == STEP_OK;
+        let row: &mut CpuCols<F> = values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow_mut();
+        row.is_real = F::ONE;
+        row.exc = F::from_bool(!ok);
+        row.step = f(i as u32);
+        row.pc = f(s.pc);
+        row.code_id = f(a.code_id);
+        row.ctx = f(a.ctx);
+        row.prev_ctx = f(if i > 0 { an.aux[i - 1].ctx } else { 0 });
+        row.callee = f(a.callee);
+        row.sp = f(s.stack_len as u32);
+        // Negative after an exceptional underflow; only successful steps use it.
+        let sp_next = F::from_u32(s.stack_len as u32 + p.pushes) - f(p.pops);
+        row.sp_next = sp_next;
+        row.gas = f(s.gas_before as u32);
+        row.gas_after = f(s.gas_after as u32);
+        let (ga_lo, ga_hi) = ((s.gas_after & 0xffff) as u32, (s.gas_after >> 16) as u32);
+        row.ga_lo = f(ga_lo);
+        row.ga_hi = f(ga_hi);
+        u16_rc.add(ga_lo);
+        u16_rc.add(ga_hi * 4);
+        row.cont = F::from_bool(a.cont);
+        let prev_cont = i > 0 && an.aux[i - 1].cont;
+        let start = r == 0 || !prev_cont;
+        row.start = F::from_bool(start);
+        row.fresh = F::from_bool(a.fresh);
+        let resume = start && !a.fresh && !(r == 0 && prev_cont);
+        row.resume = F::from_bool(resume);
+        row.nctx = f(a.nctx);
+        row.suspend = F::from_bool(a.suspend);
+        row.op = p.map(f);
+        counts.opcodes[s.opcode as usize] += 1;
+        *counts.exec.entry((a.code_id, s.pc)).or_insert(0) += 1;
+
+        let (mut inp, mut out) = step_words(trace, i);
+        if p.is_pushn == 1 {
+            // A failed PUSH recorded no result; the lookup still needs the immediate.
+            if !ok {
+                let code = &trace.codes[a.code_id as usize].1;
+                out = push_immediate(code, s.pc as usize, p.imm_size as usize);
+            }
+            *counts
+                .push
+                .entry((a.code_id, s.pc + p.imm_size))
+                .or_insert(0) += 1;
+        }
+        if !ok {
+            inp = [Word::default(); MAX_POPS];
+        }
+        // Jump target and condition.
+        let target_word = limbs(&inp[0]);
+        let cond: u64 = limbs(&inp[1]).iter().map(|&x| x as u64).sum();
+        let cond_nz = p.is_jumpi == 1 && cond != 0;
+        let jump = p.is_jump == 1 || cond_nz;
+        row.cond_nz = F::from_bool(cond_nz);
+        if p.is_jumpi == 1 && cond != 0 {
+            row.cond_inv = F::from_u64(cond).inverse();
+        }
+        row.jump = F::from_bool(jump);
+        let npc = if jump {
+            target_word[0] as u32 | (target_word[1] as u32) << 16
+        } else {
+            s.pc + 1 + p.imm_size
+        };
+        row.npc = f(npc);
+        for (k, w) in inp.iter().enumerate() {
+            for (c, v) in row.inp[k].iter_mut().zip(limbs(w)) {
+                *c = F::from_u16(v);
+            }
+        }
+        let out_l = limbs(&out);
+        for (c, &v) in row.out.iter_mut().zip(&out_l) {
+            *c = F::from_u16(v);
+        }
+        if ok {
+            u16_rc.add(s.stack_len as u32 - p.pops);
+            u16_rc.add(STACK_LIMIT - sp_next.as_canonical_u32());
+            for k in 0..p.mem_pops as usize {
+                row.consume[k] = F::ONE;
+                row.ts_old[k] = f(a.ts_old[k]);
+                let d = i as u32 - 1 - a.ts_old[k];
+                row.tsd_lo[k] = f(d & 0xffff);
+                row.tsd_hi[k] = f(d >> 16);
+                u16_rc.add(d & 0xffff);
+                u16_rc.add((d >> 16) * 4);
+            }
+            row.w_out = F::from_bool(p.mem_push == 1);
+            row.w_dup = F::from_bool(p.is_dup == 1);
+            row.w_swap = F::from_bool(p.is_swap == 1);
+            row.w_alu = F::from_bool(p.is_alu == 1);
+            if p.mem_push == 1 {
+                for &v in &out_l {
+                    u16_rc.add(v as u32);
+                }
+            }
+        }
+        if r == 0 {
+            public.first_step = f(i as u32);
+            public.first_pc = f(s.pc);
+            public.first_gas = f(s.gas_before as u32);
+            public.first_sp = f(s.stack_len as u32);
+            public.first_ctx = f(a.ctx);
+            public.first_code = f(a.code_id);
+            public.first_nctx = f(a.nctx);
+            public.first_entry = f((!a.fresh && !resume) as u32);
+            public.first_opcode = f(s.opcode as u32);
+        }
+        if r + 1 == rows {
+            public.last_step = f(i as u32);
+            public.last_npc = f(npc);
+            public.last_gas_after = f(s.gas_after as u32);
+            public.last_sp_next = sp_next;
+            public.last_ctx = f(a.ctx);
+            public.last_code = f(a.code_id);
+            public.last_nctx = f(a.nctx + a.fresh as u32);
+            public.last_cont = f(a.cont as u32);
+            public.last_jump = f(jump as u32);
+            public.last_is_call = f(p.is_call);
+        }
+    }
+    // Padding rows are zero except for the value `npc` takes there.
+    for r in rows..height {
+        let row: &mut CpuCols<F> = values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow_mut();
+        row.npc = F::ONE;
+    }
+    (RowMajorMatrix::new(values, NUM_CPU_COLS), public, counts)
+}

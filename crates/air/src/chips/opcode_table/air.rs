@@ -1,0 +1,57 @@
+use core::borrow::Borrow;
+
+use p3_air::{BaseAir, WindowAccess};
+use p3_field::PrimeCharacteristicRing;
+use p3_lookup::InteractionBuilder;
+
+use super::columns::{NUM_OPCODE_TABLE_COLS, NUM_PROPS, OpcodeProps, OpcodeTableCols, props_of};
+use crate::buses;
+
+// Positions of the fields the bytecode chip looks up (fields are `u8`s, so offsets are indices).
+const PROP_OPCODE: usize = core::mem::offset_of!(OpcodeProps<u8>, opcode);
+const PROP_IMM_SIZE: usize = core::mem::offset_of!(OpcodeProps<u8>, imm_size);
+const PROP_IS_JUMPDEST: usize = core::mem::offset_of!(OpcodeProps<u8>, is_jumpdest);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpcodeTableAir;
+
+impl<F> BaseAir<F> for OpcodeTableAir {
+    fn width(&self) -> usize {
+        NUM_OPCODE_TABLE_COLS
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl OpcodeTableAir {
+    pub fn eval<AB: InteractionBuilder>(&self, builder: &mut AB) {
+        let main = builder.main();
+        let local: &OpcodeTableCols<AB::Var> = main.current_slice().borrow();
+
+        let mut sum = AB::Expr::ZERO;
+        for &s in &local.sel {
+            builder.assert_bool(s);
+            sum += s.into();
+        }
+        builder.assert_one(sum);
+
+        // Every property is a constant linear combination of the selectors.
+        let mut props: [AB::Expr; NUM_PROPS] = core::array::from_fn(|_| AB::Expr::ZERO);
+        for (op, &s) in local.sel.iter().enumerate() {
+            let p = props_of(op as u8).to_array();
+            for (acc, &v) in props.iter_mut().zip(&p) {
+                if v != 0 {
+                    *acc += s.into() * AB::Expr::from_u32(v);
+                }
+            }
+        }
+        let code_key = [
+            props[PROP_OPCODE].clone(),
+            props[PROP_IMM_SIZE].clone(),
+            props[PROP_IS_JUMPDEST].clone(),
+        ];
+        buses::OPCODE.table_entry(builder, props, local.mult_cpu);
+        buses::CODE_OPCODE.table_entry(builder, code_key, local.mult_code);
+    }
+}

@@ -1,0 +1,23 @@
+use crate::word::{LIMBS, impl_columns};
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BoundaryCols<T> {
+    pub ctx: T,
+    pub slot: T,
+    pub value: [T; LIMBS],
+    pub ts: T,
+    /// Stack token provided at the shard's start / taken at its end.
+    pub init: T,
+    pub fin: T,
+    /// Resume token `(ctx, callee, pc, sp, code)`.
+    pub r_ctx: T,
+    pub r_callee: T,
+    pub r_pc: T,
+    pub r_sp: T,
+    pub r_code: T,
+    pub r_init: T,
+    pub r_fin: T,
+}
+
+impl_columns!(BoundaryCols, NUM_BOUNDARY_COLS);

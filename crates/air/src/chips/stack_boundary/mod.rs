@@ -1,0 +1,16 @@
+//! Boundary tokens of a shard's stack and call memories.
+//!
+//! `init` rows put tokens on the buses that were created before the shard (stack items alive at
+//! its start, resume tokens of contexts suspended at its start); `fin` rows take off what is
+//! left at its end (stack items of finished contexts and items alive at the end, resume tokens
+//! of contexts still suspended). Init rows are only allowed when the public value `allow_init`
+//! is 1 (a shard that does not start its subblock), resume-token `fin` rows only when
+//! `allow_suspended` is 1 (a shard that does not end its subblock); the verifier sets both from
+//! the shard's position. The values on `init` rows are carried state: trusted until shards are
+//! linked by a global memory argument.
+
+pub mod air;
+pub mod columns;
+pub mod trace;
+
+pub use air::{BoundaryAir, NUM_BOUNDARY_PUBLIC};

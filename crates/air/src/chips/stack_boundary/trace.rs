@@ -1,0 +1,77 @@
+use core::borrow::BorrowMut;
+
+use p3_field::PrimeField32;
+use p3_matrix::dense::RowMajorMatrix;
+
+use super::columns::{BoundaryCols, NUM_BOUNDARY_COLS};
+use crate::chips::range::trace::RangeCounts;
+use crate::word::LIMBS;
+
+/// A stack token: `(ctx, slot, value limbs, timestamp)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackToken {
+    pub ctx: u32,
+    pub slot: u32,
+    pub value: [u16; LIMBS],
+    pub ts: u32,
+}
+
+/// A resume token: `(ctx, callee, pc, sp, code id)`.
+pub type ResumeToken = [u32; 5];
+
+/// The boundary trace: stack tokens provided / taken, resume tokens provided / taken.
+pub fn generate<F: PrimeField32>(
+    stack_init: &[StackToken],
+    stack_fin: &[StackToken],
+    resume_init: &[ResumeToken],
+    resume_fin: &[ResumeToken],
+    u16_rc: &mut RangeCounts,
+) -> RowMajorMatrix<F> {
+    let n_stack = stack_init.len() + stack_fin.len();
+    let n_resume = resume_init.len() + resume_fin.len();
+    let height = n_stack.max(n_resume).next_power_of_two().max(4);
+    let mut values = F::zero_vec(height * NUM_BOUNDARY_COLS);
+    let mut rows = values.chunks_exact_mut(NUM_BOUNDARY_COLS);
+    let stack = stack_init
+        .iter()
+        .map(|t| (t, true))
+        .chain(stack_fin.iter().map(|t| (t, false)));
+    let resume = resume_init
+        .iter()
+        .map(|t| (t, true))
+        .chain(resume_fin.iter().map(|t| (t, false)));
+    let mut stack = stack.fuse();
+    let mut resume = resume.fuse();
+    for row in &mut rows {
+        let cols: &mut BoundaryCols<F> = row.borrow_mut();
+        if let Some((t, init)) = stack.next() {
+            cols.ctx = F::from_u32(t.ctx);
+            cols.slot = F::from_u32(t.slot);
+            for (c, &v) in cols.value.iter_mut().zip(&t.value) {
+                *c = F::from_u16(v);
+                if init {
+                    u16_rc.add(v as u32);
+                }
+            }
+            cols.ts = F::from_u32(t.ts);
+            if init {
+                cols.init = F::ONE;
+            } else {
+                cols.fin = F::ONE;
+            }
+        }
+        if let Some((r, init)) = resume.next() {
+            cols.r_ctx = F::from_u32(r[0]);
+            cols.r_callee = F::from_u32(r[1]);
+            cols.r_pc = F::from_u32(r[2]);
+            cols.r_sp = F::from_u32(r[3]);
+            cols.r_code = F::from_u32(r[4]);
+            if init {
+                cols.r_init = F::ONE;
+            } else {
+                cols.r_fin = F::ONE;
+            }
+        }
+    }
+    RowMajorMatrix::new(values, NUM_BOUNDARY_COLS)
+}

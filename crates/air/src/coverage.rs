@@ -1,0 +1,271 @@
+//! The coverage table: what a shard proof constrains, what a verifier must check outside it,
+//! and what is trusted (a witness the prover supplies and nothing checks).
+//!
+//! An opcode is **constrained** when, for a successful step that executes it, the AIR fixes
+//! everything the step does given its inputs: the opcode is the code byte at pc (and not PUSH
+//! data), pc, gas and stack height of the next step of the context, the stack items it reads
+//! (equal to the items last written there) and writes, and its result. Every other opcode is
+//! **trusted**: its steps are still CPU rows (so the control flow around them is constrained)
+//! but its result and side effects are prover-supplied. Exceptional halts are trusted.
+//! Opcode coverage is relative to the executed code bytes, which are themselves trusted (see
+//! the block-level line "bytecode").
+
+use serde::Serialize;
+use slotproof_executor::trace::{STEP_OK, SubblockTrace};
+
+use crate::opcodes::{self, OPCODES};
+
+/// Version of the coverage table; bump whenever a classification changes.
+pub const COVERAGE_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Coverage {
+    Constrained,
+    VerifierChecked,
+    Trusted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpcodeCoverage {
+    pub opcode: u8,
+    pub name: &'static str,
+    pub coverage: Coverage,
+    /// Which chip proves it (constrained opcodes).
+    pub by: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckCoverage {
+    pub check: &'static str,
+    pub coverage: Coverage,
+    pub note: &'static str,
+}
+
+/// The table a proof carries: per defined opcode and per block-level check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CoverageTable {
+    pub version: u32,
+    pub opcodes: Vec<OpcodeCoverage>,
+    pub checks: Vec<CheckCoverage>,
+}
+
+/// How a defined opcode is covered, and by which chip.
+pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
+    use Coverage::*;
+    match op {
+        opcodes::PUSH0..=opcodes::PUSH32 => (Constrained, "cpu+bytecode"),
+        opcodes::DUP1..=opcodes::DUP16 | opcodes::SWAP1..=opcodes::SWAP16 | opcodes::POP => {
+            (Constrained, "cpu (stack bus)")
+        }
+        opcodes::JUMP | opcodes::JUMPI | opcodes::JUMPDEST => (Constrained, "cpu+bytecode"),
+        opcodes::PC | opcodes::GAS => (Constrained, "cpu"),
+        _ if opcodes::ALU_OPCODES.contains(&op) => (Constrained, "alu"),
+        _ => (Trusted, ""),
+    }
+}
+
+const CHECKS: &[(&str, Coverage, &str)] = &[
+    (
+        "step control flow within a context (pc, gas, stack height, opcode = code byte at pc, \
+      JUMPDEST targets, static gas, stack bounds)",
+        Coverage::Constrained,
+        "cpu, bytecode, opcode table",
+    ),
+    (
+        "stack contents within a shard",
+        Coverage::Constrained,
+        "offline memory on the stack bus",
+    ),
+    (
+        "call/return order and caller resumption (pc, stack height, code)",
+        Coverage::Constrained,
+        "resume bus; gas returned by a callee, success flag and return data are trusted",
+    ),
+    (
+        "whether a call runs its callee's code (rather than returning at once, as for a \
+         precompile or an account without code)",
+        Coverage::Trusted,
+        "a call step may continue its own context with a trusted result",
+    ),
+    (
+        "exceptional halts",
+        Coverage::Trusted,
+        "a step marked exceptional is not checked",
+    ),
+    (
+        "chaining shards of a subblock",
+        Coverage::VerifierChecked,
+        "shard::chains over the CPU public values; not yet run by a block verifier",
+    ),
+    (
+        "stack items and suspended calls carried between shards",
+        Coverage::Trusted,
+        "boundary tokens of a shard that does not start its subblock",
+    ),
+    (
+        "bytecode (executed code = code of the account, by code hash)",
+        Coverage::Trusted,
+        "needs a Keccak chip",
+    ),
+    ("transaction signatures", Coverage::Trusted, ""),
+    ("nonces and balances", Coverage::Trusted, ""),
+    (
+        "gas accounting (intrinsic gas, dynamic gas, refunds, block gas used)",
+        Coverage::Trusted,
+        "only static gas of single steps is constrained",
+    ),
+    (
+        "state reads against the pre-state root",
+        Coverage::Trusted,
+        "checked by the executor, not proven",
+    ),
+    (
+        "post-state root",
+        Coverage::Trusted,
+        "checked by the executor, not proven",
+    ),
+    ("receipts", Coverage::Trusted, ""),
+    ("logs", Coverage::Trusted, ""),
+    (
+        "system calls (EIP-2935, EIP-4788, EIP-7002, EIP-7251)",
+        Coverage::Trusted,
+        "",
+    ),
+    ("withdrawals", Coverage::Trusted, ""),
+    ("precompiles", Coverage::Trusted, ""),
+    (
+        "memory, calldata, returndata, storage, transient storage",
+        Coverage::Trusted,
+        "",
+    ),
+];
+
+impl CoverageTable {
+    pub fn current() -> Self {
+        let opcodes = OPCODES
+            .iter()
+            .filter(|i| i.defined)
+            .map(|i| {
+                let (coverage, by) = opcode_coverage(i.opcode);
+                OpcodeCoverage {
+                    opcode: i.opcode,
+                    name: i.name,
+                    coverage,
+                    by,
+                }
+            })
+            .collect();
+        let checks = CHECKS
+            .iter()
+            .map(|&(check, coverage, note)| CheckCoverage {
+                check,
+                coverage,
+                note,
+            })
+            .collect();
+        CoverageTable {
+            version: COVERAGE_VERSION,
+            opcodes,
+            checks,
+        }
+    }
+
+    /// Stable serialisation (field order fixed by the struct; opcodes in byte order).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("coverage table serialises")
+    }
+
+    /// Constrained opcodes.
+    pub fn constrained_opcodes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.opcodes
+            .iter()
+            .filter(|o| o.coverage == Coverage::Constrained)
+            .map(|o| o.opcode)
+    }
+
+    /// A short text rendering (for the CLI).
+    pub fn render(&self) -> String {
+        let mut s = format!("coverage table v{}\n", self.version);
+        let names = |c: Coverage| -> Vec<&str> {
+            self.opcodes
+                .iter()
+                .filter(|o| o.coverage == c)
+                .map(|o| o.name)
+                .collect()
+        };
+        s += &format!(
+            "opcodes constrained: {}\n",
+            names(Coverage::Constrained).join(" ")
+        );
+        s += &format!("opcodes trusted: {}\n", names(Coverage::Trusted).join(" "));
+        for c in &self.checks {
+            s += &format!("{:<17} {}", format!("{:?}", c.coverage), c.check);
+            if !c.note.is_empty() {
+                s += &format!(" ({})", c.note);
+            }
+            s += "\n";
+        }
+        s
+    }
+}
+
+/// How much of a subblock's execution is fully constrained.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ShareReport {
+    pub steps: usize,
+    /// Successful steps of constrained opcodes.
+    pub constrained_steps: usize,
+    pub exceptional_steps: usize,
+    /// Trusted steps by opcode name, most frequent first.
+    pub trusted_by_opcode: Vec<(&'static str, usize)>,
+}
+
+impl ShareReport {
+    pub fn share(&self) -> f64 {
+        if self.steps == 0 {
+            0.0
+        } else {
+            self.constrained_steps as f64 / self.steps as f64
+        }
+    }
+
+    pub fn add(&mut self, other: &ShareReport) {
+        self.steps += other.steps;
+        self.constrained_steps += other.constrained_steps;
+        self.exceptional_steps += other.exceptional_steps;
+        let mut m: std::collections::HashMap<&'static str, usize> =
+            self.trusted_by_opcode.iter().copied().collect();
+        for &(k, v) in &other.trusted_by_opcode {
+            *m.entry(k).or_insert(0) += v;
+        }
+        self.trusted_by_opcode = m.into_iter().collect();
+        self.trusted_by_opcode
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    }
+}
+
+/// The share of a subblock's steps that are fully constrained.
+pub fn constrained_share(trace: &SubblockTrace) -> ShareReport {
+    let mut trusted = [0usize; 256];
+    let mut r = ShareReport {
+        steps: trace.steps.len(),
+        ..Default::default()
+    };
+    for s in &trace.steps {
+        if s.status != STEP_OK {
+            r.exceptional_steps += 1;
+        } else if opcode_coverage(s.opcode).0 == Coverage::Constrained {
+            r.constrained_steps += 1;
+        } else {
+            trusted[s.opcode as usize] += 1;
+        }
+    }
+    r.trusted_by_opcode = (0..256)
+        .filter(|&o| trusted[o] > 0)
+        .map(|o| (OPCODES[o].name, trusted[o]))
+        .collect();
+    r.trusted_by_opcode
+        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    r
+}

@@ -1,0 +1,14 @@
+use thiserror::Error;
+
+/// Why a subblock's trace could not be turned into chip traces.
+#[derive(Debug, Error)]
+pub enum TraceError {
+    #[error("step {step}: gas does not fit the AIR's 30-bit range")]
+    GasTooLarge { step: usize },
+    #[error("step {step}: trace records are inconsistent: {what}")]
+    Inconsistent { step: usize, what: &'static str },
+    #[error("max_rows must be at least 1")]
+    ZeroMaxRows,
+    #[error("the subblock has no steps")]
+    Empty,
+}

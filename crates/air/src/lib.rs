@@ -1,0 +1,131 @@
+//! # slotproof-air
+//!
+//! The EVM chips of slotproof: their columns, constraints and LogUp bus interactions, trace
+//! generation from the executor's [`SubblockTrace`](slotproof_executor::trace::SubblockTrace)
+//! records, and the coverage table stating what a shard proof constrains.
+//!
+//! ```no_run
+//! use slotproof_air::shard::generate_shards;
+//! # fn f(trace: &slotproof_executor::trace::SubblockTrace) {
+//! let shards = generate_shards::<p3_koala_bear::KoalaBear>(trace, 1 << 16).unwrap();
+//! for s in &shards {
+//!     // prover.prove(&s.airs, &s.traces, &s.public_values)
+//! }
+//! # }
+//! ```
+
+pub mod buses;
+pub mod chips;
+pub mod coverage;
+pub mod error;
+pub mod opcodes;
+pub mod shard;
+pub mod word;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_synthetic;
+
+use p3_air::{Air, BaseAir};
+use p3_lookup::InteractionBuilder;
+
+pub use chips::alu::AluAir;
+pub use chips::bitwise::BitwiseAir;
+pub use chips::bytecode::BytecodeAir;
+pub use chips::cpu::{CpuAir, CpuPublic};
+pub use chips::opcode_table::OpcodeTableAir;
+pub use chips::range::RangeAir;
+pub use chips::stack_boundary::BoundaryAir;
+pub use coverage::{Coverage, CoverageTable};
+pub use error::TraceError;
+pub use shard::{Shard, generate_shards};
+
+/// One AIR type for every table of a shard (the batch prover takes a slice of one type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvmAir {
+    Cpu(CpuAir),
+    Bytecode(BytecodeAir),
+    OpcodeTable(OpcodeTableAir),
+    Alu(AluAir),
+    Bitwise(BitwiseAir),
+    Boundary(BoundaryAir),
+    Range(RangeAir),
+}
+
+impl EvmAir {
+    /// The chips of a shard, in instance order.
+    pub fn shard_airs() -> Vec<EvmAir> {
+        vec![
+            EvmAir::Cpu(CpuAir),
+            EvmAir::Bytecode(BytecodeAir),
+            EvmAir::OpcodeTable(OpcodeTableAir),
+            EvmAir::Alu(AluAir),
+            EvmAir::Bitwise(BitwiseAir),
+            EvmAir::Boundary(BoundaryAir),
+            EvmAir::Range(RangeAir::BYTE),
+            EvmAir::Range(RangeAir::U16),
+        ]
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            EvmAir::Cpu(_) => "cpu",
+            EvmAir::Bytecode(_) => "bytecode",
+            EvmAir::OpcodeTable(_) => "opcode-table",
+            EvmAir::Alu(_) => "alu",
+            EvmAir::Bitwise(_) => "bitwise",
+            EvmAir::Boundary(_) => "boundary",
+            EvmAir::Range(r) if r.bits == 8 => "range-u8",
+            EvmAir::Range(_) => "range-u16",
+        }
+    }
+}
+
+impl<F> BaseAir<F> for EvmAir {
+    fn width(&self) -> usize {
+        match self {
+            EvmAir::Cpu(a) => BaseAir::<F>::width(a),
+            EvmAir::Bytecode(a) => BaseAir::<F>::width(a),
+            EvmAir::OpcodeTable(a) => BaseAir::<F>::width(a),
+            EvmAir::Alu(a) => BaseAir::<F>::width(a),
+            EvmAir::Bitwise(a) => BaseAir::<F>::width(a),
+            EvmAir::Boundary(a) => BaseAir::<F>::width(a),
+            EvmAir::Range(a) => BaseAir::<F>::width(a),
+        }
+    }
+
+    fn num_public_values(&self) -> usize {
+        match self {
+            EvmAir::Cpu(a) => BaseAir::<F>::num_public_values(a),
+            EvmAir::Boundary(a) => BaseAir::<F>::num_public_values(a),
+            _ => 0,
+        }
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        match self {
+            EvmAir::Cpu(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Bytecode(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::OpcodeTable(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Alu(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Bitwise(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Boundary(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Range(a) => BaseAir::<F>::main_next_row_columns(a),
+        }
+    }
+}
+
+impl<AB: InteractionBuilder> Air<AB> for EvmAir {
+    fn eval(&self, builder: &mut AB) {
+        match self {
+            EvmAir::Cpu(a) => a.eval(builder),
+            EvmAir::Bytecode(a) => a.eval(builder),
+            EvmAir::OpcodeTable(a) => a.eval(builder),
+            EvmAir::Alu(a) => a.eval(builder),
+            EvmAir::Bitwise(a) => a.eval(builder),
+            EvmAir::Boundary(a) => a.eval(builder),
+            EvmAir::Range(a) => a.eval(builder),
+        }
+    }
+}

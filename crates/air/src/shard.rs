@@ -1,0 +1,238 @@
+//! Shards: a subblock's steps cut into contiguous ranges of at most `max_rows` steps, each
+//! turned into one trace per chip (chips generated in parallel, shards in parallel).
+//!
+//! ## Chaining
+//!
+//! A shard's CPU public values ([`CpuPublic`]) give its first and last step. Consecutive shards
+//! `k`, `k + 1` of a subblock chain when ([`chains`]): `first_step(k+1) = last_step(k) + 1`,
+//! `first_nctx(k+1) = last_nctx(k)`, and if `last_cont(k)` (the first step of shard `k + 1`
+//! continues the last context of shard `k`): `first_entry(k+1) = 1` and its pc, stack height,
+//! context and code are the last step's `npc`, `sp_next`, context and code, its gas the last
+//! step's `gas_after` unless that step is a call, and it is a JUMPDEST if the last step jumped;
+//! otherwise `first_entry(k+1) = 0`. The first shard of a subblock starts at step 0 with
+//! `allow_init = 0` (no stack or resume tokens carried in), the last ends at the last step with
+//! `allow_suspended = 0` (every call returned) ([`subblock_ends`]). The stack items and suspended calls carried
+//! between shards are not yet linked (trusted carried state; see the README).
+
+use core::ops::Range;
+use std::collections::BTreeMap;
+
+use p3_field::PrimeField32;
+use p3_matrix::dense::RowMajorMatrix;
+use rayon::prelude::*;
+use slotproof_executor::trace::{STEP_OK, SubblockTrace};
+
+use crate::chips::alu::trace::AluOp;
+use crate::chips::bytecode::trace::CodeUse;
+use crate::chips::cpu::trace::{SubblockAnalysis, analyze, step_words};
+use crate::chips::opcode_table::props_of;
+use crate::chips::range::trace::RangeCounts;
+use crate::chips::{alu, bitwise, bytecode, cpu, opcode_table, range, stack_boundary};
+use crate::{CpuPublic, EvmAir, TraceError};
+
+/// One shard: the AIRs, their traces and public values, in the order of [`EvmAir::shard_airs`].
+#[derive(Clone, Debug)]
+pub struct Shard<F> {
+    pub airs: Vec<EvmAir>,
+    pub traces: Vec<RowMajorMatrix<F>>,
+    pub public_values: Vec<Vec<F>>,
+    /// The subblock steps this shard proves.
+    pub steps: Range<usize>,
+    pub cpu_public: CpuPublic<F>,
+}
+
+/// Instance index of each chip in a shard.
+pub const CPU: usize = 0;
+pub const BYTECODE: usize = 1;
+pub const OPCODE_TABLE: usize = 2;
+pub const ALU: usize = 3;
+pub const BITWISE: usize = 4;
+pub const BOUNDARY: usize = 5;
+pub const RANGE_U8: usize = 6;
+pub const RANGE_U16: usize = 7;
+
+/// Split a subblock into shards of at most `max_rows` steps and generate their traces.
+pub fn generate_shards<F: PrimeField32>(
+    trace: &SubblockTrace,
+    max_rows: usize,
+) -> Result<Vec<Shard<F>>, TraceError> {
+    if max_rows == 0 {
+        return Err(TraceError::ZeroMaxRows);
+    }
+    let n = trace.steps.len();
+    if n == 0 {
+        return Err(TraceError::Empty);
+    }
+    let ranges: Vec<Range<usize>> = (0..n)
+        .step_by(max_rows)
+        .map(|s| s..(s + max_rows).min(n))
+        .collect();
+    let mut boundaries: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+    boundaries.push(n);
+    let an = analyze(trace, &boundaries)?;
+    Ok(ranges
+        .into_par_iter()
+        .map(|r| generate_shard(trace, &an, r))
+        .collect())
+}
+
+/// Generate one shard (`range` must start and end at boundaries given to [`analyze`]).
+pub fn generate_shard<F: PrimeField32>(
+    trace: &SubblockTrace,
+    an: &SubblockAnalysis,
+    range: Range<usize>,
+) -> Shard<F> {
+    let n = trace.steps.len();
+    let mut u16_rc = RangeCounts::new(16);
+    let (cpu_trace, cpu_public, counts) =
+        cpu::trace::generate::<F>(trace, an, range.clone(), &mut u16_rc);
+
+    let alu_ops: Vec<AluOp> = range
+        .clone()
+        .filter(|&i| {
+            let s = &trace.steps[i];
+            s.status == STEP_OK && props_of(s.opcode).is_alu == 1
+        })
+        .map(|i| {
+            let (inp, out) = step_words(trace, i);
+            AluOp {
+                opcode: trace.steps[i].opcode,
+                a: inp[0],
+                b: inp[1],
+                c: out,
+            }
+        })
+        .collect();
+
+    // Codes the shard executes, in id order, with the CPU's lookups into them.
+    let mut codes: BTreeMap<u32, CodeUse<'_>> = BTreeMap::new();
+    for i in range.clone() {
+        let id = an.aux[i].code_id;
+        codes
+            .entry(id)
+            .or_insert_with(|| CodeUse::new(id, &trace.codes[id as usize].1));
+    }
+    for (&(id, pc), &c) in &counts.exec {
+        codes.get_mut(&id).expect("code of a step").exec[pc as usize] += c;
+    }
+    for (&(id, pc), &c) in &counts.push {
+        codes.get_mut(&id).expect("code of a step").push[pc as usize] += c;
+    }
+    let codes: Vec<CodeUse<'_>> = codes.into_values().collect();
+
+    let stack_init = &an.alive_stack[&range.start];
+    let mut stack_fin: Vec<_> = an
+        .discarded
+        .iter()
+        .filter(|(s, _)| range.contains(s))
+        .map(|(_, t)| *t)
+        .collect();
+    stack_fin.extend_from_slice(&an.alive_stack[&range.end]);
+    let resume_init = &an.alive_resume[&range.start];
+    let resume_fin = &an.alive_resume[&range.end];
+
+    let ((bytecode_out, boundary_out), (alu_trace, alu_counts)) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    let mut bytes_rc = RangeCounts::new(8);
+                    let mut u16s = RangeCounts::new(16);
+                    let (t, op_counts) =
+                        bytecode::trace::generate::<F>(&codes, &mut bytes_rc, &mut u16s);
+                    (t, op_counts, bytes_rc, u16s)
+                },
+                || {
+                    let mut u16s = RangeCounts::new(16);
+                    let t = stack_boundary::trace::generate::<F>(
+                        stack_init,
+                        &stack_fin,
+                        resume_init,
+                        resume_fin,
+                        &mut u16s,
+                    );
+                    (t, u16s)
+                },
+            )
+        },
+        || alu::trace::generate::<F>(&alu_ops),
+    );
+    let (bytecode_trace, code_op_counts, bytes_rc, bc_u16) = bytecode_out;
+    let (boundary_trace, bd_u16) = boundary_out;
+    u16_rc.merge(&bc_u16);
+    u16_rc.merge(&bd_u16);
+    u16_rc.merge(&RangeCounts {
+        counts: alu_counts.u16,
+    });
+
+    let ((opcode_trace, bitwise_trace), (u8_trace, u16_trace)) = rayon::join(
+        || {
+            rayon::join(
+                || opcode_table::trace::generate::<F>(&counts.opcodes, &code_op_counts),
+                || bitwise::trace::generate::<F>(&alu_counts.and8),
+            )
+        },
+        || {
+            rayon::join(
+                || range::trace::generate::<F>(&bytes_rc),
+                || range::trace::generate::<F>(&u16_rc),
+            )
+        },
+    );
+
+    let boundary_pv = vec![F::from_bool(range.start > 0), F::from_bool(range.end < n)];
+    let mut public_values = vec![Vec::new(); 8];
+    public_values[CPU] = cpu_public.to_vec();
+    public_values[BOUNDARY] = boundary_pv;
+    Shard {
+        airs: EvmAir::shard_airs(),
+        traces: vec![
+            cpu_trace,
+            bytecode_trace,
+            opcode_trace,
+            alu_trace,
+            bitwise_trace,
+            boundary_trace,
+            u8_trace,
+            u16_trace,
+        ],
+        public_values,
+        steps: range,
+        cpu_public,
+    }
+}
+
+/// Whether `first` and `last` may be the first and last shard of a subblock: it starts at step 0
+/// with a fresh context and no carried state, and ends with no context left to continue.
+/// (`allow_init = 0` on the first shard and `allow_suspended = 0` on the last one are the
+/// boundary chip's public values.)
+pub fn subblock_ends<F: PrimeField32>(first: &Shard<F>, last: &Shard<F>) -> bool {
+    let (f, l) = (&first.cpu_public, &last.cpu_public);
+    f.first_step == F::ZERO
+        && f.first_entry == F::ZERO
+        && f.first_nctx == F::ZERO
+        && f.first_sp == F::ZERO
+        && f.first_pc == F::ZERO
+        && first.public_values[BOUNDARY][0] == F::ZERO
+        && l.last_cont == F::ZERO
+        && last.public_values[BOUNDARY][1] == F::ZERO
+}
+
+/// Whether shard `b` may follow shard `a` of the same subblock (the checks of the module docs
+/// on the CPU public values).
+pub fn chains<F: PrimeField32>(a: &CpuPublic<F>, b: &CpuPublic<F>) -> bool {
+    let u = |x: F| x.as_canonical_u32();
+    if u(b.first_step) != u(a.last_step) + 1 || b.first_nctx != a.last_nctx {
+        return false;
+    }
+    if u(a.last_cont) == 1 {
+        u(b.first_entry) == 1
+            && b.first_pc == a.last_npc
+            && b.first_sp == a.last_sp_next
+            && b.first_ctx == a.last_ctx
+            && b.first_code == a.last_code
+            && (u(a.last_is_call) == 1 || b.first_gas == a.last_gas_after)
+            && (u(a.last_jump) == 0 || u(b.first_opcode) == crate::opcodes::JUMPDEST as u32)
+    } else {
+        u(b.first_entry) == 0
+    }
+}

@@ -1,0 +1,463 @@
+//! Tests on real traces from the repository's fixtures.
+
+use std::sync::OnceLock;
+
+use core::borrow::{Borrow, BorrowMut};
+
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use p3_koala_bear::KoalaBear;
+use slotproof_executor::trace::SubblockTrace;
+use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+use slotproof_prover::{CpuShardProver, FriSettings, ProveError, ProverOptions, ShardProver};
+
+use crate::chips::cpu::columns::{CpuCols, NUM_CPU_COLS};
+use crate::opcodes;
+use crate::shard::{self, Shard, chains, generate_shards};
+
+pub(crate) type F = KoalaBear;
+
+pub(crate) fn fixture(name: &str) -> &'static [SubblockTrace] {
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(String, &'static [SubblockTrace])>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut c = cache.lock().unwrap();
+    if let Some((_, t)) = c.iter().find(|(n, _)| n == name) {
+        return t;
+    }
+    let path = format!("{}/../../fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let input = BlockInput::from_path(&path).expect("fixture parses");
+    let exec = execute_block(&input, &ExecuteOptions::default()).expect("fixture executes");
+    let traces: Vec<SubblockTrace> = exec.subblocks.into_iter().map(|s| s.trace).collect();
+    let leaked: &'static [SubblockTrace] = Box::leak(traces.into_boxed_slice());
+    c.push((name.to_string(), leaked));
+    leaked
+}
+
+pub(crate) fn prover() -> CpuShardProver<F> {
+    ShardProver::cpu(FriSettings::DEFAULT)
+}
+
+pub(crate) fn check(shard: &Shard<F>) -> Result<(), ProveError> {
+    prover()
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .map(|_| ())
+}
+
+#[test]
+fn keccak_shard_proves_and_verifies() {
+    let t = &fixture("keccak")[0];
+    let shards = generate_shards::<F>(t, 1024).unwrap();
+    let s = &shards[0];
+    let p = prover();
+    let proof = p
+        .prove(&s.airs, &s.traces, &s.public_values)
+        .expect("proves");
+    p.verify(&s.airs, &proof, &s.public_values)
+        .expect("verifies");
+}
+
+#[test]
+#[ignore = "prints fixture statistics"]
+fn fixture_stats() {
+    for a in crate::EvmAir::shard_airs() {
+        println!("{}: {} columns", a.name(), p3_air::BaseAir::<F>::width(&a));
+    }
+    for name in ["keccak", "calls", "token", "mixed", "transfers"] {
+        for (i, t) in fixture(name).iter().enumerate() {
+            let share = crate::coverage::constrained_share(t);
+            println!(
+                "{name}[{i}]: {} steps, {} contexts, {} codes ({} bytes), constrained {:.1}% top trusted {:?}",
+                t.steps.len(),
+                t.contexts.len(),
+                t.codes.len(),
+                t.codes.iter().map(|c| c.1.len()).sum::<usize>(),
+                100.0 * share.share(),
+                &share.trusted_by_opcode[..share.trusted_by_opcode.len().min(6)]
+            );
+        }
+    }
+}
+
+/// Prove and verify `s`.
+fn prove_verify(s: &Shard<F>) {
+    let p = prover();
+    let proof = p
+        .prove(&s.airs, &s.traces, &s.public_values)
+        .expect("proves");
+    p.verify(&s.airs, &proof, &s.public_values)
+        .expect("verifies");
+}
+
+#[test]
+fn every_fixture_subblock_proves_and_verifies() {
+    // The first 1024 steps of every subblock of every fixture (later shards: see the chaining
+    // tests).
+    for name in ["keccak", "calls", "token", "mixed", "transfers"] {
+        for t in fixture(name) {
+            let shards = generate_shards::<F>(t, 1024).unwrap();
+            prove_verify(&shards[0]);
+        }
+    }
+}
+
+#[test]
+fn calls_shards_prove_and_chain() {
+    // 40k steps, 727 contexts: shards cut through calls and returns.
+    let t = &fixture("calls")[0];
+    let shards = generate_shards::<F>(t, 1 << 13).unwrap();
+    assert!(shards.len() >= 4);
+    for s in &shards {
+        check(s).expect("shard proves");
+    }
+    for w in shards.windows(2) {
+        assert!(chains(&w[0].cpu_public, &w[1].cpu_public));
+    }
+    // The chaining check is not vacuous: a gap or a changed pc breaks it.
+    let (a, mut b) = (shards[0].cpu_public, shards[1].cpu_public);
+    b.first_step += F::ONE;
+    assert!(!chains(&a, &b));
+    let mut b = shards[1].cpu_public;
+    b.first_pc += F::ONE;
+    b.first_entry = F::ONE;
+    assert!(!chains(&a, &b) || a.last_cont == F::ZERO);
+    assert!(shard::subblock_ends(&shards[0], shards.last().unwrap()));
+    assert!(!shard::subblock_ends(&shards[1], shards.last().unwrap()));
+}
+
+#[test]
+fn shards_of_any_size_prove_and_chain() {
+    // 3000 steps per shard: the last row of a shard is followed by padding rows.
+    let t = &fixture("token")[0];
+    let shards = generate_shards::<F>(t, 3000).unwrap();
+    assert_eq!(shards.len(), 2);
+    for s in &shards {
+        check(s).expect("shard proves");
+    }
+    assert!(chains(&shards[0].cpu_public, &shards[1].cpu_public));
+    assert!(shard::subblock_ends(&shards[0], &shards[1]));
+}
+
+#[test]
+fn mutated_resumption_is_rejected() {
+    let t = &fixture("calls")[0];
+    let base = generate_shards::<F>(t, 2048).unwrap().remove(0);
+    let r = (1..base.steps.len())
+        .find(|&r| cpu_row(&base, r).resume == F::ONE)
+        .expect("a caller resuming");
+    // Claiming the caller starts afresh instead.
+    let mut s = base.clone();
+    let row = cpu_row_mut(&mut s, r);
+    row.resume = F::ZERO;
+    row.fresh = F::ONE;
+    assert_rejected(&s, "resume as fresh");
+    // Resuming in another code.
+    let mut s = base.clone();
+    cpu_row_mut(&mut s, r).code_id += F::ONE;
+    assert_rejected(&s, "resume in another code");
+    // Resuming after a different callee.
+    let mut s = base;
+    cpu_row_mut(&mut s, r).prev_ctx += F::ONE;
+    assert_rejected(&s, "resume after another callee");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutation tests: a changed cell or public value must make proving (or verifying) fail.
+
+/// A keccak shard with calls to every kind of row we mutate.
+fn base_shard() -> Shard<F> {
+    static S: OnceLock<Shard<F>> = OnceLock::new();
+    S.get_or_init(|| {
+        let t = &fixture("keccak")[0];
+        generate_shards::<F>(t, 1024).unwrap().remove(0)
+    })
+    .clone()
+}
+
+fn cpu_row<'a>(s: &'a Shard<F>, r: usize) -> &'a CpuCols<F> {
+    s.traces[shard::CPU].values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow()
+}
+
+fn cpu_row_mut(s: &mut Shard<F>, r: usize) -> &mut CpuCols<F> {
+    s.traces[shard::CPU].values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow_mut()
+}
+
+/// First CPU row (after row 0) of a successful step of an opcode satisfying `pred`.
+fn find_row(s: &Shard<F>, pred: impl Fn(u8) -> bool) -> usize {
+    (1..s.steps.len())
+        .find(|&r| {
+            let c = cpu_row(s, r);
+            c.exc == F::ZERO && pred(c.op.opcode.as_canonical_u32() as u8)
+        })
+        .expect("row with that opcode")
+}
+
+fn assert_rejected(s: &Shard<F>, what: &str) {
+    match check(s) {
+        Err(ProveError::ConstraintViolation { .. }) | Err(ProveError::LookupImbalance(_)) => {}
+        other => panic!("{what}: expected a constraint violation or imbalance, got {other:?}"),
+    }
+}
+
+#[test]
+fn base_shard_is_valid() {
+    check(&base_shard()).expect("unmutated shard proves");
+}
+
+#[test]
+fn mutated_opcode_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    cpu_row_mut(&mut s, r).op.opcode = F::from_u8(opcodes::SUB);
+    assert_rejected(&s, "opcode");
+}
+
+#[test]
+fn mutated_opcode_with_its_properties_is_rejected() {
+    // Consistent with the opcode table, but not the byte at pc.
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    let props = crate::chips::opcode_table::props_of(opcodes::SUB).map(F::from_u32);
+    cpu_row_mut(&mut s, r).op = props;
+    assert_rejected(&s, "opcode and properties");
+}
+
+#[test]
+fn mutated_pc_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    cpu_row_mut(&mut s, r).pc += F::ONE;
+    assert_rejected(&s, "pc");
+}
+
+#[test]
+fn mutated_jump_target_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::JUMP);
+    let row = cpu_row_mut(&mut s, r);
+    row.npc += F::ONE;
+    assert_rejected(&s, "jump target");
+}
+
+#[test]
+fn mutated_gas_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    let row = cpu_row_mut(&mut s, r);
+    row.gas_after += F::ONE;
+    row.ga_lo += F::ONE;
+    assert_rejected(&s, "gas");
+}
+
+#[test]
+fn mutated_stack_value_is_rejected() {
+    // The value an ADD pops differs from the value last pushed to that slot.
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    cpu_row_mut(&mut s, r).inp[0][0] += F::ONE;
+    assert_rejected(&s, "stack value");
+}
+
+#[test]
+fn mutated_swap_operand_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| (opcodes::SWAP1..=opcodes::SWAP16).contains(&o));
+    cpu_row_mut(&mut s, r).inp[1][3] += F::ONE;
+    assert_rejected(&s, "swap operand");
+}
+
+#[test]
+fn mutated_dup_copy_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| (opcodes::DUP1..=opcodes::DUP16).contains(&o));
+    cpu_row_mut(&mut s, r).out[0] += F::ONE;
+    assert_rejected(&s, "dup copy");
+}
+
+#[test]
+fn mutated_stack_timestamp_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    let row = cpu_row_mut(&mut s, r);
+    row.ts_old[0] += F::ONE;
+    row.tsd_lo[0] -= F::ONE;
+    assert_rejected(&s, "timestamp");
+}
+
+#[test]
+fn mutated_push_immediate_is_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| (opcodes::PUSH1..=opcodes::PUSH32).contains(&o));
+    cpu_row_mut(&mut s, r).out[0] += F::ONE;
+    assert_rejected(&s, "push immediate");
+}
+
+#[test]
+fn mutated_limb_out_of_range_is_rejected() {
+    // gas_after = lo + 2^16 hi: lo + 2^16, hi - 1 keeps the sum; only the u16 lookup catches it.
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    let row = cpu_row_mut(&mut s, r);
+    assert_ne!(row.ga_hi, F::ZERO);
+    row.ga_lo += F::from_u32(1 << 16);
+    row.ga_hi -= F::ONE;
+    assert_rejected(&s, "gas limb range");
+    // The same for a timestamp gap (hi becomes -1: the gap would be negative).
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    let row = cpu_row_mut(&mut s, r);
+    row.tsd_lo[0] += F::from_u32(1 << 16);
+    row.tsd_hi[0] -= F::ONE;
+    assert_rejected(&s, "timestamp gap range");
+}
+
+#[test]
+fn mutated_alu_result_is_rejected() {
+    // CPU and ALU agree on a wrong sum: the ALU's adder rejects it.
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    let alu_rows = s.traces[shard::ALU].values.len() / crate::chips::alu::columns::NUM_ALU_COLS;
+    let cpu = *cpu_row(&s, r);
+    let w = crate::chips::alu::columns::NUM_ALU_COLS;
+    let target = (0..alu_rows)
+        .find(|&i| {
+            let a: &crate::chips::alu::columns::AluCols<F> =
+                s.traces[shard::ALU].values[i * w..(i + 1) * w].borrow();
+            a.flags[0] == F::ONE && a.a == cpu.inp[0] && a.b == cpu.inp[1] && a.c == cpu.out
+        })
+        .expect("the ALU row of that ADD");
+    let a: &mut crate::chips::alu::columns::AluCols<F> =
+        s.traces[shard::ALU].values[target * w..(target + 1) * w].borrow_mut();
+    a.c[5] += F::ONE;
+    assert_rejected(&s, "alu result");
+}
+
+#[test]
+fn mutated_multiplicity_is_rejected() {
+    let mut s = base_shard();
+    let w = crate::chips::range::columns::NUM_RANGE_COLS;
+    s.traces[shard::RANGE_U16].values[7 * w + 1] += F::ONE;
+    assert_rejected(&s, "u16 multiplicity");
+    let mut s = base_shard();
+    let w = crate::chips::opcode_table::columns::NUM_OPCODE_TABLE_COLS;
+    let mult = w - 2;
+    s.traces[shard::OPCODE_TABLE].values[opcodes::ADD as usize * w + mult] += F::ONE;
+    assert_rejected(&s, "opcode multiplicity");
+}
+
+#[test]
+fn mutated_bytecode_is_rejected() {
+    let mut s = base_shard();
+    let w = crate::chips::bytecode::columns::NUM_BYTECODE_COLS;
+    // Turn the first JUMPDEST of the first code into a STOP: jumps there are no longer valid.
+    let rows = s.traces[shard::BYTECODE].values.len() / w;
+    let r = (0..rows)
+        .find(|&i| {
+            let c: &crate::chips::bytecode::columns::BytecodeCols<F> =
+                s.traces[shard::BYTECODE].values[i * w..(i + 1) * w].borrow();
+            c.is_jumpdest == F::ONE && c.mult_exec != F::ZERO
+        })
+        .expect("an executed JUMPDEST");
+    let c: &mut crate::chips::bytecode::columns::BytecodeCols<F> =
+        s.traces[shard::BYTECODE].values[r * w..(r + 1) * w].borrow_mut();
+    c.byte = F::ZERO;
+    c.is_jumpdest = F::ZERO;
+    assert_rejected(&s, "bytecode");
+}
+
+#[test]
+fn mutated_flags_are_rejected() {
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    cpu_row_mut(&mut s, r).exc = F::ONE;
+    assert_rejected(&s, "exceptional flag on a successful step");
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    cpu_row_mut(&mut s, r).cont = F::ZERO;
+    assert_rejected(&s, "leaving a context on an ADD");
+}
+
+#[test]
+fn mutated_public_values_are_rejected() {
+    for i in [0, 1, 2, 9, 10, 11] {
+        let mut s = base_shard();
+        s.public_values[shard::CPU][i] += F::ONE;
+        assert_rejected(&s, "cpu public value");
+    }
+    let mut s = base_shard();
+    s.public_values[shard::BOUNDARY][1] = F::ONE;
+    s.public_values[shard::BOUNDARY][0] = F::from_u32(2);
+    assert_rejected(&s, "boundary public value");
+}
+
+#[test]
+fn verifier_rejects_a_proof_of_a_mutated_trace() {
+    // With the prover's witness check off, the proof is made anyway; the verifier rejects it.
+    let p = prover().with_options(ProverOptions {
+        check_witness: false,
+    });
+    let mut s = base_shard();
+    let r = find_row(&s, |o| o == opcodes::ADD);
+    cpu_row_mut(&mut s, r).gas_after += F::ONE;
+    if let Ok(proof) = p.prove(&s.airs, &s.traces, &s.public_values) {
+        assert!(p.verify(&s.airs, &proof, &s.public_values).is_err());
+    }
+    let s = base_shard();
+    let proof = p.prove(&s.airs, &s.traces, &s.public_values).unwrap();
+    let mut pv = s.public_values.clone();
+    pv[shard::CPU][0] += F::ONE;
+    assert!(p.verify(&s.airs, &proof, &pv).is_err());
+}
+
+#[test]
+fn coverage_share_and_table() {
+    let t = &fixture("keccak")[0];
+    let r = crate::coverage::constrained_share(t);
+    assert_eq!(r.steps, t.steps.len());
+    // Counted by hand from the records: successful steps of constrained opcodes.
+    let by_hand = t
+        .steps
+        .iter()
+        .filter(|s| {
+            s.status == slotproof_executor::trace::STEP_OK
+                && crate::coverage::opcode_coverage(s.opcode).0 == crate::Coverage::Constrained
+        })
+        .count();
+    assert_eq!(r.constrained_steps, by_hand);
+    assert!(r.share() > 0.5 && r.share() < 1.0, "share {}", r.share());
+    let trusted: usize = r.trusted_by_opcode.iter().map(|x| x.1).sum();
+    assert_eq!(trusted + r.constrained_steps + r.exceptional_steps, r.steps);
+
+    let table = crate::CoverageTable::current();
+    let json = table.to_json();
+    assert!(json.starts_with(&format!(
+        "{{\"version\":{}",
+        crate::coverage::COVERAGE_VERSION
+    )));
+    assert_eq!(json, crate::CoverageTable::current().to_json());
+    // Nothing block-level is called constrained except what the AIR proves.
+    assert!(
+        table
+            .opcodes
+            .iter()
+            .any(|o| o.name == "SSTORE" && o.coverage == crate::Coverage::Trusted)
+    );
+    assert!(
+        table
+            .checks
+            .iter()
+            .any(|c| c.check == "post-state root" && c.coverage == crate::Coverage::Trusted)
+    );
+}
+
+#[test]
+fn babybear_shard_proves_and_verifies() {
+    use slotproof_prover::BabyBear;
+    let t = &fixture("calls")[0];
+    let s = generate_shards::<BabyBear>(t, 1024).unwrap().remove(0);
+    let p: CpuShardProver<BabyBear> = ShardProver::cpu(FriSettings::DEFAULT);
+    let proof = p
+        .prove(&s.airs, &s.traces, &s.public_values)
+        .expect("proves");
+    p.verify(&s.airs, &proof, &s.public_values)
+        .expect("verifies");
+}
