@@ -63,6 +63,28 @@ fn missing_node(e: &TrieError) -> Option<B256> {
     }
 }
 
+/// A contract code by hash from the codes a pre-state carries.
+fn code_by_hash(
+    codes: &HashMap<B256, Bytecode>,
+    code_hash: B256,
+) -> Result<Bytecode, WitnessError> {
+    if code_hash == KECCAK256_EMPTY {
+        return Ok(Bytecode::default());
+    }
+    codes
+        .get(&code_hash)
+        .cloned()
+        .ok_or(WitnessError::MissingCode { code_hash })
+}
+
+/// BLOCKHASH from the ancestor headers: a hash the witness does not carry is an error, never zero.
+fn block_hash(hashes: &HashMap<u64, B256>, number: u64) -> Result<B256, WitnessError> {
+    hashes
+        .get(&number)
+        .copied()
+        .ok_or(WitnessError::MissingBlockHash { number })
+}
+
 /// Reads accounts and slots from an MPT witness, proving each against the parent's state root.
 #[derive(Debug)]
 pub struct WitnessDb {
@@ -165,13 +187,7 @@ impl DatabaseRef for WitnessDb {
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        if code_hash == KECCAK256_EMPTY {
-            return Ok(Bytecode::default());
-        }
-        self.codes
-            .get(&code_hash)
-            .cloned()
-            .ok_or(WitnessError::MissingCode { code_hash })
+        code_by_hash(&self.codes, code_hash)
     }
 
     fn storage_ref(&self, address: Address, slot: U256) -> Result<U256, Self::Error> {
@@ -200,10 +216,7 @@ impl DatabaseRef for WitnessDb {
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
-        self.block_hashes
-            .get(&number)
-            .copied()
-            .ok_or(WitnessError::MissingBlockHash { number })
+        block_hash(&self.block_hashes, number)
     }
 }
 
@@ -281,13 +294,7 @@ impl DatabaseRef for FlatDb {
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        if code_hash == KECCAK256_EMPTY {
-            return Ok(Bytecode::default());
-        }
-        self.codes
-            .get(&code_hash)
-            .cloned()
-            .ok_or(WitnessError::MissingCode { code_hash })
+        code_by_hash(&self.codes, code_hash)
     }
 
     fn storage_ref(&self, address: Address, slot: U256) -> Result<U256, Self::Error> {
@@ -307,10 +314,7 @@ impl DatabaseRef for FlatDb {
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
-        self.block_hashes
-            .get(&number)
-            .copied()
-            .ok_or(WitnessError::MissingBlockHash { number })
+        block_hash(&self.block_hashes, number)
     }
 }
 
