@@ -99,6 +99,7 @@ impl<F> BaseAir<F> for EvmAir {
         match self {
             EvmAir::Cpu(a) => BaseAir::<F>::num_public_values(a),
             EvmAir::Boundary(a) => BaseAir::<F>::num_public_values(a),
+            EvmAir::OpcodeTable(a) => BaseAir::<F>::num_public_values(a),
             _ => 0,
         }
     }

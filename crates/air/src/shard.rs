@@ -51,6 +51,41 @@ pub const BOUNDARY: usize = 5;
 pub const RANGE_U8: usize = 6;
 pub const RANGE_U16: usize = 7;
 
+/// Field elements of the block binding: block number and gas used (4 x 16-bit limbs each), block
+/// hash, parent state root and state root (16 x 16-bit limbs each), little-endian limbs.
+pub const BLOCK_BINDING_LEN: usize = 4 + 4 + 3 * 16;
+
+/// The block public values a shard proof is bound to (public values of the opcode-table chip).
+/// The AIR does not derive them from the execution: they tie a shard proof to one block's claim,
+/// so that it cannot be presented as part of another block's proof.
+pub fn block_binding<F: PrimeField32>(
+    number: u64,
+    gas_used: u64,
+    block_hash: [u8; 32],
+    parent_state_root: [u8; 32],
+    state_root: [u8; 32],
+) -> Vec<F> {
+    let mut v = Vec::with_capacity(BLOCK_BINDING_LEN);
+    for x in [number, gas_used] {
+        v.extend((0..4).map(|i| F::from_u32(((x >> (16 * i)) & 0xffff) as u32)));
+    }
+    for h in [block_hash, parent_state_root, state_root] {
+        // Big-endian bytes -> 16 little-endian 16-bit limbs.
+        v.extend((0..16).map(|i| {
+            let j = 30 - 2 * i;
+            F::from_u32(u32::from(h[j]) << 8 | u32::from(h[j + 1]))
+        }));
+    }
+    v
+}
+
+impl<F: Clone> Shard<F> {
+    /// Binds this shard to a block (see [`block_binding`]).
+    pub fn bind_block(&mut self, binding: Vec<F>) {
+        self.public_values[OPCODE_TABLE] = binding;
+    }
+}
+
 /// Split a subblock into shards of at most `max_rows` steps and generate their traces.
 pub fn generate_shards<F: PrimeField32>(
     trace: &SubblockTrace,
@@ -183,6 +218,7 @@ pub fn generate_shard<F: PrimeField32>(
     let mut public_values = vec![Vec::new(); 8];
     public_values[CPU] = cpu_public.to_vec();
     public_values[BOUNDARY] = boundary_pv;
+    public_values[OPCODE_TABLE] = vec![F::ZERO; BLOCK_BINDING_LEN];
     Shard {
         airs: EvmAir::shard_airs(),
         traces: vec![
@@ -206,15 +242,30 @@ pub fn generate_shard<F: PrimeField32>(
 /// (`allow_init = 0` on the first shard and `allow_suspended = 0` on the last one are the
 /// boundary chip's public values.)
 pub fn subblock_ends<F: PrimeField32>(first: &Shard<F>, last: &Shard<F>) -> bool {
-    let (f, l) = (&first.cpu_public, &last.cpu_public);
+    subblock_ends_public(&first.public_values, &last.public_values)
+}
+
+/// [`subblock_ends`] on the shards' public values alone (what a verifier has). Public values of
+/// the wrong shape give `false`.
+pub fn subblock_ends_public<F: PrimeField32>(first: &[Vec<F>], last: &[Vec<F>]) -> bool {
+    let shape_ok = |pv: &[Vec<F>]| {
+        pv.len() == 8
+            && pv[CPU].len() == crate::chips::cpu::air::NUM_CPU_PUBLIC
+            && pv[BOUNDARY].len() == 2
+    };
+    if !shape_ok(first) || !shape_ok(last) {
+        return false;
+    }
+    let f = CpuPublic::from_slice(&first[CPU]);
+    let l = CpuPublic::from_slice(&last[CPU]);
     f.first_step == F::ZERO
         && f.first_entry == F::ZERO
         && f.first_nctx == F::ZERO
         && f.first_sp == F::ZERO
         && f.first_pc == F::ZERO
-        && first.public_values[BOUNDARY][0] == F::ZERO
+        && first[BOUNDARY][0] == F::ZERO
         && l.last_cont == F::ZERO
-        && last.public_values[BOUNDARY][1] == F::ZERO
+        && last[BOUNDARY][1] == F::ZERO
 }
 
 /// Whether shard `b` may follow shard `a` of the same subblock (the checks of the module docs

@@ -3,6 +3,7 @@
 mod coverage;
 mod execute;
 mod generate;
+mod prove;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,6 +29,10 @@ enum Command {
     /// Print the coverage table (what a proof constrains) and the constrained share of a block's
     /// steps; optionally prove its shards.
     Coverage(coverage::CoverageArgs),
+    /// Execute, prove and verify a block; write the block proof with `-o`.
+    Prove(prove::ProveArgs),
+    /// Verify a block proof file (exit code 0 only for a valid proof).
+    Verify(prove::VerifyArgs),
     /// Run GeneralStateTests JSON files (a file or a directory tree) through the executor.
     Statetest {
         paths: Vec<PathBuf>,
@@ -40,10 +45,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => execute::run(&execute::ExecuteArgs::default_block()),
+        // The main job: prove (and verify) the embedded default block.
+        None => prove::run_prove(&prove::ProveArgs::default_block()),
         Some(Command::Execute(args)) => execute::run(&args),
         Some(Command::GenerateFixtures(args)) => generate::run(&args),
         Some(Command::Coverage(args)) => coverage::run(&args),
+        Some(Command::Prove(args)) => prove::run_prove(&args),
+        Some(Command::Verify(args)) => prove::run_verify(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
     };
     match result {

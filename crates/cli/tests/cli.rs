@@ -7,7 +7,7 @@ fn slotproof() -> Command {
 }
 
 #[test]
-fn default_run_executes_the_embedded_block() {
+fn default_run_proves_the_embedded_block() {
     let out = slotproof()
         .current_dir(std::env::temp_dir())
         .output()
@@ -19,8 +19,61 @@ fn default_run_executes_the_embedded_block() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("fixtures/mixed.json (embedded)"));
+    assert!(text.contains("verified     true"), "{text}");
+}
+
+#[test]
+fn execute_embedded_block_passes_every_check() {
+    let out = slotproof().arg("execute").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("ok   state_root"));
     assert!(!text.contains("FAIL"));
+}
+
+#[test]
+fn prove_writes_a_proof_that_verify_accepts_and_a_tampered_one_it_rejects() {
+    let dir = std::env::temp_dir().join(format!("slotproof-prove-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let proof = dir.join("transfers.proof");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let out = slotproof()
+        .args(["prove", fixture, "--max-rows", "128", "--json", "-o"])
+        .arg(&proof)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "block_number",
+        "gas_used",
+        "shards",
+        "proof_bytes",
+        "phases_ms",
+        "total_ms",
+        "verified",
+        "coverage",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["verified"], true);
+    assert!(v["shards"].as_u64().unwrap() >= 2);
+
+    let ok = slotproof().arg("verify").arg(&proof).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    let mut bytes = std::fs::read(&proof).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 1;
+    let bad = dir.join("tampered.proof");
+    std::fs::write(&bad, &bytes).unwrap();
+    let rejected = slotproof().arg("verify").arg(&bad).output().unwrap();
+    assert_eq!(rejected.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&rejected.stdout).contains("INVALID"));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

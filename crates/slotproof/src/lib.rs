@@ -1,0 +1,33 @@
+//! # slotproof
+//!
+//! Prove and verify the execution of an Ethereum block: the executor runs the block over its
+//! witness and checks it against the header, the EVM chips turn each subblock's trace into shards,
+//! each shard is proven (in parallel) and the shard proofs form a [`BlockProof`].
+//!
+//! ```no_run
+//! use slotproof::{BlockProver, verify_block_proof};
+//! use slotproof::executor::BlockInput;
+//!
+//! let input = BlockInput::from_path("fixtures/transfers.json")?;
+//! let proved = BlockProver::builder().max_shard_rows(1 << 14).build().prove(&input)?;
+//! let bytes = proved.proof.to_bytes()?;
+//! let block = verify_block_proof(&bytes)?; // the block public values the proof is for
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
+//! the EVM and every block-level check is still **trusted**; see the README.
+
+mod proof;
+mod prove;
+mod verify;
+
+pub use proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
+pub use prove::{
+    BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, ProveError, ProveTimings, ProvedBlock,
+};
+pub use verify::{VerifyError, verify_block_proof};
+
+pub use slotproof_air as air;
+pub use slotproof_executor as executor;
+pub use slotproof_prover as prover;

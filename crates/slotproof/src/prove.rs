@@ -1,0 +1,215 @@
+//! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
+
+use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
+use p3_field::PrimeField32;
+use rayon::prelude::*;
+use slotproof_air::shard::block_binding;
+use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION, generate_shards};
+use slotproof_executor::{
+    BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
+};
+use slotproof_prover::{CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Why a block could not be proven.
+#[derive(Debug, Error)]
+pub enum ProveError {
+    #[error(transparent)]
+    Execution(#[from] ExecError),
+    #[error("trace generation of subblock {subblock}: {reason}")]
+    TraceGeneration { subblock: usize, reason: String },
+    #[error("proving shard {shard} (subblock {subblock}): {reason}")]
+    Shard {
+        subblock: usize,
+        shard: usize,
+        reason: String,
+    },
+    #[error("invalid prover settings: {0}")]
+    Settings(String),
+}
+
+/// Wall time per phase.
+#[derive(Clone, Debug, Default)]
+pub struct ProveTimings {
+    pub execute: Duration,
+    pub tracegen: Duration,
+    /// Per shard, in proof order (shards are proven in parallel: these overlap).
+    pub shards: Vec<Duration>,
+    /// Wall time of all shard proving.
+    pub prove: Duration,
+    pub total: Duration,
+}
+
+/// A proven block: the proof, the checked execution it proves and the time it took.
+pub struct ProvedBlock {
+    pub proof: BlockProof,
+    pub execution: BlockExecution,
+    pub timings: ProveTimings,
+}
+
+/// Proves blocks on the CPU backend (KoalaBear). Build with [`BlockProver::builder`].
+#[derive(Clone, Debug)]
+pub struct BlockProver {
+    subblock_gas: u64,
+    max_shard_rows: usize,
+}
+
+/// Settings of a [`BlockProver`].
+#[derive(Clone, Debug)]
+pub struct BlockProverBuilder {
+    subblock_gas: u64,
+    max_shard_rows: usize,
+}
+
+/// Default maximum number of EVM steps in one shard.
+pub const DEFAULT_MAX_SHARD_ROWS: usize = 1 << 16;
+
+impl Default for BlockProverBuilder {
+    fn default() -> Self {
+        Self {
+            subblock_gas: DEFAULT_SUBBLOCK_GAS,
+            max_shard_rows: DEFAULT_MAX_SHARD_ROWS,
+        }
+    }
+}
+
+impl BlockProverBuilder {
+    /// Gas budget of a subblock (see `ExecuteOptions::subblock_gas`).
+    pub fn subblock_gas(mut self, gas: u64) -> Self {
+        self.subblock_gas = gas;
+        self
+    }
+
+    /// Maximum number of EVM steps per shard.
+    pub fn max_shard_rows(mut self, rows: usize) -> Self {
+        self.max_shard_rows = rows;
+        self
+    }
+
+    pub fn build(self) -> BlockProver {
+        BlockProver {
+            subblock_gas: self.subblock_gas,
+            max_shard_rows: self.max_shard_rows,
+        }
+    }
+}
+
+fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
+    v.iter()
+        .map(|x| x.iter().map(|f| f.as_canonical_u32()).collect())
+        .collect()
+}
+
+impl BlockProver {
+    pub fn builder() -> BlockProverBuilder {
+        BlockProverBuilder::default()
+    }
+
+    /// Executes `input` (every header check must pass), then proves every shard of every
+    /// subblock.
+    pub fn prove(&self, input: &BlockInput) -> Result<ProvedBlock, ProveError> {
+        if self.max_shard_rows < 4 {
+            return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
+        }
+        let t0 = Instant::now();
+        let execution = execute_block(
+            input,
+            &ExecuteOptions {
+                subblock_gas: self.subblock_gas,
+                record_trace: true,
+            },
+        )?;
+        execution.ensure_checks_pass()?;
+        let execute = t0.elapsed();
+
+        let block = BlockPublicValues {
+            number: execution.number,
+            block_hash: execution.block_hash.0,
+            parent_state_root: execution.parent_state_root.0,
+            state_root: execution.state_root.0,
+            gas_used: execution.gas_used,
+        };
+        let binding = block_binding::<KoalaBear>(
+            block.number,
+            block.gas_used,
+            block.block_hash,
+            block.parent_state_root,
+            block.state_root,
+        );
+
+        let t1 = Instant::now();
+        let per_subblock = execution
+            .subblocks
+            .par_iter()
+            .enumerate()
+            .filter(|(_, sb)| !sb.trace.steps.is_empty())
+            .map(|(i, sb)| {
+                generate_shards::<KoalaBear>(&sb.trace, self.max_shard_rows)
+                    .map(|shards| (i, shards))
+                    .map_err(|e| ProveError::TraceGeneration {
+                        subblock: i,
+                        reason: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut shards = Vec::new();
+        for (i, list) in per_subblock {
+            for mut s in list {
+                s.bind_block(binding.clone());
+                shards.push((i, s));
+            }
+        }
+        let tracegen = t1.elapsed();
+
+        let t2 = Instant::now();
+        let prover: CpuShardProver<KoalaBear> = ShardProver::cpu(FriSettings::DEFAULT);
+        let proven = shards
+            .par_iter()
+            .enumerate()
+            .map(|(k, (i, s))| {
+                let ts = Instant::now();
+                let err = |reason: String| ProveError::Shard {
+                    subblock: *i,
+                    shard: k,
+                    reason,
+                };
+                let proof = prover
+                    .prove(&s.airs, &s.traces, &s.public_values)
+                    .map_err(|e| err(e.to_string()))?;
+                let bytes = proof_to_bytes(&proof).map_err(|e| err(e.to_string()))?;
+                Ok((
+                    ShardProof {
+                        subblock: *i as u32,
+                        public_values: canonical(&s.public_values),
+                        proof: bytes,
+                    },
+                    ts.elapsed(),
+                ))
+            })
+            .collect::<Result<Vec<_>, ProveError>>()?;
+        let prove = t2.elapsed();
+        let (shard_proofs, shard_times): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
+
+        let proof = BlockProof {
+            version: BLOCK_PROOF_VERSION,
+            field: "koalabear".into(),
+            block,
+            subblocks: execution.subblocks.len() as u32,
+            coverage_version: COVERAGE_VERSION,
+            coverage: CoverageTable::current().to_json(),
+            shards: shard_proofs,
+        };
+        Ok(ProvedBlock {
+            proof,
+            execution,
+            timings: ProveTimings {
+                execute,
+                tracegen,
+                shards: shard_times,
+                prove,
+                total: t0.elapsed(),
+            },
+        })
+    }
+}
