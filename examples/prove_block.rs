@@ -26,6 +26,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A verifier needs only the bytes.
     let block = verify_block_proof(&bytes)?;
-    println!("verified: block {} uses {} gas", block.number, block.gas_used);
+    println!(
+        "verified: block {} uses {} gas",
+        block.number, block.gas_used
+    );
     Ok(())
 }
