@@ -39,16 +39,6 @@ pub struct ExecuteArgs {
     pub json: bool,
 }
 
-impl ExecuteArgs {
-    pub fn default_block() -> Self {
-        Self {
-            fixture: None,
-            subblock_gas: DEFAULT_SUBBLOCK_GAS,
-            json: false,
-        }
-    }
-}
-
 pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
     let (source, input) = load_block(args.fixture.as_deref())?;

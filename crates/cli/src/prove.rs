@@ -17,7 +17,7 @@ pub struct ProveArgs {
     /// Proving backend (only `cpu` exists yet).
     #[arg(long, default_value = "cpu")]
     pub backend: String,
-    /// Field of the shard proofs (only `koalabear` is wired to block proofs yet).
+    /// Field of the shard proofs: koalabear or babybear.
     #[arg(long, default_value = "koalabear")]
     pub field: String,
     /// Gas budget of a subblock.
@@ -58,21 +58,40 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         "backend `{}` is not available yet (cpu only)",
         args.backend
     );
-    anyhow::ensure!(
-        args.field == "koalabear",
-        "field `{}` is not wired to block proofs yet (koalabear only)",
-        args.field
-    );
+    let field = slotproof::Field::from_name(&args.field)
+        .ok_or_else(|| anyhow::anyhow!("unknown field `{}` (koalabear or babybear)", args.field))?;
     let t0 = Instant::now();
     let (source, input) = load_block(args.fixture.as_deref())?;
     let prover = BlockProver::builder()
         .subblock_gas(args.subblock_gas)
         .max_shard_rows(args.max_rows)
+        .field(field)
         .build();
+    let bar = indicatif::ProgressBar::hidden();
     if !args.json {
         eprintln!("proving {source} (block {}) ...", input.number());
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} executing and generating traces {elapsed}",
+            )
+            .expect("valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
     }
-    let proved = prover.prove(&input)?;
+    let proved = prover.prove_with_progress(&input, &|p| match p {
+        slotproof::Progress::ShardsPlanned(n) => {
+            bar.set_length(n as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} shards proven {elapsed_precise}",
+                )
+                .expect("valid template"),
+            );
+        }
+        slotproof::Progress::ShardProven(_) => bar.inc(1),
+    })?;
+    bar.finish_and_clear();
     let bytes = proved.proof.to_bytes()?;
     let t_verify = Instant::now();
     let verified = verify_block_proof(&bytes).is_ok();

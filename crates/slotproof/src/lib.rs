@@ -24,7 +24,8 @@ mod verify;
 
 pub use proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
 pub use prove::{
-    BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, ProveError, ProveTimings, ProvedBlock,
+    BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
+    ProveTimings, ProvedBlock,
 };
 pub use verify::{VerifyError, verify_block_proof};
 

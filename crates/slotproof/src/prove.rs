@@ -8,7 +8,9 @@ use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION, generate_shards};
 use slotproof_executor::{
     BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
 };
-use slotproof_prover::{CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes};
+use slotproof_prover::{
+    BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes,
+};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -27,6 +29,15 @@ pub enum ProveError {
     },
     #[error("invalid prover settings: {0}")]
     Settings(String),
+}
+
+/// What [`BlockProver::prove_with_progress`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Execution and trace generation are done; this many shards will be proven.
+    ShardsPlanned(usize),
+    /// Shard `k` is proven.
+    ShardProven(usize),
 }
 
 /// Wall time per phase.
@@ -48,11 +59,106 @@ pub struct ProvedBlock {
     pub timings: ProveTimings,
 }
 
-/// Proves blocks on the CPU backend (KoalaBear). Build with [`BlockProver::builder`].
+/// Trace generation and shard proving over one field (the prover types are per field).
+macro_rules! prove_shards {
+    ($F:ty, $execution:expr, $block:expr, $max_rows:expr, $progress:expr) => {{
+        let binding = block_binding::<$F>(
+            $block.number,
+            $block.gas_used,
+            $block.block_hash,
+            $block.parent_state_root,
+            $block.state_root,
+        );
+
+        let t1 = Instant::now();
+        let per_subblock = $execution
+            .subblocks
+            .par_iter()
+            .enumerate()
+            .filter(|(_, sb)| !sb.trace.steps.is_empty())
+            .map(|(i, sb)| {
+                generate_shards::<$F>(&sb.trace, $max_rows)
+                    .map(|shards| (i, shards))
+                    .map_err(|e| ProveError::TraceGeneration {
+                        subblock: i,
+                        reason: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut shards = Vec::new();
+        for (i, list) in per_subblock {
+            for mut s in list {
+                s.bind_block(binding.clone());
+                shards.push((i, s));
+            }
+        }
+        let tracegen = t1.elapsed();
+
+        let t2 = Instant::now();
+        $progress(Progress::ShardsPlanned(shards.len()));
+        let prover: CpuShardProver<$F> = ShardProver::cpu(FriSettings::DEFAULT);
+        let proven: Vec<(ShardProof, Duration)> = shards
+            .par_iter()
+            .enumerate()
+            .map(|(k, (i, s))| {
+                let ts = Instant::now();
+                let err = |reason: String| ProveError::Shard {
+                    subblock: *i,
+                    shard: k,
+                    reason,
+                };
+                let proof = prover
+                    .prove(&s.airs, &s.traces, &s.public_values)
+                    .map_err(|e| err(e.to_string()))?;
+                let bytes = proof_to_bytes(&proof).map_err(|e| err(e.to_string()))?;
+                $progress(Progress::ShardProven(k));
+                Ok((
+                    ShardProof {
+                        subblock: *i as u32,
+                        public_values: canonical(&s.public_values),
+                        proof: bytes,
+                    },
+                    ts.elapsed(),
+                ))
+            })
+            .collect::<Result<Vec<_>, ProveError>>()?;
+        let prove = t2.elapsed();
+        (proven, tracegen, prove)
+    }};
+}
+
+/// Proves blocks on the CPU backend. Build with [`BlockProver::builder`].
 #[derive(Clone, Debug)]
 pub struct BlockProver {
     subblock_gas: u64,
     max_shard_rows: usize,
+    field: Field,
+}
+
+/// The field shard proofs are made over (both with a degree-4 extension).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Field {
+    #[default]
+    KoalaBear,
+    BabyBear,
+}
+
+impl Field {
+    /// The name a [`crate::BlockProof`] records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::KoalaBear => "koalabear",
+            Field::BabyBear => "babybear",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "koalabear" => Some(Field::KoalaBear),
+            "babybear" => Some(Field::BabyBear),
+            _ => None,
+        }
+    }
 }
 
 /// Settings of a [`BlockProver`].
@@ -60,6 +166,7 @@ pub struct BlockProver {
 pub struct BlockProverBuilder {
     subblock_gas: u64,
     max_shard_rows: usize,
+    field: Field,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -70,6 +177,7 @@ impl Default for BlockProverBuilder {
         Self {
             subblock_gas: DEFAULT_SUBBLOCK_GAS,
             max_shard_rows: DEFAULT_MAX_SHARD_ROWS,
+            field: Field::KoalaBear,
         }
     }
 }
@@ -87,10 +195,17 @@ impl BlockProverBuilder {
         self
     }
 
+    /// Field of the shard proofs (KoalaBear by default).
+    pub fn field(mut self, field: Field) -> Self {
+        self.field = field;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
             max_shard_rows: self.max_shard_rows,
+            field: self.field,
         }
     }
 }
@@ -109,6 +224,15 @@ impl BlockProver {
     /// Executes `input` (every header check must pass), then proves every shard of every
     /// subblock.
     pub fn prove(&self, input: &BlockInput) -> Result<ProvedBlock, ProveError> {
+        self.prove_with_progress(input, &|_| {})
+    }
+
+    /// [`BlockProver::prove`], reporting progress (for progress bars; called from worker threads).
+    pub fn prove_with_progress(
+        &self,
+        input: &BlockInput,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<ProvedBlock, ProveError> {
         if self.max_shard_rows < 4 {
             return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
         }
@@ -130,70 +254,19 @@ impl BlockProver {
             state_root: execution.state_root.0,
             gas_used: execution.gas_used,
         };
-        let binding = block_binding::<KoalaBear>(
-            block.number,
-            block.gas_used,
-            block.block_hash,
-            block.parent_state_root,
-            block.state_root,
-        );
-
-        let t1 = Instant::now();
-        let per_subblock = execution
-            .subblocks
-            .par_iter()
-            .enumerate()
-            .filter(|(_, sb)| !sb.trace.steps.is_empty())
-            .map(|(i, sb)| {
-                generate_shards::<KoalaBear>(&sb.trace, self.max_shard_rows)
-                    .map(|shards| (i, shards))
-                    .map_err(|e| ProveError::TraceGeneration {
-                        subblock: i,
-                        reason: e.to_string(),
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut shards = Vec::new();
-        for (i, list) in per_subblock {
-            for mut s in list {
-                s.bind_block(binding.clone());
-                shards.push((i, s));
+        let (proven, tracegen, prove) = match self.field {
+            Field::KoalaBear => {
+                prove_shards!(KoalaBear, execution, block, self.max_shard_rows, progress)
             }
-        }
-        let tracegen = t1.elapsed();
-
-        let t2 = Instant::now();
-        let prover: CpuShardProver<KoalaBear> = ShardProver::cpu(FriSettings::DEFAULT);
-        let proven = shards
-            .par_iter()
-            .enumerate()
-            .map(|(k, (i, s))| {
-                let ts = Instant::now();
-                let err = |reason: String| ProveError::Shard {
-                    subblock: *i,
-                    shard: k,
-                    reason,
-                };
-                let proof = prover
-                    .prove(&s.airs, &s.traces, &s.public_values)
-                    .map_err(|e| err(e.to_string()))?;
-                let bytes = proof_to_bytes(&proof).map_err(|e| err(e.to_string()))?;
-                Ok((
-                    ShardProof {
-                        subblock: *i as u32,
-                        public_values: canonical(&s.public_values),
-                        proof: bytes,
-                    },
-                    ts.elapsed(),
-                ))
-            })
-            .collect::<Result<Vec<_>, ProveError>>()?;
-        let prove = t2.elapsed();
+            Field::BabyBear => {
+                prove_shards!(BabyBear, execution, block, self.max_shard_rows, progress)
+            }
+        };
         let (shard_proofs, shard_times): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
 
         let proof = BlockProof {
             version: BLOCK_PROOF_VERSION,
-            field: "koalabear".into(),
+            field: self.field.name().into(),
             block,
             subblocks: execution.subblocks.len() as u32,
             coverage_version: COVERAGE_VERSION,

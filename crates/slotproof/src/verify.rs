@@ -2,11 +2,11 @@
 //! values, and the chaining of the shards of each subblock.
 
 use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues};
-use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use p3_field::PrimeField32;
 use slotproof_air::coverage::COVERAGE_VERSION;
 use slotproof_air::shard::{CPU, OPCODE_TABLE, block_binding, chains, subblock_ends_public};
 use slotproof_air::{CpuPublic, EvmAir};
-use slotproof_prover::{CpuShardProver, FriSettings, KoalaBear, ShardProver};
+use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver};
 use thiserror::Error;
 
 /// Why a block proof is not accepted.
@@ -32,13 +32,13 @@ pub enum VerifyError {
     Empty,
 }
 
-fn field_values(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec<KoalaBear>>, VerifyError> {
+fn field_values<F: PrimeField32>(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec<F>>, VerifyError> {
     v.iter()
         .map(|x| {
             x.iter()
                 .map(|&u| {
-                    if u < KoalaBear::ORDER_U32 {
-                        Ok(KoalaBear::from_u32(u))
+                    if u < F::ORDER_U32 {
+                        Ok(F::from_u32(u))
                     } else {
                         Err(VerifyError::NonCanonical { shard })
                     }
@@ -46,6 +46,73 @@ fn field_values(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec<KoalaBear>>, Ver
                 .collect()
         })
         .collect()
+}
+
+/// Verifies every shard over one field; returns the shards' public values for the chain checks.
+macro_rules! verify_shards {
+    ($F:ident, $proof:expr) => {{
+        let proof = $proof;
+        let b = &proof.block;
+        let binding = block_binding::<$F>(
+            b.number,
+            b.gas_used,
+            b.block_hash,
+            b.parent_state_root,
+            b.state_root,
+        );
+        let airs = EvmAir::shard_airs();
+        let expected_lens: Vec<usize> = airs
+            .iter()
+            .map(|a| p3_air::BaseAir::<$F>::num_public_values(a))
+            .collect();
+        let prover: CpuShardProver<$F> = ShardProver::cpu(FriSettings::DEFAULT);
+
+        let mut values = Vec::with_capacity(proof.shards.len());
+        for (k, s) in proof.shards.iter().enumerate() {
+            let pv = field_values::<$F>(&s.public_values, k)?;
+            if pv.len() != airs.len() || pv.iter().zip(&expected_lens).any(|(v, n)| v.len() != *n) {
+                return Err(VerifyError::PublicValueShape { shard: k });
+            }
+            if pv[OPCODE_TABLE] != binding {
+                return Err(VerifyError::WrongBlock { shard: k });
+            }
+            prover
+                .verify_bytes(&airs, &s.proof, &pv)
+                .map_err(|e| VerifyError::ShardRejected {
+                    shard: k,
+                    reason: e.to_string(),
+                })?;
+            values.push(pv);
+        }
+
+        ChainValues::$F(values)
+    }};
+}
+
+/// The verified shards' public values, per field.
+enum ChainValues {
+    KoalaBear(Vec<Vec<Vec<KoalaBear>>>),
+    BabyBear(Vec<Vec<Vec<BabyBear>>>),
+}
+
+fn group_ok<F: PrimeField32>(group: &[Vec<Vec<F>>]) -> bool {
+    let chained = group.windows(2).all(|w| {
+        chains(
+            &CpuPublic::from_slice(&w[0][CPU]),
+            &CpuPublic::from_slice(&w[1][CPU]),
+        )
+    });
+    chained && subblock_ends_public(&group[0], &group[group.len() - 1])
+}
+
+impl ChainValues {
+    /// Whether shards `range` (one subblock) start it, chain and end it.
+    fn subblock_ok(&self, range: std::ops::Range<usize>) -> bool {
+        match self {
+            ChainValues::KoalaBear(v) => group_ok(&v[range]),
+            ChainValues::BabyBear(v) => group_ok(&v[range]),
+        }
+    }
 }
 
 /// Verifies block proof bytes and returns the block public values they prove. Never panics.
@@ -62,9 +129,6 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
             proof.version
         )));
     }
-    if proof.field != "koalabear" {
-        return Err(VerifyError::Unsupported(format!("field {}", proof.field)));
-    }
     if proof.coverage_version != COVERAGE_VERSION {
         return Err(VerifyError::Unsupported(format!(
             "coverage version {}",
@@ -74,39 +138,11 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
     if proof.shards.is_empty() {
         return Err(VerifyError::Empty);
     }
-    let b = &proof.block;
-    let binding = block_binding::<KoalaBear>(
-        b.number,
-        b.gas_used,
-        b.block_hash,
-        b.parent_state_root,
-        b.state_root,
-    );
-    let airs = EvmAir::shard_airs();
-    let expected_lens: Vec<usize> = airs
-        .iter()
-        .map(|a| p3_air::BaseAir::<KoalaBear>::num_public_values(a))
-        .collect();
-    let prover: CpuShardProver<KoalaBear> = ShardProver::cpu(FriSettings::DEFAULT);
-
-    let mut values = Vec::with_capacity(proof.shards.len());
-    for (k, s) in proof.shards.iter().enumerate() {
-        let pv = field_values(&s.public_values, k)?;
-        if pv.len() != airs.len() || pv.iter().zip(&expected_lens).any(|(v, n)| v.len() != *n) {
-            return Err(VerifyError::PublicValueShape { shard: k });
-        }
-        if pv[OPCODE_TABLE] != binding {
-            return Err(VerifyError::WrongBlock { shard: k });
-        }
-        prover
-            .verify_bytes(&airs, &s.proof, &pv)
-            .map_err(|e| VerifyError::ShardRejected {
-                shard: k,
-                reason: e.to_string(),
-            })?;
-        values.push(pv);
-    }
-
+    let chain_values = match proof.field.as_str() {
+        "koalabear" => verify_shards!(KoalaBear, proof),
+        "babybear" => verify_shards!(BabyBear, proof),
+        other => return Err(VerifyError::Unsupported(format!("field {other}"))),
+    };
     // Shards come subblock by subblock, in order; each subblock's shards start it, chain, end it.
     let mut start = 0;
     while start < proof.shards.len() {
@@ -118,14 +154,7 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
         while end < proof.shards.len() && proof.shards[end].subblock == sub {
             end += 1;
         }
-        let group = &values[start..end];
-        let chained = group.windows(2).all(|w| {
-            chains(
-                &CpuPublic::from_slice(&w[0][CPU]),
-                &CpuPublic::from_slice(&w[1][CPU]),
-            )
-        });
-        if !subblock_ends_public(&group[0], &group[group.len() - 1]) || !chained {
+        if !chain_values.subblock_ok(start..end) {
             return Err(VerifyError::BrokenChain { subblock: sub });
         }
         start = end;

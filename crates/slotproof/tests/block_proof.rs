@@ -141,3 +141,28 @@ fn malformed_bytes_are_errors_not_panics() {
         Err(VerifyError::Unsupported(_))
     ));
 }
+
+#[test]
+fn babybear_block_proof_verifies_and_unknown_fields_are_rejected() {
+    use slotproof::Field;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let input = BlockInput::from_path(path).unwrap();
+    let proved = BlockProver::builder()
+        .field(Field::BabyBear)
+        .max_shard_rows(128)
+        .build()
+        .prove(&input)
+        .unwrap();
+    assert_eq!(proved.proof.field, "babybear");
+    let bytes = proved.proof.to_bytes().unwrap();
+    assert_eq!(verify_block_proof(&bytes).unwrap(), proved.proof.block);
+    // The same shards claimed as KoalaBear proofs do not verify.
+    let mut p = proved.proof.clone();
+    p.field = "koalabear".into();
+    assert!(verify_block_proof(&p.to_bytes().unwrap()).is_err());
+    p.field = "goldilocks".into();
+    assert!(matches!(
+        verify_block_proof(&p.to_bytes().unwrap()),
+        Err(VerifyError::Unsupported(_))
+    ));
+}
