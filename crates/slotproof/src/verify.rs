@@ -2,6 +2,7 @@
 //! values, and the chaining of the shards of each subblock.
 
 use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues};
+use crate::prove::Field;
 use p3_field::PrimeField32;
 use slotproof_air::coverage::COVERAGE_VERSION;
 use slotproof_air::shard::{CPU, OPCODE_TABLE, block_binding, chains, subblock_ends_public};
@@ -138,10 +139,10 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
     if proof.shards.is_empty() {
         return Err(VerifyError::Empty);
     }
-    let chain_values = match proof.field.as_str() {
-        "koalabear" => verify_shards!(KoalaBear, proof),
-        "babybear" => verify_shards!(BabyBear, proof),
-        other => return Err(VerifyError::Unsupported(format!("field {other}"))),
+    let chain_values = match Field::from_name(&proof.field) {
+        Some(Field::KoalaBear) => verify_shards!(KoalaBear, proof),
+        Some(Field::BabyBear) => verify_shards!(BabyBear, proof),
+        None => return Err(VerifyError::Unsupported(format!("field {}", proof.field))),
     };
     // Shards come subblock by subblock, in order; each subblock's shards start it, chain, end it.
     let mut start = 0;
