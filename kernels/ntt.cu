@@ -10,10 +10,16 @@
 // 1/n, and the first log_blowup forward stages folded in as one shift per output block), then a
 // size-n DIF of each of the 2^log_blowup blocks.
 //
-// The stages are grouped into passes; a pass loads a tile of 2^num_stages x 2^log_lanes words
-// (stride 2^(stage_hi - num_stages) between the 2^num_stages words of one butterfly group,
-// 2^log_lanes neighbouring groups side by side for coalescing) into shared memory, runs its stages
-// there and writes the tile back: a 2^24-row transform takes three global passes.
+// The stages are grouped into passes (crates/cuda/src/plan.rs picks them from the device's
+// shared-memory limit; 2^24 rows take two passes on sm_90 with opt-in shared memory). A pass
+// loads a tile of 2^num_stages x 2^log_lanes words (stride 2^(stage_hi - num_stages) between the
+// 2^num_stages words of one butterfly group, 2^log_lanes neighbouring groups side by side for
+// coalescing) into shared memory and runs its first stages there. Its last `warp_stages` stages
+// (the smallest strides) run in registers: each warp takes chunks of 2^(5 + LOG_REGS) tile words,
+// word (i << 5) | lane of a chunk in register i of that lane, so a butterfly whose tile bit is
+// >= 5 pairs two registers of one thread and one whose tile bit is < 5 pairs two lanes
+// (__shfl_xor_sync), with no shared memory and no __syncthreads; the results go straight from
+// registers to global memory.
 #include "field.cuh"
 #include "params.cuh"
 
@@ -21,48 +27,123 @@ using namespace slotproof;
 
 namespace {
 
-template <class F>
-__device__ void ntt_dif_pass(const NttPassParams& p) {
-    extern __shared__ uint32_t tile[];
-    const uint32_t s = p.num_stages;
-    const uint32_t l = p.log_lanes;
-    const uint32_t lo_bits = p.stage_hi - s;
-    const uint32_t lanes = 1u << l;
-    const uint32_t tile_n = 1u << (s + l);
-    const uint32_t lane_blocks_log = lo_bits - l;
+constexpr uint32_t FULL_WARP = 0xffffffffu;
 
+// Where a pass's block sits in the column, and its tile shape.
+struct PassGeometry {
+    uint32_t l;          // log_lanes
+    uint32_t lane_mask;  // 2^l - 1
+    uint32_t lo_bits;    // stage_hi - num_stages: stride log of the tile rows
+    uint32_t lane_base;  // first low index of this block's lanes
+    uint64_t base;       // global index of tile word 0
+};
+
+__device__ __forceinline__ PassGeometry pass_geometry(const NttPassParams& p) {
+    PassGeometry g;
+    g.l = p.log_lanes;
+    g.lane_mask = (1u << g.l) - 1;
+    g.lo_bits = p.stage_hi - p.num_stages;
+    const uint32_t lane_blocks_log = g.lo_bits - g.l;
     const uint64_t bid = blockIdx.x;
     const uint64_t hi = bid >> lane_blocks_log;
     const uint32_t lane_block = static_cast<uint32_t>(bid & ((1ull << lane_blocks_log) - 1));
-    const uint32_t lane_base = lane_block << l;
-    const uint64_t base = (hi << p.stage_hi) | lane_base;
+    g.lane_base = lane_block << g.l;
+    g.base = (hi << p.stage_hi) | g.lane_base;
+    return g;
+}
+
+// Global index (within the column) of tile word e.
+__device__ __forceinline__ uint64_t tile_to_global(const PassGeometry& g, uint32_t e) {
+    return g.base + (static_cast<uint64_t>(e >> g.l) << g.lo_bits) + (e & g.lane_mask);
+}
+
+// Twiddle index of the butterfly whose lower tile word is e0, at a stage pairing global indices
+// 2^b apart: omega_{2^(b+1)}^(i mod 2^b) = tw[(i mod 2^b) << (log_n - b - 1)].
+__device__ __forceinline__ uint32_t twiddle_index(const PassGeometry& g, uint32_t e0, uint32_t b,
+                                                  uint32_t log_n) {
+    const uint32_t k = (((e0 >> g.l) << g.lo_bits) | g.lane_base | (e0 & g.lane_mask)) & ((1u << b) - 1);
+    return k << (log_n - b - 1);
+}
+
+// The warp phase: the last 5 + LOG_REGS - l stages of the pass, tile bits l .. 4 + LOG_REGS.
+template <class F, uint32_t LOG_REGS>
+__device__ __forceinline__ void dif_warp_stages(const NttPassParams& p, const PassGeometry& g,
+                                                const uint32_t* tile, uint32_t* col,
+                                                const uint32_t* tw) {
+    constexpr uint32_t REGS = 1u << LOG_REGS;
+    constexpr uint32_t CHUNK_LOG = 5 + LOG_REGS;
+    const uint32_t lane = threadIdx.x & 31u;
+    const uint32_t num_chunks = (1u << (p.num_stages + g.l)) >> CHUNK_LOG;
+    for (uint32_t chunk = threadIdx.x >> 5; chunk < num_chunks; chunk += blockDim.x >> 5) {
+        const uint32_t chunk_base = chunk << CHUNK_LOG;
+        uint32_t v[REGS];
+#pragma unroll
+        for (uint32_t i = 0; i < REGS; ++i) v[i] = tile[chunk_base | (i << 5) | lane];
+
+        // Register stages: tile bit 5 + rb pairs registers i0 and i0 | 2^rb of one thread.
+        if constexpr (LOG_REGS > 0) {
+#pragma unroll
+            for (uint32_t t = 0; t < LOG_REGS; ++t) {
+                const uint32_t rb = LOG_REGS - 1 - t;
+                const uint32_t b = g.lo_bits + 5 + rb - g.l;
+#pragma unroll
+                for (uint32_t q = 0; q < REGS / 2; ++q) {
+                    const uint32_t i0 = ((q >> rb) << (rb + 1)) | (q & ((1u << rb) - 1));
+                    const uint32_t i1 = i0 | (1u << rb);
+                    const uint32_t w = tw[twiddle_index(g, chunk_base | (i0 << 5) | lane, b, p.log_n)];
+                    const uint32_t x = v[i0];
+                    const uint32_t y = v[i1];
+                    v[i0] = f_add<F>(x, y);
+                    v[i1] = f_mul<F>(f_sub<F>(x, y), w);
+                }
+            }
+        }
+
+        // Shuffle stages: tile bit beta < 5 pairs lane and lane ^ 2^beta (same register). The
+        // lower lane keeps x + y, the upper one (x - y) * w. The twiddle depends only on the
+        // tile bits below beta, i.e. on the lane: one load per stage, by the upper lanes.
+        for (uint32_t beta = 5; beta-- > g.l;) {
+            const uint32_t bit = 1u << beta;
+            const bool upper = (lane & bit) != 0;
+            const uint32_t b = g.lo_bits + beta - g.l;
+            const uint32_t w = upper ? tw[twiddle_index(g, lane & ~bit, b, p.log_n)] : 0u;
+#pragma unroll
+            for (uint32_t i = 0; i < REGS; ++i) {
+                const uint32_t other = __shfl_xor_sync(FULL_WARP, v[i], bit);
+                v[i] = upper ? f_mul<F>(f_sub<F>(other, v[i]), w) : f_add<F>(v[i], other);
+            }
+        }
+
+#pragma unroll
+        for (uint32_t i = 0; i < REGS; ++i) col[tile_to_global(g, chunk_base | (i << 5) | lane)] = v[i];
+    }
+}
+
+template <class F>
+__device__ void ntt_dif_pass(const NttPassParams& p) {
+    extern __shared__ uint32_t tile[];
+    const PassGeometry g = pass_geometry(p);
+    const uint32_t s = p.num_stages;
+    const uint32_t l = g.l;
+    const uint32_t tile_n = 1u << (s + l);
     uint32_t* col = reinterpret_cast<uint32_t*>(p.data) + blockIdx.y * p.col_stride;
     const uint32_t* tw = reinterpret_cast<const uint32_t*>(p.twiddles);
 
-    for (uint32_t e = threadIdx.x; e < tile_n; e += blockDim.x) {
-        const uint32_t m = e >> l;
-        const uint32_t j = e & (lanes - 1);
-        tile[e] = col[base + (static_cast<uint64_t>(m) << lo_bits) + j];
-    }
+    for (uint32_t e = threadIdx.x; e < tile_n; e += blockDim.x) tile[e] = col[tile_to_global(g, e)];
     __syncthreads();
 
-    for (uint32_t t = 0; t < s; ++t) {
-        const uint32_t half_log = s - 1 - t;
+    // Shared-memory stages: butterfly half 2^half_log in tile rows, down to the warp phase.
+    for (uint32_t half_log = s; half_log-- > p.warp_stages;) {
         const uint32_t half = 1u << half_log;
         // This stage pairs global indices i and i + 2^b.
-        const uint32_t b = lo_bits + half_log;
-        const uint32_t h_mask = (1u << b) - 1;
-        const uint32_t tw_shift = p.log_n - b - 1;
+        const uint32_t b = g.lo_bits + half_log;
         for (uint32_t q = threadIdx.x; q < (tile_n >> 1); q += blockDim.x) {
-            const uint32_t j = q & (lanes - 1);
+            const uint32_t j = q & g.lane_mask;
             const uint32_t r = q >> l;
             const uint32_t m0 = ((r >> half_log) << (half_log + 1)) | (r & (half - 1));
-            const uint32_t m1 = m0 + half;
-            // Twiddle omega_{2^(b+1)}^(i mod 2^b) = tw[(i mod 2^b) << tw_shift].
-            const uint32_t k = ((m0 << lo_bits) | lane_base | j) & h_mask;
-            const uint32_t w = tw[k << tw_shift];
             const uint32_t i0 = (m0 << l) | j;
-            const uint32_t i1 = (m1 << l) | j;
+            const uint32_t i1 = ((m0 + half) << l) | j;
+            const uint32_t w = tw[twiddle_index(g, i0, b, p.log_n)];
             const uint32_t x = tile[i0];
             const uint32_t y = tile[i1];
             tile[i0] = f_add<F>(x, y);
@@ -71,10 +152,15 @@ __device__ void ntt_dif_pass(const NttPassParams& p) {
         __syncthreads();
     }
 
-    for (uint32_t e = threadIdx.x; e < tile_n; e += blockDim.x) {
-        const uint32_t m = e >> l;
-        const uint32_t j = e & (lanes - 1);
-        col[base + (static_cast<uint64_t>(m) << lo_bits) + j] = tile[e];
+    if (p.warp_stages == 0) {
+        for (uint32_t e = threadIdx.x; e < tile_n; e += blockDim.x) col[tile_to_global(g, e)] = tile[e];
+        return;
+    }
+    switch (p.log_regs) {
+        case 0: dif_warp_stages<F, 0>(p, g, tile, col, tw); break;
+        case 1: dif_warp_stages<F, 1>(p, g, tile, col, tw); break;
+        case 2: dif_warp_stages<F, 2>(p, g, tile, col, tw); break;
+        default: dif_warp_stages<F, 3>(p, g, tile, col, tw); break;
     }
 }
 
@@ -138,7 +224,7 @@ __device__ void coset_scatter_tiled(const CosetScatterParams& p) {
 }  // namespace
 
 #define SLOTPROOF_NTT(suffix, Field)                                                              \
-    extern "C" __global__ void __launch_bounds__(256) ntt_dif_pass_##suffix(const NttPassParams p) { \
+    extern "C" __global__ void __launch_bounds__(512) ntt_dif_pass_##suffix(const NttPassParams p) { \
         ntt_dif_pass<Field>(p);                                                                   \
     }                                                                                             \
     extern "C" __global__ void coset_scatter_##suffix(const CosetScatterParams p) {               \

@@ -13,8 +13,11 @@ namespace slotproof {
 // One pass of a radix-2 decimation-in-frequency NTT over `num_cols` columns, each of
 // 2^log_n elements, stored column-major (column c starts at data + c * col_stride).
 // The pass performs `num_stages` butterfly stages whose half-sizes go from 2^(stage_hi-1) down to
-// 2^(stage_hi-num_stages), in shared memory. `log_lanes` is log2 of how many neighbouring
-// low indices one block keeps in its tile (for coalescing).
+// 2^(stage_hi-num_stages): the first num_stages - warp_stages in shared memory (2^(num_stages +
+// log_lanes) words of dynamic shared memory), the last `warp_stages` in registers, 2^log_regs
+// words per thread, exchanged with warp shuffles (warp_stages = 0: none; otherwise
+// warp_stages = 5 + log_regs - log_lanes). `log_lanes` is log2 of how many neighbouring low
+// indices one block keeps in its tile (for coalescing).
 struct NttPassParams {
     uint64_t data;      // uint32_t*, in/out
     uint64_t twiddles;  // const uint32_t*, tw[k] = omega_{2^log_n}^k for k < 2^(log_n-1)
@@ -24,9 +27,11 @@ struct NttPassParams {
     uint32_t stage_hi;
     uint32_t num_stages;
     uint32_t log_lanes;
+    uint32_t warp_stages;
+    uint32_t log_regs;  // 0..3
     uint32_t _pad;
 };
-static_assert(sizeof(NttPassParams) == 48, "NttPassParams size");
+static_assert(sizeof(NttPassParams) == 56, "NttPassParams size");
 static_assert(alignof(NttPassParams) == 8, "NttPassParams align");
 static_assert(offsetof(NttPassParams, data) == 0, "NttPassParams.data");
 static_assert(offsetof(NttPassParams, twiddles) == 8, "NttPassParams.twiddles");
@@ -36,6 +41,8 @@ static_assert(offsetof(NttPassParams, num_cols) == 28, "NttPassParams.num_cols")
 static_assert(offsetof(NttPassParams, stage_hi) == 32, "NttPassParams.stage_hi");
 static_assert(offsetof(NttPassParams, num_stages) == 36, "NttPassParams.num_stages");
 static_assert(offsetof(NttPassParams, log_lanes) == 40, "NttPassParams.log_lanes");
+static_assert(offsetof(NttPassParams, warp_stages) == 44, "NttPassParams.warp_stages");
+static_assert(offsetof(NttPassParams, log_regs) == 48, "NttPassParams.log_regs");
 
 // The step of a coset LDE between the inverse and the forward transform. With N = n << B
 // (B = log_blowup), output block t (words [t*n, (t+1)*n) of each column) is

@@ -25,6 +25,8 @@ pub struct NttPassParams {
     pub stage_hi: u32,
     pub num_stages: u32,
     pub log_lanes: u32,
+    pub warp_stages: u32,
+    pub log_regs: u32,
     pub _pad: u32,
 }
 
@@ -181,7 +183,7 @@ mod tests {
 
     #[test]
     fn ntt_pass_params_layout() {
-        assert_eq!(size_of::<NttPassParams>(), 48);
+        assert_eq!(size_of::<NttPassParams>(), 56);
         assert_eq!(align_of::<NttPassParams>(), 8);
         assert_eq!(offset_of!(NttPassParams, data), 0);
         assert_eq!(offset_of!(NttPassParams, twiddles), 8);
@@ -191,6 +193,8 @@ mod tests {
         assert_eq!(offset_of!(NttPassParams, stage_hi), 32);
         assert_eq!(offset_of!(NttPassParams, num_stages), 36);
         assert_eq!(offset_of!(NttPassParams, log_lanes), 40);
+        assert_eq!(offset_of!(NttPassParams, warp_stages), 44);
+        assert_eq!(offset_of!(NttPassParams, log_regs), 48);
     }
 
     #[test]
@@ -284,8 +288,10 @@ mod tests {
     fn params_header_matches() {
         let header = include_str!("../../../kernels/params.cuh");
         for expr in [
-            "sizeof(NttPassParams) == 48",
+            "sizeof(NttPassParams) == 56",
             "offsetof(NttPassParams, log_lanes) == 40",
+            "offsetof(NttPassParams, warp_stages) == 44",
+            "offsetof(NttPassParams, log_regs) == 48",
             "sizeof(CosetScatterParams) == 48",
             "offsetof(CosetScatterParams, num_cols) == 40",
             "offsetof(CosetScatterParams, hi_len) == 44",

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
+use cudarc::driver::sys::{CUdevice_attribute, CUfunction_attribute};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, LaunchConfig,
 };
@@ -15,6 +16,9 @@ use crate::abi::{DeviceReprArg, FillParams};
 use crate::error::{Error, Result};
 use crate::field::{DeviceField, FieldKind};
 use crate::kernels;
+use crate::plan::{
+    DEFAULT_SHARED_BYTES, MAX_LOG_REGS, NTT_MAX_THREADS, NttLimits, NttPass, plan_dif_passes,
+};
 use crate::probe::{DriverInfo, probe_driver};
 
 /// Options of a [`CudaBackend`].
@@ -35,6 +39,11 @@ pub struct CudaBackend {
     stream: Arc<CudaStream>,
     modules: Vec<(&'static str, Arc<CudaModule>)>,
     functions: Mutex<HashMap<String, CudaFunction>>,
+    /// Dynamic shared memory each kernel has been allowed beyond the default 48 KiB.
+    shared_allowed: Mutex<HashMap<&'static str, u32>>,
+    /// The device's `MAX_SHARED_MEMORY_PER_BLOCK_OPTIN`.
+    shared_optin_bytes: usize,
+    ntt_limits: NttLimits,
     tables: Mutex<HashMap<TableKey, Arc<DeviceBuffer>>>,
     options: BackendOptions,
 }
@@ -82,12 +91,20 @@ impl CudaBackend {
             };
             modules.push((name, module));
         }
+        let optin = ctx
+            .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)?;
+        let shared_optin_bytes = usize::try_from(optin)
+            .unwrap_or(0)
+            .max(DEFAULT_SHARED_BYTES);
         Ok(Self {
             info,
             ctx,
             stream,
             modules,
             functions: Mutex::new(HashMap::new()),
+            shared_allowed: Mutex::new(HashMap::new()),
+            shared_optin_bytes,
+            ntt_limits: NttLimits::for_shared_memory(shared_optin_bytes),
             tables: Mutex::new(HashMap::new()),
             options,
         })
@@ -127,6 +144,83 @@ impl CudaBackend {
         Ok(())
     }
 
+    /// Dynamic shared memory one block may opt in to (`MAX_SHARED_MEMORY_PER_BLOCK_OPTIN`;
+    /// 227 KiB on H100 and H200).
+    pub fn shared_memory_optin_bytes(&self) -> usize {
+        self.shared_optin_bytes
+    }
+
+    /// The NTT tile limits in use: by default derived from
+    /// [`CudaBackend::shared_memory_optin_bytes`].
+    pub fn ntt_limits(&self) -> NttLimits {
+        self.ntt_limits
+    }
+
+    /// Use other NTT tile limits (tests exercise the 48 KiB plan and small multi-pass plans on
+    /// any device with this). Limits whose tiles exceed the device's shared memory, or whose
+    /// warp phase or block size the kernel does not support, are rejected.
+    pub fn set_ntt_limits(&mut self, limits: NttLimits) -> Result<()> {
+        if limits.max_tile_bytes() > self.shared_optin_bytes {
+            return Err(Error::InvalidNttLimits(format!(
+                "tiles of {} bytes exceed the device's {} bytes of shared memory per block",
+                limits.max_tile_bytes(),
+                self.shared_optin_bytes
+            )));
+        }
+        if limits.max_log_regs > MAX_LOG_REGS || limits.max_threads > NTT_MAX_THREADS {
+            return Err(Error::InvalidNttLimits(format!(
+                "max_log_regs {} (at most {MAX_LOG_REGS}) / max_threads {} (at most {NTT_MAX_THREADS})",
+                limits.max_log_regs, limits.max_threads
+            )));
+        }
+        if limits.max_final_stages == 0 || limits.max_strided_stages == 0 {
+            return Err(Error::InvalidNttLimits(
+                "a pass must do at least one stage".into(),
+            ));
+        }
+        self.ntt_limits = limits;
+        Ok(())
+    }
+
+    /// The NTT passes a transform of 2^log_n rows runs with the current limits.
+    pub fn ntt_plan(&self, log_n: u32) -> Vec<NttPass> {
+        plan_dif_passes(log_n, self.ntt_limits)
+    }
+
+    /// Let `kernel` launch with `bytes` of dynamic shared memory (beyond 48 KiB a function must
+    /// opt in via `CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES`); done once per kernel and size.
+    fn allow_dynamic_shared(
+        &self,
+        kernel: &'static str,
+        func: &CudaFunction,
+        bytes: u32,
+    ) -> Result<()> {
+        if bytes as usize <= DEFAULT_SHARED_BYTES {
+            return Ok(());
+        }
+        if bytes as usize > self.shared_optin_bytes {
+            return Err(Error::InvalidNttLimits(format!(
+                "{kernel} needs {bytes} bytes of shared memory, the device allows {}",
+                self.shared_optin_bytes
+            )));
+        }
+        let mut allowed = self.shared_allowed.lock().unwrap();
+        if allowed.get(kernel).is_some_and(|&a| a >= bytes) {
+            return Ok(());
+        }
+        self.ctx
+            .bind_to_thread()
+            .and_then(|()| {
+                func.set_attribute(
+                    CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    bytes as i32,
+                )
+            })
+            .map_err(|source| Error::Launch { kernel, source })?;
+        allowed.insert(kernel, bytes);
+        Ok(())
+    }
+
     pub(crate) fn function(&self, name: &str) -> Result<CudaFunction> {
         let mut cache = self.functions.lock().unwrap();
         if let Some(f) = cache.get(name) {
@@ -150,6 +244,7 @@ impl CudaBackend {
         args: &[&dyn DeviceReprArg],
     ) -> Result<()> {
         let func = self.function(kernel)?;
+        self.allow_dynamic_shared(kernel, &func, cfg.shared_mem_bytes)?;
         let mut builder = self.stream.launch_builder(&func);
         for a in args {
             a.push_to(&mut builder);

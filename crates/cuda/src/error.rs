@@ -65,6 +65,9 @@ pub enum Error {
         /// Driver error.
         source: DriverError,
     },
+    /// NTT tile limits the device or the kernel cannot run (shared memory, registers, threads).
+    #[error("invalid NTT limits: {0}")]
+    InvalidNttLimits(String),
     /// Arguments of the wrong shape (sizes, heights, widths).
     #[error("invalid shape: {0}")]
     InvalidShape(String),

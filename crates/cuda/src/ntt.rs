@@ -6,7 +6,6 @@ use crate::abi::{CosetScatterParams, NttPassParams};
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix, TableKey};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
-use crate::plan::{NttLimits, plan_dif_passes};
 use crate::tables::{coset_block_tables, twiddles};
 
 /// Smallest log2 height that uses `coset_scatter_tiled` (one 32 x 32 tile per block).
@@ -65,9 +64,8 @@ impl CudaBackend {
         let stream = self.stream();
         let data = buf.ptr(stream);
         let tw_ptr = tw.ptr(stream);
-        for pass in plan_dif_passes(log_n, NttLimits::DEVICE) {
+        for pass in self.ntt_plan(log_n) {
             let tile = pass.tile_words();
-            let threads = (tile / 2).clamp(32, 256) as u32;
             let blocks = (height / tile) as u32;
             for first in (0..width).step_by(MAX_GRID_Y) {
                 let cols = (width - first).min(MAX_GRID_Y);
@@ -80,12 +78,14 @@ impl CudaBackend {
                     stage_hi: pass.stage_hi,
                     num_stages: pass.num_stages,
                     log_lanes: pass.log_lanes,
+                    warp_stages: pass.warp_stages,
+                    log_regs: pass.log_regs,
                     _pad: 0,
                 };
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, cols as u32, 1),
-                    block_dim: (threads, 1, 1),
-                    shared_mem_bytes: (tile * 4) as u32,
+                    block_dim: (pass.threads, 1, 1),
+                    shared_mem_bytes: pass.shared_bytes() as u32,
                 };
                 self.launch(kernel, cfg, &[&p])?;
             }

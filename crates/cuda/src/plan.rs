@@ -3,7 +3,21 @@
 
 use crate::error::{Error, Result};
 
-/// One pass of the shared-memory DIF NTT (see `NttPassParams` in params.cuh).
+/// Lanes of a warp; the warp phase of an NTT pass exchanges words between them.
+pub const WARP_LANES_LOG: u32 = 5;
+
+/// Most words one thread keeps in registers during the warp phase: 2^3 (the kernel instantiates
+/// the warp phase for log_regs 0..=3).
+pub const MAX_LOG_REGS: u32 = 3;
+
+/// One pass of the DIF NTT (see `NttPassParams` in params.cuh).
+///
+/// A block loads a tile of 2^num_stages x 2^log_lanes words into shared memory, runs the first
+/// `num_stages - warp_stages` stages there (one `__syncthreads` per stage), then each warp takes
+/// chunks of 2^(5 + log_regs) tile words into registers (word `(i << 5) | lane` of a chunk in
+/// register i of lane `lane`) and runs the last `warp_stages` stages without shared memory:
+/// `log_regs` of them pair registers of one thread, the remaining `5 - log_lanes` pair lanes
+/// through `__shfl_xor_sync`. The warp phase stores straight from registers to global memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NttPass {
     /// Highest stage bit + 1: this pass's first stage pairs indices 2^(stage_hi-1) apart.
@@ -12,6 +26,13 @@ pub struct NttPass {
     pub num_stages: u32,
     /// log2 of the neighbouring low indices kept side by side in one tile.
     pub log_lanes: u32,
+    /// The last stages of the pass, done in registers and warp shuffles (0: none; then
+    /// `log_regs` is 0 too). When non-zero it equals `5 + log_regs - log_lanes`.
+    pub warp_stages: u32,
+    /// log2 of the words each thread holds in the warp phase.
+    pub log_regs: u32,
+    /// Threads per block (a multiple of 32 when there is a warp phase).
+    pub threads: u32,
 }
 
 impl NttPass {
@@ -19,53 +40,165 @@ impl NttPass {
     pub fn tile_words(&self) -> usize {
         1usize << (self.num_stages + self.log_lanes)
     }
+
+    /// Dynamic shared memory of one block.
+    pub fn shared_bytes(&self) -> usize {
+        4 * self.tile_words()
+    }
+
+    /// Stages done in shared memory (before the warp phase).
+    pub fn shared_stages(&self) -> u32 {
+        self.num_stages - self.warp_stages
+    }
+
+    /// Warp-phase stages that pair two registers of one thread.
+    pub fn register_stages(&self) -> u32 {
+        if self.warp_stages == 0 {
+            0
+        } else {
+            self.log_regs
+        }
+    }
+
+    /// Warp-phase stages that pair two lanes (`__shfl_xor_sync`).
+    pub fn shuffle_stages(&self) -> u32 {
+        self.warp_stages - self.register_stages()
+    }
 }
 
-/// Tile limits of the NTT passes.
+/// Tile limits of the NTT passes, derived from the shared memory a block may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NttLimits {
-    /// The last pass (contiguous tile) does up to this many stages: 2^12 words = 16 KiB.
+    /// The last pass (contiguous tile) does up to this many stages.
     pub max_final_stages: u32,
     /// Earlier (strided) passes do up to this many stages ...
     pub max_strided_stages: u32,
-    /// ... on 2^log_lanes neighbouring columns of the butterfly grid (coalesced 64-byte runs).
+    /// ... on 2^log_lanes neighbouring columns of the butterfly grid (coalesced runs of
+    /// 4 * 2^log_lanes bytes: 8 lanes fill one 32-byte sector).
     pub log_lanes: u32,
+    /// Upper bound on `NttPass::log_regs` (at most [`MAX_LOG_REGS`]).
+    pub max_log_regs: u32,
+    /// Upper bound on threads per block (the kernel's `__launch_bounds__`).
+    pub max_threads: u32,
 }
+
+/// Shared memory per block without opting in (every CUDA device).
+pub const DEFAULT_SHARED_BYTES: usize = 48 * 1024;
+/// `MAX_SHARED_MEMORY_PER_BLOCK_OPTIN` of H100 and H200 (sm_90): 227 KiB.
+pub const SM90_SHARED_OPTIN_BYTES: usize = 227 * 1024;
+/// Largest tile the plan uses, whatever the device allows: 2^14 words (64 KiB), so that three
+/// blocks fit on one sm_90 multiprocessor (228 KiB) and 2^24 rows still take two passes.
+pub const MAX_TILE_LOG_WORDS: u32 = 14;
+/// Threads per block of `ntt_dif_pass` (its `__launch_bounds__`).
+pub const NTT_MAX_THREADS: u32 = 512;
 
 impl NttLimits {
-    /// What the device uses: every tile is 2^12 words (16 KiB of shared memory).
-    pub const DEVICE: Self = Self {
-        max_final_stages: 12,
-        max_strided_stages: 8,
-        log_lanes: 4,
-    };
+    /// The plan of an sm_90 device with its opt-in shared memory (H100, H200): final passes of up
+    /// to 2^13 words, strided passes of 2^11 x 8 words (64 KiB); 2^24 rows in two passes.
+    pub const DEVICE: Self = Self::for_shared_memory(SM90_SHARED_OPTIN_BYTES);
+
+    /// The plan when a block may use `bytes` of dynamic shared memory (the device's
+    /// `MAX_SHARED_MEMORY_PER_BLOCK_OPTIN`, or [`DEFAULT_SHARED_BYTES`] without opting in).
+    pub const fn for_shared_memory(bytes: usize) -> Self {
+        let words = bytes / 4;
+        // floor(log2(words)), at least 2^4 words (one stage over 8 lanes).
+        let mut log_tile = if words < 16 {
+            4
+        } else {
+            usize::BITS - 1 - words.leading_zeros()
+        };
+        if log_tile > MAX_TILE_LOG_WORDS {
+            log_tile = MAX_TILE_LOG_WORDS;
+        }
+        let log_lanes = if log_tile - 1 < 3 { log_tile - 1 } else { 3 };
+        Self {
+            max_final_stages: if log_tile < 13 { log_tile } else { 13 },
+            max_strided_stages: log_tile - log_lanes,
+            log_lanes,
+            max_log_regs: MAX_LOG_REGS,
+            max_threads: NTT_MAX_THREADS,
+        }
+    }
+
+    /// The largest tile any pass of this plan uses, in bytes.
+    pub fn max_tile_bytes(&self) -> usize {
+        4usize
+            << self
+                .max_final_stages
+                .max(self.max_strided_stages + self.log_lanes)
+    }
 }
 
-/// Split the log_n stages of a DIF NTT (highest stride first) into passes.
+/// The warp phase and block size of a pass with a 2^num_stages x 2^log_lanes tile.
+fn warp_shape(num_stages: u32, log_lanes: u32, limits: NttLimits) -> (u32, u32, u32) {
+    let tile_log = num_stages + log_lanes;
+    let max_threads = limits.max_threads.max(32);
+    if tile_log < WARP_LANES_LOG || log_lanes > WARP_LANES_LOG {
+        // Too small for a warp (or lanes wider than a warp): shared memory only.
+        let threads = (1u32 << tile_log.saturating_sub(1)).clamp(32, max_threads);
+        return (0, 0, threads);
+    }
+    let log_regs = limits
+        .max_log_regs
+        .min(MAX_LOG_REGS)
+        .min(tile_log - WARP_LANES_LOG);
+    // Tile bits log_lanes .. 5 + log_regs are butterfly bits of the warp phase; this is <= num_stages
+    // because log_regs <= tile_log - 5.
+    let warp_stages = WARP_LANES_LOG + log_regs - log_lanes;
+    if warp_stages == 0 {
+        let threads = (1u32 << (tile_log - 1)).clamp(32, max_threads);
+        return (0, 0, threads);
+    }
+    let threads = (1u32 << (tile_log - log_regs)).min(max_threads);
+    (warp_stages, log_regs, threads)
+}
+
+/// Split the log_n stages of a DIF NTT (highest stride first) into as few passes as the limits
+/// allow, balanced: the final (contiguous) pass takes at least its share, the strided passes
+/// split the rest evenly.
 pub fn plan_dif_passes(log_n: u32, limits: NttLimits) -> Vec<NttPass> {
     let mut passes = Vec::new();
-    let mut hi = log_n;
-    while hi > 0 {
-        let pass = if hi <= limits.max_final_stages {
-            NttPass {
-                stage_hi: hi,
-                num_stages: hi,
-                log_lanes: 0,
-            }
-        } else {
-            // Stages left for strided passes, spread evenly over as few passes as allowed.
-            let strided = hi - limits.max_final_stages;
-            let passes_left = strided.div_ceil(limits.max_strided_stages);
-            let s = strided.div_ceil(passes_left);
-            NttPass {
-                stage_hi: hi,
-                num_stages: s,
-                log_lanes: limits.log_lanes.min(hi - s),
-            }
-        };
-        hi -= pass.num_stages;
-        passes.push(pass);
+    if log_n == 0 {
+        return passes;
     }
+    let f = limits.max_final_stages.max(1);
+    let st = limits.max_strided_stages.max(1);
+    let count = if log_n <= f {
+        1
+    } else {
+        1 + (log_n - f).div_ceil(st)
+    };
+    let final_stages = if count == 1 {
+        log_n
+    } else {
+        f.min(log_n.div_ceil(count).max(log_n - (count - 1) * st))
+    };
+    let mut hi = log_n;
+    while hi > final_stages {
+        let strided = hi - final_stages;
+        let passes_left = strided.div_ceil(st);
+        let s = strided.div_ceil(passes_left);
+        let log_lanes = limits.log_lanes.min(hi - s);
+        let (warp_stages, log_regs, threads) = warp_shape(s, log_lanes, limits);
+        passes.push(NttPass {
+            stage_hi: hi,
+            num_stages: s,
+            log_lanes,
+            warp_stages,
+            log_regs,
+            threads,
+        });
+        hi -= s;
+    }
+    let (warp_stages, log_regs, threads) = warp_shape(hi, 0, limits);
+    passes.push(NttPass {
+        stage_hi: hi,
+        num_stages: hi,
+        log_lanes: 0,
+        warp_stages,
+        log_regs,
+        threads,
+    });
     passes
 }
 
@@ -121,31 +254,145 @@ pub fn effective_cap_height(cap_height: usize, num_layers: usize) -> usize {
 mod tests {
     use super::*;
 
-    #[test]
-    fn dif_plans_cover_every_stage_once() {
-        for limits in [
+    fn limits_under_test() -> Vec<NttLimits> {
+        vec![
             NttLimits::DEVICE,
+            NttLimits::for_shared_memory(DEFAULT_SHARED_BYTES),
+            NttLimits::for_shared_memory(16 * 1024),
             NttLimits {
                 max_final_stages: 3,
                 max_strided_stages: 2,
                 log_lanes: 1,
+                max_log_regs: 0,
+                max_threads: 32,
             },
-        ] {
+            NttLimits {
+                max_final_stages: 7,
+                max_strided_stages: 5,
+                log_lanes: 2,
+                max_log_regs: 2,
+                max_threads: 64,
+            },
+        ]
+    }
+
+    #[test]
+    fn dif_plans_cover_every_stage_once() {
+        for limits in limits_under_test() {
             for log_n in 0..=27 {
                 let plan = plan_dif_passes(log_n, limits);
                 let mut hi = log_n;
-                for p in &plan {
+                for (k, p) in plan.iter().enumerate() {
+                    let last = k + 1 == plan.len();
                     assert_eq!(p.stage_hi, hi);
                     assert!(p.num_stages >= 1 && p.num_stages <= hi);
                     assert!(p.log_lanes <= p.stage_hi - p.num_stages);
-                    assert!(p.tile_words() <= 1 << 12);
+                    assert!(p.tile_words() * 4 <= limits.max_tile_bytes());
+                    if last {
+                        assert_eq!(p.log_lanes, 0);
+                        assert!(p.num_stages <= limits.max_final_stages.max(1));
+                    } else {
+                        assert!(p.num_stages <= limits.max_strided_stages);
+                    }
+                    // Warp phase: tile bits log_lanes .. 5 + log_regs are its butterfly bits.
+                    if p.warp_stages > 0 {
+                        assert_eq!(p.warp_stages, WARP_LANES_LOG + p.log_regs - p.log_lanes);
+                        assert!(p.warp_stages <= p.num_stages);
+                        assert!(p.log_regs <= MAX_LOG_REGS.min(limits.max_log_regs));
+                        assert!(p.tile_words() >= 1 << (WARP_LANES_LOG + p.log_regs));
+                        assert_eq!(p.threads % 32, 0);
+                        assert!(p.threads << p.log_regs <= p.tile_words() as u32);
+                    } else {
+                        assert_eq!(p.log_regs, 0);
+                    }
+                    assert!(p.threads >= 32 && p.threads <= limits.max_threads.max(32));
+                    assert_eq!(
+                        p.shared_stages() + p.register_stages() + p.shuffle_stages(),
+                        p.num_stages
+                    );
                     hi -= p.num_stages;
                 }
                 assert_eq!(hi, 0, "log_n {log_n}: {plan:?}");
             }
         }
-        assert_eq!(plan_dif_passes(24, NttLimits::DEVICE).len(), 3);
-        assert_eq!(plan_dif_passes(12, NttLimits::DEVICE).len(), 1);
+    }
+
+    #[test]
+    fn sm90_plan_takes_two_passes_up_to_2_pow_24() {
+        let device = NttLimits::DEVICE;
+        assert_eq!(device.max_tile_bytes(), 64 * 1024);
+        assert!(device.max_tile_bytes() <= SM90_SHARED_OPTIN_BYTES);
+        for log_n in 1..=13 {
+            assert_eq!(plan_dif_passes(log_n, device).len(), 1, "2^{log_n}");
+        }
+        for log_n in 14..=24 {
+            assert_eq!(plan_dif_passes(log_n, device).len(), 2, "2^{log_n}");
+        }
+        assert_eq!(plan_dif_passes(27, device).len(), 3);
+        // 2^24: 11 strided stages over 8 lanes (64 KiB), then 13 contiguous stages (32 KiB).
+        assert_eq!(
+            plan_dif_passes(24, device),
+            vec![
+                NttPass {
+                    stage_hi: 24,
+                    num_stages: 11,
+                    log_lanes: 3,
+                    warp_stages: 5,
+                    log_regs: 3,
+                    threads: 512,
+                },
+                NttPass {
+                    stage_hi: 13,
+                    num_stages: 13,
+                    log_lanes: 0,
+                    warp_stages: 8,
+                    log_regs: 3,
+                    threads: 512,
+                },
+            ]
+        );
+        // Balanced: 2^20 is 10 + 10 stages, not 7 + 13.
+        let p20 = plan_dif_passes(20, device);
+        assert_eq!(
+            p20.iter().map(|p| p.num_stages).collect::<Vec<_>>(),
+            vec![10, 10]
+        );
+    }
+
+    #[test]
+    fn default_48k_plan_stays_under_the_default_limit() {
+        let limits = NttLimits::for_shared_memory(DEFAULT_SHARED_BYTES);
+        assert_eq!(limits.max_tile_bytes(), 32 * 1024);
+        assert!(limits.max_tile_bytes() <= DEFAULT_SHARED_BYTES);
+        assert_eq!(plan_dif_passes(13, limits).len(), 1);
+        assert_eq!(plan_dif_passes(23, limits).len(), 2);
+        assert_eq!(plan_dif_passes(24, limits).len(), 3);
+        // A device with more than 2^14 words to offer still gets 64 KiB tiles.
+        assert_eq!(NttLimits::for_shared_memory(1 << 30), NttLimits::DEVICE);
+    }
+
+    #[test]
+    fn small_tiles_fall_back_to_shared_memory_only() {
+        let plan = plan_dif_passes(4, NttLimits::DEVICE);
+        assert_eq!(plan.len(), 1);
+        assert_eq!(
+            (plan[0].warp_stages, plan[0].log_regs, plan[0].threads),
+            (0, 0, 32)
+        );
+        // 2^5: one warp, one word per lane, every stage a shuffle.
+        let plan = plan_dif_passes(5, NttLimits::DEVICE);
+        assert_eq!(
+            (plan[0].warp_stages, plan[0].log_regs, plan[0].threads),
+            (5, 0, 32)
+        );
+        assert_eq!(plan[0].shuffle_stages(), 5);
+        // 2^8: one warp, eight words per lane: three register stages, five shuffles.
+        let plan = plan_dif_passes(8, NttLimits::DEVICE);
+        assert_eq!(
+            (plan[0].warp_stages, plan[0].log_regs, plan[0].threads),
+            (8, 3, 32)
+        );
+        assert_eq!(plan[0].shared_stages(), 0);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use crate::abi::{P2_HALF_FULL_ROUNDS, P2_WIDTH, Poseidon2Constants};
 use crate::field::DeviceField;
-use crate::plan::{MerklePlan, NttLimits, plan_dif_passes};
+use crate::plan::{MAX_LOG_REGS, MerklePlan, NttLimits, NttPass, plan_dif_passes};
 use crate::tables::{coset_block_tables, twiddles};
 
 // ---- field.cuh ----------------------------------------------------------------------------
@@ -188,8 +188,50 @@ pub fn compress<F: DeviceField>(
 
 // ---- ntt.cu -----------------------------------------------------------------------------------
 
+/// Mirror of `PassGeometry` / `pass_geometry`: where block `bid` of a pass sits in the column.
+#[derive(Clone, Copy, Debug)]
+struct PassGeometry {
+    l: u32,
+    lane_mask: u32,
+    lo_bits: u32,
+    lane_base: u32,
+    base: u64,
+}
+
+impl PassGeometry {
+    fn new(pass: &NttPass, bid: u64) -> Self {
+        let l = pass.log_lanes;
+        let lo_bits = pass.stage_hi - pass.num_stages;
+        let lane_blocks_log = lo_bits - l;
+        let hi = bid >> lane_blocks_log;
+        let lane_block = (bid & ((1u64 << lane_blocks_log) - 1)) as u32;
+        let lane_base = lane_block << l;
+        Self {
+            l,
+            lane_mask: (1u32 << l) - 1,
+            lo_bits,
+            lane_base,
+            base: (hi << pass.stage_hi) | u64::from(lane_base),
+        }
+    }
+
+    /// Mirror of `tile_to_global`.
+    fn tile_to_global(&self, e: u32) -> usize {
+        (self.base + (u64::from(e >> self.l) << self.lo_bits) + u64::from(e & self.lane_mask))
+            as usize
+    }
+
+    /// Mirror of `twiddle_index`.
+    fn twiddle_index(&self, e0: u32, b: u32, log_n: u32) -> usize {
+        let k = (((e0 >> self.l) << self.lo_bits) | self.lane_base | (e0 & self.lane_mask))
+            & ((1u32 << b) - 1);
+        (k << (log_n - b - 1)) as usize
+    }
+}
+
 /// Mirror of the `ntt_dif_pass` kernel sequence on one column of 2^log_n words: every pass,
-/// every block, the tile load, the butterflies in the kernel's order and the tile store.
+/// every block, the tile load, the shared-memory butterflies in the kernel's order, then either
+/// the tile store or the warp phase ([`dif_warp_stages`]).
 pub fn ntt_dif_column(
     col: &mut [u32],
     log_n: u32,
@@ -203,46 +245,119 @@ pub fn ntt_dif_column(
     for pass in plan_dif_passes(log_n, limits) {
         let s = pass.num_stages;
         let l = pass.log_lanes;
-        let lo_bits = pass.stage_hi - s;
-        let lanes = 1u32 << l;
         let tile_n = 1u32 << (s + l);
-        let lane_blocks_log = lo_bits - l;
         let blocks = (1u64 << log_n) / u64::from(tile_n);
         let mut tile = vec![0u32; tile_n as usize];
         for bid in 0..blocks {
-            let hi = bid >> lane_blocks_log;
-            let lane_block = (bid & ((1u64 << lane_blocks_log) - 1)) as u32;
-            let lane_base = lane_block << l;
-            let base = (hi << pass.stage_hi) | u64::from(lane_base);
+            let g = PassGeometry::new(&pass, bid);
             for e in 0..tile_n {
-                let m = e >> l;
-                let j = e & (lanes - 1);
-                tile[e as usize] = col[(base + (u64::from(m) << lo_bits) + u64::from(j)) as usize];
+                tile[e as usize] = col[g.tile_to_global(e)];
             }
-            for t in 0..s {
-                let half_log = s - 1 - t;
+            for half_log in (pass.warp_stages..s).rev() {
                 let half = 1u32 << half_log;
-                let b = lo_bits + half_log;
-                let h_mask = (1u32 << b) - 1;
-                let tw_shift = log_n - b - 1;
+                let b = g.lo_bits + half_log;
                 for q in 0..tile_n >> 1 {
-                    let j = q & (lanes - 1);
+                    let j = q & g.lane_mask;
                     let r = q >> l;
                     let m0 = ((r >> half_log) << (half_log + 1)) | (r & (half - 1));
-                    let m1 = m0 + half;
-                    let k = ((m0 << lo_bits) | lane_base | j) & h_mask;
-                    let w = tw[(k << tw_shift) as usize];
-                    let i0 = ((m0 << l) | j) as usize;
-                    let i1 = ((m1 << l) | j) as usize;
-                    let (x, y) = (tile[i0], tile[i1]);
-                    tile[i0] = add_fn(x, y);
-                    tile[i1] = mul_fn(sub_fn(x, y), w);
+                    let i0 = (m0 << l) | j;
+                    let i1 = ((m0 + half) << l) | j;
+                    let w = tw[g.twiddle_index(i0, b, log_n)];
+                    let (x, y) = (tile[i0 as usize], tile[i1 as usize]);
+                    tile[i0 as usize] = add_fn(x, y);
+                    tile[i1 as usize] = mul_fn(sub_fn(x, y), w);
                 }
             }
-            for e in 0..tile_n {
-                let m = e >> l;
-                let j = e & (lanes - 1);
-                col[(base + (u64::from(m) << lo_bits) + u64::from(j)) as usize] = tile[e as usize];
+            if pass.warp_stages == 0 {
+                for e in 0..tile_n {
+                    col[g.tile_to_global(e)] = tile[e as usize];
+                }
+            } else {
+                dif_warp_stages(&pass, &g, log_n, &tile, col, tw, &mul_fn, &add_fn, &sub_fn);
+            }
+        }
+    }
+}
+
+/// Mirror of `dif_warp_stages<F, LOG_REGS>` for one block: every chunk of 2^(5 + log_regs) tile
+/// words (the kernel's warps take them in turn; chunks are disjoint, so their order does not
+/// matter), held as `v[register][lane]`; the register stages, then the shuffle stages, where
+/// every lane reads its partner's value from before the exchange (`__shfl_xor_sync`), then the
+/// stores from registers.
+#[allow(clippy::too_many_arguments)]
+fn dif_warp_stages(
+    pass: &NttPass,
+    g: &PassGeometry,
+    log_n: u32,
+    tile: &[u32],
+    col: &mut [u32],
+    tw: &[u32],
+    mul_fn: &impl Fn(u32, u32) -> u32,
+    add_fn: &impl Fn(u32, u32) -> u32,
+    sub_fn: &impl Fn(u32, u32) -> u32,
+) {
+    const LANES: u32 = 32;
+    let log_regs = pass.log_regs;
+    assert!(
+        log_regs <= MAX_LOG_REGS,
+        "the kernel instantiates log_regs 0..=3"
+    );
+    assert_eq!(pass.warp_stages, 5 + log_regs - g.l);
+    let regs = 1u32 << log_regs;
+    let chunk_log = 5 + log_regs;
+    let num_chunks = (1u32 << (pass.num_stages + g.l)) >> chunk_log;
+    for chunk in 0..num_chunks {
+        let chunk_base = chunk << chunk_log;
+        let mut v: Vec<[u32; LANES as usize]> = (0..regs)
+            .map(|i| {
+                core::array::from_fn(|lane| tile[(chunk_base | (i << 5) | lane as u32) as usize])
+            })
+            .collect();
+
+        // Register stages: tile bit 5 + rb pairs registers i0 and i0 | 2^rb of one thread.
+        for t in 0..log_regs {
+            let rb = log_regs - 1 - t;
+            let b = g.lo_bits + 5 + rb - g.l;
+            for lane in 0..LANES {
+                for q in 0..regs / 2 {
+                    let i0 = ((q >> rb) << (rb + 1)) | (q & ((1u32 << rb) - 1));
+                    let i1 = i0 | (1u32 << rb);
+                    let w = tw[g.twiddle_index(chunk_base | (i0 << 5) | lane, b, log_n)];
+                    let (x, y) = (v[i0 as usize][lane as usize], v[i1 as usize][lane as usize]);
+                    v[i0 as usize][lane as usize] = add_fn(x, y);
+                    v[i1 as usize][lane as usize] = mul_fn(sub_fn(x, y), w);
+                }
+            }
+        }
+
+        // Shuffle stages: tile bit beta < 5 pairs lane and lane ^ 2^beta.
+        for beta in (g.l..5).rev() {
+            let bit = 1u32 << beta;
+            let b = g.lo_bits + beta - g.l;
+            let before = v.clone();
+            for lane in 0..LANES {
+                let upper = lane & bit != 0;
+                let w = if upper {
+                    tw[g.twiddle_index(lane & !bit, b, log_n)]
+                } else {
+                    0
+                };
+                for (i, regs_now) in v.iter_mut().enumerate() {
+                    let mine = regs_now[lane as usize];
+                    let other = before[i][(lane ^ bit) as usize];
+                    regs_now[lane as usize] = if upper {
+                        mul_fn(sub_fn(other, mine), w)
+                    } else {
+                        add_fn(mine, other)
+                    };
+                }
+            }
+        }
+
+        for (i, regs_now) in v.iter().enumerate() {
+            for lane in 0..LANES {
+                col[g.tile_to_global(chunk_base | ((i as u32) << 5) | lane)] =
+                    regs_now[lane as usize];
             }
         }
     }

@@ -15,15 +15,40 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_poseidon2::GenericPoseidon2LinearLayers;
 use p3_symmetric::Permutation;
 use rand::RngExt;
-use slotproof_cuda::plan::{NttLimits, plan_merkle};
+use slotproof_cuda::plan::{DEFAULT_SHARED_BYTES, NttLimits, plan_dif_passes, plan_merkle};
 use slotproof_cuda::{DeviceField, reference as model};
 
-/// Small tiles so that multi-pass plans (strided passes with lanes) run at small sizes.
+/// Small tiles so that multi-pass plans (strided passes with lanes) run at small sizes; tiles
+/// below one warp, so shared-memory stages only.
 const SMALL_LIMITS: NttLimits = NttLimits {
     max_final_stages: 3,
     max_strided_stages: 2,
     log_lanes: 1,
+    max_log_regs: 0,
+    max_threads: 32,
 };
+
+/// Mid-sized tiles: multi-pass plans from 2^8 rows on, each pass with a warp phase (register
+/// and shuffle stages; final passes of up to 7 stages done entirely in one warp's registers),
+/// several chunks per warp (64 threads).
+const MID_LIMITS: NttLimits = NttLimits {
+    max_final_stages: 7,
+    max_strided_stages: 5,
+    log_lanes: 2,
+    max_log_regs: 2,
+    max_threads: 64,
+};
+
+/// Every plan the tests run through the model: the sm_90 opt-in plan the device uses, the
+/// 48 KiB fallback, and the two small ones above.
+fn all_limits() -> [NttLimits; 4] {
+    [
+        NttLimits::DEVICE,
+        NttLimits::for_shared_memory(DEFAULT_SHARED_BYTES),
+        SMALL_LIMITS,
+        MID_LIMITS,
+    ]
+}
 
 fn layout_is_montgomery<F: TestField>()
 where
@@ -217,7 +242,7 @@ where
         let n = 1usize << log_n;
         for width in [1usize, 3] {
             let m: RowMajorMatrix<F> = rand_matrix(&mut rng, n, width);
-            for limits in [NttLimits::DEVICE, SMALL_LIMITS] {
+            for limits in all_limits() {
                 let mut cols = columns(&m);
                 model::dft_bitrev::<F>(&mut cols, log_n, limits);
                 assert_eq!(
@@ -242,20 +267,57 @@ fn ntt_model_matches_plonky3_dft() {
     dft_and_idft_match::<BabyBear>(10);
 }
 
-/// Sizes above one 2^12 tile: the device plan's strided passes with 16 lanes.
-#[test]
-fn ntt_model_matches_plonky3_dft_multi_pass_device_plan() {
-    let mut rng = rng("multi-pass");
-    for log_n in [13u32, 15] {
+fn dft_and_idft_match_large<F: TestField>(limits: NttLimits, logs: std::ops::RangeInclusive<u32>)
+where
+    rand::distr::StandardUniform: rand::distr::Distribution<F>,
+{
+    let mut rng = rng(F::NAME);
+    for log_n in logs {
         let n = 1usize << log_n;
-        let m: RowMajorMatrix<KoalaBear> = rand_matrix(&mut rng, n, 1);
+        let width = if log_n <= 16 { 3 } else { 1 };
+        let m: RowMajorMatrix<F> = rand_matrix(&mut rng, n, width);
         let mut cols = columns(&m);
-        model::dft_bitrev::<KoalaBear>(&mut cols, log_n, NttLimits::DEVICE);
-        assert_eq!(from_columns::<KoalaBear>(&cols, n), p3_dft_bitrev(m));
-        let m: RowMajorMatrix<BabyBear> = rand_matrix(&mut rng, n, 1);
-        let mut cols = columns(&m);
-        model::dft_bitrev::<BabyBear>(&mut cols, log_n, NttLimits::DEVICE);
-        assert_eq!(from_columns::<BabyBear>(&cols, n), p3_dft_bitrev(m));
+        model::dft_bitrev::<F>(&mut cols, log_n, limits);
+        assert_eq!(
+            from_columns::<F>(&cols, n),
+            p3_dft_bitrev(m.clone()),
+            "{} dft 2^{log_n} x {width} {limits:?}",
+            F::NAME
+        );
+        let back = model::idft::<F>(&columns(&m), log_n, limits);
+        assert_eq!(
+            from_columns::<F>(&back, n),
+            p3_idft(m),
+            "{} idft 2^{log_n} x {width} {limits:?}",
+            F::NAME
+        );
+    }
+}
+
+/// The sm_90 plan (two passes from 2^14 rows on: strided 8-lane pass with 8 registers per
+/// thread, then the contiguous pass) from 2^11 to 2^20 rows, both fields.
+#[test]
+fn ntt_model_matches_plonky3_dft_sm90_plan_up_to_2_pow_20() {
+    dft_and_idft_match_large::<KoalaBear>(NttLimits::DEVICE, 11..=20);
+    dft_and_idft_match_large::<BabyBear>(NttLimits::DEVICE, 11..=20);
+}
+
+/// The 48 KiB fallback plan (no opt-in shared memory) from 2^11 to 2^20 rows.
+#[test]
+fn ntt_model_matches_plonky3_dft_48k_plan_up_to_2_pow_20() {
+    let limits = NttLimits::for_shared_memory(DEFAULT_SHARED_BYTES);
+    dft_and_idft_match_large::<KoalaBear>(limits, 11..=20);
+    dft_and_idft_match_large::<BabyBear>(limits, 11..=20);
+}
+
+/// Small plans at sizes where they take 3 to 6 passes, each with a warp phase (MID) or none
+/// (SMALL).
+#[test]
+fn ntt_model_matches_plonky3_dft_many_pass_plans() {
+    for limits in [MID_LIMITS, SMALL_LIMITS] {
+        assert!(plan_dif_passes(16, limits).len() >= 3);
+        dft_and_idft_match_large::<KoalaBear>(limits, 11..=16);
+        dft_and_idft_match_large::<BabyBear>(limits, 11..=16);
     }
 }
 
@@ -269,11 +331,7 @@ where
             for width in [1usize, 5] {
                 let n = 1usize << log_n;
                 let m: RowMajorMatrix<F> = rand_matrix(&mut rng, n, width);
-                let limits = if log_n % 2 == 0 {
-                    NttLimits::DEVICE
-                } else {
-                    SMALL_LIMITS
-                };
+                let limits = all_limits()[(log_n + log_blowup) as usize % 4];
                 let out = model::coset_lde_bitrev::<F>(
                     &columns(&m),
                     log_n,
@@ -328,22 +386,42 @@ fn tiled_scatter_model_equals_simple_scatter() {
     }
 }
 
-/// The coset power tables cover n > 4096 (two-level table) correctly.
+fn lde_matches_large<F: TestField>(limits: NttLimits)
+where
+    rand::distr::StandardUniform: rand::distr::Distribution<F>,
+{
+    let mut rng = rng(F::NAME);
+    for (log_n, log_blowup, width) in [
+        (12u32, 3u32, 3usize),
+        (13, 1, 2),
+        (14, 2, 3),
+        (16, 1, 3),
+        (18, 2, 1),
+        (20, 1, 1),
+    ] {
+        let m: RowMajorMatrix<F> = rand_matrix(&mut rng, 1 << log_n, width);
+        let out =
+            model::coset_lde_bitrev::<F>(&columns(&m), log_n, log_blowup, F::GENERATOR, limits);
+        assert_eq!(
+            from_columns::<F>(&out, 1 << (log_n + log_blowup)),
+            p3_lde(m, log_blowup as usize, F::GENERATOR),
+            "{} LDE 2^{log_n} x {width} blowup 2^{log_blowup} {limits:?}",
+            F::NAME
+        );
+    }
+}
+
+/// Above one coset power table (n > 4096) and through 2^20 rows, with the sm_90 and the 48 KiB
+/// plans.
 #[test]
-fn coset_lde_model_matches_plonky3_above_one_table() {
-    let mut rng = rng("lde-13");
-    let m: RowMajorMatrix<KoalaBear> = rand_matrix(&mut rng, 1 << 13, 2);
-    let out = model::coset_lde_bitrev::<KoalaBear>(
-        &columns(&m),
-        13,
-        1,
-        KoalaBear::GENERATOR,
+fn coset_lde_model_matches_plonky3_up_to_2_pow_20() {
+    for limits in [
         NttLimits::DEVICE,
-    );
-    assert_eq!(
-        from_columns::<KoalaBear>(&out, 1 << 14),
-        p3_lde(m, 1, KoalaBear::GENERATOR)
-    );
+        NttLimits::for_shared_memory(DEFAULT_SHARED_BYTES),
+    ] {
+        lde_matches_large::<KoalaBear>(limits);
+        lde_matches_large::<BabyBear>(limits);
+    }
 }
 
 fn merkle_matches<F: TestField>()
