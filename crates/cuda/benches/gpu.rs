@@ -1,6 +1,8 @@
 //! GPU benchmarks (criterion): batched NTT, coset LDE (blowup 2, bit-reversed rows) and Merkle
 //! commit of the LDE, at 2^20..2^24 rows x 64..256 columns (KoalaBear by default, BabyBear on
-//! request). Skips with a message when no GPU (or no kernels) is present.
+//! request). Skips with a message when no GPU (or no kernels) is present. Before each size it
+//! prints the NTT pass plan the device runs (passes over global memory, stages per kind, tile
+//! size).
 //!
 //! Environment: `SLOTPROOF_BENCH_LOG_NS` (default "20,22,24"), `SLOTPROOF_BENCH_WIDTHS`
 //! (default "64,256"), `SLOTPROOF_BENCH_FIELDS` ("kb", "bb" or "kb,bb"; default "kb").
@@ -54,6 +56,23 @@ fn bench_field<F: DeviceField>(c: &mut Criterion, b: &CudaBackend, tag: &str) {
     let mut group = c.benchmark_group(tag);
     group.sample_size(10);
     for &log_n in &log_ns {
+        // The NTT plan this device runs at this size (passes over global memory, tile shapes).
+        let plan = b.ntt_plan(log_n);
+        eprintln!(
+            "{tag} 2^{log_n}: NTT in {} global passes: {}",
+            plan.len(),
+            plan.iter()
+                .map(|p| format!(
+                    "{} stages ({} shared, {} register, {} shuffle) on {} KiB tiles",
+                    p.num_stages,
+                    p.shared_stages(),
+                    p.register_stages(),
+                    p.shuffle_stages(),
+                    p.shared_bytes() / 1024
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         for &w in &widths {
             let words = w << log_n;
             // Input + scratch copy + LDE output (blowup 2) + digest layers (< 2 x 8 words per LDE row).

@@ -132,7 +132,8 @@ impl NttLimits {
 /// The warp phase and block size of a pass with a 2^num_stages x 2^log_lanes tile.
 fn warp_shape(num_stages: u32, log_lanes: u32, limits: NttLimits) -> (u32, u32, u32) {
     let tile_log = num_stages + log_lanes;
-    let max_threads = limits.max_threads.max(32);
+    // Whole warps only: the warp phase shuffles with a full mask.
+    let max_threads = (limits.max_threads / 32).max(1) * 32;
     if tile_log < WARP_LANES_LOG || log_lanes > WARP_LANES_LOG {
         // Too small for a warp (or lanes wider than a warp): shared memory only.
         let threads = (1u32 << tile_log.saturating_sub(1)).clamp(32, max_threads);
@@ -273,6 +274,13 @@ mod tests {
                 max_log_regs: 2,
                 max_threads: 64,
             },
+            NttLimits {
+                max_final_stages: 9,
+                max_strided_stages: 6,
+                log_lanes: 3,
+                max_log_regs: 1,
+                max_threads: 100,
+            },
         ]
     }
 
@@ -306,6 +314,7 @@ mod tests {
                         assert_eq!(p.log_regs, 0);
                     }
                     assert!(p.threads >= 32 && p.threads <= limits.max_threads.max(32));
+                    assert!(p.warp_stages == 0 || p.threads % 32 == 0);
                     assert_eq!(
                         p.shared_stages() + p.register_stages() + p.shuffle_stages(),
                         p.num_stages

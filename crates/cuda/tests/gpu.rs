@@ -3,6 +3,10 @@
 //! outputs fail the download check. On a machine without a usable GPU (or a build without
 //! kernels) each test prints `SKIP ...` and passes.
 //!
+//! The NTT runs with the plan the device's shared memory allows (two passes up to 2^24 rows on
+//! sm_90) and, in `gpu_ntt_and_lde_match_plonky3_with_every_plan`, with the 48 KiB fallback and
+//! small multi-pass plans.
+//!
 //! Sizes: `SLOTPROOF_GPU_MIN_LOG_N` (default 1) ..= `SLOTPROOF_GPU_MAX_LOG_N` (default 20; up to
 //! 24 on the GPU machine), widths `SLOTPROOF_GPU_WIDTHS` (default "1,3,7"; widths above
 //! 2^16 rows are cut to the first two to bound the CPU reference time).
@@ -18,6 +22,7 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::Permutation;
 use rand::RngExt;
+use slotproof_cuda::plan::{DEFAULT_SHARED_BYTES, NttLimits, SM90_SHARED_OPTIN_BYTES};
 use slotproof_cuda::{BackendOptions, CudaBackend, ElementwiseOp, Error, probe_driver};
 
 const POISON: u32 = 0xFFFF_FFFF;
@@ -202,12 +207,12 @@ fn gpu_upload_download_roundtrip() {
     }
 }
 
-fn ntt<F: TestField>(b: &CudaBackend)
+fn ntt<F: TestField>(b: &CudaBackend, max_log_n: u32)
 where
     rand::distr::StandardUniform: rand::distr::Distribution<F>,
 {
     let mut rng = rng(F::NAME);
-    for log_n in min_log()..=max_log().min(F::TWO_ADICITY as u32) {
+    for log_n in min_log()..=max_log_n.min(F::TWO_ADICITY as u32) {
         for w in widths(log_n) {
             let m: RowMajorMatrix<F> = rand_matrix(&mut rng, 1 << log_n, w);
             let mut d = b.upload_row_major(&m).unwrap();
@@ -235,16 +240,16 @@ fn gpu_ntt_matches_plonky3() {
     let Some(b) = backend("gpu_ntt_matches_plonky3") else {
         return;
     };
-    ntt::<KoalaBear>(&b);
-    ntt::<BabyBear>(&b);
+    ntt::<KoalaBear>(&b, max_log());
+    ntt::<BabyBear>(&b, max_log());
 }
 
-fn lde<F: TestField>(b: &CudaBackend)
+fn lde<F: TestField>(b: &CudaBackend, max_log_n: u32)
 where
     rand::distr::StandardUniform: rand::distr::Distribution<F>,
 {
     let mut rng = rng(F::NAME);
-    for log_n in min_log()..=max_log() {
+    for log_n in min_log()..=max_log_n {
         for log_blowup in [1u32, 2, 3] {
             if (log_n + log_blowup) as usize > F::TWO_ADICITY || (log_n >= 20 && log_blowup == 3) {
                 continue;
@@ -281,8 +286,83 @@ fn gpu_coset_lde_matches_plonky3() {
     let Some(b) = backend("gpu_coset_lde_matches_plonky3") else {
         return;
     };
-    lde::<KoalaBear>(&b);
-    lde::<BabyBear>(&b);
+    lde::<KoalaBear>(&b, max_log());
+    lde::<BabyBear>(&b, max_log());
+}
+
+/// The device's NTT plan comes from its opt-in shared memory: on sm_90 (227 KiB) it is
+/// `NttLimits::DEVICE`, two passes up to 2^24 rows, with tiles above the default 48 KiB (so the
+/// kernel's `MAX_DYNAMIC_SHARED_SIZE_BYTES` opt-in is exercised by every strided pass). Limits
+/// the device cannot run are a typed error.
+#[test]
+fn gpu_ntt_plan_follows_the_device_shared_memory() {
+    let Some(mut b) = backend("gpu_ntt_plan_follows_the_device_shared_memory") else {
+        return;
+    };
+    let optin = b.shared_memory_optin_bytes();
+    eprintln!("shared memory per block (opt-in): {optin} bytes");
+    assert_eq!(b.ntt_limits(), NttLimits::for_shared_memory(optin));
+    if optin >= SM90_SHARED_OPTIN_BYTES {
+        assert_eq!(b.ntt_limits(), NttLimits::DEVICE);
+        assert_eq!(b.ntt_plan(24).len(), 2);
+        assert!(b.ntt_plan(24)[0].shared_bytes() > DEFAULT_SHARED_BYTES);
+    }
+    let too_big = NttLimits {
+        max_final_stages: 20,
+        ..NttLimits::DEVICE
+    };
+    assert!(matches!(
+        b.set_ntt_limits(too_big),
+        Err(Error::InvalidNttLimits(_))
+    ));
+    let too_many_regs = NttLimits {
+        max_log_regs: 4,
+        ..NttLimits::DEVICE
+    };
+    assert!(matches!(
+        b.set_ntt_limits(too_many_regs),
+        Err(Error::InvalidNttLimits(_))
+    ));
+    assert_eq!(b.ntt_limits(), NttLimits::for_shared_memory(optin));
+}
+
+/// The other plans the reference model checks, on the device: the 48 KiB fallback (3 passes
+/// at 2^24), and small tiles that give 3 to 6 passes at moderate sizes, with a warp phase on
+/// every pass (MID) or none (SMALL). Up to 2^20 rows (`SLOTPROOF_GPU_MAX_LOG_N` when lower).
+#[test]
+fn gpu_ntt_and_lde_match_plonky3_with_every_plan() {
+    let Some(mut b) = backend("gpu_ntt_and_lde_match_plonky3_with_every_plan") else {
+        return;
+    };
+    let plans = [
+        NttLimits::for_shared_memory(DEFAULT_SHARED_BYTES),
+        NttLimits {
+            max_final_stages: 7,
+            max_strided_stages: 5,
+            log_lanes: 2,
+            max_log_regs: 2,
+            max_threads: 64,
+        },
+        NttLimits {
+            max_final_stages: 3,
+            max_strided_stages: 2,
+            log_lanes: 1,
+            max_log_regs: 0,
+            max_threads: 32,
+        },
+    ];
+    let max = max_log().min(20);
+    for limits in plans {
+        b.set_ntt_limits(limits).unwrap();
+        eprintln!(
+            "plan {limits:?}: 2^{max} rows in {} passes",
+            b.ntt_plan(max).len()
+        );
+        ntt::<KoalaBear>(&b, max);
+        ntt::<BabyBear>(&b, max);
+        lde::<KoalaBear>(&b, max);
+        lde::<BabyBear>(&b, max);
+    }
 }
 
 fn merkle<F: TestField>(b: &CudaBackend)
