@@ -18,8 +18,9 @@
 // (the smallest strides) run in registers: each warp takes chunks of 2^(5 + LOG_REGS) tile words,
 // word (i << 5) | lane of a chunk in register i of that lane, so a butterfly whose tile bit is
 // >= 5 pairs two registers of one thread and one whose tile bit is < 5 pairs two lanes
-// (__shfl_xor_sync), with no shared memory and no __syncthreads; the results go straight from
-// registers to global memory.
+// (__shfl_xor_sync), with no shared memory and no __syncthreads; with two or more registers a
+// lane-bit stage swaps that lane bit with register bit 0 so that every lane still does whole
+// butterflies. The results go straight from registers to global memory.
 #include "field.cuh"
 #include "params.cuh"
 
@@ -99,23 +100,64 @@ __device__ __forceinline__ void dif_warp_stages(const NttPassParams& p, const Pa
             }
         }
 
-        // Shuffle stages: tile bit beta < 5 pairs lane and lane ^ 2^beta (same register). The
-        // lower lane keeps x + y, the upper one (x - y) * w. The twiddle depends only on the
-        // tile bits below beta, i.e. on the lane: one load per stage, by the upper lanes.
-        for (uint32_t beta = 5; beta-- > g.l;) {
-            const uint32_t bit = 1u << beta;
-            const bool upper = (lane & bit) != 0;
-            const uint32_t b = g.lo_bits + beta - g.l;
-            const uint32_t w = upper ? tw[twiddle_index(g, lane & ~bit, b, p.log_n)] : 0u;
+        if constexpr (LOG_REGS == 0) {
+            // Shuffle stages, one word per lane: tile bit beta < 5 pairs lane and lane ^ 2^beta.
+            // The lower lane keeps x + y, the upper one (x - y) * w. The twiddle depends only on
+            // the tile bits below beta, i.e. on the lane: one load per stage, by the upper lanes.
+            for (uint32_t beta = 5; beta-- > g.l;) {
+                const uint32_t bit = 1u << beta;
+                const bool upper = (lane & bit) != 0;
+                const uint32_t b = g.lo_bits + beta - g.l;
+                const uint32_t w = upper ? tw[twiddle_index(g, lane & (bit - 1), b, p.log_n)] : 0u;
+                const uint32_t other = __shfl_xor_sync(FULL_WARP, v[0], bit);
+                v[0] = upper ? f_mul<F>(f_sub<F>(other, v[0]), w) : f_add<F>(v[0], other);
+            }
+            col[tile_to_global(g, chunk_base | lane)] = v[0];
+        } else {
+            // Paired shuffle stages: at tile bit beta < 5, register bit 0 and lane bit beta trade
+            // places. Registers 2c and 2c+1 hold two words whose tile bit mu (the one register
+            // bit 0 stands for, already transformed) is 0 and 1; the lower lane (lane bit beta
+            // 0) sends its mu = 1 word and receives the partner's mu = 0 word, the upper lane the
+            // reverse, so each lane holds one whole butterfly (x: beta = 0, y: beta = 1) and
+            // keeps x + y in register 2c, (x - y) * w in 2c+1. Afterwards register bit 0 stands
+            // for tile bit beta and lane bit beta for mu. Half the shuffles and multiplications
+            // of one word per exchange. The twiddle depends only on the lane bits below beta
+            // (never swapped yet): one load per stage.
+            for (uint32_t beta = 5; beta-- > g.l;) {
+                const uint32_t bit = 1u << beta;
+                const bool upper = (lane & bit) != 0;
+                const uint32_t b = g.lo_bits + beta - g.l;
+                const uint32_t w = tw[twiddle_index(g, lane & (bit - 1), b, p.log_n)];
 #pragma unroll
-            for (uint32_t i = 0; i < REGS; ++i) {
-                const uint32_t other = __shfl_xor_sync(FULL_WARP, v[i], bit);
-                v[i] = upper ? f_mul<F>(f_sub<F>(other, v[i]), w) : f_add<F>(v[i], other);
+                for (uint32_t i0 = 0; i0 < REGS; i0 += 2) {
+                    const uint32_t send = upper ? v[i0] : v[i0 + 1];
+                    const uint32_t recv = __shfl_xor_sync(FULL_WARP, send, bit);
+                    const uint32_t x = upper ? recv : v[i0];
+                    const uint32_t y = upper ? v[i0 + 1] : recv;
+                    v[i0] = f_add<F>(x, y);
+                    v[i0 + 1] = f_mul<F>(f_sub<F>(x, y), w);
+                }
+            }
+            // After the stages, register bit 0 stands for tile bit l and lane bits l..4 for tile
+            // bits l+1..5: register i of this lane is tile word
+            // (i >> 1) << 6 | (lane >> l) << (l + 1) | (i & 1) << l | (lane & lane_mask).
+            const uint32_t lane_part = ((lane >> g.l) << (g.l + 1)) | (lane & g.lane_mask);
+            if (g.l == 0 && g.lo_bits == 0) {
+                // Contiguous tile: registers 2c and 2c+1 are neighbouring words, one 8-byte store
+                // (the warp writes 256 contiguous bytes).
+#pragma unroll
+                for (uint32_t i0 = 0; i0 < REGS; i0 += 2) {
+                    const uint32_t e = chunk_base | ((i0 >> 1) << 6) | lane_part;
+                    *reinterpret_cast<uint2*>(col + tile_to_global(g, e)) = make_uint2(v[i0], v[i0 + 1]);
+                }
+            } else {
+#pragma unroll
+                for (uint32_t i = 0; i < REGS; ++i) {
+                    const uint32_t e = chunk_base | ((i >> 1) << 6) | lane_part | ((i & 1u) << g.l);
+                    col[tile_to_global(g, e)] = v[i];
+                }
             }
         }
-
-#pragma unroll
-        for (uint32_t i = 0; i < REGS; ++i) col[tile_to_global(g, chunk_base | (i << 5) | lane)] = v[i];
     }
 }
 

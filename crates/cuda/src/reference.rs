@@ -281,9 +281,10 @@ pub fn ntt_dif_column(
 
 /// Mirror of `dif_warp_stages<F, LOG_REGS>` for one block: every chunk of 2^(5 + log_regs) tile
 /// words (the kernel's warps take them in turn; chunks are disjoint, so their order does not
-/// matter), held as `v[register][lane]`; the register stages, then the shuffle stages, where
-/// every lane reads its partner's value from before the exchange (`__shfl_xor_sync`), then the
-/// stores from registers.
+/// matter), held as `v[register][lane]`; the register stages, then the shuffle stages (one word
+/// per lane, or register pairs with register bit 0 and the lane bit swapping roles), where every
+/// lane reads what its partner sent from before the exchange (`__shfl_xor_sync`), then the
+/// stores from registers in the final (permuted) layout.
 #[allow(clippy::too_many_arguments)]
 fn dif_warp_stages(
     pass: &NttPass,
@@ -330,34 +331,75 @@ fn dif_warp_stages(
             }
         }
 
-        // Shuffle stages: tile bit beta < 5 pairs lane and lane ^ 2^beta.
-        for beta in (g.l..5).rev() {
-            let bit = 1u32 << beta;
-            let b = g.lo_bits + beta - g.l;
-            let before = v.clone();
-            for lane in 0..LANES {
-                let upper = lane & bit != 0;
-                let w = if upper {
-                    tw[g.twiddle_index(lane & !bit, b, log_n)]
-                } else {
-                    0
-                };
-                for (i, regs_now) in v.iter_mut().enumerate() {
-                    let mine = regs_now[lane as usize];
-                    let other = before[i][(lane ^ bit) as usize];
-                    regs_now[lane as usize] = if upper {
+        if log_regs == 0 {
+            // Shuffle stages, one word per lane: tile bit beta < 5 pairs lane and lane ^ 2^beta.
+            for beta in (g.l..5).rev() {
+                let bit = 1u32 << beta;
+                let b = g.lo_bits + beta - g.l;
+                let before = v.clone();
+                for lane in 0..LANES {
+                    let upper = lane & bit != 0;
+                    let w = if upper {
+                        tw[g.twiddle_index(lane & (bit - 1), b, log_n)]
+                    } else {
+                        0
+                    };
+                    let mine = before[0][lane as usize];
+                    let other = before[0][(lane ^ bit) as usize];
+                    v[0][lane as usize] = if upper {
                         mul_fn(sub_fn(other, mine), w)
                     } else {
                         add_fn(mine, other)
                     };
                 }
             }
-        }
-
-        for (i, regs_now) in v.iter().enumerate() {
             for lane in 0..LANES {
-                col[g.tile_to_global(chunk_base | ((i as u32) << 5) | lane)] =
-                    regs_now[lane as usize];
+                col[g.tile_to_global(chunk_base | lane)] = v[0][lane as usize];
+            }
+        } else {
+            // Paired shuffle stages: register bit 0 and lane bit beta trade places; every lane
+            // sends one word of each register pair (the lower lane its odd register, the upper
+            // lane its even one) and does one whole butterfly.
+            for beta in (g.l..5).rev() {
+                let bit = 1u32 << beta;
+                let b = g.lo_bits + beta - g.l;
+                let before = v.clone();
+                for lane in 0..LANES {
+                    let upper = lane & bit != 0;
+                    let w = tw[g.twiddle_index(lane & (bit - 1), b, log_n)];
+                    let partner = (lane ^ bit) as usize;
+                    for i0 in (0..regs as usize).step_by(2) {
+                        // What the partner sends: its even register when it is the upper lane.
+                        let recv = if !upper {
+                            before[i0][partner]
+                        } else {
+                            before[i0 + 1][partner]
+                        };
+                        let x = if upper {
+                            recv
+                        } else {
+                            before[i0][lane as usize]
+                        };
+                        let y = if upper {
+                            before[i0 + 1][lane as usize]
+                        } else {
+                            recv
+                        };
+                        v[i0][lane as usize] = add_fn(x, y);
+                        v[i0 + 1][lane as usize] = mul_fn(sub_fn(x, y), w);
+                    }
+                }
+            }
+            // Register bit 0 now stands for tile bit l, lane bits l..4 for tile bits l+1..5.
+            // (The kernel stores register pairs as one 8-byte word when the tile is contiguous;
+            // the words and addresses are the same.)
+            for lane in 0..LANES {
+                let lane_part = ((lane >> g.l) << (g.l + 1)) | (lane & g.lane_mask);
+                for (i, regs_now) in v.iter().enumerate() {
+                    let i = i as u32;
+                    let e = chunk_base | ((i >> 1) << 6) | lane_part | ((i & 1) << g.l);
+                    col[g.tile_to_global(e)] = regs_now[lane as usize];
+                }
             }
         }
     }
