@@ -45,7 +45,8 @@ __device__ __forceinline__ PassGeometry pass_geometry(const NttPassParams& p) {
     g.lane_mask = (1u << g.l) - 1;
     g.lo_bits = p.stage_hi - p.num_stages;
     const uint32_t lane_blocks_log = g.lo_bits - g.l;
-    const uint64_t bid = blockIdx.x;
+    // blockDim.y tiles per block (small tiles share a block, see NttPass::tiles_per_block).
+    const uint64_t bid = static_cast<uint64_t>(blockIdx.x) * blockDim.y + threadIdx.y;
     const uint64_t hi = bid >> lane_blocks_log;
     const uint32_t lane_block = static_cast<uint32_t>(bid & ((1ull << lane_blocks_log) - 1));
     g.lane_base = lane_block << g.l;
@@ -163,11 +164,14 @@ __device__ __forceinline__ void dif_warp_stages(const NttPassParams& p, const Pa
 
 template <class F>
 __device__ void ntt_dif_pass(const NttPassParams& p) {
-    extern __shared__ uint32_t tile[];
+    extern __shared__ uint32_t shared_tiles[];
     const PassGeometry g = pass_geometry(p);
     const uint32_t s = p.num_stages;
     const uint32_t l = g.l;
     const uint32_t tile_n = 1u << (s + l);
+    // Row threadIdx.y of the block works on its own tile; __syncthreads covers all of them (they
+    // run the same stages). blockDim.x is a multiple of 32, so no warp spans two tiles.
+    uint32_t* tile = shared_tiles + threadIdx.y * tile_n;
     uint32_t* col = reinterpret_cast<uint32_t*>(p.data) + blockIdx.y * p.col_stride;
     const uint32_t* tw = reinterpret_cast<const uint32_t*>(p.twiddles);
 

@@ -63,12 +63,14 @@ fn bench_field<F: DeviceField>(c: &mut Criterion, b: &CudaBackend, tag: &str) {
             plan.len(),
             plan.iter()
                 .map(|p| format!(
-                    "{} stages ({} shared, {} register, {} shuffle) on {} KiB tiles",
+                    "{} stages ({} shared, {} register, {} shuffle) on {}-word tiles, {} per block of {} threads",
                     p.num_stages,
                     p.shared_stages(),
                     p.register_stages(),
                     p.shuffle_stages(),
-                    p.shared_bytes() / 1024
+                    p.tile_words(),
+                    p.tiles_per_block,
+                    p.threads * p.tiles_per_block
                 ))
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -65,8 +65,7 @@ impl CudaBackend {
         let data = buf.ptr(stream);
         let tw_ptr = tw.ptr(stream);
         for pass in self.ntt_plan(log_n) {
-            let tile = pass.tile_words();
-            let blocks = (height / tile) as u32;
+            let blocks = pass.blocks(log_n);
             for first in (0..width).step_by(MAX_GRID_Y) {
                 let cols = (width - first).min(MAX_GRID_Y);
                 let p = NttPassParams {
@@ -84,7 +83,7 @@ impl CudaBackend {
                 };
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, cols as u32, 1),
-                    block_dim: (pass.threads, 1, 1),
+                    block_dim: (pass.threads, pass.tiles_per_block, 1),
                     shared_mem_bytes: pass.shared_bytes() as u32,
                 };
                 self.launch(kernel, cfg, &[&p])?;

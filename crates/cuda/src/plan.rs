@@ -31,8 +31,12 @@ pub struct NttPass {
     pub warp_stages: u32,
     /// log2 of the words each thread holds in the warp phase.
     pub log_regs: u32,
-    /// Threads per block (a multiple of 32 when there is a warp phase).
+    /// Threads per tile (a multiple of 32): the block's x dimension.
     pub threads: u32,
+    /// Tiles one block works on side by side (its y dimension; small tiles share a block so
+    /// that blocks keep a useful size). The block's dynamic shared memory is
+    /// `tiles_per_block * tile_words()` words.
+    pub tiles_per_block: u32,
 }
 
 impl NttPass {
@@ -41,9 +45,19 @@ impl NttPass {
         1usize << (self.num_stages + self.log_lanes)
     }
 
-    /// Dynamic shared memory of one block.
-    pub fn shared_bytes(&self) -> usize {
+    /// Shared memory of one tile.
+    pub fn tile_bytes(&self) -> usize {
         4 * self.tile_words()
+    }
+
+    /// Dynamic shared memory of one block (all its tiles).
+    pub fn shared_bytes(&self) -> usize {
+        self.tile_bytes() * self.tiles_per_block as usize
+    }
+
+    /// Blocks per column (grid x dimension) for a 2^log_n-row transform.
+    pub fn blocks(&self, log_n: u32) -> u32 {
+        ((1u64 << log_n) / (self.tile_words() as u64 * u64::from(self.tiles_per_block))) as u32
     }
 
     /// Stages done in shared memory (before the warp phase).
@@ -154,6 +168,25 @@ fn warp_shape(num_stages: u32, log_lanes: u32, limits: NttLimits) -> (u32, u32, 
     (warp_stages, log_regs, threads)
 }
 
+/// Threads a block aims for when its tiles are small.
+pub const NTT_BLOCK_THREADS_TARGET: u32 = 256;
+
+/// How many tiles of a pass share one block: as many as keep the block within
+/// [`NTT_BLOCK_THREADS_TARGET`] (and the limits' thread bound) and the largest tile size, and no
+/// more than the column has.
+fn tiles_per_block(log_n: u32, pass: &NttPass, limits: NttLimits) -> u32 {
+    let target = NTT_BLOCK_THREADS_TARGET.min(limits.max_threads.max(32));
+    let tiles_in_column = 1u64 << (log_n - pass.num_stages - pass.log_lanes);
+    let mut t = 1u32;
+    while pass.threads * t * 2 <= target
+        && u64::from(t) * 2 <= tiles_in_column
+        && pass.tile_bytes() * t as usize * 2 <= limits.max_tile_bytes()
+    {
+        t *= 2;
+    }
+    t
+}
+
 /// Split the log_n stages of a DIF NTT (highest stride first) into as few passes as the limits
 /// allow, balanced: the final (contiguous) pass takes at least its share, the strided passes
 /// split the rest evenly.
@@ -188,6 +221,7 @@ pub fn plan_dif_passes(log_n: u32, limits: NttLimits) -> Vec<NttPass> {
             warp_stages,
             log_regs,
             threads,
+            tiles_per_block: 1,
         });
         hi -= s;
     }
@@ -199,7 +233,11 @@ pub fn plan_dif_passes(log_n: u32, limits: NttLimits) -> Vec<NttPass> {
         warp_stages,
         log_regs,
         threads,
+        tiles_per_block: 1,
     });
+    for pass in &mut passes {
+        pass.tiles_per_block = tiles_per_block(log_n, pass, limits);
+    }
     passes
 }
 
@@ -295,7 +333,7 @@ mod tests {
                     assert_eq!(p.stage_hi, hi);
                     assert!(p.num_stages >= 1 && p.num_stages <= hi);
                     assert!(p.log_lanes <= p.stage_hi - p.num_stages);
-                    assert!(p.tile_words() * 4 <= limits.max_tile_bytes());
+                    assert!(p.tile_bytes() <= limits.max_tile_bytes());
                     if last {
                         assert_eq!(p.log_lanes, 0);
                         assert!(p.num_stages <= limits.max_final_stages.max(1));
@@ -314,6 +352,21 @@ mod tests {
                         assert_eq!(p.log_regs, 0);
                     }
                     assert!(p.threads >= 32 && p.threads <= limits.max_threads.max(32));
+                    // Tiles per block: a power of two, within the column, the shared memory of
+                    // the largest tile, and the thread bound (unless one tile alone exceeds it).
+                    assert!(p.tiles_per_block.is_power_of_two());
+                    assert!(p.shared_bytes() <= limits.max_tile_bytes());
+                    assert!(
+                        p.tiles_per_block == 1
+                            || p.threads * p.tiles_per_block <= NTT_BLOCK_THREADS_TARGET
+                    );
+                    assert!(p.threads * p.tiles_per_block <= limits.max_threads.max(32));
+                    assert_eq!(
+                        u64::from(p.blocks(log_n))
+                            * u64::from(p.tiles_per_block)
+                            * p.tile_words() as u64,
+                        1u64 << log_n
+                    );
                     assert!(p.warp_stages == 0 || p.threads % 32 == 0);
                     assert_eq!(
                         p.shared_stages() + p.register_stages() + p.shuffle_stages(),
@@ -349,6 +402,7 @@ mod tests {
                     warp_stages: 5,
                     log_regs: 3,
                     threads: 512,
+                    tiles_per_block: 1,
                 },
                 NttPass {
                     stage_hi: 13,
@@ -357,6 +411,7 @@ mod tests {
                     warp_stages: 8,
                     log_regs: 3,
                     threads: 512,
+                    tiles_per_block: 1,
                 },
             ]
         );
@@ -366,6 +421,10 @@ mod tests {
             p20.iter().map(|p| p.num_stages).collect::<Vec<_>>(),
             vec![10, 10]
         );
+        // 2^16: the last pass's 2^8-word tiles (one warp each) go eight to a block.
+        let p16 = plan_dif_passes(16, device);
+        assert_eq!((p16[1].threads, p16[1].tiles_per_block), (32, 8));
+        assert_eq!(p16[1].blocks(16), 32);
     }
 
     #[test]

@@ -246,9 +246,14 @@ pub fn ntt_dif_column(
         let s = pass.num_stages;
         let l = pass.log_lanes;
         let tile_n = 1u32 << (s + l);
-        let blocks = (1u64 << log_n) / u64::from(tile_n);
         let mut tile = vec![0u32; tile_n as usize];
-        for bid in 0..blocks {
+        // Block x, tile row y (threadIdx.y) of the block: tile number x * tiles_per_block + y.
+        // The rows of one block share nothing but the barriers, so they run one after another.
+        let tiles = (0..u64::from(pass.blocks(log_n))).flat_map(|x| {
+            (0..u64::from(pass.tiles_per_block))
+                .map(move |y| x * u64::from(pass.tiles_per_block) + y)
+        });
+        for bid in tiles {
             let g = PassGeometry::new(&pass, bid);
             for e in 0..tile_n {
                 tile[e as usize] = col[g.tile_to_global(e)];
