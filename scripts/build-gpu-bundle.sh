@@ -53,7 +53,7 @@ for line in sys.stdin:
 
 cat > "$OUT/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|bench]
+# Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|bench|ntt]
 # Correctness first (every test binary: kernels against Plonky3, the prover backend's whole-shard
 # byte identity with the CPU backend), then timing (bench-gpu: kernels; bench-prover: GPU vs CPU
 # commitment rounds, D2D copy floor, shard proofs). Each binary's output is also written to
@@ -81,6 +81,14 @@ if [[ "$what" == tests || "$what" == all ]]; then
   for t in "$DIR"/test-*; do
     run "$(basename "$t")" "$t" --test-threads=1
   done
+fi
+if [[ "$what" == ntt ]]; then
+  # NTT / LDE only: every plan against Plonky3, then the NTT and LDE benches (each bench size
+  # first prints the pass plan the device runs).
+  export SLOTPROOF_GPU_MAX_LOG_N="${SLOTPROOF_GPU_MAX_LOG_N:-22}"
+  run test-gpu-ntt "$DIR/test-gpu" gpu_ntt --test-threads=1
+  run test-gpu-lde "$DIR/test-gpu" gpu_coset_lde --test-threads=1
+  run bench-gpu-ntt "$DIR/bench-gpu" --bench "ntt_dft|coset_lde"
 fi
 if [[ "$what" == bench || "$what" == all ]]; then
   # bench-prover (GPU vs CPU, with its own equality checks) before the kernel microbenches.
