@@ -4,6 +4,11 @@
 //! for an account or slot the first time a transaction touches it, and hands it every
 //! transaction's (and system call's) changes to commit; so within one subblock the first read of
 //! a key is its value at the subblock's start and the last write is its value at the end.
+//!
+//! A slot read after the subblock itself wrote the slot, or wiped its account's storage (the
+//! account was created, destroyed or deleted as empty), is not a read of the subblock's start
+//! state and is not recorded; so every recorded read can be checked against what earlier
+//! subblocks wrote.
 
 use crate::error::WitnessError;
 use alloy_primitives::{Address, B256, U256};
@@ -12,7 +17,7 @@ use revm::database::{DatabaseCommit, State};
 use revm::database_interface::{Database, DatabaseRef};
 use revm::primitives::AddressMap;
 use revm::state::{Account, AccountInfo};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use revm::database_interface::bal::EvmDatabaseError;
@@ -46,6 +51,9 @@ pub struct StateBoundary {
     pub storage_reads: BTreeMap<(Address, U256), U256>,
     pub account_writes: BTreeMap<Address, Option<AccountValue>>,
     pub storage_writes: BTreeMap<(Address, U256), U256>,
+    /// Accounts whose whole storage the subblock wiped (created, self-destructed or deleted as
+    /// empty); `storage_writes` then lists only the slots written after the last wipe.
+    pub storage_cleared: BTreeSet<Address>,
 }
 
 /// Records the boundary of the current subblock while forwarding to the block state. The first
@@ -113,10 +121,11 @@ impl<DB: DatabaseRef<Error = WitnessError>> Database for BoundaryDb<'_, DB> {
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
         let r = self.state.storage(address, index);
         let v = self.keep(r)?;
-        self.boundary
-            .storage_reads
-            .entry((address, index))
-            .or_insert(v);
+        let b = &mut self.boundary;
+        if !b.storage_cleared.contains(&address) && !b.storage_writes.contains_key(&(address, index))
+        {
+            b.storage_reads.entry((address, index)).or_insert(v);
+        }
         Ok(v)
     }
 
@@ -139,6 +148,16 @@ impl<DB: DatabaseRef<Error = WitnessError>> DatabaseCommit for BoundaryDb<'_, DB
                     Some(AccountValue::from(&account.info))
                 };
             self.boundary.account_writes.insert(*address, value);
+            if value.is_none() || account.is_created() {
+                // The account's storage starts over: earlier writes in this subblock are gone.
+                self.boundary.storage_cleared.insert(*address);
+                self.boundary
+                    .storage_writes
+                    .retain(|(a, _), _| a != address);
+                if value.is_none() {
+                    continue;
+                }
+            }
             for (slot, s) in &account.storage {
                 if s.is_changed() {
                     self.boundary

@@ -22,7 +22,10 @@ mod proof;
 mod prove;
 mod verify;
 
-pub use proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
+pub use proof::{
+    AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,
+    ShardProof, SlotEntry, SubblockPublicValues,
+};
 pub use prove::{
     BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
     ProveTimings, ProvedBlock,
