@@ -107,7 +107,11 @@ pub fn block_binding<F: PrimeField32>(block: &BlockClaim) -> Vec<F> {
     for x in [block.number, block.gas_used, block.transactions] {
         push_u64(&mut v, x);
     }
-    for h in [&block.block_hash, &block.parent_state_root, &block.state_root] {
+    for h in [
+        &block.block_hash,
+        &block.parent_state_root,
+        &block.state_root,
+    ] {
         push_word(&mut v, h);
     }
     v

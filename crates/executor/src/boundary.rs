@@ -122,7 +122,8 @@ impl<DB: DatabaseRef<Error = WitnessError>> Database for BoundaryDb<'_, DB> {
         let r = self.state.storage(address, index);
         let v = self.keep(r)?;
         let b = &mut self.boundary;
-        if !b.storage_cleared.contains(&address) && !b.storage_writes.contains_key(&(address, index))
+        if !b.storage_cleared.contains(&address)
+            && !b.storage_writes.contains_key(&(address, index))
         {
             b.storage_reads.entry((address, index)).or_insert(v);
         }

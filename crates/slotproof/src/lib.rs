@@ -30,7 +30,7 @@ pub use prove::{
     BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
     ProveTimings, ProvedBlock,
 };
-pub use verify::{VerifyError, verify_block_proof};
+pub use verify::{VerifyError, check_public_values, verify_block_proof};
 
 pub use slotproof_air as air;
 pub use slotproof_executor as executor;

@@ -1,9 +1,10 @@
 //! The block proof container and its stable, versioned byte format.
 
 use alloy_primitives::keccak256;
-use serde::{Deserialize, Serialize};
 use alloy_primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
 use slotproof_air::shard::{BlockClaim, SubblockClaim};
+use slotproof_executor::BlockExecution;
 use slotproof_executor::boundary::{AccountValue, StateBoundary};
 
 /// Version of the [`BlockProof`] byte format; a verifier rejects any other.
@@ -150,6 +151,18 @@ pub struct SubblockPublicValues {
 }
 
 impl BlockPublicValues {
+    /// The public values of a checked execution.
+    pub fn of_execution(execution: &BlockExecution) -> Self {
+        Self {
+            number: execution.number,
+            block_hash: execution.block_hash.0,
+            parent_state_root: execution.parent_state_root.0,
+            state_root: execution.state_root.0,
+            gas_used: execution.gas_used,
+            transactions: execution.transactions as u64,
+        }
+    }
+
     /// The claim every shard is bound to.
     pub fn claim(&self) -> BlockClaim {
         BlockClaim {
@@ -164,6 +177,28 @@ impl BlockPublicValues {
 }
 
 impl SubblockPublicValues {
+    /// Every subblock's public values: its transactions, cumulative gas, steps and boundary.
+    pub fn of_execution(execution: &BlockExecution) -> Vec<Self> {
+        let mut gas = 0u64;
+        execution
+            .subblocks
+            .iter()
+            .map(|sb| {
+                let gas_start = gas;
+                gas += sb.gas_used;
+                Self {
+                    index: sb.index as u32,
+                    first_tx: sb.transactions.start as u64,
+                    tx_count: sb.transactions.len() as u64,
+                    gas_start,
+                    gas_end: gas,
+                    steps: sb.trace.steps.len() as u64,
+                    boundary: BoundaryValues::from_boundary(&sb.boundary),
+                }
+            })
+            .collect()
+    }
+
     /// The claim every shard of this subblock is bound to (the boundary by its digest).
     pub fn claim(&self) -> SubblockClaim {
         SubblockClaim {

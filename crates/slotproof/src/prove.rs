@@ -1,8 +1,7 @@
 //! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
 
 use crate::proof::{
-    BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues, ShardProof,
-    SubblockPublicValues,
+    BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof, SubblockPublicValues,
 };
 use p3_field::PrimeField32;
 use rayon::prelude::*;
@@ -214,28 +213,6 @@ fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
         .collect()
 }
 
-/// Every subblock's public values: its transactions, cumulative gas, steps and state boundary.
-fn subblock_public_values(execution: &BlockExecution) -> Vec<SubblockPublicValues> {
-    let mut gas = 0u64;
-    execution
-        .subblocks
-        .iter()
-        .map(|sb| {
-            let gas_start = gas;
-            gas += sb.gas_used;
-            SubblockPublicValues {
-                index: sb.index as u32,
-                first_tx: sb.transactions.start as u64,
-                tx_count: sb.transactions.len() as u64,
-                gas_start,
-                gas_end: gas,
-                steps: sb.trace.steps.len() as u64,
-                boundary: BoundaryValues::from_boundary(&sb.boundary),
-            }
-        })
-        .collect()
-}
-
 impl BlockProver {
     pub fn builder() -> BlockProverBuilder {
         BlockProverBuilder::default()
@@ -267,15 +244,8 @@ impl BlockProver {
         execution.ensure_checks_pass()?;
         let execute = t0.elapsed();
 
-        let block = BlockPublicValues {
-            number: execution.number,
-            block_hash: execution.block_hash.0,
-            parent_state_root: execution.parent_state_root.0,
-            state_root: execution.state_root.0,
-            gas_used: execution.gas_used,
-            transactions: execution.transactions as u64,
-        };
-        let subblocks = subblock_public_values(&execution);
+        let block = BlockPublicValues::of_execution(&execution);
+        let subblocks = SubblockPublicValues::of_execution(&execution);
         let (proven, tracegen, prove) = match self.field {
             Field::KoalaBear => prove_shards!(
                 KoalaBear,

@@ -173,8 +173,13 @@ fn group_ends<F: PrimeField32>(group: &[Vec<Vec<F>>]) -> Option<u64> {
         )
     });
     let last = &group[group.len() - 1];
-    (chained && subblock_ends_public(&group[0], last))
-        .then(|| u64::from(CpuPublic::from_slice(&last[CPU]).last_step.as_canonical_u32()))
+    (chained && subblock_ends_public(&group[0], last)).then(|| {
+        u64::from(
+            CpuPublic::from_slice(&last[CPU])
+                .last_step
+                .as_canonical_u32(),
+        )
+    })
 }
 
 impl ChainValues {
@@ -195,6 +200,14 @@ pub fn verify_block_proof(bytes: &[u8]) -> Result<BlockPublicValues, VerifyError
     Ok(proof.block)
 }
 
+/// The checks on the block's and subblocks' public values alone (no shard proof is looked at):
+/// the subblocks cover the block in order, their boundaries are canonical and the state they
+/// read continues the state earlier subblocks wrote. Part of [`verify_block_proof`].
+pub fn check_public_values(proof: &BlockProof) -> Result<(), VerifyError> {
+    check_subblocks_cover_block(&proof.block, &proof.subblocks)?;
+    check_state_continuity(&proof.subblocks)
+}
+
 fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
     if proof.version != BLOCK_PROOF_VERSION {
         return Err(VerifyError::Unsupported(format!(
@@ -210,8 +223,7 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
     }
     let field = Field::from_name(&proof.field)
         .ok_or_else(|| VerifyError::Unsupported(format!("field {}", proof.field)))?;
-    check_subblocks_cover_block(&proof.block, &proof.subblocks)?;
-    check_state_continuity(&proof.subblocks)?;
+    check_public_values(proof)?;
     let shard_ranges = shard_ranges(proof)?;
 
     let chain_values = match field {
@@ -362,7 +374,12 @@ fn check_canonical(sub: u32, b: &BoundaryValues) -> Result<(), VerifyError> {
     }
     let acc = |l: &[AccountEntry]| increasing(l.iter().map(|e| e.address));
     let slot = |l: &[SlotEntry]| increasing(l.iter().map(|e| (e.address, e.slot)));
-    let bad = |list| Err(VerifyError::BoundaryNotCanonical { subblock: sub, list });
+    let bad = |list| {
+        Err(VerifyError::BoundaryNotCanonical {
+            subblock: sub,
+            list,
+        })
+    };
     if !acc(&b.account_reads) {
         return bad("account reads");
     }
