@@ -398,8 +398,10 @@ fn dropped_or_moved_shards_are_rejected() {
 /// Honest public values of a block executed at several subblock sizes: the subblocks cover the
 /// block and the state is continuous (no proving; the proofs of these blocks are checked in
 /// `tests/prove_fixtures.rs`).
-fn assert_public_values_hold(path: &std::path::Path) {
+/// Returns at how many subblock sizes a tampered slot read could be tried (and was rejected).
+fn assert_public_values_hold(path: &std::path::Path) -> usize {
     let input = BlockInput::from_path(path).unwrap();
+    let mut slot_rereads = 0;
     for gas in [100_000, 300_000, 1_000_000] {
         let exec = execute_block(
             &input,
@@ -418,30 +420,234 @@ fn assert_public_values_hold(path: &std::path::Path) {
             field: "koalabear".into(),
             block: slotproof::BlockPublicValues::of_execution(&exec),
             subblocks: SubblockPublicValues::of_execution(&exec),
-            coverage_version: 0,
+            coverage_version: slotproof::air::coverage::COVERAGE_VERSION,
             coverage: String::new(),
             shards: Vec::new(),
         };
         if let Err(e) = check_public_values(&p) {
             panic!("{} at {gas} gas per subblock: {e}", path.display());
         }
+        // A slot a later subblock reads after an earlier one wrote it, read with another value.
+        if let Some((k, j)) = reread_slot(&p) {
+            slot_rereads += 1;
+            let mut t = p.clone();
+            t.subblocks[k].boundary.storage_reads[j].value[0] ^= 0x80;
+            assert!(
+                matches!(
+                    check_public_values(&t),
+                    Err(VerifyError::StateDiscontinuity { subblock, .. }) if subblock as usize == k
+                ),
+                "{} at {gas}: tampered slot read accepted",
+                path.display()
+            );
+        }
     }
+    slot_rereads
+}
+
+/// The first slot read by a subblock that an earlier subblock wrote.
+fn reread_slot(p: &BlockProof) -> Option<(usize, usize)> {
+    (1..p.subblocks.len()).find_map(|k| {
+        let reads = &p.subblocks[k].boundary.storage_reads;
+        reads
+            .iter()
+            .position(|r| {
+                p.subblocks[..k].iter().any(|e| {
+                    e.boundary
+                        .storage_writes
+                        .iter()
+                        .any(|w| (w.address, w.slot) == (r.address, r.slot))
+                })
+            })
+            .map(|j| (k, j))
+    })
 }
 
 #[test]
 fn own_fixtures_have_continuous_public_values() {
+    let mut slot_rereads = 0;
     for f in ["transfers", "token", "keccak", "calls", "mixed"] {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join(format!("../../fixtures/{f}.json"));
-        assert_public_values_hold(&path);
+        slot_rereads += assert_public_values_hold(&path);
     }
+    assert!(
+        slot_rereads > 0,
+        "no fixture re-reads a slot across subblocks"
+    );
 }
 
 #[test]
 fn mainnet_blocks_have_continuous_public_values() {
+    let (mut found, mut slot_rereads) = (0, 0);
     for f in ["22615247.json", "21688509.json", "21872325-flat.json"] {
         if let Some(path) = common::shared_fixture(&format!("mainnet/{f}")) {
-            assert_public_values_hold(&path);
+            found += 1;
+            slot_rereads += assert_public_values_hold(&path);
         }
+    }
+    assert!(found == 0 || slot_rereads > 0, "no block re-reads a slot across subblocks");
+}
+
+/// Hand-made boundaries: how writes, deletions and storage wipes carry to later reads.
+mod continuity_rules {
+    use super::*;
+    use slotproof::{AccountEntry, AccountState, BlockPublicValues, BoundaryValues, SlotEntry};
+
+    const A: [u8; 20] = [0xaa; 20];
+
+    fn word(x: u8) -> [u8; 32] {
+        let mut w = [0u8; 32];
+        w[31] = x;
+        w
+    }
+
+    fn slot(value: u8) -> SlotEntry {
+        SlotEntry {
+            address: A,
+            slot: word(1),
+            value: word(value),
+        }
+    }
+
+    fn account(nonce: u64) -> AccountEntry {
+        AccountEntry {
+            address: A,
+            state: Some(AccountState {
+                balance: word(0),
+                nonce,
+                code_hash: word(7),
+            }),
+        }
+    }
+
+    fn check(boundaries: Vec<BoundaryValues>) -> Result<(), VerifyError> {
+        let n = boundaries.len();
+        let p = BlockProof {
+            version: slotproof::BLOCK_PROOF_VERSION,
+            field: "koalabear".into(),
+            block: BlockPublicValues {
+                number: 1,
+                block_hash: [0; 32],
+                parent_state_root: [0; 32],
+                state_root: [0; 32],
+                gas_used: 0,
+                transactions: 0,
+            },
+            subblocks: boundaries
+                .into_iter()
+                .enumerate()
+                .map(|(i, boundary)| SubblockPublicValues {
+                    index: i as u32,
+                    first_tx: 0,
+                    tx_count: 0,
+                    gas_start: 0,
+                    gas_end: 0,
+                    steps: 0,
+                    boundary,
+                })
+                .collect(),
+            coverage_version: slotproof::air::coverage::COVERAGE_VERSION,
+            coverage: String::new(),
+            shards: Vec::new(),
+        };
+        assert_eq!(p.subblocks.len(), n);
+        check_public_values(&p)
+    }
+
+    fn writes(slots: Vec<SlotEntry>, accounts: Vec<AccountEntry>) -> BoundaryValues {
+        BoundaryValues {
+            storage_writes: slots,
+            account_writes: accounts,
+            ..Default::default()
+        }
+    }
+
+    fn reads(slots: Vec<SlotEntry>, accounts: Vec<AccountEntry>) -> BoundaryValues {
+        BoundaryValues {
+            storage_reads: slots,
+            account_reads: accounts,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn reads_see_the_latest_write() {
+        let w1 = writes(vec![slot(5)], vec![account(1)]);
+        let w2 = writes(vec![slot(6)], vec![account(2)]);
+        assert_eq!(
+            check(vec![
+                w1.clone(),
+                w2.clone(),
+                reads(vec![slot(6)], vec![account(2)])
+            ]),
+            Ok(())
+        );
+        assert!(matches!(
+            check(vec![w1.clone(), w2.clone(), reads(vec![slot(5)], vec![])]),
+            Err(VerifyError::StateDiscontinuity {
+                subblock: 2,
+                written_by: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(vec![w1, w2, reads(vec![], vec![account(1)])]),
+            Err(VerifyError::StateDiscontinuity {
+                subblock: 2,
+                written_by: 1,
+                ..
+            })
+        ));
+        // Unwritten keys are not constrained by earlier subblocks.
+        assert_eq!(check(vec![reads(vec![slot(9)], vec![account(3)])]), Ok(()));
+    }
+
+    #[test]
+    fn deleted_or_wiped_accounts_read_zero_storage() {
+        let w = writes(vec![slot(5)], vec![account(1)]);
+        let deleted = writes(
+            vec![],
+            vec![AccountEntry {
+                address: A,
+                state: None,
+            }],
+        );
+        let wiped = BoundaryValues {
+            storage_cleared: vec![A],
+            ..writes(vec![], vec![account(1)])
+        };
+        for wipe in [deleted.clone(), wiped] {
+            assert_eq!(
+                check(vec![w.clone(), wipe.clone(), reads(vec![slot(0)], vec![])]),
+                Ok(())
+            );
+            assert!(matches!(
+                check(vec![w.clone(), wipe.clone(), reads(vec![slot(5)], vec![])]),
+                Err(VerifyError::StateDiscontinuity {
+                    subblock: 2,
+                    written_by: 1,
+                    ..
+                })
+            ));
+        }
+        // The deleted account reads as absent; a slot written after a wipe reads its value.
+        assert!(matches!(
+            check(vec![deleted, reads(vec![], vec![account(1)])]),
+            Err(VerifyError::StateDiscontinuity { subblock: 1, .. })
+        ));
+        let rewritten = BoundaryValues {
+            storage_cleared: vec![A],
+            ..writes(vec![slot(3)], vec![account(1)])
+        };
+        assert_eq!(
+            check(vec![
+                w.clone(),
+                rewritten.clone(),
+                reads(vec![slot(3)], vec![])
+            ]),
+            Ok(())
+        );
+        assert!(check(vec![w, rewritten, reads(vec![slot(0)], vec![])]).is_err());
     }
 }
