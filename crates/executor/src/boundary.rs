@@ -170,3 +170,70 @@ impl<DB: DatabaseRef<Error = WitnessError>> DatabaseCommit for BoundaryDb<'_, DB
         self.state.commit(changes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::witness::FlatDb;
+    use revm::state::{EvmStorageSlot, TransactionId};
+    use std::collections::HashMap;
+
+    const A: Address = Address::repeat_byte(0xaa);
+    const B: Address = Address::repeat_byte(0xbb);
+
+    fn changes(account: Account) -> AddressMap<Account> {
+        let mut m = AddressMap::default();
+        m.insert(A, account);
+        m
+    }
+
+    #[test]
+    fn reads_after_own_writes_or_wipes_are_not_start_values() {
+        let flat = FlatDb::new(BTreeMap::new(), HashMap::new());
+        let mut state = State::builder()
+            .with_database_ref(&flat)
+            .with_bundle_update()
+            .build();
+        let mut db = BoundaryDb::new(&mut state, Arc::new(Mutex::new(None)));
+        let one = U256::from(1);
+
+        // A contract created at A whose constructor stores 5 in slot 1 (no read of the slot).
+        assert_eq!(db.basic(A).unwrap(), None);
+        let mut created = Account::new_not_existing(TransactionId::ZERO);
+        created.info.nonce = 1;
+        created.mark_created();
+        created.mark_touch();
+        created.storage.insert(
+            one,
+            EvmStorageSlot::new_changed(U256::ZERO, U256::from(5), TransactionId::ZERO),
+        );
+        db.commit(changes(created));
+        // A later read sees 5 (the subblock's own write), which is not A's value at the start.
+        assert_eq!(db.storage(A, one).unwrap(), U256::from(5));
+        assert_eq!(db.storage(B, one).unwrap(), U256::ZERO);
+        let b = db.take_boundary();
+        assert_eq!(b.account_reads.get(&A), Some(&None));
+        assert!(b.storage_cleared.contains(&A));
+        assert_eq!(b.storage_writes.get(&(A, one)), Some(&U256::from(5)));
+        assert!(!b.storage_reads.contains_key(&(A, one)));
+        assert_eq!(b.storage_reads.get(&(B, one)), Some(&U256::ZERO));
+
+        // Next subblock: the slot is read at its start value; then A is destroyed, which drops
+        // the slot written before and makes it an absent account.
+        assert_eq!(db.storage(A, one).unwrap(), U256::from(5));
+        let info = db.basic(A).unwrap().unwrap();
+        let mut destroyed = Account::from(info);
+        destroyed.storage.insert(
+            one,
+            EvmStorageSlot::new_changed(U256::from(5), U256::from(6), TransactionId::ZERO),
+        );
+        destroyed.mark_selfdestruct();
+        destroyed.mark_touch();
+        db.commit(changes(destroyed));
+        let b = db.take_boundary();
+        assert_eq!(b.storage_reads.get(&(A, one)), Some(&U256::from(5)));
+        assert_eq!(b.account_writes.get(&A), Some(&None));
+        assert!(b.storage_cleared.contains(&A));
+        assert!(b.storage_writes.is_empty());
+    }
+}

@@ -486,7 +486,10 @@ fn mainnet_blocks_have_continuous_public_values() {
             slot_rereads += assert_public_values_hold(&path);
         }
     }
-    assert!(found == 0 || slot_rereads > 0, "no block re-reads a slot across subblocks");
+    assert!(
+        found == 0 || slot_rereads > 0,
+        "no block re-reads a slot across subblocks"
+    );
 }
 
 /// Hand-made boundaries: how writes, deletions and storage wipes carry to later reads.
