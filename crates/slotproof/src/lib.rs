@@ -16,7 +16,9 @@
 //! ```
 //!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
-//! the EVM and every block-level check is still **trusted**; see the README.
+//! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,
+//! state continuity between subblocks) is checked by the verifier on prover-supplied values,
+//! which the AIR does not yet tie to the execution; see the README.
 
 mod proof;
 mod prove;
