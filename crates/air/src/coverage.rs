@@ -16,7 +16,7 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 1;
+pub const COVERAGE_VERSION: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -94,9 +94,46 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
         "a step marked exceptional is not checked",
     ),
     (
-        "chaining shards of a subblock",
+        "chaining shards of a subblock (start at step 0, each continues where the previous \
+         ended, the last ends the subblock at its claimed step count)",
         Coverage::VerifierChecked,
-        "shard::chains over the CPU public values; not yet run by a block verifier",
+        "the CPU AIR constrains its public values to the shard's first and last rows; \
+         verify_block_proof checks them with shard::chains and subblock_ends",
+    ),
+    (
+        "binding of every shard to the block's and its subblock's public values",
+        Coverage::VerifierChecked,
+        "opcode-table public values, observed by Fiat-Shamir and compared by \
+         verify_block_proof; not derived from the execution by the AIR",
+    ),
+    (
+        "subblocks cover the block: order, contiguous transaction ranges, cumulative gas \
+         counters from 0 to the block's gas used",
+        Coverage::VerifierChecked,
+        "verify_block_proof, on prover-supplied values: a subblock's gas and transaction \
+         count are not derived from its proven execution",
+    ),
+    (
+        "state continuity across subblocks (every account or slot read equals the latest \
+         earlier subblock's write; slots of wiped accounts read zero)",
+        Coverage::VerifierChecked,
+        "verify_block_proof, on the prover-supplied state boundaries",
+    ),
+    (
+        "subblock state boundaries vs the execution (the reads and writes are those the \
+         subblock made)",
+        Coverage::Trusted,
+        "no storage or account chip yet: bound to the shards by digest only",
+    ),
+    (
+        "subblocks without EVM steps (e.g. plain transfers)",
+        Coverage::Trusted,
+        "no shard; only their public values are checked",
+    ),
+    (
+        "transaction inclusion (transactions root) and the block's transaction count",
+        Coverage::Trusted,
+        "checked by the executor against the header, not proven",
     ),
     (
         "stack items and suspended calls carried between shards",

@@ -51,37 +51,102 @@ pub const BOUNDARY: usize = 5;
 pub const RANGE_U8: usize = 6;
 pub const RANGE_U16: usize = 7;
 
-/// Field elements of the block binding: block number and gas used (4 x 16-bit limbs each), block
-/// hash, parent state root and state root (16 x 16-bit limbs each), little-endian limbs.
-pub const BLOCK_BINDING_LEN: usize = 4 + 4 + 3 * 16;
+/// Field elements of the block binding: block number, gas used and transaction count (4 x 16-bit
+/// limbs each), block hash, parent state root and state root (16 x 16-bit limbs each),
+/// little-endian limbs.
+pub const BLOCK_BINDING_LEN: usize = 3 * 4 + 3 * 16;
 
-/// The block public values a shard proof is bound to (public values of the opcode-table chip).
-/// The AIR does not derive them from the execution: they tie a shard proof to one block's claim,
-/// so that it cannot be presented as part of another block's proof.
-pub fn block_binding<F: PrimeField32>(
-    number: u64,
-    gas_used: u64,
-    block_hash: [u8; 32],
-    parent_state_root: [u8; 32],
-    state_root: [u8; 32],
-) -> Vec<F> {
+/// Field elements of the subblock binding: index, EVM steps, gas before and after, first
+/// transaction and transaction count (4 limbs each), then the digest of the subblock's state
+/// boundary (16 limbs).
+pub const SUBBLOCK_BINDING_LEN: usize = 6 * 4 + 16;
+
+/// Field elements of a shard's binding (the opcode-table chip's public values): the block
+/// binding followed by the binding of the shard's subblock.
+pub const SHARD_BINDING_LEN: usize = BLOCK_BINDING_LEN + SUBBLOCK_BINDING_LEN;
+
+/// The block's claim a shard is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockClaim {
+    pub number: u64,
+    pub gas_used: u64,
+    pub transactions: u64,
+    pub block_hash: [u8; 32],
+    pub parent_state_root: [u8; 32],
+    pub state_root: [u8; 32],
+}
+
+/// The subblock's claim a shard is bound to. `boundary_digest` is a hash of the subblock's
+/// state boundary (what it read and wrote), computed by the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubblockClaim {
+    pub index: u64,
+    pub steps: u64,
+    pub gas_start: u64,
+    pub gas_end: u64,
+    pub first_tx: u64,
+    pub tx_count: u64,
+    pub boundary_digest: [u8; 32],
+}
+
+fn push_u64<F: PrimeField32>(v: &mut Vec<F>, x: u64) {
+    v.extend((0..4).map(|i| F::from_u32(((x >> (16 * i)) & 0xffff) as u32)));
+}
+
+fn push_word<F: PrimeField32>(v: &mut Vec<F>, h: &[u8; 32]) {
+    // Big-endian bytes -> 16 little-endian 16-bit limbs.
+    v.extend((0..16).map(|i| {
+        let j = 30 - 2 * i;
+        F::from_u32(u32::from(h[j]) << 8 | u32::from(h[j + 1]))
+    }));
+}
+
+/// The block public values a shard proof is bound to ([`BLOCK_BINDING_LEN`] elements).
+pub fn block_binding<F: PrimeField32>(block: &BlockClaim) -> Vec<F> {
     let mut v = Vec::with_capacity(BLOCK_BINDING_LEN);
-    for x in [number, gas_used] {
-        v.extend((0..4).map(|i| F::from_u32(((x >> (16 * i)) & 0xffff) as u32)));
+    for x in [block.number, block.gas_used, block.transactions] {
+        push_u64(&mut v, x);
     }
-    for h in [block_hash, parent_state_root, state_root] {
-        // Big-endian bytes -> 16 little-endian 16-bit limbs.
-        v.extend((0..16).map(|i| {
-            let j = 30 - 2 * i;
-            F::from_u32(u32::from(h[j]) << 8 | u32::from(h[j + 1]))
-        }));
+    for h in [
+        &block.block_hash,
+        &block.parent_state_root,
+        &block.state_root,
+    ] {
+        push_word(&mut v, h);
     }
     v
 }
 
+/// The subblock public values a shard proof is bound to ([`SUBBLOCK_BINDING_LEN`] elements).
+pub fn subblock_binding<F: PrimeField32>(sub: &SubblockClaim) -> Vec<F> {
+    let mut v = Vec::with_capacity(SUBBLOCK_BINDING_LEN);
+    for x in [
+        sub.index,
+        sub.steps,
+        sub.gas_start,
+        sub.gas_end,
+        sub.first_tx,
+        sub.tx_count,
+    ] {
+        push_u64(&mut v, x);
+    }
+    push_word(&mut v, &sub.boundary_digest);
+    v
+}
+
+/// A shard's binding: the public values of its opcode-table chip. The AIR does not derive them
+/// from the execution; the Fiat-Shamir transcript observes them, so a shard proof verifies only
+/// for the block and subblock claims it was made for and cannot be moved to another block, to
+/// another subblock, or kept while the claim is edited.
+pub fn shard_binding<F: PrimeField32>(block: &BlockClaim, sub: &SubblockClaim) -> Vec<F> {
+    let mut v = block_binding(block);
+    v.extend(subblock_binding::<F>(sub));
+    v
+}
+
 impl<F: Clone> Shard<F> {
-    /// Binds this shard to a block (see [`block_binding`]).
-    pub fn bind_block(&mut self, binding: Vec<F>) {
+    /// Binds this shard to its block and subblock (see [`shard_binding`]).
+    pub fn bind(&mut self, binding: Vec<F>) {
         self.public_values[OPCODE_TABLE] = binding;
     }
 }
@@ -218,7 +283,7 @@ pub fn generate_shard<F: PrimeField32>(
     let mut public_values = vec![Vec::new(); 8];
     public_values[CPU] = cpu_public.to_vec();
     public_values[BOUNDARY] = boundary_pv;
-    public_values[OPCODE_TABLE] = vec![F::ZERO; BLOCK_BINDING_LEN];
+    public_values[OPCODE_TABLE] = vec![F::ZERO; SHARD_BINDING_LEN];
     Shard {
         airs: EvmAir::shard_airs(),
         traces: vec![

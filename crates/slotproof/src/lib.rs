@@ -16,18 +16,23 @@
 //! ```
 //!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
-//! the EVM and every block-level check is still **trusted**; see the README.
+//! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,
+//! state continuity between subblocks) is checked by the verifier on prover-supplied values,
+//! which the AIR does not yet tie to the execution; see the README.
 
 mod proof;
 mod prove;
 mod verify;
 
-pub use proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
+pub use proof::{
+    AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,
+    ShardProof, SlotEntry, SubblockPublicValues,
+};
 pub use prove::{
     BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
     ProveTimings, ProvedBlock,
 };
-pub use verify::{VerifyError, verify_block_proof};
+pub use verify::{VerifyError, check_public_values, verify_block_proof};
 
 pub use slotproof_air as air;
 pub use slotproof_executor as executor;

@@ -1,9 +1,11 @@
 //! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
 
-use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
+use crate::proof::{
+    BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof, SubblockPublicValues,
+};
 use p3_field::PrimeField32;
 use rayon::prelude::*;
-use slotproof_air::shard::block_binding;
+use slotproof_air::shard::shard_binding;
 use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION, generate_shards};
 use slotproof_executor::{
     BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
@@ -61,14 +63,8 @@ pub struct ProvedBlock {
 
 /// Trace generation and shard proving over one field (the prover types are per field).
 macro_rules! prove_shards {
-    ($F:ty, $execution:expr, $block:expr, $max_rows:expr, $progress:expr) => {{
-        let binding = block_binding::<$F>(
-            $block.number,
-            $block.gas_used,
-            $block.block_hash,
-            $block.parent_state_root,
-            $block.state_root,
-        );
+    ($F:ty, $execution:expr, $block:expr, $subblocks:expr, $max_rows:expr, $progress:expr) => {{
+        let block_claim = $block.claim();
 
         let t1 = Instant::now();
         let per_subblock = $execution
@@ -87,8 +83,9 @@ macro_rules! prove_shards {
             .collect::<Result<Vec<_>, _>>()?;
         let mut shards = Vec::new();
         for (i, list) in per_subblock {
+            let binding = shard_binding::<$F>(&block_claim, &$subblocks[i].claim());
             for mut s in list {
-                s.bind_block(binding.clone());
+                s.bind(binding.clone());
                 shards.push((i, s));
             }
         }
@@ -247,20 +244,25 @@ impl BlockProver {
         execution.ensure_checks_pass()?;
         let execute = t0.elapsed();
 
-        let block = BlockPublicValues {
-            number: execution.number,
-            block_hash: execution.block_hash.0,
-            parent_state_root: execution.parent_state_root.0,
-            state_root: execution.state_root.0,
-            gas_used: execution.gas_used,
-        };
+        let block = BlockPublicValues::of_execution(&execution);
+        let subblocks = SubblockPublicValues::of_execution(&execution);
         let (proven, tracegen, prove) = match self.field {
-            Field::KoalaBear => {
-                prove_shards!(KoalaBear, execution, block, self.max_shard_rows, progress)
-            }
-            Field::BabyBear => {
-                prove_shards!(BabyBear, execution, block, self.max_shard_rows, progress)
-            }
+            Field::KoalaBear => prove_shards!(
+                KoalaBear,
+                execution,
+                block,
+                subblocks,
+                self.max_shard_rows,
+                progress
+            ),
+            Field::BabyBear => prove_shards!(
+                BabyBear,
+                execution,
+                block,
+                subblocks,
+                self.max_shard_rows,
+                progress
+            ),
         };
         let (shard_proofs, shard_times): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
 
@@ -268,7 +270,7 @@ impl BlockProver {
             version: BLOCK_PROOF_VERSION,
             field: self.field.name().into(),
             block,
-            subblocks: execution.subblocks.len() as u32,
+            subblocks,
             coverage_version: COVERAGE_VERSION,
             coverage: CoverageTable::current().to_json(),
             shards: shard_proofs,

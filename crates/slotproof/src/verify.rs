@@ -1,11 +1,25 @@
-//! Verifying a block proof: every shard proof, the binding of every shard to the block's public
-//! values, and the chaining of the shards of each subblock.
+//! Verifying a block proof.
+//!
+//! In order: the subblocks' public values cover the block (indices 0..N, contiguous transaction
+//! ranges, cumulative gas counters ending at the block's gas used), their state boundaries are
+//! canonical and continuous (every read of an account or slot that an earlier subblock wrote sees
+//! the latest such write), every subblock with steps has shards and every subblock without has
+//! none; then every shard: the right shape, bound to the block's and its subblock's public values,
+//! its proof valid; finally the shards of each subblock start it, chain and end at its last step.
 
-use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::proof::{
+    AccountEntry, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues, SlotEntry,
+    SubblockPublicValues,
+};
 use crate::prove::Field;
 use p3_field::PrimeField32;
 use slotproof_air::coverage::COVERAGE_VERSION;
-use slotproof_air::shard::{CPU, OPCODE_TABLE, block_binding, chains, subblock_ends_public};
+use slotproof_air::shard::{
+    BLOCK_BINDING_LEN, CPU, OPCODE_TABLE, block_binding, chains, subblock_binding,
+    subblock_ends_public,
+};
 use slotproof_air::{CpuPublic, EvmAir};
 use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver};
 use thiserror::Error;
@@ -17,20 +31,68 @@ pub enum VerifyError {
     Malformed(String),
     #[error("unsupported proof: {0}")]
     Unsupported(String),
+    #[error("the proof has no subblocks")]
+    Empty,
+    #[error("subblock at position {position} has index {found}")]
+    SubblockIndex { position: usize, found: u32 },
+    #[error("subblock {subblock}: first transaction {found}, expected {expected}")]
+    TxRange {
+        subblock: u32,
+        expected: u64,
+        found: u64,
+    },
+    #[error("subblocks hold {subblocks} transactions, the block {block}")]
+    TxCount { block: u64, subblocks: u64 },
+    #[error("subblock {subblock}: gas starts at {found}, expected {expected}")]
+    GasStart {
+        subblock: u32,
+        expected: u64,
+        found: u64,
+    },
+    #[error("subblock {subblock}: gas ends at {gas_end}, before it starts ({gas_start})")]
+    GasDecreases {
+        subblock: u32,
+        gas_start: u64,
+        gas_end: u64,
+    },
+    #[error("subblocks end at gas {subblocks}, the block used {block}")]
+    GasUsed { block: u64, subblocks: u64 },
+    #[error("subblock {subblock}: {list} not sorted by key or a key repeated")]
+    BoundaryNotCanonical { subblock: u32, list: &'static str },
+    #[error(
+        "subblock {subblock} read {key} = {read}, but subblock {written_by} left it {expected}"
+    )]
+    StateDiscontinuity {
+        subblock: u32,
+        key: String,
+        read: String,
+        expected: String,
+        written_by: u32,
+    },
+    #[error("shard {shard} names subblock {subblock}, out of order or nonexistent")]
+    ShardOrder { shard: usize, subblock: u32 },
+    #[error("subblock {subblock} has {steps} steps but no shards")]
+    MissingShards { subblock: u32, steps: u64 },
+    #[error("subblock {subblock} has no steps but has shards")]
+    UnexpectedShards { subblock: u32 },
     #[error("shard {shard}: public values have the wrong shape")]
     PublicValueShape { shard: usize },
     #[error("shard {shard}: public value is not a canonical field element")]
     NonCanonical { shard: usize },
     #[error("shard {shard} is bound to other block public values")]
     WrongBlock { shard: usize },
+    #[error("shard {shard} is bound to other public values of subblock {subblock}")]
+    WrongSubblock { shard: usize, subblock: u32 },
     #[error("shard {shard}: proof rejected: {reason}")]
     ShardRejected { shard: usize, reason: String },
     #[error("subblock {subblock}: shards do not start and end the subblock, or do not chain")]
     BrokenChain { subblock: u32 },
-    #[error("shards are out of order or name a subblock that does not exist")]
-    ShardOrder,
-    #[error("the proof has no shards")]
-    Empty,
+    #[error("subblock {subblock}: its shards prove {found} steps, it claims {expected}")]
+    StepCount {
+        subblock: u32,
+        expected: u64,
+        found: u64,
+    },
 }
 
 fn field_values<F: PrimeField32>(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec<F>>, VerifyError> {
@@ -53,14 +115,12 @@ fn field_values<F: PrimeField32>(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec
 macro_rules! verify_shards {
     ($F:ident, $proof:expr) => {{
         let proof = $proof;
-        let b = &proof.block;
-        let binding = block_binding::<$F>(
-            b.number,
-            b.gas_used,
-            b.block_hash,
-            b.parent_state_root,
-            b.state_root,
-        );
+        let block = block_binding::<$F>(&proof.block.claim());
+        let subblocks: Vec<Vec<$F>> = proof
+            .subblocks
+            .iter()
+            .map(|s| subblock_binding::<$F>(&s.claim()))
+            .collect();
         let airs = EvmAir::shard_airs();
         let expected_lens: Vec<usize> = airs
             .iter()
@@ -74,8 +134,16 @@ macro_rules! verify_shards {
             if pv.len() != airs.len() || pv.iter().zip(&expected_lens).any(|(v, n)| v.len() != *n) {
                 return Err(VerifyError::PublicValueShape { shard: k });
             }
-            if pv[OPCODE_TABLE] != binding {
+            let (b, sub) = pv[OPCODE_TABLE].split_at(BLOCK_BINDING_LEN);
+            if b != block.as_slice() {
                 return Err(VerifyError::WrongBlock { shard: k });
+            }
+            // Shard order was checked: `s.subblock` names a subblock.
+            if sub != subblocks[s.subblock as usize].as_slice() {
+                return Err(VerifyError::WrongSubblock {
+                    shard: k,
+                    subblock: s.subblock,
+                });
             }
             prover
                 .verify_bytes(&airs, &s.proof, &pv)
@@ -96,22 +164,31 @@ enum ChainValues {
     BabyBear(Vec<Vec<Vec<BabyBear>>>),
 }
 
-fn group_ok<F: PrimeField32>(group: &[Vec<Vec<F>>]) -> bool {
+/// Whether a subblock's shards start it, chain and end it; and the last step they prove.
+fn group_ends<F: PrimeField32>(group: &[Vec<Vec<F>>]) -> Option<u64> {
     let chained = group.windows(2).all(|w| {
         chains(
             &CpuPublic::from_slice(&w[0][CPU]),
             &CpuPublic::from_slice(&w[1][CPU]),
         )
     });
-    chained && subblock_ends_public(&group[0], &group[group.len() - 1])
+    let last = &group[group.len() - 1];
+    (chained && subblock_ends_public(&group[0], last)).then(|| {
+        u64::from(
+            CpuPublic::from_slice(&last[CPU])
+                .last_step
+                .as_canonical_u32(),
+        )
+    })
 }
 
 impl ChainValues {
-    /// Whether shards `range` (one subblock) start it, chain and end it.
-    fn subblock_ok(&self, range: std::ops::Range<usize>) -> bool {
+    /// For shards `range` (one subblock): `None` unless they start it, chain and end it; else
+    /// the index of the last step they prove.
+    fn subblock_last_step(&self, range: std::ops::Range<usize>) -> Option<u64> {
         match self {
-            ChainValues::KoalaBear(v) => group_ok(&v[range]),
-            ChainValues::BabyBear(v) => group_ok(&v[range]),
+            ChainValues::KoalaBear(v) => group_ends(&v[range]),
+            ChainValues::BabyBear(v) => group_ends(&v[range]),
         }
     }
 }
@@ -121,6 +198,14 @@ pub fn verify_block_proof(bytes: &[u8]) -> Result<BlockPublicValues, VerifyError
     let proof = BlockProof::from_bytes(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     verify_parsed(&proof)?;
     Ok(proof.block)
+}
+
+/// The checks on the block's and subblocks' public values alone (no shard proof is looked at):
+/// the subblocks cover the block in order, their boundaries are canonical and the state they
+/// read continues the state earlier subblocks wrote. Part of [`verify_block_proof`].
+pub fn check_public_values(proof: &BlockProof) -> Result<(), VerifyError> {
+    check_subblocks_cover_block(&proof.block, &proof.subblocks)?;
+    check_state_continuity(&proof.subblocks)
 }
 
 fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
@@ -136,29 +221,264 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
             proof.coverage_version
         )));
     }
-    if proof.shards.is_empty() {
+    let field = Field::from_name(&proof.field)
+        .ok_or_else(|| VerifyError::Unsupported(format!("field {}", proof.field)))?;
+    check_public_values(proof)?;
+    let shard_ranges = shard_ranges(proof)?;
+
+    let chain_values = match field {
+        Field::KoalaBear => verify_shards!(KoalaBear, proof),
+        Field::BabyBear => verify_shards!(BabyBear, proof),
+    };
+    for (sub, range) in proof.subblocks.iter().zip(shard_ranges) {
+        let Some(range) = range else { continue };
+        let last = chain_values
+            .subblock_last_step(range)
+            .ok_or(VerifyError::BrokenChain {
+                subblock: sub.index,
+            })?;
+        if last + 1 != sub.steps {
+            return Err(VerifyError::StepCount {
+                subblock: sub.index,
+                expected: sub.steps,
+                found: last + 1,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Subblocks 0..N in order, transaction ranges contiguous from 0 and summing to the block's
+/// count, gas counters contiguous from 0 to the block's gas used.
+fn check_subblocks_cover_block(
+    block: &BlockPublicValues,
+    subblocks: &[SubblockPublicValues],
+) -> Result<(), VerifyError> {
+    if subblocks.is_empty() {
         return Err(VerifyError::Empty);
     }
-    let chain_values = match Field::from_name(&proof.field) {
-        Some(Field::KoalaBear) => verify_shards!(KoalaBear, proof),
-        Some(Field::BabyBear) => verify_shards!(BabyBear, proof),
-        None => return Err(VerifyError::Unsupported(format!("field {}", proof.field))),
+    let (mut next_tx, mut gas) = (0u64, 0u64);
+    for (position, s) in subblocks.iter().enumerate() {
+        if s.index as usize != position {
+            return Err(VerifyError::SubblockIndex {
+                position,
+                found: s.index,
+            });
+        }
+        if s.first_tx != next_tx {
+            return Err(VerifyError::TxRange {
+                subblock: s.index,
+                expected: next_tx,
+                found: s.first_tx,
+            });
+        }
+        if s.gas_start != gas {
+            return Err(VerifyError::GasStart {
+                subblock: s.index,
+                expected: gas,
+                found: s.gas_start,
+            });
+        }
+        if s.gas_end < s.gas_start {
+            return Err(VerifyError::GasDecreases {
+                subblock: s.index,
+                gas_start: s.gas_start,
+                gas_end: s.gas_end,
+            });
+        }
+        // Saturating: an overflowing count cannot equal the block's and is rejected below.
+        next_tx = next_tx.saturating_add(s.tx_count);
+        gas = s.gas_end;
+    }
+    if next_tx != block.transactions {
+        return Err(VerifyError::TxCount {
+            block: block.transactions,
+            subblocks: next_tx,
+        });
+    }
+    if gas != block.gas_used {
+        return Err(VerifyError::GasUsed {
+            block: block.gas_used,
+            subblocks: gas,
+        });
+    }
+    Ok(())
+}
+
+/// For each subblock, the range of its shards (`None`: it has none). Shards must come
+/// subblock by subblock in order; a subblock has shards exactly when it has steps.
+fn shard_ranges(proof: &BlockProof) -> Result<Vec<Option<std::ops::Range<usize>>>, VerifyError> {
+    let n = proof.subblocks.len();
+    let mut ranges: Vec<Option<std::ops::Range<usize>>> = vec![None; n];
+    for (k, s) in proof.shards.iter().enumerate() {
+        let i = s.subblock as usize;
+        let after_previous = k == 0 || s.subblock >= proof.shards[k - 1].subblock;
+        if i >= n || !after_previous {
+            return Err(VerifyError::ShardOrder {
+                shard: k,
+                subblock: s.subblock,
+            });
+        }
+        match &mut ranges[i] {
+            Some(r) => r.end = k + 1,
+            None => ranges[i] = Some(k..k + 1),
+        }
+    }
+    for (sub, range) in proof.subblocks.iter().zip(&ranges) {
+        match (sub.steps, range) {
+            (0, Some(_)) => {
+                return Err(VerifyError::UnexpectedShards {
+                    subblock: sub.index,
+                });
+            }
+            (steps, None) if steps > 0 => {
+                return Err(VerifyError::MissingShards {
+                    subblock: sub.index,
+                    steps,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(ranges)
+}
+
+type Addr = [u8; 20];
+type Word = [u8; 32];
+
+fn hex(b: &[u8]) -> String {
+    let mut s = String::from("0x");
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+fn show_account(a: &Option<crate::proof::AccountState>) -> String {
+    match a {
+        None => "absent".into(),
+        Some(s) => format!(
+            "{{balance {}, nonce {}, code hash {}}}",
+            hex(&s.balance),
+            s.nonce,
+            hex(&s.code_hash)
+        ),
+    }
+}
+
+/// Strictly increasing keys: sorted, no key twice (one canonical encoding per boundary).
+fn check_canonical(sub: u32, b: &BoundaryValues) -> Result<(), VerifyError> {
+    fn increasing<K: Ord>(keys: impl Iterator<Item = K>) -> bool {
+        let keys: Vec<K> = keys.collect();
+        keys.windows(2).all(|w| w[0] < w[1])
+    }
+    let acc = |l: &[AccountEntry]| increasing(l.iter().map(|e| e.address));
+    let slot = |l: &[SlotEntry]| increasing(l.iter().map(|e| (e.address, e.slot)));
+    let bad = |list| {
+        Err(VerifyError::BoundaryNotCanonical {
+            subblock: sub,
+            list,
+        })
     };
-    // Shards come subblock by subblock, in order; each subblock's shards start it, chain, end it.
-    let mut start = 0;
-    while start < proof.shards.len() {
-        let sub = proof.shards[start].subblock;
-        if sub >= proof.subblocks || (start > 0 && sub <= proof.shards[start - 1].subblock) {
-            return Err(VerifyError::ShardOrder);
+    if !acc(&b.account_reads) {
+        return bad("account reads");
+    }
+    if !slot(&b.storage_reads) {
+        return bad("storage reads");
+    }
+    if !acc(&b.account_writes) {
+        return bad("account writes");
+    }
+    if !slot(&b.storage_writes) {
+        return bad("storage writes");
+    }
+    if !increasing(b.storage_cleared.iter()) {
+        return bad("storage cleared");
+    }
+    Ok(())
+}
+
+/// The state the subblocks so far left behind: for each key the latest write and its subblock.
+#[derive(Default)]
+struct WrittenState {
+    accounts: HashMap<Addr, (Option<crate::proof::AccountState>, u32)>,
+    slots: BTreeMap<(Addr, Word), (Word, u32)>,
+    /// Accounts whose storage a subblock wiped, with the latest such subblock: their slots
+    /// not written since read as zero.
+    cleared: HashMap<Addr, u32>,
+}
+
+impl WrittenState {
+    fn check_reads(&self, sub: u32, b: &BoundaryValues) -> Result<(), VerifyError> {
+        for r in &b.account_reads {
+            if let Some((latest, by)) = self.accounts.get(&r.address)
+                && *latest != r.state
+            {
+                return Err(VerifyError::StateDiscontinuity {
+                    subblock: sub,
+                    key: format!("account {}", hex(&r.address)),
+                    read: show_account(&r.state),
+                    expected: show_account(latest),
+                    written_by: *by,
+                });
+            }
         }
-        let mut end = start + 1;
-        while end < proof.shards.len() && proof.shards[end].subblock == sub {
-            end += 1;
+        for r in &b.storage_reads {
+            let latest = match self.slots.get(&(r.address, r.slot)) {
+                Some(&(v, by)) => Some((v, by)),
+                None => self.cleared.get(&r.address).map(|&by| ([0u8; 32], by)),
+            };
+            if let Some((v, by)) = latest
+                && v != r.value
+            {
+                return Err(VerifyError::StateDiscontinuity {
+                    subblock: sub,
+                    key: format!("slot {} of {}", hex(&r.slot), hex(&r.address)),
+                    read: hex(&r.value),
+                    expected: hex(&v),
+                    written_by: by,
+                });
+            }
         }
-        if !chain_values.subblock_ok(start..end) {
-            return Err(VerifyError::BrokenChain { subblock: sub });
+        Ok(())
+    }
+
+    fn apply_writes(&mut self, sub: u32, b: &BoundaryValues) {
+        // An account written as absent has no storage either.
+        let wiped = b.storage_cleared.iter().chain(
+            b.account_writes
+                .iter()
+                .filter(|w| w.state.is_none())
+                .map(|w| &w.address),
+        );
+        for a in wiped {
+            let stale: Vec<_> = self
+                .slots
+                .range((*a, [0u8; 32])..=(*a, [0xff; 32]))
+                .map(|(k, _)| *k)
+                .collect();
+            for k in stale {
+                self.slots.remove(&k);
+            }
+            self.cleared.insert(*a, sub);
         }
-        start = end;
+        for w in &b.storage_writes {
+            self.slots.insert((w.address, w.slot), (w.value, sub));
+        }
+        for w in &b.account_writes {
+            self.accounts.insert(w.address, (w.state, sub));
+        }
+    }
+}
+
+/// Every subblock's boundary is canonical, and every account or slot it read that an earlier
+/// subblock wrote has the value of the latest such write (zero for a slot of a wiped account).
+fn check_state_continuity(subblocks: &[SubblockPublicValues]) -> Result<(), VerifyError> {
+    let mut state = WrittenState::default();
+    for s in subblocks {
+        check_canonical(s.index, &s.boundary)?;
+        state.check_reads(s.index, &s.boundary)?;
+        state.apply_writes(s.index, &s.boundary);
     }
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! A block proof of the project's own `transfers` block verifies; tampered proofs, proofs
 //! presented for another block and broken shard chains are rejected without panicking.
+//! (Tampered subblock public values: `tests/subblocks.rs`.)
 
 use slotproof::executor::BlockInput;
 use slotproof::{BlockProof, BlockProver, VerifyError, verify_block_proof};
 use std::sync::OnceLock;
 
-/// Proven once (a few seconds), shared by every test: 188 steps in shards of at most 64.
+/// Proven once (a few seconds), shared by every test: 188 steps (one subblock) in shards of at
+/// most 64.
 fn proved() -> &'static (BlockProof, Vec<u8>) {
     static PROOF: OnceLock<(BlockProof, Vec<u8>)> = OnceLock::new();
     PROOF.get_or_init(|| {
@@ -16,6 +18,7 @@ fn proved() -> &'static (BlockProof, Vec<u8>) {
             .build()
             .prove(&input)
             .unwrap();
+        assert_eq!(proved.proof.subblocks.len(), 1);
         assert_eq!(proved.proof.block.number, proved.execution.number);
         assert_eq!(proved.proof.block.gas_used, proved.execution.gas_used);
         let bytes = proved.proof.to_bytes().unwrap();
@@ -59,12 +62,9 @@ fn proof_does_not_verify_for_another_block() {
     );
     // ... and rewriting the shards' binding to the new claim breaks their proofs (the binding is
     // in the Fiat-Shamir transcript).
-    let binding = slotproof::air::shard::block_binding::<slotproof::prover::KoalaBear>(
-        p.block.number,
-        p.block.gas_used,
-        p.block.block_hash,
-        p.block.parent_state_root,
-        p.block.state_root,
+    let binding = slotproof::air::shard::shard_binding::<slotproof::prover::KoalaBear>(
+        &p.block.claim(),
+        &p.subblocks[0].claim(),
     );
     use p3_field::PrimeField32;
     for s in &mut p.shards {
@@ -91,6 +91,15 @@ fn missing_or_reordered_shards_are_rejected() {
     assert!(verify_block_proof(&reencode(&p)).is_err());
     let mut p = proof.clone();
     p.shards.clear();
+    assert_eq!(
+        verify_block_proof(&reencode(&p)),
+        Err(VerifyError::MissingShards {
+            subblock: 0,
+            steps: 188
+        })
+    );
+    let mut p = proof.clone();
+    p.subblocks.clear();
     assert_eq!(verify_block_proof(&reencode(&p)), Err(VerifyError::Empty));
 }
 
@@ -135,7 +144,7 @@ fn malformed_bytes_are_errors_not_panics() {
         Err(VerifyError::PublicValueShape { shard: 0 })
     );
     let mut p = BlockProof::from_bytes(bytes).unwrap();
-    p.version = 2;
+    p.version = 1;
     assert!(matches!(
         verify_block_proof(&reencode(&p)),
         Err(VerifyError::Unsupported(_))

@@ -19,11 +19,11 @@ impl<F> BaseAir<F> for OpcodeTableAir {
     fn width(&self) -> usize {
         NUM_OPCODE_TABLE_COLS
     }
-    /// The block binding (`crate::shard::BLOCK_BINDING_LEN` values): not constrained by any row,
-    /// but observed by the Fiat–Shamir transcript, so a shard proof verifies only with the block
-    /// public values it was made for.
+    /// The shard binding (`crate::shard::SHARD_BINDING_LEN` values: block and subblock claims):
+    /// not constrained by any row, but observed by the Fiat–Shamir transcript, so a shard proof
+    /// verifies only with the public values it was made for.
     fn num_public_values(&self) -> usize {
-        crate::shard::BLOCK_BINDING_LEN
+        crate::shard::SHARD_BINDING_LEN
     }
     fn main_next_row_columns(&self) -> Vec<usize> {
         vec![]

@@ -1,0 +1,99 @@
+//! Every block the project proves end to end: both mainnet blocks of the shared data (skipped
+//! with a message where absent) and each of the project's own fixtures are executed, proven on
+//! the CPU backend and verified from their bytes, with the default shard size. The mainnet blocks
+//! are cut into subblocks of 500,000 gas, so that their proofs carry several subblocks whose
+//! state must connect.
+//!
+//! Proving time per block goes to stderr (`--nocapture`); nothing here depends on it.
+
+use slotproof::executor::BlockInput;
+use slotproof::{BlockProver, DEFAULT_MAX_SHARD_ROWS, verify_block_proof};
+use std::path::Path;
+use std::time::Instant;
+
+mod common;
+
+fn prove_and_verify(path: &Path, subblock_gas: u64) {
+    let input = BlockInput::from_path(path).unwrap();
+    let t = Instant::now();
+    let proved = BlockProver::builder()
+        .subblock_gas(subblock_gas)
+        .build()
+        .prove(&input)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let prove = t.elapsed();
+    let p = &proved.proof;
+    let exec = &proved.execution;
+
+    assert_eq!(p.subblocks.len(), exec.subblocks.len());
+    assert_eq!(p.block.transactions as usize, exec.transactions);
+    let steps: u64 = p.subblocks.iter().map(|s| s.steps).sum();
+    assert_eq!(steps as usize, exec.steps());
+    let rows = DEFAULT_MAX_SHARD_ROWS as u64;
+    let shards: u64 = p.subblocks.iter().map(|s| s.steps.div_ceil(rows)).sum();
+    assert_eq!(p.shards.len() as u64, shards);
+
+    let bytes = p.to_bytes().unwrap();
+    let t = Instant::now();
+    let block = verify_block_proof(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let verify = t.elapsed();
+    assert_eq!(&block, &p.block);
+    eprintln!(
+        "{}: {} txs, {} gas, {} steps, {} subblocks, {} shards: proven in {:.1} s, verified in {:.2} s, {} bytes",
+        path.file_name().unwrap().to_string_lossy(),
+        p.block.transactions,
+        p.block.gas_used,
+        steps,
+        p.subblocks.len(),
+        p.shards.len(),
+        prove.as_secs_f64(),
+        verify.as_secs_f64(),
+        bytes.len()
+    );
+}
+
+fn own(name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/{name}.json"));
+    prove_and_verify(&path, slotproof::executor::DEFAULT_SUBBLOCK_GAS);
+}
+
+fn mainnet(name: &str) {
+    if let Some(path) = common::shared_fixture(&format!("mainnet/{name}.json")) {
+        prove_and_verify(&path, 500_000);
+    }
+}
+
+#[test]
+fn mainnet_22615247() {
+    mainnet("22615247");
+}
+
+#[test]
+fn mainnet_21688509() {
+    mainnet("21688509");
+}
+
+#[test]
+fn own_transfers() {
+    own("transfers");
+}
+
+#[test]
+fn own_token() {
+    own("token");
+}
+
+#[test]
+fn own_keccak() {
+    own("keccak");
+}
+
+#[test]
+fn own_calls() {
+    own("calls");
+}
+
+#[test]
+fn own_mixed() {
+    own("mixed");
+}
