@@ -41,6 +41,12 @@ where
         }
     }
 
+    /// The Plonky3 duplex challenger inside (its sponge state and buffered inputs are what a
+    /// device grinder needs to search for the same witness).
+    pub fn duplex(&self) -> &Duplex<F, P> {
+        &self.inner
+    }
+
     /// The smallest `w` such that observing `w` and sampling `bits` bits yields zero, found by
     /// evaluating `F::Packing::WIDTH` candidates per permutation call.
     ///
