@@ -25,7 +25,7 @@ mod backend;
 mod error;
 mod field;
 pub mod fri;
-
+pub mod memory;
 mod merkle;
 pub mod model;
 pub mod ntt;
