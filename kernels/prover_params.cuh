@@ -146,4 +146,55 @@ struct FriLeavesParams {
 static_assert(sizeof(FriLeavesParams) == 24, "FriLeavesParams size");
 static_assert(offsetof(FriLeavesParams, log_arity) == 20, "FriLeavesParams.log_arity");
 
+// Barycentric weights of an opening at z on the coset g<w> of order h = 2^log_h, bit-reversed:
+// out[i] = scale * x_i / (z - x_i), x_i = shift * omega^bitrev(i), scale = Z(z) / (h g^h) (host).
+struct OpeningWeightsParams {
+    uint64_t out;      // uint32_t*, h extension elements (4 words each)
+    uint32_t z[4];
+    uint32_t scale[4];
+    uint32_t log_h;
+    uint32_t shift;    // Montgomery word of the coset shift g
+    uint32_t omega;    // Montgomery word of the generator of the order-h subgroup
+    uint32_t _pad;
+};
+static_assert(sizeof(OpeningWeightsParams) == 56, "OpeningWeightsParams size");
+static_assert(offsetof(OpeningWeightsParams, z) == 8, "OpeningWeightsParams.z");
+static_assert(offsetof(OpeningWeightsParams, scale) == 24, "OpeningWeightsParams.scale");
+static_assert(offsetof(OpeningWeightsParams, log_h) == 40, "OpeningWeightsParams.log_h");
+static_assert(offsetof(OpeningWeightsParams, omega) == 48, "OpeningWeightsParams.omega");
+
+// out[c] = sum_{i < h} weights[i] * matrix[c * col_stride + i]: one block per column.
+struct OpeningDotParams {
+    uint64_t matrix;   // const uint32_t*, column-major
+    uint64_t col_stride;
+    uint64_t weights;  // const uint32_t*, h extension elements
+    uint64_t out;      // uint32_t*, width extension elements
+    uint32_t h;
+    uint32_t width;
+};
+static_assert(sizeof(OpeningDotParams) == 40, "OpeningDotParams size");
+static_assert(offsetof(OpeningDotParams, h) == 32, "OpeningDotParams.h");
+
+// One (matrix, point) term of the alpha-reduction over a matrix of 2^log_height rows:
+// acc[x] += offset * (claim - sum_j alpha_powers[j] * matrix[j][x]) / (z - x_x), with
+// x_x = shift * omega^bitrev(x) (omega of order 2^log_height).
+struct OpeningReduceParams {
+    uint64_t matrix;        // const uint32_t*, column-major
+    uint64_t col_stride;
+    uint64_t alpha_powers;  // const uint32_t*, width extension elements
+    uint64_t acc;           // uint32_t*, 2^log_height extension elements, updated in place
+    uint32_t z[4];
+    uint32_t claim[4];
+    uint32_t offset[4];
+    uint32_t log_height;
+    uint32_t width;
+    uint32_t shift;
+    uint32_t omega;
+};
+static_assert(sizeof(OpeningReduceParams) == 96, "OpeningReduceParams size");
+static_assert(offsetof(OpeningReduceParams, z) == 32, "OpeningReduceParams.z");
+static_assert(offsetof(OpeningReduceParams, offset) == 64, "OpeningReduceParams.offset");
+static_assert(offsetof(OpeningReduceParams, log_height) == 80, "OpeningReduceParams.log_height");
+static_assert(offsetof(OpeningReduceParams, omega) == 92, "OpeningReduceParams.omega");
+
 }  // namespace slotproof

@@ -13,7 +13,8 @@
 //!
 //! * Device-resident proving steps: [`quotient`] (constraint-program interpreter over the
 //!   quotient domain, quotient chunking), [`pow`] (smallest proof-of-work witness), [`fri`]
-//!   (folding and commit rounds), [`memory`] (a shard's peak device memory before launch);
+//!   (folding and commit rounds), [`opening`] (barycentric evaluations and α-reduction),
+//!   [`memory`] (a shard's peak device memory before launch);
 //!   [`model`] holds their reference models.
 //!
 //! The operations are standalone functions on device buffers; [`prover_backend`] implements the
@@ -29,6 +30,7 @@ pub mod memory;
 mod merkle;
 pub mod model;
 pub mod ntt;
+pub mod opening;
 mod ops;
 pub mod plan;
 pub mod pow;
@@ -73,6 +75,12 @@ pub mod kernels {
         "fri_fold_kb",
         "fri_fold_bb",
         "fri_leaves",
+        "opening_weights_kb",
+        "opening_weights_bb",
+        "opening_dot_kb",
+        "opening_dot_bb",
+        "opening_reduce_kb",
+        "opening_reduce_bb",
     ];
 
     /// The entry point `<base>_<kb|bb>` for a field.
@@ -113,7 +121,7 @@ pub mod kernels {
                 return;
             }
             let names: Vec<&str> = KERNELS.iter().map(|k| k.0).collect();
-            assert_eq!(names, ["field_ops", "fri", "merkle", "ntt", "pow", "quotient"]);
+            assert_eq!(names, ["field_ops", "fri", "merkle", "ntt", "opening", "pow", "quotient"]);
             for (name, cubin, ptx) in KERNELS {
                 assert_eq!(&cubin[..4], b"\x7fELF", "{name} cubin is not an ELF image");
                 assert!(ptx.contains(".version 9.0"), "{name}: PTX ISA is not 9.0");

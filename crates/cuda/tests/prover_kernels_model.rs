@@ -144,6 +144,85 @@ macro_rules! model_tests {
                 }
             }
 
+            /// Random LDE-shaped matrices of several heights with their opening points, the
+            /// prover's evaluations and α-reduced codewords, and the model's.
+            #[test]
+            fn opening_models_match_prover() {
+                let mut rng = rng(concat!("openings ", $name));
+                let log_blowup = 1;
+                let mats: Vec<RowMajorMatrix<F>> = [(6usize, 3usize), (4, 2), (6, 1), (3, 4)]
+                    .iter()
+                    .map(|&(log_h, w)| RowMajorMatrix::rand(&mut rng, 1 << log_h, w))
+                    .collect();
+                let points: Vec<Vec<EF>> = (0..mats.len())
+                    .map(|i| (0..1 + i % 2).map(|_| rng.random()).collect())
+                    .collect();
+                let rounds = [slotproof_prover::opening::RoundMatrices {
+                    matrices: mats.iter().collect(),
+                    points: &points,
+                }];
+                let opened = slotproof_prover::opening::evaluate_at_points(&rounds, log_blowup);
+                for ((m, pts), values) in mats.iter().zip(&points).zip(&opened[0]) {
+                    let log_h = m.height().trailing_zeros() as usize - log_blowup;
+                    for (&z, v) in pts.iter().zip(values) {
+                        let wp = slotproof_cuda::opening::weights_params::<F, EF>(log_h, z).unwrap();
+                        let w = model::opening::weights::<F>(&wp);
+                        let got = model::opening::dot::<F>(
+                            &column_words(m),
+                            m.height(),
+                            m.width(),
+                            1 << log_h,
+                            &w,
+                        );
+                        assert_eq!(got, ext_words(v));
+                    }
+                }
+                let alpha: EF = rng.random();
+                let expected = slotproof_prover::opening::reduce_openings(&rounds, &opened, alpha);
+                // The model, driven as reduce_openings orders its terms.
+                let mut heights: Vec<usize> = mats.iter().map(|m| m.height()).collect();
+                heights.sort_unstable();
+                heights.dedup();
+                heights.reverse();
+                let mut got = Vec::new();
+                for &height in &heights {
+                    let mut acc = vec![0u32; 4 * height];
+                    let mut num_reduced = 0;
+                    for ((m, pts), values) in mats.iter().zip(&points).zip(&opened[0]) {
+                        if m.height() != height {
+                            continue;
+                        }
+                        for (&z, v) in pts.iter().zip(values) {
+                            let (mut p, powers) = slotproof_cuda::opening::reduce_params::<F, EF>(
+                                height.trailing_zeros() as usize,
+                                m.width(),
+                                z,
+                                v,
+                                alpha,
+                                num_reduced,
+                            )
+                            .unwrap();
+                            p.col_stride = height as u64;
+                            model::opening::reduce::<F>(&p, &column_words(m), &powers, &mut acc);
+                            num_reduced += m.width();
+                        }
+                    }
+                    got.push(acc);
+                }
+                let expected: Vec<Vec<u32>> = expected.iter().map(|c| ext_words(c)).collect();
+                assert_eq!(got, expected);
+            }
+
+            #[test]
+            fn ext_inverse_model_matches_plonky3() {
+                let mut rng = rng(concat!("ext inverse ", $name));
+                for _ in 0..200 {
+                    let x: EF = rng.random();
+                    let got = model::opening::ext_inv::<F>(ext_words(&[x])[..].try_into().unwrap());
+                    assert_eq!(got.to_vec(), ext_words(&[x.inverse()]));
+                }
+            }
+
             #[test]
             fn fri_fold_model_matches_plonky3() {
                 let mut rng = rng(concat!("fold ", $name));
