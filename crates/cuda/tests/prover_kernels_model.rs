@@ -92,6 +92,57 @@ macro_rules! model_tests {
                 }
             }
 
+            /// The device memory plan of an EVM shard of 2^20 CPU rows (every scaling chip at
+            /// 2^20 rows; opcode and range tables at their fixed heights), from the chips' real
+            /// lowered programs. Prints the per-phase bytes; a 4 GiB budget forces a split.
+            #[test]
+            fn evm_shard_memory_plan() {
+                use slotproof_cuda::memory::{Fit, ShardShape, TableShape, fit, plan};
+                let tables: Vec<TableShape> = evm_programs(4)
+                    .iter()
+                    .map(|air| {
+                        let fixed = air.name.starts_with("OpcodeTable") || air.name.starts_with("Range");
+                        let log_height = match air.name.as_str() {
+                            n if n.starts_with("OpcodeTable") => 8,
+                            n if n.contains("bits: 8") => 8,
+                            n if n.contains("bits: 16") => 16,
+                            _ => 20,
+                        };
+                        TableShape::from_program(
+                            air.name.clone(),
+                            log_height,
+                            &DeviceProgram::lower(&air.program).unwrap(),
+                            air.log_quotient_chunks,
+                            !fixed,
+                        )
+                    })
+                    .collect();
+                let shape = ShardShape::new(tables, &slotproof_prover::FriSettings::DEFAULT);
+                let p = plan(&shape);
+                for (phase, bytes) in &p.phases {
+                    eprintln!("{}: {phase:?} {:.2} GiB", $name, *bytes as f64 / (1u64 << 30) as f64);
+                }
+                eprintln!("{}: peak {:.2} GiB in {:?}", $name, p.peak as f64 / (1u64 << 30) as f64, p.peak_phase);
+                let main_ldes: u64 = shape
+                    .tables
+                    .iter()
+                    .map(|t| (t.main_width as u64) << (t.log_height + 1 + 2))
+                    .sum();
+                assert!(p.peak > main_ldes);
+                assert!(matches!(fit(&shape, p.peak).unwrap(), Fit::Fits(_)));
+                match fit(&shape, 4 << 30).unwrap() {
+                    Fit::Split { halvings, plan, .. } => {
+                        eprintln!(
+                            "{}: 4 GiB -> {halvings} halvings, peak {:.2} GiB",
+                            $name,
+                            plan.peak as f64 / (1u64 << 30) as f64
+                        );
+                        assert!(plan.peak <= 4 << 30);
+                    }
+                    other => panic!("a {} GiB shard fits in 4 GiB: {other:?}", p.peak >> 30),
+                }
+            }
+
             /// A changed input changes the result: the comparison can fail.
             #[test]
             fn quotient_model_detects_a_changed_input() {
