@@ -121,7 +121,18 @@ pub mod kernels {
                 return;
             }
             let names: Vec<&str> = KERNELS.iter().map(|k| k.0).collect();
-            assert_eq!(names, ["field_ops", "fri", "merkle", "ntt", "opening", "pow", "quotient"]);
+            assert_eq!(
+                names,
+                [
+                    "field_ops",
+                    "fri",
+                    "merkle",
+                    "ntt",
+                    "opening",
+                    "pow",
+                    "quotient"
+                ]
+            );
             for (name, cubin, ptx) in KERNELS {
                 assert_eq!(&cubin[..4], b"\x7fELF", "{name} cubin is not an ELF image");
                 assert!(ptx.contains(".version 9.0"), "{name}: PTX ISA is not 9.0");

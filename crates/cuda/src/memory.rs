@@ -113,7 +113,10 @@ fn round_bytes(mats: &[(usize, u64)], log_blowup: usize) -> (u64, u64) {
     if mats.is_empty() {
         return (0, 0);
     }
-    let ldes: u64 = mats.iter().map(|(h, w)| (w << (h + log_blowup)) * WORD).sum();
+    let ldes: u64 = mats
+        .iter()
+        .map(|(h, w)| (w << (h + log_blowup)) * WORD)
+        .sum();
     let log_max = mats.iter().map(|(h, _)| h + log_blowup).max().unwrap_or(0);
     let upload = mats.iter().map(|(h, w)| (w << h) * WORD).max().unwrap_or(0);
     (ldes + tree_bytes(log_max), upload)
@@ -123,7 +126,10 @@ fn round_bytes(mats: &[(usize, u64)], log_blowup: usize) -> (u64, u64) {
 pub fn plan(shape: &ShardShape) -> MemoryPlan {
     let b = shape.log_blowup;
     let t = &shape.tables;
-    let main: Vec<_> = t.iter().map(|t| (t.log_height, t.main_width as u64)).collect();
+    let main: Vec<_> = t
+        .iter()
+        .map(|t| (t.log_height, t.main_width as u64))
+        .collect();
     let perm: Vec<_> = t
         .iter()
         .map(|t| (t.log_height, EXT_WORDS * t.permutation_width as u64))
@@ -145,7 +151,11 @@ pub fn plan(shape: &ShardShape) -> MemoryPlan {
         })
         .max()
         .unwrap_or(0);
-    let split = t.iter().map(|t| (EXT_WORDS << log_q(t)) * WORD).max().unwrap_or(0);
+    let split = t
+        .iter()
+        .map(|t| (EXT_WORDS << log_q(t)) * WORD)
+        .max()
+        .unwrap_or(0);
 
     // FRI: one reduced codeword per distinct LDE height, then per folding round the codeword,
     // its leaf matrix (same size) and its tree, all kept for the query answers.
@@ -297,7 +307,10 @@ mod tests {
         let values = 4 * 32 * 4; // 2^5 extension values
         assert_eq!(p.phases[2], (Phase::Quotient, main + values + 32 * 3 * 4));
         let quot = 8 * 32 * 4 + tree(5); // 2 chunks x 4 columns x 2^5 rows + tree
-        assert_eq!(p.phases[3], (Phase::QuotientCommit, main + values + values + quot));
+        assert_eq!(
+            p.phases[3],
+            (Phase::QuotientCommit, main + values + values + quot)
+        );
         // Reduced codeword 2^5 ext; FRI rounds at 2^5 .. 2^2 (stop at 2^(0+1)).
         let fri: u64 = (2..=5).map(|n| 2 * 4 * 4 * (1u64 << n) + tree(n - 1)).sum();
         assert_eq!(p.phases[4], (Phase::Fri, main + quot + 4 * 32 * 4 + fri));
@@ -330,7 +343,10 @@ mod tests {
             } => {
                 assert_eq!(halvings, 3);
                 assert_eq!(part.tables[0].log_height, 19);
-                assert_eq!(part.tables[1].log_height, 16, "fixed tables keep their height");
+                assert_eq!(
+                    part.tables[1].log_height, 16,
+                    "fixed tables keep their height"
+                );
                 assert!(plan.peak <= budget);
             }
             other => panic!("expected a split, got {other:?}"),

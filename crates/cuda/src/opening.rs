@@ -72,7 +72,8 @@ pub fn weights_params<F: DeviceField, EF: ExtensionField<F>>(
     z: EF,
 ) -> Result<OpeningWeightsParams> {
     let g_pow_h = F::GENERATOR.exp_power_of_2(log_h);
-    let scale = (z.exp_power_of_2(log_h) - g_pow_h) * (F::from_usize(1 << log_h) * g_pow_h).inverse();
+    let scale =
+        (z.exp_power_of_2(log_h) - g_pow_h) * (F::from_usize(1 << log_h) * g_pow_h).inverse();
     Ok(OpeningWeightsParams {
         out: 0,
         z: ext4::<F, EF>(z)?,
@@ -151,7 +152,11 @@ impl CudaBackend {
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        self.launch(crate::kernels::entry("opening_weights", F::KIND)?, cfg, &[&wp])?;
+        self.launch(
+            crate::kernels::entry("opening_weights", F::KIND)?,
+            cfg,
+            &[&wp],
+        )?;
         let width = m.width();
         if width == 0 {
             return Ok(Vec::new());
@@ -213,7 +218,11 @@ impl CudaBackend {
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        self.launch(crate::kernels::entry("opening_reduce", F::KIND)?, cfg, &[&p])
+        self.launch(
+            crate::kernels::entry("opening_reduce", F::KIND)?,
+            cfg,
+            &[&p],
+        )
     }
 }
 

@@ -209,7 +209,9 @@ impl DeviceProgram {
                 if let Some(file) = file {
                     let i = idx(file, r)?;
                     if defined_at[i].is_none() {
-                        return Err(bad(format!("instruction {n} reads register {r} before it is written")));
+                        return Err(bad(format!(
+                            "instruction {n} reads register {r} before it is written"
+                        )));
                     }
                     last_use[i] = Some(n);
                 }
@@ -235,7 +237,8 @@ impl DeviceProgram {
         let mut base_alloc = Allocator::default();
         let mut ext_alloc = Allocator::default();
         let mut phys = vec![0u32; nb + ne];
-        let mut instructions = Vec::with_capacity(program.instructions.len() + program.outputs.len());
+        let mut instructions =
+            Vec::with_capacity(program.instructions.len() + program.outputs.len());
         for (n, ins) in program.instructions.iter().enumerate() {
             let (dst_file, fa, fb) = operands(ins.op);
             let mut mapped = [ins.op as u32, 0, ins.a, ins.b];
@@ -251,7 +254,11 @@ impl DeviceProgram {
                     let i = idx(file, r)?;
                     if last_use[i] == Some(n) {
                         let p = phys[i];
-                        let alloc = if file == File::Base { &mut base_alloc } else { &mut ext_alloc };
+                        let alloc = if file == File::Base {
+                            &mut base_alloc
+                        } else {
+                            &mut ext_alloc
+                        };
                         // `x * x` reads one register twice: free it once.
                         if !alloc.free.contains(&p) {
                             alloc.give(p);
@@ -260,13 +267,21 @@ impl DeviceProgram {
                 }
             }
             let d = idx(dst_file, ins.dst)?;
-            let alloc = if dst_file == File::Base { &mut base_alloc } else { &mut ext_alloc };
+            let alloc = if dst_file == File::Base {
+                &mut base_alloc
+            } else {
+                &mut ext_alloc
+            };
             let p = alloc.take();
             phys[d] = p;
             mapped[1] = p;
             instructions.push(mapped);
             for &(file, slot) in &outputs_of[n] {
-                let op = if file == File::Base { OP_ACC_BASE } else { OP_ACC_EXT };
+                let op = if file == File::Base {
+                    OP_ACC_BASE
+                } else {
+                    OP_ACC_EXT
+                };
                 instructions.push([op, 0, p, slot as u32]);
             }
             if last_use[d].is_none() {
@@ -277,7 +292,11 @@ impl DeviceProgram {
             instructions,
             num_base_regs: base_alloc.count as usize,
             num_ext_regs: ext_alloc.count as usize,
-            base_constants: program.base_constants.iter().map(|c| c.to_monty_word()).collect(),
+            base_constants: program
+                .base_constants
+                .iter()
+                .map(|c| c.to_monty_word())
+                .collect(),
             ext_constants: ext_slice_words::<F, EF>(&program.ext_constants)?,
             num_outputs: program.outputs.len(),
             main_width: program.inputs.main_width,
@@ -338,7 +357,11 @@ impl QuotientDomain {
             shift: shift.to_monty_word(),
             g_quotient: F::two_adic_generator(log_quotient).to_monty_word(),
             h_inv: F::two_adic_generator(log_trace).inverse().to_monty_word(),
-            zh: zh.iter().chain(&zh_inv).map(|z| z.to_monty_word()).collect(),
+            zh: zh
+                .iter()
+                .chain(&zh_inv)
+                .map(|z| z.to_monty_word())
+                .collect(),
         })
     }
 }
@@ -386,9 +409,21 @@ impl QuotientEnv {
             }
         };
         shape("main columns", main_width, program.main_width)?;
-        shape("permutation base columns", perm_base_width, 4 * program.permutation_width)?;
-        shape("public values", self.public_values.len(), program.num_public_values)?;
-        shape("challenge words", self.challenges.len(), 4 * program.num_challenges)?;
+        shape(
+            "permutation base columns",
+            perm_base_width,
+            4 * program.permutation_width,
+        )?;
+        shape(
+            "public values",
+            self.public_values.len(),
+            program.num_public_values,
+        )?;
+        shape(
+            "challenge words",
+            self.challenges.len(),
+            4 * program.num_challenges,
+        )?;
         shape(
             "permutation value words",
             self.permutation_values.len(),

@@ -18,12 +18,18 @@ fn backend(test: &str) -> Option<CudaBackend> {
         },
     ) {
         Ok(b) => {
-            eprintln!("[{test}] running on {}", b.device_description().unwrap_or_default());
+            eprintln!(
+                "[{test}] running on {}",
+                b.device_description().unwrap_or_default()
+            );
             Some(b)
         }
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIP {test}: no usable CUDA device/kernels: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP {test}: no usable CUDA device/kernels: {e}"
+            );
             None
         }
     }
@@ -57,27 +63,43 @@ macro_rules! gpu_tests {
                 let Some(b) = backend(tag) else { return };
                 let mut rng = rng(tag);
                 for air in &airs {
-                    for (log_trace, extra, threads) in [(3, 0, 5), (10, 1, 1 << 16), (12, 0, 1000)] {
+                    for (log_trace, extra, threads) in [(3, 0, 5), (10, 1, 1 << 16), (12, 0, 1000)]
+                    {
                         let case = random_case(&mut rng, air, log_trace, extra);
                         let (program, env, domain) = case.device_inputs(air);
                         let main = matrix(&b, &case.main);
                         let perm = case.perm.as_ref().map(|m| matrix(&b, m));
                         let q = b
-                            .quotient_values::<F>(&program, &env, &domain, &main, perm.as_ref(), threads)
+                            .quotient_values::<F>(
+                                &program,
+                                &env,
+                                &domain,
+                                &main,
+                                perm.as_ref(),
+                                threads,
+                            )
                             .unwrap();
                         let got = b.download_words(q.buffer()).unwrap();
-                        assert_eq!(got, case.cpu_quotient(air), "{tag} {}: log_trace {log_trace}", air.name);
+                        assert_eq!(
+                            got,
+                            case.cpu_quotient(air),
+                            "{tag} {}: log_trace {log_trace}",
+                            air.name
+                        );
                         // Chunking, as the prover's commit_quotients splits the values.
                         let log_chunks = air.log_quotient_chunks as u32;
                         let split = b.split_quotient(&q, log_chunks).unwrap();
                         let values = RowMajorMatrix::new(
                             (0..1usize << case.log_quotient)
                                 .flat_map(|i| (0..4).map(move |k| (i, k)))
-                                .map(|(i, k)| F::from_monty_word(got[k * (1 << case.log_quotient) + i]))
+                                .map(|(i, k)| {
+                                    F::from_monty_word(got[k * (1 << case.log_quotient) + i])
+                                })
                                 .collect(),
                             4,
                         );
-                        let qd = TwoAdicMultiplicativeCoset::new(F::GENERATOR, case.log_quotient).unwrap();
+                        let qd = TwoAdicMultiplicativeCoset::new(F::GENERATOR, case.log_quotient)
+                            .unwrap();
                         let chunks = qd.split_evals(1 << log_chunks, values);
                         let split_words = b.download_words(split.buffer()).unwrap();
                         let expected: Vec<u32> = chunks.iter().flat_map(column_words).collect();
@@ -88,12 +110,18 @@ macro_rules! gpu_tests {
 
             #[test]
             fn quotient_kernel_matches_prover_on_evm_chips() {
-                quotient_kernel_matches_prover(evm_programs(10), concat!("gpu quotient evm ", $name));
+                quotient_kernel_matches_prover(
+                    evm_programs(10),
+                    concat!("gpu quotient evm ", $name),
+                );
             }
 
             #[test]
             fn quotient_kernel_matches_prover_on_test_airs() {
-                quotient_kernel_matches_prover(test_air_programs(10), concat!("gpu quotient test AIRs ", $name));
+                quotient_kernel_matches_prover(
+                    test_air_programs(10),
+                    concat!("gpu quotient test AIRs ", $name),
+                );
             }
 
             #[test]
@@ -153,11 +181,16 @@ macro_rules! gpu_tests {
                             continue;
                         }
                         for (&z, v) in pts.iter().zip(values) {
-                            b.reduce_opening::<F, EF>(&acc, m, z, v, alpha, num_reduced).unwrap();
+                            b.reduce_opening::<F, EF>(&acc, m, z, v, alpha, num_reduced)
+                                .unwrap();
                             num_reduced += m.width();
                         }
                     }
-                    assert_eq!(b.download_words(&acc).unwrap(), ext_words(expected), "height {height}");
+                    assert_eq!(
+                        b.download_words(&acc).unwrap(),
+                        ext_words(expected),
+                        "height {height}"
+                    );
                 }
             }
 
@@ -166,12 +199,16 @@ macro_rules! gpu_tests {
                 let tag = concat!("gpu fri ", $name);
                 let Some(b) = backend(tag) else { return };
                 let mut rng = rng(tag);
-                let folding: p3_fri::TwoAdicFriFoldingForMmcs<F, slotproof_prover::field::ValMmcs<F>> =
-                    TwoAdicFriFolding(core::marker::PhantomData);
+                let folding: p3_fri::TwoAdicFriFoldingForMmcs<
+                    F,
+                    slotproof_prover::field::ValMmcs<F>,
+                > = TwoAdicFriFolding(core::marker::PhantomData);
                 let (_, fri) = fri_components::<F>(&FriSettings::DEFAULT);
                 for (log_len, log_arity) in [(1usize, 1usize), (12, 1), (14, 2), (13, 3)] {
                     let codeword: Vec<EF> = (0..1 << log_len).map(|_| rng.random()).collect();
-                    let roll: Vec<EF> = (0..1 << (log_len - log_arity)).map(|_| rng.random()).collect();
+                    let roll: Vec<EF> = (0..1 << (log_len - log_arity))
+                        .map(|_| rng.random())
+                        .collect();
                     let beta: EF = rng.random();
                     let mut expected = FriFoldingStrategy::<F, EF>::fold_matrix(
                         &folding,
@@ -187,13 +224,25 @@ macro_rules! gpu_tests {
                         *x += beta_pow * *v;
                     }
                     let roll_buf = b.upload_words(&ext_words(&roll)).unwrap();
-                    let folded = b.fri_fold::<F, EF>(&cw, log_arity, beta, Some(&roll_buf)).unwrap();
-                    assert_eq!(b.download_words(&folded).unwrap(), ext_words(&expected), "roll-in");
+                    let folded = b
+                        .fri_fold::<F, EF>(&cw, log_arity, beta, Some(&roll_buf))
+                        .unwrap();
+                    assert_eq!(
+                        b.download_words(&folded).unwrap(),
+                        ext_words(&expected),
+                        "roll-in"
+                    );
                     // The round's commitment equals p3's ExtensionMmcs commit of the codeword.
                     let (_, tree) = b.fri_commit_round::<F>(&cw, log_arity, 0).unwrap();
-                    let (cap, _) = fri.mmcs.commit_matrix(RowMajorMatrix::new(codeword.clone(), 1 << log_arity));
+                    let (cap, _) = fri
+                        .mmcs
+                        .commit_matrix(RowMajorMatrix::new(codeword.clone(), 1 << log_arity));
                     let cap_words: Vec<[F; 8]> = cap.roots().to_vec();
-                    assert_eq!(tree.cap(&b).unwrap(), cap_words, "2^{log_len} by 2^{log_arity}");
+                    assert_eq!(
+                        tree.cap(&b).unwrap(),
+                        cap_words,
+                        "2^{log_len} by 2^{log_arity}"
+                    );
                 }
             }
         }

@@ -12,8 +12,8 @@ macro_rules! model_tests {
             use super::kernel_inputs::$module::*;
             use p3_challenger::{CanObserve, GrindingChallenger};
             use p3_commit::PolynomialSpace;
-            use p3_field::{Field, PrimeCharacteristicRing};
             use p3_field::coset::TwoAdicMultiplicativeCoset;
+            use p3_field::{Field, PrimeCharacteristicRing};
             use p3_fri::{FriFoldingStrategy, TwoAdicFriFolding};
             use p3_matrix::Matrix;
             use p3_matrix::dense::RowMajorMatrix;
@@ -36,7 +36,10 @@ macro_rules! model_tests {
                     &program,
                     &env,
                     &domain,
-                    ColumnsView { data: &main, stride },
+                    ColumnsView {
+                        data: &main,
+                        stride,
+                    },
                     perm.as_deref().map(|data| ColumnsView { data, stride }),
                     threads,
                 )
@@ -101,7 +104,8 @@ macro_rules! model_tests {
                 let tables: Vec<TableShape> = evm_programs(4)
                     .iter()
                     .map(|air| {
-                        let fixed = air.name.starts_with("OpcodeTable") || air.name.starts_with("Range");
+                        let fixed =
+                            air.name.starts_with("OpcodeTable") || air.name.starts_with("Range");
                         let log_height = match air.name.as_str() {
                             n if n.starts_with("OpcodeTable") => 8,
                             n if n.contains("bits: 8") => 8,
@@ -120,9 +124,18 @@ macro_rules! model_tests {
                 let shape = ShardShape::new(tables, &slotproof_prover::FriSettings::DEFAULT);
                 let p = plan(&shape);
                 for (phase, bytes) in &p.phases {
-                    eprintln!("{}: {phase:?} {:.2} GiB", $name, *bytes as f64 / (1u64 << 30) as f64);
+                    eprintln!(
+                        "{}: {phase:?} {:.2} GiB",
+                        $name,
+                        *bytes as f64 / (1u64 << 30) as f64
+                    );
                 }
-                eprintln!("{}: peak {:.2} GiB in {:?}", $name, p.peak as f64 / (1u64 << 30) as f64, p.peak_phase);
+                eprintln!(
+                    "{}: peak {:.2} GiB in {:?}",
+                    $name,
+                    p.peak as f64 / (1u64 << 30) as f64,
+                    p.peak_phase
+                );
                 let main_ldes: u64 = shape
                     .tables
                     .iter()
@@ -189,8 +202,13 @@ macro_rules! model_tests {
                     let search = PowSearch::for_challenger(ch.duplex()).unwrap();
                     for bits in [1usize, 6, 10] {
                         let expected = ch.clone().grind(bits);
-                        let got = model::pow::pow_search::<F>(&search, bits as u32, 0, F::PRIME, 64);
-                        assert_eq!(F::from_u32(got), expected, "{buffered} buffered, {bits} bits");
+                        let got =
+                            model::pow::pow_search::<F>(&search, bits as u32, 0, F::PRIME, 64);
+                        assert_eq!(
+                            F::from_u32(got),
+                            expected,
+                            "{buffered} buffered, {bits} bits"
+                        );
                     }
                 }
             }
@@ -216,7 +234,8 @@ macro_rules! model_tests {
                 for ((m, pts), values) in mats.iter().zip(&points).zip(&opened[0]) {
                     let log_h = m.height().trailing_zeros() as usize - log_blowup;
                     for (&z, v) in pts.iter().zip(values) {
-                        let wp = slotproof_cuda::opening::weights_params::<F, EF>(log_h, z).unwrap();
+                        let wp =
+                            slotproof_cuda::opening::weights_params::<F, EF>(log_h, z).unwrap();
                         let w = model::opening::weights::<F>(&wp);
                         let got = model::opening::dot::<F>(
                             &column_words(m),
@@ -283,8 +302,9 @@ macro_rules! model_tests {
                 > = TwoAdicFriFolding(core::marker::PhantomData);
                 for (log_len, log_arity) in [(1usize, 1usize), (4, 1), (6, 2), (7, 3), (3, 3)] {
                     let codeword: Vec<EF> = (0..1 << log_len).map(|_| rng.random()).collect();
-                    let roll: Vec<EF> =
-                        (0..1 << (log_len - log_arity)).map(|_| rng.random()).collect();
+                    let roll: Vec<EF> = (0..1 << (log_len - log_arity))
+                        .map(|_| rng.random())
+                        .collect();
                     let beta: EF = rng.random();
                     let mut expected = FriFoldingStrategy::<F, EF>::fold_matrix(
                         &folding,
@@ -300,8 +320,11 @@ macro_rules! model_tests {
                     for (x, v) in expected.iter_mut().zip(&roll) {
                         *x += beta_pow * *v;
                     }
-                    let got =
-                        model::fri::fold::<F>(&ext_words(&codeword), &schedule, Some(&ext_words(&roll)));
+                    let got = model::fri::fold::<F>(
+                        &ext_words(&codeword),
+                        &schedule,
+                        Some(&ext_words(&roll)),
+                    );
                     assert_eq!(got, ext_words(&expected), "roll-in");
                     // The leaf matrix is p3's `RowMajorMatrix::new(codeword, arity)` flattened.
                     let leaves =

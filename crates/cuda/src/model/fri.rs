@@ -34,7 +34,11 @@ pub fn fold_step<F: DeviceField>(
 
 /// The launches of `CudaBackend::fri_fold`: one `fold_step` per schedule step, the roll-in on
 /// the last.
-pub fn fold<F: DeviceField>(codeword: &[u32], schedule: &FoldSchedule, roll_in: Option<&[u32]>) -> Vec<u32> {
+pub fn fold<F: DeviceField>(
+    codeword: &[u32],
+    schedule: &FoldSchedule,
+    roll_in: Option<&[u32]>,
+) -> Vec<u32> {
     let mut current = codeword.to_vec();
     for (s, &(log_n, g_inv, beta)) in schedule.steps.iter().enumerate() {
         let roll = if s + 1 == schedule.steps.len() {

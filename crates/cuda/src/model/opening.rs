@@ -48,7 +48,13 @@ pub fn weights<F: DeviceField>(p: &OpeningWeightsParams) -> Vec<u32> {
 }
 
 /// Mirror of `dot` for every column of a column-major matrix (`col_stride` words apart).
-pub fn dot<F: DeviceField>(matrix: &[u32], col_stride: usize, width: usize, h: usize, w: &[u32]) -> Vec<u32> {
+pub fn dot<F: DeviceField>(
+    matrix: &[u32],
+    col_stride: usize,
+    width: usize,
+    h: usize,
+    w: &[u32],
+) -> Vec<u32> {
     let mut out = vec![0u32; 4 * width];
     for col in 0..width {
         let column = &matrix[col * col_stride..];
@@ -80,7 +86,10 @@ pub fn reduce<F: DeviceField>(
                 combined[k] = add::<F>(combined[k], mul::<F>(alpha_powers[4 * j + k], v));
             }
         }
-        let x = mul::<F>(p.shift, pow::<F>(p.omega, reverse_bits(r as u32, p.log_height)));
+        let x = mul::<F>(
+            p.shift,
+            pow::<F>(p.omega, reverse_bits(r as u32, p.log_height)),
+        );
         let d = ext_inv::<F>(sub_base::<F>(p.z, x));
         let term = ext_mul::<F>(ext_mul::<F>(p.offset, ext_sub::<F>(p.claim, combined)), d);
         for k in 0..4 {

@@ -48,10 +48,10 @@ pub fn quotient_eval<F: DeviceField>(
 
             let mut acc = [0u32; 4];
             for &[op, dst, a, b] in &program.instructions {
-                let ext_get = |s: &[u32], r: u32| -> [u32; 4] {
-                    core::array::from_fn(|k| s[ext_at(r, k)])
-                };
-                let ext4 = |v: &[u32], at: usize| -> [u32; 4] { core::array::from_fn(|k| v[at + k]) };
+                let ext_get =
+                    |s: &[u32], r: u32| -> [u32; 4] { core::array::from_fn(|k| s[ext_at(r, k)]) };
+                let ext4 =
+                    |v: &[u32], at: usize| -> [u32; 4] { core::array::from_fn(|k| v[at + k]) };
                 let row = if b == 0 { j } else { row_next };
                 match op {
                     0 => scratch[base_at(dst)] = main.data[a as usize * main.stride + row],
@@ -110,7 +110,10 @@ pub fn quotient_eval<F: DeviceField>(
                     }
                     OP_ACC_BASE => {
                         let v = scratch[base_at(a)];
-                        acc = ext_add::<F>(acc, ext_scale::<F>(ext4(&env.weights, 4 * b as usize), v));
+                        acc = ext_add::<F>(
+                            acc,
+                            ext_scale::<F>(ext4(&env.weights, 4 * b as usize), v),
+                        );
                     }
                     _ => {
                         debug_assert_eq!(op, OP_ACC_EXT);

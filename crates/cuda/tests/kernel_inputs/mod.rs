@@ -10,8 +10,7 @@ macro_rules! field_inputs {
         use p3_air::symbolic::AirLayout;
         use p3_air::{Air, BaseAir};
         use p3_batch_stark::symbolic::{
-            get_constraint_layout, get_log_num_quotient_chunks_for_domain,
-            get_symbolic_constraints,
+            get_constraint_layout, get_log_num_quotient_chunks_for_domain, get_symbolic_constraints,
         };
         use p3_commit::PolynomialSpace;
         use p3_field::coset::TwoAdicMultiplicativeCoset;
@@ -99,8 +98,9 @@ macro_rules! field_inputs {
         pub fn test_air_programs(log_height: usize) -> Vec<CompiledAir> {
             let shard =
                 slotproof_prover::test_airs::Shard::<F>::three_tables(log_height, 5, log_height, 7);
-            let names: Vec<String> =
-                (0..shard.airs.len()).map(|i| format!("test AIR {i}")).collect();
+            let names: Vec<String> = (0..shard.airs.len())
+                .map(|i| format!("test AIR {i}"))
+                .collect();
             compile_airs(&shard.airs, &names, log_height)
         }
 
@@ -135,7 +135,9 @@ macro_rules! field_inputs {
                 log_quotient,
                 main,
                 perm,
-                public_values: (0..inputs.num_public_values).map(|_| rng.random()).collect(),
+                public_values: (0..inputs.num_public_values)
+                    .map(|_| rng.random())
+                    .collect(),
                 challenges: (0..inputs.num_challenges).map(|_| rng.random()).collect(),
                 permutation_values: (0..inputs.num_permutation_values)
                     .map(|_| rng.random())
