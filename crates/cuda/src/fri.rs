@@ -83,7 +83,7 @@ impl FoldSchedule {
 }
 
 fn log_len_of(words: usize) -> Result<usize> {
-    if words % 4 != 0 || !(words / 4).is_power_of_two() {
+    if !words.is_multiple_of(4) || !(words / 4).is_power_of_two() {
         return Err(Error::InvalidShape(format!(
             "codeword of {words} words (need 4 words per element and a power-of-two length)"
         )));
