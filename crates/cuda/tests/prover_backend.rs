@@ -19,8 +19,9 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use rand::RngExt;
 use slotproof_cuda::prover_backend::{
-    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, ReferenceEngine,
-    TreeShapeError, evaluations_on_domain, from_columns, to_columns,
+    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, QuotientInputs,
+    ReferenceEngine, TreeShapeError, evaluations_on_domain, from_columns, reference_quotient,
+    to_columns,
 };
 use slotproof_cuda::{CudaProverBackend, Error, ReferenceProverBackend, probe_driver};
 use slotproof_prover::test_airs::conformance;
@@ -322,10 +323,11 @@ macro_rules! field_tests {
             }
 
             /// A wrong engine output is caught by the conformance check: a changed leaf digest
-            /// (the root is left as it was, only the openings differ) and a changed LDE value.
+            /// (the root is left as it was, only the openings differ), a changed LDE value, and
+            /// a changed quotient value (which also shows the quotient runs on the engine).
             #[test]
             fn conformance_catches_a_faulty_engine() {
-                for fault in [Fault::LeafDigests, Fault::LdeValue] {
+                for fault in [Fault::LeafDigests, Fault::LdeValue, Fault::QuotientValue] {
                     let engine = Arc::new(FaultyEngine(fault));
                     let err = conformance::$conformance(|_, s| {
                         CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
@@ -344,6 +346,8 @@ enum Fault {
     LeafDigests,
     /// Add one to row 0, column 0 of the first LDE.
     LdeValue,
+    /// Add one to the first word of every quotient the engine evaluates.
+    QuotientValue,
 }
 
 /// The reference engine with one deliberate error in its output.
@@ -367,8 +371,18 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
                 }
             }
             Fault::LdeValue => out.ldes[0].values[0] += F::ONE,
+            Fault::QuotientValue => {}
         }
         Ok(out)
+    }
+
+    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> slotproof_cuda::Result<Vec<u32>> {
+        let mut words = reference_quotient(inputs)?;
+        if let Fault::QuotientValue = self.0 {
+            // Montgomery word + 1 mod p: still canonical, a different field element.
+            words[0] = (words[0] + 1) % F::PRIME;
+        }
+        Ok(words)
     }
 }
 

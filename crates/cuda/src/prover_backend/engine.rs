@@ -17,7 +17,64 @@ use crate::error::{Error, Result};
 use crate::field::DeviceField;
 use crate::plan::{NttLimits, plan_merkle};
 use crate::prover_backend::host_tree::Digest;
+use crate::quotient::{
+    DEFAULT_MAX_THREADS, DeviceProgram, QuotientDomain, QuotientEnv, quotient_threads,
+};
 use crate::reference;
+
+/// One instance's quotient evaluation (see [`crate::quotient`]): the lowered program, its
+/// environment and domain, and the committed bit-reversed LDEs (shift `GENERATOR`, at least
+/// `2^log_quotient` rows; only those rows are read).
+#[derive(Clone, Copy, Debug)]
+pub struct QuotientInputs<'a, F> {
+    pub program: &'a DeviceProgram,
+    pub env: &'a QuotientEnv,
+    pub domain: &'a QuotientDomain,
+    pub main: &'a RowMajorMatrix<F>,
+    pub permutation: Option<&'a RowMajorMatrix<F>>,
+}
+
+/// Column-major Montgomery words of the first `rows` rows of `m`.
+fn prefix_columns<F: DeviceField>(m: &RowMajorMatrix<F>, rows: usize) -> Result<Vec<F>> {
+    if m.height() < rows {
+        return Err(Error::InvalidShape(format!(
+            "LDE of {} rows for a quotient domain of {rows}",
+            m.height()
+        )));
+    }
+    let width = m.width();
+    Ok(to_columns(&RowMajorMatrix::new(
+        m.values[..rows * width].to_vec(),
+        width.max(1),
+    )))
+}
+
+/// The quotient through the kernel's reference model (`crate::model::quotient`).
+pub fn reference_quotient<F: DeviceField>(q: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+    let rows = 1usize << q.domain.log_quotient;
+    q.env.check(
+        q.program,
+        q.main.width(),
+        q.permutation.map_or(0, |m| m.width()),
+    )?;
+    let main = prefix_columns(q.main, rows)?;
+    let perm = q.permutation.map(|m| prefix_columns(m, rows)).transpose()?;
+    Ok(crate::model::quotient::quotient_eval::<F>(
+        q.program,
+        q.env,
+        q.domain,
+        crate::model::quotient::ColumnsView {
+            data: F::as_words(&main),
+            stride: rows,
+        },
+        perm.as_deref()
+            .map(|p| crate::model::quotient::ColumnsView {
+                data: F::as_words(p),
+                stride: rows,
+            }),
+        quotient_threads(q.domain.log_quotient, DEFAULT_MAX_THREADS),
+    ))
+}
 
 /// One matrix to extend: evaluations of its columns on a coset `s·H` (`H` of the matrix's
 /// height), and the shift passed to the LDE, `GENERATOR / s` (as `TwoAdicFriPcs` does), so the
@@ -46,6 +103,12 @@ pub trait CommitEngine<F: DeviceField>: Send + Sync {
     /// shift).bit_reverse_rows()`), then commit to all LDEs in job order.
     fn lde_and_commit(&self, jobs: &[LdeJob<'_, F>], log_blowup: usize)
     -> Result<CommittedLdes<F>>;
+
+    /// `C_alpha(x) / Z_H(x)` on the quotient domain as 4 coefficient columns of Montgomery
+    /// words (natural row order). The default runs the kernel's reference model.
+    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+        reference_quotient(inputs)
+    }
 }
 
 fn check_jobs<F: DeviceField>(jobs: &[LdeJob<'_, F>], log_blowup: usize) -> Result<Vec<usize>> {
@@ -159,6 +222,26 @@ impl<F: DeviceField> CommitEngine<F> for CudaBackend {
             digest_layers,
         })
     }
+
+    /// Upload the first `2^log_quotient` rows of each LDE (column-major), run the quotient
+    /// kernel, download its 4 columns (checked canonical).
+    fn quotient(&self, q: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+        let rows = 1usize << q.domain.log_quotient;
+        let upload = |m: &RowMajorMatrix<F>| -> Result<DeviceMatrix<F>> {
+            self.upload_columns(&prefix_columns(m, rows)?, rows, m.width())
+        };
+        let main = upload(q.main)?;
+        let perm = q.permutation.map(upload).transpose()?;
+        let out = self.quotient_values(
+            q.program,
+            q.env,
+            q.domain,
+            &main,
+            perm.as_ref(),
+            DEFAULT_MAX_THREADS,
+        )?;
+        Ok(F::as_words(&self.download_columns(&out)?).to_vec())
+    }
 }
 
 /// The kernels' reference model as an engine: the same NTT pass plan (`NttLimits::DEVICE`),
@@ -235,5 +318,9 @@ impl<F: DeviceField, E: CommitEngine<F>> CommitEngine<F> for std::sync::Arc<E> {
         log_blowup: usize,
     ) -> Result<CommittedLdes<F>> {
         (**self).lde_and_commit(jobs, log_blowup)
+    }
+
+    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+        (**self).quotient(inputs)
     }
 }

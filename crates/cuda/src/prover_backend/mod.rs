@@ -7,7 +7,7 @@
 //! | `load_trace` | nothing: borrows the host trace |
 //! | `commit` (main, LogUp traces) | host transpose → **upload** → GPU coset LDE (`GENERATOR / shift`, bit-reversed rows) → GPU Poseidon2 Merkle tree over all LDEs of the round → **download** of every LDE and every digest layer → host tree ([`HostMerkleTree`]) |
 //! | `logup_trace` | host (delegated to [`CpuBackend`], `LogUpGadget`) |
-//! | `quotient` | host: this crate's view of the downloaded LDE on the quotient domain, then `slotproof_prover::quotient::quotient_values` (the CPU backend's code) |
+//! | `quotient` | the engine: the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the committed LDEs (uploaded again in part 1); the reference engine runs the kernel's model. Host fallback (`quotient_values` on `evaluations_on_domain`) when the LDE does not cover the quotient domain |
 //! | `commit_quotients` | host split into chunks (`split_evals`) → as `commit`: upload, GPU LDE + Merkle, download |
 //! | `evaluate_openings`, `reduce_openings` | host (`slotproof_prover::opening`, the CPU backend's code) on the downloaded LDEs |
 //! | `prove_fri` | host (`p3_fri::prover::prove_fri`); input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
@@ -43,7 +43,10 @@ use slotproof_prover::{
     Backend, BackendError, CpuBackend, FriSettings, OpeningRound, ProverConfig, ProverField,
 };
 
-pub use engine::{CommitEngine, CommittedLdes, LdeJob, ReferenceEngine, from_columns, to_columns};
+pub use engine::{
+    CommitEngine, CommittedLdes, LdeJob, QuotientInputs, ReferenceEngine, from_columns,
+    reference_quotient, to_columns,
+};
 pub use host_tree::{DIGEST_ELEMS, Digest, HostMerkleTree, HostTreeMmcs, TreeShapeError};
 
 use crate::backend::CudaBackend;
@@ -220,6 +223,65 @@ where
         self.commit_traces(&refs, "quotient commitment")
     }
 
+    /// The quotient on the engine (the constraint-program kernel, or its reference model) when
+    /// the committed LDEs cover the quotient domain as they are (shift `GENERATOR`, at least
+    /// as many rows): `None` otherwise, and the host path runs.
+    fn engine_quotient(
+        &self,
+        job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, RoundData<F>>,
+    ) -> Result<Option<Vec<Challenge<F>>>, BackendError> {
+        let q_size = job.quotient_domain.size();
+        let (main_data, main_idx) = job.main;
+        let main = Self::matrix(main_data, main_idx)?;
+        let permutation = match job.permutation {
+            Some((data, idx)) => Some(Self::matrix(data, idx)?),
+            None => None,
+        };
+        let covers = |m: &RowMajorMatrix<F>| m.height() >= q_size;
+        if job.quotient_domain.shift() != F::GENERATOR
+            || job.trace_domain.shift() != F::ONE
+            || !covers(main)
+            || !permutation.is_none_or(covers)
+        {
+            return Ok(None);
+        }
+        let err = failed("quotient");
+        let program = crate::quotient::DeviceProgram::lower(job.program).map_err(err)?;
+        let env = crate::quotient::QuotientEnv::new(
+            job.program,
+            job.env.public_values,
+            job.env.challenges,
+            job.env.permutation_values,
+            job.alpha,
+        )
+        .map_err(failed("quotient"))?;
+        let domain = crate::quotient::QuotientDomain::new::<F>(
+            job.trace_domain.log_size(),
+            job.quotient_domain.log_size(),
+        )
+        .map_err(failed("quotient"))?;
+        let words = self
+            .engine
+            .quotient(&QuotientInputs {
+                program: &program,
+                env: &env,
+                domain: &domain,
+                main,
+                permutation,
+            })
+            .map_err(failed("quotient"))?;
+        let values = F::vec_from_words(words).map_err(failed("quotient"))?;
+        Ok(Some(
+            (0..q_size)
+                .map(|i| {
+                    <Challenge<F> as p3_field::BasedVectorSpace<F>>::from_basis_coefficients_fn(
+                        |k| values[k * q_size + i],
+                    )
+                })
+                .collect(),
+        ))
+    }
+
     fn round_matrices<'a>(
         rounds: &'a [OpeningRound<'a, RoundData<F>, Challenge<F>>],
     ) -> Vec<RoundMatrices<'a, F, Challenge<F>>> {
@@ -369,6 +431,9 @@ macro_rules! prover_backend_for {
                 &self,
                 job: slotproof_prover::QuotientJob<'_, ProverConfig<$field>, Self::Committed>,
             ) -> Result<Self::Quotient, BackendError> {
+                if let Some(q) = self.engine_quotient(&job)? {
+                    return Ok(q);
+                }
                 let (main_data, main_idx) = job.main;
                 let main = evaluations_on_domain(
                     Self::matrix(main_data, main_idx)?,
