@@ -127,25 +127,27 @@ fn log_height_of<F: DeviceField>(m: &DeviceMatrix<F>) -> Result<usize> {
 }
 
 impl CudaBackend {
-    /// The polynomial each column of the LDE `m` encodes, evaluated at `z` (as
-    /// `slotproof_prover::opening::evaluate_at_points` does for one matrix and point).
-    pub fn evaluate_at_point<F: DeviceField, EF: ExtensionField<F>>(
+    /// Barycentric evaluation of every column of `m` (its first `2^log_h` rows, column stride
+    /// `m.height()`) with the weights `params` describes: `4 * width` words.
+    pub fn opening_evaluate_words<F: DeviceField>(
         &self,
         m: &DeviceMatrix<F>,
-        log_blowup: usize,
-        z: EF,
-    ) -> Result<Vec<EF>> {
-        let log_height = log_height_of(m)?;
-        if log_blowup > log_height {
+        params: &OpeningWeightsParams,
+    ) -> Result<Vec<u32>> {
+        let h = 1usize << params.log_h;
+        if m.height() < h {
             return Err(Error::InvalidShape(format!(
-                "LDE of 2^{log_height} rows with blowup 2^{log_blowup}"
+                "matrix of {} rows for an opening over {h} points",
+                m.height()
             )));
         }
-        let log_h = log_height - log_blowup;
-        let h = 1usize << log_h;
+        let width = m.width();
+        if width == 0 {
+            return Ok(Vec::new());
+        }
         let weights = self.alloc(4 * h)?;
         let stream = self.stream();
-        let mut wp = weights_params::<F, EF>(log_h, z)?;
+        let mut wp = *params;
         wp.out = weights.ptr(stream);
         let cfg = LaunchConfig {
             grid_dim: (h.div_ceil(256).min(65_535) as u32, 1, 1),
@@ -157,10 +159,6 @@ impl CudaBackend {
             cfg,
             &[&wp],
         )?;
-        let width = m.width();
-        if width == 0 {
-            return Ok(Vec::new());
-        }
         let out = self.alloc(4 * width)?;
         let dp = OpeningDotParams {
             matrix: m.buffer().ptr(stream),
@@ -177,41 +175,63 @@ impl CudaBackend {
             shared_mem_bytes: 0,
         };
         self.launch(crate::kernels::entry("opening_dot", F::KIND)?, cfg, &[&dp])?;
-        let words = F::vec_from_words(self.download_words(&out)?)?;
-        Ok(words
+        Ok(F::as_words(&F::vec_from_words(self.download_words(&out)?)?).to_vec())
+    }
+
+    /// The polynomial each column of the LDE `m` encodes, evaluated at `z` (as
+    /// `slotproof_prover::opening::evaluate_at_points` does for one matrix and point).
+    pub fn evaluate_at_point<F: DeviceField, EF: ExtensionField<F>>(
+        &self,
+        m: &DeviceMatrix<F>,
+        log_blowup: usize,
+        z: EF,
+    ) -> Result<Vec<EF>> {
+        let log_height = log_height_of(m)?;
+        if log_blowup > log_height {
+            return Err(Error::InvalidShape(format!(
+                "LDE of 2^{log_height} rows with blowup 2^{log_blowup}"
+            )));
+        }
+        let params = weights_params::<F, EF>(log_height - log_blowup, z)?;
+        let words = self.opening_evaluate_words(m, &params)?;
+        let values = F::vec_from_words(words)?;
+        Ok(values
             .chunks_exact(4)
             .map(|c| EF::from_basis_coefficients_fn(|k| c[k]))
             .collect())
     }
 
-    /// Add one (matrix, point) term of the α-reduction to the device codeword `acc`
-    /// (`m.height()` extension elements, interleaved): `acc[x] += alpha^num_reduced ·
-    /// (Σ_j alpha^j y_j - Σ_j alpha^j f_j(x)) / (z - x)`, as `reduce_openings` does.
-    #[allow(clippy::too_many_arguments)]
-    pub fn reduce_opening<F: DeviceField, EF: ExtensionField<F>>(
+    /// Launch one α-reduction term (`params` from [`reduce_params`]; its pointers and stride
+    /// are filled here) into the device codeword `acc` of `m.height()` extension elements.
+    pub fn opening_reduce_words<F: DeviceField>(
         &self,
         acc: &DeviceBuffer,
         m: &DeviceMatrix<F>,
-        z: EF,
-        opened: &[EF],
-        alpha: EF,
-        num_reduced: usize,
+        params: &OpeningReduceParams,
+        alpha_powers: &DeviceBuffer,
     ) -> Result<()> {
         let log_height = log_height_of(m)?;
-        if acc.len() != 4 * m.height() {
+        if acc.len() != 4 * m.height()
+            || params.log_height as usize != log_height
+            || params.width as usize != m.width()
+            || alpha_powers.len() < 4 * m.width()
+        {
             return Err(Error::InvalidShape(format!(
-                "reduced codeword of {} words for a matrix of {} rows",
+                "reduction term for 2^{} x {} into a codeword of {} words ({} alpha-power words) \
+                 for a matrix of {} x {}",
+                params.log_height,
+                params.width,
                 acc.len(),
-                m.height()
+                alpha_powers.len(),
+                m.height(),
+                m.width()
             )));
         }
-        let (mut p, powers) =
-            reduce_params::<F, EF>(log_height, m.width(), z, opened, alpha, num_reduced)?;
-        let powers = self.upload_words(&powers)?;
         let stream = self.stream();
+        let mut p = *params;
         p.matrix = m.buffer().ptr(stream);
         p.col_stride = m.height() as u64;
-        p.alpha_powers = powers.ptr(stream);
+        p.alpha_powers = alpha_powers.ptr(stream);
         p.acc = acc.ptr(stream);
         let cfg = LaunchConfig {
             grid_dim: (m.height().div_ceil(256).min(65_535) as u32, 1, 1),
@@ -223,6 +243,25 @@ impl CudaBackend {
             cfg,
             &[&p],
         )
+    }
+
+    /// Add one (matrix, point) term of the α-reduction to the device codeword `acc`
+    /// (`m.height()` extension elements, interleaved): `acc[x] += alpha^num_reduced ·
+    /// (Σ_j alpha^j y_j - Σ_j alpha^j f_j(x)) / (z - x)`, as `reduce_openings` does.
+    pub fn reduce_opening<F: DeviceField, EF: ExtensionField<F>>(
+        &self,
+        acc: &DeviceBuffer,
+        m: &DeviceMatrix<F>,
+        z: EF,
+        opened: &[EF],
+        alpha: EF,
+        num_reduced: usize,
+    ) -> Result<()> {
+        let log_height = log_height_of(m)?;
+        let (p, powers) =
+            reduce_params::<F, EF>(log_height, m.width(), z, opened, alpha, num_reduced)?;
+        let powers = self.upload_words(&powers)?;
+        self.opening_reduce_words(acc, m, &p, &powers)
     }
 }
 

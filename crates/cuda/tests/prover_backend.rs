@@ -19,9 +19,9 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use rand::RngExt;
 use slotproof_cuda::prover_backend::{
-    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, QuotientInputs,
-    ReferenceEngine, TreeShapeError, evaluations_on_domain, from_columns, reference_quotient,
-    to_columns,
+    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, QuotientInputs, ReduceTerm,
+    ReferenceEngine, TreeShapeError, evaluations_on_domain, from_columns,
+    reference_open_evaluations, reference_quotient, reference_reduce_height, to_columns,
 };
 use slotproof_cuda::{CudaProverBackend, Error, ReferenceProverBackend, probe_driver};
 use slotproof_prover::test_airs::conformance;
@@ -324,10 +324,17 @@ macro_rules! field_tests {
 
             /// A wrong engine output is caught by the conformance check: a changed leaf digest
             /// (the root is left as it was, only the openings differ), a changed LDE value, and
-            /// a changed quotient value (which also shows the quotient runs on the engine).
+            /// and changed quotient, opened and α-reduced values (which also shows that those
+            /// steps run on the engine).
             #[test]
             fn conformance_catches_a_faulty_engine() {
-                for fault in [Fault::LeafDigests, Fault::LdeValue, Fault::QuotientValue] {
+                for fault in [
+                    Fault::LeafDigests,
+                    Fault::LdeValue,
+                    Fault::QuotientValue,
+                    Fault::OpenedValue,
+                    Fault::ReducedValue,
+                ] {
                     let engine = Arc::new(FaultyEngine(fault));
                     let err = conformance::$conformance(|_, s| {
                         CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
@@ -348,6 +355,15 @@ enum Fault {
     LdeValue,
     /// Add one to the first word of every quotient the engine evaluates.
     QuotientValue,
+    /// Add one to the first word of every opened value the engine evaluates.
+    OpenedValue,
+    /// Add one to the first word of every α-reduced codeword.
+    ReducedValue,
+}
+
+/// Montgomery word + 1 mod p: still canonical, a different field element.
+fn bump<F: slotproof_cuda::DeviceField>(w: &mut u32) {
+    *w = (*w + 1) % F::PRIME;
 }
 
 /// The reference engine with one deliberate error in its output.
@@ -371,7 +387,7 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
                 }
             }
             Fault::LdeValue => out.ldes[0].values[0] += F::ONE,
-            Fault::QuotientValue => {}
+            Fault::QuotientValue | Fault::OpenedValue | Fault::ReducedValue => {}
         }
         Ok(out)
     }
@@ -379,8 +395,33 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
     fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> slotproof_cuda::Result<Vec<u32>> {
         let mut words = reference_quotient(inputs)?;
         if let Fault::QuotientValue = self.0 {
-            // Montgomery word + 1 mod p: still canonical, a different field element.
-            words[0] = (words[0] + 1) % F::PRIME;
+            bump::<F>(&mut words[0]);
+        }
+        Ok(words)
+    }
+
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[slotproof_cuda::opening::OpeningWeightsParams],
+    ) -> slotproof_cuda::Result<Vec<Vec<u32>>> {
+        let mut values = reference_open_evaluations(lde, points)?;
+        if let Fault::OpenedValue = self.0 {
+            for v in &mut values {
+                bump::<F>(&mut v[0]);
+            }
+        }
+        Ok(values)
+    }
+
+    fn reduce_height(
+        &self,
+        height: usize,
+        terms: &[ReduceTerm<'_, F>],
+    ) -> slotproof_cuda::Result<Vec<u32>> {
+        let mut words = reference_reduce_height(height, terms)?;
+        if let Fault::ReducedValue = self.0 {
+            bump::<F>(&mut words[0]);
         }
         Ok(words)
     }

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::backend::{CudaBackend, DeviceMatrix};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
+use crate::opening::{OpeningReduceParams, OpeningWeightsParams};
 use crate::plan::{NttLimits, plan_merkle};
 use crate::prover_backend::host_tree::Digest;
 use crate::quotient::{
@@ -32,6 +33,57 @@ pub struct QuotientInputs<'a, F> {
     pub domain: &'a QuotientDomain,
     pub main: &'a RowMajorMatrix<F>,
     pub permutation: Option<&'a RowMajorMatrix<F>>,
+}
+
+/// One term of an α-reduced codeword: a committed LDE and the term's parameters
+/// ([`crate::opening::reduce_params`]) with the alpha powers of its columns.
+#[derive(Clone, Debug)]
+pub struct ReduceTerm<'a, F> {
+    pub lde: &'a RowMajorMatrix<F>,
+    pub params: OpeningReduceParams,
+    pub alpha_powers: Vec<u32>,
+}
+
+/// Opening evaluations through the kernels' reference model: per point, `4 * width` words.
+pub fn reference_open_evaluations<F: DeviceField>(
+    lde: &RowMajorMatrix<F>,
+    points: &[OpeningWeightsParams],
+) -> Result<Vec<Vec<u32>>> {
+    let mut out = Vec::with_capacity(points.len());
+    for p in points {
+        let h = 1usize << p.log_h;
+        let cols = prefix_columns(lde, h)?;
+        let w = crate::model::opening::weights::<F>(p);
+        out.push(crate::model::opening::dot::<F>(
+            F::as_words(&cols),
+            h,
+            lde.width(),
+            h,
+            &w,
+        ));
+    }
+    Ok(out)
+}
+
+/// An α-reduced codeword of `height` rows through the kernels' reference model.
+pub fn reference_reduce_height<F: DeviceField>(
+    height: usize,
+    terms: &[ReduceTerm<'_, F>],
+) -> Result<Vec<u32>> {
+    let mut acc = vec![0u32; 4 * height];
+    for t in terms {
+        if t.lde.height() != height {
+            return Err(Error::InvalidShape(format!(
+                "reduction term of {} rows in a codeword of {height}",
+                t.lde.height()
+            )));
+        }
+        let cols = to_columns(t.lde);
+        let mut p = t.params;
+        p.col_stride = height as u64;
+        crate::model::opening::reduce::<F>(&p, F::as_words(&cols), &t.alpha_powers, &mut acc);
+    }
+    Ok(acc)
 }
 
 /// Column-major Montgomery words of the first `rows` rows of `m`.
@@ -108,6 +160,22 @@ pub trait CommitEngine<F: DeviceField>: Send + Sync {
     /// words (natural row order). The default runs the kernel's reference model.
     fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
         reference_quotient(inputs)
+    }
+
+    /// The committed LDE `lde` evaluated at each point (barycentric weights over its first
+    /// `2^log_h` rows): per point, `4 * width` words. The default runs the reference model.
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[OpeningWeightsParams],
+    ) -> Result<Vec<Vec<u32>>> {
+        reference_open_evaluations(lde, points)
+    }
+
+    /// One α-reduced codeword: the sum of `terms` (all of `height` rows), `4 * height` words.
+    /// The default runs the reference model.
+    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
+        reference_reduce_height(height, terms)
     }
 }
 
@@ -242,6 +310,34 @@ impl<F: DeviceField> CommitEngine<F> for CudaBackend {
         )?;
         Ok(F::as_words(&self.download_columns(&out)?).to_vec())
     }
+
+    /// Upload the first rows the widest point needs (column-major), then the opening kernels
+    /// per point; only the opened values come back.
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[OpeningWeightsParams],
+    ) -> Result<Vec<Vec<u32>>> {
+        let Some(rows) = points.iter().map(|p| 1usize << p.log_h).max() else {
+            return Ok(Vec::new());
+        };
+        let m = self.upload_columns(&prefix_columns(lde, rows)?, rows, lde.width())?;
+        points
+            .iter()
+            .map(|p| self.opening_evaluate_words(&m, p))
+            .collect()
+    }
+
+    /// A zeroed device codeword, every term's LDE uploaded and added, one download.
+    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
+        let acc = self.upload_words(&vec![0u32; 4 * height])?;
+        for t in terms {
+            let m = self.upload_columns(&to_columns(t.lde), t.lde.height(), t.lde.width())?;
+            let powers = self.upload_words(&t.alpha_powers)?;
+            self.opening_reduce_words(&acc, &m, &t.params, &powers)?;
+        }
+        Ok(F::as_words(&F::vec_from_words(self.download_words(&acc)?)?).to_vec())
+    }
 }
 
 /// The kernels' reference model as an engine: the same NTT pass plan (`NttLimits::DEVICE`),
@@ -322,5 +418,17 @@ impl<F: DeviceField, E: CommitEngine<F>> CommitEngine<F> for std::sync::Arc<E> {
 
     fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
         (**self).quotient(inputs)
+    }
+
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[OpeningWeightsParams],
+    ) -> Result<Vec<Vec<u32>>> {
+        (**self).open_evaluations(lde, points)
+    }
+
+    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
+        (**self).reduce_height(height, terms)
     }
 }

@@ -9,7 +9,7 @@
 //! | `logup_trace` | host (delegated to [`CpuBackend`], `LogUpGadget`) |
 //! | `quotient` | the engine: the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the committed LDEs (uploaded again in part 1); the reference engine runs the kernel's model. Host fallback (`quotient_values` on `evaluations_on_domain`) when the LDE does not cover the quotient domain |
 //! | `commit_quotients` | host split into chunks (`split_evals`) → as `commit`: upload, GPU LDE + Merkle, download |
-//! | `evaluate_openings`, `reduce_openings` | host (`slotproof_prover::opening`, the CPU backend's code) on the downloaded LDEs |
+//! | `evaluate_openings`, `reduce_openings` | the engine: the opening kernels (`crate::opening`: barycentric weights and column dots per point, one device codeword per LDE height with every α-reduction term added in place), fed by re-uploading the downloaded LDEs; the reference engine runs their model |
 //! | `prove_fri` | host (`p3_fri::prover::prove_fri`); input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
 //!
 //! So each commitment round costs one upload of its inputs and one download of its LDEs and
@@ -38,14 +38,13 @@ use p3_matrix::bitrev::{BitReversedMatrixView, BitReversibleMatrix};
 use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixCow};
 use p3_merkle_tree::{MerkleTreeError, PrunedMerklePaths};
 use slotproof_prover::field::{Challenge, ChallengeMmcs, ValMmcs, fri_components};
-use slotproof_prover::opening::RoundMatrices;
 use slotproof_prover::{
     Backend, BackendError, CpuBackend, FriSettings, OpeningRound, ProverConfig, ProverField,
 };
 
 pub use engine::{
-    CommitEngine, CommittedLdes, LdeJob, QuotientInputs, ReferenceEngine, from_columns,
-    reference_quotient, to_columns,
+    CommitEngine, CommittedLdes, LdeJob, QuotientInputs, ReduceTerm, ReferenceEngine, from_columns,
+    reference_open_evaluations, reference_quotient, reference_reduce_height, to_columns,
 };
 pub use host_tree::{DIGEST_ELEMS, Digest, HostMerkleTree, HostTreeMmcs, TreeShapeError};
 
@@ -141,6 +140,17 @@ where
         .to_row_major_matrix();
     let width = result.width();
     RowMajorMatrixCow::new(Cow::Owned(result.values), width).bit_reverse_rows()
+}
+
+/// Interleaved extension words (4 per element) as challenge-field elements, checked canonical.
+fn ext_values<F: ProverField + DeviceField>(words: Vec<u32>) -> crate::Result<Vec<Challenge<F>>> {
+    let values = F::vec_from_words(words)?;
+    Ok(values
+        .chunks_exact(4)
+        .map(|c| {
+            <Challenge<F> as p3_field::BasedVectorSpace<F>>::from_basis_coefficients_fn(|k| c[k])
+        })
+        .collect())
 }
 
 impl<F: ProverField + DeviceField, E: CommitEngine<F>> CudaProverBackend<F, E>
@@ -282,16 +292,100 @@ where
         ))
     }
 
-    fn round_matrices<'a>(
-        rounds: &'a [OpeningRound<'a, RoundData<F>, Challenge<F>>],
-    ) -> Vec<RoundMatrices<'a, F, Challenge<F>>> {
+    /// `evaluate_openings` on the engine: every matrix of every round at each of its points.
+    fn engine_evaluate_openings(
+        &self,
+        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+    ) -> Result<OpenedValues<Challenge<F>>, BackendError> {
+        let err = |e: crate::Error| failed("opening evaluations")(e);
         rounds
             .iter()
-            .map(|r| RoundMatrices {
-                matrices: r.committed.leaves().iter().collect(),
-                points: &r.points,
+            .map(|round| {
+                round
+                    .committed
+                    .leaves()
+                    .iter()
+                    .zip(&round.points)
+                    .map(|(lde, points)| {
+                        let log_height = p3_util::log2_strict_usize(lde.height());
+                        let log_h = log_height.checked_sub(self.log_blowup).ok_or_else(|| {
+                            err(crate::Error::InvalidShape(format!(
+                                "LDE of 2^{log_height} rows with blowup 2^{}",
+                                self.log_blowup
+                            )))
+                        })?;
+                        let params = points
+                            .iter()
+                            .map(|&z| crate::opening::weights_params::<F, Challenge<F>>(log_h, z))
+                            .collect::<crate::Result<Vec<_>>>()
+                            .map_err(err)?;
+                        let words = self.engine.open_evaluations(lde, &params).map_err(err)?;
+                        words
+                            .into_iter()
+                            .map(|w| ext_values::<F>(w).map_err(err))
+                            .collect()
+                    })
+                    .collect()
             })
             .collect()
+    }
+
+    /// `reduce_openings` on the engine: one codeword per LDE height (tallest first), its terms
+    /// in round, matrix, point order with `alpha` offsets counted per height, as
+    /// `slotproof_prover::opening::reduce_openings` orders them.
+    fn engine_reduce_openings(
+        &self,
+        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+        opened: &OpenedValues<Challenge<F>>,
+        alpha: Challenge<F>,
+    ) -> Result<Vec<Vec<Challenge<F>>>, BackendError> {
+        let err = |e: crate::Error| failed("alpha-reduction")(e);
+        let mut heights: Vec<usize> = rounds
+            .iter()
+            .flat_map(|r| r.committed.leaves().iter().map(|m| m.height()))
+            .collect();
+        heights.sort_unstable();
+        heights.dedup();
+        heights.reverse();
+        let mut reduced = Vec::with_capacity(heights.len());
+        for height in heights {
+            let mut terms = Vec::new();
+            let mut num_reduced = 0;
+            for (round, round_opened) in rounds.iter().zip(opened) {
+                for ((lde, points), values) in round
+                    .committed
+                    .leaves()
+                    .iter()
+                    .zip(&round.points)
+                    .zip(round_opened)
+                {
+                    if lde.height() != height {
+                        continue;
+                    }
+                    for (&z, ys) in points.iter().zip(values) {
+                        let (params, alpha_powers) =
+                            crate::opening::reduce_params::<F, Challenge<F>>(
+                                p3_util::log2_strict_usize(height),
+                                lde.width(),
+                                z,
+                                ys,
+                                alpha,
+                                num_reduced,
+                            )
+                            .map_err(err)?;
+                        terms.push(ReduceTerm {
+                            lde,
+                            params,
+                            alpha_powers,
+                        });
+                        num_reduced += lde.width();
+                    }
+                }
+            }
+            let words = self.engine.reduce_height(height, &terms).map_err(err)?;
+            reduced.push(ext_values::<F>(words).map_err(err)?);
+        }
+        Ok(reduced)
     }
 
     /// The committed matrix `idx` of a round, or a typed error.
@@ -480,10 +574,7 @@ macro_rules! prover_backend_for {
                 &self,
                 rounds: &[OpeningRound<'_, Self::Committed, Challenge<$field>>],
             ) -> Result<OpenedValues<Challenge<$field>>, BackendError> {
-                Ok(slotproof_prover::opening::evaluate_at_points(
-                    &Self::round_matrices(rounds),
-                    self.log_blowup,
-                ))
+                self.engine_evaluate_openings(rounds)
             }
 
             fn reduce_openings(
@@ -492,11 +583,7 @@ macro_rules! prover_backend_for {
                 opened: &OpenedValues<Challenge<$field>>,
                 alpha: Challenge<$field>,
             ) -> Result<Self::Reduced, BackendError> {
-                Ok(slotproof_prover::opening::reduce_openings(
-                    &Self::round_matrices(rounds),
-                    opened,
-                    alpha,
-                ))
+                self.engine_reduce_openings(rounds, opened, alpha)
             }
 
             fn prove_fri(
