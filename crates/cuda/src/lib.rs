@@ -18,8 +18,9 @@
 //!   [`model`] holds their reference models.
 //!
 //! The operations are standalone functions on device buffers; [`prover_backend`] implements the
-//! prover's `Backend` trait on top of them ([`CudaProverBackend`]: coset LDE + Merkle commitment
-//! on the GPU, the rest on the host, proofs byte-identical to the CPU backend's).
+//! prover's `Backend` trait on top of them ([`CudaProverBackend`]: coset LDE + Merkle commitment,
+//! quotient and openings on the GPU, LogUp and FRI on the host, proofs byte-identical to the CPU
+//! backend's).
 
 pub mod abi;
 mod backend;

@@ -1,8 +1,8 @@
-//! The prover's [`Backend`] on the GPU, part 1: **coset LDE + Merkle commitment run on the
-//! device**; everything else runs on the host, and the proofs are byte-identical to the CPU
-//! backend's (`slotproof_prover::test_airs::conformance`).
+//! The prover's [`Backend`] on the GPU: **coset LDE + Merkle commitment, the quotient and the
+//! openings run on the device**; LogUp and FRI run on the host, and the proofs are
+//! byte-identical to the CPU backend's (`slotproof_prover::test_airs::conformance`).
 //!
-//! | step (`Backend` method) | where it runs (part 1) |
+//! | step (`Backend` method) | where it runs |
 //! |---|---|
 //! | `load_trace` | nothing: borrows the host trace |
 //! | `commit` (main, LogUp traces) | host transpose → **upload** → GPU coset LDE (`GENERATOR / shift`, bit-reversed rows) → GPU Poseidon2 Merkle tree over all LDEs of the round → **download** of every LDE and every digest layer → host tree ([`HostMerkleTree`]) |
@@ -14,7 +14,8 @@
 //!
 //! So each commitment round costs one upload of its inputs and one download of its LDEs and
 //! digest layers (`~2^log_blowup ×` the input, plus `16 × 4` bytes per LDE row for the tree).
-//! Part 2 keeps the LDEs and trees resident and moves quotient, openings and FRI to kernels.
+//! Still to do: keep the LDEs and trees resident (no download per round, no re-upload for the
+//! quotient and openings), FRI on the device (`crate::fri`, `crate::pow`), LogUp on the device.
 //!
 //! The device step sits behind [`CommitEngine`]: [`CudaBackend`] is the GPU; [`ReferenceEngine`]
 //! is the kernels' reference model on the CPU, which makes this module's host logic (job
