@@ -103,6 +103,23 @@ impl CudaBackend {
     ) -> Result<DeviceBuffer> {
         let log_len = log_len_of(codeword.len())?;
         let schedule = FoldSchedule::new::<F, EF>(log_len, log_arity, beta)?;
+        self.fri_fold_scheduled::<F>(codeword, &schedule, roll_in)
+    }
+
+    /// [`CudaBackend::fri_fold`] with its per-step constants already computed.
+    pub fn fri_fold_scheduled<F: DeviceField>(
+        &self,
+        codeword: &DeviceBuffer,
+        schedule: &FoldSchedule,
+        roll_in: Option<&DeviceBuffer>,
+    ) -> Result<DeviceBuffer> {
+        let log_len = log_len_of(codeword.len())?;
+        let log_arity = schedule.steps.len();
+        if schedule.steps.first().map(|s| s.0 as usize + 1) != Some(log_len) {
+            return Err(Error::InvalidShape(format!(
+                "fold schedule for another length than 2^{log_len}"
+            )));
+        }
         if let Some(r) = roll_in
             && r.len() != 4 << (log_len - log_arity)
         {

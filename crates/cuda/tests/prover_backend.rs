@@ -324,8 +324,8 @@ macro_rules! field_tests {
 
             /// A wrong engine output is caught by the conformance check: a changed leaf digest
             /// (the root is left as it was, only the openings differ), a changed LDE value, and
-            /// and changed quotient, opened and α-reduced values (which also shows that those
-            /// steps run on the engine).
+            /// and changed quotient, opened, α-reduced and FRI-folded values (which also shows
+            /// that those steps run on the engine).
             #[test]
             fn conformance_catches_a_faulty_engine() {
                 for fault in [
@@ -334,6 +334,8 @@ macro_rules! field_tests {
                     Fault::QuotientValue,
                     Fault::OpenedValue,
                     Fault::ReducedValue,
+                    Fault::FoldValue,
+                    Fault::FoldError,
                 ] {
                     let engine = Arc::new(FaultyEngine(fault));
                     let err = conformance::$conformance(|_, s| {
@@ -359,6 +361,10 @@ enum Fault {
     OpenedValue,
     /// Add one to the first word of every α-reduced codeword.
     ReducedValue,
+    /// Add one to the first word of every FRI-folded codeword.
+    FoldValue,
+    /// Fail every FRI fold (the error must come back from `prove`, not panic).
+    FoldError,
 }
 
 /// Montgomery word + 1 mod p: still canonical, a different field element.
@@ -387,7 +393,7 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
                 }
             }
             Fault::LdeValue => out.ldes[0].values[0] += F::ONE,
-            Fault::QuotientValue | Fault::OpenedValue | Fault::ReducedValue => {}
+            _ => {}
         }
         Ok(out)
     }
@@ -421,6 +427,21 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
     ) -> slotproof_cuda::Result<Vec<u32>> {
         let mut words = reference_reduce_height(height, terms)?;
         if let Fault::ReducedValue = self.0 {
+            bump::<F>(&mut words[0]);
+        }
+        Ok(words)
+    }
+
+    fn fri_fold(
+        &self,
+        codeword: &[u32],
+        schedule: &slotproof_cuda::fri::FoldSchedule,
+    ) -> slotproof_cuda::Result<Vec<u32>> {
+        if let Fault::FoldError = self.0 {
+            return Err(Error::InvalidShape("injected FRI fold failure".into()));
+        }
+        let mut words = slotproof_cuda::model::fri::fold::<F>(codeword, schedule, None);
+        if let Fault::FoldValue = self.0 {
             bump::<F>(&mut words[0]);
         }
         Ok(words)

@@ -177,6 +177,12 @@ pub trait CommitEngine<F: DeviceField>: Send + Sync {
     fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
         reference_reduce_height(height, terms)
     }
+
+    /// One FRI fold (`schedule`: [`crate::fri::FoldSchedule`]) of an interleaved extension
+    /// codeword. The default runs the reference model.
+    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
+        Ok(crate::model::fri::fold::<F>(codeword, schedule, None))
+    }
 }
 
 fn check_jobs<F: DeviceField>(jobs: &[LdeJob<'_, F>], log_blowup: usize) -> Result<Vec<usize>> {
@@ -328,6 +334,13 @@ impl<F: DeviceField> CommitEngine<F> for CudaBackend {
             .collect()
     }
 
+    /// Upload the codeword, one `fri_fold` launch per arity-2 step, download the result.
+    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
+        let input = self.upload_words(codeword)?;
+        let out = self.fri_fold_scheduled::<F>(&input, schedule, None)?;
+        Ok(F::as_words(&F::vec_from_words(self.download_words(&out)?)?).to_vec())
+    }
+
     /// A zeroed device codeword, every term's LDE uploaded and added, one download.
     fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
         let acc = self.upload_words(&vec![0u32; 4 * height])?;
@@ -430,5 +443,9 @@ impl<F: DeviceField, E: CommitEngine<F>> CommitEngine<F> for std::sync::Arc<E> {
 
     fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
         (**self).reduce_height(height, terms)
+    }
+
+    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
+        (**self).fri_fold(codeword, schedule)
     }
 }

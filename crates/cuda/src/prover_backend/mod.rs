@@ -432,8 +432,12 @@ where
                 points: r.points.clone(),
             })
             .collect();
-        let folding: p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> =
-            TwoAdicFriFolding(PhantomData);
+        let folding = EngineFolding {
+            engine: &*self.engine,
+            host: TwoAdicFriFolding(PhantomData),
+            error: std::sync::Mutex::new(None),
+            _f: PhantomData,
+        };
         let proof = p3_fri::prover::prove_fri(
             &folding,
             &self.fri,
@@ -448,6 +452,13 @@ where
             phase: "FRI",
             message: format!("{e:?}"),
         })?;
+        if let Some(e) = folding
+            .error
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            return Err(failed("FRI folding")(e));
+        }
         Ok(FriProof {
             batch_pow_witness: proof.batch_pow_witness,
             commit_phase_commits: proof.commit_phase_commits,
@@ -464,6 +475,80 @@ where
             final_poly: proof.final_poly,
             query_pow_witness: proof.query_pow_witness,
         })
+    }
+}
+
+/// p3's FRI folding with `fold_matrix` on the engine (the `fri_fold` kernel, or its model).
+/// `fold_matrix` cannot return an error, so an engine failure is recorded, the host fold is
+/// used for that call, and [`CudaProverBackend`] returns the recorded error after FRI.
+struct EngineFolding<'a, F: ProverField, E> {
+    engine: &'a E,
+    host: p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>>,
+    error: std::sync::Mutex<Option<crate::Error>>,
+    _f: PhantomData<F>,
+}
+
+impl<F, E> p3_fri::FriFoldingStrategy<F, Challenge<F>> for EngineFolding<'_, F, E>
+where
+    F: ProverField + DeviceField,
+    E: CommitEngine<F>,
+    HostTreeMmcs<F>: Mmcs<F>,
+    p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>>:
+        p3_fri::FriFoldingStrategy<F, Challenge<F>>,
+{
+    type InputProof =
+        <p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> as p3_fri::FriFoldingStrategy<
+            F,
+            Challenge<F>,
+        >>::InputProof;
+    type InputError =
+        <p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> as p3_fri::FriFoldingStrategy<
+            F,
+            Challenge<F>,
+        >>::InputError;
+
+    fn extra_query_index_bits(&self) -> usize {
+        p3_fri::FriFoldingStrategy::<F, Challenge<F>>::extra_query_index_bits(&self.host)
+    }
+
+    fn fold_row(
+        &self,
+        index: usize,
+        log_height: usize,
+        log_arity: usize,
+        beta: Challenge<F>,
+        evals: impl Iterator<Item = Challenge<F>>,
+    ) -> Challenge<F> {
+        p3_fri::FriFoldingStrategy::<F, Challenge<F>>::fold_row(
+            &self.host, index, log_height, log_arity, beta, evals,
+        )
+    }
+
+    fn fold_matrix<M: Matrix<Challenge<F>>>(
+        &self,
+        beta: Challenge<F>,
+        log_arity: usize,
+        m: M,
+    ) -> Vec<Challenge<F>> {
+        let on_engine = || -> crate::Result<Vec<Challenge<F>>> {
+            // Rows of `arity` adjacent elements: the codeword is the rows concatenated.
+            let codeword: Vec<Challenge<F>> = m.rows().flatten().collect();
+            let log_len = p3_util::log2_strict_usize(codeword.len());
+            let schedule =
+                crate::fri::FoldSchedule::new::<F, Challenge<F>>(log_len, log_arity, beta)?;
+            let words = crate::quotient::ext_slice_words::<F, Challenge<F>>(&codeword)?;
+            ext_values::<F>(self.engine.fri_fold(&words, &schedule)?)
+        };
+        match on_engine() {
+            Ok(folded) => folded,
+            Err(e) => {
+                let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert(e);
+                p3_fri::FriFoldingStrategy::<F, Challenge<F>>::fold_matrix(
+                    &self.host, beta, log_arity, m,
+                )
+            }
+        }
     }
 }
 
