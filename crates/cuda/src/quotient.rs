@@ -560,6 +560,106 @@ impl CudaBackend {
 mod tests {
     use super::*;
     use core::mem::{align_of, offset_of, size_of};
+    use p3_koala_bear::KoalaBear;
+    use slotproof_prover::field::Challenge;
+    use slotproof_prover::program::{ConstraintOutput, Instruction, ProgramInputs};
+
+    type F = KoalaBear;
+    type EF = Challenge<F>;
+
+    fn program(instructions: Vec<Instruction>, base_regs: usize) -> ConstraintProgram<F, EF> {
+        ConstraintProgram {
+            instructions,
+            base_constants: vec![],
+            ext_constants: vec![],
+            num_base_registers: base_regs,
+            num_ext_registers: 0,
+            outputs: vec![ConstraintOutput {
+                kind: OutputKind::Base,
+                register: 0,
+                emission_index: 0,
+            }],
+            inputs: ProgramInputs {
+                main_width: 1,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn ins(op: OpCode, dst: u32, a: u32, b: u32) -> Instruction {
+        Instruction { op, dst, a, b }
+    }
+
+    /// `x * x - x` on one column: registers reused, the square's operand read twice.
+    #[test]
+    fn lowering_renumbers_and_accumulates() {
+        let p = program(
+            vec![
+                ins(OpCode::LoadMain, 1, 0, 0),
+                ins(OpCode::Mul, 2, 1, 1),
+                ins(OpCode::Sub, 0, 2, 1),
+            ],
+            3,
+        );
+        let lowered = DeviceProgram::lower(&p).unwrap();
+        assert_eq!(
+            lowered.instructions,
+            vec![
+                [OpCode::LoadMain as u32, 0, 0, 0],
+                [OpCode::Mul as u32, 1, 0, 0],
+                // Both operands die here, so the result reuses the lowest free register.
+                [OpCode::Sub as u32, 0, 1, 0],
+                [OP_ACC_BASE, 0, 0, 0],
+            ]
+        );
+        assert_eq!((lowered.num_base_regs, lowered.num_ext_regs), (2, 0));
+    }
+
+    #[test]
+    fn malformed_programs_are_rejected() {
+        // Operand register out of range.
+        let p = program(vec![ins(OpCode::Neg, 0, 7, 0)], 1);
+        assert!(matches!(
+            DeviceProgram::lower(&p),
+            Err(Error::InvalidShape(_))
+        ));
+        // Operand read before it is written.
+        let p = program(
+            vec![ins(OpCode::Neg, 0, 1, 0), ins(OpCode::LoadMain, 1, 0, 0)],
+            2,
+        );
+        assert!(matches!(
+            DeviceProgram::lower(&p),
+            Err(Error::InvalidShape(_))
+        ));
+        // Output never computed.
+        let p = program(vec![ins(OpCode::LoadMain, 1, 0, 0)], 2);
+        assert!(matches!(
+            DeviceProgram::lower(&p),
+            Err(Error::InvalidShape(_))
+        ));
+    }
+
+    #[test]
+    fn shapes_are_checked() {
+        assert!(QuotientDomain::new::<F>(5, 4).is_err());
+        assert!(QuotientDomain::new::<F>(4, 25).is_err());
+        let p = program(vec![ins(OpCode::LoadMain, 0, 0, 0)], 1);
+        let lowered = DeviceProgram::lower(&p).unwrap();
+        let env = QuotientEnv::new(
+            &p,
+            &[],
+            &[],
+            &[],
+            <EF as p3_field::PrimeCharacteristicRing>::ONE,
+        )
+        .unwrap();
+        assert!(env.check(&lowered, 1, 0).is_ok());
+        assert!(matches!(
+            env.check(&lowered, 0, 0),
+            Err(Error::InvalidShape(_))
+        ));
+    }
 
     #[test]
     fn params_layout_matches_header() {
