@@ -336,6 +336,8 @@ macro_rules! field_tests {
                     Fault::ReducedValue,
                     Fault::FoldValue,
                     Fault::FoldError,
+                    Fault::PowLarger,
+                    Fault::PowError,
                 ] {
                     let engine = Arc::new(FaultyEngine(fault));
                     let err = conformance::$conformance(|_, s| {
@@ -365,6 +367,10 @@ enum Fault {
     FoldValue,
     /// Fail every FRI fold (the error must come back from `prove`, not panic).
     FoldError,
+    /// Answer proof-of-work searches with a valid witness that is not the smallest.
+    PowLarger,
+    /// Fail every proof-of-work search.
+    PowError,
 }
 
 /// Montgomery word + 1 mod p: still canonical, a different field element.
@@ -445,6 +451,23 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
             bump::<F>(&mut words[0]);
         }
         Ok(words)
+    }
+
+    fn pow_witness(
+        &self,
+        search: &slotproof_cuda::pow::PowSearch,
+        bits: usize,
+    ) -> slotproof_cuda::Result<F> {
+        use slotproof_cuda::model::pow::pow_search;
+        match self.0 {
+            Fault::PowError => Err(Error::NoPowWitness { bits }),
+            Fault::PowLarger => {
+                let smallest = pow_search::<F>(search, bits as u32, 0, F::PRIME, 64);
+                let next = pow_search::<F>(search, bits as u32, smallest + 1, F::PRIME, 64);
+                Ok(F::from_u32(next))
+            }
+            _ => ReferenceEngine.pow_witness(search, bits),
+        }
     }
 }
 

@@ -183,6 +183,17 @@ pub trait CommitEngine<F: DeviceField>: Send + Sync {
     fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
         Ok(crate::model::fri::fold::<F>(codeword, schedule, None))
     }
+
+    /// The smallest proof-of-work witness for `search` (`bits >= 1`). The default runs the
+    /// reference model.
+    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
+        crate::pow::check_difficulty::<F>(bits)?;
+        let w = crate::model::pow::pow_search::<F>(search, bits as u32, 0, F::PRIME, 256);
+        if w == crate::pow::NO_WITNESS {
+            return Err(Error::NoPowWitness { bits });
+        }
+        Ok(F::from_u32(w))
+    }
 }
 
 fn check_jobs<F: DeviceField>(jobs: &[LdeJob<'_, F>], log_blowup: usize) -> Result<Vec<usize>> {
@@ -334,6 +345,11 @@ impl<F: DeviceField> CommitEngine<F> for CudaBackend {
             .collect()
     }
 
+    /// One `pow_grind` launch over the whole field, one word back.
+    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
+        self.grind_smallest::<F>(search, bits)
+    }
+
     /// Upload the codeword, one `fri_fold` launch per arity-2 step, download the result.
     fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
         let input = self.upload_words(codeword)?;
@@ -447,5 +463,9 @@ impl<F: DeviceField, E: CommitEngine<F>> CommitEngine<F> for std::sync::Arc<E> {
 
     fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
         (**self).fri_fold(codeword, schedule)
+    }
+
+    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
+        (**self).pow_witness(search, bits)
     }
 }

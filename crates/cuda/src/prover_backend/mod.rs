@@ -156,7 +156,7 @@ fn ext_values<F: ProverField + DeviceField>(words: Vec<u32>) -> crate::Result<Ve
         .collect())
 }
 
-impl<F: ProverField + DeviceField, E: CommitEngine<F>> CudaProverBackend<F, E>
+impl<F: ProverField + DeviceField, E: CommitEngine<F> + 'static> CudaProverBackend<F, E>
 where
     HostTreeMmcs<F>: Mmcs<
             F,
@@ -434,6 +434,12 @@ where
                 points: r.points.clone(),
             })
             .collect();
+        // The query proof-of-work inside prove_fri grinds on the engine.
+        let searcher = Arc::new(EngineSearcher {
+            engine: self.engine.clone(),
+            error: std::sync::Mutex::new(None),
+        });
+        let previous = challenger.set_pow_searcher(Some(searcher.clone()));
         let folding = EngineFolding {
             engine: &*self.engine,
             host: TwoAdicFriFolding(PhantomData),
@@ -453,7 +459,17 @@ where
         .map_err(|e| BackendError {
             phase: "FRI",
             message: format!("{e:?}"),
-        })?;
+        });
+        challenger.set_pow_searcher(previous);
+        let proof = proof?;
+        if let Some(e) = searcher
+            .error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return Err(failed("FRI proof of work")(e));
+        }
         if let Some(e) = folding
             .error
             .into_inner()
@@ -476,6 +492,37 @@ where
             commit_phase_openings: proof.commit_phase_openings,
             final_poly: proof.final_poly,
             query_pow_witness: proof.query_pow_witness,
+        })
+    }
+}
+
+/// The challenger's proof-of-work search on the engine (the `pow_grind` kernel, or its model).
+/// A failure is recorded (the challenger then searches on the CPU) and returned after FRI.
+struct EngineSearcher<E> {
+    engine: Arc<E>,
+    error: std::sync::Mutex<Option<crate::Error>>,
+}
+
+impl<F, E> slotproof_prover::challenger::PowSearcher<F> for EngineSearcher<E>
+where
+    F: ProverField + DeviceField,
+    E: CommitEngine<F>,
+{
+    fn smallest_witness(
+        &self,
+        sponge_state: &[F; 16],
+        buffered: &[F],
+        bits: usize,
+    ) -> Result<F, String> {
+        let found = crate::pow::PowSearch::new(sponge_state, buffered)
+            .and_then(|search| self.engine.pow_witness(&search, bits));
+        found.map_err(|e| {
+            let message = e.to_string();
+            self.error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+            message
         })
     }
 }
@@ -558,7 +605,7 @@ where
 /// Plonky3's PCS bounds are checked on concrete types).
 macro_rules! prover_backend_for {
     ($field:ty) => {
-        impl<E: CommitEngine<$field>> Backend<ProverConfig<$field>>
+        impl<E: CommitEngine<$field> + 'static> Backend<ProverConfig<$field>>
             for CudaProverBackend<$field, E>
         {
             type Trace<'a> = Cow<'a, RowMajorMatrix<$field>>;
