@@ -1,6 +1,6 @@
 //! The prover's [`Backend`] on the GPU: **coset LDE + Merkle commitment, the quotient, the
-//! openings and FRI folding run on the device**; LogUp, FRI commit-phase trees and query answers
-//! run on the host, and the proofs are
+//! openings, FRI folding and FRI's proof-of-work run on the device**; LogUp, FRI commit-phase
+//! trees and query answers run on the host, and the proofs are
 //! byte-identical to the CPU backend's (`slotproof_prover::test_airs::conformance`).
 //!
 //! | step (`Backend` method) | where it runs |
@@ -11,13 +11,14 @@
 //! | `quotient` | the engine: the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the committed LDEs (uploaded again in part 1); the reference engine runs the kernel's model. Host fallback (`quotient_values` on `evaluations_on_domain`) when the LDE does not cover the quotient domain |
 //! | `commit_quotients` | host split into chunks (`split_evals`) → as `commit`: upload, GPU LDE + Merkle, download |
 //! | `evaluate_openings`, `reduce_openings` | the engine: the opening kernels (`crate::opening`: barycentric weights and column dots per point, one device codeword per LDE height with every α-reduction term added in place), fed by re-uploading the downloaded LDEs; the reference engine runs their model |
-//! | `prove_fri` | host (`p3_fri::prover::prove_fri`) with each round's fold on the engine (the `fri_fold` kernel, through a `FriFoldingStrategy`); commit-phase trees on the host; input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
+//! | `prove_fri` | host (`p3_fri::prover::prove_fri`) with each round's fold on the engine (the `fri_fold` kernel, through a `FriFoldingStrategy`) and the query proof-of-work on the engine (the `pow_grind` kernel, lent to the challenger as its `PowSearcher`); commit-phase trees on the host; input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
 //!
 //! So each commitment round costs one upload of its inputs and one download of its LDEs and
 //! digest layers (`~2^log_blowup ×` the input, plus `16 × 4` bytes per LDE row for the tree).
 //! Still to do: keep the LDEs and trees resident (no download per round, no re-upload for the
-//! quotient and openings), FRI commit rounds (`CudaBackend::fri_commit_round`) and grinding
-//! (`crate::pow`) on the device, LogUp on the device.
+//! quotient and openings), FRI commit rounds (`CudaBackend::fri_commit_round`) and query
+//! answers on the device, LogUp on the device, grinding before the LogUp and out-of-domain
+//! challenges (drawn by the pipeline, outside any backend call) on the device.
 //!
 //! The device step sits behind [`CommitEngine`]: [`CudaBackend`] is the GPU; [`ReferenceEngine`]
 //! is the kernels' reference model on the CPU, which makes this module's host logic (job
