@@ -19,8 +19,8 @@
 //!
 //! The operations are standalone functions on device buffers; [`prover_backend`] implements the
 //! prover's `Backend` trait on top of them ([`CudaProverBackend`]: coset LDE + Merkle commitment,
-//! quotient and openings on the GPU, LogUp and FRI on the host, proofs byte-identical to the CPU
-//! backend's).
+//! quotient, openings, FRI folds and FRI's proof-of-work on the GPU, LogUp and the rest of FRI on
+//! the host, proofs byte-identical to the CPU backend's).
 
 pub mod abi;
 mod backend;
