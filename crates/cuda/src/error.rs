@@ -71,6 +71,28 @@ pub enum Error {
     /// Arguments of the wrong shape (sizes, heights, widths).
     #[error("invalid shape: {0}")]
     InvalidShape(String),
+    /// A proof-of-work difficulty the field cannot meet (`2^bits` must be below p).
+    #[error("proof-of-work difficulty of {bits} bits is not below the field size (p = {prime})")]
+    PowDifficulty {
+        /// Requested bits.
+        bits: usize,
+        /// The field's prime.
+        prime: u32,
+    },
+    /// No element of the field passes the proof-of-work check.
+    #[error("no proof-of-work witness of {bits} bits exists in the field")]
+    NoPowWitness {
+        /// Requested bits.
+        bits: usize,
+    },
+    /// A shard's device memory plan exceeds the memory available.
+    #[error("shard needs {needed} bytes of device memory at its peak, {available} available")]
+    OutOfDeviceMemory {
+        /// Peak bytes the plan needs.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+    },
     /// A downloaded word is not a canonical Montgomery value (>= p): a kernel bug or unwritten memory.
     #[error("device returned a non-canonical field word {value:#x} at index {index}")]
     NonCanonical {

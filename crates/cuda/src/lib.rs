@@ -11,20 +11,33 @@
 //! * [`reference`] is the reference model of the kernels: their arithmetic and index maps in
 //!   scalar Rust, tested against Plonky3 on every machine.
 //!
+//! * Device-resident proving steps: [`quotient`] (constraint-program interpreter over the
+//!   quotient domain, quotient chunking), [`pow`] (smallest proof-of-work witness), [`fri`]
+//!   (folding and commit rounds), [`opening`] (barycentric evaluations and α-reduction),
+//!   [`memory`] (a shard's peak device memory before launch);
+//!   [`model`] holds their reference models.
+//!
 //! The operations are standalone functions on device buffers; [`prover_backend`] implements the
-//! prover's `Backend` trait on top of them ([`CudaProverBackend`]: coset LDE + Merkle commitment
-//! on the GPU, the rest on the host, proofs byte-identical to the CPU backend's).
+//! prover's `Backend` trait on top of them ([`CudaProverBackend`]: coset LDE + Merkle commitment,
+//! quotient, openings, FRI folds and FRI's proof-of-work on the GPU, LogUp and the rest of FRI on
+//! the host, proofs byte-identical to the CPU backend's).
 
 pub mod abi;
 mod backend;
 mod error;
 mod field;
+pub mod fri;
+pub mod memory;
 mod merkle;
+pub mod model;
 pub mod ntt;
+pub mod opening;
 mod ops;
 pub mod plan;
+pub mod pow;
 pub mod probe;
 pub mod prover_backend;
+pub mod quotient;
 pub mod reference;
 pub mod tables;
 
@@ -55,6 +68,20 @@ pub mod kernels {
         "merkle_compress_kb",
         "merkle_compress_bb",
         "gather_rows",
+        "quotient_eval_kb",
+        "quotient_eval_bb",
+        "quotient_split",
+        "pow_grind_kb",
+        "pow_grind_bb",
+        "fri_fold_kb",
+        "fri_fold_bb",
+        "fri_leaves",
+        "opening_weights_kb",
+        "opening_weights_bb",
+        "opening_dot_kb",
+        "opening_dot_bb",
+        "opening_reduce_kb",
+        "opening_reduce_bb",
     ];
 
     /// The entry point `<base>_<kb|bb>` for a field.
@@ -95,7 +122,18 @@ pub mod kernels {
                 return;
             }
             let names: Vec<&str> = KERNELS.iter().map(|k| k.0).collect();
-            assert_eq!(names, ["field_ops", "merkle", "ntt"]);
+            assert_eq!(
+                names,
+                [
+                    "field_ops",
+                    "fri",
+                    "merkle",
+                    "ntt",
+                    "opening",
+                    "pow",
+                    "quotient"
+                ]
+            );
             for (name, cubin, ptx) in KERNELS {
                 assert_eq!(&cubin[..4], b"\x7fELF", "{name} cubin is not an ELF image");
                 assert!(ptx.contains(".version 9.0"), "{name}: PTX ISA is not 9.0");

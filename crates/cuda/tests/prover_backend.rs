@@ -19,8 +19,9 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use rand::RngExt;
 use slotproof_cuda::prover_backend::{
-    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, ReferenceEngine,
-    TreeShapeError, evaluations_on_domain, from_columns, to_columns,
+    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, QuotientInputs, ReduceTerm,
+    ReferenceEngine, TreeShapeError, evaluations_on_domain, from_columns,
+    reference_open_evaluations, reference_quotient, reference_reduce_height, to_columns,
 };
 use slotproof_cuda::{CudaProverBackend, Error, ReferenceProverBackend, probe_driver};
 use slotproof_prover::test_airs::conformance;
@@ -322,10 +323,22 @@ macro_rules! field_tests {
             }
 
             /// A wrong engine output is caught by the conformance check: a changed leaf digest
-            /// (the root is left as it was, only the openings differ) and a changed LDE value.
+            /// (the root is left as it was, only the openings differ), a changed LDE value, and
+            /// and changed quotient, opened, α-reduced and FRI-folded values (which also shows
+            /// that those steps run on the engine).
             #[test]
             fn conformance_catches_a_faulty_engine() {
-                for fault in [Fault::LeafDigests, Fault::LdeValue] {
+                for fault in [
+                    Fault::LeafDigests,
+                    Fault::LdeValue,
+                    Fault::QuotientValue,
+                    Fault::OpenedValue,
+                    Fault::ReducedValue,
+                    Fault::FoldValue,
+                    Fault::FoldError,
+                    Fault::PowLarger,
+                    Fault::PowError,
+                ] {
                     let engine = Arc::new(FaultyEngine(fault));
                     let err = conformance::$conformance(|_, s| {
                         CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
@@ -344,6 +357,25 @@ enum Fault {
     LeafDigests,
     /// Add one to row 0, column 0 of the first LDE.
     LdeValue,
+    /// Add one to the first word of every quotient the engine evaluates.
+    QuotientValue,
+    /// Add one to the first word of every opened value the engine evaluates.
+    OpenedValue,
+    /// Add one to the first word of every α-reduced codeword.
+    ReducedValue,
+    /// Add one to the first word of every FRI-folded codeword.
+    FoldValue,
+    /// Fail every FRI fold (the error must come back from `prove`, not panic).
+    FoldError,
+    /// Answer proof-of-work searches with a valid witness that is not the smallest.
+    PowLarger,
+    /// Fail every proof-of-work search.
+    PowError,
+}
+
+/// Montgomery word + 1 mod p: still canonical, a different field element.
+fn bump<F: slotproof_cuda::DeviceField>(w: &mut u32) {
+    *w = (*w + 1) % F::PRIME;
 }
 
 /// The reference engine with one deliberate error in its output.
@@ -367,8 +399,75 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
                 }
             }
             Fault::LdeValue => out.ldes[0].values[0] += F::ONE,
+            _ => {}
         }
         Ok(out)
+    }
+
+    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> slotproof_cuda::Result<Vec<u32>> {
+        let mut words = reference_quotient(inputs)?;
+        if let Fault::QuotientValue = self.0 {
+            bump::<F>(&mut words[0]);
+        }
+        Ok(words)
+    }
+
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[slotproof_cuda::opening::OpeningWeightsParams],
+    ) -> slotproof_cuda::Result<Vec<Vec<u32>>> {
+        let mut values = reference_open_evaluations(lde, points)?;
+        if let Fault::OpenedValue = self.0 {
+            for v in &mut values {
+                bump::<F>(&mut v[0]);
+            }
+        }
+        Ok(values)
+    }
+
+    fn reduce_height(
+        &self,
+        height: usize,
+        terms: &[ReduceTerm<'_, F>],
+    ) -> slotproof_cuda::Result<Vec<u32>> {
+        let mut words = reference_reduce_height(height, terms)?;
+        if let Fault::ReducedValue = self.0 {
+            bump::<F>(&mut words[0]);
+        }
+        Ok(words)
+    }
+
+    fn fri_fold(
+        &self,
+        codeword: &[u32],
+        schedule: &slotproof_cuda::fri::FoldSchedule,
+    ) -> slotproof_cuda::Result<Vec<u32>> {
+        if let Fault::FoldError = self.0 {
+            return Err(Error::InvalidShape("injected FRI fold failure".into()));
+        }
+        let mut words = slotproof_cuda::model::fri::fold::<F>(codeword, schedule, None);
+        if let Fault::FoldValue = self.0 {
+            bump::<F>(&mut words[0]);
+        }
+        Ok(words)
+    }
+
+    fn pow_witness(
+        &self,
+        search: &slotproof_cuda::pow::PowSearch,
+        bits: usize,
+    ) -> slotproof_cuda::Result<F> {
+        use slotproof_cuda::model::pow::pow_search;
+        match self.0 {
+            Fault::PowError => Err(Error::NoPowWitness { bits }),
+            Fault::PowLarger => {
+                let smallest = pow_search::<F>(search, bits as u32, 0, F::PRIME, 64);
+                let next = pow_search::<F>(search, bits as u32, smallest + 1, F::PRIME, 64);
+                Ok(F::from_u32(next))
+            }
+            _ => ReferenceEngine.pow_witness(search, bits),
+        }
     }
 }
 

@@ -19,6 +19,33 @@ use crate::field::{HASH_RATE, PERM_WIDTH};
 
 type Duplex<F, P> = DuplexChallenger<F, P, PERM_WIDTH, HASH_RATE>;
 
+/// A proof-of-work search run elsewhere (a GPU backend lends one to the challenger while it
+/// proves): the smallest witness for a duplex sponge state, or a message saying why not.
+pub trait PowSearcher<F>: Send + Sync {
+    /// The smallest `w` for which observing `w` after `buffered` on `sponge_state` and sampling
+    /// `bits` bits gives zero.
+    fn smallest_witness(
+        &self,
+        sponge_state: &[F; PERM_WIDTH],
+        buffered: &[F],
+        bits: usize,
+    ) -> Result<F, String>;
+}
+
+/// The searcher slot (a newtype so the challenger stays `Debug`).
+#[derive(Clone, Default)]
+struct SearcherSlot<F>(Option<std::sync::Arc<dyn PowSearcher<F>>>);
+
+impl<F> core::fmt::Debug for SearcherSlot<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(PowSearcher)"
+        } else {
+            "None"
+        })
+    }
+}
+
 /// A width-16, rate-8 duplex challenger whose grinding returns the smallest valid witness.
 #[derive(Clone, Debug)]
 pub struct CanonicalChallenger<F, P>
@@ -27,6 +54,7 @@ where
     P: CryptographicPermutation<[F; PERM_WIDTH]>,
 {
     inner: Duplex<F, P>,
+    searcher: SearcherSlot<F>,
 }
 
 impl<F, P> CanonicalChallenger<F, P>
@@ -38,7 +66,25 @@ where
     pub fn new(permutation: P) -> Self {
         Self {
             inner: Duplex::new(permutation),
+            searcher: SearcherSlot(None),
         }
+    }
+
+    /// Hand grinding to `searcher` (or back to the CPU with `None`); returns the previous one.
+    /// A searcher's witness is used only if it passes the check on a copy of the sponge; on an
+    /// error or a failed check the CPU search runs instead, so the transcript stays correct
+    /// (the searcher reports its own failures to whoever installed it).
+    pub fn set_pow_searcher(
+        &mut self,
+        searcher: Option<std::sync::Arc<dyn PowSearcher<F>>>,
+    ) -> Option<std::sync::Arc<dyn PowSearcher<F>>> {
+        core::mem::replace(&mut self.searcher.0, searcher)
+    }
+
+    /// The Plonky3 duplex challenger inside (its sponge state and buffered inputs are what a
+    /// device grinder needs to search for the same witness).
+    pub fn duplex(&self) -> &Duplex<F, P> {
+        &self.inner
     }
 
     /// The smallest `w` such that observing `w` and sampling `bits` bits yields zero, found by
@@ -159,6 +205,17 @@ where
             bits < 64 && (1u64 << bits) < F::ORDER_U64,
             "proof-of-work difficulty {bits} is not below the field size"
         );
+        if let Some(searcher) = self.searcher.0.clone()
+            && let Ok(w) =
+                searcher.smallest_witness(&self.inner.sponge_state, &self.inner.input_buffer, bits)
+        {
+            // check_witness advances the sponge even when it fails: check on a copy.
+            let mut probe = self.inner.clone();
+            if probe.check_witness(bits, w) {
+                self.inner = probe;
+                return w;
+            }
+        }
         let witness = self
             .smallest_witness(bits)
             .expect("a witness exists below the field order");
@@ -187,6 +244,40 @@ mod tests {
             .map(F::from_u64)
             .find(|&w| ch.clone().check_witness(bits, w))
             .expect("some witness")
+    }
+
+    struct FixedSearcher(Result<F, String>);
+
+    impl PowSearcher<F> for FixedSearcher {
+        fn smallest_witness(&self, _: &[F; PERM_WIDTH], _: &[F], _: usize) -> Result<F, String> {
+            self.0.clone()
+        }
+    }
+
+    /// A searcher's valid witness is taken as is; an invalid one or an error falls back to
+    /// the CPU search with the transcript intact.
+    #[test]
+    fn pow_searcher_is_checked() {
+        let mut base = CanonicalChallenger::new(default_koalabear_poseidon2_16());
+        for i in 0..11u64 {
+            base.observe(F::from_u64(i));
+        }
+        let expected = smallest_by_trial(&base.inner, 8);
+        let mut after = base.clone();
+        assert_eq!(after.grind(8), expected);
+        let next: F = after.sample();
+        for answer in [
+            Ok(expected),
+            Ok(expected + F::ONE),
+            Err("device lost".to_string()),
+        ] {
+            let mut ch = base.clone();
+            ch.set_pow_searcher(Some(std::sync::Arc::new(FixedSearcher(answer.clone()))));
+            let w = ch.grind(8);
+            assert_eq!(w, expected, "{answer:?}");
+            let s: F = ch.sample();
+            assert_eq!(s, next, "{answer:?}");
+        }
     }
 
     #[test]

@@ -15,9 +15,118 @@ use rayon::prelude::*;
 use crate::backend::{CudaBackend, DeviceMatrix};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
+use crate::opening::{OpeningReduceParams, OpeningWeightsParams};
 use crate::plan::{NttLimits, plan_merkle};
 use crate::prover_backend::host_tree::Digest;
+use crate::quotient::{
+    DEFAULT_MAX_THREADS, DeviceProgram, QuotientDomain, QuotientEnv, quotient_threads,
+};
 use crate::reference;
+
+/// One instance's quotient evaluation (see [`crate::quotient`]): the lowered program, its
+/// environment and domain, and the committed bit-reversed LDEs (shift `GENERATOR`, at least
+/// `2^log_quotient` rows; only those rows are read).
+#[derive(Clone, Copy, Debug)]
+pub struct QuotientInputs<'a, F> {
+    pub program: &'a DeviceProgram,
+    pub env: &'a QuotientEnv,
+    pub domain: &'a QuotientDomain,
+    pub main: &'a RowMajorMatrix<F>,
+    pub permutation: Option<&'a RowMajorMatrix<F>>,
+}
+
+/// One term of an α-reduced codeword: a committed LDE and the term's parameters
+/// ([`crate::opening::reduce_params`]) with the alpha powers of its columns.
+#[derive(Clone, Debug)]
+pub struct ReduceTerm<'a, F> {
+    pub lde: &'a RowMajorMatrix<F>,
+    pub params: OpeningReduceParams,
+    pub alpha_powers: Vec<u32>,
+}
+
+/// Opening evaluations through the kernels' reference model: per point, `4 * width` words.
+pub fn reference_open_evaluations<F: DeviceField>(
+    lde: &RowMajorMatrix<F>,
+    points: &[OpeningWeightsParams],
+) -> Result<Vec<Vec<u32>>> {
+    let mut out = Vec::with_capacity(points.len());
+    for p in points {
+        let h = 1usize << p.log_h;
+        let cols = prefix_columns(lde, h)?;
+        let w = crate::model::opening::weights::<F>(p);
+        out.push(crate::model::opening::dot::<F>(
+            F::as_words(&cols),
+            h,
+            lde.width(),
+            h,
+            &w,
+        ));
+    }
+    Ok(out)
+}
+
+/// An α-reduced codeword of `height` rows through the kernels' reference model.
+pub fn reference_reduce_height<F: DeviceField>(
+    height: usize,
+    terms: &[ReduceTerm<'_, F>],
+) -> Result<Vec<u32>> {
+    let mut acc = vec![0u32; 4 * height];
+    for t in terms {
+        if t.lde.height() != height {
+            return Err(Error::InvalidShape(format!(
+                "reduction term of {} rows in a codeword of {height}",
+                t.lde.height()
+            )));
+        }
+        let cols = to_columns(t.lde);
+        let mut p = t.params;
+        p.col_stride = height as u64;
+        crate::model::opening::reduce::<F>(&p, F::as_words(&cols), &t.alpha_powers, &mut acc);
+    }
+    Ok(acc)
+}
+
+/// Column-major Montgomery words of the first `rows` rows of `m`.
+fn prefix_columns<F: DeviceField>(m: &RowMajorMatrix<F>, rows: usize) -> Result<Vec<F>> {
+    if m.height() < rows {
+        return Err(Error::InvalidShape(format!(
+            "LDE of {} rows for a quotient domain of {rows}",
+            m.height()
+        )));
+    }
+    let width = m.width();
+    Ok(to_columns(&RowMajorMatrix::new(
+        m.values[..rows * width].to_vec(),
+        width.max(1),
+    )))
+}
+
+/// The quotient through the kernel's reference model (`crate::model::quotient`).
+pub fn reference_quotient<F: DeviceField>(q: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+    let rows = 1usize << q.domain.log_quotient;
+    q.env.check(
+        q.program,
+        q.main.width(),
+        q.permutation.map_or(0, |m| m.width()),
+    )?;
+    let main = prefix_columns(q.main, rows)?;
+    let perm = q.permutation.map(|m| prefix_columns(m, rows)).transpose()?;
+    Ok(crate::model::quotient::quotient_eval::<F>(
+        q.program,
+        q.env,
+        q.domain,
+        crate::model::quotient::ColumnsView {
+            data: F::as_words(&main),
+            stride: rows,
+        },
+        perm.as_deref()
+            .map(|p| crate::model::quotient::ColumnsView {
+                data: F::as_words(p),
+                stride: rows,
+            }),
+        quotient_threads(q.domain.log_quotient, DEFAULT_MAX_THREADS),
+    ))
+}
 
 /// One matrix to extend: evaluations of its columns on a coset `s·H` (`H` of the matrix's
 /// height), and the shift passed to the LDE, `GENERATOR / s` (as `TwoAdicFriPcs` does), so the
@@ -46,6 +155,45 @@ pub trait CommitEngine<F: DeviceField>: Send + Sync {
     /// shift).bit_reverse_rows()`), then commit to all LDEs in job order.
     fn lde_and_commit(&self, jobs: &[LdeJob<'_, F>], log_blowup: usize)
     -> Result<CommittedLdes<F>>;
+
+    /// `C_alpha(x) / Z_H(x)` on the quotient domain as 4 coefficient columns of Montgomery
+    /// words (natural row order). The default runs the kernel's reference model.
+    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+        reference_quotient(inputs)
+    }
+
+    /// The committed LDE `lde` evaluated at each point (barycentric weights over its first
+    /// `2^log_h` rows): per point, `4 * width` words. The default runs the reference model.
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[OpeningWeightsParams],
+    ) -> Result<Vec<Vec<u32>>> {
+        reference_open_evaluations(lde, points)
+    }
+
+    /// One α-reduced codeword: the sum of `terms` (all of `height` rows), `4 * height` words.
+    /// The default runs the reference model.
+    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
+        reference_reduce_height(height, terms)
+    }
+
+    /// One FRI fold (`schedule`: [`crate::fri::FoldSchedule`]) of an interleaved extension
+    /// codeword. The default runs the reference model.
+    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
+        Ok(crate::model::fri::fold::<F>(codeword, schedule, None))
+    }
+
+    /// The smallest proof-of-work witness for `search` (`bits >= 1`). The default runs the
+    /// reference model.
+    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
+        crate::pow::check_difficulty::<F>(bits)?;
+        let w = crate::model::pow::pow_search::<F>(search, bits as u32, 0, F::PRIME, 256);
+        if w == crate::pow::NO_WITNESS {
+            return Err(Error::NoPowWitness { bits });
+        }
+        Ok(F::from_u32(w))
+    }
 }
 
 fn check_jobs<F: DeviceField>(jobs: &[LdeJob<'_, F>], log_blowup: usize) -> Result<Vec<usize>> {
@@ -159,6 +307,66 @@ impl<F: DeviceField> CommitEngine<F> for CudaBackend {
             digest_layers,
         })
     }
+
+    /// Upload the first `2^log_quotient` rows of each LDE (column-major), run the quotient
+    /// kernel, download its 4 columns (checked canonical).
+    fn quotient(&self, q: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+        let rows = 1usize << q.domain.log_quotient;
+        let upload = |m: &RowMajorMatrix<F>| -> Result<DeviceMatrix<F>> {
+            self.upload_columns(&prefix_columns(m, rows)?, rows, m.width())
+        };
+        let main = upload(q.main)?;
+        let perm = q.permutation.map(upload).transpose()?;
+        let out = self.quotient_values(
+            q.program,
+            q.env,
+            q.domain,
+            &main,
+            perm.as_ref(),
+            DEFAULT_MAX_THREADS,
+        )?;
+        Ok(F::as_words(&self.download_columns(&out)?).to_vec())
+    }
+
+    /// Upload the first rows the widest point needs (column-major), then the opening kernels
+    /// per point; only the opened values come back.
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[OpeningWeightsParams],
+    ) -> Result<Vec<Vec<u32>>> {
+        let Some(rows) = points.iter().map(|p| 1usize << p.log_h).max() else {
+            return Ok(Vec::new());
+        };
+        let m = self.upload_columns(&prefix_columns(lde, rows)?, rows, lde.width())?;
+        points
+            .iter()
+            .map(|p| self.opening_evaluate_words(&m, p))
+            .collect()
+    }
+
+    /// One `pow_grind` launch over the whole field, one word back.
+    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
+        self.grind_smallest::<F>(search, bits)
+    }
+
+    /// Upload the codeword, one `fri_fold` launch per arity-2 step, download the result.
+    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
+        let input = self.upload_words(codeword)?;
+        let out = self.fri_fold_scheduled::<F>(&input, schedule, None)?;
+        Ok(F::as_words(&F::vec_from_words(self.download_words(&out)?)?).to_vec())
+    }
+
+    /// A zeroed device codeword, every term's LDE uploaded and added, one download.
+    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
+        let acc = self.upload_words(&vec![0u32; 4 * height])?;
+        for t in terms {
+            let m = self.upload_columns(&to_columns(t.lde), t.lde.height(), t.lde.width())?;
+            let powers = self.upload_words(&t.alpha_powers)?;
+            self.opening_reduce_words(&acc, &m, &t.params, &powers)?;
+        }
+        Ok(F::as_words(&F::vec_from_words(self.download_words(&acc)?)?).to_vec())
+    }
 }
 
 /// The kernels' reference model as an engine: the same NTT pass plan (`NttLimits::DEVICE`),
@@ -235,5 +443,29 @@ impl<F: DeviceField, E: CommitEngine<F>> CommitEngine<F> for std::sync::Arc<E> {
         log_blowup: usize,
     ) -> Result<CommittedLdes<F>> {
         (**self).lde_and_commit(jobs, log_blowup)
+    }
+
+    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
+        (**self).quotient(inputs)
+    }
+
+    fn open_evaluations(
+        &self,
+        lde: &RowMajorMatrix<F>,
+        points: &[OpeningWeightsParams],
+    ) -> Result<Vec<Vec<u32>>> {
+        (**self).open_evaluations(lde, points)
+    }
+
+    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
+        (**self).reduce_height(height, terms)
+    }
+
+    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
+        (**self).fri_fold(codeword, schedule)
+    }
+
+    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
+        (**self).pow_witness(search, bits)
     }
 }

@@ -1,20 +1,24 @@
-//! The prover's [`Backend`] on the GPU, part 1: **coset LDE + Merkle commitment run on the
-//! device**; everything else runs on the host, and the proofs are byte-identical to the CPU
-//! backend's (`slotproof_prover::test_airs::conformance`).
+//! The prover's [`Backend`] on the GPU: **coset LDE + Merkle commitment, the quotient, the
+//! openings, FRI folding and FRI's proof-of-work run on the device**; LogUp, FRI commit-phase
+//! trees and query answers run on the host, and the proofs are
+//! byte-identical to the CPU backend's (`slotproof_prover::test_airs::conformance`).
 //!
-//! | step (`Backend` method) | where it runs (part 1) |
+//! | step (`Backend` method) | where it runs |
 //! |---|---|
 //! | `load_trace` | nothing: borrows the host trace |
 //! | `commit` (main, LogUp traces) | host transpose → **upload** → GPU coset LDE (`GENERATOR / shift`, bit-reversed rows) → GPU Poseidon2 Merkle tree over all LDEs of the round → **download** of every LDE and every digest layer → host tree ([`HostMerkleTree`]) |
 //! | `logup_trace` | host (delegated to [`CpuBackend`], `LogUpGadget`) |
-//! | `quotient` | host: this crate's view of the downloaded LDE on the quotient domain, then `slotproof_prover::quotient::quotient_values` (the CPU backend's code) |
+//! | `quotient` | the engine: the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the committed LDEs (uploaded again in part 1); the reference engine runs the kernel's model. Host fallback (`quotient_values` on `evaluations_on_domain`) when the LDE does not cover the quotient domain |
 //! | `commit_quotients` | host split into chunks (`split_evals`) → as `commit`: upload, GPU LDE + Merkle, download |
-//! | `evaluate_openings`, `reduce_openings` | host (`slotproof_prover::opening`, the CPU backend's code) on the downloaded LDEs |
-//! | `prove_fri` | host (`p3_fri::prover::prove_fri`); input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
+//! | `evaluate_openings`, `reduce_openings` | the engine: the opening kernels (`crate::opening`: barycentric weights and column dots per point, one device codeword per LDE height with every α-reduction term added in place), fed by re-uploading the downloaded LDEs; the reference engine runs their model |
+//! | `prove_fri` | host (`p3_fri::prover::prove_fri`) with each round's fold on the engine (the `fri_fold` kernel, through a `FriFoldingStrategy`) and the query proof-of-work on the engine (the `pow_grind` kernel, lent to the challenger as its `PowSearcher`); commit-phase trees on the host; input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
 //!
 //! So each commitment round costs one upload of its inputs and one download of its LDEs and
 //! digest layers (`~2^log_blowup ×` the input, plus `16 × 4` bytes per LDE row for the tree).
-//! Part 2 keeps the LDEs and trees resident and moves quotient, openings and FRI to kernels.
+//! Still to do: keep the LDEs and trees resident (no download per round, no re-upload for the
+//! quotient and openings), FRI commit rounds (`CudaBackend::fri_commit_round`) and query
+//! answers on the device, LogUp on the device, grinding before the LogUp and out-of-domain
+//! challenges (drawn by the pipeline, outside any backend call) on the device.
 //!
 //! The device step sits behind [`CommitEngine`]: [`CudaBackend`] is the GPU; [`ReferenceEngine`]
 //! is the kernels' reference model on the CPU, which makes this module's host logic (job
@@ -38,12 +42,14 @@ use p3_matrix::bitrev::{BitReversedMatrixView, BitReversibleMatrix};
 use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixCow};
 use p3_merkle_tree::{MerkleTreeError, PrunedMerklePaths};
 use slotproof_prover::field::{Challenge, ChallengeMmcs, ValMmcs, fri_components};
-use slotproof_prover::opening::RoundMatrices;
 use slotproof_prover::{
     Backend, BackendError, CpuBackend, FriSettings, OpeningRound, ProverConfig, ProverField,
 };
 
-pub use engine::{CommitEngine, CommittedLdes, LdeJob, ReferenceEngine, from_columns, to_columns};
+pub use engine::{
+    CommitEngine, CommittedLdes, LdeJob, QuotientInputs, ReduceTerm, ReferenceEngine, from_columns,
+    reference_open_evaluations, reference_quotient, reference_reduce_height, to_columns,
+};
 pub use host_tree::{DIGEST_ELEMS, Digest, HostMerkleTree, HostTreeMmcs, TreeShapeError};
 
 use crate::backend::CudaBackend;
@@ -140,7 +146,18 @@ where
     RowMajorMatrixCow::new(Cow::Owned(result.values), width).bit_reverse_rows()
 }
 
-impl<F: ProverField + DeviceField, E: CommitEngine<F>> CudaProverBackend<F, E>
+/// Interleaved extension words (4 per element) as challenge-field elements, checked canonical.
+fn ext_values<F: ProverField + DeviceField>(words: Vec<u32>) -> crate::Result<Vec<Challenge<F>>> {
+    let values = F::vec_from_words(words)?;
+    Ok(values
+        .chunks_exact(4)
+        .map(|c| {
+            <Challenge<F> as p3_field::BasedVectorSpace<F>>::from_basis_coefficients_fn(|k| c[k])
+        })
+        .collect())
+}
+
+impl<F: ProverField + DeviceField, E: CommitEngine<F> + 'static> CudaProverBackend<F, E>
 where
     HostTreeMmcs<F>: Mmcs<
             F,
@@ -220,16 +237,159 @@ where
         self.commit_traces(&refs, "quotient commitment")
     }
 
-    fn round_matrices<'a>(
-        rounds: &'a [OpeningRound<'a, RoundData<F>, Challenge<F>>],
-    ) -> Vec<RoundMatrices<'a, F, Challenge<F>>> {
+    /// The quotient on the engine (the constraint-program kernel, or its reference model) when
+    /// the committed LDEs cover the quotient domain as they are (shift `GENERATOR`, at least
+    /// as many rows): `None` otherwise, and the host path runs.
+    fn engine_quotient(
+        &self,
+        job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, RoundData<F>>,
+    ) -> Result<Option<Vec<Challenge<F>>>, BackendError> {
+        let q_size = job.quotient_domain.size();
+        let (main_data, main_idx) = job.main;
+        let main = Self::matrix(main_data, main_idx)?;
+        let permutation = match job.permutation {
+            Some((data, idx)) => Some(Self::matrix(data, idx)?),
+            None => None,
+        };
+        let covers = |m: &RowMajorMatrix<F>| m.height() >= q_size;
+        if job.quotient_domain.shift() != F::GENERATOR
+            || job.trace_domain.shift() != F::ONE
+            || !covers(main)
+            || !permutation.is_none_or(covers)
+        {
+            return Ok(None);
+        }
+        let err = failed("quotient");
+        let program = crate::quotient::DeviceProgram::lower(job.program).map_err(err)?;
+        let env = crate::quotient::QuotientEnv::new(
+            job.program,
+            job.env.public_values,
+            job.env.challenges,
+            job.env.permutation_values,
+            job.alpha,
+        )
+        .map_err(failed("quotient"))?;
+        let domain = crate::quotient::QuotientDomain::new::<F>(
+            job.trace_domain.log_size(),
+            job.quotient_domain.log_size(),
+        )
+        .map_err(failed("quotient"))?;
+        let words = self
+            .engine
+            .quotient(&QuotientInputs {
+                program: &program,
+                env: &env,
+                domain: &domain,
+                main,
+                permutation,
+            })
+            .map_err(failed("quotient"))?;
+        let values = F::vec_from_words(words).map_err(failed("quotient"))?;
+        Ok(Some(
+            (0..q_size)
+                .map(|i| {
+                    <Challenge<F> as p3_field::BasedVectorSpace<F>>::from_basis_coefficients_fn(
+                        |k| values[k * q_size + i],
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// `evaluate_openings` on the engine: every matrix of every round at each of its points.
+    fn engine_evaluate_openings(
+        &self,
+        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+    ) -> Result<OpenedValues<Challenge<F>>, BackendError> {
+        let err = |e: crate::Error| failed("opening evaluations")(e);
         rounds
             .iter()
-            .map(|r| RoundMatrices {
-                matrices: r.committed.leaves().iter().collect(),
-                points: &r.points,
+            .map(|round| {
+                round
+                    .committed
+                    .leaves()
+                    .iter()
+                    .zip(&round.points)
+                    .map(|(lde, points)| {
+                        let log_height = p3_util::log2_strict_usize(lde.height());
+                        let log_h = log_height.checked_sub(self.log_blowup).ok_or_else(|| {
+                            err(crate::Error::InvalidShape(format!(
+                                "LDE of 2^{log_height} rows with blowup 2^{}",
+                                self.log_blowup
+                            )))
+                        })?;
+                        let params = points
+                            .iter()
+                            .map(|&z| crate::opening::weights_params::<F, Challenge<F>>(log_h, z))
+                            .collect::<crate::Result<Vec<_>>>()
+                            .map_err(err)?;
+                        let words = self.engine.open_evaluations(lde, &params).map_err(err)?;
+                        words
+                            .into_iter()
+                            .map(|w| ext_values::<F>(w).map_err(err))
+                            .collect()
+                    })
+                    .collect()
             })
             .collect()
+    }
+
+    /// `reduce_openings` on the engine: one codeword per LDE height (tallest first), its terms
+    /// in round, matrix, point order with `alpha` offsets counted per height, as
+    /// `slotproof_prover::opening::reduce_openings` orders them.
+    fn engine_reduce_openings(
+        &self,
+        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+        opened: &OpenedValues<Challenge<F>>,
+        alpha: Challenge<F>,
+    ) -> Result<Vec<Vec<Challenge<F>>>, BackendError> {
+        let err = |e: crate::Error| failed("alpha-reduction")(e);
+        let mut heights: Vec<usize> = rounds
+            .iter()
+            .flat_map(|r| r.committed.leaves().iter().map(|m| m.height()))
+            .collect();
+        heights.sort_unstable();
+        heights.dedup();
+        heights.reverse();
+        let mut reduced = Vec::with_capacity(heights.len());
+        for height in heights {
+            let mut terms = Vec::new();
+            let mut num_reduced = 0;
+            for (round, round_opened) in rounds.iter().zip(opened) {
+                for ((lde, points), values) in round
+                    .committed
+                    .leaves()
+                    .iter()
+                    .zip(&round.points)
+                    .zip(round_opened)
+                {
+                    if lde.height() != height {
+                        continue;
+                    }
+                    for (&z, ys) in points.iter().zip(values) {
+                        let (params, alpha_powers) =
+                            crate::opening::reduce_params::<F, Challenge<F>>(
+                                p3_util::log2_strict_usize(height),
+                                lde.width(),
+                                z,
+                                ys,
+                                alpha,
+                                num_reduced,
+                            )
+                            .map_err(err)?;
+                        terms.push(ReduceTerm {
+                            lde,
+                            params,
+                            alpha_powers,
+                        });
+                        num_reduced += lde.width();
+                    }
+                }
+            }
+            let words = self.engine.reduce_height(height, &terms).map_err(err)?;
+            reduced.push(ext_values::<F>(words).map_err(err)?);
+        }
+        Ok(reduced)
     }
 
     /// The committed matrix `idx` of a round, or a typed error.
@@ -275,8 +435,18 @@ where
                 points: r.points.clone(),
             })
             .collect();
-        let folding: p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> =
-            TwoAdicFriFolding(PhantomData);
+        // The query proof-of-work inside prove_fri grinds on the engine.
+        let searcher = Arc::new(EngineSearcher {
+            engine: self.engine.clone(),
+            error: std::sync::Mutex::new(None),
+        });
+        let previous = challenger.set_pow_searcher(Some(searcher.clone()));
+        let folding = EngineFolding {
+            engine: &*self.engine,
+            host: TwoAdicFriFolding(PhantomData),
+            error: std::sync::Mutex::new(None),
+            _f: PhantomData,
+        };
         let proof = p3_fri::prover::prove_fri(
             &folding,
             &self.fri,
@@ -290,7 +460,24 @@ where
         .map_err(|e| BackendError {
             phase: "FRI",
             message: format!("{e:?}"),
-        })?;
+        });
+        challenger.set_pow_searcher(previous);
+        let proof = proof?;
+        if let Some(e) = searcher
+            .error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            return Err(failed("FRI proof of work")(e));
+        }
+        if let Some(e) = folding
+            .error
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            return Err(failed("FRI folding")(e));
+        }
         Ok(FriProof {
             batch_pow_witness: proof.batch_pow_witness,
             commit_phase_commits: proof.commit_phase_commits,
@@ -310,11 +497,116 @@ where
     }
 }
 
+/// The challenger's proof-of-work search on the engine (the `pow_grind` kernel, or its model).
+/// A failure is recorded (the challenger then searches on the CPU) and returned after FRI.
+struct EngineSearcher<E> {
+    engine: Arc<E>,
+    error: std::sync::Mutex<Option<crate::Error>>,
+}
+
+impl<F, E> slotproof_prover::challenger::PowSearcher<F> for EngineSearcher<E>
+where
+    F: ProverField + DeviceField,
+    E: CommitEngine<F>,
+{
+    fn smallest_witness(
+        &self,
+        sponge_state: &[F; 16],
+        buffered: &[F],
+        bits: usize,
+    ) -> Result<F, String> {
+        let found = crate::pow::PowSearch::new(sponge_state, buffered)
+            .and_then(|search| self.engine.pow_witness(&search, bits));
+        found.map_err(|e| {
+            let message = e.to_string();
+            self.error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+            message
+        })
+    }
+}
+
+/// p3's FRI folding with `fold_matrix` on the engine (the `fri_fold` kernel, or its model).
+/// `fold_matrix` cannot return an error, so an engine failure is recorded, the host fold is
+/// used for that call, and [`CudaProverBackend`] returns the recorded error after FRI.
+struct EngineFolding<'a, F: ProverField, E> {
+    engine: &'a E,
+    host: p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>>,
+    error: std::sync::Mutex<Option<crate::Error>>,
+    _f: PhantomData<F>,
+}
+
+impl<F, E> p3_fri::FriFoldingStrategy<F, Challenge<F>> for EngineFolding<'_, F, E>
+where
+    F: ProverField + DeviceField,
+    E: CommitEngine<F>,
+    HostTreeMmcs<F>: Mmcs<F>,
+    p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>>:
+        p3_fri::FriFoldingStrategy<F, Challenge<F>>,
+{
+    type InputProof =
+        <p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> as p3_fri::FriFoldingStrategy<
+            F,
+            Challenge<F>,
+        >>::InputProof;
+    type InputError =
+        <p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> as p3_fri::FriFoldingStrategy<
+            F,
+            Challenge<F>,
+        >>::InputError;
+
+    fn extra_query_index_bits(&self) -> usize {
+        p3_fri::FriFoldingStrategy::<F, Challenge<F>>::extra_query_index_bits(&self.host)
+    }
+
+    fn fold_row(
+        &self,
+        index: usize,
+        log_height: usize,
+        log_arity: usize,
+        beta: Challenge<F>,
+        evals: impl Iterator<Item = Challenge<F>>,
+    ) -> Challenge<F> {
+        p3_fri::FriFoldingStrategy::<F, Challenge<F>>::fold_row(
+            &self.host, index, log_height, log_arity, beta, evals,
+        )
+    }
+
+    fn fold_matrix<M: Matrix<Challenge<F>>>(
+        &self,
+        beta: Challenge<F>,
+        log_arity: usize,
+        m: M,
+    ) -> Vec<Challenge<F>> {
+        let on_engine = || -> crate::Result<Vec<Challenge<F>>> {
+            // Rows of `arity` adjacent elements: the codeword is the rows concatenated.
+            let codeword: Vec<Challenge<F>> = m.rows().flatten().collect();
+            let log_len = p3_util::log2_strict_usize(codeword.len());
+            let schedule =
+                crate::fri::FoldSchedule::new::<F, Challenge<F>>(log_len, log_arity, beta)?;
+            let words = crate::quotient::ext_slice_words::<F, Challenge<F>>(&codeword)?;
+            ext_values::<F>(self.engine.fri_fold(&words, &schedule)?)
+        };
+        match on_engine() {
+            Ok(folded) => folded,
+            Err(e) => {
+                let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert(e);
+                p3_fri::FriFoldingStrategy::<F, Challenge<F>>::fold_matrix(
+                    &self.host, beta, log_arity, m,
+                )
+            }
+        }
+    }
+}
+
 /// The `Backend` implementation for one concrete field (as the CPU backend's, so that
 /// Plonky3's PCS bounds are checked on concrete types).
 macro_rules! prover_backend_for {
     ($field:ty) => {
-        impl<E: CommitEngine<$field>> Backend<ProverConfig<$field>>
+        impl<E: CommitEngine<$field> + 'static> Backend<ProverConfig<$field>>
             for CudaProverBackend<$field, E>
         {
             type Trace<'a> = Cow<'a, RowMajorMatrix<$field>>;
@@ -369,6 +661,9 @@ macro_rules! prover_backend_for {
                 &self,
                 job: slotproof_prover::QuotientJob<'_, ProverConfig<$field>, Self::Committed>,
             ) -> Result<Self::Quotient, BackendError> {
+                if let Some(q) = self.engine_quotient(&job)? {
+                    return Ok(q);
+                }
                 let (main_data, main_idx) = job.main;
                 let main = evaluations_on_domain(
                     Self::matrix(main_data, main_idx)?,
@@ -415,10 +710,7 @@ macro_rules! prover_backend_for {
                 &self,
                 rounds: &[OpeningRound<'_, Self::Committed, Challenge<$field>>],
             ) -> Result<OpenedValues<Challenge<$field>>, BackendError> {
-                Ok(slotproof_prover::opening::evaluate_at_points(
-                    &Self::round_matrices(rounds),
-                    self.log_blowup,
-                ))
+                self.engine_evaluate_openings(rounds)
             }
 
             fn reduce_openings(
@@ -427,11 +719,7 @@ macro_rules! prover_backend_for {
                 opened: &OpenedValues<Challenge<$field>>,
                 alpha: Challenge<$field>,
             ) -> Result<Self::Reduced, BackendError> {
-                Ok(slotproof_prover::opening::reduce_openings(
-                    &Self::round_matrices(rounds),
-                    opened,
-                    alpha,
-                ))
+                self.engine_reduce_openings(rounds, opened, alpha)
             }
 
             fn prove_fri(
