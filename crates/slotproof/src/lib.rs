@@ -18,10 +18,12 @@
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM and every block-level check is still **trusted**; see the README.
 
+mod backend;
 mod proof;
 mod prove;
 mod verify;
 
+pub use backend::{BackendUnavailable, ProverBackend};
 pub use proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
 pub use prove::{
     BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
@@ -30,5 +32,8 @@ pub use prove::{
 pub use verify::{VerifyError, verify_block_proof};
 
 pub use slotproof_air as air;
+/// The CUDA backend crate (device probe, `CudaBackend`), with the `cuda` feature.
+#[cfg(feature = "cuda")]
+pub use slotproof_cuda as cuda;
 pub use slotproof_executor as executor;
 pub use slotproof_prover as prover;

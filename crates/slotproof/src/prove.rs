@@ -1,5 +1,6 @@
 //! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
 
+use crate::backend::{BackendField, BackendUnavailable, DeviceSlot, ProverBackend};
 use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof};
 use p3_field::PrimeField32;
 use rayon::prelude::*;
@@ -8,9 +9,7 @@ use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION, generate_shards};
 use slotproof_executor::{
     BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
 };
-use slotproof_prover::{
-    BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes,
-};
+use slotproof_prover::{BabyBear, FriSettings, KoalaBear};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -29,6 +28,9 @@ pub enum ProveError {
     },
     #[error("invalid prover settings: {0}")]
     Settings(String),
+    /// The chosen backend cannot run here (see [`crate::ProverBackend`]).
+    #[error(transparent)]
+    Backend(#[from] BackendUnavailable),
 }
 
 /// What [`BlockProver::prove_with_progress`] reports.
@@ -61,7 +63,7 @@ pub struct ProvedBlock {
 
 /// Trace generation and shard proving over one field (the prover types are per field).
 macro_rules! prove_shards {
-    ($F:ty, $execution:expr, $block:expr, $max_rows:expr, $progress:expr) => {{
+    ($F:ty, $execution:expr, $block:expr, $max_rows:expr, $progress:expr, $backend:expr, $slot:expr) => {{
         let binding = block_binding::<$F>(
             $block.number,
             $block.gas_used,
@@ -96,7 +98,7 @@ macro_rules! prove_shards {
 
         let t2 = Instant::now();
         $progress(Progress::ShardsPlanned(shards.len()));
-        let prover: CpuShardProver<$F> = ShardProver::cpu(FriSettings::DEFAULT);
+        let prover = <$F as BackendField>::shard_prover($backend, $slot, FriSettings::DEFAULT)?;
         let proven: Vec<(ShardProof, Duration)> = shards
             .par_iter()
             .enumerate()
@@ -107,10 +109,7 @@ macro_rules! prove_shards {
                     shard: k,
                     reason,
                 };
-                let proof = prover
-                    .prove(&s.airs, &s.traces, &s.public_values)
-                    .map_err(|e| err(e.to_string()))?;
-                let bytes = proof_to_bytes(&proof).map_err(|e| err(e.to_string()))?;
+                let bytes = prover.prove_shard(s).map_err(err)?;
                 $progress(Progress::ShardProven(k));
                 Ok((
                     ShardProof {
@@ -127,12 +126,15 @@ macro_rules! prove_shards {
     }};
 }
 
-/// Proves blocks on the CPU backend. Build with [`BlockProver::builder`].
+/// Proves blocks on the CPU backend (or CUDA, see [`ProverBackend`]). Build with
+/// [`BlockProver::builder`].
 #[derive(Clone, Debug)]
 pub struct BlockProver {
     subblock_gas: u64,
     max_shard_rows: usize,
     field: Field,
+    backend: ProverBackend,
+    device: DeviceSlot,
 }
 
 /// The field shard proofs are made over (both with a degree-4 extension).
@@ -167,6 +169,7 @@ pub struct BlockProverBuilder {
     subblock_gas: u64,
     max_shard_rows: usize,
     field: Field,
+    backend: ProverBackend,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -178,6 +181,7 @@ impl Default for BlockProverBuilder {
             subblock_gas: DEFAULT_SUBBLOCK_GAS,
             max_shard_rows: DEFAULT_MAX_SHARD_ROWS,
             field: Field::KoalaBear,
+            backend: ProverBackend::Cpu,
         }
     }
 }
@@ -201,11 +205,19 @@ impl BlockProverBuilder {
         self
     }
 
+    /// Backend of the shard proofs (the CPU by default; also `.cpu()` / `.cuda(device)`).
+    pub fn backend(mut self, backend: ProverBackend) -> Self {
+        self.backend = backend;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
             max_shard_rows: self.max_shard_rows,
             field: self.field,
+            backend: self.backend,
+            device: DeviceSlot::default(),
         }
     }
 }
@@ -219,6 +231,11 @@ fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
 impl BlockProver {
     pub fn builder() -> BlockProverBuilder {
         BlockProverBuilder::default()
+    }
+
+    /// The backend shards are proven on.
+    pub fn backend(&self) -> ProverBackend {
+        self.backend
     }
 
     /// Executes `input` (every header check must pass), then proves every shard of every
@@ -236,6 +253,8 @@ impl BlockProver {
         if self.max_shard_rows < 4 {
             return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
         }
+        // Before any work: a backend that cannot run here fails fast.
+        self.device.ensure(self.backend)?;
         let t0 = Instant::now();
         let execution = execute_block(
             input,
@@ -256,10 +275,26 @@ impl BlockProver {
         };
         let (proven, tracegen, prove) = match self.field {
             Field::KoalaBear => {
-                prove_shards!(KoalaBear, execution, block, self.max_shard_rows, progress)
+                prove_shards!(
+                    KoalaBear,
+                    execution,
+                    block,
+                    self.max_shard_rows,
+                    progress,
+                    self.backend,
+                    &self.device
+                )
             }
             Field::BabyBear => {
-                prove_shards!(BabyBear, execution, block, self.max_shard_rows, progress)
+                prove_shards!(
+                    BabyBear,
+                    execution,
+                    block,
+                    self.max_shard_rows,
+                    progress,
+                    self.backend,
+                    &self.device
+                )
             }
         };
         let (shard_proofs, shard_times): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
