@@ -238,6 +238,12 @@ impl BlockProver {
         self.backend
     }
 
+    /// Checks that the backend can prove here (opens the CUDA device on first use); `prove`
+    /// does the same before any work.
+    pub fn check_backend(&self) -> Result<(), BackendUnavailable> {
+        self.device.ensure(self.backend)
+    }
+
     /// Executes `input` (every header check must pass), then proves every shard of every
     /// subblock.
     pub fn prove(&self, input: &BlockInput) -> Result<ProvedBlock, ProveError> {

@@ -34,6 +34,11 @@ fn cuda_without_the_feature_is_a_typed_error() {
     ));
     let msg = result.err().unwrap().to_string();
     assert!(msg.contains("`cuda` feature"), "{msg}");
+    assert_eq!(
+        BlockProver::builder().cuda(0).build().check_backend(),
+        Err(BackendUnavailable::CudaNotCompiled)
+    );
+    assert_eq!(BlockProver::builder().build().check_backend(), Ok(()));
 }
 
 /// With the feature, a device that does not exist is an error on every machine, GPU or not.
