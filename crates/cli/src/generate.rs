@@ -44,10 +44,10 @@ pub fn parse_gas(text: &str) -> Result<u64, String> {
 
 /// `30M`, `1.5M`, `500k` or the plain number: the shortest exact form.
 pub fn format_gas(gas: u64) -> String {
-    if gas >= 1_000_000 && gas % 100_000 == 0 {
+    if gas >= 1_000_000 && gas.is_multiple_of(100_000) {
         let m = gas as f64 / 1e6;
         format!("{m}M")
-    } else if gas >= 1_000 && gas % 1_000 == 0 {
+    } else if gas >= 1_000 && gas.is_multiple_of(1_000) {
         format!("{}k", gas / 1_000)
     } else {
         gas.to_string()
