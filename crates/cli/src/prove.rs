@@ -69,6 +69,8 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         .field(field)
         .backend(backend)
         .build();
+    // A backend that cannot run here is an error before anything is printed or executed.
+    prover.check_backend()?;
     let bar = indicatif::ProgressBar::hidden();
     if !args.json {
         eprintln!("proving {source} (block {}) ...", input.number());

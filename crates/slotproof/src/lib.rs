@@ -15,6 +15,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Shards are proven on the CPU by default; with the `cuda` feature, `.cuda(device)` proves them
+//! with the CUDA backend (the same proof bytes). A backend that cannot run is a
+//! [`ProveError::Backend`], not a panic.
+//!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM and every block-level check is still **trusted**; see the README.
 
