@@ -52,6 +52,24 @@ for line in sys.stdin:
         print("copied bench-" + m["target"]["name"])
 ' "$OUT"
 
+# Block proofs on the GPU: the CPU-vs-CUDA block-proof identity test (reads
+# fixtures/transfers.json from the repository root) and the CLI with the cuda backend
+# (`.gpu-bin/slotproof bench fixtures/mixed.json --backend cuda`).
+cargo test -p slotproof --features cuda --release --no-run --test backend --message-format=json 2>/dev/null \
+  | python3 -c '
+import json, sys, shutil, os
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and "test" in m["target"]["kind"]:
+        shutil.copy(m["executable"], os.path.join(sys.argv[1], "test-slotproof-backend"))
+        print("copied test-slotproof-backend")
+' "$OUT"
+cargo build -p slotproof-cli --features cuda --release
+cp target/release/slotproof "$OUT/slotproof"
+
 cat > "$OUT/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|bench|ntt]

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use slotproof_executor::generate::{FixtureKind, fixture_text, generate_checked};
+use slotproof_executor::generate::{FixtureKind, fixture_text, generate_checked, generate_scaled};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,9 +17,71 @@ pub struct GenerateArgs {
     /// Compare with the files in `--out` instead of writing them; exit 1 if any differs.
     #[arg(long)]
     pub check: bool,
+    /// Instead of the kinds: write `scaled-<GAS>.json`, a block of at least this much gas (e.g.
+    /// 30M, 60M, 120M; the `mixed` pattern repeated, genesis and block gas limits raised).
+    #[arg(long, value_parser = parse_gas, conflicts_with_all = ["kind", "check"])]
+    pub gas_target: Option<u64>,
+}
+
+/// Gas as a plain number or with a `k` / `M` / `G` suffix (`30M`, `1.5M`, `500k`).
+pub fn parse_gas(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        Some((i, 'g' | 'G')) => (&t[..i], 1e9),
+        _ => (t, 1.0),
+    };
+    let value: f64 = number.parse().map_err(|_| {
+        format!("`{text}` is not an amount of gas (e.g. 30M, 1.5M, 500k, 30000000)")
+    })?;
+    let gas = value * scale;
+    if !gas.is_finite() || gas < 1.0 || gas > u64::MAX as f64 {
+        return Err(format!("`{text}` is not a positive amount of gas"));
+    }
+    Ok(gas.round() as u64)
+}
+
+/// `30M`, `1.5M`, `500k` or the plain number: the shortest exact form.
+pub fn format_gas(gas: u64) -> String {
+    if gas >= 1_000_000 && gas.is_multiple_of(100_000) {
+        let m = gas as f64 / 1e6;
+        format!("{m}M")
+    } else if gas >= 1_000 && gas.is_multiple_of(1_000) {
+        format!("{}k", gas / 1_000)
+    } else {
+        gas.to_string()
+    }
+}
+
+fn run_scaled(args: &GenerateArgs, gas: u64) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let scaled = generate_scaled(gas)
+        .with_context(|| format!("generating a {} gas block", format_gas(gas)))?;
+    let text = fixture_text(&scaled.json)?;
+    let path = args.out.join(format!("scaled-{}.json", format_gas(gas)));
+    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    let e = &scaled.execution;
+    println!(
+        "scaled-{}: {} bytes, {} txs, {} gas (limit {}), {} steps, {} subblocks, {} rounds -> {}",
+        format_gas(gas),
+        text.len(),
+        e.transactions,
+        e.gas_used,
+        scaled.gas_limit,
+        e.steps(),
+        e.subblocks.len(),
+        scaled.rounds,
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(gas) = args.gas_target {
+        return run_scaled(args, gas);
+    }
     let kinds: Vec<FixtureKind> = match &args.kind {
         None => FixtureKind::all().to_vec(),
         Some(name) => match FixtureKind::from_name(name) {
@@ -73,4 +135,24 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gas_amounts_parse_and_print() {
+        assert_eq!(parse_gas("30M"), Ok(30_000_000));
+        assert_eq!(parse_gas("1.5M"), Ok(1_500_000));
+        assert_eq!(parse_gas("500k"), Ok(500_000));
+        assert_eq!(parse_gas("12345"), Ok(12_345));
+        for bad in ["", "M", "x30M", "-3M", "0"] {
+            assert!(parse_gas(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_gas(30_000_000), "30M");
+        assert_eq!(format_gas(1_500_000), "1.5M");
+        assert_eq!(format_gas(500_000), "500k");
+        assert_eq!(format_gas(12_345), "12345");
+    }
 }

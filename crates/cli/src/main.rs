@@ -1,8 +1,10 @@
 //! `slotproof`: execute and prove Ethereum blocks.
 
+mod bench;
 mod coverage;
 mod execute;
 mod generate;
+mod peak_memory;
 mod prove;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +33,9 @@ enum Command {
     Coverage(coverage::CoverageArgs),
     /// Execute, prove and verify a block; write the block proof with `-o`.
     Prove(prove::ProveArgs),
+    /// Benchmark block proving: end-to-end latency per block, per phase, percentiles over
+    /// repeats, Mgas/s, peak memory, proof size (exit code 0 only if every run verified).
+    Bench(bench::BenchArgs),
     /// Verify a block proof file (exit code 0 only for a valid proof).
     Verify(prove::VerifyArgs),
     /// Run GeneralStateTests JSON files (a file or a directory tree) through the executor.
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Some(Command::Coverage(args)) => coverage::run(&args),
         Some(Command::Prove(args)) => prove::run_prove(&args),
         Some(Command::Verify(args)) => prove::run_verify(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
     };
     match result {

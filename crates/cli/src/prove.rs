@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 pub struct ProveArgs {
     /// Block fixture (ZK-PIG or EELS flat JSON); the embedded default block if omitted.
     pub fixture: Option<PathBuf>,
-    /// Proving backend (only `cpu` exists yet).
+    /// Proving backend: cpu, or cuda (a build with `--features cuda`, a CUDA 13 driver, a GPU).
     #[arg(long, default_value = "cpu")]
     pub backend: String,
+    /// CUDA device ordinal (with --backend cuda).
+    #[arg(long, default_value_t = 0)]
+    pub device: usize,
     /// Field of the shard proofs: koalabear or babybear.
     #[arg(long, default_value = "koalabear")]
     pub field: String,
@@ -39,6 +42,7 @@ impl ProveArgs {
         Self {
             fixture: None,
             backend: "cpu".into(),
+            device: 0,
             field: "koalabear".into(),
             subblock_gas: DEFAULT_SUBBLOCK_GAS,
             max_rows: slotproof::DEFAULT_MAX_SHARD_ROWS,
@@ -53,11 +57,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        args.backend == "cpu",
-        "backend `{}` is not available yet (cpu only)",
-        args.backend
-    );
+    let backend = slotproof::ProverBackend::from_name(&args.backend, args.device)
+        .ok_or_else(|| anyhow::anyhow!("unknown backend `{}` (cpu or cuda)", args.backend))?;
     let field = slotproof::Field::from_name(&args.field)
         .ok_or_else(|| anyhow::anyhow!("unknown field `{}` (koalabear or babybear)", args.field))?;
     let t0 = Instant::now();
@@ -66,7 +67,10 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         .subblock_gas(args.subblock_gas)
         .max_shard_rows(args.max_rows)
         .field(field)
+        .backend(backend)
         .build();
+    // A backend that cannot run here is an error before anything is printed or executed.
+    prover.check_backend()?;
     let bar = indicatif::ProgressBar::hidden();
     if !args.json {
         eprintln!("proving {source} (block {}) ...", input.number());

@@ -125,3 +125,173 @@ fn failing_check_gives_nonzero_exit_and_bad_file_a_clear_error() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn temp_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("slotproof-{label}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn bench_writes_runs_and_percentiles_as_json() {
+    let dir = temp_dir("bench-json");
+    let report = dir.join("bench.json");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let out = slotproof()
+        .args([
+            "bench",
+            fixture,
+            "--repeat",
+            "2",
+            "--max-rows",
+            "128",
+            "--json",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("end-to-end ms"), "{table}");
+    assert!(table.contains("Mgas in 12s"), "{table}");
+    // --json: no progress lines on stderr.
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("repeat 1/2"));
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run["name"], "transfers.json");
+        assert!(run["timestamp_completed"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(run["metadata"]["repeat"], i);
+        assert_eq!(run["metadata"]["block_number"], 1);
+        assert_eq!(run["metadata"]["backend"], "cpu");
+        let gas = run["metadata"]["block_gas_used"].as_u64().unwrap();
+        assert!(gas > 1_000_000);
+        let exec = &run["execution"]["success"];
+        assert_eq!(exec["output_matched"], true);
+        assert!(exec["execution_duration"]["secs"].is_u64());
+        let proving = &run["proving"]["success"];
+        assert_eq!(proving["output_matched"], true);
+        assert!(proving["proof_size"].as_u64().unwrap() > 10_000);
+        assert!(proving["proving_time_ms"].is_u64());
+        assert!(proving["verification_time_ms"].is_u64());
+        assert!(proving["shards"].as_u64().unwrap() >= 2);
+        assert_eq!(
+            proving["shard_proving_time_ms"].as_array().unwrap().len() as u64,
+            proving["shards"].as_u64().unwrap()
+        );
+        if cfg!(target_os = "linux") {
+            assert!(proving["peak_memory_usage_bytes"].as_u64().unwrap() > 0);
+        }
+        let verification = &run["verification"]["success"];
+        assert_eq!(verification["proof_size"], proving["proof_size"]);
+        assert!(verification["verification_time_ms"].is_u64());
+        let e2e = run["end_to_end_ms"].as_f64().unwrap();
+        assert!(e2e > 0.0);
+        let mgas = run["mgas_per_s"].as_f64().unwrap();
+        assert!((mgas - gas as f64 / 1e6 / (e2e / 1e3)).abs() < 1e-9 * mgas.max(1.0));
+        assert_eq!(run["succeeded"], true);
+    }
+    // Deterministic prover: both runs made the same proof.
+    assert_eq!(
+        runs[0]["proving"]["success"]["proof_size"],
+        runs[1]["proving"]["success"]["proof_size"]
+    );
+    let summary = &doc["summary"];
+    assert_eq!(summary["runs"], 2);
+    assert_eq!(summary["succeeded"], 2);
+    let e2e = &summary["all"]["end_to_end_ms"];
+    assert_eq!(e2e["n"], 2);
+    let (p50, p90, p99) = (
+        e2e["p50"].as_f64().unwrap(),
+        e2e["p90"].as_f64().unwrap(),
+        e2e["p99"].as_f64().unwrap(),
+    );
+    assert!(p50 <= p90 && p90 <= p99);
+    let times: Vec<f64> = runs
+        .iter()
+        .map(|r| r["end_to_end_ms"].as_f64().unwrap())
+        .collect();
+    assert_eq!(p50, times.iter().cloned().fold(f64::INFINITY, f64::min));
+    assert_eq!(p99, times.iter().cloned().fold(0.0, f64::max));
+    let per_fixture = summary["per_fixture"].as_array().unwrap();
+    assert_eq!(per_fixture.len(), 1);
+    assert!(per_fixture[0]["mgas_in_12s_at_p50"].as_f64().unwrap() > 0.0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bench_reports_a_block_that_fails_its_checks_as_an_execution_crash() {
+    let dir = temp_dir("bench-crash");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    json["blocks"][0]["header"]["receiptsRoot"] =
+        serde_json::json!("0x0000000000000000000000000000000000000000000000000000000000000000");
+    let bad = dir.join("tampered.json");
+    std::fs::write(&bad, json.to_string()).unwrap();
+    let report = dir.join("bench.json");
+    let out = slotproof()
+        .arg("bench")
+        .arg(&bad)
+        .arg("--json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED execution"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let run = &doc["runs"][0];
+    let reason = run["execution"]["crashed"]["reason"].as_str().unwrap();
+    assert!(reason.contains("header check"), "{reason}");
+    assert!(run.get("proving").is_none() && run.get("verification").is_none());
+    assert_eq!(doc["summary"]["succeeded"], 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bench_with_a_missing_fixture_is_a_clear_error() {
+    let out = slotproof()
+        .args(["bench", "/nonexistent/block.json", "--repeat", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/block.json"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// Choosing CUDA where it cannot run: a clear error before any work. Without the feature the
+/// error names it; with it, a device that exists nowhere is the probe's or the driver's error.
+#[test]
+fn cuda_backend_that_cannot_run_is_a_clear_error() {
+    let (device, expected) = if cfg!(feature = "cuda") {
+        ("999", "CUDA device 999 is not usable")
+    } else {
+        ("0", "`cuda` feature")
+    };
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    for command in ["prove", "bench"] {
+        let out = slotproof()
+            .args([command, fixture, "--backend", "cuda", "--device", device])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{command}: {err}");
+        assert!(!err.contains("panicked"), "{command}: {err}");
+    }
+    let out = slotproof()
+        .args(["bench", fixture, "--backend", "metal"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `metal`"));
+}

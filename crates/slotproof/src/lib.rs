@@ -15,15 +15,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Shards are proven on the CPU by default; with the `cuda` feature, `.cuda(device)` proves them
+//! with the CUDA backend (the same proof bytes). A backend that cannot run is a
+//! [`ProveError::Backend`], not a panic.
+//!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,
 //! state continuity between subblocks) is checked by the verifier on prover-supplied values,
 //! which the AIR does not yet tie to the execution; see the README.
 
+mod backend;
 mod proof;
 mod prove;
 mod verify;
 
+pub use backend::{BackendUnavailable, ProverBackend};
 pub use proof::{
     AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,
     ShardProof, SlotEntry, SubblockPublicValues,
@@ -35,5 +41,8 @@ pub use prove::{
 pub use verify::{VerifyError, check_public_values, verify_block_proof};
 
 pub use slotproof_air as air;
+/// The CUDA backend crate (device probe, `CudaBackend`), with the `cuda` feature.
+#[cfg(feature = "cuda")]
+pub use slotproof_cuda as cuda;
 pub use slotproof_executor as executor;
 pub use slotproof_prover as prover;

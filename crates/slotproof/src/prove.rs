@@ -1,5 +1,6 @@
 //! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
 
+use crate::backend::{BackendField, BackendUnavailable, DeviceSlot, ProverBackend};
 use crate::proof::{
     BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof, SubblockPublicValues,
 };
@@ -10,9 +11,7 @@ use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION, generate_shards};
 use slotproof_executor::{
     BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
 };
-use slotproof_prover::{
-    BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes,
-};
+use slotproof_prover::{BabyBear, FriSettings, KoalaBear};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -31,6 +30,9 @@ pub enum ProveError {
     },
     #[error("invalid prover settings: {0}")]
     Settings(String),
+    /// The chosen backend cannot run here (see [`crate::ProverBackend`]).
+    #[error(transparent)]
+    Backend(#[from] BackendUnavailable),
 }
 
 /// What [`BlockProver::prove_with_progress`] reports.
@@ -63,7 +65,7 @@ pub struct ProvedBlock {
 
 /// Trace generation and shard proving over one field (the prover types are per field).
 macro_rules! prove_shards {
-    ($F:ty, $execution:expr, $block:expr, $subblocks:expr, $max_rows:expr, $progress:expr) => {{
+    ($F:ty, $execution:expr, $block:expr, $subblocks:expr, $max_rows:expr, $progress:expr, $backend:expr, $slot:expr) => {{
         let block_claim = $block.claim();
 
         let t1 = Instant::now();
@@ -93,7 +95,7 @@ macro_rules! prove_shards {
 
         let t2 = Instant::now();
         $progress(Progress::ShardsPlanned(shards.len()));
-        let prover: CpuShardProver<$F> = ShardProver::cpu(FriSettings::DEFAULT);
+        let prover = <$F as BackendField>::shard_prover($backend, $slot, FriSettings::DEFAULT)?;
         let proven: Vec<(ShardProof, Duration)> = shards
             .par_iter()
             .enumerate()
@@ -104,10 +106,7 @@ macro_rules! prove_shards {
                     shard: k,
                     reason,
                 };
-                let proof = prover
-                    .prove(&s.airs, &s.traces, &s.public_values)
-                    .map_err(|e| err(e.to_string()))?;
-                let bytes = proof_to_bytes(&proof).map_err(|e| err(e.to_string()))?;
+                let bytes = prover.prove_shard(s).map_err(err)?;
                 $progress(Progress::ShardProven(k));
                 Ok((
                     ShardProof {
@@ -124,12 +123,15 @@ macro_rules! prove_shards {
     }};
 }
 
-/// Proves blocks on the CPU backend. Build with [`BlockProver::builder`].
+/// Proves blocks on the CPU backend (or CUDA, see [`ProverBackend`]). Build with
+/// [`BlockProver::builder`].
 #[derive(Clone, Debug)]
 pub struct BlockProver {
     subblock_gas: u64,
     max_shard_rows: usize,
     field: Field,
+    backend: ProverBackend,
+    device: DeviceSlot,
 }
 
 /// The field shard proofs are made over (both with a degree-4 extension).
@@ -164,6 +166,7 @@ pub struct BlockProverBuilder {
     subblock_gas: u64,
     max_shard_rows: usize,
     field: Field,
+    backend: ProverBackend,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -175,6 +178,7 @@ impl Default for BlockProverBuilder {
             subblock_gas: DEFAULT_SUBBLOCK_GAS,
             max_shard_rows: DEFAULT_MAX_SHARD_ROWS,
             field: Field::KoalaBear,
+            backend: ProverBackend::Cpu,
         }
     }
 }
@@ -198,11 +202,19 @@ impl BlockProverBuilder {
         self
     }
 
+    /// Backend of the shard proofs (the CPU by default; also `.cpu()` / `.cuda(device)`).
+    pub fn backend(mut self, backend: ProverBackend) -> Self {
+        self.backend = backend;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
             max_shard_rows: self.max_shard_rows,
             field: self.field,
+            backend: self.backend,
+            device: DeviceSlot::default(),
         }
     }
 }
@@ -216,6 +228,17 @@ fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
 impl BlockProver {
     pub fn builder() -> BlockProverBuilder {
         BlockProverBuilder::default()
+    }
+
+    /// The backend shards are proven on.
+    pub fn backend(&self) -> ProverBackend {
+        self.backend
+    }
+
+    /// Checks that the backend can prove here (opens the CUDA device on first use); `prove`
+    /// does the same before any work.
+    pub fn check_backend(&self) -> Result<(), BackendUnavailable> {
+        self.device.ensure(self.backend)
     }
 
     /// Executes `input` (every header check must pass), then proves every shard of every
@@ -233,6 +256,8 @@ impl BlockProver {
         if self.max_shard_rows < 4 {
             return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
         }
+        // Before any work: a backend that cannot run here fails fast.
+        self.device.ensure(self.backend)?;
         let t0 = Instant::now();
         let execution = execute_block(
             input,
@@ -253,7 +278,9 @@ impl BlockProver {
                 block,
                 subblocks,
                 self.max_shard_rows,
-                progress
+                progress,
+                self.backend,
+                &self.device
             ),
             Field::BabyBear => prove_shards!(
                 BabyBear,
@@ -261,7 +288,9 @@ impl BlockProver {
                 block,
                 subblocks,
                 self.max_shard_rows,
-                progress
+                progress,
+                self.backend,
+                &self.device
             ),
         };
         let (shard_proofs, shard_times): (Vec<_>, Vec<_>) = proven.into_iter().unzip();

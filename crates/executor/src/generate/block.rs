@@ -204,8 +204,17 @@ fn computed<T: FromStr>(exec: &BlockExecution, name: &str) -> Result<T, ExecErro
 
 /// Builds, executes and checks block 1 of `plan` on top of the genesis.
 pub fn assemble(genesis: &Genesis, plan: &BlockPlan) -> Result<Assembled, ExecError> {
+    assemble_with_gas_limit(genesis, plan, GAS_LIMIT)
+}
+
+/// [`assemble`] with `gas_limit` as the gas limit of the genesis header and of block 1.
+pub fn assemble_with_gas_limit(
+    genesis: &Genesis,
+    plan: &BlockPlan,
+    gas_limit: u64,
+) -> Result<Assembled, ExecError> {
     let witness = genesis.witness()?;
-    let parent = Genesis::header(witness.state_root);
+    let parent = Genesis::header_with_gas_limit(witness.state_root, gas_limit);
     let chain = ChainSpec::new(ChainConfig::prague_from_genesis(CHAIN_ID));
     let transactions = sign_all(genesis, plan)?;
     let timestamp = GENESIS_TIMESTAMP + 12;
@@ -225,7 +234,7 @@ pub fn assemble(genesis: &Genesis, plan: &BlockPlan) -> Result<Assembled, ExecEr
         receipts_root: B256::ZERO,
         logs_bloom: Bloom::ZERO,
         number: 1,
-        gas_limit: GAS_LIMIT,
+        gas_limit,
         gas_used: 0,
         timestamp,
         extra_data: Bytes::from_static(b"slotproof"),

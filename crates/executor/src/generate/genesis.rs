@@ -223,6 +223,12 @@ impl Genesis {
     /// The genesis header (block 0) committing to `state_root`, with every fork up to Prague
     /// active: empty transactions, withdrawals and requests.
     pub fn header(state_root: B256) -> Header {
+        Self::header_with_gas_limit(state_root, GAS_LIMIT)
+    }
+
+    /// The genesis header with another gas limit (scaled blocks: the child block may then use up
+    /// to the same limit without any gas-limit step from the parent).
+    pub fn header_with_gas_limit(state_root: B256, gas_limit: u64) -> Header {
         Header {
             parent_hash: B256::ZERO,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -231,7 +237,7 @@ impl Genesis {
             transactions_root: EMPTY_ROOT_HASH,
             receipts_root: EMPTY_ROOT_HASH,
             number: 0,
-            gas_limit: GAS_LIMIT,
+            gas_limit,
             gas_used: 0,
             timestamp: GENESIS_TIMESTAMP,
             extra_data: Bytes::from_static(b"slotproof genesis"),

@@ -209,3 +209,35 @@ pub fn mixed(genesis: &Genesis) -> BlockPlan {
         expected_failures,
     }
 }
+
+/// `rounds` rounds of the `mixed` pattern, repeated every 40 rounds: the workload of a larger
+/// block (scaling benchmarks). Transfer indices keep growing, so every round sends from the same
+/// senders with fresh nonces to new and old recipients; the heavy calls rotate over the EOAs that
+/// ordinary transfers do not use (never the token-poor last one); the reverting token transfer
+/// happens once.
+pub fn scaled(genesis: &Genesis, rounds: usize) -> BlockPlan {
+    let heavy_senders = EOA_COUNT - 1 - SENDERS;
+    let mut txs = Vec::new();
+    let mut expected_failures = Vec::new();
+    for round in 0..rounds {
+        txs.push(ether_transfer(genesis, round));
+        txs.push(token_transfer(genesis, 2 * round));
+        txs.push(token_transfer(genesis, 2 * round + 1));
+        let heavy_from = SENDERS + (round / 5) % heavy_senders;
+        match round % 40 {
+            10 | 30 => txs.push(hash_job(heavy_from, 300)),
+            15 | 35 => txs.push(relay_job(genesis, heavy_from, 60)),
+            20 if round == 20 => {
+                expected_failures.push(txs.len());
+                txs.push(failing_token_transfer(genesis));
+            }
+            _ => {}
+        }
+    }
+    txs.push(balance_query(genesis, 3));
+    BlockPlan {
+        txs,
+        withdrawals: withdrawals(genesis),
+        expected_failures,
+    }
+}

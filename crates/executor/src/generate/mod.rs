@@ -19,8 +19,10 @@ pub mod contracts;
 pub mod genesis;
 pub mod kinds;
 
-pub use block::{Assembled, BlockPlan, TxSpec, TxType, transaction_outcomes};
-pub use genesis::{CHAIN_ID, Genesis};
+pub use block::{
+    Assembled, BlockPlan, TxSpec, TxType, assemble_with_gas_limit, transaction_outcomes,
+};
+pub use genesis::{CHAIN_ID, GAS_LIMIT, Genesis};
 
 use crate::block::BlockExecution;
 use crate::error::ExecError;
@@ -123,6 +125,84 @@ pub fn generate_checked(kind: FixtureKind) -> Result<Generated, ExecError> {
 /// The fixture of `kind` as ZK-PIG JSON.
 pub fn generate(kind: FixtureKind) -> Result<Value, ExecError> {
     Ok(generate_checked(kind)?.json)
+}
+
+/// Smallest and largest gas target of [`generate_scaled`]. The upper bound keeps every sender's
+/// ether and token balance sufficient for its share of the transfers (it grows with the square
+/// of the number of rounds).
+pub const SCALED_GAS_RANGE: std::ops::RangeInclusive<u64> = 1_000_000..=250_000_000;
+
+/// A generated block of at least a given amount of gas: the `mixed` pattern repeated.
+#[derive(Clone, Debug)]
+pub struct Scaled {
+    pub gas_target: u64,
+    /// Rounds of the plan (`kinds::scaled`): about 3 transactions and 118 kgas each.
+    pub rounds: usize,
+    /// Gas limit of the genesis header and of the block.
+    pub gas_limit: u64,
+    pub json: Value,
+    pub execution: BlockExecution,
+}
+
+/// The gas limit of a scaled block: room for the target, the overshoot of the last round and
+/// the largest transaction's gas limit, in whole millions, never below mainnet's 30M.
+fn scaled_gas_limit(gas_target: u64) -> u64 {
+    let raw = gas_target + gas_target / 4 + 8_000_000;
+    raw.div_ceil(1_000_000).max(GAS_LIMIT / 1_000_000) * 1_000_000
+}
+
+/// Builds block 1 of a chain whose genesis and block gas limits are raised so that the block
+/// uses at least `gas_target` gas (the `mixed` pattern repeated, `kinds::scaled`), executes it
+/// and requires every check to pass, like the fixed kinds. The number of rounds is measured, not
+/// assumed: a 40-round block gives the gas per round, and the plan grows until the executed
+/// block reaches the target (usually at the first full-size try).
+pub fn generate_scaled(gas_target: u64) -> Result<Scaled, ExecError> {
+    if !SCALED_GAS_RANGE.contains(&gas_target) {
+        return Err(ExecError::Generator(format!(
+            "gas target {gas_target} outside {}..={}",
+            SCALED_GAS_RANGE.start(),
+            SCALED_GAS_RANGE.end()
+        )));
+    }
+    let genesis = Genesis::build()?;
+    let gas_limit = scaled_gas_limit(gas_target);
+    let calibration = 40;
+    let probe =
+        block::assemble_with_gas_limit(&genesis, &kinds::scaled(&genesis, calibration), gas_limit)?;
+    let mut per_round = probe.execution.gas_used as f64 / calibration as f64;
+    let mut rounds = calibration;
+    let mut assembled = probe;
+    for _ in 0..4 {
+        let used = assembled.execution.gas_used;
+        if used >= gas_target {
+            let extra = json!({
+                "generator": {
+                    "kind": "scaled",
+                    "description": "the mixed pattern repeated to reach a gas target",
+                    "gasTarget": gas_target,
+                    "rounds": rounds,
+                    "expectedFailedTransactions": kinds::scaled(&genesis, rounds).expected_failures,
+                }
+            });
+            return Ok(Scaled {
+                gas_target,
+                rounds,
+                gas_limit,
+                json: write_zkpig(&assembled.input, Some(extra))?,
+                execution: assembled.execution,
+            });
+        }
+        if rounds > calibration {
+            per_round = used as f64 / rounds as f64;
+        }
+        rounds += ((gas_target - used) as f64 / per_round).ceil() as usize + 1;
+        assembled =
+            block::assemble_with_gas_limit(&genesis, &kinds::scaled(&genesis, rounds), gas_limit)?;
+    }
+    Err(ExecError::Generator(format!(
+        "{rounds} rounds still use {} gas, below the target {gas_target}",
+        assembled.execution.gas_used
+    )))
 }
 
 /// The exact file contents of a fixture: pretty JSON with a final newline.

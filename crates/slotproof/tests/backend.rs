@@ -1,0 +1,122 @@
+//! Backend selection: choosing CUDA where it cannot run is a typed error before any work, and on
+//! a GPU a block proof made with the CUDA backend is byte for byte the CPU backend's (both
+//! fields) and verifies with the same verifier. Without a GPU the identity test prints `SKIP`.
+
+use slotproof::executor::BlockInput;
+use slotproof::{BackendUnavailable, BlockProver, ProveError, ProverBackend};
+
+/// The repository's `transfers` block; from the working directory when the build's path is
+/// absent (a test binary copied to the GPU machine runs from the repository root there).
+fn transfers() -> BlockInput {
+    let built = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let path = if std::path::Path::new(built).exists() {
+        built
+    } else {
+        "fixtures/transfers.json"
+    };
+    BlockInput::from_path(path).unwrap()
+}
+
+#[test]
+fn builder_defaults_to_the_cpu() {
+    assert_eq!(BlockProver::builder().build().backend(), ProverBackend::Cpu);
+    assert_eq!(
+        BlockProver::builder().cuda(2).build().backend(),
+        ProverBackend::Cuda { device: 2 }
+    );
+    assert_eq!(
+        BlockProver::builder().cuda(2).cpu().build().backend(),
+        ProverBackend::Cpu
+    );
+}
+
+/// Without the feature, CUDA is never available: the error says so.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_a_typed_error() {
+    let result = BlockProver::builder().cuda(0).build().prove(&transfers());
+    assert!(matches!(
+        result,
+        Err(ProveError::Backend(BackendUnavailable::CudaNotCompiled))
+    ));
+    let msg = result.err().unwrap().to_string();
+    assert!(msg.contains("`cuda` feature"), "{msg}");
+    assert_eq!(
+        BlockProver::builder().cuda(0).build().check_backend(),
+        Err(BackendUnavailable::CudaNotCompiled)
+    );
+    assert_eq!(BlockProver::builder().build().check_backend(), Ok(()));
+}
+
+/// With the feature, a device that does not exist is an error on every machine, GPU or not.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_on_a_missing_device_is_a_typed_error() {
+    let result = BlockProver::builder().cuda(999).build().prove(&transfers());
+    assert!(
+        matches!(
+            result,
+            Err(ProveError::Backend(BackendUnavailable::CudaDevice {
+                device: 999,
+                ..
+            }))
+        ),
+        "{:?}",
+        result.err()
+    );
+}
+
+/// With the feature on a machine without a usable GPU: the error is the device probe's.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_without_a_gpu_reports_the_probe_error() {
+    let probe = match slotproof::cuda::CudaBackend::new() {
+        Ok(_) => {
+            eprintln!("SKIP cuda_without_a_gpu_reports_the_probe_error: a GPU is present");
+            return;
+        }
+        Err(e) => e.to_string(),
+    };
+    let result = BlockProver::builder().cuda(0).build().prove(&transfers());
+    match result {
+        Err(ProveError::Backend(BackendUnavailable::CudaDevice { device: 0, reason })) => {
+            assert_eq!(reason, probe)
+        }
+        other => panic!("expected the probe's error, got {:?}", other.err()),
+    }
+}
+
+/// On a GPU: CPU and CUDA block proofs are the same bytes (both fields), and verify.
+#[cfg(feature = "cuda")]
+#[test]
+fn gpu_block_proof_is_the_cpu_block_proof() {
+    if let Err(e) = slotproof::cuda::CudaBackend::new() {
+        eprintln!(
+            "SKIP gpu_block_proof_is_the_cpu_block_proof: no usable CUDA device/kernels: {e}"
+        );
+        return;
+    }
+    use slotproof::{Field, verify_block_proof};
+    let input = transfers();
+    for field in [Field::KoalaBear, Field::BabyBear] {
+        let prove = |backend| {
+            BlockProver::builder()
+                .max_shard_rows(64)
+                .field(field)
+                .backend(backend)
+                .build()
+                .prove(&input)
+                .unwrap()
+                .proof
+                .to_bytes()
+                .unwrap()
+        };
+        let cpu = prove(ProverBackend::Cpu);
+        let gpu = prove(ProverBackend::Cuda { device: 0 });
+        assert_eq!(
+            cpu, gpu,
+            "{field:?}: CUDA block proof differs from the CPU's"
+        );
+        verify_block_proof(&gpu).unwrap();
+    }
+}
