@@ -63,8 +63,47 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes, `: `-joined, skipping a cause whose text the message before it
+/// already includes (our typed errors name their source in their own message).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+    use anyhow::Context;
+
+    #[test]
+    fn error_chain_names_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let typed = slotproof::executor::ExecError::Io {
+            path: "x.json".into(),
+            source: io,
+        };
+        let e = Err::<(), _>(typed).context("proving x.json").unwrap_err();
+        let text = error_chain(&e);
+        assert_eq!(
+            text,
+            "proving x.json: cannot read fixture x.json: no such file"
+        );
+        assert_eq!(text.matches("no such file").count(), 1);
     }
 }

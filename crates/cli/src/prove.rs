@@ -207,9 +207,9 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
     let result = verify_block_proof(&bytes);
     let elapsed = ms(t0.elapsed());
-    let shards = BlockProof::from_bytes(&bytes)
-        .map(|p| p.shards.len())
-        .unwrap_or(0);
+    let (shards, subblocks) = BlockProof::from_bytes(&bytes)
+        .map(|p| (p.shards.len(), p.subblocks.len()))
+        .unwrap_or((0, 0));
     match &result {
         Ok(block) => {
             if args.json {
@@ -217,14 +217,15 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                     "{}",
                     json!({"verified": true, "block_number": block.number, "gas_used": block.gas_used,
                     "block_hash": format!("0x{}", hex(&block.block_hash)), "state_root": format!("0x{}", hex(&block.state_root)),
-                    "shards": shards, "verify_ms": elapsed})
+                    "transactions": block.transactions, "subblocks": subblocks, "shards": shards, "verify_ms": elapsed})
                 );
             } else {
                 println!(
-                    "valid: block {} (hash 0x{}), {} shards, verified in {elapsed:.1} ms",
+                    "valid: block {} (hash 0x{}), {} txs, {} gas, {subblocks} subblocks, {shards} shards, verified in {elapsed:.1} ms",
                     block.number,
                     hex(&block.block_hash),
-                    shards
+                    block.transactions,
+                    block.gas_used,
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -65,6 +65,16 @@ fn prove_writes_a_proof_that_verify_accepts_and_a_tampered_one_it_rejects() {
 
     let ok = slotproof().arg("verify").arg(&proof).output().unwrap();
     assert_eq!(ok.status.code(), Some(0));
+    let ok_json = slotproof()
+        .args(["verify", "--json"])
+        .arg(&proof)
+        .output()
+        .unwrap();
+    let vj: serde_json::Value = serde_json::from_slice(&ok_json.stdout).unwrap();
+    assert_eq!(vj["verified"], true);
+    assert_eq!(vj["shards"], v["shards"]);
+    assert!(vj["subblocks"].as_u64().unwrap() >= 1);
+    assert!(vj["transactions"].as_u64().unwrap() >= 1);
     let mut bytes = std::fs::read(&proof).unwrap();
     let n = bytes.len();
     bytes[n / 2] ^= 1;
