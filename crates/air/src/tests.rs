@@ -16,9 +16,11 @@ use crate::shard::{self, Shard, chains, generate_shards};
 
 pub(crate) type F = KoalaBear;
 
+/// Fixture traces executed once per test binary, by name.
+type TraceCache = std::sync::Mutex<Vec<(String, &'static [SubblockTrace])>>;
+
 pub(crate) fn fixture(name: &str) -> &'static [SubblockTrace] {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(String, &'static [SubblockTrace])>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<TraceCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut c = cache.lock().unwrap();
     if let Some((_, t)) = c.iter().find(|(n, _)| n == name) {
@@ -173,7 +175,7 @@ fn base_shard() -> Shard<F> {
     .clone()
 }
 
-fn cpu_row<'a>(s: &'a Shard<F>, r: usize) -> &'a CpuCols<F> {
+fn cpu_row(s: &Shard<F>, r: usize) -> &CpuCols<F> {
     s.traces[shard::CPU].values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow()
 }
 

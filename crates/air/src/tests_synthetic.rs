@@ -116,9 +116,12 @@ fn segments() -> Vec<Segment> {
     out
 }
 
+/// A segment's opcode, the absolute offset of that opcode and of its alternative destination.
+type SegmentAt = (u8, usize, Option<usize>);
+
 /// Lay the segments out; jumps get their destinations. Returns the code and, per segment, the
 /// absolute offsets of its opcode and alternative destination.
-fn assemble(segs: &[Segment]) -> (Vec<u8>, Vec<(u8, usize, Option<usize>)>) {
+fn assemble(segs: &[Segment]) -> (Vec<u8>, Vec<SegmentAt>) {
     let mut code = Vec::new();
     let mut at = Vec::new();
     for s in segs {

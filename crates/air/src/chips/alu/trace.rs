@@ -59,9 +59,9 @@ fn fill<F: PrimeField32>(
                 d[k] = v.rem_euclid(1 << 16) as u16;
                 borrow = (v < 0) as i64;
             }
-            for k in 0..LIMBS {
-                row.d[k] = F::from_u16(d[k]);
-                u16s.push(d[k] as u32);
+            for (k, &dk) in d.iter().enumerate() {
+                row.d[k] = F::from_u16(dk);
+                u16s.push(dk as u32);
             }
             Some((x, d))
         }
@@ -84,10 +84,10 @@ fn fill<F: PrimeField32>(
         u16s.push((ta & 0x7fff) * 2);
         u16s.push((tb & 0x7fff) * 2);
     }
-    if flag == F_EQ || flag == F_ISZERO {
-        if let Some(k) = (0..LIMBS).find(|&k| a[k] != b[k]) {
-            row.d[k] = (F::from_u16(a[k]) - F::from_u16(b[k])).inverse();
-        }
+    if (flag == F_EQ || flag == F_ISZERO)
+        && let Some(k) = (0..LIMBS).find(|&k| a[k] != b[k])
+    {
+        row.d[k] = (F::from_u16(a[k]) - F::from_u16(b[k])).inverse();
     }
     if flag == F_AND || flag == F_OR || flag == F_XOR {
         for k in 0..LIMBS {

@@ -43,6 +43,9 @@ impl<'a> CodeUse<'a> {
 }
 
 /// Fill one code's rows; returns the row after the last.
+// The code, its CPU lookups and the three counters it feeds are separate borrows of the caller's
+// state; bundling them into a struct for this one private call would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn fill_code<F: PrimeField32>(
     rows: &mut [F],
     start: usize,

@@ -233,9 +233,9 @@ pub fn analyze(
                 if sp < pops {
                     return Err(bad);
                 }
-                for k in 0..pops {
+                for (k, word) in inp[..pops].iter().enumerate() {
                     let t = stack.pop().expect("checked above");
-                    if t.value != limbs(&inp[k]) {
+                    if t.value != limbs(word) {
                         return Err(bad);
                     }
                     a.ts_old[k] = t.ts;
