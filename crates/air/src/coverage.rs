@@ -16,7 +16,7 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 2;
+pub const COVERAGE_VERSION: u32 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -136,9 +136,10 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
         "checked by the executor against the header, not proven",
     ),
     (
-        "stack items and suspended calls carried between shards",
+        "stack items and suspended calls carried across a cut inside a transaction",
         Coverage::Trusted,
-        "boundary tokens of a shard that does not start its subblock",
+        "shards are cut between transactions where one fits; only a transaction longer than a \
+         shard is cut inside, and the later shard (allow_init = 1) takes prover-supplied tokens",
     ),
     (
         "bytecode (executed code = code of the account, by code hash)",

@@ -11,4 +11,6 @@ pub enum TraceError {
     ZeroMaxRows,
     #[error("the subblock has no steps")]
     Empty,
+    #[error("shard ranges must be non-empty, contiguous and cover steps 0..{steps}")]
+    BadShardRanges { steps: usize },
 }

@@ -11,8 +11,14 @@
 //! step's `gas_after` unless that step is a call, and it is a JUMPDEST if the last step jumped;
 //! otherwise `first_entry(k+1) = 0`. The first shard of a subblock starts at step 0 with
 //! `allow_init = 0` (no stack or resume tokens carried in), the last ends at the last step with
-//! `allow_suspended = 0` (every call returned) ([`subblock_ends`]). The stack items and suspended calls carried
-//! between shards are not yet linked (trusted carried state; see the README).
+//! `allow_suspended = 0` (every call returned) ([`subblock_ends`]).
+//!
+//! Shards are cut between segments (transactions, system calls) where possible
+//! ([`plan_shards`]); such a shard carries nothing in or out (`allow_init = allow_suspended =
+//! 0`), so every stack read in it is constrained to a push in it. Only a segment longer than a
+//! shard is cut inside; the stack items and suspended calls carried across that cut are not yet
+//! linked between the two shard proofs (trusted carried state, flagged by `allow_init = 1` on
+//! the later shard; see the README).
 
 use core::ops::Range;
 use std::collections::BTreeMap;
@@ -152,10 +158,26 @@ impl<F: Clone> Shard<F> {
 }
 
 /// Split a subblock into shards of at most `max_rows` steps and generate their traces.
+///
+/// Shards are cut between segments (transactions and system calls) wherever that fits
+/// ([`plan_shards`]), so that no stack item or suspended call is carried from one shard to the
+/// next: such shards have `allow_init = allow_suspended = 0` and the AIR then constrains every
+/// stack read to a push in the same shard. Only a segment longer than `max_rows` is cut inside.
 pub fn generate_shards<F: PrimeField32>(
     trace: &SubblockTrace,
     max_rows: usize,
 ) -> Result<Vec<Shard<F>>, TraceError> {
+    let ranges = plan_shards(trace, max_rows)?;
+    generate_shards_in(trace, ranges)
+}
+
+/// The step ranges [`generate_shards`] proves: greedily, each shard ends at the last segment
+/// start that keeps it within `max_rows` steps, or after `max_rows` steps when no segment
+/// starts in that window.
+pub fn plan_shards(
+    trace: &SubblockTrace,
+    max_rows: usize,
+) -> Result<Vec<Range<usize>>, TraceError> {
     if max_rows == 0 {
         return Err(TraceError::ZeroMaxRows);
     }
@@ -163,10 +185,61 @@ pub fn generate_shards<F: PrimeField32>(
     if n == 0 {
         return Err(TraceError::Empty);
     }
-    let ranges: Vec<Range<usize>> = (0..n)
-        .step_by(max_rows)
-        .map(|s| s..(s + max_rows).min(n))
+    // Clean cut points: where a segment starts (a fresh top-level context, empty stack).
+    let mut cuts: Vec<usize> = trace
+        .segments
+        .iter()
+        .map(|s| s.first_step as usize)
+        .filter(|&c| c > 0 && c < n)
         .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let limit = (start + max_rows).min(n);
+        let end = if limit == n {
+            n
+        } else {
+            // The last cut in (start, limit]; `partition_point` gives the first cut > limit.
+            let i = cuts.partition_point(|&c| c <= limit);
+            match cuts[..i].last() {
+                Some(&c) if c > start => c,
+                _ => limit,
+            }
+        };
+        ranges.push(start..end);
+        start = end;
+    }
+    Ok(ranges)
+}
+
+/// Shards of exactly `max_rows` steps (the last one shorter), cut wherever that falls — inside
+/// calls too. For tests of the carried-state machinery; [`generate_shards`] avoids such cuts.
+pub fn fixed_ranges(n: usize, max_rows: usize) -> Vec<Range<usize>> {
+    (0..n)
+        .step_by(max_rows.max(1))
+        .map(|s| s..(s + max_rows.max(1)).min(n))
+        .collect()
+}
+
+/// Generate the shards of the given contiguous step ranges, which must cover the subblock from
+/// its first step to its last.
+pub fn generate_shards_in<F: PrimeField32>(
+    trace: &SubblockTrace,
+    ranges: Vec<Range<usize>>,
+) -> Result<Vec<Shard<F>>, TraceError> {
+    let n = trace.steps.len();
+    if n == 0 {
+        return Err(TraceError::Empty);
+    }
+    let contiguous = ranges.first().is_some_and(|r| r.start == 0)
+        && ranges.last().is_some_and(|r| r.end == n)
+        && ranges.iter().all(|r| r.start < r.end)
+        && ranges.windows(2).all(|w| w[0].end == w[1].start);
+    if !contiguous {
+        return Err(TraceError::BadShardRanges { steps: n });
+    }
     let mut boundaries: Vec<usize> = ranges.iter().map(|r| r.start).collect();
     boundaries.push(n);
     let an = analyze(trace, &boundaries)?;
@@ -182,7 +255,6 @@ pub fn generate_shard<F: PrimeField32>(
     an: &SubblockAnalysis,
     range: Range<usize>,
 ) -> Shard<F> {
-    let n = trace.steps.len();
     let mut u16_rc = RangeCounts::new(16);
     let (cpu_trace, cpu_public, counts) =
         cpu::trace::generate::<F>(trace, an, range.clone(), &mut u16_rc);
@@ -279,7 +351,10 @@ pub fn generate_shard<F: PrimeField32>(
         },
     );
 
-    let boundary_pv = vec![F::from_bool(range.start > 0), F::from_bool(range.end < n)];
+    // Carried state is allowed exactly where some is carried (a cut inside a segment).
+    let carried_in = !stack_init.is_empty() || !resume_init.is_empty();
+    let carried_out = !resume_fin.is_empty();
+    let boundary_pv = vec![F::from_bool(carried_in), F::from_bool(carried_out)];
     let mut public_values = vec![Vec::new(); 8];
     public_values[CPU] = cpu_public.to_vec();
     public_values[BOUNDARY] = boundary_pv;

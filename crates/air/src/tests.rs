@@ -104,10 +104,18 @@ fn every_fixture_subblock_proves_and_verifies() {
 
 #[test]
 fn calls_shards_prove_and_chain() {
-    // 40k steps, 727 contexts: shards cut through calls and returns.
+    // 40k steps, 727 contexts: fixed-size shards cut through calls and returns, so stack items
+    // and suspended calls are carried across the cuts.
     let t = &fixture("calls")[0];
-    let shards = generate_shards::<F>(t, 1 << 13).unwrap();
+    let shards =
+        shard::generate_shards_in::<F>(t, shard::fixed_ranges(t.steps.len(), 1 << 13)).unwrap();
     assert!(shards.len() >= 4);
+    assert!(
+        shards[1..]
+            .iter()
+            .any(|s| s.public_values[shard::BOUNDARY][0] == F::ONE),
+        "some cut carries state"
+    );
     for s in &shards {
         check(s).expect("shard proves");
     }
@@ -127,10 +135,52 @@ fn calls_shards_prove_and_chain() {
 }
 
 #[test]
+fn shards_are_cut_between_transactions_and_carry_nothing() {
+    // `generate_shards` cuts on segment starts wherever one falls within the shard size; such
+    // shards take no carried stack items or suspended calls, and the shards still prove and chain.
+    let t = &fixture("calls")[0];
+    let max = 1 << 13;
+    let ranges = shard::plan_shards(t, max).unwrap();
+    let starts: std::collections::HashSet<usize> =
+        t.segments.iter().map(|s| s.first_step as usize).collect();
+    assert!(ranges.len() >= 4);
+    for w in ranges.windows(2) {
+        assert!(w[0].len() <= max);
+        if !starts.contains(&w[1].start) {
+            // A forced cut: the window held no segment start.
+            assert_eq!(w[0].len(), max);
+            assert!(!starts.iter().any(|&c| c > w[0].start && c <= w[0].end));
+        }
+    }
+    let shards = generate_shards::<F>(t, max).unwrap();
+    let mut clean = 0;
+    for s in &shards {
+        if starts.contains(&s.steps.start) {
+            assert_eq!(s.public_values[shard::BOUNDARY][0], F::ZERO);
+            clean += 1;
+        }
+        if s.steps.end == t.steps.len() || starts.contains(&s.steps.end) {
+            assert_eq!(s.public_values[shard::BOUNDARY][1], F::ZERO);
+        }
+        check(s).expect("shard proves");
+    }
+    assert!(clean >= 2, "cuts on segment starts exist");
+    for w in shards.windows(2) {
+        assert!(chains(&w[0].cpu_public, &w[1].cpu_public));
+    }
+    assert!(shard::subblock_ends(&shards[0], shards.last().unwrap()));
+    assert!(matches!(
+        shard::generate_shards_in::<F>(t, vec![0..10]),
+        Err(crate::TraceError::BadShardRanges { .. })
+    ));
+}
+
+#[test]
 fn shards_of_any_size_prove_and_chain() {
     // 3000 steps per shard: the last row of a shard is followed by padding rows.
     let t = &fixture("token")[0];
-    let shards = generate_shards::<F>(t, 3000).unwrap();
+    let shards =
+        shard::generate_shards_in::<F>(t, shard::fixed_ranges(t.steps.len(), 3000)).unwrap();
     assert_eq!(shards.len(), 2);
     for s in &shards {
         check(s).expect("shard proves");
@@ -142,7 +192,9 @@ fn shards_of_any_size_prove_and_chain() {
 #[test]
 fn mutated_resumption_is_rejected() {
     let t = &fixture("calls")[0];
-    let base = generate_shards::<F>(t, 2048).unwrap().remove(0);
+    let base = shard::generate_shards_in::<F>(t, shard::fixed_ranges(t.steps.len(), 2048))
+        .unwrap()
+        .remove(0);
     let r = (1..base.steps.len())
         .find(|&r| cpu_row(&base, r).resume == F::ONE)
         .expect("a caller resuming");
@@ -170,7 +222,9 @@ fn base_shard() -> Shard<F> {
     static S: OnceLock<Shard<F>> = OnceLock::new();
     S.get_or_init(|| {
         let t = &fixture("keccak")[0];
-        generate_shards::<F>(t, 1024).unwrap().remove(0)
+        shard::generate_shards_in::<F>(t, shard::fixed_ranges(t.steps.len(), 1024))
+            .unwrap()
+            .remove(0)
     })
     .clone()
 }

@@ -126,6 +126,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             "steps": exec.steps(),
             "subblocks": exec.subblocks.len(),
             "shards": proved.proof.shards.len(),
+            "shards_with_carried_state": proved.proof.shards_with_carried_state(),
             "proof_bytes": bytes.len(),
             "phases_ms": {
                 "execute": ms(t.execute),
@@ -152,9 +153,10 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             exec.steps()
         );
         println!(
-            "subblocks    {}   shards {}",
+            "subblocks    {}   shards {} ({} take state carried across a cut inside a transaction: trusted)",
             exec.subblocks.len(),
-            proved.proof.shards.len()
+            proved.proof.shards.len(),
+            proved.proof.shards_with_carried_state()
         );
         println!(
             "phase        execute {:.1} ms | tracegen {:.1} ms | prove {:.1} ms | verify {:.1} ms | total {:.1} ms",
@@ -207,9 +209,15 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
     let result = verify_block_proof(&bytes);
     let elapsed = ms(t0.elapsed());
-    let (shards, subblocks) = BlockProof::from_bytes(&bytes)
-        .map(|p| (p.shards.len(), p.subblocks.len()))
-        .unwrap_or((0, 0));
+    let (shards, subblocks, carried) = BlockProof::from_bytes(&bytes)
+        .map(|p| {
+            (
+                p.shards.len(),
+                p.subblocks.len(),
+                p.shards_with_carried_state(),
+            )
+        })
+        .unwrap_or((0, 0, 0));
     match &result {
         Ok(block) => {
             if args.json {
@@ -217,11 +225,11 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                     "{}",
                     json!({"verified": true, "block_number": block.number, "gas_used": block.gas_used,
                     "block_hash": format!("0x{}", hex(&block.block_hash)), "state_root": format!("0x{}", hex(&block.state_root)),
-                    "transactions": block.transactions, "subblocks": subblocks, "shards": shards, "verify_ms": elapsed})
+                    "transactions": block.transactions, "subblocks": subblocks, "shards": shards, "shards_with_carried_state": carried, "verify_ms": elapsed})
                 );
             } else {
                 println!(
-                    "valid: block {} (hash 0x{}), {} txs, {} gas, {subblocks} subblocks, {shards} shards, verified in {elapsed:.1} ms",
+                    "valid: block {} (hash 0x{}), {} txs, {} gas, {subblocks} subblocks, {shards} shards ({carried} with carried state), verified in {elapsed:.1} ms",
                     block.number,
                     hex(&block.block_hash),
                     block.transactions,

@@ -241,6 +241,22 @@ pub struct BlockProof {
 }
 
 impl BlockProof {
+    /// Shards that take stack items or suspended calls carried in from the previous shard (their
+    /// boundary chip's `allow_init` is 1): the cut before them falls inside a transaction longer
+    /// than a shard, and what they take is trusted (see the coverage table). Zero for a proof
+    /// whose every cut falls between transactions.
+    pub fn shards_with_carried_state(&self) -> usize {
+        self.shards
+            .iter()
+            .filter(|s| {
+                s.public_values
+                    .get(slotproof_air::shard::BOUNDARY)
+                    .and_then(|b| b.first())
+                    .is_some_and(|&allow_init| allow_init != 0)
+            })
+            .count()
+    }
+
     /// The proof as bytes (postcard).
     pub fn to_bytes(&self) -> Result<Vec<u8>, postcard::Error> {
         postcard::to_allocvec(self)
