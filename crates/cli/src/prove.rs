@@ -183,7 +183,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         );
         println!("verified     {verified}");
         println!(
-            "coverage     v{}: {share_pct:.1}% of steps fully constrained; the rest, and every block-level check, is trusted (slotproof coverage)",
+            "coverage     v{}: {share_pct:.1}% of steps fully constrained, the rest trusted; block-level checks are verifier-checked on prover-supplied values or trusted (slotproof coverage)",
             proved.proof.coverage_version
         );
     }

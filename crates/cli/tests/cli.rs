@@ -73,7 +73,10 @@ fn prove_writes_a_proof_that_verify_accepts_and_a_tampered_one_it_rejects() {
     let vj: serde_json::Value = serde_json::from_slice(&ok_json.stdout).unwrap();
     assert_eq!(vj["verified"], true);
     assert_eq!(vj["shards"], v["shards"]);
-    assert_eq!(vj["shards_with_carried_state"], v["shards_with_carried_state"]);
+    assert_eq!(
+        vj["shards_with_carried_state"],
+        v["shards_with_carried_state"]
+    );
     assert!(vj["subblocks"].as_u64().unwrap() >= 1);
     assert!(vj["transactions"].as_u64().unwrap() >= 1);
     let mut bytes = std::fs::read(&proof).unwrap();
