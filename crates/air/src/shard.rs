@@ -217,10 +217,8 @@ pub fn plan_shards(
 /// Shards of exactly `max_rows` steps (the last one shorter), cut wherever that falls — inside
 /// calls too. For tests of the carried-state machinery; [`generate_shards`] avoids such cuts.
 pub fn fixed_ranges(n: usize, max_rows: usize) -> Vec<Range<usize>> {
-    (0..n)
-        .step_by(max_rows.max(1))
-        .map(|s| s..(s + max_rows.max(1)).min(n))
-        .collect()
+    let rows = max_rows.max(1);
+    (0..n).step_by(rows).map(|s| s..(s + rows).min(n)).collect()
 }
 
 /// Generate the shards of the given contiguous step ranges, which must cover the subblock from

@@ -170,7 +170,7 @@ fn shards_are_cut_between_transactions_and_carry_nothing() {
     }
     assert!(shard::subblock_ends(&shards[0], shards.last().unwrap()));
     assert!(matches!(
-        shard::generate_shards_in::<F>(t, vec![0..10]),
+        shard::generate_shards_in::<F>(t, std::iter::once(0..10).collect()),
         Err(crate::TraceError::BadShardRanges { .. })
     ));
 }

@@ -12,6 +12,7 @@
 use crate::execute::load_block;
 use crate::generate::{format_gas, parse_gas};
 use crate::peak_memory::PeakMemory;
+use crate::prove::ms;
 use anyhow::Context;
 use clap::Args;
 use serde_json::{Value, json};
@@ -113,10 +114,6 @@ impl Run {
         let gas = self.block.as_ref()?.gas_used as f64;
         Some(gas / 1e6 / self.end_to_end.as_secs_f64())
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 /// The text of a panic payload.

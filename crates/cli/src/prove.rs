@@ -52,7 +52,7 @@ impl ProveArgs {
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
@@ -253,5 +253,5 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    alloy_primitives::hex::encode(b)
 }

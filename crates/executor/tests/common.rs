@@ -1,4 +1,4 @@
-//! Shared helpers of the executor's integration tests.
+//! Shared helpers of the integration tests (the executor's, and slotproof's through `#[path]`).
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 use alloy_primitives::keccak256;
 use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
-use slotproof_air::shard::{BlockClaim, SubblockClaim};
+use slotproof_air::shard::{BOUNDARY, BlockClaim, SubblockClaim};
 use slotproof_executor::BlockExecution;
 use slotproof_executor::boundary::{AccountValue, StateBoundary};
 
@@ -250,7 +250,7 @@ impl BlockProof {
             .iter()
             .filter(|s| {
                 s.public_values
-                    .get(slotproof_air::shard::BOUNDARY)
+                    .get(BOUNDARY)
                     .and_then(|b| b.first())
                     .is_some_and(|&allow_init| allow_init != 0)
             })

@@ -347,11 +347,7 @@ type Addr = [u8; 20];
 type Word = [u8; 32];
 
 fn hex(b: &[u8]) -> String {
-    let mut s = String::from("0x");
-    for x in b {
-        s.push_str(&format!("{x:02x}"));
-    }
-    s
+    alloy_primitives::hex::encode_prefixed(b)
 }
 
 fn show_account(a: &Option<crate::proof::AccountState>) -> String {

@@ -11,6 +11,8 @@ use slotproof::{BlockProver, DEFAULT_MAX_SHARD_ROWS, verify_block_proof};
 use std::path::Path;
 use std::time::Instant;
 
+// The executor tests' helpers (where the shared fixtures are, skipping cleanly without them).
+#[path = "../../executor/tests/common.rs"]
 mod common;
 
 fn prove_and_verify(path: &Path, subblock_gas: u64) {

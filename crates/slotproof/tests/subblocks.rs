@@ -15,6 +15,8 @@ use slotproof::{
 };
 use std::sync::OnceLock;
 
+// The executor tests' helpers (where the shared fixtures are, skipping cleanly without them).
+#[path = "../../executor/tests/common.rs"]
 mod common;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
