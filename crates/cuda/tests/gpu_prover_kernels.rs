@@ -148,35 +148,25 @@ macro_rules! gpu_tests {
                 let tag = concat!("gpu openings ", $name);
                 let Some(b) = backend(tag) else { return };
                 let mut rng = rng(tag);
-                let log_blowup = 1;
-                let mats: Vec<RowMajorMatrix<F>> = [(14usize, 3usize), (10, 2), (14, 1), (3, 4)]
-                    .iter()
-                    .map(|&(log_h, w)| RowMajorMatrix::rand(&mut rng, 1 << log_h, w))
-                    .collect();
-                let points: Vec<Vec<EF>> = (0..mats.len())
-                    .map(|i| (0..1 + i % 2).map(|_| rng.random()).collect())
-                    .collect();
-                let rounds = [slotproof_prover::opening::RoundMatrices {
-                    matrices: mats.iter().collect(),
-                    points: &points,
-                }];
-                let opened = slotproof_prover::opening::evaluate_at_points(&rounds, log_blowup);
+                let OpeningCase {
+                    log_blowup,
+                    mats,
+                    points,
+                    opened,
+                    alpha,
+                    heights,
+                    reduced,
+                } = opening_case(&mut rng, &[(14, 3), (10, 2), (14, 1), (3, 4)]);
                 let dev: Vec<DeviceMatrix<F>> = mats.iter().map(|m| matrix(&b, m)).collect();
-                for ((m, pts), values) in dev.iter().zip(&points).zip(&opened[0]) {
+                for ((m, pts), values) in dev.iter().zip(&points).zip(&opened) {
                     for (&z, v) in pts.iter().zip(values) {
                         assert_eq!(&b.evaluate_at_point::<F, EF>(m, log_blowup, z).unwrap(), v);
                     }
                 }
-                let alpha: EF = rng.random();
-                let expected = slotproof_prover::opening::reduce_openings(&rounds, &opened, alpha);
-                let mut heights: Vec<usize> = mats.iter().map(|m| m.height()).collect();
-                heights.sort_unstable();
-                heights.dedup();
-                heights.reverse();
-                for (&height, expected) in heights.iter().zip(&expected) {
+                for (&height, expected) in heights.iter().zip(&reduced) {
                     let acc = b.upload_words(&vec![0u32; 4 * height]).unwrap();
                     let mut num_reduced = 0;
-                    for ((m, pts), values) in dev.iter().zip(&points).zip(&opened[0]) {
+                    for ((m, pts), values) in dev.iter().zip(&points).zip(&opened) {
                         if m.height() != height {
                             continue;
                         }

@@ -218,20 +218,16 @@ macro_rules! model_tests {
             #[test]
             fn opening_models_match_prover() {
                 let mut rng = rng(concat!("openings ", $name));
-                let log_blowup = 1;
-                let mats: Vec<RowMajorMatrix<F>> = [(6usize, 3usize), (4, 2), (6, 1), (3, 4)]
-                    .iter()
-                    .map(|&(log_h, w)| RowMajorMatrix::rand(&mut rng, 1 << log_h, w))
-                    .collect();
-                let points: Vec<Vec<EF>> = (0..mats.len())
-                    .map(|i| (0..1 + i % 2).map(|_| rng.random()).collect())
-                    .collect();
-                let rounds = [slotproof_prover::opening::RoundMatrices {
-                    matrices: mats.iter().collect(),
-                    points: &points,
-                }];
-                let opened = slotproof_prover::opening::evaluate_at_points(&rounds, log_blowup);
-                for ((m, pts), values) in mats.iter().zip(&points).zip(&opened[0]) {
+                let OpeningCase {
+                    log_blowup,
+                    mats,
+                    points,
+                    opened,
+                    alpha,
+                    heights,
+                    reduced,
+                } = opening_case(&mut rng, &[(6, 3), (4, 2), (6, 1), (3, 4)]);
+                for ((m, pts), values) in mats.iter().zip(&points).zip(&opened) {
                     let log_h = m.height().trailing_zeros() as usize - log_blowup;
                     for (&z, v) in pts.iter().zip(values) {
                         let wp =
@@ -247,18 +243,12 @@ macro_rules! model_tests {
                         assert_eq!(got, ext_words(v));
                     }
                 }
-                let alpha: EF = rng.random();
-                let expected = slotproof_prover::opening::reduce_openings(&rounds, &opened, alpha);
                 // The model, driven as reduce_openings orders its terms.
-                let mut heights: Vec<usize> = mats.iter().map(|m| m.height()).collect();
-                heights.sort_unstable();
-                heights.dedup();
-                heights.reverse();
                 let mut got = Vec::new();
                 for &height in &heights {
                     let mut acc = vec![0u32; 4 * height];
                     let mut num_reduced = 0;
-                    for ((m, pts), values) in mats.iter().zip(&points).zip(&opened[0]) {
+                    for ((m, pts), values) in mats.iter().zip(&points).zip(&opened) {
                         if m.height() != height {
                             continue;
                         }
@@ -279,7 +269,7 @@ macro_rules! model_tests {
                     }
                     got.push(acc);
                 }
-                let expected: Vec<Vec<u32>> = expected.iter().map(|c| ext_words(c)).collect();
+                let expected: Vec<Vec<u32>> = reduced.iter().map(|c| ext_words(c)).collect();
                 assert_eq!(got, expected);
             }
 

@@ -207,6 +207,52 @@ macro_rules! field_inputs {
             }
         }
 
+        /// Random LDE-shaped matrices (`(log_height, width)`) with one or two opening points
+        /// each, the prover's evaluations at them (`opened[matrix][point][column]`) and its
+        /// α-reduced codewords, one per height, tallest first (`reduced[k]` has height
+        /// `heights[k]`): the inputs and expected outputs of the opening kernels.
+        pub struct OpeningCase {
+            pub log_blowup: usize,
+            pub mats: Vec<RowMajorMatrix<F>>,
+            pub points: Vec<Vec<EF>>,
+            pub opened: Vec<Vec<Vec<EF>>>,
+            pub alpha: EF,
+            pub heights: Vec<usize>,
+            pub reduced: Vec<Vec<EF>>,
+        }
+
+        pub fn opening_case(rng: &mut SmallRng, shapes: &[(usize, usize)]) -> OpeningCase {
+            let log_blowup = 1;
+            let mats: Vec<RowMajorMatrix<F>> = shapes
+                .iter()
+                .map(|&(log_h, w)| RowMajorMatrix::rand(rng, 1 << log_h, w))
+                .collect();
+            let points: Vec<Vec<EF>> = (0..mats.len())
+                .map(|i| (0..1 + i % 2).map(|_| rng.random()).collect())
+                .collect();
+            let rounds = [slotproof_prover::opening::RoundMatrices {
+                matrices: mats.iter().collect(),
+                points: &points,
+            }];
+            let opened = slotproof_prover::opening::evaluate_at_points(&rounds, log_blowup);
+            let alpha: EF = rng.random();
+            let reduced = slotproof_prover::opening::reduce_openings(&rounds, &opened, alpha);
+            let mut heights: Vec<usize> = mats.iter().map(|m| m.height()).collect();
+            heights.sort_unstable();
+            heights.dedup();
+            heights.reverse();
+            let opened = opened.into_iter().next().expect("one round");
+            OpeningCase {
+                log_blowup,
+                mats,
+                points,
+                opened,
+                alpha,
+                heights,
+                reduced,
+            }
+        }
+
         /// Column-major Montgomery words of a row-major matrix.
         pub fn column_words(m: &RowMajorMatrix<F>) -> Vec<u32> {
             let (h, w) = (m.height(), m.width());
