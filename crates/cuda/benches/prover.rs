@@ -4,9 +4,8 @@
 //!    of a `2^log_n x width` trace:
 //!    * `cpu`: Plonky3's `TwoAdicFriPcs::commit` with the prover's configuration (rayon, all
 //!      cores) — what the CPU backend's `commit` runs;
-//!    * `gpu round trip`: the GPU backend's `commit` step (`CommitEngine::lde_and_commit`:
-//!      host transpose, upload, LDE, tree, download of the LDE and all digest layers,
-//!      transpose back);
+//!    * `gpu commit`: the GPU backend's `commit` step (`ProverEngine` upload with the host
+//!      transpose, LDE, tree, cap download; the LDE and tree stay resident);
 //!    * `gpu device`: LDE + tree of an already resident trace (device time + one synchronize);
 //!    * `d2d copy`: a device-to-device copy of the LDE's bytes, the memory-bandwidth floor.
 //!
@@ -33,7 +32,7 @@ use p3_koala_bear::KoalaBear;
 use p3_matrix::dense::RowMajorMatrix;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use slotproof_cuda::prover_backend::{CommitEngine, HostMerkleTree, LdeJob};
+use slotproof_cuda::prover_backend::{ProverEngine, fri::tree_cap};
 use slotproof_cuda::{CudaBackend, CudaProverBackend, DeviceMatrix};
 use slotproof_prover::field::{Challenge, Challenger};
 use slotproof_prover::test_airs::Shard;
@@ -98,7 +97,7 @@ macro_rules! bench_field {
             println!("\n== {tag}: one commitment round (LDE blowup 2 + Merkle), medians of {} ==", iters());
             println!(
                 "{:<12} {:>10} {:>14} {:>12} {:>10} {:>11} {:>13} {:>11}",
-                "shape", "cpu ms", "gpu r/t ms", "gpu dev ms", "d2d ms", "d2d GB/s", "cpu/gpu r/t", "cpu/gpu dev"
+                "shape", "cpu ms", "gpu cmt ms", "gpu dev ms", "d2d ms", "d2d GB/s", "cpu/gpu cmt", "cpu/gpu dev"
             );
             for log_n in list("SLOTPROOF_BENCH_LOG_NS", "18,20,22") {
                 for width in list("SLOTPROOF_BENCH_WIDTHS", "64,256") {
@@ -114,19 +113,23 @@ macro_rules! bench_field {
                     let shape = format!("2^{log_n}x{width}");
                     let trace = RowMajorMatrix::<F>::rand(&mut rng, 1 << log_n, width);
                     let domain = TwoAdicMultiplicativeCoset::new(<F as p3_field::PrimeCharacteristicRing>::ONE, log_n).unwrap();
-                    let job = [LdeJob { evals: &trace, shift: <F as p3_field::Field>::GENERATOR }];
+                    // The backend's commit step for one trace on the trace domain H.
+                    let commit = || {
+                        let up = ProverEngine::<F>::upload(&**gpu, &trace).unwrap();
+                        let lde = gpu.coset_lde(up, settings.log_blowup, <F as p3_field::Field>::GENERATOR).unwrap();
+                        let tree = ProverEngine::<F>::merkle_tree(&**gpu, &[&lde]).unwrap();
+                        let cap = tree_cap::<F, _>(&**gpu, &tree, settings.merkle_cap_height).unwrap();
+                        (cap, lde, tree)
+                    };
 
                     // Same commitment on both sides before timing anything.
                     let (cpu_commit, _) = <_ as Pcs<Challenge<F>, Challenger<F>>>::commit(pcs, [(domain, trace.clone())]).unwrap();
-                    let round = gpu.lde_and_commit(&job, settings.log_blowup).expect("GPU round");
-                    let tree = HostMerkleTree::from_parts(round.ldes, round.digest_layers).expect("tree");
-                    assert_eq!(tree.cap(settings.merkle_cap_height), cpu_commit, "{tag} {shape}: GPU and CPU commitments differ");
-                    drop(tree);
+                    assert_eq!(commit().0, cpu_commit, "{tag} {shape}: GPU and CPU commitments differ");
 
                     let cpu = median(|| trace.clone(), |t| {
                         <_ as Pcs<Challenge<F>, Challenger<F>>>::commit(pcs, [(domain, t)]).unwrap()
                     });
-                    let round_trip = median(|| (), |()| gpu.lde_and_commit(&job, settings.log_blowup).unwrap());
+                    let round_trip = median(|| (), |()| commit());
                     let resident: DeviceMatrix<F> = gpu.upload_row_major(&trace).unwrap();
                     let device = median(|| (), |()| {
                         let lde = gpu.coset_lde_bitrev(&resident, settings.log_blowup as u32, <F as p3_field::Field>::GENERATOR).unwrap();

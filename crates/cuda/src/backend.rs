@@ -340,6 +340,23 @@ impl CudaBackend {
         Ok(out)
     }
 
+    /// Device-to-device copy of words `[start, start + len)` of a buffer into a new one.
+    pub fn copy_range(&self, buf: &DeviceBuffer, start: usize, len: usize) -> Result<DeviceBuffer> {
+        if start + len > buf.len {
+            return Err(Error::InvalidShape(format!(
+                "range {start}..{} outside a buffer of {} words",
+                start + len,
+                buf.len
+            )));
+        }
+        let mut out = self.alloc(len)?;
+        if len > 0 {
+            self.stream
+                .memcpy_dtod(&buf.slice.slice(start..start + len), &mut out.slice)?;
+        }
+        Ok(out)
+    }
+
     /// Upload a column-major matrix: `values[c * height + r]` is row r of column c.
     pub fn upload_columns<F: DeviceField>(
         &self,

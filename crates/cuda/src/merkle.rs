@@ -74,6 +74,39 @@ impl<F: DeviceField> DeviceMerkleTree<F> {
             .collect()
     }
 
+    /// The digests at `positions` of layer `layer` (in the order asked): one `gather_rows`
+    /// launch over the layer read as 8-word rows, one download.
+    pub fn gather_digests(
+        &self,
+        backend: &CudaBackend,
+        layer: usize,
+        positions: &[usize],
+    ) -> Result<Vec<[F; 8]>> {
+        let Some(buf) = self.layers.get(layer) else {
+            return Err(Error::InvalidShape(format!(
+                "digest layer {layer} of a tree of {} layers",
+                self.layers.len()
+            )));
+        };
+        let digests = buf.len() / 8;
+        if let Some(&p) = positions.iter().find(|&&p| p >= digests) {
+            return Err(Error::InvalidShape(format!(
+                "digest {p} of a layer of {digests}"
+            )));
+        }
+        if positions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Word c of digest p sits at 8p + c: a "matrix" of column stride 1 whose row q starts
+        // at word 8 * positions[q].
+        let starts: Vec<u32> = positions.iter().map(|&p| (8 * p) as u32).collect();
+        let words = backend.gather_words(buf, 1, &starts, 8)?;
+        Ok(F::vec_from_words(words)?
+            .chunks_exact(8)
+            .map(|c| c.try_into().expect("8-word digests"))
+            .collect())
+    }
+
     /// The root digest.
     pub fn root(&self, backend: &CudaBackend) -> Result<[F; 8]> {
         Ok(self.layer(backend, self.layers.len() - 1)?[0])
@@ -181,6 +214,62 @@ impl CudaBackend {
             cap_height,
             _f: core::marker::PhantomData,
         })
+    }
+}
+
+impl CudaBackend {
+    /// `out[q * width + c] = data[c * col_stride + rows[q]]` for every query q: one
+    /// `gather_rows` launch, one download.
+    pub(crate) fn gather_words(
+        &self,
+        data: &DeviceBuffer,
+        col_stride: u64,
+        rows: &[u32],
+        width: usize,
+    ) -> Result<Vec<u32>> {
+        if rows.is_empty() || width == 0 {
+            return Ok(Vec::new());
+        }
+        let rows_buf = self.upload_words(rows)?;
+        let out = self.alloc(rows.len() * width)?;
+        let stream = self.stream();
+        let p = GatherRowsParams {
+            data: data.ptr(stream),
+            col_stride,
+            rows: rows_buf.ptr(stream),
+            out: out.ptr(stream),
+            width: width as u32,
+            num_queries: rows.len() as u32,
+        };
+        let total = rows.len() * width;
+        let cfg = LaunchConfig {
+            grid_dim: (total.div_ceil(256).min(65_535) as u32, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        self.launch(crate::kernels::entry_any("gather_rows")?, cfg, &[&p])?;
+        self.download_words(&out)
+    }
+
+    /// Rows `rows` of a device matrix (in the order asked), checked canonical.
+    pub fn gather_matrix_rows<F: DeviceField>(
+        &self,
+        m: &DeviceMatrix<F>,
+        rows: &[usize],
+    ) -> Result<Vec<Vec<F>>> {
+        if let Some(&r) = rows.iter().find(|&&r| r >= m.height) {
+            return Err(Error::InvalidShape(format!(
+                "row {r} of a matrix of {} rows",
+                m.height
+            )));
+        }
+        if m.width == 0 {
+            return Ok(vec![Vec::new(); rows.len()]);
+        }
+        let idx: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+        let values =
+            F::vec_from_words(self.gather_words(&m.buf, m.height as u64, &idx, m.width)?)?;
+        Ok(values.chunks_exact(m.width).map(<[F]>::to_vec).collect())
     }
 }
 

@@ -576,12 +576,11 @@ pub fn hash_row<F: DeviceField>(
 /// Model of the whole device tree build: layer 0 from `hash_leaves`, then `compress_layer` with
 /// injection, following `plan`. `mats[i]` is matrix i as a list of columns.
 pub fn merkle_layers<F: DeviceField>(
-    mats: &[Vec<Vec<u32>>],
+    mats: &[&[Vec<u32>]],
     plan: &MerklePlan,
 ) -> Vec<Vec<[u32; 8]>> {
     let c = F::poseidon2_constants();
-    let select =
-        |idx: &[usize]| -> Vec<&[Vec<u32>]> { idx.iter().map(|&i| mats[i].as_slice()).collect() };
+    let select = |idx: &[usize]| -> Vec<&[Vec<u32>]> { idx.iter().map(|&i| mats[i]).collect() };
     let max = 1usize << plan.log_max_height;
     let leaf_mats = select(&plan.leaves);
     let mut layers = vec![

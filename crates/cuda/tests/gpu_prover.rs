@@ -13,7 +13,8 @@ use common::rng;
 use p3_baby_bear::BabyBear;
 use p3_koala_bear::KoalaBear;
 use p3_matrix::dense::RowMajorMatrix;
-use slotproof_cuda::prover_backend::{CommitEngine, LdeJob, ReferenceEngine};
+use rand::RngExt;
+use slotproof_cuda::prover_backend::{ProverEngine, ReferenceEngine};
 use slotproof_cuda::{BackendOptions, CudaBackend, CudaProverBackend, DeviceField};
 use slotproof_prover::FriSettings;
 use slotproof_prover::test_airs::conformance;
@@ -68,13 +69,15 @@ fn gpu_prover_backend_conformance_baby_bear() {
 }
 
 /// Rounds shaped like the prover's (several heights, a shifted coset like a quotient chunk,
-/// widths across sponge blocks), blowups 2 and 4: the device output equals the reference
-/// model's, LDEs and every digest layer.
+/// widths across sponge blocks), blowups 2 and 4: the resident device round equals the
+/// reference model's — every LDE, every digest layer — and so do the query-answer gathers
+/// (rows at random indices, digests at random positions of every layer).
 fn engine_matches_reference<F: DeviceField>(test: &str, gpu: &CudaBackend)
 where
     rand::distr::StandardUniform: rand::distr::Distribution<F>,
 {
     let mut r = rng(test);
+    let model = ReferenceEngine;
     let shapes: [&[(usize, usize, bool)]; 3] = [
         &[(1 << 10, 16, false), (256, 2, false)],
         &[(512, 6, false), (32, 2, false), (256, 2, false)],
@@ -82,31 +85,54 @@ where
     ];
     for log_blowup in [1, 2] {
         for shape in shapes {
-            let mats: Vec<(RowMajorMatrix<F>, F)> = shape
-                .iter()
-                .map(|&(h, w, shifted)| {
-                    let shift = if shifted {
-                        F::GENERATOR / F::GENERATOR.square()
-                    } else {
-                        F::GENERATOR
-                    };
-                    (RowMajorMatrix::rand(&mut r, h, w), shift)
-                })
-                .collect();
-            let jobs: Vec<LdeJob<'_, F>> = mats
-                .iter()
-                .map(|(m, shift)| LdeJob {
-                    evals: m,
-                    shift: *shift,
-                })
-                .collect();
-            let device = gpu.lde_and_commit(&jobs, log_blowup).unwrap();
-            let model = ReferenceEngine.lde_and_commit(&jobs, log_blowup).unwrap();
-            assert_eq!(device.ldes, model.ldes, "{test}: LDEs, {shape:?}");
-            assert_eq!(
-                device.digest_layers, model.digest_layers,
-                "{test}: digest layers, {shape:?}"
-            );
+            let mut device_ldes = Vec::new();
+            let mut model_ldes = Vec::new();
+            for &(h, w, shifted) in shape {
+                let shift = if shifted {
+                    F::GENERATOR / F::GENERATOR.square()
+                } else {
+                    F::GENERATOR
+                };
+                let m = RowMajorMatrix::<F>::rand(&mut r, h, w);
+                let d = ProverEngine::<F>::upload(gpu, &m).unwrap();
+                device_ldes.push(gpu.coset_lde(d, log_blowup, shift).unwrap());
+                let h = ProverEngine::<F>::upload(&model, &m).unwrap();
+                model_ldes.push(model.coset_lde(h, log_blowup, shift).unwrap());
+            }
+            for (d, m) in device_ldes.iter().zip(&model_ldes) {
+                assert_eq!(
+                    ProverEngine::<F>::download(gpu, d).unwrap(),
+                    ProverEngine::<F>::download(&model, m).unwrap(),
+                    "{test}: LDE, {shape:?}"
+                );
+                let height = d.height();
+                let rows: Vec<usize> = (0..20).map(|_| r.random_range(0..height)).collect();
+                assert_eq!(
+                    ProverEngine::<F>::rows(gpu, d, &rows).unwrap(),
+                    ProverEngine::<F>::rows(&model, m, &rows).unwrap(),
+                    "{test}: gathered rows, {shape:?}"
+                );
+            }
+            let device_tree =
+                ProverEngine::<F>::merkle_tree(gpu, &device_ldes.iter().collect::<Vec<_>>())
+                    .unwrap();
+            let model_tree =
+                ProverEngine::<F>::merkle_tree(&model, &model_ldes.iter().collect::<Vec<_>>())
+                    .unwrap();
+            let layers = ProverEngine::<F>::tree_layers(gpu, &device_tree);
+            assert_eq!(layers, ProverEngine::<F>::tree_layers(&model, &model_tree));
+            for layer in 0..layers {
+                let n = model_tree.layers[layer].len();
+                let all: Vec<usize> = (0..n).collect();
+                let some: Vec<usize> = (0..9).map(|_| r.random_range(0..n)).collect();
+                for positions in [all, some] {
+                    assert_eq!(
+                        ProverEngine::<F>::digests(gpu, &device_tree, layer, &positions).unwrap(),
+                        ProverEngine::<F>::digests(&model, &model_tree, layer, &positions).unwrap(),
+                        "{test}: digest layer {layer}, {shape:?}"
+                    );
+                }
+            }
         }
     }
 }

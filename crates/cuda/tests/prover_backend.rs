@@ -18,10 +18,11 @@ use p3_koala_bear::KoalaBear;
 use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use rand::RngExt;
+use slotproof_cuda::prover_backend::openings::{opened_rows, pruned_paths};
 use slotproof_cuda::prover_backend::{
-    CommitEngine, CommittedLdes, HostMerkleTree, HostTreeMmcs, LdeJob, QuotientInputs, ReduceTerm,
-    ReferenceEngine, TreeShapeError, evaluations_on_domain, from_columns,
-    reference_open_evaluations, reference_quotient, reference_reduce_height, to_columns,
+    Digest, HostMerkleTree, HostTreeMmcs, ModelMatrix, ModelTree, ProverEngine, QuotientInputs,
+    ReduceTerm, ReferenceEngine, TreeShapeError, evaluations_on_domain, fri, from_columns,
+    to_columns,
 };
 use slotproof_cuda::{CudaProverBackend, Error, ReferenceProverBackend, probe_driver};
 use slotproof_prover::test_airs::conformance;
@@ -207,32 +208,58 @@ macro_rules! field_tests {
                             )
                         })
                         .collect();
-                    let jobs: Vec<LdeJob<'_, F>> = inputs
+                    // The engine's round: upload, LDE with TwoAdicFriPcs's shift, one tree.
+                    let e = ReferenceEngine;
+                    let ldes: Vec<ModelMatrix> = inputs
                         .iter()
-                        .map(|(d, m)| LdeJob {
-                            evals: m,
-                            shift: F::GENERATOR / d.shift(),
+                        .map(|(d, m)| {
+                            let up = ProverEngine::<F>::upload(&e, m).unwrap();
+                            e.coset_lde(up, settings.log_blowup, F::GENERATOR / d.shift())
+                                .unwrap()
                         })
                         .collect();
-                    let CommittedLdes {
-                        ldes,
-                        digest_layers,
-                    } = ReferenceEngine
-                        .lde_and_commit(&jobs, settings.log_blowup)
-                        .unwrap();
-                    let tree = HostMerkleTree::from_parts(ldes, digest_layers).unwrap();
+                    let tree: ModelTree =
+                        ProverEngine::<F>::merkle_tree(&e, &ldes.iter().collect::<Vec<_>>())
+                            .unwrap();
                     let (p3_commit, p3_data) = <_ as Pcs<
                         slotproof_prover::field::Challenge<F>,
                         slotproof_prover::field::Challenger<F>,
                     >>::commit(pcs, inputs.clone())
                     .unwrap();
-                    assert_eq!(tree.cap(settings.merkle_cap_height), p3_commit);
+                    assert_eq!(
+                        fri::tree_cap::<F, _>(&e, &tree, settings.merkle_cap_height).unwrap(),
+                        p3_commit
+                    );
                     let (val_mmcs, _) = slotproof_prover::field::fri_components::<F>(&settings);
                     let p3_ldes = val_mmcs.get_matrices(&p3_data);
-                    assert_eq!(tree.leaves().len(), p3_ldes.len());
-                    for (a, b) in tree.leaves().iter().zip(p3_ldes) {
-                        assert_eq!(a, b);
+                    assert_eq!(ldes.len(), p3_ldes.len());
+                    for (a, b) in ldes.iter().zip(p3_ldes) {
+                        assert_eq!(&ProverEngine::<F>::download(&e, a).unwrap(), b);
                     }
+                    // Query answers from the resident round (rows + pruned multi-path) are
+                    // MerkleTreeMmcs's: unsorted indices, duplicates, every leaf.
+                    let leaves = 32usize << settings.log_blowup;
+                    let log_max = leaves.trailing_zeros() as usize;
+                    let sets: Vec<Vec<usize>> = vec![
+                        vec![5],
+                        vec![leaves - 1, 0, 17, 17, 16, 40, 41, 2],
+                        (0..leaves).collect(),
+                        (0..12).map(|_| r.random_range(0..leaves)).collect(),
+                    ];
+                    for indices in sets {
+                        let opened = opened_rows::<F, _>(&e, &ldes, log_max, &indices).unwrap();
+                        let proof =
+                            pruned_paths::<F, _>(&e, &tree, &indices, settings.merkle_cap_height)
+                                .unwrap();
+                        let (p3_opened, p3_proof) = val_mmcs.open_multi_batch(&indices, &p3_data);
+                        assert_eq!(opened, p3_opened, "{indices:?}");
+                        assert_eq!(proof.sibling_hashes, p3_proof.sibling_hashes, "{indices:?}");
+                    }
+                    // An index outside the tree is a typed error, not a panic.
+                    assert!(
+                        pruned_paths::<F, _>(&e, &tree, &[leaves], settings.merkle_cap_height)
+                            .is_err()
+                    );
                 }
             }
 
@@ -338,6 +365,9 @@ macro_rules! field_tests {
                     Fault::FoldError,
                     Fault::PowLarger,
                     Fault::PowError,
+                    Fault::OpenedRow,
+                    Fault::SiblingDigest,
+                    Fault::FinalPoly,
                 ] {
                     let engine = Arc::new(FaultyEngine(fault));
                     let err = conformance::$conformance(|_, s| {
@@ -355,7 +385,7 @@ macro_rules! field_tests {
 enum Fault {
     /// Add one to the first word of every leaf digest (the root is not recomputed).
     LeafDigests,
-    /// Add one to row 0, column 0 of the first LDE.
+    /// Add one to row 0, column 0 of every LDE.
     LdeValue,
     /// Add one to the first word of every quotient the engine evaluates.
     QuotientValue,
@@ -371,6 +401,12 @@ enum Fault {
     PowLarger,
     /// Fail every proof-of-work search.
     PowError,
+    /// Add one to the first opened row value of every query answer.
+    OpenedRow,
+    /// Add one to the first sibling digest of every query answer's level.
+    SiblingDigest,
+    /// Add one to the first word of the last FRI layer (the final polynomial).
+    FinalPoly,
 }
 
 /// Montgomery word + 1 mod p: still canonical, a different field element.
@@ -381,43 +417,106 @@ fn bump<F: slotproof_cuda::DeviceField>(w: &mut u32) {
 /// The reference engine with one deliberate error in its output.
 struct FaultyEngine(Fault);
 
-impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
+impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
+    type Matrix = ModelMatrix;
+    type Tree = ModelTree;
+    type Codeword = Vec<u32>;
+
     fn name(&self) -> &'static str {
         "faulty reference model"
     }
 
-    fn lde_and_commit(
+    fn dims(&self, m: &ModelMatrix) -> (usize, usize) {
+        ProverEngine::<F>::dims(&ReferenceEngine, m)
+    }
+
+    fn codeword_len(&self, c: &Vec<u32>) -> usize {
+        ProverEngine::<F>::codeword_len(&ReferenceEngine, c)
+    }
+
+    fn upload(&self, m: &RowMajorMatrix<F>) -> slotproof_cuda::Result<ModelMatrix> {
+        ReferenceEngine.upload(m)
+    }
+
+    fn download(&self, m: &ModelMatrix) -> slotproof_cuda::Result<RowMajorMatrix<F>> {
+        ReferenceEngine.download(m)
+    }
+
+    fn coset_lde(
         &self,
-        jobs: &[LdeJob<'_, F>],
+        m: ModelMatrix,
         log_blowup: usize,
-    ) -> slotproof_cuda::Result<CommittedLdes<F>> {
-        let mut out = ReferenceEngine.lde_and_commit(jobs, log_blowup)?;
-        match self.0 {
-            Fault::LeafDigests => {
-                for d in &mut out.digest_layers[0] {
-                    d[0] += F::ONE;
-                }
-            }
-            Fault::LdeValue => out.ldes[0].values[0] += F::ONE,
-            _ => {}
+        shift: F,
+    ) -> slotproof_cuda::Result<ModelMatrix> {
+        let mut out = ReferenceEngine.coset_lde(m, log_blowup, shift)?;
+        if let Fault::LdeValue = self.0 {
+            bump::<F>(&mut out.cols[0][0]);
         }
         Ok(out)
     }
 
-    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> slotproof_cuda::Result<Vec<u32>> {
-        let mut words = reference_quotient(inputs)?;
-        if let Fault::QuotientValue = self.0 {
-            bump::<F>(&mut words[0]);
+    fn merkle_tree(&self, mats: &[&ModelMatrix]) -> slotproof_cuda::Result<ModelTree> {
+        let mut tree = ProverEngine::<F>::merkle_tree(&ReferenceEngine, mats)?;
+        if let Fault::LeafDigests = self.0 {
+            for d in &mut tree.layers[0] {
+                bump::<F>(&mut d[0]);
+            }
         }
-        Ok(words)
+        Ok(tree)
+    }
+
+    fn tree_layers(&self, tree: &ModelTree) -> usize {
+        ProverEngine::<F>::tree_layers(&ReferenceEngine, tree)
+    }
+
+    fn digests(
+        &self,
+        tree: &ModelTree,
+        layer: usize,
+        positions: &[usize],
+    ) -> slotproof_cuda::Result<Vec<Digest<F>>> {
+        let mut out = ReferenceEngine.digests(tree, layer, positions)?;
+        // Only the query answers' digests (the cap is read whole, from position 0).
+        if let Fault::SiblingDigest = self.0
+            && positions.first().is_some_and(|&p| p != 0)
+        {
+            out[0][0] += F::ONE;
+        }
+        Ok(out)
+    }
+
+    fn rows(&self, m: &ModelMatrix, rows: &[usize]) -> slotproof_cuda::Result<Vec<Vec<F>>> {
+        let mut out = ReferenceEngine.rows(m, rows)?;
+        if let Fault::OpenedRow = self.0
+            && let Some(v) = out.first_mut().and_then(|r| r.first_mut())
+        {
+            *v += F::ONE;
+        }
+        Ok(out)
+    }
+
+    fn quotient(&self, q: &QuotientInputs<'_, ModelMatrix>) -> slotproof_cuda::Result<ModelMatrix> {
+        let mut out = ProverEngine::<F>::quotient(&ReferenceEngine, q)?;
+        if let Fault::QuotientValue = self.0 {
+            bump::<F>(&mut out.cols[0][0]);
+        }
+        Ok(out)
+    }
+
+    fn split_quotient(
+        &self,
+        q: &ModelMatrix,
+        log_chunks: usize,
+    ) -> slotproof_cuda::Result<Vec<ModelMatrix>> {
+        ProverEngine::<F>::split_quotient(&ReferenceEngine, q, log_chunks)
     }
 
     fn open_evaluations(
         &self,
-        lde: &RowMajorMatrix<F>,
+        lde: &ModelMatrix,
         points: &[slotproof_cuda::opening::OpeningWeightsParams],
     ) -> slotproof_cuda::Result<Vec<Vec<u32>>> {
-        let mut values = reference_open_evaluations(lde, points)?;
+        let mut values = ProverEngine::<F>::open_evaluations(&ReferenceEngine, lde, points)?;
         if let Fault::OpenedValue = self.0 {
             for v in &mut values {
                 bump::<F>(&mut v[0]);
@@ -429,9 +528,9 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
     fn reduce_height(
         &self,
         height: usize,
-        terms: &[ReduceTerm<'_, F>],
+        terms: &[ReduceTerm<'_, ModelMatrix>],
     ) -> slotproof_cuda::Result<Vec<u32>> {
-        let mut words = reference_reduce_height(height, terms)?;
+        let mut words = ProverEngine::<F>::reduce_height(&ReferenceEngine, height, terms)?;
         if let Fault::ReducedValue = self.0 {
             bump::<F>(&mut words[0]);
         }
@@ -440,14 +539,31 @@ impl<F: slotproof_cuda::DeviceField> CommitEngine<F> for FaultyEngine {
 
     fn fri_fold(
         &self,
-        codeword: &[u32],
+        codeword: &Vec<u32>,
         schedule: &slotproof_cuda::fri::FoldSchedule,
+        roll_in: Option<&Vec<u32>>,
     ) -> slotproof_cuda::Result<Vec<u32>> {
         if let Fault::FoldError = self.0 {
             return Err(Error::InvalidShape("injected FRI fold failure".into()));
         }
-        let mut words = slotproof_cuda::model::fri::fold::<F>(codeword, schedule, None);
+        let mut words = ProverEngine::<F>::fri_fold(&ReferenceEngine, codeword, schedule, roll_in)?;
         if let Fault::FoldValue = self.0 {
+            bump::<F>(&mut words[0]);
+        }
+        Ok(words)
+    }
+
+    fn fri_leaves(
+        &self,
+        codeword: &Vec<u32>,
+        log_arity: usize,
+    ) -> slotproof_cuda::Result<ModelMatrix> {
+        ProverEngine::<F>::fri_leaves(&ReferenceEngine, codeword, log_arity)
+    }
+
+    fn codeword_prefix(&self, c: &Vec<u32>, len: usize) -> slotproof_cuda::Result<Vec<u32>> {
+        let mut words = ProverEngine::<F>::codeword_prefix(&ReferenceEngine, c, len)?;
+        if let Fault::FinalPoly = self.0 {
             bump::<F>(&mut words[0]);
         }
         Ok(words)

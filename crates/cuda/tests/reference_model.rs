@@ -448,7 +448,8 @@ where
             .collect();
         let plan = plan_merkle(&shape.iter().map(|s| s.0).collect::<Vec<_>>()).unwrap();
         let cols: Vec<Vec<Vec<u32>>> = mats.iter().map(|m| columns(m)).collect();
-        let layers = model::merkle_layers::<F>(&cols, &plan);
+        let layers =
+            model::merkle_layers::<F>(&cols.iter().map(Vec::as_slice).collect::<Vec<_>>(), &plan);
         let num_layers = layers.len();
         let max = 1usize << plan.log_max_height;
         let indices = [0, max - 1, rng.random_range(0..max)];

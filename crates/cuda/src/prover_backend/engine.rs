@@ -1,470 +1,383 @@
-//! The commitment step a prover backend hands to the device: coset LDE (bit-reversed rows) of
-//! every matrix of a round, one Merkle tree over all LDEs, and the results back on the host.
+//! The device a prover backend runs on, as a small trait over **resident** data.
 //!
-//! Two engines implement it with the same kernels' semantics:
-//! * [`CudaBackend`]: the GPU (upload, `coset_lde_bitrev_owned`, `merkle_commit`, download);
-//! * [`ReferenceEngine`]: the kernels' scalar reference model ([`crate::reference`]) on the CPU,
-//!   so that everything the prover backend does with an engine's output is tested on machines
-//!   without a GPU, on data computed the way the kernels compute it.
+//! A [`ProverEngine`] owns three kinds of buffers: matrices (column-major Montgomery words:
+//! traces, LDEs, quotient chunks, FRI leaf matrices), Merkle trees (every digest layer) and
+//! extension codewords (interleaved, 4 words per element: quotients, α-reduced codewords, FRI
+//! layers). The backend only ever holds handles to them; what crosses back to the host is what
+//! the transcript and the proof need: caps, opened values, the rows and digests a query answer
+//! names, the final polynomial, proof-of-work witnesses.
+//!
+//! Two engines implement it with the same semantics:
+//! * [`CudaBackend`]: the GPU, every operation a kernel launch over device buffers;
+//! * [`ReferenceEngine`] (`reference_engine.rs`): the kernels' scalar reference model on host
+//!   vectors, so that everything the prover backend does with an engine is tested, whole proofs
+//!   byte for byte, on machines without a GPU.
 
-use p3_field::Field;
 use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
-use rayon::prelude::*;
 
-use crate::backend::{CudaBackend, DeviceMatrix};
+use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
+use crate::merkle::DeviceMerkleTree;
 use crate::opening::{OpeningReduceParams, OpeningWeightsParams};
-use crate::plan::{NttLimits, plan_merkle};
 use crate::prover_backend::host_tree::Digest;
-use crate::quotient::{
-    DEFAULT_MAX_THREADS, DeviceProgram, QuotientDomain, QuotientEnv, quotient_threads,
-};
-use crate::reference;
+use crate::quotient::{DEFAULT_MAX_THREADS, DeviceProgram, QuotientDomain, QuotientEnv};
 
 /// One instance's quotient evaluation (see [`crate::quotient`]): the lowered program, its
 /// environment and domain, and the committed bit-reversed LDEs (shift `GENERATOR`, at least
 /// `2^log_quotient` rows; only those rows are read).
 #[derive(Clone, Copy, Debug)]
-pub struct QuotientInputs<'a, F> {
+pub struct QuotientInputs<'a, M> {
     pub program: &'a DeviceProgram,
     pub env: &'a QuotientEnv,
     pub domain: &'a QuotientDomain,
-    pub main: &'a RowMajorMatrix<F>,
-    pub permutation: Option<&'a RowMajorMatrix<F>>,
+    pub main: &'a M,
+    pub permutation: Option<&'a M>,
 }
 
 /// One term of an α-reduced codeword: a committed LDE and the term's parameters
 /// ([`crate::opening::reduce_params`]) with the alpha powers of its columns.
 #[derive(Clone, Debug)]
-pub struct ReduceTerm<'a, F> {
-    pub lde: &'a RowMajorMatrix<F>,
+pub struct ReduceTerm<'a, M> {
+    pub lde: &'a M,
     pub params: OpeningReduceParams,
     pub alpha_powers: Vec<u32>,
 }
 
-/// Opening evaluations through the kernels' reference model: per point, `4 * width` words.
-pub fn reference_open_evaluations<F: DeviceField>(
-    lde: &RowMajorMatrix<F>,
-    points: &[OpeningWeightsParams],
-) -> Result<Vec<Vec<u32>>> {
-    let mut out = Vec::with_capacity(points.len());
-    for p in points {
-        let h = 1usize << p.log_h;
-        let cols = prefix_columns(lde, h)?;
-        let w = crate::model::opening::weights::<F>(p);
-        out.push(crate::model::opening::dot::<F>(
-            F::as_words(&cols),
-            h,
-            lde.width(),
-            h,
-            &w,
-        ));
-    }
-    Ok(out)
-}
+/// The heavy steps of a shard proof on engine-resident buffers (see the module docs).
+///
+/// Matrices are column-major; LDEs are in bit-reversed row order on `GENERATOR·K` (what
+/// `TwoAdicFriPcs` commits). Every result equals the kernels' reference model bit for bit.
+pub trait ProverEngine<F: DeviceField>: Send + Sync {
+    /// A resident column-major matrix.
+    type Matrix: Send + Sync;
+    /// A resident Merkle tree (all digest layers).
+    type Tree: Send + Sync;
+    /// A resident extension-field vector, 4 words per element.
+    type Codeword: Send + Sync;
 
-/// An α-reduced codeword of `height` rows through the kernels' reference model.
-pub fn reference_reduce_height<F: DeviceField>(
-    height: usize,
-    terms: &[ReduceTerm<'_, F>],
-) -> Result<Vec<u32>> {
-    let mut acc = vec![0u32; 4 * height];
-    for t in terms {
-        if t.lde.height() != height {
-            return Err(Error::InvalidShape(format!(
-                "reduction term of {} rows in a codeword of {height}",
-                t.lde.height()
-            )));
-        }
-        let cols = to_columns(t.lde);
-        let mut p = t.params;
-        p.col_stride = height as u64;
-        crate::model::opening::reduce::<F>(&p, F::as_words(&cols), &t.alpha_powers, &mut acc);
-    }
-    Ok(acc)
-}
-
-/// Column-major Montgomery words of the first `rows` rows of `m`.
-fn prefix_columns<F: DeviceField>(m: &RowMajorMatrix<F>, rows: usize) -> Result<Vec<F>> {
-    if m.height() < rows {
-        return Err(Error::InvalidShape(format!(
-            "LDE of {} rows for a quotient domain of {rows}",
-            m.height()
-        )));
-    }
-    let width = m.width();
-    Ok(to_columns(&RowMajorMatrix::new(
-        m.values[..rows * width].to_vec(),
-        width.max(1),
-    )))
-}
-
-/// The quotient through the kernel's reference model (`crate::model::quotient`).
-pub fn reference_quotient<F: DeviceField>(q: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
-    let rows = 1usize << q.domain.log_quotient;
-    q.env.check(
-        q.program,
-        q.main.width(),
-        q.permutation.map_or(0, |m| m.width()),
-    )?;
-    let main = prefix_columns(q.main, rows)?;
-    let perm = q.permutation.map(|m| prefix_columns(m, rows)).transpose()?;
-    Ok(crate::model::quotient::quotient_eval::<F>(
-        q.program,
-        q.env,
-        q.domain,
-        crate::model::quotient::ColumnsView {
-            data: F::as_words(&main),
-            stride: rows,
-        },
-        perm.as_deref()
-            .map(|p| crate::model::quotient::ColumnsView {
-                data: F::as_words(p),
-                stride: rows,
-            }),
-        quotient_threads(q.domain.log_quotient, DEFAULT_MAX_THREADS),
-    ))
-}
-
-/// One matrix to extend: evaluations of its columns on a coset `s·H` (`H` of the matrix's
-/// height), and the shift passed to the LDE, `GENERATOR / s` (as `TwoAdicFriPcs` does), so the
-/// output holds the columns on `GENERATOR·K`, `|K| = height << log_blowup`.
-#[derive(Clone, Copy, Debug)]
-pub struct LdeJob<'a, F> {
-    pub evals: &'a RowMajorMatrix<F>,
-    pub shift: F,
-}
-
-/// A committed round on the host: the bit-reversed LDEs (commit order) and every digest layer
-/// (layer 0 = leaf digests, last = root) of the Merkle tree over them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommittedLdes<F> {
-    pub ldes: Vec<RowMajorMatrix<F>>,
-    pub digest_layers: Vec<Vec<Digest<F>>>,
-}
-
-/// Coset LDE + bit reversal + Merkle commitment of one round, results downloaded.
-pub trait CommitEngine<F: DeviceField>: Send + Sync {
     /// Short name for reports ("cuda", "reference model").
     fn name(&self) -> &'static str;
 
-    /// Extend every job's matrix by `2^log_blowup` (row `i` of output `j` is column `j`'s
-    /// polynomial at `GENERATOR · ω^bitrev(i)` — `coset_lde_batch(evals, log_blowup,
-    /// shift).bit_reverse_rows()`), then commit to all LDEs in job order.
-    fn lde_and_commit(&self, jobs: &[LdeJob<'_, F>], log_blowup: usize)
-    -> Result<CommittedLdes<F>>;
+    /// `(height, width)` of a resident matrix.
+    fn dims(&self, m: &Self::Matrix) -> (usize, usize);
 
-    /// `C_alpha(x) / Z_H(x)` on the quotient domain as 4 coefficient columns of Montgomery
-    /// words (natural row order). The default runs the kernel's reference model.
-    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
-        reference_quotient(inputs)
+    /// Elements (not words) of a resident codeword.
+    fn codeword_len(&self, c: &Self::Codeword) -> usize;
+
+    /// Make a host matrix resident.
+    fn upload(&self, m: &RowMajorMatrix<F>) -> Result<Self::Matrix>;
+
+    /// Download a resident matrix (row-major). Only for host fallbacks the backend names.
+    fn download(&self, m: &Self::Matrix) -> Result<RowMajorMatrix<F>>;
+
+    /// Coset LDE of every column by `2^log_blowup`, rows bit-reversed:
+    /// `coset_lde_batch(m, log_blowup, shift).bit_reverse_rows()`. Consumes the input.
+    fn coset_lde(&self, m: Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix>;
+
+    /// The Merkle tree over `mats` in commit order, as `MerkleTreeMmcs` builds it for
+    /// power-of-two heights (tallest rows hashed into the leaves, shorter ones injected).
+    fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree>;
+
+    /// Digest layers of a tree: `log2(leaves) + 1` (layer 0 = leaf digests, last = root).
+    fn tree_layers(&self, tree: &Self::Tree) -> usize;
+
+    /// The digests at `positions` of layer `layer`, in the order asked.
+    fn digests(
+        &self,
+        tree: &Self::Tree,
+        layer: usize,
+        positions: &[usize],
+    ) -> Result<Vec<Digest<F>>>;
+
+    /// Rows `rows` of a resident matrix, in the order asked.
+    fn rows(&self, m: &Self::Matrix, rows: &[usize]) -> Result<Vec<Vec<F>>>;
+
+    /// `C_alpha(x) / Z_H(x)` on the quotient domain: a `2^log_quotient x 4` matrix (column k:
+    /// coefficient k, rows in natural order).
+    fn quotient(&self, q: &QuotientInputs<'_, Self::Matrix>) -> Result<Self::Matrix>;
+
+    /// A host quotient (natural order, extension elements as 4 words) made resident in
+    /// [`ProverEngine::quotient`]'s layout; the host fallback's way in.
+    fn upload_quotient(&self, words: &[u32], q_size: usize) -> Result<Self::Matrix> {
+        let values = F::vec_from_words(words.to_vec())?;
+        if values.len() != 4 * q_size {
+            return Err(Error::InvalidShape(format!(
+                "{} quotient words for a domain of {q_size}",
+                values.len()
+            )));
+        }
+        let rows = RowMajorMatrix::new(values, 4);
+        self.upload(&rows)
     }
 
-    /// The committed LDE `lde` evaluated at each point (barycentric weights over its first
-    /// `2^log_h` rows): per point, `4 * width` words. The default runs the reference model.
+    /// Split a quotient (as [`ProverEngine::quotient`] returns it) into `2^log_chunks` chunks
+    /// as p3's `split_evals` does (chunk t: rows t, t + c, ...), each a `rows / c x 4` matrix.
+    fn split_quotient(&self, q: &Self::Matrix, log_chunks: usize) -> Result<Vec<Self::Matrix>>;
+
+    /// The polynomial each column of `lde` encodes at each point (barycentric weights over its
+    /// first `2^log_h` rows): per point, `4 * width` words.
     fn open_evaluations(
         &self,
-        lde: &RowMajorMatrix<F>,
+        lde: &Self::Matrix,
         points: &[OpeningWeightsParams],
-    ) -> Result<Vec<Vec<u32>>> {
-        reference_open_evaluations(lde, points)
-    }
+    ) -> Result<Vec<Vec<u32>>>;
 
-    /// One α-reduced codeword: the sum of `terms` (all of `height` rows), `4 * height` words.
-    /// The default runs the reference model.
-    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
-        reference_reduce_height(height, terms)
-    }
+    /// One α-reduced codeword: the sum of `terms` (all of `height` rows).
+    fn reduce_height(
+        &self,
+        height: usize,
+        terms: &[ReduceTerm<'_, Self::Matrix>],
+    ) -> Result<Self::Codeword>;
 
-    /// One FRI fold (`schedule`: [`crate::fri::FoldSchedule`]) of an interleaved extension
-    /// codeword. The default runs the reference model.
-    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
-        Ok(crate::model::fri::fold::<F>(codeword, schedule, None))
-    }
+    /// One FRI fold (`schedule`: [`crate::fri::FoldSchedule`]); with `roll_in`, add
+    /// `beta^arity · roll_in` (a codeword of the folded length).
+    fn fri_fold(
+        &self,
+        codeword: &Self::Codeword,
+        schedule: &crate::fri::FoldSchedule,
+        roll_in: Option<&Self::Codeword>,
+    ) -> Result<Self::Codeword>;
 
-    /// The smallest proof-of-work witness for `search` (`bits >= 1`). The default runs the
-    /// reference model.
-    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
-        crate::pow::check_difficulty::<F>(bits)?;
-        let w = crate::model::pow::pow_search::<F>(search, bits as u32, 0, F::PRIME, 256);
-        if w == crate::pow::NO_WITNESS {
-            return Err(Error::NoPowWitness { bits });
-        }
-        Ok(F::from_u32(w))
-    }
+    /// A FRI round's leaf matrix: the codeword as rows of `2^log_arity` elements flattened to
+    /// `4 · 2^log_arity` base columns (what `ExtensionMmcs::commit_matrix` hashes).
+    fn fri_leaves(&self, codeword: &Self::Codeword, log_arity: usize) -> Result<Self::Matrix>;
+
+    /// The first `len` elements of a codeword (`4 * len` words, checked canonical).
+    fn codeword_prefix(&self, c: &Self::Codeword, len: usize) -> Result<Vec<u32>>;
+
+    /// The smallest proof-of-work witness for `search` (`bits >= 1`).
+    fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F>;
 }
 
-fn check_jobs<F: DeviceField>(jobs: &[LdeJob<'_, F>], log_blowup: usize) -> Result<Vec<usize>> {
-    if jobs.is_empty() {
-        return Err(Error::InvalidShape(
-            "a commitment round needs a matrix".into(),
-        ));
+/// Check a commitment round's matrices: non-empty, power-of-two heights whose LDE fits the field.
+pub(crate) fn check_lde(
+    height: usize,
+    width: usize,
+    log_blowup: usize,
+    two_adicity: usize,
+) -> Result<()> {
+    if width == 0
+        || !height.is_power_of_two()
+        || height.trailing_zeros() as usize + log_blowup > two_adicity
+    {
+        return Err(Error::InvalidShape(format!(
+            "LDE of a {height} x {width} matrix by 2^{log_blowup}"
+        )));
     }
-    let heights: Vec<usize> = jobs
-        .iter()
-        .map(|j| j.evals.values.len() / j.evals.width.max(1))
-        .collect();
-    for (j, &h) in jobs.iter().zip(&heights) {
-        if j.evals.width == 0 || j.evals.values.len() != h * j.evals.width {
-            return Err(Error::InvalidShape(format!(
-                "matrix of {} values and width {}",
-                j.evals.values.len(),
-                j.evals.width
-            )));
-        }
-        if !h.is_power_of_two() || h.trailing_zeros() as usize + log_blowup > F::TWO_ADICITY {
-            return Err(Error::InvalidShape(format!(
-                "LDE of a matrix of height {h} by 2^{log_blowup}"
-            )));
-        }
-    }
-    Ok(heights.iter().map(|h| h << log_blowup).collect())
+    Ok(())
 }
 
-/// `out[c * h + r] = m[r][c]`: a row-major matrix to column-major, columns in parallel blocks.
-pub fn to_columns<F: Field>(m: &RowMajorMatrix<F>) -> Vec<F> {
-    let (h, w) = (m.height(), m.width());
-    let mut cols = F::zero_vec(h * w);
-    if h == 0 || w == 0 {
-        return cols;
-    }
-    // Each task fills a run of whole columns; it reads rows with stride w (cache-friendly
-    // enough: 16 consecutive rows' words of the task's columns share lines).
-    let per_task = (1usize << 16).div_ceil(h).max(1);
-    cols.par_chunks_mut(per_task * h)
-        .enumerate()
-        .for_each(|(t, chunk)| {
-            let c0 = t * per_task;
-            let ncols = chunk.len() / h;
-            for (r, row) in m.values.chunks_exact(w).enumerate() {
-                for dc in 0..ncols {
-                    chunk[dc * h + r] = row[c0 + dc];
-                }
-            }
-        });
-    cols
-}
+/// The GPU: every operation a launch over device buffers; downloads only where the trait says.
+impl<F: DeviceField> ProverEngine<F> for CudaBackend {
+    type Matrix = DeviceMatrix<F>;
+    type Tree = DeviceMerkleTree<F>;
+    type Codeword = DeviceBuffer;
 
-/// The inverse of [`to_columns`]: column-major words back to a row-major matrix, rows in
-/// parallel blocks.
-pub fn from_columns<F: Field>(cols: &[F], height: usize, width: usize) -> RowMajorMatrix<F> {
-    assert_eq!(cols.len(), height * width, "column data of the wrong size");
-    let mut rows = F::zero_vec(height * width);
-    if width > 0 {
-        let per_task = (1usize << 16).div_ceil(width).max(1);
-        rows.par_chunks_mut(per_task * width)
-            .enumerate()
-            .for_each(|(t, chunk)| {
-                let r0 = t * per_task;
-                for c in 0..width {
-                    let col = &cols[c * height + r0..];
-                    for (dr, row) in chunk.chunks_exact_mut(width).enumerate() {
-                        row[c] = col[dr];
-                    }
-                }
-            });
-    }
-    RowMajorMatrix::new(rows, width.max(1))
-}
-
-impl<F: DeviceField> CommitEngine<F> for CudaBackend {
     fn name(&self) -> &'static str {
         "cuda"
     }
 
-    /// Per matrix: host transpose, upload, `coset_lde_bitrev_owned` (the input buffer is freed
-    /// before the forward transform); then one `merkle_commit` over all LDEs; then every LDE
-    /// and digest layer is downloaded (checked canonical) and the LDEs transposed back to rows.
-    fn lde_and_commit(
-        &self,
-        jobs: &[LdeJob<'_, F>],
-        log_blowup: usize,
-    ) -> Result<CommittedLdes<F>> {
-        check_jobs(jobs, log_blowup)?;
-        let mut ldes: Vec<DeviceMatrix<F>> = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let cols = to_columns(job.evals);
-            let m = self.upload_columns(&cols, job.evals.height(), job.evals.width())?;
-            drop(cols);
-            ldes.push(self.coset_lde_bitrev_owned(m, log_blowup as u32, job.shift)?);
-        }
-        let refs: Vec<&DeviceMatrix<F>> = ldes.iter().collect();
-        let tree = self.merkle_commit(&refs, 0)?;
-        let digest_layers = (0..tree.num_layers())
-            .map(|k| tree.layer(self, k))
-            .collect::<Result<Vec<_>>>()?;
-        let host = ldes
-            .iter()
-            .map(|m| {
-                let cols = self.download_columns(m)?;
-                Ok(from_columns(&cols, m.height(), m.width()))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(CommittedLdes {
-            ldes: host,
-            digest_layers,
-        })
+    fn dims(&self, m: &Self::Matrix) -> (usize, usize) {
+        (m.height(), m.width())
     }
 
-    /// Upload the first `2^log_quotient` rows of each LDE (column-major), run the quotient
-    /// kernel, download its 4 columns (checked canonical).
-    fn quotient(&self, q: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
-        let rows = 1usize << q.domain.log_quotient;
-        let upload = |m: &RowMajorMatrix<F>| -> Result<DeviceMatrix<F>> {
-            self.upload_columns(&prefix_columns(m, rows)?, rows, m.width())
-        };
-        let main = upload(q.main)?;
-        let perm = q.permutation.map(upload).transpose()?;
-        let out = self.quotient_values(
+    fn codeword_len(&self, c: &Self::Codeword) -> usize {
+        c.len() / 4
+    }
+
+    /// Host transpose to columns, one upload.
+    fn upload(&self, m: &RowMajorMatrix<F>) -> Result<Self::Matrix> {
+        let cols = super::columns::to_columns(m);
+        self.upload_columns(&cols, m.height(), m.width())
+    }
+
+    fn download(&self, m: &Self::Matrix) -> Result<RowMajorMatrix<F>> {
+        let cols = self.download_columns(m)?;
+        Ok(super::columns::from_columns(&cols, m.height(), m.width()))
+    }
+
+    fn coset_lde(&self, m: Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix> {
+        check_lde(m.height(), m.width(), log_blowup, F::TWO_ADICITY)?;
+        self.coset_lde_bitrev_owned(m, log_blowup as u32, shift)
+    }
+
+    /// Cap height 0: the caller reads the cap layer it needs with [`ProverEngine::digests`].
+    fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree> {
+        self.merkle_commit(mats, 0)
+    }
+
+    fn tree_layers(&self, tree: &Self::Tree) -> usize {
+        tree.num_layers()
+    }
+
+    fn digests(
+        &self,
+        tree: &Self::Tree,
+        layer: usize,
+        positions: &[usize],
+    ) -> Result<Vec<Digest<F>>> {
+        tree.gather_digests(self, layer, positions)
+    }
+
+    fn rows(&self, m: &Self::Matrix, rows: &[usize]) -> Result<Vec<Vec<F>>> {
+        self.gather_matrix_rows(m, rows)
+    }
+
+    fn quotient(&self, q: &QuotientInputs<'_, Self::Matrix>) -> Result<Self::Matrix> {
+        self.quotient_values(
             q.program,
             q.env,
             q.domain,
-            &main,
-            perm.as_ref(),
+            q.main,
+            q.permutation,
             DEFAULT_MAX_THREADS,
-        )?;
-        Ok(F::as_words(&self.download_columns(&out)?).to_vec())
+        )
     }
 
-    /// Upload the first rows the widest point needs (column-major), then the opening kernels
-    /// per point; only the opened values come back.
+    /// One `quotient_split` launch, then the chunks' column blocks copied apart (each chunk is
+    /// extended with its own coset shift).
+    fn split_quotient(&self, q: &Self::Matrix, log_chunks: usize) -> Result<Vec<Self::Matrix>> {
+        let split = self.split_quotient(q, log_chunks as u32)?;
+        let rows = split.height();
+        (0..1usize << log_chunks)
+            .map(|t| {
+                let buf = self.copy_range(split.buffer(), 4 * t * rows, 4 * rows)?;
+                DeviceMatrix::from_buffer(buf, rows, 4)
+            })
+            .collect()
+    }
+
+    /// Per point: the `opening_weights` and `opening_dot` kernels on the resident LDE; only the
+    /// opened values come back.
     fn open_evaluations(
         &self,
-        lde: &RowMajorMatrix<F>,
+        lde: &Self::Matrix,
         points: &[OpeningWeightsParams],
     ) -> Result<Vec<Vec<u32>>> {
-        let Some(rows) = points.iter().map(|p| 1usize << p.log_h).max() else {
-            return Ok(Vec::new());
-        };
-        let m = self.upload_columns(&prefix_columns(lde, rows)?, rows, lde.width())?;
         points
             .iter()
-            .map(|p| self.opening_evaluate_words(&m, p))
+            .map(|p| self.opening_evaluate_words(lde, p))
             .collect()
+    }
+
+    /// A zeroed device codeword, one `opening_reduce` launch per term, in place.
+    fn reduce_height(
+        &self,
+        height: usize,
+        terms: &[ReduceTerm<'_, Self::Matrix>],
+    ) -> Result<Self::Codeword> {
+        let acc = self.alloc(4 * height)?;
+        self.fill(&acc, 0)?;
+        for t in terms {
+            let powers = self.upload_words(&t.alpha_powers)?;
+            self.opening_reduce_words(&acc, t.lde, &t.params, &powers)?;
+        }
+        Ok(acc)
+    }
+
+    fn fri_fold(
+        &self,
+        codeword: &Self::Codeword,
+        schedule: &crate::fri::FoldSchedule,
+        roll_in: Option<&Self::Codeword>,
+    ) -> Result<Self::Codeword> {
+        self.fri_fold_scheduled::<F>(codeword, schedule, roll_in)
+    }
+
+    fn fri_leaves(&self, codeword: &Self::Codeword, log_arity: usize) -> Result<Self::Matrix> {
+        CudaBackend::fri_leaves::<F>(self, codeword, log_arity)
+    }
+
+    fn codeword_prefix(&self, c: &Self::Codeword, len: usize) -> Result<Vec<u32>> {
+        let words = self.download_range(c, 0, 4 * len)?;
+        Ok(F::as_words(&F::vec_from_words(words)?).to_vec())
     }
 
     /// One `pow_grind` launch over the whole field, one word back.
     fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
         self.grind_smallest::<F>(search, bits)
     }
-
-    /// Upload the codeword, one `fri_fold` launch per arity-2 step, download the result.
-    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
-        let input = self.upload_words(codeword)?;
-        let out = self.fri_fold_scheduled::<F>(&input, schedule, None)?;
-        Ok(F::as_words(&F::vec_from_words(self.download_words(&out)?)?).to_vec())
-    }
-
-    /// A zeroed device codeword, every term's LDE uploaded and added, one download.
-    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
-        let acc = self.upload_words(&vec![0u32; 4 * height])?;
-        for t in terms {
-            let m = self.upload_columns(&to_columns(t.lde), t.lde.height(), t.lde.width())?;
-            let powers = self.upload_words(&t.alpha_powers)?;
-            self.opening_reduce_words(&acc, &m, &t.params, &powers)?;
-        }
-        Ok(F::as_words(&F::vec_from_words(self.download_words(&acc)?)?).to_vec())
-    }
 }
 
-/// The kernels' reference model as an engine: the same NTT pass plan (`NttLimits::DEVICE`),
-/// scatter, leaf sponge and tree schedule as the device, in scalar Rust on Montgomery words.
-/// Slow (single-threaded per column, scalar Poseidon2); meant for tests.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ReferenceEngine;
+impl<F: DeviceField, E: ProverEngine<F>> ProverEngine<F> for std::sync::Arc<E> {
+    type Matrix = E::Matrix;
+    type Tree = E::Tree;
+    type Codeword = E::Codeword;
 
-impl<F: DeviceField> CommitEngine<F> for ReferenceEngine {
-    fn name(&self) -> &'static str {
-        "reference model"
-    }
-
-    fn lde_and_commit(
-        &self,
-        jobs: &[LdeJob<'_, F>],
-        log_blowup: usize,
-    ) -> Result<CommittedLdes<F>> {
-        let lde_heights = check_jobs(jobs, log_blowup)?;
-        let lde_cols: Vec<Vec<Vec<u32>>> = jobs
-            .par_iter()
-            .map(|job| {
-                let h = job.evals.height();
-                let cols = to_columns(job.evals);
-                let words: Vec<Vec<u32>> = F::as_words(&cols)
-                    .chunks_exact(h)
-                    .map(<[u32]>::to_vec)
-                    .collect();
-                reference::coset_lde_bitrev::<F>(
-                    &words,
-                    h.trailing_zeros(),
-                    log_blowup as u32,
-                    job.shift,
-                    NttLimits::DEVICE,
-                )
-            })
-            .collect();
-        let plan = plan_merkle(&lde_heights)?;
-        let layers = reference::merkle_layers::<F>(&lde_cols, &plan);
-        let digest_layers = layers
-            .into_iter()
-            .map(|layer| {
-                let words: Vec<u32> = layer.into_iter().flatten().collect();
-                Ok(F::vec_from_words(words)?
-                    .chunks_exact(8)
-                    .map(|d| d.try_into().expect("8-word digests"))
-                    .collect())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let ldes = lde_cols
-            .into_iter()
-            .zip(&lde_heights)
-            .map(|(cols, &h)| {
-                let width = cols.len();
-                let words: Vec<u32> = cols.into_iter().flatten().collect();
-                Ok(from_columns(&F::vec_from_words(words)?, h, width))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(CommittedLdes {
-            ldes,
-            digest_layers,
-        })
-    }
-}
-
-impl<F: DeviceField, E: CommitEngine<F>> CommitEngine<F> for std::sync::Arc<E> {
     fn name(&self) -> &'static str {
         (**self).name()
     }
-
-    fn lde_and_commit(
+    fn dims(&self, m: &Self::Matrix) -> (usize, usize) {
+        (**self).dims(m)
+    }
+    fn codeword_len(&self, c: &Self::Codeword) -> usize {
+        (**self).codeword_len(c)
+    }
+    fn upload(&self, m: &RowMajorMatrix<F>) -> Result<Self::Matrix> {
+        (**self).upload(m)
+    }
+    fn download(&self, m: &Self::Matrix) -> Result<RowMajorMatrix<F>> {
+        (**self).download(m)
+    }
+    fn coset_lde(&self, m: Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix> {
+        (**self).coset_lde(m, log_blowup, shift)
+    }
+    fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree> {
+        (**self).merkle_tree(mats)
+    }
+    fn tree_layers(&self, tree: &Self::Tree) -> usize {
+        (**self).tree_layers(tree)
+    }
+    fn digests(
         &self,
-        jobs: &[LdeJob<'_, F>],
-        log_blowup: usize,
-    ) -> Result<CommittedLdes<F>> {
-        (**self).lde_and_commit(jobs, log_blowup)
+        tree: &Self::Tree,
+        layer: usize,
+        positions: &[usize],
+    ) -> Result<Vec<Digest<F>>> {
+        (**self).digests(tree, layer, positions)
     }
-
-    fn quotient(&self, inputs: &QuotientInputs<'_, F>) -> Result<Vec<u32>> {
-        (**self).quotient(inputs)
+    fn rows(&self, m: &Self::Matrix, rows: &[usize]) -> Result<Vec<Vec<F>>> {
+        (**self).rows(m, rows)
     }
-
+    fn quotient(&self, q: &QuotientInputs<'_, Self::Matrix>) -> Result<Self::Matrix> {
+        (**self).quotient(q)
+    }
+    fn upload_quotient(&self, words: &[u32], q_size: usize) -> Result<Self::Matrix> {
+        (**self).upload_quotient(words, q_size)
+    }
+    fn split_quotient(&self, q: &Self::Matrix, log_chunks: usize) -> Result<Vec<Self::Matrix>> {
+        (**self).split_quotient(q, log_chunks)
+    }
     fn open_evaluations(
         &self,
-        lde: &RowMajorMatrix<F>,
+        lde: &Self::Matrix,
         points: &[OpeningWeightsParams],
     ) -> Result<Vec<Vec<u32>>> {
         (**self).open_evaluations(lde, points)
     }
-
-    fn reduce_height(&self, height: usize, terms: &[ReduceTerm<'_, F>]) -> Result<Vec<u32>> {
+    fn reduce_height(
+        &self,
+        height: usize,
+        terms: &[ReduceTerm<'_, Self::Matrix>],
+    ) -> Result<Self::Codeword> {
         (**self).reduce_height(height, terms)
     }
-
-    fn fri_fold(&self, codeword: &[u32], schedule: &crate::fri::FoldSchedule) -> Result<Vec<u32>> {
-        (**self).fri_fold(codeword, schedule)
+    fn fri_fold(
+        &self,
+        codeword: &Self::Codeword,
+        schedule: &crate::fri::FoldSchedule,
+        roll_in: Option<&Self::Codeword>,
+    ) -> Result<Self::Codeword> {
+        (**self).fri_fold(codeword, schedule, roll_in)
     }
-
+    fn fri_leaves(&self, codeword: &Self::Codeword, log_arity: usize) -> Result<Self::Matrix> {
+        (**self).fri_leaves(codeword, log_arity)
+    }
+    fn codeword_prefix(&self, c: &Self::Codeword, len: usize) -> Result<Vec<u32>> {
+        (**self).codeword_prefix(c, len)
+    }
     fn pow_witness(&self, search: &crate::pow::PowSearch, bits: usize) -> Result<F> {
         (**self).pow_witness(search, bits)
     }

@@ -162,35 +162,15 @@ impl<F: Clone + Send + Sync, M: Matrix<F>> HostMerkleTree<F, M> {
             .collect()
     }
 
-    /// The pruned multi-path of `indices` (Plonky3's `prune_paths` for arity 2): walk the
-    /// sorted, deduplicated frontier up the levels below the cap; in each sibling pair, send the
-    /// child no queried leaf lies under. Level 0 first, pairs in ascending order.
+    /// The pruned multi-path of `indices` (see [`super::openings::pruned_positions`]).
     pub fn pruned_siblings(&self, indices: &[usize], cap_height: usize) -> Vec<Digest<F>>
     where
         F: Copy,
     {
-        let mut nodes: Vec<usize> = indices.to_vec();
-        nodes.sort_unstable();
-        nodes.dedup();
-        let mut siblings = Vec::new();
-        let mut parents = Vec::with_capacity(nodes.len());
-        for level in 0..self.proof_levels(cap_height) {
-            parents.clear();
-            let mut i = 0;
-            while i < nodes.len() {
-                let group = nodes[i] / 2;
-                for k in 0..2 {
-                    if i < nodes.len() && nodes[i] == 2 * group + k {
-                        i += 1;
-                    } else {
-                        siblings.push(self.digest_layers[level][2 * group + k]);
-                    }
-                }
-                parents.push(group);
-            }
-            core::mem::swap(&mut nodes, &mut parents);
-        }
-        siblings
+        super::openings::pruned_positions(indices, self.proof_levels(cap_height))
+            .into_iter()
+            .map(|(level, pos)| self.digest_layers[level][pos])
+            .collect()
     }
 }
 

@@ -1,73 +1,78 @@
-//! The prover's [`Backend`] on the GPU: **coset LDE + Merkle commitment, the quotient, the
-//! openings, FRI folding and FRI's proof-of-work run on the device**; LogUp, FRI commit-phase
-//! trees and query answers run on the host, and the proofs are
-//! byte-identical to the CPU backend's (`slotproof_prover::test_airs::conformance`).
+//! The prover's [`Backend`] on the GPU, **device-resident**: a trace is uploaded once, and
+//! every LDE, Merkle tree, quotient, α-reduced codeword and FRI layer of the shard stays on the
+//! engine until the proof is assembled. What comes back to the host is what the transcript and
+//! the proof need: Merkle caps, opened values, the final polynomial, proof-of-work witnesses and
+//! the rows and digests the query answers name. Proofs are byte-identical to the CPU backend's
+//! (`slotproof_prover::test_airs::conformance`).
 //!
 //! | step (`Backend` method) | where it runs |
 //! |---|---|
-//! | `load_trace` | nothing: borrows the host trace |
-//! | `commit` (main, LogUp traces) | host transpose → **upload** → GPU coset LDE (`GENERATOR / shift`, bit-reversed rows) → GPU Poseidon2 Merkle tree over all LDEs of the round → **download** of every LDE and every digest layer → host tree ([`HostMerkleTree`]) |
-//! | `logup_trace` | host (delegated to [`CpuBackend`], `LogUpGadget`) |
-//! | `quotient` | the engine: the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the committed LDEs (uploaded again in part 1); the reference engine runs the kernel's model. Host fallback (`quotient_values` on `evaluations_on_domain`) when the LDE does not cover the quotient domain |
-//! | `commit_quotients` | host split into chunks (`split_evals`) → as `commit`: upload, GPU LDE + Merkle, download |
-//! | `evaluate_openings`, `reduce_openings` | the engine: the opening kernels (`crate::opening`: barycentric weights and column dots per point, one device codeword per LDE height with every α-reduction term added in place), fed by re-uploading the downloaded LDEs; the reference engine runs their model |
-//! | `prove_fri` | host (`p3_fri::prover::prove_fri`) with each round's fold on the engine (the `fri_fold` kernel, through a `FriFoldingStrategy`) and the query proof-of-work on the engine (the `pow_grind` kernel, lent to the challenger as its `PowSearcher`); commit-phase trees on the host; input openings answered from the downloaded LDEs and digest layers by [`HostTreeMmcs`] |
+//! | `load_trace` | nothing: borrows the host trace (LogUp still reads it on the host) |
+//! | `commit` (main, LogUp traces) | host transpose → **upload** → coset LDE (`GENERATOR / shift`, bit-reversed rows) → Poseidon2 Merkle tree over all LDEs of the round, both resident → **cap** back |
+//! | `logup_trace` | host (delegated to [`CpuBackend`], `LogUpGadget`); uploaded by the next `commit` |
+//! | `quotient` | the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the resident LDEs; result resident. Host fallback (downloads the LDEs, `quotient_values` on `evaluations_on_domain`, uploads the result) only when the LDE does not cover the quotient domain, which no configuration of ours hits |
+//! | `commit_quotients` | `quotient_split` on the engine, each chunk extended with its coset shift and all chunks committed in one tree, resident → **cap** back |
+//! | `evaluate_openings` | the opening kernels (`crate::opening`, barycentric weights and column dots per point) on the resident LDEs → **opened values** back |
+//! | `reduce_openings` | one resident codeword per LDE height, every α-reduction term added in place |
+//! | `prove_fri` | [`fri::prove_fri`]: per round `fri_leaves` + tree (resident, **cap** back), fold with roll-in (resident); **final polynomial** back; query proof-of-work on the engine (`pow_grind`, lent to the challenger as its `PowSearcher`); query answers gathered from the resident matrices and trees (**rows and sibling digests** back) |
 //!
-//! So each commitment round costs one upload of its inputs and one download of its LDEs and
-//! digest layers (`~2^log_blowup ×` the input, plus `16 × 4` bytes per LDE row for the tree).
-//! Still to do: keep the LDEs and trees resident (no download per round, no re-upload for the
-//! quotient and openings), FRI commit rounds (`CudaBackend::fri_commit_round`) and query
-//! answers on the device, LogUp on the device, grinding before the LogUp and out-of-domain
-//! challenges (drawn by the pipeline, outside any backend call) on the device.
+//! Still on the host: the LogUp trace (its kernel would make `load_trace` an upload and drop the
+//! host copy), the grinding before the LogUp and out-of-domain challenges (drawn by the
+//! pipeline, outside any backend call), and the transcript itself.
 //!
-//! The device step sits behind [`CommitEngine`]: [`CudaBackend`] is the GPU; [`ReferenceEngine`]
-//! is the kernels' reference model on the CPU, which makes this module's host logic (job
-//! shifts, quotient chunking, tree assembly, openings, the FRI proof conversion) testable — and
-//! tested, whole proofs byte for byte — on machines without a GPU.
+//! The device sits behind [`ProverEngine`]: [`CudaBackend`] is the GPU; [`ReferenceEngine`]
+//! is the kernels' reference model on the CPU, which makes this module's logic (job shifts,
+//! quotient chunking, openings, the FRI prover, query answers) testable — and tested, whole
+//! proofs byte for byte — on machines without a GPU.
 
+pub mod columns;
 pub mod engine;
+pub mod fri;
 pub mod host_tree;
+pub mod openings;
+pub mod reference_engine;
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
-use p3_commit::{Mmcs, OpenedValues, OpeningRequest, PolynomialSpace};
+use p3_commit::{OpenedValues, PolynomialSpace};
 use p3_dft::{Radix2DitParallel, TwoAdicSubgroupDft};
 use p3_field::TwoAdicField;
 use p3_field::coset::TwoAdicMultiplicativeCoset;
-use p3_fri::{BatchMultiOpening, FriParameters, FriProof, TwoAdicFriFolding};
+use p3_fri::FriParameters;
 use p3_matrix::Matrix;
 use p3_matrix::bitrev::{BitReversedMatrixView, BitReversibleMatrix};
 use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixCow};
-use p3_merkle_tree::{MerkleTreeError, PrunedMerklePaths};
-use slotproof_prover::field::{Challenge, ChallengeMmcs, ValMmcs, fri_components};
+use slotproof_prover::field::{Challenge, ChallengeMmcs, fri_components};
 use slotproof_prover::{
     Backend, BackendError, CpuBackend, FriSettings, OpeningRound, ProverConfig, ProverField,
 };
 
-pub use engine::{
-    CommitEngine, CommittedLdes, LdeJob, QuotientInputs, ReduceTerm, ReferenceEngine, from_columns,
-    reference_open_evaluations, reference_quotient, reference_reduce_height, to_columns,
-};
+pub use columns::{from_columns, to_columns};
+pub use engine::{ProverEngine, QuotientInputs, ReduceTerm};
 pub use host_tree::{DIGEST_ELEMS, Digest, HostMerkleTree, HostTreeMmcs, TreeShapeError};
+pub use reference_engine::{ModelMatrix, ModelTree, ReferenceEngine};
 
 use crate::backend::CudaBackend;
 use crate::field::DeviceField;
 
-/// One commitment round's prover data: the (downloaded) bit-reversed LDEs and the Merkle tree.
-pub type RoundData<F> = HostMerkleTree<F, RowMajorMatrix<F>>;
-
 /// A round's commitment: the Merkle cap (the configuration's `MerkleTreeMmcs` commitment type).
 pub type Commitment<F> = p3_merkle_tree::MerkleCap<F, Digest<F>>;
 
-/// A prover [`Backend`] whose commitments (coset LDE + Merkle tree) run on a [`CommitEngine`]
-/// — the GPU by default — and whose other steps run on the host; see the module docs.
+/// One commitment round, resident on the engine: the bit-reversed LDEs in commit order and the
+/// Merkle tree over them.
+pub struct ResidentRound<F: DeviceField, E: ProverEngine<F>> {
+    pub matrices: Vec<E::Matrix>,
+    pub tree: E::Tree,
+}
+
+/// A prover [`Backend`] whose heavy steps run on a [`ProverEngine`] — the GPU by default —
+/// on resident data; see the module docs.
 pub struct CudaProverBackend<F: ProverField, E = CudaBackend> {
     engine: Arc<E>,
     cpu: CpuBackend<F>,
-    mmcs: HostTreeMmcs<F>,
     fri: FriParameters<ChallengeMmcs<F>>,
+    cap_height: usize,
     log_blowup: usize,
 }
 
@@ -83,26 +88,21 @@ impl<F: ProverField> CudaProverBackend<F, CudaBackend> {
 }
 
 impl<F: ProverField, E> CudaProverBackend<F, E> {
-    /// A backend committing with `engine` (shared, e.g. one GPU context for several provers).
+    /// A backend proving on `engine` (shared, e.g. one GPU context for several provers).
     pub fn with_engine(engine: Arc<E>, settings: &FriSettings) -> Self {
         let (_, fri) = fri_components::<F>(settings);
         Self {
             engine,
             cpu: CpuBackend::new(settings),
-            mmcs: HostTreeMmcs::new(settings),
             fri,
+            cap_height: settings.merkle_cap_height,
             log_blowup: settings.log_blowup,
         }
     }
 
-    /// The commitment engine.
+    /// The engine.
     pub fn engine(&self) -> &Arc<E> {
         &self.engine
-    }
-
-    /// The MMCS that opens this backend's rounds.
-    pub fn mmcs(&self) -> &HostTreeMmcs<F> {
-        &self.mmcs
     }
 }
 
@@ -157,30 +157,27 @@ fn ext_values<F: ProverField + DeviceField>(words: Vec<u32>) -> crate::Result<Ve
         .collect())
 }
 
-impl<F: ProverField + DeviceField, E: CommitEngine<F> + 'static> CudaProverBackend<F, E>
-where
-    HostTreeMmcs<F>: Mmcs<
-            F,
-            ProverData<RowMajorMatrix<F>> = RoundData<F>,
-            MultiProof = PrunedMerklePaths<F, DIGEST_ELEMS>,
-            Error = MerkleTreeError,
-        >,
-{
-    /// LDE + commit on the engine, then the host tree and its cap.
+impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBackend<F, E> {
+    /// The LDEs of a round (each consumed from its evaluations with its shift), their tree and
+    /// its cap.
     fn commit_round(
         &self,
         phase: &'static str,
-        jobs: &[LdeJob<'_, F>],
-    ) -> Result<(Commitment<F>, RoundData<F>), BackendError> {
-        let CommittedLdes {
-            ldes,
-            digest_layers,
-        } = self
-            .engine
-            .lde_and_commit(jobs, self.log_blowup)
+        jobs: Vec<(E::Matrix, F)>,
+    ) -> Result<(Commitment<F>, ResidentRound<F, E>), BackendError> {
+        let err = failed(phase);
+        if jobs.is_empty() {
+            return Err(err("a commitment round needs a matrix"));
+        }
+        let matrices = jobs
+            .into_iter()
+            .map(|(m, shift)| self.engine.coset_lde(m, self.log_blowup, shift))
+            .collect::<crate::Result<Vec<_>>>()
             .map_err(failed(phase))?;
-        let tree = HostMerkleTree::from_parts(ldes, digest_layers).map_err(failed(phase))?;
-        Ok((tree.cap(self.mmcs.cap_height()), tree))
+        let refs: Vec<&E::Matrix> = matrices.iter().collect();
+        let tree = self.engine.merkle_tree(&refs).map_err(failed(phase))?;
+        let cap = fri::tree_cap(&*self.engine, &tree, self.cap_height).map_err(failed(phase))?;
+        Ok((cap, ResidentRound { matrices, tree }))
     }
 
     /// `commit`: each trace's evaluations are on `domain` (`shift · H`); the LDE shift is
@@ -189,7 +186,7 @@ where
         &self,
         traces: &[(TwoAdicMultiplicativeCoset<F>, &RowMajorMatrix<F>)],
         phase: &'static str,
-    ) -> Result<(Commitment<F>, RoundData<F>), BackendError> {
+    ) -> Result<(Commitment<F>, ResidentRound<F, E>), BackendError> {
         let mut jobs = Vec::with_capacity(traces.len());
         for (domain, evals) in traces {
             if domain.size() != evals.height() {
@@ -202,65 +199,73 @@ where
                     ),
                 });
             }
-            jobs.push(LdeJob {
-                evals,
-                shift: F::GENERATOR / domain.shift(),
-            });
+            let m = self.engine.upload(evals).map_err(failed(phase))?;
+            jobs.push((m, F::GENERATOR / domain.shift()));
         }
-        self.commit_round(phase, &jobs)
+        self.commit_round(phase, jobs)
     }
 
-    /// `commit_quotients`: flatten each quotient to base columns, split it into its chunks on
-    /// the quotient domain's chunk cosets, and commit all chunks of all instances together.
+    /// `commit_quotients`: split each resident quotient into its chunks on the quotient
+    /// domain's chunk cosets, extend each with its shift, commit all chunks of all instances.
     fn commit_quotient_chunks(
         &self,
-        quotients: Vec<(TwoAdicMultiplicativeCoset<F>, usize, Vec<Challenge<F>>)>,
-    ) -> Result<(Commitment<F>, RoundData<F>), BackendError> {
-        let mut chunks = Vec::new();
-        for (quotient_domain, num_chunks, values) in quotients {
-            if values.len() != quotient_domain.size() || num_chunks == 0 {
+        quotients: Vec<(TwoAdicMultiplicativeCoset<F>, usize, E::Matrix)>,
+    ) -> Result<(Commitment<F>, ResidentRound<F, E>), BackendError> {
+        let phase = "quotient commitment";
+        let mut jobs = Vec::new();
+        for (quotient_domain, num_chunks, q) in quotients {
+            let (rows, width) = self.engine.dims(&q);
+            if rows != quotient_domain.size()
+                || width != 4
+                || !num_chunks.is_power_of_two()
+                || num_chunks > rows
+            {
                 return Err(BackendError {
-                    phase: "quotient commitment",
+                    phase,
                     message: format!(
-                        "{} quotient values on a domain of {} in {num_chunks} chunks",
-                        values.len(),
+                        "a {rows} x {width} quotient on a domain of {} in {num_chunks} chunks",
                         quotient_domain.size()
                     ),
                 });
             }
-            let flat = RowMajorMatrix::new_col(values).flatten_to_base();
-            let evals = quotient_domain.split_evals(num_chunks, flat);
+            let chunks = self
+                .engine
+                .split_quotient(&q, num_chunks.trailing_zeros() as usize)
+                .map_err(failed(phase))?;
+            drop(q);
             let domains = quotient_domain.split_domains(num_chunks);
-            chunks.extend(domains.into_iter().zip(evals));
+            jobs.extend(
+                chunks
+                    .into_iter()
+                    .zip(domains)
+                    .map(|(chunk, d)| (chunk, F::GENERATOR / d.shift())),
+            );
         }
-        let refs: Vec<_> = chunks.iter().map(|(d, m)| (*d, m)).collect();
-        self.commit_traces(&refs, "quotient commitment")
+        self.commit_round(phase, jobs)
     }
 
-    /// The quotient on the engine (the constraint-program kernel, or its reference model) when
-    /// the committed LDEs cover the quotient domain as they are (shift `GENERATOR`, at least
-    /// as many rows): `None` otherwise, and the host path runs.
-    fn engine_quotient(
+    /// The quotient on the engine when the committed LDEs cover the quotient domain as they
+    /// are (shift `GENERATOR`, at least as many rows); otherwise the host fallback.
+    fn quotient_job(
         &self,
-        job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, RoundData<F>>,
-    ) -> Result<Option<Vec<Challenge<F>>>, BackendError> {
+        job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, ResidentRound<F, E>>,
+    ) -> Result<E::Matrix, BackendError> {
         let q_size = job.quotient_domain.size();
-        let (main_data, main_idx) = job.main;
-        let main = Self::matrix(main_data, main_idx)?;
+        let main = Self::matrix(job.main.0, job.main.1)?;
         let permutation = match job.permutation {
             Some((data, idx)) => Some(Self::matrix(data, idx)?),
             None => None,
         };
-        let covers = |m: &RowMajorMatrix<F>| m.height() >= q_size;
+        let covers = |m: &E::Matrix| self.engine.dims(m).0 >= q_size;
         if job.quotient_domain.shift() != F::GENERATOR
             || job.trace_domain.shift() != F::ONE
             || !covers(main)
             || !permutation.is_none_or(covers)
         {
-            return Ok(None);
+            return self.host_quotient(job, main, permutation);
         }
-        let err = failed("quotient");
-        let program = crate::quotient::DeviceProgram::lower(job.program).map_err(err)?;
+        let program =
+            crate::quotient::DeviceProgram::lower(job.program).map_err(failed("quotient"))?;
         let env = crate::quotient::QuotientEnv::new(
             job.program,
             job.env.public_values,
@@ -274,8 +279,7 @@ where
             job.quotient_domain.log_size(),
         )
         .map_err(failed("quotient"))?;
-        let words = self
-            .engine
+        self.engine
             .quotient(&QuotientInputs {
                 program: &program,
                 env: &env,
@@ -283,23 +287,52 @@ where
                 main,
                 permutation,
             })
-            .map_err(failed("quotient"))?;
-        let values = F::vec_from_words(words).map_err(failed("quotient"))?;
-        Ok(Some(
-            (0..q_size)
-                .map(|i| {
-                    <Challenge<F> as p3_field::BasedVectorSpace<F>>::from_basis_coefficients_fn(
-                        |k| values[k * q_size + i],
-                    )
-                })
-                .collect(),
-        ))
+            .map_err(failed("quotient"))
+    }
+
+    /// The quotient on the host from downloaded LDEs (`evaluations_on_domain`), made resident.
+    fn host_quotient(
+        &self,
+        job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, ResidentRound<F, E>>,
+        main: &E::Matrix,
+        permutation: Option<&E::Matrix>,
+    ) -> Result<E::Matrix, BackendError>
+    where
+        Radix2DitParallel<F>: TwoAdicSubgroupDft<F>,
+    {
+        let err = failed("quotient (host fallback)");
+        let main = self
+            .engine
+            .download(main)
+            .map_err(failed("quotient (host fallback)"))?;
+        let permutation = permutation
+            .map(|m| self.engine.download(m))
+            .transpose()
+            .map_err(err)?;
+        let main_view = evaluations_on_domain(&main, self.log_blowup, job.quotient_domain);
+        let perm_view = permutation
+            .as_ref()
+            .map(|m| evaluations_on_domain(m, self.log_blowup, job.quotient_domain));
+        let values = slotproof_prover::quotient::quotient_values(
+            job.program,
+            &job.env,
+            job.alpha,
+            job.trace_domain,
+            job.quotient_domain,
+            &main_view,
+            perm_view.as_ref(),
+        );
+        let words = crate::quotient::ext_slice_words::<F, Challenge<F>>(&values)
+            .map_err(failed("quotient (host fallback)"))?;
+        self.engine
+            .upload_quotient(&words, values.len())
+            .map_err(failed("quotient (host fallback)"))
     }
 
     /// `evaluate_openings` on the engine: every matrix of every round at each of its points.
     fn engine_evaluate_openings(
         &self,
-        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+        rounds: &[OpeningRound<'_, ResidentRound<F, E>, Challenge<F>>],
     ) -> Result<OpenedValues<Challenge<F>>, BackendError> {
         let err = |e: crate::Error| failed("opening evaluations")(e);
         rounds
@@ -307,11 +340,11 @@ where
             .map(|round| {
                 round
                     .committed
-                    .leaves()
+                    .matrices
                     .iter()
                     .zip(&round.points)
                     .map(|(lde, points)| {
-                        let log_height = p3_util::log2_strict_usize(lde.height());
+                        let log_height = p3_util::log2_strict_usize(self.engine.dims(lde).0);
                         let log_h = log_height.checked_sub(self.log_blowup).ok_or_else(|| {
                             err(crate::Error::InvalidShape(format!(
                                 "LDE of 2^{log_height} rows with blowup 2^{}",
@@ -334,19 +367,19 @@ where
             .collect()
     }
 
-    /// `reduce_openings` on the engine: one codeword per LDE height (tallest first), its terms
-    /// in round, matrix, point order with `alpha` offsets counted per height, as
+    /// `reduce_openings` on the engine: one resident codeword per LDE height (tallest first),
+    /// its terms in round, matrix, point order with `alpha` offsets counted per height, as
     /// `slotproof_prover::opening::reduce_openings` orders them.
     fn engine_reduce_openings(
         &self,
-        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+        rounds: &[OpeningRound<'_, ResidentRound<F, E>, Challenge<F>>],
         opened: &OpenedValues<Challenge<F>>,
         alpha: Challenge<F>,
-    ) -> Result<Vec<Vec<Challenge<F>>>, BackendError> {
+    ) -> Result<Vec<E::Codeword>, BackendError> {
         let err = |e: crate::Error| failed("alpha-reduction")(e);
         let mut heights: Vec<usize> = rounds
             .iter()
-            .flat_map(|r| r.committed.leaves().iter().map(|m| m.height()))
+            .flat_map(|r| r.committed.matrices.iter().map(|m| self.engine.dims(m).0))
             .collect();
         heights.sort_unstable();
         heights.dedup();
@@ -358,19 +391,20 @@ where
             for (round, round_opened) in rounds.iter().zip(opened) {
                 for ((lde, points), values) in round
                     .committed
-                    .leaves()
+                    .matrices
                     .iter()
                     .zip(&round.points)
                     .zip(round_opened)
                 {
-                    if lde.height() != height {
+                    let (h, width) = self.engine.dims(lde);
+                    if h != height {
                         continue;
                     }
                     for (&z, ys) in points.iter().zip(values) {
                         let (params, alpha_powers) =
                             crate::opening::reduce_params::<F, Challenge<F>>(
                                 p3_util::log2_strict_usize(height),
-                                lde.width(),
+                                width,
                                 z,
                                 ys,
                                 alpha,
@@ -382,87 +416,50 @@ where
                             params,
                             alpha_powers,
                         });
-                        num_reduced += lde.width();
+                        num_reduced += width;
                     }
                 }
             }
-            let words = self.engine.reduce_height(height, &terms).map_err(err)?;
-            reduced.push(ext_values::<F>(words).map_err(err)?);
+            reduced.push(self.engine.reduce_height(height, &terms).map_err(err)?);
         }
         Ok(reduced)
     }
 
     /// The committed matrix `idx` of a round, or a typed error.
-    fn matrix(data: &RoundData<F>, idx: usize) -> Result<&RowMajorMatrix<F>, BackendError> {
-        data.leaves().get(idx).ok_or_else(|| BackendError {
+    fn matrix(data: &ResidentRound<F, E>, idx: usize) -> Result<&E::Matrix, BackendError> {
+        data.matrices.get(idx).ok_or_else(|| BackendError {
             phase: "quotient",
             message: format!(
                 "matrix {idx} of a round of {} matrices",
-                data.leaves().len()
+                data.matrices.len()
             ),
         })
     }
 
-    /// FRI over the host rounds; the input openings come from [`HostTreeMmcs`] and are
-    /// converted to the configuration's proof type (same fields, same multi-proof type).
-    #[allow(clippy::type_complexity)]
+    /// FRI on the engine ([`fri::prove_fri`]) with the query proof-of-work lent to it.
     fn fri(
         &self,
-        reduced: Vec<Vec<Challenge<F>>>,
-        rounds: &[OpeningRound<'_, RoundData<F>, Challenge<F>>],
+        reduced: Vec<E::Codeword>,
+        rounds: &[OpeningRound<'_, ResidentRound<F, E>, Challenge<F>>],
         challenger: &mut slotproof_prover::field::Challenger<F>,
         batch_pow_witness: F,
-    ) -> Result<
-        FriProof<Challenge<F>, ChallengeMmcs<F>, F, Vec<BatchMultiOpening<F, ValMmcs<F>>>>,
-        BackendError,
-    >
-    where
-        ValMmcs<F>: Mmcs<F, MultiProof = PrunedMerklePaths<F, DIGEST_ELEMS>>,
-        ChallengeMmcs<F>: Mmcs<Challenge<F>>,
-        slotproof_prover::field::Challenger<F>: p3_challenger::FieldChallenger<F>
-            + p3_challenger::GrindingChallenger<Witness = F>
-            + p3_challenger::CanObserve<<ChallengeMmcs<F> as Mmcs<Challenge<F>>>::Commitment>,
-    {
-        let log_max_height = rounds
-            .iter()
-            .flat_map(|r| r.committed.leaves().iter().map(|m| m.height()))
-            .max()
-            .map_or(0, p3_util::log2_strict_usize);
-        let requests: Vec<_> = rounds
-            .iter()
-            .map(|r| OpeningRequest {
-                prover_data: r.committed,
-                points: r.points.clone(),
-            })
-            .collect();
-        // The query proof-of-work inside prove_fri grinds on the engine.
+    ) -> Result<fri::PcsFriProof<F>, BackendError> {
         let searcher = Arc::new(EngineSearcher {
             engine: self.engine.clone(),
             error: std::sync::Mutex::new(None),
         });
         let previous = challenger.set_pow_searcher(Some(searcher.clone()));
-        let folding = EngineFolding {
-            engine: &*self.engine,
-            host: TwoAdicFriFolding(PhantomData),
-            error: std::sync::Mutex::new(None),
-            _f: PhantomData,
-        };
-        let proof = p3_fri::prover::prove_fri(
-            &folding,
+        let proof = fri::prove_fri(
+            &*self.engine,
             &self.fri,
+            self.cap_height,
             reduced,
+            rounds,
             challenger,
-            log_max_height,
-            &requests,
-            &self.mmcs,
             batch_pow_witness,
-        )
-        .map_err(|e| BackendError {
-            phase: "FRI",
-            message: format!("{e:?}"),
-        });
+        );
         challenger.set_pow_searcher(previous);
-        let proof = proof?;
+        let proof = proof.map_err(failed("FRI"))?;
         if let Some(e) = searcher
             .error
             .lock()
@@ -471,29 +468,7 @@ where
         {
             return Err(failed("FRI proof of work")(e));
         }
-        if let Some(e) = folding
-            .error
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
-        {
-            return Err(failed("FRI folding")(e));
-        }
-        Ok(FriProof {
-            batch_pow_witness: proof.batch_pow_witness,
-            commit_phase_commits: proof.commit_phase_commits,
-            commit_pow_witnesses: proof.commit_pow_witnesses,
-            input_openings: proof
-                .input_openings
-                .into_iter()
-                .map(|o| BatchMultiOpening {
-                    opened_values: o.opened_values,
-                    opening_proof: o.opening_proof,
-                })
-                .collect(),
-            commit_phase_openings: proof.commit_phase_openings,
-            final_poly: proof.final_poly,
-            query_pow_witness: proof.query_pow_witness,
-        })
+        Ok(proof)
     }
 }
 
@@ -507,7 +482,7 @@ struct EngineSearcher<E> {
 impl<F, E> slotproof_prover::challenger::PowSearcher<F> for EngineSearcher<E>
 where
     F: ProverField + DeviceField,
-    E: CommitEngine<F>,
+    E: ProverEngine<F>,
 {
     fn smallest_witness(
         &self,
@@ -528,91 +503,17 @@ where
     }
 }
 
-/// p3's FRI folding with `fold_matrix` on the engine (the `fri_fold` kernel, or its model).
-/// `fold_matrix` cannot return an error, so an engine failure is recorded, the host fold is
-/// used for that call, and [`CudaProverBackend`] returns the recorded error after FRI.
-struct EngineFolding<'a, F: ProverField, E> {
-    engine: &'a E,
-    host: p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>>,
-    error: std::sync::Mutex<Option<crate::Error>>,
-    _f: PhantomData<F>,
-}
-
-impl<F, E> p3_fri::FriFoldingStrategy<F, Challenge<F>> for EngineFolding<'_, F, E>
-where
-    F: ProverField + DeviceField,
-    E: CommitEngine<F>,
-    HostTreeMmcs<F>: Mmcs<F>,
-    p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>>:
-        p3_fri::FriFoldingStrategy<F, Challenge<F>>,
-{
-    type InputProof =
-        <p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> as p3_fri::FriFoldingStrategy<
-            F,
-            Challenge<F>,
-        >>::InputProof;
-    type InputError =
-        <p3_fri::TwoAdicFriFoldingForMmcs<F, HostTreeMmcs<F>> as p3_fri::FriFoldingStrategy<
-            F,
-            Challenge<F>,
-        >>::InputError;
-
-    fn extra_query_index_bits(&self) -> usize {
-        p3_fri::FriFoldingStrategy::<F, Challenge<F>>::extra_query_index_bits(&self.host)
-    }
-
-    fn fold_row(
-        &self,
-        index: usize,
-        log_height: usize,
-        log_arity: usize,
-        beta: Challenge<F>,
-        evals: impl Iterator<Item = Challenge<F>>,
-    ) -> Challenge<F> {
-        p3_fri::FriFoldingStrategy::<F, Challenge<F>>::fold_row(
-            &self.host, index, log_height, log_arity, beta, evals,
-        )
-    }
-
-    fn fold_matrix<M: Matrix<Challenge<F>>>(
-        &self,
-        beta: Challenge<F>,
-        log_arity: usize,
-        m: M,
-    ) -> Vec<Challenge<F>> {
-        let on_engine = || -> crate::Result<Vec<Challenge<F>>> {
-            // Rows of `arity` adjacent elements: the codeword is the rows concatenated.
-            let codeword: Vec<Challenge<F>> = m.rows().flatten().collect();
-            let log_len = p3_util::log2_strict_usize(codeword.len());
-            let schedule =
-                crate::fri::FoldSchedule::new::<F, Challenge<F>>(log_len, log_arity, beta)?;
-            let words = crate::quotient::ext_slice_words::<F, Challenge<F>>(&codeword)?;
-            ext_values::<F>(self.engine.fri_fold(&words, &schedule)?)
-        };
-        match on_engine() {
-            Ok(folded) => folded,
-            Err(e) => {
-                let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
-                slot.get_or_insert(e);
-                p3_fri::FriFoldingStrategy::<F, Challenge<F>>::fold_matrix(
-                    &self.host, beta, log_arity, m,
-                )
-            }
-        }
-    }
-}
-
 /// The `Backend` implementation for one concrete field (as the CPU backend's, so that
 /// Plonky3's PCS bounds are checked on concrete types).
 macro_rules! prover_backend_for {
     ($field:ty) => {
-        impl<E: CommitEngine<$field> + 'static> Backend<ProverConfig<$field>>
+        impl<E: ProverEngine<$field> + 'static> Backend<ProverConfig<$field>>
             for CudaProverBackend<$field, E>
         {
             type Trace<'a> = Cow<'a, RowMajorMatrix<$field>>;
-            type Committed = RoundData<$field>;
-            type Quotient = Vec<Challenge<$field>>;
-            type Reduced = Vec<Vec<Challenge<$field>>>;
+            type Committed = ResidentRound<$field, E>;
+            type Quotient = E::Matrix;
+            type Reduced = Vec<E::Codeword>;
 
             fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<$field>) -> Self::Trace<'a> {
                 Cow::Borrowed(trace)
@@ -661,32 +562,7 @@ macro_rules! prover_backend_for {
                 &self,
                 job: slotproof_prover::QuotientJob<'_, ProverConfig<$field>, Self::Committed>,
             ) -> Result<Self::Quotient, BackendError> {
-                if let Some(q) = self.engine_quotient(&job)? {
-                    return Ok(q);
-                }
-                let (main_data, main_idx) = job.main;
-                let main = evaluations_on_domain(
-                    Self::matrix(main_data, main_idx)?,
-                    self.log_blowup,
-                    job.quotient_domain,
-                );
-                let permutation = match job.permutation {
-                    Some((data, idx)) => Some(evaluations_on_domain(
-                        Self::matrix(data, idx)?,
-                        self.log_blowup,
-                        job.quotient_domain,
-                    )),
-                    None => None,
-                };
-                Ok(slotproof_prover::quotient::quotient_values(
-                    job.program,
-                    &job.env,
-                    job.alpha,
-                    job.trace_domain,
-                    job.quotient_domain,
-                    &main,
-                    permutation.as_ref(),
-                ))
+                self.quotient_job(&job)
             }
 
             fn commit_quotients(
