@@ -12,7 +12,8 @@
 //!    The GPU commitment is checked equal to the CPU one before timing.
 //! 2. **Whole shard proofs** (`Shard::two_tables(log_rows, width)`: main table + range table,
 //!    LogUp): the GPU prover backend against the CPU backend, bytes checked equal once; the
-//!    GPU proof's phase times are printed.
+//!    GPU proof's phase times are printed, and the device time of one proof split by kernel
+//!    (and host/device copies), from CUDA events on a profiling backend.
 //!
 //! Medians of `SLOTPROOF_BENCH_ITERS` (default 5) timed iterations after one warm-up; ratios
 //! are CPU time / GPU time (above 1: the GPU is faster). Skips without a GPU.
@@ -172,6 +173,17 @@ macro_rules! bench_field {
                     ms(cpu), ms(gpu_t), ratio(cpu, gpu_t), bytes.len()
                 );
                 println!("  GPU backend phases (one proof):\n{phases}");
+                // The same proof on a profiling backend: device time per kernel (CUDA events).
+                if let Ok(profiled) = CudaBackend::with_options(0, slotproof_cuda::BackendOptions { profile_kernels: true, ..Default::default() }) {
+                    let profiled = Arc::new(profiled);
+                    let engine = profiled.clone();
+                    let prover: ShardProver<ProverConfig<F>, CudaProverBackend<F>> =
+                        ShardProver::with_backend(settings, |_, s| CudaProverBackend::with_engine(engine, s));
+                    let p = prover.prove(&shard.airs, &shard.traces, &shard.public_values).expect("profiled GPU proof");
+                    assert_eq!(bytes, proof_to_bytes(&p).unwrap(), "{tag} 2^{log_rows}: profiled GPU proof differs");
+                    let times = profiled.take_kernel_times().expect("kernel times");
+                    println!("  device time by kernel (one proof, CUDA events):\n{}", slotproof_cuda::format_kernel_times(&times));
+                }
             }
         }
     };

@@ -30,6 +30,9 @@ pub struct BackendOptions {
     /// Synchronize after every launch, so an execution error is reported by the launch that
     /// caused it rather than by the next download.
     pub sync_each_launch: bool,
+    /// Time every launch and host/device copy with CUDA events
+    /// ([`CudaBackend::take_kernel_times`]); off by default (two events per launch).
+    pub profile_kernels: bool,
 }
 
 /// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order.
@@ -46,6 +49,7 @@ pub struct CudaBackend {
     ntt_limits: NttLimits,
     tables: Mutex<HashMap<TableKey, Arc<DeviceBuffer>>>,
     options: BackendOptions,
+    profile: crate::profile::KernelProfile,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,6 +111,7 @@ impl CudaBackend {
             ntt_limits: NttLimits::for_shared_memory(shared_optin_bytes),
             tables: Mutex::new(HashMap::new()),
             options,
+            profile: Default::default(),
         })
     }
 
@@ -249,10 +254,12 @@ impl CudaBackend {
         for a in args {
             a.push_to(&mut builder);
         }
+        let start = self.profile_event()?;
         // SAFETY: each kernel's parameter list is the sequence of #[repr(C)] structs passed here
         // (layouts checked against params.cuh), and every pointer inside them refers to a live
         // buffer of the size the kernel indexes (checked by the callers).
         unsafe { builder.launch(cfg) }.map_err(|source| Error::Launch { kernel, source })?;
+        self.profile_end(kernel, start)?;
         if self.options.sync_each_launch {
             self.stream
                 .synchronize()
@@ -260,6 +267,37 @@ impl CudaBackend {
                 .map_err(|source| Error::Launch { kernel, source })?;
         }
         Ok(())
+    }
+
+    /// With `profile_kernels`, an event recorded now on the stream (the start of a timed span).
+    fn profile_event(&self) -> Result<Option<cudarc::driver::CudaEvent>> {
+        if !self.options.profile_kernels {
+            return Ok(None);
+        }
+        Ok(Some(self.stream.record_event(None)?))
+    }
+
+    /// Close a timed span opened by [`Self::profile_event`].
+    fn profile_end(
+        &self,
+        name: &'static str,
+        start: Option<cudarc::driver::CudaEvent>,
+    ) -> Result<()> {
+        if let Some(start) = start {
+            let end = self.stream.record_event(None)?;
+            self.profile.push(name, start, end);
+        }
+        Ok(())
+    }
+
+    /// Device time per kernel (and per copy direction) since the last call, largest first;
+    /// empty unless the backend was made with `profile_kernels`. Synchronizes the stream.
+    pub fn take_kernel_times(&self) -> Result<Vec<crate::profile::KernelTime>> {
+        if !self.options.profile_kernels {
+            return Ok(Vec::new());
+        }
+        self.synchronize()?;
+        self.profile.take()
     }
 
     /// Allocate `len` words (poisoned when the options say so).
@@ -302,7 +340,9 @@ impl CudaBackend {
         if words.is_empty() {
             return self.alloc(0);
         }
+        let start = self.profile_event()?;
         let slice = self.stream.clone_htod(words)?;
+        self.profile_end("memcpy h2d", start)?;
         Ok(DeviceBuffer {
             slice,
             len: words.len(),
@@ -311,7 +351,9 @@ impl CudaBackend {
 
     /// Download words (synchronizes).
     pub fn download_words(&self, buf: &DeviceBuffer) -> Result<Vec<u32>> {
+        let start = self.profile_event()?;
         let mut v = self.stream.clone_dtoh(&buf.slice)?;
+        self.profile_end("memcpy d2h", start)?;
         v.truncate(buf.len);
         Ok(v)
     }
@@ -328,9 +370,12 @@ impl CudaBackend {
         if len == 0 {
             return Ok(Vec::new());
         }
-        Ok(self
+        let timer = self.profile_event()?;
+        let words = self
             .stream
-            .clone_dtoh(&buf.slice.slice(start..start + len))?)
+            .clone_dtoh(&buf.slice.slice(start..start + len))?;
+        self.profile_end("memcpy d2h", timer)?;
+        Ok(words)
     }
 
     /// Device-to-device copy of a whole buffer into a new one.

@@ -40,6 +40,7 @@ fn backend(test: &str) -> Option<CudaBackend> {
         BackendOptions {
             poison: Some(POISON),
             sync_each_launch: true,
+            ..BackendOptions::default()
         },
     ) {
         Ok(b) => {

@@ -30,6 +30,7 @@ fn device(test: &str) -> Option<Arc<CudaBackend>> {
         BackendOptions {
             poison: Some(0xFFFF_FFFF),
             sync_each_launch: true,
+            ..BackendOptions::default()
         },
     ) {
         Ok(b) => {
@@ -159,4 +160,51 @@ fn gpu_prover_backend_new_and_prove() {
         CudaProverBackend::<KoalaBear>::with_engine(engine.clone(), s)
     })
     .expect("default-options GPU backend conformance");
+}
+
+/// Kernel profiling: a profiling backend's proof is the same, and its per-kernel times name the
+/// NTT, Merkle, quotient and FRI kernels and the copies; a backend without profiling records
+/// nothing.
+#[test]
+fn gpu_kernel_times_cover_a_proof() {
+    let Some(plain) = device("gpu_kernel_times_cover_a_proof") else {
+        return;
+    };
+    let profiled = Arc::new(
+        CudaBackend::with_options(
+            0,
+            BackendOptions {
+                profile_kernels: true,
+                ..BackendOptions::default()
+            },
+        )
+        .expect("the device came up above"),
+    );
+    let engine = profiled.clone();
+    conformance::conformance_koala_bear(|_, s| {
+        CudaProverBackend::<KoalaBear>::with_engine(engine.clone(), s)
+    })
+    .expect("profiled GPU backend conformance");
+    let times = profiled.take_kernel_times().unwrap();
+    eprintln!("{}", slotproof_cuda::format_kernel_times(&times));
+    for name in [
+        "ntt_dif_pass_kb",
+        "merkle_compress_kb",
+        "quotient_eval_kb",
+        "fri_fold_kb",
+        "memcpy h2d",
+        "memcpy d2h",
+    ] {
+        assert!(
+            times
+                .iter()
+                .any(|t| t.name.starts_with(name) && t.launches > 0),
+            "no time recorded for {name}: {times:?}"
+        );
+    }
+    assert!(
+        profiled.take_kernel_times().unwrap().is_empty(),
+        "times are taken once"
+    );
+    assert!(plain.take_kernel_times().unwrap().is_empty());
 }

@@ -15,6 +15,7 @@ fn backend(test: &str) -> Option<CudaBackend> {
         BackendOptions {
             poison: Some(0xFFFF_FFFF),
             sync_each_launch: true,
+            ..BackendOptions::default()
         },
     ) {
         Ok(b) => {
