@@ -8,6 +8,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::rng;
 use p3_baby_bear::BabyBear;
@@ -377,6 +378,49 @@ macro_rules! field_tests {
                     eprintln!("{fault:?} caught: {err}");
                 }
             }
+            /// Device residency, checked on what crosses the engine boundary during a shard
+            /// proof: no matrix is ever downloaded whole; rows are read only at query indices
+            /// (at most `num_queries` per request), digests only for caps and query paths, one
+            /// final-polynomial prefix, and opened values; everything else stays on the engine.
+            #[test]
+            fn shard_proof_downloads_only_what_the_proof_carries() {
+                let settings = FriSettings::DEFAULT;
+                let shard = slotproof_prover::test_airs::Shard::<F>::three_tables(10, 12, 6, 5);
+                let engine = Arc::new(FaultyEngine::default());
+                let prover = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
+                    CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
+                });
+                let proof = prover
+                    .prove(&shard.airs, &shard.traces, &shard.public_values)
+                    .unwrap();
+                let cpu = slotproof_prover::ShardProver::cpu(settings);
+                cpu.verify(&shard.airs, &proof, &shard.public_values).unwrap();
+                let l = &engine.ledger;
+                let get = |c: &AtomicUsize| c.load(Ordering::Relaxed);
+                eprintln!("{l:#?}");
+                assert_eq!(get(&l.matrix_downloads), 0, "a matrix came back whole");
+                assert!(get(&l.max_rows_per_request) <= settings.num_queries);
+                assert_eq!(get(&l.max_prefix_len), 1 << settings.log_final_poly_len);
+                // A level of a pruned path has at most one sibling per query; a cap has
+                // 2^cap_height digests.
+                assert!(
+                    get(&l.max_digests_per_request)
+                        <= settings.num_queries.max(1 << settings.merkle_cap_height)
+                );
+                let back = get(&l.digest_bytes)
+                    + get(&l.row_bytes)
+                    + get(&l.opened_bytes)
+                    + get(&l.codeword_prefix_bytes);
+                let proof_bytes = slotproof_prover::proof_to_bytes(&proof).unwrap().len();
+                eprintln!(
+                    "engine -> host: {back} bytes for {} bytes of LDEs and a {proof_bytes}-byte proof",
+                    get(&l.lde_bytes)
+                );
+                // What comes back is what the proof carries (plus the caps the transcript
+                // observes): within a small factor of the proof, independent of the LDEs' size
+                // (which grows with the shard while the proof grows with its logarithm).
+                assert!(back <= 2 * proof_bytes, "{back} bytes back for a {proof_bytes}-byte proof");
+            }
         }
     };
 }
@@ -414,8 +458,48 @@ fn bump<F: slotproof_cuda::DeviceField>(w: &mut u32) {
     *w = (*w + 1) % F::PRIME;
 }
 
-/// The reference engine with one deliberate error in its output.
-struct FaultyEngine(Fault);
+/// What crossed from the engine to the host, by kind (bytes and requests).
+#[derive(Default, Debug)]
+struct Ledger {
+    uploaded_bytes: AtomicUsize,
+    lde_bytes: AtomicUsize,
+    /// Whole-matrix downloads (the backend's host fallback only).
+    matrix_downloads: AtomicUsize,
+    digest_bytes: AtomicUsize,
+    /// The most digests one request asked for.
+    max_digests_per_request: AtomicUsize,
+    row_bytes: AtomicUsize,
+    /// The most rows one request asked for.
+    max_rows_per_request: AtomicUsize,
+    opened_bytes: AtomicUsize,
+    codeword_prefix_bytes: AtomicUsize,
+    /// The most elements one codeword-prefix request asked for.
+    max_prefix_len: AtomicUsize,
+}
+
+/// The reference engine, optionally with one deliberate error in its output, counting what
+/// crosses back to the host.
+#[derive(Default)]
+struct FaultyEngine {
+    fault: Option<Fault>,
+    ledger: Ledger,
+}
+
+#[allow(non_snake_case)]
+fn FaultyEngine(fault: Fault) -> FaultyEngine {
+    FaultyEngine {
+        fault: Some(fault),
+        ledger: Ledger::default(),
+    }
+}
+
+fn add(counter: &AtomicUsize, n: usize) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+fn max(counter: &AtomicUsize, n: usize) {
+    counter.fetch_max(n, Ordering::Relaxed);
+}
 
 impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
     type Matrix = ModelMatrix;
@@ -435,10 +519,12 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
     }
 
     fn upload(&self, m: &RowMajorMatrix<F>) -> slotproof_cuda::Result<ModelMatrix> {
+        add(&self.ledger.uploaded_bytes, 4 * m.values.len());
         ReferenceEngine.upload(m)
     }
 
     fn download(&self, m: &ModelMatrix) -> slotproof_cuda::Result<RowMajorMatrix<F>> {
+        add(&self.ledger.matrix_downloads, 1);
         ReferenceEngine.download(m)
     }
 
@@ -449,7 +535,8 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
         shift: F,
     ) -> slotproof_cuda::Result<ModelMatrix> {
         let mut out = ReferenceEngine.coset_lde(m, log_blowup, shift)?;
-        if let Fault::LdeValue = self.0 {
+        add(&self.ledger.lde_bytes, 4 * out.height * out.cols.len());
+        if let Some(Fault::LdeValue) = self.fault {
             bump::<F>(&mut out.cols[0][0]);
         }
         Ok(out)
@@ -457,7 +544,7 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
 
     fn merkle_tree(&self, mats: &[&ModelMatrix]) -> slotproof_cuda::Result<ModelTree> {
         let mut tree = ProverEngine::<F>::merkle_tree(&ReferenceEngine, mats)?;
-        if let Fault::LeafDigests = self.0 {
+        if let Some(Fault::LeafDigests) = self.fault {
             for d in &mut tree.layers[0] {
                 bump::<F>(&mut d[0]);
             }
@@ -476,8 +563,10 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
         positions: &[usize],
     ) -> slotproof_cuda::Result<Vec<Digest<F>>> {
         let mut out = ReferenceEngine.digests(tree, layer, positions)?;
+        add(&self.ledger.digest_bytes, 32 * out.len());
+        max(&self.ledger.max_digests_per_request, out.len());
         // Only the query answers' digests (the cap is read whole, from position 0).
-        if let Fault::SiblingDigest = self.0
+        if let Some(Fault::SiblingDigest) = self.fault
             && positions.first().is_some_and(|&p| p != 0)
         {
             out[0][0] += F::ONE;
@@ -487,7 +576,12 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
 
     fn rows(&self, m: &ModelMatrix, rows: &[usize]) -> slotproof_cuda::Result<Vec<Vec<F>>> {
         let mut out = ReferenceEngine.rows(m, rows)?;
-        if let Fault::OpenedRow = self.0
+        add(
+            &self.ledger.row_bytes,
+            4 * out.iter().map(Vec::len).sum::<usize>(),
+        );
+        max(&self.ledger.max_rows_per_request, rows.len());
+        if let Some(Fault::OpenedRow) = self.fault
             && let Some(v) = out.first_mut().and_then(|r| r.first_mut())
         {
             *v += F::ONE;
@@ -497,7 +591,7 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
 
     fn quotient(&self, q: &QuotientInputs<'_, ModelMatrix>) -> slotproof_cuda::Result<ModelMatrix> {
         let mut out = ProverEngine::<F>::quotient(&ReferenceEngine, q)?;
-        if let Fault::QuotientValue = self.0 {
+        if let Some(Fault::QuotientValue) = self.fault {
             bump::<F>(&mut out.cols[0][0]);
         }
         Ok(out)
@@ -517,7 +611,11 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
         points: &[slotproof_cuda::opening::OpeningWeightsParams],
     ) -> slotproof_cuda::Result<Vec<Vec<u32>>> {
         let mut values = ProverEngine::<F>::open_evaluations(&ReferenceEngine, lde, points)?;
-        if let Fault::OpenedValue = self.0 {
+        add(
+            &self.ledger.opened_bytes,
+            4 * values.iter().map(Vec::len).sum::<usize>(),
+        );
+        if let Some(Fault::OpenedValue) = self.fault {
             for v in &mut values {
                 bump::<F>(&mut v[0]);
             }
@@ -531,7 +629,7 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
         terms: &[ReduceTerm<'_, ModelMatrix>],
     ) -> slotproof_cuda::Result<Vec<u32>> {
         let mut words = ProverEngine::<F>::reduce_height(&ReferenceEngine, height, terms)?;
-        if let Fault::ReducedValue = self.0 {
+        if let Some(Fault::ReducedValue) = self.fault {
             bump::<F>(&mut words[0]);
         }
         Ok(words)
@@ -543,11 +641,11 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
         schedule: &slotproof_cuda::fri::FoldSchedule,
         roll_in: Option<&Vec<u32>>,
     ) -> slotproof_cuda::Result<Vec<u32>> {
-        if let Fault::FoldError = self.0 {
+        if let Some(Fault::FoldError) = self.fault {
             return Err(Error::InvalidShape("injected FRI fold failure".into()));
         }
         let mut words = ProverEngine::<F>::fri_fold(&ReferenceEngine, codeword, schedule, roll_in)?;
-        if let Fault::FoldValue = self.0 {
+        if let Some(Fault::FoldValue) = self.fault {
             bump::<F>(&mut words[0]);
         }
         Ok(words)
@@ -563,7 +661,9 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
 
     fn codeword_prefix(&self, c: &Vec<u32>, len: usize) -> slotproof_cuda::Result<Vec<u32>> {
         let mut words = ProverEngine::<F>::codeword_prefix(&ReferenceEngine, c, len)?;
-        if let Fault::FinalPoly = self.0 {
+        add(&self.ledger.codeword_prefix_bytes, 4 * words.len());
+        max(&self.ledger.max_prefix_len, len);
+        if let Some(Fault::FinalPoly) = self.fault {
             bump::<F>(&mut words[0]);
         }
         Ok(words)
@@ -575,9 +675,9 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
         bits: usize,
     ) -> slotproof_cuda::Result<F> {
         use slotproof_cuda::model::pow::pow_search;
-        match self.0 {
-            Fault::PowError => Err(Error::NoPowWitness { bits }),
-            Fault::PowLarger => {
+        match self.fault {
+            Some(Fault::PowError) => Err(Error::NoPowWitness { bits }),
+            Some(Fault::PowLarger) => {
                 let smallest = pow_search::<F>(search, bits as u32, 0, F::PRIME, 64);
                 let next = pow_search::<F>(search, bits as u32, smallest + 1, F::PRIME, 64);
                 Ok(F::from_u32(next))
