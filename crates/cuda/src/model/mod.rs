@@ -1,4 +1,5 @@
-//! **Reference models of the proving kernels** (`kernels/quotient.cu`, `pow.cu`, `fri.cu`, `opening.cu`): scalar
+//! **Reference models of the proving kernels** (`kernels/quotient.cu`, `pow.cu`, `fri.cu`, `opening.cu`,
+//! `logup.cu`): scalar
 //! Rust in the kernels' structure (same loops, same index maps, same scratch layout, same
 //! arithmetic on Montgomery words, built on the field mirrors of [`crate::reference`]). Their
 //! tests check them against the prover's CPU code and Plonky3 bit for bit on every machine; the
@@ -7,6 +8,7 @@
 //! When a kernel changes, change its model here in the same commit.
 
 pub mod fri;
+pub mod logup;
 pub mod opening;
 pub mod pow;
 pub mod quotient;
