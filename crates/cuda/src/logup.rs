@@ -163,7 +163,9 @@ pub fn check_status(status: u64) -> Result<()> {
         return Ok(());
     }
     let failure = LogUpFailure::from_code(status & 0xF).ok_or_else(|| {
-        Error::InvalidShape(format!("LogUp kernel status word {status:#x} is not a failure"))
+        Error::InvalidShape(format!(
+            "LogUp kernel status word {status:#x} is not a failure"
+        ))
     })?;
     Err(Error::LogUpWitness {
         row: (status >> 32) as usize,
@@ -446,7 +448,11 @@ impl CudaBackend {
             block_dim: (128, 1, 1),
             shared_mem_bytes: 0,
         };
-        self.launch(crate::kernels::entry("logup_fractions", F::KIND)?, cfg, &[&p])?;
+        self.launch(
+            crate::kernels::entry("logup_fractions", F::KIND)?,
+            cfg,
+            &[&p],
+        )?;
         self.scan_ext::<F>(&totals, height)?;
         let acc = LogUpAccumulatorParams {
             totals: totals.ptr(stream),
@@ -460,7 +466,11 @@ impl CudaBackend {
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        self.launch(crate::kernels::entry_any("logup_accumulator")?, cfg, &[&acc])?;
+        self.launch(
+            crate::kernels::entry_any("logup_accumulator")?,
+            cfg,
+            &[&acc],
+        )?;
         let words = self.download_words(&result)?;
         check_status(u64::from(words[4]) | (u64::from(words[5]) << 32))?;
         let terminal = [words[0], words[1], words[2], words[3]];
@@ -501,7 +511,11 @@ impl CudaBackend {
             block_dim: (SCAN_THREADS as u32, 1, 1),
             shared_mem_bytes: 0,
         };
-        self.launch(crate::kernels::entry("logup_scan_block", F::KIND)?, cfg, &[&p])?;
+        self.launch(
+            crate::kernels::entry("logup_scan_block", F::KIND)?,
+            cfg,
+            &[&p],
+        )?;
         if let Some(sums) = sums {
             self.scan_ext::<F>(&sums, blocks)?;
             let cfg = LaunchConfig {
@@ -509,7 +523,11 @@ impl CudaBackend {
                 block_dim: (256, 1, 1),
                 shared_mem_bytes: 0,
             };
-            self.launch(crate::kernels::entry("logup_scan_add", F::KIND)?, cfg, &[&p])?;
+            self.launch(
+                crate::kernels::entry("logup_scan_add", F::KIND)?,
+                cfg,
+                &[&p],
+            )?;
         }
         Ok(())
     }

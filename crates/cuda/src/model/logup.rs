@@ -371,7 +371,16 @@ mod tests {
     fn scan_equals_sequential_sum() {
         type F = p3_baby_bear::BabyBear;
         let mut rng = SmallRng::seed_from_u64(11);
-        for n in [1, 31, 33, 1023, 1024, 1025, 5000, SCAN_BLOCK * SCAN_BLOCK + 3] {
+        for n in [
+            1,
+            31,
+            33,
+            1023,
+            1024,
+            1025,
+            5000,
+            SCAN_BLOCK * SCAN_BLOCK + 3,
+        ] {
             let data: Vec<u32> = (0..4 * n)
                 .map(|_| rng.random::<F>().to_monty_word())
                 .collect();
