@@ -49,8 +49,8 @@ fn tuple_denominator<F: DeviceField>(
     let mut combined = [0u32; 4];
     if k > 0 {
         combined[0] = value(slots[k - 1]);
-        for i in 0..k - 1 {
-            let e = value(slots[i]);
+        for (i, &slot) in slots[..k - 1].iter().enumerate() {
+            let e = value(slot);
             combined = ext_add::<F>(combined, times_base::<F>(load4(betas, 4 * (k - 1 - i)), e));
         }
     }
@@ -194,14 +194,14 @@ pub fn scan_block<F: DeviceField>(data: &mut [u32], n: usize, mut block_sums: Op
         // 1. Per thread: its items scanned in registers.
         let mut items = vec![[[0u32; 4]; SCAN_ITEMS]; SCAN_THREADS];
         let mut run = vec![[0u32; 4]; SCAN_THREADS];
-        for t in 0..SCAN_THREADS {
+        for (t, (thread_items, run)) in items.iter_mut().zip(&mut run).enumerate() {
             let first = block * SCAN_BLOCK + t * SCAN_ITEMS;
-            for i in 0..SCAN_ITEMS {
+            for (i, item) in thread_items.iter_mut().enumerate() {
                 let e = first + i;
                 if e < n {
-                    run[t] = ext_add::<F>(run[t], load4(data, 4 * e));
+                    *run = ext_add::<F>(*run, load4(data, 4 * e));
                 }
-                items[t][i] = run[t];
+                *item = *run;
             }
         }
         // 2. Shuffle scan within each warp.
@@ -236,10 +236,10 @@ pub fn scan_block<F: DeviceField>(data: &mut [u32], n: usize, mut block_sums: Op
                 prefix = ext_add::<F>(prefix, warp_sums[warp - 1]);
             }
             let first = block * SCAN_BLOCK + t * SCAN_ITEMS;
-            for i in 0..SCAN_ITEMS {
+            for (i, &item) in items[t].iter().enumerate() {
                 let e = first + i;
                 if e < n {
-                    data[4 * e..4 * e + 4].copy_from_slice(&ext_add::<F>(items[t][i], prefix));
+                    data[4 * e..4 * e + 4].copy_from_slice(&ext_add::<F>(item, prefix));
                 }
             }
             if t == SCAN_THREADS - 1
@@ -339,30 +339,37 @@ mod tests {
         core::array::from_fn(|k| x.as_basis_coefficients_slice()[k].to_monty_word())
     }
 
-    fn inverse_matches<F: DeviceField>()
-    where
-        rand::distr::StandardUniform: rand::distr::Distribution<F>,
-    {
-        type E<F> = p3_field::extension::BinomialExtensionField<F, 4>;
-        let mut rng = SmallRng::seed_from_u64(7);
-        for i in 0..200 {
-            let x: E<F> = match i {
-                0 => E::<F>::ONE,
-                1 => E::<F>::from(F::NEG_ONE),
-                // A pure X^2 element and a pure X element: half of the coefficients zero.
-                2 => E::<F>::from_basis_coefficients_fn(|k| if k == 2 { F::TWO } else { F::ZERO }),
-                3 => E::<F>::from_basis_coefficients_fn(|k| if k == 1 { F::TWO } else { F::ZERO }),
-                _ => E::<F>::from_basis_coefficients_fn(|_| rng.random()),
+    macro_rules! inverse_matches {
+        ($field:ty) => {{
+            type F = $field;
+            type E = p3_field::extension::BinomialExtensionField<F, 4>;
+            let from_fn = |f: &mut dyn FnMut(usize) -> F| -> E {
+                <E as BasedVectorSpace<F>>::from_basis_coefficients_fn(|k| f(k))
             };
-            assert_eq!(ext_inv::<F>(words(x)), words(x.inverse()), "{x:?}");
-        }
-        assert_eq!(ext_inv::<F>([0; 4]), [0; 4]);
+            let mut rng = SmallRng::seed_from_u64(7);
+            for i in 0..200 {
+                let x: E = match i {
+                    0 => E::ONE,
+                    1 => E::from(F::NEG_ONE),
+                    // A pure X^2 and a pure X element: half of the coefficients zero.
+                    2 => from_fn(&mut |k| if k == 2 { F::TWO } else { F::ZERO }),
+                    3 => from_fn(&mut |k| if k == 1 { F::TWO } else { F::ZERO }),
+                    _ => from_fn(&mut |_| rng.random()),
+                };
+                assert_eq!(
+                    ext_inv::<F>(words::<F, E>(x)),
+                    words::<F, E>(x.inverse()),
+                    "{x:?}"
+                );
+            }
+            assert_eq!(ext_inv::<F>([0; 4]), [0; 4]);
+        }};
     }
 
     #[test]
     fn ext_inverse_matches_plonky3() {
-        inverse_matches::<p3_koala_bear::KoalaBear>();
-        inverse_matches::<p3_baby_bear::BabyBear>();
+        inverse_matches!(p3_koala_bear::KoalaBear);
+        inverse_matches!(p3_baby_bear::BabyBear);
     }
 
     /// The modelled multi-block scan equals a sequential running sum, across block boundaries
