@@ -9,8 +9,8 @@
 //     field (multi-block: block sums scanned recursively by the host, then added back).
 //   logup_accumulator: column 0 = exclusive prefix sums (acc[0] = 0), and the terminal.
 //
-// Inversion is per denominator, in the thread that needs it (the norm down to the base field,
-// then Fermat), not Montgomery batch inversion: rows are independent, nothing has to be kept
+// Inversion is per denominator, in the thread that needs it (field.cuh's e_inv: the norm down
+// to the base field, then Fermat), not Montgomery batch inversion: rows are independent, nothing has to be kept
 // between a forward and a backward pass, and inverses are unique, so the words equal the CPU's
 // batch inversion exactly. Field arithmetic is exact, so sums in another order than the CPU's
 // (its dot products, its chunked scan) give the same words.
@@ -51,24 +51,6 @@ __device__ __forceinline__ Ext4<F> e_times_base(const Ext4<F>& a, uint32_t s) {
 template <class F>
 __device__ __forceinline__ bool e_is_zero(const Ext4<F>& a) {
     return (a.c[0] | a.c[1] | a.c[2] | a.c[3]) == 0u;
-}
-
-// Inverse in F[X]/(X^4 - W) through the norm: a(X) a(-X) = b0 + b2 X^2, and
-// (b0 + b2 X^2)(b0 - b2 X^2) = b0^2 - W b2^2 = n lies in F, so a^-1 = a(-X) (b0 - b2 X^2) / n.
-// One base inversion (Fermat) and about 30 multiplications; 0 maps to 0 (callers check first).
-template <class F>
-__device__ Ext4<F> e_inv(const Ext4<F>& a) {
-    constexpr uint32_t W = to_monty<F>(F::W_CANONICAL);
-    const uint32_t a0 = a.c[0], a1 = a.c[1], a2 = a.c[2], a3 = a.c[3];
-    const uint32_t b0 = f_sub<F>(f_add<F>(f_square<F>(a0), f_mul<F>(W, f_square<F>(a2))),
-                                 f_mul<F>(W, f_double<F>(f_mul<F>(a1, a3))));
-    const uint32_t b2 = f_sub<F>(f_double<F>(f_mul<F>(a0, a2)),
-                                 f_add<F>(f_square<F>(a1), f_mul<F>(W, f_square<F>(a3))));
-    const uint32_t n = f_sub<F>(f_square<F>(b0), f_mul<F>(W, f_square<F>(b2)));
-    const uint32_t n_inv = f_pow<F>(n, F::P - 2);
-    const Ext4<F> conj = {{a0, f_neg<F>(a1), a2, f_neg<F>(a3)}};
-    const Ext4<F> c = {{f_mul<F>(b0, n_inv), 0u, f_neg<F>(f_mul<F>(b2, n_inv)), 0u}};
-    return e_mul<F>(conj, c);
 }
 
 // alpha - combine(tuple) with combine = e_{k-1} + sum_{i < k-1} beta^(k-1-i) e_i (p3-lookup's

@@ -22,9 +22,9 @@
 //!
 //! # Inversion: per thread, not batched
 //!
-//! Each denominator is inverted where it is formed (the norm to the base field, then Fermat:
-//! about 80 base multiplications) instead of by Montgomery's batch trick (about 50 per element,
-//! amortised). A batch inversion needs the denominators stored and a second, backward pass per
+//! Each denominator is inverted where it is formed (field.cuh's `e_inv`, shared with the opening
+//! kernels: the norm to the base field, then Fermat; about 85 base multiplications) instead of by
+//! Montgomery's batch trick (about 50 per element, amortised). A batch inversion needs the denominators stored and a second, backward pass per
 //! thread (or a cross-thread product tree); the per-thread form has no storage, no dependency
 //! between rows and runs next to the interpreter, whose scratch traffic it is expected to hide
 //! behind. Inverses are unique, so the words equal the CPU's batch inversion exactly; likewise

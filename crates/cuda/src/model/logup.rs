@@ -2,33 +2,15 @@
 //! `logup_accumulator` (kernels/logup.cu), and of the host sequence that launches them
 //! ([`crate::CudaBackend::logup_trace`]).
 
-use super::neg;
 use super::quotient::ColumnsView;
+use super::{ext_inv, neg};
 use crate::error::Result;
 use crate::field::DeviceField;
 use crate::logup::{
     KIND_ADDITIVE, LogUpEnv, LogUpFailure, LogUpProgram, SCAN_BLOCK, SCAN_ITEMS, SCAN_THREADS,
     STATUS_OK, check_shapes, check_status, failure_key, fraction_threads,
 };
-use crate::reference::{add, ext_add, ext_mul, ext_sub, mul, sub, to_monty};
-
-/// Mirror of `e_inv`: the norm to the base field, Fermat, back up.
-pub fn ext_inv<F: DeviceField>(a: [u32; 4]) -> [u32; 4] {
-    let w = to_monty::<F>(F::EXT4_W);
-    let sq = |x: u32| mul::<F>(x, x);
-    let dbl = |x: u32| add::<F>(x, x);
-    let [a0, a1, a2, a3] = a;
-    let b0 = sub::<F>(
-        add::<F>(sq(a0), mul::<F>(w, sq(a2))),
-        mul::<F>(w, dbl(mul::<F>(a1, a3))),
-    );
-    let b2 = sub::<F>(dbl(mul::<F>(a0, a2)), add::<F>(sq(a1), mul::<F>(w, sq(a3))));
-    let n = sub::<F>(sq(b0), mul::<F>(w, sq(b2)));
-    let n_inv = super::pow::<F>(n, F::PRIME - 2);
-    let conj = [a0, neg::<F>(a1), a2, neg::<F>(a3)];
-    let c = [mul::<F>(b0, n_inv), 0, neg::<F>(mul::<F>(b2, n_inv)), 0];
-    ext_mul::<F>(conj, c)
-}
+use crate::reference::{add, ext_add, ext_sub, mul, sub, to_monty};
 
 fn times_base<F: DeviceField>(a: [u32; 4], s: u32) -> [u32; 4] {
     a.map(|c| mul::<F>(c, s))
