@@ -158,6 +158,40 @@ __device__ __forceinline__ Ext4<F> e_mul(const Ext4<F>& a, const Ext4<F>& b) {
     return r;
 }
 
+// a^(p-2): the inverse of a non-zero element (Fermat), 0 for 0.
+template <class F>
+__device__ __forceinline__ uint32_t f_inv(uint32_t a) {
+    return f_pow<F>(a, F::P - 2);
+}
+
+// Inverse in F[X]/(X^4 - W) through the tower Y = X^2: a = A + B X with A = a0 + a2 Y,
+// B = a1 + a3 Y; a (A - B X) = A^2 - Y B^2 =: N in F[Y]/(Y^2 - W), and N^-1 = conj(N) / norm(N).
+// One base inversion and about 25 multiplications; 0 maps to 0.
+template <class F>
+__device__ __forceinline__ Ext4<F> e_inv(const Ext4<F>& a) {
+    constexpr uint32_t W = to_monty<F>(F::W_CANONICAL);
+    const uint32_t* x = a.c;
+    // A^2 = (a0^2 + W a2^2) + 2 a0 a2 Y; B^2 = (a1^2 + W a3^2) + 2 a1 a3 Y; Y B^2 = W*b1 + b0 Y.
+    const uint32_t a2_0 = f_add<F>(f_square<F>(x[0]), f_mul<F>(W, f_square<F>(x[2])));
+    const uint32_t a2_1 = f_double<F>(f_mul<F>(x[0], x[2]));
+    const uint32_t b2_0 = f_add<F>(f_square<F>(x[1]), f_mul<F>(W, f_square<F>(x[3])));
+    const uint32_t b2_1 = f_double<F>(f_mul<F>(x[1], x[3]));
+    const uint32_t n0 = f_sub<F>(a2_0, f_mul<F>(W, b2_1));
+    const uint32_t n1 = f_sub<F>(a2_1, b2_0);
+    const uint32_t norm = f_sub<F>(f_square<F>(n0), f_mul<F>(W, f_square<F>(n1)));
+    const uint32_t ninv = f_inv<F>(norm);
+    const uint32_t m0 = f_mul<F>(n0, ninv);             // N^-1 = m0 + m1 Y
+    const uint32_t m1 = f_neg<F>(f_mul<F>(n1, ninv));
+    // (A - B X) * (m0 + m1 Y), with A - B X = a0 - a1 X + a2 X^2 - a3 X^3 and Y = X^2, X^4 = W.
+    const uint32_t c0 = x[0], c1 = f_neg<F>(x[1]), c2 = x[2], c3 = f_neg<F>(x[3]);
+    Ext4<F> r;
+    r.c[0] = f_add<F>(f_mul<F>(c0, m0), f_mul<F>(W, f_mul<F>(c2, m1)));
+    r.c[1] = f_add<F>(f_mul<F>(c1, m0), f_mul<F>(W, f_mul<F>(c3, m1)));
+    r.c[2] = f_add<F>(f_mul<F>(c2, m0), f_mul<F>(c0, m1));
+    r.c[3] = f_add<F>(f_mul<F>(c3, m0), f_mul<F>(c1, m1));
+    return r;
+}
+
 // Bit reversal of the low `bits` bits of i (bits <= 32).
 __device__ __forceinline__ uint32_t reverse_bits(uint32_t i, uint32_t bits) {
     return bits == 0 ? 0u : (__brev(i) >> (32u - bits));

@@ -1,6 +1,6 @@
 // Structures passed by value to the device-resident proving kernels (quotient.cu, pow.cu,
-// fri.cu). Each has a #[repr(C)] twin in the Rust module that launches it (crates/cuda/src/
-// quotient.rs, pow.rs, fri.rs); those modules' tests assert the same sizes and offsets and read
+// fri.cu, opening.cu, logup.cu). Each has a #[repr(C)] twin in the Rust module that launches it
+// (crates/cuda/src/quotient.rs, pow.rs, fri.rs, opening.rs, logup.rs); those modules' tests assert the same sizes and offsets and read
 // this header to check that the numbers here agree.
 //
 // Device pointers are carried as uint64_t (the Rust side holds CUdeviceptr = u64).
@@ -196,5 +196,93 @@ static_assert(offsetof(OpeningReduceParams, z) == 32, "OpeningReduceParams.z");
 static_assert(offsetof(OpeningReduceParams, offset) == 64, "OpeningReduceParams.offset");
 static_assert(offsetof(OpeningReduceParams, log_height) == 80, "OpeningReduceParams.log_height");
 static_assert(offsetof(OpeningReduceParams, omega) == 92, "OpeningReduceParams.omega");
+
+// ---- LogUp trace (logup.cu, crates/cuda/src/logup.rs) ----
+
+// The lowered expression program of a LogUp kernel uses the base-field opcodes above (0..9) and
+// this one, which the host's lowering emits right after each expression's defining instruction
+// (it has the number of Q_ACC_BASE: the same lowering, read differently): value[b] = base[a].
+constexpr uint32_t LOGUP_STORE_VALUE = 19;
+
+// How a lookup turns its tuples into one fraction per row (p3-lookup's additive and exclusive
+// columns).
+enum LogUpKind : uint32_t {
+    LOGUP_ADDITIVE = 0,   // sum_j m_j / (alpha - combine_j)
+    LOGUP_EXCLUSIVE = 1,  // (sum_j f_j m_j) / (sum_j f_j (alpha - combine_j) + 1 - sum_j f_j)
+};
+
+// Why a row has no LogUp fraction (Plonky3's LogUpGadget panics on these witnesses). Reported as
+// the smallest key (row << 32) | (lookup << 4) | code over all threads (atomicMin).
+enum LogUpFailure : uint32_t {
+    LOGUP_ZERO_DENOMINATOR = 1,
+    LOGUP_NON_BOOLEAN_FLAG = 2,
+    LOGUP_FLAGS_ABOVE_ONE = 3,
+};
+
+// The fraction columns and per-row totals of a LogUp trace of `height` rows (the trace domain,
+// natural order). Per row, the expression program computes every element, multiplicity and flag
+// into the row's value slots; then the layout table is walked, lookup by lookup:
+//   [kind, num_tuples, then per tuple: multiplicity slot, flag slot (exclusive only, else
+//    0xFFFFFFFF), width k, k element slots]
+// Challenges: per lookup `challenge_stride` words: alpha, then beta^0, beta^1, ... (4 words each).
+// Output: fraction of lookup l at row r -> out[(4(l+1) + c) * height + r] (the flattened LogUp
+// trace, columns 0..3 are the accumulator, written by logup_accumulator); the row's sum of
+// fractions -> totals[4r + c].
+struct LogUpParams {
+    uint64_t program;          // const uint32_t*, 4 words per instruction
+    uint64_t main;             // const uint32_t*, column-major trace (natural row order)
+    uint64_t main_stride;      // words between main columns
+    uint64_t base_consts;      // const uint32_t*
+    uint64_t public_values;    // const uint32_t*
+    uint64_t layout;           // const uint32_t*
+    uint64_t challenges;       // const uint32_t*
+    uint64_t scratch;          // uint32_t*, (num_base_regs + num_values) * num_threads, [slot][thread]
+    uint64_t out;              // uint32_t*, 4 * (num_lookups + 1) * height
+    uint64_t totals;           // uint32_t*, 4 * height
+    uint64_t status;           // unsigned long long*, ULLONG_MAX before the launch
+    uint32_t num_instructions;
+    uint32_t height;
+    uint32_t num_lookups;
+    uint32_t num_base_regs;
+    uint32_t num_values;
+    uint32_t num_threads;      // threads of the launch = scratch stride
+    uint32_t challenge_stride;
+    uint32_t _pad;
+};
+static_assert(sizeof(LogUpParams) == 120, "LogUpParams size");
+static_assert(alignof(LogUpParams) == 8, "LogUpParams align");
+static_assert(offsetof(LogUpParams, layout) == 40, "LogUpParams.layout");
+static_assert(offsetof(LogUpParams, status) == 80, "LogUpParams.status");
+static_assert(offsetof(LogUpParams, num_instructions) == 88, "LogUpParams.num_instructions");
+static_assert(offsetof(LogUpParams, num_threads) == 108, "LogUpParams.num_threads");
+static_assert(offsetof(LogUpParams, challenge_stride) == 112, "LogUpParams.challenge_stride");
+
+// Inclusive prefix sums of extension elements (4 words each, interleaved), in place, in blocks of
+// LOGUP_SCAN_THREADS threads x LOGUP_SCAN_ITEMS consecutive elements. logup_scan_block scans each
+// block and (when block_sums != 0) writes its total to block_sums[block]; the host scans the
+// block sums the same way and logup_scan_add adds block_sums[b - 1] to every element of block b.
+constexpr uint32_t LOGUP_SCAN_THREADS = 256;
+constexpr uint32_t LOGUP_SCAN_ITEMS = 4;
+constexpr uint32_t LOGUP_SCAN_BLOCK = LOGUP_SCAN_THREADS * LOGUP_SCAN_ITEMS;
+struct LogUpScanParams {
+    uint64_t data;        // uint32_t*, n elements
+    uint64_t block_sums;  // uint32_t*, one element per block; 0: none (scan of one block)
+    uint32_t n;
+    uint32_t _pad;
+};
+static_assert(sizeof(LogUpScanParams) == 24, "LogUpScanParams size");
+static_assert(offsetof(LogUpScanParams, n) == 16, "LogUpScanParams.n");
+
+// The accumulator column (exclusive prefix sums of the row totals) and the terminal:
+// out[c * height + r] = r == 0 ? 0 : totals[4(r - 1) + c], terminal[c] = totals[4(height - 1) + c].
+struct LogUpAccumulatorParams {
+    uint64_t totals;    // const uint32_t*, inclusive prefix sums, 4 * height
+    uint64_t out;       // uint32_t*, the flattened LogUp trace (columns 0..3 written)
+    uint64_t terminal;  // uint32_t*, 4 words
+    uint32_t height;
+    uint32_t _pad;
+};
+static_assert(sizeof(LogUpAccumulatorParams) == 32, "LogUpAccumulatorParams size");
+static_assert(offsetof(LogUpAccumulatorParams, height) == 24, "LogUpAccumulatorParams.height");
 
 }  // namespace slotproof

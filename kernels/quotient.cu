@@ -20,11 +20,6 @@ using namespace slotproof;
 namespace {
 
 template <class F>
-__device__ __forceinline__ uint32_t f_inv(uint32_t a) {
-    return f_pow<F>(a, F::P - 2);
-}
-
-template <class F>
 __device__ __forceinline__ Ext4<F> e_load(const uint32_t* p) {
     Ext4<F> r;
 #pragma unroll

@@ -21,7 +21,8 @@ if ! "$ROOT/scripts/install-nvcc.sh" >/dev/null; then
 fi
 
 # --no-run builds test (unit + integration) and bench executables; the JSON messages name them.
-# Every integration test is picked up (tests/gpu.rs, gpu_prover.rs, gpu_prover_kernels.rs, ...).
+# Every integration test is picked up (tests/gpu.rs, gpu_prover.rs, gpu_prover_kernels.rs,
+# gpu_logup.rs, ...).
 cargo test -p slotproof-cuda --release --no-run --message-format=json 2>/dev/null \
   | python3 -c '
 import json, sys, shutil, os
@@ -75,7 +76,8 @@ cat > "$OUT/run.sh" <<'RUN'
 # Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|bench|ntt]
 # Correctness first (every test binary: kernels against Plonky3, the prover backend's whole-shard
 # byte identity with the CPU backend, and test-gpu_prover_kernels: the quotient, PoW, FRI and
-# opening kernels against the prover's CPU code), then timing (bench-gpu: kernels; bench-prover: GPU vs CPU
+# opening kernels against the prover's CPU code; test-gpu_logup: the LogUp trace kernels against
+# their model and Plonky3's LogUpGadget), then timing (bench-gpu: kernels; bench-prover: GPU vs CPU
 # commitment rounds, D2D copy floor, shard proofs). Each binary's output is also written to
 # $OUT/<binary>.log (or .gpu-bin/results/ when OUT is unset) and its exit code to summary.txt.
 # Sizes: SLOTPROOF_GPU_MAX_LOG_N (tests, default here 22), SLOTPROOF_BENCH_LOG_NS / _WIDTHS /

@@ -93,6 +93,17 @@ pub enum Error {
         /// Bytes available.
         available: u64,
     },
+    /// The LogUp trace of a witness does not exist: Plonky3's `LogUpGadget` panics on it (the
+    /// first failing row, then lookup, as the kernel's `atomicMin` reports it).
+    #[error("LogUp trace: row {row}, lookup {lookup}: {failure}")]
+    LogUpWitness {
+        /// Trace row.
+        row: usize,
+        /// Lookup slot.
+        lookup: usize,
+        /// What is wrong there.
+        failure: crate::logup::LogUpFailure,
+    },
     /// A downloaded word is not a canonical Montgomery value (>= p): a kernel bug or unwritten memory.
     #[error("device returned a non-canonical field word {value:#x} at index {index}")]
     NonCanonical {

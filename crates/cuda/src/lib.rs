@@ -14,6 +14,7 @@
 //! * Device-resident proving steps: [`quotient`] (constraint-program interpreter over the
 //!   quotient domain, quotient chunking), [`pow`] (smallest proof-of-work witness), [`fri`]
 //!   (folding and commit rounds), [`opening`] (barycentric evaluations and α-reduction),
+//!   [`logup`] (the LogUp trace from a resident main trace, terminal downloaded),
 //!   [`memory`] (a shard's peak device memory before launch);
 //!   [`model`] holds their reference models.
 //!
@@ -27,6 +28,7 @@ mod backend;
 mod error;
 mod field;
 pub mod fri;
+pub mod logup;
 pub mod memory;
 mod merkle;
 pub mod model;
@@ -83,6 +85,13 @@ pub mod kernels {
         "opening_dot_bb",
         "opening_reduce_kb",
         "opening_reduce_bb",
+        "logup_fractions_kb",
+        "logup_fractions_bb",
+        "logup_scan_block_kb",
+        "logup_scan_block_bb",
+        "logup_scan_add_kb",
+        "logup_scan_add_bb",
+        "logup_accumulator",
     ];
 
     /// The entry point `<base>_<kb|bb>` for a field.
@@ -128,6 +137,7 @@ pub mod kernels {
                 [
                     "field_ops",
                     "fri",
+                    "logup",
                     "merkle",
                     "ntt",
                     "opening",

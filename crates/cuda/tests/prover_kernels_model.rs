@@ -278,7 +278,7 @@ macro_rules! model_tests {
                 let mut rng = rng(concat!("ext inverse ", $name));
                 for _ in 0..200 {
                     let x: EF = rng.random();
-                    let got = model::opening::ext_inv::<F>(ext_words(&[x])[..].try_into().unwrap());
+                    let got = model::ext_inv::<F>(ext_words(&[x])[..].try_into().unwrap());
                     assert_eq!(got.to_vec(), ext_words(&[x.inverse()]));
                 }
             }

@@ -1,4 +1,5 @@
-//! **Reference models of the proving kernels** (`kernels/quotient.cu`, `pow.cu`, `fri.cu`, `opening.cu`): scalar
+//! **Reference models of the proving kernels** (`kernels/quotient.cu`, `pow.cu`, `fri.cu`, `opening.cu`,
+//! `logup.cu`): scalar
 //! Rust in the kernels' structure (same loops, same index maps, same scratch layout, same
 //! arithmetic on Montgomery words, built on the field mirrors of [`crate::reference`]). Their
 //! tests check them against the prover's CPU code and Plonky3 bit for bit on every machine; the
@@ -7,12 +8,13 @@
 //! When a kernel changes, change its model here in the same commit.
 
 pub mod fri;
+pub mod logup;
 pub mod opening;
 pub mod pow;
 pub mod quotient;
 
 use crate::field::DeviceField;
-use crate::reference::mul;
+use crate::reference::{add, double, mul, sub, to_monty};
 
 /// Mirror of `f_pow` (field.cuh): square-and-multiply from the low bit.
 pub fn pow<F: DeviceField>(mut base: u32, mut exp: u32) -> u32 {
@@ -32,7 +34,7 @@ pub fn neg<F: DeviceField>(a: u32) -> u32 {
     if a == 0 { 0 } else { F::PRIME - a }
 }
 
-/// Mirror of `f_inv` (quotient.cu): `a^(p-2)`.
+/// Mirror of `f_inv` (field.cuh): `a^(p-2)`.
 pub fn inv<F: DeviceField>(a: u32) -> u32 {
     pow::<F>(a, F::PRIME - 2)
 }
@@ -40,4 +42,27 @@ pub fn inv<F: DeviceField>(a: u32) -> u32 {
 /// Mirror of `e_scale`: every coefficient times a base element.
 pub fn ext_scale<F: DeviceField>(a: [u32; 4], s: u32) -> [u32; 4] {
     a.map(|c| mul::<F>(c, s))
+}
+
+/// Mirror of `e_inv` (field.cuh): inverse in F[X]/(X^4 - W) through the tower Y = X^2.
+pub fn ext_inv<F: DeviceField>(x: [u32; 4]) -> [u32; 4] {
+    let w = to_monty::<F>(F::EXT4_W);
+    let sq = |a: u32| mul::<F>(a, a);
+    let a2_0 = add::<F>(sq(x[0]), mul::<F>(w, sq(x[2])));
+    let a2_1 = double::<F>(mul::<F>(x[0], x[2]));
+    let b2_0 = add::<F>(sq(x[1]), mul::<F>(w, sq(x[3])));
+    let b2_1 = double::<F>(mul::<F>(x[1], x[3]));
+    let n0 = sub::<F>(a2_0, mul::<F>(w, b2_1));
+    let n1 = sub::<F>(a2_1, b2_0);
+    let norm = sub::<F>(sq(n0), mul::<F>(w, sq(n1)));
+    let ninv = inv::<F>(norm);
+    let m0 = mul::<F>(n0, ninv);
+    let m1 = neg::<F>(mul::<F>(n1, ninv));
+    let (c0, c1, c2, c3) = (x[0], neg::<F>(x[1]), x[2], neg::<F>(x[3]));
+    [
+        add::<F>(mul::<F>(c0, m0), mul::<F>(w, mul::<F>(c2, m1))),
+        add::<F>(mul::<F>(c1, m0), mul::<F>(w, mul::<F>(c3, m1))),
+        add::<F>(mul::<F>(c2, m0), mul::<F>(c0, m1)),
+        add::<F>(mul::<F>(c3, m0), mul::<F>(c1, m1)),
+    ]
 }

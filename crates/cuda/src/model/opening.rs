@@ -1,32 +1,9 @@
 //! Model of `opening_weights_*`, `opening_dot_*` and `opening_reduce_*` (kernels/opening.cu).
 
-use super::{inv, neg, pow};
+use super::{ext_inv, pow};
 use crate::field::DeviceField;
 use crate::opening::{OpeningReduceParams, OpeningWeightsParams};
-use crate::reference::{add, double, ext_mul, ext_sub, mul, reverse_bits, sub, to_monty};
-
-/// Mirror of `e_inv`: inverse in F[X]/(X^4 - W) through the tower Y = X^2.
-pub fn ext_inv<F: DeviceField>(x: [u32; 4]) -> [u32; 4] {
-    let w = to_monty::<F>(F::EXT4_W);
-    let sq = |a: u32| mul::<F>(a, a);
-    let a2_0 = add::<F>(sq(x[0]), mul::<F>(w, sq(x[2])));
-    let a2_1 = double::<F>(mul::<F>(x[0], x[2]));
-    let b2_0 = add::<F>(sq(x[1]), mul::<F>(w, sq(x[3])));
-    let b2_1 = double::<F>(mul::<F>(x[1], x[3]));
-    let n0 = sub::<F>(a2_0, mul::<F>(w, b2_1));
-    let n1 = sub::<F>(a2_1, b2_0);
-    let norm = sub::<F>(sq(n0), mul::<F>(w, sq(n1)));
-    let ninv = inv::<F>(norm);
-    let m0 = mul::<F>(n0, ninv);
-    let m1 = neg::<F>(mul::<F>(n1, ninv));
-    let (c0, c1, c2, c3) = (x[0], neg::<F>(x[1]), x[2], neg::<F>(x[3]));
-    [
-        add::<F>(mul::<F>(c0, m0), mul::<F>(w, mul::<F>(c2, m1))),
-        add::<F>(mul::<F>(c1, m0), mul::<F>(w, mul::<F>(c3, m1))),
-        add::<F>(mul::<F>(c2, m0), mul::<F>(c0, m1)),
-        add::<F>(mul::<F>(c3, m0), mul::<F>(c1, m1)),
-    ]
-}
+use crate::reference::{add, ext_mul, ext_sub, mul, reverse_bits, sub};
 
 fn sub_base<F: DeviceField>(mut z: [u32; 4], x: u32) -> [u32; 4] {
     z[0] = sub::<F>(z[0], x);

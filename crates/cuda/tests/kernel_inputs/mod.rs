@@ -253,6 +253,225 @@ macro_rules! field_inputs {
             }
         }
 
+        /// One AIR instance's LogUp inputs: its lookups (from the prover's setup, as the prover
+        /// passes them to the backend), its main trace and public values, random challenges.
+        pub struct LogUpCase {
+            pub name: String,
+            pub lookups: Vec<p3_lookup::Lookup<F>>,
+            pub main: RowMajorMatrix<F>,
+            pub public_values: Vec<F>,
+            pub challenges: Vec<EF>,
+        }
+
+        impl LogUpCase {
+            /// Plonky3: `LogUpGadget::generate_permutation(..).flatten_to_base()` as column-major
+            /// words, and the terminal's words.
+            pub fn cpu(&self) -> (Vec<u32>, Option<[u32; 4]>) {
+                let (trace, terminal) = LogUpGadget::new().generate_permutation::<F, EF>(
+                    &self.main,
+                    &None,
+                    &self.public_values,
+                    &self.lookups,
+                    &self.challenges,
+                );
+                let flat = trace.flatten_to_base();
+                let words = if flat.width() == 0 {
+                    Vec::new()
+                } else {
+                    column_words(&flat)
+                };
+                (
+                    words,
+                    terminal.map(|t| ext_words(&[t.0]).try_into().expect("4 words")),
+                )
+            }
+
+            /// The compiled lookups and the environment the kernel and its model take.
+            pub fn device_inputs(
+                &self,
+            ) -> slotproof_cuda::Result<(
+                slotproof_cuda::logup::LogUpProgram,
+                slotproof_cuda::logup::LogUpEnv,
+            )> {
+                let program = slotproof_cuda::logup::LogUpProgram::compile::<F, EF>(
+                    &self.lookups,
+                    self.main.width(),
+                    self.public_values.len(),
+                )?;
+                let env = slotproof_cuda::logup::LogUpEnv::new::<F, EF>(
+                    &program,
+                    &self.public_values,
+                    &self.challenges,
+                )?;
+                Ok((program, env))
+            }
+
+            /// The model's LogUp trace and terminal (`max_threads` as the kernel's launch).
+            pub fn model(
+                &self,
+                max_threads: usize,
+            ) -> slotproof_cuda::Result<(Vec<u32>, Option<[u32; 4]>)> {
+                let (program, env) = self.device_inputs()?;
+                slotproof_cuda::model::logup::logup_trace::<F>(
+                    &program,
+                    &env,
+                    &column_words(&self.main),
+                    self.main.height(),
+                    self.main.width(),
+                    max_threads,
+                )
+            }
+        }
+
+        /// The LogUp cases of a batch: one per instance, with the prover's lookups.
+        pub fn logup_cases<A>(
+            rng: &mut SmallRng,
+            airs: &[A],
+            names: &[String],
+            traces: &[RowMajorMatrix<F>],
+            public_values: &[Vec<F>],
+        ) -> Vec<LogUpCase>
+        where
+            A: Air<InteractionSymbolicBuilder<F, EF>> + BaseAir<F>,
+        {
+            let prover = CpuShardProver::<F>::cpu(FriSettings::DEFAULT);
+            let log_heights: Vec<usize> = traces
+                .iter()
+                .map(|t| p3_util::log2_ceil_usize(t.height()))
+                .collect();
+            let data = prover.setup(airs, &log_heights).expect("setup");
+            (0..airs.len())
+                .map(|i| {
+                    let lookups: Vec<p3_lookup::Lookup<F>> = data.common.lookups[i].to_vec();
+                    LogUpCase {
+                        name: names[i].clone(),
+                        challenges: (0..2 * lookups.len()).map(|_| rng.random()).collect(),
+                        lookups,
+                        main: traces[i].clone(),
+                        public_values: public_values[i].clone(),
+                    }
+                })
+                .collect()
+        }
+
+        /// The prover's test AIRs: main table (byte lookups) + Fibonacci (none) + range table.
+        pub fn test_air_logup_cases(rng: &mut SmallRng, log_main: usize) -> Vec<LogUpCase> {
+            let shard =
+                slotproof_prover::test_airs::Shard::<F>::three_tables(log_main, 6, 4, rng.random());
+            let names: Vec<String> = shard.airs.iter().map(|a| format!("{a:?}")).collect();
+            logup_cases(
+                rng,
+                &shard.airs,
+                &names,
+                &shard.traces,
+                &shard.public_values,
+            )
+        }
+
+        /// Real EVM shard tables: the generated `token` block (ERC-20 transfers, one reverting),
+        /// executed with every check passing, its first subblock cut into shards of at most
+        /// `max_rows` steps; the first `shards` shards, every chip.
+        pub fn evm_logup_cases(
+            rng: &mut SmallRng,
+            max_rows: usize,
+            shards: usize,
+        ) -> Vec<LogUpCase> {
+            let generated = slotproof_executor::generate::generate_checked(
+                slotproof_executor::generate::FixtureKind::Token,
+            )
+            .expect("generated block");
+            let trace = &generated.execution.subblocks[0].trace;
+            let mut cases = Vec::new();
+            for (s, shard) in slotproof_air::generate_shards::<F>(trace, max_rows)
+                .expect("shards")
+                .into_iter()
+                .take(shards)
+                .enumerate()
+            {
+                let names: Vec<String> = shard
+                    .airs
+                    .iter()
+                    .map(|a| format!("shard {s} {a:?}"))
+                    .collect();
+                cases.extend(logup_cases(
+                    rng,
+                    &shard.airs,
+                    &names,
+                    &shard.traces,
+                    &shard.public_values,
+                ));
+            }
+            cases
+        }
+
+        /// Hand-built lookups over a random trace that the AIRs above do not exercise: an
+        /// exclusive lookup (boolean flags, at most one per row, some rows with none), tuples of
+        /// width 0 to 3 whose elements read the next row, public values, selectors and
+        /// constants, and multiplicities that are often zero.
+        pub fn synthetic_logup_case(rng: &mut SmallRng, height: usize) -> LogUpCase {
+            use p3_air::symbolic::{BaseEntry, BaseLeaf, SymbolicExpression, SymbolicVariable};
+            use p3_lookup::{Kind, Lookup};
+            type E = SymbolicExpression<F>;
+            let col = |offset: usize, c: usize| -> E {
+                SymbolicVariable::<F>::new(BaseEntry::Main { offset }, c).into()
+            };
+            let public =
+                |i: usize| -> E { SymbolicVariable::<F>::new(BaseEntry::Public, i).into() };
+            let (first, last, transition) = (
+                E::Leaf(BaseLeaf::IsFirstRow),
+                E::Leaf(BaseLeaf::IsLastRow),
+                E::Leaf(BaseLeaf::IsTransition),
+            );
+            // Columns 0..3: data; 3: a small multiplicity (often 0); 4, 5: exclusive flags.
+            let width = 6;
+            let mut values = Vec::with_capacity(height * width);
+            for _ in 0..height {
+                let branch = rng.random_range(0..3u32);
+                values.extend([
+                    rng.random(),
+                    rng.random(),
+                    rng.random(),
+                    F::from_u32(rng.random_range(0..3u32)),
+                    F::from_bool(branch == 1),
+                    F::from_bool(branch == 2),
+                ]);
+            }
+            let main = RowMajorMatrix::new(values, width);
+            let additive = Lookup {
+                kind: Kind::Local,
+                elements: vec![
+                    vec![col(0, 0), col(1, 1) * public(0), E::from(F::from_u32(5))],
+                    vec![],
+                    vec![col(0, 2) + first],
+                    vec![col(1, 0) - last, col(0, 1) * transition],
+                ],
+                multiplicities: vec![
+                    col(0, 3),
+                    E::from(F::ONE),
+                    -col(1, 3),
+                    col(0, 3) * col(0, 3),
+                ],
+                count_weight: 1,
+                column: 0,
+                flags: None,
+            };
+            let exclusive = Lookup {
+                kind: Kind::Global("synthetic".into()),
+                elements: vec![vec![col(0, 0), col(0, 1)], vec![col(1, 2), public(1)]],
+                multiplicities: vec![col(0, 3), -E::from(F::TWO)],
+                count_weight: 2,
+                column: 1,
+                flags: Some(vec![col(0, 4), col(0, 5)]),
+            };
+            LogUpCase {
+                name: "synthetic (additive + exclusive)".into(),
+                lookups: vec![additive, exclusive],
+                main,
+                public_values: vec![rng.random(), rng.random()],
+                challenges: (0..4).map(|_| rng.random()).collect(),
+            }
+        }
+
         /// Column-major Montgomery words of a row-major matrix.
         pub fn column_words(m: &RowMajorMatrix<F>) -> Vec<u32> {
             let (h, w) = (m.height(), m.width());
