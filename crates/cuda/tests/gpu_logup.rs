@@ -16,6 +16,7 @@ fn backend(test: &str) -> Option<CudaBackend> {
         BackendOptions {
             poison: Some(0xFFFF_FFFF),
             sync_each_launch: true,
+            ..BackendOptions::default()
         },
     ) {
         Ok(b) => {

@@ -369,6 +369,8 @@ macro_rules! field_tests {
                     Fault::OpenedRow,
                     Fault::SiblingDigest,
                     Fault::FinalPoly,
+                    Fault::LogUpValue,
+                    Fault::LogUpTerminal,
                 ] {
                     let engine = Arc::new(FaultyEngine(fault));
                     let err = conformance::$conformance(|_, s| {
@@ -451,6 +453,10 @@ enum Fault {
     SiblingDigest,
     /// Add one to the first word of the last FRI layer (the final polynomial).
     FinalPoly,
+    /// Add one to row 0 of the first fraction column of every LogUp trace.
+    LogUpValue,
+    /// Add one to the first word of every LogUp terminal.
+    LogUpTerminal,
 }
 
 /// Montgomery word + 1 mod p: still canonical, a different field element.
@@ -540,6 +546,35 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
             bump::<F>(&mut out.cols[0][0]);
         }
         Ok(out)
+    }
+
+    fn coset_lde_of(
+        &self,
+        m: &ModelMatrix,
+        log_blowup: usize,
+        shift: F,
+    ) -> slotproof_cuda::Result<ModelMatrix> {
+        self.coset_lde(m.clone(), log_blowup, shift)
+    }
+
+    fn logup_trace(
+        &self,
+        program: &slotproof_cuda::logup::LogUpProgram,
+        env: &slotproof_cuda::logup::LogUpEnv,
+        main: &ModelMatrix,
+    ) -> slotproof_cuda::Result<(ModelMatrix, Option<[u32; 4]>)> {
+        let (mut trace, mut terminal) =
+            ProverEngine::<F>::logup_trace(&ReferenceEngine, program, env, main)?;
+        match self.fault {
+            Some(Fault::LogUpValue) => bump::<F>(&mut trace.cols[4][0]),
+            Some(Fault::LogUpTerminal) => {
+                if let Some(t) = terminal.as_mut() {
+                    bump::<F>(&mut t[0]);
+                }
+            }
+            _ => {}
+        }
+        Ok((trace, terminal))
     }
 
     fn merkle_tree(&self, mats: &[&ModelMatrix]) -> slotproof_cuda::Result<ModelTree> {

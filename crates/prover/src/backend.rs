@@ -55,7 +55,10 @@ pub trait Backend<SC: StarkGenericConfig>: Sync {
     type Reduced: Send;
 
     /// Make a host trace available to the backend (upload, or borrow on the CPU).
-    fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<Val<SC>>) -> Self::Trace<'a>;
+    fn load_trace<'a>(
+        &self,
+        trace: &'a RowMajorMatrix<Val<SC>>,
+    ) -> Result<Self::Trace<'a>, BackendError>;
 
     /// Coset LDE (bit-reversed) of every matrix, then one Merkle commitment over all of them.
     fn commit(

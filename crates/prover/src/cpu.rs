@@ -63,8 +63,11 @@ macro_rules! cpu_backend_for {
             type Quotient = Vec<crate::field::Challenge<$field>>;
             type Reduced = Vec<Vec<crate::field::Challenge<$field>>>;
 
-            fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<$field>) -> Self::Trace<'a> {
-                Cow::Borrowed(trace)
+            fn load_trace<'a>(
+                &self,
+                trace: &'a RowMajorMatrix<$field>,
+            ) -> Result<Self::Trace<'a>, BackendError> {
+                Ok(Cow::Borrowed(trace))
             }
 
             fn commit(

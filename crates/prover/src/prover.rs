@@ -340,7 +340,13 @@ where
         }
 
         // Phase 1: main traces.
-        let loaded: Vec<B::Trace<'_>> = traces.iter().map(|t| self.backend.load_trace(t)).collect();
+        let loaded: Vec<B::Trace<'_>> = bail_on_err!(
+            traces
+                .iter()
+                .map(|t| self.backend.load_trace(t))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend_err)
+        );
         let (main_commit, main_data) = bail_on_err!(
             self.backend
                 .commit(
@@ -384,6 +390,9 @@ where
                     .map_err(|e| ProveError::LookupImbalance(e.to_string()))
             );
         }
+        // The main traces are committed and their LogUp traces derived: a device backend can
+        // free them now.
+        drop(loaded);
         timer.lap("LogUp traces");
         let permutation = if permutation_inputs.is_empty() {
             None

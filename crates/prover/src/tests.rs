@@ -122,7 +122,10 @@ macro_rules! field_suite {
                 type Quotient = <Inner as crate::Backend<Cfg>>::Quotient;
                 type Reduced = <Inner as crate::Backend<Cfg>>::Reduced;
 
-                fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<F>) -> Self::Trace<'a> {
+                fn load_trace<'a>(
+                    &self,
+                    trace: &'a RowMajorMatrix<F>,
+                ) -> Result<Self::Trace<'a>, crate::BackendError> {
                     self.record("load_trace");
                     self.inner.load_trace(trace)
                 }
@@ -621,7 +624,7 @@ where
     fn load_trace<'a>(
         &self,
         trace: &'a p3_matrix::dense::RowMajorMatrix<p3_batch_stark::Val<SC>>,
-    ) -> Self::Trace<'a> {
+    ) -> Result<Self::Trace<'a>, crate::BackendError> {
         self.0.load_trace(trace)
     }
 

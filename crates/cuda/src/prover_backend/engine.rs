@@ -19,6 +19,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
+use crate::logup::{LogUpEnv, LogUpProgram};
 use crate::merkle::DeviceMerkleTree;
 use crate::opening::{OpeningReduceParams, OpeningWeightsParams};
 use crate::prover_backend::host_tree::Digest;
@@ -75,6 +76,19 @@ pub trait ProverEngine<F: DeviceField>: Send + Sync {
     /// Coset LDE of every column by `2^log_blowup`, rows bit-reversed:
     /// `coset_lde_batch(m, log_blowup, shift).bit_reverse_rows()`. Consumes the input.
     fn coset_lde(&self, m: Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix>;
+
+    /// As [`ProverEngine::coset_lde`], keeping the input (a trace the prover still reads).
+    fn coset_lde_of(&self, m: &Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix>;
+
+    /// The flattened LogUp trace of a resident main trace (natural row order), resident, and
+    /// the terminal's words: `LogUpGadget::generate_permutation(..).flatten_to_base()`
+    /// ([`crate::logup`]).
+    fn logup_trace(
+        &self,
+        program: &LogUpProgram,
+        env: &LogUpEnv,
+        main: &Self::Matrix,
+    ) -> Result<(Self::Matrix, Option<[u32; 4]>)>;
 
     /// The Merkle tree over `mats` in commit order, as `MerkleTreeMmcs` builds it for
     /// power-of-two heights (tallest rows hashed into the leaves, shorter ones injected).
@@ -203,6 +217,22 @@ impl<F: DeviceField> ProverEngine<F> for CudaBackend {
         self.coset_lde_bitrev_owned(m, log_blowup as u32, shift)
     }
 
+    /// One device-to-device copy of the input, then the owned LDE.
+    fn coset_lde_of(&self, m: &Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix> {
+        check_lde(m.height(), m.width(), log_blowup, F::TWO_ADICITY)?;
+        self.coset_lde_bitrev(m, log_blowup as u32, shift)
+    }
+
+    /// The LogUp kernels on the resident trace; only the terminal (and a status word) back.
+    fn logup_trace(
+        &self,
+        program: &LogUpProgram,
+        env: &LogUpEnv,
+        main: &Self::Matrix,
+    ) -> Result<(Self::Matrix, Option<[u32; 4]>)> {
+        CudaBackend::logup_trace(self, program, env, main, crate::logup::DEFAULT_MAX_THREADS)
+    }
+
     /// Cap height 0: the caller reads the cap layer it needs with [`ProverEngine::digests`].
     fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree> {
         self.merkle_commit(mats, 0)
@@ -323,6 +353,17 @@ impl<F: DeviceField, E: ProverEngine<F>> ProverEngine<F> for std::sync::Arc<E> {
     }
     fn coset_lde(&self, m: Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix> {
         (**self).coset_lde(m, log_blowup, shift)
+    }
+    fn coset_lde_of(&self, m: &Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix> {
+        (**self).coset_lde_of(m, log_blowup, shift)
+    }
+    fn logup_trace(
+        &self,
+        program: &LogUpProgram,
+        env: &LogUpEnv,
+        main: &Self::Matrix,
+    ) -> Result<(Self::Matrix, Option<[u32; 4]>)> {
+        (**self).logup_trace(program, env, main)
     }
     fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree> {
         (**self).merkle_tree(mats)

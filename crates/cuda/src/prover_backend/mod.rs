@@ -7,18 +7,17 @@
 //!
 //! | step (`Backend` method) | where it runs |
 //! |---|---|
-//! | `load_trace` | nothing: borrows the host trace (LogUp still reads it on the host) |
-//! | `commit` (main, LogUp traces) | host transpose → **upload** → coset LDE (`GENERATOR / shift`, bit-reversed rows) → Poseidon2 Merkle tree over all LDEs of the round, both resident → **cap** back |
-//! | `logup_trace` | host (delegated to [`CpuBackend`], `LogUpGadget`); uploaded by the next `commit` |
+//! | `load_trace` | host transpose → **upload**; the trace stays resident until its LogUp trace is derived |
+//! | `commit` (main, LogUp traces) | coset LDE (`GENERATOR / shift`, bit-reversed rows) of each resident trace → Poseidon2 Merkle tree over all LDEs of the round, both resident → **cap** back |
+//! | `logup_trace` | the LogUp kernels (`crate::logup`: fractions, extension prefix scan, accumulator) on the resident main trace; the LogUp trace resident → **terminal** back |
 //! | `quotient` | the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the resident LDEs; result resident. Host fallback (downloads the LDEs, `quotient_values` on `evaluations_on_domain`, uploads the result) only when the LDE does not cover the quotient domain, which no configuration of ours hits |
 //! | `commit_quotients` | `quotient_split` on the engine, each chunk extended with its coset shift and all chunks committed in one tree, resident → **cap** back |
 //! | `evaluate_openings` | the opening kernels (`crate::opening`, barycentric weights and column dots per point) on the resident LDEs → **opened values** back |
 //! | `reduce_openings` | one resident codeword per LDE height, every α-reduction term added in place |
 //! | `prove_fri` | [`fri::prove_fri`]: per round `fri_leaves` + tree (resident, **cap** back), fold with roll-in (resident); **final polynomial** back; query proof-of-work on the engine (`pow_grind`, lent to the challenger as its `PowSearcher`); query answers gathered from the resident matrices and trees (**rows and sibling digests** back) |
 //!
-//! Still on the host: the LogUp trace (its kernel would make `load_trace` an upload and drop the
-//! host copy), the grinding before the LogUp and out-of-domain challenges (drawn by the
-//! pipeline, outside any backend call), and the transcript itself.
+//! Still on the host: the grinding before the LogUp and out-of-domain challenges (drawn by the
+//! pipeline, outside any backend call; 0 bits in the default settings) and the transcript.
 //!
 //! The device sits behind [`ProverEngine`]: [`CudaBackend`] is the GPU; [`ReferenceEngine`]
 //! is the kernels' reference model on the CPU, which makes this module's logic (job shifts,
@@ -45,7 +44,7 @@ use p3_matrix::bitrev::{BitReversedMatrixView, BitReversibleMatrix};
 use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixCow};
 use slotproof_prover::field::{Challenge, ChallengeMmcs, fri_components};
 use slotproof_prover::{
-    Backend, BackendError, CpuBackend, FriSettings, OpeningRound, ProverConfig, ProverField,
+    Backend, BackendError, FriSettings, OpeningRound, ProverConfig, ProverField,
 };
 
 pub use columns::{from_columns, to_columns};
@@ -59,6 +58,12 @@ use crate::field::DeviceField;
 /// A round's commitment: the Merkle cap (the configuration's `MerkleTreeMmcs` commitment type).
 pub type Commitment<F> = p3_merkle_tree::MerkleCap<F, Digest<F>>;
 
+/// A resident LogUp trace and its terminal.
+type ResidentLogUp<F, E> = (
+    Arc<<E as ProverEngine<F>>::Matrix>,
+    Option<p3_lookup::LookupTerminal<Challenge<F>>>,
+);
+
 /// One commitment round, resident on the engine: the bit-reversed LDEs in commit order and the
 /// Merkle tree over them.
 pub struct ResidentRound<F: DeviceField, E: ProverEngine<F>> {
@@ -70,7 +75,6 @@ pub struct ResidentRound<F: DeviceField, E: ProverEngine<F>> {
 /// on resident data; see the module docs.
 pub struct CudaProverBackend<F: ProverField, E = CudaBackend> {
     engine: Arc<E>,
-    cpu: CpuBackend<F>,
     fri: FriParameters<ChallengeMmcs<F>>,
     cap_height: usize,
     log_blowup: usize,
@@ -93,7 +97,6 @@ impl<F: ProverField, E> CudaProverBackend<F, E> {
         let (_, fri) = fri_components::<F>(settings);
         Self {
             engine,
-            cpu: CpuBackend::new(settings),
             fri,
             cap_height: settings.merkle_cap_height,
             log_blowup: settings.log_blowup,
@@ -158,22 +161,12 @@ fn ext_values<F: ProverField + DeviceField>(words: Vec<u32>) -> crate::Result<Ve
 }
 
 impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBackend<F, E> {
-    /// The LDEs of a round (each consumed from its evaluations with its shift), their tree and
-    /// its cap.
-    fn commit_round(
+    /// The tree over a round's LDEs and its cap.
+    fn commit_ldes(
         &self,
         phase: &'static str,
-        jobs: Vec<(E::Matrix, F)>,
+        matrices: Vec<E::Matrix>,
     ) -> Result<(Commitment<F>, ResidentRound<F, E>), BackendError> {
-        let err = failed(phase);
-        if jobs.is_empty() {
-            return Err(err("a commitment round needs a matrix"));
-        }
-        let matrices = jobs
-            .into_iter()
-            .map(|(m, shift)| self.engine.coset_lde(m, self.log_blowup, shift))
-            .collect::<crate::Result<Vec<_>>>()
-            .map_err(failed(phase))?;
         let refs: Vec<&E::Matrix> = matrices.iter().collect();
         let tree = self.engine.merkle_tree(&refs).map_err(failed(phase))?;
         let cap = fri::tree_cap(&*self.engine, &tree, self.cap_height).map_err(failed(phase))?;
@@ -181,28 +174,35 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
     }
 
     /// `commit`: each trace's evaluations are on `domain` (`shift · H`); the LDE shift is
-    /// `GENERATOR / shift`, as in `TwoAdicFriPcs::commit`.
+    /// `GENERATOR / shift`, as in `TwoAdicFriPcs::commit`. A trace no one else holds (a LogUp
+    /// trace) is extended in place of its buffer; a shared one (a main trace, still needed
+    /// for LogUp) from a copy.
     fn commit_traces(
         &self,
-        traces: &[(TwoAdicMultiplicativeCoset<F>, &RowMajorMatrix<F>)],
+        traces: Vec<(TwoAdicMultiplicativeCoset<F>, Arc<E::Matrix>)>,
         phase: &'static str,
     ) -> Result<(Commitment<F>, ResidentRound<F, E>), BackendError> {
-        let mut jobs = Vec::with_capacity(traces.len());
-        for (domain, evals) in traces {
-            if domain.size() != evals.height() {
+        let err = failed(phase);
+        if traces.is_empty() {
+            return Err(err("a commitment round needs a matrix"));
+        }
+        let mut matrices = Vec::with_capacity(traces.len());
+        for (domain, trace) in traces {
+            let rows = self.engine.dims(&trace).0;
+            if domain.size() != rows {
                 return Err(BackendError {
                     phase,
-                    message: format!(
-                        "a matrix of {} rows on a domain of {}",
-                        evals.height(),
-                        domain.size()
-                    ),
+                    message: format!("a matrix of {rows} rows on a domain of {}", domain.size()),
                 });
             }
-            let m = self.engine.upload(evals).map_err(failed(phase))?;
-            jobs.push((m, F::GENERATOR / domain.shift()));
+            let shift = F::GENERATOR / domain.shift();
+            let lde = match Arc::try_unwrap(trace) {
+                Ok(owned) => self.engine.coset_lde(owned, self.log_blowup, shift),
+                Err(shared) => self.engine.coset_lde_of(&shared, self.log_blowup, shift),
+            };
+            matrices.push(lde.map_err(failed(phase))?);
         }
-        self.commit_round(phase, jobs)
+        self.commit_ldes(phase, matrices)
     }
 
     /// `commit_quotients`: split each resident quotient into its chunks on the quotient
@@ -212,7 +212,7 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
         quotients: Vec<(TwoAdicMultiplicativeCoset<F>, usize, E::Matrix)>,
     ) -> Result<(Commitment<F>, ResidentRound<F, E>), BackendError> {
         let phase = "quotient commitment";
-        let mut jobs = Vec::new();
+        let mut ldes = Vec::new();
         for (quotient_domain, num_chunks, q) in quotients {
             let (rows, width) = self.engine.dims(&q);
             if rows != quotient_domain.size()
@@ -234,14 +234,47 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
                 .map_err(failed(phase))?;
             drop(q);
             let domains = quotient_domain.split_domains(num_chunks);
-            jobs.extend(
-                chunks
-                    .into_iter()
-                    .zip(domains)
-                    .map(|(chunk, d)| (chunk, F::GENERATOR / d.shift())),
-            );
+            for (chunk, d) in chunks.into_iter().zip(domains) {
+                let lde = self
+                    .engine
+                    .coset_lde(chunk, self.log_blowup, F::GENERATOR / d.shift())
+                    .map_err(failed(phase))?;
+                ldes.push(lde);
+            }
         }
-        self.commit_round(phase, jobs)
+        if ldes.is_empty() {
+            return Err(failed(phase)("no quotient to commit"));
+        }
+        self.commit_ldes(phase, ldes)
+    }
+
+    /// The LogUp trace of a resident main trace on the engine.
+    fn engine_logup(
+        &self,
+        main: &E::Matrix,
+        public_values: &[F],
+        lookups: &[p3_lookup::Lookup<F>],
+        challenges: &[Challenge<F>],
+    ) -> Result<ResidentLogUp<F, E>, BackendError> {
+        let err = |e: crate::Error| failed("LogUp trace")(e);
+        let main_width = self.engine.dims(main).1;
+        let program = crate::logup::LogUpProgram::compile::<F, Challenge<F>>(
+            lookups,
+            main_width,
+            public_values.len(),
+        )
+        .map_err(err)?;
+        let env =
+            crate::logup::LogUpEnv::new::<F, Challenge<F>>(&program, public_values, challenges)
+                .map_err(err)?;
+        let (trace, terminal) = self.engine.logup_trace(&program, &env, main).map_err(err)?;
+        let terminal = terminal
+            .map(|w| {
+                crate::logup::ext_from_words::<F, Challenge<F>>(w).map(p3_lookup::LookupTerminal)
+            })
+            .transpose()
+            .map_err(err)?;
+        Ok((Arc::new(trace), terminal))
     }
 
     /// The quotient on the engine when the committed LDEs cover the quotient domain as they
@@ -510,13 +543,18 @@ macro_rules! prover_backend_for {
         impl<E: ProverEngine<$field> + 'static> Backend<ProverConfig<$field>>
             for CudaProverBackend<$field, E>
         {
-            type Trace<'a> = Cow<'a, RowMajorMatrix<$field>>;
+            type Trace<'a> = Arc<E::Matrix>;
             type Committed = ResidentRound<$field, E>;
             type Quotient = E::Matrix;
             type Reduced = Vec<E::Codeword>;
 
-            fn load_trace<'a>(&self, trace: &'a RowMajorMatrix<$field>) -> Self::Trace<'a> {
-                Cow::Borrowed(trace)
+            fn load_trace<'a>(
+                &self,
+                trace: &'a RowMajorMatrix<$field>,
+            ) -> Result<Self::Trace<'a>, BackendError> {
+                Ok(Arc::new(
+                    self.engine.upload(trace).map_err(failed("trace upload"))?,
+                ))
             }
 
             fn commit(
@@ -532,8 +570,7 @@ macro_rules! prover_backend_for {
                 ),
                 BackendError,
             > {
-                let refs: Vec<_> = traces.iter().map(|(d, t)| (*d, t.as_ref())).collect();
-                self.commit_traces(&refs, "commit")
+                self.commit_traces(traces, "commit")
             }
 
             fn logup_trace(
@@ -549,13 +586,7 @@ macro_rules! prover_backend_for {
                 ),
                 BackendError,
             > {
-                <CpuBackend<$field> as Backend<ProverConfig<$field>>>::logup_trace(
-                    &self.cpu,
-                    main,
-                    public_values,
-                    lookups,
-                    challenges,
-                )
+                self.engine_logup(main, public_values, lookups, challenges)
             }
 
             fn quotient(

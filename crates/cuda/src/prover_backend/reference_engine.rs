@@ -13,6 +13,7 @@ use super::columns::{from_columns, to_columns};
 use super::engine::{ProverEngine, QuotientInputs, ReduceTerm, check_lde};
 use crate::error::{Error, Result};
 use crate::field::DeviceField;
+use crate::logup::{LogUpEnv, LogUpProgram};
 use crate::opening::OpeningWeightsParams;
 use crate::plan::{NttLimits, plan_merkle};
 use crate::prover_backend::host_tree::Digest;
@@ -114,6 +115,35 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
             })
             .collect();
         Ok(ModelMatrix::new(cols, m.height << log_blowup))
+    }
+
+    fn coset_lde_of(&self, m: &Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix> {
+        ProverEngine::<F>::coset_lde(self, m.clone(), log_blowup, shift)
+    }
+
+    fn logup_trace(
+        &self,
+        program: &LogUpProgram,
+        env: &LogUpEnv,
+        main: &Self::Matrix,
+    ) -> Result<(Self::Matrix, Option<[u32; 4]>)> {
+        let words = main.prefix_words(main.height)?;
+        let (out, terminal) = crate::model::logup::logup_trace::<F>(
+            program,
+            env,
+            &words,
+            main.height,
+            main.cols.len(),
+            crate::logup::DEFAULT_MAX_THREADS,
+        )?;
+        F::vec_from_words(out.clone())?;
+        let cols = if main.height == 0 || out.is_empty() {
+            Vec::new()
+        } else {
+            out.chunks_exact(main.height).map(<[u32]>::to_vec).collect()
+        };
+        let height = if cols.is_empty() { 0 } else { main.height };
+        Ok((ModelMatrix::new(cols, height), terminal))
     }
 
     fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree> {
