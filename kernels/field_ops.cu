@@ -69,6 +69,22 @@ extern "C" __global__ void fill_u32(const FillParams p) {
     }
 }
 
+// Field-independent: words are moved. One thread per output word; consecutive threads write
+// consecutive rows of one column (reads are scattered by the bit reversal).
+extern "C" __global__ void bitrev_rows(const BitrevRowsParams p) {
+    const uint32_t* in = reinterpret_cast<const uint32_t*>(p.input);
+    uint32_t* out = reinterpret_cast<uint32_t*>(p.out);
+    const uint64_t n = 1ull << p.log_n;
+    const uint64_t total = n * p.width;
+    for (uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<uint64_t>(gridDim.x) * blockDim.x) {
+        const uint64_t c = i >> p.log_n;
+        const uint64_t r = i & (n - 1);
+        const uint64_t src = p.log_n == 0 ? 0 : (__brevll(r) >> (64 - p.log_n));
+        out[i] = in[c * p.in_stride + src];
+    }
+}
+
 #define SLOTPROOF_FIELD_OPS(suffix, Field)                                                        \
     extern "C" __global__ void elementwise_##suffix(const ElementwiseParams p) {                  \
         elementwise<Field>(p);                                                                    \

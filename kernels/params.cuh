@@ -181,6 +181,22 @@ static_assert(offsetof(FillParams, dst) == 0, "FillParams.dst");
 static_assert(offsetof(FillParams, n) == 8, "FillParams.n");
 static_assert(offsetof(FillParams, value) == 16, "FillParams.value");
 
+// Bit-reverse the rows of a column-major matrix: out[c * 2^log_n + bitrev(r)] = in[c * in_stride
+// + r] for the first 2^log_n rows of each of `width` columns (the input may be taller).
+struct BitrevRowsParams {
+    uint64_t input;
+    uint64_t in_stride;
+    uint64_t out;
+    uint32_t log_n;
+    uint32_t width;
+};
+static_assert(sizeof(BitrevRowsParams) == 32, "BitrevRowsParams size");
+static_assert(alignof(BitrevRowsParams) == 8, "BitrevRowsParams align");
+static_assert(offsetof(BitrevRowsParams, in_stride) == 8, "BitrevRowsParams.in_stride");
+static_assert(offsetof(BitrevRowsParams, out) == 16, "BitrevRowsParams.out");
+static_assert(offsetof(BitrevRowsParams, log_n) == 24, "BitrevRowsParams.log_n");
+static_assert(offsetof(BitrevRowsParams, width) == 28, "BitrevRowsParams.width");
+
 // Element-wise test kernels for the field headers: out[i] = op(a[i], b[i]) over n elements
 // (n base elements, or n extension elements of 4 words for the ext ops).
 struct ElementwiseParams {

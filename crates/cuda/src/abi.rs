@@ -107,6 +107,17 @@ pub struct FillParams {
     pub _pad: u32,
 }
 
+/// See `BitrevRowsParams` in params.cuh.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BitrevRowsParams {
+    pub input: u64,
+    pub in_stride: u64,
+    pub out: u64,
+    pub log_n: u32,
+    pub width: u32,
+}
+
 /// See `ElementwiseParams` in params.cuh.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -159,6 +170,7 @@ unsafe impl DeviceRepr for CompressParams {}
 unsafe impl DeviceRepr for PermuteParams {}
 unsafe impl DeviceRepr for GatherRowsParams {}
 unsafe impl DeviceRepr for FillParams {}
+unsafe impl DeviceRepr for BitrevRowsParams {}
 unsafe impl DeviceRepr for ElementwiseParams {}
 unsafe impl DeviceRepr for Poseidon2Constants {}
 
@@ -260,6 +272,13 @@ mod tests {
         assert_eq!(offset_of!(FillParams, n), 8);
         assert_eq!(offset_of!(FillParams, value), 16);
 
+        assert_eq!(size_of::<BitrevRowsParams>(), 32);
+        assert_eq!(align_of::<BitrevRowsParams>(), 8);
+        assert_eq!(offset_of!(BitrevRowsParams, in_stride), 8);
+        assert_eq!(offset_of!(BitrevRowsParams, out), 16);
+        assert_eq!(offset_of!(BitrevRowsParams, log_n), 24);
+        assert_eq!(offset_of!(BitrevRowsParams, width), 28);
+
         assert_eq!(size_of::<ElementwiseParams>(), 32);
         assert_eq!(align_of::<ElementwiseParams>(), 8);
         assert_eq!(offset_of!(ElementwiseParams, a), 0);
@@ -306,6 +325,11 @@ mod tests {
             "sizeof(PermuteParams) == 24",
             "sizeof(FillParams) == 24",
             "offsetof(FillParams, value) == 16",
+            "sizeof(BitrevRowsParams) == 32",
+            "offsetof(BitrevRowsParams, in_stride) == 8",
+            "offsetof(BitrevRowsParams, out) == 16",
+            "offsetof(BitrevRowsParams, log_n) == 24",
+            "offsetof(BitrevRowsParams, width) == 28",
             "sizeof(ElementwiseParams) == 32",
             "offsetof(ElementwiseParams, op) == 28",
             "offsetof(Poseidon2Constants, diag) == 608",

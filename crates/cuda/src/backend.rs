@@ -402,6 +402,41 @@ impl CudaBackend {
         Ok(out)
     }
 
+    /// The first `2^log_n` rows of `m` in bit-reversed row order (one `bitrev_rows` launch):
+    /// bit-reversed evaluations back to natural order, or the reverse.
+    pub fn bitrev_rows<F: DeviceField>(
+        &self,
+        m: &DeviceMatrix<F>,
+        log_n: u32,
+    ) -> Result<DeviceMatrix<F>> {
+        let n = 1usize
+            .checked_shl(log_n)
+            .filter(|&n| n <= m.height && log_n < 32);
+        let Some(n) = n else {
+            return Err(Error::InvalidShape(format!(
+                "2^{log_n} bit-reversed rows of a matrix of {} rows",
+                m.height
+            )));
+        };
+        let out = self.alloc(n * m.width)?;
+        if n * m.width > 0 {
+            let p = crate::abi::BitrevRowsParams {
+                input: m.buf.ptr(&self.stream),
+                in_stride: m.height as u64,
+                out: out.ptr(&self.stream),
+                log_n,
+                width: m.width as u32,
+            };
+            let cfg = LaunchConfig {
+                grid_dim: ((n * m.width).div_ceil(256).min(65_535) as u32, 1, 1),
+                block_dim: (256, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            self.launch("bitrev_rows", cfg, &[&p])?;
+        }
+        DeviceMatrix::from_buffer(out, n, m.width)
+    }
+
     /// Upload a column-major matrix: `values[c * height + r]` is row r of column c.
     pub fn upload_columns<F: DeviceField>(
         &self,

@@ -56,6 +56,7 @@ pub mod kernels {
     /// Every `extern "C"` kernel the host code launches.
     pub const ENTRY_POINTS: &[&str] = &[
         "fill_u32",
+        "bitrev_rows",
         "elementwise_kb",
         "elementwise_bb",
         "poseidon2_permute_kb",

@@ -72,7 +72,8 @@ fn gpu_prover_backend_conformance_baby_bear() {
 /// Rounds shaped like the prover's (several heights, a shifted coset like a quotient chunk,
 /// widths across sponge blocks), blowups 2 and 4: the resident device round equals the
 /// reference model's — every LDE, every digest layer — and so do the query-answer gathers
-/// (rows at random indices, digests at random positions of every layer).
+/// (rows at random indices, digests at random positions of every layer), and the bit-reversed
+/// row prefixes the quotient's re-extension reads.
 fn engine_matches_reference<F: DeviceField>(test: &str, gpu: &CudaBackend)
 where
     rand::distr::StandardUniform: rand::distr::Distribution<F>,
@@ -107,6 +108,21 @@ where
                     "{test}: LDE, {shape:?}"
                 );
                 let height = d.height();
+                for log_n in [
+                    0,
+                    height.trailing_zeros() as usize - 1,
+                    height.trailing_zeros() as usize,
+                ] {
+                    let (bd, bm) = (
+                        ProverEngine::<F>::bitrev_rows(gpu, d, log_n).unwrap(),
+                        ProverEngine::<F>::bitrev_rows(&model, m, log_n).unwrap(),
+                    );
+                    assert_eq!(
+                        ProverEngine::<F>::download(gpu, &bd).unwrap(),
+                        ProverEngine::<F>::download(&model, &bm).unwrap(),
+                        "{test}: bit-reversed 2^{log_n} rows, {shape:?}"
+                    );
+                }
                 let rows: Vec<usize> = (0..20).map(|_| r.random_range(0..height)).collect();
                 assert_eq!(
                     ProverEngine::<F>::rows(gpu, d, &rows).unwrap(),
@@ -207,4 +223,46 @@ fn gpu_kernel_times_cover_a_proof() {
         "times are taken once"
     );
     assert!(plain.take_kernel_times().unwrap().is_empty());
+}
+
+/// A real EVM shard (the generated `token` block's first shard: every chip, CPU and ALU
+/// re-extended onto their quotient domains, LogUp on every bus) proven on the device: the CPU
+/// backend's bytes, accepted by the stock verifier.
+#[test]
+fn gpu_evm_shard_is_the_cpu_proof() {
+    let Some(gpu) = device("gpu_evm_shard_is_the_cpu_proof") else {
+        return;
+    };
+    type F = KoalaBear;
+    let generated = slotproof_executor::generate::generate_checked(
+        slotproof_executor::generate::FixtureKind::Token,
+    )
+    .expect("generated block");
+    let trace = &generated.execution.subblocks[0].trace;
+    for max_rows in [256, 1 << 12] {
+        let shard = slotproof_air::generate_shards::<F>(trace, max_rows)
+            .expect("shards")
+            .into_iter()
+            .next()
+            .expect("a shard");
+        let settings = FriSettings::DEFAULT;
+        let cpu = slotproof_prover::ShardProver::cpu(settings);
+        let engine = gpu.clone();
+        let device = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
+            CudaProverBackend::<F>::with_engine(engine, s)
+        });
+        let a = cpu
+            .prove(&shard.airs, &shard.traces, &shard.public_values)
+            .expect("CPU proof");
+        let b = device
+            .prove(&shard.airs, &shard.traces, &shard.public_values)
+            .expect("GPU proof");
+        assert_eq!(
+            slotproof_prover::proof_to_bytes(&a).unwrap(),
+            slotproof_prover::proof_to_bytes(&b).unwrap(),
+            "EVM shard of {max_rows} steps: GPU proof differs from the CPU proof"
+        );
+        cpu.verify(&shard.airs, &b, &shard.public_values)
+            .expect("the stock verifier accepts the GPU proof");
+    }
 }

@@ -427,6 +427,52 @@ macro_rules! field_tests {
     };
 }
 
+/// A real EVM shard (the generated `token` block's first shard of 256 steps: every chip, the
+/// CPU and ALU chips with 4 quotient chunks at blowup 2, so their LDEs are re-extended onto the
+/// quotient domain on the engine; LogUp on the stack, resume, opcode, bytecode, ALU and range
+/// buses) proven through the resident backend with the reference model as the device: the CPU
+/// backend's bytes, accepted by the stock verifier, nothing downloaded whole.
+#[test]
+fn evm_shard_through_the_reference_engine_is_the_cpu_proof() {
+    type F = KoalaBear;
+    let generated = slotproof_executor::generate::generate_checked(
+        slotproof_executor::generate::FixtureKind::Token,
+    )
+    .expect("generated block");
+    let trace = &generated.execution.subblocks[0].trace;
+    let shard = slotproof_air::generate_shards::<F>(trace, 256)
+        .expect("shards")
+        .into_iter()
+        .next()
+        .expect("a shard");
+    let settings = FriSettings::DEFAULT;
+    let cpu = slotproof_prover::ShardProver::cpu(settings);
+    let engine = Arc::new(FaultyEngine::default());
+    let model = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
+        CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
+    });
+    let a = cpu
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("CPU proof");
+    let b = model
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("reference-engine proof");
+    assert_eq!(
+        slotproof_prover::proof_to_bytes(&a).unwrap(),
+        slotproof_prover::proof_to_bytes(&b).unwrap(),
+        "EVM shard: the resident backend's proof differs from the CPU backend's"
+    );
+    cpu.verify(&shard.airs, &b, &shard.public_values)
+        .expect("the stock verifier accepts it");
+    let l = &engine.ledger;
+    eprintln!("{l:#?}");
+    assert_eq!(l.matrix_downloads.load(Ordering::Relaxed), 0);
+    assert!(
+        l.quotient_reextensions.load(Ordering::Relaxed) >= 2,
+        "the CPU and ALU chips' LDEs must be re-extended onto their quotient domains"
+    );
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     /// Add one to the first word of every leaf digest (the root is not recomputed).
@@ -481,6 +527,8 @@ struct Ledger {
     codeword_prefix_bytes: AtomicUsize,
     /// The most elements one codeword-prefix request asked for.
     max_prefix_len: AtomicUsize,
+    /// LDEs re-extended onto a taller quotient domain (constraint degree above the blowup).
+    quotient_reextensions: AtomicUsize,
 }
 
 /// The reference engine, optionally with one deliberate error in its output, counting what
@@ -555,6 +603,11 @@ impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
         shift: F,
     ) -> slotproof_cuda::Result<ModelMatrix> {
         self.coset_lde(m.clone(), log_blowup, shift)
+    }
+
+    fn bitrev_rows(&self, m: &ModelMatrix, log_n: usize) -> slotproof_cuda::Result<ModelMatrix> {
+        add(&self.ledger.quotient_reextensions, 1);
+        ProverEngine::<F>::bitrev_rows(&ReferenceEngine, m, log_n)
     }
 
     fn logup_trace(

@@ -16,6 +16,18 @@ pub mod quotient;
 use crate::field::DeviceField;
 use crate::reference::{add, double, mul, sub, to_monty};
 
+/// Mirror of `bitrev_rows` (field_ops.cu): the first `2^log_n` rows of each of `width` columns
+/// (column stride `in_stride`) in bit-reversed row order, column-major.
+pub fn bitrev_rows(input: &[u32], in_stride: usize, log_n: u32, width: usize) -> Vec<u32> {
+    let n = 1usize << log_n;
+    let mut out = vec![0u32; n * width];
+    for (i, word) in out.iter_mut().enumerate() {
+        let (c, r) = (i >> log_n, i & (n - 1));
+        *word = input[c * in_stride + crate::reference::reverse_bits(r as u32, log_n) as usize];
+    }
+    out
+}
+
 /// Mirror of `f_pow` (field.cuh): square-and-multiply from the low bit.
 pub fn pow<F: DeviceField>(mut base: u32, mut exp: u32) -> u32 {
     let mut acc = crate::reference::to_monty::<F>(1);

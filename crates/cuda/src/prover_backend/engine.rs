@@ -80,6 +80,9 @@ pub trait ProverEngine<F: DeviceField>: Send + Sync {
     /// As [`ProverEngine::coset_lde`], keeping the input (a trace the prover still reads).
     fn coset_lde_of(&self, m: &Self::Matrix, log_blowup: usize, shift: F) -> Result<Self::Matrix>;
 
+    /// The first `2^log_n` rows of `m` in bit-reversed row order (a new matrix).
+    fn bitrev_rows(&self, m: &Self::Matrix, log_n: usize) -> Result<Self::Matrix>;
+
     /// The flattened LogUp trace of a resident main trace (natural row order), resident, and
     /// the terminal's words: `LogUpGadget::generate_permutation(..).flatten_to_base()`
     /// ([`crate::logup`]).
@@ -223,6 +226,10 @@ impl<F: DeviceField> ProverEngine<F> for CudaBackend {
         self.coset_lde_bitrev(m, log_blowup as u32, shift)
     }
 
+    fn bitrev_rows(&self, m: &Self::Matrix, log_n: usize) -> Result<Self::Matrix> {
+        CudaBackend::bitrev_rows(self, m, log_n as u32)
+    }
+
     /// The LogUp kernels on the resident trace; only the terminal (and a status word) back.
     fn logup_trace(
         &self,
@@ -364,6 +371,9 @@ impl<F: DeviceField, E: ProverEngine<F>> ProverEngine<F> for std::sync::Arc<E> {
         main: &Self::Matrix,
     ) -> Result<(Self::Matrix, Option<[u32; 4]>)> {
         (**self).logup_trace(program, env, main)
+    }
+    fn bitrev_rows(&self, m: &Self::Matrix, log_n: usize) -> Result<Self::Matrix> {
+        (**self).bitrev_rows(m, log_n)
     }
     fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree> {
         (**self).merkle_tree(mats)

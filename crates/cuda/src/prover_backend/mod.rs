@@ -10,7 +10,7 @@
 //! | `load_trace` | host transpose → **upload**; the trace stays resident until its LogUp trace is derived |
 //! | `commit` (main, LogUp traces) | coset LDE (`GENERATOR / shift`, bit-reversed rows) of each resident trace → Poseidon2 Merkle tree over all LDEs of the round, both resident → **cap** back |
 //! | `logup_trace` | the LogUp kernels (`crate::logup`: fractions, extension prefix scan, accumulator) on the resident main trace; the LogUp trace resident → **terminal** back |
-//! | `quotient` | the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the resident LDEs; result resident. Host fallback (downloads the LDEs, `quotient_values` on `evaluations_on_domain`, uploads the result) only when the LDE does not cover the quotient domain, which no configuration of ours hits |
+//! | `quotient` | the constraint-program kernel (`crate::quotient`) on the first quotient-domain rows of the resident LDEs; result resident. When the quotient domain is taller than the LDE (constraint degree above the blowup: the CPU and ALU chips), the LDE's first rows are bit-reversed back to natural order (`bitrev_rows`) and re-extended onto the quotient domain first, on the engine. Host fallback (downloads the LDEs) only for domains not on `GENERATOR`'s coset, which the prover never asks for |
 //! | `commit_quotients` | `quotient_split` on the engine, each chunk extended with its coset shift and all chunks committed in one tree, resident → **cap** back |
 //! | `evaluate_openings` | the opening kernels (`crate::opening`, barycentric weights and column dots per point) on the resident LDEs → **opened values** back |
 //! | `reduce_openings` | one resident codeword per LDE height, every α-reduction term added in place |
@@ -283,20 +283,23 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
         &self,
         job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, ResidentRound<F, E>>,
     ) -> Result<E::Matrix, BackendError> {
-        let q_size = job.quotient_domain.size();
         let main = Self::matrix(job.main.0, job.main.1)?;
         let permutation = match job.permutation {
             Some((data, idx)) => Some(Self::matrix(data, idx)?),
             None => None,
         };
-        let covers = |m: &E::Matrix| self.engine.dims(m).0 >= q_size;
-        if job.quotient_domain.shift() != F::GENERATOR
-            || job.trace_domain.shift() != F::ONE
-            || !covers(main)
-            || !permutation.is_none_or(covers)
-        {
+        if job.quotient_domain.shift() != F::GENERATOR || job.trace_domain.shift() != F::ONE {
             return self.host_quotient(job, main, permutation);
         }
+        // A constraint degree above the blowup makes the quotient domain taller than the LDE
+        // (the CPU and ALU chips: 4 chunks at blowup 2): re-extend onto the quotient domain.
+        let extended_main = self.quotient_domain_lde(main, job)?;
+        let extended_perm = match permutation {
+            Some(m) => self.quotient_domain_lde(m, job)?,
+            None => None,
+        };
+        let main = extended_main.as_ref().unwrap_or(main);
+        let permutation = extended_perm.as_ref().or(permutation);
         let program =
             crate::quotient::DeviceProgram::lower(job.program).map_err(failed("quotient"))?;
         let env = crate::quotient::QuotientEnv::new(
@@ -320,6 +323,38 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
                 main,
                 permutation,
             })
+            .map_err(failed("quotient"))
+    }
+
+    /// When committed LDE `lde` does not cover the quotient domain, its polynomial's
+    /// evaluations there, in the committed layout (bit-reversed on `GENERATOR·K_q`), as
+    /// `TwoAdicFriPcs::get_evaluations_on_domain` recovers them: the LDE's first `n` rows are
+    /// the evaluations on `GENERATOR·H` in bit-reversed order; in natural order they are those
+    /// of `x -> p(GENERATOR·x)` on `H`, whose LDE with shift 1 by `q / n` is `p` on
+    /// `GENERATOR·K_q`. `None` when the LDE already covers the domain.
+    fn quotient_domain_lde(
+        &self,
+        lde: &E::Matrix,
+        job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, ResidentRound<F, E>>,
+    ) -> Result<Option<E::Matrix>, BackendError> {
+        let rows = self.engine.dims(lde).0;
+        let (log_n, log_q) = (job.trace_domain.log_size(), job.quotient_domain.log_size());
+        if rows >= 1 << log_q {
+            return Ok(None);
+        }
+        if rows != 1 << (log_n + self.log_blowup) {
+            return Err(failed("quotient")(format!(
+                "an LDE of {rows} rows for a trace of 2^{log_n} at blowup 2^{}",
+                self.log_blowup
+            )));
+        }
+        let natural = self
+            .engine
+            .bitrev_rows(lde, log_n)
+            .map_err(failed("quotient"))?;
+        self.engine
+            .coset_lde(natural, log_q - log_n, F::ONE)
+            .map(Some)
             .map_err(failed("quotient"))
     }
 

@@ -121,6 +121,18 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
         ProverEngine::<F>::coset_lde(self, m.clone(), log_blowup, shift)
     }
 
+    fn bitrev_rows(&self, m: &Self::Matrix, log_n: usize) -> Result<Self::Matrix> {
+        let n = 1usize << log_n;
+        let words = m.prefix_words(n)?;
+        let out = crate::model::bitrev_rows(&words, n, log_n as u32, m.cols.len());
+        let cols = if n == 0 || out.is_empty() {
+            vec![Vec::new(); m.cols.len()]
+        } else {
+            out.chunks_exact(n).map(<[u32]>::to_vec).collect()
+        };
+        Ok(ModelMatrix::new(cols, n))
+    }
+
     fn logup_trace(
         &self,
         program: &LogUpProgram,
