@@ -32,7 +32,8 @@ pub struct BackendOptions {
     pub sync_each_launch: bool,
 }
 
-/// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order.
+/// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order
+/// ([`CudaBackend::fork_stream`] gives another stream on the same context).
 pub struct CudaBackend {
     info: DriverInfo,
     ctx: Arc<CudaContext>,
@@ -107,6 +108,26 @@ impl CudaBackend {
             ntt_limits: NttLimits::for_shared_memory(shared_optin_bytes),
             tables: Mutex::new(HashMap::new()),
             options,
+        })
+    }
+
+    /// A backend on the same device, context and loaded modules with a stream of its own (a
+    /// non-blocking one), so that several shards can be in flight on one device. Work on the
+    /// fork is ordered within its stream only: a buffer must be used by the backend that
+    /// allocated it (event tracking is off, see [`CudaBackend::with_options`]), so the fork
+    /// keeps its own function, shared-memory and twiddle-table caches.
+    pub fn fork_stream(&self) -> Result<Self> {
+        Ok(Self {
+            info: self.info.clone(),
+            ctx: self.ctx.clone(),
+            stream: self.ctx.new_stream()?,
+            modules: self.modules.clone(),
+            functions: Mutex::new(HashMap::new()),
+            shared_allowed: Mutex::new(HashMap::new()),
+            shared_optin_bytes: self.shared_optin_bytes,
+            ntt_limits: self.ntt_limits,
+            tables: Mutex::new(HashMap::new()),
+            options: self.options,
         })
     }
 
