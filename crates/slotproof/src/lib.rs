@@ -25,11 +25,13 @@
 //! which the AIR does not yet tie to the execution; see the README.
 
 mod backend;
+mod memory;
 mod proof;
 mod prove;
 mod verify;
 
-pub use backend::{BackendUnavailable, ProverBackend};
+pub use backend::{BackendUnavailable, DEFAULT_CUDA_STREAMS, DEVICE_HEADROOM_BYTES, ProverBackend};
+pub use memory::ShardReport;
 pub use proof::{
     AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,
     ShardProof, SlotEntry, SubblockPublicValues,
@@ -38,6 +40,7 @@ pub use prove::{
     BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
     ProveTimings, ProvedBlock,
 };
+pub use slotproof_prover::device_memory::Phase as DevicePhase;
 pub use verify::{VerifyError, check_public_values, verify_block_proof};
 
 pub use slotproof_air as air;
