@@ -129,6 +129,10 @@ pub struct InstanceProgram<F, EF> {
     pub program: ConstraintProgram<F, EF>,
 }
 
+/// The [`InstanceProgram`] of a configuration's fields.
+pub type ConfigInstanceProgram<SC> =
+    InstanceProgram<Val<SC>, <SC as StarkGenericConfig>::Challenge>;
+
 /// What the pipeline derives once per instance before the transcript starts.
 struct InstancePlan<F: p3_field::Field, EF> {
     log_quotient_chunks: usize,
@@ -246,7 +250,7 @@ where
         &self,
         airs: &[A],
         log_heights: &[usize],
-    ) -> Result<Vec<InstanceProgram<Val<SC>, SC::Challenge>>, ProveError>
+    ) -> Result<Vec<ConfigInstanceProgram<SC>>, ProveError>
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
