@@ -15,9 +15,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Shards are proven on the CPU by default; with the `cuda` feature, `.cuda(device)` proves them
-//! with the CUDA backend (the same proof bytes). A backend that cannot run is a
-//! [`ProveError::Backend`], not a panic.
+//! Shards are proven on the CPU by default; with the `cuda` feature, `.cuda(device)` or
+//! `.cuda_devices(&[..])` proves them with the CUDA backend (the same proof bytes), several
+//! shards in flight per device (`.cuda_streams(n)`). A backend that cannot run is a
+//! [`ProveError::Backend`], not a panic. Every shard's device memory is planned before proving
+//! ([`ShardReport`] in [`ProvedBlock::shards`]); shards above the device memory budget are cut
+//! until they fit, or proving fails with [`ProveError::OutOfDeviceMemory`].
 //!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,
