@@ -178,6 +178,16 @@ pub fn plan_shards(
     trace: &SubblockTrace,
     max_rows: usize,
 ) -> Result<Vec<Range<usize>>, TraceError> {
+    plan_shards_in(trace, 0..trace.steps.len(), max_rows)
+}
+
+/// [`plan_shards`] over the steps `within` only (a contiguous part of the subblock, e.g. one
+/// shard re-cut into smaller ones): ranges covering `within`, cut the same way.
+pub fn plan_shards_in(
+    trace: &SubblockTrace,
+    within: Range<usize>,
+    max_rows: usize,
+) -> Result<Vec<Range<usize>>, TraceError> {
     if max_rows == 0 {
         return Err(TraceError::ZeroMaxRows);
     }
@@ -185,21 +195,24 @@ pub fn plan_shards(
     if n == 0 {
         return Err(TraceError::Empty);
     }
+    if within.start >= within.end || within.end > n {
+        return Err(TraceError::BadShardRanges { steps: n });
+    }
     // Clean cut points: where a segment starts (a fresh top-level context, empty stack).
     let mut cuts: Vec<usize> = trace
         .segments
         .iter()
         .map(|s| s.first_step as usize)
-        .filter(|&c| c > 0 && c < n)
+        .filter(|&c| c > within.start && c < within.end)
         .collect();
     cuts.sort_unstable();
     cuts.dedup();
     let mut ranges = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let limit = (start + max_rows).min(n);
-        let end = if limit == n {
-            n
+    let mut start = within.start;
+    while start < within.end {
+        let limit = (start + max_rows).min(within.end);
+        let end = if limit == within.end {
+            within.end
         } else {
             // The last cut in (start, limit]; `partition_point` gives the first cut > limit.
             let i = cuts.partition_point(|&c| c <= limit);

@@ -517,3 +517,53 @@ fn babybear_shard_proves_and_verifies() {
     p.verify(&s.airs, &proof, &s.public_values)
         .expect("verifies");
 }
+
+#[test]
+fn plan_shards_in_recuts_one_range_the_same_way() {
+    // Re-cutting one planned shard: parts cover exactly its range, each within the new size,
+    // cut on segment starts where one falls in the window; over the whole trace it is
+    // `plan_shards`. Ranges outside the trace or empty are errors.
+    let t = &fixture("calls")[0];
+    let n = t.steps.len();
+    assert_eq!(
+        shard::plan_shards_in(t, 0..n, 1 << 13).unwrap(),
+        shard::plan_shards(t, 1 << 13).unwrap()
+    );
+    let starts: std::collections::HashSet<usize> =
+        t.segments.iter().map(|s| s.first_step as usize).collect();
+    let whole = shard::plan_shards(t, 1 << 13).unwrap();
+    let target = whole.iter().max_by_key(|r| r.len()).unwrap().clone();
+    let max = target.len().div_ceil(4);
+    let parts = shard::plan_shards_in(t, target.clone(), max).unwrap();
+    assert!(parts.len() >= 4);
+    assert_eq!(parts[0].start, target.start);
+    assert_eq!(parts.last().unwrap().end, target.end);
+    for w in parts.windows(2) {
+        assert_eq!(w[0].end, w[1].start);
+        assert!(w[0].len() <= max);
+        if !starts.contains(&w[1].start) {
+            assert_eq!(w[0].len(), max);
+        }
+    }
+    // The subblock with that shard replaced by its parts is a valid set of shards.
+    let ranges: Vec<_> = whole
+        .iter()
+        .flat_map(|r| {
+            if *r == target {
+                parts.clone()
+            } else {
+                vec![r.clone()]
+            }
+        })
+        .collect();
+    let shards = shard::generate_shards_in::<F>(t, ranges).unwrap();
+    for w in shards.windows(2) {
+        assert!(chains(&w[0].cpu_public, &w[1].cpu_public));
+    }
+    for bad in [n..n + 1, 5..5, 0..n + 1] {
+        assert!(matches!(
+            shard::plan_shards_in(t, bad, 8),
+            Err(crate::TraceError::BadShardRanges { .. })
+        ));
+    }
+}

@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::{Value, json};
 use slotproof::executor::BlockInput;
-use slotproof::{BlockProver, Field, ProveError, ProverBackend, verify_block_proof};
+use slotproof::{BlockProver, Field, ProveError, verify_block_proof};
 use slotproof_executor::DEFAULT_SUBBLOCK_GAS;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -32,9 +32,8 @@ pub struct BenchArgs {
     /// Proving backend: cpu or cuda.
     #[arg(long, default_value = "cpu")]
     pub backend: String,
-    /// CUDA device ordinal (with --backend cuda).
-    #[arg(long, default_value_t = 0)]
-    pub device: usize,
+    #[command(flatten)]
+    pub devices: crate::prove::DeviceArgs,
     /// Prove every block this many times.
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
@@ -100,6 +99,8 @@ struct ProvingFigures {
     /// From the end of execution to the serialised proof.
     proving: Duration,
     proof_size: usize,
+    /// The largest planned device memory of a shard (computed, not measured).
+    planned_device_bytes: u64,
 }
 
 impl Run {
@@ -182,6 +183,7 @@ fn run_once(prover: &BlockProver, input: &BlockInput, workload: usize, repeat: u
                         shards: t.shards.clone(),
                         proving,
                         proof_size: bytes.len(),
+                        planned_device_bytes: proved.max_planned_device_bytes(),
                     }));
                     let tv = Instant::now();
                     let verified = catch_unwind(|| verify_block_proof(&bytes));
@@ -326,8 +328,8 @@ fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Field) -> Valu
                     "peak_memory_usage_bytes": run.peak_rss,
                     "initial_memory_usage_bytes": run.start_rss,
                     "peak_memory_reset": run.peak_reset,
-                    // The CUDA backend does not track its device allocations yet.
-                    "peak_device_memory_bytes": Value::Null,
+                    // Planned (the largest shard's plan), not measured.
+                    "peak_device_memory_bytes": p.planned_device_bytes,
                 }}),
                 Err(reason) => crashed(reason),
             },
@@ -363,6 +365,7 @@ struct Samples {
     mgas_per_s: Vec<f64>,
     proof_size: Vec<f64>,
     peak_rss: Vec<f64>,
+    planned_device: Vec<f64>,
 }
 
 fn samples<'a>(runs: impl Iterator<Item = &'a Run>) -> Samples {
@@ -376,6 +379,7 @@ fn samples<'a>(runs: impl Iterator<Item = &'a Run>) -> Samples {
         mgas_per_s: vec![],
         proof_size: vec![],
         peak_rss: vec![],
+        planned_device: vec![],
     };
     for r in runs.filter(|r| r.succeeded()) {
         let (Ok(exec), Some(Ok(p)), Some(Ok(verify))) = (&r.execution, &r.proving, &r.verification)
@@ -391,6 +395,7 @@ fn samples<'a>(runs: impl Iterator<Item = &'a Run>) -> Samples {
         s.mgas_per_s.extend(r.mgas_per_s());
         s.proof_size.push(p.proof_size as f64);
         s.peak_rss.extend(r.peak_rss.map(|b| b as f64));
+        s.planned_device.push(p.planned_device_bytes as f64);
     }
     s
 }
@@ -406,12 +411,8 @@ fn summary_json(s: &Samples) -> Value {
         "mgas_per_s": stats(&s.mgas_per_s),
         "proof_size_bytes": stats(&s.proof_size),
         "peak_memory_usage_bytes": stats(&s.peak_rss),
+        "peak_device_memory_bytes": stats(&s.planned_device),
     })
-}
-
-fn backend_of(args: &BenchArgs) -> anyhow::Result<ProverBackend> {
-    ProverBackend::from_name(&args.backend, args.device)
-        .ok_or_else(|| anyhow::anyhow!("unknown backend `{}` (cpu or cuda)", args.backend))
 }
 
 fn load_workloads(args: &BenchArgs, progress: bool) -> anyhow::Result<Vec<Workload>> {
@@ -458,15 +459,19 @@ fn load_workloads(args: &BenchArgs, progress: bool) -> anyhow::Result<Vec<Worklo
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.repeat >= 1, "--repeat must be at least 1");
-    let backend = backend_of(args)?;
     let field = Field::from_name(&args.field)
         .ok_or_else(|| anyhow::anyhow!("unknown field `{}` (koalabear or babybear)", args.field))?;
-    let prover = BlockProver::builder()
-        .subblock_gas(args.subblock_gas)
-        .max_shard_rows(args.max_rows)
-        .field(field)
-        .backend(backend)
+    let prover = args
+        .devices
+        .apply(
+            &args.backend,
+            BlockProver::builder()
+                .subblock_gas(args.subblock_gas)
+                .max_shard_rows(args.max_rows)
+                .field(field),
+        )?
         .build();
+    let backend = prover.backend().to_string();
     // Before loading or generating anything; this also opens the CUDA device, so that the
     // first run does not pay for context creation and kernel loading.
     prover
@@ -561,6 +566,8 @@ fn document(
         "version": env!("CARGO_PKG_VERSION"),
         "settings": {
             "backend": prover.backend().to_string(),
+            "cuda_streams_per_device": prover.cuda_streams(),
+            "device_memory_budget_bytes": prover.device_memory_budget(),
             "field": field.name(),
             "repeat": args.repeat,
             "subblock_gas": args.subblock_gas,
@@ -568,7 +575,8 @@ fn document(
             "percentiles": "nearest rank over successful runs",
             "end_to_end": "execution + trace generation + shard proving + proof serialisation + verification (fixture parsing excluded)",
             "proving_time_ms": "trace generation + shard proving + serialisation (after execution)",
-            "peak_memory": "host peak RSS per run (/proc VmHWM after a clear_refs reset); device memory not tracked",
+            "peak_memory": "host peak RSS per run (/proc VmHWM after a clear_refs reset)",
+            "peak_device_memory": "planned, not measured: the largest shard's device memory plan (slotproof_prover::device_memory), on every backend",
         },
         "host": host_json(),
         "runs": runs
@@ -696,6 +704,14 @@ fn print_table(
     row("verification ms", &s.verify, 1);
     row("Mgas/s", &s.mgas_per_s, 3);
     row(
+        "planned device MiB",
+        &s.planned_device
+            .iter()
+            .map(|b| b / f64::from(1 << 20))
+            .collect::<Vec<_>>(),
+        1,
+    );
+    row(
         "peak RSS MiB",
         &s.peak_rss
             .iter()
@@ -725,9 +741,9 @@ fn print_table(
             fmt_opt(m.map(|m| m * 8.0), 2)
         );
     }
-    if prover.backend() != ProverBackend::Cpu {
-        println!("peak device memory: n/a (the CUDA backend does not track its allocations)");
-    }
+    println!(
+        "planned device MiB: the largest shard's device memory plan per run (computed, not measured)"
+    );
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -17,9 +17,8 @@ pub struct ProveArgs {
     /// Proving backend: cpu, or cuda (a build with `--features cuda`, a CUDA 13 driver, a GPU).
     #[arg(long, default_value = "cpu")]
     pub backend: String,
-    /// CUDA device ordinal (with --backend cuda).
-    #[arg(long, default_value_t = 0)]
-    pub device: usize,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
     /// Field of the shard proofs: koalabear or babybear.
     #[arg(long, default_value = "koalabear")]
     pub field: String,
@@ -42,7 +41,7 @@ impl ProveArgs {
         Self {
             fixture: None,
             backend: "cpu".into(),
-            device: 0,
+            devices: DeviceArgs::default(),
             field: "koalabear".into(),
             subblock_gas: DEFAULT_SUBBLOCK_GAS,
             max_rows: slotproof::DEFAULT_MAX_SHARD_ROWS,
@@ -52,22 +51,87 @@ impl ProveArgs {
     }
 }
 
+/// Where shards are proven and how much device memory one may plan for (prove and bench).
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+pub struct DeviceArgs {
+    /// CUDA device ordinals, comma-separated (with --backend cuda), e.g. `--device 0,1`: each
+    /// device takes the next shard whenever one of its streams is free.
+    #[arg(long = "device", value_delimiter = ',', default_value = "0")]
+    pub devices: Vec<usize>,
+    /// Shards in flight at once per CUDA device, one stream each (they share its memory).
+    #[arg(long, default_value_t = slotproof::DEFAULT_CUDA_STREAMS)]
+    pub streams: usize,
+    /// Device memory one shard may plan for, in bytes (suffix K, M or G: KiB, MiB, GiB), on any
+    /// backend: larger shards are cut until they fit. With cuda the devices' free memory per
+    /// stream also caps it.
+    #[arg(long, value_parser = parse_bytes)]
+    pub device_memory_budget: Option<u64>,
+}
+
+impl Default for DeviceArgs {
+    fn default() -> Self {
+        Self {
+            devices: vec![0],
+            streams: slotproof::DEFAULT_CUDA_STREAMS,
+            device_memory_budget: None,
+        }
+    }
+}
+
+impl DeviceArgs {
+    /// The builder with `backend` (cpu or cuda) on these devices and settings.
+    pub fn apply(
+        &self,
+        backend: &str,
+        builder: slotproof::BlockProverBuilder,
+    ) -> anyhow::Result<slotproof::BlockProverBuilder> {
+        let backend = slotproof::ProverBackend::from_name(backend, &self.devices)
+            .ok_or_else(|| anyhow::anyhow!("unknown backend `{backend}` (cpu or cuda)"))?;
+        Ok(builder
+            .backend(backend)
+            .cuda_streams(self.streams)
+            .device_memory_budget(self.device_memory_budget))
+    }
+}
+
+/// Bytes, optionally with a binary suffix: `512M`, `8G`, `1048576`.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a byte count (e.g. 1048576, 512M, 8G)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{s}` bytes overflow"))
+}
+
+pub(crate) fn mib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
+
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
-    let backend = slotproof::ProverBackend::from_name(&args.backend, args.device)
-        .ok_or_else(|| anyhow::anyhow!("unknown backend `{}` (cpu or cuda)", args.backend))?;
     let field = slotproof::Field::from_name(&args.field)
         .ok_or_else(|| anyhow::anyhow!("unknown field `{}` (koalabear or babybear)", args.field))?;
     let t0 = Instant::now();
     let (source, input) = load_block(args.fixture.as_deref())?;
-    let prover = BlockProver::builder()
-        .subblock_gas(args.subblock_gas)
-        .max_shard_rows(args.max_rows)
-        .field(field)
-        .backend(backend)
+    let prover = args
+        .devices
+        .apply(
+            &args.backend,
+            BlockProver::builder()
+                .subblock_gas(args.subblock_gas)
+                .max_shard_rows(args.max_rows)
+                .field(field),
+        )?
         .build();
     // A backend that cannot run here is an error before anything is printed or executed.
     prover.check_backend()?;
@@ -137,6 +201,21 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             },
             "total_ms": ms(t0.elapsed()),
             "verified": verified,
+            "backend": prover.backend().to_string(),
+            // Computed from the shards' table shapes before proving, not measured.
+            "planned_device_memory": {
+                "max_bytes": proved.max_planned_device_bytes(),
+                "budget_bytes": prover.device_memory_budget(),
+                "per_shard": proved.shards.iter().map(|r| json!({
+                    "subblock": r.subblock,
+                    "index": r.index,
+                    "steps": [r.steps.start, r.steps.end],
+                    "planned_bytes": r.planned_device_bytes,
+                    "peak_phase": format!("{:?}", r.peak_phase),
+                    "cut_to_fit": r.cut_to_fit,
+                    "device": r.device,
+                })).collect::<Vec<_>>(),
+            },
             "coverage": {
                 "version": proved.proof.coverage_version,
                 "constrained_step_share": share_pct / 100.0,
@@ -166,11 +245,26 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             ms(verify),
             ms(t0.elapsed())
         );
-        for (i, d) in t.shards.iter().enumerate() {
+        println!(
+            "device mem   planned peak per shard: max {:.1} MiB{} (computed from table shapes, not measured)",
+            mib(proved.max_planned_device_bytes()),
+            prover
+                .device_memory_budget()
+                .map(|b| format!(", budget {:.1} MiB", mib(b)))
+                .unwrap_or_default()
+        );
+        for (r, d) in proved.shards.iter().zip(&t.shards) {
             println!(
-                "  shard {i:<3} subblock {:<3} {:.1} ms",
-                proved.proof.shards[i].subblock,
-                ms(*d)
+                "  shard {:<3} subblock {:<3} steps {:>7}..{:<7} {:>8.1} ms  planned {:>8.1} MiB ({:?}){}{}",
+                r.index,
+                r.subblock,
+                r.steps.start,
+                r.steps.end,
+                ms(*d),
+                mib(r.planned_device_bytes),
+                r.peak_phase,
+                r.device.map(|d| format!(" cuda:{d}")).unwrap_or_default(),
+                if r.cut_to_fit { " cut to fit" } else { "" }
             );
         }
         println!(

@@ -203,6 +203,8 @@ fn bench_writes_runs_and_percentiles_as_json() {
         if cfg!(target_os = "linux") {
             assert!(proving["peak_memory_usage_bytes"].as_u64().unwrap() > 0);
         }
+        // Planned (computed) on every backend: at least the 2^16-row range table's LDE.
+        assert!(proving["peak_device_memory_bytes"].as_u64().unwrap() > 1 << 20);
         let verification = &run["verification"]["success"];
         assert_eq!(verification["proof_size"], proving["proof_size"]);
         assert!(verification["verification_time_ms"].is_u64());
@@ -308,4 +310,76 @@ fn cuda_backend_that_cannot_run_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `metal`"));
+}
+
+/// `prove` reports every shard's planned device memory; a budget under the largest plan cuts
+/// that shard (more shards, still verified); a budget nothing fits and a repeated device are
+/// clear errors.
+#[test]
+fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let prove = |extra: &[&str]| {
+        slotproof()
+            .args(["prove", fixture, "--max-rows", "1024", "--json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = prove(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let planned = &v["planned_device_memory"];
+    let per_shard = planned["per_shard"].as_array().unwrap();
+    assert_eq!(per_shard.len() as u64, v["shards"].as_u64().unwrap());
+    let max = planned["max_bytes"].as_u64().unwrap();
+    assert_eq!(
+        max,
+        per_shard
+            .iter()
+            .map(|s| s["planned_bytes"].as_u64().unwrap())
+            .max()
+            .unwrap()
+    );
+    assert!(
+        per_shard
+            .iter()
+            .all(|s| s["device"].is_null() && s["cut_to_fit"] == false)
+    );
+
+    let budget = (max - 1).to_string();
+    let out = prove(&["--device-memory-budget", &budget]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cut: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cut["verified"], true);
+    assert!(cut["shards"].as_u64() > v["shards"].as_u64());
+    let cut_shards = cut["planned_device_memory"]["per_shard"]
+        .as_array()
+        .unwrap();
+    assert!(cut_shards.iter().any(|s| s["cut_to_fit"] == true));
+    assert!(
+        cut_shards
+            .iter()
+            .all(|s| s["planned_bytes"].as_u64().unwrap() < max)
+    );
+
+    let out = prove(&["--device-memory-budget", "1M"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot be cut to fit the 1048576 bytes"),
+        "{err}"
+    );
+
+    let out = prove(&["--backend", "cuda", "--device", "0,0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CUDA device 0 is listed twice"), "{err}");
 }

@@ -35,7 +35,8 @@ pub struct BackendOptions {
     pub profile_kernels: bool,
 }
 
-/// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order.
+/// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order
+/// ([`CudaBackend::fork_stream`] gives another stream on the same context).
 pub struct CudaBackend {
     info: DriverInfo,
     ctx: Arc<CudaContext>,
@@ -112,6 +113,26 @@ impl CudaBackend {
             tables: Mutex::new(HashMap::new()),
             options,
             profile: Default::default(),
+        })
+    }
+
+    /// A backend on the same device, context and loaded modules with a stream of its own (a
+    /// non-blocking one), so that several shards can be in flight on one device. Work on the
+    /// fork is ordered within its stream only: a buffer must be used by the backend that
+    /// allocated it (event tracking is off, see [`CudaBackend::with_options`]), so the fork
+    /// keeps its own function, shared-memory and twiddle-table caches.
+    pub fn fork_stream(&self) -> Result<Self> {
+        Ok(Self {
+            info: self.info.clone(),
+            ctx: self.ctx.clone(),
+            stream: self.ctx.new_stream()?,
+            modules: self.modules.clone(),
+            functions: Mutex::new(HashMap::new()),
+            shared_allowed: Mutex::new(HashMap::new()),
+            shared_optin_bytes: self.shared_optin_bytes,
+            ntt_limits: self.ntt_limits,
+            tables: Mutex::new(HashMap::new()),
+            options: self.options,
         })
     }
 

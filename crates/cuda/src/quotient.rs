@@ -44,8 +44,10 @@ pub const OP_ACC_BASE: u32 = 19;
 /// `acc += weights[b] * ext[a]`.
 pub const OP_ACC_EXT: u32 = 20;
 
-/// Threads of one quotient launch at most (the scratch register file scales with it).
-pub const DEFAULT_MAX_THREADS: usize = 1 << 16;
+/// Threads of one quotient launch at most (the scratch register file scales with it); the
+/// memory planner sizes the scratch file with the same figure.
+pub use slotproof_prover::device_memory::DEFAULT_QUOTIENT_MAX_THREADS as DEFAULT_MAX_THREADS;
+pub use slotproof_prover::device_memory::quotient_threads;
 
 /// See `QuotientParams` in kernels/prover_params.cuh.
 #[repr(C)]
@@ -438,11 +440,6 @@ impl QuotientEnv {
         }
         Ok(())
     }
-}
-
-/// Threads of a quotient launch for a domain of `2^log_quotient` rows.
-pub fn quotient_threads(log_quotient: u32, max_threads: usize) -> usize {
-    (1usize << log_quotient).min(max_threads.max(1))
 }
 
 impl CudaBackend {

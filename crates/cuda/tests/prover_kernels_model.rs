@@ -95,12 +95,47 @@ macro_rules! model_tests {
                 }
             }
 
+            /// The planner's register file (computed without lowering, so that CPU builds can
+            /// plan) is the lowered program's on every EVM chip and test AIR.
+            #[test]
+            fn planned_register_file_is_the_lowered_one() {
+                use slotproof_cuda::memory::{TableShape, table_shape};
+                use slotproof_prover::device_memory::register_file_words;
+                for air in evm_programs(4).into_iter().chain(test_air_programs(4)) {
+                    let lowered = DeviceProgram::lower(&air.program).unwrap();
+                    assert_eq!(
+                        register_file_words(&air.program).unwrap(),
+                        lowered.scratch_words_per_thread(),
+                        "{}",
+                        air.name
+                    );
+                    let shape = TableShape::from_program(
+                        air.name.clone(),
+                        10,
+                        &air.program,
+                        air.log_quotient_chunks,
+                        true,
+                    )
+                    .unwrap();
+                    assert_eq!(
+                        shape,
+                        table_shape(
+                            air.name.clone(),
+                            10,
+                            &lowered,
+                            air.log_quotient_chunks,
+                            true
+                        )
+                    );
+                }
+            }
+
             /// The device memory plan of an EVM shard of 2^20 CPU rows (every scaling chip at
             /// 2^20 rows; opcode and range tables at their fixed heights), from the chips' real
             /// lowered programs. Prints the per-phase bytes; a 4 GiB budget forces a split.
             #[test]
             fn evm_shard_memory_plan() {
-                use slotproof_cuda::memory::{Fit, ShardShape, TableShape, fit, plan};
+                use slotproof_cuda::memory::{Fit, ShardShape, TableShape, fit, plan, table_shape};
                 let tables: Vec<TableShape> = evm_programs(4)
                     .iter()
                     .map(|air| {
@@ -112,7 +147,7 @@ macro_rules! model_tests {
                             n if n.contains("bits: 16") => 16,
                             _ => 20,
                         };
-                        TableShape::from_program(
+                        table_shape(
                             air.name.clone(),
                             log_height,
                             &DeviceProgram::lower(&air.program).unwrap(),

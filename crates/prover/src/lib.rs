@@ -8,12 +8,14 @@
 //! - [`program`] / [`interpreter`] / [`quotient`]: constraints compiled to an instruction list
 //!   and evaluated over rows.
 //! - [`opening`]: opening evaluations and α-reduction; [`challenger`]: canonical PoW witnesses.
+//! - [`device_memory`]: a shard's peak device memory per phase, planned from table shapes.
 //! - [`prover`]: the pipeline ([`ShardProver`]); [`verifier`]: verification and proof bytes;
 //!   [`timings`]: per-phase wall time.
 
 pub mod backend;
 pub mod challenger;
 pub mod cpu;
+pub mod device_memory;
 pub mod error;
 pub mod field;
 pub mod interpreter;
@@ -37,7 +39,7 @@ pub use field::{ProverConfig, ProverField, stark_config};
 pub use p3_baby_bear::BabyBear;
 pub use p3_batch_stark::BatchProof;
 pub use p3_koala_bear::KoalaBear;
-pub use prover::{CpuShardProver, ProverOptions, ShardProver};
+pub use prover::{CpuShardProver, InstanceProgram, ProverOptions, ShardProver};
 pub use security::{FriSettings, SecurityLevel};
 pub use timings::PhaseTimings;
 pub use verifier::{proof_from_bytes, proof_to_bytes};

@@ -121,6 +121,18 @@ impl<SC, B> ShardProver<SC, B> {
     }
 }
 
+/// An instance's compiled constraints (AIR + LogUp), as the quotient evaluates them.
+#[derive(Clone, Debug)]
+pub struct InstanceProgram<F, EF> {
+    /// log2 of the quotient chunks (the quotient domain is this much taller than the trace).
+    pub log_quotient_chunks: usize,
+    pub program: ConstraintProgram<F, EF>,
+}
+
+/// The [`InstanceProgram`] of a configuration's fields.
+pub type ConfigInstanceProgram<SC> =
+    InstanceProgram<Val<SC>, <SC as StarkGenericConfig>::Challenge>;
+
 /// What the pipeline derives once per instance before the transcript starts.
 struct InstancePlan<F: p3_field::Field, EF> {
     log_quotient_chunks: usize,
@@ -229,6 +241,39 @@ where
         // `is_zk` is 0 for the supported (non-hiding) PCS, so extended degrees are the heights.
         ProverData::from_airs_and_degrees(&self.config, airs, log_heights)
             .map_err(|e| ProveError::Setup(format!("{e:?}")))
+    }
+
+    /// The constraint program and quotient size of every instance of a shard with these AIRs
+    /// and trace heights, compiled exactly as proving compiles them (for planning, e.g.
+    /// [`crate::device_memory`]).
+    pub fn instance_programs<A>(
+        &self,
+        airs: &[A],
+        log_heights: &[usize],
+    ) -> Result<Vec<ConfigInstanceProgram<SC>>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
+        if airs.len() != log_heights.len() {
+            return Err(ProveError::CountMismatch {
+                airs: airs.len(),
+                traces: log_heights.len(),
+                public_values: log_heights.len(),
+            });
+        }
+        let data = self.setup(airs, log_heights)?;
+        let pcs = self.config.pcs();
+        airs.iter()
+            .zip(log_heights)
+            .zip(&data.common.lookups)
+            .map(|((air, &h), lookups)| {
+                let plan = self.plan(air, pcs.natural_domain_for_degree(1 << h), h, lookups)?;
+                Ok(InstanceProgram {
+                    log_quotient_chunks: plan.log_quotient_chunks,
+                    program: plan.program,
+                })
+            })
+            .collect()
     }
 
     /// Prove one shard: `traces[i]` is a witness of `airs[i]` with `public_values[i]`.

@@ -3,8 +3,13 @@
 //! Both backends run the same pipeline (`slotproof_prover::ShardProver`) and produce the same
 //! proof bytes for the same shard and settings, so a block proof does not record which one made
 //! it and `verify_block_proof` is the same for both. Choosing CUDA where it cannot run (feature
-//! off, no driver, no device, no kernels in the build) is a [`BackendUnavailable`] error when
-//! proving starts, never a panic.
+//! off, no driver, no device, an empty or repeated device list, no kernels in the build) is a
+//! [`BackendUnavailable`] error when proving starts, never a panic.
+//!
+//! CUDA proving is organised in lanes: every listed device opens `streams` backends (one
+//! stream each, forked from one context) and every lane proves one shard at a time, taking the
+//! next unproven shard when it is free. That work queue is least-loaded assignment: a device
+//! whose shards are small or fast simply takes more of them, which round-robin would not do.
 
 use slotproof_air::shard::Shard;
 use slotproof_prover::{
@@ -17,32 +22,40 @@ use thiserror::Error;
 use std::sync::{Arc, OnceLock};
 
 /// The backend a [`crate::BlockProver`] proves shards on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ProverBackend {
     /// Plonky3's DFT, Merkle tree and FRI on the host (rayon).
     #[default]
     Cpu,
-    /// `slotproof_cuda::CudaProverBackend` on CUDA device `device`: coset LDE and Merkle
-    /// commitments on the GPU, the other steps on the host.
-    Cuda { device: usize },
+    /// `slotproof_cuda::CudaProverBackend` on these CUDA devices (ordinals, each once): coset
+    /// LDE and Merkle commitments on the GPU, the other steps on the host. Shards are handed to
+    /// the devices' streams as they free up.
+    Cuda { devices: Vec<usize> },
 }
 
 impl ProverBackend {
     /// `cpu` or `cuda`.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             ProverBackend::Cpu => "cpu",
             ProverBackend::Cuda { .. } => "cuda",
         }
     }
 
-    /// `cpu`, or `cuda` on device `device`.
-    pub fn from_name(name: &str, device: usize) -> Option<Self> {
+    /// `cpu`, or `cuda` on `devices`.
+    pub fn from_name(name: &str, devices: &[usize]) -> Option<Self> {
         match name {
             "cpu" => Some(ProverBackend::Cpu),
-            "cuda" => Some(ProverBackend::Cuda { device }),
+            "cuda" => Some(ProverBackend::Cuda {
+                devices: devices.to_vec(),
+            }),
             _ => None,
         }
+    }
+
+    /// Whether proofs run on the CPU.
+    pub fn is_cpu(&self) -> bool {
+        matches!(self, ProverBackend::Cpu)
     }
 }
 
@@ -50,7 +63,10 @@ impl std::fmt::Display for ProverBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ProverBackend::Cpu => f.write_str("cpu"),
-            ProverBackend::Cuda { device } => write!(f, "cuda:{device}"),
+            ProverBackend::Cuda { devices } => {
+                let list: Vec<String> = devices.iter().map(usize::to_string).collect();
+                write!(f, "cuda:{}", list.join(","))
+            }
         }
     }
 }
@@ -62,57 +78,156 @@ pub enum BackendUnavailable {
         "the cuda backend is not in this build (build slotproof with the `cuda` feature, e.g. `cargo build -p slotproof-cli --features cuda`)"
     )]
     CudaNotCompiled,
-    /// The driver probe, context creation or kernel loading failed (`slotproof_cuda::Error`).
+    #[error("the cuda backend needs at least one device")]
+    NoCudaDevices,
+    #[error("CUDA device {0} is listed twice")]
+    DuplicateCudaDevice(usize),
+    #[error("{0} shards in flight per device: at least 1 is needed")]
+    NoStreams(usize),
+    /// The driver probe, context creation, stream creation or kernel loading failed
+    /// (`slotproof_cuda::Error`).
     #[error("CUDA device {device} is not usable: {reason}")]
     CudaDevice { device: usize, reason: String },
 }
 
-/// The CUDA device a prover opened, kept for the prover's lifetime (one context and one set of
-/// loaded kernels for every block it proves); empty for the CPU or before the first proof.
-#[derive(Clone, Default)]
-pub(crate) struct DeviceSlot {
-    #[cfg(feature = "cuda")]
-    device: Arc<OnceLock<Result<Arc<slotproof_cuda::CudaBackend>, BackendUnavailable>>>,
+/// Shards proven at once on each CUDA device by default (one stream each).
+pub const DEFAULT_CUDA_STREAMS: usize = 2;
+
+/// Device memory left out of every shard's budget: the context, the loaded kernels, the
+/// per-stream twiddle tables and allocator granularity.
+pub const DEVICE_HEADROOM_BYTES: u64 = 512 << 20;
+
+/// Checks a device list before anything is opened.
+fn check_devices(devices: &[usize], streams: usize) -> Result<(), BackendUnavailable> {
+    if devices.is_empty() {
+        return Err(BackendUnavailable::NoCudaDevices);
+    }
+    if streams == 0 {
+        return Err(BackendUnavailable::NoStreams(streams));
+    }
+    for (i, d) in devices.iter().enumerate() {
+        if devices[..i].contains(d) {
+            return Err(BackendUnavailable::DuplicateCudaDevice(*d));
+        }
+    }
+    Ok(())
 }
 
-impl std::fmt::Debug for DeviceSlot {
+/// One opened CUDA device: a backend (its own stream) per shard in flight on it.
+#[cfg(feature = "cuda")]
+pub(crate) struct OpenedDevice {
+    pub(crate) ordinal: usize,
+    pub(crate) streams: Vec<Arc<slotproof_cuda::CudaBackend>>,
+}
+
+/// The CUDA devices a prover opened, kept for the prover's lifetime (one context, one set of
+/// loaded kernels and the streams of every device for every block it proves); empty for the CPU
+/// or before the first proof.
+#[derive(Clone, Default)]
+pub(crate) struct DevicePool {
+    #[cfg(feature = "cuda")]
+    opened: Arc<OnceLock<Result<Vec<OpenedDevice>, BackendUnavailable>>>,
+}
+
+impl std::fmt::Debug for DevicePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         #[cfg(feature = "cuda")]
-        let opened = self.device.get().map(|r| r.is_ok());
+        let opened = self.opened.get().map(|r| r.is_ok());
         #[cfg(not(feature = "cuda"))]
         let opened: Option<bool> = None;
-        f.debug_struct("DeviceSlot")
+        f.debug_struct("DevicePool")
             .field("opened", &opened)
             .finish()
     }
 }
 
-impl DeviceSlot {
-    /// Checks that `backend` can prove here, opening the CUDA device on first use.
-    pub(crate) fn ensure(&self, backend: ProverBackend) -> Result<(), BackendUnavailable> {
+impl DevicePool {
+    /// Checks that `backend` can prove here, opening the CUDA devices (and `streams` streams on
+    /// each) on first use.
+    pub(crate) fn ensure(
+        &self,
+        backend: &ProverBackend,
+        streams: usize,
+    ) -> Result<(), BackendUnavailable> {
         match backend {
             ProverBackend::Cpu => Ok(()),
-            ProverBackend::Cuda { device } => self.cuda(device).map(|_| ()),
+            ProverBackend::Cuda { devices } => {
+                check_devices(devices, streams)?;
+                self.open(devices, streams).map(|_| ())
+            }
         }
     }
 
     #[cfg(feature = "cuda")]
-    fn cuda(&self, device: usize) -> Result<Arc<slotproof_cuda::CudaBackend>, BackendUnavailable> {
-        self.device
-            .get_or_init(|| {
-                slotproof_cuda::CudaBackend::with_options(device, Default::default())
-                    .map(Arc::new)
-                    .map_err(|e| BackendUnavailable::CudaDevice {
+    fn open(
+        &self,
+        devices: &[usize],
+        streams: usize,
+    ) -> Result<&[OpenedDevice], BackendUnavailable> {
+        let opened = self.opened.get_or_init(|| {
+            devices
+                .iter()
+                .map(|&device| {
+                    let unusable = |e: slotproof_cuda::Error| BackendUnavailable::CudaDevice {
                         device,
                         reason: e.to_string(),
+                    };
+                    let first =
+                        slotproof_cuda::CudaBackend::with_options(device, Default::default())
+                            .map_err(unusable)?;
+                    // Every shard gets a non-blocking stream of its own (the context's default
+                    // stream would serialise with them).
+                    let streams = (0..streams)
+                        .map(|_| first.fork_stream().map(Arc::new).map_err(unusable))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(OpenedDevice {
+                        ordinal: device,
+                        streams,
                     })
-            })
-            .clone()
+                })
+                .collect()
+        });
+        opened.as_deref().map_err(Clone::clone)
     }
 
     #[cfg(not(feature = "cuda"))]
-    fn cuda(&self, _device: usize) -> Result<(), BackendUnavailable> {
+    fn open(&self, _devices: &[usize], _streams: usize) -> Result<(), BackendUnavailable> {
         Err(BackendUnavailable::CudaNotCompiled)
+    }
+
+    /// The device memory one shard may plan for: the least, over the devices, of the free
+    /// memory less [`DEVICE_HEADROOM_BYTES`] shared by the shards in flight on it. `None` for
+    /// the CPU.
+    pub(crate) fn shard_budget(
+        &self,
+        backend: &ProverBackend,
+        streams: usize,
+    ) -> Result<Option<u64>, BackendUnavailable> {
+        match backend {
+            ProverBackend::Cpu => Ok(None),
+            #[cfg(feature = "cuda")]
+            ProverBackend::Cuda { devices } => {
+                let mut budget = u64::MAX;
+                for d in self.open(devices, streams)? {
+                    let (free, _) =
+                        d.streams[0]
+                            .mem_info()
+                            .map_err(|e| BackendUnavailable::CudaDevice {
+                                device: d.ordinal,
+                                reason: e.to_string(),
+                            })?;
+                    let per_shard = (free as u64).saturating_sub(DEVICE_HEADROOM_BYTES)
+                        / d.streams.len() as u64;
+                    budget = budget.min(per_shard);
+                }
+                Ok(Some(budget))
+            }
+            #[cfg(not(feature = "cuda"))]
+            ProverBackend::Cuda { devices } => {
+                self.open(devices, streams)?;
+                Err(BackendUnavailable::CudaNotCompiled)
+            }
+        }
     }
 }
 
@@ -122,13 +237,23 @@ pub(crate) trait ShardProving<F>: Sync {
     fn prove_shard(&self, shard: &Shard<F>) -> Result<Vec<u8>, String>;
 }
 
+/// One prover that takes one shard at a time: the CPU prover (which proves shards in
+/// parallel on the host), or one stream of one CUDA device.
+pub(crate) struct Lane<F> {
+    /// The CUDA device ordinal (`None` for the CPU).
+    pub(crate) device: Option<usize>,
+    pub(crate) prover: Box<dyn ShardProving<F>>,
+}
+
 /// The fields block proofs use, with their prover on each backend.
 pub(crate) trait BackendField: Sized {
-    fn shard_prover(
-        backend: ProverBackend,
-        slot: &DeviceSlot,
+    /// The CPU: one lane shared by all shards; CUDA: a lane per stream of every device.
+    fn lanes(
+        backend: &ProverBackend,
+        pool: &DevicePool,
+        streams: usize,
         settings: FriSettings,
-    ) -> Result<Box<dyn ShardProving<Self>>, BackendUnavailable>;
+    ) -> Result<Vec<Lane<Self>>, BackendUnavailable>;
 }
 
 /// Per field, as the prover's `Backend` implementations are.
@@ -144,28 +269,44 @@ macro_rules! backend_field {
         }
 
         impl BackendField for $F {
-            fn shard_prover(
-                backend: ProverBackend,
-                slot: &DeviceSlot,
+            fn lanes(
+                backend: &ProverBackend,
+                pool: &DevicePool,
+                streams: usize,
                 settings: FriSettings,
-            ) -> Result<Box<dyn ShardProving<Self>>, BackendUnavailable> {
+            ) -> Result<Vec<Lane<Self>>, BackendUnavailable> {
                 match backend {
-                    ProverBackend::Cpu => Ok(Box::new(CpuShardProver::<$F>::cpu(settings))),
-                    ProverBackend::Cuda { device } => {
+                    ProverBackend::Cpu => Ok(vec![Lane {
+                        device: None,
+                        prover: Box::new(CpuShardProver::<$F>::cpu(settings)),
+                    }]),
+                    ProverBackend::Cuda { devices } => {
+                        check_devices(devices, streams)?;
                         #[cfg(feature = "cuda")]
                         {
-                            let gpu = slot.cuda(device)?;
-                            let prover: ShardProver<
-                                ProverConfig<$F>,
-                                slotproof_cuda::CudaProverBackend<$F>,
-                            > = ShardProver::with_backend(settings, |_, s| {
-                                slotproof_cuda::CudaProverBackend::with_engine(gpu, s)
-                            });
-                            Ok(Box::new(prover))
+                            let mut lanes = Vec::new();
+                            for d in pool.open(devices, streams)? {
+                                for gpu in &d.streams {
+                                    let prover: ShardProver<
+                                        ProverConfig<$F>,
+                                        slotproof_cuda::CudaProverBackend<$F>,
+                                    > = ShardProver::with_backend(settings, |_, s| {
+                                        slotproof_cuda::CudaProverBackend::with_engine(
+                                            gpu.clone(),
+                                            s,
+                                        )
+                                    });
+                                    lanes.push(Lane {
+                                        device: Some(d.ordinal),
+                                        prover: Box::new(prover),
+                                    });
+                                }
+                            }
+                            Ok(lanes)
                         }
                         #[cfg(not(feature = "cuda"))]
                         {
-                            slot.cuda(device)?;
+                            pool.open(devices, streams)?;
                             Err(BackendUnavailable::CudaNotCompiled)
                         }
                     }
@@ -187,7 +328,16 @@ impl crate::BlockProverBuilder {
     /// Prove on CUDA device `device` (needs the `cuda` feature, a CUDA 13 driver and a build
     /// with kernels; otherwise proving returns [`crate::ProveError::Backend`]).
     pub fn cuda(self, device: usize) -> Self {
-        self.backend(ProverBackend::Cuda { device })
+        self.cuda_devices(&[device])
+    }
+
+    /// Prove on these CUDA devices (each listed once): every device opens
+    /// [`crate::BlockProverBuilder::cuda_streams`] streams and takes the next shard whenever
+    /// one of them is free.
+    pub fn cuda_devices(self, devices: &[usize]) -> Self {
+        self.backend(ProverBackend::Cuda {
+            devices: devices.to_vec(),
+        })
     }
 }
 
@@ -197,10 +347,42 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for b in [ProverBackend::Cpu, ProverBackend::Cuda { device: 3 }] {
-            assert_eq!(ProverBackend::from_name(b.name(), 3), Some(b));
+        for b in [
+            ProverBackend::Cpu,
+            ProverBackend::Cuda {
+                devices: vec![3, 1],
+            },
+        ] {
+            assert_eq!(ProverBackend::from_name(b.name(), &[3, 1]), Some(b));
         }
-        assert_eq!(ProverBackend::from_name("metal", 0), None);
-        assert_eq!(ProverBackend::Cuda { device: 1 }.to_string(), "cuda:1");
+        assert_eq!(ProverBackend::from_name("metal", &[0]), None);
+        assert_eq!(
+            ProverBackend::Cuda { devices: vec![1] }.to_string(),
+            "cuda:1"
+        );
+        assert_eq!(
+            ProverBackend::Cuda {
+                devices: vec![0, 2]
+            }
+            .to_string(),
+            "cuda:0,2"
+        );
+    }
+
+    #[test]
+    fn device_lists_are_checked() {
+        assert_eq!(
+            check_devices(&[], 2),
+            Err(BackendUnavailable::NoCudaDevices)
+        );
+        assert_eq!(
+            check_devices(&[0, 1, 0], 2),
+            Err(BackendUnavailable::DuplicateCudaDevice(0))
+        );
+        assert_eq!(
+            check_devices(&[0], 0),
+            Err(BackendUnavailable::NoStreams(0))
+        );
+        assert_eq!(check_devices(&[1, 0], 1), Ok(()));
     }
 }

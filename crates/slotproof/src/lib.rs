@@ -15,9 +15,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Shards are proven on the CPU by default; with the `cuda` feature, `.cuda(device)` proves them
-//! with the CUDA backend (the same proof bytes). A backend that cannot run is a
-//! [`ProveError::Backend`], not a panic.
+//! Shards are proven on the CPU by default; with the `cuda` feature, `.cuda(device)` or
+//! `.cuda_devices(&[..])` proves them with the CUDA backend (the same proof bytes), several
+//! shards in flight per device (`.cuda_streams(n)`). A backend that cannot run is a
+//! [`ProveError::Backend`], not a panic. Every shard's device memory is planned before proving
+//! ([`ShardReport`] in [`ProvedBlock::shards`]); shards above the device memory budget are cut
+//! until they fit, or proving fails with [`ProveError::OutOfDeviceMemory`].
 //!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,
@@ -25,11 +28,13 @@
 //! which the AIR does not yet tie to the execution; see the README.
 
 mod backend;
+mod memory;
 mod proof;
 mod prove;
 mod verify;
 
-pub use backend::{BackendUnavailable, ProverBackend};
+pub use backend::{BackendUnavailable, DEFAULT_CUDA_STREAMS, DEVICE_HEADROOM_BYTES, ProverBackend};
+pub use memory::ShardReport;
 pub use proof::{
     AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,
     ShardProof, SlotEntry, SubblockPublicValues,
@@ -38,6 +43,7 @@ pub use prove::{
     BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
     ProveTimings, ProvedBlock,
 };
+pub use slotproof_prover::device_memory::Phase as DevicePhase;
 pub use verify::{VerifyError, check_public_values, verify_block_proof};
 
 pub use slotproof_air as air;

@@ -1,17 +1,23 @@
 //! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
 
-use crate::backend::{BackendField, BackendUnavailable, DeviceSlot, ProverBackend};
+use crate::backend::{
+    BackendField, BackendUnavailable, DEFAULT_CUDA_STREAMS, DevicePool, Lane, ProverBackend,
+};
+use crate::memory::{ShardReport, fit_subblock};
 use crate::proof::{
     BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof, SubblockPublicValues,
 };
 use p3_field::PrimeField32;
 use rayon::prelude::*;
-use slotproof_air::shard::shard_binding;
-use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION, generate_shards};
+use slotproof_air::shard::{Shard, shard_binding};
+use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION};
 use slotproof_executor::{
     BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
 };
 use slotproof_prover::{BabyBear, FriSettings, KoalaBear};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -30,6 +36,20 @@ pub enum ProveError {
     },
     #[error("invalid prover settings: {0}")]
     Settings(String),
+    /// A shard's planned device memory exceeds the budget even cut as far as it goes.
+    #[error(
+        "shard {shard} of subblock {subblock} (steps {}..{}) needs {needed} bytes of device memory (planned) and cannot be cut to fit the {available} bytes available",
+        steps.start,
+        steps.end
+    )]
+    OutOfDeviceMemory {
+        subblock: usize,
+        /// The shard's index within its subblock when it was planned.
+        shard: usize,
+        steps: Range<usize>,
+        needed: u64,
+        available: u64,
+    },
     /// The chosen backend cannot run here (see [`crate::ProverBackend`]).
     #[error(transparent)]
     Backend(#[from] BackendUnavailable),
@@ -56,38 +76,164 @@ pub struct ProveTimings {
     pub total: Duration,
 }
 
-/// A proven block: the proof, the checked execution it proves and the time it took.
+/// A proven block: the proof, the checked execution it proves, the time it took and, per
+/// shard (in proof order), its planned device memory and where it was proven.
 pub struct ProvedBlock {
     pub proof: BlockProof,
     pub execution: BlockExecution,
     pub timings: ProveTimings,
+    pub shards: Vec<ShardReport>,
 }
 
-/// Trace generation and shard proving over one field (the prover types are per field).
+impl ProvedBlock {
+    /// The largest planned device memory of any shard (0 without shards).
+    pub fn max_planned_device_bytes(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.planned_device_bytes)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// A proven shard: its proof and how long it took on which device.
+struct ProvenShard {
+    proof: ShardProof,
+    time: Duration,
+    device: Option<usize>,
+}
+
+/// Prove `shards` on `lanes`. One lane (the CPU) proves all shards in parallel; several (CUDA
+/// streams) each prove one shard at a time, taking the next unproven one when free.
+fn prove_on_lanes<F: PrimeField32>(
+    lanes: &[Lane<F>],
+    shards: &[(usize, Shard<F>)],
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<ProvenShard>, ProveError> {
+    let prove_one = |lane: &Lane<F>, k: usize| -> Result<ProvenShard, ProveError> {
+        let (i, s) = &shards[k];
+        let ts = Instant::now();
+        let bytes = lane
+            .prover
+            .prove_shard(s)
+            .map_err(|reason| ProveError::Shard {
+                subblock: *i,
+                shard: k,
+                reason,
+            })?;
+        progress(Progress::ShardProven(k));
+        Ok(ProvenShard {
+            proof: ShardProof {
+                subblock: *i as u32,
+                public_values: canonical(&s.public_values),
+                proof: bytes,
+            },
+            time: ts.elapsed(),
+            device: lane.device,
+        })
+    };
+    if let [lane] = lanes
+        && lane.device.is_none()
+    {
+        return (0..shards.len())
+            .into_par_iter()
+            .map(|k| prove_one(lane, k))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<ProvenShard, ProveError>>>> =
+        Mutex::new((0..shards.len()).map(|_| None).collect());
+    // One thread per lane: lanes mostly wait on their device, so they do not hold rayon's
+    // workers (the host parts of a proof still use rayon).
+    std::thread::scope(|scope| {
+        for lane in lanes {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= shards.len() {
+                        break;
+                    }
+                    let r = prove_one(lane, k);
+                    if r.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    results.lock().expect("no lane panics holding the lock")[k] = Some(r);
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("lanes finished");
+    // The first error in shard order; after it, lanes stop taking shards.
+    if let Some(Some(Err(e))) = results
+        .iter_mut()
+        .find(|r| matches!(r, Some(Err(_))))
+        .map(Option::take)
+    {
+        return Err(e);
+    }
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(k, r)| {
+            r.unwrap_or_else(|| {
+                Err(ProveError::Shard {
+                    subblock: shards[k].0,
+                    shard: k,
+                    reason: "not proven".into(),
+                })
+            })
+        })
+        .collect()
+}
+
+/// Trace generation (shards fitted to the device memory budget) and shard proving over one
+/// field (the prover types are per field).
 macro_rules! prove_shards {
-    ($F:ty, $execution:expr, $block:expr, $subblocks:expr, $max_rows:expr, $progress:expr, $backend:expr, $slot:expr) => {{
+    ($F:ty, $self:expr, $execution:expr, $block:expr, $subblocks:expr, $progress:expr) => {{
         let block_claim = $block.claim();
+        let settings = FriSettings::DEFAULT;
+        let budget = $self.shard_budget()?;
 
         let t1 = Instant::now();
+        let planner = OnceLock::new();
         let per_subblock = $execution
             .subblocks
             .par_iter()
             .enumerate()
             .filter(|(_, sb)| !sb.trace.steps.is_empty())
             .map(|(i, sb)| {
-                generate_shards::<$F>(&sb.trace, $max_rows)
-                    .map(|shards| (i, shards))
-                    .map_err(|e| ProveError::TraceGeneration {
-                        subblock: i,
-                        reason: e.to_string(),
-                    })
+                fit_subblock::<$F>(
+                    i,
+                    &sb.trace,
+                    $self.max_shard_rows,
+                    budget,
+                    &planner,
+                    settings,
+                )
+                .map(|fitted| (i, fitted))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut shards = Vec::new();
-        for (i, list) in per_subblock {
+        let mut reports = Vec::new();
+        for (i, fitted) in per_subblock {
             let binding = shard_binding::<$F>(&block_claim, &$subblocks[i].claim());
-            for mut s in list {
+            for ((mut s, plan), cut) in fitted
+                .shards
+                .into_iter()
+                .zip(fitted.plans)
+                .zip(fitted.cut_to_fit)
+            {
                 s.bind(binding.clone());
+                reports.push(ShardReport {
+                    subblock: i,
+                    index: shards.len(),
+                    steps: s.steps.clone(),
+                    planned_device_bytes: plan.peak,
+                    peak_phase: plan.peak_phase,
+                    cut_to_fit: cut,
+                    device: None,
+                });
                 shards.push((i, s));
             }
         }
@@ -95,31 +241,18 @@ macro_rules! prove_shards {
 
         let t2 = Instant::now();
         $progress(Progress::ShardsPlanned(shards.len()));
-        let prover = <$F as BackendField>::shard_prover($backend, $slot, FriSettings::DEFAULT)?;
-        let proven: Vec<(ShardProof, Duration)> = shards
-            .par_iter()
-            .enumerate()
-            .map(|(k, (i, s))| {
-                let ts = Instant::now();
-                let err = |reason: String| ProveError::Shard {
-                    subblock: *i,
-                    shard: k,
-                    reason,
-                };
-                let bytes = prover.prove_shard(s).map_err(err)?;
-                $progress(Progress::ShardProven(k));
-                Ok((
-                    ShardProof {
-                        subblock: *i as u32,
-                        public_values: canonical(&s.public_values),
-                        proof: bytes,
-                    },
-                    ts.elapsed(),
-                ))
-            })
-            .collect::<Result<Vec<_>, ProveError>>()?;
+        let lanes = <$F as BackendField>::lanes(
+            &$self.backend,
+            &$self.device,
+            $self.cuda_streams,
+            settings,
+        )?;
+        let proven = prove_on_lanes(&lanes, &shards, $progress)?;
+        for (report, p) in reports.iter_mut().zip(&proven) {
+            report.device = p.device;
+        }
         let prove = t2.elapsed();
-        (proven, tracegen, prove)
+        (proven, reports, tracegen, prove)
     }};
 }
 
@@ -131,7 +264,9 @@ pub struct BlockProver {
     max_shard_rows: usize,
     field: Field,
     backend: ProverBackend,
-    device: DeviceSlot,
+    cuda_streams: usize,
+    device_memory_budget: Option<u64>,
+    device: DevicePool,
 }
 
 /// The field shard proofs are made over (both with a degree-4 extension).
@@ -167,6 +302,8 @@ pub struct BlockProverBuilder {
     max_shard_rows: usize,
     field: Field,
     backend: ProverBackend,
+    cuda_streams: usize,
+    device_memory_budget: Option<u64>,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -179,6 +316,8 @@ impl Default for BlockProverBuilder {
             max_shard_rows: DEFAULT_MAX_SHARD_ROWS,
             field: Field::KoalaBear,
             backend: ProverBackend::Cpu,
+            cuda_streams: DEFAULT_CUDA_STREAMS,
+            device_memory_budget: None,
         }
     }
 }
@@ -208,13 +347,31 @@ impl BlockProverBuilder {
         self
     }
 
+    /// Shards in flight at once on each CUDA device, each on its own stream (default
+    /// [`DEFAULT_CUDA_STREAMS`]); they share the device's memory budget.
+    pub fn cuda_streams(mut self, streams: usize) -> Self {
+        self.cuda_streams = streams;
+        self
+    }
+
+    /// Device memory (bytes) one shard's plan may use, on any backend: shards planned above
+    /// it are cut again until they fit (or proving fails with
+    /// [`ProveError::OutOfDeviceMemory`]). With CUDA the budget is also never more than the
+    /// device's free memory per stream. `None` (the default): the CPU does not cut shards.
+    pub fn device_memory_budget(mut self, bytes: Option<u64>) -> Self {
+        self.device_memory_budget = bytes;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
             max_shard_rows: self.max_shard_rows,
             field: self.field,
             backend: self.backend,
-            device: DeviceSlot::default(),
+            cuda_streams: self.cuda_streams,
+            device_memory_budget: self.device_memory_budget,
+            device: DevicePool::default(),
         }
     }
 }
@@ -231,14 +388,34 @@ impl BlockProver {
     }
 
     /// The backend shards are proven on.
-    pub fn backend(&self) -> ProverBackend {
-        self.backend
+    pub fn backend(&self) -> &ProverBackend {
+        &self.backend
     }
 
-    /// Checks that the backend can prove here (opens the CUDA device on first use); `prove`
+    /// Shards in flight per CUDA device.
+    pub fn cuda_streams(&self) -> usize {
+        self.cuda_streams
+    }
+
+    /// The device memory budget set on the builder.
+    pub fn device_memory_budget(&self) -> Option<u64> {
+        self.device_memory_budget
+    }
+
+    /// Checks that the backend can prove here (opens the CUDA devices on first use); `prove`
     /// does the same before any work.
     pub fn check_backend(&self) -> Result<(), BackendUnavailable> {
-        self.device.ensure(self.backend)
+        self.device.ensure(&self.backend, self.cuda_streams)
+    }
+
+    /// The device memory one shard may plan for now: the builder's budget and, with CUDA, the
+    /// devices' free memory per stream (the smaller).
+    fn shard_budget(&self) -> Result<Option<u64>, BackendUnavailable> {
+        let device = self.device.shard_budget(&self.backend, self.cuda_streams)?;
+        Ok(match (device, self.device_memory_budget) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     /// Executes `input` (every header check must pass), then proves every shard of every
@@ -257,7 +434,7 @@ impl BlockProver {
             return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
         }
         // Before any work: a backend that cannot run here fails fast.
-        self.device.ensure(self.backend)?;
+        self.check_backend()?;
         let t0 = Instant::now();
         let execution = execute_block(
             input,
@@ -271,29 +448,14 @@ impl BlockProver {
 
         let block = BlockPublicValues::of_execution(&execution);
         let subblocks = SubblockPublicValues::of_execution(&execution);
-        let (proven, tracegen, prove) = match self.field {
-            Field::KoalaBear => prove_shards!(
-                KoalaBear,
-                execution,
-                block,
-                subblocks,
-                self.max_shard_rows,
-                progress,
-                self.backend,
-                &self.device
-            ),
-            Field::BabyBear => prove_shards!(
-                BabyBear,
-                execution,
-                block,
-                subblocks,
-                self.max_shard_rows,
-                progress,
-                self.backend,
-                &self.device
-            ),
+        let (proven, reports, tracegen, prove) = match self.field {
+            Field::KoalaBear => {
+                prove_shards!(KoalaBear, self, execution, block, subblocks, progress)
+            }
+            Field::BabyBear => prove_shards!(BabyBear, self, execution, block, subblocks, progress),
         };
-        let (shard_proofs, shard_times): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
+        let (shard_proofs, shard_times): (Vec<_>, Vec<_>) =
+            proven.into_iter().map(|p| (p.proof, p.time)).unzip();
 
         let proof = BlockProof {
             version: BLOCK_PROOF_VERSION,
@@ -314,6 +476,7 @@ impl BlockProver {
                 prove,
                 total: t0.elapsed(),
             },
+            shards: reports,
         })
     }
 }

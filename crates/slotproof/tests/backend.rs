@@ -19,14 +19,30 @@ fn transfers() -> BlockInput {
 
 #[test]
 fn builder_defaults_to_the_cpu() {
-    assert_eq!(BlockProver::builder().build().backend(), ProverBackend::Cpu);
+    assert_eq!(
+        BlockProver::builder().build().backend(),
+        &ProverBackend::Cpu
+    );
     assert_eq!(
         BlockProver::builder().cuda(2).build().backend(),
-        ProverBackend::Cuda { device: 2 }
+        &ProverBackend::Cuda { devices: vec![2] }
+    );
+    assert_eq!(
+        BlockProver::builder()
+            .cuda_devices(&[1, 0])
+            .build()
+            .backend(),
+        &ProverBackend::Cuda {
+            devices: vec![1, 0]
+        }
     );
     assert_eq!(
         BlockProver::builder().cuda(2).cpu().build().backend(),
-        ProverBackend::Cpu
+        &ProverBackend::Cpu
+    );
+    assert_eq!(
+        BlockProver::builder().build().cuda_streams(),
+        slotproof::DEFAULT_CUDA_STREAMS
     );
 }
 
@@ -112,11 +128,66 @@ fn gpu_block_proof_is_the_cpu_block_proof() {
                 .unwrap()
         };
         let cpu = prove(ProverBackend::Cpu);
-        let gpu = prove(ProverBackend::Cuda { device: 0 });
+        let gpu = prove(ProverBackend::Cuda { devices: vec![0] });
         assert_eq!(
             cpu, gpu,
             "{field:?}: CUDA block proof differs from the CPU's"
         );
         verify_block_proof(&gpu).unwrap();
     }
+}
+
+/// On a GPU: several shards in flight per device (one stream each), two devices when the
+/// machine has them, and shards re-cut to a device memory budget all give the CPU's proof bytes;
+/// the report names the device of every shard.
+#[cfg(feature = "cuda")]
+#[test]
+fn gpu_streams_and_devices_give_the_cpu_block_proof() {
+    if let Err(e) = slotproof::cuda::CudaBackend::new() {
+        eprintln!(
+            "SKIP gpu_streams_and_devices_give_the_cpu_block_proof: no usable CUDA device/kernels: {e}"
+        );
+        return;
+    }
+    use slotproof::BlockProverBuilder;
+    let input = transfers();
+    let prove = |b: BlockProverBuilder| b.max_shard_rows(64).build().prove(&input).unwrap();
+    let cpu = prove(BlockProver::builder()).proof.to_bytes().unwrap();
+    let check = |gpu: slotproof::ProvedBlock, devices: &[usize], what: &str| {
+        assert!(
+            gpu.shards
+                .iter()
+                .all(|r| r.device.is_some_and(|d| devices.contains(&d))),
+            "{what}: devices of {:?}",
+            gpu.shards
+        );
+        assert_eq!(
+            gpu.proof.to_bytes().unwrap(),
+            cpu,
+            "{what}: differs from the CPU's"
+        );
+    };
+    for streams in [1, 3] {
+        let gpu = prove(BlockProver::builder().cuda(0).cuda_streams(streams));
+        check(gpu, &[0], &format!("{streams} streams"));
+    }
+    if slotproof::cuda::CudaBackend::with_options(1, Default::default()).is_ok() {
+        let gpu = prove(BlockProver::builder().cuda_devices(&[0, 1]));
+        check(gpu, &[0, 1], "devices 0 and 1");
+    } else {
+        eprintln!("SKIP two devices: only one CUDA device");
+    }
+    // A budget just under the largest shard's plan cuts it on both backends alike.
+    let budget = prove(BlockProver::builder()).max_planned_device_bytes() - 1;
+    let cut_cpu = prove(BlockProver::builder().device_memory_budget(Some(budget)));
+    let cut_gpu = prove(
+        BlockProver::builder()
+            .cuda(0)
+            .device_memory_budget(Some(budget)),
+    );
+    assert!(cut_gpu.shards.iter().any(|r| r.cut_to_fit));
+    assert_eq!(
+        cut_gpu.proof.to_bytes().unwrap(),
+        cut_cpu.proof.to_bytes().unwrap()
+    );
 }

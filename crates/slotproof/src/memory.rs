@@ -1,0 +1,246 @@
+//! Planned device memory per shard, and shards re-cut until they fit a device's budget.
+//!
+//! Every shard is planned with `slotproof_prover::device_memory` (the CUDA backend's resident
+//! buffers per phase, from the shard's table heights and its chips' compiled constraint
+//! programs), on every backend: a CPU run reports what each shard would need on a GPU. With a
+//! budget (the CUDA device's free memory per stream, or one set on the builder) a shard whose
+//! plan exceeds it is cut again, before anything is proven, into `2^halvings` parts of its step
+//! range, where `halvings` is what `device_memory::fit` asks for; the parts are planned with the
+//! same shard planner as the rest (`plan_shards_in`), so they are ordinary shards that chain
+//! like any other. A shard that cannot be cut small enough is a typed error, never an
+//! out-of-memory crash on the device.
+
+use core::ops::Range;
+
+use p3_field::PrimeField32;
+use slotproof_air::EvmAir;
+use slotproof_air::shard::{Shard, generate_shards_in, plan_shards, plan_shards_in};
+use slotproof_executor::trace::SubblockTrace;
+use slotproof_prover::device_memory::{Fit, MemoryPlan, Phase, ShardShape, TableShape, fit, plan};
+use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear};
+
+use crate::prove::ProveError;
+
+/// What a prove run reports about one shard (not part of the proof).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardReport {
+    pub subblock: usize,
+    /// Position in the block proof's shard list.
+    pub index: usize,
+    /// The subblock steps it proves (its CPU table rows before padding to a power of two).
+    pub steps: Range<usize>,
+    /// Planned peak device memory of a CUDA proof of this shard (computed, not measured).
+    pub planned_device_bytes: u64,
+    /// The proof phase of that peak.
+    pub peak_phase: Phase,
+    /// Whether the shard is a part of a shard that was cut again to fit the memory budget.
+    pub cut_to_fit: bool,
+    /// The CUDA device that proved it (`None` on the CPU).
+    pub device: Option<usize>,
+}
+
+/// Per chip of a shard, what its [`TableShape`] needs besides its height.
+#[derive(Clone, Debug)]
+pub(crate) struct ShardPlanner {
+    tables: Vec<TableShape>,
+    settings: FriSettings,
+}
+
+impl ShardPlanner {
+    /// Compile the chips' constraint programs (as the prover does, at `shard`'s heights; the
+    /// quotient size depends on constraint degrees, not heights).
+    pub(crate) fn new<F: PlanField>(
+        shard: &Shard<F>,
+        settings: FriSettings,
+    ) -> Result<Self, ProveError> {
+        let heights = log_heights(shard);
+        let tables = F::table_shapes(shard, &heights, settings)?;
+        Ok(Self { tables, settings })
+    }
+
+    /// The shape of `shard` (its own table heights).
+    pub(crate) fn shape<F: Clone + Send + Sync>(&self, shard: &Shard<F>) -> ShardShape {
+        let tables = self
+            .tables
+            .iter()
+            .zip(log_heights(shard))
+            .map(|(t, h)| TableShape {
+                log_height: h,
+                ..t.clone()
+            })
+            .collect();
+        ShardShape::new(tables, &self.settings)
+    }
+
+    pub(crate) fn plan<F: Clone + Send + Sync>(&self, shard: &Shard<F>) -> MemoryPlan {
+        plan(&self.shape(shard))
+    }
+}
+
+/// The fields whose chips' programs the planner compiles (the prover's types are per field).
+pub(crate) trait PlanField: Clone + Send + Sync {
+    /// Every chip's table shape at `heights`, from its compiled constraint program.
+    fn table_shapes(
+        shard: &Shard<Self>,
+        heights: &[usize],
+        settings: FriSettings,
+    ) -> Result<Vec<TableShape>, ProveError>;
+}
+
+macro_rules! plan_field {
+    ($F:ty) => {
+        impl PlanField for $F {
+            fn table_shapes(
+                shard: &Shard<Self>,
+                heights: &[usize],
+                settings: FriSettings,
+            ) -> Result<Vec<TableShape>, ProveError> {
+                let programs = CpuShardProver::<$F>::cpu(settings)
+                    .instance_programs(&shard.airs, heights)
+                    .map_err(|e| {
+                        ProveError::Settings(format!("compiling the chips' programs: {e}"))
+                    })?;
+                shard
+                    .airs
+                    .iter()
+                    .zip(&programs)
+                    .zip(heights)
+                    .map(|((air, p), &h)| {
+                        TableShape::from_program(
+                            air.name(),
+                            h,
+                            &p.program,
+                            p.log_quotient_chunks,
+                            scales_with_shard(air),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| ProveError::Settings(format!("planning device memory: {e}")))
+            }
+        }
+    };
+}
+
+plan_field!(KoalaBear);
+plan_field!(BabyBear);
+
+fn log_heights<F: Clone + Send + Sync>(shard: &Shard<F>) -> Vec<usize> {
+    use p3_matrix::Matrix;
+    shard
+        .traces
+        .iter()
+        .map(|t| t.height().trailing_zeros() as usize)
+        .collect()
+}
+
+/// Tables whose height follows the shard's steps; the opcode table and range tables are fixed.
+fn scales_with_shard(air: &EvmAir) -> bool {
+    !matches!(air, EvmAir::OpcodeTable(_) | EvmAir::Range(_))
+}
+
+/// One subblock's shards with their plans, each within the budget it was fitted to.
+pub(crate) struct FittedShards<F> {
+    pub(crate) shards: Vec<Shard<F>>,
+    pub(crate) plans: Vec<MemoryPlan>,
+    /// Per shard: a part of a re-cut shard.
+    pub(crate) cut_to_fit: Vec<bool>,
+}
+
+/// The shards of subblock `subblock`: planned with `max_rows` steps each, then, with a
+/// `budget`, every shard whose planned peak exceeds it re-cut into the parts
+/// `device_memory::fit` asks for (again until all fit). The planner is built from the first
+/// shard generated when `planner` is empty.
+pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
+    subblock: usize,
+    trace: &SubblockTrace,
+    max_rows: usize,
+    budget: Option<u64>,
+    planner: &std::sync::OnceLock<Result<ShardPlanner, String>>,
+    settings: FriSettings,
+) -> Result<FittedShards<F>, ProveError> {
+    let tracegen = |e: slotproof_air::TraceError| ProveError::TraceGeneration {
+        subblock,
+        reason: e.to_string(),
+    };
+    let mut ranges = plan_shards(trace, max_rows).map_err(tracegen)?;
+    let mut cut = vec![false; ranges.len()];
+    loop {
+        let shards: Vec<Shard<F>> = generate_shards_in(trace, ranges.clone()).map_err(tracegen)?;
+        let planner = planner
+            .get_or_init(|| ShardPlanner::new(&shards[0], settings).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| ProveError::Settings(e.clone()))?;
+        let plans: Vec<MemoryPlan> = shards.iter().map(|s| planner.plan(s)).collect();
+        let Some(budget) = budget else {
+            return Ok(FittedShards {
+                shards,
+                plans,
+                cut_to_fit: cut,
+            });
+        };
+        let (next, next_cut) = recut_to_fit(
+            trace, &ranges, &cut, &shards, &plans, planner, budget, subblock,
+        )?;
+        if next.len() == ranges.len() {
+            return Ok(FittedShards {
+                shards,
+                plans,
+                cut_to_fit: cut,
+            });
+        }
+        ranges = next;
+        cut = next_cut;
+    }
+}
+
+/// One round of re-cutting: every shard over `budget` replaced by its parts.
+#[allow(clippy::too_many_arguments)]
+fn recut_to_fit<F: Clone + Send + Sync>(
+    trace: &SubblockTrace,
+    ranges: &[Range<usize>],
+    cut: &[bool],
+    shards: &[Shard<F>],
+    plans: &[MemoryPlan],
+    planner: &ShardPlanner,
+    budget: u64,
+    subblock: usize,
+) -> Result<(Vec<Range<usize>>, Vec<bool>), ProveError> {
+    let mut next = Vec::with_capacity(ranges.len());
+    let mut next_cut = Vec::with_capacity(ranges.len());
+    for (k, range) in ranges.iter().enumerate() {
+        if plans[k].peak <= budget {
+            next.push(range.clone());
+            next_cut.push(cut[k]);
+            continue;
+        }
+        let out_of_memory = |needed: u64| ProveError::OutOfDeviceMemory {
+            subblock,
+            shard: k,
+            steps: range.clone(),
+            needed,
+            available: budget,
+        };
+        let halvings = match fit(&planner.shape(&shards[k]), budget) {
+            Ok(Fit::Split { halvings, .. }) => halvings,
+            // The plan said it does not fit; the same plan cannot say otherwise.
+            Ok(Fit::Fits(_)) => 1,
+            Err(e) => return Err(out_of_memory(e.needed)),
+        };
+        if range.len() < 2 {
+            // One step cannot be cut; its tables are at their smallest already.
+            return Err(out_of_memory(plans[k].peak));
+        }
+        let rows = range
+            .len()
+            .div_ceil(1 << halvings.min(usize::BITS as usize - 1));
+        let parts = plan_shards_in(trace, range.clone(), rows.max(1)).map_err(|e| {
+            ProveError::TraceGeneration {
+                subblock,
+                reason: e.to_string(),
+            }
+        })?;
+        next_cut.extend(std::iter::repeat_n(true, parts.len()));
+        next.extend(parts);
+    }
+    Ok((next, next_cut))
+}
