@@ -133,6 +133,7 @@ impl CudaBackend {
             ntt_limits: self.ntt_limits,
             tables: Mutex::new(HashMap::new()),
             options: self.options,
+            profile: Default::default(),
         })
     }
 
