@@ -2,9 +2,11 @@
 //!
 //! The plan follows a device-resident pipeline (the CUDA backend's) phase by phase and counts
 //! what is alive on the device in each: every commitment round's LDEs and Merkle digest layers
-//! stay resident until the FRI queries are answered; the quotient values of every table live
-//! from their evaluation to their commitment; the interpreter's scratch register file, a trace
-//! being uploaded and a split quotient are transient. The peak is the largest phase. [`fit`]
+//! stay resident until the FRI queries are answered; the main traces from their upload until
+//! their LogUp traces are derived; the quotient values of every table live from their
+//! evaluation to their commitment; the interpreter's scratch register file, the copy a main LDE
+//! is made from, a table's LDEs re-extended onto a quotient domain taller than them, and a
+//! split quotient are transient. The peak is the largest phase. [`fit`]
 //! compares it with the memory available and, when the shard does not fit, halves the tables
 //! that scale with the shard's step count until it does (the caller then proves the shard in
 //! that many parts), or returns [`OutOfDeviceMemory`] when even the smallest split does not fit.
@@ -196,11 +198,31 @@ pub fn plan(shape: &ShardShape) -> MemoryPlan {
         }
     }
 
+    // The main traces stay resident from their upload until the LogUp traces are derived
+    // from them (a main LDE is made from a copy of its trace); each LogUp trace is extended in
+    // place of its buffer when committed.
+    let traces: u64 = main.iter().map(|(h, w)| (w << h) * WORD).sum();
+    let perm_traces: u64 = perm.iter().map(|(h, w)| (w << h) * WORD).sum();
+    // A table whose quotient domain is taller than its LDE (more chunks than the blowup) has
+    // its main and LogUp LDEs re-extended onto the quotient domain while its quotient runs.
+    let reextension = t
+        .iter()
+        .filter(|t| t.log_quotient_chunks > b)
+        .map(|t| {
+            ((t.main_width as u64 + EXT_WORDS * t.permutation_width as u64) << log_q(t)) * WORD
+        })
+        .max()
+        .unwrap_or(0);
     let committed = main_resident + perm_resident;
+    let logup = (main_resident + traces + perm_traces)
+        .max(main_resident + perm_traces + perm_resident + perm_upload);
     let phases = vec![
-        (Phase::MainCommit, main_resident + main_upload),
-        (Phase::PermutationCommit, committed + perm_upload),
-        (Phase::Quotient, committed + quotient_values + scratch),
+        (Phase::MainCommit, traces + main_resident + main_upload),
+        (Phase::PermutationCommit, logup),
+        (
+            Phase::Quotient,
+            committed + quotient_values + scratch + reextension,
+        ),
         (
             Phase::QuotientCommit,
             committed + quotient_values + split + quot_resident,
@@ -396,8 +418,9 @@ mod tests {
         let p = plan(&shape);
         let tree = |log: u64| ((2u64 << log) - 1) * 32;
         let main = 2 * 32 * 4 + tree(5); // LDE 2 x 2^5 words + tree over 2^5 leaves
-        assert_eq!(p.phases[0], (Phase::MainCommit, main + 2 * 16 * 4));
-        assert_eq!(p.phases[1], (Phase::PermutationCommit, main));
+        let trace = 2 * 16 * 4; // resident from upload to LogUp, plus one copy for its LDE
+        assert_eq!(p.phases[0], (Phase::MainCommit, trace + main + trace));
+        assert_eq!(p.phases[1], (Phase::PermutationCommit, main + trace));
         let values = 4 * 32 * 4; // 2^5 extension values
         assert_eq!(p.phases[2], (Phase::Quotient, main + values + 32 * 3 * 4));
         let quot = 8 * 32 * 4 + tree(5); // 2 chunks x 4 columns x 2^5 rows + tree
@@ -409,6 +432,34 @@ mod tests {
         let fri: u64 = (2..=5).map(|n| 2 * 4 * 4 * (1u64 << n) + tree(n - 1)).sum();
         assert_eq!(p.phases[4], (Phase::Fri, main + quot + 4 * 32 * 4 + fri));
         assert_eq!(p.peak, p.phases.iter().map(|x| x.1).max().unwrap());
+    }
+
+    #[test]
+    fn a_quotient_domain_taller_than_the_lde_is_counted() {
+        let table = |chunks| TableShape {
+            name: "t".into(),
+            log_height: 10,
+            main_width: 3,
+            permutation_width: 1,
+            log_quotient_chunks: chunks,
+            scratch_words_per_thread: 0,
+            scales_with_shard: true,
+        };
+        let shape = |chunks| ShardShape {
+            tables: vec![table(chunks)],
+            log_blowup: 1,
+            log_final_poly_len: 0,
+            max_log_arity: 1,
+            quotient_max_threads: 1 << 16,
+        };
+        let quotient = |chunks| plan(&shape(chunks)).phases[2].1;
+        // 4 chunks at blowup 2: main (3 columns) and LogUp (4 words) re-extended to 2^12 rows,
+        // on top of quotient values twice as tall as with 2 chunks.
+        let values = |chunks: usize| (4u64 << (10 + chunks)) * 4;
+        assert_eq!(
+            quotient(2) - quotient(1),
+            values(2) - values(1) + ((3 + 4) << 12) * 4
+        );
     }
 
     #[test]
