@@ -54,6 +54,10 @@ pub struct BenchArgs {
     /// Maximum EVM steps per shard.
     #[arg(long, default_value_t = slotproof::DEFAULT_MAX_SHARD_ROWS)]
     pub max_rows: usize,
+    /// With --backend cuda: time every kernel and copy with CUDA events and print the device
+    /// time per kernel (summed over all runs; per run in the JSON). Adds two events per launch.
+    #[arg(long)]
+    pub kernel_times: bool,
 }
 
 /// A block to bench: its display name, where it came from, and its parsed input.
@@ -81,6 +85,8 @@ struct Run {
     peak_rss: Option<u64>,
     start_rss: Option<u64>,
     peak_reset: bool,
+    /// Device time per kernel (CUDA with --kernel-times; empty otherwise).
+    kernel_times: Vec<slotproof::KernelTime>,
 }
 
 struct BlockFigures {
@@ -147,6 +153,7 @@ fn run_once(prover: &BlockProver, input: &BlockInput, workload: usize, repeat: u
         peak_rss: None,
         start_rss: memory.start_rss,
         peak_reset: memory.reset,
+        kernel_times: Vec::new(),
     };
     match proved {
         Err(payload) => {
@@ -173,6 +180,7 @@ fn run_once(prover: &BlockProver, input: &BlockInput, workload: usize, repeat: u
                 subblocks: exec.subblocks.len(),
             });
             run.execution = Ok(t.execute);
+            run.kernel_times = proved.kernel_times.clone();
             match proved.proof.to_bytes() {
                 Err(e) => run.proving = Some(Err(format!("serialising the proof: {e}"))),
                 Ok(bytes) => {
@@ -209,6 +217,36 @@ fn run_once(prover: &BlockProver, input: &BlockInput, workload: usize, repeat: u
     run.end_to_end = t0.elapsed();
     run.peak_rss = memory.peak();
     run
+}
+
+/// Device time per kernel as JSON rows (CUDA events).
+fn kernel_times_json(times: &[slotproof::KernelTime]) -> Value {
+    json!(
+        times
+            .iter()
+            .map(|t| json!({"kernel": t.name, "launches": t.launches, "device_ms": t.device_ms}))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// Kernel times of several runs summed per kernel, largest first.
+fn sum_kernel_times<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<slotproof::KernelTime> {
+    let mut by_name: std::collections::BTreeMap<String, (usize, f64)> = Default::default();
+    for t in runs.flat_map(|r| &r.kernel_times) {
+        let e = by_name.entry(t.name.clone()).or_default();
+        e.0 += t.launches;
+        e.1 += t.device_ms;
+    }
+    let mut out: Vec<slotproof::KernelTime> = by_name
+        .into_iter()
+        .map(|(name, (launches, device_ms))| slotproof::KernelTime {
+            name,
+            launches,
+            device_ms,
+        })
+        .collect();
+    out.sort_by(|a, b| b.device_ms.total_cmp(&a.device_ms));
+    out
 }
 
 /// Nearest-rank percentile of `values` (any order): the smallest value with at least `p`% of
@@ -348,6 +386,9 @@ fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Field) -> Valu
             },
         );
     }
+    if !run.kernel_times.is_empty() {
+        obj.insert("kernel_times".into(), kernel_times_json(&run.kernel_times));
+    }
     obj.insert("end_to_end_ms".into(), json!(ms(run.end_to_end)));
     obj.insert("mgas_per_s".into(), json!(run.mgas_per_s()));
     obj.insert("succeeded".into(), json!(run.succeeded()));
@@ -461,6 +502,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.repeat >= 1, "--repeat must be at least 1");
     let field = Field::from_name(&args.field)
         .ok_or_else(|| anyhow::anyhow!("unknown field `{}` (koalabear or babybear)", args.field))?;
+    anyhow::ensure!(
+        !args.kernel_times || args.backend == "cuda",
+        "--kernel-times times CUDA kernels: it needs --backend cuda"
+    );
     let prover = args
         .devices
         .apply(
@@ -468,7 +513,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             BlockProver::builder()
                 .subblock_gas(args.subblock_gas)
                 .max_shard_rows(args.max_rows)
-                .field(field),
+                .field(field)
+                .profile_kernels(args.kernel_times),
         )?
         .build();
     let backend = prover.backend().to_string();
@@ -577,6 +623,7 @@ fn document(
             "proving_time_ms": "trace generation + shard proving + serialisation (after execution)",
             "peak_memory": "host peak RSS per run (/proc VmHWM after a clear_refs reset)",
             "peak_device_memory": "planned, not measured: the largest shard's device memory plan (slotproof_prover::device_memory), on every backend",
+            "kernel_times": args.kernel_times,
         },
         "host": host_json(),
         "runs": runs
@@ -588,6 +635,8 @@ fn document(
             "succeeded": runs.iter().filter(|r| r.succeeded()).count(),
             "all": summary_json(&samples(runs.iter())),
             "per_fixture": per_fixture,
+            // CUDA events, summed over every run (empty without --kernel-times).
+            "kernel_times": kernel_times_json(&sum_kernel_times(runs.iter())),
         },
     })
 }
@@ -744,6 +793,29 @@ fn print_table(
     println!(
         "planned device MiB: the largest shard's device memory plan per run (computed, not measured)"
     );
+    let kernels = sum_kernel_times(runs.iter());
+    if !kernels.is_empty() {
+        let total: f64 = kernels.iter().map(|t| t.device_ms).sum();
+        println!();
+        println!(
+            "device time by kernel, summed over {} runs (CUDA events):",
+            runs.len()
+        );
+        println!(
+            "{:<28} {:>9} {:>12} {:>7}",
+            "kernel", "launches", "device ms", "share"
+        );
+        for t in &kernels {
+            println!(
+                "{:<28} {:>9} {:>12.2} {:>6.1}%",
+                truncate(&t.name, 28),
+                t.launches,
+                t.device_ms,
+                100.0 * t.device_ms / total.max(f64::MIN_POSITIVE)
+            );
+        }
+        println!("{:<28} {:>9} {:>12.2}", "total", "", total);
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

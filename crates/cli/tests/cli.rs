@@ -310,6 +310,13 @@ fn cuda_backend_that_cannot_run_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `metal`"));
+    // Kernel times are CUDA events: asking for them on the CPU is a clear error, not a no-op.
+    let out = slotproof()
+        .args(["bench", fixture, "--kernel-times"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kernel-times times CUDA kernels"));
 }
 
 /// `prove` reports every shard's planned device memory; a budget under the largest plan cuts

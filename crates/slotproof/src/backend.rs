@@ -127,6 +127,18 @@ pub(crate) struct OpenedDevice {
 pub(crate) struct DevicePool {
     #[cfg(feature = "cuda")]
     opened: Arc<OnceLock<Result<Vec<OpenedDevice>, BackendUnavailable>>>,
+    /// Open the devices with per-kernel CUDA-event timing.
+    profile_kernels: bool,
+}
+
+/// Device time of one kernel (or of host/device copies, `memcpy h2d` / `memcpy d2h`) summed
+/// over every stream of every device during one block proof (CUDA events; see
+/// [`crate::BlockProverBuilder::profile_kernels`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KernelTime {
+    pub name: String,
+    pub launches: usize,
+    pub device_ms: f64,
 }
 
 impl std::fmt::Debug for DevicePool {
@@ -137,11 +149,57 @@ impl std::fmt::Debug for DevicePool {
         let opened: Option<bool> = None;
         f.debug_struct("DevicePool")
             .field("opened", &opened)
+            .field("profile_kernels", &self.profile_kernels)
             .finish()
     }
 }
 
 impl DevicePool {
+    /// A pool that opens its devices with (or without) per-kernel timing.
+    pub(crate) fn new(profile_kernels: bool) -> Self {
+        Self {
+            profile_kernels,
+            ..Self::default()
+        }
+    }
+
+    /// The device time per kernel since the last call, summed over every stream of every
+    /// opened device, largest first; empty without profiling or without opened devices.
+    pub(crate) fn take_kernel_times(&self) -> Result<Vec<KernelTime>, BackendUnavailable> {
+        #[cfg(feature = "cuda")]
+        if let Some(Ok(devices)) = self.opened.get() {
+            let mut by_name: std::collections::BTreeMap<&'static str, (usize, f64)> =
+                Default::default();
+            for d in devices {
+                for stream in &d.streams {
+                    let times =
+                        stream
+                            .take_kernel_times()
+                            .map_err(|e| BackendUnavailable::CudaDevice {
+                                device: d.ordinal,
+                                reason: e.to_string(),
+                            })?;
+                    for t in times {
+                        let e = by_name.entry(t.name).or_default();
+                        e.0 += t.launches;
+                        e.1 += t.total_ms;
+                    }
+                }
+            }
+            let mut out: Vec<KernelTime> = by_name
+                .into_iter()
+                .map(|(name, (launches, device_ms))| KernelTime {
+                    name: name.to_string(),
+                    launches,
+                    device_ms,
+                })
+                .collect();
+            out.sort_by(|a, b| b.device_ms.total_cmp(&a.device_ms));
+            return Ok(out);
+        }
+        Ok(Vec::new())
+    }
+
     /// Checks that `backend` can prove here, opening the CUDA devices (and `streams` streams on
     /// each) on first use.
     pub(crate) fn ensure(
@@ -172,9 +230,12 @@ impl DevicePool {
                         device,
                         reason: e.to_string(),
                     };
-                    let first =
-                        slotproof_cuda::CudaBackend::with_options(device, Default::default())
-                            .map_err(unusable)?;
+                    let options = slotproof_cuda::BackendOptions {
+                        profile_kernels: self.profile_kernels,
+                        ..Default::default()
+                    };
+                    let first = slotproof_cuda::CudaBackend::with_options(device, options)
+                        .map_err(unusable)?;
                     // Every shard gets a non-blocking stream of its own (the context's default
                     // stream would serialise with them).
                     let streams = (0..streams)

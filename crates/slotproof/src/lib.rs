@@ -33,7 +33,9 @@ mod proof;
 mod prove;
 mod verify;
 
-pub use backend::{BackendUnavailable, DEFAULT_CUDA_STREAMS, DEVICE_HEADROOM_BYTES, ProverBackend};
+pub use backend::{
+    BackendUnavailable, DEFAULT_CUDA_STREAMS, DEVICE_HEADROOM_BYTES, KernelTime, ProverBackend,
+};
 pub use memory::ShardReport;
 pub use proof::{
     AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,

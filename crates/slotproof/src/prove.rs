@@ -83,6 +83,9 @@ pub struct ProvedBlock {
     pub execution: BlockExecution,
     pub timings: ProveTimings,
     pub shards: Vec<ShardReport>,
+    /// Device time per kernel during this proof, largest first (CUDA with
+    /// [`BlockProverBuilder::profile_kernels`] only; empty otherwise).
+    pub kernel_times: Vec<crate::backend::KernelTime>,
 }
 
 impl ProvedBlock {
@@ -266,6 +269,7 @@ pub struct BlockProver {
     backend: ProverBackend,
     cuda_streams: usize,
     device_memory_budget: Option<u64>,
+    profile_kernels: bool,
     device: DevicePool,
 }
 
@@ -304,6 +308,7 @@ pub struct BlockProverBuilder {
     backend: ProverBackend,
     cuda_streams: usize,
     device_memory_budget: Option<u64>,
+    profile_kernels: bool,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -318,6 +323,7 @@ impl Default for BlockProverBuilder {
             backend: ProverBackend::Cpu,
             cuda_streams: DEFAULT_CUDA_STREAMS,
             device_memory_budget: None,
+            profile_kernels: false,
         }
     }
 }
@@ -363,6 +369,14 @@ impl BlockProverBuilder {
         self
     }
 
+    /// CUDA: time every kernel launch and host/device copy with CUDA events and report the
+    /// device time per kernel in [`ProvedBlock::kernel_times`] (two events per launch; for
+    /// benchmarks). No effect on the CPU.
+    pub fn profile_kernels(mut self, on: bool) -> Self {
+        self.profile_kernels = on;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
@@ -371,7 +385,8 @@ impl BlockProverBuilder {
             backend: self.backend,
             cuda_streams: self.cuda_streams,
             device_memory_budget: self.device_memory_budget,
-            device: DevicePool::default(),
+            profile_kernels: self.profile_kernels,
+            device: DevicePool::new(self.profile_kernels),
         }
     }
 }
@@ -435,6 +450,8 @@ impl BlockProver {
         }
         // Before any work: a backend that cannot run here fails fast.
         self.check_backend()?;
+        // Times recorded before this proof (another block's) are not this proof's.
+        self.device.take_kernel_times()?;
         let t0 = Instant::now();
         let execution = execute_block(
             input,
@@ -477,6 +494,12 @@ impl BlockProver {
                 total: t0.elapsed(),
             },
             shards: reports,
+            kernel_times: self.device.take_kernel_times()?,
         })
+    }
+
+    /// Whether kernels are timed (see [`BlockProverBuilder::profile_kernels`]).
+    pub fn profiles_kernels(&self) -> bool {
+        self.profile_kernels
     }
 }

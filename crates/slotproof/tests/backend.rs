@@ -191,3 +191,51 @@ fn gpu_streams_and_devices_give_the_cpu_block_proof() {
         cut_cpu.proof.to_bytes().unwrap()
     );
 }
+
+/// On a GPU: kernel profiling reports device time for the NTT, Merkle, quotient, LogUp and FRI
+/// kernels of a block proof, leaves the proof bytes unchanged, and starts afresh per proof.
+#[cfg(feature = "cuda")]
+#[test]
+fn gpu_kernel_times_of_a_block_proof() {
+    if let Err(e) = slotproof::cuda::CudaBackend::new() {
+        eprintln!("SKIP gpu_kernel_times_of_a_block_proof: no usable CUDA device/kernels: {e}");
+        return;
+    }
+    let input = transfers();
+    let build = |profile| {
+        BlockProver::builder()
+            .max_shard_rows(64)
+            .cuda(0)
+            .profile_kernels(profile)
+            .build()
+    };
+    let profiled = build(true);
+    let a = profiled.prove(&input).unwrap();
+    let plain = build(false).prove(&input).unwrap();
+    assert_eq!(a.proof.to_bytes().unwrap(), plain.proof.to_bytes().unwrap());
+    assert!(plain.kernel_times.is_empty());
+    for kernel in [
+        "ntt_dif_pass",
+        "merkle_compress",
+        "quotient_eval",
+        "logup_fractions",
+        "fri_fold",
+        "memcpy h2d",
+    ] {
+        assert!(
+            a.kernel_times
+                .iter()
+                .any(|t| t.name.starts_with(kernel) && t.launches > 0),
+            "no device time for {kernel}: {:?}",
+            a.kernel_times
+        );
+    }
+    let b = profiled.prove(&input).unwrap();
+    let launches =
+        |p: &slotproof::ProvedBlock| p.kernel_times.iter().map(|t| t.launches).sum::<usize>();
+    assert_eq!(
+        launches(&a),
+        launches(&b),
+        "each proof reports its own launches only"
+    );
+}
