@@ -71,9 +71,17 @@ for line in sys.stdin:
 cargo build -p slotproof-cli --features cuda --release
 cp target/release/slotproof "$OUT/slotproof"
 
+# The mainnet fixtures for `run.sh blocks`: the GPU machine sees only this working tree, so a
+# copy travels in the (ignored, never committed) bundle when the shared fixtures are here.
+MAINNET="$ROOT/../shared/fixtures/mainnet"
+if [[ -d "$MAINNET" ]]; then
+  mkdir -p "$OUT/fixtures"
+  cp "$MAINNET"/22615247.json "$MAINNET"/21688509.json "$OUT/fixtures/" 2>/dev/null || true
+fi
+
 cat > "$OUT/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|bench|ntt]
+# Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|blocks|bench|ntt]
 # Correctness first (every test binary: kernels against Plonky3, the prover backend's whole-shard
 # byte identity with the CPU backend, and test-gpu_prover_kernels: the quotient, PoW, FRI and
 # opening kernels against the prover's CPU code; test-gpu_logup: the LogUp trace kernels against
@@ -111,6 +119,22 @@ if [[ "$what" == ntt ]]; then
   run test-gpu-ntt "$DIR/test-gpu" gpu_ntt --test-threads=1
   run test-gpu-lde "$DIR/test-gpu" gpu_coset_lde --test-threads=1
   run bench-gpu-ntt "$DIR/bench-gpu" --bench "ntt_dft|coset_lde"
+fi
+if [[ "$what" == blocks || "$what" == all ]]; then
+  # Whole blocks (the issue's figures): the mainnet fixtures (when bundled) and the own mixed
+  # block plus a generated 12.5 Mgas block, CUDA then CPU in the same run (ratio), then the
+  # scaling curve on CUDA; time by kernel (CUDA events) from a separate profiled run so that
+  # the events do not slow the latency figures. JSON per run under $RES.
+  BLOCKS=(fixtures/mixed.json)
+  for f in "$DIR"/fixtures/*.json; do [[ -f "$f" ]] && BLOCKS+=("$f"); done
+  run blocks-cuda "$DIR/slotproof" bench "${BLOCKS[@]}" --generate-gas 12.5M --backend cuda \
+    --repeat "${SLOTPROOF_BLOCK_REPEAT:-5}" --json "$RES/blocks-cuda.json"
+  run blocks-cpu "$DIR/slotproof" bench "${BLOCKS[@]}" --generate-gas 12.5M --backend cpu \
+    --repeat 1 --json "$RES/blocks-cpu.json"
+  run blocks-kernels "$DIR/slotproof" bench "${BLOCKS[@]}" --backend cuda --kernel-times \
+    --json "$RES/blocks-kernels.json"
+  run scaling-cuda "$DIR/slotproof" bench --generate-gas 30M --generate-gas 60M \
+    --generate-gas 120M --backend cuda --json "$RES/scaling-cuda.json"
 fi
 if [[ "$what" == bench || "$what" == all ]]; then
   # bench-prover (GPU vs CPU, with its own equality checks) before the kernel microbenches.
