@@ -372,9 +372,9 @@ macro_rules! field_tests {
                     Fault::LogUpValue,
                     Fault::LogUpTerminal,
                 ] {
-                    let engine = Arc::new(FaultyEngine(fault));
+                    let engine = Arc::new(AuditEngine::faulty(fault));
                     let err = conformance::$conformance(|_, s| {
-                        CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
+                        CudaProverBackend::<F, AuditEngine>::with_engine(engine.clone(), s)
                     })
                     .expect_err("a faulty engine must fail conformance");
                     eprintln!("{fault:?} caught: {err}");
@@ -388,9 +388,9 @@ macro_rules! field_tests {
             fn shard_proof_downloads_only_what_the_proof_carries() {
                 let settings = FriSettings::DEFAULT;
                 let shard = slotproof_prover::test_airs::Shard::<F>::three_tables(10, 12, 6, 5);
-                let engine = Arc::new(FaultyEngine::default());
+                let engine = Arc::new(AuditEngine::default());
                 let prover = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
-                    CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
+                    CudaProverBackend::<F, AuditEngine>::with_engine(engine.clone(), s)
                 });
                 let proof = prover
                     .prove(&shard.airs, &shard.traces, &shard.public_values)
@@ -447,9 +447,9 @@ fn evm_shard_through_the_reference_engine_is_the_cpu_proof() {
         .expect("a shard");
     let settings = FriSettings::DEFAULT;
     let cpu = slotproof_prover::ShardProver::cpu(settings);
-    let engine = Arc::new(FaultyEngine::default());
+    let engine = Arc::new(AuditEngine::default());
     let model = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
-        CudaProverBackend::<F, FaultyEngine>::with_engine(engine.clone(), s)
+        CudaProverBackend::<F, AuditEngine>::with_engine(engine.clone(), s)
     });
     let a = cpu
         .prove(&shard.airs, &shard.traces, &shard.public_values)
@@ -534,16 +534,18 @@ struct Ledger {
 /// The reference engine, optionally with one deliberate error in its output, counting what
 /// crosses back to the host.
 #[derive(Default)]
-struct FaultyEngine {
+struct AuditEngine {
     fault: Option<Fault>,
     ledger: Ledger,
 }
 
-#[allow(non_snake_case)]
-fn FaultyEngine(fault: Fault) -> FaultyEngine {
-    FaultyEngine {
-        fault: Some(fault),
-        ledger: Ledger::default(),
+impl AuditEngine {
+    /// The reference engine with `fault` in its output.
+    fn faulty(fault: Fault) -> Self {
+        Self {
+            fault: Some(fault),
+            ledger: Ledger::default(),
+        }
     }
 }
 
@@ -555,7 +557,7 @@ fn max(counter: &AtomicUsize, n: usize) {
     counter.fetch_max(n, Ordering::Relaxed);
 }
 
-impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for FaultyEngine {
+impl<F: slotproof_cuda::DeviceField> ProverEngine<F> for AuditEngine {
     type Matrix = ModelMatrix;
     type Tree = ModelTree;
     type Codeword = Vec<u32>;
