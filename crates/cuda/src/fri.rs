@@ -82,13 +82,52 @@ impl FoldSchedule {
     }
 }
 
-fn log_len_of(words: usize) -> Result<usize> {
+pub(crate) fn log_len_of(words: usize) -> Result<usize> {
     if !words.is_multiple_of(4) || !(words / 4).is_power_of_two() {
         return Err(Error::InvalidShape(format!(
             "codeword of {words} words (need 4 words per element and a power-of-two length)"
         )));
     }
     Ok((words / 4).trailing_zeros() as usize)
+}
+
+/// The checks of one scheduled fold of `codeword_words` words (with a roll-in of
+/// `roll_in_words`): a power-of-two codeword, a schedule made for its length, a roll-in of the
+/// folded length. Returns `log2` of the codeword's length. Shared by the launcher and the
+/// reference engine.
+pub(crate) fn check_fold(
+    codeword_words: usize,
+    schedule: &FoldSchedule,
+    roll_in_words: Option<usize>,
+) -> Result<usize> {
+    let log_len = log_len_of(codeword_words)?;
+    let log_arity = schedule.steps.len();
+    if schedule.steps.first().map(|s| s.0 as usize + 1) != Some(log_len) {
+        return Err(Error::InvalidShape(format!(
+            "fold schedule for another length than 2^{log_len}"
+        )));
+    }
+    if let Some(r) = roll_in_words
+        && r != 4 << (log_len - log_arity)
+    {
+        return Err(Error::InvalidShape(format!(
+            "roll-in codeword of {r} words for a folded length of {}",
+            1usize << (log_len - log_arity)
+        )));
+    }
+    Ok(log_len)
+}
+
+/// The checks of a FRI leaf matrix of `codeword_words` words by `2^log_arity`; returns `log2`
+/// of the codeword's length.
+pub(crate) fn check_leaves(codeword_words: usize, log_arity: usize) -> Result<usize> {
+    let log_len = log_len_of(codeword_words)?;
+    if log_arity > log_len {
+        return Err(Error::InvalidShape(format!(
+            "arity 2^{log_arity} above the codeword length 2^{log_len}"
+        )));
+    }
+    Ok(log_len)
 }
 
 impl CudaBackend {
@@ -113,22 +152,7 @@ impl CudaBackend {
         schedule: &FoldSchedule,
         roll_in: Option<&DeviceBuffer>,
     ) -> Result<DeviceBuffer> {
-        let log_len = log_len_of(codeword.len())?;
-        let log_arity = schedule.steps.len();
-        if schedule.steps.first().map(|s| s.0 as usize + 1) != Some(log_len) {
-            return Err(Error::InvalidShape(format!(
-                "fold schedule for another length than 2^{log_len}"
-            )));
-        }
-        if let Some(r) = roll_in
-            && r.len() != 4 << (log_len - log_arity)
-        {
-            return Err(Error::InvalidShape(format!(
-                "roll-in codeword of {} words for a folded length of {}",
-                r.len(),
-                1usize << (log_len - log_arity)
-            )));
-        }
+        check_fold(codeword.len(), schedule, roll_in.map(DeviceBuffer::len))?;
         let kernel = crate::kernels::entry("fri_fold", F::KIND)?;
         let mut current: Option<DeviceBuffer> = None;
         for (s, &(log_n, g_inv, beta_words)) in schedule.steps.iter().enumerate() {
@@ -167,12 +191,7 @@ impl CudaBackend {
         codeword: &DeviceBuffer,
         log_arity: usize,
     ) -> Result<DeviceMatrix<F>> {
-        let log_len = log_len_of(codeword.len())?;
-        if log_arity > log_len {
-            return Err(Error::InvalidShape(format!(
-                "arity 2^{log_arity} above the codeword length 2^{log_len}"
-            )));
-        }
+        let log_len = check_leaves(codeword.len(), log_arity)?;
         let out = self.alloc(codeword.len())?;
         let stream = self.stream();
         let p = FriLeavesParams {

@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::{checked_backend as backend, skip};
+
 use common::*;
 use p3_baby_bear::BabyBear;
 use p3_field::extension::BinomialExtensionField;
@@ -23,39 +25,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::Permutation;
 use rand::RngExt;
 use slotproof_cuda::plan::{DEFAULT_SHARED_BYTES, NttLimits, SM90_SHARED_OPTIN_BYTES};
-use slotproof_cuda::{BackendOptions, CudaBackend, ElementwiseOp, Error, probe_driver};
-
-const POISON: u32 = 0xFFFF_FFFF;
-
-/// Print a skip line that the test harness does not capture (it captures only the print
-/// macros), so `cargo test` shows it even for passing tests.
-fn skip(test: &str, why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIP {test}: {why}");
-}
-
-fn backend(test: &str) -> Option<CudaBackend> {
-    match CudaBackend::with_options(
-        0,
-        BackendOptions {
-            poison: Some(POISON),
-            sync_each_launch: true,
-            ..BackendOptions::default()
-        },
-    ) {
-        Ok(b) => {
-            eprintln!(
-                "[{test}] running on {}",
-                b.device_description().unwrap_or_default()
-            );
-            Some(b)
-        }
-        Err(e) => {
-            skip(test, &format!("no usable CUDA device/kernels: {e}"));
-            None
-        }
-    }
-}
+use slotproof_cuda::{CudaBackend, ElementwiseOp, Error, probe_driver};
 
 fn min_log() -> u32 {
     env_usize("SLOTPROOF_GPU_MIN_LOG_N", 1) as u32

@@ -1,5 +1,4 @@
-//! GPU tests of the prover backend: whole shard proofs with coset LDE + Merkle commitment on
-//! the device must be the CPU backend's bytes and verify with the stock verifier (the prover's
+//! GPU tests of the prover backend: whole shard proofs on the device must be the CPU backend's bytes and verify with the stock verifier (the prover's
 //! conformance harness), both fields; and the device round (LDEs + every digest layer) must
 //! equal the kernels' reference model. Every device buffer is poisoned and every launch
 //! synchronized and checked. Without a usable GPU (or kernels) each test prints `SKIP ...` and
@@ -19,32 +18,9 @@ use slotproof_cuda::{BackendOptions, CudaBackend, CudaProverBackend, DeviceField
 use slotproof_prover::FriSettings;
 use slotproof_prover::test_airs::conformance;
 
-fn skip(test: &str, why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIP {test}: {why}");
-}
-
+/// The checked device (see `common::checked_backend`), shared by the provers of a test.
 fn device(test: &str) -> Option<Arc<CudaBackend>> {
-    match CudaBackend::with_options(
-        0,
-        BackendOptions {
-            poison: Some(0xFFFF_FFFF),
-            sync_each_launch: true,
-            ..BackendOptions::default()
-        },
-    ) {
-        Ok(b) => {
-            eprintln!(
-                "[{test}] running on {}",
-                b.device_description().unwrap_or_default()
-            );
-            Some(Arc::new(b))
-        }
-        Err(e) => {
-            skip(test, &format!("no usable CUDA device/kernels: {e}"));
-            None
-        }
-    }
+    common::checked_backend(test).map(Arc::new)
 }
 
 #[test]
@@ -234,17 +210,8 @@ fn gpu_evm_shard_is_the_cpu_proof() {
         return;
     };
     type F = KoalaBear;
-    let generated = slotproof_executor::generate::generate_checked(
-        slotproof_executor::generate::FixtureKind::Token,
-    )
-    .expect("generated block");
-    let trace = &generated.execution.subblocks[0].trace;
     for max_rows in [256, 1 << 12] {
-        let shard = slotproof_air::generate_shards::<F>(trace, max_rows)
-            .expect("shards")
-            .into_iter()
-            .next()
-            .expect("a shard");
+        let shard = common::first_token_shard::<F>(max_rows);
         let settings = FriSettings::DEFAULT;
         let cpu = slotproof_prover::ShardProver::cpu(settings);
         let engine = gpu.clone();

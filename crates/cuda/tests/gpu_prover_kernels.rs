@@ -7,34 +7,7 @@
 mod common;
 mod kernel_inputs;
 
-use slotproof_cuda::{BackendOptions, CudaBackend};
-
-fn backend(test: &str) -> Option<CudaBackend> {
-    match CudaBackend::with_options(
-        0,
-        BackendOptions {
-            poison: Some(0xFFFF_FFFF),
-            sync_each_launch: true,
-            ..BackendOptions::default()
-        },
-    ) {
-        Ok(b) => {
-            eprintln!(
-                "[{test}] running on {}",
-                b.device_description().unwrap_or_default()
-            );
-            Some(b)
-        }
-        Err(e) => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP {test}: no usable CUDA device/kernels: {e}"
-            );
-            None
-        }
-    }
-}
+use common::checked_backend as backend;
 
 macro_rules! gpu_tests {
     ($module:ident, $name:literal) => {

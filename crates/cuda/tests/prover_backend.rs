@@ -435,16 +435,7 @@ macro_rules! field_tests {
 #[test]
 fn evm_shard_through_the_reference_engine_is_the_cpu_proof() {
     type F = KoalaBear;
-    let generated = slotproof_executor::generate::generate_checked(
-        slotproof_executor::generate::FixtureKind::Token,
-    )
-    .expect("generated block");
-    let trace = &generated.execution.subblocks[0].trace;
-    let shard = slotproof_air::generate_shards::<F>(trace, 256)
-        .expect("shards")
-        .into_iter()
-        .next()
-        .expect("a shard");
+    let shard = common::first_token_shard::<F>(256);
     let settings = FriSettings::DEFAULT;
     let cpu = slotproof_prover::ShardProver::cpu(settings);
     let engine = Arc::new(AuditEngine::default());

@@ -314,22 +314,7 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
         schedule: &crate::fri::FoldSchedule,
         roll_in: Option<&Self::Codeword>,
     ) -> Result<Self::Codeword> {
-        let log_len = fri_log_len(codeword.len())?;
-        let log_arity = schedule.steps.len();
-        if schedule.steps.first().map(|s| s.0 as usize + 1) != Some(log_len) {
-            return Err(Error::InvalidShape(format!(
-                "fold schedule for another length than 2^{log_len}"
-            )));
-        }
-        if let Some(r) = roll_in
-            && r.len() != 4 << (log_len - log_arity)
-        {
-            return Err(Error::InvalidShape(format!(
-                "roll-in codeword of {} words for a folded length of {}",
-                r.len(),
-                1usize << (log_len - log_arity)
-            )));
-        }
+        crate::fri::check_fold(codeword.len(), schedule, roll_in.map(Vec::len))?;
         Ok(crate::model::fri::fold::<F>(
             codeword,
             schedule,
@@ -338,12 +323,7 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
     }
 
     fn fri_leaves(&self, codeword: &Self::Codeword, log_arity: usize) -> Result<Self::Matrix> {
-        let log_len = fri_log_len(codeword.len())?;
-        if log_arity > log_len {
-            return Err(Error::InvalidShape(format!(
-                "arity 2^{log_arity} above the codeword length 2^{log_len}"
-            )));
-        }
+        let log_len = crate::fri::check_leaves(codeword.len(), log_arity)?;
         let rows = 1usize << (log_len - log_arity);
         let words = crate::model::fri::leaves(codeword, log_len as u32, log_arity as u32);
         Ok(ModelMatrix::new(
@@ -367,13 +347,4 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
         }
         Ok(F::from_u32(w))
     }
-}
-
-fn fri_log_len(words: usize) -> Result<usize> {
-    if !words.is_multiple_of(4) || !(words / 4).is_power_of_two() {
-        return Err(Error::InvalidShape(format!(
-            "codeword of {words} words (need 4 words per element and a power-of-two length)"
-        )));
-    }
-    Ok((words / 4).trailing_zeros() as usize)
 }

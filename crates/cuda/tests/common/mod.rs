@@ -187,3 +187,52 @@ where
 pub fn words_to_digest<F: DeviceField>(d: &[u32; 8]) -> [F; 8] {
     d.map(F::from_monty_word)
 }
+
+/// Print a skip line that the test harness does not capture (it captures only the print
+/// macros), so `cargo test` shows it even for passing tests.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIP {test}: {why}");
+}
+
+/// Device 0 with every allocation poisoned (0xFFFF_FFFF, so unwritten outputs fail the
+/// download check) and every launch synchronized and checked; `None` (with a `SKIP` line)
+/// without a usable GPU or a build without kernels.
+pub fn checked_backend(test: &str) -> Option<slotproof_cuda::CudaBackend> {
+    use slotproof_cuda::{BackendOptions, CudaBackend};
+    match CudaBackend::with_options(
+        0,
+        BackendOptions {
+            poison: Some(0xFFFF_FFFF),
+            sync_each_launch: true,
+            ..BackendOptions::default()
+        },
+    ) {
+        Ok(b) => {
+            eprintln!(
+                "[{test}] running on {}",
+                b.device_description().unwrap_or_default()
+            );
+            Some(b)
+        }
+        Err(e) => {
+            skip(test, &format!("no usable CUDA device/kernels: {e}"));
+            None
+        }
+    }
+}
+
+/// The first shard (at most `max_rows` steps) of the generated `token` block's first subblock
+/// (executed, every check passing): every EVM chip, the CPU and ALU chips with more quotient
+/// chunks than the blowup.
+pub fn first_token_shard<F: p3_field::PrimeField32>(max_rows: usize) -> slotproof_air::Shard<F> {
+    let generated = slotproof_executor::generate::generate_checked(
+        slotproof_executor::generate::FixtureKind::Token,
+    )
+    .expect("generated block");
+    slotproof_air::generate_shards::<F>(&generated.execution.subblocks[0].trace, max_rows)
+        .expect("shards")
+        .into_iter()
+        .next()
+        .expect("a shard")
+}
