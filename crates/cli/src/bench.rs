@@ -231,22 +231,7 @@ fn kernel_times_json(times: &[slotproof::KernelTime]) -> Value {
 
 /// Kernel times of several runs summed per kernel, largest first.
 fn sum_kernel_times<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<slotproof::KernelTime> {
-    let mut by_name: std::collections::BTreeMap<String, (usize, f64)> = Default::default();
-    for t in runs.flat_map(|r| &r.kernel_times) {
-        let e = by_name.entry(t.name.clone()).or_default();
-        e.0 += t.launches;
-        e.1 += t.device_ms;
-    }
-    let mut out: Vec<slotproof::KernelTime> = by_name
-        .into_iter()
-        .map(|(name, (launches, device_ms))| slotproof::KernelTime {
-            name,
-            launches,
-            device_ms,
-        })
-        .collect();
-    out.sort_by(|a, b| b.device_ms.total_cmp(&a.device_ms));
-    out
+    slotproof::KernelTime::summed(runs.flat_map(|r| r.kernel_times.iter().cloned()))
 }
 
 /// Nearest-rank percentile of `values` (any order): the smallest value with at least `p`% of

@@ -141,6 +141,28 @@ pub struct KernelTime {
     pub device_ms: f64,
 }
 
+impl KernelTime {
+    /// `times` (of several streams, devices or runs) summed per kernel, largest first.
+    pub fn summed(times: impl IntoIterator<Item = KernelTime>) -> Vec<KernelTime> {
+        let mut by_name: std::collections::BTreeMap<String, (usize, f64)> = Default::default();
+        for t in times {
+            let e = by_name.entry(t.name).or_default();
+            e.0 += t.launches;
+            e.1 += t.device_ms;
+        }
+        let mut out: Vec<KernelTime> = by_name
+            .into_iter()
+            .map(|(name, (launches, device_ms))| KernelTime {
+                name,
+                launches,
+                device_ms,
+            })
+            .collect();
+        out.sort_by(|a, b| b.device_ms.total_cmp(&a.device_ms));
+        out
+    }
+}
+
 impl std::fmt::Debug for DevicePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         #[cfg(feature = "cuda")]
@@ -158,8 +180,9 @@ impl DevicePool {
     /// A pool that opens its devices with (or without) per-kernel timing.
     pub(crate) fn new(profile_kernels: bool) -> Self {
         Self {
+            #[cfg(feature = "cuda")]
+            opened: Default::default(),
             profile_kernels,
-            ..Self::default()
         }
     }
 
@@ -168,8 +191,7 @@ impl DevicePool {
     pub(crate) fn take_kernel_times(&self) -> Result<Vec<KernelTime>, BackendUnavailable> {
         #[cfg(feature = "cuda")]
         if let Some(Ok(devices)) = self.opened.get() {
-            let mut by_name: std::collections::BTreeMap<&'static str, (usize, f64)> =
-                Default::default();
+            let mut all = Vec::new();
             for d in devices {
                 for stream in &d.streams {
                     let times =
@@ -179,23 +201,14 @@ impl DevicePool {
                                 device: d.ordinal,
                                 reason: e.to_string(),
                             })?;
-                    for t in times {
-                        let e = by_name.entry(t.name).or_default();
-                        e.0 += t.launches;
-                        e.1 += t.total_ms;
-                    }
+                    all.extend(times.into_iter().map(|t| KernelTime {
+                        name: t.name.to_string(),
+                        launches: t.launches,
+                        device_ms: t.total_ms,
+                    }));
                 }
             }
-            let mut out: Vec<KernelTime> = by_name
-                .into_iter()
-                .map(|(name, (launches, device_ms))| KernelTime {
-                    name: name.to_string(),
-                    launches,
-                    device_ms,
-                })
-                .collect();
-            out.sort_by(|a, b| b.device_ms.total_cmp(&a.device_ms));
-            return Ok(out);
+            return Ok(KernelTime::summed(all));
         }
         Ok(Vec::new())
     }
