@@ -59,23 +59,7 @@ macro_rules! gpu_logup_tests {
                         case.name
                     );
                     let got = kernel(b, case, threads).expect("kernel");
-                    assert!(
-                        got.1 == expected.1,
-                        "{} {}: terminal {:?} vs {:?}",
-                        $name,
-                        case.name,
-                        got.1,
-                        expected.1
-                    );
-                    if let Some(at) = got.0.iter().zip(&expected.0).position(|(a, b)| a != b) {
-                        panic!(
-                            "{} {} ({} rows, {threads} threads): word {at} differs",
-                            $name,
-                            case.name,
-                            case.main.height()
-                        );
-                    }
-                    assert_eq!(got.0.len(), expected.0.len(), "{}", case.name);
+                    case.assert_same($name, threads, &got, &expected);
                 }
             }
 

@@ -26,23 +26,7 @@ macro_rules! logup_tests {
                 let expected = case.cpu();
                 for threads in [3, 1 << 12] {
                     let got = case.model(threads).expect("model");
-                    assert!(
-                        got.1 == expected.1,
-                        "{} {}: terminal {:?} vs Plonky3 {:?}",
-                        $name,
-                        case.name,
-                        got.1,
-                        expected.1
-                    );
-                    if let Some(at) = got.0.iter().zip(&expected.0).position(|(a, b)| a != b) {
-                        panic!(
-                            "{} {} ({} rows, {threads} threads): word {at} differs",
-                            $name,
-                            case.name,
-                            case.main.height()
-                        );
-                    }
-                    assert_eq!(got.0.len(), expected.0.len(), "{}", case.name);
+                    case.assert_same($name, threads, &got, &expected);
                 }
             }
 

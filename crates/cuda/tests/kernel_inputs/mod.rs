@@ -306,6 +306,32 @@ macro_rules! field_inputs {
                 Ok((program, env))
             }
 
+            /// Panic naming the first differing word (or the terminal) when `got` (a kernel's or
+            /// the model's trace and terminal, with `threads`) is not `expected` (Plonky3's).
+            pub fn assert_same(
+                &self,
+                tag: &str,
+                threads: usize,
+                got: &(Vec<u32>, Option<[u32; 4]>),
+                expected: &(Vec<u32>, Option<[u32; 4]>),
+            ) {
+                assert!(
+                    got.1 == expected.1,
+                    "{tag} {}: terminal {:?} vs Plonky3 {:?}",
+                    self.name,
+                    got.1,
+                    expected.1
+                );
+                if let Some(at) = got.0.iter().zip(&expected.0).position(|(a, b)| a != b) {
+                    panic!(
+                        "{tag} {} ({} rows, {threads} threads): word {at} differs",
+                        self.name,
+                        self.main.height()
+                    );
+                }
+                assert_eq!(got.0.len(), expected.0.len(), "{}", self.name);
+            }
+
             /// The model's LogUp trace and terminal (`max_threads` as the kernel's launch).
             pub fn model(
                 &self,
