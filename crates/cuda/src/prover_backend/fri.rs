@@ -42,14 +42,6 @@ pub fn tree_cap<F: DeviceField, E: ProverEngine<F>>(
     Ok(MerkleCap::new(engine.digests(tree, layer, &positions)?))
 }
 
-fn ext_from_words<F: ProverField + DeviceField>(words: Vec<u32>) -> Result<Vec<Challenge<F>>> {
-    let values = F::vec_from_words(words)?;
-    Ok(values
-        .chunks_exact(4)
-        .map(|c| Challenge::<F>::from_basis_coefficients_fn(|k| c[k]))
-        .collect())
-}
-
 /// FRI on the α-reduced codewords `inputs` (one per height, tallest first), answering the
 /// queries from `rounds`' resident trees. Challenges come from `challenger`, whose
 /// proof-of-work searches the caller may have lent to the engine.
@@ -235,7 +227,7 @@ where
             log_arity,
         });
     }
-    let mut last = ext_from_words::<F>(engine.codeword_prefix(&folded, final_poly_len)?)?;
+    let mut last = super::ext_values::<F>(engine.codeword_prefix(&folded, final_poly_len)?)?;
     p3_util::reverse_slice_index_bits(&mut last);
     let final_poly = Radix2DFTSmallBatch::<F>::default().idft_algebra(last);
     Ok((layers, commits, pow_witnesses, final_poly))

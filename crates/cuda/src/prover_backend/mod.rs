@@ -150,7 +150,9 @@ where
 }
 
 /// Interleaved extension words (4 per element) as challenge-field elements, checked canonical.
-fn ext_values<F: ProverField + DeviceField>(words: Vec<u32>) -> crate::Result<Vec<Challenge<F>>> {
+pub(crate) fn ext_values<F: ProverField + DeviceField>(
+    words: Vec<u32>,
+) -> crate::Result<Vec<Challenge<F>>> {
     let values = F::vec_from_words(words)?;
     Ok(values
         .chunks_exact(4)
