@@ -36,6 +36,18 @@ impl ModelMatrix {
         Self { cols, height }
     }
 
+    /// A matrix of `width` columns of `height` words from column-major words (what a kernel
+    /// writes); no columns when there are no words.
+    fn from_column_words(words: &[u32], height: usize, width: usize) -> Self {
+        if height == 0 {
+            return Self::new(vec![Vec::new(); width], 0);
+        }
+        Self::new(
+            words.chunks_exact(height).map(<[u32]>::to_vec).collect(),
+            height,
+        )
+    }
+
     /// Column-major words of the first `rows` rows (what a kernel reads with that stride).
     fn prefix_words(&self, rows: usize) -> Result<Vec<u32>> {
         if self.height < rows {
@@ -76,17 +88,12 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
     }
 
     fn upload(&self, m: &RowMajorMatrix<F>) -> Result<Self::Matrix> {
-        let h = m.height();
         let cols = to_columns(m);
-        let cols = if h == 0 {
-            vec![Vec::new(); m.width()]
-        } else {
-            F::as_words(&cols)
-                .chunks_exact(h)
-                .map(<[u32]>::to_vec)
-                .collect()
-        };
-        Ok(ModelMatrix::new(cols, h))
+        Ok(ModelMatrix::from_column_words(
+            F::as_words(&cols),
+            m.height(),
+            m.width(),
+        ))
     }
 
     fn download(&self, m: &Self::Matrix) -> Result<RowMajorMatrix<F>> {
@@ -125,12 +132,7 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
         let n = 1usize << log_n;
         let words = m.prefix_words(n)?;
         let out = crate::model::bitrev_rows(&words, n, log_n as u32, m.cols.len());
-        let cols = if n == 0 || out.is_empty() {
-            vec![Vec::new(); m.cols.len()]
-        } else {
-            out.chunks_exact(n).map(<[u32]>::to_vec).collect()
-        };
-        Ok(ModelMatrix::new(cols, n))
+        Ok(ModelMatrix::from_column_words(&out, n, m.cols.len()))
     }
 
     fn logup_trace(
@@ -149,13 +151,15 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
             crate::logup::DEFAULT_MAX_THREADS,
         )?;
         F::vec_from_words(out.clone())?;
-        let cols = if main.height == 0 || out.is_empty() {
-            Vec::new()
-        } else {
-            out.chunks_exact(main.height).map(<[u32]>::to_vec).collect()
-        };
-        let height = if cols.is_empty() { 0 } else { main.height };
-        Ok((ModelMatrix::new(cols, height), terminal))
+        // Without lookups (or rows) a 0 x 0 matrix, as the device returns.
+        if main.height == 0 || out.is_empty() {
+            return Ok((ModelMatrix::new(Vec::new(), 0), terminal));
+        }
+        let width = out.len() / main.height;
+        Ok((
+            ModelMatrix::from_column_words(&out, main.height, width),
+            terminal,
+        ))
     }
 
     fn merkle_tree(&self, mats: &[&Self::Matrix]) -> Result<Self::Tree> {
@@ -237,10 +241,7 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
             quotient_threads(q.domain.log_quotient, DEFAULT_MAX_THREADS),
         );
         F::vec_from_words(words.clone())?;
-        Ok(ModelMatrix::new(
-            words.chunks_exact(rows).map(<[u32]>::to_vec).collect(),
-            rows,
-        ))
+        Ok(ModelMatrix::from_column_words(&words, rows, 4))
     }
 
     fn split_quotient(&self, q: &Self::Matrix, log_chunks: usize) -> Result<Vec<Self::Matrix>> {
@@ -260,12 +261,7 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
         let rows = q_size >> log_chunks;
         Ok(split
             .chunks_exact(4 * rows)
-            .map(|chunk| {
-                ModelMatrix::new(
-                    chunk.chunks_exact(rows).map(<[u32]>::to_vec).collect(),
-                    rows,
-                )
-            })
+            .map(|chunk| ModelMatrix::from_column_words(chunk, rows, 4))
             .collect())
     }
 
@@ -326,10 +322,7 @@ impl<F: DeviceField> ProverEngine<F> for ReferenceEngine {
         let log_len = crate::fri::check_leaves(codeword.len(), log_arity)?;
         let rows = 1usize << (log_len - log_arity);
         let words = crate::model::fri::leaves(codeword, log_len as u32, log_arity as u32);
-        Ok(ModelMatrix::new(
-            words.chunks_exact(rows).map(<[u32]>::to_vec).collect(),
-            rows,
-        ))
+        Ok(ModelMatrix::from_column_words(&words, rows, 4 << log_arity))
     }
 
     fn codeword_prefix(&self, c: &Self::Codeword, len: usize) -> Result<Vec<u32>> {
