@@ -98,7 +98,9 @@ struct BlockFigures {
 }
 
 struct ProvingFigures {
+    /// Overlaps `shards_wall` when `overlapped`.
     tracegen: Duration,
+    overlapped: bool,
     /// Wall time of all shard proving (shards run in parallel).
     shards_wall: Duration,
     shards: Vec<Duration>,
@@ -187,6 +189,7 @@ fn run_once(prover: &BlockProver, input: &BlockInput, workload: usize, repeat: u
                     let proving = t0.elapsed().saturating_sub(t.execute);
                     run.proving = Some(Ok(ProvingFigures {
                         tracegen: t.tracegen,
+                        overlapped: t.overlapped,
                         shards_wall: t.prove,
                         shards: t.shards.clone(),
                         proving,
@@ -345,6 +348,7 @@ fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Field) -> Valu
                     "proving_time_ms": p.proving.as_millis(),
                     "verification_time_ms": verify_ms,
                     "trace_generation_time_ms": ms(p.tracegen),
+                    "trace_generation_overlapped": p.overlapped,
                     "shard_proving_wall_time_ms": ms(p.shards_wall),
                     "shard_proving_time_ms": p.shards.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                     "shards": p.shards.len(),

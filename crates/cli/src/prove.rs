@@ -51,7 +51,8 @@ impl ProveArgs {
     }
 }
 
-/// Where shards are proven and how much device memory one may plan for (prove and bench).
+/// Where and how shards are proven, and how much device memory one may plan for (prove and
+/// bench).
 #[derive(Args, Clone, Debug, PartialEq, Eq)]
 pub struct DeviceArgs {
     /// CUDA device ordinals, comma-separated (with --backend cuda), e.g. `--device 0,1`: each
@@ -66,6 +67,10 @@ pub struct DeviceArgs {
     /// stream also caps it.
     #[arg(long, value_parser = parse_bytes)]
     pub device_memory_budget: Option<u64>,
+    /// Generate every shard's traces before proving any (default: the first shards are proven
+    /// while the next are generated; the proof is the same).
+    #[arg(long)]
+    pub no_overlap: bool,
 }
 
 impl Default for DeviceArgs {
@@ -74,6 +79,7 @@ impl Default for DeviceArgs {
             devices: vec![0],
             streams: slotproof::DEFAULT_CUDA_STREAMS,
             device_memory_budget: None,
+            no_overlap: false,
         }
     }
 }
@@ -90,7 +96,8 @@ impl DeviceArgs {
         Ok(builder
             .backend(backend)
             .cuda_streams(self.streams)
-            .device_memory_budget(self.device_memory_budget))
+            .device_memory_budget(self.device_memory_budget)
+            .overlap_tracegen(!self.no_overlap))
     }
 }
 
@@ -196,6 +203,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 "execute": ms(t.execute),
                 "tracegen": ms(t.tracegen),
                 "prove": ms(t.prove),
+                "tracegen_overlapped": t.overlapped,
                 "prove_per_shard": t.shards.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "verify": ms(verify),
             },
@@ -238,9 +246,10 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             proved.proof.shards_with_carried_state()
         );
         println!(
-            "phase        execute {:.1} ms | tracegen {:.1} ms | prove {:.1} ms | verify {:.1} ms | total {:.1} ms",
+            "phase        execute {:.1} ms | tracegen {:.1} ms{} | prove {:.1} ms | verify {:.1} ms | total {:.1} ms",
             ms(t.execute),
             ms(t.tracegen),
+            if t.overlapped { " (overlapped)" } else { "" },
             ms(t.prove),
             ms(verify),
             ms(t0.elapsed())

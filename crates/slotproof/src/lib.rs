@@ -29,6 +29,7 @@
 
 mod backend;
 mod memory;
+mod pipeline;
 mod proof;
 mod prove;
 mod verify;

@@ -1,23 +1,18 @@
 //! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
 
 use crate::backend::{
-    BackendField, BackendUnavailable, DEFAULT_CUDA_STREAMS, DevicePool, Lane, ProverBackend,
+    BackendField, BackendUnavailable, DEFAULT_CUDA_STREAMS, DevicePool, ProverBackend,
 };
-use crate::memory::{ShardReport, fit_subblock};
-use crate::proof::{
-    BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, ShardProof, SubblockPublicValues,
-};
+use crate::memory::{PlanField, ShardReport};
+use crate::pipeline::{ProvenShards, ShardSource, generate_and_prove};
+use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, SubblockPublicValues};
 use p3_field::PrimeField32;
-use rayon::prelude::*;
-use slotproof_air::shard::{Shard, shard_binding};
 use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION};
 use slotproof_executor::{
     BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
 };
 use slotproof_prover::{BabyBear, FriSettings, KoalaBear};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -58,9 +53,10 @@ pub enum ProveError {
 /// What [`BlockProver::prove_with_progress`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress {
-    /// Execution and trace generation are done; this many shards will be proven.
+    /// Trace generation is done: this many shards are proven in all. With trace generation
+    /// overlapped (the default) the first shards may be proven already.
     ShardsPlanned(usize),
-    /// Shard `k` is proven.
+    /// Shard `k` is proven (shards finish in any order).
     ShardProven(usize),
 }
 
@@ -68,11 +64,16 @@ pub enum Progress {
 #[derive(Clone, Debug, Default)]
 pub struct ProveTimings {
     pub execute: Duration,
+    /// Trace generation of every shard (planning and re-cutting to the device memory budget
+    /// included). Overlaps `prove` when trace generation is overlapped with proving.
     pub tracegen: Duration,
     /// Per shard, in proof order (shards are proven in parallel: these overlap).
     pub shards: Vec<Duration>,
-    /// Wall time of all shard proving.
+    /// Wall time of shard proving: from the first shard taken by a prover to the last proven.
     pub prove: Duration,
+    /// Whether trace generation overlapped proving
+    /// ([`BlockProverBuilder::overlap_tracegen`]).
+    pub overlapped: bool,
     pub total: Duration,
 }
 
@@ -99,164 +100,31 @@ impl ProvedBlock {
     }
 }
 
-/// A proven shard: its proof and how long it took on which device.
-struct ProvenShard {
-    proof: ShardProof,
-    time: Duration,
-    device: Option<usize>,
-}
-
-/// Prove `shards` on `lanes`. One lane (the CPU) proves all shards in parallel; several (CUDA
-/// streams) each prove one shard at a time, taking the next unproven one when free.
-fn prove_on_lanes<F: PrimeField32>(
-    lanes: &[Lane<F>],
-    shards: &[(usize, Shard<F>)],
-    progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Vec<ProvenShard>, ProveError> {
-    let prove_one = |lane: &Lane<F>, k: usize| -> Result<ProvenShard, ProveError> {
-        let (i, s) = &shards[k];
-        let ts = Instant::now();
-        let bytes = lane
-            .prover
-            .prove_shard(s)
-            .map_err(|reason| ProveError::Shard {
-                subblock: *i,
-                shard: k,
-                reason,
-            })?;
-        progress(Progress::ShardProven(k));
-        Ok(ProvenShard {
-            proof: ShardProof {
-                subblock: *i as u32,
-                public_values: canonical(&s.public_values),
-                proof: bytes,
-            },
-            time: ts.elapsed(),
-            device: lane.device,
-        })
-    };
-    if let [lane] = lanes
-        && lane.device.is_none()
-    {
-        return (0..shards.len())
-            .into_par_iter()
-            .map(|k| prove_one(lane, k))
-            .collect();
-    }
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<ProvenShard, ProveError>>>> =
-        Mutex::new((0..shards.len()).map(|_| None).collect());
-    // One thread per lane: lanes mostly wait on their device, so they do not hold rayon's
-    // workers (the host parts of a proof still use rayon).
-    std::thread::scope(|scope| {
-        for lane in lanes {
-            scope.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    if k >= shards.len() {
-                        break;
-                    }
-                    let r = prove_one(lane, k);
-                    if r.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    results.lock().expect("no lane panics holding the lock")[k] = Some(r);
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().expect("lanes finished");
-    // The first error in shard order; after it, lanes stop taking shards.
-    if let Some(Some(Err(e))) = results
-        .iter_mut()
-        .find(|r| matches!(r, Some(Err(_))))
-        .map(Option::take)
-    {
-        return Err(e);
-    }
-    results
-        .into_iter()
-        .enumerate()
-        .map(|(k, r)| {
-            r.unwrap_or_else(|| {
-                Err(ProveError::Shard {
-                    subblock: shards[k].0,
-                    shard: k,
-                    reason: "not proven".into(),
-                })
-            })
-        })
-        .collect()
-}
-
 /// Trace generation (shards fitted to the device memory budget) and shard proving over one
 /// field (the prover types are per field).
-macro_rules! prove_shards {
-    ($F:ty, $self:expr, $execution:expr, $block:expr, $subblocks:expr, $progress:expr) => {{
-        let block_claim = $block.claim();
-        let settings = FriSettings::DEFAULT;
-        let budget = $self.shard_budget()?;
-
-        let t1 = Instant::now();
-        let planner = OnceLock::new();
-        let per_subblock = $execution
-            .subblocks
-            .par_iter()
-            .enumerate()
-            .filter(|(_, sb)| !sb.trace.steps.is_empty())
-            .map(|(i, sb)| {
-                fit_subblock::<$F>(
-                    i,
-                    &sb.trace,
-                    $self.max_shard_rows,
-                    budget,
-                    &planner,
-                    settings,
-                )
-                .map(|fitted| (i, fitted))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut shards = Vec::new();
-        let mut reports = Vec::new();
-        for (i, fitted) in per_subblock {
-            let binding = shard_binding::<$F>(&block_claim, &$subblocks[i].claim());
-            for ((mut s, plan), cut) in fitted
-                .shards
-                .into_iter()
-                .zip(fitted.plans)
-                .zip(fitted.cut_to_fit)
-            {
-                s.bind(binding.clone());
-                reports.push(ShardReport {
-                    subblock: i,
-                    index: shards.len(),
-                    steps: s.steps.clone(),
-                    planned_device_bytes: plan.peak,
-                    peak_phase: plan.peak_phase,
-                    cut_to_fit: cut,
-                    device: None,
-                });
-                shards.push((i, s));
-            }
-        }
-        let tracegen = t1.elapsed();
-
-        let t2 = Instant::now();
-        $progress(Progress::ShardsPlanned(shards.len()));
-        let lanes = <$F as BackendField>::lanes(
-            &$self.backend,
-            &$self.device,
-            $self.cuda_streams,
-            settings,
-        )?;
-        let proven = prove_on_lanes(&lanes, &shards, $progress)?;
-        for (report, p) in reports.iter_mut().zip(&proven) {
-            report.device = p.device;
-        }
-        let prove = t2.elapsed();
-        (proven, reports, tracegen, prove)
-    }};
+fn prove_shards<F: BackendField + PlanField + PrimeField32>(
+    prover: &BlockProver,
+    execution: &BlockExecution,
+    block: &BlockPublicValues,
+    subblocks: &[SubblockPublicValues],
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ProvenShards, ProveError> {
+    let settings = FriSettings::DEFAULT;
+    let source = ShardSource {
+        execution,
+        block: block.claim(),
+        subblocks: subblocks.iter().map(SubblockPublicValues::claim).collect(),
+        max_rows: prover.max_shard_rows,
+        budget: prover.shard_budget()?,
+        settings,
+    };
+    let lanes = F::lanes(
+        &prover.backend,
+        &prover.device,
+        prover.cuda_streams,
+        settings,
+    )?;
+    generate_and_prove(&source, &lanes, prover.overlap_tracegen, progress)
 }
 
 /// Proves blocks on the CPU backend (or CUDA, see [`ProverBackend`]). Build with
@@ -270,6 +138,7 @@ pub struct BlockProver {
     cuda_streams: usize,
     device_memory_budget: Option<u64>,
     profile_kernels: bool,
+    overlap_tracegen: bool,
     device: DevicePool,
 }
 
@@ -309,6 +178,7 @@ pub struct BlockProverBuilder {
     cuda_streams: usize,
     device_memory_budget: Option<u64>,
     profile_kernels: bool,
+    overlap_tracegen: bool,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -324,6 +194,7 @@ impl Default for BlockProverBuilder {
             cuda_streams: DEFAULT_CUDA_STREAMS,
             device_memory_budget: None,
             profile_kernels: false,
+            overlap_tracegen: true,
         }
     }
 }
@@ -377,6 +248,14 @@ impl BlockProverBuilder {
         self
     }
 
+    /// Prove the first shards while the next ones are still being generated (the default):
+    /// shards are published in proof order as each subblock's traces are done, and the proof
+    /// is the same either way. Off: every trace is generated before any shard is proven.
+    pub fn overlap_tracegen(mut self, on: bool) -> Self {
+        self.overlap_tracegen = on;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
@@ -386,15 +265,10 @@ impl BlockProverBuilder {
             cuda_streams: self.cuda_streams,
             device_memory_budget: self.device_memory_budget,
             profile_kernels: self.profile_kernels,
+            overlap_tracegen: self.overlap_tracegen,
             device: DevicePool::new(self.profile_kernels),
         }
     }
-}
-
-fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
-    v.iter()
-        .map(|x| x.iter().map(|f| f.as_canonical_u32()).collect())
-        .collect()
 }
 
 impl BlockProver {
@@ -465,14 +339,22 @@ impl BlockProver {
 
         let block = BlockPublicValues::of_execution(&execution);
         let subblocks = SubblockPublicValues::of_execution(&execution);
-        let (proven, reports, tracegen, prove) = match self.field {
+        let proven = match self.field {
             Field::KoalaBear => {
-                prove_shards!(KoalaBear, self, execution, block, subblocks, progress)
+                prove_shards::<KoalaBear>(self, &execution, &block, &subblocks, progress)?
             }
-            Field::BabyBear => prove_shards!(BabyBear, self, execution, block, subblocks, progress),
+            Field::BabyBear => {
+                prove_shards::<BabyBear>(self, &execution, &block, &subblocks, progress)?
+            }
         };
-        let (shard_proofs, shard_times): (Vec<_>, Vec<_>) =
-            proven.into_iter().map(|p| (p.proof, p.time)).unzip();
+        let mut shard_proofs = Vec::with_capacity(proven.shards.len());
+        let mut shard_times = Vec::with_capacity(proven.shards.len());
+        let mut reports = Vec::with_capacity(proven.shards.len());
+        for p in proven.shards {
+            shard_proofs.push(p.proof);
+            shard_times.push(p.time);
+            reports.push(p.report);
+        }
 
         let proof = BlockProof {
             version: BLOCK_PROOF_VERSION,
@@ -488,14 +370,20 @@ impl BlockProver {
             execution,
             timings: ProveTimings {
                 execute,
-                tracegen,
+                tracegen: proven.tracegen,
                 shards: shard_times,
-                prove,
+                prove: proven.prove,
+                overlapped: self.overlap_tracegen,
                 total: t0.elapsed(),
             },
             shards: reports,
             kernel_times: self.device.take_kernel_times()?,
         })
+    }
+
+    /// Whether trace generation overlaps proving (see [`BlockProverBuilder::overlap_tracegen`]).
+    pub fn overlaps_tracegen(&self) -> bool {
+        self.overlap_tracegen
     }
 
     /// Whether kernels are timed (see [`BlockProverBuilder::profile_kernels`]).

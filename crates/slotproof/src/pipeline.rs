@@ -1,0 +1,425 @@
+//! Trace generation and shard proving, overlapped.
+//!
+//! A producer generates every subblock's shards (fitted to the device memory budget, bound to
+//! their block and subblock) and publishes them in proof order to a [`ShardQueue`]; lanes take
+//! them as they are published. A GPU therefore proves the first shards while the host still
+//! generates the next ones, and a shard's traces are freed as soon as its proof is made. With
+//! overlap off the producer finishes before any lane starts (the order of earlier versions; for
+//! measuring what the overlap gains).
+//!
+//! Subblocks are generated in parallel, roughly in order, and published strictly in order: a
+//! subblock that finishes before an earlier one waits until that one is published, so shard
+//! indices, and the proof, do not depend on timing.
+
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use p3_field::PrimeField32;
+use rayon::prelude::*;
+use slotproof_air::shard::{BlockClaim, Shard, SubblockClaim, shard_binding};
+use slotproof_executor::BlockExecution;
+use slotproof_prover::FriSettings;
+
+use crate::backend::Lane;
+use crate::memory::{PlanField, ShardReport, fit_subblock};
+use crate::proof::ShardProof;
+use crate::prove::{Progress, ProveError};
+
+/// A shard ready to be proven, with what the prove run reports about it.
+pub(crate) struct QueuedShard<F> {
+    pub(crate) shard: Shard<F>,
+    /// Its `index` is the one the queue hands out with it.
+    pub(crate) report: ShardReport,
+}
+
+/// Items (shards) published in proof order and taken, one at a time, by lanes.
+pub(crate) struct ShardQueue<T> {
+    state: Mutex<QueueState<T>>,
+    changed: Condvar,
+}
+
+struct QueueState<T> {
+    /// Published items in proof order; `None` once taken.
+    published: Vec<Option<T>>,
+    /// Subblocks generated before an earlier one, by position, until it is published.
+    waiting: BTreeMap<usize, Vec<T>>,
+    /// Position of the next subblock to publish.
+    next_position: usize,
+    /// Index of the next shard a lane takes.
+    next_shard: usize,
+    /// No shard will be published any more.
+    closed: bool,
+    /// Hand out no more shards: a lane or the producer failed.
+    stopped: bool,
+    /// When a lane took the first shard.
+    first_taken: Option<Instant>,
+}
+
+impl<T> ShardQueue<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: Mutex::new(QueueState {
+                published: Vec::new(),
+                waiting: BTreeMap::new(),
+                next_position: 0,
+                next_shard: 0,
+                closed: false,
+                stopped: false,
+                first_taken: None,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<T>> {
+        // A panic elsewhere cannot leave the state half-updated: every update is one step.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publish the shards of the subblock at `position` (0, 1, 2, … over the subblocks that have
+    /// steps) as soon as every earlier position is published.
+    pub(crate) fn publish(&self, position: usize, shards: Vec<T>) {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        s.waiting.insert(position, shards);
+        while let Some(shards) = s.waiting.remove(&s.next_position) {
+            s.next_position += 1;
+            s.published.extend(shards.into_iter().map(Some));
+        }
+        drop(guard);
+        self.changed.notify_all();
+    }
+
+    /// Nothing more will be published; returns how many shards were.
+    pub(crate) fn close(&self) -> usize {
+        let mut s = self.lock();
+        s.closed = true;
+        let n = s.published.len();
+        drop(s);
+        self.changed.notify_all();
+        n
+    }
+
+    /// Hand out no more shards (lanes finish the ones they hold).
+    pub(crate) fn stop(&self) {
+        self.lock().stopped = true;
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.lock().stopped
+    }
+
+    /// The next shard in proof order and its index, waiting until it is published; `None` once
+    /// the queue is closed and every shard taken, or stopped.
+    pub(crate) fn take(&self) -> Option<(usize, T)> {
+        let mut s = self.lock();
+        loop {
+            if s.stopped {
+                return None;
+            }
+            let k = s.next_shard;
+            if k < s.published.len() {
+                s.next_shard += 1;
+                s.first_taken.get_or_insert_with(Instant::now);
+                return s.published[k].take().map(|q| (k, q));
+            }
+            if s.closed {
+                return None;
+            }
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// When the first shard was taken (`None` if none was).
+    fn first_taken(&self) -> Option<Instant> {
+        self.lock().first_taken
+    }
+}
+
+/// What the producer needs to generate a block's shards.
+pub(crate) struct ShardSource<'a> {
+    pub(crate) execution: &'a BlockExecution,
+    pub(crate) block: BlockClaim,
+    /// Per subblock (by index), the claim its shards are bound to.
+    pub(crate) subblocks: Vec<SubblockClaim>,
+    pub(crate) max_rows: usize,
+    /// Device memory one shard may plan for (`None`: shards are not cut).
+    pub(crate) budget: Option<u64>,
+    pub(crate) settings: FriSettings,
+}
+
+impl ShardSource<'_> {
+    /// Generate every subblock's shards (in parallel) and publish them in order; returns the
+    /// first error by subblock, after which the queue is stopped.
+    fn produce<F: PlanField + PrimeField32>(
+        &self,
+        queue: &ShardQueue<QueuedShard<F>>,
+    ) -> Result<(), ProveError> {
+        let planner = OnceLock::new();
+        let with_steps: Vec<usize> = (0..self.execution.subblocks.len())
+            .filter(|&i| !self.execution.subblocks[i].trace.steps.is_empty())
+            .collect();
+        let first_error: Mutex<Option<(usize, ProveError)>> = Mutex::new(None);
+        // `par_bridge` hands subblocks to workers in order, so earlier ones finish first and
+        // the queue rarely holds a finished subblock back.
+        with_steps
+            .iter()
+            .enumerate()
+            .par_bridge()
+            .for_each(|(position, &i)| {
+                if queue.is_stopped() {
+                    return;
+                }
+                match self.generate::<F>(i, &planner) {
+                    Ok(shards) => queue.publish(position, shards),
+                    Err(e) => {
+                        let mut first = first_error.lock().unwrap_or_else(|e| e.into_inner());
+                        if first.as_ref().is_none_or(|(p, _)| position < *p) {
+                            *first = Some((position, e));
+                        }
+                        drop(first);
+                        queue.stop();
+                    }
+                }
+            });
+        match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Subblock `i`'s shards, fitted to the budget and bound to their block and subblock.
+    fn generate<F: PlanField + PrimeField32>(
+        &self,
+        i: usize,
+        planner: &OnceLock<Result<crate::memory::ShardPlanner, String>>,
+    ) -> Result<Vec<QueuedShard<F>>, ProveError> {
+        let fitted = fit_subblock::<F>(
+            i,
+            &self.execution.subblocks[i].trace,
+            self.max_rows,
+            self.budget,
+            planner,
+            self.settings,
+        )?;
+        let binding = shard_binding::<F>(&self.block, &self.subblocks[i]);
+        Ok(fitted
+            .shards
+            .into_iter()
+            .zip(fitted.plans)
+            .zip(fitted.cut_to_fit)
+            .map(|((mut shard, plan), cut_to_fit)| {
+                shard.bind(binding.clone());
+                QueuedShard {
+                    report: ShardReport {
+                        subblock: i,
+                        index: 0,
+                        steps: shard.steps.clone(),
+                        planned_device_bytes: plan.peak,
+                        peak_phase: plan.peak_phase,
+                        cut_to_fit,
+                        device: None,
+                    },
+                    shard,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A proven shard: its proof, how long it took, and its report (with the device that proved it).
+pub(crate) struct ProvenShard {
+    pub(crate) proof: ShardProof,
+    pub(crate) time: Duration,
+    pub(crate) report: ShardReport,
+}
+
+/// A block's shards, generated and proven.
+pub(crate) struct ProvenShards {
+    /// In proof order.
+    pub(crate) shards: Vec<ProvenShard>,
+    /// Wall time of trace generation (overlaps `prove` when overlapped).
+    pub(crate) tracegen: Duration,
+    /// Wall time from the first shard taken by a lane to the last one proven.
+    pub(crate) prove: Duration,
+}
+
+fn prove_one<F: PrimeField32>(
+    lane: &Lane<F>,
+    index: usize,
+    q: QueuedShard<F>,
+) -> Result<ProvenShard, ProveError> {
+    let QueuedShard { shard, mut report } = q;
+    report.index = index;
+    let t = Instant::now();
+    let bytes = lane
+        .prover
+        .prove_shard(&shard)
+        .map_err(|reason| ProveError::Shard {
+            subblock: report.subblock,
+            shard: report.index,
+            reason,
+        })?;
+    report.device = lane.device;
+    Ok(ProvenShard {
+        proof: ShardProof {
+            subblock: report.subblock as u32,
+            public_values: canonical(&shard.public_values),
+            proof: bytes,
+        },
+        time: t.elapsed(),
+        report,
+    })
+}
+
+fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
+    v.iter()
+        .map(|x| x.iter().map(|f| f.as_canonical_u32()).collect())
+        .collect()
+}
+
+/// Generate `source`'s shards and prove them on `lanes`, overlapped or one after the other.
+///
+/// The CPU (one lane without a device) proves every shard it takes in parallel on rayon; a CUDA
+/// lane (one stream) proves one shard at a time on a thread of its own (it mostly waits on its
+/// device, so it does not hold a rayon worker), taking the next one when free. After an error
+/// no more shards are taken; the error returned is the first failed shard in proof order, else
+/// the trace generation error.
+pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
+    source: &ShardSource<'_>,
+    lanes: &[Lane<F>],
+    overlap: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ProvenShards, ProveError> {
+    let queue = ShardQueue::<QueuedShard<F>>::new();
+    let results: Mutex<BTreeMap<usize, Result<ProvenShard, ProveError>>> = Default::default();
+    let record = |index: usize, r: Result<ProvenShard, ProveError>| {
+        match &r {
+            Ok(_) => progress(Progress::ShardProven(index)),
+            Err(_) => queue.stop(),
+        }
+        results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index, r);
+    };
+    let produce = || {
+        let t = Instant::now();
+        let generated = source.produce(&queue);
+        let n = queue.close();
+        if generated.is_ok() {
+            progress(Progress::ShardsPlanned(n));
+        }
+        (generated, t.elapsed())
+    };
+    let ((generated, tracegen), end) = std::thread::scope(|scope| {
+        let before = (!overlap).then(produce);
+        let mut lane_threads = Vec::with_capacity(lanes.len());
+        for lane in lanes {
+            let (queue, record) = (&queue, &record);
+            lane_threads.push(scope.spawn(move || {
+                if lane.device.is_some() {
+                    while let Some((index, q)) = queue.take() {
+                        record(index, prove_one(lane, index, q));
+                    }
+                } else {
+                    // Not on a rayon worker (this thread), so waiting for the next shard holds
+                    // none of the workers that generate and prove.
+                    rayon::in_place_scope(|s| {
+                        while let Some((index, q)) = queue.take() {
+                            s.spawn(move |_| record(index, prove_one(lane, index, q)));
+                        }
+                    });
+                }
+            }));
+        }
+        let generated = before.unwrap_or_else(produce);
+        for t in lane_threads {
+            if let Err(panic) = t.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        (generated, Instant::now())
+    });
+    let prove = queue
+        .first_taken()
+        .map_or(Duration::ZERO, |t| end.duration_since(t));
+
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = results.iter().find(|(_, r)| r.is_err()).map(|(&k, _)| k)
+        && let Some(Err(e)) = results.remove(&k)
+    {
+        return Err(e);
+    }
+    generated?;
+    let shards = results
+        .into_iter()
+        .enumerate()
+        .map(|(k, (index, r))| {
+            debug_assert_eq!(k, index, "every published shard is proven");
+            r
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ProvenShards {
+        shards,
+        tracegen,
+        prove,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items named by (subblock, shard within it).
+    fn taken(q: &ShardQueue<(usize, usize)>) -> Vec<(usize, (usize, usize))> {
+        std::iter::from_fn(|| q.take()).collect()
+    }
+
+    #[test]
+    fn subblocks_finished_out_of_order_are_published_in_order() {
+        let q = ShardQueue::new();
+        q.publish(2, vec![(5, 0)]);
+        q.publish(1, vec![(3, 0), (3, 1)]);
+        // Position 0 is not there yet: nothing is published.
+        assert_eq!(q.lock().published.len(), 0);
+        q.publish(0, vec![(0, 0)]);
+        assert_eq!(q.close(), 4);
+        assert_eq!(
+            taken(&q),
+            vec![(0, (0, 0)), (1, (3, 0)), (2, (3, 1)), (3, (5, 0))]
+        );
+    }
+
+    #[test]
+    fn a_lane_waits_for_the_next_shard_and_ends_when_the_queue_closes() {
+        let q = ShardQueue::new();
+        std::thread::scope(|s| {
+            let lane = s.spawn(|| taken(&q));
+            q.publish(0, vec![(0, 0)]);
+            q.publish(1, vec![(1, 0)]);
+            q.close();
+            assert_eq!(lane.join().unwrap(), vec![(0, (0, 0)), (1, (1, 0))]);
+        });
+        assert!(q.first_taken().is_some());
+    }
+
+    #[test]
+    fn a_stopped_queue_hands_out_nothing_more() {
+        let q = ShardQueue::new();
+        q.publish(0, vec![(0, 0), (0, 1)]);
+        assert_eq!(q.take(), Some((0, (0, 0))));
+        q.stop();
+        assert!(q.is_stopped());
+        assert_eq!(q.take(), None);
+        // A lane waiting on an open queue is released by a stop, too.
+        let open = ShardQueue::<(usize, usize)>::new();
+        std::thread::scope(|s| {
+            let lane = s.spawn(|| open.take());
+            open.stop();
+            assert_eq!(lane.join().unwrap(), None);
+        });
+    }
+}

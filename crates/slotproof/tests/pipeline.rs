@@ -1,0 +1,106 @@
+//! Trace generation overlapped with proving: the same proof bytes as generating every trace
+//! first, shards reported in proof order, and progress that names every shard once. Runs on the
+//! CPU (the lanes of a CUDA run take shards from the same queue).
+
+use slotproof::executor::BlockInput;
+use slotproof::{BlockProver, Progress, ProvedBlock, verify_block_proof};
+use std::sync::Mutex;
+
+fn token() -> BlockInput {
+    BlockInput::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/token.json"
+    ))
+    .unwrap()
+}
+
+/// Small subblocks and shards, so the block has several of each (3 subblocks of about 1,200
+/// steps, 2 shards each).
+fn prove(overlap: bool, budget: Option<u64>) -> (ProvedBlock, Vec<Progress>) {
+    let events = Mutex::new(Vec::new());
+    let proved = BlockProver::builder()
+        .subblock_gas(700_000)
+        .max_shard_rows(1 << 10)
+        .device_memory_budget(budget)
+        .overlap_tracegen(overlap)
+        .build()
+        .prove_with_progress(&token(), &|p| events.lock().unwrap().push(p))
+        .unwrap();
+    (proved, events.into_inner().unwrap())
+}
+
+/// Every shard proven once, `ShardsPlanned` once with the shard count; with overlap off it
+/// comes before any shard is proven.
+fn check_progress(events: &[Progress], shards: usize, overlap: bool) {
+    let planned: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Progress::ShardsPlanned(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(planned, vec![shards]);
+    let mut proven: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Progress::ShardProven(k) => Some(*k),
+            _ => None,
+        })
+        .collect();
+    if !overlap {
+        assert_eq!(events[0], Progress::ShardsPlanned(shards));
+    }
+    proven.sort_unstable();
+    assert_eq!(proven, (0..shards).collect::<Vec<_>>());
+}
+
+#[test]
+fn overlapped_and_sequential_trace_generation_give_the_same_proof() {
+    let (overlapped, events) = prove(true, None);
+    let (sequential, sequential_events) = prove(false, None);
+    let shards = overlapped.proof.shards.len();
+    let subblocks: std::collections::BTreeSet<usize> =
+        overlapped.shards.iter().map(|r| r.subblock).collect();
+    assert!(
+        subblocks.len() >= 3 && shards > subblocks.len(),
+        "{shards} shards in {} subblocks",
+        subblocks.len()
+    );
+    assert!(overlapped.timings.overlapped && !sequential.timings.overlapped);
+
+    let bytes = overlapped.proof.to_bytes().unwrap();
+    assert!(bytes == sequential.proof.to_bytes().unwrap());
+    verify_block_proof(&bytes).unwrap();
+    assert_eq!(overlapped.shards, sequential.shards);
+    check_progress(&events, shards, true);
+    check_progress(&sequential_events, shards, false);
+
+    // Reports in proof order: indices 0.., subblocks ascending, steps contiguous in each.
+    let mut next_step = std::collections::BTreeMap::new();
+    for (k, r) in overlapped.shards.iter().enumerate() {
+        assert_eq!(r.index, k);
+        assert_eq!(overlapped.proof.shards[k].subblock as usize, r.subblock);
+        let start = next_step.entry(r.subblock).or_insert(0);
+        assert_eq!(r.steps.start, *start, "{r:?}");
+        *start = r.steps.end;
+    }
+    assert!(overlapped.shards.is_sorted_by_key(|r| r.subblock));
+    assert_eq!(overlapped.timings.shards.len(), shards);
+}
+
+#[test]
+fn shards_cut_to_a_budget_are_published_in_order() {
+    let (whole, _) = prove(true, None);
+    let largest = whole.max_planned_device_bytes();
+    let (cut, events) = prove(true, Some(largest - 1));
+    assert!(cut.shards.iter().any(|r| r.cut_to_fit));
+    assert!(cut.shards.len() > whole.shards.len());
+    assert!(cut.max_planned_device_bytes() < largest);
+    check_progress(&events, cut.shards.len(), true);
+    for (k, r) in cut.shards.iter().enumerate() {
+        assert_eq!(r.index, k);
+        assert_eq!(cut.proof.shards[k].subblock as usize, r.subblock);
+    }
+    assert!(cut.shards.is_sorted_by_key(|r| (r.subblock, r.steps.start)));
+    verify_block_proof(&cut.proof.to_bytes().unwrap()).unwrap();
+}
