@@ -129,6 +129,10 @@ if [[ "$what" == blocks || "$what" == all ]]; then
   for f in "$DIR"/fixtures/*.json; do [[ -f "$f" ]] && BLOCKS+=("$f"); done
   run blocks-cuda "$DIR/slotproof" bench "${BLOCKS[@]}" --generate-gas 12.5M --backend cuda \
     --repeat "${SLOTPROOF_BLOCK_REPEAT:-5}" --json "$RES/blocks-cuda.json"
+  # What overlapping trace generation with proving gains: the same blocks, every trace first.
+  run blocks-cuda-no-overlap "$DIR/slotproof" bench "${BLOCKS[@]}" --generate-gas 12.5M \
+    --backend cuda --no-overlap --repeat "${SLOTPROOF_BLOCK_REPEAT:-5}" \
+    --json "$RES/blocks-cuda-no-overlap.json"
   run blocks-cpu "$DIR/slotproof" bench "${BLOCKS[@]}" --generate-gas 12.5M --backend cpu \
     --repeat 1 --json "$RES/blocks-cpu.json"
   run blocks-kernels "$DIR/slotproof" bench "${BLOCKS[@]}" --backend cuda --kernel-times \
