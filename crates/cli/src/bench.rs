@@ -109,6 +109,8 @@ struct ProvingFigures {
     proof_size: usize,
     /// The largest planned device memory of a shard (computed, not measured).
     planned_device_bytes: u64,
+    /// The largest measured resident device memory of a shard (CUDA only).
+    measured_device_bytes: Option<u64>,
 }
 
 impl Run {
@@ -195,6 +197,7 @@ fn run_once(prover: &BlockProver, input: &BlockInput, workload: usize, repeat: u
                         proving,
                         proof_size: bytes.len(),
                         planned_device_bytes: proved.max_planned_device_bytes(),
+                        measured_device_bytes: proved.max_measured_device_bytes(),
                     }));
                     let tv = Instant::now();
                     let verified = catch_unwind(|| verify_block_proof(&bytes));
@@ -357,6 +360,8 @@ fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Field) -> Valu
                     "peak_memory_reset": run.peak_reset,
                     // Planned (the largest shard's plan), not measured.
                     "peak_device_memory_bytes": p.planned_device_bytes,
+                    // CUDA: the largest shard's resident buffers, counted while proving.
+                    "measured_resident_device_memory_bytes": p.measured_device_bytes,
                 }}),
                 Err(reason) => crashed(reason),
             },

@@ -211,6 +211,8 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             "verified": verified,
             "backend": prover.backend().to_string(),
             // Computed from the shards' table shapes before proving, not measured.
+            // Measured on CUDA (the proof's resident buffers, counted); null on the CPU.
+            "measured_device_memory_max_bytes": proved.max_measured_device_bytes(),
             "planned_device_memory": {
                 "max_bytes": proved.max_planned_device_bytes(),
                 "budget_bytes": prover.device_memory_budget(),
@@ -222,6 +224,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                     "peak_phase": format!("{:?}", r.peak_phase),
                     "cut_to_fit": r.cut_to_fit,
                     "device": r.device,
+                    "measured_resident_bytes": r.measured_device_bytes,
                 })).collect::<Vec<_>>(),
             },
             "coverage": {
@@ -264,7 +267,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         );
         for (r, d) in proved.shards.iter().zip(&t.shards) {
             println!(
-                "  shard {:<3} subblock {:<3} steps {:>7}..{:<7} {:>8.1} ms  planned {:>8.1} MiB ({:?}){}{}",
+                "  shard {:<3} subblock {:<3} steps {:>7}..{:<7} {:>8.1} ms  planned {:>8.1} MiB ({:?}){}{}{}",
                 r.index,
                 r.subblock,
                 r.steps.start,
@@ -272,6 +275,9 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 ms(*d),
                 mib(r.planned_device_bytes),
                 r.peak_phase,
+                r.measured_device_bytes
+                    .map(|b| format!("  resident {:.1} MiB measured", mib(b)))
+                    .unwrap_or_default(),
                 r.device.map(|d| format!(" cuda:{d}")).unwrap_or_default(),
                 if r.cut_to_fit { " cut to fit" } else { "" }
             );

@@ -21,9 +21,9 @@ use p3_matrix::dense::RowMajorMatrix;
 use rand::RngExt;
 use slotproof_cuda::prover_backend::openings::{opened_rows, pruned_paths};
 use slotproof_cuda::prover_backend::{
-    Digest, HostMerkleTree, HostTreeMmcs, ModelMatrix, ModelTree, ProverEngine, QuotientInputs,
-    ReduceTerm, ReferenceEngine, TreeShapeError, evaluations_on_domain, fri, from_columns,
-    to_columns,
+    Digest, HostMerkleTree, HostTreeMmcs, MeteredEngine, ModelMatrix, ModelTree, ProverEngine,
+    QuotientInputs, ReduceTerm, ReferenceEngine, TreeShapeError, evaluations_on_domain, fri,
+    from_columns, to_columns,
 };
 use slotproof_cuda::{CudaProverBackend, Error, ReferenceProverBackend, probe_driver};
 use slotproof_prover::test_airs::conformance;
@@ -462,6 +462,62 @@ fn evm_shard_through_the_reference_engine_is_the_cpu_proof() {
         l.quotient_reextensions.load(Ordering::Relaxed) >= 2,
         "the CPU and ALU chips' LDEs must be re-extended onto their quotient domains"
     );
+}
+
+/// The resident device memory of a real EVM shard proof (the generated `token` block's),
+/// measured by counting the engine's matrices, trees and codewords while the prover holds them
+/// ([`MeteredEngine`]), stays within the plan the block prover cuts shards by
+/// (`device_memory::plan`: it must be an upper bound, or a shard planned to fit could run out of
+/// memory), and nothing stays resident after the proof.
+#[test]
+fn measured_resident_memory_of_an_evm_shard_is_within_its_plan() {
+    use slotproof_prover::device_memory::{ShardShape, TableShape, plan};
+    type F = KoalaBear;
+    // The whole subblock (3,769 steps), so the tables that scale with steps weigh in.
+    let shard = common::first_token_shard::<F>(4096);
+    let settings = FriSettings::DEFAULT;
+    let cpu = slotproof_prover::CpuShardProver::<F>::cpu(settings);
+    let heights: Vec<usize> = shard
+        .traces
+        .iter()
+        .map(|t| t.height().trailing_zeros() as usize)
+        .collect();
+    let programs = cpu.instance_programs(&shard.airs, &heights).unwrap();
+    let tables = shard
+        .airs
+        .iter()
+        .zip(&programs)
+        .zip(&heights)
+        .map(|((air, p), &h)| {
+            TableShape::from_program(air.name(), h, &p.program, p.log_quotient_chunks, true)
+                .unwrap()
+        })
+        .collect();
+    let planned = plan(&ShardShape::new(tables, &settings));
+
+    let engine = Arc::new(MeteredEngine::new(ReferenceEngine));
+    let metered = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
+        CudaProverBackend::<F, MeteredEngine<ReferenceEngine>>::with_engine(engine.clone(), s)
+    });
+    let proof = metered
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("metered proof");
+    cpu.verify(&shard.airs, &proof, &shard.public_values)
+        .expect("the stock verifier accepts it");
+    let meter = engine.meter();
+    let measured = meter.peak();
+    eprintln!(
+        "resident peak {measured} B, planned {} B ({:?}), {:.0}% of the plan",
+        planned.peak,
+        planned.peak_phase,
+        100.0 * measured as f64 / planned.peak as f64
+    );
+    assert!(measured > 0);
+    assert!(
+        measured <= planned.peak,
+        "measured {measured} B resident, planned {planned:?}"
+    );
+    assert_eq!(meter.live(), 0, "buffers left resident after the proof");
 }
 
 #[derive(Clone, Copy, Debug)]

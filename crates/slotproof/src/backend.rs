@@ -18,8 +18,9 @@ use slotproof_prover::{
 };
 use thiserror::Error;
 
+use std::sync::Arc;
 #[cfg(feature = "cuda")]
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// The backend a [`crate::BlockProver`] proves shards on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -317,6 +318,24 @@ pub(crate) struct Lane<F> {
     /// The CUDA device ordinal (`None` for the CPU).
     pub(crate) device: Option<usize>,
     pub(crate) prover: Box<dyn ShardProving<F>>,
+    /// The lane's resident device memory (CUDA lanes, which prove one shard at a time).
+    pub(crate) meter: Option<Arc<dyn ResidentBytes>>,
+}
+
+/// Bytes of a lane's resident device buffers: the most alive at once since the last reset.
+pub(crate) trait ResidentBytes: Send + Sync {
+    fn reset_peak(&self);
+    fn peak(&self) -> u64;
+}
+
+#[cfg(feature = "cuda")]
+impl ResidentBytes for slotproof_cuda::prover_backend::ResidentMeter {
+    fn reset_peak(&self) {
+        slotproof_cuda::prover_backend::ResidentMeter::reset_peak(self)
+    }
+    fn peak(&self) -> u64 {
+        slotproof_cuda::prover_backend::ResidentMeter::peak(self)
+    }
 }
 
 /// The fields block proofs use, with their prover on each backend.
@@ -353,6 +372,7 @@ macro_rules! backend_field {
                     ProverBackend::Cpu => Ok(vec![Lane {
                         device: None,
                         prover: Box::new(CpuShardProver::<$F>::cpu(settings)),
+                        meter: None,
                     }]),
                     ProverBackend::Cuda { devices } => {
                         check_devices(devices, streams)?;
@@ -361,18 +381,27 @@ macro_rules! backend_field {
                             let mut lanes = Vec::new();
                             for d in pool.open(devices, streams)? {
                                 for gpu in &d.streams {
+                                    use slotproof_cuda::prover_backend::MeteredEngine;
+                                    // Every buffer the proof keeps is counted: the shard's
+                                    // measured resident device memory.
+                                    let engine = Arc::new(MeteredEngine::new(gpu.clone()));
+                                    let meter = engine.meter().clone();
                                     let prover: ShardProver<
                                         ProverConfig<$F>,
-                                        slotproof_cuda::CudaProverBackend<$F>,
+                                        slotproof_cuda::CudaProverBackend<
+                                            $F,
+                                            MeteredEngine<Arc<slotproof_cuda::CudaBackend>>,
+                                        >,
                                     > = ShardProver::with_backend(settings, |_, s| {
                                         slotproof_cuda::CudaProverBackend::with_engine(
-                                            gpu.clone(),
+                                            engine.clone(),
                                             s,
                                         )
                                     });
                                     lanes.push(Lane {
                                         device: Some(d.ordinal),
                                         prover: Box::new(prover),
+                                        meter: Some(meter),
                                     });
                                 }
                             }

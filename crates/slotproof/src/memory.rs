@@ -37,6 +37,11 @@ pub struct ShardReport {
     pub cut_to_fit: bool,
     /// The CUDA device that proved it (`None` on the CPU).
     pub device: Option<usize>,
+    /// Measured on CUDA: the most bytes of the proof's resident device buffers (matrices,
+    /// Merkle trees, FRI codewords) alive at once, counted as the prover held them
+    /// (`slotproof_cuda::prover_backend::MeteredEngine`; a kernel's scratch within one launch
+    /// is not included). `None` on the CPU.
+    pub measured_device_bytes: Option<u64>,
 }
 
 /// Per chip of a shard, what its [`TableShape`] needs besides its height.

@@ -221,6 +221,7 @@ impl ShardSource<'_> {
                         peak_phase: plan.peak_phase,
                         cut_to_fit,
                         device: None,
+                        measured_device_bytes: None,
                     },
                     shard,
                 }
@@ -253,6 +254,9 @@ fn prove_one<F: PrimeField32>(
 ) -> Result<ProvenShard, ProveError> {
     let QueuedShard { shard, mut report } = q;
     report.index = index;
+    if let Some(meter) = &lane.meter {
+        meter.reset_peak();
+    }
     let t = Instant::now();
     let bytes = lane
         .prover
@@ -263,6 +267,7 @@ fn prove_one<F: PrimeField32>(
             reason,
         })?;
     report.device = lane.device;
+    report.measured_device_bytes = lane.meter.as_ref().map(|m| m.peak());
     Ok(ProvenShard {
         proof: ShardProof {
             subblock: report.subblock as u32,

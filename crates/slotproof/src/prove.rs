@@ -98,6 +98,14 @@ impl ProvedBlock {
             .max()
             .unwrap_or(0)
     }
+
+    /// The largest measured resident device memory of any shard (CUDA; `None` on the CPU).
+    pub fn max_measured_device_bytes(&self) -> Option<u64> {
+        self.shards
+            .iter()
+            .filter_map(|s| s.measured_device_bytes)
+            .max()
+    }
 }
 
 /// Trace generation (shards fitted to the device memory budget) and shard proving over one

@@ -102,7 +102,8 @@ fn cuda_without_a_gpu_reports_the_probe_error() {
     }
 }
 
-/// On a GPU: CPU and CUDA block proofs are the same bytes (both fields), and verify.
+/// On a GPU: CPU and CUDA block proofs are the same bytes (both fields), and verify; every
+/// shard's measured resident device memory is within its plan.
 #[cfg(feature = "cuda")]
 #[test]
 fn gpu_block_proof_is_the_cpu_block_proof() {
@@ -123,12 +124,18 @@ fn gpu_block_proof_is_the_cpu_block_proof() {
                 .build()
                 .prove(&input)
                 .unwrap()
-                .proof
-                .to_bytes()
-                .unwrap()
         };
-        let cpu = prove(ProverBackend::Cpu);
-        let gpu = prove(ProverBackend::Cuda { devices: vec![0] });
+        let cpu = prove(ProverBackend::Cpu).proof.to_bytes().unwrap();
+        let proved = prove(ProverBackend::Cuda { devices: vec![0] });
+        // Every shard's resident device memory is measured, and within its plan.
+        for r in &proved.shards {
+            let measured = r.measured_device_bytes.expect("measured on CUDA");
+            assert!(
+                measured > 0 && measured <= r.planned_device_bytes,
+                "{field:?}: {r:?}"
+            );
+        }
+        let gpu = proved.proof.to_bytes().unwrap();
         assert_eq!(
             cpu, gpu,
             "{field:?}: CUDA block proof differs from the CPU's"

@@ -35,6 +35,8 @@ fn check_reports(proved: &ProvedBlock) {
         assert_eq!(r.subblock, s.subblock as usize);
         assert!(!r.steps.is_empty());
         assert_eq!(r.device, None);
+        // Measured only where a device proves it.
+        assert_eq!(r.measured_device_bytes, None);
         // At least the range-16 table's LDE (2^17 rows of 2 words + its tree).
         assert!(r.planned_device_bytes > 1 << 20, "{r:?}");
         assert_ne!(r.peak_phase, DevicePhase::MainCommit, "{r:?}");

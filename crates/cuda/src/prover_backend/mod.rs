@@ -28,6 +28,7 @@ pub mod columns;
 pub mod engine;
 pub mod fri;
 pub mod host_tree;
+pub mod metered;
 pub mod openings;
 pub mod reference_engine;
 
@@ -50,6 +51,7 @@ use slotproof_prover::{
 pub use columns::{from_columns, to_columns};
 pub use engine::{ProverEngine, QuotientInputs, ReduceTerm};
 pub use host_tree::{DIGEST_ELEMS, Digest, HostMerkleTree, HostTreeMmcs, TreeShapeError};
+pub use metered::{Metered, MeteredEngine, ResidentMeter};
 pub use reference_engine::{ModelMatrix, ModelTree, ReferenceEngine};
 
 use crate::backend::CudaBackend;
