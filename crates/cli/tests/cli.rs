@@ -195,6 +195,8 @@ fn bench_writes_runs_and_percentiles_as_json() {
         assert!(proving["proof_size"].as_u64().unwrap() > 10_000);
         assert!(proving["proving_time_ms"].is_u64());
         assert!(proving["verification_time_ms"].is_u64());
+        assert_eq!(proving["trace_generation_overlapped"], true);
+        assert!(proving["measured_resident_device_memory_bytes"].is_null());
         assert!(proving["shards"].as_u64().unwrap() >= 2);
         assert_eq!(
             proving["shard_proving_time_ms"].as_array().unwrap().len() as u64,
@@ -351,11 +353,32 @@ fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
             .max()
             .unwrap()
     );
-    assert!(
-        per_shard
-            .iter()
-            .all(|s| s["device"].is_null() && s["cut_to_fit"] == false)
-    );
+    assert!(per_shard.iter().all(|s| s["device"].is_null()
+        && s["cut_to_fit"] == false
+        && s["measured_resident_bytes"].is_null()));
+    // Measured only on a device; trace generation overlapped by default.
+    assert!(v["measured_device_memory_max_bytes"].is_null());
+    assert_eq!(v["phases_ms"]["tracegen_overlapped"], true);
+
+    // --no-overlap generates every trace first: the same proof bytes.
+    let dir = temp_dir("no-overlap");
+    let (a, b) = (dir.join("overlapped.bin"), dir.join("sequential.bin"));
+    for (path, extra) in [(&a, None), (&b, Some("--no-overlap"))] {
+        let out = slotproof()
+            .args(["prove", fixture, "--max-rows", "1024", "--json", "-o"])
+            .arg(path)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["phases_ms"]["tracegen_overlapped"], extra.is_none());
+    }
+    assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap());
 
     let budget = (max - 1).to_string();
     let out = prove(&["--device-memory-budget", &budget]);
