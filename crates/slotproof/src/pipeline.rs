@@ -317,7 +317,7 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         if generated.is_ok() {
             progress(Progress::ShardsPlanned(n));
         }
-        (generated, t.elapsed())
+        (generated.map(|()| n), t.elapsed())
     };
     let ((generated, tracegen), end) = std::thread::scope(|scope| {
         let before = (!overlap).then(produce);
@@ -358,15 +358,15 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
     {
         return Err(e);
     }
-    generated?;
-    let shards = results
-        .into_iter()
-        .enumerate()
-        .map(|(k, (index, r))| {
-            debug_assert_eq!(k, index, "every published shard is proven");
-            r
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let published = generated?;
+    // Without an error every published shard was taken and proven; a gap would be a bug here,
+    // reported rather than numbered wrongly.
+    if let Some(k) = (0..published).find(|k| !results.contains_key(k)) {
+        return Err(ProveError::Internal(format!(
+            "shard {k} was published but never proven"
+        )));
+    }
+    let shards = results.into_values().collect::<Result<Vec<_>, _>>()?;
     Ok(ProvenShards {
         shards,
         tracegen,

@@ -48,6 +48,9 @@ pub enum ProveError {
     /// The chosen backend cannot run here (see [`crate::ProverBackend`]).
     #[error(transparent)]
     Backend(#[from] BackendUnavailable),
+    /// A broken invariant of the prover itself (a bug to report, not bad input).
+    #[error("internal error (please report): {0}")]
+    Internal(String),
 }
 
 /// What [`BlockProver::prove_with_progress`] reports.
