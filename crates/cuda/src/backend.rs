@@ -94,13 +94,14 @@ impl CudaBackend {
 
     /// As [`CudaBackend::new`], on device `ordinal`, with options.
     pub fn with_options(ordinal: usize, options: BackendOptions) -> Result<Self> {
-        // The probe comes first: cudarc panics when libcuda is missing.
-        let info = probe_driver()?;
+        // Options first: they are wrong on every machine.
         if options.staging_slot_words == 0 {
             return Err(Error::InvalidOptions(
                 "staging_slot_words must be at least 1".into(),
             ));
         }
+        // The probe comes before cudarc: cudarc panics when libcuda is missing.
+        let info = probe_driver()?;
         if kernels::KERNELS.is_empty() {
             return Err(Error::KernelsNotBuilt);
         }
