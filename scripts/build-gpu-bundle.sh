@@ -88,7 +88,8 @@ cat > "$OUT/run.sh" <<'RUN'
 # their model and Plonky3's LogUpGadget; test-gpu_staging: pinned uploads against pageable ones),
 # then timing (bench-gpu: kernels; bench-prover: GPU vs CPU commitment rounds, D2D copy floor,
 # shard proofs; bench-staging: 64 and 512 MiB trace uploads, pinned vs pageable, with ratio).
-# Each binary's output is also written to $OUT/<binary>.log (or .gpu-bin/results/ when OUT is unset) and its exit code to summary.txt.
+# Each binary's output is also written to $OUT/<binary>.log (or .gpu-bin/results/ when OUT is
+# unset) and its exit code to summary.txt.
 # Sizes: SLOTPROOF_GPU_MAX_LOG_N (tests, default here 22), SLOTPROOF_BENCH_LOG_NS / _WIDTHS /
 # _FIELDS / _ITERS / _SHARD_LOG_ROWS / _UPLOAD_MIB / _UPLOAD_WIDTH (benches).
 set -uo pipefail
