@@ -339,11 +339,9 @@ impl Drop for PinnedSlot {
         if self.wait().is_err() {
             self.abandon();
         }
-        if let Err(e) = self.free() {
-            // Drop cannot return it; the context reports it at its next check (`synchronize`).
-            if let Error::Driver(e) = e {
-                self.ctx.record_err(Err::<(), _>(e));
-            }
+        // Drop cannot return an error; the context reports it at its next check.
+        if let Err(Error::Driver(e)) = self.free() {
+            self.ctx.record_err(Err::<(), _>(e));
         }
     }
 }

@@ -22,6 +22,11 @@ const TILE_ROWS: usize = 2048;
 /// Words of a tile: short matrices take whole columns, as many as make this many words.
 const TILE_WORDS: usize = 16 * TILE_ROWS;
 
+/// A tile: (row band, column group).
+type TileKey = (usize, usize);
+/// A run of the output: the column-major index of its first word, and the words.
+type Piece<'a, T> = (usize, &'a mut [T]);
+
 /// Words `[start, start + out.len())` of the column-major form of the row-major
 /// `height x width` matrix `values` (`values[r * width + c]`): `out[i]` is row
 /// `(start + i) % height` of column `(start + i) / height`. A whole matrix is
@@ -46,7 +51,8 @@ pub(crate) fn columns_range_into<T: Copy + Send + Sync>(
     let group = (TILE_WORDS / band).max(1);
     // Whole columns per tile when one band is the whole height: a tile's output is contiguous.
     let whole_columns = band == height;
-    let mut tiles: BTreeMap<(usize, usize), Vec<(usize, &mut [T])>> = BTreeMap::new();
+    // (row band, column group) -> the tile's pieces: (first word's index, words).
+    let mut tiles: BTreeMap<TileKey, Vec<Piece<'_, T>>> = BTreeMap::new();
     let mut rest = out;
     let mut g = start;
     while !rest.is_empty() {
