@@ -390,8 +390,13 @@ impl CudaBackend {
             let Staging { slots, stats, .. } = &mut *staging;
             let slot = &mut slots[slot];
             let prep = slot.state.prepare(range.len(), slot_words);
-            if prep.wait {
-                slot.wait()?;
+            if prep.wait
+                && let Err(e) = slot.wait()
+            {
+                // The copy may still be running and the slot no longer says so: give the
+                // memory up rather than write or free it under a DMA.
+                slot.abandon();
+                return Err(e);
             }
             if let Some(words) = prep.grow_to {
                 // The wait above guarantees no copy reads the old memory.
