@@ -217,16 +217,16 @@ fn gpu_row_major_upload_equals_pageable() {
 #[test]
 fn gpu_staged_copies_are_profiled() {
     let test = "gpu_staged_copies_are_profiled";
-    let Ok(b) = CudaBackend::with_options(
+    let b = match CudaBackend::with_options(
         0,
         BackendOptions {
             profile_kernels: true,
             staging_slot_words: CAP,
             ..BackendOptions::default()
         },
-    ) else {
-        skip(test, "no usable CUDA device/kernels");
-        return;
+    ) {
+        Ok(b) => b,
+        Err(e) => return skip(test, &format!("no usable CUDA device/kernels: {e}")),
     };
     let _ = b.take_kernel_times().unwrap();
     let src = words(&mut rng(test), 4 * CAP + 1);
