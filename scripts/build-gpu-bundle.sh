@@ -85,11 +85,13 @@ cat > "$OUT/run.sh" <<'RUN'
 # Correctness first (every test binary: kernels against Plonky3, the prover backend's whole-shard
 # byte identity with the CPU backend, and test-gpu_prover_kernels: the quotient, PoW, FRI and
 # opening kernels against the prover's CPU code; test-gpu_logup: the LogUp trace kernels against
-# their model and Plonky3's LogUpGadget), then timing (bench-gpu: kernels; bench-prover: GPU vs CPU
-# commitment rounds, D2D copy floor, shard proofs). Each binary's output is also written to
-# $OUT/<binary>.log (or .gpu-bin/results/ when OUT is unset) and its exit code to summary.txt.
+# their model and Plonky3's LogUpGadget; test-gpu_staging: pinned uploads against pageable ones),
+# then timing (bench-gpu: kernels; bench-prover: GPU vs CPU commitment rounds, D2D copy floor,
+# shard proofs; bench-staging: 64 and 512 MiB trace uploads, pinned vs pageable, with ratio).
+# Each binary's output is also written to $OUT/<binary>.log (or .gpu-bin/results/ when OUT is
+# unset) and its exit code to summary.txt.
 # Sizes: SLOTPROOF_GPU_MAX_LOG_N (tests, default here 22), SLOTPROOF_BENCH_LOG_NS / _WIDTHS /
-# _FIELDS / _ITERS / _SHARD_LOG_ROWS (benches).
+# _FIELDS / _ITERS / _SHARD_LOG_ROWS / _UPLOAD_MIB / _UPLOAD_WIDTH (benches).
 set -uo pipefail
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 what="${1:-all}"
@@ -141,7 +143,8 @@ if [[ "$what" == blocks || "$what" == all ]]; then
     --generate-gas 120M --backend cuda --json "$RES/scaling-cuda.json"
 fi
 if [[ "$what" == bench || "$what" == all ]]; then
-  # bench-prover (GPU vs CPU, with its own equality checks) before the kernel microbenches.
+  # bench-prover (GPU vs CPU, with its own equality checks) before the kernel microbenches;
+  # the rest (bench-staging: pinned vs pageable uploads, bench-logup) after them.
   for name in bench-prover bench-gpu; do
     [[ -x "$DIR/$name" ]] && run "$name" "$DIR/$name" --bench
   done

@@ -20,9 +20,10 @@ use crate::plan::{
     DEFAULT_SHARED_BYTES, MAX_LOG_REGS, NTT_MAX_THREADS, NttLimits, NttPass, plan_dif_passes,
 };
 use crate::probe::{DriverInfo, probe_driver};
+use crate::staging::{Staging, StagingStats, UploadSource};
 
 /// Options of a [`CudaBackend`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BackendOptions {
     /// Fill every buffer the backend allocates with this word before any kernel writes it
     /// (tests use a non-canonical word such as 0xFFFF_FFFF, so unwritten outputs cannot pass).
@@ -33,6 +34,26 @@ pub struct BackendOptions {
     /// Time every launch and host/device copy with CUDA events
     /// ([`CudaBackend::take_kernel_times`]); off by default (two events per launch).
     pub profile_kernels: bool,
+    /// Upload through pinned host staging slots (on by default; see [`crate::staging`]): the
+    /// copy is queued and the call returns, the host transposes straight into the slot, and a
+    /// failed pinned allocation falls back to the pageable copy. Off: every upload is a
+    /// pageable copy, which holds the host until the driver has staged it.
+    pub pinned_uploads: bool,
+    /// Cap of one staging slot in words ([`crate::staging::DEFAULT_SLOT_WORDS`], 256 MiB, by
+    /// default); larger uploads go through the slots in chunks. At least 1.
+    pub staging_slot_words: usize,
+}
+
+impl Default for BackendOptions {
+    fn default() -> Self {
+        Self {
+            poison: None,
+            sync_each_launch: false,
+            profile_kernels: false,
+            pinned_uploads: true,
+            staging_slot_words: crate::staging::DEFAULT_SLOT_WORDS,
+        }
+    }
 }
 
 /// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order
@@ -51,6 +72,9 @@ pub struct CudaBackend {
     tables: Mutex<HashMap<TableKey, Arc<DeviceBuffer>>>,
     options: BackendOptions,
     profile: crate::profile::KernelProfile,
+    /// Pinned upload slots of this stream (last field: dropped after the stream's other
+    /// state; each slot waits for its last copy before freeing its memory).
+    staging: Mutex<Staging>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,7 +94,13 @@ impl CudaBackend {
 
     /// As [`CudaBackend::new`], on device `ordinal`, with options.
     pub fn with_options(ordinal: usize, options: BackendOptions) -> Result<Self> {
-        // The probe comes first: cudarc panics when libcuda is missing.
+        // Options first: they are wrong on every machine.
+        if options.staging_slot_words == 0 {
+            return Err(Error::InvalidOptions(
+                "staging_slot_words must be at least 1".into(),
+            ));
+        }
+        // The probe comes before cudarc: cudarc panics when libcuda is missing.
         let info = probe_driver()?;
         if kernels::KERNELS.is_empty() {
             return Err(Error::KernelsNotBuilt);
@@ -103,7 +133,6 @@ impl CudaBackend {
             .max(DEFAULT_SHARED_BYTES);
         Ok(Self {
             info,
-            ctx,
             stream,
             modules,
             functions: Mutex::new(HashMap::new()),
@@ -113,6 +142,8 @@ impl CudaBackend {
             tables: Mutex::new(HashMap::new()),
             options,
             profile: Default::default(),
+            staging: Mutex::new(Staging::new(&ctx, options.staging_slot_words)?),
+            ctx,
         })
     }
 
@@ -120,7 +151,8 @@ impl CudaBackend {
     /// non-blocking one), so that several shards can be in flight on one device. Work on the
     /// fork is ordered within its stream only: a buffer must be used by the backend that
     /// allocated it (event tracking is off, see [`CudaBackend::with_options`]), so the fork
-    /// keeps its own function, shared-memory and twiddle-table caches.
+    /// keeps its own function, shared-memory and twiddle-table caches, and its own pinned
+    /// upload slots.
     pub fn fork_stream(&self) -> Result<Self> {
         Ok(Self {
             info: self.info.clone(),
@@ -134,6 +166,7 @@ impl CudaBackend {
             tables: Mutex::new(HashMap::new()),
             options: self.options,
             profile: Default::default(),
+            staging: Mutex::new(Staging::new(&self.ctx, self.options.staging_slot_words)?),
         })
     }
 
@@ -357,18 +390,57 @@ impl CudaBackend {
         )
     }
 
-    /// Upload words.
+    /// Upload words. With `pinned_uploads` (the default) the copy is queued from a pinned
+    /// staging slot and the call returns at once; either way `words` may be changed as soon as
+    /// it returns.
     pub fn upload_words(&self, words: &[u32]) -> Result<DeviceBuffer> {
-        if words.is_empty() {
+        self.upload(&UploadSource::Words(words))
+    }
+
+    /// Upload `src` through the staging slots, or pageable when `pinned_uploads` is off.
+    fn upload(&self, src: &UploadSource<'_>) -> Result<DeviceBuffer> {
+        let len = src.len();
+        if len == 0 {
             return self.alloc(0);
         }
+        // SAFETY: the copies below write every word before any kernel or download reads it
+        // (all on this stream, in order).
+        let mut slice = unsafe { self.stream.alloc::<u32>(len) }?;
+        let mut staging = self.staging.lock().unwrap_or_else(|p| p.into_inner());
+        if self.options.pinned_uploads {
+            self.upload_staged(&mut staging, src, &mut slice)?;
+        } else {
+            staging.count_pageable();
+            self.copy_pageable(src, 0..len, &mut slice)?;
+        }
+        Ok(DeviceBuffer { slice, len })
+    }
+
+    /// Queue a copy of `host` into `dst` at word `at` (timed as "memcpy h2d" when profiling).
+    pub(crate) fn copy_htod(
+        &self,
+        host: &[u32],
+        dst: &mut CudaSlice<u32>,
+        at: usize,
+    ) -> Result<()> {
+        let Some(mut view) = dst.try_slice_mut(at..at + host.len()) else {
+            return Err(Error::InvalidShape(format!(
+                "{} words copied at {at} into a buffer of {}",
+                host.len(),
+                dst.len()
+            )));
+        };
         let start = self.profile_event()?;
-        let slice = self.stream.clone_htod(words)?;
-        self.profile_end("memcpy h2d", start)?;
-        Ok(DeviceBuffer {
-            slice,
-            len: words.len(),
-        })
+        self.stream.memcpy_htod(host, &mut view)?;
+        self.profile_end("memcpy h2d", start)
+    }
+
+    /// This backend's upload counters and staging slot sizes.
+    pub fn staging_stats(&self) -> StagingStats {
+        self.staging
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .stats()
     }
 
     /// Download words (synchronizes).
@@ -480,19 +552,31 @@ impl CudaBackend {
         })
     }
 
-    /// Upload a row-major Plonky3 matrix (transposed to column-major on the host).
+    /// Upload a row-major Plonky3 matrix, transposed to column-major on the host: straight
+    /// into the pinned staging slots (chunk by chunk) with `pinned_uploads`, else into a
+    /// temporary vector copied pageable.
     pub fn upload_row_major<F: DeviceField>(
         &self,
         m: &RowMajorMatrix<F>,
     ) -> Result<DeviceMatrix<F>> {
-        let (h, w) = (m.height(), m.width());
-        let mut cols = vec![F::ZERO; h * w];
-        for (r, row) in m.values.chunks_exact(w.max(1)).enumerate().take(h) {
-            for (c, &x) in row.iter().enumerate() {
-                cols[c * h + r] = x;
-            }
+        let (height, width) = (m.height(), m.width());
+        let words = F::as_words(&m.values);
+        if words.len() < height * width {
+            return Err(Error::InvalidShape(format!(
+                "{} values for a {height} x {width} matrix",
+                words.len()
+            )));
         }
-        self.upload_columns(&cols, h, w)
+        Ok(DeviceMatrix {
+            buf: self.upload(&UploadSource::RowMajor {
+                words,
+                height,
+                width,
+            })?,
+            height,
+            width,
+            _f: PhantomData,
+        })
     }
 
     /// Download a matrix column-major (`out[c * height + r]`); fails on non-canonical words.

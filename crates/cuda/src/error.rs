@@ -68,6 +68,9 @@ pub enum Error {
     /// NTT tile limits the device or the kernel cannot run (shared memory, registers, threads).
     #[error("invalid NTT limits: {0}")]
     InvalidNttLimits(String),
+    /// Backend options that cannot be used (for example a zero staging slot).
+    #[error("invalid backend options: {0}")]
+    InvalidOptions(String),
     /// Arguments of the wrong shape (sizes, heights, widths).
     #[error("invalid shape: {0}")]
     InvalidShape(String),

@@ -13,7 +13,6 @@
 //!   vectors, so that everything the prover backend does with an engine is tested, whole proofs
 //!   byte for byte, on machines without a GPU.
 
-use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
@@ -204,10 +203,9 @@ impl<F: DeviceField> ProverEngine<F> for CudaBackend {
         c.len() / 4
     }
 
-    /// Host transpose to columns, one upload.
+    /// Host transpose to columns, straight into the pinned staging slots (by default).
     fn upload(&self, m: &RowMajorMatrix<F>) -> Result<Self::Matrix> {
-        let cols = super::columns::to_columns(m);
-        self.upload_columns(&cols, m.height(), m.width())
+        self.upload_row_major(m)
     }
 
     fn download(&self, m: &Self::Matrix) -> Result<RowMajorMatrix<F>> {

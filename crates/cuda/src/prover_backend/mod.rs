@@ -48,6 +48,7 @@ use slotproof_prover::{
     Backend, BackendError, FriSettings, OpeningRound, ProverConfig, ProverField,
 };
 
+pub(crate) use columns::columns_range_into;
 pub use columns::{from_columns, to_columns};
 pub use engine::{ProverEngine, QuotientInputs, ReduceTerm};
 pub use host_tree::{DIGEST_ELEMS, Digest, HostMerkleTree, HostTreeMmcs, TreeShapeError};
