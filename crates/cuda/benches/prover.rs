@@ -23,8 +23,12 @@
 //! `SLOTPROOF_BENCH_SHARD_LOG_ROWS` (default "16,18"), `SLOTPROOF_BENCH_SHARD_WIDTH` (default
 //! 64), `SLOTPROOF_BENCH_ITERS`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use common::{iters, list, ms};
 
 use p3_baby_bear::BabyBear;
 use p3_commit::Pcs;
@@ -42,22 +46,6 @@ use slotproof_prover::{
     stark_config,
 };
 
-fn list(name: &str, default: &str) -> Vec<usize> {
-    std::env::var(name)
-        .unwrap_or_else(|_| default.to_string())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect()
-}
-
-fn iters() -> usize {
-    list("SLOTPROOF_BENCH_ITERS", "5")
-        .first()
-        .copied()
-        .unwrap_or(5)
-        .max(1)
-}
-
 /// One warm-up call, then the median of `iters()` timed calls; `setup` runs untimed before
 /// each call and its output is passed in.
 fn median<S, T>(mut setup: impl FnMut() -> S, mut run: impl FnMut(S) -> T) -> Duration {
@@ -74,10 +62,6 @@ fn median<S, T>(mut setup: impl FnMut() -> S, mut run: impl FnMut(S) -> T) -> Du
         .collect();
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn ratio(cpu: Duration, gpu: Duration) -> f64 {

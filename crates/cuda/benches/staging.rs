@@ -15,27 +15,15 @@
 //! slots); ratio = pageable / pinned (above 1: pinned is faster). Skips without a GPU, and skips
 //! a size whose buffers would not fit in 80% of free device memory.
 
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::{iters, list, ms};
 
 use p3_koala_bear::KoalaBear;
 use p3_matrix::dense::RowMajorMatrix;
 use slotproof_cuda::{BackendOptions, CudaBackend, DeviceField};
-
-fn list(name: &str, default: &str) -> Vec<usize> {
-    std::env::var(name)
-        .unwrap_or_else(|_| default.to_string())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect()
-}
-
-fn iters() -> usize {
-    list("SLOTPROOF_BENCH_ITERS", "5")
-        .first()
-        .copied()
-        .unwrap_or(5)
-        .max(1)
-}
 
 /// Medians of (call returned, copy landed) over `iters()` runs after one warm-up.
 fn median<T>(b: &CudaBackend, mut upload: impl FnMut() -> T) -> (Duration, Duration) {
@@ -54,10 +42,6 @@ fn median<T>(b: &CudaBackend, mut upload: impl FnMut() -> T) -> (Duration, Durat
     ret.sort();
     done.sort();
     (ret[ret.len() / 2], done[done.len() / 2])
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn report(what: &str, bytes: usize, pinned: (Duration, Duration), pageable: (Duration, Duration)) {

@@ -22,26 +22,14 @@ const CAP: usize = 1000;
 /// Device 0 with pinned uploads on or off and slots of `cap` words; `None` (with a `SKIP`
 /// line) without a usable GPU or kernels.
 fn backend(test: &str, pinned_uploads: bool, cap: usize) -> Option<CudaBackend> {
-    match CudaBackend::with_options(
-        0,
+    common::backend_with(
+        test,
         BackendOptions {
             pinned_uploads,
             staging_slot_words: cap,
             ..BackendOptions::default()
         },
-    ) {
-        Ok(b) => {
-            eprintln!(
-                "[{test}] running on {}",
-                b.device_description().unwrap_or_default()
-            );
-            Some(b)
-        }
-        Err(e) => {
-            skip(test, &format!("no usable CUDA device/kernels: {e}"));
-            None
-        }
-    }
+    )
 }
 
 /// Words neither path could produce by accident (a fixed pattern mixed with random words).

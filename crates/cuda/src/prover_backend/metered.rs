@@ -114,21 +114,19 @@ impl<E> MeteredEngine<E> {
     pub fn engine(&self) -> &E {
         &self.engine
     }
-}
 
-/// Bytes of a digest tree over leaves of `height` rows: every layer down to the root, as the
-/// device keeps them.
-fn tree_bytes(height: usize) -> u64 {
-    (2 * height as u64).saturating_sub(1) * DIGEST_BYTES
-}
-
-impl<E> MeteredEngine<E> {
     fn counted<T>(&self, inner: T, bytes: u64) -> Metered<T> {
         Metered {
             inner,
             lease: self.meter.lease(bytes),
         }
     }
+}
+
+/// Bytes of a digest tree over leaves of `height` rows: every layer down to the root, as the
+/// device keeps them.
+fn tree_bytes(height: usize) -> u64 {
+    (2 * height as u64).saturating_sub(1) * DIGEST_BYTES
 }
 
 /// A matrix counted by its words.

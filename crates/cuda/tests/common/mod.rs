@@ -199,15 +199,23 @@ pub fn skip(test: &str, why: &str) {
 /// download check) and every launch synchronized and checked; `None` (with a `SKIP` line)
 /// without a usable GPU or a build without kernels.
 pub fn checked_backend(test: &str) -> Option<slotproof_cuda::CudaBackend> {
-    use slotproof_cuda::{BackendOptions, CudaBackend};
-    match CudaBackend::with_options(
-        0,
-        BackendOptions {
+    backend_with(
+        test,
+        slotproof_cuda::BackendOptions {
             poison: Some(0xFFFF_FFFF),
             sync_each_launch: true,
-            ..BackendOptions::default()
+            ..Default::default()
         },
-    ) {
+    )
+}
+
+/// Device 0 with `options`, naming the device; `None` (with a `SKIP` line) without a usable
+/// GPU or a build without kernels.
+pub fn backend_with(
+    test: &str,
+    options: slotproof_cuda::BackendOptions,
+) -> Option<slotproof_cuda::CudaBackend> {
+    match slotproof_cuda::CudaBackend::with_options(0, options) {
         Ok(b) => {
             eprintln!(
                 "[{test}] running on {}",
