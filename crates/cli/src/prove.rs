@@ -207,6 +207,11 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 "prove_per_shard": t.shards.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "verify": ms(verify),
             },
+            // Per shard, the wall time of each phase of its proof, in the prover's order.
+            "shard_phases_ms": proved.shards.iter().map(|r| {
+                r.phases.iter().map(|(name, d)| json!({"phase": name, "ms": ms(*d)})).collect::<Vec<_>>()
+            }).collect::<Vec<_>>(),
+            "trace_area": trace_area_json(&proved.shards),
             "total_ms": ms(t0.elapsed()),
             "verified": verified,
             "backend": prover.backend().to_string(),
@@ -281,6 +286,15 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 r.device.map(|d| format!(" cuda:{d}")).unwrap_or_default(),
                 if r.cut_to_fit { " cut to fit" } else { "" }
             );
+        }
+        let cells: u64 = proved.shards.iter().map(|r| r.committed_cells()).sum();
+        println!(
+            "trace area   {cells} committed cells ({:.0} per EVM step; main + LogUp + quotient, before blowup)",
+            cells as f64 / exec.steps().max(1) as f64
+        );
+        println!("proof phases summed over shards (wall time per shard, shards may overlap):");
+        for (name, d) in summed_phases(&proved.shards) {
+            println!("  {name:<40} {:>9.1} ms", ms(d));
         }
         println!(
             "proof        {} bytes{}",
@@ -363,4 +377,43 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 
 fn hex(b: &[u8]) -> String {
     alloy_primitives::hex::encode(b)
+}
+
+/// Each proof phase's wall time summed over the shards, in the prover's phase order.
+fn summed_phases(shards: &[slotproof::ShardReport]) -> Vec<(&'static str, Duration)> {
+    let mut sums: Vec<(&'static str, Duration)> = Vec::new();
+    for r in shards {
+        for &(name, d) in &r.phases {
+            match sums.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, total)) => *total += d,
+                None => sums.push((name, d)),
+            }
+        }
+    }
+    sums
+}
+
+/// Committed cells per table and shard, their total and the cells per EVM step.
+fn trace_area_json(shards: &[slotproof::ShardReport]) -> serde_json::Value {
+    let total: u64 = shards.iter().map(|r| r.committed_cells()).sum();
+    let steps: usize = shards.iter().map(|r| r.steps.len()).sum();
+    json!({
+        "committed_cells": total,
+        "cells_per_step": total as f64 / steps.max(1) as f64,
+        "per_shard": shards.iter().map(|r| json!({
+            "index": r.index,
+            "steps": r.steps.len(),
+            "committed_cells": r.committed_cells(),
+            "cells_per_step": r.cells_per_step(),
+            "tables": r.tables.iter().map(|t| json!({
+                "name": t.name,
+                "height": t.height,
+                "main_width": t.main_width,
+                "permutation_width": t.permutation_width,
+                "quotient_chunks": t.quotient_chunks,
+                "main_cells": t.main_cells(),
+                "committed_cells": t.committed_cells(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
 }

@@ -31,6 +31,55 @@ fn execute_embedded_block_passes_every_check() {
     assert!(!text.contains("FAIL"));
 }
 
+/// Per shard: the proof's phases, in the prover's order, fit inside its proof time; the trace
+/// area of every table adds up to the shard's, and the shards' to the block's.
+fn check_phase_and_area_figures(v: &serde_json::Value) {
+    let shards = v["shards"].as_u64().unwrap() as usize;
+    let phases = v["shard_phases_ms"].as_array().expect("shard_phases_ms");
+    let per_shard_ms = v["phases_ms"]["prove_per_shard"].as_array().unwrap();
+    assert_eq!(phases.len(), shards);
+    for (p, total) in phases.iter().zip(per_shard_ms) {
+        let names: Vec<&str> = p
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["phase"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.first(), Some(&"setup"), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("FRI")), "{names:?}");
+        let sum: f64 = p
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["ms"].as_f64().unwrap())
+            .sum();
+        assert!(sum <= total.as_f64().unwrap() + 0.5, "{sum} > {total}");
+    }
+    let area = &v["trace_area"];
+    let per_shard = area["per_shard"].as_array().unwrap();
+    assert_eq!(per_shard.len(), shards);
+    let mut total = 0;
+    for s in per_shard {
+        let tables = s["tables"].as_array().unwrap();
+        assert!(!tables.is_empty());
+        let mut sum = 0;
+        for t in tables {
+            let (h, main) = (
+                t["height"].as_u64().unwrap(),
+                t["main_cells"].as_u64().unwrap(),
+            );
+            assert!(h.is_power_of_two());
+            assert_eq!(main, h * t["main_width"].as_u64().unwrap());
+            assert!(t["committed_cells"].as_u64().unwrap() > main);
+            sum += t["committed_cells"].as_u64().unwrap();
+        }
+        assert_eq!(s["committed_cells"].as_u64().unwrap(), sum);
+        total += sum;
+    }
+    assert_eq!(area["committed_cells"].as_u64().unwrap(), total);
+    assert!(area["cells_per_step"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn prove_writes_a_proof_that_verify_accepts_and_a_tampered_one_it_rejects() {
     let dir = std::env::temp_dir().join(format!("slotproof-prove-test-{}", std::process::id()));
@@ -62,6 +111,7 @@ fn prove_writes_a_proof_that_verify_accepts_and_a_tampered_one_it_rejects() {
     }
     assert_eq!(v["verified"], true);
     assert!(v["shards"].as_u64().unwrap() >= 2);
+    check_phase_and_area_figures(&v);
 
     let ok = slotproof().arg("verify").arg(&proof).output().unwrap();
     assert_eq!(ok.status.code(), Some(0));

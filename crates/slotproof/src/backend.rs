@@ -13,8 +13,8 @@
 
 use slotproof_air::shard::Shard;
 use slotproof_prover::{
-    BabyBear, Backend, CpuShardProver, FriSettings, KoalaBear, ProverConfig, ShardProver,
-    proof_to_bytes,
+    BabyBear, Backend, CpuShardProver, FriSettings, KoalaBear, PhaseTimings, ProverConfig,
+    ShardProver, proof_to_bytes,
 };
 use thiserror::Error;
 
@@ -308,8 +308,9 @@ impl DevicePool {
 
 /// A shard prover of field `F`, whichever backend it runs on.
 pub(crate) trait ShardProving<F>: Sync {
-    /// The proof bytes of one shard (`slotproof_prover::proof_to_bytes`).
-    fn prove_shard(&self, shard: &Shard<F>) -> Result<Vec<u8>, String>;
+    /// The proof bytes of one shard (`slotproof_prover::proof_to_bytes`) and the wall time of
+    /// each phase of its proof.
+    fn prove_shard(&self, shard: &Shard<F>) -> Result<(Vec<u8>, PhaseTimings), String>;
 }
 
 /// One prover that takes one shard at a time: the CPU prover (which proves shards in
@@ -353,11 +354,11 @@ pub(crate) trait BackendField: Sized {
 macro_rules! backend_field {
     ($F:ty) => {
         impl<B: Backend<ProverConfig<$F>>> ShardProving<$F> for ShardProver<ProverConfig<$F>, B> {
-            fn prove_shard(&self, s: &Shard<$F>) -> Result<Vec<u8>, String> {
-                let proof = self
-                    .prove(&s.airs, &s.traces, &s.public_values)
+            fn prove_shard(&self, s: &Shard<$F>) -> Result<(Vec<u8>, PhaseTimings), String> {
+                let (proof, phases) = self
+                    .prove_timed(&s.airs, &s.traces, &s.public_values)
                     .map_err(|e| e.to_string())?;
-                proof_to_bytes(&proof).map_err(|e| e.to_string())
+                Ok((proof_to_bytes(&proof).map_err(|e| e.to_string())?, phases))
             }
         }
 

@@ -37,7 +37,7 @@ mod verify;
 pub use backend::{
     BackendUnavailable, DEFAULT_CUDA_STREAMS, DEVICE_HEADROOM_BYTES, KernelTime, ProverBackend,
 };
-pub use memory::ShardReport;
+pub use memory::{ShardReport, TableArea};
 pub use proof::{
     AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,
     ShardProof, SlotEntry, SubblockPublicValues,

@@ -42,6 +42,67 @@ pub struct ShardReport {
     /// (`slotproof_cuda::prover_backend::MeteredEngine`; a kernel's scratch within one launch
     /// is not included). `None` on the CPU.
     pub measured_device_bytes: Option<u64>,
+    /// Trace area per table (committed cells, padded heights), from the shard's shape.
+    pub tables: Vec<TableArea>,
+    /// Wall time of each phase of the shard's proof (`slotproof_prover::PhaseTimings`), in
+    /// order; empty until the shard is proven.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl ShardReport {
+    /// Cells committed for this shard over all its tables (main, LogUp and quotient traces,
+    /// at trace height, before the blowup).
+    pub fn committed_cells(&self) -> u64 {
+        self.tables.iter().map(TableArea::committed_cells).sum()
+    }
+
+    /// Committed cells per EVM step proven (padding and the fixed tables included).
+    pub fn cells_per_step(&self) -> f64 {
+        self.committed_cells() as f64 / self.steps.len().max(1) as f64
+    }
+}
+
+/// The committed trace area of one table of a shard, in base-field cells at trace height.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableArea {
+    pub name: String,
+    /// Padded height (a power of two).
+    pub height: u64,
+    pub main_width: usize,
+    /// LogUp trace width in extension columns.
+    pub permutation_width: usize,
+    /// Quotient chunks (each an extension column of `height` rows).
+    pub quotient_chunks: usize,
+}
+
+impl TableArea {
+    /// Degree of the extension field the LogUp and quotient traces live in.
+    const EXTENSION_DEGREE: u64 = 4;
+
+    fn from_shape(t: &TableShape) -> Self {
+        Self {
+            name: t.name.clone(),
+            height: 1 << t.log_height,
+            main_width: t.main_width,
+            permutation_width: t.permutation_width,
+            quotient_chunks: 1 << t.log_quotient_chunks,
+        }
+    }
+
+    pub fn main_cells(&self) -> u64 {
+        self.height * self.main_width as u64
+    }
+
+    /// Main + LogUp + quotient cells: what the shard's commitments cover, per table.
+    pub fn committed_cells(&self) -> u64 {
+        let ext_columns = (self.permutation_width + self.quotient_chunks) as u64;
+        self.main_cells() + self.height * ext_columns * Self::EXTENSION_DEGREE
+    }
+}
+
+/// Every table's area in a shard of `shape`.
+pub(crate) fn table_areas(shape: &ShardShape) -> Vec<TableArea> {
+    shape.tables.iter().map(TableArea::from_shape).collect()
 }
 
 /// Per chip of a shard, what its [`TableShape`] needs besides its height.
@@ -75,10 +136,6 @@ impl ShardPlanner {
             })
             .collect();
         ShardShape::new(tables, &self.settings)
-    }
-
-    pub(crate) fn plan<F: Clone + Send + Sync>(&self, shard: &Shard<F>) -> MemoryPlan {
-        plan(&self.shape(shard))
     }
 }
 
@@ -147,6 +204,8 @@ fn scales_with_shard(air: &EvmAir) -> bool {
 pub(crate) struct FittedShards<F> {
     pub(crate) shards: Vec<Shard<F>>,
     pub(crate) plans: Vec<MemoryPlan>,
+    /// Per shard: its tables' trace area.
+    pub(crate) areas: Vec<Vec<TableArea>>,
     /// Per shard: a part of a re-cut shard.
     pub(crate) cut_to_fit: Vec<bool>,
 }
@@ -175,11 +234,14 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
             .get_or_init(|| ShardPlanner::new(&shards[0], settings).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| ProveError::Settings(e.clone()))?;
-        let plans: Vec<MemoryPlan> = shards.iter().map(|s| planner.plan(s)).collect();
+        let shapes: Vec<ShardShape> = shards.iter().map(|s| planner.shape(s)).collect();
+        let plans: Vec<MemoryPlan> = shapes.iter().map(plan).collect();
+        let areas = shapes.iter().map(table_areas).collect();
         let Some(budget) = budget else {
             return Ok(FittedShards {
                 shards,
                 plans,
+                areas,
                 cut_to_fit: cut,
             });
         };
@@ -190,6 +252,7 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
             return Ok(FittedShards {
                 shards,
                 plans,
+                areas,
                 cut_to_fit: cut,
             });
         }

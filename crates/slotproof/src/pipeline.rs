@@ -209,8 +209,9 @@ impl ShardSource<'_> {
             .shards
             .into_iter()
             .zip(fitted.plans)
+            .zip(fitted.areas)
             .zip(fitted.cut_to_fit)
-            .map(|((mut shard, plan), cut_to_fit)| {
+            .map(|(((mut shard, plan), tables), cut_to_fit)| {
                 shard.bind(binding.clone());
                 QueuedShard {
                     report: ShardReport {
@@ -222,6 +223,8 @@ impl ShardSource<'_> {
                         cut_to_fit,
                         device: None,
                         measured_device_bytes: None,
+                        tables,
+                        phases: Vec::new(),
                     },
                     shard,
                 }
@@ -258,7 +261,7 @@ fn prove_one<F: PrimeField32>(
         meter.reset_peak();
     }
     let t = Instant::now();
-    let bytes = lane
+    let (bytes, phases) = lane
         .prover
         .prove_shard(&shard)
         .map_err(|reason| ProveError::Shard {
@@ -267,6 +270,7 @@ fn prove_one<F: PrimeField32>(
             reason,
         })?;
     report.device = lane.device;
+    report.phases = phases.phases;
     report.measured_device_bytes = lane.meter.as_ref().map(|m| m.peak());
     Ok(ProvenShard {
         proof: ShardProof {
