@@ -400,6 +400,36 @@ fn mutated_multiplicity_is_rejected() {
     assert_rejected(&s, "opcode multiplicity");
 }
 
+/// The AND table holds only the pairs its shard looks up; each row is a correct AND by its bits,
+/// so a changed bit (another pair), a non-boolean bit, a dropped row or a changed multiplicity
+/// leaves the lookups unbalanced or breaks a constraint.
+#[test]
+fn mutated_and_table_is_rejected() {
+    use crate::chips::bitwise::columns::{BitwiseCols, NUM_BITWISE_COLS as W};
+    let base = base_shard();
+    let rows = base.traces[shard::BITWISE].values.len() / W;
+    assert!(rows < 1 << 16, "the AND table is sparse ({rows} rows)");
+    let used = (0..rows)
+        .find(|&r| base.traces[shard::BITWISE].values[r * W + W - 1] != F::ZERO)
+        .expect("the keccak shard looks up an AND");
+    fn row(s: &mut Shard<F>, used: usize) -> &mut BitwiseCols<F> {
+        s.traces[shard::BITWISE].values[used * W..(used + 1) * W].borrow_mut()
+    }
+    let mut s = base.clone();
+    let bit = &mut row(&mut s, used).x_bits[3];
+    *bit = F::ONE - *bit;
+    assert_rejected(&s, "AND table pair");
+    let mut s = base.clone();
+    row(&mut s, used).y_bits[0] = F::TWO;
+    assert_rejected(&s, "AND table bit");
+    let mut s = base.clone();
+    row(&mut s, used).mult = F::ZERO;
+    assert_rejected(&s, "AND table row dropped");
+    let mut s = base;
+    row(&mut s, used).mult += F::ONE;
+    assert_rejected(&s, "AND table multiplicity");
+}
+
 #[test]
 fn mutated_bytecode_is_rejected() {
     let mut s = base_shard();
