@@ -143,7 +143,7 @@ macro_rules! cpu_backend_for {
                         job.quotient_domain,
                     )
                 });
-                Ok(crate::quotient::quotient_values(
+                Ok(crate::quotient::quotient_values_with_preprocessed(
                     job.program,
                     &job.env,
                     job.alpha,

@@ -36,7 +36,9 @@ pub enum ProveError {
     },
     #[error("instance {instance}: preprocessed trace: {reason}")]
     PreprocessedTrace { instance: usize, reason: String },
-    #[error("instance {instance}: the key was made for 2^{key_log_height} rows, the trace has 2^{log_height}")]
+    #[error(
+        "instance {instance}: the key was made for 2^{key_log_height} rows, the trace has 2^{log_height}"
+    )]
     KeyMismatch {
         instance: usize,
         key_log_height: usize,

@@ -159,7 +159,11 @@ impl<SC: StarkGenericConfig, Committed> ShardKey<SC, Committed> {
 
     /// The commitment to the preprocessed traces, when there are any.
     pub fn preprocessed_commitment(&self) -> Option<&Commitment<SC>> {
-        self.data.common.preprocessed.as_ref().map(|g| &g.commitment)
+        self.data
+            .common
+            .preprocessed
+            .as_ref()
+            .map(|g| &g.commitment)
     }
 }
 
@@ -383,8 +387,7 @@ where
                         Ok((domain, self.backend.load_trace(trace).map_err(backend_err)?))
                     })
                     .collect::<Result<Vec<_>, ProveError>>()?;
-                let (commitment, committed) =
-                    self.backend.commit(loaded).map_err(backend_err)?;
+                let (commitment, committed) = self.backend.commit(loaded).map_err(backend_err)?;
                 // Commitments are compared by their encoding (the PCS does not promise `Eq`).
                 let same = postcard::to_allocvec(&commitment).ok()
                     == postcard::to_allocvec(&global.commitment).ok();
@@ -433,7 +436,10 @@ where
     {
         let mut timer = PhaseTimings::start();
         validate_shapes(airs, traces, public_values, self.max_log_height())?;
-        let log_degrees: Vec<usize> = traces.iter().map(|t| log2_strict_usize(t.height())).collect();
+        let log_degrees: Vec<usize> = traces
+            .iter()
+            .map(|t| log2_strict_usize(t.height()))
+            .collect();
         let key = self.keygen(airs, &log_degrees)?;
         timer.lap("key generation");
         let (proof, more) = self.prove_timed_with_key(&key, airs, traces, public_values)?;
@@ -498,7 +504,9 @@ where
         let preprocessed_global = prover_data.common.preprocessed.as_ref();
         // Each instance's preprocessed matrix index in the key's round.
         let preprocessed_index: Vec<Option<usize>> = (0..n)
-            .map(|i| preprocessed_global.and_then(|g| g.instances[i].as_ref().map(|m| m.matrix_index)))
+            .map(|i| {
+                preprocessed_global.and_then(|g| g.instances[i].as_ref().map(|m| m.matrix_index))
+            })
             .collect();
         let lookups: Vec<&[Lookup<Val<SC>>]> =
             prover_data.common.lookups.iter().map(|l| &**l).collect();

@@ -18,13 +18,42 @@ use p3_util::log2_strict_usize;
 use crate::interpreter::{ConstraintFolder, ProgramEnv, Registers, RowWindow, execute};
 use crate::program::{ConstraintProgram, OutputKind};
 
+/// Quotient values `C_alpha(x) / Z_H(x)` for every `x` of `quotient_domain`, in natural order,
+/// for an instance without preprocessed columns (see [`quotient_values_with_preprocessed`]).
+pub fn quotient_values<F, EF, D, M>(
+    program: &ConstraintProgram<F, EF>,
+    env: &ProgramEnv<'_, F, EF>,
+    alpha: EF,
+    trace_domain: D,
+    quotient_domain: D,
+    main: &M,
+    permutation: Option<&M>,
+) -> Vec<EF>
+where
+    F: Field,
+    EF: ExtensionField<F>,
+    D: PolynomialSpace<Val = F>,
+    M: Matrix<F>,
+{
+    quotient_values_with_preprocessed(
+        program,
+        env,
+        alpha,
+        trace_domain,
+        quotient_domain,
+        main,
+        None,
+        permutation,
+    )
+}
+
 /// Quotient values `C_alpha(x) / Z_H(x)` for every `x` of `quotient_domain`, in natural order.
 ///
 /// `main`, `preprocessed` and `permutation` are the instance's committed LDEs viewed on the
 /// quotient domain (natural order); the program reads the row `[main | preprocessed]`;
 /// `permutation` holds extension-field columns flattened to base coordinates.
 #[allow(clippy::too_many_arguments)]
-pub fn quotient_values<F, EF, D, M>(
+pub fn quotient_values_with_preprocessed<F, EF, D, M>(
     program: &ConstraintProgram<F, EF>,
     env: &ProgramEnv<'_, F, EF>,
     alpha: EF,

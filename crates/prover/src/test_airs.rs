@@ -285,7 +285,12 @@ impl<F: PrimeField64> Shard<F> {
     /// Main table (`2^log_main` x `width`) + the range table with preprocessed values.
     pub fn fixed_range(log_main: usize, width: usize, seed: u64, counts: bool) -> Self {
         let main = main_trace::<F>(log_main, width, seed);
-        let multiplicities = range_trace(&main).values.into_iter().skip(1).step_by(2).collect();
+        let multiplicities = range_trace(&main)
+            .values
+            .into_iter()
+            .skip(1)
+            .step_by(2)
+            .collect();
         Self {
             airs: vec![
                 ShardAir::Main(MainAir { width }),

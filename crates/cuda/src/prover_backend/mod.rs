@@ -438,7 +438,7 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
         let perm_view = permutation
             .as_ref()
             .map(|m| evaluations_on_domain(m, self.log_blowup, job.quotient_domain));
-        let values = slotproof_prover::quotient::quotient_values(
+        let values = slotproof_prover::quotient::quotient_values_with_preprocessed(
             job.program,
             &job.env,
             job.alpha,
@@ -681,9 +681,7 @@ macro_rules! prover_backend_for {
                 BackendError,
             > {
                 match preprocessed {
-                    Some(prep) => {
-                        self.host_logup(main, prep, public_values, lookups, challenges)
-                    }
+                    Some(prep) => self.host_logup(main, prep, public_values, lookups, challenges),
                     None => self.engine_logup(main, public_values, lookups, challenges),
                 }
             }
