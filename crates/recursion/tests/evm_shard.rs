@@ -1,0 +1,86 @@
+//! The native mirror on a real EVM shard proof (`fixtures/transfers.json`, a small first shard):
+//! identical logs and verdicts to the stock verifier, and a refused mutation.
+//!
+//! Log length and both verifiers' times go to stderr (`--nocapture`); nothing depends on them.
+
+use std::time::Instant;
+
+use p3_field::PrimeCharacteristicRing;
+use slotproof_air::shard::generate_shards;
+use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+use slotproof_prover::{
+    CpuShardProver, FriSettings, ShardProver, proof_from_bytes, proof_to_bytes,
+};
+use slotproof_recursion::config::{ShardConfig, Val};
+use slotproof_recursion::oracle::{compare, native_run, stock_run};
+use slotproof_recursion::{Event, MirrorKey};
+
+/// Steps per shard: small, so the test stays fast (the chip tables keep their fixed sizes).
+const SHARD_ROWS: usize = 256;
+
+#[test]
+fn evm_shard_logs_are_identical() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let input = BlockInput::from_path(path).expect("fixture parses");
+    let exec = execute_block(&input, &ExecuteOptions::default()).expect("fixture executes");
+    let shards = generate_shards::<Val>(&exec.subblocks[0].trace, SHARD_ROWS).expect("shards");
+    let shard = &shards[0];
+
+    let settings = FriSettings::DEFAULT;
+    let prover: CpuShardProver<Val> = ShardProver::cpu(settings);
+    let proof = prover
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("proves");
+    let bytes = proof_to_bytes(&proof).expect("encode");
+    let data = prover.setup(&shard.airs, &proof.degree_bits).expect("key");
+    let key = MirrorKey::new(settings, &shard.airs, &proof.degree_bits, &data.common)
+        .expect("mirror key");
+
+    let t = Instant::now();
+    let stock = stock_run(
+        &key,
+        &shard.airs,
+        &bytes,
+        &shard.public_values,
+        &data.common,
+    );
+    let stock_time = t.elapsed();
+    let t = Instant::now();
+    let native = native_run(&key, &proof, &shard.public_values);
+    let native_time = t.elapsed();
+
+    let cmp = compare(&stock, &native);
+    assert!(
+        cmp.divergence.is_none(),
+        "logs differ: {:?}",
+        cmp.divergence
+    );
+    assert_eq!(stock.verdict, Ok(()));
+    assert_eq!(native.verdict, Ok(()));
+    let openings = stock
+        .log
+        .iter()
+        .filter(|e| matches!(e, Event::MerkleOpening(_)))
+        .count();
+    eprintln!(
+        "transfers.json shard 0 ({} steps, {} tables, {} proof bytes): {} events ({} Merkle \
+         multi-openings); stock verify (recording) {:.1} ms, native mirror {:.1} ms",
+        shard.steps.len(),
+        shard.airs.len(),
+        bytes.len(),
+        stock.log.len(),
+        openings,
+        stock_time.as_secs_f64() * 1e3,
+        native_time.as_secs_f64() * 1e3,
+    );
+
+    // A flipped public value (the shard's binding) is refused by both, at the same step.
+    let mut public_values = shard.public_values.clone();
+    public_values[0][0] += Val::ONE;
+    let proof = proof_from_bytes::<ShardConfig>(&bytes).expect("decode");
+    let stock = stock_run(&key, &shard.airs, &bytes, &public_values, &data.common);
+    let native = native_run(&key, &proof, &public_values);
+    assert!(stock.verdict.is_err());
+    assert!(native.verdict.is_err());
+    assert!(compare(&stock, &native).divergence.is_none());
+}
