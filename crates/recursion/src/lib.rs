@@ -8,6 +8,7 @@
 //! - [`verifier`]: `verify_generic`, the mirror of `p3_batch_stark::verify_batch`.
 //! - [`key`]: what the verifier knows in advance (shapes, constraint programs, preprocessed
 //!   commitment); [`oracle`]: both verifiers on one proof, logs compared.
+//! - [`tables`]: the first recursion tables (Poseidon2, ExtAlu), proven by the project's prover.
 
 pub mod config;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod native;
 pub mod ops;
 pub mod oracle;
 pub mod recording;
+pub mod tables;
 pub mod verifier;
 
 pub use error::{MirrorError, OpenedCommitment, PowStep};
