@@ -34,23 +34,34 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for ExtAluAir {
         let main = builder.main();
         let row = main.current_slice();
         let (a, b, c, out) = (&row[..D], &row[D..2 * D], &row[2 * D..3 * D], &row[3 * D..]);
-        let w: AB::Expr = <Val as BinomiallyExtendable<D>>::W.into();
-        // (a·b)_k = Σ_{i+j=k} a_i b_j + W · Σ_{i+j=k+4} a_i b_j.
-        for k in 0..D {
-            let mut low = AB::Expr::ZERO;
-            let mut high = AB::Expr::ZERO;
-            for (i, &ai) in a.iter().enumerate() {
-                for (j, &bj) in b.iter().enumerate() {
-                    let term = ai.into() * bj.into();
-                    if i + j == k {
-                        low += term;
-                    } else if i + j == k + D {
-                        high += term;
-                    }
+        assert_mul_add(builder, a, b, c, out);
+    }
+}
+
+/// Constrain `out = a·b + c` in `F[X]/(X⁴ − W)`, each operand as its four coordinates:
+/// `(a·b)_k = Σ_{i+j=k} a_i b_j + W · Σ_{i+j=k+4} a_i b_j`.
+pub fn assert_mul_add<AB: AirBuilder<F = Val>>(
+    builder: &mut AB,
+    a: &[AB::Var],
+    b: &[AB::Var],
+    c: &[AB::Var],
+    out: &[AB::Var],
+) {
+    let w: AB::Expr = <Val as BinomiallyExtendable<D>>::W.into();
+    for k in 0..D {
+        let mut low = AB::Expr::ZERO;
+        let mut high = AB::Expr::ZERO;
+        for (i, &ai) in a.iter().enumerate() {
+            for (j, &bj) in b.iter().enumerate() {
+                let term = ai.into() * bj.into();
+                if i + j == k {
+                    low += term;
+                } else if i + j == k + D {
+                    high += term;
                 }
             }
-            builder.assert_eq(out[k], low + w.clone() * high + c[k].into());
         }
+        builder.assert_eq(out[k], low + w.clone() * high + c[k].into());
     }
 }
 

@@ -3,19 +3,23 @@
 //! - [`poseidon2`]: one width-16 Poseidon2 permutation per row (`p3-poseidon2-air`), with the
 //!   round constants of the permutation the MMCS and the challenger use.
 //! - [`ext_alu`]: one `out = a·b + c` in the degree-4 extension per row.
+//! - [`program`]: a straight-line program on a write-once memory bus, its addresses and
+//!   constants as **preprocessed** columns: `Const` and `Alu` tables.
 //!
-//! Not yet: their memory-bus interactions (addresses and multiplicities as preprocessed
-//! columns) and the other four tables.
+//! Not yet: Poseidon2 on the bus (sponge and Merkle chaining), `Hint`, `Public`, `Horner`.
 
 pub mod ext_alu;
 pub mod poseidon2;
+pub mod program;
 
 use p3_air::{Air, BaseAir};
 use p3_lookup::InteractionBuilder;
 
 use crate::config::Val;
 use ext_alu::ExtAluAir;
+use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
+use program::{AluAir, ConstAir};
 
 /// One AIR type for a batch of recursion tables (the prover takes a slice of one type).
 #[derive(Clone, Debug)]
@@ -23,6 +27,8 @@ pub enum RecursionAir {
     /// Boxed: the table carries its round constants.
     Poseidon2(Box<Poseidon2Table>),
     ExtAlu(ExtAluAir),
+    Const(ConstAir),
+    Alu(AluAir),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -30,11 +36,33 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Poseidon2(t) => BaseAir::<Val>::width(&t.air),
             Self::ExtAlu(a) => BaseAir::<Val>::width(a),
+            Self::Const(a) => a.width(),
+            Self::Alu(a) => a.width(),
+        }
+    }
+
+    fn preprocessed_width(&self) -> usize {
+        match self {
+            Self::Const(a) => a.preprocessed_width(),
+            Self::Alu(a) => a.preprocessed_width(),
+            Self::Poseidon2(_) | Self::ExtAlu(_) => 0,
+        }
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        match self {
+            Self::Const(a) => a.preprocessed_trace(),
+            Self::Alu(a) => a.preprocessed_trace(),
+            Self::Poseidon2(_) | Self::ExtAlu(_) => None,
         }
     }
 
     fn main_next_row_columns(&self) -> Vec<usize> {
-        // Both tables constrain each row on its own.
+        // Every table constrains each row on its own.
+        vec![]
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
         vec![]
     }
 }
@@ -44,6 +72,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
         match self {
             Self::Poseidon2(t) => t.air.eval(builder),
             Self::ExtAlu(a) => a.eval(builder),
+            Self::Const(a) => a.eval(builder),
+            Self::Alu(a) => a.eval(builder),
         }
     }
 }

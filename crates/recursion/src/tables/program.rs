@@ -1,0 +1,226 @@
+//! A straight-line program over a write-once memory, run by two tables on one LogUp bus
+//! (design §1, first cut): `Const` writes constant words, `Alu` computes `out = a·b + c` in the
+//! degree-4 extension from words it reads and writes its result. **The program is the
+//! preprocessed columns** (addresses, constants, which rows are real), so it is fixed by the
+//! verifying key; the values and the multiplicities are the witness.
+//!
+//! Bus `mem(addr, w0..w3)`: the writer of an address provides `(addr, value)` with
+//! multiplicity = number of reads; each read looks it up once. The program writes every
+//! address once (checked when it is run), so a read can only be balanced by the value written.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use p3_air::{Air, BaseAir, WindowAccess};
+use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
+use p3_lookup::{Count, InteractionBuilder, LookupBus};
+use p3_matrix::dense::RowMajorMatrix;
+use thiserror::Error;
+
+use super::ext_alu::assert_mul_add;
+use crate::config::{Challenge, Val};
+
+/// The memory bus.
+pub const MEMORY_BUS: LookupBus<'static> = LookupBus::new("recursion-memory");
+
+/// Coordinates of a word (one extension element).
+const D: usize = 4;
+
+/// `out = a·b + c` over memory addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AluOp {
+    pub a: u32,
+    pub b: u32,
+    pub c: u32,
+    pub out: u32,
+}
+
+/// A straight-line program: constant words, then ALU operations in order.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub constants: Vec<(u32, Challenge)>,
+    pub alu: Vec<AluOp>,
+}
+
+/// Why a program cannot run.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ProgramError {
+    #[error("ALU operation {op} reads address {addr} before anything writes it")]
+    ReadBeforeWrite { op: usize, addr: u32 },
+    #[error("address {addr} is written twice")]
+    WrittenTwice { addr: u32 },
+}
+
+/// The constant table: preprocessed `[addr, v0..v3]`, main `[multiplicity]`.
+#[derive(Clone, Debug)]
+pub struct ConstAir {
+    preprocessed: Arc<RowMajorMatrix<Val>>,
+}
+
+/// The ALU table: preprocessed `[addr_a, addr_b, addr_c, addr_out, is_real]`, main
+/// `[a(4), b(4), c(4), out(4), out_multiplicity]`.
+#[derive(Clone, Debug)]
+pub struct AluAir {
+    preprocessed: Arc<RowMajorMatrix<Val>>,
+}
+
+/// Preprocessed widths.
+pub const CONST_PREPROCESSED_WIDTH: usize = 1 + D;
+pub const ALU_PREPROCESSED_WIDTH: usize = 5;
+/// Main widths.
+pub const CONST_WIDTH: usize = 1;
+pub const ALU_WIDTH: usize = 4 * D + 1;
+
+fn padded_rows(n: usize) -> usize {
+    n.next_power_of_two().max(4)
+}
+
+fn word(v: Challenge) -> [Val; D] {
+    let c = v.as_basis_coefficients_slice();
+    [c[0], c[1], c[2], c[3]]
+}
+
+impl Program {
+    /// The two tables with this program as their preprocessed columns (padding rows write
+    /// nothing and read nothing).
+    pub fn airs(&self) -> (ConstAir, AluAir) {
+        let const_rows = padded_rows(self.constants.len());
+        let mut values = vec![Val::ZERO; const_rows * CONST_PREPROCESSED_WIDTH];
+        for (row, &(addr, v)) in self.constants.iter().enumerate() {
+            let r = &mut values[row * CONST_PREPROCESSED_WIDTH..][..CONST_PREPROCESSED_WIDTH];
+            r[0] = Val::from_u32(addr);
+            r[1..].copy_from_slice(&word(v));
+        }
+        let consts = RowMajorMatrix::new(values, CONST_PREPROCESSED_WIDTH);
+
+        let alu_rows = padded_rows(self.alu.len());
+        let mut values = vec![Val::ZERO; alu_rows * ALU_PREPROCESSED_WIDTH];
+        for (row, op) in self.alu.iter().enumerate() {
+            let r = &mut values[row * ALU_PREPROCESSED_WIDTH..][..ALU_PREPROCESSED_WIDTH];
+            for (slot, addr) in r.iter_mut().zip([op.a, op.b, op.c, op.out]) {
+                *slot = Val::from_u32(addr);
+            }
+            r[4] = Val::ONE;
+        }
+        let alu = RowMajorMatrix::new(values, ALU_PREPROCESSED_WIDTH);
+        (
+            ConstAir {
+                preprocessed: Arc::new(consts),
+            },
+            AluAir {
+                preprocessed: Arc::new(alu),
+            },
+        )
+    }
+
+    /// Run the program: the main traces of the two tables (values and multiplicities).
+    pub fn execute(&self) -> Result<(RowMajorMatrix<Val>, RowMajorMatrix<Val>), ProgramError> {
+        let mut memory: HashMap<u32, Challenge> = HashMap::new();
+        let mut reads: HashMap<u32, u64> = HashMap::new();
+        for &(addr, v) in &self.constants {
+            if memory.insert(addr, v).is_some() {
+                return Err(ProgramError::WrittenTwice { addr });
+            }
+        }
+        let mut alu_values = Vec::with_capacity(self.alu.len());
+        for (i, op) in self.alu.iter().enumerate() {
+            let mut read = |addr: u32| {
+                let v = *memory
+                    .get(&addr)
+                    .ok_or(ProgramError::ReadBeforeWrite { op: i, addr })?;
+                *reads.entry(addr).or_default() += 1;
+                Ok(v)
+            };
+            let (a, b, c) = (read(op.a)?, read(op.b)?, read(op.c)?);
+            let out = a * b + c;
+            if memory.insert(op.out, out).is_some() {
+                return Err(ProgramError::WrittenTwice { addr: op.out });
+            }
+            alu_values.push((a, b, c, out));
+        }
+        let count = |addr: u32| Val::from_u64(reads.get(&addr).copied().unwrap_or(0));
+
+        let mut consts = vec![Val::ZERO; padded_rows(self.constants.len()) * CONST_WIDTH];
+        for (row, &(addr, _)) in self.constants.iter().enumerate() {
+            consts[row] = count(addr);
+        }
+        let mut alu = vec![Val::ZERO; padded_rows(self.alu.len()) * ALU_WIDTH];
+        for (row, (op, &(a, b, c, out))) in self.alu.iter().zip(&alu_values).enumerate() {
+            let r = &mut alu[row * ALU_WIDTH..][..ALU_WIDTH];
+            for (k, x) in [a, b, c, out].into_iter().enumerate() {
+                r[k * D..(k + 1) * D].copy_from_slice(&word(x));
+            }
+            r[4 * D] = count(op.out);
+        }
+        Ok((
+            RowMajorMatrix::new(consts, CONST_WIDTH),
+            RowMajorMatrix::new(alu, ALU_WIDTH),
+        ))
+    }
+}
+
+impl BaseAir<Val> for ConstAir {
+    fn width(&self) -> usize {
+        CONST_WIDTH
+    }
+    fn preprocessed_width(&self) -> usize {
+        CONST_PREPROCESSED_WIDTH
+    }
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        Some((*self.preprocessed).clone())
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: InteractionBuilder<F = Val>> Air<AB> for ConstAir {
+    fn eval(&self, builder: &mut AB) {
+        let prep = builder.preprocessed();
+        let fixed: Vec<AB::Var> = prep.current_slice().to_vec();
+        let multiplicity = builder.main().current_slice()[0];
+        MEMORY_BUS.table_entry(builder, fixed, multiplicity);
+    }
+}
+
+impl BaseAir<Val> for AluAir {
+    fn width(&self) -> usize {
+        ALU_WIDTH
+    }
+    fn preprocessed_width(&self) -> usize {
+        ALU_PREPROCESSED_WIDTH
+    }
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        Some((*self.preprocessed).clone())
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: InteractionBuilder<F = Val>> Air<AB> for AluAir {
+    fn eval(&self, builder: &mut AB) {
+        let prep: Vec<AB::Var> = builder.preprocessed().current_slice().to_vec();
+        let row: Vec<AB::Var> = builder.main().current_slice().to_vec();
+        let (a, b, c, out) = (
+            &row[..D],
+            &row[D..2 * D],
+            &row[2 * D..3 * D],
+            &row[3 * D..4 * D],
+        );
+        assert_mul_add(builder, a, b, c, out);
+        let is_real = prep[4];
+        for (addr, operand) in [(prep[0], a), (prep[1], b), (prep[2], c)] {
+            let key = core::iter::once(addr).chain(operand.iter().copied());
+            MEMORY_BUS.lookup_key(builder, key, Count::bounded(is_real.into(), 1));
+        }
+        let key = core::iter::once(prep[3]).chain(out.iter().copied());
+        MEMORY_BUS.table_entry(builder, key, row[4 * D]);
+    }
+}
