@@ -8,6 +8,8 @@
 //! - [`verifier`]: `verify_generic`, the mirror of `p3_batch_stark::verify_batch`.
 //! - [`key`]: what the verifier knows in advance (shapes, constraint programs, preprocessed
 //!   commitment); [`oracle`]: both verifiers on one proof, logs compared.
+//! - [`sponge`]: the transcript's duplex sponge replayed as Poseidon2 calls (the rows the
+//!   Poseidon2 table proves for a transcript).
 //! - [`tables`]: the first recursion tables (Poseidon2, ExtAlu), proven by the project's prover.
 
 pub mod config;
@@ -18,6 +20,7 @@ pub mod native;
 pub mod ops;
 pub mod oracle;
 pub mod recording;
+pub mod sponge;
 pub mod tables;
 pub mod verifier;
 

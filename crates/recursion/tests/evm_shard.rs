@@ -1,5 +1,6 @@
 //! The native mirror on a real EVM shard proof (`fixtures/transfers.json`, a small first shard):
-//! identical logs and verdicts to the stock verifier, and a refused mutation.
+//! identical logs and verdicts to the stock verifier, its transcript replayed as Poseidon2 calls
+//! and proven by the Poseidon2 table, and a refused mutation.
 //!
 //! Log length and both verifiers' times go to stderr (`--nocapture`); nothing depends on them.
 
@@ -13,6 +14,9 @@ use slotproof_prover::{
 };
 use slotproof_recursion::config::{ShardConfig, Val};
 use slotproof_recursion::oracle::{compare, native_run, stock_run};
+use slotproof_recursion::sponge::SpongeReplay;
+use slotproof_recursion::tables::RecursionAir;
+use slotproof_recursion::tables::poseidon2::Poseidon2Table;
 use slotproof_recursion::{Event, MirrorKey};
 
 /// Steps per shard: small, so the test stays fast (the chip tables keep their fixed sizes).
@@ -72,6 +76,27 @@ fn evm_shard_logs_are_identical() {
         openings,
         stock_time.as_secs_f64() * 1e3,
         native_time.as_secs_f64() * 1e3,
+    );
+
+    // The transcript as Poseidon2 calls: replaying the log reproduces every sample, and the
+    // Poseidon2 table proves the calls.
+    let sponge = SpongeReplay::replay(&stock.log).expect("the replay reproduces the transcript");
+    let table = Poseidon2Table::default();
+    let trace = table.trace(&sponge.calls);
+    let rows = trace.values.len() / trace.width;
+    let t = Instant::now();
+    let table_airs = [RecursionAir::Poseidon2(Box::new(table))];
+    let table_proof = prover
+        .prove(&table_airs, &[trace], &[vec![]])
+        .expect("the Poseidon2 table proves");
+    let table_time = t.elapsed();
+    prover
+        .verify(&table_airs, &table_proof, &[vec![]])
+        .expect("and verifies");
+    eprintln!(
+        "transcript: {} Poseidon2 calls ({rows} table rows), table proved in {:.0} ms",
+        sponge.calls.len(),
+        table_time.as_secs_f64() * 1e3
     );
 
     // A flipped public value (the shard's binding) is refused by both, at the same step.
