@@ -201,3 +201,51 @@ fn mirror_agrees_on_a_recursion_table_proof() {
     assert_eq!(stock.verdict, Ok(()));
     assert_eq!(native.verdict, Ok(()));
 }
+
+/// Canonical decompositions (including `0`, `p − 1` and values with bits 24..30 set) prove.
+#[test]
+fn canonical_bit_decompositions_prove_and_verify() {
+    use slotproof_recursion::tables::bits::BitsAir;
+    let mut values = elements(10, 12);
+    values.extend([
+        Val::ZERO,
+        Val::NEG_ONE,
+        Val::from_u64((1 << 31) - (1 << 24)),
+        Val::from_u64(0x7f00_0000 - 1),
+    ]);
+    prove_and_verify(RecursionAir::Bits(BitsAir), BitsAir::trace(&values));
+}
+
+/// `v` and `v + p` have the same value mod `p`; the second decomposition (bits 24..30 all set,
+/// low bits not zero) is refused: a named constraint violation with the witness check, and a
+/// rejected proof without it.
+#[test]
+fn a_non_canonical_bit_decomposition_is_rejected() {
+    use slotproof_recursion::tables::bits::{BitsAir, NUM_BITS};
+    let v = Val::from_u64(5);
+    let p: u64 = (1 << 31) - (1 << 24) + 1;
+    let alias = 5 + p;
+    assert!(alias < 1 << 31);
+    let bits: [bool; NUM_BITS] = core::array::from_fn(|i| (alias >> i) & 1 == 1);
+    let mut trace = BitsAir::trace(&elements(11, 3));
+    let width = trace.width;
+    trace.values[3 * width..4 * width].copy_from_slice(&BitsAir::row(v, bits));
+
+    let airs = [RecursionAir::Bits(BitsAir)];
+    let traces = [trace];
+    match prover().prove(&airs, &traces, &[vec![]]) {
+        Err(ProveError::ConstraintViolation {
+            instance: 0,
+            row: 3,
+            ..
+        }) => {}
+        other => panic!("expected a violation at row 3, got {:?}", other.map(|_| ())),
+    }
+    let unchecked = prover().with_options(ProverOptions {
+        check_witness: false,
+    });
+    let proof = unchecked
+        .prove(&airs, &traces, &[vec![]])
+        .expect("an unchecked prover proves anything");
+    assert!(prover().verify(&airs, &proof, &[vec![]]).is_err());
+}

@@ -3,11 +3,13 @@
 //! - [`poseidon2`]: one width-16 Poseidon2 permutation per row (`p3-poseidon2-air`), with the
 //!   round constants of the permutation the MMCS and the challenger use.
 //! - [`ext_alu`]: one `out = a·b + c` in the degree-4 extension per row.
+//! - [`bits`]: canonical 31-bit decompositions (query indices), non-canonical ones rejected.
 //! - [`program`]: a straight-line program on a write-once memory bus, its addresses and
 //!   constants as **preprocessed** columns: `Const` and `Alu` tables.
 //!
 //! Not yet: Poseidon2 on the bus (sponge and Merkle chaining), `Hint`, `Public`, `Horner`.
 
+pub mod bits;
 pub mod ext_alu;
 pub mod poseidon2;
 pub mod program;
@@ -16,6 +18,7 @@ use p3_air::{Air, BaseAir};
 use p3_lookup::InteractionBuilder;
 
 use crate::config::Val;
+use bits::BitsAir;
 use ext_alu::ExtAluAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
@@ -29,6 +32,7 @@ pub enum RecursionAir {
     ExtAlu(ExtAluAir),
     Const(ConstAir),
     Alu(AluAir),
+    Bits(BitsAir),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -38,6 +42,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::ExtAlu(a) => BaseAir::<Val>::width(a),
             Self::Const(a) => a.width(),
             Self::Alu(a) => a.width(),
+            Self::Bits(a) => BaseAir::<Val>::width(a),
         }
     }
 
@@ -45,7 +50,7 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Const(a) => a.preprocessed_width(),
             Self::Alu(a) => a.preprocessed_width(),
-            Self::Poseidon2(_) | Self::ExtAlu(_) => 0,
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
         }
     }
 
@@ -53,7 +58,7 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Const(a) => a.preprocessed_trace(),
             Self::Alu(a) => a.preprocessed_trace(),
-            Self::Poseidon2(_) | Self::ExtAlu(_) => None,
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
         }
     }
 
@@ -74,6 +79,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::ExtAlu(a) => a.eval(builder),
             Self::Const(a) => a.eval(builder),
             Self::Alu(a) => a.eval(builder),
+            Self::Bits(a) => a.eval(builder),
         }
     }
 }
