@@ -24,6 +24,8 @@ pub struct SpongeReplay {
     perm: <Val as ProverField>::Perm,
     /// The input state of every permutation call, in order (one Poseidon2-table row each).
     pub calls: Vec<[Val; WIDTH]>,
+    /// How many elements each call absorbed (0: a squeeze).
+    pub absorbed: Vec<usize>,
 }
 
 /// A logged transcript event the replay does not reproduce.
@@ -44,6 +46,7 @@ impl Default for SpongeReplay {
             output: Vec::new(),
             perm: Val::default_poseidon2_16(),
             calls: Vec::new(),
+            absorbed: Vec::new(),
         }
     }
 }
@@ -59,6 +62,7 @@ impl SpongeReplay {
             self.state[RATE] += Val::from_u8(absorbed as u8);
         }
         self.calls.push(self.state);
+        self.absorbed.push(absorbed);
         self.perm.permute_mut(&mut self.state);
         self.output.clear();
         self.output.extend_from_slice(&self.state[..RATE]);

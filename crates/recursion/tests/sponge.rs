@@ -76,3 +76,46 @@ fn a_changed_sample_is_caught_at_its_index() {
         .expect("the changed sample is caught");
     assert_eq!(err.index, index);
 }
+
+/// The Poseidon2 table in sponge mode proves the replayed transcript as one chained sponge;
+/// a call whose capacity does not continue the previous output (the row itself a valid
+/// permutation) breaks the chain at that transition.
+#[test]
+fn sponge_mode_table_chains_the_transcript_calls() {
+    use slotproof_prover::{ProveError, ProverOptions};
+    use slotproof_recursion::tables::sponge_table::Poseidon2SpongeAir;
+
+    let sponge = SpongeReplay::replay(&stock_log()).expect("replay");
+    let rows = sponge.calls.len().next_power_of_two().max(4);
+    let air = Poseidon2SpongeAir::new(&sponge.absorbed, rows);
+    let airs = [RecursionAir::Poseidon2Sponge(Box::new(air.clone()))];
+    let prover: CpuShardProver<Val> = ShardProver::cpu(FriSettings::DEFAULT);
+    let trace = air.table.trace(&sponge.calls);
+    let proof = prover.prove(&airs, &[trace], &[vec![]]).expect("proves");
+    prover
+        .verify(&airs, &proof, &[vec![]])
+        .expect("the stock verifier accepts");
+
+    let mut calls = sponge.calls.clone();
+    calls[5][12] += Val::new(1);
+    let traces = [air.table.trace(&calls)];
+    match prover.prove(&airs, &traces, &[vec![]]) {
+        Err(ProveError::ConstraintViolation {
+            instance: 0,
+            row: 4,
+            ..
+        }) => {}
+        other => panic!(
+            "expected a broken chain at row 4, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    let unchecked = prover.with_options(ProverOptions {
+        check_witness: false,
+    });
+    let proof = unchecked
+        .prove(&airs, &traces, &[vec![]])
+        .expect("an unchecked prover proves anything");
+    let checked: CpuShardProver<Val> = ShardProver::cpu(FriSettings::DEFAULT);
+    assert!(checked.verify(&airs, &proof, &[vec![]]).is_err());
+}

@@ -4,6 +4,8 @@
 //!   round constants of the permutation the MMCS and the challenger use.
 //! - [`ext_alu`]: one `out = a·b + c` in the degree-4 extension per row.
 //! - [`bits`]: canonical 31-bit decompositions (query indices), non-canonical ones rejected.
+//! - [`sponge_table`]: the Poseidon2 table in sponge mode: rows chained as one duplex sponge,
+//!   the chaining (which rate positions are kept, zeroed or absorbed) preprocessed.
 //! - [`program`]: a straight-line program on a write-once memory bus, its addresses and
 //!   constants as **preprocessed** columns: `Const` and `Alu` tables.
 //!
@@ -13,6 +15,7 @@ pub mod bits;
 pub mod ext_alu;
 pub mod poseidon2;
 pub mod program;
+pub mod sponge_table;
 
 use p3_air::{Air, BaseAir};
 use p3_lookup::InteractionBuilder;
@@ -23,6 +26,7 @@ use ext_alu::ExtAluAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
 use program::{AluAir, ConstAir};
+use sponge_table::Poseidon2SpongeAir;
 
 /// One AIR type for a batch of recursion tables (the prover takes a slice of one type).
 #[derive(Clone, Debug)]
@@ -33,6 +37,7 @@ pub enum RecursionAir {
     Const(ConstAir),
     Alu(AluAir),
     Bits(BitsAir),
+    Poseidon2Sponge(Box<Poseidon2SpongeAir>),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -43,6 +48,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Const(a) => a.width(),
             Self::Alu(a) => a.width(),
             Self::Bits(a) => BaseAir::<Val>::width(a),
+            Self::Poseidon2Sponge(a) => a.width(),
         }
     }
 
@@ -50,6 +56,7 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Const(a) => a.preprocessed_width(),
             Self::Alu(a) => a.preprocessed_width(),
+            Self::Poseidon2Sponge(a) => a.preprocessed_width(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
         }
     }
@@ -58,17 +65,24 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Const(a) => a.preprocessed_trace(),
             Self::Alu(a) => a.preprocessed_trace(),
+            Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
         }
     }
 
     fn main_next_row_columns(&self) -> Vec<usize> {
-        // Every table constrains each row on its own.
-        vec![]
+        match self {
+            Self::Poseidon2Sponge(a) => a.main_next_row_columns(),
+            // The other tables constrain each row on its own.
+            _ => vec![],
+        }
     }
 
     fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+        match self {
+            Self::Poseidon2Sponge(a) => a.preprocessed_next_row_columns(),
+            _ => vec![],
+        }
     }
 }
 
@@ -80,6 +94,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::Const(a) => a.eval(builder),
             Self::Alu(a) => a.eval(builder),
             Self::Bits(a) => a.eval(builder),
+            Self::Poseidon2Sponge(a) => a.eval(builder),
         }
     }
 }
