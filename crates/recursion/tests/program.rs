@@ -1,5 +1,5 @@
-//! A straight-line program on the memory bus (`Const` + `Alu` tables, the program as
-//! preprocessed columns): a run proves and the stock verifier accepts it; a read of a value
+//! A straight-line program on the memory bus (`Const`, `Hint` and `Alu` tables, the program as
+//! preprocessed columns, a hinted word): a run proves and the stock verifier accepts it; a read of a value
 //! that was not written, and a proof made for another program, are rejected; a program that
 //! reads before writing is a typed error.
 
@@ -20,7 +20,8 @@ fn ext(seed: u32) -> Challenge {
 fn program() -> Program {
     let op = |a, b, c, out| AluOp { a, b, c, out };
     Program {
-        constants: vec![(0, ext(1)), (1, ext(2)), (2, ext(3))],
+        constants: vec![(0, ext(1)), (1, ext(2))],
+        hints: vec![2],
         alu: vec![
             op(0, 1, 2, 10),
             op(10, 10, 0, 11),
@@ -31,30 +32,41 @@ fn program() -> Program {
     }
 }
 
-fn airs(p: &Program) -> [RecursionAir; 2] {
-    let (consts, alu) = p.airs();
-    [RecursionAir::Const(consts), RecursionAir::Alu(alu)]
+fn airs(p: &Program) -> [RecursionAir; 3] {
+    let (consts, hints, alu) = p.airs();
+    [
+        RecursionAir::Const(consts),
+        RecursionAir::Hint(hints),
+        RecursionAir::Alu(alu),
+    ]
+}
+
+/// The value of the hinted address 2.
+fn hints() -> Vec<Challenge> {
+    vec![ext(3)]
 }
 
 fn prover() -> CpuShardProver<Val> {
     ShardProver::cpu(FriSettings::DEFAULT)
 }
 
-const PVS: [Vec<Val>; 2] = [vec![], vec![]];
+const PVS: [Vec<Val>; 3] = [vec![], vec![], vec![]];
 
 #[test]
 fn a_program_run_proves_and_verifies() {
     let p = program();
-    let (consts, alu) = p.execute().expect("runs");
+    let (traces, memory) = p.execute(&hints()).expect("runs");
+    let x = ext(1) * ext(2) + ext(3);
+    assert_eq!(memory[&10], x);
     let airs = airs(&p);
     let prover = prover();
-    let key = prover.keygen(&airs, &[2, 3]).expect("keygen");
+    let key = prover.keygen(&airs, &[2, 2, 3]).expect("keygen");
     assert!(
         key.preprocessed_commitment().is_some(),
         "the program is preprocessed"
     );
     let proof = prover
-        .prove_with_key(&key, &airs, &[consts, alu], &PVS)
+        .prove_with_key(&key, &airs, &traces, &PVS)
         .expect("proves");
     prover
         .verify_with_key(&airs, &proof, &PVS, key.common())
@@ -66,7 +78,7 @@ fn a_program_run_proves_and_verifies() {
 #[test]
 fn a_read_of_an_unwritten_value_is_rejected() {
     let p = program();
-    let (consts, mut alu) = p.execute().expect("runs");
+    let ([consts, hint_trace, mut alu], _) = p.execute(&hints()).expect("runs");
     // Row 1 reads x at address 10 as operand a; change it and recompute its out from the
     // same operands so that only the bus is wrong.
     let width = alu.width;
@@ -76,7 +88,7 @@ fn a_read_of_an_unwritten_value_is_rejected() {
     let out = get(row, 0) * get(row, 4) + get(row, 8);
     row[12..16].copy_from_slice(out.as_basis_coefficients_slice());
     let airs = airs(&p);
-    let traces = [consts, alu];
+    let traces = [consts, hint_trace, alu];
     match prover().prove(&airs, &traces, &PVS) {
         Err(ProveError::LookupImbalance(_)) => {}
         other => panic!("expected a lookup imbalance, got {:?}", other.map(|_| ())),
@@ -99,13 +111,13 @@ fn a_read_of_an_unwritten_value_is_rejected() {
 fn a_proof_of_another_program_is_rejected() {
     let p = program();
     let mut other = p.clone();
-    other.constants[2].1 += Challenge::ONE;
-    let (consts, alu) = other.execute().expect("runs");
+    other.constants[1].1 += Challenge::ONE;
+    let (traces, _) = other.execute(&hints()).expect("runs");
     let prover = prover();
     let proof = prover
-        .prove(&airs(&other), &[consts, alu], &PVS)
+        .prove(&airs(&other), &traces, &PVS)
         .expect("the other program proves");
-    let key = prover.keygen(&airs(&p), &[2, 3]).expect("keygen");
+    let key = prover.keygen(&airs(&p), &[2, 2, 3]).expect("keygen");
     assert!(matches!(
         prover.verify_with_key(&airs(&p), &proof, &PVS, key.common()),
         Err(VerifyError::Rejected(_))
@@ -117,14 +129,21 @@ fn programs_that_read_before_writing_or_write_twice_are_typed_errors() {
     let mut p = program();
     p.alu[0].a = 99;
     assert_eq!(
-        p.execute().map(|_| ()),
+        p.execute(&hints()).map(|_| ()),
         Err(ProgramError::ReadBeforeWrite { op: 0, addr: 99 })
     );
     let mut p = program();
     p.alu[1].out = 10;
     assert_eq!(
-        p.execute().map(|_| ()),
+        p.execute(&hints()).map(|_| ()),
         Err(ProgramError::WrittenTwice { addr: 10 })
+    );
+    assert_eq!(
+        program().execute(&[]).map(|_| ()),
+        Err(ProgramError::HintCount {
+            expected: 1,
+            given: 0
+        })
     );
 }
 
@@ -136,10 +155,10 @@ fn mirror_agrees_on_a_program_proof() {
     use slotproof_recursion::oracle::{compare, native_run, stock_run};
 
     let p = program();
-    let (consts, alu) = p.execute().expect("runs");
+    let (traces, _) = p.execute(&hints()).expect("runs");
     let airs = airs(&p);
     let prover = prover();
-    let proof = prover.prove(&airs, &[consts, alu], &PVS).expect("proves");
+    let proof = prover.prove(&airs, &traces, &PVS).expect("proves");
     let bytes = slotproof_prover::proof_to_bytes(&proof).expect("encode");
     let data = prover.setup(&airs, &proof.degree_bits).expect("key");
     let key = MirrorKey::new(

@@ -25,7 +25,7 @@ use bits::BitsAir;
 use ext_alu::ExtAluAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
-use program::{AluAir, ConstAir};
+use program::{AluAir, ConstAir, HintAir};
 use sponge_table::Poseidon2SpongeAir;
 
 /// One AIR type for a batch of recursion tables (the prover takes a slice of one type).
@@ -35,6 +35,7 @@ pub enum RecursionAir {
     Poseidon2(Box<Poseidon2Table>),
     ExtAlu(ExtAluAir),
     Const(ConstAir),
+    Hint(HintAir),
     Alu(AluAir),
     Bits(BitsAir),
     Poseidon2Sponge(Box<Poseidon2SpongeAir>),
@@ -46,6 +47,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Poseidon2(t) => BaseAir::<Val>::width(&t.air),
             Self::ExtAlu(a) => BaseAir::<Val>::width(a),
             Self::Const(a) => a.width(),
+            Self::Hint(a) => a.width(),
             Self::Alu(a) => a.width(),
             Self::Bits(a) => BaseAir::<Val>::width(a),
             Self::Poseidon2Sponge(a) => a.width(),
@@ -55,6 +57,7 @@ impl BaseAir<Val> for RecursionAir {
     fn preprocessed_width(&self) -> usize {
         match self {
             Self::Const(a) => a.preprocessed_width(),
+            Self::Hint(a) => a.preprocessed_width(),
             Self::Alu(a) => a.preprocessed_width(),
             Self::Poseidon2Sponge(a) => a.preprocessed_width(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
@@ -64,6 +67,7 @@ impl BaseAir<Val> for RecursionAir {
     fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
         match self {
             Self::Const(a) => a.preprocessed_trace(),
+            Self::Hint(a) => a.preprocessed_trace(),
             Self::Alu(a) => a.preprocessed_trace(),
             Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
@@ -92,6 +96,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::Poseidon2(t) => t.air.eval(builder),
             Self::ExtAlu(a) => a.eval(builder),
             Self::Const(a) => a.eval(builder),
+            Self::Hint(a) => a.eval(builder),
             Self::Alu(a) => a.eval(builder),
             Self::Bits(a) => a.eval(builder),
             Self::Poseidon2Sponge(a) => a.eval(builder),

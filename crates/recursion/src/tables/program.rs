@@ -35,12 +35,17 @@ pub struct AluOp {
     pub out: u32,
 }
 
-/// A straight-line program: constant words, then ALU operations in order.
+/// A straight-line program: constant words, hinted words (values supplied when it runs: proof
+/// elements, inverses), then ALU operations in order.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
     pub constants: Vec<(u32, Challenge)>,
+    pub hints: Vec<u32>,
     pub alu: Vec<AluOp>,
 }
+
+/// The main traces of a run: `Const`, `Hint`, `Alu`.
+pub type ProgramTraces = [RowMajorMatrix<Val>; 3];
 
 /// Why a program cannot run.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -49,7 +54,18 @@ pub enum ProgramError {
     ReadBeforeWrite { op: usize, addr: u32 },
     #[error("address {addr} is written twice")]
     WrittenTwice { addr: u32 },
+    #[error("{given} hint values for {expected} hinted addresses")]
+    HintCount { expected: usize, given: usize },
 }
+
+/// The hint table: preprocessed `[addr]`, main `[v0..v3, multiplicity]`.
+#[derive(Clone, Debug)]
+pub struct HintAir {
+    preprocessed: Arc<RowMajorMatrix<Val>>,
+}
+
+pub const HINT_PREPROCESSED_WIDTH: usize = 1;
+pub const HINT_WIDTH: usize = D + 1;
 
 /// The constant table: preprocessed `[addr, v0..v3]`, main `[multiplicity]`.
 #[derive(Clone, Debug)]
@@ -83,7 +99,15 @@ fn word(v: Challenge) -> [Val; D] {
 impl Program {
     /// The two tables with this program as their preprocessed columns (padding rows write
     /// nothing and read nothing).
-    pub fn airs(&self) -> (ConstAir, AluAir) {
+    pub fn airs(&self) -> (ConstAir, HintAir, AluAir) {
+        let hint_rows = padded_rows(self.hints.len());
+        let mut hint_addrs = vec![Val::ZERO; hint_rows];
+        for (slot, &addr) in hint_addrs.iter_mut().zip(&self.hints) {
+            *slot = Val::from_u32(addr);
+        }
+        let hints = HintAir {
+            preprocessed: Arc::new(RowMajorMatrix::new(hint_addrs, HINT_PREPROCESSED_WIDTH)),
+        };
         let const_rows = padded_rows(self.constants.len());
         let mut values = vec![Val::ZERO; const_rows * CONST_PREPROCESSED_WIDTH];
         for (row, &(addr, v)) in self.constants.iter().enumerate() {
@@ -107,17 +131,33 @@ impl Program {
             ConstAir {
                 preprocessed: Arc::new(consts),
             },
+            hints,
             AluAir {
                 preprocessed: Arc::new(alu),
             },
         )
     }
 
-    /// Run the program: the main traces of the two tables (values and multiplicities).
-    pub fn execute(&self) -> Result<(RowMajorMatrix<Val>, RowMajorMatrix<Val>), ProgramError> {
+    /// Run the program with these values for its hinted addresses: the main traces of the
+    /// three tables (values and multiplicities), and the final memory.
+    pub fn execute(
+        &self,
+        hint_values: &[Challenge],
+    ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
+        if hint_values.len() != self.hints.len() {
+            return Err(ProgramError::HintCount {
+                expected: self.hints.len(),
+                given: hint_values.len(),
+            });
+        }
         let mut memory: HashMap<u32, Challenge> = HashMap::new();
         let mut reads: HashMap<u32, u64> = HashMap::new();
-        for &(addr, v) in &self.constants {
+        let writes = self
+            .constants
+            .iter()
+            .copied()
+            .chain(self.hints.iter().copied().zip(hint_values.iter().copied()));
+        for (addr, v) in writes {
             if memory.insert(addr, v).is_some() {
                 return Err(ProgramError::WrittenTwice { addr });
             }
@@ -152,9 +192,19 @@ impl Program {
             }
             r[4 * D] = count(op.out);
         }
+        let mut hints = vec![Val::ZERO; padded_rows(self.hints.len()) * HINT_WIDTH];
+        for (row, (&addr, &v)) in self.hints.iter().zip(hint_values).enumerate() {
+            let r = &mut hints[row * HINT_WIDTH..][..HINT_WIDTH];
+            r[..D].copy_from_slice(&word(v));
+            r[D] = count(addr);
+        }
         Ok((
-            RowMajorMatrix::new(consts, CONST_WIDTH),
-            RowMajorMatrix::new(alu, ALU_WIDTH),
+            [
+                RowMajorMatrix::new(consts, CONST_WIDTH),
+                RowMajorMatrix::new(hints, HINT_WIDTH),
+                RowMajorMatrix::new(alu, ALU_WIDTH),
+            ],
+            memory,
         ))
     }
 }
@@ -183,6 +233,33 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for ConstAir {
         let fixed: Vec<AB::Var> = prep.current_slice().to_vec();
         let multiplicity = builder.main().current_slice()[0];
         MEMORY_BUS.table_entry(builder, fixed, multiplicity);
+    }
+}
+
+impl BaseAir<Val> for HintAir {
+    fn width(&self) -> usize {
+        HINT_WIDTH
+    }
+    fn preprocessed_width(&self) -> usize {
+        HINT_PREPROCESSED_WIDTH
+    }
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        Some((*self.preprocessed).clone())
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: InteractionBuilder<F = Val>> Air<AB> for HintAir {
+    fn eval(&self, builder: &mut AB) {
+        let addr = builder.preprocessed().current_slice()[0];
+        let row: Vec<AB::Var> = builder.main().current_slice().to_vec();
+        let key = core::iter::once(addr).chain(row[..D].iter().copied());
+        MEMORY_BUS.table_entry(builder, key, row[D]);
     }
 }
 
