@@ -26,7 +26,7 @@ use p3_fri::{FriShape, PcsShape, fold_schedule};
 use p3_lookup::Kind;
 use p3_matrix::Dimensions;
 use p3_util::reverse_bits_len;
-use slotproof_prover::program::{OpCode, OutputKind};
+use slotproof_prover::program::{ConstraintProgram, OpCode, OutputKind};
 
 use crate::config::{Challenge, Commitment, ShardProof, Val, fri_parameters};
 use crate::error::{MirrorError, OpenedCommitment, PowStep};
@@ -545,75 +545,24 @@ pub fn verify_generic<O: Ops>(
             .collect();
         let terminal_values: Vec<O::E> = terminals[i].iter().copied().collect();
 
-        let program = &inst.program;
-        let mut base = vec![zero; program.num_base_registers];
-        let mut ext = vec![zero; program.num_ext_registers];
-        let missing =
-            |what: &str| shape_err(format!("instance {i}: program reads a missing {what}"));
-        for ins in &program.instructions {
-            let (dst, a, b) = (ins.dst as usize, ins.a as usize, ins.b as usize);
-            match ins.op {
-                OpCode::LoadMain => {
-                    let row = if b == 0 { &row_local } else { &row_next };
-                    base[dst] = *row.get(a).ok_or_else(|| missing("column"))?;
-                }
-                OpCode::LoadPublic => {
-                    let v = *public_handles[i]
-                        .get(a)
-                        .ok_or_else(|| missing("public value"))?;
-                    base[dst] = ops.lift(v);
-                }
-                OpCode::LoadConst => {
-                    let c = ops.constant(program.base_constants[a]);
-                    base[dst] = ops.lift(c);
-                }
-                OpCode::LoadIsFirstRow => base[dst] = is_first_row,
-                OpCode::LoadIsLastRow => base[dst] = is_last_row,
-                OpCode::LoadIsTransition => base[dst] = is_transition,
-                OpCode::Add => base[dst] = ops.add(base[a], base[b]),
-                OpCode::Sub => base[dst] = ops.sub(base[a], base[b]),
-                OpCode::Mul => base[dst] = ops.mul(base[a], base[b]),
-                OpCode::Neg => base[dst] = ops.neg(base[a]),
-                OpCode::ExtLoadPermutation => {
-                    let row = if b == 0 {
-                        &perm_local_ext
-                    } else {
-                        &perm_next_ext
-                    };
-                    ext[dst] = *row.get(a).ok_or_else(|| missing("LogUp column"))?;
-                }
-                OpCode::ExtLoadChallenge => {
-                    ext[dst] = *challenges[i].get(a).ok_or_else(|| missing("challenge"))?;
-                }
-                OpCode::ExtLoadPermutationValue => {
-                    ext[dst] = *terminal_values.get(a).ok_or_else(|| missing("terminal"))?;
-                }
-                OpCode::ExtLoadConst => ext[dst] = ops.ext_constant(program.ext_constants[a]),
-                OpCode::ExtFromBase => ext[dst] = base[a],
-                OpCode::ExtAdd => ext[dst] = ops.add(ext[a], ext[b]),
-                OpCode::ExtSub => ext[dst] = ops.sub(ext[a], ext[b]),
-                OpCode::ExtMul => ext[dst] = ops.mul(ext[a], ext[b]),
-                OpCode::ExtNeg => ext[dst] = ops.neg(ext[a]),
-            }
-        }
-        // Σ_g α^(K-1-g)·C_g.
-        let k = program.outputs.len();
-        let mut powers = Vec::with_capacity(k);
-        let mut p = ops.ext_constant(Challenge::ONE);
-        for _ in 0..k {
-            powers.push(p);
-            p = ops.mul(p, alpha);
-        }
-        let mut folded = ops.ext_zero();
-        for out in &program.outputs {
-            let value = match out.kind {
-                OutputKind::Base => base[out.register as usize],
-                OutputKind::Ext => ext[out.register as usize],
-            };
-            let weight = powers[k - 1 - out.emission_index as usize];
-            let term = ops.mul(weight, value);
-            folded = ops.add(folded, term);
-        }
+        let folded = fold_constraints(
+            ops,
+            &inst.program,
+            &ConstraintInputs {
+                row_local: &row_local,
+                row_next: &row_next,
+                public_values: &public_handles[i],
+                permutation_local: &perm_local_ext,
+                permutation_next: &perm_next_ext,
+                challenges: &challenges[i],
+                terminals: &terminal_values,
+                is_first_row,
+                is_last_row,
+                is_transition,
+                alpha,
+            },
+        )
+        .map_err(|what| shape_err(format!("instance {i}: program reads a missing {what}")))?;
         let lhs = ops.mul(folded, inv_vanishing);
         let diff = ops.sub(lhs, quotient);
         if !ops.is_zero(diff) {
@@ -629,6 +578,99 @@ pub fn verify_generic<O: Ops>(
         return Err(MirrorError::LookupTerminalSum);
     }
     Ok(())
+}
+
+/// What one instance's constraints read at ζ: the row `[main | preprocessed]` at ζ and at the
+/// next point, public values, the LogUp columns (recomposed), the lookup challenges and
+/// terminal, the selectors, and the constraint challenge.
+pub struct ConstraintInputs<'a, F, E> {
+    pub row_local: &'a [E],
+    pub row_next: &'a [E],
+    pub public_values: &'a [F],
+    pub permutation_local: &'a [E],
+    pub permutation_next: &'a [E],
+    pub challenges: &'a [E],
+    pub terminals: &'a [E],
+    pub is_first_row: E,
+    pub is_last_row: E,
+    pub is_transition: E,
+    pub alpha: E,
+}
+
+/// `Σ_g α^(K-1-g)·C_g`: the instance's compiled constraint program run at ζ and folded with the
+/// constraint challenge. `Err` names an input the program reads but the inputs lack.
+pub fn fold_constraints<O: Ops>(
+    ops: &mut O,
+    program: &ConstraintProgram<Val, Challenge>,
+    inputs: &ConstraintInputs<'_, O::F, O::E>,
+) -> Result<O::E, &'static str> {
+    let zero = ops.ext_zero();
+    let mut base = vec![zero; program.num_base_registers];
+    let mut ext = vec![zero; program.num_ext_registers];
+    for ins in &program.instructions {
+        let (dst, a, b) = (ins.dst as usize, ins.a as usize, ins.b as usize);
+        match ins.op {
+            OpCode::LoadMain => {
+                let row = if b == 0 {
+                    inputs.row_local
+                } else {
+                    inputs.row_next
+                };
+                base[dst] = *row.get(a).ok_or("column")?;
+            }
+            OpCode::LoadPublic => {
+                let v = *inputs.public_values.get(a).ok_or("public value")?;
+                base[dst] = ops.lift(v);
+            }
+            OpCode::LoadConst => {
+                let c = ops.constant(program.base_constants[a]);
+                base[dst] = ops.lift(c);
+            }
+            OpCode::LoadIsFirstRow => base[dst] = inputs.is_first_row,
+            OpCode::LoadIsLastRow => base[dst] = inputs.is_last_row,
+            OpCode::LoadIsTransition => base[dst] = inputs.is_transition,
+            OpCode::Add => base[dst] = ops.add(base[a], base[b]),
+            OpCode::Sub => base[dst] = ops.sub(base[a], base[b]),
+            OpCode::Mul => base[dst] = ops.mul(base[a], base[b]),
+            OpCode::Neg => base[dst] = ops.neg(base[a]),
+            OpCode::ExtLoadPermutation => {
+                let row = if b == 0 {
+                    inputs.permutation_local
+                } else {
+                    inputs.permutation_next
+                };
+                ext[dst] = *row.get(a).ok_or("LogUp column")?;
+            }
+            OpCode::ExtLoadChallenge => ext[dst] = *inputs.challenges.get(a).ok_or("challenge")?,
+            OpCode::ExtLoadPermutationValue => {
+                ext[dst] = *inputs.terminals.get(a).ok_or("terminal")?;
+            }
+            OpCode::ExtLoadConst => ext[dst] = ops.ext_constant(program.ext_constants[a]),
+            OpCode::ExtFromBase => ext[dst] = base[a],
+            OpCode::ExtAdd => ext[dst] = ops.add(ext[a], ext[b]),
+            OpCode::ExtSub => ext[dst] = ops.sub(ext[a], ext[b]),
+            OpCode::ExtMul => ext[dst] = ops.mul(ext[a], ext[b]),
+            OpCode::ExtNeg => ext[dst] = ops.neg(ext[a]),
+        }
+    }
+    let k = program.outputs.len();
+    let mut powers = Vec::with_capacity(k);
+    let mut p = ops.ext_constant(Challenge::ONE);
+    for _ in 0..k {
+        powers.push(p);
+        p = ops.mul(p, inputs.alpha);
+    }
+    let mut folded = ops.ext_zero();
+    for out in &program.outputs {
+        let value = match out.kind {
+            OutputKind::Base => base[out.register as usize],
+            OutputKind::Ext => ext[out.register as usize],
+        };
+        let weight = powers[k - 1 - out.emission_index as usize];
+        let term = ops.mul(weight, value);
+        folded = ops.add(folded, term);
+    }
+    Ok(folded)
 }
 
 /// `TwoAdicFriPcs::verify` on the claims of `rounds`.
