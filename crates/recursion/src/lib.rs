@@ -4,7 +4,8 @@
 //!
 //! - [`recording`]: `RecordingChallenger` / `RecordingMmcs`, which log the stock verifier's
 //!   transcript and Merkle checks ([`log::Event`]).
-//! - [`ops`]: the operations of a verifier; [`native`]: their value implementation.
+//! - [`ops`]: the operations of a verifier; [`native`]: their value implementation;
+//!   [`build`]: the implementation that emits a recursion program (first cut: arithmetic).
 //! - [`verifier`]: `verify_generic`, the mirror of `p3_batch_stark::verify_batch`.
 //! - [`key`]: what the verifier knows in advance (shapes, constraint programs, preprocessed
 //!   commitment); [`oracle`]: both verifiers on one proof, logs compared.
@@ -12,6 +13,7 @@
 //!   Poseidon2 table proves for a transcript).
 //! - [`tables`]: the first recursion tables (Poseidon2, ExtAlu), proven by the project's prover.
 
+pub mod build;
 pub mod config;
 pub mod error;
 pub mod key;
