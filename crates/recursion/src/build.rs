@@ -6,10 +6,16 @@
 //! - `add`, `sub`, `mul` become `Alu` rows: `a·1 + b`, `b·(−1) + a`, `a·b + 0`; a base value
 //!   is the word `(v, 0, 0, 0)`, so `lift` is free.
 //!
+//! - `is_zero`, `base_eq` and `inv` become **asserting** `Alu` rows, which read their result
+//!   from memory instead of writing it (`a·1 + 0 = 0`; `a·a⁻¹ + 0 = 1` with `a⁻¹` hinted).
+//!   The verifier's control flow follows this run's values, so a failed check is a rejection
+//!   as in `Native`; running the emitted program then fails with
+//!   `ProgramError::AssertionFailed` naming the operation, and the forced-through tables do not
+//!   verify.
+//!
 //! Not emitted yet, and reported by [`Build::finish`] as [`BuildError::Unsupported`] naming the
-//! first such operation: inverses and zero/equality assertions (they need an ALU row that
-//! reads its result instead of writing it), coefficient decompositions, the transcript
-//! (Poseidon2 sponge rows on the bus) and Merkle openings. So today `Build` runs the
+//! first such operation: coefficient decompositions, the transcript (Poseidon2 sponge rows on
+//! the bus) and Merkle openings. So today `Build` runs the
 //! arithmetic parts of the verifier (e.g. [`crate::verifier::fold_constraints`]), not all of
 //! [`crate::verify_generic`].
 
@@ -96,8 +102,22 @@ impl Build {
             b: b.addr,
             c: c.addr,
             out: out.addr,
+            assert: false,
         });
         out
+    }
+
+    /// Assert `a·b + c = expected` with an asserting `Alu` row; returns whether it holds for
+    /// this run's values (the program's execution reports a failure as its typed error).
+    fn alu_assert(&mut self, a: Word, b: Word, c: Word, expected: Word) -> bool {
+        self.program.alu.push(AluOp {
+            a: a.addr,
+            b: b.addr,
+            c: c.addr,
+            out: expected.addr,
+            assert: true,
+        });
+        a.value * b.value + c.value == expected.value
     }
 
     fn unsupported(&mut self, op: &'static str) {
@@ -172,19 +192,29 @@ impl Ops for Build {
     }
 
     fn inv(&mut self, a: Word) -> Option<Word> {
-        self.unsupported("inv");
+        // The inverse is hinted and checked: a·a⁻¹ + 0 = 1.
         let inverse = p3_field::Field::try_inverse(&a.value)?;
-        Some(self.hint_word(inverse))
+        let h = self.hint_word(inverse);
+        let (zero, one) = (
+            self.constant_word(Challenge::ZERO),
+            self.constant_word(Challenge::ONE),
+        );
+        self.alu_assert(a, h, zero, one);
+        Some(h)
     }
 
     fn is_zero(&mut self, a: Word) -> bool {
-        self.unsupported("is_zero");
-        a.value == Challenge::ZERO
+        // a·1 + 0 = 0.
+        let (zero, one) = (
+            self.constant_word(Challenge::ZERO),
+            self.constant_word(Challenge::ONE),
+        );
+        self.alu_assert(a, one, zero, zero)
     }
 
     fn base_eq(&mut self, a: Word, b: Word) -> bool {
-        self.unsupported("base_eq");
-        a.value == b.value
+        let d = self.sub(a, b);
+        self.is_zero(d)
     }
 
     fn observe(&mut self, _value: Word) {

@@ -162,3 +162,66 @@ fn building_the_whole_verifier_names_the_first_missing_operation() {
         Err(BuildError::Unsupported("observe"))
     );
 }
+
+fn prove_program(
+    program: &slotproof_recursion::tables::program::Program,
+    traces: [p3_matrix::dense::RowMajorMatrix<Val>; 3],
+    check_witness: bool,
+) -> Result<(), String> {
+    let (consts, hint_air, alu) = program.airs();
+    let airs = [
+        RecursionAir::Const(consts),
+        RecursionAir::Hint(hint_air),
+        RecursionAir::Alu(alu),
+    ];
+    let pvs = [vec![], vec![], vec![]];
+    let checked: CpuShardProver<Val> = ShardProver::cpu(FriSettings::DEFAULT);
+    let prover = checked.with_options(slotproof_prover::ProverOptions { check_witness });
+    let proof = prover
+        .prove(&airs, &traces, &pvs)
+        .map_err(|e| format!("prove: {e}"))?;
+    let verifier: CpuShardProver<Val> = ShardProver::cpu(FriSettings::DEFAULT);
+    verifier
+        .verify(&airs, &proof, &pvs)
+        .map_err(|e| format!("verify: {e}"))
+}
+
+/// `inv` is a hinted inverse checked by an asserting row, `is_zero` an asserting row: a run
+/// where both hold executes, proves and verifies.
+#[test]
+fn inverses_and_zero_checks_are_asserting_rows() {
+    let mut build = Build::new();
+    let x = build.ext_input(ext(7));
+    let h = build.inv(x).expect("nonzero");
+    let y = build.mul(x, h);
+    let one = build.ext_constant(Challenge::ONE);
+    let d = build.sub(y, one);
+    assert!(build.is_zero(d));
+    let (program, hints) = build.finish().expect("all supported");
+    assert_eq!(program.alu.iter().filter(|op| op.assert).count(), 2);
+    let (traces, _) = program.execute(&hints).expect("the assertions hold");
+    prove_program(&program, traces, true).expect("proves and verifies");
+}
+
+/// A zero check of a nonzero value: `Build` answers `false` (as `Native` does), the emitted
+/// program's execution names the failing operation, and its tables forced through do not
+/// verify (the checked prover refuses them first).
+#[test]
+fn a_failed_assertion_is_a_typed_error_and_forced_tables_do_not_verify() {
+    use slotproof_recursion::tables::program::ProgramError;
+    let mut build = Build::new();
+    let x = build.ext_input(ext(8));
+    let y = build.mul(x, x);
+    assert!(!build.is_zero(y));
+    let (program, hints) = build.finish().expect("all supported");
+    let assert_op = program.alu.len() - 1;
+    assert!(matches!(
+        program.execute(&hints),
+        Err(ProgramError::AssertionFailed { op, .. }) if op == assert_op
+    ));
+    let (traces, _) = program.execute_forced(&hints).expect("forced");
+    let err = prove_program(&program, traces.clone(), true).expect_err("refused");
+    assert!(err.contains("lookup buses do not balance"), "{err}");
+    let err = prove_program(&program, traces, false).expect_err("does not verify");
+    assert!(err.starts_with("verify"), "{err}");
+}

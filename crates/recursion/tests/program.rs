@@ -18,7 +18,13 @@ fn ext(seed: u32) -> Challenge {
 /// `x = c0·c1 + c2`, `y = x·x + c0`, `z = y·c1 + x`, `u = z·z + y`, `v = u·c2 + z`: later
 /// operations read earlier results, and `c0`, `x`, `y`, `z` are read several times.
 fn program() -> Program {
-    let op = |a, b, c, out| AluOp { a, b, c, out };
+    let op = |a, b, c, out| AluOp {
+        a,
+        b,
+        c,
+        out,
+        assert: false,
+    };
     Program {
         constants: vec![(0, ext(1)), (1, ext(2))],
         hints: vec![2],

@@ -26,13 +26,15 @@ pub const MEMORY_BUS: LookupBus<'static> = LookupBus::new("recursion-memory");
 /// Coordinates of a word (one extension element).
 const D: usize = 4;
 
-/// `out = a·b + c` over memory addresses.
+/// `out = a·b + c` over memory addresses: written to `out`, or, for an assertion, checked
+/// against the word already at `out`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AluOp {
     pub a: u32,
     pub b: u32,
     pub c: u32,
     pub out: u32,
+    pub assert: bool,
 }
 
 /// A straight-line program: constant words, hinted words (values supplied when it runs: proof
@@ -54,6 +56,8 @@ pub enum ProgramError {
     ReadBeforeWrite { op: usize, addr: u32 },
     #[error("address {addr} is written twice")]
     WrittenTwice { addr: u32 },
+    #[error("ALU assertion {op} fails: a·b + c differs from the word at address {addr}")]
+    AssertionFailed { op: usize, addr: u32 },
     #[error("{given} hint values for {expected} hinted addresses")]
     HintCount { expected: usize, given: usize },
 }
@@ -73,7 +77,7 @@ pub struct ConstAir {
     preprocessed: Arc<RowMajorMatrix<Val>>,
 }
 
-/// The ALU table: preprocessed `[addr_a, addr_b, addr_c, addr_out, is_real]`, main
+/// The ALU table: preprocessed `[addr_a, addr_b, addr_c, addr_out, is_real, is_assert]`, main
 /// `[a(4), b(4), c(4), out(4), out_multiplicity]`.
 #[derive(Clone, Debug)]
 pub struct AluAir {
@@ -82,7 +86,7 @@ pub struct AluAir {
 
 /// Preprocessed widths.
 pub const CONST_PREPROCESSED_WIDTH: usize = 1 + D;
-pub const ALU_PREPROCESSED_WIDTH: usize = 5;
+pub const ALU_PREPROCESSED_WIDTH: usize = 6;
 /// Main widths.
 pub const CONST_WIDTH: usize = 1;
 pub const ALU_WIDTH: usize = 4 * D + 1;
@@ -125,6 +129,7 @@ impl Program {
                 *slot = Val::from_u32(addr);
             }
             r[4] = Val::ONE;
+            r[5] = Val::from_bool(op.assert);
         }
         let alu = RowMajorMatrix::new(values, ALU_PREPROCESSED_WIDTH);
         (
@@ -139,10 +144,28 @@ impl Program {
     }
 
     /// Run the program with these values for its hinted addresses: the main traces of the
-    /// three tables (values and multiplicities), and the final memory.
+    /// three tables (values and multiplicities), and the final memory. A failing assertion is
+    /// an error naming its operation.
     pub fn execute(
         &self,
         hint_values: &[Challenge],
+    ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
+        self.run(hint_values, true)
+    }
+
+    /// [`Self::execute`] with failing assertions forced through: the traces a cheating prover
+    /// would commit to (for tests that the tables then do not verify).
+    pub fn execute_forced(
+        &self,
+        hint_values: &[Challenge],
+    ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
+        self.run(hint_values, false)
+    }
+
+    fn run(
+        &self,
+        hint_values: &[Challenge],
+        check_assertions: bool,
     ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
         if hint_values.len() != self.hints.len() {
             return Err(ProgramError::HintCount {
@@ -173,7 +196,15 @@ impl Program {
             };
             let (a, b, c) = (read(op.a)?, read(op.b)?, read(op.c)?);
             let out = a * b + c;
-            if memory.insert(op.out, out).is_some() {
+            if op.assert {
+                let expected = read(op.out)?;
+                if check_assertions && out != expected {
+                    return Err(ProgramError::AssertionFailed {
+                        op: i,
+                        addr: op.out,
+                    });
+                }
+            } else if memory.insert(op.out, out).is_some() {
                 return Err(ProgramError::WrittenTwice { addr: op.out });
             }
             alu_values.push((a, b, c, out));
@@ -190,7 +221,8 @@ impl Program {
             for (k, x) in [a, b, c, out].into_iter().enumerate() {
                 r[k * D..(k + 1) * D].copy_from_slice(&word(x));
             }
-            r[4 * D] = count(op.out);
+            // An assertion writes nothing.
+            r[4 * D] = if op.assert { Val::ZERO } else { count(op.out) };
         }
         let mut hints = vec![Val::ZERO; padded_rows(self.hints.len()) * HINT_WIDTH];
         for (row, (&addr, &v)) in self.hints.iter().zip(hint_values).enumerate() {
@@ -297,7 +329,14 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for AluAir {
             let key = core::iter::once(addr).chain(operand.iter().copied());
             MEMORY_BUS.lookup_key(builder, key, Count::bounded(is_real.into(), 1));
         }
-        let key = core::iter::once(prep[3]).chain(out.iter().copied());
-        MEMORY_BUS.table_entry(builder, key, row[4 * D]);
+        // A writing row provides `out`; an asserting row reads it (and may not write: a write
+        // of its own would balance its read).
+        let (is_assert, out_multiplicity) = (prep[5], row[4 * D]);
+        builder.assert_zero(is_assert * out_multiplicity);
+        let key: Vec<AB::Var> = core::iter::once(prep[3])
+            .chain(out.iter().copied())
+            .collect();
+        MEMORY_BUS.table_entry(builder, key.clone(), out_multiplicity);
+        MEMORY_BUS.lookup_key(builder, key, Count::bounded(is_assert.into(), 1));
     }
 }
