@@ -500,6 +500,17 @@ where
                 log_height: log_degrees[instance],
             });
         }
+        // A key of other AIRs with the same heights would give a proof that does not verify;
+        // the preprocessed widths are what can be checked cheaply.
+        if let Some(instance) = (0..n).find(|&i| {
+            key.preprocessed_traces[i].as_ref().map_or(0, |t| t.width())
+                != airs[i].preprocessed_width()
+        }) {
+            return Err(ProveError::PreprocessedTrace {
+                instance,
+                reason: "the key was made for another preprocessed width".into(),
+            });
+        }
         let prover_data = &key.data;
         let preprocessed_global = prover_data.common.preprocessed.as_ref();
         // Each instance's preprocessed matrix index in the key's round.

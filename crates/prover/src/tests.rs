@@ -135,6 +135,17 @@ macro_rules! field_suite {
                     panic!("a key of another height proved");
                 };
                 assert!(matches!(err, ProveError::KeyMismatch { instance: 0, .. }), "{err}");
+                // Same heights, other AIRs: the range table without preprocessed columns.
+                let plain = Shard::<F>::two_tables(8, 5, 9);
+                let Err(err) =
+                    prover.prove_with_key(&key, &plain.airs, &plain.traces, &plain.public_values)
+                else {
+                    panic!("a key of other AIRs proved");
+                };
+                assert!(
+                    matches!(err, ProveError::PreprocessedTrace { instance: 1, .. }),
+                    "{err}"
+                );
             }
 
             #[test]
