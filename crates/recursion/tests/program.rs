@@ -28,6 +28,7 @@ fn program() -> Program {
     Program {
         constants: vec![(0, ext(1)), (1, ext(2))],
         hints: vec![2],
+        publics: vec![],
         alu: vec![
             op(0, 1, 2, 10),
             op(10, 10, 0, 11),
@@ -179,4 +180,49 @@ fn mirror_agrees_on_a_program_proof() {
     assert!(compare(&stock, &native).divergence.is_none());
     assert_eq!(stock.verdict, Ok(()));
     assert_eq!(native.verdict, Ok(()));
+}
+
+/// A program that reads the proof's own public value (the leaf's way to expose a shard's
+/// public values): it proves and verifies with that value, and not with another.
+#[test]
+fn a_program_reading_a_public_value_binds_it() {
+    let mut p = program();
+    // Address 3 holds public value 0; the last operation reads it.
+    p.publics = vec![(3, 0)];
+    p.alu.push(AluOp {
+        a: 14,
+        b: 3,
+        c: 0,
+        out: 15,
+        assert: false,
+    });
+    let pv = Val::from_u32(12345);
+    let (traces, public_trace, memory) = p.execute_with_publics(&hints(), &[pv]).expect("runs");
+    assert_eq!(memory[&15], memory[&14] * Challenge::from(pv) + ext(1));
+    let (consts, hint_air, alu) = p.airs();
+    let airs = [
+        RecursionAir::Const(consts),
+        RecursionAir::Hint(hint_air),
+        RecursionAir::Alu(alu),
+        RecursionAir::Public(p.public_air(1)),
+    ];
+    let [consts, hint_trace, alu_trace] = traces;
+    let traces = [consts, hint_trace, alu_trace, public_trace];
+    let pvs = [vec![], vec![], vec![], vec![pv]];
+    let prover = prover();
+    let proof = prover.prove(&airs, &traces, &pvs).expect("proves");
+    prover.verify(&airs, &proof, &pvs).expect("verifies");
+    let wrong = [vec![], vec![], vec![], vec![pv + Val::ONE]];
+    assert!(matches!(
+        prover.verify(&airs, &proof, &wrong),
+        Err(VerifyError::Rejected(_))
+    ));
+    assert_eq!(
+        p.execute(&hints()).map(|_| ()),
+        Err(ProgramError::PublicIndex {
+            addr: 3,
+            index: 0,
+            count: 0
+        })
+    );
 }

@@ -25,7 +25,7 @@ use bits::BitsAir;
 use ext_alu::ExtAluAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
-use program::{AluAir, ConstAir, HintAir};
+use program::{AluAir, ConstAir, HintAir, PublicAir};
 use sponge_table::Poseidon2SpongeAir;
 
 /// One AIR type for a batch of recursion tables (the prover takes a slice of one type).
@@ -36,6 +36,7 @@ pub enum RecursionAir {
     ExtAlu(ExtAluAir),
     Const(ConstAir),
     Hint(HintAir),
+    Public(PublicAir),
     Alu(AluAir),
     Bits(BitsAir),
     Poseidon2Sponge(Box<Poseidon2SpongeAir>),
@@ -48,6 +49,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::ExtAlu(a) => BaseAir::<Val>::width(a),
             Self::Const(a) => a.width(),
             Self::Hint(a) => a.width(),
+            Self::Public(a) => a.width(),
             Self::Alu(a) => a.width(),
             Self::Bits(a) => BaseAir::<Val>::width(a),
             Self::Poseidon2Sponge(a) => a.width(),
@@ -58,6 +60,7 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Const(a) => a.preprocessed_width(),
             Self::Hint(a) => a.preprocessed_width(),
+            Self::Public(a) => a.preprocessed_width(),
             Self::Alu(a) => a.preprocessed_width(),
             Self::Poseidon2Sponge(a) => a.preprocessed_width(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
@@ -68,9 +71,17 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Const(a) => a.preprocessed_trace(),
             Self::Hint(a) => a.preprocessed_trace(),
+            Self::Public(a) => a.preprocessed_trace(),
             Self::Alu(a) => a.preprocessed_trace(),
             Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
+        }
+    }
+
+    fn num_public_values(&self) -> usize {
+        match self {
+            Self::Public(a) => a.num_public_values(),
+            _ => 0,
         }
     }
 
@@ -97,6 +108,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::ExtAlu(a) => a.eval(builder),
             Self::Const(a) => a.eval(builder),
             Self::Hint(a) => a.eval(builder),
+            Self::Public(a) => a.eval(builder),
             Self::Alu(a) => a.eval(builder),
             Self::Bits(a) => a.eval(builder),
             Self::Poseidon2Sponge(a) => a.eval(builder),

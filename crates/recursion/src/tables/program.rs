@@ -43,6 +43,8 @@ pub struct AluOp {
 pub struct Program {
     pub constants: Vec<(u32, Challenge)>,
     pub hints: Vec<u32>,
+    /// Words equal to one of the proof's own public values: `(address, index)`.
+    pub publics: Vec<(u32, usize)>,
     pub alu: Vec<AluOp>,
 }
 
@@ -58,6 +60,12 @@ pub enum ProgramError {
     WrittenTwice { addr: u32 },
     #[error("ALU assertion {op} fails: a·b + c differs from the word at address {addr}")]
     AssertionFailed { op: usize, addr: u32 },
+    #[error("address {addr} is public value {index}, but there are {count}")]
+    PublicIndex {
+        addr: u32,
+        index: usize,
+        count: usize,
+    },
     #[error("{given} hint values for {expected} hinted addresses")]
     HintCount { expected: usize, given: usize },
 }
@@ -69,6 +77,17 @@ pub struct HintAir {
 }
 
 pub const HINT_PREPROCESSED_WIDTH: usize = 1;
+
+/// The public-value table: preprocessed `[addr, sel_0..sel_{n-1}]` (a one-hot selector of the
+/// public value), main `[value, multiplicity]`; `value = Σ_k sel_k · pv_k`, written as the word
+/// `(value, 0, 0, 0)`. The proof's public values are thus words the program reads.
+#[derive(Clone, Debug)]
+pub struct PublicAir {
+    preprocessed: Arc<RowMajorMatrix<Val>>,
+    num_public_values: usize,
+}
+
+pub const PUBLIC_WIDTH: usize = 2;
 pub const HINT_WIDTH: usize = D + 1;
 
 /// The constant table: preprocessed `[addr, v0..v3]`, main `[multiplicity]`.
@@ -143,14 +162,43 @@ impl Program {
         )
     }
 
+    /// The public-value table for a proof with `num_public_values` public values.
+    pub fn public_air(&self, num_public_values: usize) -> PublicAir {
+        let width = 1 + num_public_values;
+        let rows = padded_rows(self.publics.len());
+        let mut values = vec![Val::ZERO; rows * width];
+        for (row, &(addr, index)) in self.publics.iter().enumerate() {
+            values[row * width] = Val::from_u32(addr);
+            if index < num_public_values {
+                values[row * width + 1 + index] = Val::ONE;
+            }
+        }
+        PublicAir {
+            preprocessed: Arc::new(RowMajorMatrix::new(values, width)),
+            num_public_values,
+        }
+    }
+
     /// Run the program with these values for its hinted addresses: the main traces of the
     /// three tables (values and multiplicities), and the final memory. A failing assertion is
-    /// an error naming its operation.
+    /// an error naming its operation. (A program that reads public values runs with
+    /// [`Self::execute_with_publics`].)
     pub fn execute(
         &self,
         hint_values: &[Challenge],
     ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
-        self.run(hint_values, true)
+        self.execute_with_publics(hint_values, &[])
+            .map(|(traces, _, memory)| (traces, memory))
+    }
+
+    /// [`Self::execute`] with the proof's public values: also the public-value table's trace.
+    #[allow(clippy::type_complexity)]
+    pub fn execute_with_publics(
+        &self,
+        hint_values: &[Challenge],
+        public_values: &[Val],
+    ) -> Result<(ProgramTraces, RowMajorMatrix<Val>, HashMap<u32, Challenge>), ProgramError> {
+        self.run(hint_values, public_values, true)
     }
 
     /// [`Self::execute`] with failing assertions forced through: the traces a cheating prover
@@ -159,14 +207,17 @@ impl Program {
         &self,
         hint_values: &[Challenge],
     ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
-        self.run(hint_values, false)
+        self.run(hint_values, &[], false)
+            .map(|(traces, _, memory)| (traces, memory))
     }
 
+    #[allow(clippy::type_complexity)]
     fn run(
         &self,
         hint_values: &[Challenge],
+        public_values: &[Val],
         check_assertions: bool,
-    ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
+    ) -> Result<(ProgramTraces, RowMajorMatrix<Val>, HashMap<u32, Challenge>), ProgramError> {
         if hint_values.len() != self.hints.len() {
             return Err(ProgramError::HintCount {
                 expected: self.hints.len(),
@@ -175,11 +226,24 @@ impl Program {
         }
         let mut memory: HashMap<u32, Challenge> = HashMap::new();
         let mut reads: HashMap<u32, u64> = HashMap::new();
+        let publics = self
+            .publics
+            .iter()
+            .map(|&(addr, index)| {
+                let v = public_values.get(index).ok_or(ProgramError::PublicIndex {
+                    addr,
+                    index,
+                    count: public_values.len(),
+                })?;
+                Ok((addr, Challenge::from(*v)))
+            })
+            .collect::<Result<Vec<_>, ProgramError>>()?;
         let writes = self
             .constants
             .iter()
             .copied()
-            .chain(self.hints.iter().copied().zip(hint_values.iter().copied()));
+            .chain(self.hints.iter().copied().zip(hint_values.iter().copied()))
+            .chain(publics.iter().copied());
         for (addr, v) in writes {
             if memory.insert(addr, v).is_some() {
                 return Err(ProgramError::WrittenTwice { addr });
@@ -230,12 +294,18 @@ impl Program {
             r[..D].copy_from_slice(&word(v));
             r[D] = count(addr);
         }
+        let mut public = vec![Val::ZERO; padded_rows(self.publics.len()) * PUBLIC_WIDTH];
+        for (row, &(addr, v)) in publics.iter().enumerate() {
+            public[row * PUBLIC_WIDTH] = v.as_basis_coefficients_slice()[0];
+            public[row * PUBLIC_WIDTH + 1] = count(addr);
+        }
         Ok((
             [
                 RowMajorMatrix::new(consts, CONST_WIDTH),
                 RowMajorMatrix::new(hints, HINT_WIDTH),
                 RowMajorMatrix::new(alu, ALU_WIDTH),
             ],
+            RowMajorMatrix::new(public, PUBLIC_WIDTH),
             memory,
         ))
     }
@@ -292,6 +362,50 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for HintAir {
         let row: Vec<AB::Var> = builder.main().current_slice().to_vec();
         let key = core::iter::once(addr).chain(row[..D].iter().copied());
         MEMORY_BUS.table_entry(builder, key, row[D]);
+    }
+}
+
+impl BaseAir<Val> for PublicAir {
+    fn width(&self) -> usize {
+        PUBLIC_WIDTH
+    }
+    fn num_public_values(&self) -> usize {
+        self.num_public_values
+    }
+    fn preprocessed_width(&self) -> usize {
+        1 + self.num_public_values
+    }
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        Some((*self.preprocessed).clone())
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: InteractionBuilder<F = Val>> Air<AB> for PublicAir {
+    fn eval(&self, builder: &mut AB) {
+        let prep: Vec<AB::Var> = builder.preprocessed().current_slice().to_vec();
+        let pvs: Vec<AB::PublicVar> = builder.public_values().to_vec();
+        let row: Vec<AB::Var> = builder.main().current_slice().to_vec();
+        let selected = prep[1..]
+            .iter()
+            .zip(&pvs)
+            .fold(AB::Expr::ZERO, |acc, (&sel, &pv)| {
+                acc + sel.into() * pv.into()
+            });
+        builder.assert_eq(row[0], selected);
+        let key: [AB::Expr; 1 + D] = [
+            prep[0].into(),
+            row[0].into(),
+            AB::Expr::ZERO,
+            AB::Expr::ZERO,
+            AB::Expr::ZERO,
+        ];
+        MEMORY_BUS.table_entry(builder, key, row[1]);
     }
 }
 
