@@ -249,3 +249,26 @@ fn a_non_canonical_bit_decomposition_is_rejected() {
         .expect("an unchecked prover proves anything");
     assert!(prover().verify(&airs, &proof, &[vec![]]).is_err());
 }
+
+/// The Horner rows of a reduction give `acc₀·αⁿ + Σ_j α^(n−1−j)·p_j`, prove and verify; a
+/// wrong accumulator is refused.
+#[test]
+fn horner_rows_compute_the_alpha_reduction() {
+    use slotproof_recursion::tables::horner::HornerAir;
+    let values = elements(12, 24);
+    let e = elements(13, 8);
+    let alpha = Challenge::from_basis_coefficients_fn(|k| e[k]);
+    let start = Challenge::from_basis_coefficients_fn(|k| e[4 + k]);
+    let (trace, acc) = HornerAir::trace(alpha, start, &values);
+    let n = values.len() as u64;
+    let direct = values
+        .iter()
+        .enumerate()
+        .fold(start * alpha.exp_u64(n), |s, (j, &p)| {
+            s + alpha.exp_u64(n - 1 - j as u64) * p
+        });
+    assert_eq!(acc, direct);
+    prove_and_verify(RecursionAir::Horner(HornerAir), trace.clone());
+    // acc' of row 2 (columns 24..28).
+    assert_tamper_rejected(RecursionAir::Horner(HornerAir), trace, 2, 25);
+}

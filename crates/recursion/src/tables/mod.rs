@@ -6,6 +6,7 @@
 //! - [`bits`]: canonical 31-bit decompositions (query indices), non-canonical ones rejected.
 //! - [`sponge_table`]: the Poseidon2 table in sponge mode: rows chained as one duplex sponge,
 //!   the chaining (which rate positions are kept, zeroed or absorbed) preprocessed.
+//! - [`horner`]: α-reduction of packed words of opened values, `acc' = acc·α⁴ + Σ αʲ·pⱼ`.
 //! - [`program`]: a straight-line program on a write-once memory bus, its addresses and
 //!   constants as **preprocessed** columns: `Const` and `Alu` tables.
 //!
@@ -13,6 +14,7 @@
 
 pub mod bits;
 pub mod ext_alu;
+pub mod horner;
 pub mod poseidon2;
 pub mod program;
 pub mod sponge_table;
@@ -23,6 +25,7 @@ use p3_lookup::InteractionBuilder;
 use crate::config::Val;
 use bits::BitsAir;
 use ext_alu::ExtAluAir;
+use horner::HornerAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
 use program::{AluAir, ConstAir, HintAir, PublicAir};
@@ -40,6 +43,7 @@ pub enum RecursionAir {
     Alu(AluAir),
     Bits(BitsAir),
     Poseidon2Sponge(Box<Poseidon2SpongeAir>),
+    Horner(HornerAir),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -53,6 +57,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Alu(a) => a.width(),
             Self::Bits(a) => BaseAir::<Val>::width(a),
             Self::Poseidon2Sponge(a) => a.width(),
+            Self::Horner(a) => BaseAir::<Val>::width(a),
         }
     }
 
@@ -63,7 +68,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Public(a) => a.preprocessed_width(),
             Self::Alu(a) => a.preprocessed_width(),
             Self::Poseidon2Sponge(a) => a.preprocessed_width(),
-            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) | Self::Horner(_) => 0,
         }
     }
 
@@ -74,7 +79,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Public(a) => a.preprocessed_trace(),
             Self::Alu(a) => a.preprocessed_trace(),
             Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
-            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) | Self::Horner(_) => None,
         }
     }
 
@@ -112,6 +117,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::Alu(a) => a.eval(builder),
             Self::Bits(a) => a.eval(builder),
             Self::Poseidon2Sponge(a) => a.eval(builder),
+            Self::Horner(a) => a.eval(builder),
         }
     }
 }
