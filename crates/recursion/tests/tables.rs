@@ -268,7 +268,26 @@ fn horner_rows_compute_the_alpha_reduction() {
             s + alpha.exp_u64(n - 1 - j as u64) * p
         });
     assert_eq!(acc, direct);
-    prove_and_verify(RecursionAir::Horner(HornerAir), trace.clone());
+    let air = || RecursionAir::Horner(Box::new(HornerAir::for_reduction(values.len())));
+    prove_and_verify(air(), trace.clone());
     // acc' of row 2 (columns 24..28).
-    assert_tamper_rejected(RecursionAir::Horner(HornerAir), trace, 2, 25);
+    assert_tamper_rejected(air(), trace.clone(), 2, 25);
+
+    // Row 3 restarted from another accumulator, its own arithmetic consistent: the chain from
+    // row 2 breaks.
+    let (restarted, _) = HornerAir::trace(alpha, start + Challenge::ONE, &values[12..16]);
+    let mut broken = trace;
+    let width = broken.width;
+    broken.values[3 * width..4 * width].copy_from_slice(&restarted.values[..width]);
+    match prover().prove(&[air()], &[broken], &[vec![]]) {
+        Err(ProveError::ConstraintViolation {
+            instance: 0,
+            row: 2,
+            ..
+        }) => {}
+        other => panic!(
+            "expected a broken chain at row 2, got {:?}",
+            other.map(|_| ())
+        ),
+    }
 }

@@ -1,13 +1,14 @@
 //! The Horner table (design §1): one row folds one packed word of four opened base values into
 //! an α-reduction accumulator, `acc' = acc·α⁴ + α³·p₀ + α²·p₁ + α·p₂ + p₃` in the degree-4
 //! extension. The row carries α, α², α³, α⁴ (each checked against the previous) so every
-//! constraint has degree 2. Consecutive rows of one reduction chain `acc` (checked when the
-//! trace is generated here; the chaining constraint comes with the memory bus).
+//! constraint has degree 2. The program (one preprocessed column) marks the rows that continue
+//! the previous row's reduction: there `acc` must be the previous row's `acc'`.
 
 use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
 use p3_field::extension::BinomiallyExtendable;
 use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
 use p3_matrix::dense::RowMajorMatrix;
+use std::sync::Arc;
 
 use crate::config::{Challenge, Val};
 
@@ -15,9 +16,12 @@ const D: usize = 4;
 /// Columns: acc, α, α², α³, α⁴ (4 each), the four base values, acc'.
 pub const HORNER_WIDTH: usize = 5 * D + D + D;
 
-/// The Horner table.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct HornerAir;
+/// The Horner table, with its chaining program.
+#[derive(Clone, Debug)]
+pub struct HornerAir {
+    /// Preprocessed `[continues]` per row.
+    chain: Arc<RowMajorMatrix<Val>>,
+}
 
 /// `x·y` in `F[X]/(X⁴ − W)`, as expressions.
 fn ext_mul<E: PrimeCharacteristicRing + Clone>(x: &[E], y: &[E], w: &E) -> [E; D] {
@@ -42,8 +46,21 @@ impl BaseAir<Val> for HornerAir {
         HORNER_WIDTH
     }
 
+    fn preprocessed_width(&self) -> usize {
+        1
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        Some((*self.chain).clone())
+    }
+
     fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
+        // The next row's accumulator.
+        (0..D).collect()
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        vec![0]
     }
 }
 
@@ -73,10 +90,31 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for HornerAir {
         for k in 0..D {
             builder.assert_eq(out[k].clone(), expected[k].clone());
         }
+
+        // A continuing next row starts from this row's result.
+        let next_acc: Vec<AB::Expr> = main.next_slice()[..D].iter().map(|&v| v.into()).collect();
+        let continues: AB::Expr = builder.preprocessed().next_slice()[0].into();
+        let mut transition = builder.when_transition();
+        for k in 0..D {
+            transition.assert_zero(continues.clone() * (next_acc[k].clone() - out[k].clone()));
+        }
     }
 }
 
 impl HornerAir {
+    /// The table for one reduction of `values` (a word, four values, per row): every row after
+    /// the first continues it; padding rows do not.
+    pub fn for_reduction(num_values: usize) -> Self {
+        let rows = num_values.div_ceil(D);
+        let total = rows.next_power_of_two().max(4);
+        let chain = (0..total)
+            .map(|r| Val::from_bool(r > 0 && r < rows))
+            .collect();
+        Self {
+            chain: Arc::new(RowMajorMatrix::new_col(chain)),
+        }
+    }
+
     /// The rows reducing `values` (a multiple of four) with `alpha`, starting from `acc`, and
     /// the final accumulator; padded with rows that fold zeros into a zero accumulator.
     pub fn trace(

@@ -43,7 +43,7 @@ pub enum RecursionAir {
     Alu(AluAir),
     Bits(BitsAir),
     Poseidon2Sponge(Box<Poseidon2SpongeAir>),
-    Horner(HornerAir),
+    Horner(Box<HornerAir>),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -57,7 +57,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Alu(a) => a.width(),
             Self::Bits(a) => BaseAir::<Val>::width(a),
             Self::Poseidon2Sponge(a) => a.width(),
-            Self::Horner(a) => BaseAir::<Val>::width(a),
+            Self::Horner(a) => BaseAir::<Val>::width(a.as_ref()),
         }
     }
 
@@ -68,7 +68,8 @@ impl BaseAir<Val> for RecursionAir {
             Self::Public(a) => a.preprocessed_width(),
             Self::Alu(a) => a.preprocessed_width(),
             Self::Poseidon2Sponge(a) => a.preprocessed_width(),
-            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) | Self::Horner(_) => 0,
+            Self::Horner(a) => a.preprocessed_width(),
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
         }
     }
 
@@ -79,7 +80,8 @@ impl BaseAir<Val> for RecursionAir {
             Self::Public(a) => a.preprocessed_trace(),
             Self::Alu(a) => a.preprocessed_trace(),
             Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
-            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) | Self::Horner(_) => None,
+            Self::Horner(a) => a.preprocessed_trace(),
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
         }
     }
 
@@ -93,6 +95,7 @@ impl BaseAir<Val> for RecursionAir {
     fn main_next_row_columns(&self) -> Vec<usize> {
         match self {
             Self::Poseidon2Sponge(a) => a.main_next_row_columns(),
+            Self::Horner(a) => a.main_next_row_columns(),
             // The other tables constrain each row on its own.
             _ => vec![],
         }
@@ -101,6 +104,7 @@ impl BaseAir<Val> for RecursionAir {
     fn preprocessed_next_row_columns(&self) -> Vec<usize> {
         match self {
             Self::Poseidon2Sponge(a) => a.preprocessed_next_row_columns(),
+            Self::Horner(a) => a.preprocessed_next_row_columns(),
             _ => vec![],
         }
     }
