@@ -34,6 +34,10 @@ pub struct QuotientJob<'a, SC: StarkGenericConfig, Committed> {
     pub quotient_domain: Domain<SC>,
     /// The main-trace commitment round and this instance's matrix index in it.
     pub main: (&'a Committed, usize),
+    /// The preprocessed commitment round (made once, at key generation) and this instance's
+    /// matrix index in it, when the AIR has preprocessed columns. The program reads the row
+    /// `[main | preprocessed]`.
+    pub preprocessed: Option<(&'a Committed, usize)>,
     /// The LogUp commitment round and matrix index, when the instance has lookups.
     pub permutation: Option<(&'a Committed, usize)>,
 }
@@ -67,10 +71,12 @@ pub trait Backend<SC: StarkGenericConfig>: Sync {
     ) -> Result<(Commitment<SC>, Self::Committed), BackendError>;
 
     /// The LogUp trace of one instance (flattened to base-field columns) and its terminal.
+    /// `preprocessed` is the instance's preprocessed trace (host copy), which lookups may read.
     #[allow(clippy::type_complexity)]
     fn logup_trace(
         &self,
         main: &Self::Trace<'_>,
+        preprocessed: Option<&RowMajorMatrix<Val<SC>>>,
         public_values: &[Val<SC>],
         lookups: &[Lookup<Val<SC>>],
         challenges: &[SC::Challenge],

@@ -93,6 +93,7 @@ macro_rules! cpu_backend_for {
             fn logup_trace(
                 &self,
                 main: &Self::Trace<'_>,
+                preprocessed: Option<&RowMajorMatrix<$field>>,
                 public_values: &[$field],
                 lookups: &[p3_lookup::Lookup<$field>],
                 challenges: &[crate::field::Challenge<$field>],
@@ -106,7 +107,7 @@ macro_rules! cpu_backend_for {
                 let (trace, terminal) = LogUpGadget::new()
                     .generate_permutation::<$field, crate::field::Challenge<$field>>(
                         main,
-                        &None,
+                        &preprocessed.cloned(),
                         public_values,
                         lookups,
                         challenges,
@@ -126,6 +127,14 @@ macro_rules! cpu_backend_for {
                     main_idx,
                     job.quotient_domain,
                 );
+                let preprocessed = job.preprocessed.map(|(data, idx)| {
+                    <PcsOf<$field> as UnivariateStarkPcs<crate::field::Challenge<$field>, crate::field::Challenger<$field>>>::get_evaluations_on_domain_no_random(
+                        pcs,
+                        data,
+                        idx,
+                        job.quotient_domain,
+                    )
+                });
                 let permutation = job.permutation.map(|(data, idx)| {
                     <PcsOf<$field> as UnivariateStarkPcs<crate::field::Challenge<$field>, crate::field::Challenger<$field>>>::get_evaluations_on_domain(
                         pcs,
@@ -134,13 +143,14 @@ macro_rules! cpu_backend_for {
                         job.quotient_domain,
                     )
                 });
-                Ok(crate::quotient::quotient_values(
+                Ok(crate::quotient::quotient_values_with_preprocessed(
                     job.program,
                     &job.env,
                     job.alpha,
                     job.trace_domain,
                     job.quotient_domain,
                     &main,
+                    preprocessed.as_ref(),
                     permutation.as_ref(),
                 ))
             }

@@ -34,6 +34,16 @@ pub enum ProveError {
         expected: usize,
         actual: usize,
     },
+    #[error("instance {instance}: preprocessed trace: {reason}")]
+    PreprocessedTrace { instance: usize, reason: String },
+    #[error(
+        "instance {instance}: the key was made for 2^{key_log_height} rows, the trace has 2^{log_height}"
+    )]
+    KeyMismatch {
+        instance: usize,
+        key_log_height: usize,
+        log_height: usize,
+    },
     #[error("unsupported AIR or configuration: {0}")]
     Unsupported(String),
     #[error("instance {instance}: constraint {constraint} is not satisfied on row {row}")]

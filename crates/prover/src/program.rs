@@ -28,6 +28,7 @@ use crate::error::ProveError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpCode {
     /// `base[dst] = main[row + a_offset][a]`; operand `b` is the row offset (0 current, 1 next).
+    /// The row is `[main | preprocessed]` when the AIR has preprocessed columns.
     LoadMain = 0,
     /// `base[dst] = public_values[a]`.
     LoadPublic = 1,
@@ -133,6 +134,26 @@ where
         layout: &ConstraintLayout,
         inputs: ProgramInputs,
     ) -> Result<Self, ProveError> {
+        Self::compile_with_preprocessed(base_constraints, ext_constraints, layout, inputs, 0)
+    }
+
+    /// [`Self::compile`] for an AIR with `preprocessed_width` preprocessed columns. The program
+    /// reads them as the last columns of the row it runs on: `inputs.main_width` is the width of
+    /// `[main | preprocessed]`, so a quotient kernel needs no extra operand, only the two
+    /// matrices side by side.
+    pub fn compile_with_preprocessed(
+        base_constraints: &[SymbolicExpression<F>],
+        ext_constraints: &[SymbolicExpressionExt<F, EF>],
+        layout: &ConstraintLayout,
+        inputs: ProgramInputs,
+        preprocessed_width: usize,
+    ) -> Result<Self, ProveError> {
+        let Some(preprocessed_start) = inputs.main_width.checked_sub(preprocessed_width) else {
+            return Err(ProveError::Unsupported(format!(
+                "{preprocessed_width} preprocessed columns in a row of {}",
+                inputs.main_width
+            )));
+        };
         if layout.base_indices.len() != base_constraints.len()
             || layout.ext_indices.len() != ext_constraints.len()
         {
@@ -140,7 +161,7 @@ where
                 "constraint layout disagrees with the symbolic constraints".into(),
             ));
         }
-        let mut compiler = Compiler::new(inputs);
+        let mut compiler = Compiler::new(inputs, preprocessed_start);
         let mut outputs = Vec::with_capacity(base_constraints.len() + ext_constraints.len());
         for (expr, &g) in base_constraints.iter().zip(&layout.base_indices) {
             let register = compiler.base(expr)?;
@@ -198,6 +219,8 @@ struct NodeKey {
 
 struct Compiler<F, EF> {
     inputs: ProgramInputs,
+    /// First row column holding a preprocessed column (`main_width` when there are none).
+    preprocessed_start: usize,
     instructions: Vec<Instruction>,
     base_constants: Vec<F>,
     ext_constants: Vec<EF>,
@@ -213,9 +236,10 @@ struct Compiler<F, EF> {
 }
 
 impl<F: PrimeField64, EF: ExtensionField<F>> Compiler<F, EF> {
-    fn new(inputs: ProgramInputs) -> Self {
+    fn new(inputs: ProgramInputs, preprocessed_start: usize) -> Self {
         Self {
             inputs,
+            preprocessed_start,
             instructions: Vec::new(),
             base_constants: Vec::new(),
             ext_constants: Vec::new(),
@@ -301,8 +325,20 @@ impl<F: PrimeField64, EF: ExtensionField<F>> Compiler<F, EF> {
         Ok(match leaf {
             BaseLeaf::Variable(v) => match v.entry {
                 BaseEntry::Main { offset } if offset <= 1 => {
-                    let col = Self::check_index("main column", v.index, self.inputs.main_width)?;
+                    let col = Self::check_index("main column", v.index, self.preprocessed_start)?;
                     self.emit(OpCode::LoadMain, col, offset as u32)
+                }
+                BaseEntry::Preprocessed { offset } if offset <= 1 => {
+                    let col = Self::check_index(
+                        "preprocessed column",
+                        v.index,
+                        self.inputs.main_width - self.preprocessed_start,
+                    )?;
+                    self.emit(
+                        OpCode::LoadMain,
+                        col + self.preprocessed_start as u32,
+                        offset as u32,
+                    )
                 }
                 BaseEntry::Public => {
                     let idx =
@@ -311,8 +347,8 @@ impl<F: PrimeField64, EF: ExtensionField<F>> Compiler<F, EF> {
                 }
                 other => {
                     return Err(ProveError::Unsupported(format!(
-                        "constraint variable {other:?} (only main current/next rows and public \
-                         values are supported)"
+                        "constraint variable {other:?} (only main and preprocessed current/next \
+                         rows and public values are supported)"
                     )));
                 }
             },

@@ -133,6 +133,80 @@ pub struct InstanceProgram<F, EF> {
 pub type ConfigInstanceProgram<SC> =
     InstanceProgram<Val<SC>, <SC as StarkGenericConfig>::Challenge>;
 
+/// What is fixed for a list of AIRs at given trace heights, made once and reused for every
+/// shard of that shape: the lookup layout and the commitment to the preprocessed traces.
+///
+/// `data.common` is the verifying key `verify_batch` takes. The preprocessed traces are
+/// committed twice at key generation, by Plonky3's PCS (the reference commitment in `data`)
+/// and by the backend (the round the backend opens when proving); the two must agree.
+pub struct ShardKey<SC: StarkGenericConfig, Committed> {
+    /// log2 of each instance's trace height.
+    pub log_heights: Vec<usize>,
+    /// Plonky3's prover data; its CPU copy of the preprocessed LDEs is dropped (the backend
+    /// holds its own).
+    pub data: ProverData<SC>,
+    /// Each instance's preprocessed trace (host copy; lookups may read it).
+    preprocessed_traces: Vec<Option<RowMajorMatrix<Val<SC>>>>,
+    /// The backend's committed preprocessed round, when any AIR has preprocessed columns.
+    preprocessed: Option<Committed>,
+}
+
+impl<SC: StarkGenericConfig, Committed> ShardKey<SC, Committed> {
+    /// The verifying key: lookup layout and preprocessed commitment.
+    pub fn common(&self) -> &p3_batch_stark::CommonData<SC> {
+        &self.data.common
+    }
+
+    /// The commitment to the preprocessed traces, when there are any.
+    pub fn preprocessed_commitment(&self) -> Option<&Commitment<SC>> {
+        self.data
+            .common
+            .preprocessed
+            .as_ref()
+            .map(|g| &g.commitment)
+    }
+}
+
+/// Every AIR that declares preprocessed columns must supply a trace of that width and of its
+/// instance's height (Plonky3's key generation asserts this; here it is a typed error).
+fn check_preprocessed_traces<F: Clone + Send + Sync, A: BaseAir<F>>(
+    airs: &[A],
+    log_heights: &[usize],
+) -> Result<Vec<Option<RowMajorMatrix<F>>>, ProveError> {
+    airs.iter()
+        .zip(log_heights)
+        .enumerate()
+        .map(|(instance, (air, &log_height))| {
+            let width = air.preprocessed_width();
+            let trace = air.preprocessed_trace();
+            match (width, trace) {
+                (0, None) => Ok(None),
+                (0, Some(t)) if t.width() == 0 => Ok(None),
+                (0, Some(t)) => Err(ProveError::PreprocessedTrace {
+                    instance,
+                    reason: format!("{} columns, but the AIR declares none", t.width()),
+                }),
+                (_, None) => Err(ProveError::PreprocessedTrace {
+                    instance,
+                    reason: format!("the AIR declares {width} columns but supplies no trace"),
+                }),
+                (_, Some(t)) if t.width() != width || t.height() != 1 << log_height => {
+                    Err(ProveError::PreprocessedTrace {
+                        instance,
+                        reason: format!(
+                            "{} x {}, expected {} x {width}",
+                            t.height(),
+                            t.width(),
+                            1usize << log_height
+                        ),
+                    })
+                }
+                (_, Some(t)) => Ok(Some(t)),
+            }
+        })
+        .collect()
+}
+
 /// What the pipeline derives once per instance before the transcript starts.
 struct InstancePlan<F: p3_field::Field, EF> {
     log_quotient_chunks: usize,
@@ -141,6 +215,8 @@ struct InstancePlan<F: p3_field::Field, EF> {
     /// The AIR's own constraints only: checked on the trace before proving.
     witness_program: ConstraintProgram<F, EF>,
     opens_next_row: bool,
+    /// The preprocessed trace is opened at the next row too.
+    opens_preprocessed_next_row: bool,
 }
 
 fn backend_err(e: BackendError) -> ProveError {
@@ -195,11 +271,6 @@ pub(crate) fn validate_shapes<F: Clone + Send + Sync, A: BaseAir<F>>(
                 actual: pv.len(),
             });
         }
-        if air.preprocessed_width() > 0 {
-            return Err(ProveError::Unsupported(format!(
-                "instance {instance}: preprocessed columns"
-            )));
-        }
         if air.num_periodic_columns() > 0 {
             return Err(ProveError::Unsupported(format!(
                 "instance {instance}: periodic columns"
@@ -238,6 +309,14 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
+        if airs.len() != log_heights.len() {
+            return Err(ProveError::CountMismatch {
+                airs: airs.len(),
+                traces: log_heights.len(),
+                public_values: log_heights.len(),
+            });
+        }
+        check_preprocessed_traces(airs, log_heights)?;
         // `is_zk` is 0 for the supported (non-hiding) PCS, so extended degrees are the heights.
         ProverData::from_airs_and_degrees(&self.config, airs, log_heights)
             .map_err(|e| ProveError::Setup(format!("{e:?}")))
@@ -267,13 +346,68 @@ where
             .zip(log_heights)
             .zip(&data.common.lookups)
             .map(|((air, &h), lookups)| {
-                let plan = self.plan(air, pcs.natural_domain_for_degree(1 << h), h, lookups)?;
+                let domain = pcs.natural_domain_for_degree(1 << h);
+                let plan = self.plan(air, domain, h, lookups)?;
                 Ok(InstanceProgram {
                     log_quotient_chunks: plan.log_quotient_chunks,
                     program: plan.program,
                 })
             })
             .collect()
+    }
+
+    /// The key for shards of these AIRs at these heights (log2 rows): the lookup layout and,
+    /// when an AIR has preprocessed columns, their commitment, made on the backend and checked
+    /// against Plonky3's.
+    pub fn keygen<A>(
+        &self,
+        airs: &[A],
+        log_heights: &[usize],
+    ) -> Result<ShardKey<SC, B::Committed>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
+        let mut data = self.setup(airs, log_heights)?;
+        let preprocessed_traces = check_preprocessed_traces(airs, log_heights)?;
+        let preprocessed = match &data.common.preprocessed {
+            None => None,
+            Some(global) => {
+                let pcs = self.config.pcs();
+                let loaded = global
+                    .matrix_to_instance
+                    .iter()
+                    .map(|&i| {
+                        let trace = preprocessed_traces[i].as_ref().ok_or_else(|| {
+                            ProveError::PreprocessedTrace {
+                                instance: i,
+                                reason: "missing from the key".into(),
+                            }
+                        })?;
+                        let domain = pcs.natural_domain_for_degree(1 << log_heights[i]);
+                        Ok((domain, self.backend.load_trace(trace).map_err(backend_err)?))
+                    })
+                    .collect::<Result<Vec<_>, ProveError>>()?;
+                let (commitment, committed) = self.backend.commit(loaded).map_err(backend_err)?;
+                // Commitments are compared by their encoding (the PCS does not promise `Eq`).
+                let same = postcard::to_allocvec(&commitment).ok()
+                    == postcard::to_allocvec(&global.commitment).ok();
+                if !same {
+                    return Err(ProveError::Backend {
+                        phase: "preprocessed commitment",
+                        message: "the backend's commitment differs from Plonky3's".into(),
+                    });
+                }
+                Some(committed)
+            }
+        };
+        // The backend proves from its own round; Plonky3's copy of the LDEs is not needed.
+        data.prover_only.preprocessed_prover_data = None;
+        Ok(ShardKey {
+            log_heights: log_heights.to_vec(),
+            data,
+            preprocessed_traces,
+            preprocessed,
+        })
     }
 
     /// Prove one shard: `traces[i]` is a witness of `airs[i]` with `public_values[i]`.
@@ -302,6 +436,45 @@ where
     {
         let mut timer = PhaseTimings::start();
         validate_shapes(airs, traces, public_values, self.max_log_height())?;
+        let log_degrees: Vec<usize> = traces
+            .iter()
+            .map(|t| log2_strict_usize(t.height()))
+            .collect();
+        let key = self.keygen(airs, &log_degrees)?;
+        timer.lap("key generation");
+        let (proof, more) = self.prove_timed_with_key(&key, airs, traces, public_values)?;
+        timer.extend(more);
+        Ok((proof, timer))
+    }
+
+    /// Prove one shard with a key made by [`Self::keygen`] for these AIRs and heights.
+    pub fn prove_with_key<A>(
+        &self,
+        key: &ShardKey<SC, B::Committed>,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<BatchProof<SC>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        self.prove_timed_with_key(key, airs, traces, public_values)
+            .map(|(proof, _)| proof)
+    }
+
+    /// [`Self::prove_with_key`], also returning the wall time of every phase.
+    pub fn prove_timed_with_key<A>(
+        &self,
+        key: &ShardKey<SC, B::Committed>,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<(BatchProof<SC>, PhaseTimings), ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        let mut timer = PhaseTimings::start();
+        validate_shapes(airs, traces, public_values, self.max_log_height())?;
         if SC::Pcs::ZK {
             return Err(ProveError::Unsupported(
                 "hiding (zero-knowledge) PCS".into(),
@@ -313,7 +486,39 @@ where
 
         let degrees: Vec<usize> = traces.iter().map(|t| t.height()).collect();
         let log_degrees: Vec<usize> = degrees.iter().map(|&d| log2_strict_usize(d)).collect();
-        let prover_data = self.setup(airs, &log_degrees)?;
+        if key.log_heights.len() != n {
+            return Err(ProveError::CountMismatch {
+                airs: n,
+                traces: key.log_heights.len(),
+                public_values: public_values.len(),
+            });
+        }
+        if let Some(instance) = (0..n).find(|&i| key.log_heights[i] != log_degrees[i]) {
+            return Err(ProveError::KeyMismatch {
+                instance,
+                key_log_height: key.log_heights[instance],
+                log_height: log_degrees[instance],
+            });
+        }
+        // A key of other AIRs with the same heights would give a proof that does not verify;
+        // the preprocessed widths are what can be checked cheaply.
+        if let Some(instance) = (0..n).find(|&i| {
+            key.preprocessed_traces[i].as_ref().map_or(0, |t| t.width())
+                != airs[i].preprocessed_width()
+        }) {
+            return Err(ProveError::PreprocessedTrace {
+                instance,
+                reason: "the key was made for another preprocessed width".into(),
+            });
+        }
+        let prover_data = &key.data;
+        let preprocessed_global = prover_data.common.preprocessed.as_ref();
+        // Each instance's preprocessed matrix index in the key's round.
+        let preprocessed_index: Vec<Option<usize>> = (0..n)
+            .map(|i| {
+                preprocessed_global.and_then(|g| g.instances[i].as_ref().map(|m| m.matrix_index))
+            })
+            .collect();
         let lookups: Vec<&[Lookup<Val<SC>>]> =
             prover_data.common.lookups.iter().map(|l| &**l).collect();
         check_multiplicity_height_bound(&prover_data.common.lookups, &degrees)
@@ -341,7 +546,10 @@ where
                     challenges: &[],
                     permutation_values: &[],
                 };
-                if let Some((row, out)) = first_violation(&plan.witness_program, &env, trace) {
+                let preprocessed = key.preprocessed_traces[instance].as_ref();
+                if let Some((row, out)) =
+                    first_violation(&plan.witness_program, &env, trace, preprocessed)
+                {
                     return Err(ProveError::ConstraintViolation {
                         instance,
                         row,
@@ -356,8 +564,8 @@ where
         let shape = BatchShape {
             trace_widths: airs.iter().map(|a| a.width()).collect(),
             public_value_counts: public_values.iter().map(Vec::len).collect(),
-            preprocessed_widths: vec![0; n],
-            has_preprocessed_commitment: false,
+            preprocessed_widths: airs.iter().map(|a| a.preprocessed_width()).collect(),
+            has_preprocessed_commitment: preprocessed_global.is_some(),
             num_lookup_instances: lookups.iter().filter(|l| !l.is_empty()).count(),
             lookup_pow_bits: self.config.lookup_proof_of_work_bits(),
             has_randomization_commitment: false,
@@ -405,7 +613,7 @@ where
         );
         timer.lap("main commit (LDE + Merkle)");
         transcript.main_phase(main_commit.clone(), public_values);
-        transcript.preprocessed_phase(None);
+        transcript.preprocessed_phase(preprocessed_global.map(|g| g.commitment.clone()));
 
         // Phase 2: LogUp challenges, LogUp traces, their commitment.
         let (lookup_challenges, lookup_pow_witness) = transcript.lookup_phase(&lookups, &gadget);
@@ -419,6 +627,7 @@ where
                 self.backend
                     .logup_trace(
                         &loaded[i],
+                        key.preprocessed_traces[i].as_ref(),
                         &public_values[i],
                         lookups[i],
                         &lookup_challenges[i]
@@ -482,6 +691,10 @@ where
                 trace_domain: trace_domains[i],
                 quotient_domain,
                 main: (&main_data, i),
+                preprocessed: match (&key.preprocessed, preprocessed_index[i]) {
+                    (Some(round), Some(idx)) => Some((round, idx)),
+                    _ => None,
+                },
                 permutation: permutation_matrix,
             };
             let q = bail_on_err!(self.backend.quotient(job).map_err(backend_err));
@@ -528,6 +741,24 @@ where
             committed: &quotient_data,
             points: vec![vec![zeta]; total_chunks],
         });
+        // Preprocessed traces (round of the key), between the quotient and LogUp rounds as in
+        // `prove_batch`.
+        if let (Some(global), Some(round)) = (preprocessed_global, &key.preprocessed) {
+            rounds.push(OpeningRound {
+                committed: round,
+                points: global
+                    .matrix_to_instance
+                    .iter()
+                    .map(|&i| {
+                        if plans[i].opens_preprocessed_next_row {
+                            vec![zeta, next_points[i]]
+                        } else {
+                            vec![zeta]
+                        }
+                    })
+                    .collect(),
+            });
+        }
         if let Some((_, perm_data)) = &permutation {
             rounds.push(OpeningRound {
                 committed: perm_data,
@@ -549,9 +780,11 @@ where
         let layout = StarkOpeningLayout::new(false);
         let main_values = &opened_values[layout.trace];
         let mut quotient_values = opened_values[layout.quotient].iter();
+        let preprocessed_values = preprocessed_global.map(|_| &opened_values[layout.preprocessed]);
+        let permutation_round = layout.preprocessed + usize::from(preprocessed_global.is_some());
         let mut permutation_values = permutation
             .as_ref()
-            .map(|_| opened_values[layout.preprocessed].iter());
+            .map(|_| opened_values[permutation_round].iter());
         let mut instances = Vec::with_capacity(n);
         for i in 0..n {
             let trace_local = main_values[i][0].clone();
@@ -573,11 +806,24 @@ where
                 }
                 _ => (vec![], vec![]),
             };
+            let preprocessed = match (preprocessed_values, preprocessed_index[i]) {
+                (Some(round), Some(idx)) => {
+                    let v = round.get(idx).ok_or_else(|| ProveError::Backend {
+                        phase: "opening",
+                        message: "fewer preprocessed openings than preprocessed matrices".into(),
+                    })?;
+                    Some(p3_uni_stark::PreprocessedOpenedValues {
+                        local: v[0].clone(),
+                        next: plans[i].opens_preprocessed_next_row.then(|| v[1].clone()),
+                    })
+                }
+                _ => None,
+            };
             instances.push(p3_batch_stark::proof::OpenedValuesWithLookups {
                 base_opened_values: OpenedValues {
                     trace_local,
                     trace_next,
-                    preprocessed: None,
+                    preprocessed,
                     quotient_chunks,
                     random: None,
                 },
@@ -667,8 +913,9 @@ where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
         let gadget = LogUpGadget::new();
+        let preprocessed_width = air.preprocessed_width();
         let layout = AirLayout {
-            preprocessed_width: 0,
+            preprocessed_width,
             main_width: air.width(),
             num_public_values: air.num_public_values(),
             num_periodic_columns: air.num_periodic_columns(),
@@ -692,17 +939,18 @@ where
             let (base, ext) = get_symbolic_constraints(air, layout, lookups, &gadget);
             let constraint_layout = get_constraint_layout(air, layout, lookups, &gadget);
             let has_lookups = !lookups.is_empty();
-            ConstraintProgram::compile(
+            ConstraintProgram::compile_with_preprocessed(
                 &base,
                 &ext,
                 &constraint_layout,
                 ProgramInputs {
-                    main_width: air.width(),
+                    main_width: air.width() + preprocessed_width,
                     permutation_width: if has_lookups { lookups.len() + 1 } else { 0 },
                     num_public_values: air.num_public_values(),
                     num_challenges: lookups.len() * gadget.num_challenges(),
                     num_permutation_values: usize::from(has_lookups),
                 },
+                preprocessed_width,
             )
         };
         Ok(InstancePlan {
@@ -710,6 +958,7 @@ where
             program: compile(lookups)?,
             witness_program: compile(&[])?,
             opens_next_row: !air.main_next_row_columns().is_empty(),
+            opens_preprocessed_next_row: !air.preprocessed_next_row_columns().is_empty(),
         })
     }
 }

@@ -18,11 +18,8 @@ use p3_util::log2_strict_usize;
 use crate::interpreter::{ConstraintFolder, ProgramEnv, Registers, RowWindow, execute};
 use crate::program::{ConstraintProgram, OutputKind};
 
-/// Quotient values `C_alpha(x) / Z_H(x)` for every `x` of `quotient_domain`, in natural order.
-///
-/// `main` and `permutation` are the instance's committed LDEs viewed on the quotient domain
-/// (natural order); `permutation` holds extension-field columns flattened to base coordinates.
-#[allow(clippy::too_many_arguments)]
+/// Quotient values `C_alpha(x) / Z_H(x)` for every `x` of `quotient_domain`, in natural order,
+/// for an instance without preprocessed columns (see [`quotient_values_with_preprocessed`]).
 pub fn quotient_values<F, EF, D, M>(
     program: &ConstraintProgram<F, EF>,
     env: &ProgramEnv<'_, F, EF>,
@@ -30,6 +27,40 @@ pub fn quotient_values<F, EF, D, M>(
     trace_domain: D,
     quotient_domain: D,
     main: &M,
+    permutation: Option<&M>,
+) -> Vec<EF>
+where
+    F: Field,
+    EF: ExtensionField<F>,
+    D: PolynomialSpace<Val = F>,
+    M: Matrix<F>,
+{
+    quotient_values_with_preprocessed(
+        program,
+        env,
+        alpha,
+        trace_domain,
+        quotient_domain,
+        main,
+        None,
+        permutation,
+    )
+}
+
+/// Quotient values `C_alpha(x) / Z_H(x)` for every `x` of `quotient_domain`, in natural order.
+///
+/// `main`, `preprocessed` and `permutation` are the instance's committed LDEs viewed on the
+/// quotient domain (natural order); the program reads the row `[main | preprocessed]`;
+/// `permutation` holds extension-field columns flattened to base coordinates.
+#[allow(clippy::too_many_arguments)]
+pub fn quotient_values_with_preprocessed<F, EF, D, M>(
+    program: &ConstraintProgram<F, EF>,
+    env: &ProgramEnv<'_, F, EF>,
+    alpha: EF,
+    trace_domain: D,
+    quotient_domain: D,
+    main: &M,
+    preprocessed: Option<&M>,
     permutation: Option<&M>,
 ) -> Vec<EF>
 where
@@ -61,7 +92,7 @@ where
     let folder = ConstraintFolder::new(program, alpha);
     let ext_dim = EF::DIMENSION;
     let perm_cols = permutation.map_or(0, |m| m.width() / ext_dim);
-    let main_width = main.width();
+    let main_width = main.width() + preprocessed.map_or(0, |m| m.width());
 
     let mut result = EF::zero_vec(quotient_size);
     result.par_chunks_mut(width).enumerate().for_each_init(
@@ -76,8 +107,12 @@ where
         |(regs, main_rows, perm_base, perm_rows), (chunk, out)| {
             let i = chunk * width;
             main_rows.clear();
-            main_rows.extend(main.vertically_packed_row::<P<F>>(i));
-            main_rows.extend(main.vertically_packed_row::<P<F>>(i + next_step));
+            for at in [i, i + next_step] {
+                main_rows.extend(main.vertically_packed_row::<P<F>>(at));
+                if let Some(prep) = preprocessed {
+                    main_rows.extend(prep.vertically_packed_row::<P<F>>(at));
+                }
+            }
 
             perm_rows.clear();
             if let Some(perm) = permutation {
@@ -114,11 +149,12 @@ where
 /// The first (row, constraint) at which a base-field-only program does not vanish on `trace`,
 /// scanning rows in order. Rows wrap (the last row's "next" is row 0), and the selectors take
 /// their trace-domain values: `is_first_row = [i = 0]`, `is_last_row = [i = n-1]`,
-/// `is_transition = [i != n-1]`.
+/// `is_transition = [i != n-1]`. The program reads `[trace | preprocessed]` rows.
 pub fn first_violation<F, EF>(
     program: &ConstraintProgram<F, EF>,
     env: &ProgramEnv<'_, F, EF>,
     trace: &RowMajorMatrix<F>,
+    preprocessed: Option<&RowMajorMatrix<F>>,
 ) -> Option<(usize, usize)>
 where
     F: Field,
@@ -126,15 +162,28 @@ where
 {
     let height = trace.height();
     let width = trace.width();
+    // Borrowed rows when there is nothing to append (the common case).
+    let row_of = |i: usize| -> std::borrow::Cow<'_, [F]> {
+        let main = &trace.values[i * width..(i + 1) * width];
+        match preprocessed {
+            None => std::borrow::Cow::Borrowed(main),
+            Some(prep) => {
+                let mut row = main.to_vec();
+                row.extend_from_slice(&prep.values[i * prep.width..(i + 1) * prep.width]);
+                std::borrow::Cow::Owned(row)
+            }
+        }
+    };
     (0..height)
         .into_par_iter()
         .map_init(
             || Registers::<F, EF>::for_program(program),
             |regs, i| {
                 let next = (i + 1) % height;
+                let (local, next) = (row_of(i), row_of(next));
                 let row = RowWindow {
-                    main_local: &trace.values[i * width..(i + 1) * width],
-                    main_next: &trace.values[next * width..(next + 1) * width],
+                    main_local: &local,
+                    main_next: &next,
                     permutation_local: &[],
                     permutation_next: &[],
                     is_first_row: F::from_bool(i == 0),

@@ -8,6 +8,10 @@
 //! - [`FibonacciAir`]: no lookups; `(a, b) -> (b, a + b)` with the first pair and the last `b`
 //!   as public values. It sits between the two bus tables so that instance indices of LogUp
 //!   traces differ from instance indices.
+//! - [`FixedRangeAir`]: the range table with its values as a **preprocessed** column (fixed by
+//!   the verifying key) and only the multiplicities in the main trace, the realistic shape of a
+//!   lookup table. With `counts` set it also constrains the fixed column to count up, which
+//!   makes the proof open the preprocessed trace at the next row too.
 
 use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
@@ -36,20 +40,51 @@ pub struct RangeAir;
 #[derive(Clone, Copy, Debug)]
 pub struct FibonacciAir;
 
+#[derive(Clone, Copy, Debug)]
+pub struct FixedRangeAir {
+    /// Constrain the preprocessed values to count up (reads the next preprocessed row).
+    pub counts: bool,
+}
+
 /// One AIR type for the whole batch (the batch prover takes a slice of one type).
 #[derive(Clone, Copy, Debug)]
 pub enum ShardAir {
     Main(MainAir),
     Fibonacci(FibonacciAir),
     Range(RangeAir),
+    FixedRange(FixedRangeAir),
 }
 
-impl<F> BaseAir<F> for ShardAir {
+impl<F: Field> BaseAir<F> for ShardAir {
     fn width(&self) -> usize {
         match self {
             Self::Main(a) => a.width,
             Self::Fibonacci(_) => 2,
             Self::Range(_) => 2,
+            Self::FixedRange(_) => 1,
+        }
+    }
+
+    fn preprocessed_width(&self) -> usize {
+        match self {
+            Self::FixedRange(_) => 1,
+            _ => 0,
+        }
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
+        match self {
+            Self::FixedRange(_) => Some(RowMajorMatrix::new_col(
+                (0..RANGE_ROWS).map(F::from_usize).collect(),
+            )),
+            _ => None,
+        }
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        match self {
+            Self::FixedRange(FixedRangeAir { counts: true }) => vec![0],
+            _ => vec![],
         }
     }
 
@@ -57,17 +92,21 @@ impl<F> BaseAir<F> for ShardAir {
         match self {
             Self::Main(_) => 1,
             Self::Fibonacci(_) => 3,
-            Self::Range(_) => 0,
+            Self::Range(_) | Self::FixedRange(_) => 0,
         }
     }
 }
 
-impl<AB: InteractionBuilder> Air<AB> for ShardAir {
+impl<AB: InteractionBuilder> Air<AB> for ShardAir
+where
+    AB::F: Field,
+{
     fn eval(&self, builder: &mut AB) {
         match self {
             Self::Main(a) => eval_main(a.width, builder),
             Self::Fibonacci(_) => eval_fibonacci(builder),
             Self::Range(_) => eval_range(builder),
+            Self::FixedRange(a) => eval_fixed_range(a.counts, builder),
         }
     }
 }
@@ -103,6 +142,18 @@ fn eval_range<AB: InteractionBuilder>(builder: &mut AB) {
         .when_transition()
         .assert_eq(next[0], local[0].into() + AB::Expr::ONE);
     RANGE_BUS.table_entry(builder, [local[0]], local[1]);
+}
+
+fn eval_fixed_range<AB: InteractionBuilder>(counts: bool, builder: &mut AB) {
+    let prep = builder.preprocessed();
+    let (value, next_value) = (prep.current_slice()[0], prep.next_slice()[0]);
+    let multiplicity = builder.main().current_slice()[0];
+    if counts {
+        builder
+            .when_transition()
+            .assert_eq(next_value, value.into() + AB::Expr::ONE);
+    }
+    RANGE_BUS.table_entry(builder, [value], multiplicity);
 }
 
 fn eval_fibonacci<AB: AirBuilder>(builder: &mut AB) {
@@ -231,6 +282,25 @@ impl<F: PrimeField64> Shard<F> {
         }
     }
 
+    /// Main table (`2^log_main` x `width`) + the range table with preprocessed values.
+    pub fn fixed_range(log_main: usize, width: usize, seed: u64, counts: bool) -> Self {
+        let main = main_trace::<F>(log_main, width, seed);
+        let multiplicities = range_trace(&main)
+            .values
+            .into_iter()
+            .skip(1)
+            .step_by(2)
+            .collect();
+        Self {
+            airs: vec![
+                ShardAir::Main(MainAir { width }),
+                ShardAir::FixedRange(FixedRangeAir { counts }),
+            ],
+            public_values: vec![main_public_values(&main), vec![]],
+            traces: vec![main, RowMajorMatrix::new_col(multiplicities)],
+        }
+    }
+
     /// Main table, then a Fibonacci table without lookups, then the range table.
     pub fn three_tables(log_main: usize, width: usize, log_fibonacci: usize, seed: u64) -> Self {
         let main = main_trace::<F>(log_main, width, seed);
@@ -264,6 +334,14 @@ pub mod conformance {
             ("2^10 x 16 + range", Shard::two_tables(10, 16, 2)),
             ("2^6 x 5 + range (main shorter)", Shard::two_tables(6, 5, 3)),
             ("2^9 x 6 + fib 2^5 + range", Shard::three_tables(9, 6, 5, 4)),
+            (
+                "2^7 x 6 + preprocessed range (zeta only)",
+                Shard::fixed_range(7, 6, 5, false),
+            ),
+            (
+                "2^9 x 5 + preprocessed range (zeta, next)",
+                Shard::fixed_range(9, 5, 6, true),
+            ),
         ]
     }
 

@@ -96,6 +96,118 @@ macro_rules! field_suite {
             }
 
             #[test]
+            fn byte_identical_preprocessed_range_opened_at_zeta() {
+                assert_byte_identical(&Shard::<F>::fixed_range(7, 6, 5, false));
+            }
+
+            #[test]
+            fn byte_identical_preprocessed_range_opened_at_next_row() {
+                assert_byte_identical(&Shard::<F>::fixed_range(9, 5, 6, true));
+            }
+
+            /// One key (one preprocessed commitment) serves every shard of its shape.
+            #[test]
+            fn one_key_proves_several_shards() {
+                let prover = prover();
+                let first = Shard::<F>::fixed_range(8, 5, 7, true);
+                let key = prover
+                    .keygen(&first.airs, &[8, 8])
+                    .expect("keygen");
+                assert!(key.preprocessed_commitment().is_some());
+                for seed in [7, 8] {
+                    let shard = Shard::<F>::fixed_range(8, 5, seed, true);
+                    let proof = prover
+                        .prove_with_key(&key, &shard.airs, &shard.traces, &shard.public_values)
+                        .expect("prove with a shared key");
+                    let bytes = proof_to_bytes(&proof).expect("encode");
+                    assert_eq!(bytes, stock_proof_bytes(&prover, &shard));
+                    prover
+                        .verify_with_key(&shard.airs, &proof, &shard.public_values, key.common())
+                        .expect("verifies against the key");
+                }
+                let taller = Shard::<F>::fixed_range(9, 5, 9, true);
+                let Err(err) = prover.prove_with_key(
+                    &key,
+                    &taller.airs,
+                    &taller.traces,
+                    &taller.public_values,
+                ) else {
+                    panic!("a key of another height proved");
+                };
+                assert!(matches!(err, ProveError::KeyMismatch { instance: 0, .. }), "{err}");
+                // Same heights, other AIRs: the range table without preprocessed columns.
+                let plain = Shard::<F>::two_tables(8, 5, 9);
+                let Err(err) =
+                    prover.prove_with_key(&key, &plain.airs, &plain.traces, &plain.public_values)
+                else {
+                    panic!("a key of other AIRs proved");
+                };
+                assert!(
+                    matches!(err, ProveError::PreprocessedTrace { instance: 1, .. }),
+                    "{err}"
+                );
+            }
+
+            #[test]
+            fn wrong_preprocessed_commitment_is_rejected() {
+                let prover = prover();
+                let shard = Shard::<F>::fixed_range(7, 5, 10, true);
+                let mut key = prover.keygen(&shard.airs, &[7, 8]).expect("keygen");
+                let proof = prover
+                    .prove_with_key(&key, &shard.airs, &shard.traces, &shard.public_values)
+                    .expect("prove");
+                let global = key.data.common.preprocessed.as_mut().expect("preprocessed");
+                global.commitment = proof.commitments.main.clone();
+                let err = prover
+                    .verify_with_key(&shard.airs, &proof, &shard.public_values, key.common())
+                    .expect_err("a key with another preprocessed commitment");
+                assert!(matches!(err, VerifyError::Rejected(_)), "{err}");
+            }
+
+            #[test]
+            fn tampered_preprocessed_openings_are_rejected() {
+                let prover = prover();
+                let shard = Shard::<F>::fixed_range(7, 5, 11, true);
+                let proof = prover
+                    .prove(&shard.airs, &shard.traces, &shard.public_values)
+                    .expect("prove");
+                for next in [false, true] {
+                    let mut bad = proof_from_bytes::<crate::ProverConfig<F>>(
+                        &proof_to_bytes(&proof).expect("encode"),
+                    )
+                    .expect("decode");
+                    let opened = bad.opened_values.instances[1]
+                        .base_opened_values
+                        .preprocessed
+                        .as_mut()
+                        .expect("preprocessed openings");
+                    let value = if next {
+                        &mut opened.next.as_mut().expect("next row opened")[0]
+                    } else {
+                        &mut opened.local[0]
+                    };
+                    *value += <crate::field::Challenge<F> as PrimeCharacteristicRing>::ONE;
+                    let err = prover
+                        .verify(&shard.airs, &bad, &shard.public_values)
+                        .expect_err("tampered preprocessed opening");
+                    assert!(matches!(err, VerifyError::Rejected(_)), "{err}");
+                }
+            }
+
+            #[test]
+            fn preprocessed_trace_of_the_wrong_height_is_a_typed_error() {
+                let prover = prover();
+                let shard = Shard::<F>::fixed_range(7, 5, 12, false);
+                let Err(err) = prover.keygen(&shard.airs, &[7, 9]) else {
+                    panic!("the fixed table has 256 rows, not 512");
+                };
+                assert!(
+                    matches!(err, ProveError::PreprocessedTrace { instance: 1, .. }),
+                    "{err}"
+                );
+            }
+
+            #[test]
             fn byte_identical_smaller_main_than_range() {
                 assert_byte_identical(&Shard::<F>::two_tables(6, 5, 4));
             }
@@ -142,6 +254,7 @@ macro_rules! field_suite {
                 fn logup_trace(
                     &self,
                     main: &Self::Trace<'_>,
+                    preprocessed: Option<&RowMajorMatrix<F>>,
                     public_values: &[F],
                     lookups: &[p3_lookup::Lookup<F>],
                     challenges: &[crate::field::Challenge<F>],
@@ -154,7 +267,7 @@ macro_rules! field_suite {
                 > {
                     self.record("logup_trace");
                     self.inner
-                        .logup_trace(main, public_values, lookups, challenges)
+                        .logup_trace(main, preprocessed, public_values, lookups, challenges)
                 }
 
                 fn quotient(
@@ -252,9 +365,10 @@ macro_rules! field_suite {
                     .prove_timed(&shard.airs, &shard.traces, &shard.public_values)
                     .expect("prove");
                 let names: Vec<&str> = timings.phases.iter().map(|(n, _)| *n).collect();
-                assert_eq!(names.len(), 10, "{names:?}");
-                assert_eq!(names[0], "setup");
-                assert!(names[9].starts_with("FRI"));
+                assert_eq!(names.len(), 11, "{names:?}");
+                assert_eq!(names[0], "key generation");
+                assert_eq!(names[1], "setup");
+                assert!(names[10].starts_with("FRI"));
             }
 
             #[test]
@@ -638,6 +752,7 @@ where
     fn logup_trace(
         &self,
         main: &Self::Trace<'_>,
+        preprocessed: Option<&p3_matrix::dense::RowMajorMatrix<p3_batch_stark::Val<SC>>>,
         public_values: &[p3_batch_stark::Val<SC>],
         lookups: &[p3_lookup::Lookup<p3_batch_stark::Val<SC>>],
         challenges: &[SC::Challenge],
@@ -648,7 +763,8 @@ where
         ),
         crate::BackendError,
     > {
-        self.0.logup_trace(main, public_values, lookups, challenges)
+        self.0
+            .logup_trace(main, preprocessed, public_values, lookups, challenges)
     }
 
     fn quotient(

@@ -25,6 +25,12 @@ impl PhaseTimings {
         self.last = now;
     }
 
+    /// Append the phases timed by `later` (which started when this one's last lap ended).
+    pub(crate) fn extend(&mut self, later: PhaseTimings) {
+        self.phases.extend(later.phases);
+        self.last = later.last;
+    }
+
     /// Sum of all phases.
     pub fn total(&self) -> Duration {
         self.phases.iter().map(|(_, d)| *d).sum()

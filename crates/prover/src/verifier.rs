@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use p3_air::Air;
 use p3_batch_stark::folder::VerifierConstraintFolderWithLookups;
-use p3_batch_stark::{BatchProof, ProverData, StarkGenericConfig, Val, verify_batch};
+use p3_batch_stark::{BatchProof, CommonData, ProverData, StarkGenericConfig, Val, verify_batch};
 use p3_challenger::GrindingChallenger;
 use p3_commit::UnivariateStarkPcs;
 use p3_field::{Algebra, BasedVectorSpace, PrimeField64};
@@ -80,8 +80,38 @@ where
         .map_err(|p| VerifyError::Malformed(panic_message(p)))?
         .map_err(|e| VerifyError::Malformed(format!("{e:?}")))?;
 
+        self.verify_with_key(airs, proof, public_values, &prover_data.common)
+    }
+
+    /// Verify against a verifying key (`ShardKey::common`, or Plonky3's `CommonData`): the
+    /// lookup layout and the preprocessed commitment are taken from `key`, not recomputed.
+    pub fn verify_with_key<A>(
+        &self,
+        airs: &[A],
+        proof: &BatchProof<SC>,
+        public_values: &[Vec<Val<SC>>],
+        key: &CommonData<SC>,
+    ) -> Result<(), VerifyError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>
+            + for<'a> Air<VerifierConstraintFolderWithLookups<'a, SC>>,
+    {
+        let max_log_height = self
+            .config()
+            .pcs()
+            .log_max_trace_height()
+            .saturating_sub(self.settings().log_blowup.max(1));
+        check_proof_shape(airs, proof, public_values, max_log_height)?;
+        if key.lookups.len() != airs.len() {
+            return Err(VerifyError::Malformed(format!(
+                "a key for {} AIRs, {} given",
+                key.lookups.len(),
+                airs.len()
+            )));
+        }
+        let config = self.config();
         catch_unwind(AssertUnwindSafe(|| {
-            verify_batch(config, airs, proof, public_values, &prover_data.common)
+            verify_batch(config, airs, proof, public_values, key)
         }))
         .map_err(|p| VerifyError::Malformed(panic_message(p)))?
         .map_err(|e| VerifyError::Rejected(format!("{e:?}")))

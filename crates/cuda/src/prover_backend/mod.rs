@@ -16,6 +16,11 @@
 //! | `reduce_openings` | one resident codeword per LDE height, every α-reduction term added in place |
 //! | `prove_fri` | [`fri::prove_fri`]: per round `fri_leaves` + tree (resident, **cap** back), fold with roll-in (resident); **final polynomial** back; query proof-of-work on the engine (`pow_grind`, lent to the challenger as its `PowSearcher`); query answers gathered from the resident matrices and trees (**rows and sibling digests** back) |
 //!
+//! Preprocessed columns (fixed tables, committed once per key through `commit` like any trace,
+//! so their LDE and tree are resident): an instance that has them takes the host paths for its
+//! LogUp trace and its quotient (the LogUp and quotient kernels read one main matrix; reading
+//! `[main | preprocessed]` on the engine is the next step).
+//!
 //! Still on the host: the grinding before the LogUp and out-of-domain challenges (drawn by the
 //! pipeline, outside any backend call; 0 bits in the default settings) and the transcript.
 //!
@@ -282,8 +287,40 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
         Ok((Arc::new(trace), terminal))
     }
 
+    /// The LogUp trace of an instance whose lookups may read its preprocessed columns, on the
+    /// host (Plonky3's `LogUpGadget` on a downloaded main trace), made resident. The LogUp
+    /// kernels read one main matrix; preprocessed tables are small fixed tables, so this
+    /// fallback costs one download of the (table) trace.
+    fn host_logup(
+        &self,
+        main: &E::Matrix,
+        preprocessed: &RowMajorMatrix<F>,
+        public_values: &[F],
+        lookups: &[p3_lookup::Lookup<F>],
+        challenges: &[Challenge<F>],
+    ) -> Result<ResidentLogUp<F, E>, BackendError> {
+        use p3_lookup::LookupProtocol;
+        let phase = "LogUp trace (host, preprocessed)";
+        let main = self.engine.download(main).map_err(failed(phase))?;
+        let (trace, terminal) = p3_lookup::LogUpGadget::new()
+            .generate_permutation::<F, Challenge<F>>(
+                &main,
+                &Some(preprocessed.clone()),
+                public_values,
+                lookups,
+                challenges,
+            );
+        let resident = self
+            .engine
+            .upload(&trace.flatten_to_base())
+            .map_err(failed(phase))?;
+        Ok((Arc::new(resident), terminal))
+    }
+
     /// The quotient on the engine when the committed LDEs cover the quotient domain as they
-    /// are (shift `GENERATOR`, at least as many rows); otherwise the host fallback.
+    /// are (shift `GENERATOR`, at least as many rows); otherwise the host fallback. An
+    /// instance with preprocessed columns also takes the host path: the quotient kernel reads
+    /// one main matrix, and the program reads `[main | preprocessed]`.
     fn quotient_job(
         &self,
         job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, ResidentRound<F, E>>,
@@ -293,8 +330,15 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
             Some((data, idx)) => Some(Self::matrix(data, idx)?),
             None => None,
         };
-        if job.quotient_domain.shift() != F::GENERATOR || job.trace_domain.shift() != F::ONE {
-            return self.host_quotient(job, main, permutation);
+        let preprocessed = match job.preprocessed {
+            Some((data, idx)) => Some(Self::matrix(data, idx)?),
+            None => None,
+        };
+        if job.quotient_domain.shift() != F::GENERATOR
+            || job.trace_domain.shift() != F::ONE
+            || preprocessed.is_some()
+        {
+            return self.host_quotient(job, main, preprocessed, permutation);
         }
         // A constraint degree above the blowup makes the quotient domain taller than the LDE
         // (the CPU and ALU chips: 4 chunks at blowup 2): re-extend onto the quotient domain.
@@ -368,6 +412,7 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
         &self,
         job: &slotproof_prover::QuotientJob<'_, ProverConfig<F>, ResidentRound<F, E>>,
         main: &E::Matrix,
+        preprocessed: Option<&E::Matrix>,
         permutation: Option<&E::Matrix>,
     ) -> Result<E::Matrix, BackendError>
     where
@@ -378,21 +423,29 @@ impl<F: ProverField + DeviceField, E: ProverEngine<F> + 'static> CudaProverBacke
             .engine
             .download(main)
             .map_err(failed("quotient (host fallback)"))?;
+        let preprocessed = preprocessed
+            .map(|m| self.engine.download(m))
+            .transpose()
+            .map_err(failed("quotient (host fallback)"))?;
         let permutation = permutation
             .map(|m| self.engine.download(m))
             .transpose()
             .map_err(err)?;
         let main_view = evaluations_on_domain(&main, self.log_blowup, job.quotient_domain);
+        let prep_view = preprocessed
+            .as_ref()
+            .map(|m| evaluations_on_domain(m, self.log_blowup, job.quotient_domain));
         let perm_view = permutation
             .as_ref()
             .map(|m| evaluations_on_domain(m, self.log_blowup, job.quotient_domain));
-        let values = slotproof_prover::quotient::quotient_values(
+        let values = slotproof_prover::quotient::quotient_values_with_preprocessed(
             job.program,
             &job.env,
             job.alpha,
             job.trace_domain,
             job.quotient_domain,
             &main_view,
+            prep_view.as_ref(),
             perm_view.as_ref(),
         );
         let words = crate::quotient::ext_slice_words::<F, Challenge<F>>(&values)
@@ -616,6 +669,7 @@ macro_rules! prover_backend_for {
             fn logup_trace(
                 &self,
                 main: &Self::Trace<'_>,
+                preprocessed: Option<&RowMajorMatrix<$field>>,
                 public_values: &[$field],
                 lookups: &[p3_lookup::Lookup<$field>],
                 challenges: &[Challenge<$field>],
@@ -626,7 +680,10 @@ macro_rules! prover_backend_for {
                 ),
                 BackendError,
             > {
-                self.engine_logup(main, public_values, lookups, challenges)
+                match preprocessed {
+                    Some(prep) => self.host_logup(main, prep, public_values, lookups, challenges),
+                    None => self.engine_logup(main, public_values, lookups, challenges),
+                }
             }
 
             fn quotient(

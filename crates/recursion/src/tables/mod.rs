@@ -1,0 +1,127 @@
+//! Recursion tables (design §1), as AIRs the project's prover proves. So far:
+//!
+//! - [`poseidon2`]: one width-16 Poseidon2 permutation per row (`p3-poseidon2-air`), with the
+//!   round constants of the permutation the MMCS and the challenger use.
+//! - [`ext_alu`]: one `out = a·b + c` in the degree-4 extension per row.
+//! - [`bits`]: canonical 31-bit decompositions (query indices), non-canonical ones rejected.
+//! - [`sponge_table`]: the Poseidon2 table in sponge mode: rows chained as one duplex sponge,
+//!   the chaining (which rate positions are kept, zeroed or absorbed) preprocessed.
+//! - [`horner`]: α-reduction of packed words of opened values, `acc' = acc·α⁴ + Σ αʲ·pⱼ`.
+//! - [`program`]: a straight-line program on a write-once memory bus, its addresses and
+//!   constants as **preprocessed** columns: `Const` and `Alu` tables.
+//!
+//! Not yet: Poseidon2 on the bus (sponge and Merkle chaining), `Hint`, `Public`, `Horner`.
+
+pub mod bits;
+pub mod ext_alu;
+pub mod horner;
+pub mod poseidon2;
+pub mod program;
+pub mod sponge_table;
+
+use p3_air::{Air, BaseAir};
+use p3_lookup::InteractionBuilder;
+
+use crate::config::Val;
+use bits::BitsAir;
+use ext_alu::ExtAluAir;
+use horner::HornerAir;
+use p3_matrix::dense::RowMajorMatrix;
+use poseidon2::Poseidon2Table;
+use program::{AluAir, ConstAir, HintAir, PublicAir};
+use sponge_table::Poseidon2SpongeAir;
+
+/// One AIR type for a batch of recursion tables (the prover takes a slice of one type).
+#[derive(Clone, Debug)]
+pub enum RecursionAir {
+    /// Boxed: the table carries its round constants.
+    Poseidon2(Box<Poseidon2Table>),
+    ExtAlu(ExtAluAir),
+    Const(ConstAir),
+    Hint(HintAir),
+    Public(PublicAir),
+    Alu(AluAir),
+    Bits(BitsAir),
+    Poseidon2Sponge(Box<Poseidon2SpongeAir>),
+    Horner(Box<HornerAir>),
+}
+
+impl BaseAir<Val> for RecursionAir {
+    fn width(&self) -> usize {
+        match self {
+            Self::Poseidon2(t) => BaseAir::<Val>::width(&t.air),
+            Self::ExtAlu(a) => BaseAir::<Val>::width(a),
+            Self::Const(a) => a.width(),
+            Self::Hint(a) => a.width(),
+            Self::Public(a) => a.width(),
+            Self::Alu(a) => a.width(),
+            Self::Bits(a) => BaseAir::<Val>::width(a),
+            Self::Poseidon2Sponge(a) => a.width(),
+            Self::Horner(a) => BaseAir::<Val>::width(a.as_ref()),
+        }
+    }
+
+    fn preprocessed_width(&self) -> usize {
+        match self {
+            Self::Const(a) => a.preprocessed_width(),
+            Self::Hint(a) => a.preprocessed_width(),
+            Self::Public(a) => a.preprocessed_width(),
+            Self::Alu(a) => a.preprocessed_width(),
+            Self::Poseidon2Sponge(a) => a.preprocessed_width(),
+            Self::Horner(a) => a.preprocessed_width(),
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
+        }
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        match self {
+            Self::Const(a) => a.preprocessed_trace(),
+            Self::Hint(a) => a.preprocessed_trace(),
+            Self::Public(a) => a.preprocessed_trace(),
+            Self::Alu(a) => a.preprocessed_trace(),
+            Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
+            Self::Horner(a) => a.preprocessed_trace(),
+            Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
+        }
+    }
+
+    fn num_public_values(&self) -> usize {
+        match self {
+            Self::Public(a) => a.num_public_values(),
+            _ => 0,
+        }
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        match self {
+            Self::Poseidon2Sponge(a) => a.main_next_row_columns(),
+            Self::Horner(a) => a.main_next_row_columns(),
+            // The other tables constrain each row on its own.
+            _ => vec![],
+        }
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        match self {
+            Self::Poseidon2Sponge(a) => a.preprocessed_next_row_columns(),
+            Self::Horner(a) => a.preprocessed_next_row_columns(),
+            _ => vec![],
+        }
+    }
+}
+
+impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
+    fn eval(&self, builder: &mut AB) {
+        match self {
+            Self::Poseidon2(t) => t.air.eval(builder),
+            Self::ExtAlu(a) => a.eval(builder),
+            Self::Const(a) => a.eval(builder),
+            Self::Hint(a) => a.eval(builder),
+            Self::Public(a) => a.eval(builder),
+            Self::Alu(a) => a.eval(builder),
+            Self::Bits(a) => a.eval(builder),
+            Self::Poseidon2Sponge(a) => a.eval(builder),
+            Self::Horner(a) => a.eval(builder),
+        }
+    }
+}

@@ -1,0 +1,1109 @@
+//! A batch-STARK verifier written once over [`Ops`]: the steps of
+//! `p3_batch_stark::verify_batch` (0.9.0-rc.2) for the project's configuration, in its order.
+//!
+//! 1. Shape checks that precede the transcript.
+//! 2. The batch transcript: domain-separator seed, degree bits, main commitment, public values,
+//!    preprocessed commitment, lookup proof of work and challenges, LogUp commitment and
+//!    terminals, constraint challenge, quotient commitment, out-of-domain proof of work and ζ.
+//! 3. The opening argument (`TwoAdicFriPcs::verify`): claimed evaluations, batch proof of work
+//!    and challenge, then FRI: commit rounds, final polynomial, query proof of work, query
+//!    indices, input openings and their α-reduction, folding, final-polynomial checks, and the
+//!    commit-phase openings.
+//! 4. Per instance, the constraints at ζ (from the compiled constraint program) against the
+//!    recomposed quotient; then the lookup terminal sum.
+//!
+//! Domain-separator seeds, domains, fold schedules and bus layouts depend only on the shape and
+//! the configuration; they enter as constants.
+
+use std::collections::BTreeMap;
+
+use p3_batch_stark::BatchShape;
+use p3_challenger::CanObserve;
+use p3_commit::PolynomialSpace;
+use p3_field::coset::TwoAdicMultiplicativeCoset;
+use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
+use p3_fri::{FriShape, PcsShape, fold_schedule};
+use p3_lookup::Kind;
+use p3_matrix::Dimensions;
+use p3_util::reverse_bits_len;
+use slotproof_prover::program::{ConstraintProgram, OpCode, OutputKind};
+
+use crate::config::{Challenge, Commitment, ShardProof, Val, fri_parameters};
+use crate::error::{MirrorError, OpenedCommitment, PowStep};
+use crate::key::{InstanceShape, MirrorKey};
+use crate::ops::Ops;
+use crate::recording::cap_elements;
+
+type Domain = TwoAdicMultiplicativeCoset<Val>;
+
+/// Collects what a domain separator absorbs: the seed is a constant of the shape.
+#[derive(Default)]
+struct SeedCollector(Vec<Val>);
+
+impl CanObserve<Val> for SeedCollector {
+    fn observe(&mut self, value: Val) {
+        self.0.push(value);
+    }
+}
+
+fn shape_err(what: impl Into<String>) -> MirrorError {
+    MirrorError::Shape(what.into())
+}
+
+fn observe_constants<O: Ops>(ops: &mut O, values: &[Val]) {
+    for &v in values {
+        let c = ops.constant(v);
+        ops.observe(c);
+    }
+}
+
+fn observe_commitment<O: Ops>(ops: &mut O, commitment: &Commitment) {
+    for v in cap_elements(commitment) {
+        let x = ops.input(v);
+        ops.observe(x);
+    }
+}
+
+fn ext_inputs<O: Ops>(ops: &mut O, values: &[Challenge]) -> Vec<O::E> {
+    values.iter().map(|&v| ops.ext_input(v)).collect()
+}
+
+/// `Σ_k chunk[k]·X^k`: an extension element from its coordinates, each itself an extension
+/// element (how LogUp columns and quotient chunks are opened).
+fn recompose<O: Ops>(ops: &mut O, chunk: &[O::E]) -> O::E {
+    let mut acc = ops.ext_zero();
+    for (k, &c) in chunk.iter().enumerate() {
+        let basis = ops.ext_constant(
+            <Challenge as BasedVectorSpace<Val>>::ith_basis_element(k).unwrap_or(Challenge::ZERO),
+        );
+        let term = ops.mul(c, basis);
+        acc = ops.add(acc, term);
+    }
+    acc
+}
+
+/// `Z_D(x) = (x / shift)^|D| - 1`.
+fn vanishing_at<O: Ops>(ops: &mut O, domain: &Domain, x: O::E) -> O::E {
+    let shift_inv = ops.ext_constant(Challenge::from(domain.shift().inverse()));
+    let unshifted = ops.mul(x, shift_inv);
+    let power = ops.exp_power_of_2(unshifted, domain.log_size());
+    let one = ops.ext_constant(Challenge::ONE);
+    ops.sub(power, one)
+}
+
+/// One opened matrix of the opening argument: its domain and its (point, values) claims.
+struct MatrixClaim<E> {
+    domain: Domain,
+    points: Vec<(E, Vec<E>)>,
+}
+
+/// One commitment round of the opening argument.
+struct RoundClaim<'a, E> {
+    commitment: &'a Commitment,
+    matrices: Vec<MatrixClaim<E>>,
+}
+
+/// Bus ids per (instance, lookup), the widest tuple, and the number of buses: the layout of
+/// the lookup challenges (global buses share an id by name, local lookups get their own).
+fn bus_layout(instances: &[InstanceShape]) -> (Vec<Vec<usize>>, usize, usize) {
+    let mut names: Vec<String> = Vec::new();
+    let mut next_bus = 0;
+    let mut max_width = 1;
+    let mut global_ids: Vec<usize> = Vec::new();
+    let ids = instances
+        .iter()
+        .map(|inst| {
+            inst.lookups
+                .iter()
+                .map(|lookup| {
+                    let width = lookup.elements.first().map_or(0, Vec::len);
+                    max_width = max_width.max(width);
+                    match &lookup.kind {
+                        Kind::Global(name) => match names.iter().position(|n| n == name) {
+                            Some(p) => global_ids[p],
+                            None => {
+                                names.push(name.clone());
+                                global_ids.push(next_bus);
+                                next_bus += 1;
+                                next_bus - 1
+                            }
+                        },
+                        Kind::Local => {
+                            next_bus += 1;
+                            next_bus - 1
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (ids, max_width, next_bus)
+}
+
+/// Verify `proof` of the statement `key` with `public_values`, through `ops`.
+pub fn verify_generic<O: Ops>(
+    ops: &mut O,
+    key: &MirrorKey,
+    proof: &ShardProof,
+    public_values: &[Vec<Val>],
+) -> Result<(), MirrorError> {
+    let settings = &key.settings;
+    let log_blowup = settings.log_blowup;
+    let instances = &key.instances;
+    let n = instances.len();
+    let opened = &proof.opened_values.instances;
+    let ext_d = <Challenge as BasedVectorSpace<Val>>::DIMENSION;
+
+    // 1. Shape checks, in verify_batch's order.
+    if opened.len() != n
+        || public_values.len() != n
+        || proof.degree_bits.len() != n
+        || proof.lookup_terminals.len() != n
+        || key
+            .preprocessed
+            .as_ref()
+            .is_some_and(|p| p.instances.len() != n)
+    {
+        return Err(shape_err("instance counts differ"));
+    }
+    if proof.commitments.random.is_some()
+        || opened.iter().any(|o| o.base_opened_values.random.is_some())
+    {
+        return Err(shape_err("randomization values in a non-hiding proof"));
+    }
+    let max_log_height = Val::TWO_ADICITY - log_blowup;
+    for (i, &bits) in proof.degree_bits.iter().enumerate() {
+        if bits > max_log_height {
+            return Err(shape_err(format!("instance {i}: degree bits {bits}")));
+        }
+    }
+    for (i, (inst, o)) in instances.iter().zip(opened).enumerate() {
+        let base = &o.base_opened_values;
+        if public_values[i].len() != inst.num_public_values {
+            return Err(shape_err(format!("instance {i}: public value count")));
+        }
+        if base.trace_local.len() != inst.width {
+            return Err(shape_err(format!("instance {i}: trace_local width")));
+        }
+        match (&base.trace_next, inst.opens_next_row) {
+            (Some(v), true) if v.len() == inst.width => {}
+            (None, false) => {}
+            _ => return Err(shape_err(format!("instance {i}: trace_next"))),
+        }
+        let chunks = 1usize << inst.log_quotient_chunks;
+        if base.quotient_chunks.len() != chunks
+            || base.quotient_chunks.iter().any(|c| c.len() != ext_d)
+        {
+            return Err(shape_err(format!("instance {i}: quotient chunks")));
+        }
+        let pre_w = key
+            .preprocessed
+            .as_ref()
+            .and_then(|p| p.instances[i].as_ref().map(|m| m.width))
+            .unwrap_or(0);
+        match &base.preprocessed {
+            Some(_) if pre_w == 0 => {
+                return Err(shape_err(format!(
+                    "instance {i}: unexpected preprocessed values"
+                )));
+            }
+            Some(p) => {
+                let next_len = p.next.as_ref().map_or(0, Vec::len);
+                let expected_next = if inst.opens_preprocessed_next_row {
+                    pre_w
+                } else {
+                    0
+                };
+                if p.local.len() != pre_w
+                    || next_len != expected_next
+                    || (!inst.opens_preprocessed_next_row && p.next.is_some())
+                {
+                    return Err(shape_err(format!("instance {i}: preprocessed width")));
+                }
+            }
+            None if pre_w > 0 => {
+                return Err(shape_err(format!("instance {i}: preprocessed width")));
+            }
+            None => {}
+        }
+        let perm_len = if inst.lookups.is_empty() {
+            0
+        } else {
+            (inst.lookups.len() + 1) * ext_d
+        };
+        if o.permutation_local.len() != perm_len || o.permutation_next.len() != perm_len {
+            return Err(shape_err(format!("instance {i}: permutation width")));
+        }
+        if proof.lookup_terminals[i].is_some() == inst.lookups.is_empty() {
+            return Err(shape_err(format!("instance {i}: lookup terminal presence")));
+        }
+    }
+    let num_lookup_instances = instances.iter().filter(|i| !i.lookups.is_empty()).count();
+    if proof.commitments.permutation.is_some() != (num_lookup_instances > 0) {
+        return Err(shape_err("LogUp commitment presence"));
+    }
+
+    // 2. The batch transcript.
+    let preprocessed_widths: Vec<usize> = (0..n)
+        .map(|i| {
+            key.preprocessed
+                .as_ref()
+                .and_then(|p| p.instances[i].as_ref().map(|m| m.width))
+                .unwrap_or(0)
+        })
+        .collect();
+    let shape = BatchShape {
+        trace_widths: instances.iter().map(|i| i.width).collect(),
+        public_value_counts: instances.iter().map(|i| i.num_public_values).collect(),
+        preprocessed_widths: preprocessed_widths.clone(),
+        has_preprocessed_commitment: key.preprocessed.is_some(),
+        num_lookup_instances,
+        lookup_pow_bits: settings.lookup_pow_bits,
+        has_randomization_commitment: false,
+        ood_pow_bits: settings.ood_pow_bits,
+    };
+    let mut seed = SeedCollector::default();
+    shape.domain_separator::<Val, Challenge>().seed(&mut seed);
+    observe_constants(ops, &seed.0);
+
+    for &bits in &proof.degree_bits {
+        let b = ops.input(Val::from_usize(bits));
+        let zero = ops.constant(Val::ZERO);
+        for c in [b, zero, zero, zero] {
+            ops.observe(c);
+        }
+    }
+    observe_commitment(ops, &proof.commitments.main);
+    let public_handles: Vec<Vec<O::F>> = public_values
+        .iter()
+        .map(|pv| pv.iter().map(|&v| ops.input(v)).collect())
+        .collect();
+    for pv in &public_handles {
+        for &v in pv {
+            ops.observe(v);
+        }
+    }
+    if let Some(p) = &key.preprocessed {
+        observe_constants(ops, &cap_elements(&p.commitment));
+    }
+
+    // Lookup proof of work and challenges.
+    let challenges: Vec<Vec<O::E>> = if num_lookup_instances == 0 {
+        if proof.lookup_pow_witness.is_some() {
+            return Err(shape_err("lookup proof-of-work witness without lookups"));
+        }
+        vec![Vec::new(); n]
+    } else {
+        let witness = proof
+            .lookup_pow_witness
+            .ok_or_else(|| shape_err("missing lookup proof-of-work witness"))?;
+        if settings.lookup_pow_bits == 0 && witness != Val::ZERO {
+            return Err(MirrorError::NonCanonicalPow(PowStep::Lookup));
+        }
+        let w = ops.input(witness);
+        if !ops.check_witness(settings.lookup_pow_bits, w) {
+            return Err(MirrorError::Pow(PowStep::Lookup));
+        }
+        let alpha = ops.sample_ext();
+        let beta = ops.sample_ext();
+        let (bus_ids, max_width, num_buses) = bus_layout(instances);
+        let gamma = ops.exp_u64(beta, max_width as u64);
+        let mut prefixes = Vec::with_capacity(num_buses);
+        let mut prefix = alpha;
+        for _ in 0..num_buses {
+            prefix = ops.add(prefix, gamma);
+            prefixes.push(prefix);
+        }
+        bus_ids
+            .iter()
+            .map(|ids| ids.iter().flat_map(|&b| [prefixes[b], beta]).collect())
+            .collect()
+    };
+
+    if let Some(c) = &proof.commitments.permutation {
+        observe_commitment(ops, c);
+    }
+    let terminals: Vec<Option<O::E>> = proof
+        .lookup_terminals
+        .iter()
+        .map(|t| t.as_ref().map(|t| ops.ext_input(t.0)))
+        .collect();
+    for t in terminals.iter().flatten() {
+        ops.observe_ext(*t);
+    }
+    let alpha = ops.sample_ext();
+    observe_commitment(ops, &proof.commitments.quotient_chunks);
+
+    if settings.ood_pow_bits == 0 && proof.ood_pow_witness != Val::ZERO {
+        return Err(MirrorError::NonCanonicalPow(PowStep::OutOfDomain));
+    }
+    let w = ops.input(proof.ood_pow_witness);
+    if !ops.check_witness(settings.ood_pow_bits, w) {
+        return Err(MirrorError::Pow(PowStep::OutOfDomain));
+    }
+    let zeta = ops.sample_ext();
+
+    // The claims of the opening argument, round by round (main, quotient, preprocessed, LogUp).
+    let trace_domains: Vec<Domain> = proof
+        .degree_bits
+        .iter()
+        .map(|&b| Domain::new(Val::ONE, b).ok_or_else(|| shape_err("trace domain")))
+        .collect::<Result<_, _>>()?;
+    let zeta_next: Vec<O::E> = trace_domains
+        .iter()
+        .map(|d| {
+            let g = ops.ext_constant(Challenge::from(d.subgroup_generator()));
+            ops.mul(zeta, g)
+        })
+        .collect();
+    let mut rounds: Vec<RoundClaim<'_, O::E>> = Vec::new();
+    let mut opened_handles = Vec::with_capacity(n);
+    for (i, o) in opened.iter().enumerate() {
+        let base = &o.base_opened_values;
+        let local = ext_inputs(ops, &base.trace_local);
+        let next = base.trace_next.as_ref().map(|v| ext_inputs(ops, v));
+        let chunks: Vec<Vec<O::E>> = base
+            .quotient_chunks
+            .iter()
+            .map(|c| ext_inputs(ops, c))
+            .collect();
+        let pre_local = base
+            .preprocessed
+            .as_ref()
+            .map(|p| ext_inputs(ops, &p.local));
+        let pre_next = base
+            .preprocessed
+            .as_ref()
+            .and_then(|p| p.next.as_ref())
+            .map(|v| ext_inputs(ops, v));
+        let perm_local = ext_inputs(ops, &o.permutation_local);
+        let perm_next = ext_inputs(ops, &o.permutation_next);
+        let _ = i;
+        opened_handles.push((
+            local, next, chunks, pre_local, pre_next, perm_local, perm_next,
+        ));
+    }
+    rounds.push(RoundClaim {
+        commitment: &proof.commitments.main,
+        matrices: (0..n)
+            .map(|i| {
+                let (local, next, ..) = &opened_handles[i];
+                let mut points = vec![(zeta, local.clone())];
+                if let Some(next) = next {
+                    points.push((zeta_next[i], next.clone()));
+                }
+                MatrixClaim {
+                    domain: trace_domains[i],
+                    points,
+                }
+            })
+            .collect(),
+    });
+    let mut quotient_domains: Vec<Vec<Domain>> = Vec::with_capacity(n);
+    for (i, inst) in instances.iter().enumerate() {
+        let size = 1usize << (proof.degree_bits[i] + inst.log_quotient_chunks);
+        if proof.degree_bits[i] + inst.log_quotient_chunks > Val::TWO_ADICITY {
+            return Err(shape_err(format!(
+                "instance {i}: quotient domain too large"
+            )));
+        }
+        let qdom = trace_domains[i].create_disjoint_domain(size);
+        quotient_domains.push(qdom.split_domains(1 << inst.log_quotient_chunks));
+    }
+    rounds.push(RoundClaim {
+        commitment: &proof.commitments.quotient_chunks,
+        matrices: (0..n)
+            .flat_map(|i| {
+                quotient_domains[i]
+                    .iter()
+                    .zip(&opened_handles[i].2)
+                    .map(|(d, c)| MatrixClaim {
+                        domain: *d,
+                        points: vec![(zeta, c.clone())],
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+    });
+    if let Some(p) = &key.preprocessed {
+        let mut matrices = Vec::new();
+        for (matrix_index, &i) in p.matrix_to_instance.iter().enumerate() {
+            let meta = p.instances[i]
+                .as_ref()
+                .filter(|m| {
+                    m.matrix_index == matrix_index
+                        && m.degree_bits == proof.degree_bits[i]
+                        && preprocessed_widths[i] > 0
+                })
+                .ok_or_else(|| shape_err(format!("instance {i}: preprocessed metadata")))?;
+            let (_, _, _, pre_local, pre_next, ..) = &opened_handles[i];
+            let local = pre_local
+                .clone()
+                .ok_or_else(|| shape_err(format!("instance {i}: missing preprocessed values")))?;
+            let mut points = vec![(zeta, local)];
+            if instances[i].opens_preprocessed_next_row {
+                let next = pre_next.clone().ok_or_else(|| {
+                    shape_err(format!("instance {i}: missing preprocessed values"))
+                })?;
+                points.push((zeta_next[i], next));
+            }
+            matrices.push(MatrixClaim {
+                domain: Domain::new(Val::ONE, meta.degree_bits)
+                    .ok_or_else(|| shape_err("preprocessed domain"))?,
+                points,
+            });
+        }
+        rounds.push(RoundClaim {
+            commitment: &p.commitment,
+            matrices,
+        });
+    }
+    if let Some(c) = &proof.commitments.permutation {
+        rounds.push(RoundClaim {
+            commitment: c,
+            matrices: (0..n)
+                .filter(|&i| !opened_handles[i].5.is_empty())
+                .map(|i| MatrixClaim {
+                    domain: trace_domains[i],
+                    points: vec![
+                        (zeta, opened_handles[i].5.clone()),
+                        (zeta_next[i], opened_handles[i].6.clone()),
+                    ],
+                })
+                .collect(),
+        });
+    }
+
+    // 3. The opening argument.
+    verify_opening_argument(ops, key, proof, &rounds)?;
+
+    // 4. Constraints at ζ, per instance, then the terminal sum.
+    for (i, inst) in instances.iter().enumerate() {
+        let (local, next, chunks, pre_local, pre_next, perm_local, perm_next) = &opened_handles[i];
+        // Quotient recomposed from its chunks: Σ_i zp_i(ζ) · chunk_i.
+        let domains = &quotient_domains[i];
+        let mut quotient = ops.ext_zero();
+        for (c, domain) in domains.iter().enumerate() {
+            let mut zp = ops.ext_constant(Challenge::ONE);
+            for (j, other) in domains.iter().enumerate() {
+                if j == c {
+                    continue;
+                }
+                let at_zeta = vanishing_at(ops, other, zeta);
+                let first = Challenge::from(domain.first_point());
+                let at_first = {
+                    let unshifted = first * other.shift().inverse();
+                    unshifted.exp_power_of_2(other.log_size()) - Challenge::ONE
+                };
+                let inv = ops.ext_constant(at_first.inverse());
+                let factor = ops.mul(at_zeta, inv);
+                zp = ops.mul(zp, factor);
+            }
+            let chunk = recompose(ops, &chunks[c]);
+            let term = ops.mul(zp, chunk);
+            quotient = ops.add(quotient, term);
+        }
+
+        let z_h = vanishing_at(ops, &trace_domains[i], zeta);
+        if ops.is_zero(z_h) {
+            return Err(MirrorError::OutOfDomainPointInDomain { instance: i });
+        }
+        let one = ops.ext_constant(Challenge::ONE);
+        let zeta_minus_one = ops.sub(zeta, one);
+        let g_inv = ops.ext_constant(Challenge::from(
+            trace_domains[i].subgroup_generator().inverse(),
+        ));
+        let is_transition = ops.sub(zeta, g_inv);
+        let inv_first = ops
+            .inv(zeta_minus_one)
+            .ok_or(MirrorError::OutOfDomainPointInDomain { instance: i })?;
+        let inv_last = ops
+            .inv(is_transition)
+            .ok_or(MirrorError::OutOfDomainPointInDomain { instance: i })?;
+        let is_first_row = ops.mul(z_h, inv_first);
+        let is_last_row = ops.mul(z_h, inv_last);
+        let inv_vanishing = ops
+            .inv(z_h)
+            .ok_or(MirrorError::OutOfDomainPointInDomain { instance: i })?;
+
+        // The row `[main | preprocessed]` at ζ and at the next point (zeros where not opened).
+        let zero = ops.ext_zero();
+        let mut row_local = local.clone();
+        row_local.extend(pre_local.iter().flatten().copied());
+        let mut row_next = next.clone().unwrap_or_else(|| vec![zero; inst.width]);
+        match pre_next {
+            Some(v) => row_next.extend(v.iter().copied()),
+            None => row_next.extend(std::iter::repeat_n(zero, preprocessed_widths[i])),
+        }
+        let perm_local_ext: Vec<O::E> = perm_local
+            .chunks_exact(ext_d)
+            .map(|c| recompose(ops, c))
+            .collect();
+        let perm_next_ext: Vec<O::E> = perm_next
+            .chunks_exact(ext_d)
+            .map(|c| recompose(ops, c))
+            .collect();
+        let terminal_values: Vec<O::E> = terminals[i].iter().copied().collect();
+
+        let folded = fold_constraints(
+            ops,
+            &inst.program,
+            &ConstraintInputs {
+                row_local: &row_local,
+                row_next: &row_next,
+                public_values: &public_handles[i],
+                permutation_local: &perm_local_ext,
+                permutation_next: &perm_next_ext,
+                challenges: &challenges[i],
+                terminals: &terminal_values,
+                is_first_row,
+                is_last_row,
+                is_transition,
+                alpha,
+            },
+        )
+        .map_err(|what| shape_err(format!("instance {i}: program reads a missing {what}")))?;
+        let lhs = ops.mul(folded, inv_vanishing);
+        let diff = ops.sub(lhs, quotient);
+        if !ops.is_zero(diff) {
+            return Err(MirrorError::OutOfDomainEvaluation { instance: i });
+        }
+    }
+
+    let mut sum = ops.ext_zero();
+    for t in terminals.iter().flatten() {
+        sum = ops.add(sum, *t);
+    }
+    if !ops.is_zero(sum) {
+        return Err(MirrorError::LookupTerminalSum);
+    }
+    Ok(())
+}
+
+/// What one instance's constraints read at ζ: the row `[main | preprocessed]` at ζ and at the
+/// next point, public values, the LogUp columns (recomposed), the lookup challenges and
+/// terminal, the selectors, and the constraint challenge.
+pub struct ConstraintInputs<'a, F, E> {
+    pub row_local: &'a [E],
+    pub row_next: &'a [E],
+    pub public_values: &'a [F],
+    pub permutation_local: &'a [E],
+    pub permutation_next: &'a [E],
+    pub challenges: &'a [E],
+    pub terminals: &'a [E],
+    pub is_first_row: E,
+    pub is_last_row: E,
+    pub is_transition: E,
+    pub alpha: E,
+}
+
+/// `Σ_g α^(K-1-g)·C_g`: the instance's compiled constraint program run at ζ and folded with the
+/// constraint challenge. `Err` names an input the program reads but the inputs lack.
+pub fn fold_constraints<O: Ops>(
+    ops: &mut O,
+    program: &ConstraintProgram<Val, Challenge>,
+    inputs: &ConstraintInputs<'_, O::F, O::E>,
+) -> Result<O::E, &'static str> {
+    let zero = ops.ext_zero();
+    let mut base = vec![zero; program.num_base_registers];
+    let mut ext = vec![zero; program.num_ext_registers];
+    for ins in &program.instructions {
+        let (dst, a, b) = (ins.dst as usize, ins.a as usize, ins.b as usize);
+        match ins.op {
+            OpCode::LoadMain => {
+                let row = if b == 0 {
+                    inputs.row_local
+                } else {
+                    inputs.row_next
+                };
+                base[dst] = *row.get(a).ok_or("column")?;
+            }
+            OpCode::LoadPublic => {
+                let v = *inputs.public_values.get(a).ok_or("public value")?;
+                base[dst] = ops.lift(v);
+            }
+            OpCode::LoadConst => {
+                let c = ops.constant(program.base_constants[a]);
+                base[dst] = ops.lift(c);
+            }
+            OpCode::LoadIsFirstRow => base[dst] = inputs.is_first_row,
+            OpCode::LoadIsLastRow => base[dst] = inputs.is_last_row,
+            OpCode::LoadIsTransition => base[dst] = inputs.is_transition,
+            OpCode::Add => base[dst] = ops.add(base[a], base[b]),
+            OpCode::Sub => base[dst] = ops.sub(base[a], base[b]),
+            OpCode::Mul => base[dst] = ops.mul(base[a], base[b]),
+            OpCode::Neg => base[dst] = ops.neg(base[a]),
+            OpCode::ExtLoadPermutation => {
+                let row = if b == 0 {
+                    inputs.permutation_local
+                } else {
+                    inputs.permutation_next
+                };
+                ext[dst] = *row.get(a).ok_or("LogUp column")?;
+            }
+            OpCode::ExtLoadChallenge => ext[dst] = *inputs.challenges.get(a).ok_or("challenge")?,
+            OpCode::ExtLoadPermutationValue => {
+                ext[dst] = *inputs.terminals.get(a).ok_or("terminal")?;
+            }
+            OpCode::ExtLoadConst => ext[dst] = ops.ext_constant(program.ext_constants[a]),
+            OpCode::ExtFromBase => ext[dst] = base[a],
+            OpCode::ExtAdd => ext[dst] = ops.add(ext[a], ext[b]),
+            OpCode::ExtSub => ext[dst] = ops.sub(ext[a], ext[b]),
+            OpCode::ExtMul => ext[dst] = ops.mul(ext[a], ext[b]),
+            OpCode::ExtNeg => ext[dst] = ops.neg(ext[a]),
+        }
+    }
+    let k = program.outputs.len();
+    let mut powers = Vec::with_capacity(k);
+    let mut p = ops.ext_constant(Challenge::ONE);
+    for _ in 0..k {
+        powers.push(p);
+        p = ops.mul(p, inputs.alpha);
+    }
+    let mut folded = ops.ext_zero();
+    for out in &program.outputs {
+        let value = match out.kind {
+            OutputKind::Base => base[out.register as usize],
+            OutputKind::Ext => ext[out.register as usize],
+        };
+        let weight = powers[k - 1 - out.emission_index as usize];
+        let term = ops.mul(weight, value);
+        folded = ops.add(folded, term);
+    }
+    Ok(folded)
+}
+
+/// `TwoAdicFriPcs::verify` on the claims of `rounds`.
+fn verify_opening_argument<O: Ops>(
+    ops: &mut O,
+    key: &MirrorKey,
+    proof: &ShardProof,
+    rounds: &[RoundClaim<'_, O::E>],
+) -> Result<(), MirrorError> {
+    let settings = &key.settings;
+    let log_blowup = settings.log_blowup;
+    let fri = &proof.opening_proof;
+    let params = fri_parameters(settings, ());
+
+    // Zero-difficulty witnesses must be the canonical zero (checked before the transcript).
+    if settings.batch_pow_bits == 0 && fri.batch_pow_witness != Val::ZERO {
+        return Err(MirrorError::NonCanonicalPow(PowStep::Batch));
+    }
+    if settings.commit_pow_bits == 0
+        && let Some(r) = fri
+            .commit_pow_witnesses
+            .iter()
+            .position(|w| *w != Val::ZERO)
+    {
+        return Err(MirrorError::NonCanonicalPow(PowStep::Commit(r)));
+    }
+    if settings.query_pow_bits == 0 && fri.query_pow_witness != Val::ZERO {
+        return Err(MirrorError::NonCanonicalPow(PowStep::Query));
+    }
+
+    let pcs_shape = PcsShape {
+        claimed_evaluation_counts: rounds
+            .iter()
+            .map(|r| {
+                r.matrices
+                    .iter()
+                    .map(|m| m.points.iter().map(|(_, v)| v.len()).collect())
+                    .collect()
+            })
+            .collect(),
+        batch_pow_bits: settings.batch_pow_bits,
+    };
+    let mut seed = SeedCollector::default();
+    pcs_shape
+        .domain_separator::<Val, Challenge>()
+        .seed(&mut seed);
+    observe_constants(ops, &seed.0);
+    for r in rounds {
+        for m in &r.matrices {
+            for (_, values) in &m.points {
+                for &v in values {
+                    ops.observe_ext(v);
+                }
+            }
+        }
+    }
+    if settings.batch_pow_bits > 0 {
+        let w = ops.input(fri.batch_pow_witness);
+        if !ops.check_witness(settings.batch_pow_bits, w) {
+            return Err(MirrorError::Pow(PowStep::Batch));
+        }
+    }
+    let alpha = ops.sample_ext();
+
+    // FRI.
+    if settings.num_queries == 0 || log_blowup == 0 || settings.max_log_arity == 0 {
+        return Err(shape_err("FRI parameters"));
+    }
+    if rounds.iter().all(|r| r.matrices.is_empty()) {
+        return Err(shape_err("no committed matrices"));
+    }
+    let mut input_log_heights: Vec<usize> = rounds
+        .iter()
+        .flat_map(|r| r.matrices.iter().map(|m| m.domain.log_size() + log_blowup))
+        .collect();
+    input_log_heights.sort_unstable_by(|a, b| b.cmp(a));
+    input_log_heights.dedup();
+    let log_max = input_log_heights[0];
+    if log_max > Val::TWO_ADICITY {
+        return Err(shape_err("global height above the two-adicity"));
+    }
+    let log_final_height = log_blowup + settings.log_final_poly_len;
+    let log_arities = fold_schedule(&input_log_heights, log_final_height, settings.max_log_arity);
+    let num_rounds = log_arities.len();
+    if fri.commit_phase_openings.len() != num_rounds {
+        return Err(shape_err(format!(
+            "{} FRI commit-phase openings for {num_rounds} rounds",
+            fri.commit_phase_openings.len()
+        )));
+    }
+    for (opening, &log_arity) in fri.commit_phase_openings.iter().zip(&log_arities) {
+        if opening.sibling_values.len() != settings.num_queries
+            || opening
+                .sibling_values
+                .iter()
+                .any(|s| s.len() != (1 << log_arity) - 1)
+        {
+            return Err(shape_err("FRI sibling values"));
+        }
+    }
+    if fri.final_poly.len() != 1 << settings.log_final_poly_len {
+        return Err(shape_err("final polynomial length"));
+    }
+
+    let fri_shape = FriShape::with_schedule(&params, log_arities.clone(), log_max);
+    let mut seed = SeedCollector::default();
+    fri_shape
+        .domain_separator::<Val, Challenge>()
+        .seed(&mut seed);
+    observe_constants(ops, &seed.0);
+    if fri.commit_phase_commits.len() != num_rounds || fri.commit_pow_witnesses.len() != num_rounds
+    {
+        return Err(shape_err("FRI commitment or witness count"));
+    }
+    let mut betas = Vec::with_capacity(num_rounds);
+    for (r, (commit, &witness)) in fri
+        .commit_phase_commits
+        .iter()
+        .zip(&fri.commit_pow_witnesses)
+        .enumerate()
+    {
+        observe_commitment(ops, commit);
+        if settings.commit_pow_bits > 0 {
+            let w = ops.input(witness);
+            if !ops.check_witness(settings.commit_pow_bits, w) {
+                return Err(MirrorError::Pow(PowStep::Commit(r)));
+            }
+        }
+        betas.push(ops.sample_ext());
+    }
+    let final_poly = ext_inputs(ops, &fri.final_poly);
+    for &c in &final_poly {
+        ops.observe_ext(c);
+    }
+    if settings.query_pow_bits > 0 {
+        let w = ops.input(fri.query_pow_witness);
+        if !ops.check_witness(settings.query_pow_bits, w) {
+            return Err(MirrorError::Pow(PowStep::Query));
+        }
+    }
+    let indices: Vec<usize> = (0..settings.num_queries)
+        .map(|_| ops.sample_bits(log_max))
+        .collect();
+
+    // Input openings: one Merkle multi-opening per round.
+    if fri.input_openings.len() != rounds.len() {
+        return Err(shape_err("input opening count"));
+    }
+    let mut opened_rows: Vec<Vec<Vec<Vec<O::F>>>> = Vec::with_capacity(rounds.len());
+    for (r, (batch, round)) in fri.input_openings.iter().zip(rounds).enumerate() {
+        if batch.opened_values.len() != indices.len()
+            || batch
+                .opened_values
+                .iter()
+                .any(|q| q.len() != round.matrices.len())
+        {
+            return Err(shape_err(format!("input round {r}: opened value counts")));
+        }
+        let heights: Vec<usize> = round
+            .matrices
+            .iter()
+            .map(|m| m.domain.size() << log_blowup)
+            .collect();
+        let dims = round
+            .matrices
+            .iter()
+            .zip(&heights)
+            .map(|(m, &height)| {
+                let (_, values) = m
+                    .points
+                    .first()
+                    .ok_or_else(|| shape_err("matrix without opening points"))?;
+                Ok(Dimensions {
+                    width: values.len(),
+                    height,
+                })
+            })
+            .collect::<Result<Vec<_>, MirrorError>>()?;
+        let reduced: Vec<usize> = match heights.iter().max() {
+            Some(&h) => {
+                let bits_reduced = log_max - h.trailing_zeros() as usize;
+                indices.iter().map(|&i| i >> bits_reduced).collect()
+            }
+            None => vec![0; indices.len()],
+        };
+        let rows: Vec<Vec<Vec<O::F>>> = batch
+            .opened_values
+            .iter()
+            .map(|q| {
+                q.iter()
+                    .map(|row| row.iter().map(|&v| ops.input(v)).collect())
+                    .collect()
+            })
+            .collect();
+        if !ops.verify_opening(
+            round.commitment,
+            &dims,
+            &reduced,
+            &rows,
+            &batch.opening_proof,
+        ) {
+            return Err(MirrorError::MerkleOpening(OpenedCommitment::Input(r)));
+        }
+        opened_rows.push(rows);
+    }
+
+    // 1 / (z - x) for every (query, round, matrix, point), x the query's point on the matrix.
+    let mut inverse_denominators = Vec::new();
+    for &index in &indices {
+        for round in rounds {
+            for m in &round.matrices {
+                let log_height = m.domain.log_size() + log_blowup;
+                let rev = reverse_bits_len(index >> (log_max - log_height), log_height);
+                let x = Val::GENERATOR * Val::two_adic_generator(log_height).exp_u64(rev as u64);
+                let x = ops.constant(x);
+                let x = ops.lift(x);
+                for (z, _) in &m.points {
+                    let d = ops.sub(*z, x);
+                    let inv = ops.inv(d).ok_or(MirrorError::OpeningPointIsQueryPoint)?;
+                    inverse_denominators.push(inv);
+                }
+            }
+        }
+    }
+
+    // α ladders per height, in (round, matrix, point) order.
+    let mut ladder_lens = BTreeMap::<usize, usize>::new();
+    for round in rounds {
+        for m in &round.matrices {
+            for (_, v) in &m.points {
+                *ladder_lens
+                    .entry(m.domain.log_size() + log_blowup)
+                    .or_insert(0) += v.len();
+            }
+        }
+    }
+    let max_ladder = ladder_lens.values().copied().max().unwrap_or(0);
+    let mut alpha_powers = Vec::with_capacity(max_ladder);
+    let mut p = ops.ext_constant(Challenge::ONE);
+    for _ in 0..max_ladder {
+        alpha_powers.push(p);
+        p = ops.mul(p, alpha);
+    }
+    let mut offsets = BTreeMap::<usize, usize>::new();
+    let mut point_reductions = Vec::new();
+    for round in rounds {
+        for m in &round.matrices {
+            let log_height = m.domain.log_size() + log_blowup;
+            for (_, values) in &m.points {
+                let offset = offsets.entry(log_height).or_insert(0);
+                let start = *offset;
+                *offset += values.len();
+                let mut sum = ops.ext_zero();
+                for (k, &v) in values.iter().enumerate() {
+                    let t = ops.mul(alpha_powers[start + k], v);
+                    sum = ops.add(sum, t);
+                }
+                point_reductions.push((start, sum));
+            }
+        }
+    }
+
+    let mut inverse_iter = inverse_denominators.into_iter();
+    let mut group_indices: Vec<Vec<usize>> = vec![Vec::new(); num_rounds];
+    let mut group_rows: Vec<Vec<Vec<Vec<O::F>>>> = vec![Vec::new(); num_rounds];
+    for (query, &index) in indices.iter().enumerate() {
+        let mut reduced_openings = BTreeMap::<usize, O::E>::new();
+        let mut reductions = point_reductions.iter();
+        for (r, round) in rounds.iter().enumerate() {
+            for (mi, m) in round.matrices.iter().enumerate() {
+                let log_height = m.domain.log_size() + log_blowup;
+                let row = &opened_rows[r][query][mi];
+                let mut ro = match reduced_openings.get(&log_height) {
+                    Some(&v) => v,
+                    None => ops.ext_zero(),
+                };
+                for (_, values) in &m.points {
+                    if row.len() != values.len() {
+                        return Err(shape_err("opened row width"));
+                    }
+                    let inv = inverse_iter
+                        .next()
+                        .ok_or_else(|| shape_err("denominator count"))?;
+                    let &(offset, sum_at_z) = reductions
+                        .next()
+                        .ok_or_else(|| shape_err("reduction count"))?;
+                    let mut sum_at_x = ops.ext_zero();
+                    for (k, &f) in row.iter().enumerate() {
+                        let f = ops.lift(f);
+                        let t = ops.mul(alpha_powers[offset + k], f);
+                        sum_at_x = ops.add(sum_at_x, t);
+                    }
+                    let diff = ops.sub(sum_at_z, sum_at_x);
+                    let t = ops.mul(diff, inv);
+                    ro = ops.add(ro, t);
+                }
+                reduced_openings.insert(log_height, ro);
+            }
+        }
+        if let Some(&ro) = reduced_openings.get(&log_blowup)
+            && !ops.is_zero(ro)
+        {
+            return Err(MirrorError::ReducedOpeningAtBlowup { query });
+        }
+        let mut ro_iter = reduced_openings.into_iter().rev().peekable();
+
+        // Fold this query through every round.
+        let (first_height, mut folded) = ro_iter
+            .next()
+            .ok_or_else(|| shape_err("no reduced opening"))?;
+        if first_height != log_max {
+            return Err(shape_err("initial reduced opening height"));
+        }
+        let mut domain_index = index;
+        let mut log_height = log_max;
+        for (r, (&log_arity, opening)) in log_arities
+            .iter()
+            .zip(&fri.commit_phase_openings)
+            .enumerate()
+        {
+            let arity = 1usize << log_arity;
+            let in_group = domain_index % arity;
+            let siblings = ext_inputs(ops, &opening.sibling_values[query]);
+            let mut evals = Vec::with_capacity(arity);
+            let mut s = siblings.iter();
+            for j in 0..arity {
+                if j == in_group {
+                    evals.push(folded);
+                } else {
+                    evals.push(*s.next().ok_or_else(|| shape_err("siblings"))?);
+                }
+            }
+            let log_folded = log_height - log_arity;
+            domain_index >>= log_arity;
+            folded = fold_row(ops, domain_index, log_folded, log_arity, betas[r], &evals);
+            group_indices[r].push(domain_index);
+            // The commit-phase leaf is this group, flattened to base coordinates.
+            let mut leaf = Vec::with_capacity(arity * 4);
+            for &e in &evals {
+                leaf.extend(ops.coefficients(e));
+            }
+            group_rows[r].push(vec![leaf]);
+            log_height = log_folded;
+            if let Some((_, ro)) = ro_iter.next_if(|(h, _)| *h == log_folded) {
+                let beta_pow = ops.exp_power_of_2(betas[r], log_arity);
+                let t = ops.mul(beta_pow, ro);
+                folded = ops.add(folded, t);
+            }
+        }
+        if log_height != log_final_height {
+            return Err(shape_err("final fold height"));
+        }
+        if ro_iter.next().is_some() {
+            return Err(shape_err("unconsumed reduced openings"));
+        }
+        let x = Val::two_adic_generator(log_max)
+            .exp_u64(reverse_bits_len(domain_index, log_max) as u64);
+        let x = ops.constant(x);
+        let x = ops.lift(x);
+        let mut eval = ops.ext_zero();
+        for &c in final_poly.iter().rev() {
+            let t = ops.mul(eval, x);
+            eval = ops.add(t, c);
+        }
+        let diff = ops.sub(eval, folded);
+        if !ops.is_zero(diff) {
+            return Err(MirrorError::FinalPolynomial { query });
+        }
+    }
+
+    // Commit-phase openings, round by round.
+    let mut log_height = log_max;
+    for (r, ((commit, opening), &log_arity)) in fri
+        .commit_phase_commits
+        .iter()
+        .zip(&fri.commit_phase_openings)
+        .zip(&log_arities)
+        .enumerate()
+    {
+        let log_folded = log_height - log_arity;
+        let dims = [Dimensions {
+            width: (1 << log_arity) * 4,
+            height: 1 << log_folded,
+        }];
+        if !ops.verify_opening(
+            commit,
+            &dims,
+            &group_indices[r],
+            &group_rows[r],
+            &opening.opening_proof,
+        ) {
+            return Err(MirrorError::MerkleOpening(OpenedCommitment::Fri(r)));
+        }
+        log_height = log_folded;
+    }
+    Ok(())
+}
+
+/// `TwoAdicFriFolding::fold_row`: the polynomial through the group's `arity` points, at β.
+fn fold_row<O: Ops>(
+    ops: &mut O,
+    index: usize,
+    log_height: usize,
+    log_arity: usize,
+    beta: O::E,
+    evals: &[O::E],
+) -> O::E {
+    let arity = 1usize << log_arity;
+    let start = Val::two_adic_generator(log_height + log_arity)
+        .exp_u64(reverse_bits_len(index, log_height) as u64);
+    let mut xs: Vec<Val> = Val::two_adic_generator(log_arity)
+        .shifted_powers(start)
+        .take(arity)
+        .collect();
+    p3_util::reverse_slice_index_bits(&mut xs);
+    // Lagrange form; the denominators are constants of the query point.
+    let mut result = ops.ext_zero();
+    for (i, &xi) in xs.iter().enumerate() {
+        let mut denominator = Val::ONE;
+        let mut numerator = ops.ext_constant(Challenge::ONE);
+        for (j, &xj) in xs.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            denominator *= xi - xj;
+            let xj = ops.ext_constant(Challenge::from(xj));
+            let factor = ops.sub(beta, xj);
+            numerator = ops.mul(numerator, factor);
+        }
+        let weight = ops.ext_constant(Challenge::from(denominator.inverse()));
+        let term = ops.mul(numerator, weight);
+        let term = ops.mul(term, evals[i]);
+        result = ops.add(result, term);
+    }
+    result
+}

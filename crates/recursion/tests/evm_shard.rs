@@ -1,0 +1,161 @@
+//! The native mirror on a real EVM shard proof (`fixtures/transfers.json`, a small first shard):
+//! identical logs and verdicts to the stock verifier, its transcript replayed as Poseidon2 calls
+//! and proven by the Poseidon2 table, and a refused mutation.
+//!
+//! Log length and both verifiers' times go to stderr (`--nocapture`); nothing depends on them.
+
+use std::time::Instant;
+
+use p3_field::PrimeCharacteristicRing;
+use slotproof_air::shard::generate_shards;
+use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+use slotproof_prover::{
+    CpuShardProver, FriSettings, ShardProver, proof_from_bytes, proof_to_bytes,
+};
+use slotproof_recursion::build::{Build, Word};
+use slotproof_recursion::config::Challenge;
+use slotproof_recursion::config::{ShardConfig, Val};
+use slotproof_recursion::oracle::{compare, native_run, stock_run};
+use slotproof_recursion::sponge::SpongeReplay;
+use slotproof_recursion::tables::RecursionAir;
+use slotproof_recursion::tables::poseidon2::Poseidon2Table;
+use slotproof_recursion::verifier::{ConstraintInputs, fold_constraints};
+use slotproof_recursion::{Event, MirrorKey, Ops};
+
+/// Steps per shard: small, so the test stays fast (the chip tables keep their fixed sizes).
+const SHARD_ROWS: usize = 256;
+
+#[test]
+fn evm_shard_logs_are_identical() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let input = BlockInput::from_path(path).expect("fixture parses");
+    let exec = execute_block(&input, &ExecuteOptions::default()).expect("fixture executes");
+    let shards = generate_shards::<Val>(&exec.subblocks[0].trace, SHARD_ROWS).expect("shards");
+    let shard = &shards[0];
+
+    let settings = FriSettings::DEFAULT;
+    let prover: CpuShardProver<Val> = ShardProver::cpu(settings);
+    let proof = prover
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("proves");
+    let bytes = proof_to_bytes(&proof).expect("encode");
+    let data = prover.setup(&shard.airs, &proof.degree_bits).expect("key");
+    let key = MirrorKey::new(settings, &shard.airs, &proof.degree_bits, &data.common)
+        .expect("mirror key");
+
+    let t = Instant::now();
+    let stock = stock_run(
+        &key,
+        &shard.airs,
+        &bytes,
+        &shard.public_values,
+        &data.common,
+    );
+    let stock_time = t.elapsed();
+    let t = Instant::now();
+    let native = native_run(&key, &proof, &shard.public_values);
+    let native_time = t.elapsed();
+
+    let cmp = compare(&stock, &native);
+    assert!(
+        cmp.divergence.is_none(),
+        "logs differ: {:?}",
+        cmp.divergence
+    );
+    assert_eq!(stock.verdict, Ok(()));
+    assert_eq!(native.verdict, Ok(()));
+    let openings = stock
+        .log
+        .iter()
+        .filter(|e| matches!(e, Event::MerkleOpening(_)))
+        .count();
+    eprintln!(
+        "transfers.json shard 0 ({} steps, {} tables, {} proof bytes): {} events ({} Merkle \
+         multi-openings); stock verify (recording) {:.1} ms, native mirror {:.1} ms",
+        shard.steps.len(),
+        shard.airs.len(),
+        bytes.len(),
+        stock.log.len(),
+        openings,
+        stock_time.as_secs_f64() * 1e3,
+        native_time.as_secs_f64() * 1e3,
+    );
+
+    // The transcript as Poseidon2 calls: replaying the log reproduces every sample, and the
+    // Poseidon2 table proves the calls.
+    let sponge = SpongeReplay::replay(&stock.log).expect("the replay reproduces the transcript");
+    let table = Poseidon2Table::default();
+    let trace = table.trace(&sponge.calls);
+    let rows = trace.values.len() / trace.width;
+    let t = Instant::now();
+    let table_airs = [RecursionAir::Poseidon2(Box::new(table))];
+    let table_proof = prover
+        .prove(&table_airs, &[trace], &[vec![]])
+        .expect("the Poseidon2 table proves");
+    let table_time = t.elapsed();
+    prover
+        .verify(&table_airs, &table_proof, &[vec![]])
+        .expect("and verifies");
+    eprintln!(
+        "transcript: {} Poseidon2 calls ({rows} table rows), table proved in {:.0} ms",
+        sponge.calls.len(),
+        table_time.as_secs_f64() * 1e3
+    );
+
+    // Rows the `Build` backend emits for folding every chip's constraints at zeta (the
+    // arithmetic share of the out-of-domain check): the row count does not depend on the
+    // values, so every input is zero here.
+    let mut alu_rows = Vec::new();
+    for inst in &key.instances {
+        let mut build = Build::new();
+        let mut zeros =
+            |n: usize| -> Vec<Word> { (0..n).map(|_| build.ext_input(Challenge::ZERO)).collect() };
+        let width = inst.width + inst.preprocessed_width;
+        let perm = if inst.lookups.is_empty() {
+            0
+        } else {
+            inst.lookups.len() + 1
+        };
+        let (row_local, row_next) = (zeros(width), zeros(width));
+        let (perm_local, perm_next) = (zeros(perm), zeros(perm));
+        let (challenges, terminals) = (zeros(2 * inst.lookups.len()), zeros(1));
+        let sel = zeros(4);
+        let public_values: Vec<Word> = (0..inst.num_public_values)
+            .map(|_| build.input(Val::ZERO))
+            .collect();
+        fold_constraints(
+            &mut build,
+            &inst.program,
+            &ConstraintInputs {
+                row_local: &row_local,
+                row_next: &row_next,
+                public_values: &public_values,
+                permutation_local: &perm_local,
+                permutation_next: &perm_next,
+                challenges: &challenges,
+                terminals: &terminals,
+                is_first_row: sel[0],
+                is_last_row: sel[1],
+                is_transition: sel[2],
+                alpha: sel[3],
+            },
+        )
+        .expect("the inputs cover the program");
+        let (program, _) = build.finish().expect("arithmetic only");
+        alu_rows.push(program.alu.len());
+    }
+    eprintln!(
+        "constraint fold at zeta, Alu rows per chip: {alu_rows:?} (total {})",
+        alu_rows.iter().sum::<usize>()
+    );
+
+    // A flipped public value (the shard's binding) is refused by both, at the same step.
+    let mut public_values = shard.public_values.clone();
+    public_values[0][0] += Val::ONE;
+    let proof = proof_from_bytes::<ShardConfig>(&bytes).expect("decode");
+    let stock = stock_run(&key, &shard.airs, &bytes, &public_values, &data.common);
+    let native = native_run(&key, &proof, &public_values);
+    assert!(stock.verdict.is_err());
+    assert!(native.verdict.is_err());
+    assert!(compare(&stock, &native).divergence.is_none());
+}
