@@ -7,3 +7,8 @@
 
 /// Absolute path of the built stand-in driver library (SONAME `libcuda.so.1`).
 pub const LIBRARY_PATH: &str = env!("SLOTPROOF_STANDIN_LIBRARY");
+
+/// The same library plus the runtime's purpose-written faulty test kernels
+/// (`tests/kernels/*.cu`), for the runtime's own tests only (SONAME `libcuda-standin-test.so`).
+#[doc(hidden)]
+pub const TEST_LIBRARY_PATH: &str = env!("SLOTPROOF_STANDIN_TEST_LIBRARY");
