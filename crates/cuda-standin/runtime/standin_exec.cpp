@@ -135,15 +135,20 @@ int find_tls(dl_phdr_info* info, size_t, void* data) {
     return 0;
 }
 
-// Reads where this OS thread's shared memory (the library's TLS block) is.
+// Reads where this OS thread's shared memory (the library's TLS block) is. Keyed by the address
+// of one of this library's thread-locals: a new thread may reuse an old one's pthread id, but
+// not while keeping the old one's TLS block (and a block at the same address is the same range).
 void bind_to_thread(Worker& w) {
-    const uint64_t self = static_cast<uint64_t>(pthread_self());
-    if (w.tls_owner == self && w.tls_size != 0) return;
-    // Touching a thread-local of this library makes the thread's TLS block exist.
     static thread_local int touch;
     __atomic_store_n(&touch, 1, __ATOMIC_RELAXED);
+    const uint64_t key = reinterpret_cast<uintptr_t>(&touch);
+    if (w.tls_owner == key && w.tls_size != 0) return;
     w.tls_lo = w.tls_size = 0;
     dl_iterate_phdr(&find_tls, &w);
+    if (w.tls_size == 0 || key - w.tls_lo >= w.tls_size) {
+        std::fprintf(stderr, "stand-in runtime: cannot find this thread's TLS block of the library\n");
+        std::abort();
+    }
     w.dynamic_shared.clear();
     for (auto get : dynamic_shared_getters()) {
         const uintptr_t a = reinterpret_cast<uintptr_t>(get());
@@ -151,7 +156,7 @@ void bind_to_thread(Worker& w) {
     }
     w.shadow.assign(w.tls_size / 4 + 1, ShadowCell{0, kNobody, kNobody});
     w.epoch = 1;
-    w.tls_owner = self;
+    w.tls_owner = key;
 }
 
 uint64_t splitmix(uint64_t& s) {

@@ -90,7 +90,7 @@ struct Worker {
 
     // This OS thread's instance of the library's TLS block (static and dynamic __shared__).
     uintptr_t tls_lo = 0, tls_size = 0;
-    uint64_t tls_owner = 0;  // pthread id the range above was read for
+    uint64_t tls_owner = 0;  // the thread (its TLS address) the range above was read for
     std::vector<Range> dynamic_shared;  // this thread's dynamic shared arrays
     std::vector<ShadowCell> shadow;
     uint32_t epoch = 0;
