@@ -453,6 +453,15 @@ fn embedded_modules_bind_every_entry_point() {
             // The cubin states registers; the PTX does not (ptxas would decide).
             assert!(a.num_regs().unwrap() > 0, "{entry}");
             assert!(a.max_threads_per_block().unwrap() <= b.max_threads_per_block().unwrap());
+            // Static and dynamic shared memory together fit the 227 KiB opt-in, no more.
+            let dynamic = 232_448 - a.shared_size_bytes().unwrap();
+            let attr = F::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+            assert_eq!(
+                code(a.set_attribute(attr, dynamic + 1), "INVALID_VALUE"),
+                R::CUDA_ERROR_INVALID_VALUE,
+                "{entry}"
+            );
+            a.set_attribute(attr, dynamic).unwrap();
         }
     }
     for entry in ENTRY_POINTS {
