@@ -125,14 +125,20 @@ int find_tls(dl_phdr_info* info, size_t, void* data) {
     Dl_info self;
     if (dladdr(reinterpret_cast<void*>(&find_tls), &self) == 0) return 0;
     if (info->dlpi_addr != reinterpret_cast<ElfW(Addr)>(self.dli_fbase)) return 0;
+    w->globals.clear();
     for (int i = 0; i < info->dlpi_phnum; ++i) {
-        if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data != nullptr) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type == PT_TLS && info->dlpi_tls_data != nullptr) {
             w->tls_lo = reinterpret_cast<uintptr_t>(info->dlpi_tls_data);
-            w->tls_size = info->dlpi_phdr[i].p_memsz;
-            return 1;
+            w->tls_size = ph.p_memsz;
+        }
+        // Data segments: where __device__ / __constant__ globals of the kernels live.
+        if (ph.p_type == PT_LOAD && !(ph.p_flags & PF_X)) {
+            const uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+            w->globals.push_back(Range{lo, lo + ph.p_memsz});
         }
     }
-    return 0;
+    return 1;
 }
 
 // Reads where this OS thread's shared memory (the library's TLS block) is. Keyed by the address
@@ -322,27 +328,36 @@ void run_blocks(Worker& w, Launch& l) {
 
 // ---- The pool: worker slot 0 is the launching thread, slots 1.. are pool threads ------------
 
-std::mutex g_launch_mutex;  // launches run one at a time
-std::mutex g_pool_mutex;
-std::condition_variable g_pool_cv, g_done_cv;
-Launch* g_pool_launch = nullptr;
-uint64_t g_pool_generation = 0;
-uint32_t g_pool_size = 0;     // pool threads started
-uint32_t g_pool_active = 0;   // pool threads asked to take part in the current launch
-uint32_t g_pool_running = 0;  // of those, still running
+// Never destroyed: pool threads wait on these condition variables until the process ends, and
+// destroying a condition variable with waiters blocks exit.
+struct Pool {
+    std::mutex launch_mutex;  // launches run one at a time
+    std::mutex mutex;
+    std::condition_variable cv, done_cv;
+    Launch* launch = nullptr;
+    uint64_t generation = 0;
+    uint32_t size = 0;     // pool threads started
+    uint32_t active = 0;   // pool threads asked to take part in the current launch
+    uint32_t running = 0;  // of those, still running
+};
+Pool& pool() {
+    static Pool* p = new Pool;
+    return *p;
+}
 
 void pool_thread(uint32_t slot) {
+    Pool& pl = pool();
     uint64_t seen = 0;
-    std::unique_lock<std::mutex> lk(g_pool_mutex);
+    std::unique_lock<std::mutex> lk(pl.mutex);
     while (true) {
-        g_pool_cv.wait(lk, [&] { return g_pool_generation != seen; });
-        seen = g_pool_generation;
-        if (slot > g_pool_active) continue;
-        Launch* l = g_pool_launch;
+        pl.cv.wait(lk, [&] { return pl.generation != seen; });
+        seen = pl.generation;
+        if (slot > pl.active) continue;
+        Launch* l = pl.launch;
         lk.unlock();
         run_blocks(g_workers[slot], *l);
         lk.lock();
-        if (--g_pool_running == 0) g_done_cv.notify_all();
+        if (--pl.running == 0) pl.done_cv.notify_all();
     }
 }
 
@@ -536,7 +551,8 @@ int standin_launch(const standin_kernel* k, standin_dim3 grid, standin_dim3 bloc
         return fail(kInvalidValue, "kernel " + name + ": no parameters given");
 
     init_workers();
-    std::lock_guard<std::mutex> launch_guard(g_launch_mutex);
+    Pool& pl = pool();
+    std::lock_guard<std::mutex> launch_guard(pl.launch_mutex);
     Launch l;
     l.kernel = k;
     l.grid = grid;
@@ -552,22 +568,22 @@ int standin_launch(const standin_kernel* k, standin_dim3 grid, standin_dim3 bloc
     workers = static_cast<uint32_t>(std::min<uint64_t>(std::min<uint64_t>(workers, kMaxWorkers), blocks));
     const uint32_t helpers = workers - 1;
     if (helpers > 0) {
-        std::unique_lock<std::mutex> lk(g_pool_mutex);
-        while (g_pool_size < helpers) {
-            ++g_pool_size;
-            std::thread(pool_thread, g_pool_size).detach();
+        std::unique_lock<std::mutex> lk(pl.mutex);
+        while (pl.size < helpers) {
+            ++pl.size;
+            std::thread(pool_thread, pl.size).detach();
         }
-        g_pool_launch = &l;
-        g_pool_active = helpers;
-        g_pool_running = helpers;
-        ++g_pool_generation;
-        g_pool_cv.notify_all();
+        pl.launch = &l;
+        pl.active = helpers;
+        pl.running = helpers;
+        ++pl.generation;
+        pl.cv.notify_all();
     }
     run_blocks(g_workers[0], l);
     if (helpers > 0) {
-        std::unique_lock<std::mutex> lk(g_pool_mutex);
-        g_done_cv.wait(lk, [] { return g_pool_running == 0; });
-        g_pool_launch = nullptr;
+        std::unique_lock<std::mutex> lk(pl.mutex);
+        pl.done_cv.wait(lk, [&] { return pl.running == 0; });
+        pl.launch = nullptr;
     }
     if (l.error_code != kSuccess) return fail(l.error_code, l.error);
     return kSuccess;

@@ -92,6 +92,7 @@ struct Worker {
     uintptr_t tls_lo = 0, tls_size = 0;
     uint64_t tls_owner = 0;  // the thread (its TLS address) the range above was read for
     std::vector<Range> dynamic_shared;  // this thread's dynamic shared arrays
+    std::vector<Range> globals;         // the library's data segments (device globals)
     std::vector<ShadowCell> shadow;
     uint32_t epoch = 0;
 

@@ -226,3 +226,70 @@ fn ntt_dif_pass_kb_matches_the_dft() {
     ntt_single_pass(8, 1, 6);
     ntt_single_pass(9, 2, 7);
 }
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct OpeningDotParams {
+    matrix: u64,
+    col_stride: u64,
+    weights: u64,
+    out: u64,
+    h: u32,
+    width: u32,
+}
+
+#[test]
+fn opening_dot_kb_matches_the_dot_products() {
+    let _g = serial();
+    let rt = Runtime::get();
+    rt.set_options(Options { seed: 9, ..CHECKED });
+    let (h, width) = (1000usize, 3usize);
+    let m = elements(h * width, 4);
+    let w = elements(4 * h, 5);
+    let mut dm = DeviceBuf::new(m.iter().map(|v| to_monty(*v)).collect());
+    let mut dw = DeviceBuf::new(w.iter().map(|v| to_monty(*v)).collect());
+    let mut out = DeviceBuf::zeroed(4 * width);
+    let p = OpeningDotParams { matrix: dm.addr(), col_stride: h as u64, weights: dw.addr(), out: out.addr(), h: h as u32, width: width as u32 };
+    rt.launch("opening_dot_kb", dim(width as u32), dim(256), 0, &[&bytes_of(&p)]).unwrap();
+    for c in 0..width {
+        for k in 0..4 {
+            let want = (0..h).fold(0u64, |acc, i| (acc + w[4 * i + k] * m[c * h + i]) % P);
+            assert_eq!(from_monty(out.words[4 * c + k]), want, "column {c} coefficient {k}");
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct LogUpScanParams {
+    data: u64,
+    block_sums: u64,
+    n: u32,
+    pad: u32,
+}
+
+#[test]
+fn logup_scan_block_kb_matches_prefix_sums() {
+    let _g = serial();
+    let rt = Runtime::get();
+    rt.set_options(Options { seed: 10, ..CHECKED });
+    // Two scan blocks of 1024 elements (256 threads x 4 items), the second one partial.
+    let n = 1800usize;
+    let x = elements(4 * n, 6);
+    let mut data = DeviceBuf::new(x.iter().map(|v| to_monty(*v)).collect());
+    let mut sums = DeviceBuf::zeroed(8);
+    let p = LogUpScanParams { data: data.addr(), block_sums: sums.addr(), n: n as u32, pad: 0 };
+    rt.launch("logup_scan_block_kb", dim(2), dim(256), 0, &[&bytes_of(&p)]).unwrap();
+    for b in 0..2 {
+        let mut acc = [0u64; 4];
+        for e in b * 1024..((b + 1) * 1024).min(n) {
+            for k in 0..4 {
+                acc[k] = (acc[k] + x[4 * e + k]) % P;
+                assert_eq!(from_monty(data.words[4 * e + k]), acc[k], "element {e} coefficient {k}");
+            }
+        }
+        for k in 0..4 {
+            assert_eq!(from_monty(sums.words[4 * b + k]), acc[k], "block {b} total {k}");
+        }
+    }
+}

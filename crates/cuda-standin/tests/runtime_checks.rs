@@ -197,3 +197,14 @@ fn launches_beyond_the_kernel_limits_are_refused() {
     let e = launch_probe("standin_test_dynamic_shared", dim(1), dim(32), 228 * 1024, p).unwrap_err();
     assert_eq!(e.code, 1, "{}", e.message);
 }
+
+#[test]
+fn constant_memory_is_readable() {
+    let _g = serial();
+    let rt = Runtime::get();
+    rt.set_options(CHECKED);
+    let mut out = DeviceBuf::zeroed(8);
+    let p = ProbeParams { input: 0, out: out.addr(), n: 8, mode: 0 };
+    launch_probe("standin_test_constant", dim(1), dim(8), 0, p).unwrap();
+    assert_eq!(out.words, vec![3, 1, 4, 1, 3, 1, 4, 1]);
+}
