@@ -106,8 +106,9 @@ void ensure_fibers(Worker& w, uint32_t n) {
         const size_t i = w.fibers.size();
         w.fibers.emplace_back();
         uint8_t* stack = w.stacks + i * kStackBytes;
-        // Guard page above the header: an overflowing kernel faults instead of corrupting it.
-        if (mprotect(stack + kPageBytes, kPageBytes, PROT_NONE) != 0) {
+        // Guard page at the bottom: an overflowing kernel faults instead of running into the
+        // next fiber's header.
+        if (mprotect(stack, kPageBytes, PROT_NONE) != 0) {
             std::perror("stand-in runtime: guard page");
             std::abort();
         }
@@ -116,7 +117,7 @@ void ensure_fibers(Worker& w, uint32_t n) {
     // Headers point at the fibers; the vector may have moved.
     for (size_t i = 0; i < w.fibers.size(); ++i) {
         w.fibers[i].worker = &w;
-        reinterpret_cast<StackHeader*>(w.fibers[i].stack)->fiber = &w.fibers[i];
+        reinterpret_cast<StackHeader*>(w.fibers[i].stack + kStackBytes - kHeaderBytes)->fiber = &w.fibers[i];
     }
 }
 
@@ -273,7 +274,7 @@ bool run_block(Worker& w, uint64_t linear_block) {
         f.state = FiberState::Runnable;
         // Initial frame: six callee-saved registers (r12 = the fiber), then the entry point,
         // placed so that standin_fiber_start runs with a 16-byte aligned stack.
-        uintptr_t top = reinterpret_cast<uintptr_t>(f.stack) + kStackBytes;
+        uintptr_t top = reinterpret_cast<uintptr_t>(f.stack) + kStackBytes - kHeaderBytes;
         auto* frame = reinterpret_cast<uintptr_t*>(top - 72);
         std::memset(frame, 0, 72);
         frame[3] = reinterpret_cast<uintptr_t>(&f);
@@ -285,7 +286,7 @@ bool run_block(Worker& w, uint64_t linear_block) {
 
     while (true) {
         while (!w.runnable.empty()) {
-            const size_t i = splitmix(w.rng) % w.runnable.size();
+            const size_t i = static_cast<size_t>((static_cast<unsigned __int128>(splitmix(w.rng)) * w.runnable.size()) >> 64);
             const uint32_t t = w.runnable[i];
             w.runnable[i] = w.runnable.back();
             w.runnable.pop_back();
@@ -377,7 +378,7 @@ void init_workers() {
 Fiber* current_fiber() {
     const uintptr_t sp = stack_pointer();
     if (sp - reinterpret_cast<uintptr_t>(g_region) >= g_region_bytes) return nullptr;
-    return reinterpret_cast<StackHeader*>(sp & ~(uintptr_t{kStackBytes} - 1))->fiber;
+    return reinterpret_cast<StackHeader*>((sp & ~(uintptr_t{kStackBytes} - 1)) + kStackBytes - kHeaderBytes)->fiber;
 }
 
 void fiber_fault(int code, const char* fmt, ...) {

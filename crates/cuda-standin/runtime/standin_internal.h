@@ -31,9 +31,11 @@ constexpr uint32_t kMaxWorkers = 16;
 
 // Fiber stacks: each is kStackBytes, aligned to kStackBytes, so that the running fiber finds its
 // own record from the stack pointer alone (no thread-local lookup in the per-access hooks). The
-// lowest page holds the header, the next one is a guard page.
+// header sits in the top kHeaderBytes, right above the first frame (one page touched per short
+// fiber); the lowest page is a guard page.
 constexpr size_t kStackBytes = 64 * 1024;
 constexpr size_t kPageBytes = 4096;
+constexpr size_t kHeaderBytes = 64;
 
 }  // namespace standin
 
