@@ -18,7 +18,11 @@ fn mont_mul(a: u32, b: u32) -> u32 {
     let t = (x as u32).wrapping_mul(MU);
     let u = u64::from(t) * u64::from(P);
     let (hi_x, hi_u) = ((x >> 32) as u32, (u >> 32) as u32);
-    if hi_x < hi_u { hi_x.wrapping_sub(hi_u).wrapping_add(P) } else { hi_x - hi_u }
+    if hi_x < hi_u {
+        hi_x.wrapping_sub(hi_u).wrapping_add(P)
+    } else {
+        hi_x - hi_u
+    }
 }
 
 fn time<F: FnMut()>(mut f: F) -> f64 {
@@ -63,7 +67,9 @@ fn main() {
 
     // Elementwise Montgomery products.
     let n = 1usize << 20;
-    let a: Vec<u32> = (0..n as u32).map(|i| i.wrapping_mul(2_654_435_761) % P).collect();
+    let a: Vec<u32> = (0..n as u32)
+        .map(|i| i.wrapping_mul(2_654_435_761) % P)
+        .collect();
     let b: Vec<u32> = (0..n as u32).map(|i| i.wrapping_mul(40_503) % P).collect();
     let mut host = vec![0u32; n];
     let plain = time(|| {
@@ -75,12 +81,37 @@ fn main() {
     let mut da = DeviceBuf::new(a.clone());
     let mut db = DeviceBuf::new(b.clone());
     let mut out = DeviceBuf::zeroed(n);
-    let p = ElementwiseParams { a: da.addr(), b: db.addr(), out: out.addr(), n: n as u32, op: 2 };
+    let p = ElementwiseParams {
+        a: da.addr(),
+        b: db.addr(),
+        out: out.addr(),
+        n: n as u32,
+        op: 2,
+    };
     for (label, on) in modes {
-        rt.set_options(Options { seed: 1, check_races: on, check_bounds: on, worker_threads: 1 });
-        let t = time(|| rt.launch("elementwise_kb", dim((n / 256) as u32), dim(256), 0, &[&bytes_of(&p)]).unwrap());
+        rt.set_options(Options {
+            seed: 1,
+            check_races: on,
+            check_bounds: on,
+            worker_threads: 1,
+        });
+        let t = time(|| {
+            rt.launch(
+                "elementwise_kb",
+                dim((n / 256) as u32),
+                dim(256),
+                0,
+                &[&bytes_of(&p)],
+            )
+            .unwrap()
+        });
         assert_eq!(out.words, host);
-        println!("elementwise_kb mul, 2^20 words, {label}: {:.1} ms, {:.0}x plain host code ({:.2} ms)", t * 1e3, t / plain, plain * 1e3);
+        println!(
+            "elementwise_kb mul, 2^20 words, {label}: {:.1} ms, {:.0}x plain host code ({:.2} ms)",
+            t * 1e3,
+            t / plain,
+            plain * 1e3
+        );
     }
 
     // One NTT pass over 2^12-word columns (shared-memory stages, then register/shuffle stages).
@@ -106,7 +137,9 @@ fn main() {
     for k in 1..len / 2 {
         twiddles[k] = mont_mul(twiddles[k - 1], omega);
     }
-    let input: Vec<u32> = (0..(len * cols) as u32).map(|i| i.wrapping_mul(2_654_435_761) % P).collect();
+    let input: Vec<u32> = (0..(len * cols) as u32)
+        .map(|i| i.wrapping_mul(2_654_435_761) % P)
+        .collect();
     // The same radix-2 DIF, plain Rust.
     let mut host = input.clone();
     let plain = time(|| {
@@ -146,13 +179,33 @@ fn main() {
         pad: 0,
     };
     for (label, on) in modes {
-        rt.set_options(Options { seed: 1, check_races: on, check_bounds: on, worker_threads: 1 });
+        rt.set_options(Options {
+            seed: 1,
+            check_races: on,
+            check_bounds: on,
+            worker_threads: 1,
+        });
         let t = time(|| {
             data.words.copy_from_slice(&input);
-            rt.launch("ntt_dif_pass_kb", Dim3 { x: 1, y: cols as u32, z: 1 }, dim(1 << (log_n - log_regs)), (len * 4) as u32, &[&bytes_of(&p)])
-                .unwrap()
+            rt.launch(
+                "ntt_dif_pass_kb",
+                Dim3 {
+                    x: 1,
+                    y: cols as u32,
+                    z: 1,
+                },
+                dim(1 << (log_n - log_regs)),
+                (len * 4) as u32,
+                &[&bytes_of(&p)],
+            )
+            .unwrap()
         });
         assert_eq!(data.words, host);
-        println!("ntt_dif_pass_kb, 64 columns of 2^12, {label}: {:.1} ms, {:.0}x plain host code ({:.2} ms)", t * 1e3, t / plain, plain * 1e3);
+        println!(
+            "ntt_dif_pass_kb, 64 columns of 2^12, {label}: {:.1} ms, {:.0}x plain host code ({:.2} ms)",
+            t * 1e3,
+            t / plain,
+            plain * 1e3
+        );
     }
 }

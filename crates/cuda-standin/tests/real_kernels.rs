@@ -53,9 +53,20 @@ fn kernels_dir() -> PathBuf {
 /// that stamp out the _kb/_bb variants expanded).
 fn entries_of(cu: &Path) -> Vec<String> {
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-    let out = Command::new(cxx).args(["-std=c++17", "-E", "-P", "-x", "c++"]).arg(cu).output().expect("run c++ -E");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    let out = Command::new(cxx)
+        .args(["-std=c++17", "-E", "-P", "-x", "c++"])
+        .arg(cu)
+        .output()
+        .expect("run c++ -E");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut names = Vec::new();
     for (at, _) in text.match_indices("extern \"C\" __global__") {
         let rest = &text[at..];
@@ -75,8 +86,11 @@ fn entries_of(cu: &Path) -> Vec<String> {
 #[test]
 fn every_kernel_entry_is_registered() {
     let rt = Runtime::get();
-    let registered: BTreeSet<String> =
-        rt.kernel_names().into_iter().filter(|n| !n.starts_with("standin_test_")).collect();
+    let registered: BTreeSet<String> = rt
+        .kernel_names()
+        .into_iter()
+        .filter(|n| !n.starts_with("standin_test_"))
+        .collect();
     let mut expected = BTreeSet::new();
     for e in std::fs::read_dir(kernels_dir()).unwrap() {
         let p = e.unwrap().path();
@@ -95,7 +109,10 @@ fn every_kernel_entry_is_registered() {
     assert_eq!(rt.max_threads("logup_scan_block_kb"), 256);
     assert_eq!(rt.max_threads("fill_u32"), 1024);
     assert_eq!(rt.static_shared_bytes("opening_dot_kb"), 4 * 256 * 4);
-    assert_eq!(rt.static_shared_bytes("coset_scatter_tiled_bb"), 32 * 33 * 4);
+    assert_eq!(
+        rt.static_shared_bytes("coset_scatter_tiled_bb"),
+        32 * 33 * 4
+    );
     assert_eq!(rt.static_shared_bytes("logup_scan_block_kb"), 4 * 8 * 4);
     assert_eq!(rt.static_shared_bytes("ntt_dif_pass_kb"), 0);
     assert_eq!(rt.static_shared_bytes("fill_u32"), 0);
@@ -116,14 +133,22 @@ fn fill_u32_fills_exactly_its_range() {
     let rt = Runtime::get();
     rt.set_options(CHECKED);
     let mut buf = DeviceBuf::zeroed(1000);
-    let p = FillParams { dst: buf.addr() + 4, n: 998, value: 0xdead_beef, pad: 0 };
-    rt.launch("fill_u32", dim(3), dim(128), 0, &[&bytes_of(&p)]).unwrap();
+    let p = FillParams {
+        dst: buf.addr() + 4,
+        n: 998,
+        value: 0xdead_beef,
+        pad: 0,
+    };
+    rt.launch("fill_u32", dim(3), dim(128), 0, &[&bytes_of(&p)])
+        .unwrap();
     assert_eq!(buf.words[0], 0);
     assert_eq!(buf.words[999], 0);
     assert!(buf.words[1..999].iter().all(|w| *w == 0xdead_beef));
     // One word too many runs past the allocation.
     let p = FillParams { n: 1000, ..p };
-    let e = rt.launch("fill_u32", dim(3), dim(128), 0, &[&bytes_of(&p)]).unwrap_err();
+    let e = rt
+        .launch("fill_u32", dim(3), dim(128), 0, &[&bytes_of(&p)])
+        .unwrap_err();
     assert_eq!(e.code, 700, "{}", e.message);
     assert!(e.message.contains("kernel fill_u32"), "{}", e.message);
 }
@@ -149,9 +174,20 @@ fn elementwise_kb_matches_field_arithmetic() {
     let mut da = DeviceBuf::new(a.iter().map(|x| to_monty(*x)).collect());
     let mut db = DeviceBuf::new(b.iter().map(|x| to_monty(*x)).collect());
     let mut out = DeviceBuf::zeroed(n);
-    for (op, f) in [(0u32, (|x, y| (x + y) % P) as fn(u64, u64) -> u64), (1, |x, y| (x + P - y) % P), (2, |x, y| x * y % P)] {
-        let p = ElementwiseParams { a: da.addr(), b: db.addr(), out: out.addr(), n: n as u32, op };
-        rt.launch("elementwise_kb", dim(4), dim(64), 0, &[&bytes_of(&p)]).unwrap();
+    for (op, f) in [
+        (0u32, (|x, y| (x + y) % P) as fn(u64, u64) -> u64),
+        (1, |x, y| (x + P - y) % P),
+        (2, |x, y| x * y % P),
+    ] {
+        let p = ElementwiseParams {
+            a: da.addr(),
+            b: db.addr(),
+            out: out.addr(),
+            n: n as u32,
+            op,
+        };
+        rt.launch("elementwise_kb", dim(4), dim(64), 0, &[&bytes_of(&p)])
+            .unwrap();
         for i in 0..n {
             assert_eq!(out.words[i], to_monty(f(a[i], b[i])), "op {op} element {i}");
         }
@@ -175,7 +211,11 @@ struct NttPassParams {
 }
 
 fn reverse_bits(x: usize, bits: u32) -> usize {
-    if bits == 0 { 0 } else { x.reverse_bits() >> (usize::BITS - bits) }
+    if bits == 0 {
+        0
+    } else {
+        x.reverse_bits() >> (usize::BITS - bits)
+    }
 }
 
 /// One whole-column pass of ntt_dif_pass_kb (shared-memory stages, then register and shuffle
@@ -205,15 +245,32 @@ fn ntt_single_pass(log_n: u32, log_regs: u32, seed: u64) {
         log_regs,
         pad: 0,
     };
-    let grid = Dim3 { x: 1, y: cols as u32, z: 1 };
-    rt.launch("ntt_dif_pass_kb", grid, dim(threads.min(512)), (n * 4) as u32, &[&bytes_of(&p)]).unwrap();
+    let grid = Dim3 {
+        x: 1,
+        y: cols as u32,
+        z: 1,
+    };
+    rt.launch(
+        "ntt_dif_pass_kb",
+        grid,
+        dim(threads.min(512)),
+        (n * 4) as u32,
+        &[&bytes_of(&p)],
+    )
+    .unwrap();
     let powers: Vec<u64> = (0..n).map(|e| pow(omega, e as u64)).collect();
     for c in 0..cols {
         let col = &x[c * n..(c + 1) * n];
         for q in 0..n {
             let k = reverse_bits(q, log_n) as u64;
-            let want = col.iter().enumerate().fold(0u64, |acc, (i, v)| (acc + v * powers[(i as u64 * k) as usize % n]) % P);
-            assert_eq!(from_monty(data.words[c * n + q]), want, "log_n {log_n} log_regs {log_regs} column {c} word {q}");
+            let want = col.iter().enumerate().fold(0u64, |acc, (i, v)| {
+                (acc + v * powers[(i as u64 * k) as usize % n]) % P
+            });
+            assert_eq!(
+                from_monty(data.words[c * n + q]),
+                want,
+                "log_n {log_n} log_regs {log_regs} column {c} word {q}"
+            );
         }
     }
 }
@@ -249,12 +306,30 @@ fn opening_dot_kb_matches_the_dot_products() {
     let mut dm = DeviceBuf::new(m.iter().map(|v| to_monty(*v)).collect());
     let mut dw = DeviceBuf::new(w.iter().map(|v| to_monty(*v)).collect());
     let mut out = DeviceBuf::zeroed(4 * width);
-    let p = OpeningDotParams { matrix: dm.addr(), col_stride: h as u64, weights: dw.addr(), out: out.addr(), h: h as u32, width: width as u32 };
-    rt.launch("opening_dot_kb", dim(width as u32), dim(256), 0, &[&bytes_of(&p)]).unwrap();
+    let p = OpeningDotParams {
+        matrix: dm.addr(),
+        col_stride: h as u64,
+        weights: dw.addr(),
+        out: out.addr(),
+        h: h as u32,
+        width: width as u32,
+    };
+    rt.launch(
+        "opening_dot_kb",
+        dim(width as u32),
+        dim(256),
+        0,
+        &[&bytes_of(&p)],
+    )
+    .unwrap();
     for c in 0..width {
         for k in 0..4 {
             let want = (0..h).fold(0u64, |acc, i| (acc + w[4 * i + k] * m[c * h + i]) % P);
-            assert_eq!(from_monty(out.words[4 * c + k]), want, "column {c} coefficient {k}");
+            assert_eq!(
+                from_monty(out.words[4 * c + k]),
+                want,
+                "column {c} coefficient {k}"
+            );
         }
     }
 }
@@ -272,24 +347,41 @@ struct LogUpScanParams {
 fn logup_scan_block_kb_matches_prefix_sums() {
     let _g = serial();
     let rt = Runtime::get();
-    rt.set_options(Options { seed: 10, ..CHECKED });
+    rt.set_options(Options {
+        seed: 10,
+        ..CHECKED
+    });
     // Two scan blocks of 1024 elements (256 threads x 4 items), the second one partial.
     let n = 1800usize;
     let x = elements(4 * n, 6);
     let mut data = DeviceBuf::new(x.iter().map(|v| to_monty(*v)).collect());
     let mut sums = DeviceBuf::zeroed(8);
-    let p = LogUpScanParams { data: data.addr(), block_sums: sums.addr(), n: n as u32, pad: 0 };
-    rt.launch("logup_scan_block_kb", dim(2), dim(256), 0, &[&bytes_of(&p)]).unwrap();
+    let p = LogUpScanParams {
+        data: data.addr(),
+        block_sums: sums.addr(),
+        n: n as u32,
+        pad: 0,
+    };
+    rt.launch("logup_scan_block_kb", dim(2), dim(256), 0, &[&bytes_of(&p)])
+        .unwrap();
     for b in 0..2 {
         let mut acc = [0u64; 4];
         for e in b * 1024..((b + 1) * 1024).min(n) {
             for k in 0..4 {
                 acc[k] = (acc[k] + x[4 * e + k]) % P;
-                assert_eq!(from_monty(data.words[4 * e + k]), acc[k], "element {e} coefficient {k}");
+                assert_eq!(
+                    from_monty(data.words[4 * e + k]),
+                    acc[k],
+                    "element {e} coefficient {k}"
+                );
             }
         }
-        for k in 0..4 {
-            assert_eq!(from_monty(sums.words[4 * b + k]), acc[k], "block {b} total {k}");
+        for (k, want) in acc.iter().enumerate() {
+            assert_eq!(
+                from_monty(sums.words[4 * b + k]),
+                *want,
+                "block {b} total {k}"
+            );
         }
     }
 }
