@@ -283,6 +283,8 @@ bool run_block(Worker& w, uint64_t linear_block) {
         w.runnable.push_back(t);
     }
     w.exited = w.at_barrier = w.at_shuffle = 0;
+    std::fill(std::begin(w.warp_waiting), std::end(w.warp_waiting), 0u);
+    std::fill(std::begin(w.warp_exited), std::end(w.warp_exited), 0u);
 
     while (true) {
         while (!w.runnable.empty()) {
@@ -400,6 +402,7 @@ extern "C" void standin_fiber_main(Fiber* f) {
     Worker& w = *f->worker;
     f->state = FiberState::Exited;
     ++w.exited;
+    w.warp_exited[f->tid >> 5] |= 1u << (f->tid & 31u);
     switch_to_scheduler(*f);
     __builtin_unreachable();
 }
@@ -438,30 +441,34 @@ STANDIN_HIDDEN uint64_t standin_shfl(uint32_t mask, uint64_t value, int kind, in
     f.shfl_width = width;
     f.shfl_value = value;
     f.state = FiberState::AtShuffle;
-    bool complete = true;
-    for (uint32_t j = 0; j < 32; ++j) {
-        if (!(mask >> j & 1u)) continue;
-        if (base + j >= w.block_threads)
-            fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which does not exist (block of %u threads)",
-                        mask, j, w.block_threads);
-        const Fiber& g = w.fibers[base + j];
-        if (g.state == FiberState::Exited)
-            fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which has exited", mask, j);
-        if (g.state == FiberState::AtShuffle) {
-            if (g.shfl_mask != mask)
-                fiber_fault(kLaunchFailed, "shuffle mask 0x%08x, but lane %u waits at a shuffle with mask 0x%08x", mask,
-                            j, g.shfl_mask);
-            if (g.shfl_kind != kind)
-                fiber_fault(kLaunchFailed, "lanes %u and %u meet at different shuffle kinds", lane, j);
-        } else {
-            complete = false;
-        }
+    const uint32_t warp = f.tid >> 5;
+    // Lanes past the end of the block (a partial last warp) do not exist.
+    const uint32_t present = w.block_threads - base >= 32 ? 0xffffffffu : (1u << (w.block_threads - base)) - 1;
+    if (mask & ~present) {
+        const uint32_t j = static_cast<uint32_t>(__builtin_ctz(mask & ~present));
+        fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which does not exist (block of %u threads)",
+                    mask, j, w.block_threads);
     }
-    if (!complete) {
+    if (mask & w.warp_exited[warp]) {
+        const uint32_t j = static_cast<uint32_t>(__builtin_ctz(mask & w.warp_exited[warp]));
+        fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which has exited", mask, j);
+    }
+    w.warp_waiting[warp] |= 1u << lane;
+    if ((w.warp_waiting[warp] & mask) != mask) {
         ++w.at_shuffle;
         switch_to_scheduler(f);
         return f.shfl_result;
     }
+    // Every lane of the mask waits at a shuffle: it must be this one.
+    for (uint32_t j = 0; j < 32; ++j) {
+        if (!(mask >> j & 1u)) continue;
+        const Fiber& g = w.fibers[base + j];
+        if (g.shfl_mask != mask)
+            fiber_fault(kLaunchFailed, "shuffle mask 0x%08x, but lane %u waits at a shuffle with mask 0x%08x", mask, j,
+                        g.shfl_mask);
+        if (g.shfl_kind != kind) fiber_fault(kLaunchFailed, "lanes %u and %u meet at different shuffle kinds", lane, j);
+    }
+    w.warp_waiting[warp] &= ~mask;
     // The last lane has arrived: exchange, then release the others.
     for (uint32_t j = 0; j < 32; ++j) {
         if (!(mask >> j & 1u)) continue;

@@ -104,6 +104,9 @@ struct Worker {
     uint32_t block_threads = 0;
     std::vector<uint32_t> runnable;
     uint32_t exited = 0, at_barrier = 0, at_shuffle = 0;
+    // Per warp: lanes waiting at a shuffle, lanes that exited.
+    uint32_t warp_waiting[kMaxBlockThreads / 32] = {};
+    uint32_t warp_exited[kMaxBlockThreads / 32] = {};
     uint64_t rng = 0;
     bool faulted = false;
     uintptr_t cache_lo = 0, cache_hi = 0;  // last device range hit
