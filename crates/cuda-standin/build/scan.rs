@@ -41,7 +41,9 @@ fn lex_line(line: &str, out: &mut Vec<Tok>) {
             out.push(Tok::Ident(line[s..i].to_string()));
         } else if c.is_ascii_digit() {
             let s = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.' || b[i] == b'\'') {
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.' || b[i] == b'\'')
+            {
                 i += 1;
             }
             out.push(Tok::Other(line[s..i].to_string()));
@@ -56,7 +58,11 @@ fn lex_line(line: &str, out: &mut Vec<Tok>) {
             }
             i = (i + 1).min(b.len());
             let lit = &line[s..i];
-            out.push(if c == b'"' { Tok::Str(lit.to_string()) } else { Tok::Other(lit.to_string()) });
+            out.push(if c == b'"' {
+                Tok::Str(lit.to_string())
+            } else {
+                Tok::Other(lit.to_string())
+            });
         } else if c == b':' && b.get(i + 1) == Some(&b':') {
             out.push(Tok::Punct("::".into()));
             i += 2;
@@ -172,8 +178,11 @@ impl Scan {
                 })
                 .collect()
         };
-        let at_namespace_scope =
-            |stack: &[Scope]| stack.iter().all(|s| matches!(s, Scope::Namespace(_) | Scope::Linkage));
+        let at_namespace_scope = |stack: &[Scope]| {
+            stack
+                .iter()
+                .all(|s| matches!(s, Scope::Namespace(_) | Scope::Linkage))
+        };
         let function = |stack: &[Scope]| -> Option<String> {
             stack.iter().rev().find_map(|s| match s {
                 Scope::Function(n) => Some(n.clone()),
@@ -190,12 +199,16 @@ impl Scan {
                     Scope::Namespace(None)
                 } else if prev2 == "namespace" {
                     Scope::Namespace(Some(prev.to_string()))
-                } else if matches!(toks.get(i.wrapping_sub(1)), Some(Tok::Str(_))) && prev2 == "extern" {
+                } else if matches!(toks.get(i.wrapping_sub(1)), Some(Tok::Str(_)))
+                    && prev2 == "extern"
+                {
                     Scope::Linkage
                 } else if at_namespace_scope(&stack) {
                     // A function body: `name ( params ) [qualifiers] {`.
                     let mut j = i - 1;
-                    while j > 0 && matches!(toks[j].text(), "const" | "noexcept" | "override" | "final") {
+                    while j > 0
+                        && matches!(toks[j].text(), "const" | "noexcept" | "override" | "final")
+                    {
                         j -= 1;
                     }
                     if toks[j].is(")") {
@@ -216,8 +229,9 @@ impl Scan {
             } else if t.is("}") {
                 stack.pop();
             } else if t.is("__standin_global__") {
-                let c_linkage = (i >= 2 && toks[i - 2].is("extern") && matches!(toks[i - 1], Tok::Str(_)))
-                    || stack.iter().any(|s| matches!(s, Scope::Linkage));
+                let c_linkage =
+                    (i >= 2 && toks[i - 2].is("extern") && matches!(toks[i - 1], Tok::Str(_)))
+                        || stack.iter().any(|s| matches!(s, Scope::Linkage));
                 let mut j = i + 1;
                 let mut bounds = None;
                 let mut last_ident = None;
@@ -251,22 +265,37 @@ impl Scan {
                 }
                 let name = last_ident.ok_or("a __global__ without a name")?;
                 if !c_linkage {
-                    return Err(format!("kernel {name} is not extern \"C\" (its cubin name would be mangled)"));
+                    return Err(format!(
+                        "kernel {name} is not extern \"C\" (its cubin name would be mangled)"
+                    ));
                 }
-                scan.entries.push(EntryPoint { name, namespaces: namespaces(&stack), launch_bounds: bounds });
+                scan.entries.push(EntryPoint {
+                    name,
+                    namespaces: namespaces(&stack),
+                    launch_bounds: bounds,
+                });
             } else if t.is("__standin_shared__") {
                 let is_extern = i > 0 && toks[i - 1].is("extern");
-                let end = (i..toks.len()).find(|&k| toks[k].is(";")).ok_or("unterminated __shared__ declaration")?;
+                let end = (i..toks.len())
+                    .find(|&k| toks[k].is(";"))
+                    .ok_or("unterminated __shared__ declaration")?;
                 let decl = &toks[i + 1..end];
                 let bracket = decl.iter().position(|t| t.is("["));
                 let name_at = match bracket {
                     Some(b) if b > 0 => b - 1,
-                    _ => decl.len().checked_sub(1).ok_or("empty __shared__ declaration")?,
+                    _ => decl
+                        .len()
+                        .checked_sub(1)
+                        .ok_or("empty __shared__ declaration")?,
                 };
                 let name = decl[name_at].text().to_string();
                 let ty = join(&decl[..name_at]);
                 if is_extern {
-                    scan.dynamic_shared.push(DynamicShared { name, ty, namespaces: namespaces(&stack) });
+                    scan.dynamic_shared.push(DynamicShared {
+                        name,
+                        ty,
+                        namespaces: namespaces(&stack),
+                    });
                 } else {
                     let dims = bracket.map(|b| join(&decl[b..])).unwrap_or_default();
                     let size = format!("sizeof({ty} {dims})");
@@ -301,9 +330,18 @@ impl Scan {
                 terms.extend(sizes.iter().cloned());
             }
             if let Some(names) = self.mentions.get(&f) {
-                todo.extend(names.iter().filter(|n| self.mentions.contains_key(*n) && !seen.contains(*n)).cloned());
+                todo.extend(
+                    names
+                        .iter()
+                        .filter(|n| self.mentions.contains_key(*n) && !seen.contains(*n))
+                        .cloned(),
+                );
             }
         }
-        if terms.is_empty() { "0".to_string() } else { terms.join(" + ") }
+        if terms.is_empty() {
+            "0".to_string()
+        } else {
+            terms.join(" + ")
+        }
     }
 }

@@ -106,8 +106,9 @@ void ensure_fibers(Worker& w, uint32_t n) {
         const size_t i = w.fibers.size();
         w.fibers.emplace_back();
         uint8_t* stack = w.stacks + i * kStackBytes;
-        // Guard page above the header: an overflowing kernel faults instead of corrupting it.
-        if (mprotect(stack + kPageBytes, kPageBytes, PROT_NONE) != 0) {
+        // Guard page at the bottom: an overflowing kernel faults instead of running into the
+        // next fiber's header.
+        if (mprotect(stack, kPageBytes, PROT_NONE) != 0) {
             std::perror("stand-in runtime: guard page");
             std::abort();
         }
@@ -116,7 +117,7 @@ void ensure_fibers(Worker& w, uint32_t n) {
     // Headers point at the fibers; the vector may have moved.
     for (size_t i = 0; i < w.fibers.size(); ++i) {
         w.fibers[i].worker = &w;
-        reinterpret_cast<StackHeader*>(w.fibers[i].stack)->fiber = &w.fibers[i];
+        reinterpret_cast<StackHeader*>(w.fibers[i].stack + kStackBytes - kHeaderBytes)->fiber = &w.fibers[i];
     }
 }
 
@@ -125,14 +126,20 @@ int find_tls(dl_phdr_info* info, size_t, void* data) {
     Dl_info self;
     if (dladdr(reinterpret_cast<void*>(&find_tls), &self) == 0) return 0;
     if (info->dlpi_addr != reinterpret_cast<ElfW(Addr)>(self.dli_fbase)) return 0;
+    w->globals.clear();
     for (int i = 0; i < info->dlpi_phnum; ++i) {
-        if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data != nullptr) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type == PT_TLS && info->dlpi_tls_data != nullptr) {
             w->tls_lo = reinterpret_cast<uintptr_t>(info->dlpi_tls_data);
-            w->tls_size = info->dlpi_phdr[i].p_memsz;
-            return 1;
+            w->tls_size = ph.p_memsz;
+        }
+        // Data segments: where __device__ / __constant__ globals of the kernels live.
+        if (ph.p_type == PT_LOAD && !(ph.p_flags & PF_X)) {
+            const uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+            w->globals.push_back(Range{lo, lo + ph.p_memsz});
         }
     }
-    return 0;
+    return 1;
 }
 
 // Reads where this OS thread's shared memory (the library's TLS block) is. Keyed by the address
@@ -267,7 +274,7 @@ bool run_block(Worker& w, uint64_t linear_block) {
         f.state = FiberState::Runnable;
         // Initial frame: six callee-saved registers (r12 = the fiber), then the entry point,
         // placed so that standin_fiber_start runs with a 16-byte aligned stack.
-        uintptr_t top = reinterpret_cast<uintptr_t>(f.stack) + kStackBytes;
+        uintptr_t top = reinterpret_cast<uintptr_t>(f.stack) + kStackBytes - kHeaderBytes;
         auto* frame = reinterpret_cast<uintptr_t*>(top - 72);
         std::memset(frame, 0, 72);
         frame[3] = reinterpret_cast<uintptr_t>(&f);
@@ -276,10 +283,12 @@ bool run_block(Worker& w, uint64_t linear_block) {
         w.runnable.push_back(t);
     }
     w.exited = w.at_barrier = w.at_shuffle = 0;
+    std::fill(std::begin(w.warp_waiting), std::end(w.warp_waiting), 0u);
+    std::fill(std::begin(w.warp_exited), std::end(w.warp_exited), 0u);
 
     while (true) {
         while (!w.runnable.empty()) {
-            const size_t i = splitmix(w.rng) % w.runnable.size();
+            const size_t i = static_cast<size_t>((static_cast<unsigned __int128>(splitmix(w.rng)) * w.runnable.size()) >> 64);
             const uint32_t t = w.runnable[i];
             w.runnable[i] = w.runnable.back();
             w.runnable.pop_back();
@@ -322,27 +331,36 @@ void run_blocks(Worker& w, Launch& l) {
 
 // ---- The pool: worker slot 0 is the launching thread, slots 1.. are pool threads ------------
 
-std::mutex g_launch_mutex;  // launches run one at a time
-std::mutex g_pool_mutex;
-std::condition_variable g_pool_cv, g_done_cv;
-Launch* g_pool_launch = nullptr;
-uint64_t g_pool_generation = 0;
-uint32_t g_pool_size = 0;     // pool threads started
-uint32_t g_pool_active = 0;   // pool threads asked to take part in the current launch
-uint32_t g_pool_running = 0;  // of those, still running
+// Never destroyed: pool threads wait on these condition variables until the process ends, and
+// destroying a condition variable with waiters blocks exit.
+struct Pool {
+    std::mutex launch_mutex;  // launches run one at a time
+    std::mutex mutex;
+    std::condition_variable cv, done_cv;
+    Launch* launch = nullptr;
+    uint64_t generation = 0;
+    uint32_t size = 0;     // pool threads started
+    uint32_t active = 0;   // pool threads asked to take part in the current launch
+    uint32_t running = 0;  // of those, still running
+};
+Pool& pool() {
+    static Pool* p = new Pool;
+    return *p;
+}
 
 void pool_thread(uint32_t slot) {
+    Pool& pl = pool();
     uint64_t seen = 0;
-    std::unique_lock<std::mutex> lk(g_pool_mutex);
+    std::unique_lock<std::mutex> lk(pl.mutex);
     while (true) {
-        g_pool_cv.wait(lk, [&] { return g_pool_generation != seen; });
-        seen = g_pool_generation;
-        if (slot > g_pool_active) continue;
-        Launch* l = g_pool_launch;
+        pl.cv.wait(lk, [&] { return pl.generation != seen; });
+        seen = pl.generation;
+        if (slot > pl.active) continue;
+        Launch* l = pl.launch;
         lk.unlock();
         run_blocks(g_workers[slot], *l);
         lk.lock();
-        if (--g_pool_running == 0) g_done_cv.notify_all();
+        if (--pl.running == 0) pl.done_cv.notify_all();
     }
 }
 
@@ -362,7 +380,7 @@ void init_workers() {
 Fiber* current_fiber() {
     const uintptr_t sp = stack_pointer();
     if (sp - reinterpret_cast<uintptr_t>(g_region) >= g_region_bytes) return nullptr;
-    return reinterpret_cast<StackHeader*>(sp & ~(uintptr_t{kStackBytes} - 1))->fiber;
+    return reinterpret_cast<StackHeader*>((sp & ~(uintptr_t{kStackBytes} - 1)) + kStackBytes - kHeaderBytes)->fiber;
 }
 
 void fiber_fault(int code, const char* fmt, ...) {
@@ -384,6 +402,7 @@ extern "C" void standin_fiber_main(Fiber* f) {
     Worker& w = *f->worker;
     f->state = FiberState::Exited;
     ++w.exited;
+    w.warp_exited[f->tid >> 5] |= 1u << (f->tid & 31u);
     switch_to_scheduler(*f);
     __builtin_unreachable();
 }
@@ -422,30 +441,34 @@ STANDIN_HIDDEN uint64_t standin_shfl(uint32_t mask, uint64_t value, int kind, in
     f.shfl_width = width;
     f.shfl_value = value;
     f.state = FiberState::AtShuffle;
-    bool complete = true;
-    for (uint32_t j = 0; j < 32; ++j) {
-        if (!(mask >> j & 1u)) continue;
-        if (base + j >= w.block_threads)
-            fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which does not exist (block of %u threads)",
-                        mask, j, w.block_threads);
-        const Fiber& g = w.fibers[base + j];
-        if (g.state == FiberState::Exited)
-            fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which has exited", mask, j);
-        if (g.state == FiberState::AtShuffle) {
-            if (g.shfl_mask != mask)
-                fiber_fault(kLaunchFailed, "shuffle mask 0x%08x, but lane %u waits at a shuffle with mask 0x%08x", mask,
-                            j, g.shfl_mask);
-            if (g.shfl_kind != kind)
-                fiber_fault(kLaunchFailed, "lanes %u and %u meet at different shuffle kinds", lane, j);
-        } else {
-            complete = false;
-        }
+    const uint32_t warp = f.tid >> 5;
+    // Lanes past the end of the block (a partial last warp) do not exist.
+    const uint32_t present = w.block_threads - base >= 32 ? 0xffffffffu : (1u << (w.block_threads - base)) - 1;
+    if (mask & ~present) {
+        const uint32_t j = static_cast<uint32_t>(__builtin_ctz(mask & ~present));
+        fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which does not exist (block of %u threads)",
+                    mask, j, w.block_threads);
     }
-    if (!complete) {
+    if (mask & w.warp_exited[warp]) {
+        const uint32_t j = static_cast<uint32_t>(__builtin_ctz(mask & w.warp_exited[warp]));
+        fiber_fault(kLaunchFailed, "shuffle mask 0x%08x names lane %u, which has exited", mask, j);
+    }
+    w.warp_waiting[warp] |= 1u << lane;
+    if ((w.warp_waiting[warp] & mask) != mask) {
         ++w.at_shuffle;
         switch_to_scheduler(f);
         return f.shfl_result;
     }
+    // Every lane of the mask waits at a shuffle: it must be this one.
+    for (uint32_t j = 0; j < 32; ++j) {
+        if (!(mask >> j & 1u)) continue;
+        const Fiber& g = w.fibers[base + j];
+        if (g.shfl_mask != mask)
+            fiber_fault(kLaunchFailed, "shuffle mask 0x%08x, but lane %u waits at a shuffle with mask 0x%08x", mask, j,
+                        g.shfl_mask);
+        if (g.shfl_kind != kind) fiber_fault(kLaunchFailed, "lanes %u and %u meet at different shuffle kinds", lane, j);
+    }
+    w.warp_waiting[warp] &= ~mask;
     // The last lane has arrived: exchange, then release the others.
     for (uint32_t j = 0; j < 32; ++j) {
         if (!(mask >> j & 1u)) continue;
@@ -536,7 +559,8 @@ int standin_launch(const standin_kernel* k, standin_dim3 grid, standin_dim3 bloc
         return fail(kInvalidValue, "kernel " + name + ": no parameters given");
 
     init_workers();
-    std::lock_guard<std::mutex> launch_guard(g_launch_mutex);
+    Pool& pl = pool();
+    std::lock_guard<std::mutex> launch_guard(pl.launch_mutex);
     Launch l;
     l.kernel = k;
     l.grid = grid;
@@ -552,22 +576,22 @@ int standin_launch(const standin_kernel* k, standin_dim3 grid, standin_dim3 bloc
     workers = static_cast<uint32_t>(std::min<uint64_t>(std::min<uint64_t>(workers, kMaxWorkers), blocks));
     const uint32_t helpers = workers - 1;
     if (helpers > 0) {
-        std::unique_lock<std::mutex> lk(g_pool_mutex);
-        while (g_pool_size < helpers) {
-            ++g_pool_size;
-            std::thread(pool_thread, g_pool_size).detach();
+        std::unique_lock<std::mutex> lk(pl.mutex);
+        while (pl.size < helpers) {
+            ++pl.size;
+            std::thread(pool_thread, pl.size).detach();
         }
-        g_pool_launch = &l;
-        g_pool_active = helpers;
-        g_pool_running = helpers;
-        ++g_pool_generation;
-        g_pool_cv.notify_all();
+        pl.launch = &l;
+        pl.active = helpers;
+        pl.running = helpers;
+        ++pl.generation;
+        pl.cv.notify_all();
     }
     run_blocks(g_workers[0], l);
     if (helpers > 0) {
-        std::unique_lock<std::mutex> lk(g_pool_mutex);
-        g_done_cv.wait(lk, [] { return g_pool_running == 0; });
-        g_pool_launch = nullptr;
+        std::unique_lock<std::mutex> lk(pl.mutex);
+        pl.done_cv.wait(lk, [&] { return pl.running == 0; });
+        pl.launch = nullptr;
     }
     if (l.error_code != kSuccess) return fail(l.error_code, l.error);
     return kSuccess;

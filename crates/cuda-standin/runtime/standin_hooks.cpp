@@ -5,6 +5,7 @@
 //   - the running fiber's own stack: a thread's private memory, nothing to check;
 //   - this OS thread's TLS block of the library: shared memory of the running block (race check,
 //     and for dynamic shared arrays a bound at the launch's dynamic size);
+//   - the library's data segments hold __device__ / __constant__ globals: allowed;
 //   - anything else must lie inside a registered device range (bounds check), and an access the
 //     compiler emits as naturally aligned must be so (the device faults on a misaligned one).
 // A failed check ends the fiber before the access happens and fails the launch.
@@ -78,6 +79,9 @@ void device_access(Worker& w, uintptr_t addr, size_t bytes, int flags) {
         fiber_fault(kMisalignedAddress, "misaligned %zu-byte %s at %p", bytes, access_name(flags),
                     reinterpret_cast<void*>(addr));
     if (addr - w.cache_lo < w.cache_hi - w.cache_lo && addr + bytes <= w.cache_hi) return;
+    for (const Range& g : w.globals) {
+        if (addr >= g.lo && addr + bytes <= g.hi) return;
+    }
     const std::vector<Range>& v = *w.launch->ranges;
     // Last range starting at or below addr.
     size_t lo = 0, hi = v.size();

@@ -31,9 +31,11 @@ constexpr uint32_t kMaxWorkers = 16;
 
 // Fiber stacks: each is kStackBytes, aligned to kStackBytes, so that the running fiber finds its
 // own record from the stack pointer alone (no thread-local lookup in the per-access hooks). The
-// lowest page holds the header, the next one is a guard page.
+// header sits in the top kHeaderBytes, right above the first frame (one page touched per short
+// fiber); the lowest page is a guard page.
 constexpr size_t kStackBytes = 64 * 1024;
 constexpr size_t kPageBytes = 4096;
+constexpr size_t kHeaderBytes = 64;
 
 }  // namespace standin
 
@@ -92,6 +94,7 @@ struct Worker {
     uintptr_t tls_lo = 0, tls_size = 0;
     uint64_t tls_owner = 0;  // the thread (its TLS address) the range above was read for
     std::vector<Range> dynamic_shared;  // this thread's dynamic shared arrays
+    std::vector<Range> globals;         // the library's data segments (device globals)
     std::vector<ShadowCell> shadow;
     uint32_t epoch = 0;
 
@@ -101,6 +104,9 @@ struct Worker {
     uint32_t block_threads = 0;
     std::vector<uint32_t> runnable;
     uint32_t exited = 0, at_barrier = 0, at_shuffle = 0;
+    // Per warp: lanes waiting at a shuffle, lanes that exited.
+    uint32_t warp_waiting[kMaxBlockThreads / 32] = {};
+    uint32_t warp_exited[kMaxBlockThreads / 32] = {};
     uint64_t rng = 0;
     bool faulted = false;
     uintptr_t cache_lo = 0, cache_hi = 0;  // last device range hit

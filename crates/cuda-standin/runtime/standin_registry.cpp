@@ -24,8 +24,25 @@ std::mutex& state_mutex() {
     static std::mutex m;
     return m;
 }
+// Defaults: every check on, seed 0, one worker per hardware thread; the environment may change
+// them for a whole process (e.g. a CI run with another seed), tests through standin_set_options.
+uint64_t env_u64(const char* name, uint64_t fallback) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return fallback;
+    char* end = nullptr;
+    const unsigned long long x = std::strtoull(v, &end, 0);
+    if (end == nullptr || *end != '\0') {
+        std::fprintf(stderr, "stand-in runtime: %s=%s is not a number; using %llu\n", name, v,
+                     static_cast<unsigned long long>(fallback));
+        return fallback;
+    }
+    return x;
+}
 standin_options& options_storage() {
-    static standin_options o{0, 1, 1, 0};
+    static standin_options o{env_u64("SLOTPROOF_STANDIN_SEED", 0),
+                             static_cast<int>(env_u64("SLOTPROOF_STANDIN_CHECK_RACES", 1) != 0),
+                             static_cast<int>(env_u64("SLOTPROOF_STANDIN_CHECK_BOUNDS", 1) != 0),
+                             static_cast<uint32_t>(env_u64("SLOTPROOF_STANDIN_WORKERS", 0))};
     return o;
 }
 // Copy-on-write: a launch keeps the snapshot it started with.

@@ -28,7 +28,12 @@ pub struct Options {
     pub worker_threads: u32,
 }
 
-pub const CHECKED: Options = Options { seed: 1, check_races: 1, check_bounds: 1, worker_threads: 2 };
+pub const CHECKED: Options = Options {
+    seed: 1,
+    check_races: 1,
+    check_bounds: 1,
+    worker_threads: 2,
+};
 
 /// A launch that the runtime refused or that failed: the CUresult-style code and the message.
 #[derive(Debug)]
@@ -56,7 +61,8 @@ impl Runtime {
         static RT: OnceLock<Runtime> = OnceLock::new();
         RT.get_or_init(|| {
             // SAFETY: loading our own library; its constructors only register kernels.
-            let lib = unsafe { Library::new(slotproof_cuda_standin::TEST_LIBRARY_PATH) }.expect("load the stand-in");
+            let lib = unsafe { Library::new(slotproof_cuda_standin::TEST_LIBRARY_PATH) }
+                .expect("load the stand-in");
             Runtime { lib }
         })
     }
@@ -69,13 +75,19 @@ impl Runtime {
     pub fn kernel_names(&self) -> Vec<String> {
         let count: unsafe extern "C" fn() -> usize = self.sym(b"standin_kernel_count");
         let at: unsafe extern "C" fn(usize) -> KernelPtr = self.sym(b"standin_kernel_at");
-        let name: unsafe extern "C" fn(KernelPtr) -> *const c_char = self.sym(b"standin_kernel_name");
+        let name: unsafe extern "C" fn(KernelPtr) -> *const c_char =
+            self.sym(b"standin_kernel_name");
         // SAFETY: indices below the count give valid kernels with NUL-terminated names.
-        unsafe { (0..count()).map(|i| CStr::from_ptr(name(at(i))).to_string_lossy().into_owned()).collect() }
+        unsafe {
+            (0..count())
+                .map(|i| CStr::from_ptr(name(at(i))).to_string_lossy().into_owned())
+                .collect()
+        }
     }
 
     pub fn find(&self, kernel: &str) -> Option<KernelPtr> {
-        let find: unsafe extern "C" fn(*const c_char) -> KernelPtr = self.sym(b"standin_find_kernel");
+        let find: unsafe extern "C" fn(*const c_char) -> KernelPtr =
+            self.sym(b"standin_find_kernel");
         let c = CString::new(kernel).unwrap();
         // SAFETY: a NUL-terminated name.
         let k = unsafe { find(c.as_ptr()) };
@@ -84,8 +96,10 @@ impl Runtime {
 
     pub fn param_sizes(&self, kernel: &str) -> Vec<usize> {
         let k = self.find(kernel).expect("kernel registered");
-        let count: unsafe extern "C" fn(KernelPtr) -> usize = self.sym(b"standin_kernel_param_count");
-        let size: unsafe extern "C" fn(KernelPtr, usize) -> usize = self.sym(b"standin_kernel_param_size");
+        let count: unsafe extern "C" fn(KernelPtr) -> usize =
+            self.sym(b"standin_kernel_param_count");
+        let size: unsafe extern "C" fn(KernelPtr, usize) -> usize =
+            self.sym(b"standin_kernel_param_size");
         // SAFETY: a registered kernel.
         unsafe { (0..count(k)).map(|i| size(k, i)).collect() }
     }
@@ -99,7 +113,8 @@ impl Runtime {
 
     pub fn static_shared_bytes(&self, kernel: &str) -> usize {
         let k = self.find(kernel).expect("kernel registered");
-        let f: unsafe extern "C" fn(KernelPtr) -> usize = self.sym(b"standin_kernel_static_shared_bytes");
+        let f: unsafe extern "C" fn(KernelPtr) -> usize =
+            self.sym(b"standin_kernel_static_shared_bytes");
         // SAFETY: a registered kernel.
         unsafe { f(k) }
     }
@@ -111,24 +126,58 @@ impl Runtime {
     }
 
     /// Launches `kernel` with each parameter given as its bytes.
-    pub fn launch(&self, kernel: &str, grid: Dim3, block: Dim3, dynamic_shared: u32, params: &[&[u8]]) -> Result<(), LaunchError> {
-        let k = self.find(kernel).ok_or_else(|| LaunchError { code: -1, message: format!("no kernel {kernel}") })?;
-        let launch: unsafe extern "C" fn(KernelPtr, Dim3, Dim3, u32, *mut *mut c_void, *mut c_char, usize) -> i32 =
-            self.sym(b"standin_launch");
+    pub fn launch(
+        &self,
+        kernel: &str,
+        grid: Dim3,
+        block: Dim3,
+        dynamic_shared: u32,
+        params: &[&[u8]],
+    ) -> Result<(), LaunchError> {
+        let k = self.find(kernel).ok_or_else(|| LaunchError {
+            code: -1,
+            message: format!("no kernel {kernel}"),
+        })?;
+        let launch: unsafe extern "C" fn(
+            KernelPtr,
+            Dim3,
+            Dim3,
+            u32,
+            *mut *mut c_void,
+            *mut c_char,
+            usize,
+        ) -> i32 = self.sym(b"standin_launch");
         // Parameter copies at 16-byte alignment, as kernelParams would point at typed values.
-        let mut copies: Vec<Vec<u128>> = params.iter().map(|p| vec![0u128; p.len().div_ceil(16).max(1)]).collect();
+        let mut copies: Vec<Vec<u128>> = params
+            .iter()
+            .map(|p| vec![0u128; p.len().div_ceil(16).max(1)])
+            .collect();
         for (c, p) in copies.iter_mut().zip(params) {
             // SAFETY: the copy holds at least p.len() bytes.
-            unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), c.as_mut_ptr().cast::<u8>(), p.len()) };
+            unsafe {
+                std::ptr::copy_nonoverlapping(p.as_ptr(), c.as_mut_ptr().cast::<u8>(), p.len())
+            };
         }
         let mut ptrs: Vec<*mut c_void> = copies.iter_mut().map(|c| c.as_mut_ptr().cast()).collect();
         let mut msg = vec![0u8; 1024];
         // SAFETY: ptrs names one buffer per parameter; msg is writable for its length.
-        let code = unsafe { launch(k, grid, block, dynamic_shared, ptrs.as_mut_ptr(), msg.as_mut_ptr().cast(), msg.len()) };
+        let code = unsafe {
+            launch(
+                k,
+                grid,
+                block,
+                dynamic_shared,
+                ptrs.as_mut_ptr(),
+                msg.as_mut_ptr().cast(),
+                msg.len(),
+            )
+        };
         if code == 0 {
             return Ok(());
         }
-        let message = CStr::from_bytes_until_nul(&msg).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+        let message = CStr::from_bytes_until_nul(&msg)
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Err(LaunchError { code, message })
     }
 }
@@ -141,7 +190,8 @@ pub struct DeviceBuf {
 impl DeviceBuf {
     pub fn new(words: Vec<u32>) -> Self {
         let rt = Runtime::get();
-        let f: unsafe extern "C" fn(*const c_void, usize) = rt.sym(b"standin_register_device_range");
+        let f: unsafe extern "C" fn(*const c_void, usize) =
+            rt.sym(b"standin_register_device_range");
         // SAFETY: the vector's storage stays put until drop (it is never resized).
         unsafe { f(words.as_ptr().cast(), words.len() * 4) };
         DeviceBuf { words }
@@ -157,7 +207,8 @@ impl DeviceBuf {
 
 impl Drop for DeviceBuf {
     fn drop(&mut self) {
-        let f: unsafe extern "C" fn(*const c_void) = Runtime::get().sym(b"standin_unregister_device_range");
+        let f: unsafe extern "C" fn(*const c_void) =
+            Runtime::get().sym(b"standin_unregister_device_range");
         // SAFETY: unregisters the range registered in new().
         unsafe { f(self.words.as_ptr().cast()) };
     }

@@ -10,42 +10,13 @@ use cudarc::driver::sys::CUresult;
 use cudarc::driver::{CudaContext, DeviceRepr, DriverError};
 use libloading::Library;
 
-/// `standin_options` of runtime/standin_runtime.h.
-#[repr(C)]
-#[derive(Default)]
-struct RuntimeOptions {
-    seed: u64,
-    check_races: i32,
-    check_bounds: i32,
-    worker_threads: u32,
-}
-
 /// The stand-in, loaded for the life of the process (never unloaded under cudarc).
 pub fn standin() -> &'static Library {
     static LIB: OnceLock<Library> = OnceLock::new();
     LIB.get_or_init(|| {
         let path = slotproof_cuda_standin::LIBRARY_PATH;
         // SAFETY: loading the stand-in runs only its C++ static initialisers.
-        let lib = unsafe { Library::new(path) }
-            .unwrap_or_else(|e| panic!("load the stand-in {path}: {e}"));
-        // Blocks run on the launching thread only: the runtime's pool threads wait on a static
-        // condition variable that exit() then destroys, which hangs the process at exit
-        // (reported with the driver branch; remove once the runtime's pool shuts down).
-        // SAFETY: the runtime's prototypes `void standin_get_options(standin_options*)` and
-        // `void standin_set_options(const standin_options*)`, with a #[repr(C)] mirror.
-        unsafe {
-            let get = lib
-                .get::<unsafe extern "C" fn(*mut RuntimeOptions)>(b"standin_get_options\0")
-                .expect("standin_get_options is exported");
-            let set = lib
-                .get::<unsafe extern "C" fn(*const RuntimeOptions)>(b"standin_set_options\0")
-                .expect("standin_set_options is exported");
-            let mut options = RuntimeOptions::default();
-            get(&mut options);
-            options.worker_threads = 1;
-            set(&options);
-        }
-        lib
+        unsafe { Library::new(path) }.unwrap_or_else(|e| panic!("load the stand-in {path}: {e}"))
     })
 }
 

@@ -98,3 +98,10 @@ extern "C" __global__ void standin_test_dynamic_shared(const ProbeParams p) {
     __syncthreads();
     if (threadIdx.x < p.n) out[threadIdx.x] = dynamic_words[threadIdx.x];
 }
+
+// Reads a __constant__ table (device globals live in the library's data segments).
+__constant__ uint32_t probe_table[4] = {3, 1, 4, 1};
+extern "C" __global__ void standin_test_constant(const ProbeParams p) {
+    uint32_t* out = reinterpret_cast<uint32_t*>(p.out);
+    out[threadIdx.x] = probe_table[threadIdx.x & 3u];
+}
