@@ -30,6 +30,7 @@ mod backend;
 mod error;
 mod field;
 pub mod fri;
+pub mod launch;
 pub mod logup;
 pub mod memory;
 mod merkle;
@@ -44,6 +45,7 @@ pub mod profile;
 pub mod prover_backend;
 pub mod quotient;
 pub mod reference;
+pub mod resources;
 pub mod staging;
 pub mod tables;
 

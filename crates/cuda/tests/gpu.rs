@@ -540,3 +540,34 @@ fn gpu_forked_streams_compute_concurrently() {
         }
     });
 }
+
+/// Device buffers and whole backends dropped on a thread where the context was never made
+/// current: cudarc's free does not bind the context, so without the buffer's own binding the
+/// free fails and the recorded error comes back from a later, unrelated call (here the
+/// synchronize). A fork dropped with work still queued waits for it first.
+#[test]
+fn gpu_buffers_and_backends_drop_on_any_thread() {
+    let Some(b) = backend("gpu_buffers_and_backends_drop_on_any_thread") else {
+        return;
+    };
+    let buffers: Vec<_> = (0..4u32)
+        .map(|i| b.upload_words(&vec![i; 1 << 12]).unwrap())
+        .collect();
+    std::thread::spawn(move || drop(buffers)).join().unwrap();
+    b.synchronize()
+        .expect("buffers freed on another thread leave no error behind");
+
+    let fork = b.fork_stream().unwrap();
+    let queued = fork.upload_words(&vec![5u32; 1 << 16]).unwrap();
+    let copy = fork.copy(&queued).unwrap();
+    std::thread::spawn(move || {
+        drop((queued, copy));
+        drop(fork);
+    })
+    .join()
+    .unwrap();
+    b.synchronize()
+        .expect("a backend dropped on another thread with queued work leaves no error behind");
+    let again = b.upload_words(&[7u32; 16]).unwrap();
+    assert_eq!(b.download_words(&again).unwrap(), vec![7u32; 16]);
+}
