@@ -89,7 +89,12 @@ impl Drop for CudaBackend {
     /// return the error; the context keeps it for its next check.
     fn drop(&mut self) {
         bind_context(&self.ctx);
-        self.ctx.record_err(self.stream.synchronize());
+        // Not `CudaStream::synchronize`: it returns early, without waiting, when the context
+        // holds an error recorded earlier.
+        // SAFETY: the stream is alive (owned) and its context is current.
+        let drained =
+            unsafe { cudarc::driver::result::stream::synchronize(self.stream.cu_stream()) };
+        self.ctx.record_err(drained);
     }
 }
 
