@@ -183,7 +183,7 @@ pub use backend::{BackendOptions, CudaBackend, DeviceBuffer, DeviceMatrix};
 pub use error::{Error, Result};
 pub use field::{DeviceField, FieldKind};
 pub use merkle::{DeviceMerkleTree, DeviceOpening};
-pub use probe::{DriverInfo, probe_driver};
+pub use probe::{DriverInfo, probe_driver, probe_driver_file};
 pub use profile::{KernelTime, format_kernel_times};
 pub use prover_backend::{CudaProverBackend, ReferenceProverBackend};
 pub use staging::StagingStats;

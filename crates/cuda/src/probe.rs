@@ -79,6 +79,21 @@ type StandinDescription = unsafe extern "C" fn() -> *const c_char;
 /// when set, else [`DRIVER_LIBRARIES`] through the loader's search. Never panics and never calls
 /// into cudarc. After the first success the same answer is returned without loading again.
 pub fn probe_driver() -> Result<DriverInfo> {
+    let exact = std::env::var_os(DRIVER_ENV)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    probe_with(exact)
+}
+
+/// [`probe_driver`] as if `SLOTPROOF_CUDA_DRIVER` named `path` (without touching the
+/// environment): load that exact library and keep it for the process. Tests use it to select
+/// the stand-in driver when no real one is present. After any successful probe, the driver
+/// already loaded is returned instead (one driver per process).
+pub fn probe_driver_file(path: impl Into<PathBuf>) -> Result<DriverInfo> {
+    probe_with(Some(path.into()))
+}
+
+fn probe_with(exact: Option<PathBuf>) -> Result<DriverInfo> {
     if let Some(loaded) = DRIVER.get() {
         return Ok(loaded.info.clone());
     }
@@ -88,9 +103,9 @@ pub fn probe_driver() -> Result<DriverInfo> {
     if let Some(loaded) = DRIVER.get() {
         return Ok(loaded.info.clone());
     }
-    let loaded = match std::env::var_os(DRIVER_ENV) {
-        Some(path) if !path.is_empty() => load_exact(PathBuf::from(path))?,
-        _ => load_searched()?,
+    let loaded = match exact {
+        Some(path) => load_exact(path)?,
+        None => load_searched()?,
     };
     let info = loaded.info.clone();
     // Cannot be set already: this thread holds the probe lock and found it empty.
