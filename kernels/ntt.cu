@@ -237,7 +237,7 @@ __device__ void coset_scatter(const CosetScatterParams& p) {
 // Block shape 32 x 8; the tile row pitch 33 keeps the transposed reads free of bank conflicts.
 template <class F>
 __device__ void coset_scatter_tiled(const CosetScatterParams& p) {
-    __shared__ uint32_t tile[32][33];
+    __shared__ uint32_t tile[SCATTER_TILE_X][SCATTER_TILE_X + 1];
     const uint32_t log_n = p.log_n;
     const uint64_t n = 1ull << log_n;
     const uint64_t big_n = n << p.log_blowup;
@@ -276,7 +276,7 @@ __device__ void coset_scatter_tiled(const CosetScatterParams& p) {
     extern "C" __global__ void coset_scatter_##suffix(const CosetScatterParams p) {               \
         coset_scatter<Field>(p);                                                                  \
     }                                                                                             \
-    extern "C" __global__ void __launch_bounds__(256)                                             \
+    extern "C" __global__ void __launch_bounds__(SCATTER_TILE_X * SCATTER_TILE_Y)                  \
         coset_scatter_tiled_##suffix(const CosetScatterParams p) {                                \
         coset_scatter_tiled<Field>(p);                                                            \
     }

@@ -41,7 +41,7 @@ __device__ void weights(const OpeningWeightsParams& p) {
 
 template <class F>
 __device__ void dot(const OpeningDotParams& p) {
-    __shared__ uint32_t partial[4][256];
+    __shared__ uint32_t partial[4][OPENING_DOT_THREADS];
     const uint32_t* m = reinterpret_cast<const uint32_t*>(p.matrix);
     const uint32_t* w = reinterpret_cast<const uint32_t*>(p.weights);
     uint32_t* out = reinterpret_cast<uint32_t*>(p.out);
@@ -56,7 +56,7 @@ __device__ void dot(const OpeningDotParams& p) {
 #pragma unroll
     for (int k = 0; k < 4; ++k) partial[k][threadIdx.x] = acc.c[k];
     __syncthreads();
-    for (uint32_t half = blockDim.x / 2; half > 0; half >>= 1) {
+    for (uint32_t half = OPENING_DOT_THREADS / 2; half > 0; half >>= 1) {
         if (threadIdx.x < half) {
 #pragma unroll
             for (int k = 0; k < 4; ++k)
@@ -104,7 +104,8 @@ __device__ void reduce(const OpeningReduceParams& p) {
         opening_weights_##suffix(const OpeningWeightsParams p) {                                  \
         weights<Field>(p);                                                                        \
     }                                                                                             \
-    extern "C" __global__ void __launch_bounds__(256) opening_dot_##suffix(const OpeningDotParams p) { \
+    extern "C" __global__ void __launch_bounds__(OPENING_DOT_THREADS)                               \
+        opening_dot_##suffix(const OpeningDotParams p) {                                          \
         dot<Field>(p);                                                                            \
     }                                                                                             \
     extern "C" __global__ void __launch_bounds__(256)                                             \

@@ -60,6 +60,14 @@ struct CosetScatterParams {
     uint32_t num_cols;
     uint32_t hi_len;  // ceil(n / 4096)
 };
+// coset_scatter_tiled's block: SCATTER_TILE_X threads across a row of its 32 x 33 tile (the
+// transpose reverses 5 index bits, so exactly 32), SCATTER_TILE_Y rows of threads. The host
+// launches exactly this block (crates/cuda/src/launch.rs, SCATTER_TILE_BLOCK).
+constexpr uint32_t SCATTER_TILE_X = 32;
+constexpr uint32_t SCATTER_TILE_Y = 8;
+static_assert(SCATTER_TILE_X == 32, "the tiled scatter's transpose is 32 words wide");
+static_assert(SCATTER_TILE_Y >= 1 && SCATTER_TILE_Y <= 32 && (32 % SCATTER_TILE_Y) == 0,
+              "the tiled scatter's row loops step by SCATTER_TILE_Y over 32 rows");
 static_assert(sizeof(CosetScatterParams) == 48, "CosetScatterParams size");
 static_assert(alignof(CosetScatterParams) == 8, "CosetScatterParams align");
 static_assert(offsetof(CosetScatterParams, src) == 0, "CosetScatterParams.src");

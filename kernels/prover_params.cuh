@@ -172,6 +172,11 @@ struct OpeningDotParams {
     uint32_t h;
     uint32_t width;
 };
+// opening_dot's block: its shared-memory tree reduction halves a power of two down to 1, so the
+// host launches exactly this many threads (crates/cuda/src/launch.rs, OPENING_DOT_THREADS).
+constexpr uint32_t OPENING_DOT_THREADS = 256;
+static_assert((OPENING_DOT_THREADS & (OPENING_DOT_THREADS - 1)) == 0 && OPENING_DOT_THREADS <= 1024,
+              "opening_dot's reduction needs a power-of-two block");
 static_assert(sizeof(OpeningDotParams) == 40, "OpeningDotParams size");
 static_assert(offsetof(OpeningDotParams, h) == 32, "OpeningDotParams.h");
 
@@ -264,6 +269,9 @@ static_assert(offsetof(LogUpParams, challenge_stride) == 112, "LogUpParams.chall
 constexpr uint32_t LOGUP_SCAN_THREADS = 256;
 constexpr uint32_t LOGUP_SCAN_ITEMS = 4;
 constexpr uint32_t LOGUP_SCAN_BLOCK = LOGUP_SCAN_THREADS * LOGUP_SCAN_ITEMS;
+// scan_block: whole warps, and warp 0 scans the warp totals (one per lane).
+static_assert(LOGUP_SCAN_THREADS % 32 == 0 && LOGUP_SCAN_THREADS / 32 <= 32,
+              "logup_scan_block needs whole warps, at most 32 of them");
 struct LogUpScanParams {
     uint64_t data;        // uint32_t*, n elements
     uint64_t block_sums;  // uint32_t*, one element per block; 0: none (scan of one block)

@@ -6,6 +6,10 @@
 //! nvcc lookup (the same order as scripts/nvcc-env.sh): `$NVCC`, `<repo>/.nvcc/` (made by
 //! scripts/install-nvcc.sh), then `nvcc` on `PATH`. Flags come from `kernels/nvcc.flags`.
 //! Set `SLOTPROOF_CUDA_SKIP_KERNELS=1` to build without kernels on purpose.
+//!
+//! The cubin compile also asks ptxas for its resource report (`-Xptxas=-v`: registers, shared
+//! memory, stack per kernel); the reports are embedded as `PTXAS_REPORTS` for the static
+//! resource check (`src/resources.rs`).
 
 use std::env;
 use std::fmt::Write as _;
@@ -56,18 +60,22 @@ fn main() {
             )
             .unwrap();
             writeln!(generated, "pub static KERNELS: &[(&str, &[u8], &str)] = &[").unwrap();
+            let mut reports = Vec::new();
             for cu in &cu_files {
                 let name = cu.file_stem().unwrap().to_str().unwrap().to_string();
                 let cubin = out_dir.join(format!("{name}.sm_90.cubin"));
                 let ptx = out_dir.join(format!("{name}.compute_90.ptx"));
-                compile(
+                let ptxas = compile(
                     &nvcc,
                     &flags,
                     &kernels_dir,
                     cu,
-                    &["-cubin", "-arch=sm_90"],
+                    &["-cubin", "-arch=sm_90", "-Xptxas=-v"],
                     &cubin,
                 );
+                let report = out_dir.join(format!("{name}.ptxas.txt"));
+                fs::write(&report, ptxas).unwrap();
+                reports.push((name.clone(), report));
                 compile(
                     &nvcc,
                     &flags,
@@ -81,6 +89,21 @@ fn main() {
                     "    ({name:?}, include_bytes!({:?}), include_str!({:?})),",
                     cubin.display().to_string(),
                     ptx.display().to_string()
+                )
+                .unwrap();
+            }
+            writeln!(generated, "];").unwrap();
+            writeln!(
+                generated,
+                "/// ptxas's resource report (`-Xptxas=-v`) of each module's sm_90 cubin: (name, report)."
+            )
+            .unwrap();
+            writeln!(generated, "pub static PTXAS_REPORTS: &[(&str, &str)] = &[").unwrap();
+            for (name, report) in &reports {
+                writeln!(
+                    generated,
+                    "    ({name:?}, include_str!({:?})),",
+                    report.display().to_string()
                 )
                 .unwrap();
             }
@@ -107,6 +130,12 @@ fn main() {
             writeln!(
                 generated,
                 "pub static KERNELS: &[(&str, &[u8], &str)] = &[];"
+            )
+            .unwrap();
+            writeln!(generated, "/// ptxas resource reports (none without nvcc).").unwrap();
+            writeln!(
+                generated,
+                "pub static PTXAS_REPORTS: &[(&str, &str)] = &[];"
             )
             .unwrap();
         }
@@ -159,7 +188,15 @@ fn read_flags(path: &Path) -> Vec<String> {
     flags
 }
 
-fn compile(nvcc: &Path, flags: &[String], include: &Path, cu: &Path, target: &[&str], out: &Path) {
+/// Compile one file; returns what nvcc printed on stderr (ptxas's report with `-Xptxas=-v`).
+fn compile(
+    nvcc: &Path,
+    flags: &[String],
+    include: &Path,
+    cu: &Path,
+    target: &[&str],
+    out: &Path,
+) -> String {
     let output = Command::new(nvcc)
         .args(flags)
         .arg(format!("-I{}", include.display()))
@@ -178,4 +215,5 @@ fn compile(nvcc: &Path, flags: &[String], include: &Path, cu: &Path, target: &[&
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }

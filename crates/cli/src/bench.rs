@@ -315,7 +315,7 @@ fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Field) -> Valu
             "transactions": b.map(|b| b.transactions),
             "steps": b.map(|b| b.steps),
             "subblocks": b.map(|b| b.subblocks),
-            "backend": prover.backend().to_string(),
+            "backend": prover.backend_description(),
             "field": field.name(),
         },
     });
@@ -605,7 +605,9 @@ fn document(
         "tool": "slotproof bench",
         "version": env!("CARGO_PKG_VERSION"),
         "settings": {
-            "backend": prover.backend().to_string(),
+            "backend": prover.backend_description(),
+            // The stand-in CUDA driver runs the kernels on the CPU: never a GPU figure.
+            "standin_driver": prover.runs_on_standin(),
             "cuda_streams_per_device": prover.cuda_streams(),
             "device_memory_budget_bytes": prover.device_memory_budget(),
             "field": field.name(),
@@ -649,7 +651,7 @@ fn print_table(
 ) {
     println!(
         "backend {} | field {} | max rows {} | subblock gas {} | {} block(s) x {} repeat(s) | {} threads",
-        prover.backend(),
+        prover.backend_description(),
         field.name(),
         args.max_rows,
         args.subblock_gas,

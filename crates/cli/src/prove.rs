@@ -214,7 +214,9 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             "trace_area": trace_area_json(&proved.shards),
             "total_ms": ms(t0.elapsed()),
             "verified": verified,
-            "backend": prover.backend().to_string(),
+            "backend": prover.backend_description(),
+            // The stand-in CUDA driver runs the kernels on the CPU: not a GPU figure.
+            "standin_driver": prover.runs_on_standin(),
             // Computed from the shards' table shapes before proving, not measured.
             // Measured on CUDA (the proof's resident buffers, counted); null on the CPU.
             "measured_device_memory_max_bytes": proved.max_measured_device_bytes(),
@@ -240,6 +242,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("fixture      {source}");
+        println!("backend      {}", prover.backend_description());
         println!(
             "block        {} ({} txs, {} gas, {} steps)",
             exec.number,

@@ -137,6 +137,11 @@ fn main() {
             return;
         }
     };
+    // Times under the stand-in driver (the kernels on the CPU) are never GPU figures.
+    if backend.driver_info().is_standin() {
+        eprintln!("SKIP slotproof-cuda benches: the CUDA driver is the CPU stand-in, not a GPU");
+        return;
+    }
     eprintln!(
         "benchmarking on {}",
         backend.device_description().unwrap_or_default()

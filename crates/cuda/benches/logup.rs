@@ -135,6 +135,13 @@ fn main() {
             return;
         }
     };
+    // Times under the stand-in driver (the kernels on the CPU) are never GPU figures.
+    if backend.driver_info().is_standin() {
+        eprintln!(
+            "SKIP slotproof-cuda logup bench: the CUDA driver is the CPU stand-in, not a GPU"
+        );
+        return;
+    }
     println!(
         "LogUp trace on {}",
         backend.device_description().unwrap_or_default()

@@ -185,6 +185,13 @@ fn main() {
             return;
         }
     };
+    // Times under the stand-in driver (the kernels on the CPU) are never GPU figures.
+    if gpu.driver_info().is_standin() {
+        eprintln!(
+            "SKIP slotproof-cuda prover bench: the CUDA driver is the CPU stand-in, not a GPU"
+        );
+        return;
+    }
     println!(
         "GPU: {}; CPU threads: {}",
         gpu.device_description().unwrap_or_default(),

@@ -67,6 +67,13 @@ fn main() {
             return;
         }
     };
+    // Times under the stand-in driver (the kernels on the CPU) are never GPU figures.
+    if pinned.driver_info().is_standin() {
+        eprintln!(
+            "SKIP slotproof-cuda staging bench: the CUDA driver is the CPU stand-in, not a GPU"
+        );
+        return;
+    }
     let pageable = CudaBackend::with_options(
         0,
         BackendOptions {

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::sys::{CUdevice_attribute, CUfunction_attribute};
+use cudarc::driver::sys::{CUdevice_attribute, CUevent_flags, CUfunction_attribute};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, LaunchConfig,
 };
@@ -58,23 +59,52 @@ impl Default for BackendOptions {
 
 /// A CUDA device with the slotproof kernels loaded. All work goes to one stream, in order
 /// ([`CudaBackend::fork_stream`] gives another stream on the same context).
+///
+/// Teardown order (fields drop in declaration order, after [`Drop::drop`] has synchronised the
+/// stream): the buffers this backend holds (twiddle tables, pinned slots, profiling events),
+/// then the functions and modules, then the stream, then the context. Modules are therefore
+/// never unloaded under a kernel still queued, nor before the memory kernels used is freed.
 pub struct CudaBackend {
-    info: DriverInfo,
-    ctx: Arc<CudaContext>,
-    stream: Arc<CudaStream>,
-    modules: Vec<(&'static str, Arc<CudaModule>)>,
+    tables: Mutex<HashMap<TableKey, Arc<DeviceBuffer>>>,
+    /// Pinned upload slots of this stream (each slot waits for its last copy before freeing
+    /// its memory).
+    staging: Mutex<Staging>,
+    profile: crate::profile::KernelProfile,
     functions: Mutex<HashMap<String, CudaFunction>>,
+    modules: Vec<(&'static str, Arc<CudaModule>)>,
+    stream: Arc<CudaStream>,
+    ctx: Arc<CudaContext>,
+    info: DriverInfo,
     /// Dynamic shared memory each kernel has been allowed beyond the default 48 KiB.
     shared_allowed: Mutex<HashMap<&'static str, u32>>,
     /// The device's `MAX_SHARED_MEMORY_PER_BLOCK_OPTIN`.
     shared_optin_bytes: usize,
     ntt_limits: NttLimits,
-    tables: Mutex<HashMap<TableKey, Arc<DeviceBuffer>>>,
     options: BackendOptions,
-    profile: crate::profile::KernelProfile,
-    /// Pinned upload slots of this stream (last field: dropped after the stream's other
-    /// state; each slot waits for its last copy before freeing its memory).
-    staging: Mutex<Staging>,
+}
+
+impl Drop for CudaBackend {
+    /// Wait for this backend's queued work before its buffers are freed and its modules
+    /// unloaded (a backend dropped after an error may still have kernels queued). Drop cannot
+    /// return the error; the context keeps it for its next check.
+    fn drop(&mut self) {
+        bind_context(&self.ctx);
+        // Not `CudaStream::synchronize`: it returns early, without waiting, when the context
+        // holds an error recorded earlier.
+        // SAFETY: the stream is alive (owned) and its context is current.
+        let drained =
+            unsafe { cudarc::driver::result::stream::synchronize(self.stream.cu_stream()) };
+        self.ctx.record_err(drained);
+    }
+}
+
+/// Make `ctx` current on this thread without consuming an error the context has recorded
+/// (cudarc's `bind_to_thread` returns, and clears, a pending error before binding). A failure
+/// to bind is recorded on the context.
+pub(crate) fn bind_context(ctx: &CudaContext) {
+    // SAFETY: `ctx` is alive (borrowed), so its handle is a valid, initialised context.
+    let bound = unsafe { cudarc::driver::result::ctx::set_current(ctx.cu_ctx()) };
+    ctx.record_err(bound);
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,6 +135,8 @@ impl CudaBackend {
         if kernels::KERNELS.is_empty() {
             return Err(Error::KernelsNotBuilt);
         }
+        // What `info` says (stand-in or not) must be what cudarc runs.
+        crate::probe::cudarc_uses_probed_driver()?;
         let ctx = CudaContext::new(ordinal)?;
         // One stream, raw pointers inside parameter structs: cudarc's per-slice event tracking
         // would not see those accesses anyway, and in-order execution on one stream is the rule.
@@ -303,6 +335,7 @@ impl CudaBackend {
         cfg: LaunchConfig,
         args: &[&dyn DeviceReprArg],
     ) -> Result<()> {
+        crate::launch::check_block(kernel, cfg.block_dim)?;
         let func = self.function(kernel)?;
         self.allow_dynamic_shared(kernel, &func, cfg.shared_mem_bytes)?;
         let mut builder = self.stream.launch_builder(&func);
@@ -324,12 +357,41 @@ impl CudaBackend {
         Ok(())
     }
 
+    /// Launch a grid-stride kernel over `work` items ([`crate::launch::stride`]).
+    pub(crate) fn launch_stride(
+        &self,
+        kernel: &'static str,
+        work: usize,
+        args: &[&dyn DeviceReprArg],
+    ) -> Result<()> {
+        self.launch(kernel, crate::launch::stride(kernel, work)?, args)
+    }
+
+    /// Launch a kernel of one thread per index below `threads` ([`crate::launch::per_thread`]).
+    pub(crate) fn launch_per_thread(
+        &self,
+        kernel: &'static str,
+        threads: usize,
+        args: &[&dyn DeviceReprArg],
+    ) -> Result<()> {
+        self.launch(kernel, crate::launch::per_thread(kernel, threads)?, args)
+    }
+
     /// With `profile_kernels`, an event recorded now on the stream (the start of a timed span).
     fn profile_event(&self) -> Result<Option<cudarc::driver::CudaEvent>> {
         if !self.options.profile_kernels {
             return Ok(None);
         }
-        Ok(Some(self.stream.record_event(None)?))
+        Ok(Some(self.timing_event()?))
+    }
+
+    /// An event that records time, recorded now on the stream. Not `record_event(None)`:
+    /// cudarc creates those with `CU_EVENT_DISABLE_TIMING`, and `elapsed_ms` between them is
+    /// `CUDA_ERROR_INVALID_HANDLE`.
+    fn timing_event(&self) -> Result<cudarc::driver::CudaEvent> {
+        Ok(self
+            .stream
+            .record_event(Some(CUevent_flags::CU_EVENT_DEFAULT))?)
     }
 
     /// Close a timed span opened by [`Self::profile_event`].
@@ -339,7 +401,7 @@ impl CudaBackend {
         start: Option<cudarc::driver::CudaEvent>,
     ) -> Result<()> {
         if let Some(start) = start {
-            let end = self.stream.record_event(None)?;
+            let end = self.timing_event()?;
             self.profile.push(name, start, end);
         }
         Ok(())
@@ -360,7 +422,7 @@ impl CudaBackend {
         // SAFETY: the memory is either poisoned right away or written by a kernel before it is
         // read; callers never read a fresh buffer before writing it.
         let slice = unsafe { self.stream.alloc::<u32>(len.max(1)) }?;
-        let buf = DeviceBuffer { slice, len };
+        let buf = DeviceBuffer::new(slice, len);
         if let Some(word) = self.options.poison {
             self.fill(&buf, word)?;
         }
@@ -378,16 +440,8 @@ impl CudaBackend {
             value: word,
             _pad: 0,
         };
-        let blocks = (buf.len.div_ceil(256)).min(65_535) as u32;
-        self.launch(
-            "fill_u32",
-            LaunchConfig {
-                grid_dim: (blocks, 1, 1),
-                block_dim: (256, 1, 1),
-                shared_mem_bytes: 0,
-            },
-            &[&p],
-        )
+        let kernel = kernels::entry_any("fill_u32")?;
+        self.launch(kernel, crate::launch::stride(kernel, buf.len)?, &[&p])
     }
 
     /// Upload words. With `pinned_uploads` (the default) the copy is queued from a pinned
@@ -413,7 +467,7 @@ impl CudaBackend {
             staging.count_pageable();
             self.copy_pageable(src, 0..len, &mut slice)?;
         }
-        Ok(DeviceBuffer { slice, len })
+        Ok(DeviceBuffer::new(slice, len))
     }
 
     /// Queue a copy of `host` into `dst` at word `at` (timed as "memcpy h2d" when profiling).
@@ -446,7 +500,7 @@ impl CudaBackend {
     /// Download words (synchronizes).
     pub fn download_words(&self, buf: &DeviceBuffer) -> Result<Vec<u32>> {
         let start = self.profile_event()?;
-        let mut v = self.stream.clone_dtoh(&buf.slice)?;
+        let mut v = self.stream.clone_dtoh(&*buf.slice)?;
         self.profile_end("memcpy d2h", start)?;
         v.truncate(buf.len);
         Ok(v)
@@ -475,7 +529,7 @@ impl CudaBackend {
     /// Device-to-device copy of a whole buffer into a new one.
     pub fn copy(&self, buf: &DeviceBuffer) -> Result<DeviceBuffer> {
         let mut out = self.alloc(buf.len)?;
-        self.stream.memcpy_dtod(&buf.slice, &mut out.slice)?;
+        self.stream.memcpy_dtod(&*buf.slice, &mut *out.slice)?;
         Ok(out)
     }
 
@@ -491,7 +545,7 @@ impl CudaBackend {
         let mut out = self.alloc(len)?;
         if len > 0 {
             self.stream
-                .memcpy_dtod(&buf.slice.slice(start..start + len), &mut out.slice)?;
+                .memcpy_dtod(&buf.slice.slice(start..start + len), &mut *out.slice)?;
         }
         Ok(out)
     }
@@ -521,12 +575,8 @@ impl CudaBackend {
                 log_n,
                 width: m.width as u32,
             };
-            let cfg = LaunchConfig {
-                grid_dim: ((n * m.width).div_ceil(256).min(65_535) as u32, 1, 1),
-                block_dim: (256, 1, 1),
-                shared_mem_bytes: 0,
-            };
-            self.launch("bitrev_rows", cfg, &[&p])?;
+            let kernel = kernels::entry_any("bitrev_rows")?;
+            self.launch(kernel, crate::launch::stride(kernel, n * m.width)?, &[&p])?;
         }
         DeviceMatrix::from_buffer(out, n, m.width)
     }
@@ -614,13 +664,31 @@ impl CudaBackend {
     }
 }
 
-/// A device allocation of u32 words, freed on drop (RAII through cudarc's `CudaSlice`).
+/// A device allocation of u32 words, freed on drop (RAII through cudarc's `CudaSlice`), from
+/// any thread: the drop makes the buffer's context current first, because cudarc's free
+/// (`cuMemFreeAsync`) does not, and on a thread where the context is not current the free
+/// fails and its error surfaces in some later, unrelated call.
 pub struct DeviceBuffer {
-    slice: CudaSlice<u32>,
+    slice: ManuallyDrop<CudaSlice<u32>>,
     len: usize,
 }
 
+impl Drop for DeviceBuffer {
+    fn drop(&mut self) {
+        bind_context(self.slice.context());
+        // SAFETY: dropped exactly once, here; `slice` is not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.slice) };
+    }
+}
+
 impl DeviceBuffer {
+    fn new(slice: CudaSlice<u32>, len: usize) -> Self {
+        Self {
+            slice: ManuallyDrop::new(slice),
+            len,
+        }
+    }
+
     /// Words in the buffer.
     pub fn len(&self) -> usize {
         self.len

@@ -14,11 +14,28 @@ pub enum Error {
         /// The loader's message for the last attempt.
         reason: String,
     },
+    /// The file `SLOTPROOF_CUDA_DRIVER` names could not be loaded.
+    #[error("CUDA driver {path} (SLOTPROOF_CUDA_DRIVER) could not be loaded: {reason}")]
+    DriverFileNotLoadable {
+        /// The path from the environment.
+        path: std::path::PathBuf,
+        /// The loader's message.
+        reason: String,
+    },
+    /// cudarc loaded another driver library than the one the probe checked (for example an
+    /// exact `SLOTPROOF_CUDA_DRIVER` file while cudarc's search found a system libcuda first).
+    #[error(
+        "cudarc loaded a different CUDA driver library than the probe ({probed}); give the driver's SONAME libcuda.so.1 and make it the first one cudarc finds"
+    )]
+    DriverMismatch {
+        /// The library the probe loaded.
+        probed: String,
+    },
     /// libcuda loaded but a required entry point is missing.
     #[error("CUDA driver library {library} lacks symbol {symbol}")]
     DriverSymbolMissing {
         /// Library that was loaded.
-        library: &'static str,
+        library: String,
         /// Missing symbol.
         symbol: &'static str,
     },
@@ -64,6 +81,29 @@ pub enum Error {
         kernel: &'static str,
         /// Driver error.
         source: DriverError,
+    },
+    /// A launch whose block shape is not the one the kernel is written for
+    /// ([`crate::launch::KernelBlock`]).
+    #[error("kernel {kernel} launched with block {block:?}: {expected}")]
+    LaunchShape {
+        /// Kernel name.
+        kernel: &'static str,
+        /// The block dimensions asked for.
+        block: (u32, u32, u32),
+        /// What the kernel needs.
+        expected: String,
+    },
+    /// A device address a kernel reads or writes with vector accesses is not aligned to them.
+    #[error("kernel {kernel}: {what} at {address:#x} is not {align}-byte aligned")]
+    Misaligned {
+        /// Kernel name.
+        kernel: &'static str,
+        /// Which argument.
+        what: &'static str,
+        /// The device address.
+        address: u64,
+        /// Alignment the kernel's vector accesses need.
+        align: u64,
     },
     /// NTT tile limits the device or the kernel cannot run (shared memory, registers, threads).
     #[error("invalid NTT limits: {0}")]

@@ -6,7 +6,7 @@
 //!
 //! Codewords are extension elements in bit-reversed order, 4 interleaved words each.
 
-use cudarc::driver::{DeviceRepr, LaunchConfig};
+use cudarc::driver::DeviceRepr;
 use p3_field::ExtensionField;
 
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
@@ -173,12 +173,7 @@ impl CudaBackend {
                 log_n,
                 g_inv,
             };
-            let cfg = LaunchConfig {
-                grid_dim: (n.div_ceil(256).min(65_535) as u32, 1, 1),
-                block_dim: (256, 1, 1),
-                shared_mem_bytes: 0,
-            };
-            self.launch(kernel, cfg, &[&p])?;
+            self.launch_stride(kernel, n, &[&p])?;
             current = Some(out);
         }
         Ok(current.expect("log_arity >= 1 steps"))
@@ -200,12 +195,11 @@ impl CudaBackend {
             log_n: log_len as u32,
             log_arity: log_arity as u32,
         };
-        let cfg = LaunchConfig {
-            grid_dim: (codeword.len().div_ceil(256).min(65_535) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(crate::kernels::entry_any("fri_leaves")?, cfg, &[&p])?;
+        self.launch_stride(
+            crate::kernels::entry_any("fri_leaves")?,
+            codeword.len(),
+            &[&p],
+        )?;
         DeviceMatrix::from_buffer(out, 1 << (log_len - log_arity), 4 << log_arity)
     }
 

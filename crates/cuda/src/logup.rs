@@ -37,7 +37,9 @@
 //! above one) the kernel records the smallest `(row, lookup, reason)` with `atomicMin` and the
 //! host returns [`Error::LogUpWitness`] naming it.
 
-use cudarc::driver::{DeviceRepr, LaunchConfig};
+use cudarc::driver::DeviceRepr;
+
+use crate::launch::check_aligned;
 use p3_air::symbolic::{ConstraintLayout, SymbolicExpression};
 use p3_field::{BasedVectorSpace, ExtensionField};
 use p3_lookup::Lookup;
@@ -443,16 +445,11 @@ impl CudaBackend {
             challenge_stride: program.challenge_stride() as u32,
             _pad: 0,
         };
-        let cfg = LaunchConfig {
-            grid_dim: (threads.div_ceil(128) as u32, 1, 1),
-            block_dim: (128, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(
-            crate::kernels::entry("logup_fractions", F::KIND)?,
-            cfg,
-            &[&p],
-        )?;
+        let kernel = crate::kernels::entry("logup_fractions", F::KIND)?;
+        // The program is read one instruction (uint4) at a time; the status is a 64-bit atomic.
+        check_aligned(kernel, "program", p.program, 16)?;
+        check_aligned(kernel, "status", p.status, 8)?;
+        self.launch_per_thread(kernel, threads, &[&p])?;
         self.scan_ext::<F>(&totals, height)?;
         let acc = LogUpAccumulatorParams {
             totals: totals.ptr(stream),
@@ -461,14 +458,9 @@ impl CudaBackend {
             height: height as u32,
             _pad: 0,
         };
-        let cfg = LaunchConfig {
-            grid_dim: (height.div_ceil(256).min(65_535) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(
+        self.launch_stride(
             crate::kernels::entry_any("logup_accumulator")?,
-            cfg,
+            height,
             &[&acc],
         )?;
         let words = self.download_words(&result)?;
@@ -506,26 +498,18 @@ impl CudaBackend {
             n: n as u32,
             _pad: 0,
         };
-        let cfg = LaunchConfig {
-            grid_dim: (blocks as u32, 1, 1),
-            block_dim: (SCAN_THREADS as u32, 1, 1),
-            shared_mem_bytes: 0,
-        };
+        let kernel = crate::kernels::entry("logup_scan_block", F::KIND)?;
+        // One block per SCAN_BLOCK elements, each exactly SCAN_THREADS threads (launch.rs).
         self.launch(
-            crate::kernels::entry("logup_scan_block", F::KIND)?,
-            cfg,
+            kernel,
+            crate::launch::fixed(kernel, (blocks as u32, 1, 1))?,
             &[&p],
         )?;
         if let Some(sums) = sums {
             self.scan_ext::<F>(&sums, blocks)?;
-            let cfg = LaunchConfig {
-                grid_dim: ((n - SCAN_BLOCK).div_ceil(256).min(65_535) as u32, 1, 1),
-                block_dim: (256, 1, 1),
-                shared_mem_bytes: 0,
-            };
-            self.launch(
+            self.launch_stride(
                 crate::kernels::entry("logup_scan_add", F::KIND)?,
-                cfg,
+                n - SCAN_BLOCK,
                 &[&p],
             )?;
         }

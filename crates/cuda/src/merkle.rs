@@ -2,8 +2,6 @@
 //! `MerkleTreeMmcs<_, _, PaddingFreeSponge<Perm16, 16, 8, 8>, TruncatedPermutation<Perm16, 2, 8, 16>, 2, 8>`
 //! (default Poseidon2 constants) for power-of-two heights.
 
-use cudarc::driver::LaunchConfig;
-
 use crate::abi::{CompressParams, GatherRowsParams, LeafHashParams, MatrixDesc};
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
 use crate::error::{Error, Result};
@@ -153,12 +151,9 @@ impl CudaBackend {
         };
         let c = F::poseidon2_constants();
         let kernel = crate::kernels::entry("merkle_hash_leaves", F::KIND)?;
-        let cfg = LaunchConfig {
-            grid_dim: (rows.div_ceil(128) as u32, 1, 1),
-            block_dim: (128, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(kernel, cfg, &[&p, &c])?;
+        // Digests are stored as two uint4.
+        crate::launch::check_aligned(kernel, "out", p.out, 16)?;
+        self.launch_per_thread(kernel, rows, &[&p, &c])?;
         Ok(out)
     }
 
@@ -200,12 +195,15 @@ impl CudaBackend {
                 num_nodes: nodes as u32,
                 _pad: 0,
             };
-            let cfg = LaunchConfig {
-                grid_dim: (nodes.div_ceil(128) as u32, 1, 1),
-                block_dim: (128, 1, 1),
-                shared_mem_bytes: 0,
-            };
-            self.launch(kernel, cfg, &[&p, &c])?;
+            // Children, injected digests and outputs are read and written as uint4.
+            for (what, address) in [
+                ("children", p.children),
+                ("inject", p.inject),
+                ("out", p.out),
+            ] {
+                crate::launch::check_aligned(kernel, what, address, 16)?;
+            }
+            self.launch_per_thread(kernel, nodes, &[&p, &c])?;
             layers.push(out);
         }
         let cap_height = effective_cap_height(cap_height, layers.len());
@@ -242,12 +240,7 @@ impl CudaBackend {
             num_queries: rows.len() as u32,
         };
         let total = rows.len() * width;
-        let cfg = LaunchConfig {
-            grid_dim: (total.div_ceil(256).min(65_535) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(crate::kernels::entry_any("gather_rows")?, cfg, &[&p])?;
+        self.launch_stride(crate::kernels::entry_any("gather_rows")?, total, &[&p])?;
         self.download_words(&out)
     }
 
@@ -333,12 +326,7 @@ impl CudaBackend {
                     num_queries: indices.len() as u32,
                 };
                 let total = indices.len() * m.width;
-                let cfg = LaunchConfig {
-                    grid_dim: (total.div_ceil(256).min(65_535) as u32, 1, 1),
-                    block_dim: (256, 1, 1),
-                    shared_mem_bytes: 0,
-                };
-                self.launch(kernel, cfg, &[&p])?;
+                self.launch_stride(kernel, total, &[&p])?;
             }
             let values = F::vec_from_words(self.download_words(&out)?)?;
             for (q, opening) in openings.iter_mut().enumerate() {

@@ -81,6 +81,9 @@ impl CudaBackend {
                     log_regs: pass.log_regs,
                     _pad: 0,
                 };
+                // A contiguous pass stores pairs of words as uint2: every column start must
+                // be 8-byte aligned (heights here are powers of two >= 2, so the base decides).
+                crate::launch::check_aligned(kernel, "data", p.data, 8)?;
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, cols as u32, 1),
                     block_dim: (pass.threads, pass.tiles_per_block, 1),
@@ -119,9 +122,14 @@ impl CudaBackend {
         };
         let stream = self.stream();
         let (grid_x, block) = if tiled {
-            (1u32 << (log_n - 10), (32, 8, 1))
+            let block = crate::launch::SCATTER_TILE_BLOCK;
+            (1u32 << (log_n - 10), block)
         } else {
-            (big_n.div_ceil(256).min(1 << 16) as u32, (256, 1, 1))
+            let threads = crate::launch::STRIDE_THREADS as usize;
+            (
+                big_n.div_ceil(threads).min(1 << 16) as u32,
+                (threads as u32, 1, 1),
+            )
         };
         for first in (0..src.width).step_by(MAX_GRID_Y) {
             let cols = (src.width - first).min(MAX_GRID_Y);

@@ -6,7 +6,7 @@
 //! Matrices are committed LDEs as they sit on the device: column-major, bit-reversed coset
 //! `F::GENERATOR·⟨ω_H⟩`; the first `H >> log_blowup` rows determine the polynomial.
 
-use cudarc::driver::{DeviceRepr, LaunchConfig};
+use cudarc::driver::DeviceRepr;
 use p3_field::ExtensionField;
 
 use crate::backend::{CudaBackend, DeviceBuffer, DeviceMatrix};
@@ -149,14 +149,9 @@ impl CudaBackend {
         let stream = self.stream();
         let mut wp = *params;
         wp.out = weights.ptr(stream);
-        let cfg = LaunchConfig {
-            grid_dim: (h.div_ceil(256).min(65_535) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(
+        self.launch_stride(
             crate::kernels::entry("opening_weights", F::KIND)?,
-            cfg,
+            h,
             &[&wp],
         )?;
         let out = self.alloc(4 * width)?;
@@ -168,13 +163,15 @@ impl CudaBackend {
             h: h as u32,
             width: width as u32,
         };
-        // The kernel's shared-memory reduction assumes 256 threads per block.
-        let cfg = LaunchConfig {
-            grid_dim: (width as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(crate::kernels::entry("opening_dot", F::KIND)?, cfg, &[&dp])?;
+        // One block per column, of exactly OPENING_DOT_THREADS threads (its reduction's size).
+        let kernel = crate::kernels::entry("opening_dot", F::KIND)?;
+        let blocks = u32::try_from(width)
+            .map_err(|_| Error::InvalidShape(format!("{width} columns exceed the grid")))?;
+        self.launch(
+            kernel,
+            crate::launch::fixed(kernel, (blocks, 1, 1))?,
+            &[&dp],
+        )?;
         Ok(F::as_words(&F::vec_from_words(self.download_words(&out)?)?).to_vec())
     }
 
@@ -233,14 +230,9 @@ impl CudaBackend {
         p.col_stride = m.height() as u64;
         p.alpha_powers = alpha_powers.ptr(stream);
         p.acc = acc.ptr(stream);
-        let cfg = LaunchConfig {
-            grid_dim: (m.height().div_ceil(256).min(65_535) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(
+        self.launch_stride(
             crate::kernels::entry("opening_reduce", F::KIND)?,
-            cfg,
+            m.height(),
             &[&p],
         )
     }

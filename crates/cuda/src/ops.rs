@@ -1,7 +1,5 @@
 //! Element-wise field and Poseidon2 kernels, exposed for bit-exact tests of the device headers.
 
-use cudarc::driver::LaunchConfig;
-
 use crate::abi::{ElementwiseOp, ElementwiseParams, PermuteParams};
 use crate::backend::{CudaBackend, DeviceBuffer};
 use crate::error::{Error, Result};
@@ -43,12 +41,7 @@ impl CudaBackend {
             op: op as u32,
         };
         let kernel = crate::kernels::entry("elementwise", F::KIND)?;
-        let cfg = LaunchConfig {
-            grid_dim: (n.div_ceil(256).clamp(1, 65_535) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(kernel, cfg, &[&p])?;
+        self.launch_stride(kernel, n, &[&p])?;
         Ok(out)
     }
 
@@ -71,12 +64,7 @@ impl CudaBackend {
         };
         let c = F::poseidon2_constants();
         let kernel = crate::kernels::entry("poseidon2_permute", F::KIND)?;
-        let cfg = LaunchConfig {
-            grid_dim: (n.div_ceil(128).max(1) as u32, 1, 1),
-            block_dim: (128, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(kernel, cfg, &[&p, &c])?;
+        self.launch_per_thread(kernel, n, &[&p, &c])?;
         Ok(out)
     }
 }

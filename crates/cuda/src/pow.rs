@@ -2,7 +2,7 @@
 //! `slotproof_prover::challenger::CanonicalChallenger::grind` finds, so GPU and CPU proofs are
 //! byte-identical. One launch searches the whole field with early exit; one word comes back.
 
-use cudarc::driver::{DeviceRepr, LaunchConfig};
+use cudarc::driver::DeviceRepr;
 use p3_challenger::DuplexChallenger;
 use p3_symmetric::CryptographicPermutation;
 
@@ -90,6 +90,9 @@ pub fn check_difficulty<F: DeviceField>(bits: usize) -> Result<()> {
     Ok(())
 }
 
+/// Blocks of a proof-of-work search: enough threads to fill an H100 several times over.
+pub const POW_BLOCKS: u32 = 1024;
+
 impl CudaBackend {
     /// The smallest `w` in `[0, p)` that passes `check_witness(bits, w)` for the challenger state
     /// `search` describes; `bits == 0` gives zero without a launch (Plonky3's convention).
@@ -110,12 +113,12 @@ impl CudaBackend {
         };
         let c = F::poseidon2_constants();
         // Enough threads to fill the device; each one stops as soon as a smaller witness exists.
-        let cfg = LaunchConfig {
-            grid_dim: (1024, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(crate::kernels::entry("pow_grind", F::KIND)?, cfg, &[&p, &c])?;
+        let kernel = crate::kernels::entry("pow_grind", F::KIND)?;
+        self.launch(
+            kernel,
+            crate::launch::fixed(kernel, (POW_BLOCKS, 1, 1))?,
+            &[&p, &c],
+        )?;
         let w = self.download_words(&result)?[0];
         if w == NO_WITNESS {
             return Err(Error::NoPowWitness { bits });

@@ -31,7 +31,7 @@
 //! `2^log_quotient` rows are the bit-reversed quotient domain (what p3's
 //! `get_evaluations_on_domain` views). Nothing is copied or reordered before the kernel runs.
 
-use cudarc::driver::{DeviceRepr, LaunchConfig};
+use cudarc::driver::DeviceRepr;
 use p3_field::{BasedVectorSpace, ExtensionField};
 use slotproof_prover::program::{ConstraintProgram, OpCode, OutputKind};
 
@@ -510,12 +510,9 @@ impl CudaBackend {
             _pad: 0,
         };
         let kernel = crate::kernels::entry("quotient_eval", F::KIND)?;
-        let cfg = LaunchConfig {
-            grid_dim: (threads.div_ceil(128) as u32, 1, 1),
-            block_dim: (128, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(kernel, cfg, &[&p])?;
+        // The program is read one instruction (uint4) at a time.
+        crate::launch::check_aligned(kernel, "program", p.program, 16)?;
+        self.launch_per_thread(kernel, threads, &[&p])?;
         DeviceMatrix::from_buffer(out, q_size, 4)
     }
 
@@ -543,12 +540,11 @@ impl CudaBackend {
             log_quotient: q_size.trailing_zeros(),
             log_chunks,
         };
-        let cfg = LaunchConfig {
-            grid_dim: ((4 * q_size).div_ceil(256).min(65_535) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        self.launch(crate::kernels::entry_any("quotient_split")?, cfg, &[&p])?;
+        self.launch_stride(
+            crate::kernels::entry_any("quotient_split")?,
+            4 * q_size,
+            &[&p],
+        )?;
         DeviceMatrix::from_buffer(out, q_size >> log_chunks, 4 << log_chunks)
     }
 }

@@ -334,14 +334,27 @@ impl PinnedSlot {
 
 impl Drop for PinnedSlot {
     fn drop(&mut self) {
-        // Freed only once the last copy from the slot has run; if that cannot be established
-        // (a failed context), the memory is leaked rather than freed under a DMA.
-        if self.wait().is_err() {
-            self.abandon();
+        // Not through cudarc's `bind_to_thread` (as `wait` and `free` go): it returns, and
+        // clears, an error some other call recorded on the context, so the drop would both
+        // lose that error and leak the slot. Errors of the drop itself are recorded; drop
+        // cannot return them.
+        crate::backend::bind_context(&self.ctx);
+        if let Some(event) = &self.event {
+            // SAFETY: the event is alive (owned by the slot) and its context is current.
+            let drained = unsafe { result::event::synchronize(event.cu_event()) };
+            if let Err(e) = drained {
+                // Whether the last copy has run cannot be established: leak rather than free
+                // under a DMA.
+                self.ctx.record_err(Err::<(), _>(e));
+                self.abandon();
+            }
         }
-        // Drop cannot return an error; the context reports it at its next check.
-        if let Err(Error::Driver(e)) = self.free() {
-            self.ctx.record_err(Err::<(), _>(e));
+        if !self.ptr.is_null() {
+            // SAFETY: `ptr` came from `malloc_host`, no copy reads it (its event completed)
+            // and it is freed once (nulled below).
+            let freed = unsafe { result::free_host(self.ptr.cast()) };
+            self.ctx.record_err(freed);
+            self.ptr = std::ptr::null_mut();
         }
     }
 }

@@ -210,7 +210,9 @@ fn gpu_evm_shard_is_the_cpu_proof() {
         return;
     };
     type F = KoalaBear;
-    for max_rows in [256, 1 << 12] {
+    // One small shard on the stand-in (the kernels run on the CPU).
+    let sizes: &[usize] = common::gpu_or_standin(&[256, 1 << 12], &[64]);
+    for &max_rows in sizes {
         let shard = common::first_token_shard::<F>(max_rows);
         let settings = FriSettings::DEFAULT;
         let cpu = slotproof_prover::ShardProver::cpu(settings);

@@ -37,8 +37,12 @@ macro_rules! gpu_tests {
                 let Some(b) = backend(tag) else { return };
                 let mut rng = rng(tag);
                 for air in &airs {
-                    for (log_trace, extra, threads) in [(3, 0, 5), (10, 1, 1 << 16), (12, 0, 1000)]
-                    {
+                    // Smaller traces and thread counts on the stand-in (kernels on the CPU).
+                    let sizes = crate::common::gpu_or_standin(
+                        [(3, 0, 5), (10, 1, 1 << 16), (12, 0, 1000)],
+                        [(3, 0, 5), (6, 1, 1 << 8), (8, 0, 100)],
+                    );
+                    for (log_trace, extra, threads) in sizes {
                         let case = random_case(&mut rng, air, log_trace, extra);
                         let (program, env, domain) = case.device_inputs(air);
                         let main = matrix(&b, &case.main);

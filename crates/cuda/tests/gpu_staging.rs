@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{rng, skip};
+use common::rng;
 use p3_baby_bear::BabyBear;
 use p3_koala_bear::KoalaBear;
 use p3_matrix::dense::RowMajorMatrix;
@@ -205,16 +205,15 @@ fn gpu_row_major_upload_equals_pageable() {
 #[test]
 fn gpu_staged_copies_are_profiled() {
     let test = "gpu_staged_copies_are_profiled";
-    let b = match CudaBackend::with_options(
-        0,
+    let Some(b) = common::backend_with(
+        test,
         BackendOptions {
             profile_kernels: true,
             staging_slot_words: CAP,
             ..BackendOptions::default()
         },
-    ) {
-        Ok(b) => b,
-        Err(e) => return skip(test, &format!("no usable CUDA device/kernels: {e}")),
+    ) else {
+        return;
     };
     let _ = b.take_kernel_times().unwrap();
     let src = words(&mut rng(test), 4 * CAP + 1);

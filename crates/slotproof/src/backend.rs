@@ -60,6 +60,20 @@ impl ProverBackend {
     }
 }
 
+/// Suffix of a backend's description when its CUDA driver is the CPU stand-in: what is
+/// measured under it is never a GPU figure.
+pub const STANDIN_LABEL: &str = "(stand-in)";
+
+/// `backend` as reports print it: its name and devices, and [`STANDIN_LABEL`] when the CUDA
+/// driver is the stand-in (e.g. `cuda:0 (stand-in)`).
+pub fn describe_backend(backend: &ProverBackend, standin: bool) -> String {
+    if standin && !backend.is_cpu() {
+        format!("{backend} {STANDIN_LABEL}")
+    } else {
+        backend.to_string()
+    }
+}
+
 impl std::fmt::Display for ProverBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -270,6 +284,19 @@ impl DevicePool {
         Err(BackendUnavailable::CudaNotCompiled)
     }
 
+    /// Whether the opened CUDA devices run on the stand-in driver (`slotproof-cuda-standin`:
+    /// the kernels on the CPU); false for the CPU backend or before the devices are opened.
+    pub(crate) fn runs_on_standin(&self) -> bool {
+        #[cfg(feature = "cuda")]
+        if let Some(Ok(devices)) = self.opened.get() {
+            return devices
+                .iter()
+                .flat_map(|d| d.streams.iter())
+                .any(|s| s.driver_info().is_standin());
+        }
+        false
+    }
+
     /// The device memory one shard may plan for: the least, over the devices, of the free
     /// memory less [`DEVICE_HEADROOM_BYTES`] shared by the shards in flight on it. `None` for
     /// the CPU.
@@ -471,6 +498,14 @@ mod tests {
             .to_string(),
             "cuda:0,2"
         );
+    }
+
+    #[test]
+    fn stand_in_runs_are_labelled() {
+        let cuda = ProverBackend::Cuda { devices: vec![0] };
+        assert_eq!(describe_backend(&cuda, true), "cuda:0 (stand-in)");
+        assert_eq!(describe_backend(&cuda, false), "cuda:0");
+        assert_eq!(describe_backend(&ProverBackend::Cpu, true), "cpu");
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod verify;
 
 pub use backend::{
     BackendUnavailable, DEFAULT_CUDA_STREAMS, DEVICE_HEADROOM_BYTES, KernelTime, ProverBackend,
+    STANDIN_LABEL, describe_backend,
 };
 pub use memory::{ShardReport, TableArea};
 pub use proof::{

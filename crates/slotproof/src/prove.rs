@@ -292,6 +292,19 @@ impl BlockProver {
         &self.backend
     }
 
+    /// The backend as reports print it (`cpu`, `cuda:0`, or `cuda:0 (stand-in)` when the CUDA
+    /// driver is the CPU stand-in). Call it after [`BlockProver::check_backend`] (which opens
+    /// the devices); before, a stand-in is not known yet.
+    pub fn backend_description(&self) -> String {
+        crate::backend::describe_backend(&self.backend, self.device.runs_on_standin())
+    }
+
+    /// Whether the CUDA devices run on the stand-in driver (the kernels on the CPU): nothing
+    /// timed under it is a GPU figure.
+    pub fn runs_on_standin(&self) -> bool {
+        self.device.runs_on_standin()
+    }
+
     /// Shards in flight per CUDA device.
     pub fn cuda_streams(&self) -> usize {
         self.cuda_streams
