@@ -522,66 +522,14 @@ fn prove_with_the_cuda_backend_writes_the_cpu_proof_bytes() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Run `cmd` (a `--json` command) and return its report. Workaround for a stand-in defect: its
-/// runtime's worker threads wait on a static condition variable that `exit` destroys, so a
-/// process that used them can hang after its last output. Once the whole report has been
-/// printed, the child gets a grace period to exit and is then killed; a child that never
-/// completes its report within 30 minutes fails the test.
+/// Run `cmd` (a `--json` command) and return its report; the command must succeed.
 fn run_to_report(mut cmd: Command, what: &str) -> serde_json::Value {
-    use std::io::Read;
-    use std::process::Stdio;
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let sink = buf.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
-        buf
-    };
-    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
-    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let mut complete_since: Option<Instant> = None;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        let complete = serde_json::from_slice::<serde_json::Value>(&stdout.lock().unwrap()).is_ok();
-        if !complete {
-            complete_since = None;
-        }
-        let waited = complete_since.get_or_insert_with(Instant::now).elapsed();
-        if (complete && waited > Duration::from_secs(20))
-            || start.elapsed() > Duration::from_secs(1800)
-        {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    // Let the readers drain what the child wrote.
-    std::thread::sleep(Duration::from_millis(300));
-    let err = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
-    match status {
-        Some(status) => assert!(status.success(), "{what}: {err}"),
-        None => eprintln!(
-            "{what}: the child did not exit after its report (stand-in pool-at-exit hang); killed"
-        ),
-    }
-    serde_json::from_slice(&stdout.lock().unwrap())
-        .unwrap_or_else(|e| panic!("{what}: no complete JSON report ({e}): {err}"))
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{what}: not a JSON report ({e})"))
 }

@@ -501,7 +501,7 @@ STANDIN_HIDDEN uint64_t standin_shfl(uint32_t mask, uint64_t value, int kind, in
 
 STANDIN_HIDDEN uint64_t standin_atomic(void* addr, int bytes_and_sign, int op, uint64_t value, uint64_t compare) {
     const int bytes = bytes_and_sign & 0xff;
-    const bool is_signed = (bytes_and_sign & 0x100) == 0;
+    const bool is_signed = (bytes_and_sign & 0x100) != 0;
     check_access(reinterpret_cast<uintptr_t>(addr), static_cast<size_t>(bytes),
                  kAccessWrite | kAccessCheckAlign | kAccessAtomic);
     auto run = [&](auto* p, auto v, auto c) -> uint64_t {

@@ -216,50 +216,10 @@ pub fn checked_backend(test: &str) -> Option<slotproof_cuda::CudaBackend> {
 pub fn driver() -> slotproof_cuda::Result<slotproof_cuda::DriverInfo> {
     match slotproof_cuda::probe_driver() {
         Err(slotproof_cuda::Error::DriverNotFound { .. }) => {
-            let info = slotproof_cuda::probe_driver_file(slotproof_cuda_standin::LIBRARY_PATH)?;
-            standin_blocks_on_the_launching_thread();
-            Ok(info)
+            slotproof_cuda::probe_driver_file(slotproof_cuda_standin::LIBRARY_PATH)
         }
         other => other,
     }
-}
-
-/// Workaround for a stand-in defect: its runtime's worker threads wait on a static condition
-/// variable that `exit` destroys, which hangs the test process at exit. With one worker the
-/// runtime runs blocks on the launching thread and never starts the pool (as the stand-in's
-/// own tests do). Remove once the runtime shuts its pool down.
-fn standin_blocks_on_the_launching_thread() {
-    /// `standin_options` of crates/cuda-standin/runtime/standin_runtime.h.
-    #[repr(C)]
-    #[derive(Default)]
-    struct RuntimeOptions {
-        seed: u64,
-        check_races: i32,
-        check_bounds: i32,
-        worker_threads: u32,
-    }
-    static DONE: std::sync::Once = std::sync::Once::new();
-    DONE.call_once(|| {
-        // SAFETY: the stand-in is already loaded (the probe keeps it), so this only takes
-        // another reference; the prototypes are the header's `void
-        // standin_get_options(standin_options*)` / `void standin_set_options(const
-        // standin_options*)`, with a #[repr(C)] mirror. The handle stays loaded (leaked).
-        unsafe {
-            let Ok(lib) = libloading::Library::new(slotproof_cuda_standin::LIBRARY_PATH) else {
-                return;
-            };
-            if let (Ok(get), Ok(set)) = (
-                lib.get::<unsafe extern "C" fn(*mut RuntimeOptions)>(b"standin_get_options\0"),
-                lib.get::<unsafe extern "C" fn(*const RuntimeOptions)>(b"standin_set_options\0"),
-            ) {
-                let mut options = RuntimeOptions::default();
-                get(&mut options);
-                options.worker_threads = 1;
-                set(&options);
-            }
-            std::mem::forget(lib);
-        }
-    });
 }
 
 /// Whether the tests run on the stand-in driver (kernels on the CPU, far slower than a GPU).
