@@ -53,6 +53,14 @@ where
     SC::Challenge: BasedVectorSpace<Val<SC>>,
     SC::Challenger: GrindingChallenger<Witness = Val<SC>>,
 {
+    /// The tallest trace a proof may claim: the PCS's two-adicity less the blowup.
+    fn max_verified_log_height(&self) -> usize {
+        self.config()
+            .pcs()
+            .log_max_trace_height()
+            .saturating_sub(self.settings().log_blowup.max(1))
+    }
+
     /// Verify a proof of `airs` with `public_values` using the stock batch-STARK verifier.
     pub fn verify<A>(
         &self,
@@ -64,12 +72,7 @@ where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>
             + for<'a> Air<VerifierConstraintFolderWithLookups<'a, SC>>,
     {
-        let max_log_height = self
-            .config()
-            .pcs()
-            .log_max_trace_height()
-            .saturating_sub(self.settings().log_blowup.max(1));
-        check_proof_shape(airs, proof, public_values, max_log_height)?;
+        check_proof_shape(airs, proof, public_values, self.max_verified_log_height())?;
 
         // The lookup layout is derived from the AIRs at the proof's (now range-checked) sizes,
         // exactly as the prover's key generation did.
@@ -96,12 +99,7 @@ where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>
             + for<'a> Air<VerifierConstraintFolderWithLookups<'a, SC>>,
     {
-        let max_log_height = self
-            .config()
-            .pcs()
-            .log_max_trace_height()
-            .saturating_sub(self.settings().log_blowup.max(1));
-        check_proof_shape(airs, proof, public_values, max_log_height)?;
+        check_proof_shape(airs, proof, public_values, self.max_verified_log_height())?;
         if key.lookups.len() != airs.len() {
             return Err(VerifyError::Malformed(format!(
                 "a key for {} AIRs, {} given",
