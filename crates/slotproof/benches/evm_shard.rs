@@ -1,8 +1,8 @@
 //! Our shard pipeline against Plonky3's `prove_batch` on the same real EVM shard, in one run.
 //!
 //! The shard is the first one of the largest subblock of a block (default: the project's
-//! `fixtures/mixed.json`; `BENCH_FIXTURE=path` for another, e.g. a mainnet block of the shared
-//! data), cut at `BENCH_MAX_ROWS` steps (default 2^15). Both provers use the same configuration
+//! `fixtures/mixed.json`; `BENCH_FIXTURE=/absolute/path` for another, e.g. a mainnet block of
+//! the shared data: cargo runs benches in this crate's folder), cut at `BENCH_MAX_ROWS` steps (default 2^15). Both provers use the same configuration
 //! and must produce the same bytes (checked before timing). Printed at the end: the median per
 //! proof of each, the ratio ours/stock, and cells per second for both, where cells are the
 //! shard's main-trace cells (height x width, padded), the unit of the probe's physical figure
