@@ -9,6 +9,7 @@ mod common;
 use std::time::Instant;
 
 use common::{DeviceBuf, Dim3, Options, Runtime, bytes_of, dim};
+use slotproof_cuda::abi::{ElementwiseParams, NttPassParams};
 
 const P: u32 = 0x7f00_0001;
 const MU: u32 = 0x8100_0001;
@@ -33,32 +34,6 @@ fn time<F: FnMut()>(mut f: F) -> f64 {
         f();
     }
     t.elapsed().as_secs_f64() / reps as f64
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct ElementwiseParams {
-    a: u64,
-    b: u64,
-    out: u64,
-    n: u32,
-    op: u32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct NttPassParams {
-    data: u64,
-    twiddles: u64,
-    col_stride: u64,
-    log_n: u32,
-    num_cols: u32,
-    stage_hi: u32,
-    num_stages: u32,
-    log_lanes: u32,
-    warp_stages: u32,
-    log_regs: u32,
-    pad: u32,
 }
 
 fn main() {
@@ -176,7 +151,7 @@ fn main() {
         log_lanes: 0,
         warp_stages: 5 + log_regs,
         log_regs,
-        pad: 0,
+        _pad: 0,
     };
     for (label, on) in modes {
         rt.set_options(Options {

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{CHECKED, DeviceBuf, Dim3, Options, Runtime, bytes_of, dim, serial};
+use slotproof_cuda::abi::{
+    ElementwiseParams, FillParams, NttPassParams, PermuteParams, Poseidon2Constants,
+};
 
 const P: u64 = 0x7f00_0001; // KoalaBear
 
@@ -118,15 +121,6 @@ fn every_kernel_entry_is_registered() {
     assert_eq!(rt.static_shared_bytes("fill_u32"), 0);
 }
 
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct FillParams {
-    dst: u64,
-    n: u64,
-    value: u32,
-    pad: u32,
-}
-
 #[test]
 fn fill_u32_fills_exactly_its_range() {
     let _g = serial();
@@ -137,7 +131,7 @@ fn fill_u32_fills_exactly_its_range() {
         dst: buf.addr() + 4,
         n: 998,
         value: 0xdead_beef,
-        pad: 0,
+        _pad: 0,
     };
     rt.launch("fill_u32", dim(3), dim(128), 0, &[&bytes_of(&p)])
         .unwrap();
@@ -151,16 +145,6 @@ fn fill_u32_fills_exactly_its_range() {
         .unwrap_err();
     assert_eq!(e.code, 700, "{}", e.message);
     assert!(e.message.contains("kernel fill_u32"), "{}", e.message);
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct ElementwiseParams {
-    a: u64,
-    b: u64,
-    out: u64,
-    n: u32,
-    op: u32,
 }
 
 #[test]
@@ -192,22 +176,6 @@ fn elementwise_kb_matches_field_arithmetic() {
             assert_eq!(out.words[i], to_monty(f(a[i], b[i])), "op {op} element {i}");
         }
     }
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct NttPassParams {
-    data: u64,
-    twiddles: u64,
-    col_stride: u64,
-    log_n: u32,
-    num_cols: u32,
-    stage_hi: u32,
-    num_stages: u32,
-    log_lanes: u32,
-    warp_stages: u32,
-    log_regs: u32,
-    pad: u32,
 }
 
 fn reverse_bits(x: usize, bits: u32) -> usize {
@@ -243,7 +211,7 @@ fn ntt_single_pass(log_n: u32, log_regs: u32, seed: u64) {
         log_lanes: 0,
         warp_stages,
         log_regs,
-        pad: 0,
+        _pad: 0,
     };
     let grid = Dim3 {
         x: 1,
@@ -386,24 +354,6 @@ fn logup_scan_block_kb_matches_prefix_sums() {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct PermuteParams {
-    input: u64,
-    out: u64,
-    num_states: u32,
-    pad: u32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct Poseidon2Constants {
-    external_initial: [[u32; 16]; 4],
-    external_terminal: [[u32; 16]; 4],
-    internal: [u32; 24],
-    diag: [u32; 16],
-}
-
 /// poseidon2.cuh's permutation for KoalaBear (x^3, 20 partial rounds) on canonical values.
 fn poseidon2_kb(
     s: &mut [u64; 16],
@@ -488,7 +438,7 @@ fn poseidon2_permute_kb_matches_the_permutation() {
         input: din.addr(),
         out: dout.addr(),
         num_states: states as u32,
-        pad: 0,
+        _pad: 0,
     };
     rt.launch(
         "poseidon2_permute_kb",
