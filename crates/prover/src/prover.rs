@@ -309,6 +309,21 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
+        self.setup_with_preprocessed(airs, log_heights)
+            .map(|(data, _)| data)
+    }
+
+    /// [`Self::setup`], also returning each instance's checked preprocessed trace (generated
+    /// once here, so that key generation need not generate it again).
+    #[allow(clippy::type_complexity)]
+    fn setup_with_preprocessed<A>(
+        &self,
+        airs: &[A],
+        log_heights: &[usize],
+    ) -> Result<(ProverData<SC>, Vec<Option<RowMajorMatrix<Val<SC>>>>), ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
         if airs.len() != log_heights.len() {
             return Err(ProveError::CountMismatch {
                 airs: airs.len(),
@@ -316,10 +331,11 @@ where
                 public_values: log_heights.len(),
             });
         }
-        check_preprocessed_traces(airs, log_heights)?;
+        let preprocessed = check_preprocessed_traces(airs, log_heights)?;
         // `is_zk` is 0 for the supported (non-hiding) PCS, so extended degrees are the heights.
-        ProverData::from_airs_and_degrees(&self.config, airs, log_heights)
-            .map_err(|e| ProveError::Setup(format!("{e:?}")))
+        let data = ProverData::from_airs_and_degrees(&self.config, airs, log_heights)
+            .map_err(|e| ProveError::Setup(format!("{e:?}")))?;
+        Ok((data, preprocessed))
     }
 
     /// The constraint program and quotient size of every instance of a shard with these AIRs
@@ -367,8 +383,7 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
-        let mut data = self.setup(airs, log_heights)?;
-        let preprocessed_traces = check_preprocessed_traces(airs, log_heights)?;
+        let (mut data, preprocessed_traces) = self.setup_with_preprocessed(airs, log_heights)?;
         let preprocessed = match &data.common.preprocessed {
             None => None,
             Some(global) => {
