@@ -88,6 +88,15 @@ impl Ops for Native {
         a * b
     }
 
+    fn mul_add(&mut self, a: Challenge, b: Challenge, c: Challenge) -> Challenge {
+        a * b + c
+    }
+
+    fn select(&mut self, bit: Val, a: Challenge, b: Challenge) -> Challenge {
+        // The builder's arithmetic, so both agree for any bit value.
+        (a - b) * bit + b
+    }
+
     fn inv(&mut self, a: Challenge) -> Option<Challenge> {
         a.try_inverse()
     }
@@ -111,10 +120,10 @@ impl Ops for Native {
         value
     }
 
-    fn sample_bits(&mut self, bits: usize) -> usize {
+    fn sample_bits(&mut self, bits: usize) -> Vec<Val> {
         let value = self.challenger.sample_bits(bits);
         self.log.push(Event::SampleBits { bits, value });
-        value
+        (0..bits).map(|k| Val::from_bool(value >> k & 1 == 1)).collect()
     }
 
     fn check_witness(&mut self, bits: usize, witness: Val) -> bool {
@@ -129,12 +138,15 @@ impl Ops for Native {
 
     fn verify_opening(
         &mut self,
+        _commitment: &[Val],
         commitment: &Commitment,
         dims: &[Dimensions],
-        indices: &[usize],
+        index_bits: &[Vec<Val>],
         rows: &[Vec<Vec<Val>>],
         proof: &MultiProof,
     ) -> bool {
+        let indices: Vec<usize> = index_bits.iter().map(|b| self.bits_value(b)).collect();
+        let indices = &indices;
         let accepted = self
             .mmcs
             .verify_multi_batch(commitment, dims, indices, rows, proof)

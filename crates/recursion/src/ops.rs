@@ -9,8 +9,12 @@
 //!   becomes Merkle-path rows over the expanded (unpruned) paths, and every `check_*`/
 //!   `is_*` becomes an assertion.
 //!
-//! Values that steer control flow (query indices, PoW verdicts) are returned as plain Rust values
-//! here; a builder returns the value its witness has and records the constraint that pins it.
+//! The verifier's program must not depend on the proof's random values (a fixed program is the
+//! recursion layer's verifying key). So query indices are **bit handles**, and everything that
+//! depends on an index (query points, the place of a value in its FRI group, Merkle directions)
+//! is computed from those bits with [`Ops::select`] and arithmetic, never by branching on them.
+//! Verdicts (PoW, Merkle, `is_zero`) are returned as plain Rust values: a builder returns the
+//! value its witness has and records the assertion that pins it.
 
 use p3_field::PrimeCharacteristicRing;
 use p3_matrix::Dimensions;
@@ -19,8 +23,8 @@ use crate::config::{Challenge, Commitment, MultiProof, Val};
 
 /// The operations of a verifier, over handles `F` (base field) and `E` (extension field).
 pub trait Ops {
-    type F: Copy + core::fmt::Debug;
-    type E: Copy + core::fmt::Debug;
+    type F: Copy + core::fmt::Debug + PartialEq;
+    type E: Copy + core::fmt::Debug + PartialEq;
 
     /// A value fixed by the statement's shape or the configuration.
     fn constant(&mut self, value: Val) -> Self::F;
@@ -39,6 +43,13 @@ pub trait Ops {
     fn add(&mut self, a: Self::E, b: Self::E) -> Self::E;
     fn sub(&mut self, a: Self::E, b: Self::E) -> Self::E;
     fn mul(&mut self, a: Self::E, b: Self::E) -> Self::E;
+    /// `a·b + c` (one ALU row in a builder).
+    fn mul_add(&mut self, a: Self::E, b: Self::E, c: Self::E) -> Self::E {
+        let t = self.mul(a, b);
+        self.add(t, c)
+    }
+    /// `bit ? a : b`, for a `bit` that is 0 or 1 (e.g. from [`Self::sample_bits`]).
+    fn select(&mut self, bit: Self::F, a: Self::E, b: Self::E) -> Self::E;
     /// `a⁻¹`, or `None` for zero (a builder hints the inverse and asserts `a·a⁻¹ = 1`).
     fn inv(&mut self, a: Self::E) -> Option<Self::E>;
     /// Whether `a` is zero (a builder asserts the outcome its witness has).
@@ -50,18 +61,24 @@ pub trait Ops {
     fn observe(&mut self, value: Self::F);
     /// Squeeze from the sponge.
     fn sample(&mut self) -> Self::F;
-    /// The low `bits` bits of a squeezed element (canonical decomposition).
-    fn sample_bits(&mut self, bits: usize) -> usize;
+    /// The low `bits` bits of a squeezed element (of its canonical decomposition), least
+    /// significant first.
+    fn sample_bits(&mut self, bits: usize) -> Vec<Self::F>;
     /// Proof of work: absorb `witness`, squeeze `bits` bits, and report whether they are zero.
     fn check_witness(&mut self, bits: usize, witness: Self::F) -> bool;
 
-    /// Check a Merkle multi-opening of `rows[query][matrix]` at `indices` against
-    /// `commitment` (the rows' leaf hashes and the paths to the root).
+    /// Check a Merkle multi-opening of `rows[query][matrix]` against a commitment: the rows'
+    /// leaf hashes and the paths to the root. `commitment` is the cap's elements as handles
+    /// (what the transcript observed) and `native_commitment` the same cap as a value;
+    /// `index_bits[query]` is the leaf index, least significant bit first, as many bits as the
+    /// tallest matrix has index bits. `proof` is the pruned multi-opening the proof carries (a
+    /// builder expands it into one full path per query).
     fn verify_opening(
         &mut self,
-        commitment: &Commitment,
+        commitment: &[Self::F],
+        native_commitment: &Commitment,
         dims: &[Dimensions],
-        indices: &[usize],
+        index_bits: &[Vec<Self::F>],
         rows: &[Vec<Vec<Self::F>>],
         proof: &MultiProof,
     ) -> bool;
@@ -70,6 +87,13 @@ pub trait Ops {
     fn value(&self, a: Self::F) -> Val;
 
     // Derived operations, written once over the primitives above.
+
+    /// The number whose bits (least significant first) these handles hold, in this run.
+    fn bits_value(&self, bits: &[Self::F]) -> usize {
+        bits.iter().rev().fold(0usize, |acc, &b| {
+            (acc << 1) | usize::from(p3_field::PrimeField32::as_canonical_u32(&self.value(b)) != 0)
+        })
+    }
 
     fn ext_zero(&mut self) -> Self::E {
         self.ext_constant(Challenge::ZERO)

@@ -25,7 +25,6 @@ use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
 use p3_fri::{FriShape, PcsShape, fold_schedule};
 use p3_lookup::Kind;
 use p3_matrix::Dimensions;
-use p3_util::reverse_bits_len;
 use slotproof_prover::program::{ConstraintProgram, OpCode, OutputKind};
 
 use crate::config::{Challenge, Commitment, ShardProof, Val, fri_parameters};
@@ -57,11 +56,16 @@ fn observe_constants<O: Ops>(ops: &mut O, values: &[Val]) {
     }
 }
 
-fn observe_commitment<O: Ops>(ops: &mut O, commitment: &Commitment) {
-    for v in cap_elements(commitment) {
-        let x = ops.input(v);
-        ops.observe(x);
-    }
+/// Observe a commitment read from the proof; its handles (for the Merkle checks against it).
+fn observe_commitment<O: Ops>(ops: &mut O, commitment: &Commitment) -> Vec<O::F> {
+    cap_elements(commitment)
+        .into_iter()
+        .map(|v| {
+            let x = ops.input(v);
+            ops.observe(x);
+            x
+        })
+        .collect()
 }
 
 fn ext_inputs<O: Ops>(ops: &mut O, values: &[Challenge]) -> Vec<O::E> {
@@ -98,8 +102,10 @@ struct MatrixClaim<E> {
 }
 
 /// One commitment round of the opening argument.
-struct RoundClaim<'a, E> {
+struct RoundClaim<'a, F, E> {
     commitment: &'a Commitment,
+    /// The commitment's cap as the handles the transcript observed.
+    commitment_words: Vec<F>,
     matrices: Vec<MatrixClaim<E>>,
 }
 
@@ -266,14 +272,15 @@ pub fn verify_generic<O: Ops>(
     shape.domain_separator::<Val, Challenge>().seed(&mut seed);
     observe_constants(ops, &seed.0);
 
+    // The degree bits fix the shape (domains, the program itself), so they are constants.
     for &bits in &proof.degree_bits {
-        let b = ops.input(Val::from_usize(bits));
+        let b = ops.constant(Val::from_usize(bits));
         let zero = ops.constant(Val::ZERO);
         for c in [b, zero, zero, zero] {
             ops.observe(c);
         }
     }
-    observe_commitment(ops, &proof.commitments.main);
+    let main_words = observe_commitment(ops, &proof.commitments.main);
     let public_handles: Vec<Vec<O::F>> = public_values
         .iter()
         .map(|pv| pv.iter().map(|&v| ops.input(v)).collect())
@@ -283,9 +290,17 @@ pub fn verify_generic<O: Ops>(
             ops.observe(v);
         }
     }
-    if let Some(p) = &key.preprocessed {
-        observe_constants(ops, &cap_elements(&p.commitment));
-    }
+    let preprocessed_words: Vec<O::F> = match &key.preprocessed {
+        Some(p) => cap_elements(&p.commitment)
+            .into_iter()
+            .map(|v| {
+                let c = ops.constant(v);
+                ops.observe(c);
+                c
+            })
+            .collect(),
+        None => Vec::new(),
+    };
 
     // Lookup proof of work and challenges.
     let challenges: Vec<Vec<O::E>> = if num_lookup_instances == 0 {
@@ -320,9 +335,11 @@ pub fn verify_generic<O: Ops>(
             .collect()
     };
 
-    if let Some(c) = &proof.commitments.permutation {
-        observe_commitment(ops, c);
-    }
+    let permutation_words = proof
+        .commitments
+        .permutation
+        .as_ref()
+        .map(|c| observe_commitment(ops, c));
     let terminals: Vec<Option<O::E>> = proof
         .lookup_terminals
         .iter()
@@ -332,7 +349,7 @@ pub fn verify_generic<O: Ops>(
         ops.observe_ext(*t);
     }
     let alpha = ops.sample_ext();
-    observe_commitment(ops, &proof.commitments.quotient_chunks);
+    let quotient_words = observe_commitment(ops, &proof.commitments.quotient_chunks);
 
     if settings.ood_pow_bits == 0 && proof.ood_pow_witness != Val::ZERO {
         return Err(MirrorError::NonCanonicalPow(PowStep::OutOfDomain));
@@ -356,7 +373,7 @@ pub fn verify_generic<O: Ops>(
             ops.mul(zeta, g)
         })
         .collect();
-    let mut rounds: Vec<RoundClaim<'_, O::E>> = Vec::new();
+    let mut rounds: Vec<RoundClaim<'_, O::F, O::E>> = Vec::new();
     let mut opened_handles = Vec::with_capacity(n);
     for (i, o) in opened.iter().enumerate() {
         let base = &o.base_opened_values;
@@ -385,6 +402,7 @@ pub fn verify_generic<O: Ops>(
     }
     rounds.push(RoundClaim {
         commitment: &proof.commitments.main,
+        commitment_words: main_words,
         matrices: (0..n)
             .map(|i| {
                 let (local, next, ..) = &opened_handles[i];
@@ -412,6 +430,7 @@ pub fn verify_generic<O: Ops>(
     }
     rounds.push(RoundClaim {
         commitment: &proof.commitments.quotient_chunks,
+        commitment_words: quotient_words,
         matrices: (0..n)
             .flat_map(|i| {
                 quotient_domains[i]
@@ -455,12 +474,14 @@ pub fn verify_generic<O: Ops>(
         }
         rounds.push(RoundClaim {
             commitment: &p.commitment,
+            commitment_words: preprocessed_words,
             matrices,
         });
     }
-    if let Some(c) = &proof.commitments.permutation {
+    if let (Some(c), Some(words)) = (&proof.commitments.permutation, permutation_words) {
         rounds.push(RoundClaim {
             commitment: c,
+            commitment_words: words,
             matrices: (0..n)
                 .filter(|&i| !opened_handles[i].5.is_empty())
                 .map(|i| MatrixClaim {
@@ -678,7 +699,7 @@ fn verify_opening_argument<O: Ops>(
     ops: &mut O,
     key: &MirrorKey,
     proof: &ShardProof,
-    rounds: &[RoundClaim<'_, O::E>],
+    rounds: &[RoundClaim<'_, O::F, O::E>],
 ) -> Result<(), MirrorError> {
     let settings = &key.settings;
     let log_blowup = settings.log_blowup;
@@ -786,13 +807,14 @@ fn verify_opening_argument<O: Ops>(
         return Err(shape_err("FRI commitment or witness count"));
     }
     let mut betas = Vec::with_capacity(num_rounds);
+    let mut commit_words = Vec::with_capacity(num_rounds);
     for (r, (commit, &witness)) in fri
         .commit_phase_commits
         .iter()
         .zip(&fri.commit_pow_witnesses)
         .enumerate()
     {
-        observe_commitment(ops, commit);
+        commit_words.push(observe_commitment(ops, commit));
         if settings.commit_pow_bits > 0 {
             let w = ops.input(witness);
             if !ops.check_witness(settings.commit_pow_bits, w) {
@@ -811,7 +833,10 @@ fn verify_opening_argument<O: Ops>(
             return Err(MirrorError::Pow(PowStep::Query));
         }
     }
-    let indices: Vec<usize> = (0..settings.num_queries)
+    // Query indices as bits, least significant first. Everything that depends on an index is
+    // computed from these bits, never branched on, so the verifier's program is the same for
+    // every proof of a shape.
+    let index_bits: Vec<Vec<O::F>> = (0..settings.num_queries)
         .map(|_| ops.sample_bits(log_max))
         .collect();
 
@@ -821,7 +846,7 @@ fn verify_opening_argument<O: Ops>(
     }
     let mut opened_rows: Vec<Vec<Vec<Vec<O::F>>>> = Vec::with_capacity(rounds.len());
     for (r, (batch, round)) in fri.input_openings.iter().zip(rounds).enumerate() {
-        if batch.opened_values.len() != indices.len()
+        if batch.opened_values.len() != index_bits.len()
             || batch
                 .opened_values
                 .iter()
@@ -849,13 +874,15 @@ fn verify_opening_argument<O: Ops>(
                 })
             })
             .collect::<Result<Vec<_>, MirrorError>>()?;
-        let reduced: Vec<usize> = match heights.iter().max() {
-            Some(&h) => {
-                let bits_reduced = log_max - h.trailing_zeros() as usize;
-                indices.iter().map(|&i| i >> bits_reduced).collect()
-            }
-            None => vec![0; indices.len()],
-        };
+        // The tallest matrix of the round is indexed by the query index's high bits.
+        let bits_reduced = heights
+            .iter()
+            .max()
+            .map_or(log_max, |&h| log_max - h.trailing_zeros() as usize);
+        let reduced: Vec<Vec<O::F>> = index_bits
+            .iter()
+            .map(|b| b[bits_reduced..].to_vec())
+            .collect();
         let rows: Vec<Vec<Vec<O::F>>> = batch
             .opened_values
             .iter()
@@ -866,6 +893,7 @@ fn verify_opening_argument<O: Ops>(
             })
             .collect();
         if !ops.verify_opening(
+            &round.commitment_words,
             round.commitment,
             &dims,
             &reduced,
@@ -875,25 +903,6 @@ fn verify_opening_argument<O: Ops>(
             return Err(MirrorError::MerkleOpening(OpenedCommitment::Input(r)));
         }
         opened_rows.push(rows);
-    }
-
-    // 1 / (z - x) for every (query, round, matrix, point), x the query's point on the matrix.
-    let mut inverse_denominators = Vec::new();
-    for &index in &indices {
-        for round in rounds {
-            for m in &round.matrices {
-                let log_height = m.domain.log_size() + log_blowup;
-                let rev = reverse_bits_len(index >> (log_max - log_height), log_height);
-                let x = Val::GENERATOR * Val::two_adic_generator(log_height).exp_u64(rev as u64);
-                let x = ops.constant(x);
-                let x = ops.lift(x);
-                for (z, _) in &m.points {
-                    let d = ops.sub(*z, x);
-                    let inv = ops.inv(d).ok_or(MirrorError::OpeningPointIsQueryPoint)?;
-                    inverse_denominators.push(inv);
-                }
-            }
-        }
     }
 
     // α ladders per height, in (round, matrix, point) order.
@@ -914,6 +923,8 @@ fn verify_opening_argument<O: Ops>(
         alpha_powers.push(p);
         p = ops.mul(p, alpha);
     }
+    // Σ_k α^(offset+k)·v_k per (round, matrix, point): the claimed side, the same for every
+    // query.
     let mut offsets = BTreeMap::<usize, usize>::new();
     let mut point_reductions = Vec::new();
     for round in rounds {
@@ -925,47 +936,59 @@ fn verify_opening_argument<O: Ops>(
                 *offset += values.len();
                 let mut sum = ops.ext_zero();
                 for (k, &v) in values.iter().enumerate() {
-                    let t = ops.mul(alpha_powers[start + k], v);
-                    sum = ops.add(sum, t);
+                    sum = ops.mul_add(alpha_powers[start + k], v, sum);
                 }
                 point_reductions.push((start, sum));
             }
         }
     }
 
-    let mut inverse_iter = inverse_denominators.into_iter();
-    let mut group_indices: Vec<Vec<usize>> = vec![Vec::new(); num_rounds];
+    let generator = ops.ext_constant(Challenge::from(Val::GENERATOR));
+    let mut group_bits: Vec<Vec<Vec<O::F>>> = vec![Vec::new(); num_rounds];
     let mut group_rows: Vec<Vec<Vec<Vec<O::F>>>> = vec![Vec::new(); num_rounds];
-    for (query, &index) in indices.iter().enumerate() {
+    for (query, bits) in index_bits.iter().enumerate() {
+        let points = query_points(ops, bits, log_max);
+        // 1 / (z − x) per (height, opening point), x the query's point at that height.
+        let mut inverses: Vec<(usize, O::E, O::E)> = Vec::new();
         let mut reduced_openings = BTreeMap::<usize, O::E>::new();
         let mut reductions = point_reductions.iter();
         for (r, round) in rounds.iter().enumerate() {
             for (mi, m) in round.matrices.iter().enumerate() {
                 let log_height = m.domain.log_size() + log_blowup;
                 let row = &opened_rows[r][query][mi];
+                // Σ_k α^k·f_k of the opened row, by Horner from the last value.
+                let mut row_sum = ops.ext_zero();
+                for &f in row.iter().rev() {
+                    let f = ops.lift(f);
+                    row_sum = ops.mul_add(row_sum, alpha, f);
+                }
                 let mut ro = match reduced_openings.get(&log_height) {
                     Some(&v) => v,
                     None => ops.ext_zero(),
                 };
-                for (_, values) in &m.points {
+                for (z, values) in &m.points {
                     if row.len() != values.len() {
                         return Err(shape_err("opened row width"));
                     }
-                    let inv = inverse_iter
-                        .next()
-                        .ok_or_else(|| shape_err("denominator count"))?;
+                    let inv = match inverses
+                        .iter()
+                        .find(|(h, point, _)| *h == log_height && point == z)
+                    {
+                        Some(&(_, _, inv)) => inv,
+                        None => {
+                            let x = ops.mul(generator, points[log_max - log_height]);
+                            let d = ops.sub(*z, x);
+                            let inv = ops.inv(d).ok_or(MirrorError::OpeningPointIsQueryPoint)?;
+                            inverses.push((log_height, *z, inv));
+                            inv
+                        }
+                    };
                     let &(offset, sum_at_z) = reductions
                         .next()
                         .ok_or_else(|| shape_err("reduction count"))?;
-                    let mut sum_at_x = ops.ext_zero();
-                    for (k, &f) in row.iter().enumerate() {
-                        let f = ops.lift(f);
-                        let t = ops.mul(alpha_powers[offset + k], f);
-                        sum_at_x = ops.add(sum_at_x, t);
-                    }
+                    let sum_at_x = ops.mul(alpha_powers[offset], row_sum);
                     let diff = ops.sub(sum_at_z, sum_at_x);
-                    let t = ops.mul(diff, inv);
-                    ro = ops.add(ro, t);
+                    ro = ops.mul_add(diff, inv, ro);
                 }
                 reduced_openings.insert(log_height, ro);
             }
@@ -984,31 +1007,33 @@ fn verify_opening_argument<O: Ops>(
         if first_height != log_max {
             return Err(shape_err("initial reduced opening height"));
         }
-        let mut domain_index = index;
+        let mut shift = 0;
         let mut log_height = log_max;
         for (r, (&log_arity, opening)) in log_arities
             .iter()
             .zip(&fri.commit_phase_openings)
             .enumerate()
         {
-            let arity = 1usize << log_arity;
-            let in_group = domain_index % arity;
             let siblings = ext_inputs(ops, &opening.sibling_values[query]);
-            let mut evals = Vec::with_capacity(arity);
-            let mut s = siblings.iter();
-            for j in 0..arity {
-                if j == in_group {
-                    evals.push(folded);
-                } else {
-                    evals.push(*s.next().ok_or_else(|| shape_err("siblings"))?);
-                }
-            }
+            let in_group = &bits[shift..shift + log_arity];
+            let evals = place_in_group(ops, in_group, folded, &siblings);
             let log_folded = log_height - log_arity;
-            domain_index >>= log_arity;
-            folded = fold_row(ops, domain_index, log_folded, log_arity, betas[r], &evals);
-            group_indices[r].push(domain_index);
+            folded = fold_group(
+                ops,
+                &FoldPoint {
+                    log_max,
+                    shift,
+                    log_arity,
+                    query_point: points[shift],
+                    in_group,
+                },
+                betas[r],
+                &evals,
+            )?;
+            shift += log_arity;
+            group_bits[r].push(bits[shift..].to_vec());
             // The commit-phase leaf is this group, flattened to base coordinates.
-            let mut leaf = Vec::with_capacity(arity * 4);
+            let mut leaf = Vec::with_capacity(evals.len() * 4);
             for &e in &evals {
                 leaf.extend(ops.coefficients(e));
             }
@@ -1016,8 +1041,7 @@ fn verify_opening_argument<O: Ops>(
             log_height = log_folded;
             if let Some((_, ro)) = ro_iter.next_if(|(h, _)| *h == log_folded) {
                 let beta_pow = ops.exp_power_of_2(betas[r], log_arity);
-                let t = ops.mul(beta_pow, ro);
-                folded = ops.add(folded, t);
+                folded = ops.mul_add(beta_pow, ro, folded);
             }
         }
         if log_height != log_final_height {
@@ -1026,14 +1050,12 @@ fn verify_opening_argument<O: Ops>(
         if ro_iter.next().is_some() {
             return Err(shape_err("unconsumed reduced openings"));
         }
-        let x = Val::two_adic_generator(log_max)
-            .exp_u64(reverse_bits_len(domain_index, log_max) as u64);
-        let x = ops.constant(x);
-        let x = ops.lift(x);
+        // The final polynomial at ω^rev(index >> shift) over log_max bits, which is the
+        // query's point after `shift` squarings.
+        let x = points[shift];
         let mut eval = ops.ext_zero();
         for &c in final_poly.iter().rev() {
-            let t = ops.mul(eval, x);
-            eval = ops.add(t, c);
+            eval = ops.mul_add(eval, x, c);
         }
         let diff = ops.sub(eval, folded);
         if !ops.is_zero(diff) {
@@ -1043,9 +1065,10 @@ fn verify_opening_argument<O: Ops>(
 
     // Commit-phase openings, round by round.
     let mut log_height = log_max;
-    for (r, ((commit, opening), &log_arity)) in fri
+    for (r, (((commit, words), opening), &log_arity)) in fri
         .commit_phase_commits
         .iter()
+        .zip(&commit_words)
         .zip(&fri.commit_phase_openings)
         .zip(&log_arities)
         .enumerate()
@@ -1056,9 +1079,10 @@ fn verify_opening_argument<O: Ops>(
             height: 1 << log_folded,
         }];
         if !ops.verify_opening(
+            words,
             commit,
             &dims,
-            &group_indices[r],
+            &group_bits[r],
             &group_rows[r],
             &opening.opening_proof,
         ) {
@@ -1069,35 +1093,145 @@ fn verify_opening_argument<O: Ops>(
     Ok(())
 }
 
-/// `TwoAdicFriFolding::fold_row`: the polynomial through the group's `arity` points, at β.
-fn fold_row<O: Ops>(
-    ops: &mut O,
-    index: usize,
-    log_height: usize,
+/// The query's point at every height, from its index bits (least significant first):
+/// `points[j] = ω^(2^j · rev(i >> j))` over `log_max − j` bits, ω generating the subgroup of
+/// size `2^log_max`. `points[0]` is a product of selects; folding squares points, so
+/// `points[j + 1] = points[j]²`. (Input openings add the coset shift.)
+fn query_points<O: Ops>(ops: &mut O, bits: &[O::F], log_max: usize) -> Vec<O::E> {
+    let one = ops.ext_constant(Challenge::ONE);
+    let omega = Val::two_adic_generator(log_max);
+    let mut x = one;
+    for (k, &bit) in bits.iter().enumerate() {
+        let factor = ops.ext_constant(Challenge::from(omega.exp_power_of_2(log_max - 1 - k)));
+        let t = ops.select(bit, factor, one);
+        x = ops.mul(x, t);
+    }
+    let mut points = Vec::with_capacity(log_max + 1);
+    points.push(x);
+    for _ in 0..log_max {
+        x = ops.mul(x, x);
+        points.push(x);
+    }
+    points
+}
+
+/// The group of one FRI fold in order: the folded value at the place its in-group bits name,
+/// the siblings, in order, around it.
+fn place_in_group<O: Ops>(ops: &mut O, in_group: &[O::F], folded: O::E, siblings: &[O::E]) -> Vec<O::E> {
+    let arity = 1usize << in_group.len();
+    let one = ops.ext_constant(Challenge::ONE);
+    let zero = ops.ext_zero();
+    // One-hot: is_at[g] = [in-group index = g].
+    let is_at: Vec<O::E> = (0..arity)
+        .map(|g| {
+            let mut product: Option<O::E> = None;
+            for (t, &bit) in in_group.iter().enumerate() {
+                let factor = if g >> t & 1 == 1 {
+                    ops.select(bit, one, zero)
+                } else {
+                    ops.select(bit, zero, one)
+                };
+                product = Some(match product {
+                    Some(p) => ops.mul(p, factor),
+                    None => factor,
+                });
+            }
+            product.unwrap_or(one)
+        })
+        .collect();
+    let mut before = zero; // [in-group index < j]
+    let mut evals = Vec::with_capacity(arity);
+    for j in 0..arity {
+        // [index > j] = 1 − [index < j] − [index = j].
+        let not_after = ops.add(before, is_at[j]);
+        let after = ops.sub(one, not_after);
+        let mut e = ops.mul(is_at[j], folded);
+        if j + 1 < arity {
+            e = ops.mul_add(after, siblings[j], e);
+        }
+        if j > 0 {
+            e = ops.mul_add(before, siblings[j - 1], e);
+        }
+        evals.push(e);
+        before = not_after;
+    }
+    evals
+}
+
+/// Where a fold happens: the query's place before it.
+struct FoldPoint<'a, F, E> {
+    log_max: usize,
+    /// Index bits consumed before this fold.
+    shift: usize,
     log_arity: usize,
+    /// The point of the folded value (`points[shift]` of [`query_points`]).
+    query_point: E,
+    in_group: &'a [F],
+}
+
+/// `TwoAdicFriFolding::fold_row`: the polynomial through the group's points, at β. The group's
+/// points are `s·μ_i` (μ the bit-reversed powers of the arity's root of unity); `s` is the
+/// query's point with its in-group bits cleared, computed from them.
+fn fold_group<O: Ops>(
+    ops: &mut O,
+    at: &FoldPoint<'_, O::F, O::E>,
     beta: O::E,
     evals: &[O::E],
-) -> O::E {
-    let arity = 1usize << log_arity;
-    let start = Val::two_adic_generator(log_height + log_arity)
-        .exp_u64(reverse_bits_len(index, log_height) as u64);
-    let mut xs: Vec<Val> = Val::two_adic_generator(log_arity)
-        .shifted_powers(start)
+) -> Result<O::E, MirrorError> {
+    let arity = 1usize << at.log_arity;
+    if arity == 2 {
+        // The line through (x, e_x) and (−x, e_−x) at β, x the folded value's own point:
+        // (e_x + e_−x)/2 + β·(e_x − e_−x)/(2x). Written for the pair in group order,
+        // (e₀ + e₁)/2 + β·(e₀ − e₁)/(2·s) with s = ±x the first point, which is the same line.
+        let half = ops.ext_constant(Challenge::from(Val::TWO.inverse()));
+        let minus_one = ops.ext_constant(Challenge::NEG_ONE);
+        let one = ops_one(ops);
+        let sign = ops.select(at.in_group[0], minus_one, one);
+        let s = ops.mul(at.query_point, sign);
+        let s_inv = ops.inv(s).ok_or_else(|| shape_err("FRI fold point is zero"))?;
+        let sum = ops.add(evals[0], evals[1]);
+        let difference = ops.sub(evals[0], evals[1]);
+        let slope = ops.mul(difference, s_inv);
+        let t = ops.mul_add(beta, slope, sum);
+        return Ok(ops.mul(t, half));
+    }
+    // s = x · Π_k ω^(−2^(shift + log_max − 1 − k))^bit_k over the in-group bits.
+    let omega = Val::two_adic_generator(at.log_max);
+    let one = ops_one(ops);
+    let mut s = at.query_point;
+    for (t, &bit) in at.in_group.iter().enumerate() {
+        let k = at.shift + t;
+        let factor = omega
+            .inverse()
+            .exp_power_of_2(at.shift + at.log_max - 1 - k);
+        let factor = ops.ext_constant(Challenge::from(factor));
+        let f = ops.select(bit, factor, one);
+        s = ops.mul(s, f);
+    }
+    let mut mu: Vec<Val> = Val::two_adic_generator(at.log_arity)
+        .powers()
         .take(arity)
         .collect();
-    p3_util::reverse_slice_index_bits(&mut xs);
-    // Lagrange form; the denominators are constants of the query point.
+    p3_util::reverse_slice_index_bits(&mut mu);
+    let s_inv = ops.inv(s).ok_or_else(|| shape_err("FRI fold point is zero"))?;
+    let s_inv_power = ops.exp_u64(s_inv, arity as u64 - 1);
+    let points: Vec<O::E> = mu
+        .iter()
+        .map(|&m| {
+            let m = ops.ext_constant(Challenge::from(m));
+            ops.mul(s, m)
+        })
+        .collect();
     let mut result = ops.ext_zero();
-    for (i, &xi) in xs.iter().enumerate() {
+    for (i, &mi) in mu.iter().enumerate() {
         let mut denominator = Val::ONE;
-        let mut numerator = ops.ext_constant(Challenge::ONE);
-        for (j, &xj) in xs.iter().enumerate() {
+        let mut numerator = one;
+        for (j, &mj) in mu.iter().enumerate() {
             if i == j {
                 continue;
             }
-            denominator *= xi - xj;
-            let xj = ops.ext_constant(Challenge::from(xj));
-            let factor = ops.sub(beta, xj);
+            denominator *= mi - mj;
+            let factor = ops.sub(beta, points[j]);
             numerator = ops.mul(numerator, factor);
         }
         let weight = ops.ext_constant(Challenge::from(denominator.inverse()));
@@ -1105,5 +1239,9 @@ fn fold_row<O: Ops>(
         let term = ops.mul(term, evals[i]);
         result = ops.add(result, term);
     }
-    result
+    Ok(ops.mul(result, s_inv_power))
+}
+
+fn ops_one<O: Ops>(ops: &mut O) -> O::E {
+    ops.ext_constant(Challenge::ONE)
 }

@@ -13,11 +13,14 @@
 //!   `ProgramError::AssertionFailed` naming the operation, and the forced-through tables do not
 //!   verify.
 //!
-//! Not emitted yet, and reported by [`Build::finish`] as [`BuildError::Unsupported`] naming the
-//! first such operation: coefficient decompositions, the transcript (Poseidon2 sponge rows on
-//! the bus) and Merkle openings. So today `Build` runs the
-//! arithmetic parts of the verifier (e.g. [`crate::verifier::fold_constraints`]), not all of
-//! [`crate::verify_generic`].
+//! - `select(bit, a, b)` is `bit·(a − b) + b` (one row when `a` and `b` are constants);
+//! - `coefficients(a)` hints four words and asserts `Σ c_k·X^k = a`. The coefficients are
+//!   consumed by the Poseidon2 table (transcript and leaf hashing), which reads them as base
+//!   words `(v, 0, 0, 0)`: that read is what makes them base elements.
+//!
+//! The transcript ([`transcript`]) and Merkle openings ([`merkle`]) live in their own modules.
+//! An operation without rows yet is reported by [`Build::finish`] as
+//! [`BuildError::Unsupported`], naming the first such operation.
 
 use std::collections::HashMap;
 
@@ -28,6 +31,9 @@ use thiserror::Error;
 use crate::config::{Challenge, Commitment, MultiProof, Val};
 use crate::ops::Ops;
 use crate::tables::program::{AluOp, Program};
+
+pub mod merkle;
+pub mod transcript;
 
 /// A memory word: its address and the value written there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +55,19 @@ pub struct Build {
     program: Program,
     hint_values: Vec<Challenge>,
     constants: HashMap<[u32; 4], Word>,
+    /// Addresses of constant words (a select between two constants is one row).
+    constant_addrs: HashMap<u32, Challenge>,
+    /// The coefficient words of words built from them (so decomposing them again is free).
+    coefficient_words: HashMap<u32, [Word; 4]>,
+    /// The Fiat–Shamir sponge's words.
+    pub(crate) transcript: transcript::TranscriptState,
     next_addr: u32,
     unsupported: Option<&'static str>,
+}
+
+/// `X^k`, the `k`-th basis element of the extension.
+pub(crate) fn basis_element(k: usize) -> Challenge {
+    <Challenge as BasedVectorSpace<Val>>::ith_basis_element(k).unwrap_or(Challenge::ZERO)
 }
 
 fn key(v: Challenge) -> [u32; 4] {
@@ -63,12 +80,12 @@ impl Build {
         Self::default()
     }
 
-    fn fresh(&mut self) -> u32 {
+    pub(crate) fn fresh(&mut self) -> u32 {
         self.next_addr += 1;
         self.next_addr - 1
     }
 
-    fn constant_word(&mut self, value: Challenge) -> Word {
+    pub(crate) fn constant_word(&mut self, value: Challenge) -> Word {
         if let Some(&w) = self.constants.get(&key(value)) {
             return w;
         }
@@ -78,10 +95,11 @@ impl Build {
         };
         self.program.constants.push((w.addr, value));
         self.constants.insert(key(value), w);
+        self.constant_addrs.insert(w.addr, value);
         w
     }
 
-    fn hint_word(&mut self, value: Challenge) -> Word {
+    pub(crate) fn hint_word(&mut self, value: Challenge) -> Word {
         let w = Word {
             addr: self.fresh(),
             value,
@@ -92,7 +110,7 @@ impl Build {
     }
 
     /// `out = a·b + c` as an `Alu` row.
-    fn alu(&mut self, a: Word, b: Word, c: Word) -> Word {
+    pub(crate) fn alu(&mut self, a: Word, b: Word, c: Word) -> Word {
         let out = Word {
             addr: self.fresh(),
             value: a.value * b.value + c.value,
@@ -109,7 +127,7 @@ impl Build {
 
     /// Assert `a·b + c = expected` with an asserting `Alu` row; returns whether it holds for
     /// this run's values (the program's execution reports a failure as its typed error).
-    fn alu_assert(&mut self, a: Word, b: Word, c: Word, expected: Word) -> bool {
+    pub(crate) fn alu_assert(&mut self, a: Word, b: Word, c: Word, expected: Word) -> bool {
         self.program.alu.push(AluOp {
             a: a.addr,
             b: b.addr,
@@ -120,7 +138,7 @@ impl Build {
         a.value * b.value + c.value == expected.value
     }
 
-    fn unsupported(&mut self, op: &'static str) {
+    pub(crate) fn unsupported(&mut self, op: &'static str) {
         self.unsupported.get_or_insert(op);
     }
 
@@ -162,18 +180,35 @@ impl Ops for Build {
         // Σ_k c_k·X^k, each c_k a base word.
         let mut acc = self.constant_word(Challenge::ZERO);
         for (k, c) in coefficients.into_iter().enumerate() {
-            let basis = <Challenge as BasedVectorSpace<Val>>::ith_basis_element(k)
-                .unwrap_or(Challenge::ZERO);
-            let basis = self.constant_word(basis);
+            let basis = self.constant_word(basis_element(k));
             acc = self.alu(c, basis, acc);
         }
+        self.coefficient_words.insert(acc.addr, coefficients);
         acc
     }
 
     fn coefficients(&mut self, a: Word) -> [Word; 4] {
-        self.unsupported("coefficients");
+        if let Some(&c) = self.coefficient_words.get(&a.addr) {
+            return c;
+        }
+        if let Some(&v) = self.constant_addrs.get(&a.addr) {
+            let c: &[Val] = v.as_basis_coefficients_slice();
+            return [c[0], c[1], c[2], c[3]].map(|x| self.constant_word(Challenge::from(x)));
+        }
+        // Hinted coefficients, recomposed; the last row asserts the sum is `a`.
         let c: &[Val] = a.value.as_basis_coefficients_slice();
-        [c[0], c[1], c[2], c[3]].map(|v| self.constant_word(Challenge::from(v)))
+        let words = [c[0], c[1], c[2], c[3]].map(|x| self.hint_word(Challenge::from(x)));
+        let mut acc = self.constant_word(Challenge::ZERO);
+        for (k, &w) in words.iter().enumerate() {
+            let basis = self.constant_word(basis_element(k));
+            if k == 3 {
+                self.alu_assert(w, basis, acc, a);
+            } else {
+                acc = self.alu(w, basis, acc);
+            }
+        }
+        self.coefficient_words.insert(a.addr, words);
+        words
     }
 
     fn add(&mut self, a: Word, b: Word) -> Word {
@@ -189,6 +224,19 @@ impl Ops for Build {
     fn mul(&mut self, a: Word, b: Word) -> Word {
         let zero = self.constant_word(Challenge::ZERO);
         self.alu(a, b, zero)
+    }
+
+    fn mul_add(&mut self, a: Word, b: Word, c: Word) -> Word {
+        self.alu(a, b, c)
+    }
+
+    fn select(&mut self, bit: Word, a: Word, b: Word) -> Word {
+        // bit·(a − b) + b.
+        let difference = match (self.constant_addrs.get(&a.addr), self.constant_addrs.get(&b.addr)) {
+            (Some(&x), Some(&y)) => self.constant_word(x - y),
+            _ => self.sub(a, b),
+        };
+        self.alu(bit, difference, b)
     }
 
     fn inv(&mut self, a: Word) -> Option<Word> {
@@ -217,35 +265,32 @@ impl Ops for Build {
         self.is_zero(d)
     }
 
-    fn observe(&mut self, _value: Word) {
-        self.unsupported("observe");
+    fn observe(&mut self, value: Word) {
+        transcript::observe(self, value);
     }
 
     fn sample(&mut self) -> Word {
-        self.unsupported("sample");
-        self.constant_word(Challenge::ZERO)
+        transcript::sample(self)
     }
 
-    fn sample_bits(&mut self, _bits: usize) -> usize {
-        self.unsupported("sample_bits");
-        0
+    fn sample_bits(&mut self, bits: usize) -> Vec<Word> {
+        transcript::sample_bits(self, bits)
     }
 
-    fn check_witness(&mut self, _bits: usize, _witness: Word) -> bool {
-        self.unsupported("check_witness");
-        false
+    fn check_witness(&mut self, bits: usize, witness: Word) -> bool {
+        transcript::check_witness(self, bits, witness)
     }
 
     fn verify_opening(
         &mut self,
-        _commitment: &Commitment,
-        _dims: &[Dimensions],
-        _indices: &[usize],
-        _rows: &[Vec<Vec<Word>>],
-        _proof: &MultiProof,
+        commitment: &[Word],
+        native_commitment: &Commitment,
+        dims: &[Dimensions],
+        index_bits: &[Vec<Word>],
+        rows: &[Vec<Vec<Word>>],
+        proof: &MultiProof,
     ) -> bool {
-        self.unsupported("verify_opening");
-        false
+        merkle::verify_opening(self, commitment, native_commitment, dims, index_bits, rows, proof)
     }
 
     fn value(&self, a: Word) -> Val {
