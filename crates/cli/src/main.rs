@@ -4,6 +4,7 @@ mod bench;
 mod coverage;
 mod execute;
 mod generate;
+mod leaf;
 mod peak_memory;
 mod prove;
 
@@ -38,6 +39,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Verify a block proof file (exit code 0 only for a valid proof).
     Verify(prove::VerifyArgs),
+    /// Prove a block's shard, then the leaf recursion proof that the shard proof verifies, and
+    /// verify the leaf (exit code 0 only if it verifies).
+    Leaf(leaf::LeafArgs),
     /// Run GeneralStateTests JSON files (a file or a directory tree) through the executor.
     Statetest {
         paths: Vec<PathBuf>,
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Some(Command::Coverage(args)) => coverage::run(&args),
         Some(Command::Prove(args)) => prove::run_prove(&args),
         Some(Command::Verify(args)) => prove::run_verify(&args),
+        Some(Command::Leaf(args)) => leaf::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
     };

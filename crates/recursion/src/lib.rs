@@ -17,6 +17,7 @@ pub mod build;
 pub mod config;
 pub mod error;
 pub mod key;
+pub mod leaf;
 pub mod log;
 pub mod native;
 pub mod ops;

@@ -32,6 +32,11 @@ pub trait Ops {
     /// A value read from the proof or the public values.
     fn input(&mut self, value: Val) -> Self::F;
     fn ext_input(&mut self, value: Challenge) -> Self::E;
+    /// One of the verified proof's public values, in order (a builder makes them the recursion
+    /// proof's own public values).
+    fn public_input(&mut self, value: Val) -> Self::F {
+        self.input(value)
+    }
 
     /// Base element embedded in the extension.
     fn lift(&mut self, a: Self::F) -> Self::E;

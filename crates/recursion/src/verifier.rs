@@ -283,7 +283,7 @@ pub fn verify_generic<O: Ops>(
     let main_words = observe_commitment(ops, &proof.commitments.main);
     let public_handles: Vec<Vec<O::F>> = public_values
         .iter()
-        .map(|pv| pv.iter().map(|&v| ops.input(v)).collect())
+        .map(|pv| pv.iter().map(|&v| ops.public_input(v)).collect())
         .collect();
     for pv in &public_handles {
         for &v in pv {

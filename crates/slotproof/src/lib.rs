@@ -28,6 +28,7 @@
 //! which the AIR does not yet tie to the execution; see the README.
 
 mod backend;
+pub mod leaf;
 mod memory;
 mod pipeline;
 mod proof;
@@ -56,3 +57,4 @@ pub use slotproof_air as air;
 pub use slotproof_cuda as cuda;
 pub use slotproof_executor as executor;
 pub use slotproof_prover as prover;
+pub use slotproof_recursion as recursion;

@@ -54,6 +54,9 @@ pub enum BuildError {
 pub struct Build {
     program: Program,
     hint_values: Vec<Challenge>,
+    /// The verified proof's public values, in the order the program reads them (the recursion
+    /// proof's own public values).
+    public_values: Vec<Val>,
     constants: HashMap<[u32; 4], Word>,
     /// Addresses of constant words (a select between two constants is one row).
     constant_addrs: HashMap<u32, Challenge>,
@@ -142,12 +145,25 @@ impl Build {
         self.unsupported.get_or_insert(op);
     }
 
+    /// The first operation run so far that has no rows yet.
+    pub fn unsupported_op(&self) -> Option<&'static str> {
+        self.unsupported
+    }
+
     /// The program and the values of its hinted words, or the first operation that has no
     /// rows yet.
     pub fn finish(self) -> Result<(Program, Vec<Challenge>), BuildError> {
+        self.finish_with_publics()
+            .map(|(program, hints, _)| (program, hints))
+    }
+
+    /// [`Self::finish`], also with the public values the program reads (in `Public`-table
+    /// order).
+    #[allow(clippy::type_complexity)]
+    pub fn finish_with_publics(self) -> Result<(Program, Vec<Challenge>, Vec<Val>), BuildError> {
         match self.unsupported {
             Some(op) => Err(BuildError::Unsupported(op)),
-            None => Ok((self.program, self.hint_values)),
+            None => Ok((self.program, self.hint_values, self.public_values)),
         }
     }
 }
@@ -170,6 +186,16 @@ impl Ops for Build {
 
     fn ext_input(&mut self, value: Challenge) -> Word {
         self.hint_word(value)
+    }
+
+    fn public_input(&mut self, value: Val) -> Word {
+        let w = Word {
+            addr: self.fresh(),
+            value: Challenge::from(value),
+        };
+        self.program.publics.push((w.addr, self.public_values.len()));
+        self.public_values.push(value);
+        w
     }
 
     fn lift(&mut self, a: Word) -> Word {
