@@ -53,6 +53,16 @@ pub trait Ops {
         let t = self.mul(a, b);
         self.add(t, c)
     }
+    /// `Σ_k α^(n−1−k)·values[k]`: an α-reduction of base values, folded in in order (a builder
+    /// uses Horner rows, four values each).
+    fn horner(&mut self, alpha: Self::E, values: &[Self::F]) -> Self::E {
+        let mut acc = self.ext_zero();
+        for &v in values {
+            let v = self.lift(v);
+            acc = self.mul_add(acc, alpha, v);
+        }
+        acc
+    }
     /// `bit ? a : b`, for a `bit` that is 0 or 1 (e.g. from [`Self::sample_bits`]).
     fn select(&mut self, bit: Self::F, a: Self::E, b: Self::E) -> Self::E;
     /// `a⁻¹`, or `None` for zero (a builder hints the inverse and asserts `a·a⁻¹ = 1`).

@@ -957,11 +957,8 @@ fn verify_opening_argument<O: Ops>(
                 let log_height = m.domain.log_size() + log_blowup;
                 let row = &opened_rows[r][query][mi];
                 // Σ_k α^k·f_k of the opened row, by Horner from the last value.
-                let mut row_sum = ops.ext_zero();
-                for &f in row.iter().rev() {
-                    let f = ops.lift(f);
-                    row_sum = ops.mul_add(row_sum, alpha, f);
-                }
+                let reversed: Vec<O::F> = row.iter().rev().copied().collect();
+                let row_sum = ops.horner(alpha, &reversed);
                 let mut ro = match reduced_openings.get(&log_height) {
                     Some(&v) => v,
                     None => ops.ext_zero(),

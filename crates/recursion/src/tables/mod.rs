@@ -15,6 +15,7 @@
 pub mod bits;
 pub mod ext_alu;
 pub mod horner;
+pub mod horner_bus;
 pub mod poseidon2;
 pub mod program;
 pub mod sponge_table;
