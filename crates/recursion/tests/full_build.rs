@@ -298,3 +298,52 @@ fn the_poseidon2_bus_table_refuses_a_flipped_cell() {
         assert!(!forced_proof_verifies(&bad), "cell ({row}, {col})");
     }
 }
+
+/// The in-circuit bit decomposition accepts only the canonical one: `5` decomposed as `5 + p`
+/// (31 boolean bits that recompose to 5 mod p, bits 24..30 all one) fails the canonicity
+/// assertion, the last operation; forced through, the tables do not verify.
+#[test]
+fn a_non_canonical_bit_decomposition_fails_an_assertion() {
+    use slotproof_recursion::Ops;
+    const P: u64 = (1 << 31) - (1 << 24) + 1;
+    let mut build = Build::new();
+    let x = build.input(Val::from_u32(5));
+    let bits = build.decompose(x);
+    assert_eq!(build.bits_value(&bits), 5);
+    let (program, mut hints) = build.finish().expect("all supported");
+    program
+        .run_tables(&hints, &[])
+        .expect("the canonical decomposition runs");
+    // Hints: the value, then its 31 bits.
+    assert_eq!(hints.len(), 32);
+    for (k, h) in hints[1..].iter_mut().enumerate() {
+        *h = Challenge::from(Val::from_bool((5 + P) >> k & 1 == 1));
+    }
+    let canonicity = program.ops.len() - 1;
+    assert_eq!(
+        program.run_tables(&hints, &[]).map(|_| ()).map_err(|e| e.to_string()),
+        Err(ProgramError::AssertionFailed {
+            op: canonicity,
+            addr: match program.ops[canonicity] {
+                Op::Alu(a) => a.out,
+                Op::Poseidon2(_) => unreachable!("the last operation is the canonicity row"),
+            }
+        }
+        .to_string())
+    );
+    let forced = program.run_tables_forced(&hints, &[]).expect("forced");
+    assert!(!forced_proof_verifies(&forced));
+}
+
+/// The Poseidon2 bus table's 33 interactions per row (16 reads, 16 writes, the direction) take
+/// 17 LogUp columns: p3-batch-stark packs two per column at constraint degree 3.
+#[test]
+fn poseidon2_bus_interactions_pack_two_per_column() {
+    use p3_lookup::{LogUpGadget, Lookups};
+    let air = Program::default().poseidon2_air();
+    let lookups = Lookups::<Val>::from_air::<Challenge, _>(&air);
+    let interactions: usize = lookups.iter().map(|l| l.elements.len()).sum();
+    assert_eq!(interactions, 33);
+    let packed = lookups.pack_same_bus(&LogUpGadget::new(), 3);
+    assert_eq!(packed.len(), 17);
+}

@@ -207,6 +207,13 @@ impl Build {
         self.unsupported.get_or_insert(op);
     }
 
+    /// The 31 bits of a base word, least significant first: hinted, each asserted boolean,
+    /// their recomposition asserted equal to `value`, and the decomposition asserted
+    /// canonical (what `sample_bits` does to a sample).
+    pub fn decompose(&mut self, value: Word) -> Vec<Word> {
+        transcript::canonical_bits(self, value)
+    }
+
     /// The events so far, as [`crate::Native`] logs them (the witness's transcript values and
     /// Merkle verdicts, to be compared with `Native`'s log).
     pub fn log(&self) -> &[Event] {

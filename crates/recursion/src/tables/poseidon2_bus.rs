@@ -16,11 +16,11 @@
 //! select. Outside Merkle mode `dir` is zero. Output lane `i` writes
 //! `mem(out_addr_i, y_i, 0, 0, 0)` with a witness multiplicity; that is sound because every
 //! address has one writer, as for the `Alu` table's out multiplicity (an unread lane has
-//! multiplicity 0). Padding rows read nothing and have address 0 everywhere, which a `Build`
-//! program never uses.
+//! multiplicity 0). Padding rows read nothing and write nothing (their multiplicities are
+//! constrained to zero).
 //!
 //! Degree: the permutation is degree 3; the swap `read_i + dir·(read_j − read_i)` is degree 2;
-//! `dir·(dir − 1)` and `(1 − merkle)·dir` are degree 2. Interactions: 16 reads, 16 writes and
+//! `dir·(dir − 1)`, `(1 − merkle)·dir` and `(1 − is_real)·out_multiplicity_i` are degree 2. Interactions: 16 reads, 16 writes and
 //! one direction read, 33 per row (p3-batch-stark packs two per LogUp column at degree 3).
 
 use std::sync::Arc;
@@ -214,6 +214,10 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2BusAir {
             [dir_addr.into(), dir.into(), zero(), zero(), zero()],
             Count::bounded(merkle.into(), 1),
         );
+        // A padding row writes nothing (its addresses are 0, which hand-written programs use).
+        for &m in out_multiplicity {
+            builder.assert_zero((AB::Expr::ONE - is_real.into()) * m.into());
+        }
         for (i, (&y, &m)) in output.iter().zip(out_multiplicity).enumerate() {
             MEMORY_BUS.table_entry(
                 builder,
