@@ -21,7 +21,7 @@ use crate::config::{Challenge, ShardConfig, ShardProof, Val};
 use crate::error::MirrorError;
 use crate::key::MirrorKey;
 use crate::tables::RecursionAir;
-use crate::tables::program::{Program, ProgramError};
+use crate::tables::program::{Program, ProgramError, TABLE_NAMES};
 use crate::verifier::verify_generic;
 
 /// FRI settings of the recursion layers (design §4: blowup 4, 42 queries, 16 bits of query
@@ -117,16 +117,15 @@ pub fn build_leaf(
 impl LeafCircuit {
     /// The recursion tables of this circuit, in batch order.
     pub fn airs(&self) -> Vec<RecursionAir> {
-        recursion_airs(&self.program, self.num_public_values)
+        self.program.all_airs(self.num_public_values)
     }
 
     /// The main traces of a run on `witness` (a failed assertion is a typed error).
     pub fn traces(&self, witness: &LeafWitness) -> Result<Vec<RowMajorMatrix<Val>>, LeafError> {
-        Ok(recursion_traces(
-            &self.program,
-            &witness.hints,
-            &witness.public_values,
-        )?)
+        Ok(self
+            .program
+            .run_tables(&witness.hints, &witness.public_values)?
+            .traces)
     }
 
     /// The used and padded rows of every table.
@@ -224,34 +223,14 @@ pub fn verify_leaf<B: Backend<ShardConfig>>(
     Ok(())
 }
 
-/// The recursion tables of a program, in batch order.
-fn recursion_airs(program: &Program, num_public_values: usize) -> Vec<RecursionAir> {
-    let (consts, hints, alu) = program.airs();
-    vec![
-        RecursionAir::Const(consts),
-        RecursionAir::Hint(hints),
-        RecursionAir::Public(program.public_air(num_public_values)),
-        RecursionAir::Alu(alu),
-    ]
-}
-
-/// The main traces of a program's run, in the order of [`recursion_airs`].
-fn recursion_traces(
-    program: &Program,
-    hints: &[Challenge],
-    public_values: &[Val],
-) -> Result<Vec<RowMajorMatrix<Val>>, ProgramError> {
-    let ([consts, hint_trace, alu], public, _) =
-        program.execute_with_publics(hints, public_values)?;
-    Ok(vec![consts, hint_trace, public, alu])
-}
-
-/// Used rows per table, in the order of [`recursion_airs`].
+/// Used rows per table, in [`TABLE_NAMES`] order.
 fn table_rows(program: &Program) -> Vec<(&'static str, usize)> {
-    vec![
-        ("const", program.constants.len()),
-        ("hint", program.hints.len()),
-        ("public", program.publics.len()),
-        ("alu", program.alu.len()),
-    ]
+    let used = [
+        program.constants.len(),
+        program.hints.len(),
+        program.publics.len(),
+        program.alu().count(),
+        program.poseidon2().count(),
+    ];
+    TABLE_NAMES.into_iter().zip(used).collect()
 }

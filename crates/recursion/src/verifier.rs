@@ -526,7 +526,9 @@ pub fn verify_generic<O: Ops>(
         }
 
         let z_h = vanishing_at(ops, &trace_domains[i], zeta);
-        if ops.is_zero(z_h) {
+        // ζ outside the trace domain: Z_H(ζ) is invertible. (Not `is_zero`, which a builder
+        // asserts to be zero: here the accepting outcome is nonzero.)
+        if ops.inv(z_h).is_none() {
             return Err(MirrorError::OutOfDomainPointInDomain { instance: i });
         }
         let one = ops.ext_constant(Challenge::ONE);

@@ -127,7 +127,7 @@ fn the_built_constraint_fold_computes_natives_value_and_proves() {
         "constraint fold of the test main table: {} Const, {} Hint, {} Alu rows",
         program.constants.len(),
         program.hints.len(),
-        program.alu.len()
+        program.alu().count()
     );
 
     let (consts, hint_air, alu) = program.airs();
@@ -144,8 +144,9 @@ fn the_built_constraint_fold_computes_natives_value_and_proves() {
         .expect("the stock verifier accepts");
 }
 
-/// The whole verifier through `Build` stops at the first operation without rows: the
-/// transcript's first absorb.
+/// A `Build` made without FRI settings cannot expand Merkle openings (it does not know the
+/// cap height): `finish` names the operation. (`tests/full_build.rs` builds the whole verifier
+/// with `Build::for_settings`.)
 #[test]
 fn building_the_whole_verifier_names_the_first_missing_operation() {
     let shard = Shard::<Val>::two_tables(6, 5, 2);
@@ -159,7 +160,9 @@ fn building_the_whole_verifier_names_the_first_missing_operation() {
     let _ = verify_generic(&mut build, &key, &proof, &shard.public_values);
     assert_eq!(
         build.finish().map(|_| ()),
-        Err(BuildError::Unsupported("observe"))
+        Err(BuildError::Unsupported(
+            "verify_opening (a Build without FRI settings)"
+        ))
     );
 }
 
@@ -198,7 +201,7 @@ fn inverses_and_zero_checks_are_asserting_rows() {
     let d = build.sub(y, one);
     assert!(build.is_zero(d));
     let (program, hints) = build.finish().expect("all supported");
-    assert_eq!(program.alu.iter().filter(|op| op.assert).count(), 2);
+    assert_eq!(program.alu().filter(|op| op.assert).count(), 2);
     let (traces, _) = program.execute(&hints).expect("the assertions hold");
     prove_program(&program, traces, true).expect("proves and verifies");
 }
@@ -214,7 +217,7 @@ fn a_failed_assertion_is_a_typed_error_and_forced_tables_do_not_verify() {
     let y = build.mul(x, x);
     assert!(!build.is_zero(y));
     let (program, hints) = build.finish().expect("all supported");
-    let assert_op = program.alu.len() - 1;
+    let assert_op = program.ops.len() - 1;
     assert!(matches!(
         program.execute(&hints),
         Err(ProgramError::AssertionFailed { op, .. }) if op == assert_op

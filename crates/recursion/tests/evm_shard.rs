@@ -142,7 +142,7 @@ fn evm_shard_logs_are_identical() {
         )
         .expect("the inputs cover the program");
         let (program, _) = build.finish().expect("arithmetic only");
-        alu_rows.push(program.alu.len());
+        alu_rows.push(program.alu().count());
     }
     eprintln!(
         "constraint fold at zeta, Alu rows per chip: {alu_rows:?} (total {})",

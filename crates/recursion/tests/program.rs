@@ -9,7 +9,7 @@ use slotproof_prover::{
 };
 use slotproof_recursion::config::{Challenge, Val};
 use slotproof_recursion::tables::RecursionAir;
-use slotproof_recursion::tables::program::{AluOp, Program, ProgramError};
+use slotproof_recursion::tables::program::{AluOp, Op, Program, ProgramError};
 
 fn ext(seed: u32) -> Challenge {
     Challenge::from_basis_coefficients_fn(|k| Val::from_u32(seed * 7 + k as u32 * 13 + 1))
@@ -18,18 +18,20 @@ fn ext(seed: u32) -> Challenge {
 /// `x = c0·c1 + c2`, `y = x·x + c0`, `z = y·c1 + x`, `u = z·z + y`, `v = u·c2 + z`: later
 /// operations read earlier results, and `c0`, `x`, `y`, `z` are read several times.
 fn program() -> Program {
-    let op = |a, b, c, out| AluOp {
-        a,
-        b,
-        c,
-        out,
-        assert: false,
+    let op = |a, b, c, out| {
+        Op::Alu(AluOp {
+            a,
+            b,
+            c,
+            out,
+            assert: false,
+        })
     };
     Program {
         constants: vec![(0, ext(1)), (1, ext(2))],
         hints: vec![2],
         publics: vec![],
-        alu: vec![
+        ops: vec![
             op(0, 1, 2, 10),
             op(10, 10, 0, 11),
             op(11, 1, 10, 12),
@@ -134,13 +136,17 @@ fn a_proof_of_another_program_is_rejected() {
 #[test]
 fn programs_that_read_before_writing_or_write_twice_are_typed_errors() {
     let mut p = program();
-    p.alu[0].a = 99;
+    if let Op::Alu(op) = &mut p.ops[0] {
+        op.a = 99;
+    }
     assert_eq!(
         p.execute(&hints()).map(|_| ()),
         Err(ProgramError::ReadBeforeWrite { op: 0, addr: 99 })
     );
     let mut p = program();
-    p.alu[1].out = 10;
+    if let Op::Alu(op) = &mut p.ops[1] {
+        op.out = 10;
+    }
     assert_eq!(
         p.execute(&hints()).map(|_| ()),
         Err(ProgramError::WrittenTwice { addr: 10 })
@@ -189,13 +195,13 @@ fn a_program_reading_a_public_value_binds_it() {
     let mut p = program();
     // Address 3 holds public value 0; the last operation reads it.
     p.publics = vec![(3, 0)];
-    p.alu.push(AluOp {
+    p.ops.push(Op::Alu(AluOp {
         a: 14,
         b: 3,
         c: 0,
         out: 15,
         assert: false,
-    });
+    }));
     let pv = Val::from_u32(12345);
     let (traces, public_trace, memory) = p.execute_with_publics(&hints(), &[pv]).expect("runs");
     assert_eq!(memory[&15], memory[&14] * Challenge::from(pv) + ext(1));

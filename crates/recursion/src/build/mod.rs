@@ -28,9 +28,16 @@ use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
 use p3_matrix::Dimensions;
 use thiserror::Error;
 
-use crate::config::{Challenge, Commitment, MultiProof, Val};
+use crate::config::{Challenge, Commitment, InputMmcs, MultiProof, Val, input_mmcs};
+use slotproof_prover::FriSettings;
+use crate::log::{Event, MerkleOpening};
 use crate::ops::Ops;
-use crate::tables::program::{AluOp, Program};
+use crate::recording::cap_elements;
+use crate::tables::poseidon2::WIDTH;
+use crate::tables::poseidon2_bus::Poseidon2Op;
+use crate::tables::program::{AluOp, Op, Program};
+use p3_symmetric::Permutation;
+use slotproof_prover::ProverField;
 
 pub mod merkle;
 pub mod transcript;
@@ -50,7 +57,6 @@ pub enum BuildError {
 }
 
 /// Emits a [`Program`] and its hint values from verifier code run over [`Ops`].
-#[derive(Debug, Default)]
 pub struct Build {
     program: Program,
     hint_values: Vec<Challenge>,
@@ -66,6 +72,33 @@ pub struct Build {
     pub(crate) transcript: transcript::TranscriptState,
     next_addr: u32,
     unsupported: Option<&'static str>,
+    /// The permutation of the MMCS and the challenger (for the witness).
+    perm: Perm,
+    /// The trace MMCS of the proofs verified (its cap height), to expand pruned openings.
+    pub(crate) mmcs: Option<InputMmcs>,
+    /// The transcript and opening events of this run, as `Native` logs them.
+    log: Vec<Event>,
+}
+
+/// The Poseidon2 permutation of the MMCS and the challenger.
+type Perm = <Val as ProverField>::Perm;
+
+impl Default for Build {
+    fn default() -> Self {
+        Self {
+            program: Program::default(),
+            hint_values: Vec::new(),
+            constants: HashMap::new(),
+            constant_addrs: HashMap::new(),
+            coefficient_words: HashMap::new(),
+            transcript: transcript::TranscriptState::default(),
+            next_addr: 0,
+            unsupported: None,
+            perm: Val::default_poseidon2_16(),
+            mmcs: None,
+            log: Vec::new(),
+        }
+    }
 }
 
 /// `X^k`, the `k`-th basis element of the extension.
@@ -79,13 +112,25 @@ fn key(v: Challenge) -> [u32; 4] {
 }
 
 impl Build {
+    /// A builder for arithmetic and the transcript only (Merkle openings need the MMCS
+    /// settings: [`Self::for_settings`]).
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A builder for proofs made under `settings` (their Merkle cap height).
+    pub fn for_settings(settings: &FriSettings) -> Self {
+        Self {
+            mmcs: Some(input_mmcs(settings)),
+            ..Self::default()
+        }
+    }
+
+    /// A new address. Address 0 is never handed out: padding rows of every table carry
+    /// address 0 with unconstrained values and multiplicities, so no program word may live there.
     pub(crate) fn fresh(&mut self) -> u32 {
         self.next_addr += 1;
-        self.next_addr - 1
+        self.next_addr
     }
 
     pub(crate) fn constant_word(&mut self, value: Challenge) -> Word {
@@ -118,27 +163,47 @@ impl Build {
             addr: self.fresh(),
             value: a.value * b.value + c.value,
         };
-        self.program.alu.push(AluOp {
+        self.program.ops.push(Op::Alu(AluOp {
             a: a.addr,
             b: b.addr,
             c: c.addr,
             out: out.addr,
             assert: false,
-        });
+        }));
         out
     }
 
     /// Assert `a·b + c = expected` with an asserting `Alu` row; returns whether it holds for
     /// this run's values (the program's execution reports a failure as its typed error).
     pub(crate) fn alu_assert(&mut self, a: Word, b: Word, c: Word, expected: Word) -> bool {
-        self.program.alu.push(AluOp {
+        self.program.ops.push(Op::Alu(AluOp {
             a: a.addr,
             b: b.addr,
             c: c.addr,
             out: expected.addr,
             assert: true,
-        });
+        }));
         a.value * b.value + c.value == expected.value
+    }
+
+    /// One Poseidon2 row: lane `i` reads `inputs[i]` (base words), and, in Merkle mode, the
+    /// halves are swapped when the bit `direction` is 1. Returns the 16 fresh output words.
+    pub(crate) fn poseidon2(&mut self, inputs: [Word; WIDTH], direction: Option<Word>) -> [Word; WIDTH] {
+        let lanes: [Val; WIDTH] = inputs.map(|w| self.value(w));
+        let swap = direction.is_some_and(|d| self.value(d) == Val::ONE);
+        let input: [Val; WIDTH] =
+            core::array::from_fn(|i| if swap { lanes[(i + WIDTH / 2) % WIDTH] } else { lanes[i] });
+        let output = self.perm.permute(input);
+        let outputs: [Word; WIDTH] = core::array::from_fn(|i| Word {
+            addr: self.fresh(),
+            value: Challenge::from(output[i]),
+        });
+        self.program.ops.push(Op::Poseidon2(Poseidon2Op {
+            inputs: inputs.map(|w| w.addr),
+            outputs: outputs.map(|w| w.addr),
+            direction: direction.map(|d| d.addr),
+        }));
+        outputs
     }
 
     pub(crate) fn unsupported(&mut self, op: &'static str) {
@@ -148,6 +213,19 @@ impl Build {
     /// The first operation run so far that has no rows yet.
     pub fn unsupported_op(&self) -> Option<&'static str> {
         self.unsupported
+    }
+
+    /// The 31 bits of a base word, least significant first: hinted, each asserted boolean,
+    /// their recomposition asserted equal to `value`, and the decomposition asserted
+    /// canonical (what `sample_bits` does to a sample).
+    pub fn decompose(&mut self, value: Word) -> Vec<Word> {
+        transcript::canonical_bits(self, value)
+    }
+
+    /// The events so far, as [`crate::Native`] logs them (the witness's transcript values and
+    /// Merkle verdicts, to be compared with `Native`'s log).
+    pub fn log(&self) -> &[Event] {
+        &self.log
     }
 
     /// The program and the values of its hinted words, or the first operation that has no
@@ -292,19 +370,31 @@ impl Ops for Build {
     }
 
     fn observe(&mut self, value: Word) {
+        self.log.push(Event::Observe(self.value(value)));
         transcript::observe(self, value);
     }
 
     fn sample(&mut self) -> Word {
-        transcript::sample(self)
+        let w = transcript::sample(self);
+        self.log.push(Event::Sample(self.value(w)));
+        w
     }
 
     fn sample_bits(&mut self, bits: usize) -> Vec<Word> {
-        transcript::sample_bits(self, bits)
+        let b = transcript::sample_bits(self, bits);
+        let value = self.bits_value(&b);
+        self.log.push(Event::SampleBits { bits, value });
+        b
     }
 
     fn check_witness(&mut self, bits: usize, witness: Word) -> bool {
-        transcript::check_witness(self, bits, witness)
+        let accepted = transcript::check_witness(self, bits, witness);
+        self.log.push(Event::Pow {
+            bits,
+            witness: self.value(witness),
+            accepted,
+        });
+        accepted
     }
 
     fn verify_opening(
@@ -316,7 +406,20 @@ impl Ops for Build {
         rows: &[Vec<Vec<Word>>],
         proof: &MultiProof,
     ) -> bool {
-        merkle::verify_opening(self, commitment, native_commitment, dims, index_bits, rows, proof)
+        let accepted =
+            merkle::verify_opening(self, commitment, native_commitment, dims, index_bits, rows, proof);
+        let opening = MerkleOpening {
+            commitment: cap_elements(native_commitment),
+            dims: dims.iter().map(|d| (d.width, d.height)).collect(),
+            indices: index_bits.iter().map(|b| self.bits_value(b)).collect(),
+            rows: rows
+                .iter()
+                .map(|q| q.iter().map(|r| r.iter().map(|&w| self.value(w)).collect()).collect())
+                .collect(),
+            accepted,
+        };
+        self.log.push(Event::MerkleOpening(opening));
+        accepted
     }
 
     fn value(&self, a: Word) -> Val {

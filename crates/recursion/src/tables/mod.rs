@@ -8,15 +8,19 @@
 //!   the chaining (which rate positions are kept, zeroed or absorbed) preprocessed.
 //! - [`horner`]: α-reduction of packed words of opened values, `acc' = acc·α⁴ + Σ αʲ·pⱼ`.
 //! - [`program`]: a straight-line program on a write-once memory bus, its addresses and
-//!   constants as **preprocessed** columns: `Const` and `Alu` tables.
+//!   constants as **preprocessed** columns: `Const`, `Hint`, `Public` and `Alu` tables.
+//! - [`poseidon2_bus`]: Poseidon2 rows on that bus (lanes read and written as base words; a
+//!   Merkle mode whose direction bit swaps the halves); sponge and Merkle chaining are memory
+//!   addresses of the program.
 //!
-//! Not yet: Poseidon2 on the bus (sponge and Merkle chaining), `Hint`, `Public`, `Horner`.
+//! Not yet on the bus: `Horner`.
 
 pub mod bits;
 pub mod ext_alu;
 pub mod horner;
 pub mod horner_bus;
 pub mod poseidon2;
+pub mod poseidon2_bus;
 pub mod program;
 pub mod sponge_table;
 
@@ -29,6 +33,7 @@ use ext_alu::ExtAluAir;
 use horner::HornerAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
+use poseidon2_bus::Poseidon2BusAir;
 use program::{AluAir, ConstAir, HintAir, PublicAir};
 use sponge_table::Poseidon2SpongeAir;
 
@@ -45,6 +50,8 @@ pub enum RecursionAir {
     Bits(BitsAir),
     Poseidon2Sponge(Box<Poseidon2SpongeAir>),
     Horner(Box<HornerAir>),
+    /// Boxed: the table carries its round constants and program.
+    Poseidon2Bus(Box<Poseidon2BusAir>),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -59,6 +66,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Bits(a) => BaseAir::<Val>::width(a),
             Self::Poseidon2Sponge(a) => a.width(),
             Self::Horner(a) => BaseAir::<Val>::width(a.as_ref()),
+            Self::Poseidon2Bus(a) => a.width(),
         }
     }
 
@@ -70,6 +78,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Alu(a) => a.preprocessed_width(),
             Self::Poseidon2Sponge(a) => a.preprocessed_width(),
             Self::Horner(a) => a.preprocessed_width(),
+            Self::Poseidon2Bus(a) => a.preprocessed_width(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
         }
     }
@@ -82,6 +91,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Alu(a) => a.preprocessed_trace(),
             Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
             Self::Horner(a) => a.preprocessed_trace(),
+            Self::Poseidon2Bus(a) => a.preprocessed_trace(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
         }
     }
@@ -123,6 +133,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::Bits(a) => a.eval(builder),
             Self::Poseidon2Sponge(a) => a.eval(builder),
             Self::Horner(a) => a.eval(builder),
+            Self::Poseidon2Bus(a) => a.eval(builder),
         }
     }
 }

@@ -17,7 +17,13 @@ use p3_lookup::{Count, InteractionBuilder, LookupBus};
 use p3_matrix::dense::RowMajorMatrix;
 use thiserror::Error;
 
+use p3_symmetric::Permutation;
+use slotproof_prover::ProverField;
+
+use super::RecursionAir;
 use super::ext_alu::assert_mul_add;
+use super::poseidon2::WIDTH;
+use super::poseidon2_bus::{Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
 use crate::config::{Challenge, Val};
 
 /// The memory bus.
@@ -37,25 +43,68 @@ pub struct AluOp {
     pub assert: bool,
 }
 
+/// One operation of a program, in execution order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// An `Alu` row.
+    Alu(AluOp),
+    /// A row of the Poseidon2 bus table.
+    Poseidon2(Poseidon2Op),
+}
+
 /// A straight-line program: constant words, hinted words (values supplied when it runs: proof
-/// elements, inverses), then ALU operations in order.
+/// elements, inverses), public-value words, then the operations in execution order (each reads
+/// only words written before it).
 #[derive(Clone, Debug, Default)]
 pub struct Program {
     pub constants: Vec<(u32, Challenge)>,
     pub hints: Vec<u32>,
     /// Words equal to one of the proof's own public values: `(address, index)`.
     pub publics: Vec<(u32, usize)>,
-    pub alu: Vec<AluOp>,
+    pub ops: Vec<Op>,
 }
 
 /// The main traces of a run: `Const`, `Hint`, `Alu`.
 pub type ProgramTraces = [RowMajorMatrix<Val>; 3];
 
+/// Every table of a run, ready for the prover: the AIRs (the program as their preprocessed
+/// columns), their main traces and public values (in the same order: `Const`, `Hint`,
+/// `Public`, `Alu`, `Poseidon2Bus`), and the final memory.
+#[derive(Clone, Debug)]
+pub struct ProgramRun {
+    pub airs: Vec<RecursionAir>,
+    pub traces: Vec<RowMajorMatrix<Val>>,
+    pub public_values: Vec<Vec<Val>>,
+    pub memory: HashMap<u32, Challenge>,
+}
+
+impl ProgramRun {
+    /// Each table's log height (what the prover's key generation takes).
+    pub fn degree_bits(&self) -> Vec<usize> {
+        self.traces
+            .iter()
+            .map(|t| (t.values.len() / t.width).trailing_zeros() as usize)
+            .collect()
+    }
+
+    /// Rows per table (padded), in table order.
+    pub fn rows(&self) -> Vec<usize> {
+        self.traces.iter().map(|t| t.values.len() / t.width).collect()
+    }
+}
+
+/// The tables of [`ProgramRun`], in order.
+pub const TABLE_NAMES: [&str; 5] = ["Const", "Hint", "Public", "Alu", "Poseidon2Bus"];
+
 /// Why a program cannot run.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum ProgramError {
-    #[error("ALU operation {op} reads address {addr} before anything writes it")]
+    #[error("operation {op} reads address {addr} before anything writes it")]
     ReadBeforeWrite { op: usize, addr: u32 },
+    #[error("Poseidon2 operation {op} reads address {addr}, which holds no base word")]
+    NotABaseWord { op: usize, addr: u32 },
+    #[error("Poseidon2 operation {op} reads its Merkle direction at address {addr}, which holds no bit")]
+    NotABit { op: usize, addr: u32 },
     #[error("address {addr} is written twice")]
     WrittenTwice { addr: u32 },
     #[error("ALU assertion {op} fails: a·b + c differs from the word at address {addr}")]
@@ -119,8 +168,34 @@ fn word(v: Challenge) -> [Val; D] {
     [c[0], c[1], c[2], c[3]]
 }
 
+/// The main traces of one run, every table.
+struct Traces {
+    consts: RowMajorMatrix<Val>,
+    hints: RowMajorMatrix<Val>,
+    public: RowMajorMatrix<Val>,
+    alu: RowMajorMatrix<Val>,
+    poseidon2: RowMajorMatrix<Val>,
+    memory: HashMap<u32, Challenge>,
+}
+
 impl Program {
-    /// The two tables with this program as their preprocessed columns (padding rows write
+    /// The `Alu` operations, in order.
+    pub fn alu(&self) -> impl Iterator<Item = &AluOp> {
+        self.ops.iter().filter_map(|op| match op {
+            Op::Alu(a) => Some(a),
+            Op::Poseidon2(_) => None,
+        })
+    }
+
+    /// The Poseidon2 operations, in order.
+    pub fn poseidon2(&self) -> impl Iterator<Item = &Poseidon2Op> {
+        self.ops.iter().filter_map(|op| match op {
+            Op::Poseidon2(p) => Some(p),
+            Op::Alu(_) => None,
+        })
+    }
+
+    /// The three tables with this program as their preprocessed columns (padding rows write
     /// nothing and read nothing).
     pub fn airs(&self) -> (ConstAir, HintAir, AluAir) {
         let hint_rows = padded_rows(self.hints.len());
@@ -140,9 +215,10 @@ impl Program {
         }
         let consts = RowMajorMatrix::new(values, CONST_PREPROCESSED_WIDTH);
 
-        let alu_rows = padded_rows(self.alu.len());
+        let alu_ops: Vec<&AluOp> = self.alu().collect();
+        let alu_rows = padded_rows(alu_ops.len());
         let mut values = vec![Val::ZERO; alu_rows * ALU_PREPROCESSED_WIDTH];
-        for (row, op) in self.alu.iter().enumerate() {
+        for (row, op) in alu_ops.iter().enumerate() {
             let r = &mut values[row * ALU_PREPROCESSED_WIDTH..][..ALU_PREPROCESSED_WIDTH];
             for (slot, addr) in r.iter_mut().zip([op.a, op.b, op.c, op.out]) {
                 *slot = Val::from_u32(addr);
@@ -179,16 +255,78 @@ impl Program {
         }
     }
 
+    /// The Poseidon2 bus table with this program's permutations as its preprocessed columns.
+    pub fn poseidon2_air(&self) -> Poseidon2BusAir {
+        let ops: Vec<Poseidon2Op> = self.poseidon2().copied().collect();
+        Poseidon2BusAir::new(&ops)
+    }
+
+    /// Every table's AIR, in [`TABLE_NAMES`] order, for a proof with `num_public_values`
+    /// public values: what the recursion layer's verifying key is made of.
+    pub fn all_airs(&self, num_public_values: usize) -> Vec<RecursionAir> {
+        let (consts, hints, alu) = self.airs();
+        vec![
+            RecursionAir::Const(consts),
+            RecursionAir::Hint(hints),
+            RecursionAir::Public(self.public_air(num_public_values)),
+            RecursionAir::Alu(alu),
+            RecursionAir::Poseidon2Bus(Box::new(self.poseidon2_air())),
+        ]
+    }
+
+    /// Run the program and return every table ([`ProgramRun`]): the AIRs, main traces and
+    /// public values the prover takes in one batch. `public_values` are the recursion
+    /// proof's own public values. A failing assertion is an error naming its operation.
+    pub fn run_tables(
+        &self,
+        hint_values: &[Challenge],
+        public_values: &[Val],
+    ) -> Result<ProgramRun, ProgramError> {
+        self.tables(hint_values, public_values, true)
+    }
+
+    /// [`Self::run_tables`] with failing assertions forced through: the tables a cheating
+    /// prover would commit to (for tests that they do not verify).
+    pub fn run_tables_forced(
+        &self,
+        hint_values: &[Challenge],
+        public_values: &[Val],
+    ) -> Result<ProgramRun, ProgramError> {
+        self.tables(hint_values, public_values, false)
+    }
+
+    fn tables(
+        &self,
+        hint_values: &[Challenge],
+        public_values: &[Val],
+        check_assertions: bool,
+    ) -> Result<ProgramRun, ProgramError> {
+        let t = self.run(hint_values, public_values, check_assertions)?;
+        let n = public_values.len();
+        Ok(ProgramRun {
+            airs: self.all_airs(n),
+            traces: vec![t.consts, t.hints, t.public, t.alu, t.poseidon2],
+            public_values: vec![
+                Vec::new(),
+                Vec::new(),
+                public_values.to_vec(),
+                Vec::new(),
+                Vec::new(),
+            ],
+            memory: t.memory,
+        })
+    }
+
     /// Run the program with these values for its hinted addresses: the main traces of the
-    /// three tables (values and multiplicities), and the final memory. A failing assertion is
-    /// an error naming its operation. (A program that reads public values runs with
-    /// [`Self::execute_with_publics`].)
+    /// `Const`, `Hint` and `Alu` tables (values and multiplicities), and the final memory. A
+    /// failing assertion is an error naming its operation. (A program with public values or
+    /// Poseidon2 operations runs with [`Self::run_tables`].)
     pub fn execute(
         &self,
         hint_values: &[Challenge],
     ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
-        self.execute_with_publics(hint_values, &[])
-            .map(|(traces, _, memory)| (traces, memory))
+        self.run(hint_values, &[], true)
+            .map(|t| ([t.consts, t.hints, t.alu], t.memory))
     }
 
     /// [`Self::execute`] with the proof's public values: also the public-value table's trace.
@@ -199,6 +337,7 @@ impl Program {
         public_values: &[Val],
     ) -> Result<(ProgramTraces, RowMajorMatrix<Val>, HashMap<u32, Challenge>), ProgramError> {
         self.run(hint_values, public_values, true)
+            .map(|t| ([t.consts, t.hints, t.alu], t.public, t.memory))
     }
 
     /// [`Self::execute`] with failing assertions forced through: the traces a cheating prover
@@ -208,16 +347,15 @@ impl Program {
         hint_values: &[Challenge],
     ) -> Result<(ProgramTraces, HashMap<u32, Challenge>), ProgramError> {
         self.run(hint_values, &[], false)
-            .map(|(traces, _, memory)| (traces, memory))
+            .map(|t| ([t.consts, t.hints, t.alu], t.memory))
     }
 
-    #[allow(clippy::type_complexity)]
     fn run(
         &self,
         hint_values: &[Challenge],
         public_values: &[Val],
         check_assertions: bool,
-    ) -> Result<(ProgramTraces, RowMajorMatrix<Val>, HashMap<u32, Challenge>), ProgramError> {
+    ) -> Result<Traces, ProgramError> {
         if hint_values.len() != self.hints.len() {
             return Err(ProgramError::HintCount {
                 expected: self.hints.len(),
@@ -249,8 +387,10 @@ impl Program {
                 return Err(ProgramError::WrittenTwice { addr });
             }
         }
-        let mut alu_values = Vec::with_capacity(self.alu.len());
-        for (i, op) in self.alu.iter().enumerate() {
+        let perm = Val::default_poseidon2_16();
+        let mut alu_values = Vec::new();
+        let mut poseidon2_rows: Vec<Poseidon2Row> = Vec::new();
+        for (i, op) in self.ops.iter().enumerate() {
             let mut read = |addr: u32| {
                 let v = *memory
                     .get(&addr)
@@ -258,20 +398,57 @@ impl Program {
                 *reads.entry(addr).or_default() += 1;
                 Ok(v)
             };
-            let (a, b, c) = (read(op.a)?, read(op.b)?, read(op.c)?);
-            let out = a * b + c;
-            if op.assert {
-                let expected = read(op.out)?;
-                if check_assertions && out != expected {
-                    return Err(ProgramError::AssertionFailed {
-                        op: i,
-                        addr: op.out,
-                    });
+            match op {
+                Op::Alu(op) => {
+                    let (a, b, c) = (read(op.a)?, read(op.b)?, read(op.c)?);
+                    let out = a * b + c;
+                    if op.assert {
+                        let expected = read(op.out)?;
+                        if check_assertions && out != expected {
+                            return Err(ProgramError::AssertionFailed {
+                                op: i,
+                                addr: op.out,
+                            });
+                        }
+                    } else if memory.insert(op.out, out).is_some() {
+                        return Err(ProgramError::WrittenTwice { addr: op.out });
+                    }
+                    alu_values.push((*op, a, b, c, out));
                 }
-            } else if memory.insert(op.out, out).is_some() {
-                return Err(ProgramError::WrittenTwice { addr: op.out });
+                Op::Poseidon2(p) => {
+                    // Each lane reads a base word (the table reads `(v, 0, 0, 0)`).
+                    let mut lanes = [Val::ZERO; WIDTH];
+                    for (lane, &addr) in lanes.iter_mut().zip(&p.inputs) {
+                        let w = word(read(addr)?);
+                        if check_assertions && w[1..] != [Val::ZERO; D - 1] {
+                            return Err(ProgramError::NotABaseWord { op: i, addr });
+                        }
+                        *lane = w[0];
+                    }
+                    let dir = match p.direction {
+                        Some(addr) => {
+                            let w = word(read(addr)?);
+                            if check_assertions && (w[1..] != [Val::ZERO; D - 1] || w[0] * (w[0] - Val::ONE) != Val::ZERO) {
+                                return Err(ProgramError::NotABit { op: i, addr });
+                            }
+                            w[0]
+                        }
+                        None => Val::ZERO,
+                    };
+                    let row = Poseidon2Row {
+                        read: lanes,
+                        dir,
+                        out_multiplicity: [Val::ZERO; WIDTH],
+                    };
+                    let output = perm.permute(row.permutation_input());
+                    for (&addr, &y) in p.outputs.iter().zip(&output) {
+                        if memory.insert(addr, Challenge::from(y)).is_some() {
+                            return Err(ProgramError::WrittenTwice { addr });
+                        }
+                    }
+                    poseidon2_rows.push(row);
+                }
             }
-            alu_values.push((a, b, c, out));
         }
         let count = |addr: u32| Val::from_u64(reads.get(&addr).copied().unwrap_or(0));
 
@@ -279,14 +456,17 @@ impl Program {
         for (row, &(addr, _)) in self.constants.iter().enumerate() {
             consts[row] = count(addr);
         }
-        let mut alu = vec![Val::ZERO; padded_rows(self.alu.len()) * ALU_WIDTH];
-        for (row, (op, &(a, b, c, out))) in self.alu.iter().zip(&alu_values).enumerate() {
+        let mut alu = vec![Val::ZERO; padded_rows(alu_values.len()) * ALU_WIDTH];
+        for (row, &(op, a, b, c, out)) in alu_values.iter().enumerate() {
             let r = &mut alu[row * ALU_WIDTH..][..ALU_WIDTH];
             for (k, x) in [a, b, c, out].into_iter().enumerate() {
                 r[k * D..(k + 1) * D].copy_from_slice(&word(x));
             }
             // An assertion writes nothing.
             r[4 * D] = if op.assert { Val::ZERO } else { count(op.out) };
+        }
+        for (row, p) in poseidon2_rows.iter_mut().zip(self.poseidon2()) {
+            row.out_multiplicity = p.outputs.map(count);
         }
         let mut hints = vec![Val::ZERO; padded_rows(self.hints.len()) * HINT_WIDTH];
         for (row, (&addr, &v)) in self.hints.iter().zip(hint_values).enumerate() {
@@ -299,15 +479,14 @@ impl Program {
             public[row * PUBLIC_WIDTH] = v.as_basis_coefficients_slice()[0];
             public[row * PUBLIC_WIDTH + 1] = count(addr);
         }
-        Ok((
-            [
-                RowMajorMatrix::new(consts, CONST_WIDTH),
-                RowMajorMatrix::new(hints, HINT_WIDTH),
-                RowMajorMatrix::new(alu, ALU_WIDTH),
-            ],
-            RowMajorMatrix::new(public, PUBLIC_WIDTH),
+        Ok(Traces {
+            consts: RowMajorMatrix::new(consts, CONST_WIDTH),
+            hints: RowMajorMatrix::new(hints, HINT_WIDTH),
+            public: RowMajorMatrix::new(public, PUBLIC_WIDTH),
+            alu: RowMajorMatrix::new(alu, ALU_WIDTH),
+            poseidon2: Poseidon2BusAir::trace(&poseidon2_rows),
             memory,
-        ))
+        })
     }
 }
 
