@@ -94,7 +94,7 @@ pub fn build_leaf(
     proof: &ShardProof,
     public_values: &[Vec<Val>],
 ) -> Result<(LeafCircuit, LeafWitness), LeafError> {
-    let mut build = Build::new();
+    let mut build = Build::for_settings(&key.settings);
     let verdict = verify_generic(&mut build, key, proof, public_values);
     // An operation without rows makes the build's verdicts meaningless: report it first.
     if let Some(op) = build.unsupported_op() {

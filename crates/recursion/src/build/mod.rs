@@ -88,6 +88,7 @@ impl Default for Build {
         Self {
             program: Program::default(),
             hint_values: Vec::new(),
+            public_values: Vec::new(),
             constants: HashMap::new(),
             constant_addrs: HashMap::new(),
             coefficient_words: HashMap::new(),
