@@ -21,6 +21,7 @@ use crate::config::{Challenge, ShardConfig, ShardProof, Val};
 use crate::error::MirrorError;
 use crate::key::MirrorKey;
 use crate::tables::RecursionAir;
+use crate::tables::horner_bus::horner_rows;
 use crate::tables::program::{Program, ProgramError, TABLE_NAMES};
 use crate::verifier::verify_generic;
 
@@ -231,6 +232,7 @@ fn table_rows(program: &Program) -> Vec<(&'static str, usize)> {
         program.publics.len(),
         program.alu().count(),
         program.poseidon2().count(),
+        horner_rows(program.horner()),
     ];
     TABLE_NAMES.into_iter().zip(used).collect()
 }

@@ -59,6 +59,8 @@ struct Built {
     verdict: Result<(), MirrorError>,
     program: Program,
     hints: Vec<Challenge>,
+    /// The verified proof's public values, as the program reads them.
+    publics: Vec<Val>,
 }
 
 fn build(
@@ -78,11 +80,14 @@ fn build(
         native.log(),
         "every observe, sample, PoW and Merkle opening equals Native's"
     );
-    let (program, hints) = build.finish().expect("every operation has rows");
+    let (program, hints, publics) = build
+        .finish_with_publics()
+        .expect("every operation has rows");
     Built {
         verdict,
         program,
         hints,
+        publics,
     }
 }
 
@@ -142,7 +147,7 @@ fn accepts_and_proves(what: &str, settings: FriSettings, shard: &Shard<Val>) {
         p.alu().count(),
         p.poseidon2().count()
     );
-    let run = match p.run_tables(&built.hints, &[]) {
+    let run = match p.run_tables(&built.hints, &built.publics) {
         Ok(run) => run,
         Err(e) => {
             // Name the failing operation and the ones before it (what computed its operands).
@@ -226,7 +231,7 @@ fn merkle_mutation(what: &str, apply: fn(&mut ShardProof)) {
         "{what}"
     );
     let p = &built.program;
-    match p.run_tables(&built.hints, &[]) {
+    match p.run_tables(&built.hints, &built.publics) {
         Err(ProgramError::AssertionFailed { op, .. }) => {
             assert!(
                 matches!(p.ops[op], Op::Alu(a) if a.assert),
@@ -235,7 +240,7 @@ fn merkle_mutation(what: &str, apply: fn(&mut ShardProof)) {
         }
         other => panic!("{what}: expected a failed assertion, got {:?}", other.map(|_| ())),
     }
-    let forced = p.run_tables_forced(&built.hints, &[]).expect("forced run");
+    let forced = p.run_tables_forced(&built.hints, &built.publics).expect("forced run");
     match recursion_prover().prove(&forced.airs, &forced.traces, &forced.public_values) {
         Err(ProveError::LookupImbalance(_)) => {}
         other => panic!("{what}: expected a lookup imbalance, got {:?}", other.map(|_| ())),
@@ -268,7 +273,7 @@ fn the_poseidon2_bus_table_refuses_a_flipped_cell() {
     let built = build(SMALL, &shard, &proof, &shard.public_values);
     let run = built
         .program
-        .run_tables(&built.hints, &[])
+        .run_tables(&built.hints, &built.publics)
         .expect("the program runs");
     let table = TABLE_NAMES
         .iter()
@@ -326,7 +331,9 @@ fn a_non_canonical_bit_decomposition_fails_an_assertion() {
             op: canonicity,
             addr: match program.ops[canonicity] {
                 Op::Alu(a) => a.out,
-                Op::Poseidon2(_) => unreachable!("the last operation is the canonicity row"),
+                Op::Poseidon2(_) | Op::Horner(_) => {
+                    unreachable!("the last operation is the canonicity row")
+                }
             }
         }
         .to_string())

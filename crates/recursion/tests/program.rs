@@ -38,6 +38,7 @@ fn program() -> Program {
             op(12, 12, 11, 13),
             op(13, 2, 12, 14),
         ],
+        horner_values: vec![],
     }
 }
 

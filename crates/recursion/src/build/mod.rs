@@ -34,6 +34,7 @@ use crate::log::{Event, MerkleOpening};
 use crate::ops::Ops;
 use crate::recording::cap_elements;
 use crate::tables::poseidon2::WIDTH;
+use crate::tables::horner_bus::{HORNER_LANES, HornerOp, horner_value};
 use crate::tables::poseidon2_bus::Poseidon2Op;
 use crate::tables::program::{AluOp, Op, Program};
 use p3_symmetric::Permutation;
@@ -333,6 +334,36 @@ impl Ops for Build {
 
     fn mul_add(&mut self, a: Word, b: Word, c: Word) -> Word {
         self.alu(a, b, c)
+    }
+
+    fn horner(&mut self, alpha: Word, values: &[Word]) -> Word {
+        if values.len() < HORNER_LANES {
+            // Shorter than one row: plain `mul_add` rows.
+            let mut acc = self.constant_word(Challenge::ZERO);
+            for &v in values {
+                acc = self.alu(acc, alpha, v);
+            }
+            return acc;
+        }
+        // Zeros in front leave the sum unchanged and fill the first row.
+        let zero = self.constant_word(Challenge::ZERO);
+        let padding = values.len().next_multiple_of(HORNER_LANES) - values.len();
+        let start = self.program.horner_values.len() as u32;
+        self.program
+            .horner_values
+            .extend(core::iter::repeat_n(zero.addr, padding).chain(values.iter().map(|w| w.addr)));
+        let base: Vec<Val> = values.iter().map(|&w| self.value(w)).collect();
+        let out = Word {
+            addr: self.fresh(),
+            value: horner_value(alpha.value, &base),
+        };
+        self.program.ops.push(Op::Horner(HornerOp {
+            alpha: alpha.addr,
+            start,
+            len: (padding + values.len()) as u32,
+            out: out.addr,
+        }));
+        out
     }
 
     fn select(&mut self, bit: Word, a: Word, b: Word) -> Word {

@@ -40,13 +40,22 @@ const ADDR_VALUES: usize = 4;
 const ADDR_OUT: usize = ADDR_VALUES + HORNER_LANES;
 
 /// One α-reduction: `Σ_k α^(n−1−k)·values[k]` (values in the order they are folded in), written
-/// to `out`. `values.len()` is a positive multiple of four (a builder pads with zeros in front,
-/// which leaves the sum unchanged).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// to `out`. The value addresses are `Program::horner_values[start..start + len]`; `len` is a
+/// positive multiple of four (a builder pads with zeros in front, which leaves the sum
+/// unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HornerOp {
     pub alpha: u32,
-    pub values: Vec<u32>,
+    pub start: u32,
+    pub len: u32,
     pub out: u32,
+}
+
+impl HornerOp {
+    /// The addresses of its values, in `values` (the program's value list).
+    pub fn values<'a>(&self, values: &'a [u32]) -> &'a [u32] {
+        &values[self.start as usize..(self.start + self.len) as usize]
+    }
 }
 
 /// The Horner table, with its program as preprocessed columns.
@@ -83,19 +92,21 @@ fn word(v: Challenge) -> [Val; D] {
 }
 
 /// Rows the reductions take.
-pub fn horner_rows(ops: &[&HornerOp]) -> usize {
-    ops.iter().map(|op| op.values.len() / HORNER_LANES).sum()
+pub fn horner_rows<'a>(ops: impl IntoIterator<Item = &'a HornerOp>) -> usize {
+    ops.into_iter()
+        .map(|op| op.len as usize / HORNER_LANES)
+        .sum()
 }
 
 impl HornerBusAir {
-    /// The table for these reductions, in order.
-    pub fn new(ops: &[&HornerOp]) -> Self {
+    /// The table for these reductions, in order (`addresses`: the program's value list).
+    pub fn new(ops: &[HornerOp], addresses: &[u32]) -> Self {
         let rows = padded_rows(horner_rows(ops));
         let mut values = vec![Val::ZERO; rows * HORNER_BUS_PREPROCESSED_WIDTH];
         let mut r = 0;
         for op in ops {
-            let n = op.values.len() / HORNER_LANES;
-            for (i, chunk) in op.values.chunks_exact(HORNER_LANES).enumerate() {
+            let n = op.len as usize / HORNER_LANES;
+            for (i, chunk) in op.values(addresses).chunks_exact(HORNER_LANES).enumerate() {
                 let row = &mut values[r * HORNER_BUS_PREPROCESSED_WIDTH..][..HORNER_BUS_PREPROCESSED_WIDTH];
                 row[IS_REAL] = Val::ONE;
                 row[STARTS] = Val::from_bool(i == 0);

@@ -33,6 +33,7 @@ use ext_alu::ExtAluAir;
 use horner::HornerAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
+use horner_bus::HornerBusAir;
 use poseidon2_bus::Poseidon2BusAir;
 use program::{AluAir, ConstAir, HintAir, PublicAir};
 use sponge_table::Poseidon2SpongeAir;
@@ -52,6 +53,7 @@ pub enum RecursionAir {
     Horner(Box<HornerAir>),
     /// Boxed: the table carries its round constants and program.
     Poseidon2Bus(Box<Poseidon2BusAir>),
+    HornerBus(Box<HornerBusAir>),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -67,6 +69,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Poseidon2Sponge(a) => a.width(),
             Self::Horner(a) => BaseAir::<Val>::width(a.as_ref()),
             Self::Poseidon2Bus(a) => a.width(),
+            Self::HornerBus(a) => BaseAir::<Val>::width(a.as_ref()),
         }
     }
 
@@ -79,6 +82,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Poseidon2Sponge(a) => a.preprocessed_width(),
             Self::Horner(a) => a.preprocessed_width(),
             Self::Poseidon2Bus(a) => a.preprocessed_width(),
+            Self::HornerBus(a) => a.preprocessed_width(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
         }
     }
@@ -92,6 +96,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Poseidon2Sponge(a) => a.preprocessed_trace(),
             Self::Horner(a) => a.preprocessed_trace(),
             Self::Poseidon2Bus(a) => a.preprocessed_trace(),
+            Self::HornerBus(a) => a.preprocessed_trace(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
         }
     }
@@ -107,6 +112,7 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Poseidon2Sponge(a) => a.main_next_row_columns(),
             Self::Horner(a) => a.main_next_row_columns(),
+            Self::HornerBus(a) => a.main_next_row_columns(),
             // The other tables constrain each row on its own.
             _ => vec![],
         }
@@ -116,6 +122,7 @@ impl BaseAir<Val> for RecursionAir {
         match self {
             Self::Poseidon2Sponge(a) => a.preprocessed_next_row_columns(),
             Self::Horner(a) => a.preprocessed_next_row_columns(),
+            Self::HornerBus(a) => a.preprocessed_next_row_columns(),
             _ => vec![],
         }
     }
@@ -134,6 +141,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::Poseidon2Sponge(a) => a.eval(builder),
             Self::Horner(a) => a.eval(builder),
             Self::Poseidon2Bus(a) => a.eval(builder),
+            Self::HornerBus(a) => a.eval(builder),
         }
     }
 }

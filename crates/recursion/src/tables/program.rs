@@ -23,6 +23,7 @@ use slotproof_prover::ProverField;
 use super::RecursionAir;
 use super::ext_alu::assert_mul_add;
 use super::poseidon2::WIDTH;
+use super::horner_bus::{HORNER_LANES, HornerBusAir, HornerOp, horner_value};
 use super::poseidon2_bus::{Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
 use crate::config::{Challenge, Val};
 
@@ -50,6 +51,8 @@ pub enum Op {
     Alu(AluOp),
     /// A row of the Poseidon2 bus table.
     Poseidon2(Poseidon2Op),
+    /// An α-reduction: a chain of rows of the Horner table.
+    Horner(HornerOp),
 }
 
 /// A straight-line program: constant words, hinted words (values supplied when it runs: proof
@@ -62,6 +65,8 @@ pub struct Program {
     /// Words equal to one of the proof's own public values: `(address, index)`.
     pub publics: Vec<(u32, usize)>,
     pub ops: Vec<Op>,
+    /// The value addresses of the Horner operations (each names its range).
+    pub horner_values: Vec<u32>,
 }
 
 /// The main traces of a run: `Const`, `Hint`, `Alu`.
@@ -94,7 +99,7 @@ impl ProgramRun {
 }
 
 /// The tables of [`ProgramRun`], in order.
-pub const TABLE_NAMES: [&str; 5] = ["Const", "Hint", "Public", "Alu", "Poseidon2Bus"];
+pub const TABLE_NAMES: [&str; 6] = ["Const", "Hint", "Public", "Alu", "Poseidon2Bus", "Horner"];
 
 /// Why a program cannot run.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -175,6 +180,7 @@ struct Traces {
     public: RowMajorMatrix<Val>,
     alu: RowMajorMatrix<Val>,
     poseidon2: RowMajorMatrix<Val>,
+    horner: RowMajorMatrix<Val>,
     memory: HashMap<u32, Challenge>,
 }
 
@@ -183,15 +189,29 @@ impl Program {
     pub fn alu(&self) -> impl Iterator<Item = &AluOp> {
         self.ops.iter().filter_map(|op| match op {
             Op::Alu(a) => Some(a),
-            Op::Poseidon2(_) => None,
+            _ => None,
         })
+    }
+
+    /// The Horner operations, in order.
+    pub fn horner(&self) -> impl Iterator<Item = &HornerOp> {
+        self.ops.iter().filter_map(|op| match op {
+            Op::Horner(h) => Some(h),
+            _ => None,
+        })
+    }
+
+    /// The Horner table with this program's reductions as its preprocessed columns.
+    pub fn horner_air(&self) -> HornerBusAir {
+        let ops: Vec<HornerOp> = self.horner().copied().collect();
+        HornerBusAir::new(&ops, &self.horner_values)
     }
 
     /// The Poseidon2 operations, in order.
     pub fn poseidon2(&self) -> impl Iterator<Item = &Poseidon2Op> {
         self.ops.iter().filter_map(|op| match op {
             Op::Poseidon2(p) => Some(p),
-            Op::Alu(_) => None,
+            _ => None,
         })
     }
 
@@ -271,6 +291,7 @@ impl Program {
             RecursionAir::Public(self.public_air(num_public_values)),
             RecursionAir::Alu(alu),
             RecursionAir::Poseidon2Bus(Box::new(self.poseidon2_air())),
+            RecursionAir::HornerBus(Box::new(self.horner_air())),
         ]
     }
 
@@ -305,11 +326,12 @@ impl Program {
         let n = public_values.len();
         Ok(ProgramRun {
             airs: self.all_airs(n),
-            traces: vec![t.consts, t.hints, t.public, t.alu, t.poseidon2],
+            traces: vec![t.consts, t.hints, t.public, t.alu, t.poseidon2, t.horner],
             public_values: vec![
                 Vec::new(),
                 Vec::new(),
                 public_values.to_vec(),
+                Vec::new(),
                 Vec::new(),
                 Vec::new(),
             ],
@@ -390,6 +412,7 @@ impl Program {
         let perm = Val::default_poseidon2_16();
         let mut alu_values = Vec::new();
         let mut poseidon2_rows: Vec<Poseidon2Row> = Vec::new();
+        let mut horner_runs: Vec<(HornerOp, Challenge, Vec<Val>)> = Vec::new();
         for (i, op) in self.ops.iter().enumerate() {
             let mut read = |addr: u32| {
                 let v = *memory
@@ -448,6 +471,27 @@ impl Program {
                     }
                     poseidon2_rows.push(row);
                 }
+                Op::Horner(h) => {
+                    // Every row of the chain reads α.
+                    let alpha = read(h.alpha)?;
+                    for _ in 1..h.len as usize / HORNER_LANES {
+                        read(h.alpha)?;
+                    }
+                    let mut values = Vec::with_capacity(h.len as usize);
+                    for &addr in h.values(&self.horner_values) {
+                        let w = word(read(addr)?);
+                        // The table reads `(v, 0, 0, 0)`.
+                        if check_assertions && w[1..] != [Val::ZERO; D - 1] {
+                            return Err(ProgramError::NotABaseWord { op: i, addr });
+                        }
+                        values.push(w[0]);
+                    }
+                    let out = horner_value(alpha, &values);
+                    if memory.insert(h.out, out).is_some() {
+                        return Err(ProgramError::WrittenTwice { addr: h.out });
+                    }
+                    horner_runs.push((*h, alpha, values));
+                }
             }
         }
         let count = |addr: u32| Val::from_u64(reads.get(&addr).copied().unwrap_or(0));
@@ -485,6 +529,12 @@ impl Program {
             public: RowMajorMatrix::new(public, PUBLIC_WIDTH),
             alu: RowMajorMatrix::new(alu, ALU_WIDTH),
             poseidon2: Poseidon2BusAir::trace(&poseidon2_rows),
+            horner: HornerBusAir::trace(
+                &horner_runs
+                    .into_iter()
+                    .map(|(h, alpha, values)| (alpha, values, reads.get(&h.out).copied().unwrap_or(0)))
+                    .collect::<Vec<_>>(),
+            ),
             memory,
         })
     }
