@@ -5,15 +5,16 @@
 
 use p3_batch_stark::CommonData;
 use p3_field::PrimeCharacteristicRing;
-use p3_lookup::LookupTerminal;
-use p3_symmetric::MerkleCap;
 use slotproof_prover::test_airs::{Shard, ShardAir};
 use slotproof_prover::{
     CpuShardProver, FriSettings, ShardProver, proof_from_bytes, proof_to_bytes,
 };
 use slotproof_recursion::config::{Challenge, ShardConfig, ShardProof, Val};
 use slotproof_recursion::oracle::{Run, compare, native_run, stock_run};
-use slotproof_recursion::{Event, MirrorError, MirrorKey, OpenedCommitment, PowStep};
+use slotproof_recursion::{Event, MirrorError, MirrorKey, PowStep};
+
+mod common;
+use common::mutations::{bump_ext, mutations};
 
 /// Grinding at every site, a Merkle cap, arity 4 and a longer final polynomial, so that every
 /// proof field a mutation can touch exists and every check runs.
@@ -123,142 +124,6 @@ fn identical_logs_with_preprocessed_columns() {
 fn identical_logs_with_every_fri_knob_changed() {
     assert_agree_and_accept(&prove(STRESS, &Shard::three_tables(8, 7, 5, 5)));
     assert_agree_and_accept(&prove(STRESS, &Shard::fixed_range(8, 6, 6, true)));
-}
-
-/// One proof-field flip and the step both verifiers must refuse it at.
-struct Mutation {
-    name: &'static str,
-    apply: fn(&mut ShardProof, &mut Vec<Vec<Val>>),
-    expect: fn(&MirrorError) -> bool,
-}
-
-fn bump_ext(v: &mut Challenge) {
-    *v += Challenge::ONE;
-}
-
-fn bump_cap(cap: &mut MerkleCap<Val, [Val; 8]>) {
-    let mut roots = cap.roots().to_vec();
-    roots[0][0] += Val::ONE;
-    *cap = MerkleCap::from(roots);
-}
-
-fn mutations() -> Vec<Mutation> {
-    vec![
-        Mutation {
-            name: "main commitment",
-            apply: |p, _| bump_cap(&mut p.commitments.main),
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Lookup)),
-        },
-        Mutation {
-            name: "quotient commitment",
-            apply: |p, _| bump_cap(&mut p.commitments.quotient_chunks),
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::OutOfDomain)),
-        },
-        Mutation {
-            name: "zeta opening of a trace column",
-            apply: |p, _| {
-                bump_ext(&mut p.opened_values.instances[0].base_opened_values.trace_local[0])
-            },
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Batch)),
-        },
-        Mutation {
-            name: "zeta opening of a quotient chunk",
-            apply: |p, _| {
-                bump_ext(
-                    &mut p.opened_values.instances[0]
-                        .base_opened_values
-                        .quotient_chunks[0][0],
-                )
-            },
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Batch)),
-        },
-        Mutation {
-            name: "opened row of an input commitment",
-            apply: |p, _| p.opening_proof.input_openings[0].opened_values[0][0][0] += Val::ONE,
-            expect: |e| matches!(e, MirrorError::MerkleOpening(OpenedCommitment::Input(0))),
-        },
-        Mutation {
-            name: "Merkle sibling of an input opening",
-            apply: |p, _| {
-                p.opening_proof.input_openings[0]
-                    .opening_proof
-                    .sibling_hashes[0][0] += Val::ONE
-            },
-            expect: |e| matches!(e, MirrorError::MerkleOpening(OpenedCommitment::Input(0))),
-        },
-        Mutation {
-            name: "FRI sibling value",
-            apply: |p, _| {
-                bump_ext(&mut p.opening_proof.commit_phase_openings[0].sibling_values[0][0])
-            },
-            expect: |e| matches!(e, MirrorError::FinalPolynomial { query: 0 }),
-        },
-        Mutation {
-            name: "FRI commit-phase Merkle sibling",
-            apply: |p, _| {
-                p.opening_proof.commit_phase_openings[0]
-                    .opening_proof
-                    .sibling_hashes[0][0] += Val::ONE
-            },
-            expect: |e| matches!(e, MirrorError::MerkleOpening(OpenedCommitment::Fri(0))),
-        },
-        Mutation {
-            name: "final polynomial coefficient",
-            apply: |p, _| bump_ext(&mut p.opening_proof.final_poly[0]),
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Query)),
-        },
-        Mutation {
-            name: "lookup PoW witness",
-            apply: |p, _| {
-                if let Some(w) = &mut p.lookup_pow_witness {
-                    *w += Val::ONE;
-                }
-            },
-            // `w + 1` passes a 6-bit grind with probability 1/64, and for this proof it does:
-            // the changed transcript is then caught by the next grind.
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Lookup | PowStep::OutOfDomain)),
-        },
-        Mutation {
-            name: "out-of-domain PoW witness",
-            apply: |p, _| p.ood_pow_witness += Val::ONE,
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::OutOfDomain)),
-        },
-        Mutation {
-            name: "batch PoW witness",
-            apply: |p, _| p.opening_proof.batch_pow_witness += Val::ONE,
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Batch)),
-        },
-        Mutation {
-            name: "FRI commit PoW witness",
-            apply: |p, _| p.opening_proof.commit_pow_witnesses[0] += Val::ONE,
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Commit(0))),
-        },
-        Mutation {
-            name: "query PoW witness",
-            apply: |p, _| p.opening_proof.query_pow_witness += Val::ONE,
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Query)),
-        },
-        Mutation {
-            name: "lookup terminal",
-            apply: |p, _| {
-                let t = p.lookup_terminals[0]
-                    .as_mut()
-                    .expect("instance 0 has lookups");
-                *t = LookupTerminal(t.0 + Challenge::ONE);
-            },
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::OutOfDomain)),
-        },
-        Mutation {
-            name: "degree bits",
-            apply: |p, _| p.degree_bits[0] += 1,
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Lookup) | MirrorError::Shape(_)),
-        },
-        Mutation {
-            name: "public value",
-            apply: |_, pv| pv[0][0] += Val::ONE,
-            expect: |e| matches!(e, MirrorError::Pow(PowStep::Lookup)),
-        },
-    ]
 }
 
 /// Every mutation of a proof of `shard` is refused by both verifiers, with identical logs (the
