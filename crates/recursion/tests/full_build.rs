@@ -347,3 +347,23 @@ fn poseidon2_bus_interactions_pack_two_per_column() {
     let packed = lookups.pack_same_bus(&LogUpGadget::new(), 3);
     assert_eq!(packed.len(), 17);
 }
+
+/// The shard prover's default settings (100 queries, 16-bit query PoW): the program builds,
+/// agrees with `Native` and runs (not proven here, to keep the test fast); prints its rows.
+#[test]
+fn default_settings_build_and_run() {
+    let shard = Shard::two_tables(6, 5, 6);
+    let proof = prove(FriSettings::DEFAULT, &shard);
+    let built = build(FriSettings::DEFAULT, &shard, &proof, &shard.public_values);
+    assert_eq!(built.verdict, Ok(()));
+    let p = &built.program;
+    eprintln!(
+        "default settings: {} Const, {} Hint, {} Alu, {} Poseidon2 operations",
+        p.constants.len(),
+        p.hints.len(),
+        p.alu().count(),
+        p.poseidon2().count()
+    );
+    let run = p.run_tables(&built.hints, &[]).expect("the program runs");
+    report("default settings", &run);
+}
