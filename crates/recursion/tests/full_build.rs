@@ -169,7 +169,11 @@ fn default_settings_with_query_grinding() {
         num_queries: 4,
         ..FriSettings::DEFAULT
     };
-    accepts_and_proves("two tables, query PoW 16", settings, &Shard::two_tables(6, 5, 2));
+    accepts_and_proves(
+        "two tables, query PoW 16",
+        settings,
+        &Shard::two_tables(6, 5, 2),
+    );
 }
 
 #[test]
@@ -233,14 +237,23 @@ fn merkle_mutation(what: &str, apply: fn(&mut ShardProof)) {
                 "{what}: the failing operation {op} is an assertion"
             );
         }
-        other => panic!("{what}: expected a failed assertion, got {:?}", other.map(|_| ())),
+        other => panic!(
+            "{what}: expected a failed assertion, got {:?}",
+            other.map(|_| ())
+        ),
     }
     let forced = p.run_tables_forced(&built.hints, &[]).expect("forced run");
     match recursion_prover().prove(&forced.airs, &forced.traces, &forced.public_values) {
         Err(ProveError::LookupImbalance(_)) => {}
-        other => panic!("{what}: expected a lookup imbalance, got {:?}", other.map(|_| ())),
+        other => panic!(
+            "{what}: expected a lookup imbalance, got {:?}",
+            other.map(|_| ())
+        ),
     }
-    assert!(!forced_proof_verifies(&forced), "{what}: forced proof verifies");
+    assert!(
+        !forced_proof_verifies(&forced),
+        "{what}: forced proof verifies"
+    );
 }
 
 #[test]
@@ -293,7 +306,10 @@ fn the_poseidon2_bus_table_refuses_a_flipped_cell() {
         t.values[row * width + col] += Val::ONE;
         match recursion_prover().prove(&bad.airs, &bad.traces, &bad.public_values) {
             Err(ProveError::ConstraintViolation { .. } | ProveError::LookupImbalance(_)) => {}
-            other => panic!("cell ({row}, {col}): expected a rejection, got {:?}", other.map(|_| ())),
+            other => panic!(
+                "cell ({row}, {col}): expected a rejection, got {:?}",
+                other.map(|_| ())
+            ),
         }
         assert!(!forced_proof_verifies(&bad), "cell ({row}, {col})");
     }
@@ -321,7 +337,10 @@ fn a_non_canonical_bit_decomposition_fails_an_assertion() {
     }
     let canonicity = program.ops.len() - 1;
     assert_eq!(
-        program.run_tables(&hints, &[]).map(|_| ()).map_err(|e| e.to_string()),
+        program
+            .run_tables(&hints, &[])
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         Err(ProgramError::AssertionFailed {
             op: canonicity,
             addr: match program.ops[canonicity] {

@@ -53,8 +53,13 @@ fn compress(
     right: [Word; DIGEST],
     direction: Option<Word>,
 ) -> [Word; DIGEST] {
-    let input: [Word; WIDTH] =
-        core::array::from_fn(|i| if i < DIGEST { left[i] } else { right[i - DIGEST] });
+    let input: [Word; WIDTH] = core::array::from_fn(|i| {
+        if i < DIGEST {
+            left[i]
+        } else {
+            right[i - DIGEST]
+        }
+    });
     let out = build.poseidon2(input, direction);
     core::array::from_fn(|i| out[i])
 }
@@ -80,7 +85,11 @@ pub(crate) fn verify_opening(
     let indices: Vec<usize> = index_bits.iter().map(|b| build.bits_value(b)).collect();
     let row_values: Vec<Vec<Vec<Val>>> = rows
         .iter()
-        .map(|q| q.iter().map(|r| r.iter().map(|&w| build.value(w)).collect()).collect())
+        .map(|q| {
+            q.iter()
+                .map(|r| r.iter().map(|&w| build.value(w)).collect())
+                .collect()
+        })
         .collect();
     let accepted = mmcs
         .verify_multi_batch(native_commitment, dims, &indices, &row_values, proof)
@@ -88,14 +97,13 @@ pub(crate) fn verify_opening(
     let levels = mmcs.proof_arity_schedule(dims).map_or(0, |s| s.len());
     // One full path per query; a proof that cannot be expanded gets zero siblings (its
     // verdict is already false, and the root assertion fails).
-    let paths: Vec<Vec<[Val; DIGEST]>> = match mmcs
-        .restore_and_recompute_paths(dims, &indices, &row_values, proof)
-    {
-        Ok(paths) if paths.iter().all(|p| p.siblings.len() == levels) => {
-            paths.into_iter().map(|p| p.siblings).collect()
-        }
-        _ => vec![vec![[Val::ZERO; DIGEST]; levels]; indices.len()],
-    };
+    let paths: Vec<Vec<[Val; DIGEST]>> =
+        match mmcs.restore_and_recompute_paths(dims, &indices, &row_values, proof) {
+            Ok(paths) if paths.iter().all(|p| p.siblings.len() == levels) => {
+                paths.into_iter().map(|p| p.siblings).collect()
+            }
+            _ => vec![vec![[Val::ZERO; DIGEST]; levels]; indices.len()],
+        };
 
     // Tallest first; ties keep their order, as in the MMCS.
     let mut order: Vec<usize> = (0..dims.len()).collect();

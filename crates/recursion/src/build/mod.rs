@@ -29,7 +29,6 @@ use p3_matrix::Dimensions;
 use thiserror::Error;
 
 use crate::config::{Challenge, Commitment, InputMmcs, MultiProof, Val, input_mmcs};
-use slotproof_prover::FriSettings;
 use crate::log::{Event, MerkleOpening};
 use crate::ops::Ops;
 use crate::recording::cap_elements;
@@ -37,6 +36,7 @@ use crate::tables::poseidon2::WIDTH;
 use crate::tables::poseidon2_bus::Poseidon2Op;
 use crate::tables::program::{AluOp, Op, Program};
 use p3_symmetric::Permutation;
+use slotproof_prover::FriSettings;
 use slotproof_prover::ProverField;
 
 pub mod merkle;
@@ -185,11 +185,20 @@ impl Build {
 
     /// One Poseidon2 row: lane `i` reads `inputs[i]` (base words), and, in Merkle mode, the
     /// halves are swapped when the bit `direction` is 1. Returns the 16 fresh output words.
-    pub(crate) fn poseidon2(&mut self, inputs: [Word; WIDTH], direction: Option<Word>) -> [Word; WIDTH] {
+    pub(crate) fn poseidon2(
+        &mut self,
+        inputs: [Word; WIDTH],
+        direction: Option<Word>,
+    ) -> [Word; WIDTH] {
         let lanes: [Val; WIDTH] = inputs.map(|w| self.value(w));
         let swap = direction.is_some_and(|d| self.value(d) == Val::ONE);
-        let input: [Val; WIDTH] =
-            core::array::from_fn(|i| if swap { lanes[(i + WIDTH / 2) % WIDTH] } else { lanes[i] });
+        let input: [Val; WIDTH] = core::array::from_fn(|i| {
+            if swap {
+                lanes[(i + WIDTH / 2) % WIDTH]
+            } else {
+                lanes[i]
+            }
+        });
         let output = self.perm.permute(input);
         let outputs: [Word; WIDTH] = core::array::from_fn(|i| Word {
             addr: self.fresh(),
@@ -310,7 +319,10 @@ impl Ops for Build {
 
     fn select(&mut self, bit: Word, a: Word, b: Word) -> Word {
         // bit·(a − b) + b.
-        let difference = match (self.constant_addrs.get(&a.addr), self.constant_addrs.get(&b.addr)) {
+        let difference = match (
+            self.constant_addrs.get(&a.addr),
+            self.constant_addrs.get(&b.addr),
+        ) {
             (Some(&x), Some(&y)) => self.constant_word(x - y),
             _ => self.sub(a, b),
         };
@@ -380,15 +392,26 @@ impl Ops for Build {
         rows: &[Vec<Vec<Word>>],
         proof: &MultiProof,
     ) -> bool {
-        let accepted =
-            merkle::verify_opening(self, commitment, native_commitment, dims, index_bits, rows, proof);
+        let accepted = merkle::verify_opening(
+            self,
+            commitment,
+            native_commitment,
+            dims,
+            index_bits,
+            rows,
+            proof,
+        );
         let opening = MerkleOpening {
             commitment: cap_elements(native_commitment),
             dims: dims.iter().map(|d| (d.width, d.height)).collect(),
             indices: index_bits.iter().map(|b| self.bits_value(b)).collect(),
             rows: rows
                 .iter()
-                .map(|q| q.iter().map(|r| r.iter().map(|&w| self.value(w)).collect()).collect())
+                .map(|q| {
+                    q.iter()
+                        .map(|r| r.iter().map(|&w| self.value(w)).collect())
+                        .collect()
+                })
                 .collect(),
             accepted,
         };

@@ -90,7 +90,10 @@ pub struct Poseidon2BusAir {
 impl core::fmt::Debug for Poseidon2BusAir {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Poseidon2BusAir")
-            .field("rows", &(self.preprocessed.values.len() / POSEIDON2_BUS_PREPROCESSED_WIDTH))
+            .field(
+                "rows",
+                &(self.preprocessed.values.len() / POSEIDON2_BUS_PREPROCESSED_WIDTH),
+            )
             .finish()
     }
 }
@@ -187,7 +190,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2BusAir {
         let read = &row[pw..pw + WIDTH];
         let dir = row[pw + WIDTH];
         let out_multiplicity = &row[pw + WIDTH + 1..];
-        let (is_real, merkle, dir_addr) = (prep[PREP_IS_REAL], prep[PREP_MERKLE], prep[PREP_DIR_ADDR]);
+        let (is_real, merkle, dir_addr) =
+            (prep[PREP_IS_REAL], prep[PREP_MERKLE], prep[PREP_DIR_ADDR]);
 
         // The direction: a bit, zero outside Merkle mode.
         builder.assert_bool(dir);

@@ -89,7 +89,10 @@ impl ProgramRun {
 
     /// Rows per table (padded), in table order.
     pub fn rows(&self) -> Vec<usize> {
-        self.traces.iter().map(|t| t.values.len() / t.width).collect()
+        self.traces
+            .iter()
+            .map(|t| t.values.len() / t.width)
+            .collect()
     }
 }
 
@@ -103,7 +106,9 @@ pub enum ProgramError {
     ReadBeforeWrite { op: usize, addr: u32 },
     #[error("Poseidon2 operation {op} reads address {addr}, which holds no base word")]
     NotABaseWord { op: usize, addr: u32 },
-    #[error("Poseidon2 operation {op} reads its Merkle direction at address {addr}, which holds no bit")]
+    #[error(
+        "Poseidon2 operation {op} reads its Merkle direction at address {addr}, which holds no bit"
+    )]
     NotABit { op: usize, addr: u32 },
     #[error("address {addr} is written twice")]
     WrittenTwice { addr: u32 },
@@ -428,7 +433,10 @@ impl Program {
                     let dir = match p.direction {
                         Some(addr) => {
                             let w = word(read(addr)?);
-                            if check_assertions && (w[1..] != [Val::ZERO; D - 1] || w[0] * (w[0] - Val::ONE) != Val::ZERO) {
+                            if check_assertions
+                                && (w[1..] != [Val::ZERO; D - 1]
+                                    || w[0] * (w[0] - Val::ONE) != Val::ZERO)
+                            {
                                 return Err(ProgramError::NotABit { op: i, addr });
                             }
                             w[0]
