@@ -23,7 +23,7 @@ use slotproof_prover::ProverField;
 use super::RecursionAir;
 use super::ext_alu::assert_mul_add;
 use super::poseidon2::WIDTH;
-use super::poseidon2_bus::{Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
+use super::poseidon2_bus::{HALF, Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
 use crate::config::{Challenge, Val};
 
 /// The memory bus.
@@ -120,7 +120,9 @@ pub enum ProgramError {
         index: usize,
         count: usize,
     },
-    #[error("{given} hint values for {expected} hinted addresses")]
+    #[error("Poseidon2 operation {op}: a Merkle sibling value is not a base element")]
+    MerkleSiblingNotBase { op: usize },
+    #[error("{given} hint values for {expected} (hinted addresses, then 8 per Merkle row)")]
     HintCount { expected: usize, given: usize },
 }
 
@@ -280,7 +282,9 @@ impl Program {
     }
 
     /// Run the program and return every table ([`ProgramRun`]): the AIRs, main traces and
-    /// public values the prover takes in one batch. `public_values` are the recursion
+    /// public values the prover takes in one batch. `hint_values` are the values of the hinted
+    /// addresses, in order, followed by the 8 sibling values of each Merkle-mode Poseidon2 row
+    /// (what [`crate::build::Build::finish`] returns). `public_values` are the recursion
     /// proof's own public values. A failing assertion is an error naming its operation.
     pub fn run_tables(
         &self,
@@ -361,12 +365,17 @@ impl Program {
         public_values: &[Val],
         check_assertions: bool,
     ) -> Result<Traces, ProgramError> {
-        if hint_values.len() != self.hints.len() {
+        // The Hint table's values, then 8 sibling values per Merkle-mode Poseidon2 row.
+        let merkle_rows = self.poseidon2().filter(|p| p.direction.is_some()).count();
+        let expected = self.hints.len() + HALF * merkle_rows;
+        if hint_values.len() != expected {
             return Err(ProgramError::HintCount {
-                expected: self.hints.len(),
+                expected,
                 given: hint_values.len(),
             });
         }
+        let (hint_values, sibling_values) = hint_values.split_at(self.hints.len());
+        let mut siblings = sibling_values.chunks_exact(HALF);
         let mut memory: HashMap<u32, Challenge> = HashMap::new();
         let mut reads: HashMap<u32, u64> = HashMap::new();
         let publics = self
@@ -423,12 +432,24 @@ impl Program {
                 Op::Poseidon2(p) => {
                     // Each lane reads a base word (the table reads `(v, 0, 0, 0)`).
                     let mut lanes = [Val::ZERO; WIDTH];
-                    for (lane, &addr) in lanes.iter_mut().zip(&p.inputs) {
+                    let read_lanes = if p.direction.is_some() { HALF } else { WIDTH };
+                    for (lane, &addr) in lanes.iter_mut().zip(&p.inputs).take(read_lanes) {
                         let w = word(read(addr)?);
                         if check_assertions && w[1..] != [Val::ZERO; D - 1] {
                             return Err(ProgramError::NotABaseWord { op: i, addr });
                         }
                         *lane = w[0];
+                    }
+                    if p.direction.is_some() {
+                        // The hint lengths were checked: one sibling per Merkle row.
+                        let sibling = siblings.next().unwrap_or(&[]);
+                        for (lane, v) in lanes[HALF..].iter_mut().zip(sibling) {
+                            let w = word(*v);
+                            if w[1..] != [Val::ZERO; D - 1] {
+                                return Err(ProgramError::MerkleSiblingNotBase { op: i });
+                            }
+                            *lane = w[0];
+                        }
                     }
                     let dir = match p.direction {
                         Some(addr) => {
