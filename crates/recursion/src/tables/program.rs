@@ -120,6 +120,8 @@ pub enum ProgramError {
         index: usize,
         count: usize,
     },
+    #[error("address 0 is reserved for padding rows, but {} uses it", match op { Some(i) => format!("operation {i}"), None => "a constant, hint or public word".to_string() })]
+    ReservedAddress { op: Option<usize> },
     #[error("Poseidon2 operation {op}: a Merkle sibling value is not a base element")]
     MerkleSiblingNotBase { op: usize },
     #[error("{given} hint values for {expected} (hinted addresses, then 8 per Merkle row)")]
@@ -359,12 +361,42 @@ impl Program {
             .map(|t| ([t.consts, t.hints, t.alu], t.memory))
     }
 
+    /// Padding rows of every table carry address 0 with values and multiplicities nothing
+    /// constrains, so no word of a program may live there.
+    fn check_reserved_address(&self) -> Result<(), ProgramError> {
+        let words = self.constants.iter().map(|&(a, _)| a);
+        let words = words.chain(self.hints.iter().copied());
+        if words
+            .chain(self.publics.iter().map(|&(a, _)| a))
+            .any(|a| a == 0)
+        {
+            return Err(ProgramError::ReservedAddress { op: None });
+        }
+        for (i, op) in self.ops.iter().enumerate() {
+            let uses_zero = match op {
+                Op::Alu(a) => [a.a, a.b, a.c, a.out].contains(&0),
+                Op::Poseidon2(p) => {
+                    // A Merkle row's sibling lanes are not addresses.
+                    let read = if p.direction.is_some() { HALF } else { WIDTH };
+                    p.inputs[..read].contains(&0)
+                        || p.outputs.contains(&0)
+                        || p.direction == Some(0)
+                }
+            };
+            if uses_zero {
+                return Err(ProgramError::ReservedAddress { op: Some(i) });
+            }
+        }
+        Ok(())
+    }
+
     fn run(
         &self,
         hint_values: &[Challenge],
         public_values: &[Val],
         check_assertions: bool,
     ) -> Result<Traces, ProgramError> {
+        self.check_reserved_address()?;
         // The Hint table's values, then 8 sibling values per Merkle-mode Poseidon2 row.
         let merkle_rows = self.poseidon2().filter(|p| p.direction.is_some()).count();
         let expected = self.hints.len() + HALF * merkle_rows;
