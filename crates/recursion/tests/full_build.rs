@@ -174,7 +174,11 @@ fn default_settings_with_query_grinding() {
         num_queries: 4,
         ..FriSettings::DEFAULT
     };
-    accepts_and_proves("two tables, query PoW 16", settings, &Shard::two_tables(6, 5, 2));
+    accepts_and_proves(
+        "two tables, query PoW 16",
+        settings,
+        &Shard::two_tables(6, 5, 2),
+    );
 }
 
 #[test]
@@ -238,14 +242,23 @@ fn merkle_mutation(what: &str, apply: fn(&mut ShardProof)) {
                 "{what}: the failing operation {op} is an assertion"
             );
         }
-        other => panic!("{what}: expected a failed assertion, got {:?}", other.map(|_| ())),
+        other => panic!(
+            "{what}: expected a failed assertion, got {:?}",
+            other.map(|_| ())
+        ),
     }
     let forced = p.run_tables_forced(&built.hints, &built.publics).expect("forced run");
     match recursion_prover().prove(&forced.airs, &forced.traces, &forced.public_values) {
         Err(ProveError::LookupImbalance(_)) => {}
-        other => panic!("{what}: expected a lookup imbalance, got {:?}", other.map(|_| ())),
+        other => panic!(
+            "{what}: expected a lookup imbalance, got {:?}",
+            other.map(|_| ())
+        ),
     }
-    assert!(!forced_proof_verifies(&forced), "{what}: forced proof verifies");
+    assert!(
+        !forced_proof_verifies(&forced),
+        "{what}: forced proof verifies"
+    );
 }
 
 #[test]
@@ -298,7 +311,10 @@ fn the_poseidon2_bus_table_refuses_a_flipped_cell() {
         t.values[row * width + col] += Val::ONE;
         match recursion_prover().prove(&bad.airs, &bad.traces, &bad.public_values) {
             Err(ProveError::ConstraintViolation { .. } | ProveError::LookupImbalance(_)) => {}
-            other => panic!("cell ({row}, {col}): expected a rejection, got {:?}", other.map(|_| ())),
+            other => panic!(
+                "cell ({row}, {col}): expected a rejection, got {:?}",
+                other.map(|_| ())
+            ),
         }
         assert!(!forced_proof_verifies(&bad), "cell ({row}, {col})");
     }
@@ -326,7 +342,10 @@ fn a_non_canonical_bit_decomposition_fails_an_assertion() {
     }
     let canonicity = program.ops.len() - 1;
     assert_eq!(
-        program.run_tables(&hints, &[]).map(|_| ()).map_err(|e| e.to_string()),
+        program
+            .run_tables(&hints, &[])
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         Err(ProgramError::AssertionFailed {
             op: canonicity,
             addr: match program.ops[canonicity] {
@@ -353,4 +372,24 @@ fn poseidon2_bus_interactions_pack_two_per_column() {
     assert_eq!(interactions, 33);
     let packed = lookups.pack_same_bus(&LogUpGadget::new(), 3);
     assert_eq!(packed.len(), 17);
+}
+
+/// The shard prover's default settings (100 queries, 16-bit query PoW): the program builds,
+/// agrees with `Native` and runs (not proven here, to keep the test fast); prints its rows.
+#[test]
+fn default_settings_build_and_run() {
+    let shard = Shard::two_tables(6, 5, 6);
+    let proof = prove(FriSettings::DEFAULT, &shard);
+    let built = build(FriSettings::DEFAULT, &shard, &proof, &shard.public_values);
+    assert_eq!(built.verdict, Ok(()));
+    let p = &built.program;
+    eprintln!(
+        "default settings: {} Const, {} Hint, {} Alu, {} Poseidon2 operations",
+        p.constants.len(),
+        p.hints.len(),
+        p.alu().count(),
+        p.poseidon2().count()
+    );
+    let run = p.run_tables(&built.hints, &[]).expect("the program runs");
+    report("default settings", &run);
 }

@@ -28,12 +28,12 @@ fn program() -> Program {
         })
     };
     Program {
-        constants: vec![(0, ext(1)), (1, ext(2))],
+        constants: vec![(9, ext(1)), (1, ext(2))],
         hints: vec![2],
         publics: vec![],
         ops: vec![
-            op(0, 1, 2, 10),
-            op(10, 10, 0, 11),
+            op(9, 1, 2, 10),
+            op(10, 10, 9, 11),
             op(11, 1, 10, 12),
             op(12, 12, 11, 13),
             op(13, 2, 12, 14),
@@ -152,6 +152,21 @@ fn programs_that_read_before_writing_or_write_twice_are_typed_errors() {
         p.execute(&hints()).map(|_| ()),
         Err(ProgramError::WrittenTwice { addr: 10 })
     );
+    // Address 0 belongs to padding rows.
+    let mut p = program();
+    p.constants.push((0, ext(5)));
+    assert_eq!(
+        p.execute(&hints()).map(|_| ()),
+        Err(ProgramError::ReservedAddress { op: None })
+    );
+    let mut p = program();
+    if let Op::Alu(op) = &mut p.ops[2] {
+        op.c = 0;
+    }
+    assert_eq!(
+        p.execute(&hints()).map(|_| ()),
+        Err(ProgramError::ReservedAddress { op: Some(2) })
+    );
     assert_eq!(
         program().execute(&[]).map(|_| ()),
         Err(ProgramError::HintCount {
@@ -199,7 +214,7 @@ fn a_program_reading_a_public_value_binds_it() {
     p.ops.push(Op::Alu(AluOp {
         a: 14,
         b: 3,
-        c: 0,
+        c: 9,
         out: 15,
         assert: false,
     }));

@@ -5,13 +5,14 @@
 //! The proof carries a **pruned** multi-opening (siblings shared between queries are sent once).
 //! The circuit must not depend on which queries share paths, so the witness generator expands it
 //! natively into one full path per query (`MerkleTreeMmcs::restore_and_recompute_paths`, the walk
-//! `verify_multi_batch` does) and hints every sibling. Per query the program then:
+//! `verify_multi_batch` does) and gives every sibling to its Merkle-mode row. Per query the program then:
 //!
 //! 1. hashes the opened rows of the tallest matrices as a sponge (zero state; each block of 8
 //!    words overwrites the leading lanes, a short last block only its own lanes; the other
 //!    lanes are the previous row's output words);
 //! 2. walks the path with Merkle-mode rows: `digest ‖ sibling`, swapped by the query's index
-//!    bit at that level, and keeps the first 8 output words;
+//!    bit at that level, and keeps the first 8 output words (the sibling is a witness of the
+//!    row, not a memory word);
 //! 3. after each level, **injects** the rows of the matrices whose height the layer has
 //!    reached, exactly where `MerkleTreeMmcs::verify_batch` does: `compress(digest ‖ hash)`;
 //! 4. selects the cap entry by the index's remaining top bits and asserts the root equals it,
@@ -40,22 +41,21 @@ fn hash_words(build: &mut Build, words: &[Word]) -> [Word; DIGEST] {
     let mut state = [zero; WIDTH];
     for block in words.chunks(DIGEST) {
         state[..block.len()].copy_from_slice(block);
-        state = build.poseidon2(state, None);
+        state = build.poseidon2(state);
     }
     core::array::from_fn(|i| state[i])
 }
 
-/// `TruncatedPermutation` of `left ‖ right`, swapped to `right ‖ left` when the bit
-/// `direction` is 1 (a Merkle-mode row), or in this order without a direction.
-fn compress(
-    build: &mut Build,
-    left: [Word; DIGEST],
-    right: [Word; DIGEST],
-    direction: Option<Word>,
-) -> [Word; DIGEST] {
-    let input: [Word; WIDTH] =
-        core::array::from_fn(|i| if i < DIGEST { left[i] } else { right[i - DIGEST] });
-    let out = build.poseidon2(input, direction);
+/// `TruncatedPermutation` of `left ‖ right`.
+fn compress(build: &mut Build, left: [Word; DIGEST], right: [Word; DIGEST]) -> [Word; DIGEST] {
+    let input: [Word; WIDTH] = core::array::from_fn(|i| {
+        if i < DIGEST {
+            left[i]
+        } else {
+            right[i - DIGEST]
+        }
+    });
+    let out = build.poseidon2(input);
     core::array::from_fn(|i| out[i])
 }
 
@@ -80,7 +80,11 @@ pub(crate) fn verify_opening(
     let indices: Vec<usize> = index_bits.iter().map(|b| build.bits_value(b)).collect();
     let row_values: Vec<Vec<Vec<Val>>> = rows
         .iter()
-        .map(|q| q.iter().map(|r| r.iter().map(|&w| build.value(w)).collect()).collect())
+        .map(|q| {
+            q.iter()
+                .map(|r| r.iter().map(|&w| build.value(w)).collect())
+                .collect()
+        })
         .collect();
     let accepted = mmcs
         .verify_multi_batch(native_commitment, dims, &indices, &row_values, proof)
@@ -88,14 +92,13 @@ pub(crate) fn verify_opening(
     let levels = mmcs.proof_arity_schedule(dims).map_or(0, |s| s.len());
     // One full path per query; a proof that cannot be expanded gets zero siblings (its
     // verdict is already false, and the root assertion fails).
-    let paths: Vec<Vec<[Val; DIGEST]>> = match mmcs
-        .restore_and_recompute_paths(dims, &indices, &row_values, proof)
-    {
-        Ok(paths) if paths.iter().all(|p| p.siblings.len() == levels) => {
-            paths.into_iter().map(|p| p.siblings).collect()
-        }
-        _ => vec![vec![[Val::ZERO; DIGEST]; levels]; indices.len()],
-    };
+    let paths: Vec<Vec<[Val; DIGEST]>> =
+        match mmcs.restore_and_recompute_paths(dims, &indices, &row_values, proof) {
+            Ok(paths) if paths.iter().all(|p| p.siblings.len() == levels) => {
+                paths.into_iter().map(|p| p.siblings).collect()
+            }
+            _ => vec![vec![[Val::ZERO; DIGEST]; levels]; indices.len()],
+        };
 
     // Tallest first; ties keep their order, as in the MMCS.
     let mut order: Vec<usize> = (0..dims.len()).collect();
@@ -115,9 +118,10 @@ pub(crate) fn verify_opening(
         let mut digest = hash_words(build, &leaf);
         let mut layer = padded_len(max_height);
         for (level, sibling) in siblings.iter().enumerate() {
-            let sibling_words = sibling.map(|v| build.hint_word(Challenge::from(v)));
             let direction = bits.get(level).copied().unwrap_or(zero);
-            digest = compress(build, digest, sibling_words, Some(direction));
+            // `node ‖ sibling`, or `sibling ‖ node` when the index bit is 1.
+            let out = build.poseidon2_merkle(digest, *sibling, direction);
+            digest = core::array::from_fn(|i| out[i]);
             let logical = layer / 2;
             layer = padded_len(logical);
             let layer_npt = logical.next_power_of_two();
@@ -130,7 +134,7 @@ pub(crate) fn verify_opening(
                     injected.extend_from_slice(&query_rows[m]);
                 }
                 let hash = hash_words(build, &injected);
-                digest = compress(build, digest, hash, None);
+                digest = compress(build, digest, hash);
             }
         }
         // The cap entry at the index's remaining bits, by a tree of selects.

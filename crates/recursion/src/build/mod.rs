@@ -29,15 +29,15 @@ use p3_matrix::Dimensions;
 use thiserror::Error;
 
 use crate::config::{Challenge, Commitment, InputMmcs, MultiProof, Val, input_mmcs};
-use slotproof_prover::FriSettings;
 use crate::log::{Event, MerkleOpening};
 use crate::ops::Ops;
 use crate::recording::cap_elements;
 use crate::tables::poseidon2::WIDTH;
 use crate::tables::horner_bus::{HORNER_LANES, HornerOp, horner_value};
-use crate::tables::poseidon2_bus::Poseidon2Op;
+use crate::tables::poseidon2_bus::{HALF, Poseidon2Op};
 use crate::tables::program::{AluOp, Op, Program};
 use p3_symmetric::Permutation;
+use slotproof_prover::FriSettings;
 use slotproof_prover::ProverField;
 
 pub mod merkle;
@@ -64,6 +64,8 @@ pub struct Build {
     /// The verified proof's public values, in the order the program reads them (the recursion
     /// proof's own public values).
     public_values: Vec<Val>,
+    /// The sibling of each Merkle-mode Poseidon2 row, in order.
+    sibling_values: Vec<Challenge>,
     constants: HashMap<[u32; 4], Word>,
     /// Addresses of constant words (a select between two constants is one row).
     constant_addrs: HashMap<u32, Challenge>,
@@ -90,6 +92,7 @@ impl Default for Build {
             program: Program::default(),
             hint_values: Vec::new(),
             public_values: Vec::new(),
+            sibling_values: Vec::new(),
             constants: HashMap::new(),
             constant_addrs: HashMap::new(),
             coefficient_words: HashMap::new(),
@@ -188,24 +191,58 @@ impl Build {
         a.value * b.value + c.value == expected.value
     }
 
-    /// One Poseidon2 row: lane `i` reads `inputs[i]` (base words), and, in Merkle mode, the
-    /// halves are swapped when the bit `direction` is 1. Returns the 16 fresh output words.
-    pub(crate) fn poseidon2(&mut self, inputs: [Word; WIDTH], direction: Option<Word>) -> [Word; WIDTH] {
+    /// One Poseidon2 row (not Merkle mode): lane `i` reads `inputs[i]` (base words).
+    /// Returns the 16 fresh output words.
+    pub(crate) fn poseidon2(&mut self, inputs: [Word; WIDTH]) -> [Word; WIDTH] {
         let lanes: [Val; WIDTH] = inputs.map(|w| self.value(w));
-        let swap = direction.is_some_and(|d| self.value(d) == Val::ONE);
-        let input: [Val; WIDTH] =
-            core::array::from_fn(|i| if swap { lanes[(i + WIDTH / 2) % WIDTH] } else { lanes[i] });
-        let output = self.perm.permute(input);
-        let outputs: [Word; WIDTH] = core::array::from_fn(|i| Word {
-            addr: self.fresh(),
-            value: Challenge::from(output[i]),
-        });
+        let outputs = self.permutation_outputs(lanes);
         self.program.ops.push(Op::Poseidon2(Poseidon2Op {
             inputs: inputs.map(|w| w.addr),
             outputs: outputs.map(|w| w.addr),
-            direction: direction.map(|d| d.addr),
+            direction: None,
         }));
         outputs
+    }
+
+    /// One Merkle-mode Poseidon2 row: `node ‖ sibling`, swapped when the bit `direction` is 1.
+    /// The node is read from memory; the sibling is a witness of the row (appended to the
+    /// values [`Self::finish`] returns). Returns the 16 fresh output words.
+    pub(crate) fn poseidon2_merkle(
+        &mut self,
+        node: [Word; HALF],
+        sibling: [Val; HALF],
+        direction: Word,
+    ) -> [Word; WIDTH] {
+        let swap = self.value(direction) == Val::ONE;
+        let (left, right) = if swap {
+            (sibling, node.map(|w| self.value(w)))
+        } else {
+            (node.map(|w| self.value(w)), sibling)
+        };
+        let lanes: [Val; WIDTH] =
+            core::array::from_fn(|i| if i < HALF { left[i] } else { right[i - HALF] });
+        let outputs = self.permutation_outputs(lanes);
+        self.sibling_values
+            .extend(sibling.iter().map(|&v| Challenge::from(v)));
+        let mut inputs = [0; WIDTH];
+        for (slot, w) in inputs.iter_mut().zip(&node) {
+            *slot = w.addr;
+        }
+        self.program.ops.push(Op::Poseidon2(Poseidon2Op {
+            inputs,
+            outputs: outputs.map(|w| w.addr),
+            direction: Some(direction.addr),
+        }));
+        outputs
+    }
+
+    /// The permutation of `input` as 16 fresh words.
+    fn permutation_outputs(&mut self, input: [Val; WIDTH]) -> [Word; WIDTH] {
+        let output = self.perm.permute(input);
+        core::array::from_fn(|i| Word {
+            addr: self.fresh(),
+            value: Challenge::from(output[i]),
+        })
     }
 
     pub(crate) fn unsupported(&mut self, op: &'static str) {
@@ -230,8 +267,9 @@ impl Build {
         &self.log
     }
 
-    /// The program and the values of its hinted words, or the first operation that has no
-    /// rows yet.
+    /// The program and its witness values (the hinted words in order, then the 8 sibling
+    /// values of each Merkle-mode row: what `Program::run_tables` takes), or the first
+    /// operation that has no rows yet.
     pub fn finish(self) -> Result<(Program, Vec<Challenge>), BuildError> {
         self.finish_with_publics()
             .map(|(program, hints, _)| (program, hints))
@@ -243,7 +281,11 @@ impl Build {
     pub fn finish_with_publics(self) -> Result<(Program, Vec<Challenge>, Vec<Val>), BuildError> {
         match self.unsupported {
             Some(op) => Err(BuildError::Unsupported(op)),
-            None => Ok((self.program, self.hint_values, self.public_values)),
+            None => {
+                let mut values = self.hint_values;
+                values.extend(self.sibling_values);
+                Ok((self.program, values, self.public_values))
+            }
         }
     }
 }
@@ -368,7 +410,10 @@ impl Ops for Build {
 
     fn select(&mut self, bit: Word, a: Word, b: Word) -> Word {
         // bit·(a − b) + b.
-        let difference = match (self.constant_addrs.get(&a.addr), self.constant_addrs.get(&b.addr)) {
+        let difference = match (
+            self.constant_addrs.get(&a.addr),
+            self.constant_addrs.get(&b.addr),
+        ) {
             (Some(&x), Some(&y)) => self.constant_word(x - y),
             _ => self.sub(a, b),
         };
@@ -438,15 +483,26 @@ impl Ops for Build {
         rows: &[Vec<Vec<Word>>],
         proof: &MultiProof,
     ) -> bool {
-        let accepted =
-            merkle::verify_opening(self, commitment, native_commitment, dims, index_bits, rows, proof);
+        let accepted = merkle::verify_opening(
+            self,
+            commitment,
+            native_commitment,
+            dims,
+            index_bits,
+            rows,
+            proof,
+        );
         let opening = MerkleOpening {
             commitment: cap_elements(native_commitment),
             dims: dims.iter().map(|d| (d.width, d.height)).collect(),
             indices: index_bits.iter().map(|b| self.bits_value(b)).collect(),
             rows: rows
                 .iter()
-                .map(|q| q.iter().map(|r| r.iter().map(|&w| self.value(w)).collect()).collect())
+                .map(|q| {
+                    q.iter()
+                        .map(|r| r.iter().map(|&w| self.value(w)).collect())
+                        .collect()
+                })
                 .collect(),
             accepted,
         };

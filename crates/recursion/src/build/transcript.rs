@@ -52,7 +52,7 @@ fn duplex(build: &mut Build) {
         let count = build.constant_word(Challenge::from(Val::from_usize(absorbed)));
         state[RATE] = build.alu(state[RATE], one, count);
     }
-    let output = build.poseidon2(state, None);
+    let output = build.poseidon2(state);
     build.transcript.state = Some(output);
     build.transcript.output = output[..RATE].to_vec();
 }

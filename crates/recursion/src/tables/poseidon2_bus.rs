@@ -10,18 +10,20 @@
 //!
 //! Lane `i` reads `mem(in_addr_i, read_i, 0, 0, 0)`. Reading a word as `(v, 0, 0, 0)` is what
 //! makes it a base element: a hinted coefficient with a nonzero upper coordinate has no
-//! matching write. In **Merkle mode** the row also reads the bit `dir` from `dir_addr`, and
-//! the permutation's input is `read` when `dir = 0` and its two halves swapped when `dir = 1`
-//! (`A‖B` or `B‖A`): the query's index bit chooses the side of the current node with no ALU
-//! select. Outside Merkle mode `dir` is zero. Output lane `i` writes
-//! `mem(out_addr_i, y_i, 0, 0, 0)` with a witness multiplicity; that is sound because every
-//! address has one writer, as for the `Alu` table's out multiplicity (an unread lane has
-//! multiplicity 0). Padding rows read nothing and write nothing (their multiplicities are
-//! constrained to zero).
+//! matching write. In **Merkle mode** only lanes 0..8 (the current node's digest) are read;
+//! lanes 8..16 are the sibling, a free witness of the row (any prover-chosen sibling is what a
+//! Merkle proof allows; the root check decides), which saves 8 hinted words per level. The row
+//! also reads the bit `dir` from `dir_addr`, and the permutation's input is `read` when
+//! `dir = 0` and its two halves swapped when `dir = 1` (`node‖sibling` or `sibling‖node`): the
+//! query's index bit chooses the side with no ALU select. Outside Merkle mode `dir` is zero.
+//! Output lane `i` writes `mem(out_addr_i, y_i, 0, 0, 0)` with a witness multiplicity; that is
+//! sound because every address has one writer, as for the `Alu` table's out multiplicity (an
+//! unread lane has multiplicity 0). Padding rows read nothing and write nothing (their
+//! multiplicities are constrained to zero).
 //!
 //! Degree: the permutation is degree 3; the swap `read_i + dir·(read_j − read_i)` is degree 2;
-//! `dir·(dir − 1)`, `(1 − merkle)·dir` and `(1 − is_real)·out_multiplicity_i` are degree 2. Interactions: 16 reads, 16 writes and
-//! one direction read, 33 per row (p3-batch-stark packs two per LogUp column at degree 3).
+//! `dir·(dir − 1)`, `(1 − merkle)·dir` and `(1 − is_real)·out_multiplicity_i` are degree 2. Interactions: 16 reads (8 in Merkle mode),
+//! 16 writes and one direction read, 33 per row (p3-batch-stark packs two per LogUp column at degree 3).
 
 use std::sync::Arc;
 
@@ -36,7 +38,9 @@ use super::program::MEMORY_BUS;
 use crate::config::Val;
 
 /// One permutation over memory words: lane `i` reads `inputs[i]` and writes `outputs[i]`.
-/// With `direction`, the row is in Merkle mode: the bit at that address swaps the halves.
+/// With `direction`, the row is in Merkle mode: only `inputs[..8]` (the node) are read, lanes
+/// 8..16 take the next Merkle sibling of the program's witness (`inputs[8..]` are unused, 0),
+/// and the bit at `direction` swaps the halves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Poseidon2Op {
     pub inputs: [u32; WIDTH],
@@ -90,7 +94,10 @@ pub struct Poseidon2BusAir {
 impl core::fmt::Debug for Poseidon2BusAir {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Poseidon2BusAir")
-            .field("rows", &(self.preprocessed.values.len() / POSEIDON2_BUS_PREPROCESSED_WIDTH))
+            .field(
+                "rows",
+                &(self.preprocessed.values.len() / POSEIDON2_BUS_PREPROCESSED_WIDTH),
+            )
             .finish()
     }
 }
@@ -109,6 +116,10 @@ impl Poseidon2BusAir {
             let r = &mut values[row * w..][..w];
             for (slot, &addr) in r.iter_mut().zip(op.inputs.iter().chain(&op.outputs)) {
                 *slot = Val::from_u32(addr);
+            }
+            if op.direction.is_some() {
+                // The sibling lanes are not read.
+                r[HALF..WIDTH].fill(Val::ZERO);
             }
             r[PREP_IS_REAL] = Val::ONE;
             if let Some(addr) = op.direction {
@@ -187,7 +198,8 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2BusAir {
         let read = &row[pw..pw + WIDTH];
         let dir = row[pw + WIDTH];
         let out_multiplicity = &row[pw + WIDTH + 1..];
-        let (is_real, merkle, dir_addr) = (prep[PREP_IS_REAL], prep[PREP_MERKLE], prep[PREP_DIR_ADDR]);
+        let (is_real, merkle, dir_addr) =
+            (prep[PREP_IS_REAL], prep[PREP_MERKLE], prep[PREP_DIR_ADDR]);
 
         // The direction: a bit, zero outside Merkle mode.
         builder.assert_bool(dir);
@@ -203,10 +215,16 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2BusAir {
 
         let zero = || AB::Expr::ZERO;
         for (i, &r) in read.iter().enumerate() {
+            // The sibling half of a Merkle row is not read.
+            let reads: AB::Expr = if i < HALF {
+                is_real.into()
+            } else {
+                is_real.into() - merkle.into()
+            };
             MEMORY_BUS.lookup_key(
                 builder,
                 [prep[i].into(), r.into(), zero(), zero(), zero()],
-                Count::bounded(is_real.into(), 1),
+                Count::bounded(reads, 1),
             );
         }
         MEMORY_BUS.lookup_key(

@@ -24,7 +24,7 @@ use super::RecursionAir;
 use super::ext_alu::assert_mul_add;
 use super::poseidon2::WIDTH;
 use super::horner_bus::{HORNER_LANES, HornerBusAir, HornerOp, horner_value};
-use super::poseidon2_bus::{Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
+use super::poseidon2_bus::{HALF, Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
 use crate::config::{Challenge, Val};
 
 /// The memory bus.
@@ -94,7 +94,10 @@ impl ProgramRun {
 
     /// Rows per table (padded), in table order.
     pub fn rows(&self) -> Vec<usize> {
-        self.traces.iter().map(|t| t.values.len() / t.width).collect()
+        self.traces
+            .iter()
+            .map(|t| t.values.len() / t.width)
+            .collect()
     }
 }
 
@@ -108,7 +111,9 @@ pub enum ProgramError {
     ReadBeforeWrite { op: usize, addr: u32 },
     #[error("Poseidon2 operation {op} reads address {addr}, which holds no base word")]
     NotABaseWord { op: usize, addr: u32 },
-    #[error("Poseidon2 operation {op} reads its Merkle direction at address {addr}, which holds no bit")]
+    #[error(
+        "Poseidon2 operation {op} reads its Merkle direction at address {addr}, which holds no bit"
+    )]
     NotABit { op: usize, addr: u32 },
     #[error("address {addr} is written twice")]
     WrittenTwice { addr: u32 },
@@ -120,7 +125,11 @@ pub enum ProgramError {
         index: usize,
         count: usize,
     },
-    #[error("{given} hint values for {expected} hinted addresses")]
+    #[error("address 0 is reserved for padding rows, but {} uses it", match op { Some(i) => format!("operation {i}"), None => "a constant, hint or public word".to_string() })]
+    ReservedAddress { op: Option<usize> },
+    #[error("Poseidon2 operation {op}: a Merkle sibling value is not a base element")]
+    MerkleSiblingNotBase { op: usize },
+    #[error("{given} hint values for {expected} (hinted addresses, then 8 per Merkle row)")]
     HintCount { expected: usize, given: usize },
 }
 
@@ -296,7 +305,9 @@ impl Program {
     }
 
     /// Run the program and return every table ([`ProgramRun`]): the AIRs, main traces and
-    /// public values the prover takes in one batch. `public_values` are the recursion
+    /// public values the prover takes in one batch. `hint_values` are the values of the hinted
+    /// addresses, in order, followed by the 8 sibling values of each Merkle-mode Poseidon2 row
+    /// (what [`crate::build::Build::finish`] returns). `public_values` are the recursion
     /// proof's own public values. A failing assertion is an error naming its operation.
     pub fn run_tables(
         &self,
@@ -372,18 +383,56 @@ impl Program {
             .map(|t| ([t.consts, t.hints, t.alu], t.memory))
     }
 
+    /// Padding rows of every table carry address 0 with values and multiplicities nothing
+    /// constrains, so no word of a program may live there.
+    fn check_reserved_address(&self) -> Result<(), ProgramError> {
+        let words = self.constants.iter().map(|&(a, _)| a);
+        let words = words.chain(self.hints.iter().copied());
+        if words
+            .chain(self.publics.iter().map(|&(a, _)| a))
+            .any(|a| a == 0)
+        {
+            return Err(ProgramError::ReservedAddress { op: None });
+        }
+        for (i, op) in self.ops.iter().enumerate() {
+            let uses_zero = match op {
+                Op::Alu(a) => [a.a, a.b, a.c, a.out].contains(&0),
+                Op::Poseidon2(p) => {
+                    // A Merkle row's sibling lanes are not addresses.
+                    let read = if p.direction.is_some() { HALF } else { WIDTH };
+                    p.inputs[..read].contains(&0)
+                        || p.outputs.contains(&0)
+                        || p.direction == Some(0)
+                }
+                Op::Horner(h) => {
+                    h.alpha == 0 || h.out == 0 || h.values(&self.horner_values).contains(&0)
+                }
+            };
+            if uses_zero {
+                return Err(ProgramError::ReservedAddress { op: Some(i) });
+            }
+        }
+        Ok(())
+    }
+
     fn run(
         &self,
         hint_values: &[Challenge],
         public_values: &[Val],
         check_assertions: bool,
     ) -> Result<Traces, ProgramError> {
-        if hint_values.len() != self.hints.len() {
+        self.check_reserved_address()?;
+        // The Hint table's values, then 8 sibling values per Merkle-mode Poseidon2 row.
+        let merkle_rows = self.poseidon2().filter(|p| p.direction.is_some()).count();
+        let expected = self.hints.len() + HALF * merkle_rows;
+        if hint_values.len() != expected {
             return Err(ProgramError::HintCount {
-                expected: self.hints.len(),
+                expected,
                 given: hint_values.len(),
             });
         }
+        let (hint_values, sibling_values) = hint_values.split_at(self.hints.len());
+        let mut siblings = sibling_values.chunks_exact(HALF);
         let mut memory: HashMap<u32, Challenge> = HashMap::new();
         let mut reads: HashMap<u32, u64> = HashMap::new();
         let publics = self
@@ -441,17 +490,32 @@ impl Program {
                 Op::Poseidon2(p) => {
                     // Each lane reads a base word (the table reads `(v, 0, 0, 0)`).
                     let mut lanes = [Val::ZERO; WIDTH];
-                    for (lane, &addr) in lanes.iter_mut().zip(&p.inputs) {
+                    let read_lanes = if p.direction.is_some() { HALF } else { WIDTH };
+                    for (lane, &addr) in lanes.iter_mut().zip(&p.inputs).take(read_lanes) {
                         let w = word(read(addr)?);
                         if check_assertions && w[1..] != [Val::ZERO; D - 1] {
                             return Err(ProgramError::NotABaseWord { op: i, addr });
                         }
                         *lane = w[0];
                     }
+                    if p.direction.is_some() {
+                        // The hint lengths were checked: one sibling per Merkle row.
+                        let sibling = siblings.next().unwrap_or(&[]);
+                        for (lane, v) in lanes[HALF..].iter_mut().zip(sibling) {
+                            let w = word(*v);
+                            if w[1..] != [Val::ZERO; D - 1] {
+                                return Err(ProgramError::MerkleSiblingNotBase { op: i });
+                            }
+                            *lane = w[0];
+                        }
+                    }
                     let dir = match p.direction {
                         Some(addr) => {
                             let w = word(read(addr)?);
-                            if check_assertions && (w[1..] != [Val::ZERO; D - 1] || w[0] * (w[0] - Val::ONE) != Val::ZERO) {
+                            if check_assertions
+                                && (w[1..] != [Val::ZERO; D - 1]
+                                    || w[0] * (w[0] - Val::ONE) != Val::ZERO)
+                            {
                                 return Err(ProgramError::NotABit { op: i, addr });
                             }
                             w[0]
@@ -475,7 +539,7 @@ impl Program {
                     // Every row of the chain reads α.
                     let alpha = read(h.alpha)?;
                     for _ in 1..h.len as usize / HORNER_LANES {
-                        read(h.alpha)?;
+                        let _ = read(h.alpha)?;
                     }
                     let mut values = Vec::with_capacity(h.len as usize);
                     for &addr in h.values(&self.horner_values) {

@@ -1,0 +1,64 @@
+//! The whole verifier through `Build` on a real EVM shard proof (`fixtures/transfers.json`,
+//! its small first shard, all 8 EVM chips, default settings): `Build`'s log and verdict equal
+//! `Native`'s, and the program runs. Rows per recursion table go to stderr (`--nocapture`).
+//! Not proven here (that is the leaf's test); the test-AIR programs are proven in
+//! `tests/full_build.rs`.
+
+use slotproof_air::shard::generate_shards;
+use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
+use slotproof_recursion::build::Build;
+use slotproof_recursion::config::Val;
+use slotproof_recursion::tables::program::TABLE_NAMES;
+use slotproof_recursion::{MirrorKey, Native, verify_generic};
+
+/// Steps per shard: small, so the test stays fast (the chip tables keep their fixed sizes).
+const SHARD_ROWS: usize = 256;
+
+#[test]
+fn the_evm_shard_verifier_builds_and_runs() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let input = BlockInput::from_path(path).expect("fixture parses");
+    let exec = execute_block(&input, &ExecuteOptions::default()).expect("fixture executes");
+    let shards = generate_shards::<Val>(&exec.subblocks[0].trace, SHARD_ROWS).expect("shards");
+    let shard = &shards[0];
+
+    let settings = FriSettings::DEFAULT;
+    let prover: CpuShardProver<Val> = ShardProver::cpu(settings);
+    let proof = prover
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("proves");
+    let data = prover.setup(&shard.airs, &proof.degree_bits).expect("key");
+    let key = MirrorKey::new(settings, &shard.airs, &proof.degree_bits, &data.common)
+        .expect("mirror key");
+
+    let mut native = Native::new(&settings);
+    let native_verdict = verify_generic(&mut native, &key, &proof, &shard.public_values);
+    let mut build = Build::for_settings(&settings);
+    let verdict = verify_generic(&mut build, &key, &proof, &shard.public_values);
+    assert_eq!(native_verdict, Ok(()));
+    assert_eq!(verdict, native_verdict);
+    assert_eq!(build.log(), native.log(), "Build's log equals Native's");
+    let (program, values) = build.finish().expect("every operation has rows");
+    eprintln!(
+        "EVM shard leaf program: {} Const, {} Hint, {} Alu, {} Poseidon2 ({} Merkle-mode) operations",
+        program.constants.len(),
+        program.hints.len(),
+        program.alu().count(),
+        program.poseidon2().count(),
+        program
+            .poseidon2()
+            .filter(|p| p.direction.is_some())
+            .count(),
+    );
+    let run = program.run_tables(&values, &[]).expect("the program runs");
+    let rows: Vec<String> = TABLE_NAMES
+        .iter()
+        .zip(run.rows())
+        .map(|(name, rows)| format!("{name} {rows}"))
+        .collect();
+    eprintln!(
+        "EVM shard leaf rows per table (padded): {}",
+        rows.join(", ")
+    );
+}
