@@ -390,6 +390,8 @@ fn default_settings_build_and_run() {
         p.alu().count(),
         p.poseidon2().count()
     );
-    let run = p.run_tables(&built.hints, &[]).expect("the program runs");
+    let run = p
+        .run_tables(&built.hints, &built.publics)
+        .expect("the program runs");
     report("default settings", &run);
 }

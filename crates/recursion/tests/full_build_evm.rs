@@ -39,7 +39,9 @@ fn the_evm_shard_verifier_builds_and_runs() {
     assert_eq!(native_verdict, Ok(()));
     assert_eq!(verdict, native_verdict);
     assert_eq!(build.log(), native.log(), "Build's log equals Native's");
-    let (program, values) = build.finish().expect("every operation has rows");
+    let (program, values, publics) = build
+        .finish_with_publics()
+        .expect("every operation has rows");
     eprintln!(
         "EVM shard leaf program: {} Const, {} Hint, {} Alu, {} Poseidon2 ({} Merkle-mode) operations",
         program.constants.len(),
@@ -51,7 +53,9 @@ fn the_evm_shard_verifier_builds_and_runs() {
             .filter(|p| p.direction.is_some())
             .count(),
     );
-    let run = program.run_tables(&values, &[]).expect("the program runs");
+    let run = program
+        .run_tables(&values, &publics)
+        .expect("the program runs");
     let rows: Vec<String> = TABLE_NAMES
         .iter()
         .zip(run.rows())
