@@ -964,6 +964,18 @@ fn verify_opening_argument<O: Ops>(
     let mut group_rows: Vec<Vec<Vec<Vec<O::F>>>> = vec![Vec::new(); num_rounds];
     for (query, bits) in index_bits.iter().enumerate() {
         let points = query_points(ops, bits, log_max);
+        // 1/x at every height, for the pair folds: one inverse, then squares.
+        let mut inverse_points = Vec::with_capacity(points.len());
+        if log_arities.contains(&1) {
+            let mut inv = ops
+                .inv(points[0])
+                .ok_or_else(|| shape_err("a query point is zero"))?;
+            inverse_points.push(inv);
+            for _ in 1..points.len() {
+                inv = ops.mul(inv, inv);
+                inverse_points.push(inv);
+            }
+        }
         // 1 / (z − x) per (height, opening point), x the query's point at that height.
         let mut inverses: Vec<(usize, O::E, O::E)> = Vec::new();
         let mut reduced_openings = BTreeMap::<usize, O::E>::new();
@@ -1029,20 +1041,31 @@ fn verify_opening_argument<O: Ops>(
         {
             let siblings = ext_inputs(ops, &opening.sibling_values[query]);
             let in_group = &bits[shift..shift + log_arity];
-            let evals = place_in_group(ops, in_group, folded, &siblings);
             let log_folded = log_height - log_arity;
-            folded = fold_group(
-                ops,
-                &FoldPoint {
-                    log_max,
-                    shift,
-                    log_arity,
-                    query_point: points[shift],
-                    in_group,
-                },
-                betas[r],
-                &evals,
-            )?;
+            let (evals, next) = if log_arity == 1 {
+                // A pair: the line through (x, folded) and (−x, sibling), whatever their order
+                // in the group; the order only matters for the committed leaf.
+                let sibling = siblings[0];
+                let evals = place_pair(ops, in_group[0], folded, sibling);
+                let inv_x = inverse_points[shift];
+                (evals, fold_pair(ops, folded, sibling, inv_x, betas[r]))
+            } else {
+                let evals = place_in_group(ops, in_group, folded, &siblings);
+                let next = fold_group(
+                    ops,
+                    &FoldPoint {
+                        log_max,
+                        shift,
+                        log_arity,
+                        query_point: points[shift],
+                        in_group,
+                    },
+                    betas[r],
+                    &evals,
+                )?;
+                (evals, next)
+            };
+            folded = next;
             shift += log_arity;
             group_bits[r].push(bits[shift..].to_vec());
             // The commit-phase leaf is this group, flattened to base coordinates.
@@ -1171,6 +1194,29 @@ fn place_in_group<O: Ops>(ops: &mut O, in_group: &[O::F], folded: O::E, siblings
     evals
 }
 
+/// The pair `[e₀, e₁]` of an arity-2 group: the folded value at the place its in-group bit
+/// names, the sibling at the other (`e₀ = bit·(sibling − folded) + folded`, `e₁ = folded +
+/// sibling − e₀`).
+fn place_pair<O: Ops>(ops: &mut O, bit: O::F, folded: O::E, sibling: O::E) -> Vec<O::E> {
+    let bit = ops.lift(bit);
+    let d = ops.sub(sibling, folded);
+    let first = ops.mul_add(bit, d, folded);
+    let both = ops.add(folded, sibling);
+    let second = ops.sub(both, first);
+    vec![first, second]
+}
+
+/// `TwoAdicFriFolding::fold_row` for arity 2: the line through `(x, folded)` and
+/// `(−x, sibling)` at β, `((folded + sibling) + β·(folded − sibling)/x) / 2`.
+fn fold_pair<O: Ops>(ops: &mut O, folded: O::E, sibling: O::E, inv_x: O::E, beta: O::E) -> O::E {
+    let half = ops.ext_constant(Challenge::from(Val::TWO.inverse()));
+    let sum = ops.add(folded, sibling);
+    let difference = ops.sub(folded, sibling);
+    let slope = ops.mul(difference, inv_x);
+    let t = ops.mul_add(beta, slope, sum);
+    ops.mul(t, half)
+}
+
 /// Where a fold happens: the query's place before it.
 struct FoldPoint<'a, F, E> {
     log_max: usize,
@@ -1192,22 +1238,6 @@ fn fold_group<O: Ops>(
     evals: &[O::E],
 ) -> Result<O::E, MirrorError> {
     let arity = 1usize << at.log_arity;
-    if arity == 2 {
-        // The line through (x, e_x) and (−x, e_−x) at β, x the folded value's own point:
-        // (e_x + e_−x)/2 + β·(e_x − e_−x)/(2x). Written for the pair in group order,
-        // (e₀ + e₁)/2 + β·(e₀ − e₁)/(2·s) with s = ±x the first point, which is the same line.
-        let half = ops.ext_constant(Challenge::from(Val::TWO.inverse()));
-        let minus_one = ops.ext_constant(Challenge::NEG_ONE);
-        let one = ops_one(ops);
-        let sign = ops.select(at.in_group[0], minus_one, one);
-        let s = ops.mul(at.query_point, sign);
-        let s_inv = ops.inv(s).ok_or_else(|| shape_err("FRI fold point is zero"))?;
-        let sum = ops.add(evals[0], evals[1]);
-        let difference = ops.sub(evals[0], evals[1]);
-        let slope = ops.mul(difference, s_inv);
-        let t = ops.mul_add(beta, slope, sum);
-        return Ok(ops.mul(t, half));
-    }
     // s = x · Π_k ω^(−2^(shift + log_max − 1 − k))^bit_k over the in-group bits.
     let omega = Val::two_adic_generator(at.log_max);
     let one = ops_one(ops);
