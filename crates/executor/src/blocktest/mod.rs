@@ -17,7 +17,7 @@ pub mod state;
 pub use error::{BlockRef, BlockTestError};
 pub use exception::RejectionKind;
 pub use fixture::{
-    BlockchainTest, ExpectedPost, TestBlock, decode_block, is_blockchain_test_json, parse_file,
+    BlockchainTest, ExpectedPost, ParsedTests, TestBlock, decode_block, is_blockchain_test_json, parse_file,
     read_file,
 };
 pub use runner::{BlockTestReport, ChainBlock, block_input, run_chain};
