@@ -86,6 +86,7 @@ fn benchmark_run(
     let mut out = run_json(run, w, prover, field);
     out["name"] = json!(meta.test);
     let steps = out["metadata"]["steps"].clone();
+    let gas = out["metadata"]["block_gas_used"].clone();
     let m = out["metadata"]
         .as_object_mut()
         .expect("metadata is an object");
@@ -98,6 +99,7 @@ fn benchmark_run(
     m.insert("block_index".into(), json!(meta.block_index));
     m.insert("network".into(), json!(meta.network));
     m.insert("chain_id".into(), json!(meta.chain_id));
+    m.insert("block_used_gas".into(), gas);
     m.insert("opcode_count".into(), meta.opcode_count.clone());
     m.insert("cycles".into(), json!("EVM steps (trace rows proven)"));
     if let Some(success) = out
