@@ -64,6 +64,10 @@ pub fn run(args: &BlocktestArgs) -> anyhow::Result<ExitCode> {
         summary.invalid_rejected_as_expected, summary.invalid_blocks
     );
     println!(
+        "stateless inputs (statelessInputBytes) executed and passing: {}",
+        summary.stateless_inputs
+    );
+    println!(
         "{} passed, {} failed, {} skipped",
         summary.passed, summary.failed, summary.skipped
     );

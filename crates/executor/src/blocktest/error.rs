@@ -143,6 +143,12 @@ pub enum BlockTestError {
         address: Address,
         code_hash: B256,
     },
+    #[error("test {test}: {block}: statelessInputBytes: {reason}")]
+    StatelessInput {
+        test: String,
+        block: BlockRef,
+        reason: String,
+    },
     #[error("test {test}: {reason}")]
     Selection { test: String, reason: String },
     #[error("{path}: {reason}")]

@@ -12,13 +12,15 @@ pub mod exception;
 pub mod fixture;
 pub mod network;
 mod runner;
+pub mod ssz;
 pub mod state;
+pub mod stateless;
 
 pub use error::{BlockRef, BlockTestError};
 pub use exception::RejectionKind;
 pub use fixture::{
-    BlockchainTest, ExpectedPost, ParsedTests, TestBlock, decode_block, is_blockchain_test_json, parse_file,
-    read_file,
+    BlockchainTest, ExpectedPost, ParsedTests, TestBlock, decode_block, is_blockchain_test_json,
+    parse_file, read_file,
 };
 pub use runner::{BlockTestReport, ChainBlock, block_input, run_chain};
 
@@ -34,6 +36,8 @@ pub struct BlockTestSummary {
     /// Blocks marked invalid that were reached, and of those, the ones rejected as expected.
     pub invalid_blocks: usize,
     pub invalid_rejected_as_expected: usize,
+    /// Valid blocks whose stateless inputs were executed too, and passed.
+    pub stateless_inputs: usize,
     /// `file::test: reason` of each failure.
     pub failures: Vec<String>,
     /// `file::test: reason` of each skipped test.
@@ -47,6 +51,7 @@ impl BlockTestSummary {
         self.skipped += other.skipped;
         self.invalid_blocks += other.invalid_blocks;
         self.invalid_rejected_as_expected += other.invalid_rejected_as_expected;
+        self.stateless_inputs += other.stateless_inputs;
         self.failures.extend(other.failures);
         self.skips.extend(other.skips);
     }
@@ -78,10 +83,12 @@ pub fn run_blocktest_file(path: &Path) -> BlockTestSummary {
                 invalid_blocks: 0,
                 invalid_rejected_as_expected: 0,
                 gas_used: 0,
+                stateless_inputs: 0,
             },
         };
         summary.invalid_blocks += report.invalid_blocks;
         summary.invalid_rejected_as_expected += report.invalid_rejected_as_expected;
+        summary.stateless_inputs += report.stateless_inputs;
         match report.result {
             Ok(()) => summary.passed += 1,
             Err(e) if e.is_unsupported() => {

@@ -8,6 +8,7 @@ use super::error::{BlockRef, BlockTestError};
 use super::exception::RejectionKind;
 use super::fixture::{BlockchainTest, ExpectedPost, decode_block};
 use super::state::{FullState, apply_changes, first_difference, full_witness, state_root};
+use super::stateless;
 use crate::block::{BlockExecution, ExecuteOptions, execute_block};
 use crate::fixture::{BlockInput, FixtureFormat, PreState};
 use alloy_consensus::Header;
@@ -31,6 +32,8 @@ pub struct BlockTestReport {
     pub invalid_rejected_as_expected: usize,
     /// Gas used by the valid blocks.
     pub gas_used: u64,
+    /// Valid blocks whose `statelessInputBytes` were also executed (witness path) and passed.
+    pub stateless_inputs: usize,
 }
 
 /// A rejection of a block: its kind and the error it is when the block was meant to be valid.
@@ -214,6 +217,7 @@ pub fn run_chain(
         invalid_blocks: 0,
         invalid_rejected_as_expected: 0,
         gas_used: 0,
+        stateless_inputs: 0,
     };
     report.result = run_blocks(test, opts, &mut visit, &mut report);
     report
@@ -267,6 +271,10 @@ fn run_blocks(
                         expected: exec.state_root.to_string(),
                         computed: root.to_string(),
                     });
+                }
+                if let Some(bytes) = &block.stateless_input {
+                    check_stateless_input(test, at, bytes, &exec, opts)?;
+                    report.stateless_inputs += 1;
                 }
                 chain = next;
                 report.valid_blocks += 1;
@@ -340,6 +348,46 @@ fn run_blocks(
         });
     }
     Ok(())
+}
+
+/// Executes a block's stateless input through the witness path: it must be the same block
+/// (hash), name the test's chain, and pass every check on its own witness.
+fn check_stateless_input(
+    test: &BlockchainTest,
+    at: BlockRef,
+    bytes: &[u8],
+    exec: &BlockExecution,
+    opts: &ExecuteOptions,
+) -> Result<(), BlockTestError> {
+    let fail = |reason: String| BlockTestError::StatelessInput {
+        test: test.name.clone(),
+        block: at,
+        reason,
+    };
+    let decoded = stateless::decode(bytes).map_err(|e| fail(e.to_string()))?;
+    if decoded.chain_id != test.chain.chain_id() {
+        return Err(fail(format!(
+            "chain id {} is not the test's {}",
+            decoded.chain_id,
+            test.chain.chain_id()
+        )));
+    }
+    let hash = decoded.header.hash_slow();
+    if hash != exec.block_hash {
+        return Err(fail(format!(
+            "block hash {hash} is not the block's {}",
+            exec.block_hash
+        )));
+    }
+    let input = decoded.into_block_input(test.chain.clone());
+    let stateless_exec = execute_block(&input, opts).map_err(|e| fail(e.to_string()))?;
+    match stateless_exec.checks.iter().find(|c| !c.passed) {
+        Some(c) => Err(fail(format!(
+            "check `{}` failed: header has {}, execution gives {}",
+            c.name, c.expected, c.computed
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The input of block `index` (default: the last valid block) with the chain's state before it
