@@ -60,6 +60,11 @@ pub fn header_violation(header: &Header, parent: &Header, chain: &ChainSpec) -> 
     if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
         return Some("ommers hash is not the empty list's".into());
     }
+    // A parent out of every real range (the genesis header is not checked against anything)
+    // would overflow the fee arithmetic below.
+    if parent.base_fee_per_gas.is_some_and(|f| f > u64::MAX / 2) {
+        return Some("the parent's base fee is out of range".into());
+    }
     let expected_base_fee = parent.next_block_base_fee(BaseFeeParams::ethereum());
     if header.base_fee_per_gas != expected_base_fee {
         return Some(format!(
@@ -74,8 +79,10 @@ pub fn header_violation(header: &Header, parent: &Header, chain: &ChainSpec) -> 
         let parent_excess = parent.excess_blob_gas.unwrap_or(0);
         let parent_used = parent.blob_gas_used.unwrap_or(0);
         let parent_base_fee = parent.base_fee_per_gas.unwrap_or(0);
-        if parent_excess.checked_add(parent_used).is_none() {
-            return Some("the parent's blob gas fields overflow".into());
+        if parent_excess.checked_add(parent_used).is_none()
+            || parent_used > params.max_blob_count.saturating_mul(GAS_PER_BLOB)
+        {
+            return Some("the parent's blob gas fields are out of range".into());
         }
         let expected_excess =
             params.next_block_excess_blob_gas_osaka(parent_excess, parent_used, parent_base_fee);
@@ -84,7 +91,9 @@ pub fn header_violation(header: &Header, parent: &Header, chain: &ChainSpec) -> 
                 "excess blob gas {excess} != {expected_excess} computed from the parent"
             ));
         }
-        if used % GAS_PER_BLOB != 0 || used > params.max_blob_count * GAS_PER_BLOB {
+        if !used.is_multiple_of(GAS_PER_BLOB)
+            || used > params.max_blob_count.saturating_mul(GAS_PER_BLOB)
+        {
             return Some(format!(
                 "blob gas used {used} is not a whole number of blobs up to {}",
                 params.max_blob_count
