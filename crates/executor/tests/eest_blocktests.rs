@@ -286,3 +286,57 @@ fn malformed_tests_are_typed_errors() {
         other => panic!("expected an RLP failure, got {other:?}"),
     }
 }
+
+/// The fork comes from the test's `network` and the block's timestamp (1000 here), never from
+/// mainnet's schedule.
+#[test]
+fn fork_follows_the_network_and_its_transition_time() {
+    let Some((id, test)) = sample_json("worst_jumps.json") else {
+        return;
+    };
+    let with_network = |network: &str| {
+        let mut t = test.clone();
+        t["network"] = Value::String(network.into());
+        run_json(&file_of(&id, t))
+    };
+    // Before the transition at 15,000 the block is a Prague block, as filled.
+    with_network("PragueToOsakaAtTime15k").unwrap();
+    // As a Cancun block (Prague only from 15,000) it lacks Prague's system calls: its state
+    // root is not the filled one.
+    match with_network("CancunToPragueAtTime15k") {
+        Err(e @ BlockTestError::CheckFailed { .. }) => {
+            assert!(e.to_string().contains("blocks[0] (number 1)"), "{e}")
+        }
+        other => panic!("expected a failed check, got {other:?}"),
+    }
+}
+
+#[test]
+fn osaka_rules_apply_on_an_osaka_network() {
+    let Some((id, mut test)) = sample_json("worst_storage_access_cold.json") else {
+        return;
+    };
+    // The setup transaction's gas limit (100 billion) is above Osaka's per-transaction cap.
+    test["network"] = Value::String("Osaka".into());
+    match run_json(&file_of(&id, test)) {
+        Err(e @ BlockTestError::Execution { .. }) => {
+            assert!(e.to_string().contains("blocks[0] (number 1)"), "{e}")
+        }
+        other => panic!("expected an invalid transaction, got {other:?}"),
+    }
+}
+
+#[test]
+fn chain_id_comes_from_the_test() {
+    let Some((id, mut test)) = sample_json("worst_jumps.json") else {
+        return;
+    };
+    // The transaction is signed for chain 1: on chain 2 it is invalid.
+    test["config"]["chainid"] = Value::String("0x02".into());
+    match run_json(&file_of(&id, test)) {
+        Err(e @ BlockTestError::Execution { .. }) => {
+            assert!(e.to_string().contains("blocks[0] (number 1)"), "{e}")
+        }
+        other => panic!("expected an invalid transaction, got {other:?}"),
+    }
+}
