@@ -1,6 +1,9 @@
 //! EEST blockchain tests: the shared benchmark samples run with every check passing, and
 //! tampered copies of them fail, naming the block.
 
+// The tests match on `BlockTestError` by value, as callers do.
+#![allow(clippy::result_large_err)]
+
 mod common;
 
 use alloy_primitives::{B256, Bytes, hex};
@@ -32,7 +35,6 @@ fn sample_json(name: &str) -> Option<(String, Value)> {
 }
 
 /// Runs the tests of `json` (a whole file) and returns the first test's result.
-#[allow(clippy::result_large_err)] // the error is matched on directly, as callers do
 fn run_json(json: &Value) -> Result<(), BlockTestError> {
     let mut tests = parse_file(&json.to_string()).unwrap();
     let test: BlockchainTest = tests.remove(0).1?;
