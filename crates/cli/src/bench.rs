@@ -26,9 +26,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 #[derive(Args, Clone)]
 pub struct BenchArgs {
-    /// Block fixtures (ZK-PIG or EELS flat JSON); the embedded default block if none is given
-    /// and no --generate-gas either.
+    /// Block fixtures (ZK-PIG, EELS flat or EEST blockchain-test JSON); the embedded default
+    /// block if none is given and no --generate-gas or --eest either.
     pub fixtures: Vec<PathBuf>,
+    #[command(flatten)]
+    pub select: crate::eest::EestArgs,
+    /// Bench every EEST blockchain test in this file or folder (the last valid block of each),
+    /// as zkevm-benchmark-workload does; with --out, write its results in that tool's layout.
+    #[arg(long)]
+    pub eest: Option<PathBuf>,
+    /// With --eest: the metrics folder to write (`hardware.json`, and one BenchmarkRun JSON per
+    /// fixture under `<execution client>/<prover>/`).
+    #[arg(long, requires = "eest")]
+    pub out: Option<PathBuf>,
     /// Proving backend: cpu or cuda.
     #[arg(long, default_value = "cpu")]
     pub backend: String,
@@ -61,14 +71,14 @@ pub struct BenchArgs {
 }
 
 /// A block to bench: its display name, where it came from, and its parsed input.
-struct Workload {
-    name: String,
-    source: String,
-    input: BlockInput,
+pub(crate) struct Workload {
+    pub(crate) name: String,
+    pub(crate) source: String,
+    pub(crate) input: BlockInput,
 }
 
 /// What one run measured. Durations are absent for phases that did not run.
-struct Run {
+pub(crate) struct Run {
     workload: usize,
     repeat: usize,
     timestamp: SystemTime,
@@ -81,7 +91,7 @@ struct Run {
     verification: Option<Result<Duration, String>>,
     /// Whether the verified proof names the executed block (number, hash, roots, gas).
     output_matched: bool,
-    end_to_end: Duration,
+    pub(crate) end_to_end: Duration,
     peak_rss: Option<u64>,
     start_rss: Option<u64>,
     peak_reset: bool,
@@ -114,7 +124,26 @@ struct ProvingFigures {
 }
 
 impl Run {
-    fn succeeded(&self) -> bool {
+    /// A run whose block could not be prepared for proving (its chain did not execute).
+    pub(crate) fn preparation_failed(workload: usize, reason: String) -> Self {
+        Self {
+            workload,
+            repeat: 0,
+            timestamp: SystemTime::now(),
+            block: None,
+            execution: Err(reason),
+            proving: None,
+            verification: None,
+            output_matched: false,
+            end_to_end: Duration::ZERO,
+            peak_rss: None,
+            start_rss: None,
+            peak_reset: false,
+            kernel_times: Vec::new(),
+        }
+    }
+
+    pub(crate) fn succeeded(&self) -> bool {
         self.execution.is_ok()
             && matches!(self.proving, Some(Ok(_)))
             && matches!(self.verification, Some(Ok(_)))
@@ -140,7 +169,12 @@ fn panic_reason(payload: Box<dyn std::any::Any + Send>) -> String {
 
 /// Proves and verifies `input` once, catching errors and panics as crashes of the phase they
 /// happened in.
-fn run_once(prover: &BlockProver, input: &BlockInput, workload: usize, repeat: usize) -> Run {
+pub(crate) fn run_once(
+    prover: &BlockProver,
+    input: &BlockInput,
+    workload: usize,
+    repeat: usize,
+) -> Run {
     let memory = PeakMemory::start();
     let t0 = Instant::now();
     let proved = catch_unwind(AssertUnwindSafe(|| prover.prove(input)));
@@ -302,7 +336,7 @@ fn crashed(reason: &str) -> Value {
     json!({"crashed": {"reason": reason}})
 }
 
-fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Field) -> Value {
+pub(crate) fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Field) -> Value {
     let b = run.block.as_ref();
     let mut out = json!({
         "name": w.name,
@@ -453,7 +487,7 @@ fn summary_json(s: &Samples) -> Value {
 fn load_workloads(args: &BenchArgs, progress: bool) -> anyhow::Result<Vec<Workload>> {
     let mut workloads = Vec::new();
     for path in &args.fixtures {
-        let (source, input) = load_block(Some(path))?;
+        let (source, input) = crate::eest::load_input(Some(path), &args.select)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -517,6 +551,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     prover
         .check_backend()
         .with_context(|| format!("backend {backend}"))?;
+    if args.eest.is_some() {
+        return crate::bench_eest::run(args, &prover, field);
+    }
     let progress = args.json.is_none();
     let workloads = load_workloads(args, progress)?;
 
@@ -560,7 +597,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn host_json() -> Value {
+pub(crate) fn host_json() -> Value {
     json!({
         "available_parallelism": std::thread::available_parallelism().map(|n| n.get()).ok(),
         "cpu_model": std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
@@ -642,7 +679,7 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn print_table(
+pub(crate) fn print_table(
     runs: &[Run],
     workloads: &[Workload],
     prover: &BlockProver,

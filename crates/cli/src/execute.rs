@@ -29,8 +29,11 @@ pub fn load_block(path: Option<&std::path::Path>) -> anyhow::Result<(String, Blo
 
 #[derive(Args, Clone)]
 pub struct ExecuteArgs {
-    /// Block fixture (ZK-PIG prover input or EELS flat JSON); the embedded default block if omitted.
+    /// Block fixture (ZK-PIG prover input, EELS flat or EEST blockchain-test JSON); the embedded
+    /// default block if omitted.
     pub fixture: Option<PathBuf>,
+    #[command(flatten)]
+    pub eest: crate::eest::EestArgs,
     /// Gas budget of a subblock.
     #[arg(long, default_value_t = DEFAULT_SUBBLOCK_GAS)]
     pub subblock_gas: u64,
@@ -41,7 +44,7 @@ pub struct ExecuteArgs {
 
 pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
-    let (source, input) = load_block(args.fixture.as_deref())?;
+    let (source, input) = crate::eest::load_input(args.fixture.as_deref(), &args.eest)?;
     let parse = t0.elapsed();
     let opts = ExecuteOptions {
         subblock_gas: args.subblock_gas,

@@ -1,7 +1,10 @@
 //! `slotproof`: execute and prove Ethereum blocks.
 
 mod bench;
+mod bench_eest;
+mod blocktest;
 mod coverage;
+mod eest;
 mod execute;
 mod generate;
 mod leaf;
@@ -49,6 +52,9 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Run EEST blockchain-test JSON files (files or directory trees): every block executed and
+    /// checked (state roots, post-state, last block hash; invalid blocks rejected as expected).
+    Blocktest(blocktest::BlocktestArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Some(Command::Leaf(args)) => leaf::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
+        Some(Command::Blocktest(args)) => blocktest::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,5 @@
 //! `slotproof prove` and `slotproof verify`.
 
-use crate::execute::load_block;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
@@ -12,8 +11,11 @@ use std::time::{Duration, Instant};
 
 #[derive(Args, Clone)]
 pub struct ProveArgs {
-    /// Block fixture (ZK-PIG or EELS flat JSON); the embedded default block if omitted.
+    /// Block fixture (ZK-PIG, EELS flat or EEST blockchain-test JSON); the embedded default
+    /// block if omitted.
     pub fixture: Option<PathBuf>,
+    #[command(flatten)]
+    pub eest: crate::eest::EestArgs,
     /// Proving backend: cpu, or cuda (a build with `--features cuda`, a CUDA 13 driver, a GPU).
     #[arg(long, default_value = "cpu")]
     pub backend: String,
@@ -40,6 +42,7 @@ impl ProveArgs {
     pub fn default_block() -> Self {
         Self {
             fixture: None,
+            eest: crate::eest::EestArgs::default(),
             backend: "cpu".into(),
             devices: DeviceArgs::default(),
             field: "koalabear".into(),
@@ -129,7 +132,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     let field = slotproof::Field::from_name(&args.field)
         .ok_or_else(|| anyhow::anyhow!("unknown field `{}` (koalabear or babybear)", args.field))?;
     let t0 = Instant::now();
-    let (source, input) = load_block(args.fixture.as_deref())?;
+    let (source, input) = crate::eest::load_input(args.fixture.as_deref(), &args.eest)?;
     let prover = args
         .devices
         .apply(

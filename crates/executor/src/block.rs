@@ -14,7 +14,7 @@ use alloy_consensus::proofs::{
 };
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, TxReceipt};
-use alloy_evm::block::BlockExecutor;
+use alloy_evm::block::{BlockExecutor, BlockValidationError};
 use alloy_evm::eth::receipt_builder::AlloyReceiptBuilder;
 use alloy_evm::eth::{EthBlockExecutionCtx, EthBlockExecutor};
 use alloy_evm::{Evm, EvmEnv};
@@ -113,6 +113,8 @@ pub struct BlockExecution {
     /// Checks that this fixture format cannot support, with the reason.
     pub unavailable_checks: Vec<(&'static str, &'static str)>,
     pub times: PhaseTimes,
+    /// Every account and slot the block changed (what a chain of blocks carries forward).
+    pub state_changes: BundleState,
 }
 
 impl BlockExecution {
@@ -271,9 +273,23 @@ pub fn execute_block(
             .evm_mut()
             .inspector_mut()
             .begin_segment(SegmentKind::Transaction, i as u32);
-        let gas = executor
-            .execute_transaction(*tx)
-            .map_err(|e| witness_err(exec_err(e), &first_error))?;
+        let gas = executor.execute_transaction(*tx).map_err(|e| {
+            let invalid_tx = matches!(
+                e.as_validation(),
+                Some(
+                    BlockValidationError::InvalidTx { .. }
+                        | BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas { .. }
+                )
+            );
+            if invalid_tx {
+                ExecError::InvalidTransaction {
+                    index: i,
+                    reason: e.to_string(),
+                }
+            } else {
+                witness_err(exec_err(e), &first_error)
+            }
+        })?;
         let gas = gas.tx_gas_used();
         executor.evm_mut().inspector_mut().end_segment(gas);
         sub_gas += gas;
@@ -402,6 +418,7 @@ pub fn execute_block(
             execute,
             verify,
         },
+        state_changes: bundle,
     })
 }
 

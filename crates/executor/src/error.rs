@@ -36,6 +36,10 @@ pub enum ExecError {
     },
     #[error("block execution failed: {0}")]
     Execution(String),
+    /// The block holds a transaction that is invalid where it stands (nonce, balance, gas
+    /// allowance, fork rules): a consensus rejection of the block, not an executor failure.
+    #[error("transaction {index} is invalid: {reason}")]
+    InvalidTransaction { index: usize, reason: String },
     #[error("header check `{check}` failed: header has {expected}, execution gives {computed}")]
     HeaderMismatch {
         check: &'static str,

@@ -131,7 +131,12 @@ fn changed_transaction_is_rejected() {
             other => panic!("expected a header mismatch, got {other:?}"),
         },
         // The recovered sender is now an unknown account: rejected before any check.
-        Err(ExecError::Execution(_) | ExecError::Witness(_) | ExecError::Signature { .. }) => {}
+        Err(
+            ExecError::Execution(_)
+            | ExecError::InvalidTransaction { .. }
+            | ExecError::Witness(_)
+            | ExecError::Signature { .. },
+        ) => {}
         Err(e) => panic!("unexpected error {e}"),
     }
 }

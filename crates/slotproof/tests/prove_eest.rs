@@ -1,0 +1,67 @@
+//! EEST benchmark samples proven end to end: the chain run up to the benchmark block (every
+//! check passing), that block proven on the CPU backend and verified from its bytes. The
+//! smallest sample runs by default; the others (each about 540,000 to 660,000 EVM steps) are
+//! `#[ignore]`d to keep CI short: `cargo test -p slotproof --test prove_eest -- --ignored`.
+
+use slotproof::executor::blocktest::{block_input, read_file};
+use slotproof::{BlockProver, verify_block_proof};
+
+#[path = "../../executor/tests/common.rs"]
+mod common;
+
+fn prove_sample(name: &str) {
+    let Some(path) = common::shared_fixture(&format!("eest/{name}")) else {
+        return;
+    };
+    let mut tests = read_file(&path).unwrap();
+    assert_eq!(tests.len(), 1, "{name}: one test per sample");
+    let test = tests.remove(0).1.unwrap();
+    let (index, input) = block_input(&test, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        index,
+        test.blocks.len() - 1,
+        "the last block is the benchmark block"
+    );
+    let proved = BlockProver::builder()
+        .build()
+        .prove(&input)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(proved.execution.all_checks_pass());
+    assert!(
+        proved
+            .execution
+            .checks
+            .iter()
+            .any(|c| c.name == "state_root"),
+        "the state root is recomputed from the witness"
+    );
+    let bytes = proved.proof.to_bytes().unwrap();
+    let block = verify_block_proof(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(block, proved.proof.block);
+    assert_eq!(block.number, input.header.number);
+    assert_eq!(block.block_hash, input.header.hash_slow().0);
+    assert_eq!(block.state_root, input.header.state_root.0);
+}
+
+#[test]
+fn worst_storage_access_cold() {
+    prove_sample("worst_storage_access_cold.json");
+}
+
+#[test]
+#[ignore = "about 540,000 EVM steps: minutes on a 2-core CI"]
+fn worst_jumps() {
+    prove_sample("worst_jumps.json");
+}
+
+#[test]
+#[ignore = "about 660,000 EVM steps: minutes on a 2-core CI"]
+fn worst_calldataload() {
+    prove_sample("worst_calldataload.json");
+}
+
+#[test]
+#[ignore = "about 660,000 EVM steps: minutes on a 2-core CI"]
+fn worst_memory_access() {
+    prove_sample("worst_memory_access.json");
+}
