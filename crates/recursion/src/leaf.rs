@@ -21,6 +21,7 @@ use crate::config::{Challenge, ShardConfig, ShardProof, Val};
 use crate::error::MirrorError;
 use crate::key::MirrorKey;
 use crate::tables::RecursionAir;
+use crate::tables::base_hint::base_hint_rows;
 use crate::tables::horner_bus::horner_rows;
 use crate::tables::program::{Program, ProgramError, TABLE_NAMES};
 use crate::verifier::verify_generic;
@@ -233,6 +234,7 @@ fn table_rows(program: &Program) -> Vec<(&'static str, usize)> {
         program.alu().count(),
         program.poseidon2().count(),
         horner_rows(program.horner()),
+        base_hint_rows(program.base_hints.len()),
     ];
     TABLE_NAMES.into_iter().zip(used).collect()
 }

@@ -117,30 +117,28 @@ fn the_built_constraint_fold_computes_natives_value_and_proves() {
     let mut build = Build::new();
     let out = at.fold(&mut build, inst);
     assert_eq!(out.value, native);
-    let (program, hints) = build.finish().expect("only arithmetic was used");
-    let (traces, memory) = program.execute(&hints).expect("the program runs");
+    let (program, hints, publics) = build
+        .finish_with_publics()
+        .expect("only arithmetic was used");
+    let run = program.run_tables(&hints, &publics).expect("the program runs");
     assert_eq!(
-        memory[&out.addr], native,
+        run.memory[&out.addr], native,
         "the program computes Native's value"
     );
     eprintln!(
-        "constraint fold of the test main table: {} Const, {} Hint, {} Alu rows",
+        "constraint fold of the test main table: {} Const, {} Hint, {} base hints, {} Alu rows",
         program.constants.len(),
         program.hints.len(),
+        program.base_hints.len(),
         program.alu().count()
     );
 
-    let (consts, hint_air, alu) = program.airs();
-    let airs = [
-        RecursionAir::Const(consts),
-        RecursionAir::Hint(hint_air),
-        RecursionAir::Alu(alu),
-    ];
-    let pvs = [vec![], vec![], vec![]];
     let prover: CpuShardProver<Val> = ShardProver::cpu(FriSettings::DEFAULT);
-    let proof = prover.prove(&airs, &traces, &pvs).expect("proves");
+    let proof = prover
+        .prove(&run.airs, &run.traces, &run.public_values)
+        .expect("proves");
     prover
-        .verify(&airs, &proof, &pvs)
+        .verify(&run.airs, &proof, &run.public_values)
         .expect("the stock verifier accepts");
 }
 

@@ -9,7 +9,7 @@ use slotproof_prover::test_airs::{Shard, ShardAir};
 use slotproof_prover::{
     CpuShardProver, FriSettings, ShardProver, proof_from_bytes, proof_to_bytes,
 };
-use slotproof_recursion::config::{Challenge, ShardConfig, ShardProof, Val};
+use slotproof_recursion::config::{ShardConfig, ShardProof, Val};
 use slotproof_recursion::oracle::{Run, compare, native_run, stock_run};
 use slotproof_recursion::{Event, MirrorError, MirrorKey, PowStep};
 

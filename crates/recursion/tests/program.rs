@@ -39,6 +39,7 @@ fn program() -> Program {
             op(13, 2, 12, 14),
         ],
         horner_values: vec![],
+        base_hints: vec![],
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Build {
     public_values: Vec<Val>,
     /// The sibling of each Merkle-mode Poseidon2 row, in order.
     sibling_values: Vec<Challenge>,
+    /// Values of the base hints, in order.
+    base_hint_values: Vec<Challenge>,
     constants: HashMap<[u32; 4], Word>,
     /// Addresses of constant words (a select between two constants is one row).
     constant_addrs: HashMap<u32, Challenge>,
@@ -93,6 +95,7 @@ impl Default for Build {
             hint_values: Vec::new(),
             public_values: Vec::new(),
             sibling_values: Vec::new(),
+            base_hint_values: Vec::new(),
             constants: HashMap::new(),
             constant_addrs: HashMap::new(),
             coefficient_words: HashMap::new(),
@@ -149,6 +152,17 @@ impl Build {
         self.program.constants.push((w.addr, value));
         self.constants.insert(key(value), w);
         self.constant_addrs.insert(w.addr, value);
+        w
+    }
+
+    /// A hinted base word (the base-hint table writes it as `(v, 0, 0, 0)`).
+    pub(crate) fn base_hint_word(&mut self, value: Val) -> Word {
+        let w = Word {
+            addr: self.fresh(),
+            value: Challenge::from(value),
+        };
+        self.program.base_hints.push(w.addr);
+        self.base_hint_values.push(w.value);
         w
     }
 
@@ -283,6 +297,7 @@ impl Build {
             Some(op) => Err(BuildError::Unsupported(op)),
             None => {
                 let mut values = self.hint_values;
+                values.extend(self.base_hint_values);
                 values.extend(self.sibling_values);
                 Ok((self.program, values, self.public_values))
             }
@@ -303,7 +318,7 @@ impl Ops for Build {
     }
 
     fn input(&mut self, value: Val) -> Word {
-        self.hint_word(Challenge::from(value))
+        self.base_hint_word(value)
     }
 
     fn ext_input(&mut self, value: Challenge) -> Word {
@@ -345,7 +360,7 @@ impl Ops for Build {
         }
         // Hinted coefficients, recomposed; the last row asserts the sum is `a`.
         let c: &[Val] = a.value.as_basis_coefficients_slice();
-        let words = [c[0], c[1], c[2], c[3]].map(|x| self.hint_word(Challenge::from(x)));
+        let words = [c[0], c[1], c[2], c[3]].map(|x| self.base_hint_word(x));
         let mut acc = self.constant_word(Challenge::ZERO);
         for (k, &w) in words.iter().enumerate() {
             let basis = self.constant_word(basis_element(k));

@@ -82,7 +82,7 @@ pub(crate) fn canonical_bits(build: &mut Build, value: Word) -> Vec<Word> {
     let v = build.value(value).as_canonical_u32();
     let zero = build.constant_word(Challenge::ZERO);
     let bits: Vec<Word> = (0..FIELD_BITS)
-        .map(|k| build.hint_word(Challenge::from(Val::from_bool(v >> k & 1 == 1))))
+        .map(|k| build.base_hint_word(Val::from_bool(v >> k & 1 == 1)))
         .collect();
     for &b in &bits {
         // b·b + 0 = b.

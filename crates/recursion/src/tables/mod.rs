@@ -15,6 +15,7 @@
 //!
 //! Not yet on the bus: `Horner`.
 
+pub mod base_hint;
 pub mod bits;
 pub mod ext_alu;
 pub mod horner;
@@ -33,6 +34,7 @@ use ext_alu::ExtAluAir;
 use horner::HornerAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
+use base_hint::BaseHintAir;
 use horner_bus::HornerBusAir;
 use poseidon2_bus::Poseidon2BusAir;
 use program::{AluAir, ConstAir, HintAir, PublicAir};
@@ -54,6 +56,7 @@ pub enum RecursionAir {
     /// Boxed: the table carries its round constants and program.
     Poseidon2Bus(Box<Poseidon2BusAir>),
     HornerBus(Box<HornerBusAir>),
+    BaseHint(BaseHintAir),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -70,6 +73,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Horner(a) => BaseAir::<Val>::width(a.as_ref()),
             Self::Poseidon2Bus(a) => a.width(),
             Self::HornerBus(a) => BaseAir::<Val>::width(a.as_ref()),
+            Self::BaseHint(a) => a.width(),
         }
     }
 
@@ -83,6 +87,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Horner(a) => a.preprocessed_width(),
             Self::Poseidon2Bus(a) => a.preprocessed_width(),
             Self::HornerBus(a) => a.preprocessed_width(),
+            Self::BaseHint(a) => a.preprocessed_width(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
         }
     }
@@ -97,6 +102,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Horner(a) => a.preprocessed_trace(),
             Self::Poseidon2Bus(a) => a.preprocessed_trace(),
             Self::HornerBus(a) => a.preprocessed_trace(),
+            Self::BaseHint(a) => a.preprocessed_trace(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
         }
     }
@@ -142,6 +148,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::Horner(a) => a.eval(builder),
             Self::Poseidon2Bus(a) => a.eval(builder),
             Self::HornerBus(a) => a.eval(builder),
+            Self::BaseHint(a) => a.eval(builder),
         }
     }
 }

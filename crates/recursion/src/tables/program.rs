@@ -23,6 +23,7 @@ use slotproof_prover::ProverField;
 use super::RecursionAir;
 use super::ext_alu::assert_mul_add;
 use super::poseidon2::WIDTH;
+use super::base_hint::BaseHintAir;
 use super::horner_bus::{HORNER_LANES, HornerBusAir, HornerOp, horner_value};
 use super::poseidon2_bus::{HALF, Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
 use crate::config::{Challenge, Val};
@@ -67,6 +68,8 @@ pub struct Program {
     pub ops: Vec<Op>,
     /// The value addresses of the Horner operations (each names its range).
     pub horner_values: Vec<u32>,
+    /// Hinted base words (the base-hint table): their values follow the `Hint` table's.
+    pub base_hints: Vec<u32>,
 }
 
 /// The main traces of a run: `Const`, `Hint`, `Alu`.
@@ -102,7 +105,15 @@ impl ProgramRun {
 }
 
 /// The tables of [`ProgramRun`], in order.
-pub const TABLE_NAMES: [&str; 6] = ["Const", "Hint", "Public", "Alu", "Poseidon2Bus", "Horner"];
+pub const TABLE_NAMES: [&str; 7] = [
+    "Const",
+    "Hint",
+    "Public",
+    "Alu",
+    "Poseidon2Bus",
+    "Horner",
+    "BaseHint",
+];
 
 /// Why a program cannot run.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -111,6 +122,8 @@ pub enum ProgramError {
     ReadBeforeWrite { op: usize, addr: u32 },
     #[error("Poseidon2 operation {op} reads address {addr}, which holds no base word")]
     NotABaseWord { op: usize, addr: u32 },
+    #[error("the base hint at address {addr} is given a value outside the base field")]
+    BaseHintNotBase { addr: u32 },
     #[error(
         "Poseidon2 operation {op} reads its Merkle direction at address {addr}, which holds no bit"
     )]
@@ -190,6 +203,7 @@ struct Traces {
     alu: RowMajorMatrix<Val>,
     poseidon2: RowMajorMatrix<Val>,
     horner: RowMajorMatrix<Val>,
+    base_hints: RowMajorMatrix<Val>,
     memory: HashMap<u32, Challenge>,
 }
 
@@ -301,6 +315,7 @@ impl Program {
             RecursionAir::Alu(alu),
             RecursionAir::Poseidon2Bus(Box::new(self.poseidon2_air())),
             RecursionAir::HornerBus(Box::new(self.horner_air())),
+            RecursionAir::BaseHint(BaseHintAir::new(&self.base_hints)),
         ]
     }
 
@@ -337,15 +352,26 @@ impl Program {
         let n = public_values.len();
         Ok(ProgramRun {
             airs: self.all_airs(n),
-            traces: vec![t.consts, t.hints, t.public, t.alu, t.poseidon2, t.horner],
-            public_values: vec![
-                Vec::new(),
-                Vec::new(),
-                public_values.to_vec(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
+            traces: vec![
+                t.consts,
+                t.hints,
+                t.public,
+                t.alu,
+                t.poseidon2,
+                t.horner,
+                t.base_hints,
             ],
+            // Only the `Public` table has public values.
+            public_values: TABLE_NAMES
+                .iter()
+                .map(|&name| {
+                    if name == "Public" {
+                        public_values.to_vec()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
             memory: t.memory,
         })
     }
@@ -387,7 +413,9 @@ impl Program {
     /// constrains, so no word of a program may live there.
     fn check_reserved_address(&self) -> Result<(), ProgramError> {
         let words = self.constants.iter().map(|&(a, _)| a);
-        let words = words.chain(self.hints.iter().copied());
+        let words = words
+            .chain(self.hints.iter().copied())
+            .chain(self.base_hints.iter().copied());
         if words
             .chain(self.publics.iter().map(|&(a, _)| a))
             .any(|a| a == 0)
@@ -422,16 +450,29 @@ impl Program {
         check_assertions: bool,
     ) -> Result<Traces, ProgramError> {
         self.check_reserved_address()?;
-        // The Hint table's values, then 8 sibling values per Merkle-mode Poseidon2 row.
+        // The Hint table's values, the base hints', then 8 sibling values per Merkle-mode
+        // Poseidon2 row.
         let merkle_rows = self.poseidon2().filter(|p| p.direction.is_some()).count();
-        let expected = self.hints.len() + HALF * merkle_rows;
+        let expected = self.hints.len() + self.base_hints.len() + HALF * merkle_rows;
         if hint_values.len() != expected {
             return Err(ProgramError::HintCount {
                 expected,
                 given: hint_values.len(),
             });
         }
-        let (hint_values, sibling_values) = hint_values.split_at(self.hints.len());
+        let (hint_values, rest) = hint_values.split_at(self.hints.len());
+        let (base_values, sibling_values) = rest.split_at(self.base_hints.len());
+        let base_values = base_values
+            .iter()
+            .zip(&self.base_hints)
+            .map(|(v, &addr)| {
+                let w = word(*v);
+                if w[1..] != [Val::ZERO; D - 1] {
+                    return Err(ProgramError::BaseHintNotBase { addr });
+                }
+                Ok(w[0])
+            })
+            .collect::<Result<Vec<Val>, ProgramError>>()?;
         let mut siblings = sibling_values.chunks_exact(HALF);
         let mut memory: HashMap<u32, Challenge> = HashMap::new();
         let mut reads: HashMap<u32, u64> = HashMap::new();
@@ -452,6 +493,12 @@ impl Program {
             .iter()
             .copied()
             .chain(self.hints.iter().copied().zip(hint_values.iter().copied()))
+            .chain(
+                self.base_hints
+                    .iter()
+                    .copied()
+                    .zip(base_values.iter().map(|&v| Challenge::from(v))),
+            )
             .chain(publics.iter().copied());
         for (addr, v) in writes {
             if memory.insert(addr, v).is_some() {
@@ -590,6 +637,14 @@ impl Program {
         Ok(Traces {
             consts: RowMajorMatrix::new(consts, CONST_WIDTH),
             hints: RowMajorMatrix::new(hints, HINT_WIDTH),
+            base_hints: BaseHintAir::trace(
+                &base_values,
+                &self
+                    .base_hints
+                    .iter()
+                    .map(|a| reads.get(a).copied().unwrap_or(0))
+                    .collect::<Vec<_>>(),
+            ),
             public: RowMajorMatrix::new(public, PUBLIC_WIDTH),
             alu: RowMajorMatrix::new(alu, ALU_WIDTH),
             poseidon2: Poseidon2BusAir::trace(&poseidon2_rows),
