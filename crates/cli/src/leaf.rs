@@ -14,12 +14,14 @@ use slotproof::prover::{CpuShardProver, ShardProver, proof_to_bytes};
 use slotproof::recursion::config::Val;
 use slotproof_executor::DEFAULT_SUBBLOCK_GAS;
 
-use crate::execute::load_block;
 
 #[derive(Args, Clone)]
 pub struct LeafArgs {
-    /// Block fixture (ZK-PIG or EELS flat JSON); the embedded default block if omitted.
+    /// Block fixture (ZK-PIG or EELS flat JSON, or an EEST blockchain test); the embedded
+    /// default block if omitted.
     pub fixture: Option<PathBuf>,
+    #[command(flatten)]
+    pub eest: crate::eest::EestArgs,
     /// The shard whose proof the leaf verifies (its index in the block proof).
     #[arg(long, default_value_t = 0)]
     pub shard: usize,
@@ -35,7 +37,7 @@ pub struct LeafArgs {
 }
 
 pub fn run(args: &LeafArgs) -> anyhow::Result<ExitCode> {
-    let (source, input) = load_block(args.fixture.as_deref())?;
+    let (source, input) = crate::eest::load_input(args.fixture.as_deref(), &args.eest)?;
     if !args.json {
         eprintln!("proving {source} (block {}) ...", input.number());
     }
