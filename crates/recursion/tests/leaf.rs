@@ -148,3 +148,40 @@ fn a_rejected_shard_proof_gives_no_leaf() {
         other => panic!("expected a rejected shard proof, got {:?}", other.err()),
     }
 }
+
+/// One flipped cell in the first row of any recursion table (a multiplicity, a value, an
+/// operand, a permutation state, an accumulator) is refused: the checked prover finds the broken
+/// constraint or the unbalanced bus, and the unchecked prover's proof does not verify.
+#[test]
+fn a_tampered_cell_of_every_table_is_rejected() {
+    use slotproof_prover::{ProveError, ProverOptions};
+    use slotproof_recursion::tables::program::TABLE_NAMES;
+
+    let (circuit, witness) = leaf_of(&prove_shard(SMALL, &Shard::two_tables(6, 5, 4)));
+    let run = circuit
+        .program
+        .run_tables(&witness.hints, &witness.public_values)
+        .expect("the leaf circuit runs");
+    let checked = leaf_prover();
+    let unchecked = leaf_prover().with_options(ProverOptions {
+        check_witness: false,
+    });
+    for (t, name) in TABLE_NAMES.iter().enumerate() {
+        let mut traces = run.traces.clone();
+        traces[t].values[0] += Val::ONE;
+        match checked.prove(&run.airs, &traces, &run.public_values) {
+            Err(ProveError::ConstraintViolation { .. } | ProveError::LookupImbalance(_)) => {}
+            Err(e) => panic!("{name}: unexpected error {e}"),
+            Ok(_) => panic!("{name}: a tampered table proved"),
+        }
+        let proof = unchecked
+            .prove(&run.airs, &traces, &run.public_values)
+            .expect("an unchecked prover proves anything");
+        assert!(
+            checked
+                .verify(&run.airs, &proof, &run.public_values)
+                .is_err(),
+            "{name}: the proof of a tampered table verified"
+        );
+    }
+}

@@ -293,3 +293,53 @@ fn gpu_kernel_times_of_a_block_proof() {
         "each proof reports its own launches only"
     );
 }
+
+/// The leaf recursion proof proves on the CUDA backend through the same `Backend` trait as on
+/// the CPU, byte for byte the CPU's proof, and the stock verifier accepts it. (Every recursion
+/// table has preprocessed columns: the CUDA backend commits them on the device and does their
+/// LogUp and quotient on the host.) The verified shard proof is a small test-AIR proof with few
+/// queries, so the leaf stays small enough for the stand-in driver.
+#[cfg(feature = "cuda")]
+#[test]
+fn gpu_leaf_proof_is_the_cpu_leaf_proof() {
+    if let Err(e) = cuda_usable() {
+        eprintln!("SKIP gpu_leaf_proof_is_the_cpu_leaf_proof: no usable CUDA device/kernels: {e}");
+        return;
+    }
+    use slotproof::leaf::{LEAF_SETTINGS, build_leaf, prove_leaf, verify_leaf};
+    use slotproof::prover::{CpuShardProver, FriSettings, ShardProver, proof_to_bytes};
+    use slotproof::recursion::MirrorKey;
+    use slotproof::recursion::config::Val;
+    use std::sync::Arc;
+
+    let shard = slotproof_prover::test_airs::Shard::<Val>::two_tables(6, 5, 3);
+    let settings = FriSettings {
+        num_queries: 4,
+        query_pow_bits: 2,
+        ..FriSettings::DEFAULT
+    };
+    let prover: CpuShardProver<Val> = ShardProver::cpu(settings);
+    let proof = prover
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .unwrap();
+    let data = prover.setup(&shard.airs, &proof.degree_bits).unwrap();
+    let key = MirrorKey::new(settings, &shard.airs, &proof.degree_bits, &data.common).unwrap();
+    let (circuit, witness) = build_leaf(&key, &proof, &shard.public_values).unwrap();
+
+    let cpu: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
+    let cpu_key = circuit.keygen(&cpu).unwrap();
+    let on_cpu = prove_leaf(&cpu, &cpu_key, &circuit, &witness).unwrap();
+
+    let engine = Arc::new(slotproof::cuda::CudaBackend::new().unwrap());
+    let gpu = ShardProver::with_backend(LEAF_SETTINGS, |_, s| {
+        slotproof::cuda::CudaProverBackend::<Val, _>::with_engine(engine.clone(), s)
+    });
+    let gpu_key = circuit.keygen(&gpu).unwrap();
+    let on_gpu = prove_leaf(&gpu, &gpu_key, &circuit, &witness).unwrap();
+    assert_eq!(
+        proof_to_bytes(&on_gpu.proof.proof).unwrap(),
+        proof_to_bytes(&on_cpu.proof.proof).unwrap(),
+        "the CUDA leaf proof differs from the CPU's"
+    );
+    verify_leaf(&cpu, &cpu_key, &circuit, &on_gpu.proof).unwrap();
+}
