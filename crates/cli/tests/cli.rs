@@ -533,3 +533,43 @@ fn run_to_report(mut cmd: Command, what: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{what}: not a JSON report ({e})"))
 }
+
+#[test]
+fn leaf_proves_a_shard_and_its_leaf_and_reports_the_documented_keys() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let out = slotproof()
+        .args(["leaf", fixture, "--shard", "0", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "verified",
+        "shard",
+        "rows",
+        "leaf_prove_ms",
+        "leaf_proof_bytes",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["shard"], 0);
+    let rows = v["rows"].as_object().unwrap();
+    for table in ["Const", "Hint", "BaseHint", "Public", "Alu", "Poseidon2Bus", "Horner"] {
+        assert!(rows[table].as_u64().unwrap() > 0, "no {table} rows");
+    }
+    assert!(v["leaf_proof_bytes"].as_u64().unwrap() > 0);
+
+    // A shard the block does not have is a clear error, not a panic.
+    let out = slotproof()
+        .args(["leaf", fixture, "--shard", "999"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("there is no shard 999"), "{err}");
+}
