@@ -14,7 +14,6 @@ use slotproof::prover::{CpuShardProver, ShardProver, proof_to_bytes};
 use slotproof::recursion::config::Val;
 use slotproof_executor::DEFAULT_SUBBLOCK_GAS;
 
-
 #[derive(Args, Clone)]
 pub struct LeafArgs {
     /// Block fixture (ZK-PIG or EELS flat JSON, or an EEST blockchain test); the embedded

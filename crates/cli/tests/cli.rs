@@ -559,7 +559,15 @@ fn leaf_proves_a_shard_and_its_leaf_and_reports_the_documented_keys() {
     assert_eq!(v["verified"], true);
     assert_eq!(v["shard"], 0);
     let rows = v["rows"].as_object().unwrap();
-    for table in ["Const", "Hint", "BaseHint", "Public", "Alu", "Poseidon2Bus", "Horner"] {
+    for table in [
+        "Const",
+        "Hint",
+        "BaseHint",
+        "Public",
+        "Alu",
+        "Poseidon2Bus",
+        "Horner",
+    ] {
         assert!(rows[table].as_u64().unwrap() > 0, "no {table} rows");
     }
     assert!(v["leaf_proof_bytes"].as_u64().unwrap() > 0);

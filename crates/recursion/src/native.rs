@@ -123,7 +123,9 @@ impl Ops for Native {
     fn sample_bits(&mut self, bits: usize) -> Vec<Val> {
         let value = self.challenger.sample_bits(bits);
         self.log.push(Event::SampleBits { bits, value });
-        (0..bits).map(|k| Val::from_bool(value >> k & 1 == 1)).collect()
+        (0..bits)
+            .map(|k| Val::from_bool(value >> k & 1 == 1))
+            .collect()
     }
 
     fn check_witness(&mut self, bits: usize, witness: Val) -> bool {

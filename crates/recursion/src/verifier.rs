@@ -1153,7 +1153,12 @@ fn query_points<O: Ops>(ops: &mut O, bits: &[O::F], log_max: usize) -> Vec<O::E>
 
 /// The group of one FRI fold in order: the folded value at the place its in-group bits name,
 /// the siblings, in order, around it.
-fn place_in_group<O: Ops>(ops: &mut O, in_group: &[O::F], folded: O::E, siblings: &[O::E]) -> Vec<O::E> {
+fn place_in_group<O: Ops>(
+    ops: &mut O,
+    in_group: &[O::F],
+    folded: O::E,
+    siblings: &[O::E],
+) -> Vec<O::E> {
     let arity = 1usize << in_group.len();
     let one = ops.ext_constant(Challenge::ONE);
     let zero = ops.ext_zero();
@@ -1256,7 +1261,9 @@ fn fold_group<O: Ops>(
         .take(arity)
         .collect();
     p3_util::reverse_slice_index_bits(&mut mu);
-    let s_inv = ops.inv(s).ok_or_else(|| shape_err("FRI fold point is zero"))?;
+    let s_inv = ops
+        .inv(s)
+        .ok_or_else(|| shape_err("FRI fold point is zero"))?;
     let s_inv_power = ops.exp_u64(s_inv, arity as u64 - 1);
     let points: Vec<O::E> = mu
         .iter()

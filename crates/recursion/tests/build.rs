@@ -120,7 +120,9 @@ fn the_built_constraint_fold_computes_natives_value_and_proves() {
     let (program, hints, publics) = build
         .finish_with_publics()
         .expect("only arithmetic was used");
-    let run = program.run_tables(&hints, &publics).expect("the program runs");
+    let run = program
+        .run_tables(&hints, &publics)
+        .expect("the program runs");
     assert_eq!(
         run.memory[&out.addr], native,
         "the program computes Native's value"

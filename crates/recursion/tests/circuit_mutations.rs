@@ -53,17 +53,14 @@ fn key_for(settings: FriSettings, shard: &Shard<Val>, proof: &ShardProof) -> Mir
 
 /// The unchecked prover's proof of the forced tables, and whether the stock verifier accepts.
 fn forced_tables_verify(run: &ProgramRun) -> bool {
-    let unchecked: CpuShardProver<Val> =
-        ShardProver::cpu(RECURSION).with_options(ProverOptions {
-            check_witness: false,
-        });
+    let unchecked: CpuShardProver<Val> = ShardProver::cpu(RECURSION).with_options(ProverOptions {
+        check_witness: false,
+    });
     let proof = unchecked
         .prove(&run.airs, &run.traces, &run.public_values)
         .expect("an unchecked prover proves anything");
     let prover: CpuShardProver<Val> = ShardProver::cpu(RECURSION);
-    prover
-        .verify(&run.airs, &proof, &run.public_values)
-        .is_ok()
+    prover.verify(&run.airs, &proof, &run.public_values).is_ok()
 }
 
 fn corpus(settings: FriSettings, shard: &Shard<Val>, expected_steps: bool) {
@@ -85,7 +82,11 @@ fn corpus(settings: FriSettings, shard: &Shard<Val>, expected_steps: bool) {
         }
         let mut build = Build::for_settings(&settings);
         let verdict = verify_generic(&mut build, &key, &proof, &public_values);
-        assert_eq!(verdict, native_verdict, "{}: Build and Native stop at one step", m.name);
+        assert_eq!(
+            verdict, native_verdict,
+            "{}: Build and Native stop at one step",
+            m.name
+        );
         assert_eq!(build.log(), native.log(), "{}: identical logs", m.name);
         if matches!(err, MirrorError::Shape(_)) {
             // A proof of another shape: no circuit of this shape can take it.

@@ -247,7 +247,9 @@ fn merkle_mutation(what: &str, apply: fn(&mut ShardProof)) {
             other.map(|_| ())
         ),
     }
-    let forced = p.run_tables_forced(&built.hints, &built.publics).expect("forced run");
+    let forced = p
+        .run_tables_forced(&built.hints, &built.publics)
+        .expect("forced run");
     match recursion_prover().prove(&forced.airs, &forced.traces, &forced.public_values) {
         Err(ProveError::LookupImbalance(_)) => {}
         other => panic!(

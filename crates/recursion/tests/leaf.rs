@@ -70,7 +70,10 @@ fn leaf_prover() -> CpuShardProver<Val> {
 fn prove_and_verify(p: &Proven) -> LeafCircuit {
     let (circuit, witness) = leaf_of(p);
     let flat: Vec<Val> = p.public_values.iter().flatten().copied().collect();
-    assert_eq!(witness.public_values, flat, "the leaf's public values are the shard's");
+    assert_eq!(
+        witness.public_values, flat,
+        "the leaf's public values are the shard's"
+    );
     let prover = leaf_prover();
     let key = circuit.keygen(&prover).expect("leaf key");
     let proven = prove_leaf(&prover, &key, &circuit, &witness).expect("the leaf proves");
@@ -119,7 +122,11 @@ fn the_circuit_is_the_same_for_every_proof_of_a_shape() {
         "two proofs of one shape must compile to one circuit"
     );
     let c = leaf_of(&prove_shard(STRESS, &Shard::two_tables(8, 7, 2))).0;
-    assert_ne!(vk_bytes(&a), vk_bytes(&c), "another shape is another circuit");
+    assert_ne!(
+        vk_bytes(&a),
+        vk_bytes(&c),
+        "another shape is another circuit"
+    );
 }
 
 #[test]

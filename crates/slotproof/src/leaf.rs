@@ -88,8 +88,13 @@ pub fn decode_shard(proof: &BlockProof, shard: usize) -> Result<DecodedShard, Sh
     let data = prover
         .setup(&airs, &batch.degree_bits)
         .map_err(|e| key_err(e.to_string()))?;
-    let key = MirrorKey::new(FriSettings::DEFAULT, &airs, &batch.degree_bits, &data.common)
-        .map_err(|e| key_err(e.to_string()))?;
+    let key = MirrorKey::new(
+        FriSettings::DEFAULT,
+        &airs,
+        &batch.degree_bits,
+        &data.common,
+    )
+    .map_err(|e| key_err(e.to_string()))?;
     Ok(DecodedShard {
         proof: batch,
         public_values,

@@ -37,7 +37,7 @@ fn leaf_of_shard(path: &Path, subblock_gas: u64, shard: usize) {
     let got: Vec<u32> = witness
         .public_values
         .iter()
-        .map(|v| p3_field::PrimeField32::as_canonical_u32(v))
+        .map(p3_field::PrimeField32::as_canonical_u32)
         .collect();
     assert_eq!(got, expected, "the leaf's public values are the shard's");
 

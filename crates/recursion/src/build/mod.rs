@@ -32,8 +32,8 @@ use crate::config::{Challenge, Commitment, InputMmcs, MultiProof, Val, input_mmc
 use crate::log::{Event, MerkleOpening};
 use crate::ops::Ops;
 use crate::recording::cap_elements;
-use crate::tables::poseidon2::WIDTH;
 use crate::tables::horner_bus::{HORNER_LANES, HornerOp, horner_value};
+use crate::tables::poseidon2::WIDTH;
 use crate::tables::poseidon2_bus::{HALF, Poseidon2Op};
 use crate::tables::program::{AluOp, Op, Program};
 use p3_symmetric::Permutation;
@@ -330,7 +330,9 @@ impl Ops for Build {
             addr: self.fresh(),
             value: Challenge::from(value),
         };
-        self.program.publics.push((w.addr, self.public_values.len()));
+        self.program
+            .publics
+            .push((w.addr, self.public_values.len()));
         self.public_values.push(value);
         w
     }

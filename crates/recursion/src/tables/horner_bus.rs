@@ -107,7 +107,8 @@ impl HornerBusAir {
         for op in ops {
             let n = op.len as usize / HORNER_LANES;
             for (i, chunk) in op.values(addresses).chunks_exact(HORNER_LANES).enumerate() {
-                let row = &mut values[r * HORNER_BUS_PREPROCESSED_WIDTH..][..HORNER_BUS_PREPROCESSED_WIDTH];
+                let row = &mut values[r * HORNER_BUS_PREPROCESSED_WIDTH..]
+                    [..HORNER_BUS_PREPROCESSED_WIDTH];
                 row[IS_REAL] = Val::ONE;
                 row[STARTS] = Val::from_bool(i == 0);
                 row[ENDS] = Val::from_bool(i + 1 == n);

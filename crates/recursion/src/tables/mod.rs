@@ -29,13 +29,13 @@ use p3_air::{Air, BaseAir};
 use p3_lookup::InteractionBuilder;
 
 use crate::config::Val;
+use base_hint::BaseHintAir;
 use bits::BitsAir;
 use ext_alu::ExtAluAir;
 use horner::HornerAir;
+use horner_bus::HornerBusAir;
 use p3_matrix::dense::RowMajorMatrix;
 use poseidon2::Poseidon2Table;
-use base_hint::BaseHintAir;
-use horner_bus::HornerBusAir;
 use poseidon2_bus::Poseidon2BusAir;
 use program::{AluAir, ConstAir, HintAir, PublicAir};
 use sponge_table::Poseidon2SpongeAir;

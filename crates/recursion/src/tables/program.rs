@@ -21,10 +21,10 @@ use p3_symmetric::Permutation;
 use slotproof_prover::ProverField;
 
 use super::RecursionAir;
-use super::ext_alu::assert_mul_add;
-use super::poseidon2::WIDTH;
 use super::base_hint::BaseHintAir;
+use super::ext_alu::assert_mul_add;
 use super::horner_bus::{HORNER_LANES, HornerBusAir, HornerOp, horner_value};
+use super::poseidon2::WIDTH;
 use super::poseidon2_bus::{HALF, Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
 use crate::config::{Challenge, Val};
 
@@ -651,7 +651,9 @@ impl Program {
             horner: HornerBusAir::trace(
                 &horner_runs
                     .into_iter()
-                    .map(|(h, alpha, values)| (alpha, values, reads.get(&h.out).copied().unwrap_or(0)))
+                    .map(|(h, alpha, values)| {
+                        (alpha, values, reads.get(&h.out).copied().unwrap_or(0))
+                    })
                     .collect::<Vec<_>>(),
             ),
             memory,
