@@ -192,3 +192,50 @@ fn a_tampered_cell_of_every_table_is_rejected() {
         );
     }
 }
+
+/// Recursion composes: a leaf proof is itself a batch-STARK proof the mirror verifies event for
+/// event like the stock verifier, and the recursion circuit compiled from it (a leaf of a leaf:
+/// the one-child case of the aggregation tree's internal node) proves and verifies, with the
+/// first leaf's public values (the shard's) carried through as its own.
+#[test]
+fn a_leaf_proof_is_verified_by_the_recursion_circuit_in_turn() {
+    use slotproof_prover::proof_to_bytes;
+    use slotproof_recursion::oracle::{compare, native_run, stock_run};
+
+    let shard = prove_shard(SMALL, &Shard::two_tables(6, 5, 1));
+    let (circuit, witness) = leaf_of(&shard);
+    let prover = leaf_prover();
+    let key = circuit.keygen(&prover).expect("leaf key");
+    let leaf = prove_leaf(&prover, &key, &circuit, &witness)
+        .expect("the leaf proves")
+        .proof;
+
+    let airs = circuit.airs();
+    let public_values = circuit.instance_public_values(&leaf.public_values);
+    let leaf_key = MirrorKey::new(LEAF_SETTINGS, &airs, &leaf.proof.degree_bits, key.common())
+        .expect("the leaf's statement");
+    let bytes = proof_to_bytes(&leaf.proof).expect("encode");
+    let stock = stock_run(&leaf_key, &airs, &bytes, &public_values, key.common());
+    let native = native_run(&leaf_key, &leaf.proof, &public_values);
+    assert!(compare(&stock, &native).divergence.is_none(), "logs differ");
+    assert_eq!(stock.verdict, Ok(()));
+    assert_eq!(native.verdict, Ok(()));
+
+    let (outer, outer_witness) =
+        build_leaf(&leaf_key, &leaf.proof, &public_values).expect("the outer circuit builds");
+    assert_eq!(
+        outer_witness.public_values, leaf.public_values,
+        "the shard's public values are carried through"
+    );
+    let outer_key = outer.keygen(&prover).expect("outer key");
+    let proven = prove_leaf(&prover, &outer_key, &outer, &outer_witness).expect("proves");
+    verify_leaf(&prover, &outer_key, &outer, &proven.proof).expect("the stock verifier accepts");
+    eprintln!(
+        "leaf of a leaf: rows {:?}",
+        outer
+            .rows()
+            .iter()
+            .map(|r| (r.table, r.rows))
+            .collect::<Vec<_>>()
+    );
+}
