@@ -20,6 +20,7 @@ pub mod key;
 pub mod leaf;
 pub mod log;
 pub mod native;
+pub mod node;
 pub mod ops;
 pub mod oracle;
 pub mod recording;

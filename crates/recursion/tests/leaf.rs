@@ -239,3 +239,84 @@ fn a_leaf_proof_is_verified_by_the_recursion_circuit_in_turn() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A node over two leaf proofs of one circuit (the internal node of the tree, before its
+/// chaining checks): the two leaves of two shard proofs of one shape share their circuit, the
+/// node verifies both in one program, each under its own transcript, and its public values are
+/// both leaves' in order. A tampered child gives no node.
+#[test]
+fn a_node_verifies_two_leaf_proofs_of_one_circuit() {
+    use slotproof_recursion::node::{Child, build_node};
+
+    let (circuit, first) = leaf_of(&prove_shard(SMALL, &Shard::two_tables(6, 5, 1)));
+    let (other_circuit, second) = leaf_of(&prove_shard(SMALL, &Shard::two_tables(6, 5, 5)));
+    assert_eq!(
+        vk_bytes(&circuit),
+        vk_bytes(&other_circuit),
+        "one shape, one circuit"
+    );
+    let prover = leaf_prover();
+    let key = circuit.keygen(&prover).expect("leaf key");
+    let leaves: Vec<_> = [first, second]
+        .iter()
+        .map(|w| {
+            prove_leaf(&prover, &key, &circuit, w)
+                .expect("a leaf proves")
+                .proof
+        })
+        .collect();
+
+    let airs = circuit.airs();
+    let leaf_key = MirrorKey::new(
+        LEAF_SETTINGS,
+        &airs,
+        &leaves[0].proof.degree_bits,
+        key.common(),
+    )
+    .expect("the leaves' statement");
+    let public_values: Vec<Vec<Vec<Val>>> = leaves
+        .iter()
+        .map(|l| circuit.instance_public_values(&l.public_values))
+        .collect();
+    let children: Vec<Child<'_>> = leaves
+        .iter()
+        .zip(&public_values)
+        .map(|(l, pv)| Child {
+            proof: &l.proof,
+            public_values: pv,
+        })
+        .collect();
+    let (node, witness) = build_node(&leaf_key, &children).expect("the node circuit builds");
+    let expected: Vec<Val> = leaves
+        .iter()
+        .flat_map(|l| l.public_values.clone())
+        .collect();
+    assert_eq!(
+        witness.public_values, expected,
+        "both leaves' public values, in order"
+    );
+    let node_key = node.keygen(&prover).expect("node key");
+    let proven = prove_leaf(&prover, &node_key, &node, &witness).expect("the node proves");
+    verify_leaf(&prover, &node_key, &node, &proven.proof).expect("the stock verifier accepts");
+
+    let mut tampered =
+        slotproof_prover::proof_from_bytes::<slotproof_recursion::config::ShardConfig>(
+            &slotproof_prover::proof_to_bytes(&leaves[1].proof).expect("encode"),
+        )
+        .expect("decode");
+    tampered.opening_proof.input_openings[0].opened_values[0][0][0] += Val::ONE;
+    let children = [
+        Child {
+            proof: &leaves[0].proof,
+            public_values: &public_values[0],
+        },
+        Child {
+            proof: &tampered,
+            public_values: &public_values[1],
+        },
+    ];
+    assert!(matches!(
+        build_node(&leaf_key, &children),
+        Err(LeafError::ShardRejected(_))
+    ));
+}

@@ -134,6 +134,12 @@ impl Build {
         }
     }
 
+    /// Start a fresh Fiat–Shamir transcript (the all-zero sponge), keeping the program: each
+    /// proof a program verifies has a transcript of its own.
+    pub fn start_transcript(&mut self) {
+        self.transcript = transcript::TranscriptState::default();
+    }
+
     /// A new address. Address 0 is never handed out: padding rows of every table carry
     /// address 0 with unconstrained values and multiplicities, so no program word may live there.
     pub(crate) fn fresh(&mut self) -> u32 {

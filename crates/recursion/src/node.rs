@@ -1,0 +1,46 @@
+//! An aggregation node's circuit, first cut (issue 13): one program that verifies several
+//! child proofs of one statement, each under a transcript of its own, in order. The children's
+//! public values, concatenated in child order, are the node's. Built from the same
+//! [`verify_generic`] as the leaf, so a node over leaf proofs is the tree's internal node without
+//! its chaining checks (shards chain, one block binding, `vk_root`), which come with issue 13.
+
+use crate::build::Build;
+use crate::config::{ShardProof, Val};
+use crate::key::MirrorKey;
+use crate::leaf::{LeafCircuit, LeafError, LeafWitness};
+use crate::verifier::verify_generic;
+
+/// One child: its proof and its public values per instance.
+pub struct Child<'a> {
+    pub proof: &'a ShardProof,
+    pub public_values: &'a [Vec<Val>],
+}
+
+/// Compile the verification of every child (all of the statement `key`) into one circuit. A
+/// child the verifier rejects is [`LeafError::ShardRejected`] naming the step; the program is
+/// the same for any children of the statement's shape.
+pub fn build_node(
+    key: &MirrorKey,
+    children: &[Child<'_>],
+) -> Result<(LeafCircuit, LeafWitness), LeafError> {
+    let mut build = Build::for_settings(&key.settings);
+    for child in children {
+        build.start_transcript();
+        let verdict = verify_generic(&mut build, key, child.proof, child.public_values);
+        if let Some(op) = build.unsupported_op() {
+            return Err(crate::build::BuildError::Unsupported(op).into());
+        }
+        verdict.map_err(LeafError::ShardRejected)?;
+    }
+    let (program, hints, public_values) = build.finish_with_publics()?;
+    Ok((
+        LeafCircuit {
+            num_public_values: public_values.len(),
+            program,
+        },
+        LeafWitness {
+            hints,
+            public_values,
+        },
+    ))
+}
