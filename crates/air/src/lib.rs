@@ -25,6 +25,8 @@ pub mod word;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_fixed;
+#[cfg(test)]
 mod tests_synthetic;
 
 use p3_air::{Air, BaseAir};
