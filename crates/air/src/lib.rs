@@ -31,8 +31,8 @@ mod tests_synthetic;
 
 use p3_air::{Air, BaseAir};
 use p3_field::Field;
-use p3_matrix::dense::RowMajorMatrix;
 use p3_lookup::InteractionBuilder;
+use p3_matrix::dense::RowMajorMatrix;
 
 pub use chips::alu::AluAir;
 pub use chips::bitwise::BitwiseAir;

@@ -78,6 +78,22 @@ fn assert_altered_table_rejected(s: &Shard<F>, instance: usize, fixed: RowMajorM
         Err(VerifyError::Rejected(_)) => {}
         other => panic!("instance {instance}: expected rejection, got {other:?}"),
     }
+    // Keys made from the altered key do not take over its fixed tables: their traces differ,
+    // so the real tables are committed again (prover and verifier side alike).
+    let heights = &proof.degree_bits;
+    let altered_vk = p.verifying_key(&altered, heights, None).expect("key");
+    let vk = p
+        .verifying_key(&s.airs, heights, Some(&altered_vk))
+        .expect("key");
+    match p.verify_with_key(&s.airs, &proof, &s.public_values, &vk.common) {
+        Err(VerifyError::Rejected(_)) => {}
+        other => panic!("instance {instance}: shared key: expected rejection, got {other:?}"),
+    }
+    let altered_key = p.keygen(&altered, heights).expect("key");
+    let key = p
+        .keygen_shared(&s.airs, heights, Some(&altered_key))
+        .expect("key");
+    assert!(!key.shares_preprocessed_round(&altered_key));
 }
 
 /// A row no chip looks up (its multiplicities zero), so altering it keeps the lookups balanced.
@@ -107,10 +123,7 @@ fn altered_range_table_is_rejected() {
 #[test]
 fn altered_opcode_table_row_is_rejected() {
     let s = small_shard();
-    assert_eq!(
-        s.traces[shard::OPCODE_TABLE].width(),
-        NUM_OPCODE_TABLE_COLS
-    );
+    assert_eq!(s.traces[shard::OPCODE_TABLE].width(), NUM_OPCODE_TABLE_COLS);
     let r = unused_row(&s, shard::OPCODE_TABLE);
     let mut props = crate::OpcodeTableAir::properties::<F>();
     // Another static gas for an opcode the shard does not execute.
