@@ -68,7 +68,11 @@ pub struct TableArea {
     pub name: String,
     /// Padded height (a power of two).
     pub height: u64,
+    /// Main-trace columns (committed in the shard proof).
     pub main_width: usize,
+    /// Preprocessed columns (fixed tables): committed once in the verifying key, not in the
+    /// shard proof, so not part of [`Self::committed_cells`].
+    pub preprocessed_width: usize,
     /// LogUp trace width in extension columns.
     pub permutation_width: usize,
     /// Quotient chunks (each an extension column of `height` rows).
@@ -79,11 +83,14 @@ impl TableArea {
     /// Degree of the extension field the LogUp and quotient traces live in.
     const EXTENSION_DEGREE: u64 = 4;
 
-    fn from_shape(t: &TableShape) -> Self {
+    fn from_shape(t: &TableShape, preprocessed_width: usize) -> Self {
         Self {
             name: t.name.clone(),
             height: 1 << t.log_height,
-            main_width: t.main_width,
+            // The shape's width is the row its constraint program reads: main, then
+            // preprocessed columns.
+            main_width: t.main_width - preprocessed_width,
+            preprocessed_width,
             permutation_width: t.permutation_width,
             quotient_chunks: 1 << t.log_quotient_chunks,
         }
@@ -100,9 +107,17 @@ impl TableArea {
     }
 }
 
-/// Every table's area in a shard of `shape`.
-pub(crate) fn table_areas(shape: &ShardShape) -> Vec<TableArea> {
-    shape.tables.iter().map(TableArea::from_shape).collect()
+/// Every table's area in a shard of `shape` (of the chips `airs`, in instance order).
+pub(crate) fn table_areas<F: p3_field::Field>(
+    shape: &ShardShape,
+    airs: &[EvmAir],
+) -> Vec<TableArea> {
+    shape
+        .tables
+        .iter()
+        .zip(airs)
+        .map(|(t, air)| TableArea::from_shape(t, p3_air::BaseAir::<F>::preprocessed_width(air)))
+        .collect()
 }
 
 /// Per chip of a shard, what its [`TableShape`] needs besides its height.
@@ -236,7 +251,11 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
             .map_err(|e| ProveError::Settings(e.clone()))?;
         let shapes: Vec<ShardShape> = shards.iter().map(|s| planner.shape(s)).collect();
         let plans: Vec<MemoryPlan> = shapes.iter().map(plan).collect();
-        let areas = shapes.iter().map(table_areas).collect();
+        let areas = shapes
+            .iter()
+            .zip(&shards)
+            .map(|(shape, shard)| table_areas::<F>(shape, &shard.airs))
+            .collect();
         let Some(budget) = budget else {
             return Ok(FittedShards {
                 shards,
