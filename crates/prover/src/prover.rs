@@ -685,7 +685,11 @@ where
                 )
                 .map_err(backend_err)
         );
-        timer.lap("main commit (LDE + Merkle)");
+        timer.lap_commit(
+            "main commit (LDE + Merkle)",
+            "main commit: LDE",
+            "main commit: Merkle",
+        );
         transcript.main_phase(main_commit.clone(), public_values);
         transcript.preprocessed_phase(preprocessed_global.map(|g| g.commitment.clone()));
 
@@ -729,7 +733,11 @@ where
                 self.backend.commit(permutation_inputs).map_err(backend_err)
             ))
         };
-        timer.lap("LogUp commit (LDE + Merkle)");
+        timer.lap_commit(
+            "LogUp commit (LDE + Merkle)",
+            "LogUp commit: LDE",
+            "LogUp commit: Merkle",
+        );
         let terminal_values: Vec<SC::Challenge> =
             lookup_terminals.iter().flatten().map(|t| t.0).collect();
         let alpha = transcript.permutation_phase(
@@ -782,7 +790,11 @@ where
                 .commit_quotients(quotients)
                 .map_err(backend_err)
         );
-        timer.lap("quotient commit (split + LDE + Merkle)");
+        timer.lap_commit(
+            "quotient commit (split + LDE + Merkle)",
+            "quotient commit: split + LDE",
+            "quotient commit: Merkle",
+        );
         transcript.quotient_phase(quotient_commit.clone(), None);
 
         // Phase 4: out-of-domain point and the opening argument.
