@@ -68,6 +68,10 @@ macro_rules! cpu_backend_for {
             type Quotient = Vec<crate::field::Challenge<$field>>;
             type Reduced = Vec<Vec<crate::field::Challenge<$field>>>;
 
+            fn commits_with_plonky3_pcs(&self) -> bool {
+                true
+            }
+
             fn load_trace<'a>(
                 &self,
                 trace: &'a RowMajorMatrix<$field>,

@@ -111,6 +111,28 @@ pub(crate) fn copy_global<SC: StarkGenericConfig>(
     }
 }
 
+/// Where each preprocessed trace goes in the global preprocessed commitment, as
+/// `ProverData::from_airs_and_degrees` lays it out: per instance its matrix (index, width,
+/// height), and per matrix its instance.
+pub(crate) fn preprocessed_meta<F: Clone + Send + Sync>(
+    traces: &[Option<RowMajorMatrix<F>>],
+    log_heights: &[usize],
+) -> (Vec<Option<PreprocessedInstanceMeta>>, Vec<usize>) {
+    let mut instances = Vec::with_capacity(traces.len());
+    let mut matrix_to_instance = Vec::new();
+    for (i, (trace, &log_height)) in traces.iter().zip(log_heights).enumerate() {
+        instances.push(trace.as_ref().map(|t| {
+            matrix_to_instance.push(i);
+            PreprocessedInstanceMeta {
+                matrix_index: matrix_to_instance.len() - 1,
+                width: t.width(),
+                degree_bits: log_height,
+            }
+        }));
+    }
+    (instances, matrix_to_instance)
+}
+
 /// Plonky3's commitment to the preprocessed traces (`None` where there are none), laid out as
 /// `ProverData::from_airs_and_degrees` lays it out.
 pub(crate) fn commit_preprocessed<SC: StarkGenericConfig>(
@@ -118,28 +140,20 @@ pub(crate) fn commit_preprocessed<SC: StarkGenericConfig>(
     traces: &[Option<RowMajorMatrix<Val<SC>>>],
     log_heights: &[usize],
 ) -> Result<Option<GlobalPreprocessed<SC>>, String> {
-    let pcs = config.pcs();
-    let mut instances = Vec::with_capacity(traces.len());
-    let mut matrix_to_instance = Vec::new();
-    let mut domains_and_traces = Vec::new();
-    for (i, (trace, &log_height)) in traces.iter().zip(log_heights).enumerate() {
-        match trace {
-            Some(t) => {
-                instances.push(Some(PreprocessedInstanceMeta {
-                    matrix_index: domains_and_traces.len(),
-                    width: t.width(),
-                    degree_bits: log_height,
-                }));
-                matrix_to_instance.push(i);
-                domains_and_traces
-                    .push((pcs.natural_domain_for_degree(1 << log_height), t.clone()));
-            }
-            None => instances.push(None),
-        }
-    }
-    if domains_and_traces.is_empty() {
+    let (instances, matrix_to_instance) = preprocessed_meta(traces, log_heights);
+    if matrix_to_instance.is_empty() {
         return Ok(None);
     }
+    let pcs = config.pcs();
+    let domains_and_traces: Vec<_> = matrix_to_instance
+        .iter()
+        .map(|&i| {
+            let trace = traces[i]
+                .clone()
+                .expect("an instance with a matrix has a trace");
+            (pcs.natural_domain_for_degree(1 << log_heights[i]), trace)
+        })
+        .collect();
     let (commitment, _) = pcs
         .commit_preprocessing(domains_and_traces)
         .map_err(|e| format!("{e:?}"))?;

@@ -35,11 +35,12 @@ use crate::cpu::CpuBackend;
 use crate::error::ProveError;
 use crate::field::{ProverConfig, ProverField, stark_config};
 use crate::interpreter::ProgramEnv;
-use crate::keys::{commit_preprocessed, copy_global, lookup_layout};
+use crate::keys::{commit_preprocessed, copy_global, lookup_layout, preprocessed_meta};
 use crate::program::{ConstraintProgram, ProgramInputs};
 use crate::quotient::first_violation;
 use crate::security::{FriSettings, SecurityLevel};
 use crate::timings::PhaseTimings;
+use p3_batch_stark::common::GlobalPreprocessed;
 
 /// Smallest supported trace: 2^MIN_LOG_HEIGHT rows.
 pub const MIN_LOG_HEIGHT: usize = 2;
@@ -434,42 +435,49 @@ where
                 s.preprocessed.clone(),
             ),
             None => {
-                let global = commit_preprocessed(&self.config, &preprocessed_traces, log_heights)
-                    .map_err(ProveError::Setup)?;
-                let committed = match &global {
-                    None => None,
-                    Some(global) => {
-                        let pcs = self.config.pcs();
-                        let loaded = global
-                            .matrix_to_instance
-                            .iter()
-                            .map(|&i| {
-                                let trace = preprocessed_traces[i].as_ref().ok_or_else(|| {
-                                    ProveError::PreprocessedTrace {
-                                        instance: i,
-                                        reason: "missing from the key".into(),
-                                    }
-                                })?;
-                                let domain = pcs.natural_domain_for_degree(1 << log_heights[i]);
-                                Ok((domain, self.backend.load_trace(trace).map_err(backend_err)?))
-                            })
-                            .collect::<Result<Vec<_>, ProveError>>()?;
-                        let (commitment, committed) =
-                            self.backend.commit(loaded).map_err(backend_err)?;
-                        // Commitments are compared by their encoding (the PCS does not
-                        // promise `Eq`).
-                        let same = postcard::to_allocvec(&commitment).ok()
-                            == postcard::to_allocvec(&global.commitment).ok();
-                        if !same {
+                let (instances, matrix_to_instance) =
+                    preprocessed_meta(&preprocessed_traces, log_heights);
+                if matrix_to_instance.is_empty() {
+                    (None, None)
+                } else {
+                    let pcs = self.config.pcs();
+                    let loaded = matrix_to_instance
+                        .iter()
+                        .map(|&i| {
+                            let trace = preprocessed_traces[i].as_ref().ok_or_else(|| {
+                                ProveError::PreprocessedTrace {
+                                    instance: i,
+                                    reason: "missing from the key".into(),
+                                }
+                            })?;
+                            let domain = pcs.natural_domain_for_degree(1 << log_heights[i]);
+                            Ok((domain, self.backend.load_trace(trace).map_err(backend_err)?))
+                        })
+                        .collect::<Result<Vec<_>, ProveError>>()?;
+                    let (commitment, committed) =
+                        self.backend.commit(loaded).map_err(backend_err)?;
+                    // A backend that does not commit with Plonky3's PCS itself is checked
+                    // against it (commitments compared by their encoding: the PCS does not
+                    // promise `Eq`); the CPU backend's commitment is Plonky3's.
+                    if !self.backend.commits_with_plonky3_pcs() {
+                        let reference =
+                            commit_preprocessed(&self.config, &preprocessed_traces, log_heights)
+                                .map_err(ProveError::Setup)?
+                                .map(|g| postcard::to_allocvec(&g.commitment).ok());
+                        if reference != Some(postcard::to_allocvec(&commitment).ok()) {
                             return Err(ProveError::Backend {
                                 phase: "preprocessed commitment",
                                 message: "the backend's commitment differs from Plonky3's".into(),
                             });
                         }
-                        Some(Arc::new(committed))
                     }
-                };
-                (global, committed)
+                    let global = GlobalPreprocessed {
+                        commitment,
+                        instances,
+                        matrix_to_instance,
+                    };
+                    (Some(global), Some(Arc::new(committed)))
+                }
             }
         };
         Ok(ShardKey {
