@@ -83,14 +83,14 @@ impl TableArea {
     /// Degree of the extension field the LogUp and quotient traces live in.
     const EXTENSION_DEGREE: u64 = 4;
 
-    fn from_shape(t: &TableShape, preprocessed_width: usize) -> Self {
+    fn from_shape(t: &TableShape) -> Self {
         Self {
             name: t.name.clone(),
             height: 1 << t.log_height,
             // The shape's width is the row its constraint program reads: main, then
             // preprocessed columns.
-            main_width: t.main_width - preprocessed_width,
-            preprocessed_width,
+            main_width: t.main_width - t.preprocessed_width,
+            preprocessed_width: t.preprocessed_width,
             permutation_width: t.permutation_width,
             quotient_chunks: 1 << t.log_quotient_chunks,
         }
@@ -107,17 +107,9 @@ impl TableArea {
     }
 }
 
-/// Every table's area in a shard of `shape` (of the chips `airs`, in instance order).
-pub(crate) fn table_areas<F: p3_field::Field>(
-    shape: &ShardShape,
-    airs: &[EvmAir],
-) -> Vec<TableArea> {
-    shape
-        .tables
-        .iter()
-        .zip(airs)
-        .map(|(t, air)| TableArea::from_shape(t, p3_air::BaseAir::<F>::preprocessed_width(air)))
-        .collect()
+/// Every table's area in a shard of `shape`.
+pub(crate) fn table_areas(shape: &ShardShape) -> Vec<TableArea> {
+    shape.tables.iter().map(TableArea::from_shape).collect()
 }
 
 /// Per chip of a shard, what its [`TableShape`] needs besides its height.
@@ -190,6 +182,11 @@ macro_rules! plan_field {
                             p.log_quotient_chunks,
                             scales_with_shard(air),
                         )
+                        .map(|t| {
+                            t.with_preprocessed_width(p3_air::BaseAir::<$F>::preprocessed_width(
+                                air,
+                            ))
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| ProveError::Settings(format!("planning device memory: {e}")))
@@ -251,11 +248,7 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
             .map_err(|e| ProveError::Settings(e.clone()))?;
         let shapes: Vec<ShardShape> = shards.iter().map(|s| planner.shape(s)).collect();
         let plans: Vec<MemoryPlan> = shapes.iter().map(plan).collect();
-        let areas = shapes
-            .iter()
-            .zip(&shards)
-            .map(|(shape, shard)| table_areas::<F>(shape, &shard.airs))
-            .collect();
+        let areas = shapes.iter().map(table_areas).collect();
         let Some(budget) = budget else {
             return Ok(FittedShards {
                 shards,
