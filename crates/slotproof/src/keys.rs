@@ -24,30 +24,21 @@ impl<K> Default for KeyCache<K> {
 
 impl<K> KeyCache<K> {
     /// The key of `shape`, made by `make` (given the last key made, to share its preprocessed
-    /// commitment) if there is none yet; also whether it was made now. The first key is made
-    /// under the lock, so that shards proven at once wait for it and share its preprocessed
-    /// commitment rather than each committing the fixed tables; later keys are made outside
-    /// it (two shards of a new shape at once may both make it: the same key).
+    /// commitment) if there is none yet; also whether it was made now. The lock is not held
+    /// while a key is made: two shards of a new shape at once may both make it (the same key).
     pub(crate) fn get_or_make<E>(
         &self,
         shape: &[usize],
         make: impl FnOnce(Option<&K>) -> Result<K, E>,
     ) -> Result<(Arc<K>, bool), E> {
         let last = {
-            let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some((_, k)) = keys.iter().find(|(s, _)| s == shape) {
                 return Ok((k.clone(), false));
             }
-            match keys.back() {
-                Some((_, k)) => k.clone(),
-                None => {
-                    let key = Arc::new(make(None)?);
-                    keys.push_back((shape.to_vec(), key.clone()));
-                    return Ok((key, true));
-                }
-            }
+            keys.back().map(|(_, k)| k.clone())
         };
-        let key = Arc::new(make(Some(&last))?);
+        let key = Arc::new(make(last.as_deref())?);
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         if keys.len() == MAX_SHAPES {
             keys.pop_front();
