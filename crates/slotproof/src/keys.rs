@@ -26,6 +26,8 @@ impl<K> KeyCache<K> {
     /// The key of `shape`, made by `make` (given the last key made, to share its preprocessed
     /// commitment) if there is none yet; also whether it was made now. The lock is not held
     /// while a key is made: two shards of a new shape at once may both make it (the same key).
+    /// (Holding it would deadlock: key generation runs rayon jobs, and a worker waiting on them
+    /// may steal another shard's proof, which then waits for the lock its own thread holds.)
     pub(crate) fn get_or_make<E>(
         &self,
         shape: &[usize],
