@@ -175,3 +175,80 @@ fn babybear_block_proof_verifies_and_unknown_fields_are_rejected() {
         Err(VerifyError::Unsupported(_))
     ));
 }
+
+/// Every shard proof (its fixed tables preprocessed, proven with keys shared between shapes) is
+/// accepted by the stock `verify_batch` under a key from Plonky3's own key generation.
+#[test]
+fn shard_proofs_verify_under_plonky3_keys() {
+    use p3_batch_stark::{ProverData, verify_batch};
+    use p3_field::PrimeCharacteristicRing;
+    use slotproof::air::EvmAir;
+    use slotproof::prover::verifier::proof_from_bytes;
+    use slotproof::prover::{CpuShardProver, FriSettings, KoalaBear, ProverConfig, ShardProver};
+    let (proof, _) = proved();
+    let prover: CpuShardProver<KoalaBear> = ShardProver::cpu(FriSettings::DEFAULT);
+    let airs = EvmAir::shard_airs();
+    for (k, s) in proof.shards.iter().enumerate() {
+        let shard = proof_from_bytes::<ProverConfig<KoalaBear>>(&s.proof).unwrap();
+        let pv: Vec<Vec<KoalaBear>> = s
+            .public_values
+            .iter()
+            .map(|v| v.iter().map(|&u| KoalaBear::from_u32(u)).collect())
+            .collect();
+        let data =
+            ProverData::from_airs_and_degrees(prover.config(), &airs, &shard.degree_bits).unwrap();
+        assert!(
+            data.common.preprocessed.is_some(),
+            "fixed tables preprocessed"
+        );
+        verify_batch(prover.config(), &airs, &shard, &pv, &data.common)
+            .unwrap_or_else(|e| panic!("shard {k}: {e:?}"));
+    }
+}
+
+/// An EVM shard proven with a key made from another shape's key (sharing its preprocessed
+/// round) is byte-identical to Plonky3's `prove_batch` of the same shard.
+#[test]
+fn evm_shard_with_a_shared_key_is_prove_batch_byte_for_byte() {
+    use p3_batch_stark::{ProverData, StarkInstance, prove_batch};
+    use p3_matrix::Matrix;
+    use p3_matrix::dense::RowMajorMatrix;
+    use slotproof::air::generate_shards;
+    use slotproof::executor::{ExecuteOptions, execute_block};
+    use slotproof::prover::{CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let exec = execute_block(
+        &BlockInput::from_path(path).unwrap(),
+        &ExecuteOptions::default(),
+    )
+    .unwrap();
+    let shards = generate_shards::<KoalaBear>(&exec.subblocks[0].trace, 64).unwrap();
+    let shape = |i: usize| -> Vec<usize> {
+        shards[i]
+            .traces
+            .iter()
+            .map(|t| t.height().trailing_zeros() as usize)
+            .collect()
+    };
+    let other = (1..shards.len())
+        .find(|&i| shape(i) != shape(0))
+        .expect("shards of two shapes");
+    let prover: CpuShardProver<KoalaBear> = ShardProver::cpu(FriSettings::DEFAULT);
+    let first_key = prover.keygen(&shards[0].airs, &shape(0)).unwrap();
+    let key = prover
+        .keygen_shared(&shards[other].airs, &shape(other), Some(&first_key))
+        .unwrap();
+    assert!(key.shares_preprocessed_round(&first_key));
+    let s = &shards[other];
+    let ours = proof_to_bytes(
+        &prover
+            .prove_with_key(&key, &s.airs, &s.traces, &s.public_values)
+            .unwrap(),
+    )
+    .unwrap();
+    let traces: Vec<&RowMajorMatrix<KoalaBear>> = s.traces.iter().collect();
+    let instances = StarkInstance::new_multiple(&s.airs, &traces, &s.public_values);
+    let data = ProverData::from_instances(prover.config(), &instances).unwrap();
+    let stock = proof_to_bytes(&prove_batch(prover.config(), &instances, &data).unwrap()).unwrap();
+    assert_eq!(ours, stock);
+}
