@@ -2,16 +2,16 @@
 //!
 //! | bus | tuple | provided by | looked up / sent by |
 //! |---|---|---|---|
-//! | [`BYTE`] | `(value)` | range table (256 fixed rows) | bytecode data bytes |
-//! | [`U16`] | `(value)` | range table (65536 fixed rows) | CPU limbs, gas, stack height, timestamp gaps; ALU |
-//! | [`OPCODE`] | `(opcode, properties...)` | opcode table (256 fixed rows) | CPU, one per step |
+//! | [`BYTE`] | `(value)` | range table (256 rows) | bytecode data bytes |
+//! | [`U16`] | `(value)` | range table (65536 rows) | CPU limbs, gas, stack height, timestamp gaps; ALU |
+//! | [`OPCODE`] | `(opcode, properties...)` | opcode table | CPU, one per step |
 //! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
 //! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
 //! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | bytecode (last byte of a PUSH) | CPU PUSH1..32 steps |
 //! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
 //! | [`RESUME`] | `(context, callee, pc, stack height, code id)` | CPU call steps, boundary init | CPU resumptions, boundary final |
 //! | [`ALU`] | `(opcode, a, b, c)` (16 limbs each) | ALU chip | CPU ALU steps |
-//! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (the pairs the shard uses) | ALU AND/OR/XOR |
+//! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
 

@@ -25,14 +25,10 @@ pub mod word;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_fixed;
-#[cfg(test)]
 mod tests_synthetic;
 
 use p3_air::{Air, BaseAir};
-use p3_field::Field;
 use p3_lookup::InteractionBuilder;
-use p3_matrix::dense::RowMajorMatrix;
 
 pub use chips::alu::AluAir;
 pub use chips::bitwise::BitwiseAir;
@@ -86,7 +82,7 @@ impl EvmAir {
     }
 }
 
-impl<F: Field> BaseAir<F> for EvmAir {
+impl<F> BaseAir<F> for EvmAir {
     fn width(&self) -> usize {
         match self {
             EvmAir::Cpu(a) => BaseAir::<F>::width(a),
@@ -96,32 +92,6 @@ impl<F: Field> BaseAir<F> for EvmAir {
             EvmAir::Bitwise(a) => BaseAir::<F>::width(a),
             EvmAir::Boundary(a) => BaseAir::<F>::width(a),
             EvmAir::Range(a) => BaseAir::<F>::width(a),
-        }
-    }
-
-    /// The fixed tables (range tables, opcode table) have preprocessed columns: one verifying
-    /// key per shard shape commits them, no shard proof does.
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        match self {
-            EvmAir::OpcodeTable(a) => BaseAir::<F>::preprocessed_trace(a),
-            EvmAir::Range(a) => BaseAir::<F>::preprocessed_trace(a),
-            _ => None,
-        }
-    }
-
-    fn preprocessed_width(&self) -> usize {
-        match self {
-            EvmAir::OpcodeTable(a) => BaseAir::<F>::preprocessed_width(a),
-            EvmAir::Range(a) => BaseAir::<F>::preprocessed_width(a),
-            _ => 0,
-        }
-    }
-
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        match self {
-            EvmAir::OpcodeTable(a) => BaseAir::<F>::preprocessed_next_row_columns(a),
-            EvmAir::Range(a) => BaseAir::<F>::preprocessed_next_row_columns(a),
-            _ => vec![],
         }
     }
 
@@ -147,10 +117,7 @@ impl<F: Field> BaseAir<F> for EvmAir {
     }
 }
 
-impl<AB: InteractionBuilder> Air<AB> for EvmAir
-where
-    AB::F: Field,
-{
+impl<AB: InteractionBuilder> Air<AB> for EvmAir {
     fn eval(&self, builder: &mut AB) {
         match self {
             EvmAir::Cpu(a) => a.eval(builder),

@@ -391,7 +391,7 @@ fn mutated_alu_result_is_rejected() {
 fn mutated_multiplicity_is_rejected() {
     let mut s = base_shard();
     let w = crate::chips::range::columns::NUM_RANGE_COLS;
-    s.traces[shard::RANGE_U16].values[7 * w] += F::ONE;
+    s.traces[shard::RANGE_U16].values[7 * w + 1] += F::ONE;
     assert_rejected(&s, "u16 multiplicity");
     let mut s = base_shard();
     let w = crate::chips::opcode_table::columns::NUM_OPCODE_TABLE_COLS;

@@ -415,7 +415,6 @@ fn trace_area_json(shards: &[slotproof::ShardReport]) -> serde_json::Value {
                 "name": t.name,
                 "height": t.height,
                 "main_width": t.main_width,
-                "preprocessed_width": t.preprocessed_width,
                 "permutation_width": t.permutation_width,
                 "quotient_chunks": t.quotient_chunks,
                 "main_cells": t.main_cells(),

@@ -40,7 +40,6 @@ pub fn table_shape(
         name: name.into(),
         log_height,
         main_width: program.main_width,
-        preprocessed_width: 0,
         permutation_width: program.permutation_width,
         log_quotient_chunks,
         scratch_words_per_thread: program.scratch_words_per_thread(),

@@ -491,7 +491,6 @@ fn measured_resident_memory_of_an_evm_shard_is_within_its_plan() {
         .map(|((air, p), &h)| {
             TableShape::from_program(air.name(), h, &p.program, p.log_quotient_chunks, true)
                 .unwrap()
-                .with_preprocessed_width(p3_air::BaseAir::<F>::preprocessed_width(air))
         })
         .collect();
     let planned = plan(&ShardShape::new(tables, &settings));

@@ -58,13 +58,6 @@ pub trait Backend<SC: StarkGenericConfig>: Sync {
     /// The α-reduced codewords the low-degree test runs on.
     type Reduced: Send;
 
-    /// Whether [`Self::commit`] is Plonky3's own PCS commitment (the CPU backend): key generation
-    /// then takes its preprocessed commitment as is; any other backend's is checked against
-    /// Plonky3's, computed once more on the host.
-    fn commits_with_plonky3_pcs(&self) -> bool {
-        false
-    }
-
     /// Make a host trace available to the backend (upload, or borrow on the CPU).
     fn load_trace<'a>(
         &self,

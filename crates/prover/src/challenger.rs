@@ -201,26 +201,6 @@ where
         if bits == 0 {
             return F::ZERO;
         }
-        let start = std::time::Instant::now();
-        let witness = self.search(bits);
-        crate::timings::record_grinding(start.elapsed());
-        witness
-    }
-
-    fn check_witness(&mut self, bits: usize, witness: F) -> bool {
-        self.inner.check_witness(bits, witness)
-    }
-}
-
-impl<F, P> CanonicalChallenger<F, P>
-where
-    F: PrimeField64,
-    P: CryptographicPermutation<[F; PERM_WIDTH]>
-        + CryptographicPermutation<[F::Packing; PERM_WIDTH]>,
-{
-    /// The smallest witness of `bits` (a device searcher's if one is set, checked), with the
-    /// transcript advanced past it.
-    fn search(&mut self, bits: usize) -> F {
         assert!(
             bits < 64 && (1u64 << bits) < F::ORDER_U64,
             "proof-of-work difficulty {bits} is not below the field size"
@@ -242,6 +222,10 @@ where
         // The real check also advances the transcript past the witness.
         assert!(self.inner.check_witness(bits, witness));
         witness
+    }
+
+    fn check_witness(&mut self, bits: usize, witness: F) -> bool {
+        self.inner.check_witness(bits, witness)
     }
 }
 

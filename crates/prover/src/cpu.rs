@@ -26,10 +26,6 @@ pub struct CpuBackend<F: ProverField> {
     /// The trace MMCS and FRI parameters of `config`'s PCS (which keeps its own private).
     input_mmcs: ValMmcs<F>,
     fri: FriParameters<ChallengeMmcs<F>>,
-    /// The coset LDE of trace commitments, computed here rather than inside the PCS so that
-    /// its time is told apart from the Merkle hashing (the same `Radix2DitParallel` as the
-    /// PCS's, so the same values).
-    dft: crate::field::CpuDft<F>,
 }
 
 impl<F: ProverField> CpuBackend<F> {
@@ -40,7 +36,6 @@ impl<F: ProverField> CpuBackend<F> {
             config: crate::field::stark_config::<F>(settings),
             input_mmcs,
             fri,
-            dft: Default::default(),
         }
     }
 }
@@ -68,10 +63,6 @@ macro_rules! cpu_backend_for {
             type Quotient = Vec<crate::field::Challenge<$field>>;
             type Reduced = Vec<Vec<crate::field::Challenge<$field>>>;
 
-            fn commits_with_plonky3_pcs(&self) -> bool {
-                true
-            }
-
             fn load_trace<'a>(
                 &self,
                 trace: &'a RowMajorMatrix<$field>,
@@ -92,39 +83,10 @@ macro_rules! cpu_backend_for {
                 ),
                 BackendError,
             > {
-                use p3_dft::TwoAdicSubgroupDft;
-                use p3_field::Field;
-                use p3_matrix::Matrix;
-                use p3_matrix::bitrev::BitReversibleMatrix;
-                use p3_maybe_rayon::prelude::*;
-                // As `TwoAdicFriPcs::commit`: each trace's LDE on the coset g·K (shift g/s for
-                // a trace over s·H), rows bit-reversed, then one MMCS commitment.
-                let start = std::time::Instant::now();
-                let log_blowup = self.fri.log_blowup;
-                let ldes: Vec<RowMajorMatrix<$field>> = traces
-                    .into_par_iter()
-                    .map(|(domain, trace)| {
-                        let trace = trace.into_owned();
-                        if domain.size() != trace.height() {
-                            return Err(BackendError {
-                                phase: "commit",
-                                message: format!(
-                                    "a trace of {} rows on a domain of {}",
-                                    trace.height(),
-                                    domain.size()
-                                ),
-                            });
-                        }
-                        let shift = <$field>::GENERATOR / domain.shift();
-                        Ok(self
-                            .dft
-                            .coset_lde_batch(trace, log_blowup, shift)
-                            .bit_reverse_rows()
-                            .to_row_major_matrix())
-                    })
-                    .collect::<Result<_, _>>()?;
-                crate::timings::record_lde(start.elapsed());
-                <PcsOf<$field> as UnivariateStarkPcs<crate::field::Challenge<$field>, crate::field::Challenger<$field>>>::commit_ldes(self.pcs(), ldes)
+                let inputs = traces
+                    .into_iter()
+                    .map(|(domain, trace)| (domain, trace.into_owned()));
+                <PcsOf<$field> as p3_commit::Pcs<crate::field::Challenge<$field>, crate::field::Challenger<$field>>>::commit(self.pcs(), inputs)
                     .map_err(failed("commit"))
             }
 
@@ -208,7 +170,6 @@ macro_rules! cpu_backend_for {
                 BackendError,
             > {
                 let pcs = self.pcs();
-                let start = std::time::Instant::now();
                 let mut ldes = Vec::new();
                 for (quotient_domain, num_chunks, values) in quotients {
                     let flat = RowMajorMatrix::new_col(values).flatten_to_base();
@@ -223,7 +184,6 @@ macro_rules! cpu_backend_for {
                         .map_err(failed("quotient LDE"))?,
                     );
                 }
-                crate::timings::record_lde(start.elapsed());
                 <PcsOf<$field> as UnivariateStarkPcs<crate::field::Challenge<$field>, crate::field::Challenger<$field>>>::commit_ldes(pcs, ldes)
                     .map_err(failed("quotient commitment"))
             }

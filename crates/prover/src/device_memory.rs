@@ -50,11 +50,7 @@ pub struct OutOfDeviceMemory {
 pub struct TableShape {
     pub name: String,
     pub log_height: usize,
-    /// Columns of the row the constraint program reads: main, then preprocessed.
     pub main_width: usize,
-    /// Of `main_width`, the preprocessed columns: committed in the key's own round, which stays
-    /// resident through the whole proof, not in the main round.
-    pub preprocessed_width: usize,
     /// LogUp trace width in extension columns (0 without lookups).
     pub permutation_width: usize,
     pub log_quotient_chunks: usize,
@@ -79,20 +75,11 @@ impl TableShape {
             name: name.into(),
             log_height,
             main_width: program.inputs.main_width,
-            preprocessed_width: 0,
             permutation_width: program.inputs.permutation_width,
             log_quotient_chunks,
             scratch_words_per_thread: register_file_words(program)?,
             scales_with_shard,
         })
-    }
-}
-
-impl TableShape {
-    /// This shape with `width` of its columns preprocessed (see [`Self::preprocessed_width`]).
-    pub fn with_preprocessed_width(mut self, width: usize) -> Self {
-        self.preprocessed_width = width.min(self.main_width);
-        self
     }
 }
 
@@ -165,14 +152,8 @@ pub fn plan(shape: &ShardShape) -> MemoryPlan {
     let t = &shape.tables;
     let main: Vec<_> = t
         .iter()
-        .map(|t| (t.log_height, (t.main_width - t.preprocessed_width) as u64))
+        .map(|t| (t.log_height, t.main_width as u64))
         .collect();
-    // The preprocessed round (the key's: LDEs and tree) is resident in every phase.
-    let preprocessed: Vec<_> = t
-        .iter()
-        .map(|t| (t.log_height, t.preprocessed_width as u64))
-        .collect();
-    let (preprocessed_resident, _) = round_bytes(&preprocessed, b);
     let perm: Vec<_> = t
         .iter()
         .map(|t| (t.log_height, EXT_WORDS * t.permutation_width as u64))
@@ -248,10 +229,6 @@ pub fn plan(shape: &ShardShape) -> MemoryPlan {
         ),
         (Phase::Fri, committed + quot_resident + reduced + fri_layers),
     ];
-    let phases: Vec<(Phase, u64)> = phases
-        .into_iter()
-        .map(|(phase, bytes)| (phase, bytes + preprocessed_resident))
-        .collect();
     let (peak_phase, peak) = phases
         .iter()
         .copied()
@@ -402,7 +379,6 @@ mod tests {
             name: name.into(),
             log_height,
             main_width: width,
-            preprocessed_width: 0,
             permutation_width: perm,
             log_quotient_chunks: 1,
             scratch_words_per_thread: 500,
@@ -429,7 +405,6 @@ mod tests {
                 name: "t".into(),
                 log_height: 4,
                 main_width: 2,
-                preprocessed_width: 0,
                 permutation_width: 0,
                 log_quotient_chunks: 1,
                 scratch_words_per_thread: 3,
@@ -465,7 +440,6 @@ mod tests {
             name: "t".into(),
             log_height: 10,
             main_width: 3,
-            preprocessed_width: 0,
             permutation_width: 1,
             log_quotient_chunks: chunks,
             scratch_words_per_thread: 0,

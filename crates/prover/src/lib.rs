@@ -9,8 +9,7 @@
 //!   and evaluated over rows.
 //! - [`opening`]: opening evaluations and α-reduction; [`challenger`]: canonical PoW witnesses.
 //! - [`device_memory`]: a shard's peak device memory per phase, planned from table shapes.
-//! - [`prover`]: the pipeline ([`ShardProver`]); [`keys`]: keys shared between shard shapes;
-//!   [`verifier`]: verification and proof bytes;
+//! - [`prover`]: the pipeline ([`ShardProver`]); [`verifier`]: verification and proof bytes;
 //!   [`timings`]: per-phase wall time.
 
 pub mod backend;
@@ -20,7 +19,6 @@ pub mod device_memory;
 pub mod error;
 pub mod field;
 pub mod interpreter;
-pub mod keys;
 pub mod opening;
 pub mod program;
 pub mod prover;
@@ -38,11 +36,10 @@ pub use backend::{Backend, BackendError, OpeningRound, QuotientJob};
 pub use cpu::CpuBackend;
 pub use error::{ProveError, VerifyError};
 pub use field::{ProverConfig, ProverField, stark_config};
-pub use keys::VerifyingKey;
 pub use p3_baby_bear::BabyBear;
 pub use p3_batch_stark::BatchProof;
 pub use p3_koala_bear::KoalaBear;
-pub use prover::{CpuShardProver, InstanceProgram, ProverOptions, ShardKey, ShardProver};
+pub use prover::{CpuShardProver, InstanceProgram, ProverOptions, ShardProver};
 pub use security::{FriSettings, SecurityLevel};
 pub use timings::PhaseTimings;
 pub use verifier::{proof_from_bytes, proof_to_bytes};

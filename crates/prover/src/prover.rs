@@ -14,7 +14,7 @@ use p3_batch_stark::symbolic::{
 };
 use p3_batch_stark::{
     BatchCommitments, BatchOpenedValues, BatchProof, BatchProverTranscript, BatchShape, Commitment,
-    CommonData, Domain, ProverData, ProverOnlyData, StarkGenericConfig, Val,
+    Domain, ProverData, StarkGenericConfig, Val,
 };
 use p3_challenger::GrindingChallenger;
 use p3_commit::{Pcs, PolynomialSpace, UnivariateStarkPcs};
@@ -28,19 +28,16 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_uni_stark::{OpenedValues, StarkOpeningLayout, SymbolicExpressionExt};
 use p3_util::log2_strict_usize;
-use std::sync::Arc;
 
 use crate::backend::{Backend, BackendError, OpeningRound, QuotientJob};
 use crate::cpu::CpuBackend;
 use crate::error::ProveError;
 use crate::field::{ProverConfig, ProverField, stark_config};
 use crate::interpreter::ProgramEnv;
-use crate::keys::{commit_preprocessed, copy_global, lookup_layout, preprocessed_meta};
 use crate::program::{ConstraintProgram, ProgramInputs};
 use crate::quotient::first_violation;
 use crate::security::{FriSettings, SecurityLevel};
 use crate::timings::PhaseTimings;
-use p3_batch_stark::common::GlobalPreprocessed;
 
 /// Smallest supported trace: 2^MIN_LOG_HEIGHT rows.
 pub const MIN_LOG_HEIGHT: usize = 2;
@@ -150,24 +147,14 @@ pub struct ShardKey<SC: StarkGenericConfig, Committed> {
     pub data: ProverData<SC>,
     /// Each instance's preprocessed trace (host copy; lookups may read it).
     preprocessed_traces: Vec<Option<RowMajorMatrix<Val<SC>>>>,
-    /// The backend's committed preprocessed round, when any AIR has preprocessed columns
-    /// (shared by the keys of every shape with the same preprocessed traces).
-    preprocessed: Option<Arc<Committed>>,
+    /// The backend's committed preprocessed round, when any AIR has preprocessed columns.
+    preprocessed: Option<Committed>,
 }
 
 impl<SC: StarkGenericConfig, Committed> ShardKey<SC, Committed> {
     /// The verifying key: lookup layout and preprocessed commitment.
     pub fn common(&self) -> &p3_batch_stark::CommonData<SC> {
         &self.data.common
-    }
-
-    /// Whether the two keys share one committed preprocessed round (made once, see
-    /// [`ShardProver::keygen_shared`]).
-    pub fn shares_preprocessed_round(&self, other: &Self) -> bool {
-        match (&self.preprocessed, &other.preprocessed) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
     }
 
     /// The commitment to the preprocessed traces, when there are any.
@@ -182,7 +169,7 @@ impl<SC: StarkGenericConfig, Committed> ShardKey<SC, Committed> {
 
 /// Every AIR that declares preprocessed columns must supply a trace of that width and of its
 /// instance's height (Plonky3's key generation asserts this; here it is a typed error).
-pub(crate) fn check_preprocessed_traces<F: Clone + Send + Sync, A: BaseAir<F>>(
+fn check_preprocessed_traces<F: Clone + Send + Sync, A: BaseAir<F>>(
     airs: &[A],
     log_heights: &[usize],
 ) -> Result<Vec<Option<RowMajorMatrix<F>>>, ProveError> {
@@ -369,8 +356,7 @@ where
                 public_values: log_heights.len(),
             });
         }
-        // The programs need the lookup layout only, not the preprocessed commitment.
-        let data = lookup_layout(&self.config, airs, log_heights).map_err(ProveError::Setup)?;
+        let data = self.setup(airs, log_heights)?;
         let pcs = self.config.pcs();
         airs.iter()
             .zip(log_heights)
@@ -397,96 +383,43 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
-        self.keygen_shared(airs, log_heights, None)
-    }
-
-    /// [`Self::keygen`], reusing `shared`'s preprocessed commitment (Plonky3's and the
-    /// backend's round) when it commits to the same preprocessed traces at the same heights;
-    /// only the lookup layout is then derived for this shape. Shards of one AIR list differ in
-    /// the heights of their other tables, not in their fixed tables.
-    pub fn keygen_shared<A>(
-        &self,
-        airs: &[A],
-        log_heights: &[usize],
-        shared: Option<&ShardKey<SC, B::Committed>>,
-    ) -> Result<ShardKey<SC, B::Committed>, ProveError>
-    where
-        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
-    {
-        if airs.len() != log_heights.len() {
-            return Err(ProveError::CountMismatch {
-                airs: airs.len(),
-                traces: log_heights.len(),
-                public_values: log_heights.len(),
-            });
-        }
-        let preprocessed_traces = check_preprocessed_traces(airs, log_heights)?;
-        let layout = lookup_layout(&self.config, airs, log_heights).map_err(ProveError::Setup)?;
-        let reused = shared.filter(|s| {
-            s.preprocessed_traces == preprocessed_traces
-                && preprocessed_traces
+        let (mut data, preprocessed_traces) = self.setup_with_preprocessed(airs, log_heights)?;
+        let preprocessed = match &data.common.preprocessed {
+            None => None,
+            Some(global) => {
+                let pcs = self.config.pcs();
+                let loaded = global
+                    .matrix_to_instance
                     .iter()
-                    .zip(s.log_heights.iter().zip(log_heights))
-                    .all(|(t, (a, b))| t.is_none() || a == b)
-        });
-        let (global, preprocessed) = match reused {
-            Some(s) => (
-                s.data.common.preprocessed.as_ref().map(copy_global),
-                s.preprocessed.clone(),
-            ),
-            None => {
-                let (instances, matrix_to_instance) =
-                    preprocessed_meta(&preprocessed_traces, log_heights);
-                if matrix_to_instance.is_empty() {
-                    (None, None)
-                } else {
-                    let pcs = self.config.pcs();
-                    let loaded = matrix_to_instance
-                        .iter()
-                        .map(|&i| {
-                            let trace = preprocessed_traces[i].as_ref().ok_or_else(|| {
-                                ProveError::PreprocessedTrace {
-                                    instance: i,
-                                    reason: "missing from the key".into(),
-                                }
-                            })?;
-                            let domain = pcs.natural_domain_for_degree(1 << log_heights[i]);
-                            Ok((domain, self.backend.load_trace(trace).map_err(backend_err)?))
-                        })
-                        .collect::<Result<Vec<_>, ProveError>>()?;
-                    let (commitment, committed) =
-                        self.backend.commit(loaded).map_err(backend_err)?;
-                    // A backend that does not commit with Plonky3's PCS itself is checked
-                    // against it (commitments compared by their encoding: the PCS does not
-                    // promise `Eq`); the CPU backend's commitment is Plonky3's.
-                    if !self.backend.commits_with_plonky3_pcs() {
-                        let reference =
-                            commit_preprocessed(&self.config, &preprocessed_traces, log_heights)
-                                .map_err(ProveError::Setup)?
-                                .map(|g| postcard::to_allocvec(&g.commitment).ok());
-                        if reference != Some(postcard::to_allocvec(&commitment).ok()) {
-                            return Err(ProveError::Backend {
-                                phase: "preprocessed commitment",
-                                message: "the backend's commitment differs from Plonky3's".into(),
-                            });
-                        }
-                    }
-                    let global = GlobalPreprocessed {
-                        commitment,
-                        instances,
-                        matrix_to_instance,
-                    };
-                    (Some(global), Some(Arc::new(committed)))
+                    .map(|&i| {
+                        let trace = preprocessed_traces[i].as_ref().ok_or_else(|| {
+                            ProveError::PreprocessedTrace {
+                                instance: i,
+                                reason: "missing from the key".into(),
+                            }
+                        })?;
+                        let domain = pcs.natural_domain_for_degree(1 << log_heights[i]);
+                        Ok((domain, self.backend.load_trace(trace).map_err(backend_err)?))
+                    })
+                    .collect::<Result<Vec<_>, ProveError>>()?;
+                let (commitment, committed) = self.backend.commit(loaded).map_err(backend_err)?;
+                // Commitments are compared by their encoding (the PCS does not promise `Eq`).
+                let same = postcard::to_allocvec(&commitment).ok()
+                    == postcard::to_allocvec(&global.commitment).ok();
+                if !same {
+                    return Err(ProveError::Backend {
+                        phase: "preprocessed commitment",
+                        message: "the backend's commitment differs from Plonky3's".into(),
+                    });
                 }
+                Some(committed)
             }
         };
+        // The backend proves from its own round; Plonky3's copy of the LDEs is not needed.
+        data.prover_only.preprocessed_prover_data = None;
         Ok(ShardKey {
             log_heights: log_heights.to_vec(),
-            // The backend proves from its own round; Plonky3's copy of the LDEs is not kept.
-            data: ProverData {
-                common: CommonData::new(global, layout.common.lookups),
-                prover_only: ProverOnlyData::empty(),
-            },
+            data,
             preprocessed_traces,
             preprocessed,
         })
@@ -693,11 +626,7 @@ where
                 )
                 .map_err(backend_err)
         );
-        timer.lap_commit(
-            "main commit (LDE + Merkle)",
-            "main commit: LDE",
-            "main commit: Merkle",
-        );
+        timer.lap("main commit (LDE + Merkle)");
         transcript.main_phase(main_commit.clone(), public_values);
         transcript.preprocessed_phase(preprocessed_global.map(|g| g.commitment.clone()));
 
@@ -741,11 +670,7 @@ where
                 self.backend.commit(permutation_inputs).map_err(backend_err)
             ))
         };
-        timer.lap_commit(
-            "LogUp commit (LDE + Merkle)",
-            "LogUp commit: LDE",
-            "LogUp commit: Merkle",
-        );
+        timer.lap("LogUp commit (LDE + Merkle)");
         let terminal_values: Vec<SC::Challenge> =
             lookup_terminals.iter().flatten().map(|t| t.0).collect();
         let alpha = transcript.permutation_phase(
@@ -781,7 +706,7 @@ where
                 trace_domain: trace_domains[i],
                 quotient_domain,
                 main: (&main_data, i),
-                preprocessed: match (key.preprocessed.as_deref(), preprocessed_index[i]) {
+                preprocessed: match (&key.preprocessed, preprocessed_index[i]) {
                     (Some(round), Some(idx)) => Some((round, idx)),
                     _ => None,
                 },
@@ -798,11 +723,7 @@ where
                 .commit_quotients(quotients)
                 .map_err(backend_err)
         );
-        timer.lap_commit(
-            "quotient commit (split + LDE + Merkle)",
-            "quotient commit: split + LDE",
-            "quotient commit: Merkle",
-        );
+        timer.lap("quotient commit (split + LDE + Merkle)");
         transcript.quotient_phase(quotient_commit.clone(), None);
 
         // Phase 4: out-of-domain point and the opening argument.
@@ -837,7 +758,7 @@ where
         });
         // Preprocessed traces (round of the key), between the quotient and LogUp rounds as in
         // `prove_batch`.
-        if let (Some(global), Some(round)) = (preprocessed_global, key.preprocessed.as_deref()) {
+        if let (Some(global), Some(round)) = (preprocessed_global, &key.preprocessed) {
             rounds.push(OpeningRound {
                 committed: round,
                 points: global

@@ -54,7 +54,7 @@ where
     SC::Challenger: GrindingChallenger<Witness = Val<SC>>,
 {
     /// The tallest trace a proof may claim: the PCS's two-adicity less the blowup.
-    pub(crate) fn max_verified_log_height(&self) -> usize {
+    fn max_verified_log_height(&self) -> usize {
         self.config()
             .pcs()
             .log_max_trace_height()

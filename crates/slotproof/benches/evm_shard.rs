@@ -70,17 +70,9 @@ fn evm_shard_bench(c: &mut Criterion) {
     let instances = StarkInstance::new_multiple(&shard.airs, &trace_refs, &shard.public_values);
     let prover_data = ProverData::from_instances(&config, &instances).expect("key generation");
 
-    // Both provers get their key (lookup layout, the fixed tables' preprocessed commitment)
-    // made once, outside the timed loop, as a block prover makes one per shard shape.
-    let heights: Vec<usize> = shard
-        .traces
-        .iter()
-        .map(|t| t.height().trailing_zeros() as usize)
-        .collect();
-    let key = ours.keygen(&shard.airs, &heights).expect("key generation");
     let ours_bytes = proof_to_bytes(
         &ours
-            .prove_with_key(&key, &shard.airs, &shard.traces, &shard.public_values)
+            .prove(&shard.airs, &shard.traces, &shard.public_values)
             .expect("our proof"),
     )
     .expect("encode");
@@ -118,7 +110,7 @@ fn evm_shard_bench(c: &mut Criterion) {
             for _ in 0..iters {
                 let t = Instant::now();
                 std::hint::black_box(
-                    ours.prove_with_key(&key, &shard.airs, &shard.traces, &shard.public_values)
+                    ours.prove(&shard.airs, &shard.traces, &shard.public_values)
                         .unwrap(),
                 );
                 samples[1].borrow_mut().push(t.elapsed());

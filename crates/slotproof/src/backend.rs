@@ -14,10 +14,8 @@
 use slotproof_air::shard::Shard;
 use slotproof_prover::{
     BabyBear, Backend, CpuShardProver, FriSettings, KoalaBear, PhaseTimings, ProverConfig,
-    ShardKey, ShardProver, proof_to_bytes,
+    ShardProver, proof_to_bytes,
 };
-
-use crate::keys::KeyCache;
 use thiserror::Error;
 
 use std::sync::Arc;
@@ -379,55 +377,14 @@ pub(crate) trait BackendField: Sized {
     ) -> Result<Vec<Lane<Self>>, BackendUnavailable>;
 }
 
-/// A shard prover with the keys it made, one per shard shape (see [`KeyCache`]): the fixed
-/// tables are committed once per lane, not once per shard.
-pub(crate) struct KeyedProver<P, K> {
-    prover: P,
-    keys: KeyCache<K>,
-}
-
-impl<P, K> KeyedProver<P, K> {
-    pub(crate) fn new(prover: P) -> Self {
-        Self {
-            prover,
-            keys: KeyCache::default(),
-        }
-    }
-}
-
-/// Phase name of key generation in a shard's phase list (zero when the shape's key was made
-/// for an earlier shard).
-pub(crate) const KEYGEN_PHASE: &str = "key generation";
-
 /// Per field, as the prover's `Backend` implementations are.
 macro_rules! backend_field {
     ($F:ty) => {
-        impl<B: Backend<ProverConfig<$F>>> ShardProving<$F>
-            for KeyedProver<
-                ShardProver<ProverConfig<$F>, B>,
-                ShardKey<ProverConfig<$F>, B::Committed>,
-            >
-        {
+        impl<B: Backend<ProverConfig<$F>>> ShardProving<$F> for ShardProver<ProverConfig<$F>, B> {
             fn prove_shard(&self, s: &Shard<$F>) -> Result<(Vec<u8>, PhaseTimings), String> {
-                use p3_matrix::Matrix;
-                let shape: Vec<usize> = s
-                    .traces
-                    .iter()
-                    .map(|t| t.height().trailing_zeros() as usize)
-                    .collect();
-                let t = std::time::Instant::now();
-                let (key, _) = self
-                    .keys
-                    .get_or_make(&shape, |shared| {
-                        self.prover.keygen_shared(&s.airs, &shape, shared)
-                    })
+                let (proof, phases) = self
+                    .prove_timed(&s.airs, &s.traces, &s.public_values)
                     .map_err(|e| e.to_string())?;
-                let keygen = t.elapsed();
-                let (proof, mut phases) = self
-                    .prover
-                    .prove_timed_with_key(&key, &s.airs, &s.traces, &s.public_values)
-                    .map_err(|e| e.to_string())?;
-                phases.phases.insert(0, (KEYGEN_PHASE, keygen));
                 Ok((proof_to_bytes(&proof).map_err(|e| e.to_string())?, phases))
             }
         }
@@ -442,7 +399,7 @@ macro_rules! backend_field {
                 match backend {
                     ProverBackend::Cpu => Ok(vec![Lane {
                         device: None,
-                        prover: Box::new(KeyedProver::new(CpuShardProver::<$F>::cpu(settings))),
+                        prover: Box::new(CpuShardProver::<$F>::cpu(settings)),
                         meter: None,
                     }]),
                     ProverBackend::Cuda { devices } => {
@@ -471,7 +428,7 @@ macro_rules! backend_field {
                                     });
                                     lanes.push(Lane {
                                         device: Some(d.ordinal),
-                                        prover: Box::new(KeyedProver::new(prover)),
+                                        prover: Box::new(prover),
                                         meter: Some(meter),
                                     });
                                 }

@@ -28,7 +28,6 @@
 //! which the AIR does not yet tie to the execution; see the README.
 
 mod backend;
-mod keys;
 pub mod leaf;
 mod memory;
 mod pipeline;

@@ -68,11 +68,7 @@ pub struct TableArea {
     pub name: String,
     /// Padded height (a power of two).
     pub height: u64,
-    /// Main-trace columns (committed in the shard proof).
     pub main_width: usize,
-    /// Preprocessed columns (fixed tables): committed once in the verifying key, not in the
-    /// shard proof, so not part of [`Self::committed_cells`].
-    pub preprocessed_width: usize,
     /// LogUp trace width in extension columns.
     pub permutation_width: usize,
     /// Quotient chunks (each an extension column of `height` rows).
@@ -87,10 +83,7 @@ impl TableArea {
         Self {
             name: t.name.clone(),
             height: 1 << t.log_height,
-            // The shape's width is the row its constraint program reads: main, then
-            // preprocessed columns.
-            main_width: t.main_width - t.preprocessed_width,
-            preprocessed_width: t.preprocessed_width,
+            main_width: t.main_width,
             permutation_width: t.permutation_width,
             quotient_chunks: 1 << t.log_quotient_chunks,
         }
@@ -182,11 +175,6 @@ macro_rules! plan_field {
                             p.log_quotient_chunks,
                             scales_with_shard(air),
                         )
-                        .map(|t| {
-                            t.with_preprocessed_width(p3_air::BaseAir::<$F>::preprocessed_width(
-                                air,
-                            ))
-                        })
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| ProveError::Settings(format!("planning device memory: {e}")))

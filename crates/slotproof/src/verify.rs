@@ -21,10 +21,7 @@ use slotproof_air::shard::{
     subblock_ends_public,
 };
 use slotproof_air::{CpuPublic, EvmAir};
-use slotproof_prover::verifier::proof_from_bytes;
-use slotproof_prover::{
-    BabyBear, CpuShardProver, FriSettings, KoalaBear, ProverConfig, ShardProver, VerifyingKey,
-};
+use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver};
 use thiserror::Error;
 
 /// Why a block proof is not accepted.
@@ -114,9 +111,6 @@ fn field_values<F: PrimeField32>(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec
         .collect()
 }
 
-/// Verifying keys kept while a block proof is verified (shapes beyond it are made again).
-const MAX_VERIFYING_KEYS: usize = 16;
-
 /// Verifies every shard over one field; returns the shards' public values for the chain checks.
 macro_rules! verify_shards {
     ($F:ident, $proof:expr) => {{
@@ -133,9 +127,6 @@ macro_rules! verify_shards {
             .map(|a| p3_air::BaseAir::<$F>::num_public_values(a))
             .collect();
         let prover: CpuShardProver<$F> = ShardProver::cpu(FriSettings::DEFAULT);
-        // Verifying keys by shard shape; a new shape shares the fixed tables' commitment of
-        // the last key made (`ShardProver::verifying_key` checks they commit the same traces).
-        let mut keys: Vec<VerifyingKey<ProverConfig<$F>>> = Vec::new();
 
         let mut values = Vec::with_capacity(proof.shards.len());
         for (k, s) in proof.shards.iter().enumerate() {
@@ -154,29 +145,12 @@ macro_rules! verify_shards {
                     subblock: s.subblock,
                 });
             }
-            let rejected = |e: slotproof_prover::VerifyError| VerifyError::ShardRejected {
-                shard: k,
-                reason: e.to_string(),
-            };
-            let shard_proof = proof_from_bytes::<ProverConfig<$F>>(&s.proof).map_err(rejected)?;
-            let shape = &shard_proof.degree_bits;
-            let key = match keys.iter().position(|key| &key.log_heights == shape) {
-                Some(i) => &keys[i],
-                None => {
-                    let key = prover
-                        .verifying_key(&airs, shape, keys.last())
-                        .map_err(rejected)?;
-                    // Bounded, so that a proof of many shapes cannot grow it without limit.
-                    if keys.len() == MAX_VERIFYING_KEYS {
-                        keys.remove(0);
-                    }
-                    keys.push(key);
-                    keys.last().expect("just pushed")
-                }
-            };
             prover
-                .verify_with_key(&airs, &shard_proof, &pv, &key.common)
-                .map_err(rejected)?;
+                .verify_bytes(&airs, &s.proof, &pv)
+                .map_err(|e| VerifyError::ShardRejected {
+                    shard: k,
+                    reason: e.to_string(),
+                })?;
             values.push(pv);
         }
 

@@ -108,11 +108,11 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
     }
 }
 
-/// The main trace of the opcode table; row `k`'s properties are preprocessed columns
-/// ([`super::OpcodeTableAir::properties`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct OpcodeTableCols<T> {
+    /// One-hot: `sel[k] = 1` on the row of opcode `k`.
+    pub sel: [T; 256],
     /// Lookups by the CPU.
     pub mult_cpu: T,
     /// Lookups by the bytecode chip.

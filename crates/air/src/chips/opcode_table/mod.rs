@@ -1,6 +1,6 @@
-//! The opcode table: one row per opcode (256), its properties preprocessed columns fixed by the
-//! verifying key (committed once, not in each shard proof), so the prover cannot change any of
-//! them; the main trace holds only the two lookup multiplicities. It provides `(opcode, properties...)` to the CPU ([`crate::buses::OPCODE`])
+//! The opcode table: one row per opcode (256), each row a one-hot selector over the opcodes, so
+//! every property on the row is a fixed linear function of the selectors and the prover cannot
+//! change any of them. It provides `(opcode, properties...)` to the CPU ([`crate::buses::OPCODE`])
 //! and `(opcode, immediate size, is JUMPDEST)` to the bytecode chip
 //! ([`crate::buses::CODE_OPCODE`]).
 

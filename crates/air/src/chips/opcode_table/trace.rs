@@ -3,17 +3,17 @@ use core::borrow::BorrowMut;
 use p3_field::PrimeField32;
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::air::OPCODE_TABLE_ROWS;
 use super::columns::{NUM_OPCODE_TABLE_COLS, OpcodeTableCols};
 
-/// The opcode table's main trace: row `k` carries the lookup counts of opcode `k`.
+/// The opcode table: row `k` selects opcode `k` and carries its lookup counts.
 pub fn generate<F: PrimeField32>(
     cpu_counts: &[u32; 256],
     code_counts: &[u32; 256],
 ) -> RowMajorMatrix<F> {
-    let mut values = F::zero_vec(OPCODE_TABLE_ROWS * NUM_OPCODE_TABLE_COLS);
+    let mut values = F::zero_vec(256 * NUM_OPCODE_TABLE_COLS);
     for (k, row) in values.chunks_exact_mut(NUM_OPCODE_TABLE_COLS).enumerate() {
         let cols: &mut OpcodeTableCols<F> = row.borrow_mut();
+        cols.sel[k] = F::ONE;
         cols.mult_cpu = F::from_u32(cpu_counts[k]);
         cols.mult_code = F::from_u32(code_counts[k]);
     }

@@ -1,8 +1,7 @@
 //! Range tables: every value of `0..2^bits` once, with how often it is looked up.
 //!
-//! The values are a preprocessed column, fixed by the verifying key (committed once, not in
-//! each shard proof); the main trace holds only the multiplicities. So no value outside the
-//! range can be provided: a proof made with another table does not verify against the key.
+//! The table's height is pinned by its constraints (first value 0, +1 per row, last value
+//! `2^bits - 1`), so no value outside the range can be provided.
 
 pub mod air;
 pub mod columns;

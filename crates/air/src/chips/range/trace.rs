@@ -29,8 +29,13 @@ impl RangeCounts {
     }
 }
 
-/// The range table's main trace: row `v` is `[count(v)]` (the value `v` is preprocessed).
+/// The range table trace: row `v` is `[v, count(v)]`.
 pub fn generate<F: PrimeField32>(counts: &RangeCounts) -> RowMajorMatrix<F> {
-    let values = counts.counts.iter().map(|&c| F::from_u32(c)).collect();
+    let values = counts
+        .counts
+        .iter()
+        .enumerate()
+        .flat_map(|(v, &c)| [F::from_u32(v as u32), F::from_u32(c)])
+        .collect();
     RowMajorMatrix::new(values, NUM_RANGE_COLS)
 }
