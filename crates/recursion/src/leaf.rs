@@ -1,6 +1,6 @@
 //! The **leaf** of the aggregation tree: one recursion proof that one shard proof verifies.
 //!
-//! [`build_leaf`] runs [`verify_generic`] through [`Build`] on a shard proof: the emitted
+//! [`build_leaf`] runs [`crate::verify_generic`] through [`crate::build::Build`] on a shard proof: the emitted
 //! [`Program`] is the leaf's circuit (its tables' preprocessed columns, so its commitment is the
 //! leaf's verifying key; it depends only on the shard's shape), and the hinted words and the
 //! shard's public values are its witness. [`prove_leaf`] proves the recursion tables on any
@@ -16,15 +16,15 @@ use slotproof_prover::prover::ShardKey;
 use slotproof_prover::{Backend, FriSettings, ProveError, ShardProver, VerifyError};
 use thiserror::Error;
 
-use crate::build::{Build, BuildError};
+use crate::build::BuildError;
 use crate::config::{Challenge, ShardConfig, ShardProof, Val};
 use crate::error::MirrorError;
 use crate::key::MirrorKey;
+use crate::node::{Child, build_node};
 use crate::tables::RecursionAir;
 use crate::tables::base_hint::base_hint_rows;
 use crate::tables::horner_bus::horner_rows;
 use crate::tables::program::{Program, ProgramError, TABLE_NAMES};
-use crate::verifier::verify_generic;
 
 /// FRI settings of the recursion layers (design §4: blowup 4, 42 queries, 16 bits of query
 /// grinding: 2·42 + 16 = 100 conjectured bits by the toy formula, like the shard layer's).
@@ -96,24 +96,13 @@ pub fn build_leaf(
     proof: &ShardProof,
     public_values: &[Vec<Val>],
 ) -> Result<(LeafCircuit, LeafWitness), LeafError> {
-    let mut build = Build::for_settings(&key.settings);
-    let verdict = verify_generic(&mut build, key, proof, public_values);
-    // An operation without rows makes the build's verdicts meaningless: report it first.
-    if let Some(op) = build.unsupported_op() {
-        return Err(BuildError::Unsupported(op).into());
-    }
-    verdict.map_err(LeafError::ShardRejected)?;
-    let (program, hints, public_values) = build.finish_with_publics()?;
-    Ok((
-        LeafCircuit {
-            num_public_values: public_values.len(),
-            program,
-        },
-        LeafWitness {
-            hints,
+    build_node(
+        key,
+        &[Child {
+            proof,
             public_values,
-        },
-    ))
+        }],
+    )
 }
 
 impl LeafCircuit {

@@ -24,7 +24,7 @@ pub struct HornerAir {
 }
 
 /// `x·y` in `F[X]/(X⁴ − W)`, as expressions.
-fn ext_mul<E: PrimeCharacteristicRing + Clone>(x: &[E], y: &[E], w: &E) -> [E; D] {
+pub(crate) fn ext_mul<E: PrimeCharacteristicRing + Clone>(x: &[E], y: &[E], w: &E) -> [E; D] {
     core::array::from_fn(|k| {
         let mut low = E::ZERO;
         let mut high = E::ZERO;

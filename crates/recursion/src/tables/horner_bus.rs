@@ -19,6 +19,7 @@ use p3_field::{BasedVectorSpace, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
+use super::horner::ext_mul;
 use super::program::MEMORY_BUS;
 use crate::config::{Challenge, Val};
 
@@ -66,24 +67,6 @@ pub struct HornerBusAir {
 
 fn padded_rows(n: usize) -> usize {
     n.next_power_of_two().max(4)
-}
-
-/// `x·y` in `F[X]/(X⁴ − W)`, as expressions.
-fn ext_mul<E: PrimeCharacteristicRing + Clone>(x: &[E], y: &[E], w: &E) -> [E; D] {
-    core::array::from_fn(|k| {
-        let mut low = E::ZERO;
-        let mut high = E::ZERO;
-        for (i, xi) in x.iter().enumerate() {
-            for (j, yj) in y.iter().enumerate() {
-                if i + j == k {
-                    low += xi.clone() * yj.clone();
-                } else if i + j == k + D {
-                    high += xi.clone() * yj.clone();
-                }
-            }
-        }
-        low + w.clone() * high
-    })
 }
 
 fn word(v: Challenge) -> [Val; D] {
