@@ -7,8 +7,6 @@
 use std::time::Instant;
 
 use p3_field::PrimeCharacteristicRing;
-use slotproof_air::shard::generate_shards;
-use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
 use slotproof_prover::{
     CpuShardProver, FriSettings, ShardProver, proof_from_bytes, proof_to_bytes,
 };
@@ -22,16 +20,12 @@ use slotproof_recursion::tables::poseidon2::Poseidon2Table;
 use slotproof_recursion::verifier::{ConstraintInputs, fold_constraints};
 use slotproof_recursion::{Event, MirrorKey, Ops};
 
-/// Steps per shard: small, so the test stays fast (the chip tables keep their fixed sizes).
-const SHARD_ROWS: usize = 256;
+mod common;
+use common::evm::transfers_first_shard;
 
 #[test]
 fn evm_shard_logs_are_identical() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
-    let input = BlockInput::from_path(path).expect("fixture parses");
-    let exec = execute_block(&input, &ExecuteOptions::default()).expect("fixture executes");
-    let shards = generate_shards::<Val>(&exec.subblocks[0].trace, SHARD_ROWS).expect("shards");
-    let shard = &shards[0];
+    let shard = &transfers_first_shard();
 
     let settings = FriSettings::DEFAULT;
     let prover: CpuShardProver<Val> = ShardProver::cpu(settings);

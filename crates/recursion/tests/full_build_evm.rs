@@ -4,24 +4,18 @@
 //! Not proven here (that is the leaf's test); the test-AIR programs are proven in
 //! `tests/full_build.rs`.
 
-use slotproof_air::shard::generate_shards;
-use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
 use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
 use slotproof_recursion::build::Build;
 use slotproof_recursion::config::Val;
 use slotproof_recursion::tables::program::TABLE_NAMES;
 use slotproof_recursion::{MirrorKey, Native, verify_generic};
 
-/// Steps per shard: small, so the test stays fast (the chip tables keep their fixed sizes).
-const SHARD_ROWS: usize = 256;
+mod common;
+use common::evm::transfers_first_shard;
 
 #[test]
 fn the_evm_shard_verifier_builds_and_runs() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
-    let input = BlockInput::from_path(path).expect("fixture parses");
-    let exec = execute_block(&input, &ExecuteOptions::default()).expect("fixture executes");
-    let shards = generate_shards::<Val>(&exec.subblocks[0].trace, SHARD_ROWS).expect("shards");
-    let shard = &shards[0];
+    let shard = &transfers_first_shard();
 
     let settings = FriSettings::DEFAULT;
     let prover: CpuShardProver<Val> = ShardProver::cpu(settings);

@@ -64,32 +64,40 @@ impl BaseAir<Val> for HornerAir {
     }
 }
 
+/// The constraints of one Horner row laid out as `[acc, α, α², α³, α⁴, p₀..p₃, acc']` (a word
+/// each, the values base): the powers follow from α, and
+/// `acc' = acc·α⁴ + α³·p₀ + α²·p₁ + α·p₂ + p₃`. Shared by this table and the bus one.
+pub(crate) fn assert_horner_step<AB: AirBuilder<F = Val>>(builder: &mut AB, row: &[AB::Expr]) {
+    let word = |i: usize| &row[i * D..(i + 1) * D];
+    let (acc, alpha, alpha2, alpha3, alpha4) = (word(0), word(1), word(2), word(3), word(4));
+    let values = word(5);
+    let out = word(6);
+    let w: AB::Expr = <Val as BinomiallyExtendable<D>>::W.into();
+    for (power, prev) in [(alpha2, alpha), (alpha3, alpha2), (alpha4, alpha3)] {
+        let expected = ext_mul(prev, alpha, &w);
+        for k in 0..D {
+            builder.assert_eq(power[k].clone(), expected[k].clone());
+        }
+    }
+    let mut expected = ext_mul(acc, alpha4, &w);
+    // α³·p₀ + α²·p₁ + α·p₂ + p₃, each p a base value scaling every coordinate.
+    for (power, p) in [alpha3, alpha2, alpha].into_iter().zip(values) {
+        for k in 0..D {
+            expected[k] += power[k].clone() * p.clone();
+        }
+    }
+    expected[0] += values[3].clone();
+    for k in 0..D {
+        builder.assert_eq(out[k].clone(), expected[k].clone());
+    }
+}
+
 impl<AB: AirBuilder<F = Val>> Air<AB> for HornerAir {
     fn eval(&self, builder: &mut AB) {
         let main = builder.main();
         let row: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
-        let word = |i: usize| &row[i * D..(i + 1) * D];
-        let (acc, alpha, alpha2, alpha3, alpha4) = (word(0), word(1), word(2), word(3), word(4));
-        let values = word(5);
-        let out = word(6);
-        let w: AB::Expr = <Val as BinomiallyExtendable<D>>::W.into();
-        for (power, prev) in [(alpha2, alpha), (alpha3, alpha2), (alpha4, alpha3)] {
-            let expected = ext_mul(prev, alpha, &w);
-            for k in 0..D {
-                builder.assert_eq(power[k].clone(), expected[k].clone());
-            }
-        }
-        let mut expected = ext_mul(acc, alpha4, &w);
-        // α³·p₀ + α²·p₁ + α·p₂ + p₃, each p a base value scaling every coordinate.
-        for (power, p) in [alpha3, alpha2, alpha].into_iter().zip(values) {
-            for k in 0..D {
-                expected[k] += power[k].clone() * p.clone();
-            }
-        }
-        expected[0] += values[3].clone();
-        for k in 0..D {
-            builder.assert_eq(out[k].clone(), expected[k].clone());
-        }
+        assert_horner_step(builder, &row);
+        let out = &row[6 * D..7 * D];
 
         // A continuing next row starts from this row's result.
         let next_acc: Vec<AB::Expr> = main.next_slice()[..D].iter().map(|&v| v.into()).collect();
