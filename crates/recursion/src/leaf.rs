@@ -11,7 +11,6 @@
 
 use std::time::{Duration, Instant};
 
-use p3_matrix::dense::RowMajorMatrix;
 use slotproof_prover::prover::ShardKey;
 use slotproof_prover::{Backend, FriSettings, ProveError, ShardProver, VerifyError};
 use thiserror::Error;
@@ -111,14 +110,6 @@ impl LeafCircuit {
         self.program.all_airs(self.num_public_values)
     }
 
-    /// The main traces of a run on `witness` (a failed assertion is a typed error).
-    pub fn traces(&self, witness: &LeafWitness) -> Result<Vec<RowMajorMatrix<Val>>, LeafError> {
-        Ok(self
-            .program
-            .run_tables(&witness.hints, &witness.public_values)?
-            .traces)
-    }
-
     /// The used and padded rows of every table.
     pub fn rows(&self) -> Vec<TableRows> {
         table_rows(&self.program)
@@ -177,12 +168,13 @@ pub fn prove_leaf<B: Backend<ShardConfig>>(
     witness: &LeafWitness,
 ) -> Result<ProvenLeaf, LeafError> {
     let start = Instant::now();
-    let traces = circuit.traces(witness)?;
+    // The run carries the tables' AIRs and public values too: nothing is built twice.
+    let run = circuit
+        .program
+        .run_tables(&witness.hints, &witness.public_values)?;
     let witness_time = start.elapsed();
-    let airs = circuit.airs();
-    let public_values = circuit.instance_public_values(&witness.public_values);
     let start = Instant::now();
-    let proof = prover.prove_with_key(key, &airs, &traces, &public_values)?;
+    let proof = prover.prove_with_key(key, &run.airs, &run.traces, &run.public_values)?;
     Ok(ProvenLeaf {
         proof: LeafProof {
             proof,
