@@ -74,6 +74,7 @@ pub fn run(args: &LeafArgs) -> anyhow::Result<ExitCode> {
     let verify_ms = t.elapsed().as_secs_f64() * 1e3;
     let verified = verdict.is_ok();
     let rows = circuit.rows();
+    let phases = circuit.program.rows_by_phase();
 
     if args.json {
         let rows_json: BTreeMap<&str, usize> = rows.iter().map(|r| (r.table, r.rows)).collect();
@@ -82,6 +83,10 @@ pub fn run(args: &LeafArgs) -> anyhow::Result<ExitCode> {
             "shard": args.shard,
             "shard_steps": steps,
             "rows": rows_json,
+            "rows_by_phase": phases.iter().map(|p| json!({
+                "phase": p.phase, "alu": p.alu, "poseidon2": p.poseidon2, "horner": p.horner,
+                "decompose": p.decompose,
+            })).collect::<Vec<_>>(),
             "leaf_prove_ms": leaf_prove_ms,
             "leaf_witness_ms": proven.witness_time.as_secs_f64() * 1e3,
             "leaf_build_ms": build_ms,
@@ -101,6 +106,16 @@ pub fn run(args: &LeafArgs) -> anyhow::Result<ExitCode> {
         println!("{:<12} {:>10} {:>10}", "table", "rows", "padded");
         for r in &rows {
             println!("{:<12} {:>10} {:>10}", r.table, r.rows, r.padded_rows);
+        }
+        println!(
+            "{:<28} {:>8} {:>10} {:>8} {:>10}",
+            "verifier phase", "alu", "poseidon2", "horner", "decompose"
+        );
+        for p in &phases {
+            println!(
+                "{:<28} {:>8} {:>10} {:>8} {:>10}",
+                p.phase, p.alu, p.poseidon2, p.horner, p.decompose
+            );
         }
         println!(
             "circuit built in {build_ms:.0} ms, key in {keygen_ms:.0} ms; leaf proven in \

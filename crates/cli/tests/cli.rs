@@ -567,6 +567,7 @@ fn leaf_proves_a_shard_and_its_leaf_and_reports_the_documented_keys() {
         "Alu",
         "Poseidon2Bus",
         "Horner",
+        "Decompose",
     ] {
         assert!(rows[table].as_u64().unwrap() > 0, "no {table} rows");
     }

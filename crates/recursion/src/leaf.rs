@@ -216,6 +216,7 @@ fn table_rows(program: &Program) -> Vec<(&'static str, usize)> {
         program.poseidon2().count(),
         horner_rows(program.horner()),
         base_hint_rows(program.base_hints.len()),
+        program.decompose().count(),
     ];
     TABLE_NAMES.into_iter().zip(used).collect()
 }

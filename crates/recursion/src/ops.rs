@@ -101,6 +101,9 @@ pub trait Ops {
     /// The value a handle stands for in this run (a builder computes its witness alongside).
     fn value(&self, a: Self::F) -> Val;
 
+    /// Marks where a phase of the verifier begins (a builder counts its rows per phase).
+    fn phase(&mut self, _name: &'static str) {}
+
     // Derived operations, written once over the primitives above.
 
     /// The number whose bits (least significant first) these handles hold, in this run.

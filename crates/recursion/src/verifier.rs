@@ -167,6 +167,7 @@ pub fn verify_generic<O: Ops>(
     let opened = &proof.opened_values.instances;
     let ext_d = <Challenge as BasedVectorSpace<Val>>::DIMENSION;
 
+    ops.phase("transcript");
     // 1. Shape checks, in verify_batch's order.
     if opened.len() != n
         || public_values.len() != n
@@ -505,6 +506,7 @@ pub fn verify_generic<O: Ops>(
     // 3. The opening argument.
     verify_opening_argument(ops, key, proof, &rounds)?;
 
+    ops.phase("constraints at zeta");
     // 4. Constraints at ζ, per instance, then the terminal sum.
     for (i, inst) in instances.iter().enumerate() {
         let (local, next, chunks, pre_local, pre_next, perm_local, perm_next) = &opened_handles[i];
@@ -715,6 +717,7 @@ fn verify_opening_argument<O: Ops>(
     let fri = &proof.opening_proof;
     let params = fri_parameters(settings, ());
 
+    ops.phase("fri transcript");
     // Zero-difficulty witnesses must be the canonical zero (checked before the transcript, and
     // asserted in a circuit: the stock verifier refuses any other).
     if settings.batch_pow_bits == 0 {
@@ -852,10 +855,12 @@ fn verify_opening_argument<O: Ops>(
     // Query indices as bits, least significant first. Everything that depends on an index is
     // computed from these bits, never branched on, so the verifier's program is the same for
     // every proof of a shape.
+    ops.phase("query index bits");
     let index_bits: Vec<Vec<O::F>> = (0..settings.num_queries)
         .map(|_| ops.sample_bits(log_max))
         .collect();
 
+    ops.phase("input merkle paths");
     // Input openings: one Merkle multi-opening per round.
     if fri.input_openings.len() != rounds.len() {
         return Err(shape_err("input opening count"));
@@ -921,6 +926,7 @@ fn verify_opening_argument<O: Ops>(
         opened_rows.push(rows);
     }
 
+    ops.phase("query reductions and folds");
     // α ladders per height, in (round, matrix, point) order.
     let mut ladder_lens = BTreeMap::<usize, usize>::new();
     for round in rounds {
@@ -1099,6 +1105,7 @@ fn verify_opening_argument<O: Ops>(
         }
     }
 
+    ops.phase("fri merkle paths");
     // Commit-phase openings, round by round.
     let mut log_height = log_max;
     for (r, (((commit, words), opening), &log_arity)) in fri

@@ -1,7 +1,8 @@
 //! The mutation corpus through the circuit: every flipped proof field that the stock verifier
 //! and the native mirror refuse is refused by `Build` at the same step (identical logs); the
-//! emitted program then fails to run with a typed error naming a failed assertion, and with
-//! the failure forced through, the recursion tables do not verify. Under grinding at every site
+//! emitted program then fails to run with a typed error naming a failed assertion (or a Merkle
+//! path's failed digest check), and with the failure forced through, the recursion tables do
+//! not verify. Under grinding at every site
 //! (every challenge guarded by a proof of work) and without grinding (the flips travel on to the
 //! Merkle, FRI and final checks, and zero-bit witnesses must be zero).
 
@@ -100,7 +101,16 @@ fn corpus(settings: FriSettings, shard: &Shard<Val>, expected_steps: bool) {
                 "{}: operation {op} is an assertion",
                 m.name
             ),
-            Err(e) => panic!("{}: expected a failed assertion, got {e}", m.name),
+            // A Merkle path that misses its root fails at the path's digest-check row.
+            Err(ProgramError::DigestMismatch { op, .. }) => assert!(
+                matches!(program.ops[op], Op::Poseidon2(p) if p.check_digest),
+                "{}: operation {op} is a digest check",
+                m.name
+            ),
+            Err(e) => panic!(
+                "{}: expected a failed assertion or digest check, got {e}",
+                m.name
+            ),
             Ok(_) => panic!("{}: the circuit's witness generation accepted", m.name),
         }
         let forced = program

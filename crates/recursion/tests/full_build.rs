@@ -222,7 +222,7 @@ fn the_program_is_fixed_by_the_shape() {
 }
 
 /// A flipped proof element the verifier catches at a Merkle opening: `Build` rejects as
-/// `Native` does, the program's run fails an assertion, and forced through, the recursion
+/// `Native` does, the program's run fails the path's digest check, and forced through, the recursion
 /// proof does not verify.
 fn merkle_mutation(what: &str, apply: fn(&mut ShardProof)) {
     let shard = Shard::two_tables(6, 5, 3);
@@ -236,14 +236,14 @@ fn merkle_mutation(what: &str, apply: fn(&mut ShardProof)) {
     );
     let p = &built.program;
     match p.run_tables(&built.hints, &built.publics) {
-        Err(ProgramError::AssertionFailed { op, .. }) => {
+        Err(ProgramError::DigestMismatch { op, .. }) => {
             assert!(
-                matches!(p.ops[op], Op::Alu(a) if a.assert),
-                "{what}: the failing operation {op} is an assertion"
+                matches!(p.ops[op], Op::Poseidon2(p) if p.check_digest),
+                "{what}: the failing operation {op} is the path's digest check"
             );
         }
         other => panic!(
-            "{what}: expected a failed assertion, got {:?}",
+            "{what}: expected a failed digest check, got {:?}",
             other.map(|_| ())
         ),
     }
@@ -352,7 +352,7 @@ fn a_non_canonical_bit_decomposition_fails_an_assertion() {
             op: canonicity,
             addr: match program.ops[canonicity] {
                 Op::Alu(a) => a.out,
-                Op::Poseidon2(_) | Op::Horner(_) => {
+                Op::Poseidon2(_) | Op::Horner(_) | Op::Decompose(_) => {
                     unreachable!("the last operation is the canonicity row")
                 }
             }

@@ -193,6 +193,65 @@ fn a_tampered_cell_of_every_table_is_rejected() {
     }
 }
 
+/// The shard layer's default settings are no weaker than the leaf's that verify them, by the
+/// toy formula and by Plonky3's estimate: the shard is not the weakest link of a block proof
+/// (and more shard queries would buy only recursion rows).
+#[test]
+fn shard_settings_are_not_weaker_than_the_leaf() {
+    let shard = FriSettings::DEFAULT.security::<Val>();
+    let leaf = LEAF_SETTINGS.security::<Val>();
+    assert!(shard.conjectured_bits >= leaf.conjectured_bits, "{shard} / {leaf}");
+    assert!(
+        shard.p3_random_words_ldt_bits >= leaf.p3_random_words_ldt_bits,
+        "{shard} / {leaf}"
+    );
+}
+
+/// A Merkle path's last row reads the root instead of writing its digest. A prover who also
+/// writes the digest from that row (which would balance the read whatever the root) breaks the
+/// row's `check·m = 0` constraint, and the proof does not verify.
+#[test]
+fn a_digest_check_row_cannot_write_its_own_root() {
+    use slotproof_prover::{ProveError, ProverOptions};
+    use slotproof_recursion::tables::poseidon2::WIDTH;
+    use slotproof_recursion::tables::poseidon2_bus::permutation_width;
+
+    let (circuit, witness) = leaf_of(&prove_shard(SMALL, &Shard::two_tables(6, 5, 4)));
+    let check_row = circuit
+        .program
+        .poseidon2()
+        .position(|p| p.check_digest)
+        .expect("every Merkle path ends in a digest check");
+    let run = circuit
+        .program
+        .run_tables(&witness.hints, &witness.public_values)
+        .expect("the leaf circuit runs");
+    let table = slotproof_recursion::tables::program::TABLE_NAMES
+        .iter()
+        .position(|&t| t == "Poseidon2Bus")
+        .expect("the Poseidon2 table");
+    let mut traces = run.traces.clone();
+    let width = traces[table].width;
+    // Output lane 0's multiplicity: after the permutation, `read[16]` and `dir`.
+    traces[table].values[check_row * width + permutation_width() + WIDTH + 1] = Val::ONE;
+    let checked = leaf_prover();
+    match checked.prove(&run.airs, &traces, &run.public_values) {
+        Err(ProveError::ConstraintViolation { .. } | ProveError::LookupImbalance(_)) => {}
+        other => panic!("a writing digest check: unexpected {:?}", other.map(|_| ())),
+    }
+    let unchecked = leaf_prover().with_options(ProverOptions {
+        check_witness: false,
+    });
+    let proof = unchecked
+        .prove(&run.airs, &traces, &run.public_values)
+        .expect("an unchecked prover proves anything");
+    assert!(
+        checked
+            .verify(&run.airs, &proof, &run.public_values)
+            .is_err()
+    );
+}
+
 /// Recursion composes: a leaf proof is itself a batch-STARK proof the mirror verifies event for
 /// event like the stock verifier, and the recursion circuit compiled from it (a leaf of a leaf:
 /// the one-child case of the aggregation tree's internal node) proves and verifies, with the
@@ -320,3 +379,4 @@ fn a_node_verifies_two_leaf_proofs_of_one_circuit() {
         Err(LeafError::ShardRejected(_))
     ));
 }
+

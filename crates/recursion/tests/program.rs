@@ -40,6 +40,7 @@ fn program() -> Program {
         ],
         horner_values: vec![],
         base_hints: vec![],
+        phases: vec![],
     }
 }
 

@@ -32,6 +32,7 @@ use crate::config::{Challenge, Commitment, InputMmcs, MultiProof, Val, input_mmc
 use crate::log::{Event, MerkleOpening};
 use crate::ops::Ops;
 use crate::recording::cap_elements;
+use crate::tables::decompose::DecomposeOp;
 use crate::tables::horner_bus::{HORNER_LANES, HornerOp, horner_value};
 use crate::tables::poseidon2::WIDTH;
 use crate::tables::poseidon2_bus::{HALF, Poseidon2Op};
@@ -220,6 +221,7 @@ impl Build {
             inputs: inputs.map(|w| w.addr),
             outputs: outputs.map(|w| w.addr),
             direction: None,
+            check_digest: false,
         }));
         outputs
     }
@@ -252,8 +254,38 @@ impl Build {
             inputs,
             outputs: outputs.map(|w| w.addr),
             direction: Some(direction.addr),
+            check_digest: false,
         }));
         outputs
+    }
+
+    /// Assert that `digest` (the first 8 outputs of the last operation, a Poseidon2 row) equals
+    /// the words `expected`: that row becomes a digest check, which reads `expected` on the bus
+    /// instead of writing its outputs (one row instead of eight `Alu` assertions). Returns
+    /// whether it holds for this run's values. Any other `digest` is asserted word by word.
+    pub(crate) fn assert_digest(&mut self, digest: [Word; HALF], expected: [Word; HALF]) -> bool {
+        let holds = digest
+            .iter()
+            .zip(&expected)
+            .all(|(d, e)| d.value == e.value);
+        if let Some(Op::Poseidon2(p)) = self.program.ops.last_mut()
+            && !p.check_digest
+            && p.outputs[..HALF] == digest.map(|w| w.addr)
+        {
+            // The outputs were fresh words of this row alone: nothing has read them.
+            p.outputs = core::array::from_fn(|i| if i < HALF { expected[i].addr } else { 0 });
+            p.check_digest = true;
+            return holds;
+        }
+        let (zero, one) = (
+            self.constant_word(Challenge::ZERO),
+            self.constant_word(Challenge::ONE),
+        );
+        for (&d, &e) in digest.iter().zip(&expected) {
+            // d·1 + 0 = e.
+            self.alu_assert(d, one, zero, e);
+        }
+        holds
     }
 
     /// The permutation of `input` as 16 fresh words.
@@ -315,6 +347,10 @@ impl Ops for Build {
     type F = Word;
     type E = Word;
 
+    fn phase(&mut self, name: &'static str) {
+        self.program.phases.push((name, self.program.ops.len()));
+    }
+
     fn constant(&mut self, value: Val) -> Word {
         self.constant_word(Challenge::from(value))
     }
@@ -366,18 +402,16 @@ impl Ops for Build {
             let c: &[Val] = v.as_basis_coefficients_slice();
             return [c[0], c[1], c[2], c[3]].map(|x| self.constant_word(Challenge::from(x)));
         }
-        // Hinted coefficients, recomposed; the last row asserts the sum is `a`.
+        // One row of the decompose table writes the coordinates as base words.
         let c: &[Val] = a.value.as_basis_coefficients_slice();
-        let words = [c[0], c[1], c[2], c[3]].map(|x| self.base_hint_word(x));
-        let mut acc = self.constant_word(Challenge::ZERO);
-        for (k, &w) in words.iter().enumerate() {
-            let basis = self.constant_word(basis_element(k));
-            if k == 3 {
-                self.alu_assert(w, basis, acc, a);
-            } else {
-                acc = self.alu(w, basis, acc);
-            }
-        }
+        let words = [c[0], c[1], c[2], c[3]].map(|x| Word {
+            addr: self.fresh(),
+            value: Challenge::from(x),
+        });
+        self.program.ops.push(Op::Decompose(DecomposeOp {
+            word: a.addr,
+            coordinates: words.map(|w| w.addr),
+        }));
         self.coefficient_words.insert(a.addr, words);
         words
     }

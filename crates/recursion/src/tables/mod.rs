@@ -13,10 +13,11 @@
 //!   Merkle mode whose direction bit swaps the halves); sponge and Merkle chaining are memory
 //!   addresses of the program.
 //!
-//! Not yet on the bus: `Horner`.
+//! - [`decompose`]: an extension word split into its base coordinates on the bus.
 
 pub mod base_hint;
 pub mod bits;
+pub mod decompose;
 pub mod ext_alu;
 pub mod horner;
 pub mod horner_bus;
@@ -31,6 +32,7 @@ use p3_lookup::InteractionBuilder;
 use crate::config::Val;
 use base_hint::BaseHintAir;
 use bits::BitsAir;
+use decompose::DecomposeAir;
 use ext_alu::ExtAluAir;
 use horner::HornerAir;
 use horner_bus::HornerBusAir;
@@ -57,6 +59,7 @@ pub enum RecursionAir {
     Poseidon2Bus(Box<Poseidon2BusAir>),
     HornerBus(Box<HornerBusAir>),
     BaseHint(BaseHintAir),
+    Decompose(DecomposeAir),
 }
 
 impl BaseAir<Val> for RecursionAir {
@@ -74,6 +77,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Poseidon2Bus(a) => a.width(),
             Self::HornerBus(a) => BaseAir::<Val>::width(a.as_ref()),
             Self::BaseHint(a) => a.width(),
+            Self::Decompose(a) => a.width(),
         }
     }
 
@@ -88,6 +92,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Poseidon2Bus(a) => a.preprocessed_width(),
             Self::HornerBus(a) => a.preprocessed_width(),
             Self::BaseHint(a) => a.preprocessed_width(),
+            Self::Decompose(a) => a.preprocessed_width(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => 0,
         }
     }
@@ -103,6 +108,7 @@ impl BaseAir<Val> for RecursionAir {
             Self::Poseidon2Bus(a) => a.preprocessed_trace(),
             Self::HornerBus(a) => a.preprocessed_trace(),
             Self::BaseHint(a) => a.preprocessed_trace(),
+            Self::Decompose(a) => a.preprocessed_trace(),
             Self::Poseidon2(_) | Self::ExtAlu(_) | Self::Bits(_) => None,
         }
     }
@@ -149,6 +155,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for RecursionAir {
             Self::Poseidon2Bus(a) => a.eval(builder),
             Self::HornerBus(a) => a.eval(builder),
             Self::BaseHint(a) => a.eval(builder),
+            Self::Decompose(a) => a.eval(builder),
         }
     }
 }

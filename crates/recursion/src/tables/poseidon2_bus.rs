@@ -21,8 +21,15 @@
 //! unread lane has multiplicity 0). Padding rows read nothing and write nothing (their
 //! multiplicities are constrained to zero).
 //!
+//! A **digest check** row (preprocessed `check = 1`: the last hash of a Merkle path) writes no
+//! output: lanes 0..8 *read* `mem(out_addr_i, y_i, 0, 0, 0)` instead, where `out_addr` are the
+//! words of the root the path must reach, so the path's end is compared with the commitment on
+//! the bus rather than by eight `Alu` assertions. The lane's interaction is the write's, with
+//! multiplicity `m_i − check` and `check·m_i = 0` (no write may cancel the read); lanes 8..16
+//! of such a row carry address 0 and multiplicity 0.
+//!
 //! Degree: the permutation is degree 3; the swap `read_i + dir·(read_j − read_i)` is degree 2;
-//! `dir·(dir − 1)`, `(1 − merkle)·dir` and `(1 − is_real)·out_multiplicity_i` are degree 2. Interactions: 16 reads (8 in Merkle mode),
+//! `dir·(dir − 1)`, `(1 − merkle)·dir`, `(1 − is_real)·out_multiplicity_i` and `check·m_i` are degree 2. Interactions: 16 reads (8 in Merkle mode),
 //! 16 writes and one direction read, 33 per row (p3-batch-stark packs two per LogUp column at degree 3).
 
 use std::sync::Arc;
@@ -40,22 +47,27 @@ use crate::config::Val;
 /// One permutation over memory words: lane `i` reads `inputs[i]` and writes `outputs[i]`.
 /// With `direction`, the row is in Merkle mode: only `inputs[..8]` (the node) are read, lanes
 /// 8..16 take the next Merkle sibling of the program's witness (`inputs[8..]` are unused, 0),
-/// and the bit at `direction` swaps the halves.
+/// and the bit at `direction` swaps the halves. With `check_digest`, `outputs[..8]` are words
+/// already written that the first 8 output lanes must equal (read, not written), and
+/// `outputs[8..]` are 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Poseidon2Op {
     pub inputs: [u32; WIDTH],
     pub outputs: [u32; WIDTH],
     pub direction: Option<u32>,
+    pub check_digest: bool,
 }
 
 /// Half the state: a digest, or the sponge rate.
 pub const HALF: usize = WIDTH / 2;
 
-/// Preprocessed columns: `in_addr[16]`, `out_addr[16]`, `is_real`, `merkle`, `dir_addr`.
-pub const POSEIDON2_BUS_PREPROCESSED_WIDTH: usize = 2 * WIDTH + 3;
+/// Preprocessed columns: `in_addr[16]`, `out_addr[16]`, `is_real`, `merkle`, `dir_addr`,
+/// `check`.
+pub const POSEIDON2_BUS_PREPROCESSED_WIDTH: usize = 2 * WIDTH + 4;
 const PREP_IS_REAL: usize = 2 * WIDTH;
 const PREP_MERKLE: usize = 2 * WIDTH + 1;
 const PREP_DIR_ADDR: usize = 2 * WIDTH + 2;
+const PREP_CHECK: usize = 2 * WIDTH + 3;
 
 /// The permutation's columns (164).
 pub fn permutation_width() -> usize {
@@ -126,6 +138,7 @@ impl Poseidon2BusAir {
                 r[PREP_MERKLE] = Val::ONE;
                 r[PREP_DIR_ADDR] = Val::from_u32(addr);
             }
+            r[PREP_CHECK] = Val::from_bool(op.check_digest);
         }
         Self {
             permutation: Poseidon2Table::default().air,
@@ -198,8 +211,12 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2BusAir {
         let read = &row[pw..pw + WIDTH];
         let dir = row[pw + WIDTH];
         let out_multiplicity = &row[pw + WIDTH + 1..];
-        let (is_real, merkle, dir_addr) =
-            (prep[PREP_IS_REAL], prep[PREP_MERKLE], prep[PREP_DIR_ADDR]);
+        let (is_real, merkle, dir_addr, check) = (
+            prep[PREP_IS_REAL],
+            prep[PREP_MERKLE],
+            prep[PREP_DIR_ADDR],
+            prep[PREP_CHECK],
+        );
 
         // The direction: a bit, zero outside Merkle mode.
         builder.assert_bool(dir);
@@ -237,10 +254,17 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for Poseidon2BusAir {
             builder.assert_zero((AB::Expr::ONE - is_real.into()) * m.into());
         }
         for (i, (&y, &m)) in output.iter().zip(out_multiplicity).enumerate() {
+            // A digest-check row reads the digest lanes (multiplicity −1) and writes nothing.
+            let multiplicity: AB::Expr = if i < HALF {
+                builder.assert_zero(check.into() * m.into());
+                m.into() - check.into()
+            } else {
+                m.into()
+            };
             MEMORY_BUS.table_entry(
                 builder,
                 [prep[WIDTH + i].into(), y.into(), zero(), zero(), zero()],
-                m,
+                multiplicity,
             );
         }
     }

@@ -22,8 +22,9 @@ use slotproof_prover::ProverField;
 
 use super::RecursionAir;
 use super::base_hint::BaseHintAir;
+use super::decompose::{DecomposeAir, DecomposeOp};
 use super::ext_alu::assert_mul_add;
-use super::horner_bus::{HORNER_LANES, HornerBusAir, HornerOp, horner_value};
+use super::horner_bus::{HORNER_LANES, HornerBusAir, HornerOp, horner_rows, horner_value};
 use super::poseidon2::WIDTH;
 use super::poseidon2_bus::{HALF, Poseidon2BusAir, Poseidon2Op, Poseidon2Row};
 use crate::config::{Challenge, Val};
@@ -54,6 +55,8 @@ pub enum Op {
     Poseidon2(Poseidon2Op),
     /// An α-reduction: a chain of rows of the Horner table.
     Horner(HornerOp),
+    /// A word split into its base coordinates: a row of the decompose table.
+    Decompose(DecomposeOp),
 }
 
 /// A straight-line program: constant words, hinted words (values supplied when it runs: proof
@@ -70,6 +73,19 @@ pub struct Program {
     pub horner_values: Vec<u32>,
     /// Hinted base words (the base-hint table): their values follow the `Hint` table's.
     pub base_hints: Vec<u32>,
+    /// Where each phase of the verifier begins: its name and the index of its first op (a
+    /// breakdown of the rows, not part of the circuit).
+    pub phases: Vec<(&'static str, usize)>,
+}
+
+/// The rows one phase of the verifier adds to the op tables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PhaseRows {
+    pub phase: &'static str,
+    pub alu: usize,
+    pub poseidon2: usize,
+    pub horner: usize,
+    pub decompose: usize,
 }
 
 /// The main traces of a run: `Const`, `Hint`, `Alu`.
@@ -104,8 +120,43 @@ impl ProgramRun {
     }
 }
 
+impl Program {
+    /// Rows of the `Alu`, `Poseidon2Bus` and `Horner` tables per phase, summed over repeated
+    /// phases (a node verifies several proofs), in order of first appearance; ops before the
+    /// first mark are the phase `"setup"`.
+    pub fn rows_by_phase(&self) -> Vec<PhaseRows> {
+        let mut marks: Vec<(&'static str, usize)> = vec![("setup", 0)];
+        marks.extend(self.phases.iter().copied());
+        let mut totals: Vec<PhaseRows> = Vec::new();
+        for (k, &(phase, start)) in marks.iter().enumerate() {
+            let end = marks.get(k + 1).map_or(self.ops.len(), |&(_, e)| e);
+            let index = match totals.iter().position(|t| t.phase == phase) {
+                Some(i) => i,
+                None => {
+                    totals.push(PhaseRows {
+                        phase,
+                        ..PhaseRows::default()
+                    });
+                    totals.len() - 1
+                }
+            };
+            for op in &self.ops[start.min(end)..end] {
+                let t = &mut totals[index];
+                match op {
+                    Op::Alu(_) => t.alu += 1,
+                    Op::Poseidon2(_) => t.poseidon2 += 1,
+                    Op::Horner(h) => t.horner += horner_rows(core::iter::once(h)),
+                    Op::Decompose(_) => t.decompose += 1,
+                }
+            }
+        }
+        totals.retain(|t| t.alu + t.poseidon2 + t.horner + t.decompose > 0);
+        totals
+    }
+}
+
 /// The tables of [`ProgramRun`], in order.
-pub const TABLE_NAMES: [&str; 7] = [
+pub const TABLE_NAMES: [&str; 8] = [
     "Const",
     "Hint",
     "Public",
@@ -113,6 +164,7 @@ pub const TABLE_NAMES: [&str; 7] = [
     "Poseidon2Bus",
     "Horner",
     "BaseHint",
+    "Decompose",
 ];
 
 /// Why a program cannot run.
@@ -132,6 +184,12 @@ pub enum ProgramError {
     WrittenTwice { addr: u32 },
     #[error("ALU assertion {op} fails: a·b + c differs from the word at address {addr}")]
     AssertionFailed { op: usize, addr: u32 },
+    #[error(
+        "Poseidon2 digest check {op} fails: output lane {lane} differs from the word at address {addr}"
+    )]
+    DigestMismatch { op: usize, lane: usize, addr: u32 },
+    #[error("Poseidon2 digest check {op} writes its upper lanes (they must be address 0)")]
+    DigestCheckWrites { op: usize },
     #[error("address {addr} is public value {index}, but there are {count}")]
     PublicIndex {
         addr: u32,
@@ -204,6 +262,7 @@ struct Traces {
     poseidon2: RowMajorMatrix<Val>,
     horner: RowMajorMatrix<Val>,
     base_hints: RowMajorMatrix<Val>,
+    decompose: RowMajorMatrix<Val>,
     memory: HashMap<u32, Challenge>,
 }
 
@@ -228,6 +287,14 @@ impl Program {
     pub fn horner_air(&self) -> HornerBusAir {
         let ops: Vec<HornerOp> = self.horner().copied().collect();
         HornerBusAir::new(&ops, &self.horner_values)
+    }
+
+    /// The coordinate splits, in order.
+    pub fn decompose(&self) -> impl Iterator<Item = &DecomposeOp> {
+        self.ops.iter().filter_map(|op| match op {
+            Op::Decompose(d) => Some(d),
+            _ => None,
+        })
     }
 
     /// The Poseidon2 operations, in order.
@@ -316,6 +383,9 @@ impl Program {
             RecursionAir::Poseidon2Bus(Box::new(self.poseidon2_air())),
             RecursionAir::HornerBus(Box::new(self.horner_air())),
             RecursionAir::BaseHint(BaseHintAir::new(&self.base_hints)),
+            RecursionAir::Decompose(DecomposeAir::new(
+                &self.decompose().copied().collect::<Vec<_>>(),
+            )),
         ]
     }
 
@@ -360,6 +430,7 @@ impl Program {
                 t.poseidon2,
                 t.horner,
                 t.base_hints,
+                t.decompose,
             ],
             // Only the `Public` table has public values.
             public_values: TABLE_NAMES
@@ -428,13 +499,16 @@ impl Program {
                 Op::Poseidon2(p) => {
                     // A Merkle row's sibling lanes are not addresses.
                     let read = if p.direction.is_some() { HALF } else { WIDTH };
+                    // A digest check's upper lanes write nothing (address 0).
+                    let written = if p.check_digest { HALF } else { WIDTH };
                     p.inputs[..read].contains(&0)
-                        || p.outputs.contains(&0)
+                        || p.outputs[..written].contains(&0)
                         || p.direction == Some(0)
                 }
                 Op::Horner(h) => {
                     h.alpha == 0 || h.out == 0 || h.values(&self.horner_values).contains(&0)
                 }
+                Op::Decompose(d) => d.word == 0 || d.coordinates.contains(&0),
             };
             if uses_zero {
                 return Err(ProgramError::ReservedAddress { op: Some(i) });
@@ -509,6 +583,7 @@ impl Program {
         let mut alu_values = Vec::new();
         let mut poseidon2_rows: Vec<Poseidon2Row> = Vec::new();
         let mut horner_runs: Vec<(HornerOp, Challenge, Vec<Val>)> = Vec::new();
+        let mut decompositions: Vec<[Val; D]> = Vec::new();
         for (i, op) in self.ops.iter().enumerate() {
             let mut read = |addr: u32| {
                 let v = *memory
@@ -575,9 +650,21 @@ impl Program {
                         out_multiplicity: [Val::ZERO; WIDTH],
                     };
                     let output = perm.permute(row.permutation_input());
-                    for (&addr, &y) in p.outputs.iter().zip(&output) {
-                        if memory.insert(addr, Challenge::from(y)).is_some() {
-                            return Err(ProgramError::WrittenTwice { addr });
+                    if p.check_digest {
+                        if p.outputs[HALF..].iter().any(|&a| a != 0) {
+                            return Err(ProgramError::DigestCheckWrites { op: i });
+                        }
+                        for (lane, (&addr, &y)) in p.outputs.iter().zip(&output).enumerate() {
+                            if lane < HALF && read(addr)? != Challenge::from(y) && check_assertions
+                            {
+                                return Err(ProgramError::DigestMismatch { op: i, lane, addr });
+                            }
+                        }
+                    } else {
+                        for (&addr, &y) in p.outputs.iter().zip(&output) {
+                            if memory.insert(addr, Challenge::from(y)).is_some() {
+                                return Err(ProgramError::WrittenTwice { addr });
+                            }
                         }
                     }
                     poseidon2_rows.push(row);
@@ -603,6 +690,15 @@ impl Program {
                     }
                     horner_runs.push((*h, alpha, values));
                 }
+                Op::Decompose(d) => {
+                    let coordinates = word(read(d.word)?);
+                    for (&addr, &c) in d.coordinates.iter().zip(&coordinates) {
+                        if memory.insert(addr, Challenge::from(c)).is_some() {
+                            return Err(ProgramError::WrittenTwice { addr });
+                        }
+                    }
+                    decompositions.push(coordinates);
+                }
             }
         }
         let count = |addr: u32| Val::from_u64(reads.get(&addr).copied().unwrap_or(0));
@@ -621,7 +717,12 @@ impl Program {
             r[4 * D] = if op.assert { Val::ZERO } else { count(op.out) };
         }
         for (row, p) in poseidon2_rows.iter_mut().zip(self.poseidon2()) {
-            row.out_multiplicity = p.outputs.map(count);
+            // A digest check writes nothing.
+            row.out_multiplicity = if p.check_digest {
+                [Val::ZERO; WIDTH]
+            } else {
+                p.outputs.map(count)
+            };
         }
         let mut hints = vec![Val::ZERO; padded_rows(self.hints.len()) * HINT_WIDTH];
         for (row, (&addr, &v)) in self.hints.iter().zip(hint_values).enumerate() {
@@ -654,6 +755,13 @@ impl Program {
                     .map(|(h, alpha, values)| {
                         (alpha, values, reads.get(&h.out).copied().unwrap_or(0))
                     })
+                    .collect::<Vec<_>>(),
+            ),
+            decompose: DecomposeAir::trace(
+                &decompositions
+                    .iter()
+                    .zip(self.decompose())
+                    .map(|(&c, d)| (c, d.coordinates.map(count)))
                     .collect::<Vec<_>>(),
             ),
             memory,
