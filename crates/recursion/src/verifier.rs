@@ -948,11 +948,15 @@ fn verify_opening_argument<O: Ops>(
     // Σ_k α^(offset+k)·v_k per (round, matrix, point): the claimed side, the same for every
     // query.
     let mut offsets = BTreeMap::<usize, usize>::new();
-    let mut point_reductions = Vec::new();
+    // Summed per (height, opening point): the query side only needs `Σ α^offset·row_sum` per
+    // (height, point), so each (matrix, point) costs it one `mul_add`, and each (height, point)
+    // one subtraction and one `mul_add` by 1/(z − x).
+    let mut point_offsets = Vec::new();
+    let mut claims: Vec<(usize, O::E, O::E)> = Vec::new();
     for round in rounds {
         for m in &round.matrices {
             let log_height = m.domain.log_size() + log_blowup;
-            for (_, values) in &m.points {
+            for (z, values) in &m.points {
                 let offset = offsets.entry(log_height).or_insert(0);
                 let start = *offset;
                 *offset += values.len();
@@ -960,7 +964,14 @@ fn verify_opening_argument<O: Ops>(
                 for (k, &v) in values.iter().enumerate() {
                     sum = ops.mul_add(alpha_powers[start + k], v, sum);
                 }
-                point_reductions.push((start, sum));
+                point_offsets.push(start);
+                match claims
+                    .iter_mut()
+                    .find(|(h, point, _)| *h == log_height && point == z)
+                {
+                    Some((_, _, claim)) => *claim = ops.add(*claim, sum),
+                    None => claims.push((log_height, *z, sum)),
+                }
             }
         }
     }
@@ -982,10 +993,10 @@ fn verify_opening_argument<O: Ops>(
                 inverse_points.push(inv);
             }
         }
-        // 1 / (z − x) per (height, opening point), x the query's point at that height.
-        let mut inverses: Vec<(usize, O::E, O::E)> = Vec::new();
-        let mut reduced_openings = BTreeMap::<usize, O::E>::new();
-        let mut reductions = point_reductions.iter();
+        // Σ_m α^offset·(Σ_k α^k·f_k) of the opened rows, per (height, opening point), in the
+        // order of `claims`.
+        let mut row_sums: Vec<Option<O::E>> = vec![None; claims.len()];
+        let mut offsets_iter = point_offsets.iter();
         for (r, round) in rounds.iter().enumerate() {
             for (mi, m) in round.matrices.iter().enumerate() {
                 let log_height = m.domain.log_size() + log_blowup;
@@ -993,36 +1004,39 @@ fn verify_opening_argument<O: Ops>(
                 // Σ_k α^k·f_k of the opened row, by Horner from the last value.
                 let reversed: Vec<O::F> = row.iter().rev().copied().collect();
                 let row_sum = ops.horner(alpha, &reversed);
-                let mut ro = match reduced_openings.get(&log_height) {
-                    Some(&v) => v,
-                    None => ops.ext_zero(),
-                };
                 for (z, values) in &m.points {
                     if row.len() != values.len() {
                         return Err(shape_err("opened row width"));
                     }
-                    let inv = match inverses
-                        .iter()
-                        .find(|(h, point, _)| *h == log_height && point == z)
-                    {
-                        Some(&(_, _, inv)) => inv,
-                        None => {
-                            let x = ops.mul(generator, points[log_max - log_height]);
-                            let d = ops.sub(*z, x);
-                            let inv = ops.inv(d).ok_or(MirrorError::OpeningPointIsQueryPoint)?;
-                            inverses.push((log_height, *z, inv));
-                            inv
-                        }
-                    };
-                    let &(offset, sum_at_z) = reductions
+                    let &offset = offsets_iter
                         .next()
                         .ok_or_else(|| shape_err("reduction count"))?;
-                    let sum_at_x = ops.mul(alpha_powers[offset], row_sum);
-                    let diff = ops.sub(sum_at_z, sum_at_x);
-                    ro = ops.mul_add(diff, inv, ro);
+                    let c = claims
+                        .iter()
+                        .position(|(h, point, _)| *h == log_height && point == z)
+                        .ok_or_else(|| shape_err("reduction point"))?;
+                    let acc = match row_sums[c] {
+                        Some(acc) => acc,
+                        None => ops.ext_zero(),
+                    };
+                    row_sums[c] = Some(ops.mul_add(alpha_powers[offset], row_sum, acc));
                 }
-                reduced_openings.insert(log_height, ro);
             }
+        }
+        // reduced opening at height h = Σ_z (claim_{h,z} − row side_{h,z}) / (z − x), x the
+        // query's point at that height.
+        let mut reduced_openings = BTreeMap::<usize, O::E>::new();
+        for (&(log_height, z, claim), row_sum) in claims.iter().zip(&row_sums) {
+            let Some(row_sum) = *row_sum else { continue };
+            let x = ops.mul(generator, points[log_max - log_height]);
+            let d = ops.sub(z, x);
+            let inv = ops.inv(d).ok_or(MirrorError::OpeningPointIsQueryPoint)?;
+            let diff = ops.sub(claim, row_sum);
+            let ro = match reduced_openings.get(&log_height) {
+                Some(&v) => v,
+                None => ops.ext_zero(),
+            };
+            reduced_openings.insert(log_height, ops.mul_add(diff, inv, ro));
         }
         if let Some(&ro) = reduced_openings.get(&log_blowup)
             && !ops.is_zero(ro)
