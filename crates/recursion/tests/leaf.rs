@@ -200,7 +200,10 @@ fn a_tampered_cell_of_every_table_is_rejected() {
 fn shard_settings_are_not_weaker_than_the_leaf() {
     let shard = FriSettings::DEFAULT.security::<Val>();
     let leaf = LEAF_SETTINGS.security::<Val>();
-    assert!(shard.conjectured_bits >= leaf.conjectured_bits, "{shard} / {leaf}");
+    assert!(
+        shard.conjectured_bits >= leaf.conjectured_bits,
+        "{shard} / {leaf}"
+    );
     assert!(
         shard.p3_random_words_ldt_bits >= leaf.p3_random_words_ldt_bits,
         "{shard} / {leaf}"
@@ -379,4 +382,3 @@ fn a_node_verifies_two_leaf_proofs_of_one_circuit() {
         Err(LeafError::ShardRejected(_))
     ));
 }
-

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use p3_air::{Air, BaseAir, WindowAccess};
+use p3_air::{Air, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
@@ -61,23 +61,7 @@ impl BaseHintAir {
     }
 }
 
-impl BaseAir<Val> for BaseHintAir {
-    fn width(&self) -> usize {
-        BASE_HINT_WIDTH
-    }
-    fn preprocessed_width(&self) -> usize {
-        BASE_HINT_LANES
-    }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
-        Some((*self.preprocessed).clone())
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-}
+row_local_program_table!(BaseHintAir, BASE_HINT_WIDTH, BASE_HINT_LANES);
 
 impl<AB: InteractionBuilder<F = Val>> Air<AB> for BaseHintAir {
     fn eval(&self, builder: &mut AB) {

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use p3_air::{Air, BaseAir, WindowAccess};
+use p3_air::{Air, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
@@ -71,23 +71,7 @@ impl DecomposeAir {
     }
 }
 
-impl BaseAir<Val> for DecomposeAir {
-    fn width(&self) -> usize {
-        DECOMPOSE_WIDTH
-    }
-    fn preprocessed_width(&self) -> usize {
-        DECOMPOSE_PREPROCESSED_WIDTH
-    }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
-        Some((*self.preprocessed).clone())
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-}
+row_local_program_table!(DecomposeAir, DECOMPOSE_WIDTH, DECOMPOSE_PREPROCESSED_WIDTH);
 
 impl<AB: InteractionBuilder<F = Val>> Air<AB> for DecomposeAir {
     fn eval(&self, builder: &mut AB) {

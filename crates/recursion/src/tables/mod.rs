@@ -15,6 +15,32 @@
 //!
 //! - [`decompose`]: an extension word split into its base coordinates on the bus.
 
+/// `BaseAir` for a program table whose constraints read one row (no next-row columns) and whose
+/// preprocessed trace is its `preprocessed` field.
+macro_rules! row_local_program_table {
+    ($table:ty, $width:expr, $preprocessed_width:expr) => {
+        impl p3_air::BaseAir<crate::config::Val> for $table {
+            fn width(&self) -> usize {
+                $width
+            }
+            fn preprocessed_width(&self) -> usize {
+                $preprocessed_width
+            }
+            fn preprocessed_trace(
+                &self,
+            ) -> Option<p3_matrix::dense::RowMajorMatrix<crate::config::Val>> {
+                Some((*self.preprocessed).clone())
+            }
+            fn main_next_row_columns(&self) -> Vec<usize> {
+                vec![]
+            }
+            fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+                vec![]
+            }
+        }
+    };
+}
+
 pub mod base_hint;
 pub mod bits;
 pub mod decompose;

@@ -769,23 +769,7 @@ impl Program {
     }
 }
 
-impl BaseAir<Val> for ConstAir {
-    fn width(&self) -> usize {
-        CONST_WIDTH
-    }
-    fn preprocessed_width(&self) -> usize {
-        CONST_PREPROCESSED_WIDTH
-    }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
-        Some((*self.preprocessed).clone())
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-}
+row_local_program_table!(ConstAir, CONST_WIDTH, CONST_PREPROCESSED_WIDTH);
 
 impl<AB: InteractionBuilder<F = Val>> Air<AB> for ConstAir {
     fn eval(&self, builder: &mut AB) {
@@ -796,23 +780,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for ConstAir {
     }
 }
 
-impl BaseAir<Val> for HintAir {
-    fn width(&self) -> usize {
-        HINT_WIDTH
-    }
-    fn preprocessed_width(&self) -> usize {
-        HINT_PREPROCESSED_WIDTH
-    }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
-        Some((*self.preprocessed).clone())
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-}
+row_local_program_table!(HintAir, HINT_WIDTH, HINT_PREPROCESSED_WIDTH);
 
 impl<AB: InteractionBuilder<F = Val>> Air<AB> for HintAir {
     fn eval(&self, builder: &mut AB) {
@@ -867,23 +835,7 @@ impl<AB: InteractionBuilder<F = Val>> Air<AB> for PublicAir {
     }
 }
 
-impl BaseAir<Val> for AluAir {
-    fn width(&self) -> usize {
-        ALU_WIDTH
-    }
-    fn preprocessed_width(&self) -> usize {
-        ALU_PREPROCESSED_WIDTH
-    }
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
-        Some((*self.preprocessed).clone())
-    }
-    fn main_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        vec![]
-    }
-}
+row_local_program_table!(AluAir, ALU_WIDTH, ALU_PREPROCESSED_WIDTH);
 
 impl<AB: InteractionBuilder<F = Val>> Air<AB> for AluAir {
     fn eval(&self, builder: &mut AB) {
