@@ -14,6 +14,7 @@
 //! - [`tables`]: the first recursion tables (Poseidon2, ExtAlu), proven by the project's prover.
 
 pub mod build;
+pub mod chain;
 pub mod config;
 pub mod error;
 pub mod key;
@@ -25,7 +26,9 @@ pub mod ops;
 pub mod oracle;
 pub mod recording;
 pub mod sponge;
+pub mod root;
 pub mod tables;
+pub mod tree;
 pub mod verifier;
 
 pub use error::{MirrorError, OpenedCommitment, PowStep};
@@ -33,4 +36,4 @@ pub use key::MirrorKey;
 pub use log::Event;
 pub use native::Native;
 pub use ops::Ops;
-pub use verifier::verify_generic;
+pub use verifier::{verify_generic, verify_generic_with};

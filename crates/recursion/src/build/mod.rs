@@ -469,6 +469,10 @@ impl Ops for Build {
         self.is_zero(d)
     }
 
+    fn restart_transcript(&mut self) {
+        self.start_transcript();
+    }
+
     fn observe(&mut self, value: Word) {
         self.log.push(Event::Observe(self.value(value)));
         transcript::observe(self, value);
