@@ -31,7 +31,6 @@ use crate::key::MirrorKey;
 use crate::leaf::{LEAF_SETTINGS, LeafCircuit, LeafError, LeafProof, LeafWitness, prove_leaf};
 use crate::native::Native;
 use crate::ops::Ops;
-use crate::root::ROOT_SETTINGS;
 use crate::verifier::verify_generic_with;
 
 /// One proof a node verifies: its statement, the proof and its public values per instance.
@@ -250,23 +249,33 @@ pub struct ProvenTree {
     pub times: LayerTimes,
 }
 
-/// Prove the tree over `shards` (EVM shard proofs in block order): a leaf per shard, internal
-/// nodes over [`chain::fold_tree`]'s pairing with `node_prover` (the leaf settings), the root
-/// with `root_prover` ([`ROOT_SETTINGS`]).
-pub fn prove_tree<B: Backend<ShardConfig>>(
+/// Prove a leaf per shard (EVM shard proofs in block order) with `node_prover` (the leaf
+/// settings); each leaf's time goes to `times`.
+pub fn prove_leaves<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    shards: &[TreeChild<'_>],
+    times: &mut LayerTimes,
+) -> Result<Vec<ProvenNode>, TreeError> {
+    shards
+        .iter()
+        .map(|&shard| {
+            let start = Instant::now();
+            let (circuit, witness) = build_shard_leaf(shard)?;
+            let leaf = prove_node(node_prover, circuit, &witness)?;
+            times.leaves.push(start.elapsed());
+            Ok(leaf)
+        })
+        .collect()
+}
+
+/// Prove the tree above `leaves`: internal nodes over [`chain::fold_tree`]'s pairing with
+/// `node_prover`, then the root with `root_prover` ([`crate::root::ROOT_SETTINGS`]).
+pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     node_prover: &ShardProver<ShardConfig, B>,
     root_prover: &ShardProver<ShardConfig, B>,
-    shards: &[TreeChild<'_>],
+    leaves: Vec<ProvenNode>,
+    mut times: LayerTimes,
 ) -> Result<ProvenTree, TreeError> {
-    debug_assert_eq!(root_prover.settings(), &ROOT_SETTINGS);
-    let mut times = LayerTimes::default();
-    let mut leaves = Vec::with_capacity(shards.len());
-    for &shard in shards {
-        let start = Instant::now();
-        let (circuit, witness) = build_shard_leaf(shard)?;
-        leaves.push(prove_node(node_prover, circuit, &witness)?);
-        times.leaves.push(start.elapsed());
-    }
     let top = chain::fold_tree(leaves, |left, right| {
         let start = Instant::now();
         let (lpv, rpv) = (left.instance_public_values(), right.instance_public_values());
@@ -282,4 +291,15 @@ pub fn prove_tree<B: Backend<ShardConfig>>(
     let root = prove_node(root_prover, circuit, &witness)?;
     times.root = start.elapsed();
     Ok(ProvenTree { root, times })
+}
+
+/// Prove the whole tree over `shards`: [`prove_leaves`], then [`prove_upper_layers`].
+pub fn prove_tree<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    root_prover: &ShardProver<ShardConfig, B>,
+    shards: &[TreeChild<'_>],
+) -> Result<ProvenTree, TreeError> {
+    let mut times = LayerTimes::default();
+    let leaves = prove_leaves(node_prover, shards, &mut times)?;
+    prove_upper_layers(node_prover, root_prover, leaves, times)
 }
