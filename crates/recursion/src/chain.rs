@@ -70,7 +70,11 @@ pub enum ChainError {
     #[error("a shard ending subblock {subblock} leaves a context to continue or carries state out")]
     SubblockNotEnded { subblock: u32 },
     #[error("subblock {subblock}: its last shard ends at step {last}, it claims {steps} steps")]
-    StepCount { subblock: u32, last: u32, steps: u64 },
+    StepCount {
+        subblock: u32,
+        last: u32,
+        steps: u64,
+    },
     #[error("a shard starting subblock {subblock} does not start from a fresh state")]
     SubblockNotStarted { subblock: u32 },
     #[error("subblock {subblock} is followed by other shards of the same subblock index")]
@@ -558,12 +562,12 @@ pub fn merge<O: Ops>(
     // `(right − left)·h = 1 − same`: where `same = 0` the indices differ. `h` is hinted (the
     // inverse, or zero where the subblocks are one), so the rows do not depend on the case.
     let native_index = |ops: &O, b: &[O::F]| {
-        b[..4]
-            .iter()
-            .rev()
-            .fold(Val::ZERO, |acc, &l| acc * Val::from_u32(1 << 16) + ops.value(l))
+        b[..4].iter().rev().fold(Val::ZERO, |acc, &l| {
+            acc * Val::from_u32(1 << 16) + ops.value(l)
+        })
     };
-    let native_step = native_index(ops, &right.first_subblock) - native_index(ops, &left.last_subblock);
+    let native_step =
+        native_index(ops, &right.first_subblock) - native_index(ops, &left.last_subblock);
     let h = if same_native {
         Val::ZERO
     } else {

@@ -75,10 +75,9 @@ fn build_tree_node(
     let mut handles = Vec::with_capacity(children.len());
     for (i, c) in children.iter().enumerate() {
         build.start_transcript();
-        let verdict =
-            verify_generic_with(&mut build, c.key, c.proof, c.public_values, |ops, v| {
-                ops.input(v)
-            });
+        let verdict = verify_generic_with(&mut build, c.key, c.proof, c.public_values, |ops, v| {
+            ops.input(v)
+        });
         if let Some(op) = build.unsupported_op() {
             return Err(BuildError::Unsupported(op).into());
         }
@@ -208,7 +207,8 @@ impl ProvenNode {
 
     /// Its public values per instance (what [`Self::child`] takes).
     pub fn instance_public_values(&self) -> Vec<Vec<Val>> {
-        self.circuit.instance_public_values(&self.proof.public_values)
+        self.circuit
+            .instance_public_values(&self.proof.public_values)
     }
 }
 
@@ -278,7 +278,10 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
 ) -> Result<ProvenTree, TreeError> {
     let top = chain::fold_tree(leaves, |left, right| {
         let start = Instant::now();
-        let (lpv, rpv) = (left.instance_public_values(), right.instance_public_values());
+        let (lpv, rpv) = (
+            left.instance_public_values(),
+            right.instance_public_values(),
+        );
         let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)])?;
         let node = prove_node(node_prover, circuit, &witness)?;
         times.internal.push(start.elapsed());

@@ -17,7 +17,10 @@ const ROWS: usize = 64;
 const SUBBLOCK_GAS: u64 = 100_000;
 
 fn public_values(b: &BoundShards) -> Vec<Vec<Vec<Val>>> {
-    b.shards.iter().map(|(_, s)| s.public_values.clone()).collect()
+    b.shards
+        .iter()
+        .map(|(_, s)| s.public_values.clone())
+        .collect()
 }
 
 fn expected(b: &BoundShards) -> slotproof_recursion::chain::RootValues<Val> {
@@ -46,7 +49,11 @@ fn long_subblock(b: &BoundShards) -> std::ops::Range<usize> {
     let mut start = 0;
     while start < b.shards.len() {
         let sub = b.shards[start].0;
-        let end = start + b.shards[start..].iter().take_while(|(s, _)| *s == sub).count();
+        let end = start
+            + b.shards[start..]
+                .iter()
+                .take_while(|(s, _)| *s == sub)
+                .count();
         if end - start >= 3 {
             return start..end;
         }

@@ -57,8 +57,13 @@ fn a_tree_over_three_shards_proves_and_its_root_publishes_the_claims() {
             let data = shard_prover
                 .setup(&s.airs, &proof.degree_bits)
                 .expect("shard key");
-            let key = MirrorKey::new(FriSettings::DEFAULT, &s.airs, &proof.degree_bits, &data.common)
-                .expect("mirror key");
+            let key = MirrorKey::new(
+                FriSettings::DEFAULT,
+                &s.airs,
+                &proof.degree_bits,
+                &data.common,
+            )
+            .expect("mirror key");
             ProvenShard {
                 key,
                 proof,

@@ -22,11 +22,17 @@
 //! ([`ShardReport`] in [`ProvedBlock::shards`]); shards above the device memory budget are cut
 //! until they fit, or proving fails with [`ProveError::OutOfDeviceMemory`].
 //!
+//! [`aggregate::aggregate_block`] aggregates a block proof's shard proofs into one root recursion
+//! proof whose circuits check that the shards chain (`slotproof aggregate`); the block proof
+//! format is still the list of shard proofs (no fixed shard shapes yet, so a verifier could not
+//! rebuild the root's verifying key).
+//!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,
 //! state continuity between subblocks) is checked by the verifier on prover-supplied values,
 //! which the AIR does not yet tie to the execution; see the README.
 
+pub mod aggregate;
 mod backend;
 pub mod leaf;
 mod memory;

@@ -5,7 +5,9 @@
 //! canonical and continuous (every read of an account or slot that an earlier subblock wrote sees
 //! the latest such write), every subblock with steps has shards and every subblock without has
 //! none; then every shard: the right shape, bound to the block's and its subblock's public values,
-//! its proof valid; finally the shards of each subblock start it, chain and end at its last step.
+//! its proof valid; finally the shards of each subblock start it, chain and end at its last step,
+//! and (KoalaBear) the aggregation tree's own chaining checks, run on values, accept the shards
+//! and give the root public values the claims give.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +24,8 @@ use slotproof_air::shard::{
 };
 use slotproof_air::{CpuPublic, EvmAir};
 use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver};
+use slotproof_recursion::chain::ChainError;
+use slotproof_recursion::tree::native::{expected_root_values, root_values};
 use thiserror::Error;
 
 /// Why a block proof is not accepted.
@@ -93,6 +97,11 @@ pub enum VerifyError {
         expected: u64,
         found: u64,
     },
+    /// The aggregation tree's chaining checks (the ones its circuits make) refuse the shards.
+    #[error("the shards do not aggregate: {0}")]
+    TreeChain(ChainError),
+    #[error("the shards aggregate to other root public values than the claims give")]
+    RootValues,
 }
 
 fn field_values<F: PrimeField32>(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec<F>>, VerifyError> {
@@ -182,6 +191,24 @@ fn group_ends<F: PrimeField32>(group: &[Vec<Vec<F>>]) -> Option<u64> {
     })
 }
 
+/// The checks the aggregation tree makes, on values: the shards, merged over the tree's
+/// pairing, chain into a root (`slotproof_recursion::chain`, the code the tree's circuits
+/// run), and the root publishes the block binding and the digest of the shards' subblock
+/// bindings the claims give. So a KoalaBear proof that verifies can be aggregated.
+fn check_tree(proof: &BlockProof, shards: &[Vec<Vec<KoalaBear>>]) -> Result<(), VerifyError> {
+    let root = root_values(shards).map_err(VerifyError::TreeChain)?;
+    let block = block_binding::<KoalaBear>(&proof.block.claim());
+    let bindings: Vec<Vec<KoalaBear>> = proof
+        .shards
+        .iter()
+        .map(|s| subblock_binding::<KoalaBear>(&proof.subblocks[s.subblock as usize].claim()))
+        .collect();
+    match expected_root_values(&block, &bindings) {
+        Some(expected) if expected == root => Ok(()),
+        _ => Err(VerifyError::RootValues),
+    }
+}
+
 impl ChainValues {
     /// For shards `range` (one subblock): `None` unless they start it, chain and end it; else
     /// the index of the last step they prove.
@@ -244,6 +271,11 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
                 found: last + 1,
             });
         }
+    }
+    if let ChainValues::KoalaBear(shards) = &chain_values
+        && !shards.is_empty()
+    {
+        check_tree(proof, shards)?;
     }
     Ok(())
 }
