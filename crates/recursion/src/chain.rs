@@ -622,3 +622,32 @@ pub fn publish<O: Ops>(ops: &mut O, values: &[O::F]) -> Result<(), ChainError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pairing is fixed by the count alone: left to right, an odd node moves up.
+    #[test]
+    fn fold_tree_pairs_left_to_right_and_moves_an_odd_node_up() {
+        let leaves: Vec<String> = (0..5).map(|k| k.to_string()).collect();
+        let top = fold_tree(leaves, |l, r| Ok::<_, ()>(format!("({l} {r})")));
+        assert_eq!(top, Ok(Some("(((0 1) (2 3)) 4)".to_string())));
+        assert_eq!(fold_tree(Vec::<u8>::new(), |l, _| Ok::<_, ()>(l)), Ok(None));
+    }
+
+    #[test]
+    fn node_values_round_trip_and_reject_another_length() {
+        let v: Vec<u32> = (0..NODE_VALUES_LEN as u32).collect();
+        assert_eq!(
+            NodeValues::from_slice(&v).map(|n| n.to_vec()),
+            Ok(v.clone())
+        );
+        assert!(matches!(
+            NodeValues::from_slice(&v[1..]),
+            Err(ChainError::Shape(_))
+        ));
+        let r: Vec<u32> = (0..ROOT_VALUES_LEN as u32).collect();
+        assert_eq!(RootValues::from_slice(&r).map(|n| n.to_vec()), Ok(r));
+    }
+}

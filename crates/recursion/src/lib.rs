@@ -12,6 +12,9 @@
 //! - [`sponge`]: the transcript's duplex sponge replayed as Poseidon2 calls (the rows the
 //!   Poseidon2 table proves for a transcript).
 //! - [`tables`]: the first recursion tables (Poseidon2, ExtAlu), proven by the project's prover.
+//! - [`leaf`], [`node`]: one recursion circuit over one or several proofs of a statement.
+//! - The aggregation tree: [`chain`] (the chaining checks, once over [`Ops`]), [`tree`] (leaf,
+//!   internal node and root circuits, proving a tree), [`root`] (the root's FRI settings).
 
 pub mod build;
 pub mod chain;
