@@ -70,8 +70,19 @@ fn build_tree_node(
     children: &[TreeChild<'_>],
     publish_values: impl FnOnce(&mut Build, Vec<Vec<Vec<Word>>>) -> Result<Vec<Word>, ChainError>,
 ) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    build_node_with(children, false, publish_values)
+}
+
+fn build_node_with(
+    children: &[TreeChild<'_>],
+    shape_only: bool,
+    publish_values: impl FnOnce(&mut Build, Vec<Vec<Vec<Word>>>) -> Result<Vec<Word>, ChainError>,
+) -> Result<(LeafCircuit, LeafWitness), TreeError> {
     let first = children.first().ok_or(TreeError::Arity(0))?;
     let mut build = Build::for_settings(&first.key.settings);
+    if shape_only {
+        build = build.shape_only();
+    }
     let mut handles = Vec::with_capacity(children.len());
     for (i, c) in children.iter().enumerate() {
         build.start_transcript();
@@ -133,6 +144,40 @@ pub fn build_root(top: TreeChild<'_>) -> Result<(LeafCircuit, LeafWitness), Tree
         let top = node_handles(&handles[0])?;
         Ok(chain::check_root(build, &top)?.to_vec())
     })
+}
+
+/// Which node of the tree a circuit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    ShardLeaf,
+    Internal,
+    Root,
+}
+
+/// The circuit of a `kind` node over children of these **shapes**: the children's proofs may
+/// be placeholders of the right shape with any values (e.g. an unchecked prover's proofs of
+/// zero traces), since every check counts as passed ([`Build::shape_only`]). The program, and
+/// so the verifying key, is the one real children of these shapes give: a verifier can derive
+/// the tree's keys from shapes alone.
+pub fn circuit_of_shape(
+    kind: NodeKind,
+    children: &[TreeChild<'_>],
+) -> Result<LeafCircuit, TreeError> {
+    let (circuit, _) = build_node_with(children, true, |build, handles| {
+        Ok(match kind {
+            NodeKind::ShardLeaf => chain::leaf_values(build, &handles[0])?.to_vec(),
+            NodeKind::Internal => {
+                let mut nodes = handles.iter().map(|h| node_handles(h));
+                let mut acc = nodes.next().ok_or(ChainError::Shape("no child".into()))??;
+                for node in nodes {
+                    acc = chain::merge(build, &acc, &node?)?;
+                }
+                acc.to_vec()
+            }
+            NodeKind::Root => chain::check_root(build, &node_handles(&handles[0])?)?.to_vec(),
+        })
+    })?;
+    Ok(circuit)
 }
 
 /// The chaining checks on values: [`chain`] run by [`Native`], the native verifier's side of
