@@ -20,6 +20,7 @@
 
 use std::time::{Duration, Instant};
 
+use p3_field::PrimeCharacteristicRing;
 use slotproof_prover::{Backend, ShardProver};
 use thiserror::Error;
 
@@ -350,4 +351,69 @@ pub fn prove_tree<B: Backend<ShardConfig>>(
     let mut times = LayerTimes::default();
     let leaves = prove_leaves(node_prover, shards, &mut times)?;
     prove_upper_layers(node_prover, root_prover, leaves, times)
+}
+
+/// A placeholder proof of `circuit`: an unchecked prover's proof of all-zero traces at the
+/// circuit's heights with zero public values. It has the shape of a real proof of the circuit
+/// (and verifies nowhere); [`circuit_of_shape`] takes it as a child.
+pub fn placeholder_node(
+    settings: slotproof_prover::FriSettings,
+    circuit: LeafCircuit,
+) -> Result<ProvenNode, TreeError> {
+    use p3_air::BaseAir;
+    use p3_matrix::dense::RowMajorMatrix;
+    use slotproof_prover::ProverOptions;
+
+    let prover: slotproof_prover::CpuShardProver<Val> =
+        ShardProver::cpu(settings).with_options(ProverOptions {
+            check_witness: false,
+        });
+    let key = circuit.keygen(&prover)?;
+    let airs = circuit.airs();
+    let traces: Vec<RowMajorMatrix<Val>> = airs
+        .iter()
+        .zip(circuit.rows())
+        .map(|(air, rows)| {
+            let width = BaseAir::<Val>::width(air);
+            RowMajorMatrix::new(vec![Val::ZERO; width * rows.padded_rows], width)
+        })
+        .collect();
+    let public_values = vec![Val::ZERO; circuit.num_public_values];
+    let instance_public_values = circuit.instance_public_values(&public_values);
+    let proof = prover
+        .prove_with_key(&key, &airs, &traces, &instance_public_values)
+        .map_err(LeafError::from)?;
+    let mirror = MirrorKey::new(settings, &airs, &proof.degree_bits, key.common())
+        .map_err(TreeError::Key)?;
+    Ok(ProvenNode {
+        circuit,
+        key: mirror,
+        proof: LeafProof {
+            proof,
+            public_values,
+        },
+    })
+}
+
+/// The root circuit of the tree over shards of these shapes (`shards`: placeholder shard
+/// proofs of the right shapes, e.g. an unchecked prover's, with their statements), derived as
+/// a verifier without the shard proofs must: each node's circuit from placeholder proofs of
+/// its children's circuits ([`circuit_of_shape`], [`placeholder_node`]), over the tree's
+/// pairing. Its verifying key is the real root's.
+pub fn root_circuit_of_shapes(shards: &[TreeChild<'_>]) -> Result<LeafCircuit, TreeError> {
+    let leaves = shards
+        .iter()
+        .map(|&s| placeholder_node(LEAF_SETTINGS, circuit_of_shape(NodeKind::ShardLeaf, &[s])?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let top = chain::fold_tree(leaves, |left, right| {
+        let (lpv, rpv) = (
+            left.instance_public_values(),
+            right.instance_public_values(),
+        );
+        let circuit = circuit_of_shape(NodeKind::Internal, &[left.child(&lpv), right.child(&rpv)])?;
+        placeholder_node(LEAF_SETTINGS, circuit)
+    })?
+    .ok_or(TreeError::Empty)?;
+    let pv = top.instance_public_values();
+    circuit_of_shape(NodeKind::Root, &[top.child(&pv)])
 }

@@ -7,10 +7,8 @@
 //! binding; the verifier recomputes both from the block and subblock claims (and which subblock
 //! each shard proves) and compares.
 //!
-//! Not yet a block proof format: the root's verifying key follows the shard shapes (no fixed
-//! shapes or `vk_root` yet), and a verifier cannot rebuild it without the shard proofs, since
-//! the recursion programs are emitted by running the verifier on a proof. So [`aggregate_block`]
-//! checks the root with the key its own run made.
+//! [`aggregate_block`] checks the root with the key its own run made; block proof v3
+//! ([`crate::aggregated`]) is what a verifier without the shard proofs reads.
 
 use std::time::{Duration, Instant};
 
@@ -105,12 +103,14 @@ fn check_shard_list(
 }
 
 /// The root values the claims give: the block binding, and the tree digest of the subblock
-/// binding of each shard (`shard_subblocks[k]`: the subblock shard `k` proves).
+/// binding of each shard (`shard_subblocks[k]`: the subblock shard `k` proves). The shard list
+/// must cover the subblocks in order.
 pub fn claimed_root_values(
     block: &BlockPublicValues,
     subblocks: &[SubblockPublicValues],
     shard_subblocks: &[u32],
 ) -> Result<RootValues<Val>, ClaimsError> {
+    check_shard_list(subblocks, shard_subblocks)?;
     let bindings = shard_subblocks
         .iter()
         .enumerate()
@@ -135,7 +135,6 @@ pub fn check_root_claims(
     shard_subblocks: &[u32],
 ) -> Result<(), ClaimsError> {
     let root = RootValues::from_slice(root_public_values).map_err(ClaimsError::Shape)?;
-    check_shard_list(subblocks, shard_subblocks)?;
     let claimed = claimed_root_values(block, subblocks, shard_subblocks)?;
     if root.block != claimed.block {
         return Err(ClaimsError::BlockBinding);
@@ -157,6 +156,8 @@ pub struct AggregatedBlock {
     /// Making the root circuit's verifying key (what a verifier without fixed shapes would
     /// have to do, given the circuit).
     pub root_keygen_time: Duration,
+    /// Each shard's EVM tables' log heights (its shape).
+    pub shard_degree_bits: Vec<Vec<usize>>,
 }
 
 /// Aggregate `proof`'s shard proofs (KoalaBear) on the CPU, then check the root: the stock
@@ -202,5 +203,6 @@ pub fn aggregate_block(proof: &BlockProof) -> Result<AggregatedBlock, AggregateE
         root_proof_bytes,
         verify_time,
         root_keygen_time,
+        shard_degree_bits: shards.iter().map(|s| s.proof.degree_bits.clone()).collect(),
     })
 }

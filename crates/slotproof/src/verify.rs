@@ -102,6 +102,15 @@ pub enum VerifyError {
     TreeChain(ChainError),
     #[error("the shards aggregate to other root public values than the claims give")]
     RootValues,
+    /// Aggregated proof: the claims and shard list do not give root public values.
+    #[error("aggregated proof: {0}")]
+    RootClaims(crate::aggregate::ClaimsError),
+    #[error("aggregated proof: shard {shard} has a malformed shape")]
+    ShardShape { shard: usize },
+    #[error("aggregated proof: the tree's keys cannot be rebuilt: {reason}")]
+    Keys { reason: String },
+    #[error("aggregated proof: the root proof is rejected: {reason}")]
+    RootRejected { reason: String },
 }
 
 fn field_values<F: PrimeField32>(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec<F>>, VerifyError> {
@@ -220,19 +229,37 @@ impl ChainValues {
     }
 }
 
-/// Verifies block proof bytes and returns the block public values they prove. Never panics.
+/// Verifies block proof bytes of either version (v2: the shard proofs; v3: one aggregated
+/// proof, [`crate::aggregated`]) and returns the block public values they prove. Never panics.
 pub fn verify_block_proof(bytes: &[u8]) -> Result<BlockPublicValues, VerifyError> {
+    verify_block_proof_version(bytes).map(|(_, block)| block)
+}
+
+/// [`verify_block_proof`], also naming the format version it read.
+pub fn verify_block_proof_version(bytes: &[u8]) -> Result<(u32, BlockPublicValues), VerifyError> {
+    let version = crate::aggregated::proof_version(bytes)?;
+    if version == crate::aggregated::AGGREGATED_PROOF_VERSION {
+        return crate::aggregated::verify_aggregated_proof(bytes).map(|b| (version, b));
+    }
     let proof = BlockProof::from_bytes(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     verify_parsed(&proof)?;
-    Ok(proof.block)
+    Ok((version, proof.block))
 }
 
 /// The checks on the block's and subblocks' public values alone (no shard proof is looked at):
 /// the subblocks cover the block in order, their boundaries are canonical and the state they
 /// read continues the state earlier subblocks wrote. Part of [`verify_block_proof`].
 pub fn check_public_values(proof: &BlockProof) -> Result<(), VerifyError> {
-    check_subblocks_cover_block(&proof.block, &proof.subblocks)?;
-    check_state_continuity(&proof.subblocks)
+    check_claims(&proof.block, &proof.subblocks)
+}
+
+/// [`check_public_values`] on the claims themselves (what both proof versions carry).
+pub(crate) fn check_claims(
+    block: &BlockPublicValues,
+    subblocks: &[SubblockPublicValues],
+) -> Result<(), VerifyError> {
+    check_subblocks_cover_block(block, subblocks)?;
+    check_state_continuity(subblocks)
 }
 
 fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
