@@ -178,8 +178,12 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     let t_verify = Instant::now();
     let mut verified = verify_block_proof(&v2_bytes).is_ok();
     let verify = t_verify.elapsed();
-    // Aggregation (KoalaBear only: the recursion circuits verify KoalaBear proofs).
-    let aggregate = !args.no_aggregate && field == slotproof::Field::KoalaBear && verified;
+    // Aggregation (KoalaBear only: the recursion circuits verify KoalaBear proofs; a block
+    // without EVM steps has no shard to aggregate and stays v2).
+    let aggregate = !args.no_aggregate
+        && field == slotproof::Field::KoalaBear
+        && verified
+        && !proved.proof.shards.is_empty();
     let aggregation = if aggregate {
         if !args.json {
             eprintln!(
