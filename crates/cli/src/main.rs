@@ -1,5 +1,6 @@
 //! `slotproof`: execute and prove Ethereum blocks.
 
+mod aggregate;
 mod bench;
 mod bench_eest;
 mod blocktest;
@@ -45,6 +46,10 @@ enum Command {
     /// Prove a block's shard, then the leaf recursion proof that the shard proof verifies, and
     /// verify the leaf (exit code 0 only if it verifies).
     Leaf(leaf::LeafArgs),
+    /// Prove a block, aggregate its shard proofs into one root recursion proof (leaves,
+    /// internal nodes checking that the shards chain, a root with small-proof settings), check
+    /// the root against the block's claims and print each layer's time and the root's size.
+    Aggregate(aggregate::AggregateArgs),
     /// Run GeneralStateTests JSON files (a file or a directory tree) through the executor.
     Statetest {
         paths: Vec<PathBuf>,
@@ -68,6 +73,7 @@ fn main() -> ExitCode {
         Some(Command::Prove(args)) => prove::run_prove(&args),
         Some(Command::Verify(args)) => prove::run_verify(&args),
         Some(Command::Leaf(args)) => leaf::run(&args),
+        Some(Command::Aggregate(args)) => aggregate::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
         Some(Command::Blocktest(args)) => blocktest::run(&args),

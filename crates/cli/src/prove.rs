@@ -30,9 +30,12 @@ pub struct ProveArgs {
     /// Maximum EVM steps per shard.
     #[arg(long, default_value_t = slotproof::DEFAULT_MAX_SHARD_ROWS)]
     pub max_rows: usize,
-    /// Write the block proof here.
+    /// Write the block proof here (v3, one aggregated proof; v2 with `--no-aggregate`).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Keep the shard proofs (block proof v2) instead of aggregating them into one proof.
+    #[arg(long)]
+    pub no_aggregate: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -49,6 +52,7 @@ impl ProveArgs {
             subblock_gas: DEFAULT_SUBBLOCK_GAS,
             max_rows: slotproof::DEFAULT_MAX_SHARD_ROWS,
             output: None,
+            no_aggregate: false,
             json: false,
         }
     }
@@ -170,13 +174,55 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         slotproof::Progress::ShardProven(_) => bar.inc(1),
     })?;
     bar.finish_and_clear();
-    let bytes = proved.proof.to_bytes()?;
+    let v2_bytes = proved.proof.to_bytes()?;
     let t_verify = Instant::now();
-    let verified = verify_block_proof(&bytes).is_ok();
+    let mut verified = verify_block_proof(&v2_bytes).is_ok();
     let verify = t_verify.elapsed();
+    // Aggregation (KoalaBear only: the recursion circuits verify KoalaBear proofs; a block
+    // without EVM steps has no shard to aggregate and stays v2).
+    let aggregate = !args.no_aggregate
+        && field == slotproof::Field::KoalaBear
+        && verified
+        && !proved.proof.shards.is_empty();
+    let aggregation = if aggregate {
+        if !args.json {
+            eprintln!(
+                "aggregating {} shard proofs into one ...",
+                proved.proof.shards.len()
+            );
+        }
+        let t = Instant::now();
+        let agg = slotproof::aggregate::aggregate_block(&proved.proof)?;
+        let aggregate_time = t.elapsed();
+        let v3 = slotproof::aggregated::AggregatedProof::new(&proved.proof, &agg)?.to_bytes()?;
+        let t = Instant::now();
+        let v3_verified = verify_block_proof(&v3).is_ok();
+        verified &= v3_verified;
+        Some((agg, aggregate_time, v3, t.elapsed()))
+    } else {
+        None
+    };
+    let bytes = match &aggregation {
+        Some((_, _, v3, _)) => v3.clone(),
+        None => v2_bytes.clone(),
+    };
     if let Some(out) = &args.output {
         std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     }
+    let aggregation_json = aggregation.as_ref().map(|(agg, total, v3, v3_verify)| {
+        json!({
+            "format_version": slotproof::aggregated::AGGREGATED_PROOF_VERSION,
+            "aggregate_ms": ms(*total),
+            "leaf_ms": agg.times.leaves.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+            "internal_ms": agg.times.internal.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+            "root_ms": ms(agg.times.root),
+            "root_proof_bytes": agg.root_proof_bytes,
+            "proof_bytes": v3.len(),
+            "shard_proofs_bytes": v2_bytes.len(),
+            // Rebuilds the tree's keys from the shard shapes (no fixed shapes yet).
+            "verify_ms": ms(*v3_verify),
+        })
+    });
     let exec = &proved.execution;
     let t = &proved.timings;
     let share = exec
@@ -241,6 +287,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 "version": proved.proof.coverage_version,
                 "constrained_step_share": share_pct / 100.0,
             },
+            "aggregation": aggregation_json,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -302,6 +349,30 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         for (name, d) in summed_phases(&proved.shards) {
             println!("  {name:<40} {:>9.1} ms", ms(d));
         }
+        match &aggregation {
+            Some((agg, total, _, v3_verify)) => {
+                let layer = |d: &[Duration]| {
+                    d.iter()
+                        .map(|d| format!("{:.0}", ms(*d)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!(
+                    "aggregation  {:.0} ms: leaves [{}] ms, internal [{}] ms, root {:.0} ms; root proof {} bytes (the shard proofs: {} bytes)",
+                    ms(*total),
+                    layer(&agg.times.leaves),
+                    layer(&agg.times.internal),
+                    ms(agg.times.root),
+                    agg.root_proof_bytes,
+                    v2_bytes.len()
+                );
+                println!(
+                    "format       v3 (one aggregated proof), verified in {:.1} ms (keys rebuilt from the shard shapes: no fixed shapes yet)",
+                    ms(*v3_verify)
+                );
+            }
+            None => println!("format       v2 (the shard proofs)"),
+        }
         println!(
             "proof        {} bytes{}",
             bytes.len(),
@@ -336,29 +407,43 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(&args.proof).with_context(|| format!("reading {}", args.proof.display()))?;
     let t0 = Instant::now();
-    let result = verify_block_proof(&bytes);
+    let result = slotproof::verify_block_proof_version(&bytes);
     let elapsed = ms(t0.elapsed());
-    let (shards, subblocks, carried) = BlockProof::from_bytes(&bytes)
-        .map(|p| {
-            (
-                p.shards.len(),
-                p.subblocks.len(),
-                p.shards_with_carried_state(),
-            )
-        })
-        .unwrap_or((0, 0, 0));
+    let v3 = slotproof::aggregated::proof_version(&bytes)
+        .is_ok_and(|v| v == slotproof::aggregated::AGGREGATED_PROOF_VERSION);
+    let (shards, subblocks, carried) = if v3 {
+        // Carried state is not recorded in an aggregated proof's shard list.
+        slotproof::aggregated::AggregatedProof::from_bytes(&bytes)
+            .map(|p| (p.shards.len(), p.subblocks.len(), 0))
+            .unwrap_or((0, 0, 0))
+    } else {
+        BlockProof::from_bytes(&bytes)
+            .map(|p| {
+                (
+                    p.shards.len(),
+                    p.subblocks.len(),
+                    p.shards_with_carried_state(),
+                )
+            })
+            .unwrap_or((0, 0, 0))
+    };
     match &result {
-        Ok(block) => {
+        Ok((version, block)) => {
+            let format = if *version == slotproof::aggregated::AGGREGATED_PROOF_VERSION {
+                "v3 (one aggregated proof; keys rebuilt from the shard shapes)"
+            } else {
+                "v2 (the shard proofs)"
+            };
             if args.json {
                 println!(
                     "{}",
-                    json!({"verified": true, "block_number": block.number, "gas_used": block.gas_used,
+                    json!({"verified": true, "format_version": version, "block_number": block.number, "gas_used": block.gas_used,
                     "block_hash": format!("0x{}", hex(&block.block_hash)), "state_root": format!("0x{}", hex(&block.state_root)),
                     "transactions": block.transactions, "subblocks": subblocks, "shards": shards, "shards_with_carried_state": carried, "verify_ms": elapsed})
                 );
             } else {
                 println!(
-                    "valid: block {} (hash 0x{}), {} txs, {} gas, {subblocks} subblocks, {shards} shards ({carried} with carried state), verified in {elapsed:.1} ms",
+                    "valid ({format}): block {} (hash 0x{}), {} txs, {} gas, {subblocks} subblocks, {shards} shards ({carried} with carried state), verified in {elapsed:.1} ms",
                     block.number,
                     hex(&block.block_hash),
                     block.transactions,

@@ -19,6 +19,8 @@ fn default_run_proves_the_embedded_block() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("fixtures/mixed.json (embedded)"));
+    // Aggregated by default: one proof, block proof v3, verified.
+    assert!(text.contains("format       v3"), "{text}");
     assert!(text.contains("verified     true"), "{text}");
 }
 
@@ -87,7 +89,15 @@ fn prove_writes_a_proof_that_verify_accepts_and_a_tampered_one_it_rejects() {
     let proof = dir.join("transfers.proof");
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
     let out = slotproof()
-        .args(["prove", fixture, "--max-rows", "128", "--json", "-o"])
+        .args([
+            "prove",
+            fixture,
+            "--max-rows",
+            "128",
+            "--no-aggregate",
+            "--json",
+            "-o",
+        ])
         .arg(&proof)
         .output()
         .unwrap();
@@ -377,7 +387,14 @@ fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
     let prove = |extra: &[&str]| {
         slotproof()
-            .args(["prove", fixture, "--max-rows", "1024", "--json"])
+            .args([
+                "prove",
+                fixture,
+                "--max-rows",
+                "1024",
+                "--no-aggregate",
+                "--json",
+            ])
             .args(extra)
             .output()
             .unwrap()
@@ -413,7 +430,15 @@ fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
     let (a, b) = (dir.join("overlapped.bin"), dir.join("sequential.bin"));
     for (path, extra) in [(&a, None), (&b, Some("--no-overlap"))] {
         let out = slotproof()
-            .args(["prove", fixture, "--max-rows", "1024", "--json", "-o"])
+            .args([
+                "prove",
+                fixture,
+                "--max-rows",
+                "1024",
+                "--no-aggregate",
+                "--json",
+                "-o",
+            ])
             .arg(path)
             .args(extra)
             .output()
@@ -487,6 +512,7 @@ fn prove_with_the_cuda_backend_writes_the_cpu_proof_bytes() {
             fixture,
             "--max-rows",
             "128",
+            "--no-aggregate",
             "--json",
             "--backend",
             backend,

@@ -12,8 +12,12 @@
 //! - [`sponge`]: the transcript's duplex sponge replayed as Poseidon2 calls (the rows the
 //!   Poseidon2 table proves for a transcript).
 //! - [`tables`]: the first recursion tables (Poseidon2, ExtAlu), proven by the project's prover.
+//! - [`leaf`], [`node`]: one recursion circuit over one or several proofs of a statement.
+//! - The aggregation tree: [`chain`] (the chaining checks, once over [`Ops`]), [`tree`] (leaf,
+//!   internal node and root circuits, proving a tree), [`root`] (the root's FRI settings).
 
 pub mod build;
+pub mod chain;
 pub mod config;
 pub mod error;
 pub mod key;
@@ -24,8 +28,10 @@ pub mod node;
 pub mod ops;
 pub mod oracle;
 pub mod recording;
+pub mod root;
 pub mod sponge;
 pub mod tables;
+pub mod tree;
 pub mod verifier;
 
 pub use error::{MirrorError, OpenedCommitment, PowStep};
@@ -33,4 +39,4 @@ pub use key::MirrorKey;
 pub use log::Event;
 pub use native::Native;
 pub use ops::Ops;
-pub use verifier::verify_generic;
+pub use verifier::{verify_generic, verify_generic_with};

@@ -109,6 +109,10 @@ impl Ops for Native {
         a == b
     }
 
+    fn restart_transcript(&mut self) {
+        self.challenger = ShardChallenger::new(Val::default_poseidon2_16());
+    }
+
     fn observe(&mut self, value: Val) {
         self.log.push(Event::Observe(value));
         self.challenger.observe(value);

@@ -1,8 +1,7 @@
-//! An aggregation node's circuit, first cut (issue 13): one program that verifies several
-//! child proofs of one statement, each under a transcript of its own, in order. The children's
-//! public values, concatenated in child order, are the node's. Built from the same
-//! [`verify_generic`] as the leaf, so a node over leaf proofs is the tree's internal node without
-//! its chaining checks (shards chain, one block binding, `vk_root`), which come with issue 13.
+//! A node over several child proofs of one statement: one program that verifies each under a
+//! transcript of its own, in order, and publishes the children's public values, concatenated in
+//! child order. Generic over the statement (any AIRs); the aggregation tree's nodes, which
+//! check that EVM shards chain and publish one combined layout, are [`crate::tree`]'s.
 
 use crate::build::Build;
 use crate::config::{ShardProof, Val};

@@ -72,6 +72,9 @@ pub trait Ops {
     /// Whether two base handles are equal.
     fn base_eq(&mut self, a: Self::F, b: Self::F) -> bool;
 
+    /// Start a fresh Fiat–Shamir sponge (the all-zero state): each proof verified, and each
+    /// hash of the aggregation tree ([`crate::chain`]), has a sponge of its own.
+    fn restart_transcript(&mut self);
     /// Absorb into the Fiat–Shamir sponge.
     fn observe(&mut self, value: Self::F);
     /// Squeeze from the sponge.

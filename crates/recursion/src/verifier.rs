@@ -153,13 +153,27 @@ fn bus_layout(instances: &[InstanceShape]) -> (Vec<Vec<usize>>, usize, usize) {
     (ids, max_width, next_bus)
 }
 
-/// Verify `proof` of the statement `key` with `public_values`, through `ops`.
+/// Verify `proof` of the statement `key` with `public_values`, through `ops`. The public values
+/// enter as [`Ops::public_input`]: the verified proof's public values become the verifier's own.
 pub fn verify_generic<O: Ops>(
     ops: &mut O,
     key: &MirrorKey,
     proof: &ShardProof,
     public_values: &[Vec<Val>],
 ) -> Result<(), MirrorError> {
+    verify_generic_with(ops, key, proof, public_values, |ops, v| ops.public_input(v)).map(|_| ())
+}
+
+/// [`verify_generic`], with the public values entering through `public_handle` (e.g.
+/// [`Ops::input`], for a verifier that checks them and publishes something else, as the
+/// aggregation tree's nodes do). Returns the public values' handles per instance.
+pub fn verify_generic_with<O: Ops>(
+    ops: &mut O,
+    key: &MirrorKey,
+    proof: &ShardProof,
+    public_values: &[Vec<Val>],
+    mut public_handle: impl FnMut(&mut O, Val) -> O::F,
+) -> Result<Vec<Vec<O::F>>, MirrorError> {
     let settings = &key.settings;
     let log_blowup = settings.log_blowup;
     let instances = &key.instances;
@@ -291,7 +305,7 @@ pub fn verify_generic<O: Ops>(
     let main_words = observe_commitment(ops, &proof.commitments.main);
     let public_handles: Vec<Vec<O::F>> = public_values
         .iter()
-        .map(|pv| pv.iter().map(|&v| ops.public_input(v)).collect())
+        .map(|pv| pv.iter().map(|&v| public_handle(ops, v)).collect())
         .collect();
     for pv in &public_handles {
         for &v in pv {
@@ -609,7 +623,7 @@ pub fn verify_generic<O: Ops>(
     if !ops.is_zero(sum) {
         return Err(MirrorError::LookupTerminalSum);
     }
-    Ok(())
+    Ok(public_handles)
 }
 
 /// What one instance's constraints read at ζ: the row `[main | preprocessed]` at ζ and at the

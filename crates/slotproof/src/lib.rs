@@ -22,11 +22,19 @@
 //! ([`ShardReport`] in [`ProvedBlock::shards`]); shards above the device memory budget are cut
 //! until they fit, or proving fails with [`ProveError::OutOfDeviceMemory`].
 //!
+//! [`aggregate::aggregate_block`] aggregates a block proof's shard proofs into one root recursion
+//! proof whose circuits check that the shards chain (`slotproof aggregate`);
+//! [`aggregated::AggregatedProof`] is block proof v3 (the claims, the shard shapes, the root
+//! proof), which [`verify_block_proof`] checks as well as v2, rebuilding the root's key from the
+//! shard shapes (no fixed shapes yet).
+//!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,
 //! state continuity between subblocks) is checked by the verifier on prover-supplied values,
 //! which the AIR does not yet tie to the execution; see the README.
 
+pub mod aggregate;
+pub mod aggregated;
 mod backend;
 pub mod leaf;
 mod memory;
@@ -49,7 +57,9 @@ pub use prove::{
     ProveTimings, ProvedBlock,
 };
 pub use slotproof_prover::device_memory::Phase as DevicePhase;
-pub use verify::{VerifyError, check_public_values, verify_block_proof};
+pub use verify::{
+    VerifyError, check_public_values, verify_block_proof, verify_block_proof_version,
+};
 
 pub use slotproof_air as air;
 /// The CUDA backend crate (device probe, `CudaBackend`), with the `cuda` feature.

@@ -5,7 +5,9 @@
 //! canonical and continuous (every read of an account or slot that an earlier subblock wrote sees
 //! the latest such write), every subblock with steps has shards and every subblock without has
 //! none; then every shard: the right shape, bound to the block's and its subblock's public values,
-//! its proof valid; finally the shards of each subblock start it, chain and end at its last step.
+//! its proof valid; finally the shards of each subblock start it, chain and end at its last step,
+//! and (KoalaBear) the aggregation tree's own chaining checks, run on values, accept the shards
+//! and give the root public values the claims give.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +24,8 @@ use slotproof_air::shard::{
 };
 use slotproof_air::{CpuPublic, EvmAir};
 use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver};
+use slotproof_recursion::chain::ChainError;
+use slotproof_recursion::tree::native::{expected_root_values, root_values};
 use thiserror::Error;
 
 /// Why a block proof is not accepted.
@@ -93,6 +97,20 @@ pub enum VerifyError {
         expected: u64,
         found: u64,
     },
+    /// The aggregation tree's chaining checks (the ones its circuits make) refuse the shards.
+    #[error("the shards do not aggregate: {0}")]
+    TreeChain(ChainError),
+    #[error("the shards aggregate to other root public values than the claims give")]
+    RootValues,
+    /// Aggregated proof: the claims and shard list do not give root public values.
+    #[error("aggregated proof: {0}")]
+    RootClaims(crate::aggregate::ClaimsError),
+    #[error("aggregated proof: shard {shard} has a malformed shape")]
+    ShardShape { shard: usize },
+    #[error("aggregated proof: the tree's keys cannot be rebuilt: {reason}")]
+    Keys { reason: String },
+    #[error("aggregated proof: the root proof is rejected: {reason}")]
+    RootRejected { reason: String },
 }
 
 fn field_values<F: PrimeField32>(v: &[Vec<u32>], shard: usize) -> Result<Vec<Vec<F>>, VerifyError> {
@@ -182,6 +200,24 @@ fn group_ends<F: PrimeField32>(group: &[Vec<Vec<F>>]) -> Option<u64> {
     })
 }
 
+/// The checks the aggregation tree makes, on values: the shards, merged over the tree's
+/// pairing, chain into a root (`slotproof_recursion::chain`, the code the tree's circuits
+/// run), and the root publishes the block binding and the digest of the shards' subblock
+/// bindings the claims give. So a KoalaBear proof that verifies can be aggregated.
+fn check_tree(proof: &BlockProof, shards: &[Vec<Vec<KoalaBear>>]) -> Result<(), VerifyError> {
+    let root = root_values(shards).map_err(VerifyError::TreeChain)?;
+    let block = block_binding::<KoalaBear>(&proof.block.claim());
+    let bindings: Vec<Vec<KoalaBear>> = proof
+        .shards
+        .iter()
+        .map(|s| subblock_binding::<KoalaBear>(&proof.subblocks[s.subblock as usize].claim()))
+        .collect();
+    match expected_root_values(&block, &bindings) {
+        Some(expected) if expected == root => Ok(()),
+        _ => Err(VerifyError::RootValues),
+    }
+}
+
 impl ChainValues {
     /// For shards `range` (one subblock): `None` unless they start it, chain and end it; else
     /// the index of the last step they prove.
@@ -193,19 +229,37 @@ impl ChainValues {
     }
 }
 
-/// Verifies block proof bytes and returns the block public values they prove. Never panics.
+/// Verifies block proof bytes of either version (v2: the shard proofs; v3: one aggregated
+/// proof, [`crate::aggregated`]) and returns the block public values they prove. Never panics.
 pub fn verify_block_proof(bytes: &[u8]) -> Result<BlockPublicValues, VerifyError> {
+    verify_block_proof_version(bytes).map(|(_, block)| block)
+}
+
+/// [`verify_block_proof`], also naming the format version it read.
+pub fn verify_block_proof_version(bytes: &[u8]) -> Result<(u32, BlockPublicValues), VerifyError> {
+    let version = crate::aggregated::proof_version(bytes)?;
+    if version == crate::aggregated::AGGREGATED_PROOF_VERSION {
+        return crate::aggregated::verify_aggregated_proof(bytes).map(|b| (version, b));
+    }
     let proof = BlockProof::from_bytes(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     verify_parsed(&proof)?;
-    Ok(proof.block)
+    Ok((version, proof.block))
 }
 
 /// The checks on the block's and subblocks' public values alone (no shard proof is looked at):
 /// the subblocks cover the block in order, their boundaries are canonical and the state they
 /// read continues the state earlier subblocks wrote. Part of [`verify_block_proof`].
 pub fn check_public_values(proof: &BlockProof) -> Result<(), VerifyError> {
-    check_subblocks_cover_block(&proof.block, &proof.subblocks)?;
-    check_state_continuity(&proof.subblocks)
+    check_claims(&proof.block, &proof.subblocks)
+}
+
+/// [`check_public_values`] on the claims themselves (what both proof versions carry).
+pub(crate) fn check_claims(
+    block: &BlockPublicValues,
+    subblocks: &[SubblockPublicValues],
+) -> Result<(), VerifyError> {
+    check_subblocks_cover_block(block, subblocks)?;
+    check_state_continuity(subblocks)
 }
 
 fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
@@ -244,6 +298,11 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
                 found: last + 1,
             });
         }
+    }
+    if let ChainValues::KoalaBear(shards) = &chain_values
+        && !shards.is_empty()
+    {
+        check_tree(proof, shards)?;
     }
     Ok(())
 }

@@ -1,0 +1,419 @@
+//! The aggregation tree's circuits (issue 13): leaf, internal node and root, each one program
+//! compiled by running [`verify_generic_with`] on its children through [`Build`] and then the
+//! chaining checks of [`crate::chain`] on the children's public values.
+//!
+//! - [`build_shard_leaf`]: verifies one EVM shard proof; publishes the shard as
+//!   [`NodeValues`].
+//! - [`build_internal`]: verifies two (or more) node proofs, leaf or internal alike (one
+//!   public-value layout), checks that they chain ([`chain::merge`]) and publishes the combined
+//!   [`NodeValues`].
+//! - [`build_root`]: verifies the top node, checks that it covers whole subblocks
+//!   ([`chain::check_root`]) and publishes [`RootValues`]: the block binding and the digest of
+//!   every shard's subblock binding. It is proven under [`crate::root::ROOT_SETTINGS`].
+//!
+//! The children's public values enter as hints (observed into their transcripts as the
+//! verifier does); only what the node publishes is its own public values. A child's circuit
+//! enters through its [`MirrorKey`] (its preprocessed commitment is a constant of the program),
+//! so a node's program, and so its verifying key, depends on its children's keys: until fixed
+//! shard shapes exist (issue 13, item 3) the tree's keys follow the shards' shapes.
+//! [`prove_tree`] proves a whole tree over the fixed pairing of [`chain::fold_tree`].
+
+use std::time::{Duration, Instant};
+
+use p3_field::PrimeCharacteristicRing;
+use slotproof_prover::{Backend, ShardProver};
+use thiserror::Error;
+
+use crate::build::{Build, BuildError, Word};
+use crate::chain::{self, ChainError, NodeValues, RootValues};
+use crate::config::{ShardConfig, ShardProof, Val};
+use crate::error::MirrorError;
+use crate::key::MirrorKey;
+use crate::leaf::{LEAF_SETTINGS, LeafCircuit, LeafError, LeafProof, LeafWitness, prove_leaf};
+use crate::native::Native;
+use crate::ops::Ops;
+use crate::verifier::verify_generic_with;
+
+/// One proof a node verifies: its statement, the proof and its public values per instance.
+#[derive(Clone, Copy)]
+pub struct TreeChild<'a> {
+    pub key: &'a MirrorKey,
+    pub proof: &'a ShardProof,
+    pub public_values: &'a [Vec<Val>],
+}
+
+/// Why a node of the tree cannot be made.
+#[derive(Debug, Error)]
+pub enum TreeError {
+    #[error("child {child} does not verify: {source}")]
+    ChildRejected {
+        child: usize,
+        #[source]
+        source: MirrorError,
+    },
+    #[error("the children do not chain: {0}")]
+    Chain(#[from] ChainError),
+    #[error("the node circuit cannot be built: {0}")]
+    Build(#[from] BuildError),
+    #[error("an internal node takes at least two children, not {0}")]
+    Arity(usize),
+    #[error("the tree has no shards")]
+    Empty,
+    #[error("proving or checking a node: {0}")]
+    Node(#[from] LeafError),
+    #[error("a node's statement: {0}")]
+    Key(MirrorError),
+}
+
+/// Compile the verification of `children`, then `publish_values` on their public-value
+/// handles, into one circuit whose public values are what it returns.
+fn build_tree_node(
+    children: &[TreeChild<'_>],
+    publish_values: impl FnOnce(&mut Build, Vec<Vec<Vec<Word>>>) -> Result<Vec<Word>, ChainError>,
+) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    build_node_with(children, false, publish_values)
+}
+
+fn build_node_with(
+    children: &[TreeChild<'_>],
+    shape_only: bool,
+    publish_values: impl FnOnce(&mut Build, Vec<Vec<Vec<Word>>>) -> Result<Vec<Word>, ChainError>,
+) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    let first = children.first().ok_or(TreeError::Arity(0))?;
+    let mut build = Build::for_settings(&first.key.settings);
+    if shape_only {
+        build = build.shape_only();
+    }
+    let mut handles = Vec::with_capacity(children.len());
+    for (i, c) in children.iter().enumerate() {
+        build.start_transcript();
+        let verdict = verify_generic_with(&mut build, c.key, c.proof, c.public_values, |ops, v| {
+            ops.input(v)
+        });
+        if let Some(op) = build.unsupported_op() {
+            return Err(BuildError::Unsupported(op).into());
+        }
+        handles.push(verdict.map_err(|source| TreeError::ChildRejected { child: i, source })?);
+    }
+    let values = publish_values(&mut build, handles)?;
+    chain::publish(&mut build, &values)?;
+    let (program, hints, public_values) = build.finish_with_publics()?;
+    Ok((
+        LeafCircuit {
+            num_public_values: public_values.len(),
+            program,
+        },
+        LeafWitness {
+            hints,
+            public_values,
+        },
+    ))
+}
+
+/// A node child's [`NodeValues`] handles: every public value of a recursion proof is the
+/// `Public` table's, in order.
+fn node_handles(public_values: &[Vec<Word>]) -> Result<NodeValues<Word>, ChainError> {
+    let flat: Vec<Word> = public_values.iter().flatten().copied().collect();
+    NodeValues::from_slice(&flat)
+}
+
+/// The leaf over one EVM shard proof (of the statement `shard.key`).
+pub fn build_shard_leaf(shard: TreeChild<'_>) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    build_tree_node(&[shard], |build, handles| {
+        Ok(chain::leaf_values(build, &handles[0])?.to_vec())
+    })
+}
+
+/// The internal node over adjacent nodes, left to right.
+pub fn build_internal(children: &[TreeChild<'_>]) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    if children.len() < 2 {
+        return Err(TreeError::Arity(children.len()));
+    }
+    build_tree_node(children, |build, handles| {
+        let mut nodes = handles.iter().map(|h| node_handles(h));
+        let mut acc = nodes.next().ok_or(ChainError::Shape("no child".into()))??;
+        for node in nodes {
+            acc = chain::merge(build, &acc, &node?)?;
+        }
+        Ok(acc.to_vec())
+    })
+}
+
+/// The root over the top node.
+pub fn build_root(top: TreeChild<'_>) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    build_tree_node(&[top], |build, handles| {
+        let top = node_handles(&handles[0])?;
+        Ok(chain::check_root(build, &top)?.to_vec())
+    })
+}
+
+/// Which node of the tree a circuit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    ShardLeaf,
+    Internal,
+    Root,
+}
+
+/// The circuit of a `kind` node over children of these **shapes**: the children's proofs may
+/// be placeholders of the right shape with any values (e.g. an unchecked prover's proofs of
+/// zero traces), since every check counts as passed ([`Build::shape_only`]). The program, and
+/// so the verifying key, is the one real children of these shapes give: a verifier can derive
+/// the tree's keys from shapes alone.
+pub fn circuit_of_shape(
+    kind: NodeKind,
+    children: &[TreeChild<'_>],
+) -> Result<LeafCircuit, TreeError> {
+    let (circuit, _) = build_node_with(children, true, |build, handles| {
+        Ok(match kind {
+            NodeKind::ShardLeaf => chain::leaf_values(build, &handles[0])?.to_vec(),
+            NodeKind::Internal => {
+                let mut nodes = handles.iter().map(|h| node_handles(h));
+                let mut acc = nodes.next().ok_or(ChainError::Shape("no child".into()))??;
+                for node in nodes {
+                    acc = chain::merge(build, &acc, &node?)?;
+                }
+                acc.to_vec()
+            }
+            NodeKind::Root => chain::check_root(build, &node_handles(&handles[0])?)?.to_vec(),
+        })
+    })?;
+    Ok(circuit)
+}
+
+/// The chaining checks on values: [`chain`] run by [`Native`], the native verifier's side of
+/// the code the circuits run.
+pub mod native {
+    use super::*;
+
+    fn ops() -> Native {
+        Native::new(&LEAF_SETTINGS)
+    }
+
+    /// A shard's public values as node values.
+    pub fn leaf_values(public_values: &[Vec<Val>]) -> Result<NodeValues<Val>, ChainError> {
+        chain::leaf_values(&mut ops(), public_values)
+    }
+
+    /// The node values of a run of shards, merged over the tree's pairing.
+    pub fn tree_values(shards: &[Vec<Vec<Val>>]) -> Result<NodeValues<Val>, ChainError> {
+        let mut ops = ops();
+        let leaves = shards
+            .iter()
+            .map(|pv| chain::leaf_values(&mut ops, pv))
+            .collect::<Result<Vec<_>, _>>()?;
+        chain::fold_tree(leaves, |l, r| chain::merge(&mut ops, &l, &r))?
+            .ok_or(ChainError::Shape("no shards".into()))
+    }
+
+    /// What the root of a tree over these shards publishes, or the first broken check.
+    pub fn root_values(shards: &[Vec<Vec<Val>>]) -> Result<RootValues<Val>, ChainError> {
+        let top = tree_values(shards)?;
+        chain::check_root(&mut ops(), &top)
+    }
+
+    /// The root values a verifier expects from claims: the block binding, and the tree digest
+    /// of each shard's subblock binding (in shard order). `None` for no shards.
+    pub fn expected_root_values(
+        block_binding: &[Val],
+        shard_subblock_bindings: &[Vec<Val>],
+    ) -> Option<RootValues<Val>> {
+        let mut ops = ops();
+        let leaves: Vec<_> = shard_subblock_bindings
+            .iter()
+            .map(|b| chain::leaf_digest(&mut ops, b))
+            .collect();
+        let digest = chain::fold_tree(leaves, |l, r| {
+            Ok::<_, core::convert::Infallible>(chain::node_digest(&mut ops, &l, &r))
+        })
+        .ok()??;
+        Some(RootValues {
+            block: block_binding.to_vec(),
+            digest,
+        })
+    }
+}
+
+/// A proven node and the statement a parent verifies it as.
+pub struct ProvenNode {
+    pub circuit: LeafCircuit,
+    pub key: MirrorKey,
+    pub proof: LeafProof,
+}
+
+impl ProvenNode {
+    /// This node as a parent's child.
+    pub fn child<'a>(&'a self, public_values: &'a [Vec<Val>]) -> TreeChild<'a> {
+        TreeChild {
+            key: &self.key,
+            proof: &self.proof.proof,
+            public_values,
+        }
+    }
+
+    /// Its public values per instance (what [`Self::child`] takes).
+    pub fn instance_public_values(&self) -> Vec<Vec<Val>> {
+        self.circuit
+            .instance_public_values(&self.proof.public_values)
+    }
+}
+
+/// Key, prove and check one node with `prover`; the proven node as a statement.
+pub fn prove_node<B: Backend<ShardConfig>>(
+    prover: &ShardProver<ShardConfig, B>,
+    circuit: LeafCircuit,
+    witness: &LeafWitness,
+) -> Result<ProvenNode, TreeError> {
+    let key = circuit.keygen(prover)?;
+    let proven = prove_leaf(prover, &key, &circuit, witness)?;
+    let airs = circuit.airs();
+    let mirror = MirrorKey::new(
+        *prover.settings(),
+        &airs,
+        &proven.proof.proof.degree_bits,
+        key.common(),
+    )
+    .map_err(TreeError::Key)?;
+    Ok(ProvenNode {
+        circuit,
+        key: mirror,
+        proof: proven.proof,
+    })
+}
+
+/// Time spent per layer of a tree (building circuits, keys and proofs together).
+#[derive(Clone, Debug, Default)]
+pub struct LayerTimes {
+    pub leaves: Vec<Duration>,
+    pub internal: Vec<Duration>,
+    pub root: Duration,
+}
+
+/// A proven tree: the root and what each layer took.
+pub struct ProvenTree {
+    pub root: ProvenNode,
+    pub times: LayerTimes,
+}
+
+/// Prove a leaf per shard (EVM shard proofs in block order) with `node_prover` (the leaf
+/// settings); each leaf's time goes to `times`.
+pub fn prove_leaves<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    shards: &[TreeChild<'_>],
+    times: &mut LayerTimes,
+) -> Result<Vec<ProvenNode>, TreeError> {
+    shards
+        .iter()
+        .map(|&shard| {
+            let start = Instant::now();
+            let (circuit, witness) = build_shard_leaf(shard)?;
+            let leaf = prove_node(node_prover, circuit, &witness)?;
+            times.leaves.push(start.elapsed());
+            Ok(leaf)
+        })
+        .collect()
+}
+
+/// Prove the tree above `leaves`: internal nodes over [`chain::fold_tree`]'s pairing with
+/// `node_prover`, then the root with `root_prover` ([`crate::root::ROOT_SETTINGS`]).
+pub fn prove_upper_layers<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    root_prover: &ShardProver<ShardConfig, B>,
+    leaves: Vec<ProvenNode>,
+    mut times: LayerTimes,
+) -> Result<ProvenTree, TreeError> {
+    let top = chain::fold_tree(leaves, |left, right| {
+        let start = Instant::now();
+        let (lpv, rpv) = (
+            left.instance_public_values(),
+            right.instance_public_values(),
+        );
+        let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)])?;
+        let node = prove_node(node_prover, circuit, &witness)?;
+        times.internal.push(start.elapsed());
+        Ok::<_, TreeError>(node)
+    })?
+    .ok_or(TreeError::Empty)?;
+    let start = Instant::now();
+    let pv = top.instance_public_values();
+    let (circuit, witness) = build_root(top.child(&pv))?;
+    let root = prove_node(root_prover, circuit, &witness)?;
+    times.root = start.elapsed();
+    Ok(ProvenTree { root, times })
+}
+
+/// Prove the whole tree over `shards`: [`prove_leaves`], then [`prove_upper_layers`].
+pub fn prove_tree<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    root_prover: &ShardProver<ShardConfig, B>,
+    shards: &[TreeChild<'_>],
+) -> Result<ProvenTree, TreeError> {
+    let mut times = LayerTimes::default();
+    let leaves = prove_leaves(node_prover, shards, &mut times)?;
+    prove_upper_layers(node_prover, root_prover, leaves, times)
+}
+
+/// A placeholder proof of `circuit`: an unchecked prover's proof of all-zero traces at the
+/// circuit's heights with zero public values. It has the shape of a real proof of the circuit
+/// (and verifies nowhere); [`circuit_of_shape`] takes it as a child.
+pub fn placeholder_node(
+    settings: slotproof_prover::FriSettings,
+    circuit: LeafCircuit,
+) -> Result<ProvenNode, TreeError> {
+    use p3_air::BaseAir;
+    use p3_matrix::dense::RowMajorMatrix;
+    use slotproof_prover::ProverOptions;
+
+    let prover: slotproof_prover::CpuShardProver<Val> =
+        ShardProver::cpu(settings).with_options(ProverOptions {
+            check_witness: false,
+        });
+    let key = circuit.keygen(&prover)?;
+    let airs = circuit.airs();
+    let traces: Vec<RowMajorMatrix<Val>> = airs
+        .iter()
+        .zip(circuit.rows())
+        .map(|(air, rows)| {
+            let width = BaseAir::<Val>::width(air);
+            RowMajorMatrix::new(vec![Val::ZERO; width * rows.padded_rows], width)
+        })
+        .collect();
+    let public_values = vec![Val::ZERO; circuit.num_public_values];
+    let instance_public_values = circuit.instance_public_values(&public_values);
+    let proof = prover
+        .prove_with_key(&key, &airs, &traces, &instance_public_values)
+        .map_err(LeafError::from)?;
+    let mirror = MirrorKey::new(settings, &airs, &proof.degree_bits, key.common())
+        .map_err(TreeError::Key)?;
+    Ok(ProvenNode {
+        circuit,
+        key: mirror,
+        proof: LeafProof {
+            proof,
+            public_values,
+        },
+    })
+}
+
+/// The root circuit of the tree over shards of these shapes (`shards`: placeholder shard
+/// proofs of the right shapes, e.g. an unchecked prover's, with their statements), derived as
+/// a verifier without the shard proofs must: each node's circuit from placeholder proofs of
+/// its children's circuits ([`circuit_of_shape`], [`placeholder_node`]), over the tree's
+/// pairing. Its verifying key is the real root's.
+pub fn root_circuit_of_shapes(shards: &[TreeChild<'_>]) -> Result<LeafCircuit, TreeError> {
+    let leaves = shards
+        .iter()
+        .map(|&s| placeholder_node(LEAF_SETTINGS, circuit_of_shape(NodeKind::ShardLeaf, &[s])?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let top = chain::fold_tree(leaves, |left, right| {
+        let (lpv, rpv) = (
+            left.instance_public_values(),
+            right.instance_public_values(),
+        );
+        let circuit = circuit_of_shape(NodeKind::Internal, &[left.child(&lpv), right.child(&rpv)])?;
+        placeholder_node(LEAF_SETTINGS, circuit)
+    })?
+    .ok_or(TreeError::Empty)?;
+    let pv = top.instance_public_values();
+    circuit_of_shape(NodeKind::Root, &[top.child(&pv)])
+}

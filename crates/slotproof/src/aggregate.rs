@@ -1,0 +1,208 @@
+//! Aggregation of a block proof's shard proofs into one root recursion proof (issue 13, part 2):
+//! a leaf per shard, internal nodes that check in-circuit that the shards chain, and a root
+//! proven with small-proof settings (`slotproof_recursion::tree`).
+//!
+//! [`check_root_claims`] is what a verifier of an aggregated proof checks besides the root proof
+//! itself: the root publishes the block binding and the tree digest of every shard's subblock
+//! binding; the verifier recomputes both from the block and subblock claims (and which subblock
+//! each shard proves) and compares.
+//!
+//! [`aggregate_block`] checks the root with the key its own run made; block proof v3
+//! ([`crate::aggregated`]) is what a verifier without the shard proofs reads.
+
+use std::time::{Duration, Instant};
+
+use slotproof_air::shard::{block_binding, subblock_binding};
+use slotproof_prover::{CpuShardProver, ShardProver, proof_to_bytes};
+use slotproof_recursion::chain::{ChainError, RootValues};
+use slotproof_recursion::config::Val;
+use slotproof_recursion::leaf::LEAF_SETTINGS;
+use slotproof_recursion::root::ROOT_SETTINGS;
+use slotproof_recursion::tree::native::expected_root_values;
+use slotproof_recursion::tree::{LayerTimes, ProvenNode, TreeChild, TreeError, prove_tree};
+use thiserror::Error;
+
+use crate::leaf::{DecodedShard, ShardLeafError, decode_shard, verify_leaf};
+use crate::proof::{BlockProof, BlockPublicValues, SubblockPublicValues};
+
+/// Why a block proof cannot be aggregated, or its root does not check.
+#[derive(Debug, Error)]
+pub enum AggregateError {
+    #[error("the block proof has no shards (a block without EVM steps)")]
+    NoShards,
+    #[error(transparent)]
+    Shard(#[from] ShardLeafError),
+    #[error("the aggregation tree: {0}")]
+    Tree(#[from] TreeError),
+    #[error("the root proof: {0}")]
+    Root(#[from] slotproof_recursion::leaf::LeafError),
+    #[error("encoding the root proof: {0}")]
+    Encode(String),
+    #[error(transparent)]
+    Claims(#[from] ClaimsError),
+}
+
+/// Why a root's public values are not the ones the claims give.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ClaimsError {
+    #[error("the root's public values have the wrong shape: {0}")]
+    Shape(ChainError),
+    #[error("shard {shard} names subblock {subblock}, which the claims do not have")]
+    NoSuchSubblock { shard: usize, subblock: u32 },
+    #[error("no shards")]
+    NoShards,
+    #[error("the root is bound to another block than the claims'")]
+    BlockBinding,
+    #[error("the root's digest of subblock bindings is not the claims'")]
+    SubblockDigest,
+    #[error("shard {shard} names subblock {subblock}: shards must follow the subblocks in order")]
+    ShardOrder { shard: usize, subblock: u32 },
+    #[error("subblock {subblock} has {steps} steps but no shard, or shards but no steps")]
+    ShardCoverage { subblock: u32, steps: u64 },
+    #[error("subblock {subblock} claims {steps} steps, more than a field element counts")]
+    Steps { subblock: u32, steps: u64 },
+}
+
+/// The shard list covers the subblocks: in subblock order, every subblock with steps has a
+/// shard and none without has one. (The circuit checks that shards chain and that each
+/// subblock's shards start and end it; that no subblock is left out is the claims' side.)
+fn check_shard_list(
+    subblocks: &[SubblockPublicValues],
+    shard_subblocks: &[u32],
+) -> Result<(), ClaimsError> {
+    for (shard, pair) in shard_subblocks.windows(2).enumerate() {
+        if pair[1] < pair[0] {
+            return Err(ClaimsError::ShardOrder {
+                shard: shard + 1,
+                subblock: pair[1],
+            });
+        }
+    }
+    for (shard, &i) in shard_subblocks.iter().enumerate() {
+        if i as usize >= subblocks.len() {
+            return Err(ClaimsError::NoSuchSubblock { shard, subblock: i });
+        }
+    }
+    for (i, s) in subblocks.iter().enumerate() {
+        // Steps are compared with a field element in the circuit: keep them far below p.
+        if s.steps >= 1 << 30 {
+            return Err(ClaimsError::Steps {
+                subblock: s.index,
+                steps: s.steps,
+            });
+        }
+        let has_shards = shard_subblocks.contains(&(i as u32));
+        if has_shards != (s.steps > 0) {
+            return Err(ClaimsError::ShardCoverage {
+                subblock: s.index,
+                steps: s.steps,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The root values the claims give: the block binding, and the tree digest of the subblock
+/// binding of each shard (`shard_subblocks[k]`: the subblock shard `k` proves). The shard list
+/// must cover the subblocks in order.
+pub fn claimed_root_values(
+    block: &BlockPublicValues,
+    subblocks: &[SubblockPublicValues],
+    shard_subblocks: &[u32],
+) -> Result<RootValues<Val>, ClaimsError> {
+    check_shard_list(subblocks, shard_subblocks)?;
+    let bindings = shard_subblocks
+        .iter()
+        .enumerate()
+        .map(|(shard, &i)| {
+            subblocks
+                .get(i as usize)
+                .map(|s| subblock_binding::<Val>(&s.claim()))
+                .ok_or(ClaimsError::NoSuchSubblock { shard, subblock: i })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    expected_root_values(&block_binding::<Val>(&block.claim()), &bindings)
+        .ok_or(ClaimsError::NoShards)
+}
+
+/// Check a root's public values against the claims: the shard list covers the subblocks in
+/// order, and the root's values are [`claimed_root_values`]. (That the subblock claims cover
+/// the block and continue each other's state is `crate::check_public_values`.)
+pub fn check_root_claims(
+    root_public_values: &[Val],
+    block: &BlockPublicValues,
+    subblocks: &[SubblockPublicValues],
+    shard_subblocks: &[u32],
+) -> Result<(), ClaimsError> {
+    let root = RootValues::from_slice(root_public_values).map_err(ClaimsError::Shape)?;
+    let claimed = claimed_root_values(block, subblocks, shard_subblocks)?;
+    if root.block != claimed.block {
+        return Err(ClaimsError::BlockBinding);
+    }
+    if root.digest != claimed.digest {
+        return Err(ClaimsError::SubblockDigest);
+    }
+    Ok(())
+}
+
+/// An aggregated block: the root proof and what each layer cost.
+pub struct AggregatedBlock {
+    pub root: ProvenNode,
+    pub times: LayerTimes,
+    /// The root proof's bytes (postcard, as the shard proofs are encoded).
+    pub root_proof_bytes: usize,
+    /// Checking the root: the stock verifier under the root circuit's key, then the claims.
+    pub verify_time: Duration,
+    /// Making the root circuit's verifying key (what a verifier without fixed shapes would
+    /// have to do, given the circuit).
+    pub root_keygen_time: Duration,
+    /// Each shard's EVM tables' log heights (its shape).
+    pub shard_degree_bits: Vec<Vec<usize>>,
+}
+
+/// Aggregate `proof`'s shard proofs (KoalaBear) on the CPU, then check the root: the stock
+/// verifier accepts it under its circuit's key, and its public values are the claims'.
+pub fn aggregate_block(proof: &BlockProof) -> Result<AggregatedBlock, AggregateError> {
+    if proof.shards.is_empty() {
+        return Err(AggregateError::NoShards);
+    }
+    let shards: Vec<DecodedShard> = (0..proof.shards.len())
+        .map(|k| decode_shard(proof, k))
+        .collect::<Result<_, _>>()?;
+    let children: Vec<TreeChild<'_>> = shards
+        .iter()
+        .map(|s| TreeChild {
+            key: &s.key,
+            proof: &s.proof,
+            public_values: &s.public_values,
+        })
+        .collect();
+    let node_prover: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
+    let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
+    let tree = prove_tree(&node_prover, &root_prover, &children)?;
+    let root_proof_bytes = proof_to_bytes(&tree.root.proof.proof)
+        .map_err(|e| AggregateError::Encode(e.to_string()))?
+        .len();
+
+    let start = Instant::now();
+    let key = tree.root.circuit.keygen(&root_prover)?;
+    let root_keygen_time = start.elapsed();
+    let start = Instant::now();
+    verify_leaf(&root_prover, &key, &tree.root.circuit, &tree.root.proof)?;
+    let shard_subblocks: Vec<u32> = proof.shards.iter().map(|s| s.subblock).collect();
+    check_root_claims(
+        &tree.root.proof.public_values,
+        &proof.block,
+        &proof.subblocks,
+        &shard_subblocks,
+    )?;
+    let verify_time = start.elapsed();
+    Ok(AggregatedBlock {
+        root: tree.root,
+        times: tree.times,
+        root_proof_bytes,
+        verify_time,
+        root_keygen_time,
+        shard_degree_bits: shards.iter().map(|s| s.proof.degree_bits.clone()).collect(),
+    })
+}
