@@ -1,0 +1,191 @@
+use core::borrow::Borrow;
+
+use p3_air::{BaseAir, WindowAccess};
+use p3_field::PrimeCharacteristicRing;
+use p3_lookup::{Count, InteractionBuilder};
+
+use super::columns::*;
+use crate::buses;
+use crate::word::LIMBS;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MulDivAir;
+
+impl<F> BaseAir<F> for MulDivAir {
+    fn width(&self) -> usize {
+        NUM_MULDIV_COLS
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl MulDivAir {
+    pub fn eval<AB: InteractionBuilder>(&self, builder: &mut AB) {
+        let main = builder.main();
+        let l: &MulDivCols<AB::Var> = main.current_slice().borrow();
+        let one = AB::Expr::ONE;
+        let c = |v: u32| AB::Expr::from_u32(v);
+        let fl = |i: usize| -> AB::Expr { l.flags[i].into() };
+
+        let mut real = AB::Expr::ZERO;
+        let mut opcode = AB::Expr::ZERO;
+        for (i, &f) in l.flags.iter().enumerate() {
+            builder.assert_bool(f);
+            real += f.into();
+            opcode += f.into() * c(MULDIV_OPS[i] as u32);
+        }
+        builder.assert_bool(real.clone());
+        let divmod = fl(F_DIV) + fl(F_MOD);
+        let shift = fl(F_SHL) + fl(F_SHR);
+        // Rows whose relation is a division: h = 0, l = the dividend, x = q, z = r.
+        let quotient = divmod.clone() + fl(F_SHR);
+        // Rows whose relation is a product: z = 0.
+        let product = fl(F_MUL) + fl(F_SHL);
+
+        let word16 = |bytes: &[AB::Var; BYTES], k: usize| -> AB::Expr {
+            bytes[2 * k].into() + bytes[2 * k + 1].into() * c(256)
+        };
+
+        // ---- x y + z = h 2^256 + l, per 16-bit output limb ----
+        for m in 0..2 * LIMBS {
+            let mut prod = AB::Expr::ZERO;
+            for (col, weight) in [(2 * m, 1u32), (2 * m + 1, 256)] {
+                for i in col.saturating_sub(BYTES - 1)..=col.min(BYTES - 1) {
+                    prod += l.x[i].into() * l.y[col - i].into() * c(weight);
+                }
+            }
+            let z: AB::Expr = if m < LIMBS {
+                l.z[m].into()
+            } else {
+                AB::Expr::ZERO
+            };
+            let out: AB::Expr = if m < LIMBS {
+                l.l[m].into()
+            } else {
+                l.h[m - LIMBS].into()
+            };
+            let cin: AB::Expr = if m == 0 {
+                AB::Expr::ZERO
+            } else {
+                l.carry[m - 1].into()
+            };
+            let cout: AB::Expr = if m + 1 < 2 * LIMBS {
+                l.carry[m].into()
+            } else {
+                AB::Expr::ZERO
+            };
+            builder.assert_zero(prod + z + cin - out - cout * c(1 << 16));
+        }
+        // Carries below 2^14 (c and 4c are u16 values), so that `out + 2^16 carry` stays below
+        // the field (the true carries are below 2^13).
+        for &k in &l.carry {
+            buses::U16.lookup_key(builder, [k], Count::bounded(real.clone(), 1));
+            buses::U16.lookup_key(builder, [k.into() * c(4)], Count::bounded(real.clone(), 1));
+        }
+        for i in 0..BYTES {
+            buses::BYTE.lookup_key(builder, [l.x[i]], Count::bounded(real.clone(), 1));
+            buses::BYTE.lookup_key(builder, [l.y[i]], Count::bounded(real.clone(), 1));
+        }
+
+        // ---- The opcodes' roles ----
+        let not_big = one.clone() - l.big.into();
+        for k in 0..LIMBS {
+            let (a, b, cc): (AB::Expr, AB::Expr, AB::Expr) =
+                (l.a[k].into(), l.b[k].into(), l.c[k].into());
+            let (x, y) = (word16(&l.x, k), word16(&l.y, k));
+            let (z, h, lo): (AB::Expr, AB::Expr, AB::Expr) =
+                (l.z[k].into(), l.h[k].into(), l.l[k].into());
+            builder.assert_zero(fl(F_MUL) * (x.clone() - a.clone()));
+            builder.assert_zero(fl(F_SHL) * (x.clone() - b.clone()));
+            builder.assert_zero((fl(F_MUL) + divmod.clone()) * (y.clone() - b.clone()));
+            builder.assert_zero(product.clone() * z.clone());
+            builder.assert_zero(quotient.clone() * h);
+            builder.assert_zero(divmod.clone() * (lo.clone() - a));
+            builder.assert_zero(fl(F_SHR) * (lo.clone() - b));
+            builder.assert_zero(fl(F_MUL) * (cc.clone() - lo.clone()));
+            builder.assert_zero(fl(F_DIV) * (cc.clone() - x.clone()));
+            builder.assert_zero(
+                fl(F_MOD) * (cc.clone() - z.clone() * (one.clone() - l.y_zero.into())),
+            );
+            builder.assert_zero(fl(F_SHL) * (cc.clone() - lo * not_big.clone()));
+            builder.assert_zero(fl(F_SHR) * (cc - x * not_big.clone()));
+        }
+
+        // ---- Division by zero: y_zero = [y = 0] on DIV/MOD, and then q = 0 ----
+        builder.assert_bool(l.y_zero);
+        builder.assert_zero((one.clone() - divmod.clone()) * l.y_zero.into());
+        let y_sum: AB::Expr = l.y.iter().map(|&v| v.into()).sum();
+        builder.assert_zero(l.y_zero.into() * y_sum.clone());
+        builder
+            .assert_zero(divmod.clone() * (y_sum * l.y_inv.into() - one.clone() + l.y_zero.into()));
+        for &x in &l.x {
+            builder.assert_zero(l.y_zero.into() * x.into());
+        }
+
+        // ---- Remainder below the divisor: z + 1 + diff = y, no carry out ----
+        // y_zero is only set on DIV/MOD rows, so this is [DIV/MOD with y != 0, or SHR].
+        let cmp = quotient.clone() - l.y_zero.into();
+        for k in 0..LIMBS {
+            let cin: AB::Expr = if k == 0 {
+                one.clone()
+            } else {
+                l.diff_carry[k - 1].into()
+            };
+            builder.assert_bool(l.diff_carry[k]);
+            builder.assert_zero(
+                cmp.clone()
+                    * (l.z[k].into() + l.diff[k].into() + cin
+                        - word16(&l.y, k)
+                        - l.diff_carry[k].into() * c(1 << 16)),
+            );
+            buses::U16.lookup_key(builder, [l.z[k]], Count::bounded(cmp.clone(), 1));
+            buses::U16.lookup_key(builder, [l.diff[k]], Count::bounded(cmp.clone(), 1));
+        }
+        builder.assert_zero(cmp * l.diff_carry[LIMBS - 1].into());
+
+        // ---- Shifts: a = 16 k + e + 256 t (+ higher limbs), y = 2^(16 k + e) ----
+        let mut sel_sum = AB::Expr::ZERO;
+        let mut k_idx = AB::Expr::ZERO;
+        for (k, &s) in l.sel.iter().enumerate() {
+            builder.assert_bool(s);
+            sel_sum += s.into();
+            k_idx += s.into() * c(k as u32);
+        }
+        builder.assert_eq(sel_sum, shift.clone());
+        let mut e = AB::Expr::ZERO;
+        for (i, &bit) in l.e_bits.iter().enumerate() {
+            builder.assert_bool(bit);
+            e += bit.into() * c(1 << i);
+        }
+        let eb = |i: usize| -> AB::Expr { l.e_bits[i].into() };
+        builder.assert_zero(
+            shift.clone() * (l.pow1.into() - (one.clone() + eb(0)) * (one.clone() + eb(1) * c(3))),
+        );
+        builder.assert_zero(
+            shift.clone() * (l.pow2.into() - l.pow1.into() * (one.clone() + eb(2) * c(15))),
+        );
+        builder.assert_zero(
+            shift.clone() * (l.pow.into() - l.pow2.into() * (one.clone() + eb(3) * c(255))),
+        );
+        builder
+            .assert_zero(shift.clone() * (l.a[0].into() - k_idx * c(16) - e - l.t.into() * c(256)));
+        buses::BYTE.lookup_key(builder, [l.t], Count::bounded(shift.clone(), 1));
+        for k in 0..LIMBS {
+            builder.assert_zero(shift.clone() * (word16(&l.y, k) - l.sel[k].into() * l.pow.into()));
+        }
+        // big = [t + a_1 + ... + a_15 != 0] (at most 2^20: no wrap).
+        builder.assert_bool(l.big);
+        builder.assert_zero((one.clone() - shift.clone()) * l.big.into());
+        let high: AB::Expr = l.t.into() + l.a[1..].iter().map(|&v| v.into()).sum::<AB::Expr>();
+        builder.assert_zero(shift.clone() * (high.clone() * l.big_inv.into() - l.big.into()));
+        builder.assert_zero(shift * high * not_big);
+
+        let fields = [opcode]
+            .into_iter()
+            .chain(l.a.iter().map(|&x| x.into()))
+            .chain(l.b.iter().map(|&x| x.into()))
+            .chain(l.c.iter().map(|&x| x.into()));
+        buses::ALU.receive(builder, fields, Count::bounded(real, 1));
+    }
+}

@@ -1,0 +1,52 @@
+use crate::word::{LIMBS, impl_columns};
+
+/// The opcodes in flag order.
+pub const MULDIV_OPS: [u8; 5] = crate::opcodes::MULDIV_OPCODES;
+
+/// Bytes of a word.
+pub const BYTES: usize = 32;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MulDivCols<T> {
+    /// One flag per opcode of [`MULDIV_OPS`] (all zero on padding rows).
+    pub flags: [T; 5],
+    /// The bus operands and result (16-bit limbs).
+    pub a: [T; LIMBS],
+    pub b: [T; LIMBS],
+    pub c: [T; LIMBS],
+    /// `x y + z = h 2^256 + l`: x and y as little-endian bytes, z, h, l as 16-bit limbs.
+    pub x: [T; BYTES],
+    pub y: [T; BYTES],
+    pub z: [T; LIMBS],
+    pub h: [T; LIMBS],
+    pub l: [T; LIMBS],
+    /// Carry out of output limb m (`m < 31`; below 2^14).
+    pub carry: [T; 2 * LIMBS - 1],
+    /// Remainder check `z + 1 + diff = y`, on DIV/MOD with a non-zero divisor and on SHR.
+    pub diff: [T; LIMBS],
+    pub diff_carry: [T; LIMBS],
+    /// DIV/MOD: the divisor is zero; `y_inv` inverts the byte sum of y otherwise.
+    pub y_zero: T,
+    pub y_inv: T,
+    /// Shifts: `a_0 = 16 k + e + 256 t`, `sel[k] = 1`, `e` in bits; `pow = 2^e` through
+    /// `pow1 = 2^(e mod 4)` and `pow2 = 2^(e mod 8)`.
+    pub sel: [T; LIMBS],
+    pub e_bits: [T; 4],
+    pub pow1: T,
+    pub pow2: T,
+    pub pow: T,
+    pub t: T,
+    /// Shifts: `a >= 256`, and the inverse of `t + a_1 + ... + a_15` when it is.
+    pub big: T,
+    pub big_inv: T,
+}
+
+impl_columns!(MulDivCols, NUM_MULDIV_COLS);
+
+/// Flag positions.
+pub const F_MUL: usize = 0;
+pub const F_DIV: usize = 1;
+pub const F_MOD: usize = 2;
+pub const F_SHL: usize = 3;
+pub const F_SHR: usize = 4;
