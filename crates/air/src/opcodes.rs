@@ -209,9 +209,14 @@ pub const ADD: u8 = 0x01;
 pub const SUB: u8 = 0x03;
 pub const MUL: u8 = 0x02;
 pub const DIV: u8 = 0x04;
+pub const SDIV: u8 = 0x05;
 pub const MOD: u8 = 0x06;
+pub const SMOD: u8 = 0x07;
 pub const SHL: u8 = 0x1b;
 pub const SHR: u8 = 0x1c;
+pub const SAR: u8 = 0x1d;
+pub const BYTE: u8 = 0x1a;
+pub const SIGNEXTEND: u8 = 0x0b;
 pub const LT: u8 = 0x10;
 pub const GT: u8 = 0x11;
 pub const SLT: u8 = 0x12;
@@ -264,7 +269,7 @@ pub const fn terminates(opcode: u8) -> bool {
 pub const ALU_OPCODES: [u8; 12] = [ADD, SUB, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT];
 
 /// The opcodes the multiplication chip proves (`x y + z = h 2^256 + l`).
-pub const MULDIV_OPCODES: [u8; 5] = [MUL, DIV, MOD, SHL, SHR];
+pub const MULDIV_OPCODES: [u8; 10] = [MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND];
 
 /// Whether the CPU sends `opcode`'s steps to an ALU chip (ALU or multiplication) on the ALU bus.
 pub const fn on_alu_bus(opcode: u8) -> bool {

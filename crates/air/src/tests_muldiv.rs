@@ -75,6 +75,8 @@ fn operand(state: &mut u64, shift: bool) -> U256 {
         U256::MAX - U256::from(1u8),
         (U256::from(1u8) << 255) - U256::from(1u8),
         U256::from(1u8) << 128,
+        U256::MAX - U256::from(6u8),
+        U256::from(7u8),
     ];
     let r = xorshift(state);
     if shift && r.is_multiple_of(3) {
@@ -83,6 +85,8 @@ fn operand(state: &mut u64, shift: bool) -> U256 {
         return match r % 7 {
             0 => U256::from(small[(r >> 8) as usize % small.len()]),
             1 => U256::from(1u8) << 200,
+            // Byte indices: 0..31 and just past.
+            2 | 3 => U256::from((r >> 8) % 34),
             _ => U256::from((r >> 8) % 256),
         };
     }
@@ -125,7 +129,14 @@ fn failing_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet<usize> {
 fn known_answers(family: &[u8], seed: u64) {
     let mut state = seed;
     for &op in family {
-        let shift = op == opcodes::SHL || op == opcodes::SHR;
+        let shift = [
+            opcodes::SHL,
+            opcodes::SHR,
+            opcodes::SAR,
+            opcodes::BYTE,
+            opcodes::SIGNEXTEND,
+        ]
+        .contains(&op);
         let pairs: Vec<(U256, U256)> = (0..CASES / family.len())
             .map(|_| (operand(&mut state, shift), operand(&mut state, false)))
             .collect();
@@ -167,6 +178,21 @@ fn shl_shr_match_revm() {
     known_answers(&[opcodes::SHL, opcodes::SHR], 3);
 }
 
+#[test]
+fn sdiv_smod_match_revm() {
+    known_answers(&[opcodes::SDIV, opcodes::SMOD], 4);
+}
+
+#[test]
+fn byte_signextend_match_revm() {
+    known_answers(&[opcodes::BYTE, opcodes::SIGNEXTEND], 6);
+}
+
+#[test]
+fn sar_matches_revm() {
+    known_answers(&[opcodes::SAR], 5);
+}
+
 /// A shard whose multiplication chip has one row of each opcode, the last values chosen so
 /// that carries are non-zero.
 fn muldiv_shard() -> shard::Shard<F> {
@@ -180,6 +206,15 @@ fn muldiv_shard() -> shard::Shard<F> {
         (opcodes::SHL, U256::from(77u8), big),
         (opcodes::SHR, U256::from(77u8), big),
         (opcodes::SHR, U256::from(300u16), big),
+        (opcodes::SDIV, U256::from(1u8) << 255, U256::MAX),
+        (opcodes::SMOD, big, U256::from(1000u16)),
+        (opcodes::SAR, U256::from(77u8), big),
+        (opcodes::BYTE, U256::from(5u8), big),
+        (
+            opcodes::SIGNEXTEND,
+            U256::from(3u8),
+            U256::from(0x8000_0000u32),
+        ),
     ] {
         for v in [b, a] {
             code.push(opcodes::PUSH0 + 32);
@@ -201,7 +236,7 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
     let honest = muldiv_shard();
     check(&honest).expect("the honest shard proves");
     type Mutation = (&'static str, usize, fn(&mut MulDivCols<F>));
-    let mutations: [Mutation; 7] = [
+    let mutations: [Mutation; 13] = [
         ("MUL result limb", 0, |r| r.c[3] += F::ONE),
         ("MUL low limb with the result", 0, |r| {
             r.c[0] += F::ONE;
@@ -212,6 +247,14 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
         ("MOD remainder limb", 2, |r| r.z[0] += F::ONE),
         ("division by zero flag", 3, |r| r.y_zero = F::ZERO),
         ("SHR large-shift flag", 6, |r| r.big = F::ZERO),
+        ("SDIV sign of the result", 7, |r| r.sc = F::ONE - r.sc),
+        ("SDIV negation carry", 7, |r| {
+            r.neg_c[0] = F::ONE - r.neg_c[0]
+        }),
+        ("SMOD |a| carry", 8, |r| r.neg_a[2] = F::ONE - r.neg_a[2]),
+        ("SAR sign of the value", 9, |r| r.sb = F::ONE - r.sb),
+        ("BYTE quotient byte", 10, |r| r.x[0] += F::ONE),
+        ("SIGNEXTEND sign", 11, |r| r.sc = F::ONE - r.sc),
     ];
     for (what, row, mutate) in mutations {
         let mut s = honest.clone();

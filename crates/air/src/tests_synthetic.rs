@@ -118,6 +118,7 @@ fn segments() -> Vec<Segment> {
         (U256::from(3u8), word_pattern(5)),
         (U256::from(255u8), word_pattern(6)),
         (U256::from(256u16), word_pattern(7)),
+        (U256::from(30u8), word_pattern(9)),
         (word_pattern(8), U256::ZERO),
     ];
     for op in opcodes::MULDIV_OPCODES {
@@ -193,6 +194,45 @@ fn alu(op: u8, a: U256, b: U256) -> U256 {
         opcodes::SHL if a < U256::from(256u16) => b << a.to::<usize>(),
         opcodes::SHR if a < U256::from(256u16) => b >> a.to::<usize>(),
         opcodes::SHL | opcodes::SHR => U256::ZERO,
+        opcodes::SDIV | opcodes::SMOD => {
+            let neg = |v: U256| v.bit(255);
+            let abs = |v: U256| if neg(v) { v.wrapping_neg() } else { v };
+            let (q, r) = match (abs(a).checked_div(abs(b)), abs(a).checked_rem(abs(b))) {
+                (Some(q), Some(r)) => (q, r),
+                _ => (U256::ZERO, U256::ZERO),
+            };
+            match op {
+                opcodes::SDIV if neg(a) != neg(b) => q.wrapping_neg(),
+                opcodes::SDIV => q,
+                _ if neg(a) => r.wrapping_neg(),
+                _ => r,
+            }
+        }
+        opcodes::BYTE if a < U256::from(32u8) => U256::from(b.byte(31 - a.to::<usize>())),
+        opcodes::BYTE => U256::ZERO,
+        opcodes::SIGNEXTEND if a < U256::from(31u8) => {
+            let bits = 8 * a.to::<usize>() + 7;
+            let low = b & ((U256::from(1u8) << (bits + 1)) - U256::from(1u8));
+            if b.bit(bits) {
+                low | (U256::MAX << (bits + 1))
+            } else {
+                low
+            }
+        }
+        opcodes::SIGNEXTEND => b,
+        opcodes::SAR => {
+            let s = if a < U256::from(256u16) {
+                a.to::<usize>()
+            } else {
+                256
+            };
+            match (b.bit(255), s) {
+                (true, 256) => U256::MAX,
+                (false, 256) => U256::ZERO,
+                (true, s) => !((!b) >> s),
+                (false, s) => b >> s,
+            }
+        }
         _ => unreachable!("not an ALU opcode"),
     }
 }

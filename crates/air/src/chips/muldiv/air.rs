@@ -36,10 +36,16 @@ impl MulDivAir {
             opcode += f.into() * c(MULDIV_OPS[i] as u32);
         }
         builder.assert_bool(real.clone());
-        let divmod = fl(F_DIV) + fl(F_MOD);
-        let shift = fl(F_SHL) + fl(F_SHR);
-        // Rows whose relation is a division: h = 0, l = the dividend, x = q, z = r.
-        let quotient = divmod.clone() + fl(F_SHR);
+        let unsigned_dm = fl(F_DIV) + fl(F_MOD);
+        let signed = fl(F_SDIV) + fl(F_SMOD);
+        let divmod = unsigned_dm.clone() + signed.clone();
+        let shift = fl(F_SHL) + fl(F_SHR) + fl(F_SAR);
+        // BYTE and SIGNEXTEND divide b by a power of two too (the byte index picks it).
+        let by_index = fl(F_BYTE) + fl(F_SIGNEXTEND);
+        let by_pow = shift.clone() + by_index.clone();
+        // Rows whose relation is a division: h = 0, l = the dividend (SDIV/SMOD: |a|; SAR: b or
+        // NOT b), x = q, z = r.
+        let quotient = divmod.clone() + fl(F_SHR) + fl(F_SAR) + by_index.clone();
         // Rows whose relation is a product: z = 0.
         let product = fl(F_MUL) + fl(F_SHL);
 
@@ -98,11 +104,11 @@ impl MulDivAir {
                 (l.z[k].into(), l.h[k].into(), l.l[k].into());
             builder.assert_zero(fl(F_MUL) * (x.clone() - a.clone()));
             builder.assert_zero(fl(F_SHL) * (x.clone() - b.clone()));
-            builder.assert_zero((fl(F_MUL) + divmod.clone()) * (y.clone() - b.clone()));
+            builder.assert_zero((fl(F_MUL) + unsigned_dm.clone()) * (y.clone() - b.clone()));
             builder.assert_zero(product.clone() * z.clone());
             builder.assert_zero(quotient.clone() * h);
-            builder.assert_zero(divmod.clone() * (lo.clone() - a));
-            builder.assert_zero(fl(F_SHR) * (lo.clone() - b));
+            builder.assert_zero(unsigned_dm.clone() * (lo.clone() - a));
+            builder.assert_zero((fl(F_SHR) + by_index.clone()) * (lo.clone() - b.clone()));
             builder.assert_zero(fl(F_MUL) * (cc.clone() - lo.clone()));
             builder.assert_zero(fl(F_DIV) * (cc.clone() - x.clone()));
             builder.assert_zero(
@@ -112,7 +118,95 @@ impl MulDivAir {
             builder.assert_zero(fl(F_SHR) * (cc - x * not_big.clone()));
         }
 
-        // ---- Division by zero: y_zero = [y = 0] on DIV/MOD, and then q = 0 ----
+        // ---- Signed operations: sign bits, |a| and |b|, the signed result ----
+        // `v XOR s` limb by limb (s a bit): v + s (2^16 - 1 - 2 v).
+        let xor = |v: AB::Expr, s: AB::Expr| -> AB::Expr { v.clone() + s * (c(0xffff) - v * c(2)) };
+        builder.assert_bool(l.sa);
+        builder.assert_bool(l.sb);
+        builder.assert_bool(l.sc);
+        // The top limbs are the CPU's u16 values, so `2 r` in the u16 table pins r below 2^15.
+        builder.assert_zero(
+            signed.clone() * (l.a[LIMBS - 1].into() - l.sa.into() * c(1 << 15) - l.ra.into()),
+        );
+        let sign_b = signed.clone() + fl(F_SAR);
+        builder.assert_zero(
+            sign_b.clone() * (l.b[LIMBS - 1].into() - l.sb.into() * c(1 << 15) - l.rb.into()),
+        );
+        buses::U16.lookup_key(
+            builder,
+            [l.ra.into() * c(2)],
+            Count::bounded(signed.clone(), 1),
+        );
+        buses::U16.lookup_key(builder, [l.rb.into() * c(2)], Count::bounded(sign_b, 1));
+        // Two's-complement negation where the sign is set: out + 2^16 carry = (v XOR s) + carry in,
+        // carry in of limb 0 = s. The outputs are pinned by range: l (looked up here), y (bytes),
+        // c (the CPU's range-checked result).
+        let negate = |builder: &mut AB,
+                      gate: AB::Expr,
+                      v: &dyn Fn(usize) -> AB::Expr,
+                      s: AB::Expr,
+                      out: &dyn Fn(usize) -> AB::Expr,
+                      carries: &[AB::Var; LIMBS]| {
+            for k in 0..LIMBS {
+                let cin: AB::Expr = if k == 0 {
+                    s.clone()
+                } else {
+                    carries[k - 1].into()
+                };
+                builder.assert_bool(carries[k]);
+                builder.assert_zero(
+                    gate.clone()
+                        * (xor(v(k), s.clone()) + cin - out(k) - carries[k].into() * c(1 << 16)),
+                );
+            }
+        };
+        negate(
+            builder,
+            signed.clone(),
+            &|k| l.a[k].into(),
+            l.sa.into(),
+            &|k| l.l[k].into(),
+            &l.neg_a,
+        );
+        negate(
+            builder,
+            signed.clone(),
+            &|k| l.b[k].into(),
+            l.sb.into(),
+            &|k| word16(&l.y, k),
+            &l.neg_b,
+        );
+        negate(
+            builder,
+            signed.clone(),
+            &|k| l.w[k].into(),
+            l.sc.into(),
+            &|k| l.c[k].into(),
+            &l.neg_c,
+        );
+        for &v in &l.l {
+            buses::U16.lookup_key(builder, [v], Count::bounded(signed.clone(), 1));
+        }
+        // The result's sign: SDIV sa XOR sb, SMOD sa (the dividend's).
+        let (sa, sb): (AB::Expr, AB::Expr) = (l.sa.into(), l.sb.into());
+        builder.assert_zero(
+            fl(F_SDIV) * (l.sc.into() - sa.clone() - sb.clone() + sa.clone() * sb.clone() * c(2)),
+        );
+        builder.assert_zero(fl(F_SMOD) * (l.sc.into() - sa));
+        for k in 0..LIMBS {
+            let w: AB::Expr = l.w[k].into();
+            builder.assert_zero(fl(F_SDIV) * (w.clone() - word16(&l.x, k)));
+            builder.assert_zero(
+                fl(F_SMOD) * (w.clone() - l.z[k].into() * (one.clone() - l.y_zero.into())),
+            );
+            // SAR: the quotient of (b XOR sb) by 2^s, XOR sb again (an arithmetic shift is a
+            // logical shift of the complement for a negative value).
+            builder.assert_zero(fl(F_SAR) * (w.clone() - word16(&l.x, k) * not_big.clone()));
+            builder.assert_zero(fl(F_SAR) * (l.l[k].into() - xor(l.b[k].into(), sb.clone())));
+            builder.assert_zero(fl(F_SAR) * (l.c[k].into() - xor(w, sb.clone())));
+        }
+
+        // ---- Division by zero: y_zero = [y = 0] on DIV/MOD/SDIV/SMOD, and then q = 0 ----
         builder.assert_bool(l.y_zero);
         builder.assert_zero((one.clone() - divmod.clone()) * l.y_zero.into());
         let y_sum: AB::Expr = l.y.iter().map(|&v| v.into()).sum();
@@ -152,7 +246,7 @@ impl MulDivAir {
             sel_sum += s.into();
             k_idx += s.into() * c(k as u32);
         }
-        builder.assert_eq(sel_sum, shift.clone());
+        builder.assert_eq(sel_sum, by_pow.clone());
         let mut e = AB::Expr::ZERO;
         for (i, &bit) in l.e_bits.iter().enumerate() {
             builder.assert_bool(bit);
@@ -160,26 +254,74 @@ impl MulDivAir {
         }
         let eb = |i: usize| -> AB::Expr { l.e_bits[i].into() };
         builder.assert_zero(
-            shift.clone() * (l.pow1.into() - (one.clone() + eb(0)) * (one.clone() + eb(1) * c(3))),
+            by_pow.clone() * (l.pow1.into() - (one.clone() + eb(0)) * (one.clone() + eb(1) * c(3))),
         );
         builder.assert_zero(
-            shift.clone() * (l.pow2.into() - l.pow1.into() * (one.clone() + eb(2) * c(15))),
+            by_pow.clone() * (l.pow2.into() - l.pow1.into() * (one.clone() + eb(2) * c(15))),
         );
         builder.assert_zero(
-            shift.clone() * (l.pow.into() - l.pow2.into() * (one.clone() + eb(3) * c(255))),
+            by_pow.clone() * (l.pow.into() - l.pow2.into() * (one.clone() + eb(3) * c(255))),
         );
-        builder
-            .assert_zero(shift.clone() * (l.a[0].into() - k_idx * c(16) - e - l.t.into() * c(256)));
+        // The power's exponent s = 16 k + e: shifts a = s + 256 t (t a byte); BYTE a = i + 32 t,
+        // s = 248 - 8 i; SIGNEXTEND a = i + 32 t, s = 8 i + 7 (t < 2^11: t and 32 t are u16
+        // values). Every term is below 2^20, so these hold over the integers.
+        let s_exp = k_idx * c(16) + e;
+        let a0: AB::Expr = l.a[0].into();
+        let t: AB::Expr = l.t.into();
+        builder.assert_zero(shift.clone() * (a0.clone() - s_exp.clone() - t.clone() * c(256)));
+        builder.assert_zero(
+            fl(F_BYTE) * (a0.clone() * c(8) + s_exp.clone() - c(248) - t.clone() * c(256)),
+        );
+        builder.assert_zero(fl(F_SIGNEXTEND) * (a0 * c(8) + c(7) - s_exp - t.clone() * c(256)));
         buses::BYTE.lookup_key(builder, [l.t], Count::bounded(shift.clone(), 1));
+        buses::U16.lookup_key(builder, [l.t], Count::bounded(by_index.clone(), 1));
+        buses::U16.lookup_key(
+            builder,
+            [t.clone() * c(32)],
+            Count::bounded(by_index.clone(), 1),
+        );
         for k in 0..LIMBS {
-            builder.assert_zero(shift.clone() * (word16(&l.y, k) - l.sel[k].into() * l.pow.into()));
+            builder
+                .assert_zero(by_pow.clone() * (word16(&l.y, k) - l.sel[k].into() * l.pow.into()));
         }
-        // big = [t + a_1 + ... + a_15 != 0] (at most 2^20: no wrap).
+        // big = [t + a_1 + ... + a_15 != 0] (at most 2^20: no wrap): a shift of 256 or more, a
+        // byte index of 32 or more.
         builder.assert_bool(l.big);
-        builder.assert_zero((one.clone() - shift.clone()) * l.big.into());
-        let high: AB::Expr = l.t.into() + l.a[1..].iter().map(|&v| v.into()).sum::<AB::Expr>();
-        builder.assert_zero(shift.clone() * (high.clone() * l.big_inv.into() - l.big.into()));
-        builder.assert_zero(shift * high * not_big);
+        builder.assert_zero((one.clone() - by_pow.clone()) * l.big.into());
+        let high: AB::Expr = t + l.a[1..].iter().map(|&v| v.into()).sum::<AB::Expr>();
+        builder.assert_zero(by_pow.clone() * (high.clone() * l.big_inv.into() - l.big.into()));
+        builder.assert_zero(by_pow * high * not_big.clone());
+
+        // ---- BYTE: the lowest byte of b >> (248 - 8 i) ----
+        builder.assert_zero(fl(F_BYTE) * (l.c[0].into() - l.x[0].into() * not_big.clone()));
+        for k in 1..LIMBS {
+            builder.assert_zero(fl(F_BYTE) * l.c[k].into());
+        }
+
+        // ---- SIGNEXTEND: b = q 2^(8 i + 7) + r, the sign is q's lowest bit, c = r - sign 2^s
+        // (mod 2^256): c + sign y = r + sign 2^256, carries in `neg_c`; b itself for i >= 32 ----
+        builder.assert_zero(
+            fl(F_SIGNEXTEND) * (l.x[0].into() - l.x0_half.into() * c(2) - l.sc.into()),
+        );
+        buses::BYTE.lookup_key(builder, [l.x0_half], Count::bounded(fl(F_SIGNEXTEND), 1));
+        builder.assert_zero(l.se_small.into() - fl(F_SIGNEXTEND) * not_big);
+        for k in 0..LIMBS {
+            let cin: AB::Expr = if k == 0 {
+                AB::Expr::ZERO
+            } else {
+                l.neg_c[k - 1].into()
+            };
+            builder.assert_zero(
+                l.se_small.into()
+                    * (l.c[k].into() + l.sc.into() * word16(&l.y, k) + cin
+                        - l.z[k].into()
+                        - l.neg_c[k].into() * c(1 << 16)),
+            );
+            builder.assert_zero(
+                (fl(F_SIGNEXTEND) - l.se_small.into()) * (l.c[k].into() - l.b[k].into()),
+            );
+        }
+        builder.assert_zero(l.se_small.into() * (l.neg_c[LIMBS - 1].into() - l.sc.into()));
 
         let fields = [opcode]
             .into_iter()

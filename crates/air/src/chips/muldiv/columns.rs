@@ -1,7 +1,7 @@
 use crate::word::{LIMBS, impl_columns};
 
 /// The opcodes in flag order.
-pub const MULDIV_OPS: [u8; 5] = crate::opcodes::MULDIV_OPCODES;
+pub const MULDIV_OPS: [u8; 10] = crate::opcodes::MULDIV_OPCODES;
 
 /// Bytes of a word.
 pub const BYTES: usize = 32;
@@ -10,7 +10,7 @@ pub const BYTES: usize = 32;
 #[derive(Clone, Copy, Debug)]
 pub struct MulDivCols<T> {
     /// One flag per opcode of [`MULDIV_OPS`] (all zero on padding rows).
-    pub flags: [T; 5],
+    pub flags: [T; 10],
     /// The bus operands and result (16-bit limbs).
     pub a: [T; LIMBS],
     pub b: [T; LIMBS],
@@ -29,7 +29,8 @@ pub struct MulDivCols<T> {
     /// DIV/MOD: the divisor is zero; `y_inv` inverts the byte sum of y otherwise.
     pub y_zero: T,
     pub y_inv: T,
-    /// Shifts: `a_0 = 16 k + e + 256 t`, `sel[k] = 1`, `e` in bits; `pow = 2^e` through
+    /// Shifts: `a_0 = 16 k + e + 256 t` (BYTE, SIGNEXTEND: `a_0 = i + 32 t`, `16 k + e` = 248 - 8 i,
+    /// 8 i + 7), `sel[k] = 1`, `e` in bits; `pow = 2^e` through
     /// `pow1 = 2^(e mod 4)` and `pow2 = 2^(e mod 8)`.
     pub sel: [T; LIMBS],
     pub e_bits: [T; 4],
@@ -40,6 +41,25 @@ pub struct MulDivCols<T> {
     /// Shifts: `a >= 256`, and the inverse of `t + a_1 + ... + a_15` when it is.
     pub big: T,
     pub big_inv: T,
+    /// SDIV/SMOD (a and b) and SAR (b): sign bits and the other 15 bits of the top limbs.
+    pub sa: T,
+    pub sb: T,
+    pub ra: T,
+    pub rb: T,
+    /// SDIV/SMOD: carries of `l = |a|` and `y = |b|` (`v XOR s + s`, limb by limb).
+    pub neg_a: [T; LIMBS],
+    pub neg_b: [T; LIMBS],
+    /// SDIV/SMOD/SAR: the unsigned result `w` (SDIV: q; SMOD: r, 0 for b = 0; SAR: q, 0 for a
+    /// shift of 256 or more), the sign it gets (`sc`; SAR: `sb`) and, SDIV/SMOD, the carries of
+    /// `c = w XOR sc + sc`.
+    pub w: [T; LIMBS],
+    /// SIGNEXTEND also uses `sc` (the sign: the quotient's lowest bit) and `neg_c` (the carries
+    /// of `c + sc y = r + sc 2^256`).
+    pub sc: T,
+    pub neg_c: [T; LIMBS],
+    /// SIGNEXTEND: the quotient's lowest byte is `2 x0_half + sc`; `se_small` = index below 32.
+    pub x0_half: T,
+    pub se_small: T,
 }
 
 impl_columns!(MulDivCols, NUM_MULDIV_COLS);
@@ -50,3 +70,8 @@ pub const F_DIV: usize = 1;
 pub const F_MOD: usize = 2;
 pub const F_SHL: usize = 3;
 pub const F_SHR: usize = 4;
+pub const F_SDIV: usize = 5;
+pub const F_SMOD: usize = 6;
+pub const F_SAR: usize = 7;
+pub const F_BYTE: usize = 8;
+pub const F_SIGNEXTEND: usize = 9;

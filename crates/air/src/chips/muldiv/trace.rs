@@ -17,19 +17,59 @@ pub struct MulDivCounts {
     pub byte: Vec<u32>,
 }
 
+/// Two's-complement absolute value and sign of a word.
+fn abs(v: U256) -> (U256, bool) {
+    if v.bit(255) {
+        (v.wrapping_neg(), true)
+    } else {
+        (v, false)
+    }
+}
+
 /// The relation's operands `x y + z` of one operation, from its inputs alone (the claimed
 /// result only goes into the `c` columns, so a wrong claim fails the constraints).
 fn operands(flag: usize, a: U256, b: U256) -> (U256, U256, U256) {
-    let shift = (a.as_limbs()[0] & 0xff) as usize;
+    let shift = exponent(flag, a.as_limbs()[0] as u16).0 as usize;
+    let divide = |n: U256, d: U256| {
+        if d.is_zero() {
+            (U256::ZERO, U256::ZERO, n)
+        } else {
+            (n / d, d, n % d)
+        }
+    };
+    let shift_right = |v: U256| {
+        let pow = U256::from(1u8) << shift;
+        (v >> shift, pow, v & (pow - U256::from(1u8)))
+    };
     match flag {
         F_MUL => (a, b, U256::ZERO),
-        F_DIV | F_MOD if b.is_zero() => (U256::ZERO, U256::ZERO, a),
-        F_DIV | F_MOD => (a / b, b, a % b),
+        F_DIV | F_MOD => divide(a, b),
+        F_SDIV | F_SMOD => divide(abs(a).0, abs(b).0),
         F_SHL => (b, U256::from(1u8) << shift, U256::ZERO),
-        _ => {
-            let pow = U256::from(1u8) << shift;
-            (b >> shift, pow, b & (pow - U256::from(1u8)))
-        }
+        F_SHR | F_BYTE | F_SIGNEXTEND => shift_right(b),
+        // SAR: a logical shift of b, complemented when negative.
+        _ => shift_right(if b.bit(255) { !b } else { b }),
+    }
+}
+
+/// The exponent `s` of the power `y = 2^s` and the rest `t` of the low limb of `a` (shifts:
+/// `a_0 = s + 256 t`; BYTE, SIGNEXTEND: `a_0 = i + 32 t` with `s = 248 - 8 i`, `8 i + 7`).
+fn exponent(flag: usize, a0: u16) -> (u32, u32) {
+    let (i, t) = ((a0 & 31) as u32, (a0 >> 5) as u32);
+    match flag {
+        F_BYTE => (248 - 8 * i, t),
+        F_SIGNEXTEND => (8 * i + 7, t),
+        _ => ((a0 & 0xff) as u32, (a0 >> 8) as u32),
+    }
+}
+
+/// Carries of `out = (v XOR s) + s` limb by limb (two's-complement negation where s is set).
+fn negation_carries<F: PrimeField32>(v: &[u16; LIMBS], s: bool, carries: &mut [F; LIMBS]) {
+    let mut carry = s as u32;
+    for k in 0..LIMBS {
+        let u = if s { 0xffff - v[k] as u32 } else { v[k] as u32 };
+        carry = (u + carry) >> 16;
+        carries[k] = F::from_u32(carry);
     }
 }
 
@@ -50,11 +90,11 @@ fn fill<F: PrimeField32>(
         row.b[k] = F::from_u16(b[k]);
         row.c[k] = F::from_u16(c[k]);
     }
-    let (x, y, z) = operands(
-        flag,
+    let (ua, ub) = (
         <U256 as From<Word>>::from(op.a),
         <U256 as From<Word>>::from(op.b),
     );
+    let (x, y, z) = operands(flag, ua, ub);
     let (xb, yb) = (x.to_le_bytes::<32>(), y.to_le_bytes::<32>());
     let zl = limbs(&z.into());
     for (col, &v) in row.z.iter_mut().zip(&zl) {
@@ -92,7 +132,7 @@ fn fill<F: PrimeField32>(
         }
         carry = next;
     }
-    let divmod = flag == F_DIV || flag == F_MOD;
+    let divmod = matches!(flag, F_DIV | F_MOD | F_SDIV | F_SMOD);
     if divmod {
         let sum: u32 = yb.iter().map(|&v| v as u32).sum();
         if sum == 0 {
@@ -102,7 +142,7 @@ fn fill<F: PrimeField32>(
         }
     }
     // The remainder check: z + 1 + diff = y.
-    if (divmod && !y.is_zero()) || flag == F_SHR {
+    if (divmod && !y.is_zero()) || matches!(flag, F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND) {
         let diff = limbs(&(y - z - U256::from(1u8)).into());
         let mut dc = 1u32;
         for k in 0..LIMBS {
@@ -113,11 +153,20 @@ fn fill<F: PrimeField32>(
             row.diff_carry[k] = F::from_u32(dc);
         }
     }
-    if flag == F_SHL || flag == F_SHR {
-        let s = (a[0] & 0xff) as usize;
-        let t = (a[0] >> 8) as u32;
+    let shift = matches!(flag, F_SHL | F_SHR | F_SAR);
+    let by_pow = shift || matches!(flag, F_BYTE | F_SIGNEXTEND);
+    let (s, t) = exponent(flag, a[0]);
+    let high: u32 = t + a[1..].iter().map(|&v| v as u32).sum::<u32>();
+    let big = by_pow && high != 0;
+    if by_pow {
+        let s = s as usize;
         row.t = F::from_u32(t);
-        bytes.push(t);
+        if shift {
+            bytes.push(t);
+        } else {
+            u16s.push(t);
+            u16s.push(32 * t);
+        }
         row.sel[s >> 4] = F::ONE;
         let e = s & 15;
         for (i, bit) in row.e_bits.iter_mut().enumerate() {
@@ -126,10 +175,59 @@ fn fill<F: PrimeField32>(
         row.pow1 = F::from_u32(1 << (e & 3));
         row.pow2 = F::from_u32(1 << (e & 7));
         row.pow = F::from_u32(1 << e);
-        let high: u32 = t + a[1..].iter().map(|&v| v as u32).sum::<u32>();
-        if high != 0 {
+        if big {
             row.big = F::ONE;
             row.big_inv = F::from_u32(high).inverse();
+        }
+    }
+    if flag == F_SIGNEXTEND {
+        let sign = xb[0] & 1 == 1;
+        row.sc = F::from_bool(sign);
+        row.x0_half = F::from_u8(xb[0] >> 1);
+        bytes.push((xb[0] >> 1) as u32);
+        if !big {
+            row.se_small = F::ONE;
+            // c + sign y = r + sign 2^256, with c = r - sign y (mod 2^256).
+            let res = limbs(&z.wrapping_sub(if sign { y } else { U256::ZERO }).into());
+            let yl = limbs(&y.into());
+            let mut carry = 0u32;
+            for k in 0..LIMBS {
+                carry = (res[k] as u32 + sign as u32 * yl[k] as u32 + carry - zl[k] as u32) >> 16;
+                row.neg_c[k] = F::from_u32(carry);
+            }
+        }
+    }
+    let (sa, sb) = (a[LIMBS - 1] >> 15 == 1, b[LIMBS - 1] >> 15 == 1);
+    if matches!(flag, F_SDIV | F_SMOD | F_SAR) {
+        row.sb = F::from_bool(sb);
+        row.rb = F::from_u16(b[LIMBS - 1] & 0x7fff);
+        u16s.push(2 * (b[LIMBS - 1] & 0x7fff) as u32);
+    }
+    if flag == F_SDIV || flag == F_SMOD {
+        row.sa = F::from_bool(sa);
+        row.ra = F::from_u16(a[LIMBS - 1] & 0x7fff);
+        u16s.push(2 * (a[LIMBS - 1] & 0x7fff) as u32);
+        negation_carries(&a, sa, &mut row.neg_a);
+        negation_carries(&b, sb, &mut row.neg_b);
+        // |a| is the relation's l (already filled); it is range-checked here.
+        u16s.extend(limbs(&abs(ua).0.into()).map(u32::from));
+    }
+    if matches!(flag, F_SDIV | F_SMOD | F_SAR) {
+        let w = match flag {
+            F_SDIV => x,
+            F_SMOD if y.is_zero() => U256::ZERO,
+            F_SMOD => z,
+            _ if big => U256::ZERO,
+            _ => x,
+        };
+        let wl = limbs(&w.into());
+        for (col, &v) in row.w.iter_mut().zip(&wl) {
+            *col = F::from_u16(v);
+        }
+        if flag != F_SAR {
+            let sc = if flag == F_SDIV { sa != sb } else { sa };
+            row.sc = F::from_bool(sc);
+            negation_carries(&wl, sc, &mut row.neg_c);
         }
     }
 }
