@@ -286,6 +286,7 @@ pub fn generate_shard<F: PrimeField32>(
                 opcode: trace.steps[i].opcode,
                 a: inp[0],
                 b: inp[1],
+                n: inp[2],
                 c: out,
             }
         })

@@ -26,13 +26,18 @@ use crate::tests::{F, check};
 /// Cases per opcode family.
 const CASES: usize = 10_000;
 
-/// Results of `op a b` (a on top) for each pair, computed by revm's interpreter: the cases run
-/// as one program of `PUSH32 b PUSH32 a op` per case (1000 per run, the stack limit).
-fn revm_results(op: u8, pairs: &[(U256, U256)]) -> Vec<U256> {
+/// Results of `op a b` (a on top; ADDMOD: `a b n`) for each case, computed by revm's
+/// interpreter: the cases run as one program of `[PUSH32 n] PUSH32 b PUSH32 a op` per case (1000
+/// per run, the stack limit).
+fn revm_results(op: u8, pairs: &[(U256, U256)], moduli: &[U256]) -> Vec<U256> {
     let mut out = Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(1000) {
-        let mut code = Vec::with_capacity(chunk.len() * 67 + 1);
-        for (a, b) in chunk {
+    for (ci, chunk) in pairs.chunks(1000).enumerate() {
+        let mut code = Vec::with_capacity(chunk.len() * 100 + 1);
+        for (i, (a, b)) in chunk.iter().enumerate() {
+            if op == opcodes::ADDMOD {
+                code.push(opcodes::PUSH0 + 32);
+                code.extend_from_slice(&moduli[ci * 1000 + i].to_be_bytes::<32>());
+            }
             for v in [b, a] {
                 code.push(opcodes::PUSH0 + 32);
                 code.extend_from_slice(&v.to_be_bytes::<32>());
@@ -102,15 +107,17 @@ fn operand(state: &mut u64, shift: bool) -> U256 {
     U256::from_limbs(limbs) >> ((r >> 8) % 256) as usize
 }
 
-/// The chip's rows for `op a b = result`.
-fn rows(op: u8, pairs: &[(U256, U256)], results: &[U256]) -> RowMajorMatrix<F> {
+/// The chip's rows for `op a b [n] = result`.
+fn rows(op: u8, pairs: &[(U256, U256)], moduli: &[U256], results: &[U256]) -> RowMajorMatrix<F> {
     let ops: Vec<AluOp> = pairs
         .iter()
         .zip(results)
-        .map(|(&(a, b), &c)| AluOp {
+        .enumerate()
+        .map(|(i, (&(a, b), &c))| AluOp {
             opcode: op,
             a: Word::from(a),
             b: Word::from(b),
+            n: Word::from(moduli[i]),
             c: Word::from(c),
         })
         .collect();
@@ -140,8 +147,17 @@ fn known_answers(family: &[u8], seed: u64) {
         let pairs: Vec<(U256, U256)> = (0..CASES / family.len())
             .map(|_| (operand(&mut state, shift), operand(&mut state, false)))
             .collect();
-        let results = revm_results(op, &pairs);
-        let honest = rows(op, &pairs, &results);
+        let moduli: Vec<U256> = (0..pairs.len())
+            .map(|_| {
+                if op == opcodes::ADDMOD {
+                    operand(&mut state, false)
+                } else {
+                    U256::ZERO
+                }
+            })
+            .collect();
+        let results = revm_results(op, &pairs, &moduli);
+        let honest = rows(op, &pairs, &moduli, &results);
         assert!(
             failing_rows(&honest).is_empty(),
             "{}: revm's results violate the constraints",
@@ -153,7 +169,7 @@ fn known_answers(family: &[u8], seed: u64) {
             .enumerate()
             .map(|(i, r)| *r ^ (U256::from(1u8) << (i * 7 % 256)))
             .collect();
-        let lying = rows(op, &pairs, &wrong);
+        let lying = rows(op, &pairs, &moduli, &wrong);
         assert_eq!(
             failing_rows(&lying).len(),
             pairs.len(),
@@ -186,6 +202,11 @@ fn sdiv_smod_match_revm() {
 #[test]
 fn byte_signextend_match_revm() {
     known_answers(&[opcodes::BYTE, opcodes::SIGNEXTEND], 6);
+}
+
+#[test]
+fn addmod_matches_revm() {
+    known_answers(&[opcodes::ADDMOD], 7);
 }
 
 #[test]
@@ -222,6 +243,12 @@ fn muldiv_shard() -> shard::Shard<F> {
         }
         code.extend([op, opcodes::POP]);
     }
+    // ADDMOD with a sum above 2^256.
+    for v in [U256::from(1000u16), big, big] {
+        code.push(opcodes::PUSH0 + 32);
+        code.extend_from_slice(&v.to_be_bytes::<32>());
+    }
+    code.extend([opcodes::ADDMOD, opcodes::POP]);
     code.push(opcodes::STOP);
     let t = crate::tests_synthetic::run_program(&code);
     shard::generate_shards::<F>(&t, 1 << 16).unwrap().remove(0)
@@ -236,7 +263,7 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
     let honest = muldiv_shard();
     check(&honest).expect("the honest shard proves");
     type Mutation = (&'static str, usize, fn(&mut MulDivCols<F>));
-    let mutations: [Mutation; 13] = [
+    let mutations: [Mutation; 15] = [
         ("MUL result limb", 0, |r| r.c[3] += F::ONE),
         ("MUL low limb with the result", 0, |r| {
             r.c[0] += F::ONE;
@@ -255,6 +282,10 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
         ("SAR sign of the value", 9, |r| r.sb = F::ONE - r.sb),
         ("BYTE quotient byte", 10, |r| r.x[0] += F::ONE),
         ("SIGNEXTEND sign", 11, |r| r.sc = F::ONE - r.sc),
+        ("ADDMOD sum carry", 12, |r| {
+            r.neg_a[15] = F::ONE - r.neg_a[15]
+        }),
+        ("ADDMOD modulus-one flag", 12, |r| r.n_one = F::ONE),
     ];
     for (what, row, mutate) in mutations {
         let mut s = honest.clone();

@@ -121,9 +121,20 @@ fn segments() -> Vec<Segment> {
         (U256::from(30u8), word_pattern(9)),
         (word_pattern(8), U256::ZERO),
     ];
+    let moduli = [
+        word_pattern(10),
+        U256::from(1u8),
+        U256::ZERO,
+        U256::from(7u8),
+    ];
     for op in opcodes::MULDIV_OPCODES {
-        for (a, b) in pairs.iter().chain(&extra) {
-            let mut pre = push32(*b);
+        for (i, (a, b)) in pairs.iter().chain(&extra).enumerate() {
+            let mut pre = if op == opcodes::ADDMOD {
+                push32(moduli[i % moduli.len()])
+            } else {
+                Vec::new()
+            };
+            pre.extend(push32(*b));
             pre.extend(push32(*a));
             out.push(simple(op, pre, vec![opcodes::POP]));
         }
@@ -170,6 +181,20 @@ fn assemble(segs: &[Segment]) -> (Vec<u8>, Vec<SegmentAt>) {
     }
     code.push(opcodes::STOP);
     (code, at)
+}
+
+/// `(a + b) mod n` over 257 bits (0 for n = 0).
+fn addmod(a: U256, b: U256, n: U256) -> U256 {
+    if n.is_zero() {
+        return U256::ZERO;
+    }
+    let (sum, carry) = a.overflowing_add(b);
+    if !carry {
+        return sum % n;
+    }
+    // 2^256 + sum = (2^256 mod n) + sum (mod n); 2^256 mod n = (MAX mod n + 1) mod n.
+    let wrap = (U256::MAX % n).add_mod(U256::from(1u8), n);
+    (sum % n).add_mod(wrap, n)
 }
 
 fn alu(op: u8, a: U256, b: U256) -> U256 {
@@ -293,12 +318,17 @@ fn run(code: &[u8], fault: Option<(usize, Fault, Option<usize>)>) -> SubblockTra
             opcodes::GAS => stack.push(U256::from(gas_after)),
             _ => {
                 let a = stack.pop().unwrap();
-                let b = if inf.pops == 2 {
+                let b = if inf.pops >= 2 {
                     stack.pop().unwrap()
                 } else {
                     U256::ZERO
                 };
-                stack.push(alu(op, a, b));
+                if inf.pops == 3 {
+                    let n = stack.pop().unwrap();
+                    stack.push(addmod(a, b, n));
+                } else {
+                    stack.push(alu(op, a, b));
+                }
             }
         }
         match lie {

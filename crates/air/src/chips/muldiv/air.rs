@@ -38,14 +38,16 @@ impl MulDivAir {
         builder.assert_bool(real.clone());
         let unsigned_dm = fl(F_DIV) + fl(F_MOD);
         let signed = fl(F_SDIV) + fl(F_SMOD);
-        let divmod = unsigned_dm.clone() + signed.clone();
+        // Rows with a modulus that may be zero (then y_zero): DIV, MOD, SDIV, SMOD, ADDMOD.
+        let divmod = unsigned_dm.clone() + signed.clone() + fl(F_ADDMOD);
         let shift = fl(F_SHL) + fl(F_SHR) + fl(F_SAR);
         // BYTE and SIGNEXTEND divide b by a power of two too (the byte index picks it).
         let by_index = fl(F_BYTE) + fl(F_SIGNEXTEND);
         let by_pow = shift.clone() + by_index.clone();
         // Rows whose relation is a division: h = 0, l = the dividend (SDIV/SMOD: |a|; SAR: b or
         // NOT b), x = q, z = r.
-        let quotient = divmod.clone() + fl(F_SHR) + fl(F_SAR) + by_index.clone();
+        let quotient =
+            unsigned_dm.clone() + signed.clone() + fl(F_SHR) + fl(F_SAR) + by_index.clone();
         // Rows whose relation is a product: z = 0.
         let product = fl(F_MUL) + fl(F_SHL);
 
@@ -217,9 +219,48 @@ impl MulDivAir {
             builder.assert_zero(l.y_zero.into() * x.into());
         }
 
+        // ---- ADDMOD: a + b = h_0 2^256 + l (carries `neg_a`), divided by n = y; n = 0 or 1
+        // gives 0 (y_zero, n_one), and then the sum is not needed (for n = 1 the quotient of a
+        // 257-bit sum may not fit x) ----
+        let fa = fl(F_ADDMOD);
+        builder.assert_bool(l.n_one);
+        builder.assert_zero((one.clone() - fa.clone()) * l.n_one.into());
+        let n_dist: AB::Expr = l.y[0].into() - one.clone()
+            + l.y[1..].iter().map(|&v| v.into()).sum::<AB::Expr>() * c(256);
+        builder.assert_zero(l.n_one.into() * n_dist.clone());
+        builder.assert_zero(fa.clone() * (n_dist * l.n_inv.into() - one.clone() + l.n_one.into()));
+        let small_n: AB::Expr = l.y_zero.into() + l.n_one.into();
+        let sum_used = fa.clone() * (one.clone() - small_n.clone());
+        for k in 0..LIMBS {
+            builder.assert_zero(fa.clone() * (word16(&l.y, k) - l.n[k].into()));
+            let cin: AB::Expr = if k == 0 {
+                AB::Expr::ZERO
+            } else {
+                l.neg_a[k - 1].into()
+            };
+            builder.assert_zero(
+                sum_used.clone()
+                    * (l.a[k].into() + l.b[k].into() + cin
+                        - l.l[k].into()
+                        - l.neg_a[k].into() * c(1 << 16)),
+            );
+            builder.assert_zero(
+                fa.clone() * (l.c[k].into() - l.z[k].into() * (one.clone() - small_n.clone())),
+            );
+            if k > 0 {
+                builder.assert_zero(fa.clone() * l.h[k].into());
+            }
+        }
+        builder.assert_zero(sum_used * (l.h[0].into() - l.neg_a[LIMBS - 1].into()));
+        builder.assert_zero(fa.clone() * small_n * l.h[0].into());
+        for &v in &l.l {
+            buses::U16.lookup_key(builder, [v], Count::bounded(fa.clone(), 1));
+        }
+
         // ---- Remainder below the divisor: z + 1 + diff = y, no carry out ----
-        // y_zero is only set on DIV/MOD rows, so this is [DIV/MOD with y != 0, or SHR].
-        let cmp = quotient.clone() - l.y_zero.into();
+        // y_zero and n_one are only set on rows with a modulus, so this is [DIV/MOD/SDIV/SMOD/
+        // ADDMOD with y > 1 (y > 0 for all but ADDMOD), or SHR/SAR/BYTE/SIGNEXTEND].
+        let cmp = quotient.clone() + fa - l.y_zero.into() - l.n_one.into();
         for k in 0..LIMBS {
             let cin: AB::Expr = if k == 0 {
                 one.clone()
@@ -327,6 +368,7 @@ impl MulDivAir {
             .into_iter()
             .chain(l.a.iter().map(|&x| x.into()))
             .chain(l.b.iter().map(|&x| x.into()))
+            .chain(l.n.iter().map(|&x| x.into()))
             .chain(l.c.iter().map(|&x| x.into()));
         buses::ALU.receive(builder, fields, Count::bounded(real, 1));
     }

@@ -1,7 +1,7 @@
 use crate::word::{LIMBS, impl_columns};
 
 /// The opcodes in flag order.
-pub const MULDIV_OPS: [u8; 10] = crate::opcodes::MULDIV_OPCODES;
+pub const MULDIV_OPS: [u8; 11] = crate::opcodes::MULDIV_OPCODES;
 
 /// Bytes of a word.
 pub const BYTES: usize = 32;
@@ -10,7 +10,7 @@ pub const BYTES: usize = 32;
 #[derive(Clone, Copy, Debug)]
 pub struct MulDivCols<T> {
     /// One flag per opcode of [`MULDIV_OPS`] (all zero on padding rows).
-    pub flags: [T; 10],
+    pub flags: [T; 11],
     /// The bus operands and result (16-bit limbs).
     pub a: [T; LIMBS],
     pub b: [T; LIMBS],
@@ -60,6 +60,12 @@ pub struct MulDivCols<T> {
     /// SIGNEXTEND: the quotient's lowest byte is `2 x0_half + sc`; `se_small` = index below 32.
     pub x0_half: T,
     pub se_small: T,
+    /// ADDMOD: the modulus (the bus's third operand), `n_one = [n = 1]` and the inverse of
+    /// `(y_0 - 1) + 256 (y_1 + ... + y_31)` otherwise. The carries of `a + b = h_0 2^256 + l`
+    /// are `neg_a`.
+    pub n: [T; LIMBS],
+    pub n_one: T,
+    pub n_inv: T,
 }
 
 impl_columns!(MulDivCols, NUM_MULDIV_COLS);
@@ -75,3 +81,4 @@ pub const F_SMOD: usize = 6;
 pub const F_SAR: usize = 7;
 pub const F_BYTE: usize = 8;
 pub const F_SIGNEXTEND: usize = 9;
+pub const F_ADDMOD: usize = 10;

@@ -4,6 +4,7 @@ use p3_field::PrimeField32;
 use p3_matrix::dense::RowMajorMatrix;
 use rayon::prelude::*;
 use revm::primitives::U256;
+use revm::primitives::ruint::aliases::U512;
 use slotproof_executor::trace::Word;
 
 use super::columns::*;
@@ -28,7 +29,7 @@ fn abs(v: U256) -> (U256, bool) {
 
 /// The relation's operands `x y + z` of one operation, from its inputs alone (the claimed
 /// result only goes into the `c` columns, so a wrong claim fails the constraints).
-fn operands(flag: usize, a: U256, b: U256) -> (U256, U256, U256) {
+fn operands(flag: usize, a: U256, b: U256, n: U256) -> (U256, U256, U256) {
     let shift = exponent(flag, a.as_limbs()[0] as u16).0 as usize;
     let divide = |n: U256, d: U256| {
         if d.is_zero() {
@@ -47,6 +48,26 @@ fn operands(flag: usize, a: U256, b: U256) -> (U256, U256, U256) {
         F_SDIV | F_SMOD => divide(abs(a).0, abs(b).0),
         F_SHL => (b, U256::from(1u8) << shift, U256::ZERO),
         F_SHR | F_BYTE | F_SIGNEXTEND => shift_right(b),
+        // ADDMOD: the 257-bit sum divided by n (n > 1, so the quotient fits 256 bits); for
+        // n = 0 or 1 the relation just holds the sum's low word.
+        F_ADDMOD if n <= U256::from(1u8) => {
+            let low = a.wrapping_add(b);
+            if n.is_zero() {
+                (U256::ZERO, U256::ZERO, low)
+            } else {
+                (low, n, U256::ZERO)
+            }
+        }
+        F_ADDMOD => {
+            let wide = |v: U256| {
+                let mut l = [0u64; 8];
+                l[..4].copy_from_slice(v.as_limbs());
+                U512::from_limbs(l)
+            };
+            let sum = wide(a) + wide(b);
+            let narrow = |v: U512| U256::from_limbs(v.as_limbs()[..4].try_into().expect("4 limbs"));
+            (narrow(sum / wide(n)), n, narrow(sum % wide(n)))
+        }
         // SAR: a logical shift of b, complemented when negative.
         _ => shift_right(if b.bit(255) { !b } else { b }),
     }
@@ -85,7 +106,9 @@ fn fill<F: PrimeField32>(
         .expect("multiplication-chip opcode");
     row.flags[flag] = F::ONE;
     let (a, b, c) = (limbs(&op.a), limbs(&op.b), limbs(&op.c));
+    let n = limbs(&op.n);
     for k in 0..LIMBS {
+        row.n[k] = F::from_u16(n[k]);
         row.a[k] = F::from_u16(a[k]);
         row.b[k] = F::from_u16(b[k]);
         row.c[k] = F::from_u16(c[k]);
@@ -94,7 +117,8 @@ fn fill<F: PrimeField32>(
         <U256 as From<Word>>::from(op.a),
         <U256 as From<Word>>::from(op.b),
     );
-    let (x, y, z) = operands(flag, ua, ub);
+    let un = <U256 as From<Word>>::from(op.n);
+    let (x, y, z) = operands(flag, ua, ub, un);
     let (xb, yb) = (x.to_le_bytes::<32>(), y.to_le_bytes::<32>());
     let zl = limbs(&z.into());
     for (col, &v) in row.z.iter_mut().zip(&zl) {
@@ -132,7 +156,8 @@ fn fill<F: PrimeField32>(
         }
         carry = next;
     }
-    let divmod = matches!(flag, F_DIV | F_MOD | F_SDIV | F_SMOD);
+    let divmod = matches!(flag, F_DIV | F_MOD | F_SDIV | F_SMOD | F_ADDMOD);
+    let n_one = flag == F_ADDMOD && un == U256::from(1u8);
     if divmod {
         let sum: u32 = yb.iter().map(|&v| v as u32).sum();
         if sum == 0 {
@@ -142,7 +167,26 @@ fn fill<F: PrimeField32>(
         }
     }
     // The remainder check: z + 1 + diff = y.
-    if (divmod && !y.is_zero()) || matches!(flag, F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND) {
+    if flag == F_ADDMOD {
+        let dist = yb[0] as i64 - 1 + 256 * yb[1..].iter().map(|&v| v as i64).sum::<i64>();
+        if n_one {
+            row.n_one = F::ONE;
+        } else {
+            row.n_inv = (F::from_u32(dist.unsigned_abs() as u32)
+                * if dist < 0 { -F::ONE } else { F::ONE })
+            .inverse();
+        }
+        // l is range-checked on every ADDMOD row; the sum's carries where it is used.
+        u16s.extend(limbs(&ua.wrapping_add(ub).into()).map(u32::from));
+        if !y.is_zero() && !n_one {
+            let mut carry = 0u32;
+            for k in 0..LIMBS {
+                carry = (a[k] as u32 + b[k] as u32 + carry) >> 16;
+                row.neg_a[k] = F::from_u32(carry);
+            }
+        }
+    }
+    if (divmod && !y.is_zero() && !n_one) || matches!(flag, F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND) {
         let diff = limbs(&(y - z - U256::from(1u8)).into());
         let mut dc = 1u32;
         for k in 0..LIMBS {
