@@ -1,7 +1,7 @@
-//! The multiplication chip: one row per MUL, DIV, SDIV, MOD, SMOD, SHL, SHR, SAR, BYTE or
-//! SIGNEXTEND step, received from the CPU on
-//! [`crate::buses::ALU`] as `(opcode, a, b, c)` like the ALU chip (a = top of stack, c = result,
-//! 16-bit limbs). Every row is one instance of
+//! The multiplication chip: one row per MUL, DIV, SDIV, MOD, SMOD, ADDMOD, SHL, SHR, SAR, BYTE
+//! or SIGNEXTEND step, received from the CPU on
+//! [`crate::buses::ALU`] as `(opcode, a, b, n, c)` like the ALU chip (a = top of stack, n = the
+//! third item, ADDMOD's modulus, zero for the others; c = result; 16-bit limbs). Every row is one instance of
 //!
 //! `x y + z = h 2^256 + l`   (x, y: 32 bytes each; z, h, l: 16 limbs of 16 bits)
 //!
@@ -18,6 +18,7 @@
 //! | SHR a b | q | 2^a | r | 0 | b | q (0 if a >= 256) |
 //! | SDIV a b | q | \|b\| | r | 0 | \|a\| | ±q (sign of a XOR sign of b; 0 if b = 0) |
 //! | SMOD a b | q | \|b\| | r | 0 | \|a\| | ±r (sign of a; 0 if b = 0) |
+//! | ADDMOD a b n | q | n | r | carry of a + b | a + b | r (0 if n = 0 or 1) |
 //! | SAR a b | q | 2^a | r | 0 | b XOR sign | q XOR sign (sign extended: all ones or 0 if a >= 256) |
 //! | BYTE i b | q | 2^(248 - 8i) | r | 0 | b | lowest byte of q (0 if i >= 32) |
 //! | SIGNEXTEND i b | q | 2^(8i + 7) | r | 0 | b | r - sign 2^(8i+7), sign = lowest bit of q (b if i >= 32) |
