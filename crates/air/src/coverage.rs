@@ -16,7 +16,7 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 3;
+pub const COVERAGE_VERSION: u32 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -61,6 +61,7 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
         opcodes::JUMP | opcodes::JUMPI | opcodes::JUMPDEST => (Constrained, "cpu+bytecode"),
         opcodes::PC | opcodes::GAS => (Constrained, "cpu"),
         _ if opcodes::ALU_OPCODES.contains(&op) => (Constrained, "alu"),
+        _ if opcodes::MULDIV_OPCODES.contains(&op) => (Constrained, "muldiv"),
         _ => (Trusted, ""),
     }
 }
@@ -255,6 +256,9 @@ pub struct ShareReport {
     /// Successful steps of constrained opcodes.
     pub constrained_steps: usize,
     pub exceptional_steps: usize,
+    /// Constrained steps whose consumed stack items all come, through the stack, from
+    /// untainted steps (see [`constrained_share`]).
+    pub untainted_steps: usize,
     /// Trusted steps by opcode name, most frequent first.
     pub trusted_by_opcode: Vec<(&'static str, usize)>,
 }
@@ -268,10 +272,21 @@ impl ShareReport {
         }
     }
 
+    /// The share of steps that are constrained and consume no tainted stack item: what a
+    /// proof says about the execution without trusting any prover-supplied value on the stack.
+    pub fn untainted_share(&self) -> f64 {
+        if self.steps == 0 {
+            0.0
+        } else {
+            self.untainted_steps as f64 / self.steps as f64
+        }
+    }
+
     pub fn add(&mut self, other: &ShareReport) {
         self.steps += other.steps;
         self.constrained_steps += other.constrained_steps;
         self.exceptional_steps += other.exceptional_steps;
+        self.untainted_steps += other.untainted_steps;
         let mut m: std::collections::HashMap<&'static str, usize> =
             self.trusted_by_opcode.iter().copied().collect();
         for &(k, v) in &other.trusted_by_opcode {
@@ -283,20 +298,74 @@ impl ShareReport {
     }
 }
 
-/// The share of a subblock's steps that are fully constrained.
+/// The share of a subblock's steps that are fully constrained, and of those that are also
+/// untainted.
+///
+/// Taint follows the stack: an item pushed by a trusted or exceptional step is tainted, and so
+/// is an item pushed by a constrained step that consumed a tainted item; DUP copies an item's
+/// taint and SWAP moves it. A constrained step is untainted when none of the items it consumes
+/// is tainted. Each context has its own stack (a callee starts empty; the result a call step
+/// pushes is the call step's, so it is tainted while calls are trusted). Not counted: control
+/// dependence (the steps a JUMPI on a tainted condition selects are not marked) and values
+/// that reach the stack other than through a push (memory, storage: their opcodes are
+/// trusted, so their results are tainted anyway).
 pub fn constrained_share(trace: &SubblockTrace) -> ShareReport {
+    share_under(trace, |op| opcode_coverage(op).0 == Coverage::Constrained)
+}
+
+/// [`constrained_share`] under another classification (`constrained(op)`), e.g. an earlier
+/// coverage table's, to compare figures before and after a change.
+pub fn share_under(trace: &SubblockTrace, constrained: impl Fn(u8) -> bool) -> ShareReport {
     let mut trusted = [0usize; 256];
     let mut r = ShareReport {
         steps: trace.steps.len(),
         ..Default::default()
     };
+    // Taint flags of each context's stack, bottom first.
+    let mut stacks: std::collections::HashMap<u32, Vec<bool>> = Default::default();
     for s in &trace.steps {
+        let stack = stacks.entry(s.context).or_default();
+        // The recorded height is authoritative; a mismatch (never seen in a consistent trace)
+        // counts the unknown items as tainted rather than trusting them.
+        stack.resize(s.stack_len as usize, true);
         if s.status != STEP_OK {
             r.exceptional_steps += 1;
-        } else if opcode_coverage(s.opcode).0 == Coverage::Constrained {
+            // The frame halts: its stack is gone.
+            stack.clear();
+            continue;
+        }
+        let constrained = constrained(s.opcode);
+        if constrained {
             r.constrained_steps += 1;
         } else {
             trusted[s.opcode as usize] += 1;
+        }
+        let sp = stack.len();
+        let op = s.opcode;
+        let tainted_input = if (opcodes::DUP1..=opcodes::DUP16).contains(&op) {
+            let n = (op - opcodes::DUP1 + 1) as usize;
+            let t = sp.checked_sub(n).map(|k| stack[k]).unwrap_or(true);
+            stack.push(t || !constrained);
+            t
+        } else if (opcodes::SWAP1..=opcodes::SWAP16).contains(&op) {
+            let n = (op - opcodes::SWAP1 + 1) as usize;
+            if sp > n {
+                stack.swap(sp - 1, sp - 1 - n);
+                stack[sp - 1] || stack[sp - 1 - n]
+            } else {
+                true
+            }
+        } else {
+            let info = opcodes::info(op);
+            let pops = (info.pops as usize).min(sp);
+            let t = stack.drain(sp - pops..).any(|t| t) || pops < info.pops as usize;
+            for _ in 0..info.pushes {
+                stack.push(t || !constrained);
+            }
+            t
+        };
+        if constrained && !tainted_input {
+            r.untainted_steps += 1;
         }
     }
     r.trusted_by_opcode = (0..256)

@@ -25,6 +25,8 @@ pub mod word;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_muldiv;
+#[cfg(test)]
 mod tests_synthetic;
 
 use p3_air::{Air, BaseAir};
@@ -34,6 +36,7 @@ pub use chips::alu::AluAir;
 pub use chips::bitwise::BitwiseAir;
 pub use chips::bytecode::BytecodeAir;
 pub use chips::cpu::{CpuAir, CpuPublic};
+pub use chips::muldiv::MulDivAir;
 pub use chips::opcode_table::OpcodeTableAir;
 pub use chips::range::RangeAir;
 pub use chips::stack_boundary::BoundaryAir;
@@ -51,6 +54,7 @@ pub enum EvmAir {
     Bitwise(BitwiseAir),
     Boundary(BoundaryAir),
     Range(RangeAir),
+    MulDiv(MulDivAir),
 }
 
 impl EvmAir {
@@ -65,6 +69,7 @@ impl EvmAir {
             EvmAir::Boundary(BoundaryAir),
             EvmAir::Range(RangeAir::BYTE),
             EvmAir::Range(RangeAir::U16),
+            EvmAir::MulDiv(MulDivAir),
         ]
     }
 
@@ -78,6 +83,7 @@ impl EvmAir {
             EvmAir::Boundary(_) => "boundary",
             EvmAir::Range(r) if r.bits == 8 => "range-u8",
             EvmAir::Range(_) => "range-u16",
+            EvmAir::MulDiv(_) => "muldiv",
         }
     }
 }
@@ -92,6 +98,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Bitwise(a) => BaseAir::<F>::width(a),
             EvmAir::Boundary(a) => BaseAir::<F>::width(a),
             EvmAir::Range(a) => BaseAir::<F>::width(a),
+            EvmAir::MulDiv(a) => BaseAir::<F>::width(a),
         }
     }
 
@@ -113,6 +120,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Bitwise(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Boundary(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Range(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::MulDiv(a) => BaseAir::<F>::main_next_row_columns(a),
         }
     }
 }
@@ -127,6 +135,7 @@ impl<AB: InteractionBuilder> Air<AB> for EvmAir {
             EvmAir::Bitwise(a) => a.eval(builder),
             EvmAir::Boundary(a) => a.eval(builder),
             EvmAir::Range(a) => a.eval(builder),
+            EvmAir::MulDiv(a) => a.eval(builder),
         }
     }
 }

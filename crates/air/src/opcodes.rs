@@ -207,6 +207,17 @@ pub static OPCODES: [OpcodeInfo; 256] = {
 pub const STOP: u8 = 0x00;
 pub const ADD: u8 = 0x01;
 pub const SUB: u8 = 0x03;
+pub const MUL: u8 = 0x02;
+pub const DIV: u8 = 0x04;
+pub const SDIV: u8 = 0x05;
+pub const MOD: u8 = 0x06;
+pub const SMOD: u8 = 0x07;
+pub const SHL: u8 = 0x1b;
+pub const SHR: u8 = 0x1c;
+pub const SAR: u8 = 0x1d;
+pub const BYTE: u8 = 0x1a;
+pub const SIGNEXTEND: u8 = 0x0b;
+pub const ADDMOD: u8 = 0x08;
 pub const LT: u8 = 0x10;
 pub const GT: u8 = 0x11;
 pub const SLT: u8 = 0x12;
@@ -257,6 +268,30 @@ pub const fn terminates(opcode: u8) -> bool {
 
 /// The opcodes the ALU chip proves.
 pub const ALU_OPCODES: [u8; 12] = [ADD, SUB, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT];
+
+/// The opcodes the multiplication chip proves (`x y + z = h 2^256 + l`).
+pub const MULDIV_OPCODES: [u8; 11] = [
+    MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD,
+];
+
+/// Whether the CPU sends `opcode`'s steps to an ALU chip (ALU or multiplication) on the ALU bus.
+pub const fn on_alu_bus(opcode: u8) -> bool {
+    let mut i = 0;
+    while i < ALU_OPCODES.len() {
+        if ALU_OPCODES[i] == opcode {
+            return true;
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < MULDIV_OPCODES.len() {
+        if MULDIV_OPCODES[i] == opcode {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
 
 #[cfg(test)]
 mod tests {

@@ -33,7 +33,7 @@ use crate::chips::bytecode::trace::CodeUse;
 use crate::chips::cpu::trace::{SubblockAnalysis, analyze, step_words};
 use crate::chips::opcode_table::props_of;
 use crate::chips::range::trace::RangeCounts;
-use crate::chips::{alu, bitwise, bytecode, cpu, opcode_table, range, stack_boundary};
+use crate::chips::{alu, bitwise, bytecode, cpu, muldiv, opcode_table, range, stack_boundary};
 use crate::{CpuPublic, EvmAir, TraceError};
 
 /// One shard: the AIRs, their traces and public values, in the order of [`EvmAir::shard_airs`].
@@ -56,6 +56,9 @@ pub const BITWISE: usize = 4;
 pub const BOUNDARY: usize = 5;
 pub const RANGE_U8: usize = 6;
 pub const RANGE_U16: usize = 7;
+pub const MULDIV: usize = 8;
+/// Tables (instances) of a shard.
+pub const NUM_INSTANCES: usize = 9;
 
 /// Field elements of the block binding: block number, gas used and transaction count (4 x 16-bit
 /// limbs each), block hash, parent state root and state root (16 x 16-bit limbs each),
@@ -270,7 +273,8 @@ pub fn generate_shard<F: PrimeField32>(
     let (cpu_trace, cpu_public, counts) =
         cpu::trace::generate::<F>(trace, an, range.clone(), &mut u16_rc);
 
-    let alu_ops: Vec<AluOp> = range
+    // Steps the CPU sends on the ALU bus, split between the ALU and multiplication chips.
+    let (muldiv_ops, alu_ops): (Vec<AluOp>, Vec<AluOp>) = range
         .clone()
         .filter(|&i| {
             let s = &trace.steps[i];
@@ -282,10 +286,11 @@ pub fn generate_shard<F: PrimeField32>(
                 opcode: trace.steps[i].opcode,
                 a: inp[0],
                 b: inp[1],
+                n: inp[2],
                 c: out,
             }
         })
-        .collect();
+        .partition(|op| crate::opcodes::MULDIV_OPCODES.contains(&op.opcode));
 
     // Codes the shard executes, in id order, with the CPU's lookups into them.
     let mut codes: BTreeMap<u32, CodeUse<'_>> = BTreeMap::new();
@@ -314,37 +319,49 @@ pub fn generate_shard<F: PrimeField32>(
     let resume_init = &an.alive_resume[&range.start];
     let resume_fin = &an.alive_resume[&range.end];
 
-    let ((bytecode_out, boundary_out), (alu_trace, alu_counts)) = rayon::join(
-        || {
-            rayon::join(
-                || {
-                    let mut bytes_rc = RangeCounts::new(8);
-                    let mut u16s = RangeCounts::new(16);
-                    let (t, op_counts) =
-                        bytecode::trace::generate::<F>(&codes, &mut bytes_rc, &mut u16s);
-                    (t, op_counts, bytes_rc, u16s)
-                },
-                || {
-                    let mut u16s = RangeCounts::new(16);
-                    let t = stack_boundary::trace::generate::<F>(
-                        stack_init,
-                        &stack_fin,
-                        resume_init,
-                        resume_fin,
-                        &mut u16s,
-                    );
-                    (t, u16s)
-                },
-            )
-        },
-        || alu::trace::generate::<F>(&alu_ops),
-    );
-    let (bytecode_trace, code_op_counts, bytes_rc, bc_u16) = bytecode_out;
+    let ((bytecode_out, boundary_out), ((alu_trace, alu_counts), (muldiv_trace, muldiv_counts))) =
+        rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        let mut bytes_rc = RangeCounts::new(8);
+                        let mut u16s = RangeCounts::new(16);
+                        let (t, op_counts) =
+                            bytecode::trace::generate::<F>(&codes, &mut bytes_rc, &mut u16s);
+                        (t, op_counts, bytes_rc, u16s)
+                    },
+                    || {
+                        let mut u16s = RangeCounts::new(16);
+                        let t = stack_boundary::trace::generate::<F>(
+                            stack_init,
+                            &stack_fin,
+                            resume_init,
+                            resume_fin,
+                            &mut u16s,
+                        );
+                        (t, u16s)
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || alu::trace::generate::<F>(&alu_ops),
+                    || muldiv::trace::generate::<F>(&muldiv_ops),
+                )
+            },
+        );
+    let (bytecode_trace, code_op_counts, mut bytes_rc, bc_u16) = bytecode_out;
     let (boundary_trace, bd_u16) = boundary_out;
     u16_rc.merge(&bc_u16);
     u16_rc.merge(&bd_u16);
     u16_rc.merge(&RangeCounts {
         counts: alu_counts.u16,
+    });
+    u16_rc.merge(&RangeCounts {
+        counts: muldiv_counts.u16,
+    });
+    bytes_rc.merge(&RangeCounts {
+        counts: muldiv_counts.byte,
     });
 
     let ((opcode_trace, bitwise_trace), (u8_trace, u16_trace)) = rayon::join(
@@ -366,7 +383,7 @@ pub fn generate_shard<F: PrimeField32>(
     let carried_in = !stack_init.is_empty() || !resume_init.is_empty();
     let carried_out = !resume_fin.is_empty();
     let boundary_pv = vec![F::from_bool(carried_in), F::from_bool(carried_out)];
-    let mut public_values = vec![Vec::new(); 8];
+    let mut public_values = vec![Vec::new(); NUM_INSTANCES];
     public_values[CPU] = cpu_public.to_vec();
     public_values[BOUNDARY] = boundary_pv;
     public_values[OPCODE_TABLE] = vec![F::ZERO; SHARD_BINDING_LEN];
@@ -381,6 +398,7 @@ pub fn generate_shard<F: PrimeField32>(
             boundary_trace,
             u8_trace,
             u16_trace,
+            muldiv_trace,
         ],
         public_values,
         steps: range,
@@ -400,7 +418,7 @@ pub fn subblock_ends<F: PrimeField32>(first: &Shard<F>, last: &Shard<F>) -> bool
 /// the wrong shape give `false`.
 pub fn subblock_ends_public<F: PrimeField32>(first: &[Vec<F>], last: &[Vec<F>]) -> bool {
     let shape_ok = |pv: &[Vec<F>]| {
-        pv.len() == 8
+        pv.len() == NUM_INSTANCES
             && pv[CPU].len() == crate::chips::cpu::air::NUM_CPU_PUBLIC
             && pv[BOUNDARY].len() == 2
     };

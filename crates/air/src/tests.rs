@@ -597,3 +597,55 @@ fn plan_shards_in_recuts_one_range_the_same_way() {
         ));
     }
 }
+
+#[test]
+#[ignore = "prints coverage figures of the mainnet fixtures (../shared/fixtures) and mixed"]
+fn coverage_figures_before_and_after_the_multiplication_chip() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for path in [
+        format!("{root}/../../../shared/fixtures/mainnet/21688509.json"),
+        format!("{root}/../../../shared/fixtures/mainnet/22615247.json"),
+        format!("{root}/../../fixtures/mixed.json"),
+    ] {
+        let Ok(input) = BlockInput::from_path(&path) else {
+            println!("{path}: absent, skipped");
+            continue;
+        };
+        let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
+        let (mut before, mut after) = (
+            crate::coverage::ShareReport::default(),
+            crate::coverage::ShareReport::default(),
+        );
+        for s in &exec.subblocks {
+            // Coverage table v3: v4 less the multiplication chip's opcodes.
+            before.add(&crate::coverage::share_under(&s.trace, |op| {
+                crate::coverage::opcode_coverage(op).0 == crate::Coverage::Constrained
+                    && !opcodes::MULDIV_OPCODES.contains(&op)
+            }));
+            after.add(&crate::coverage::constrained_share(&s.trace));
+        }
+        println!(
+            "{path}: {} steps; v3 constrained {:.2}% untainted {:.2}%; v4 constrained {:.2}% untainted {:.2}%; ALU II opcodes still trusted {:?}",
+            after.steps,
+            100.0 * before.share(),
+            100.0 * before.untainted_share(),
+            100.0 * after.share(),
+            100.0 * after.untainted_share(),
+            after
+                .trusted_by_opcode
+                .iter()
+                .filter(|(n, _)| [
+                    "SDIV",
+                    "SMOD",
+                    "ADDMOD",
+                    "MULMOD",
+                    "EXP",
+                    "SIGNEXTEND",
+                    "BYTE",
+                    "SAR"
+                ]
+                .contains(n))
+                .collect::<Vec<_>>()
+        );
+    }
+}

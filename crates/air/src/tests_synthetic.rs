@@ -113,6 +113,32 @@ fn segments() -> Vec<Segment> {
             out.push(simple(op, vec![opcodes::PUSH0], vec![opcodes::POP]));
         }
     }
+    // Multiplication chip: the same pairs, then small shifts and a zero divisor.
+    let extra = [
+        (U256::from(3u8), word_pattern(5)),
+        (U256::from(255u8), word_pattern(6)),
+        (U256::from(256u16), word_pattern(7)),
+        (U256::from(30u8), word_pattern(9)),
+        (word_pattern(8), U256::ZERO),
+    ];
+    let moduli = [
+        word_pattern(10),
+        U256::from(1u8),
+        U256::ZERO,
+        U256::from(7u8),
+    ];
+    for op in opcodes::MULDIV_OPCODES {
+        for (i, (a, b)) in pairs.iter().chain(&extra).enumerate() {
+            let mut pre = if op == opcodes::ADDMOD {
+                push32(moduli[i % moduli.len()])
+            } else {
+                Vec::new()
+            };
+            pre.extend(push32(*b));
+            pre.extend(push32(*a));
+            out.push(simple(op, pre, vec![opcodes::POP]));
+        }
+    }
     out
 }
 
@@ -157,6 +183,20 @@ fn assemble(segs: &[Segment]) -> (Vec<u8>, Vec<SegmentAt>) {
     (code, at)
 }
 
+/// `(a + b) mod n` over 257 bits (0 for n = 0).
+fn addmod(a: U256, b: U256, n: U256) -> U256 {
+    if n.is_zero() {
+        return U256::ZERO;
+    }
+    let (sum, carry) = a.overflowing_add(b);
+    if !carry {
+        return sum % n;
+    }
+    // 2^256 + sum = (2^256 mod n) + sum (mod n); 2^256 mod n = (MAX mod n + 1) mod n.
+    let wrap = (U256::MAX % n).add_mod(U256::from(1u8), n);
+    (sum % n).add_mod(wrap, n)
+}
+
 fn alu(op: u8, a: U256, b: U256) -> U256 {
     let sign = U256::from(1u8) << 255;
     let bit = |x: bool| U256::from(x as u8);
@@ -173,6 +213,51 @@ fn alu(op: u8, a: U256, b: U256) -> U256 {
         opcodes::OR => a | b,
         opcodes::XOR => a ^ b,
         opcodes::NOT => !a,
+        opcodes::MUL => a.wrapping_mul(b),
+        opcodes::DIV => a.checked_div(b).unwrap_or_default(),
+        opcodes::MOD => a.checked_rem(b).unwrap_or_default(),
+        opcodes::SHL if a < U256::from(256u16) => b << a.to::<usize>(),
+        opcodes::SHR if a < U256::from(256u16) => b >> a.to::<usize>(),
+        opcodes::SHL | opcodes::SHR => U256::ZERO,
+        opcodes::SDIV | opcodes::SMOD => {
+            let neg = |v: U256| v.bit(255);
+            let abs = |v: U256| if neg(v) { v.wrapping_neg() } else { v };
+            let (q, r) = match (abs(a).checked_div(abs(b)), abs(a).checked_rem(abs(b))) {
+                (Some(q), Some(r)) => (q, r),
+                _ => (U256::ZERO, U256::ZERO),
+            };
+            match op {
+                opcodes::SDIV if neg(a) != neg(b) => q.wrapping_neg(),
+                opcodes::SDIV => q,
+                _ if neg(a) => r.wrapping_neg(),
+                _ => r,
+            }
+        }
+        opcodes::BYTE if a < U256::from(32u8) => U256::from(b.byte(31 - a.to::<usize>())),
+        opcodes::BYTE => U256::ZERO,
+        opcodes::SIGNEXTEND if a < U256::from(31u8) => {
+            let bits = 8 * a.to::<usize>() + 7;
+            let low = b & ((U256::from(1u8) << (bits + 1)) - U256::from(1u8));
+            if b.bit(bits) {
+                low | (U256::MAX << (bits + 1))
+            } else {
+                low
+            }
+        }
+        opcodes::SIGNEXTEND => b,
+        opcodes::SAR => {
+            let s = if a < U256::from(256u16) {
+                a.to::<usize>()
+            } else {
+                256
+            };
+            match (b.bit(255), s) {
+                (true, 256) => U256::MAX,
+                (false, 256) => U256::ZERO,
+                (true, s) => !((!b) >> s),
+                (false, s) => b >> s,
+            }
+        }
         _ => unreachable!("not an ALU opcode"),
     }
 }
@@ -233,12 +318,17 @@ fn run(code: &[u8], fault: Option<(usize, Fault, Option<usize>)>) -> SubblockTra
             opcodes::GAS => stack.push(U256::from(gas_after)),
             _ => {
                 let a = stack.pop().unwrap();
-                let b = if inf.pops == 2 {
+                let b = if inf.pops >= 2 {
                     stack.pop().unwrap()
                 } else {
                     U256::ZERO
                 };
-                stack.push(alu(op, a, b));
+                if inf.pops == 3 {
+                    let n = stack.pop().unwrap();
+                    stack.push(addmod(a, b, n));
+                } else {
+                    stack.push(alu(op, a, b));
+                }
             }
         }
         match lie {
@@ -273,6 +363,11 @@ fn run(code: &[u8], fault: Option<(usize, Fault, Option<usize>)>) -> SubblockTra
         pc = next_pc;
         gas = gas_after;
     }
+}
+
+/// The honest trace of `code` (static-gas opcodes of this file's interpreter only).
+pub(crate) fn run_program(code: &[u8]) -> SubblockTrace {
+    run(code, None)
 }
 
 fn shard_of(t: &SubblockTrace) -> crate::shard::Shard<F> {
@@ -335,4 +430,47 @@ fn every_constrained_opcode_rejects_a_lying_step() {
     // Every opcode the table calls constrained was exercised here.
     let constrained: std::collections::BTreeSet<u8> = table.constrained_opcodes().collect();
     assert_eq!(covered, constrained);
+}
+
+#[test]
+fn taint_follows_the_stack_through_dup_and_swap() {
+    // (opcode, stack height before); CALLDATASIZE is trusted, everything else constrained.
+    let program = [
+        (opcodes::PUSH0 + 1, 0), // [p]                      untainted
+        (0x36, 1),               // [p, C]                   trusted: C tainted
+        (opcodes::DUP1 + 1, 2),  // [p, C, p]                copies p: untainted
+        (opcodes::DUP1 + 1, 3),  // [p, C, p, C]             copies C: tainted
+        (opcodes::ADD, 4),       // [p, C, C+p]              tainted input
+        (opcodes::SWAP1 + 1, 3), // [C+p, C, p]              moves a tainted item
+        (opcodes::ISZERO, 3),    // [C+p, C, z]              reads p: untainted
+        (opcodes::POP, 3),       // [C+p, C]                 pops z: untainted
+        (opcodes::POP, 2),       // [C+p]                    pops C: tainted
+        (opcodes::JUMPDEST, 1),  //                          untainted
+    ];
+    let t = SubblockTrace {
+        steps: program
+            .iter()
+            .enumerate()
+            .map(|(i, &(op, sp))| StepRecord {
+                gas_before: 100,
+                gas_after: 100,
+                pc: i as u32,
+                context: 0,
+                stack_words: 0,
+                segment: 0,
+                stack_len: sp,
+                depth: 1,
+                opcode: op,
+                reads: 0,
+                writes: 0,
+                status: STEP_OK,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let r = crate::coverage::constrained_share(&t);
+    assert_eq!(r.steps, 10);
+    assert_eq!(r.constrained_steps, 9);
+    assert_eq!(r.untainted_steps, 5);
+    assert!(r.untainted_share() < r.share());
 }

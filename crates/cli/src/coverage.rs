@@ -78,12 +78,14 @@ pub fn run(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
         }
         subblocks.push(
             json!({"subblock": i, "steps": r.steps, "constrained_steps": r.constrained_steps,
-            "exceptional_steps": r.exceptional_steps, "share": r.share(), "proofs": proofs}),
+            "exceptional_steps": r.exceptional_steps, "share": r.share(),
+            "untainted_steps": r.untainted_steps, "untainted_share": r.untainted_share(), "proofs": proofs}),
         );
     }
     if args.json {
         let out = json!({"fixture": source, "coverage": table, "share": total.share(), "steps": total.steps,
-            "constrained_steps": total.constrained_steps, "trusted_by_opcode": total.trusted_by_opcode,
+            "constrained_steps": total.constrained_steps, "untainted_share": total.untainted_share(),
+            "untainted_steps": total.untainted_steps, "trusted_by_opcode": total.trusted_by_opcode,
             "subblocks": subblocks});
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -94,6 +96,11 @@ pub fn run(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
             100.0 * total.share(),
             total.constrained_steps,
             total.exceptional_steps
+        );
+        println!(
+            "{:.1}% constrained with every consumed stack item from untainted steps ({} steps; an item pushed by a trusted step, or computed from one, is tainted)",
+            100.0 * total.untainted_share(),
+            total.untainted_steps
         );
         let top: Vec<String> = total
             .trusted_by_opcode

@@ -229,13 +229,16 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         .subblocks
         .iter()
         .map(|s| slotproof_air::coverage::constrained_share(&s.trace))
-        .fold((0usize, 0usize), |(c, n), r| {
-            (c + r.constrained_steps, n + r.steps)
+        .fold((0usize, 0usize, 0usize), |(c, u, n), r| {
+            (c + r.constrained_steps, u + r.untainted_steps, n + r.steps)
         });
-    let share_pct = if share.1 == 0 {
-        100.0
+    let (share_pct, untainted_pct) = if share.2 == 0 {
+        (100.0, 100.0)
     } else {
-        100.0 * share.0 as f64 / share.1 as f64
+        (
+            100.0 * share.0 as f64 / share.2 as f64,
+            100.0 * share.1 as f64 / share.2 as f64,
+        )
     };
     if args.json {
         let out = json!({
@@ -286,6 +289,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             "coverage": {
                 "version": proved.proof.coverage_version,
                 "constrained_step_share": share_pct / 100.0,
+                "untainted_step_share": untainted_pct / 100.0,
             },
             "aggregation": aggregation_json,
         });
@@ -383,7 +387,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         );
         println!("verified     {verified}");
         println!(
-            "coverage     v{}: {share_pct:.1}% of steps fully constrained, the rest trusted; block-level checks are verifier-checked on prover-supplied values or trusted (slotproof coverage)",
+            "coverage     v{}: {share_pct:.1}% of steps fully constrained ({untainted_pct:.1}% also untainted: no consumed stack item computed from a trusted step), the rest trusted; block-level checks are verifier-checked on prover-supplied values or trusted (slotproof coverage)",
             proved.proof.coverage_version
         );
     }

@@ -5,6 +5,7 @@ pub mod alu;
 pub mod bitwise;
 pub mod bytecode;
 pub mod cpu;
+pub mod muldiv;
 pub mod opcode_table;
 pub mod range;
 pub mod stack_boundary;

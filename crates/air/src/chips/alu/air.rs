@@ -130,6 +130,8 @@ impl AluAir {
             .into_iter()
             .chain(l.a.iter().map(|&x| x.into()))
             .chain(l.b.iter().map(|&x| x.into()))
+            // No third operand (the CPU's unconsumed `inp[2]` is zero).
+            .chain((0..LIMBS).map(|_| AB::Expr::ZERO))
             .chain(l.c.iter().map(|&x| x.into()));
         buses::ALU.receive(builder, fields, Count::bounded(real, 1));
     }

@@ -1,5 +1,5 @@
 //! The ALU chip: one row per ADD, SUB, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT step,
-//! received from the CPU on [`crate::buses::ALU`] as `(opcode, a, b, c)` (a = top of stack,
+//! received from the CPU on [`crate::buses::ALU`] as `(opcode, a, b, 0, c)` (a = top of stack,
 //! c = result; 16-bit limbs). Operands and result are range-checked where the CPU made them
 //! (stack tokens, pushed values), so the ALU only relates them:
 //!

@@ -14,6 +14,8 @@ pub struct AluOp {
     pub opcode: u8,
     pub a: Word,
     pub b: Word,
+    /// The third operand (ADDMOD's modulus; zero for the others).
+    pub n: Word,
     pub c: Word,
 }
 

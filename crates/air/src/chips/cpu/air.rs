@@ -306,6 +306,7 @@ impl CpuAir {
             .into_iter()
             .chain(l.inp[0].iter().map(|&x| x.into()))
             .chain(l.inp[1].iter().map(|&x| x.into()))
+            .chain(l.inp[2].iter().map(|&x| x.into()))
             .chain(l.out.iter().map(|&x| x.into()));
         buses::ALU.send(builder, alu, bool1(l.w_alu.into()));
 

@@ -29,7 +29,7 @@ pub struct OpcodeProps<T> {
     pub is_call: T,
     /// STOP, RETURN, REVERT, INVALID, SELFDESTRUCT.
     pub is_term: T,
-    /// Proven by the ALU chip.
+    /// Proven by an ALU chip (ALU or multiplication), received on the ALU bus.
     pub is_alu: T,
     pub is_defined: T,
     /// Stack tokens a successful step consumes (generic: pops; DUP: 1; SWAP: 2).
@@ -100,7 +100,7 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         is_gas: (op == opcodes::GAS) as u32,
         is_call: opcodes::enters_callee(op) as u32,
         is_term: opcodes::terminates(op) as u32,
-        is_alu: opcodes::ALU_OPCODES.contains(&op) as u32,
+        is_alu: opcodes::on_alu_bus(op) as u32,
         is_defined: i.defined as u32,
         mem_pops,
         mem_push,

@@ -1,0 +1,84 @@
+use crate::word::{LIMBS, impl_columns};
+
+/// The opcodes in flag order.
+pub const MULDIV_OPS: [u8; 11] = crate::opcodes::MULDIV_OPCODES;
+
+/// Bytes of a word.
+pub const BYTES: usize = 32;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MulDivCols<T> {
+    /// One flag per opcode of [`MULDIV_OPS`] (all zero on padding rows).
+    pub flags: [T; 11],
+    /// The bus operands and result (16-bit limbs).
+    pub a: [T; LIMBS],
+    pub b: [T; LIMBS],
+    pub c: [T; LIMBS],
+    /// `x y + z = h 2^256 + l`: x and y as little-endian bytes, z, h, l as 16-bit limbs.
+    pub x: [T; BYTES],
+    pub y: [T; BYTES],
+    pub z: [T; LIMBS],
+    pub h: [T; LIMBS],
+    pub l: [T; LIMBS],
+    /// Carry out of output limb m (`m < 31`; below 2^14).
+    pub carry: [T; 2 * LIMBS - 1],
+    /// Remainder check `z + 1 + diff = y`, on DIV/MOD with a non-zero divisor and on SHR.
+    pub diff: [T; LIMBS],
+    pub diff_carry: [T; LIMBS],
+    /// DIV/MOD: the divisor is zero; `y_inv` inverts the byte sum of y otherwise.
+    pub y_zero: T,
+    pub y_inv: T,
+    /// Shifts: `a_0 = 16 k + e + 256 t` (BYTE, SIGNEXTEND: `a_0 = i + 32 t`, `16 k + e` = 248 - 8 i,
+    /// 8 i + 7), `sel[k] = 1`, `e` in bits; `pow = 2^e` through
+    /// `pow1 = 2^(e mod 4)` and `pow2 = 2^(e mod 8)`.
+    pub sel: [T; LIMBS],
+    pub e_bits: [T; 4],
+    pub pow1: T,
+    pub pow2: T,
+    pub pow: T,
+    pub t: T,
+    /// Shifts: `a >= 256`, and the inverse of `t + a_1 + ... + a_15` when it is.
+    pub big: T,
+    pub big_inv: T,
+    /// SDIV/SMOD (a and b) and SAR (b): sign bits and the other 15 bits of the top limbs.
+    pub sa: T,
+    pub sb: T,
+    pub ra: T,
+    pub rb: T,
+    /// SDIV/SMOD: carries of `l = |a|` and `y = |b|` (`v XOR s + s`, limb by limb).
+    pub neg_a: [T; LIMBS],
+    pub neg_b: [T; LIMBS],
+    /// SDIV/SMOD/SAR: the unsigned result `w` (SDIV: q; SMOD: r, 0 for b = 0; SAR: q, 0 for a
+    /// shift of 256 or more), the sign it gets (`sc`; SAR: `sb`) and, SDIV/SMOD, the carries of
+    /// `c = w XOR sc + sc`.
+    pub w: [T; LIMBS],
+    /// SIGNEXTEND also uses `sc` (the sign: the quotient's lowest bit) and `neg_c` (the carries
+    /// of `c + sc y = r + sc 2^256`).
+    pub sc: T,
+    pub neg_c: [T; LIMBS],
+    /// SIGNEXTEND: the quotient's lowest byte is `2 x0_half + sc`; `se_small` = index below 32.
+    pub x0_half: T,
+    pub se_small: T,
+    /// ADDMOD: the modulus (the bus's third operand), `n_one = [n = 1]` and the inverse of
+    /// `(y_0 - 1) + 256 (y_1 + ... + y_31)` otherwise. The carries of `a + b = h_0 2^256 + l`
+    /// are `neg_a`.
+    pub n: [T; LIMBS],
+    pub n_one: T,
+    pub n_inv: T,
+}
+
+impl_columns!(MulDivCols, NUM_MULDIV_COLS);
+
+/// Flag positions.
+pub const F_MUL: usize = 0;
+pub const F_DIV: usize = 1;
+pub const F_MOD: usize = 2;
+pub const F_SHL: usize = 3;
+pub const F_SHR: usize = 4;
+pub const F_SDIV: usize = 5;
+pub const F_SMOD: usize = 6;
+pub const F_SAR: usize = 7;
+pub const F_BYTE: usize = 8;
+pub const F_SIGNEXTEND: usize = 9;
+pub const F_ADDMOD: usize = 10;

@@ -1,0 +1,310 @@
+use core::borrow::BorrowMut;
+
+use p3_field::PrimeField32;
+use p3_matrix::dense::RowMajorMatrix;
+use rayon::prelude::*;
+use revm::primitives::U256;
+use revm::primitives::ruint::aliases::U512;
+use slotproof_executor::trace::Word;
+
+use super::columns::*;
+use crate::chips::alu::trace::AluOp;
+use crate::word::{LIMBS, limbs};
+
+/// Lookups the rows make: u16 values and bytes.
+#[derive(Clone, Debug, Default)]
+pub struct MulDivCounts {
+    pub u16: Vec<u32>,
+    pub byte: Vec<u32>,
+}
+
+/// Two's-complement absolute value and sign of a word.
+fn abs(v: U256) -> (U256, bool) {
+    if v.bit(255) {
+        (v.wrapping_neg(), true)
+    } else {
+        (v, false)
+    }
+}
+
+/// The relation's operands `x y + z` of one operation, from its inputs alone (the claimed
+/// result only goes into the `c` columns, so a wrong claim fails the constraints).
+fn operands(flag: usize, a: U256, b: U256, n: U256) -> (U256, U256, U256) {
+    let shift = exponent(flag, a.as_limbs()[0] as u16).0 as usize;
+    let divide = |n: U256, d: U256| {
+        if d.is_zero() {
+            (U256::ZERO, U256::ZERO, n)
+        } else {
+            (n / d, d, n % d)
+        }
+    };
+    let shift_right = |v: U256| {
+        let pow = U256::from(1u8) << shift;
+        (v >> shift, pow, v & (pow - U256::from(1u8)))
+    };
+    match flag {
+        F_MUL => (a, b, U256::ZERO),
+        F_DIV | F_MOD => divide(a, b),
+        F_SDIV | F_SMOD => divide(abs(a).0, abs(b).0),
+        F_SHL => (b, U256::from(1u8) << shift, U256::ZERO),
+        F_SHR | F_BYTE | F_SIGNEXTEND => shift_right(b),
+        // ADDMOD: the 257-bit sum divided by n (n > 1, so the quotient fits 256 bits); for
+        // n = 0 or 1 the relation just holds the sum's low word.
+        F_ADDMOD if n <= U256::from(1u8) => {
+            let low = a.wrapping_add(b);
+            if n.is_zero() {
+                (U256::ZERO, U256::ZERO, low)
+            } else {
+                (low, n, U256::ZERO)
+            }
+        }
+        F_ADDMOD => {
+            let wide = |v: U256| {
+                let mut l = [0u64; 8];
+                l[..4].copy_from_slice(v.as_limbs());
+                U512::from_limbs(l)
+            };
+            let sum = wide(a) + wide(b);
+            let narrow = |v: U512| U256::from_limbs(v.as_limbs()[..4].try_into().expect("4 limbs"));
+            (narrow(sum / wide(n)), n, narrow(sum % wide(n)))
+        }
+        // SAR: a logical shift of b, complemented when negative.
+        _ => shift_right(if b.bit(255) { !b } else { b }),
+    }
+}
+
+/// The exponent `s` of the power `y = 2^s` and the rest `t` of the low limb of `a` (shifts:
+/// `a_0 = s + 256 t`; BYTE, SIGNEXTEND: `a_0 = i + 32 t` with `s = 248 - 8 i`, `8 i + 7`).
+fn exponent(flag: usize, a0: u16) -> (u32, u32) {
+    let (i, t) = ((a0 & 31) as u32, (a0 >> 5) as u32);
+    match flag {
+        F_BYTE => (248 - 8 * i, t),
+        F_SIGNEXTEND => (8 * i + 7, t),
+        _ => ((a0 & 0xff) as u32, (a0 >> 8) as u32),
+    }
+}
+
+/// Carries of `out = (v XOR s) + s` limb by limb (two's-complement negation where s is set).
+fn negation_carries<F: PrimeField32>(v: &[u16; LIMBS], s: bool, carries: &mut [F; LIMBS]) {
+    let mut carry = s as u32;
+    for k in 0..LIMBS {
+        let u = if s { 0xffff - v[k] as u32 } else { v[k] as u32 };
+        carry = (u + carry) >> 16;
+        carries[k] = F::from_u32(carry);
+    }
+}
+
+fn fill<F: PrimeField32>(
+    row: &mut MulDivCols<F>,
+    op: &AluOp,
+    u16s: &mut Vec<u32>,
+    bytes: &mut Vec<u32>,
+) {
+    let flag = MULDIV_OPS
+        .iter()
+        .position(|&o| o == op.opcode)
+        .expect("multiplication-chip opcode");
+    row.flags[flag] = F::ONE;
+    let (a, b, c) = (limbs(&op.a), limbs(&op.b), limbs(&op.c));
+    let n = limbs(&op.n);
+    for k in 0..LIMBS {
+        row.n[k] = F::from_u16(n[k]);
+        row.a[k] = F::from_u16(a[k]);
+        row.b[k] = F::from_u16(b[k]);
+        row.c[k] = F::from_u16(c[k]);
+    }
+    let (ua, ub) = (
+        <U256 as From<Word>>::from(op.a),
+        <U256 as From<Word>>::from(op.b),
+    );
+    let un = <U256 as From<Word>>::from(op.n);
+    let (x, y, z) = operands(flag, ua, ub, un);
+    let (xb, yb) = (x.to_le_bytes::<32>(), y.to_le_bytes::<32>());
+    let zl = limbs(&z.into());
+    for (col, &v) in row.z.iter_mut().zip(&zl) {
+        *col = F::from_u16(v);
+    }
+    for i in 0..BYTES {
+        row.x[i] = F::from_u8(xb[i]);
+        row.y[i] = F::from_u8(yb[i]);
+        bytes.push(xb[i] as u32);
+        bytes.push(yb[i] as u32);
+    }
+    // The relation's limbs and carries, as the constraints walk them.
+    let mut carry = 0u64;
+    for m in 0..2 * LIMBS {
+        let mut acc = carry + zl.get(m).map_or(0, |&v| v as u64);
+        for (col, weight) in [(2 * m, 1u64), (2 * m + 1, 256)] {
+            for i in col.saturating_sub(BYTES - 1)..=col.min(BYTES - 1) {
+                acc += xb[i] as u64 * yb[col - i] as u64 * weight;
+            }
+        }
+        let (out, next) = if m + 1 < 2 * LIMBS {
+            (acc & 0xffff, acc >> 16)
+        } else {
+            (acc, 0)
+        };
+        if m < LIMBS {
+            row.l[m] = F::from_u64(out);
+        } else {
+            row.h[m - LIMBS] = F::from_u64(out);
+        }
+        if m + 1 < 2 * LIMBS {
+            row.carry[m] = F::from_u64(next);
+            u16s.push(next as u32);
+            u16s.push(4 * next as u32);
+        }
+        carry = next;
+    }
+    let divmod = matches!(flag, F_DIV | F_MOD | F_SDIV | F_SMOD | F_ADDMOD);
+    let n_one = flag == F_ADDMOD && un == U256::from(1u8);
+    if divmod {
+        let sum: u32 = yb.iter().map(|&v| v as u32).sum();
+        if sum == 0 {
+            row.y_zero = F::ONE;
+        } else {
+            row.y_inv = F::from_u32(sum).inverse();
+        }
+    }
+    // The remainder check: z + 1 + diff = y.
+    if flag == F_ADDMOD {
+        let dist = yb[0] as i64 - 1 + 256 * yb[1..].iter().map(|&v| v as i64).sum::<i64>();
+        if n_one {
+            row.n_one = F::ONE;
+        } else {
+            row.n_inv = (F::from_u32(dist.unsigned_abs() as u32)
+                * if dist < 0 { -F::ONE } else { F::ONE })
+            .inverse();
+        }
+        // l is range-checked on every ADDMOD row; the sum's carries where it is used.
+        u16s.extend(limbs(&ua.wrapping_add(ub).into()).map(u32::from));
+        if !y.is_zero() && !n_one {
+            let mut carry = 0u32;
+            for k in 0..LIMBS {
+                carry = (a[k] as u32 + b[k] as u32 + carry) >> 16;
+                row.neg_a[k] = F::from_u32(carry);
+            }
+        }
+    }
+    if (divmod && !y.is_zero() && !n_one) || matches!(flag, F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND) {
+        let diff = limbs(&(y - z - U256::from(1u8)).into());
+        let mut dc = 1u32;
+        for k in 0..LIMBS {
+            row.diff[k] = F::from_u16(diff[k]);
+            u16s.push(zl[k] as u32);
+            u16s.push(diff[k] as u32);
+            dc = (zl[k] as u32 + diff[k] as u32 + dc) >> 16;
+            row.diff_carry[k] = F::from_u32(dc);
+        }
+    }
+    let shift = matches!(flag, F_SHL | F_SHR | F_SAR);
+    let by_pow = shift || matches!(flag, F_BYTE | F_SIGNEXTEND);
+    let (s, t) = exponent(flag, a[0]);
+    let high: u32 = t + a[1..].iter().map(|&v| v as u32).sum::<u32>();
+    let big = by_pow && high != 0;
+    if by_pow {
+        let s = s as usize;
+        row.t = F::from_u32(t);
+        if shift {
+            bytes.push(t);
+        } else {
+            u16s.push(t);
+            u16s.push(32 * t);
+        }
+        row.sel[s >> 4] = F::ONE;
+        let e = s & 15;
+        for (i, bit) in row.e_bits.iter_mut().enumerate() {
+            *bit = F::from_bool(e >> i & 1 == 1);
+        }
+        row.pow1 = F::from_u32(1 << (e & 3));
+        row.pow2 = F::from_u32(1 << (e & 7));
+        row.pow = F::from_u32(1 << e);
+        if big {
+            row.big = F::ONE;
+            row.big_inv = F::from_u32(high).inverse();
+        }
+    }
+    if flag == F_SIGNEXTEND {
+        let sign = xb[0] & 1 == 1;
+        row.sc = F::from_bool(sign);
+        row.x0_half = F::from_u8(xb[0] >> 1);
+        bytes.push((xb[0] >> 1) as u32);
+        if !big {
+            row.se_small = F::ONE;
+            // c + sign y = r + sign 2^256, with c = r - sign y (mod 2^256).
+            let res = limbs(&z.wrapping_sub(if sign { y } else { U256::ZERO }).into());
+            let yl = limbs(&y.into());
+            let mut carry = 0u32;
+            for k in 0..LIMBS {
+                carry = (res[k] as u32 + sign as u32 * yl[k] as u32 + carry - zl[k] as u32) >> 16;
+                row.neg_c[k] = F::from_u32(carry);
+            }
+        }
+    }
+    let (sa, sb) = (a[LIMBS - 1] >> 15 == 1, b[LIMBS - 1] >> 15 == 1);
+    if matches!(flag, F_SDIV | F_SMOD | F_SAR) {
+        row.sb = F::from_bool(sb);
+        row.rb = F::from_u16(b[LIMBS - 1] & 0x7fff);
+        u16s.push(2 * (b[LIMBS - 1] & 0x7fff) as u32);
+    }
+    if flag == F_SDIV || flag == F_SMOD {
+        row.sa = F::from_bool(sa);
+        row.ra = F::from_u16(a[LIMBS - 1] & 0x7fff);
+        u16s.push(2 * (a[LIMBS - 1] & 0x7fff) as u32);
+        negation_carries(&a, sa, &mut row.neg_a);
+        negation_carries(&b, sb, &mut row.neg_b);
+        // |a| is the relation's l (already filled); it is range-checked here.
+        u16s.extend(limbs(&abs(ua).0.into()).map(u32::from));
+    }
+    if matches!(flag, F_SDIV | F_SMOD | F_SAR) {
+        let w = match flag {
+            F_SDIV => x,
+            F_SMOD if y.is_zero() => U256::ZERO,
+            F_SMOD => z,
+            _ if big => U256::ZERO,
+            _ => x,
+        };
+        let wl = limbs(&w.into());
+        for (col, &v) in row.w.iter_mut().zip(&wl) {
+            *col = F::from_u16(v);
+        }
+        if flag != F_SAR {
+            let sc = if flag == F_SDIV { sa != sb } else { sa };
+            row.sc = F::from_bool(sc);
+            negation_carries(&wl, sc, &mut row.neg_c);
+        }
+    }
+}
+
+/// The multiplication chip's trace (padded with zero rows) and its lookup counts.
+pub fn generate<F: PrimeField32>(ops: &[AluOp]) -> (RowMajorMatrix<F>, MulDivCounts) {
+    let height = ops.len().next_power_of_two().max(4);
+    let mut values = F::zero_vec(height * NUM_MULDIV_COLS);
+    let chunk = 1024;
+    let parts: Vec<(Vec<u32>, Vec<u32>)> = values
+        .par_chunks_mut(chunk * NUM_MULDIV_COLS)
+        .enumerate()
+        .map(|(ci, rows)| {
+            let (mut u16s, mut bytes) = (Vec::new(), Vec::new());
+            for (r, row) in rows.chunks_exact_mut(NUM_MULDIV_COLS).enumerate() {
+                if let Some(op) = ops.get(ci * chunk + r) {
+                    fill(row.borrow_mut(), op, &mut u16s, &mut bytes);
+                }
+            }
+            (u16s, bytes)
+        })
+        .collect();
+    let mut counts = MulDivCounts {
+        u16: vec![0; 1 << 16],
+        byte: vec![0; 1 << 8],
+    };
+    for (u, b) in parts {
+        for v in u {
+            counts.u16[v as usize] += 1;
+        }
+        for v in b {
+            counts.byte[v as usize] += 1;
+        }
+    }
+    (RowMajorMatrix::new(values, NUM_MULDIV_COLS), counts)
+}

@@ -1,0 +1,295 @@
+//! The multiplication chip: known answers from revm's interpreter over random and edge operands
+//! (every honest row satisfies the constraints, every row with a wrong result fails them), and
+//! mutations of a proven shard's multiplication trace.
+
+use core::borrow::BorrowMut;
+
+use p3_air::check_all_constraints;
+use p3_field::PrimeCharacteristicRing;
+use p3_matrix::dense::RowMajorMatrix;
+use revm::bytecode::Bytecode;
+use revm::interpreter::host::DummyHost;
+use revm::interpreter::interpreter::{EthInterpreter, ExtBytecode, InputsImpl, SharedMemory};
+use revm::interpreter::{Interpreter, gas_table, instruction_table};
+use revm::primitives::hardfork::SpecId;
+use revm::primitives::{Bytes, U256};
+use slotproof_executor::trace::Word;
+
+use crate::EvmAir;
+use crate::chips::alu::trace::AluOp;
+use crate::chips::muldiv::columns::{MulDivCols, NUM_MULDIV_COLS};
+use crate::chips::muldiv::{MulDivAir, trace};
+use crate::opcodes;
+use crate::shard;
+use crate::tests::{F, check};
+
+/// Cases per opcode family.
+const CASES: usize = 10_000;
+
+/// Results of `op a b` (a on top; ADDMOD: `a b n`) for each case, computed by revm's
+/// interpreter: the cases run as one program of `[PUSH32 n] PUSH32 b PUSH32 a op` per case (1000
+/// per run, the stack limit).
+fn revm_results(op: u8, pairs: &[(U256, U256)], moduli: &[U256]) -> Vec<U256> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for (ci, chunk) in pairs.chunks(1000).enumerate() {
+        let mut code = Vec::with_capacity(chunk.len() * 100 + 1);
+        for (i, (a, b)) in chunk.iter().enumerate() {
+            if op == opcodes::ADDMOD {
+                code.push(opcodes::PUSH0 + 32);
+                code.extend_from_slice(&moduli[ci * 1000 + i].to_be_bytes::<32>());
+            }
+            for v in [b, a] {
+                code.push(opcodes::PUSH0 + 32);
+                code.extend_from_slice(&v.to_be_bytes::<32>());
+            }
+            code.push(op);
+        }
+        code.push(opcodes::STOP);
+        let mut interp = Interpreter::<EthInterpreter>::new(
+            SharedMemory::new(),
+            ExtBytecode::new(Bytecode::new_raw(Bytes::from(code))),
+            InputsImpl::default(),
+            false,
+            SpecId::PRAGUE,
+            u64::MAX,
+        );
+        let table = instruction_table::<EthInterpreter, DummyHost>();
+        interp.run_plain(&table, &gas_table(), &mut DummyHost::new(SpecId::PRAGUE));
+        assert_eq!(interp.stack.len(), chunk.len(), "revm ran every case");
+        out.extend_from_slice(interp.stack.data());
+    }
+    out
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// A random word of a random size (so that small quotients, short operands and carries of
+/// every length occur), or one of the edge values.
+fn operand(state: &mut u64, shift: bool) -> U256 {
+    let edges = [
+        U256::ZERO,
+        U256::from(1u8),
+        U256::from(2u8),
+        U256::from(1u8) << 255,
+        U256::MAX,
+        U256::MAX - U256::from(1u8),
+        (U256::from(1u8) << 255) - U256::from(1u8),
+        U256::from(1u8) << 128,
+        U256::MAX - U256::from(6u8),
+        U256::from(7u8),
+    ];
+    let r = xorshift(state);
+    if shift && r.is_multiple_of(3) {
+        // Shift amounts: every small one, the edges 0/255/256/1000 and huge ones.
+        let small = [0u64, 1, 15, 16, 17, 128, 255, 256, 257, 1000, 65535, 65536];
+        return match r % 7 {
+            0 => U256::from(small[(r >> 8) as usize % small.len()]),
+            1 => U256::from(1u8) << 200,
+            // Byte indices: 0..31 and just past.
+            2 | 3 => U256::from((r >> 8) % 34),
+            _ => U256::from((r >> 8) % 256),
+        };
+    }
+    if r.is_multiple_of(5) {
+        return edges[(r >> 8) as usize % edges.len()];
+    }
+    let limbs = [
+        xorshift(state),
+        xorshift(state),
+        xorshift(state),
+        xorshift(state),
+    ];
+    U256::from_limbs(limbs) >> ((r >> 8) % 256) as usize
+}
+
+/// The chip's rows for `op a b [n] = result`.
+fn rows(op: u8, pairs: &[(U256, U256)], moduli: &[U256], results: &[U256]) -> RowMajorMatrix<F> {
+    let ops: Vec<AluOp> = pairs
+        .iter()
+        .zip(results)
+        .enumerate()
+        .map(|(i, (&(a, b), &c))| AluOp {
+            opcode: op,
+            a: Word::from(a),
+            b: Word::from(b),
+            n: Word::from(moduli[i]),
+            c: Word::from(c),
+        })
+        .collect();
+    trace::generate::<F>(&ops).0
+}
+
+/// Rows that violate a constraint.
+fn failing_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet<usize> {
+    check_all_constraints(&EvmAir::MulDiv(MulDivAir), m, &[], None)
+        .failures
+        .iter()
+        .map(|f| f.row)
+        .collect()
+}
+
+fn known_answers(family: &[u8], seed: u64) {
+    let mut state = seed;
+    for &op in family {
+        let shift = [
+            opcodes::SHL,
+            opcodes::SHR,
+            opcodes::SAR,
+            opcodes::BYTE,
+            opcodes::SIGNEXTEND,
+        ]
+        .contains(&op);
+        let pairs: Vec<(U256, U256)> = (0..CASES / family.len())
+            .map(|_| (operand(&mut state, shift), operand(&mut state, false)))
+            .collect();
+        let moduli: Vec<U256> = (0..pairs.len())
+            .map(|_| {
+                if op == opcodes::ADDMOD {
+                    operand(&mut state, false)
+                } else {
+                    U256::ZERO
+                }
+            })
+            .collect();
+        let results = revm_results(op, &pairs, &moduli);
+        let honest = rows(op, &pairs, &moduli, &results);
+        assert!(
+            failing_rows(&honest).is_empty(),
+            "{}: revm's results violate the constraints",
+            opcodes::info(op).name
+        );
+        // Every wrong result (revm's plus one bit somewhere) is rejected on its own row.
+        let wrong: Vec<U256> = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| *r ^ (U256::from(1u8) << (i * 7 % 256)))
+            .collect();
+        let lying = rows(op, &pairs, &moduli, &wrong);
+        assert_eq!(
+            failing_rows(&lying).len(),
+            pairs.len(),
+            "{}: a wrong result passed",
+            opcodes::info(op).name
+        );
+    }
+}
+
+#[test]
+fn mul_matches_revm() {
+    known_answers(&[opcodes::MUL], 1);
+}
+
+#[test]
+fn div_mod_match_revm() {
+    known_answers(&[opcodes::DIV, opcodes::MOD], 2);
+}
+
+#[test]
+fn shl_shr_match_revm() {
+    known_answers(&[opcodes::SHL, opcodes::SHR], 3);
+}
+
+#[test]
+fn sdiv_smod_match_revm() {
+    known_answers(&[opcodes::SDIV, opcodes::SMOD], 4);
+}
+
+#[test]
+fn byte_signextend_match_revm() {
+    known_answers(&[opcodes::BYTE, opcodes::SIGNEXTEND], 6);
+}
+
+#[test]
+fn addmod_matches_revm() {
+    known_answers(&[opcodes::ADDMOD], 7);
+}
+
+#[test]
+fn sar_matches_revm() {
+    known_answers(&[opcodes::SAR], 5);
+}
+
+/// A shard whose multiplication chip has one row of each opcode, the last values chosen so
+/// that carries are non-zero.
+fn muldiv_shard() -> shard::Shard<F> {
+    let big = U256::MAX - U256::from(12345u32);
+    let mut code = Vec::new();
+    for (op, a, b) in [
+        (opcodes::MUL, big, big),
+        (opcodes::DIV, big, U256::from(1u64 << 40) + U256::from(7u8)),
+        (opcodes::MOD, big, U256::from(1u64 << 40) + U256::from(7u8)),
+        (opcodes::DIV, big, U256::ZERO),
+        (opcodes::SHL, U256::from(77u8), big),
+        (opcodes::SHR, U256::from(77u8), big),
+        (opcodes::SHR, U256::from(300u16), big),
+        (opcodes::SDIV, U256::from(1u8) << 255, U256::MAX),
+        (opcodes::SMOD, big, U256::from(1000u16)),
+        (opcodes::SAR, U256::from(77u8), big),
+        (opcodes::BYTE, U256::from(5u8), big),
+        (
+            opcodes::SIGNEXTEND,
+            U256::from(3u8),
+            U256::from(0x8000_0000u32),
+        ),
+    ] {
+        for v in [b, a] {
+            code.push(opcodes::PUSH0 + 32);
+            code.extend_from_slice(&v.to_be_bytes::<32>());
+        }
+        code.extend([op, opcodes::POP]);
+    }
+    // ADDMOD with a sum above 2^256.
+    for v in [U256::from(1000u16), big, big] {
+        code.push(opcodes::PUSH0 + 32);
+        code.extend_from_slice(&v.to_be_bytes::<32>());
+    }
+    code.extend([opcodes::ADDMOD, opcodes::POP]);
+    code.push(opcodes::STOP);
+    let t = crate::tests_synthetic::run_program(&code);
+    shard::generate_shards::<F>(&t, 1 << 16).unwrap().remove(0)
+}
+
+fn row_mut(s: &mut shard::Shard<F>, r: usize) -> &mut MulDivCols<F> {
+    s.traces[shard::MULDIV].values[r * NUM_MULDIV_COLS..(r + 1) * NUM_MULDIV_COLS].borrow_mut()
+}
+
+#[test]
+fn muldiv_shard_proves_and_mutations_are_rejected() {
+    let honest = muldiv_shard();
+    check(&honest).expect("the honest shard proves");
+    type Mutation = (&'static str, usize, fn(&mut MulDivCols<F>));
+    let mutations: [Mutation; 15] = [
+        ("MUL result limb", 0, |r| r.c[3] += F::ONE),
+        ("MUL low limb with the result", 0, |r| {
+            r.c[0] += F::ONE;
+            r.l[0] += F::ONE;
+        }),
+        ("MUL carry", 0, |r| r.carry[5] += F::ONE),
+        ("DIV quotient byte", 1, |r| r.x[0] += F::ONE),
+        ("MOD remainder limb", 2, |r| r.z[0] += F::ONE),
+        ("division by zero flag", 3, |r| r.y_zero = F::ZERO),
+        ("SHR large-shift flag", 6, |r| r.big = F::ZERO),
+        ("SDIV sign of the result", 7, |r| r.sc = F::ONE - r.sc),
+        ("SDIV negation carry", 7, |r| {
+            r.neg_c[0] = F::ONE - r.neg_c[0]
+        }),
+        ("SMOD |a| carry", 8, |r| r.neg_a[2] = F::ONE - r.neg_a[2]),
+        ("SAR sign of the value", 9, |r| r.sb = F::ONE - r.sb),
+        ("BYTE quotient byte", 10, |r| r.x[0] += F::ONE),
+        ("SIGNEXTEND sign", 11, |r| r.sc = F::ONE - r.sc),
+        ("ADDMOD sum carry", 12, |r| {
+            r.neg_a[15] = F::ONE - r.neg_a[15]
+        }),
+        ("ADDMOD modulus-one flag", 12, |r| r.n_one = F::ONE),
+    ];
+    for (what, row, mutate) in mutations {
+        let mut s = honest.clone();
+        mutate(row_mut(&mut s, row));
+        assert!(check(&s).is_err(), "{what}: the mutated shard proved");
+    }
+}
