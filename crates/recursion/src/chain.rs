@@ -48,7 +48,7 @@ pub const NODE_VALUES_LEN: usize =
 /// Public values of the root ([`RootValues::to_vec`]).
 pub const ROOT_VALUES_LEN: usize = BLOCK_BINDING_LEN + DIGEST_LEN;
 /// EVM tables of a shard proof.
-const SHARD_TABLES: usize = 8;
+const SHARD_TABLES: usize = slotproof_air::shard::NUM_INSTANCES;
 
 /// Domain tags of the two hashes.
 const LEAF_TAG: u32 = 1;
