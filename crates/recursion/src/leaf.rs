@@ -104,6 +104,24 @@ pub fn build_leaf(
     )
 }
 
+/// The circuit and witness a finished [`crate::build::Build`] holds (every node of the tree is
+/// made this way).
+pub(crate) fn into_circuit(
+    build: crate::build::Build,
+) -> Result<(LeafCircuit, LeafWitness), BuildError> {
+    let (program, hints, public_values) = build.finish_with_publics()?;
+    Ok((
+        LeafCircuit {
+            num_public_values: public_values.len(),
+            program,
+        },
+        LeafWitness {
+            hints,
+            public_values,
+        },
+    ))
+}
+
 impl LeafCircuit {
     /// The recursion tables of this circuit, in batch order.
     pub fn airs(&self) -> Vec<RecursionAir> {

@@ -31,15 +31,5 @@ pub fn build_node(
         }
         verdict.map_err(LeafError::ShardRejected)?;
     }
-    let (program, hints, public_values) = build.finish_with_publics()?;
-    Ok((
-        LeafCircuit {
-            num_public_values: public_values.len(),
-            program,
-        },
-        LeafWitness {
-            hints,
-            public_values,
-        },
-    ))
+    Ok(crate::leaf::into_circuit(build)?)
 }

@@ -97,17 +97,7 @@ fn build_node_with(
     }
     let values = publish_values(&mut build, handles)?;
     chain::publish(&mut build, &values)?;
-    let (program, hints, public_values) = build.finish_with_publics()?;
-    Ok((
-        LeafCircuit {
-            num_public_values: public_values.len(),
-            program,
-        },
-        LeafWitness {
-            hints,
-            public_values,
-        },
-    ))
+    Ok(crate::leaf::into_circuit(build)?)
 }
 
 /// A node child's [`NodeValues`] handles: every public value of a recursion proof is the
