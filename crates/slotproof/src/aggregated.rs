@@ -22,7 +22,6 @@ use p3_field::PrimeCharacteristicRing;
 use p3_matrix::dense::RowMajorMatrix;
 use serde::{Deserialize, Serialize};
 use slotproof_air::EvmAir;
-use slotproof_air::coverage::COVERAGE_VERSION;
 use slotproof_prover::prover::ShardKey;
 use slotproof_prover::{
     Backend, CpuBackend, CpuShardProver, FriSettings, ProverOptions, ShardProver, proof_from_bytes,
@@ -144,18 +143,11 @@ fn placeholder_shard(degree_bits: &[usize]) -> Result<Placeholder, String> {
 pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, VerifyError> {
     let proof =
         AggregatedProof::from_bytes(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-    if proof.version != AGGREGATED_PROOF_VERSION {
-        return Err(VerifyError::Unsupported(format!(
-            "format version {}",
-            proof.version
-        )));
-    }
-    if proof.coverage_version != COVERAGE_VERSION {
-        return Err(VerifyError::Unsupported(format!(
-            "coverage version {}",
-            proof.coverage_version
-        )));
-    }
+    crate::verify::check_versions(
+        proof.version,
+        AGGREGATED_PROOF_VERSION,
+        proof.coverage_version,
+    )?;
     if proof.field != "koalabear" {
         return Err(VerifyError::Unsupported(format!(
             "aggregated proofs over {}",

@@ -262,19 +262,27 @@ pub(crate) fn check_claims(
     check_state_continuity(subblocks)
 }
 
+/// A proof file's format version is `expected` and its coverage table is this build's.
+pub(crate) fn check_versions(
+    version: u32,
+    expected: u32,
+    coverage_version: u32,
+) -> Result<(), VerifyError> {
+    if version != expected {
+        return Err(VerifyError::Unsupported(format!(
+            "format version {version}"
+        )));
+    }
+    if coverage_version != COVERAGE_VERSION {
+        return Err(VerifyError::Unsupported(format!(
+            "coverage version {coverage_version}"
+        )));
+    }
+    Ok(())
+}
+
 fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
-    if proof.version != BLOCK_PROOF_VERSION {
-        return Err(VerifyError::Unsupported(format!(
-            "format version {}",
-            proof.version
-        )));
-    }
-    if proof.coverage_version != COVERAGE_VERSION {
-        return Err(VerifyError::Unsupported(format!(
-            "coverage version {}",
-            proof.coverage_version
-        )));
-    }
+    check_versions(proof.version, BLOCK_PROOF_VERSION, proof.coverage_version)?;
     let field = Field::from_name(&proof.field)
         .ok_or_else(|| VerifyError::Unsupported(format!("field {}", proof.field)))?;
     check_public_values(proof)?;
