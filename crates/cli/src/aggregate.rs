@@ -2,29 +2,17 @@
 //! proof (leaves, internal nodes checking that the shards chain, root), check the root and its
 //! public values against the block's claims, and print what each layer took.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use slotproof::BlockProver;
 use slotproof::aggregate::aggregate_block;
-use slotproof_executor::DEFAULT_SUBBLOCK_GAS;
 
 #[derive(Args, Clone)]
 pub struct AggregateArgs {
-    /// Block fixture (ZK-PIG or EELS flat JSON, or an EEST blockchain test); the embedded
-    /// default block if omitted.
-    pub fixture: Option<PathBuf>,
     #[command(flatten)]
-    pub eest: crate::eest::EestArgs,
-    /// Gas budget of a subblock.
-    #[arg(long, default_value_t = DEFAULT_SUBBLOCK_GAS)]
-    pub subblock_gas: u64,
-    /// Maximum EVM steps per shard.
-    #[arg(long, default_value_t = slotproof::DEFAULT_MAX_SHARD_ROWS)]
-    pub max_rows: usize,
+    pub block: crate::block_source::BlockSource,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -35,17 +23,7 @@ fn ms(d: std::time::Duration) -> f64 {
 }
 
 pub fn run(args: &AggregateArgs) -> anyhow::Result<ExitCode> {
-    let (source, input) = crate::eest::load_input(args.fixture.as_deref(), &args.eest)?;
-    if !args.json {
-        eprintln!("proving {source} (block {}) ...", input.number());
-    }
-    let t = Instant::now();
-    let proved = BlockProver::builder()
-        .subblock_gas(args.subblock_gas)
-        .max_shard_rows(args.max_rows)
-        .build()
-        .prove(&input)?;
-    let block_ms = ms(t.elapsed());
+    let (source, proved, block_ms) = args.block.prove(args.json)?;
     let shards = proved.proof.shards.len();
     if !args.json {
         eprintln!("block proven in {block_ms:.0} ms ({shards} shards); aggregating ...");

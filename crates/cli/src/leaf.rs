@@ -2,51 +2,29 @@
 //! verifies, and check the leaf with the stock batch-STARK verifier.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use slotproof::BlockProver;
 use slotproof::leaf::{LEAF_SETTINGS, prove_leaf, shard_leaf, verify_leaf};
 use slotproof::prover::{CpuShardProver, ShardProver, proof_to_bytes};
 use slotproof::recursion::config::Val;
-use slotproof_executor::DEFAULT_SUBBLOCK_GAS;
 
 #[derive(Args, Clone)]
 pub struct LeafArgs {
-    /// Block fixture (ZK-PIG or EELS flat JSON, or an EEST blockchain test); the embedded
-    /// default block if omitted.
-    pub fixture: Option<PathBuf>,
     #[command(flatten)]
-    pub eest: crate::eest::EestArgs,
+    pub block: crate::block_source::BlockSource,
     /// The shard whose proof the leaf verifies (its index in the block proof).
     #[arg(long, default_value_t = 0)]
     pub shard: usize,
-    /// Gas budget of a subblock.
-    #[arg(long, default_value_t = DEFAULT_SUBBLOCK_GAS)]
-    pub subblock_gas: u64,
-    /// Maximum EVM steps per shard.
-    #[arg(long, default_value_t = slotproof::DEFAULT_MAX_SHARD_ROWS)]
-    pub max_rows: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: &LeafArgs) -> anyhow::Result<ExitCode> {
-    let (source, input) = crate::eest::load_input(args.fixture.as_deref(), &args.eest)?;
-    if !args.json {
-        eprintln!("proving {source} (block {}) ...", input.number());
-    }
-    let t = Instant::now();
-    let proved = BlockProver::builder()
-        .subblock_gas(args.subblock_gas)
-        .max_shard_rows(args.max_rows)
-        .build()
-        .prove(&input)?;
-    let block_ms = t.elapsed().as_secs_f64() * 1e3;
+    let (source, proved, block_ms) = args.block.prove(args.json)?;
     let steps = proved
         .shards
         .get(args.shard)

@@ -3,6 +3,7 @@
 mod aggregate;
 mod bench;
 mod bench_eest;
+mod block_source;
 mod blocktest;
 mod coverage;
 mod eest;
