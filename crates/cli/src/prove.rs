@@ -185,16 +185,37 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         && verified
         && !proved.proof.shards.is_empty();
     let aggregation = if aggregate {
+        let bar = indicatif::ProgressBar::hidden();
         if !args.json {
             eprintln!(
                 "aggregating {} shard proofs into one ...",
                 proved.proof.shards.len()
             );
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} recursion proofs (leaves, internal nodes, root) {msg} {elapsed_precise}",
+                )
+                .expect("valid template"),
+            );
         }
         let t = Instant::now();
-        let agg = slotproof::aggregate::aggregate_block(&proved.proof)?;
+        let mut agg =
+            slotproof::aggregate::aggregate_block_with_progress(&proved.proof, &|p| match p {
+                slotproof::aggregate::AggregationProgress::NodesPlanned(n) => {
+                    bar.set_length(n as u64)
+                }
+                slotproof::aggregate::AggregationProgress::NodeProven(kind) => {
+                    bar.set_message(format!("last: {kind:?}"));
+                    bar.inc(1)
+                }
+            })?;
+        bar.finish_and_clear();
         let aggregate_time = t.elapsed();
         let v3 = slotproof::aggregated::AggregatedProof::new(&proved.proof, &agg)?.to_bytes()?;
+        // The root key the aggregation made is the one a verifier rebuilds from the shard
+        // shapes; checking the written proof with it skips rebuilding it in this process.
+        slotproof::aggregated::remember_root_key(&mut agg);
         let t = Instant::now();
         let v3_verified = verify_block_proof(&v3).is_ok();
         verified &= v3_verified;
@@ -217,9 +238,16 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             "internal_ms": agg.times.internal.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "root_ms": ms(agg.times.root),
             "root_proof_bytes": agg.root_proof_bytes,
+            // Conjectured bits per layer: the project's toy formula and Plonky3's estimate.
+            "security_bits": slotproof::aggregate::layer_security().iter().map(|(layer, s)| json!({
+                "layer": layer,
+                "conjectured_bits": s.conjectured_bits,
+                "p3_random_words_ldt_bits": s.p3_random_words_ldt_bits,
+            })).collect::<Vec<_>>(),
             "proof_bytes": v3.len(),
             "shard_proofs_bytes": v2_bytes.len(),
-            // Rebuilds the tree's keys from the shard shapes (no fixed shapes yet).
+            // With the root key this run's aggregation made (`slotproof verify` rebuilds it
+            // from the shard shapes: no fixed shapes yet).
             "verify_ms": ms(*v3_verify),
         })
     });
@@ -371,11 +399,24 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                     v2_bytes.len()
                 );
                 println!(
-                    "format       v3 (one aggregated proof), verified in {:.1} ms (keys rebuilt from the shard shapes: no fixed shapes yet)",
+                    "format       v3 (one aggregated proof), verified in {:.1} ms with the root key the aggregation made (`slotproof verify` rebuilds it from the shard shapes: no fixed shapes yet)",
                     ms(*v3_verify)
                 );
             }
             None => println!("format       v2 (the shard proofs)"),
+        }
+        if aggregation.is_some() {
+            let layers = slotproof::aggregate::layer_security()
+                .iter()
+                .map(|(layer, s)| {
+                    format!(
+                        "{layer} {} ({} by Plonky3's estimate)",
+                        s.conjectured_bits, s.p3_random_words_ldt_bits
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!("security     conjectured bits per layer: {layers}");
         }
         println!(
             "proof        {} bytes{}",
@@ -415,21 +456,25 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let elapsed = ms(t0.elapsed());
     let v3 = slotproof::aggregated::proof_version(&bytes)
         .is_ok_and(|v| v == slotproof::aggregated::AGGREGATED_PROOF_VERSION);
+    // Shards with carried state: `None` for v3, whose shard list does not record it.
     let (shards, subblocks, carried) = if v3 {
-        // Carried state is not recorded in an aggregated proof's shard list.
         slotproof::aggregated::AggregatedProof::from_bytes(&bytes)
-            .map(|p| (p.shards.len(), p.subblocks.len(), 0))
-            .unwrap_or((0, 0, 0))
+            .map(|p| (p.shards.len(), p.subblocks.len(), None))
+            .unwrap_or((0, 0, None))
     } else {
         BlockProof::from_bytes(&bytes)
             .map(|p| {
                 (
                     p.shards.len(),
                     p.subblocks.len(),
-                    p.shards_with_carried_state(),
+                    Some(p.shards_with_carried_state()),
                 )
             })
-            .unwrap_or((0, 0, 0))
+            .unwrap_or((0, 0, None))
+    };
+    let carried_text = match carried {
+        Some(n) => format!("{n} with carried state"),
+        None => "carried state not recorded in v3".to_string(),
     };
     match &result {
         Ok((version, block)) => {
@@ -447,7 +492,7 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "valid ({format}): block {} (hash 0x{}), {} txs, {} gas, {subblocks} subblocks, {shards} shards ({carried} with carried state), verified in {elapsed:.1} ms",
+                    "valid ({format}): block {} (hash 0x{}), {} txs, {} gas, {subblocks} subblocks, {shards} shards ({carried_text}), verified in {elapsed:.1} ms",
                     block.number,
                     hex(&block.block_hash),
                     block.transactions,

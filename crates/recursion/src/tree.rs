@@ -285,12 +285,22 @@ pub struct ProvenTree {
     pub times: LayerTimes,
 }
 
+/// Told of every node as soon as it is proven (for progress reports).
+pub type OnNodeProven<'a> = &'a dyn Fn(NodeKind);
+
+/// How many nodes a tree over `shards` shards proves: a leaf each, `shards − 1` internal nodes
+/// (binary, an odd node moves up unchanged) and the root.
+pub fn tree_node_count(shards: usize) -> usize {
+    if shards == 0 { 0 } else { 2 * shards }
+}
+
 /// Prove a leaf per shard (EVM shard proofs in block order) with `node_prover` (the leaf
 /// settings); each leaf's time goes to `times`.
 pub fn prove_leaves<B: Backend<ShardConfig>>(
     node_prover: &ShardProver<ShardConfig, B>,
     shards: &[TreeChild<'_>],
     times: &mut LayerTimes,
+    on_node: OnNodeProven<'_>,
 ) -> Result<Vec<ProvenNode>, TreeError> {
     shards
         .iter()
@@ -299,6 +309,7 @@ pub fn prove_leaves<B: Backend<ShardConfig>>(
             let (circuit, witness) = build_shard_leaf(shard)?;
             let leaf = prove_node(node_prover, circuit, &witness)?;
             times.leaves.push(start.elapsed());
+            on_node(NodeKind::ShardLeaf);
             Ok(leaf)
         })
         .collect()
@@ -311,6 +322,7 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     root_prover: &ShardProver<ShardConfig, B>,
     leaves: Vec<ProvenNode>,
     mut times: LayerTimes,
+    on_node: OnNodeProven<'_>,
 ) -> Result<ProvenTree, TreeError> {
     let top = chain::fold_tree(leaves, |left, right| {
         let start = Instant::now();
@@ -321,6 +333,7 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
         let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)])?;
         let node = prove_node(node_prover, circuit, &witness)?;
         times.internal.push(start.elapsed());
+        on_node(NodeKind::Internal);
         Ok::<_, TreeError>(node)
     })?
     .ok_or(TreeError::Empty)?;
@@ -329,18 +342,21 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     let (circuit, witness) = build_root(top.child(&pv))?;
     let root = prove_node(root_prover, circuit, &witness)?;
     times.root = start.elapsed();
+    on_node(NodeKind::Root);
     Ok(ProvenTree { root, times })
 }
 
-/// Prove the whole tree over `shards`: [`prove_leaves`], then [`prove_upper_layers`].
+/// Prove the whole tree over `shards`: [`prove_leaves`], then [`prove_upper_layers`];
+/// `on_node` is told of each node proven ([`tree_node_count`] in all).
 pub fn prove_tree<B: Backend<ShardConfig>>(
     node_prover: &ShardProver<ShardConfig, B>,
     root_prover: &ShardProver<ShardConfig, B>,
     shards: &[TreeChild<'_>],
+    on_node: OnNodeProven<'_>,
 ) -> Result<ProvenTree, TreeError> {
     let mut times = LayerTimes::default();
-    let leaves = prove_leaves(node_prover, shards, &mut times)?;
-    prove_upper_layers(node_prover, root_prover, leaves, times)
+    let leaves = prove_leaves(node_prover, shards, &mut times, on_node)?;
+    prove_upper_layers(node_prover, root_prover, leaves, times, on_node)
 }
 
 /// A placeholder proof of `circuit`: an unchecked prover's proof of all-zero traces at the

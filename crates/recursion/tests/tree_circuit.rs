@@ -10,6 +10,7 @@ use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
 use slotproof_recursion::MirrorKey;
 use slotproof_recursion::chain::{ChainError, RootValues};
 use slotproof_recursion::config::{ShardProof, Val};
+use std::cell::Cell;
 use std::time::Instant;
 
 use p3_field::PrimeCharacteristicRing;
@@ -17,7 +18,8 @@ use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafProof, verify_leaf};
 use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::tree::native::expected_root_values;
 use slotproof_recursion::tree::{
-    LayerTimes, TreeChild, TreeError, build_internal, build_root, prove_leaves, prove_upper_layers,
+    LayerTimes, NodeKind, TreeChild, TreeError, build_internal, build_root, prove_leaves,
+    prove_upper_layers, tree_node_count,
 };
 
 mod common;
@@ -76,7 +78,15 @@ fn a_tree_over_three_shards_proves_and_its_root_publishes_the_claims() {
     let node_prover: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
     let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
     let mut times = LayerTimes::default();
-    let leaves = prove_leaves(&node_prover, &children, &mut times).expect("the leaves prove");
+    // Every node proven is reported once: a leaf per shard, the internal nodes, the root.
+    let proven: Cell<Vec<NodeKind>> = Cell::new(Vec::new());
+    let on_node = |kind| {
+        let mut kinds = proven.take();
+        kinds.push(kind);
+        proven.set(kinds);
+    };
+    let leaves =
+        prove_leaves(&node_prover, &children, &mut times, &on_node).expect("the leaves prove");
 
     // Children out of order: the leaves of shards 2 and 1 (one subblock) do not chain.
     let pv: Vec<Vec<Vec<Val>>> = leaves.iter().map(|l| l.instance_public_values()).collect();
@@ -96,8 +106,19 @@ fn a_tree_over_three_shards_proves_and_its_root_publishes_the_claims() {
         other => panic!("a dropped shard gave {:?}", other.err()),
     }
 
-    let tree = prove_upper_layers(&node_prover, &root_prover, leaves, times)
+    let tree = prove_upper_layers(&node_prover, &root_prover, leaves, times, &on_node)
         .expect("the upper layers prove");
+    let kinds = proven.take();
+    assert_eq!(kinds.len(), tree_node_count(children.len()));
+    assert_eq!(
+        kinds,
+        [
+            vec![NodeKind::ShardLeaf; 3],
+            vec![NodeKind::Internal; 2],
+            vec![NodeKind::Root]
+        ]
+        .concat()
+    );
     let root = &tree.root;
     // The stock verifier accepts the root under its own circuit's key.
     let key = root.circuit.keygen(&root_prover).expect("root key");

@@ -13,13 +13,17 @@
 use std::time::{Duration, Instant};
 
 use slotproof_air::shard::{block_binding, subblock_binding};
-use slotproof_prover::{CpuShardProver, ShardProver, proof_to_bytes};
+use slotproof_prover::prover::ShardKey;
+use slotproof_prover::{Backend, CpuBackend, CpuShardProver, ShardProver, proof_to_bytes};
+use slotproof_prover::{FriSettings, SecurityLevel};
 use slotproof_recursion::chain::{ChainError, RootValues};
-use slotproof_recursion::config::Val;
+use slotproof_recursion::config::{ShardConfig, Val};
 use slotproof_recursion::leaf::LEAF_SETTINGS;
 use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::tree::native::expected_root_values;
-use slotproof_recursion::tree::{LayerTimes, ProvenNode, TreeChild, TreeError, prove_tree};
+use slotproof_recursion::tree::{
+    LayerTimes, NodeKind, ProvenNode, TreeChild, TreeError, prove_tree, tree_node_count,
+};
 use thiserror::Error;
 
 use crate::leaf::{DecodedShard, ShardLeafError, decode_shard, verify_leaf};
@@ -145,6 +149,10 @@ pub fn check_root_claims(
     Ok(())
 }
 
+/// The root circuit's verifying key on the CPU backend.
+pub type RootVerifyingKey =
+    ShardKey<ShardConfig, <CpuBackend<Val> as Backend<ShardConfig>>::Committed>;
+
 /// An aggregated block: the root proof and what each layer cost.
 pub struct AggregatedBlock {
     pub root: ProvenNode,
@@ -156,13 +164,66 @@ pub struct AggregatedBlock {
     /// Making the root circuit's verifying key (what a verifier without fixed shapes would
     /// have to do, given the circuit).
     pub root_keygen_time: Duration,
+    /// That key (taken by [`crate::aggregated::remember_root_key`]).
+    pub root_key: Option<RootVerifyingKey>,
     /// Each shard's EVM tables' log heights (its shape).
     pub shard_degree_bits: Vec<Vec<usize>>,
+}
+
+/// What [`aggregate_block_with_progress`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregationProgress {
+    /// The tree over the block's shards proves this many nodes in all (leaves, internal
+    /// nodes, root).
+    NodesPlanned(usize),
+    /// A node of this kind is proven.
+    NodeProven(NodeKind),
+}
+
+/// One proof layer of an aggregated block proof and the FRI settings it is proven under.
+#[derive(Clone, Copy, Debug)]
+pub struct Layer {
+    pub name: &'static str,
+    pub settings: FriSettings,
+}
+
+/// Every layer of an aggregated block proof, bottom up: EVM shard proofs, the recursion
+/// layers that verify them (leaves and internal nodes share settings), the root. A block
+/// proof is as strong as its weakest layer.
+pub const LAYERS: [Layer; 3] = [
+    Layer {
+        name: "shard",
+        settings: FriSettings::DEFAULT,
+    },
+    Layer {
+        name: "leaf and internal",
+        settings: LEAF_SETTINGS,
+    },
+    Layer {
+        name: "root",
+        settings: ROOT_SETTINGS,
+    },
+];
+
+/// Each layer's conjectured security (the project's toy formula and Plonky3's estimate).
+pub fn layer_security() -> Vec<(&'static str, SecurityLevel)> {
+    LAYERS
+        .iter()
+        .map(|l| (l.name, l.settings.security::<Val>()))
+        .collect()
 }
 
 /// Aggregate `proof`'s shard proofs (KoalaBear) on the CPU, then check the root: the stock
 /// verifier accepts it under its circuit's key, and its public values are the claims'.
 pub fn aggregate_block(proof: &BlockProof) -> Result<AggregatedBlock, AggregateError> {
+    aggregate_block_with_progress(proof, &|_| {})
+}
+
+/// [`aggregate_block`], reporting each node as it is proven.
+pub fn aggregate_block_with_progress(
+    proof: &BlockProof,
+    progress: &dyn Fn(AggregationProgress),
+) -> Result<AggregatedBlock, AggregateError> {
     if proof.shards.is_empty() {
         return Err(AggregateError::NoShards);
     }
@@ -179,7 +240,12 @@ pub fn aggregate_block(proof: &BlockProof) -> Result<AggregatedBlock, AggregateE
         .collect();
     let node_prover: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
     let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
-    let tree = prove_tree(&node_prover, &root_prover, &children)?;
+    progress(AggregationProgress::NodesPlanned(tree_node_count(
+        children.len(),
+    )));
+    let tree = prove_tree(&node_prover, &root_prover, &children, &|kind| {
+        progress(AggregationProgress::NodeProven(kind))
+    })?;
     let root_proof_bytes = proof_to_bytes(&tree.root.proof.proof)
         .map_err(|e| AggregateError::Encode(e.to_string()))?
         .len();
@@ -203,6 +269,7 @@ pub fn aggregate_block(proof: &BlockProof) -> Result<AggregatedBlock, AggregateE
         root_proof_bytes,
         verify_time,
         root_keygen_time,
+        root_key: Some(key),
         shard_degree_bits: shards.iter().map(|s| s.proof.degree_bits.clone()).collect(),
     })
 }

@@ -1,5 +1,6 @@
-//! Block proof v3: one aggregated proof. The file holds the block and subblock claims, each
-//! shard's subblock and shape (its EVM tables' log heights), and the root recursion proof.
+//! Block proof v3: one aggregated proof. The file holds the block and subblock claims, the
+//! coverage table's version, each shard's subblock and shape (its EVM tables' log heights), and
+//! the root recursion proof.
 //!
 //! Verifying: the claims cover the block and continue each other's state (as for v2); the shard
 //! list covers the subblocks in order; the root's public values are recomputed from the claims
@@ -22,10 +23,8 @@ use p3_field::PrimeCharacteristicRing;
 use p3_matrix::dense::RowMajorMatrix;
 use serde::{Deserialize, Serialize};
 use slotproof_air::EvmAir;
-use slotproof_prover::prover::ShardKey;
 use slotproof_prover::{
-    Backend, CpuBackend, CpuShardProver, FriSettings, ProverOptions, ShardProver, proof_from_bytes,
-    proof_to_bytes,
+    CpuShardProver, FriSettings, ProverOptions, ShardProver, proof_from_bytes, proof_to_bytes,
 };
 use slotproof_recursion::MirrorKey;
 use slotproof_recursion::config::{ShardConfig, ShardProof as BatchProof, Val};
@@ -33,7 +32,7 @@ use slotproof_recursion::leaf::{LeafCircuit, LeafProof, verify_leaf};
 use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::tree::{TreeChild, root_circuit_of_shapes};
 
-use crate::aggregate::{AggregatedBlock, claimed_root_values};
+use crate::aggregate::{AggregatedBlock, RootVerifyingKey, claimed_root_values};
 use crate::proof::{BlockProof, BlockPublicValues, SubblockPublicValues};
 use crate::verify::{VerifyError, check_claims};
 
@@ -59,9 +58,10 @@ pub struct AggregatedProof {
     pub field: String,
     pub block: BlockPublicValues,
     pub subblocks: Vec<SubblockPublicValues>,
+    /// The coverage table's version: what the proof constrains is that version's table, which
+    /// the verifier holds (`slotproof coverage` prints it) and checks is its own. (v2 carries
+    /// the table's text too; the verifier never reads it, so v3 leaves it out: 15 KB.)
     pub coverage_version: u32,
-    /// The coverage table as JSON, as in v2.
-    pub coverage: String,
     /// Every shard, in block order.
     pub shards: Vec<ShardShape>,
     /// The root recursion proof (postcard bytes of the batch proof).
@@ -77,7 +77,6 @@ impl AggregatedProof {
             block: proof.block.clone(),
             subblocks: proof.subblocks.clone(),
             coverage_version: proof.coverage_version,
-            coverage: proof.coverage.clone(),
             shards: proof
                 .shards
                 .iter()
@@ -185,7 +184,7 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
 /// The root circuit and its verifying key for a tree over shards of these shapes.
 struct RootKey {
     circuit: LeafCircuit,
-    key: ShardKey<ShardConfig, <CpuBackend<Val> as Backend<ShardConfig>>::Committed>,
+    key: RootVerifyingKey,
 }
 
 /// Each shard's tables' log heights.
@@ -197,6 +196,29 @@ type Placeholder = (MirrorKey, BatchProof, Vec<Vec<Val>>);
 /// Root keys rebuilt so far in this process, by the shards' shapes (a key depends on nothing
 /// else, so a second proof of the same shapes is checked without rebuilding).
 static ROOT_KEYS: Mutex<Vec<(Shapes, Arc<RootKey>)>> = Mutex::new(Vec::new());
+
+/// Keep the root key `aggregated` made for this process's later verifications of proofs of
+/// the same shard shapes (e.g. `slotproof prove` checking the proof it has just written),
+/// instead of rebuilding it from placeholders. The key is the one a verifier rebuilds: a
+/// node's program depends on its children's shapes only (`slotproof_recursion` tests
+/// `shape_only.rs`). A verifier in another process still rebuilds it. Returns whether a key
+/// was kept (it is taken from `aggregated`).
+pub fn remember_root_key(aggregated: &mut AggregatedBlock) -> bool {
+    let Some(key) = aggregated.root_key.take() else {
+        return false;
+    };
+    let shapes: Shapes = aggregated
+        .shard_degree_bits
+        .iter()
+        .map(|bits| bits.iter().map(|&b| b as u8).collect())
+        .collect();
+    let mut keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if !keys.iter().any(|(s, _)| *s == shapes) {
+        let circuit = aggregated.root.circuit.clone();
+        keys.push((shapes, Arc::new(RootKey { circuit, key })));
+    }
+    true
+}
 
 /// The root key for shards of these (checked) shapes: rebuilt from placeholders, or from this
 /// process's cache.
