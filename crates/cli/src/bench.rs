@@ -68,6 +68,14 @@ pub struct BenchArgs {
     /// time per kernel (summed over all runs; per run in the JSON). Adds two events per launch.
     #[arg(long)]
     pub kernel_times: bool,
+    /// Keep the shard proofs (block proof v2) instead of aggregating them into one proof: end
+    /// to end then stops at the verified shard proofs.
+    #[arg(long)]
+    pub no_aggregate: bool,
+    /// Draw end-to-end latency and its phases (median per block) against block gas into this
+    /// SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 /// A block to bench: its display name, where it came from, and its parsed input.
@@ -97,6 +105,20 @@ pub(crate) struct Run {
     peak_reset: bool,
     /// Device time per kernel (CUDA with --kernel-times; empty otherwise).
     kernel_times: Vec<slotproof::KernelTime>,
+    /// `None` when the run did not aggregate (v2, or no verified shard proofs to aggregate).
+    aggregation: Option<Result<AggregationFigures, String>>,
+}
+
+/// What aggregating a block's shard proofs into one proof (block proof v3) measured.
+struct AggregationFigures {
+    leaves: Vec<Duration>,
+    internal: Vec<Duration>,
+    root: Duration,
+    /// Wall time of the whole aggregation (every layer).
+    wall: Duration,
+    root_proof_size: usize,
+    /// The v2 proof's size (the shard proofs the aggregation replaces).
+    shard_proofs_size: usize,
 }
 
 struct BlockFigures {
@@ -140,6 +162,7 @@ impl Run {
             start_rss: None,
             peak_reset: false,
             kernel_times: Vec::new(),
+            aggregation: None,
         }
     }
 
@@ -147,7 +170,12 @@ impl Run {
         self.execution.is_ok()
             && matches!(self.proving, Some(Ok(_)))
             && matches!(self.verification, Some(Ok(_)))
+            && !matches!(self.aggregation, Some(Err(_)))
             && self.output_matched
+    }
+
+    fn aggregated(&self) -> Option<&AggregationFigures> {
+        self.aggregation.as_ref().and_then(|a| a.as_ref().ok())
     }
 
     fn mgas_per_s(&self) -> Option<f64> {
@@ -167,13 +195,15 @@ fn panic_reason(payload: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Proves and verifies `input` once, catching errors and panics as crashes of the phase they
-/// happened in.
+/// Proves and verifies `input` once, then (with `aggregate`: KoalaBear only; a block with shards)
+/// aggregates the shard proofs into one proof and verifies that instead, catching errors and
+/// panics as crashes of the phase they happened in.
 pub(crate) fn run_once(
     prover: &BlockProver,
     input: &BlockInput,
     workload: usize,
     repeat: usize,
+    aggregate: bool,
 ) -> Run {
     let memory = PeakMemory::start();
     let t0 = Instant::now();
@@ -192,6 +222,7 @@ pub(crate) fn run_once(
         start_rss: memory.start_rss,
         peak_reset: memory.reset,
         kernel_times: Vec::new(),
+        aggregation: None,
     };
     match proved {
         Err(payload) => {
@@ -235,7 +266,32 @@ pub(crate) fn run_once(
                     }));
                     let tv = Instant::now();
                     let verified = catch_unwind(|| verify_block_proof(&bytes));
-                    let verify = tv.elapsed();
+                    let mut verify = tv.elapsed();
+                    let aggregate = aggregate
+                        && matches!(verified, Ok(Ok(_)))
+                        && !proved.proof.shards.is_empty();
+                    // The final proof replaces the shard proofs: its size and verification
+                    // are the run's.
+                    let verified = if aggregate {
+                        match aggregate_once(&proved.proof, bytes.len()) {
+                            Ok((figures, v3)) => {
+                                if let Some(Ok(p)) = run.proving.as_mut() {
+                                    p.proof_size = v3.len();
+                                }
+                                run.aggregation = Some(Ok(figures));
+                                let tv = Instant::now();
+                                let verified = catch_unwind(|| verify_block_proof(&v3));
+                                verify = tv.elapsed();
+                                verified
+                            }
+                            Err(reason) => {
+                                run.aggregation = Some(Err(reason));
+                                verified
+                            }
+                        }
+                    } else {
+                        verified
+                    };
                     run.verification = Some(match verified {
                         Ok(Ok(block)) => {
                             run.output_matched = block == proved.proof.block
@@ -257,6 +313,52 @@ pub(crate) fn run_once(
     run.end_to_end = t0.elapsed();
     run.peak_rss = memory.peak();
     run
+}
+
+/// Aggregate a verified v2 proof (`shard_proofs_size` bytes): the figures and the v3 bytes.
+/// The root key the aggregation made is kept for the verification that follows (a verifier in
+/// another process rebuilds it from the shard shapes; no fixed shapes yet).
+fn aggregate_once(
+    proof: &slotproof::BlockProof,
+    shard_proofs_size: usize,
+) -> Result<(AggregationFigures, Vec<u8>), String> {
+    let t = Instant::now();
+    let aggregated = catch_unwind(AssertUnwindSafe(|| {
+        let mut agg = slotproof::aggregate::aggregate_block(proof).map_err(|e| e.to_string())?;
+        let v3 = slotproof::aggregated::AggregatedProof::new(proof, &agg)
+            .and_then(|p| p.to_bytes())
+            .map_err(|e| format!("encoding the aggregated proof: {e}"))?;
+        slotproof::aggregated::remember_root_key(&mut agg);
+        Ok::<_, String>((agg, v3))
+    }))
+    .map_err(panic_reason)??;
+    let wall = t.elapsed();
+    let (agg, v3) = aggregated;
+    Ok((
+        AggregationFigures {
+            leaves: agg.times.leaves.clone(),
+            internal: agg.times.internal.clone(),
+            root: agg.times.root,
+            wall,
+            root_proof_size: agg.root_proof_bytes,
+            shard_proofs_size,
+        },
+        v3,
+    ))
+}
+
+/// Per-layer security of an aggregated proof as JSON rows.
+fn layer_security_json() -> Value {
+    json!(
+        slotproof::aggregate::layer_security()
+            .iter()
+            .map(|(layer, s)| json!({
+                "layer": layer,
+                "conjectured_bits": s.conjectured_bits,
+                "p3_random_words_ldt_bits": s.p3_random_words_ldt_bits,
+            }))
+            .collect::<Vec<_>>()
+    )
 }
 
 /// Device time per kernel as JSON rows (CUDA events).
@@ -414,6 +516,24 @@ pub(crate) fn run_json(run: &Run, w: &Workload, prover: &BlockProver, field: Fie
             },
         );
     }
+    if let Some(aggregation) = &run.aggregation {
+        obj.insert(
+            "aggregation".into(),
+            match aggregation {
+                Ok(a) => json!({"success": {
+                    "aggregation_time_ms": ms(a.wall),
+                    "leaf_ms": a.leaves.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                    "internal_ms": a.internal.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                    "root_ms": ms(a.root),
+                    "share_of_end_to_end": ms(a.wall) / ms(run.end_to_end).max(f64::MIN_POSITIVE),
+                    "root_proof_size": a.root_proof_size,
+                    "shard_proofs_size": a.shard_proofs_size,
+                    "security_bits": layer_security_json(),
+                }}),
+                Err(reason) => crashed(reason),
+            },
+        );
+    }
     if !run.kernel_times.is_empty() {
         obj.insert("kernel_times".into(), kernel_times_json(&run.kernel_times));
     }
@@ -435,6 +555,8 @@ struct Samples {
     proof_size: Vec<f64>,
     peak_rss: Vec<f64>,
     planned_device: Vec<f64>,
+    aggregation: Vec<f64>,
+    aggregation_share: Vec<f64>,
 }
 
 fn samples<'a>(runs: impl Iterator<Item = &'a Run>) -> Samples {
@@ -449,6 +571,8 @@ fn samples<'a>(runs: impl Iterator<Item = &'a Run>) -> Samples {
         proof_size: vec![],
         peak_rss: vec![],
         planned_device: vec![],
+        aggregation: vec![],
+        aggregation_share: vec![],
     };
     for r in runs.filter(|r| r.succeeded()) {
         let (Ok(exec), Some(Ok(p)), Some(Ok(verify))) = (&r.execution, &r.proving, &r.verification)
@@ -465,6 +589,10 @@ fn samples<'a>(runs: impl Iterator<Item = &'a Run>) -> Samples {
         s.proof_size.push(p.proof_size as f64);
         s.peak_rss.extend(r.peak_rss.map(|b| b as f64));
         s.planned_device.push(p.planned_device_bytes as f64);
+        if let Some(a) = r.aggregated() {
+            s.aggregation.push(ms(a.wall));
+            s.aggregation_share.push(ms(a.wall) / ms(r.end_to_end));
+        }
     }
     s
 }
@@ -481,6 +609,8 @@ fn summary_json(s: &Samples) -> Value {
         "proof_size_bytes": stats(&s.proof_size),
         "peak_memory_usage_bytes": stats(&s.peak_rss),
         "peak_device_memory_bytes": stats(&s.planned_device),
+        "aggregation_ms": stats(&s.aggregation),
+        "aggregation_share_of_end_to_end": stats(&s.aggregation_share),
     })
 }
 
@@ -558,6 +688,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let workloads = load_workloads(args, progress)?;
 
     let total = workloads.len() * args.repeat;
+    // The recursion circuits verify KoalaBear shard proofs only.
+    let aggregate = !args.no_aggregate && field == Field::KoalaBear;
     let mut runs = Vec::with_capacity(total);
     // Repeats outermost: every block once, then again, so slow drift of a shared machine
     // spreads over all blocks.
@@ -572,7 +704,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
                     args.repeat
                 );
             }
-            let run = run_once(&prover, &w.input, i, repeat);
+            let run = run_once(&prover, &w.input, i, repeat, aggregate);
             if progress {
                 if run.succeeded() {
                     eprintln!("{:.1} s", run.end_to_end.as_secs_f64());
@@ -585,6 +717,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     }
 
     print_table(&runs, &workloads, &prover, field, args);
+    if let Some(path) = &args.plot {
+        crate::bench_plot::draw(path, &latency_points(&runs, &workloads))
+            .with_context(|| format!("drawing {}", path.display()))?;
+    }
     if let Some(path) = &args.json {
         let doc = document(&runs, &workloads, &prover, field, args);
         let text = serde_json::to_string_pretty(&doc)?;
@@ -595,6 +731,31 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Per block, the median phases of its successful runs (what `--plot` draws).
+fn latency_points(runs: &[Run], workloads: &[Workload]) -> Vec<crate::bench_plot::LatencyPoint> {
+    workloads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| {
+            let mine: Vec<&Run> = runs.iter().filter(|r| r.workload == i).collect();
+            let s = samples(mine.iter().copied());
+            let gas = mine
+                .iter()
+                .find_map(|r| r.block.as_ref().map(|b| b.gas_used))?;
+            let median = |v: &[f64]| percentile(v, 50.0).map(|ms| ms / 1e3);
+            Some(crate::bench_plot::LatencyPoint {
+                name: w.name.clone(),
+                mgas: gas as f64 / 1e6,
+                end_to_end_s: median(&s.end_to_end)?,
+                execute_s: median(&s.execute)?,
+                shard_proving_s: median(&s.shards_wall)?,
+                aggregation_s: median(&s.aggregation),
+                verification_s: median(&s.verify)?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn host_json() -> Value {
@@ -652,11 +813,14 @@ fn document(
             "subblock_gas": args.subblock_gas,
             "max_shard_rows": args.max_rows,
             "percentiles": "nearest rank over successful runs",
-            "end_to_end": "execution + trace generation + shard proving + proof serialisation + verification (fixture parsing excluded)",
+            "end_to_end": "execution + trace generation + shard proving + proof serialisation + verification + aggregation and the aggregated proof's verification when aggregating (fixture parsing excluded)",
             "proving_time_ms": "trace generation + shard proving + serialisation (after execution)",
             "peak_memory": "host peak RSS per run (/proc VmHWM after a clear_refs reset)",
             "peak_device_memory": "planned, not measured: the largest shard's device memory plan (slotproof_prover::device_memory), on every backend",
             "kernel_times": args.kernel_times,
+            "aggregate": !args.no_aggregate,
+            "aggregation": "the shard proofs aggregated into one proof (block proof v3: leaves, internal nodes, root); proof_size and verification are then the aggregated proof's, verified with the root key the aggregation made (a verifier in another process rebuilds it from the shard shapes: no fixed shapes yet)",
+            "security_bits": layer_security_json(),
         },
         "host": host_json(),
         "runs": runs
@@ -699,7 +863,7 @@ pub(crate) fn print_table(
             .unwrap_or(1)
     );
     println!(
-        "{:<22} {:>3} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7} {:>8} {:>9}  status",
+        "{:<22} {:>3} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7} {:>8} {:>9}  status",
         "block",
         "rep",
         "Mgas",
@@ -709,6 +873,7 @@ pub(crate) fn print_table(
         "trace ms",
         "prove ms",
         "shard max",
+        "aggr ms",
         "vrfy ms",
         "e2e ms",
         "Mgas/s",
@@ -726,12 +891,15 @@ pub(crate) fn print_table(
                 (Err(e), _, _) => format!("execution: {e}"),
                 (_, Some(Err(e)), _) => format!("proving: {e}"),
                 (_, _, Some(Err(e))) => format!("verification: {e}"),
-                _ => "proof names another block".to_string(),
+                _ => match &r.aggregation {
+                    Some(Err(e)) => format!("aggregation: {e}"),
+                    _ => "proof names another block".to_string(),
+                },
             };
             format!("FAILED {reason}")
         };
         println!(
-            "{:<22} {:>3} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9.1} {:>7} {:>8} {:>9}  {status}",
+            "{:<22} {:>3} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9.1} {:>7} {:>8} {:>9}  {status}",
             truncate(&w.name, 22),
             r.repeat + 1,
             fmt_opt(b.map(|b| b.gas_used as f64 / 1e6), 2),
@@ -749,6 +917,7 @@ pub(crate) fn print_table(
             fmt_opt(p.map(|p| ms(p.tracegen)), 1),
             fmt_opt(p.map(|p| ms(p.shards_wall)), 1),
             fmt_opt(p.and_then(|p| p.shards.iter().max()).map(|d| ms(*d)), 1),
+            fmt_opt(r.aggregated().map(|a| ms(a.wall)), 1),
             fmt_opt(
                 r.verification
                     .as_ref()
@@ -783,6 +952,15 @@ pub(crate) fn print_table(
     row("trace generation ms", &s.tracegen, 1);
     row("shard proving ms", &s.shards_wall, 1);
     row("per shard ms", &s.shard, 1);
+    row("aggregation ms", &s.aggregation, 1);
+    row(
+        "aggregation share %",
+        &s.aggregation_share
+            .iter()
+            .map(|x| 100.0 * x)
+            .collect::<Vec<_>>(),
+        1,
+    );
     row("verification ms", &s.verify, 1);
     row("Mgas/s", &s.mgas_per_s, 3);
     row(

@@ -203,7 +203,13 @@ pub fn run(args: &BenchArgs, prover: &BlockProver, field: Field) -> anyhow::Resu
                                 source: file.display().to_string(),
                                 input,
                             };
-                            let run = run_once(prover, &w.input, index, 0);
+                            let run = run_once(
+                                prover,
+                                &w.input,
+                                index,
+                                0,
+                                !args.no_aggregate && field == Field::KoalaBear,
+                            );
                             (meta, w, run)
                         }
                         Err(e) => {

@@ -3,6 +3,7 @@
 mod aggregate;
 mod bench;
 mod bench_eest;
+mod bench_plot;
 mod block_source;
 mod blocktest;
 mod coverage;

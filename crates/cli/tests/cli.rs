@@ -206,6 +206,72 @@ fn temp_dir(label: &str) -> std::path::PathBuf {
     dir
 }
 
+/// By default bench aggregates: the run's proof is the one aggregated proof, its per-layer
+/// times and share of end to end are reported, and `--plot` draws the latency chart.
+#[test]
+fn bench_aggregates_and_plots() {
+    let dir = temp_dir("bench-aggregate");
+    let report = dir.join("bench.json");
+    let plot = dir.join("latency.svg");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let out = slotproof()
+        .args(["bench", fixture, "--max-rows", "128", "--json"])
+        .arg(&report)
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("aggregation share %"), "{table}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let run = &doc["runs"][0];
+    assert_eq!(run["succeeded"], true);
+    let shards = run["proving"]["success"]["shards"].as_u64().unwrap();
+    assert!(shards >= 2);
+    let agg = &run["aggregation"]["success"];
+    assert_eq!(agg["leaf_ms"].as_array().unwrap().len() as u64, shards);
+    assert_eq!(
+        agg["internal_ms"].as_array().unwrap().len() as u64,
+        shards - 1
+    );
+    assert!(agg["root_ms"].as_f64().unwrap() > 0.0);
+    let share = agg["share_of_end_to_end"].as_f64().unwrap();
+    assert!(share > 0.0 && share < 1.0, "{share}");
+    // The run's proof is the aggregated one: smaller than the shard proofs it replaces, and
+    // larger than its root proof (it carries the claims too).
+    let proof_size = run["proving"]["success"]["proof_size"].as_u64().unwrap();
+    assert!(proof_size < agg["shard_proofs_size"].as_u64().unwrap());
+    assert!(proof_size > agg["root_proof_size"].as_u64().unwrap());
+    assert_eq!(run["verification"]["success"]["proof_size"], proof_size);
+    let layers: Vec<&str> = agg["security_bits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["layer"].as_str().unwrap())
+        .collect();
+    assert_eq!(layers, ["shard", "leaf and internal", "root"]);
+    for l in agg["security_bits"].as_array().unwrap() {
+        assert!(l["conjectured_bits"].as_u64().unwrap() >= 100);
+    }
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+    for label in [
+        "end to end",
+        "shard proving",
+        "aggregation",
+        "transfers.json",
+    ] {
+        assert!(svg.contains(label), "the plot lacks {label}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn bench_writes_runs_and_percentiles_as_json() {
     let dir = temp_dir("bench-json");
@@ -219,6 +285,7 @@ fn bench_writes_runs_and_percentiles_as_json() {
             "2",
             "--max-rows",
             "128",
+            "--no-aggregate",
             "--json",
         ])
         .arg(&report)
@@ -275,6 +342,7 @@ fn bench_writes_runs_and_percentiles_as_json() {
         let mgas = run["mgas_per_s"].as_f64().unwrap();
         assert!((mgas - gas as f64 / 1e6 / (e2e / 1e3)).abs() < 1e-9 * mgas.max(1.0));
         assert_eq!(run["succeeded"], true);
+        assert!(run.get("aggregation").is_none());
     }
     // Deterministic prover: both runs made the same proof.
     assert_eq!(
