@@ -21,6 +21,7 @@
 use std::time::{Duration, Instant};
 
 use p3_field::PrimeCharacteristicRing;
+use slotproof_prover::prover::ShardKey;
 use slotproof_prover::{Backend, ShardProver};
 use thiserror::Error;
 
@@ -255,7 +256,48 @@ pub fn prove_node<B: Backend<ShardConfig>>(
     witness: &LeafWitness,
 ) -> Result<ProvenNode, TreeError> {
     let key = circuit.keygen(prover)?;
-    let proven = prove_leaf(prover, &key, &circuit, witness)?;
+    prove_node_with_key(prover, &key, circuit, witness)
+}
+
+/// Verifying keys made so far in one layer of a tree, by program: the leaves of shards of one
+/// shape run one program, as do internal nodes over children of the same shapes (a block's
+/// full shards, their parents), so each program's key is made once.
+struct NodeKeys<K> {
+    keys: Vec<(LeafCircuit, K)>,
+}
+
+impl<K> NodeKeys<K> {
+    fn new() -> Self {
+        Self { keys: Vec::new() }
+    }
+
+    /// The key of `circuit`'s program, made by `make` the first time it is seen.
+    fn key_for(
+        &mut self,
+        circuit: &LeafCircuit,
+        make: impl FnOnce() -> Result<K, TreeError>,
+    ) -> Result<&K, TreeError> {
+        let at = match self.keys.iter().position(|(c, _)| {
+            c.program == circuit.program && c.num_public_values == circuit.num_public_values
+        }) {
+            Some(at) => at,
+            None => {
+                self.keys.push((circuit.clone(), make()?));
+                self.keys.len() - 1
+            }
+        };
+        Ok(&self.keys[at].1)
+    }
+}
+
+/// Prove and check one node under `key` (its circuit's); the proven node as a statement.
+fn prove_node_with_key<B: Backend<ShardConfig>>(
+    prover: &ShardProver<ShardConfig, B>,
+    key: &ShardKey<ShardConfig, B::Committed>,
+    circuit: LeafCircuit,
+    witness: &LeafWitness,
+) -> Result<ProvenNode, TreeError> {
+    let proven = prove_leaf(prover, key, &circuit, witness)?;
     let airs = circuit.airs();
     let mirror = MirrorKey::new(
         *prover.settings(),
@@ -302,12 +344,14 @@ pub fn prove_leaves<B: Backend<ShardConfig>>(
     times: &mut LayerTimes,
     on_node: OnNodeProven<'_>,
 ) -> Result<Vec<ProvenNode>, TreeError> {
+    let mut keys = NodeKeys::new();
     shards
         .iter()
         .map(|&shard| {
             let start = Instant::now();
             let (circuit, witness) = build_shard_leaf(shard)?;
-            let leaf = prove_node(node_prover, circuit, &witness)?;
+            let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
+            let leaf = prove_node_with_key(node_prover, key, circuit, &witness)?;
             times.leaves.push(start.elapsed());
             on_node(NodeKind::ShardLeaf);
             Ok(leaf)
@@ -324,6 +368,7 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     mut times: LayerTimes,
     on_node: OnNodeProven<'_>,
 ) -> Result<ProvenTree, TreeError> {
+    let mut keys = NodeKeys::new();
     let top = chain::fold_tree(leaves, |left, right| {
         let start = Instant::now();
         let (lpv, rpv) = (
@@ -331,7 +376,8 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
             right.instance_public_values(),
         );
         let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)])?;
-        let node = prove_node(node_prover, circuit, &witness)?;
+        let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
+        let node = prove_node_with_key(node_prover, key, circuit, &witness)?;
         times.internal.push(start.elapsed());
         on_node(NodeKind::Internal);
         Ok::<_, TreeError>(node)

@@ -62,7 +62,7 @@ pub enum Op {
 /// A straight-line program: constant words, hinted words (values supplied when it runs: proof
 /// elements, inverses), public-value words, then the operations in execution order (each reads
 /// only words written before it).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Program {
     pub constants: Vec<(u32, Challenge)>,
     pub hints: Vec<u32>,
