@@ -135,7 +135,7 @@ impl LeafCircuit {
             .map(|(table, rows)| TableRows {
                 table,
                 rows,
-                padded_rows: rows.next_power_of_two().max(4),
+                padded_rows: crate::tables::padded_rows(rows),
             })
             .collect()
     }

@@ -20,3 +20,18 @@ pub const ROOT_SETTINGS: FriSettings = FriSettings {
     merkle_cap_height: 4,
     ..crate::leaf::LEAF_SETTINGS
 };
+
+#[cfg(test)]
+mod tests {
+    use crate::leaf::LEAF_SETTINGS;
+    use crate::tables::MIN_TABLE_ROWS;
+
+    /// Every program table is taller than each layer's FRI final polynomial (Plonky3's FRI
+    /// refuses an input that is not).
+    #[test]
+    fn min_rows_cover_every_layer() {
+        for settings in [LEAF_SETTINGS, super::ROOT_SETTINGS] {
+            assert!(1 << settings.log_final_poly_len < MIN_TABLE_ROWS);
+        }
+    }
+}

@@ -26,10 +26,9 @@ fn a_generated_8_mgas_block_of_four_or_more_shards_gives_one_proof() {
     assert!(proved.proof.subblocks.len() >= 2);
 
     let reported = Mutex::new(Vec::new());
-    let mut agg = aggregate_block_with_progress(&proved.proof, &|p| {
-        reported.lock().unwrap().push(p)
-    })
-    .expect("the block aggregates and its root checks");
+    let mut agg =
+        aggregate_block_with_progress(&proved.proof, &|p| reported.lock().unwrap().push(p))
+            .expect("the block aggregates and its root checks");
     let reported = reported.into_inner().unwrap();
     assert_eq!(
         reported.first(),

@@ -295,7 +295,8 @@ fn gpu_kernel_times_of_a_block_proof() {
 }
 
 /// The leaf recursion proof proves on the CUDA backend through the same `Backend` trait as on
-/// the CPU, byte for byte the CPU's proof, and the stock verifier accepts it. (Every recursion
+/// the CPU, byte for byte the CPU's proof, and the stock verifier accepts it; so it does under
+/// the root's settings. (Every recursion
 /// table has preprocessed columns: the CUDA backend commits them on the device and does their
 /// LogUp and quotient on the host.) The verified shard proof is a small test-AIR proof with few
 /// queries, so the leaf stays small enough for the stand-in driver.
@@ -326,20 +327,27 @@ fn gpu_leaf_proof_is_the_cpu_leaf_proof() {
     let key = MirrorKey::new(settings, &shard.airs, &proof.degree_bits, &data.common).unwrap();
     let (circuit, witness) = build_leaf(&key, &proof, &shard.public_values).unwrap();
 
-    let cpu: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
-    let cpu_key = circuit.keygen(&cpu).unwrap();
-    let on_cpu = prove_leaf(&cpu, &cpu_key, &circuit, &witness).unwrap();
-
     let engine = Arc::new(slotproof::cuda::CudaBackend::new().unwrap());
-    let gpu = ShardProver::with_backend(LEAF_SETTINGS, |_, s| {
-        slotproof::cuda::CudaProverBackend::<Val, _>::with_engine(engine.clone(), s)
-    });
-    let gpu_key = circuit.keygen(&gpu).unwrap();
-    let on_gpu = prove_leaf(&gpu, &gpu_key, &circuit, &witness).unwrap();
-    assert_eq!(
-        proof_to_bytes(&on_gpu.proof.proof).unwrap(),
-        proof_to_bytes(&on_cpu.proof.proof).unwrap(),
-        "the CUDA leaf proof differs from the CPU's"
-    );
-    verify_leaf(&cpu, &cpu_key, &circuit, &on_gpu.proof).unwrap();
+    // Under every recursion layer's settings: the leaves' and internal nodes' (arity 2, one
+    // Merkle root) and the root's (arity-8 folds, a final polynomial of 8, Merkle caps).
+    for layer in &slotproof::aggregate::LAYERS[1..] {
+        let settings = layer.settings;
+        let cpu: CpuShardProver<Val> = ShardProver::cpu(settings);
+        let cpu_key = circuit.keygen(&cpu).unwrap();
+        let on_cpu = prove_leaf(&cpu, &cpu_key, &circuit, &witness).unwrap();
+
+        let gpu = ShardProver::with_backend(settings, |_, s| {
+            slotproof::cuda::CudaProverBackend::<Val, _>::with_engine(engine.clone(), s)
+        });
+        let gpu_key = circuit.keygen(&gpu).unwrap();
+        let on_gpu = prove_leaf(&gpu, &gpu_key, &circuit, &witness).unwrap();
+        assert_eq!(
+            proof_to_bytes(&on_gpu.proof.proof).unwrap(),
+            proof_to_bytes(&on_cpu.proof.proof).unwrap(),
+            "the CUDA proof under the {} settings differs from the CPU's",
+            layer.name
+        );
+        verify_leaf(&cpu, &cpu_key, &circuit, &on_gpu.proof).unwrap();
+    }
+    assert_eq!(slotproof::aggregate::LAYERS[1].settings, LEAF_SETTINGS);
 }

@@ -7,6 +7,7 @@
 //! Preprocessed `[addr₀..addr₃]`, main `[v₀..v₃, m₀..m₃]` (`m` the number of reads). Unused
 //! lanes carry address 0, which no program reads.
 
+use super::padded_rows;
 use std::sync::Arc;
 
 use p3_air::{Air, WindowAccess};
@@ -30,10 +31,6 @@ pub struct BaseHintAir {
 /// Rows for `n` base hints.
 pub fn base_hint_rows(n: usize) -> usize {
     n.div_ceil(BASE_HINT_LANES)
-}
-
-fn padded_rows(n: usize) -> usize {
-    n.next_power_of_two().max(4)
 }
 
 impl BaseHintAir {

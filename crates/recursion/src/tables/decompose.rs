@@ -10,6 +10,7 @@
 //! Preprocessed `[word, coordinate₀..coordinate₃, is_real]`, main `[v₀..v₃, m₀..m₃]` (`m` the
 //! reads of each coordinate). Interactions: one read and four writes.
 
+use super::padded_rows;
 use std::sync::Arc;
 
 use p3_air::{Air, WindowAccess};
@@ -38,10 +39,6 @@ const PREP_IS_REAL: usize = 1 + D;
 #[derive(Clone, Debug)]
 pub struct DecomposeAir {
     preprocessed: Arc<RowMajorMatrix<Val>>,
-}
-
-fn padded_rows(n: usize) -> usize {
-    n.next_power_of_two().max(4)
 }
 
 impl DecomposeAir {

@@ -11,6 +11,7 @@
 //! Rows per reduction: `⌈n / 4⌉` for `n` values, against `n` `Alu` rows for the same sum done
 //! with `mul_add`.
 
+use super::padded_rows;
 use std::sync::Arc;
 
 use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
@@ -62,10 +63,6 @@ impl HornerOp {
 #[derive(Clone, Debug)]
 pub struct HornerBusAir {
     preprocessed: Arc<RowMajorMatrix<Val>>,
-}
-
-fn padded_rows(n: usize) -> usize {
-    n.next_power_of_two().max(4)
 }
 
 fn word(v: Challenge) -> [Val; D] {

@@ -32,6 +32,7 @@
 //! `dir·(dir − 1)`, `(1 − merkle)·dir`, `(1 − is_real)·out_multiplicity_i` and `check·m_i` are degree 2. Interactions: 16 reads (8 in Merkle mode),
 //! 16 writes and one direction read, 33 per row (p3-batch-stark packs two per LogUp column at degree 3).
 
+use super::padded_rows;
 use std::sync::Arc;
 
 use p3_air::{Air, BaseAir, WindowAccess};
@@ -112,11 +113,6 @@ impl core::fmt::Debug for Poseidon2BusAir {
             )
             .finish()
     }
-}
-
-/// Rows of a table with `n` real rows: a power of two, at least 4 (the prover's minimum).
-fn padded_rows(n: usize) -> usize {
-    n.next_power_of_two().max(4)
 }
 
 impl Poseidon2BusAir {

@@ -8,6 +8,7 @@
 //! multiplicity = number of reads; each read looks it up once. The program writes every
 //! address once (checked when it is run), so a read can only be balanced by the value written.
 
+use super::padded_rows;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -243,10 +244,6 @@ pub const ALU_PREPROCESSED_WIDTH: usize = 6;
 /// Main widths.
 pub const CONST_WIDTH: usize = 1;
 pub const ALU_WIDTH: usize = 4 * D + 1;
-
-fn padded_rows(n: usize) -> usize {
-    n.next_power_of_two().max(4)
-}
 
 fn word(v: Challenge) -> [Val; D] {
     let c = v.as_basis_coefficients_slice();
