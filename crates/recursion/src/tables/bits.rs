@@ -89,7 +89,7 @@ impl BitsAir {
     /// The trace decomposing `values` canonically, padded with zero rows to a power of two of
     /// at least 4 rows.
     pub fn trace(values: &[Val]) -> RowMajorMatrix<Val> {
-        let rows = values.len().next_power_of_two().max(4);
+        let rows = values.len().next_power_of_two().max(super::MIN_TABLE_ROWS);
         let mut out = Vec::with_capacity(rows * BITS_WIDTH);
         for &v in values {
             out.extend(Self::row(v, Self::canonical_bits(v)));

@@ -69,7 +69,7 @@ impl ExtAluAir {
     /// The trace of these `(a, b, c)` operations, `out` computed, padded with zero rows (which
     /// satisfy `0 = 0·0 + 0`) to a power of two of at least 4 rows.
     pub fn trace(ops: &[(Challenge, Challenge, Challenge)]) -> RowMajorMatrix<Val> {
-        let rows = ops.len().next_power_of_two().max(4);
+        let rows = ops.len().next_power_of_two().max(super::MIN_TABLE_ROWS);
         let mut values = Vec::with_capacity(rows * EXT_ALU_WIDTH);
         for &(a, b, c) in ops {
             for x in [a, b, c, a * b + c] {

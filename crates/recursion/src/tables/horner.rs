@@ -114,7 +114,7 @@ impl HornerAir {
     /// the first continues it; padding rows do not.
     pub fn for_reduction(num_values: usize) -> Self {
         let rows = num_values.div_ceil(D);
-        let total = rows.next_power_of_two().max(4);
+        let total = rows.next_power_of_two().max(super::MIN_TABLE_ROWS);
         let chain = (0..total)
             .map(|r| Val::from_bool(r > 0 && r < rows))
             .collect();
@@ -152,7 +152,7 @@ impl HornerAir {
             rows.extend_from_slice(out.as_basis_coefficients_slice());
             acc = out;
         }
-        let n = (values.len().div_ceil(D)).next_power_of_two().max(4);
+        let n = (values.len().div_ceil(D)).next_power_of_two().max(super::MIN_TABLE_ROWS);
         while rows.len() < n * HORNER_WIDTH {
             // acc = 0, α = 0 (so all powers 0), values 0, out 0.
             rows.extend(core::iter::repeat_n(Val::ZERO, HORNER_WIDTH));

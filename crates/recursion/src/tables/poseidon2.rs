@@ -67,7 +67,7 @@ impl Poseidon2Table {
     /// The trace permuting each input, one row each, padded with permutations of the zero
     /// state to a power of two (at least 4 rows, the prover's minimum).
     pub fn trace(&self, inputs: &[[Val; WIDTH]]) -> RowMajorMatrix<Val> {
-        let rows = inputs.len().next_power_of_two().max(4);
+        let rows = inputs.len().next_power_of_two().max(super::MIN_TABLE_ROWS);
         let mut padded = inputs.to_vec();
         padded.resize(rows, [Val::default(); WIDTH]);
         generate_trace_rows::<
