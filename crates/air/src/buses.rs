@@ -4,6 +4,7 @@
 //! |---|---|---|---|
 //! | [`BYTE`] | `(value)` | range table (256 rows) | bytecode data bytes |
 //! | [`U16`] | `(value)` | range table (65536 rows) | CPU limbs, gas, stack height, timestamp gaps; ALU |
+//! | [`BYTE_PAIR`] | `(lo, hi)` two bytes | u16 range table (the bytes of each row's value) | multiplication chip operand bytes |
 //! | [`OPCODE`] | `(opcode, properties...)` | opcode table | CPU, one per step |
 //! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
 //! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
@@ -17,6 +18,8 @@ use p3_lookup::{LookupBus, PermutationCheckBus};
 
 pub const BYTE: LookupBus<'static> = LookupBus::new("byte");
 pub const U16: LookupBus<'static> = LookupBus::new("u16");
+/// Two bytes in one lookup (half the columns of two byte lookups).
+pub const BYTE_PAIR: LookupBus<'static> = LookupBus::new("byte-pair");
 pub const OPCODE: LookupBus<'static> = LookupBus::new("opcode");
 pub const CODE_OPCODE: LookupBus<'static> = LookupBus::new("code-opcode");
 pub const BYTECODE: LookupBus<'static> = LookupBus::new("bytecode");

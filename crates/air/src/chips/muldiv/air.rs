@@ -56,6 +56,7 @@ impl MulDivAir {
         };
 
         // ---- x y + z = h 2^256 + l, per 16-bit output limb ----
+        let carry = |m: usize| -> AB::Expr { l.carry_lo[m].into() + l.carry_hi[m].into() * c(64) };
         for m in 0..2 * LIMBS {
             let mut prod = AB::Expr::ZERO;
             for (col, weight) in [(2 * m, 1u32), (2 * m + 1, 256)] {
@@ -73,27 +74,32 @@ impl MulDivAir {
             } else {
                 l.h[m - LIMBS].into()
             };
-            let cin: AB::Expr = if m == 0 {
-                AB::Expr::ZERO
-            } else {
-                l.carry[m - 1].into()
-            };
+            let cin: AB::Expr = if m == 0 { AB::Expr::ZERO } else { carry(m - 1) };
             let cout: AB::Expr = if m + 1 < 2 * LIMBS {
-                l.carry[m].into()
+                carry(m)
             } else {
                 AB::Expr::ZERO
             };
             builder.assert_zero(prod + z + cin - out - cout * c(1 << 16));
         }
-        // Carries below 2^14 (c and 4c are u16 values), so that `out + 2^16 carry` stays below
-        // the field (the true carries are below 2^13).
-        for &k in &l.carry {
-            buses::U16.lookup_key(builder, [k], Count::bounded(real.clone(), 1));
-            buses::U16.lookup_key(builder, [k.into() * c(4)], Count::bounded(real.clone(), 1));
+        // Carries below 255 + 64 * 255 < 2^14.02 (both parts bytes), so that
+        // `out + 2^16 carry` stays below the field (the true carries are below 2^13).
+        for m in 0..2 * LIMBS - 1 {
+            buses::BYTE_PAIR.lookup_key(
+                builder,
+                [l.carry_lo[m], l.carry_hi[m]],
+                Count::bounded(real.clone(), 1),
+            );
         }
-        for i in 0..BYTES {
-            buses::BYTE.lookup_key(builder, [l.x[i]], Count::bounded(real.clone(), 1));
-            buses::BYTE.lookup_key(builder, [l.y[i]], Count::bounded(real.clone(), 1));
+        // The bytes of x and y, two per lookup (the bytes of one 16-bit limb).
+        for bytes in [&l.x, &l.y] {
+            for pair in bytes.chunks_exact(2) {
+                buses::BYTE_PAIR.lookup_key(
+                    builder,
+                    [pair[0], pair[1]],
+                    Count::bounded(real.clone(), 1),
+                );
+            }
         }
 
         // ---- The opcodes' roles ----
@@ -186,9 +192,6 @@ impl MulDivAir {
             &|k| l.c[k].into(),
             &l.neg_c,
         );
-        for &v in &l.l {
-            buses::U16.lookup_key(builder, [v], Count::bounded(signed.clone(), 1));
-        }
         // The result's sign: SDIV sa XOR sb, SMOD sa (the dividend's).
         let (sa, sb): (AB::Expr, AB::Expr) = (l.sa.into(), l.sb.into());
         builder.assert_zero(
@@ -232,7 +235,6 @@ impl MulDivAir {
         let small_n: AB::Expr = l.y_zero.into() + l.n_one.into();
         let sum_used = fa.clone() * (one.clone() - small_n.clone());
         for k in 0..LIMBS {
-            builder.assert_zero(fa.clone() * (word16(&l.y, k) - l.n[k].into()));
             let cin: AB::Expr = if k == 0 {
                 AB::Expr::ZERO
             } else {
@@ -253,31 +255,32 @@ impl MulDivAir {
         }
         builder.assert_zero(sum_used * (l.h[0].into() - l.neg_a[LIMBS - 1].into()));
         builder.assert_zero(fa.clone() * small_n * l.h[0].into());
+        // l is |a| (SDIV/SMOD) or the low word of a + b (ADDMOD): range-checked on those rows
+        // (the outputs of the negation and of the addition are pinned by range).
         for &v in &l.l {
-            buses::U16.lookup_key(builder, [v], Count::bounded(fa.clone(), 1));
+            buses::U16.lookup_key(builder, [v], Count::bounded(signed.clone() + fa.clone(), 1));
         }
 
-        // ---- Remainder below the divisor: z + 1 + diff = y, no carry out ----
+        // ---- Remainder below the divisor: z < y ----
         // y_zero and n_one are only set on rows with a modulus, so this is [DIV/MOD/SDIV/SMOD/
-        // ADDMOD with y > 1 (y > 0 for all but ADDMOD), or SHR/SAR/BYTE/SIGNEXTEND].
+        // ADDMOD with y > 1 (y > 0 for all but ADDMOD), or SHR/SAR/BYTE/SIGNEXTEND]. One
+        // `top_diff` picks the highest limb where they differ: the limbs above it are equal and
+        // `y_k - z_k - 1` is a u16 value there (z_k and y_k are u16 values, so no wrap).
         let cmp = quotient.clone() + fa - l.y_zero.into() - l.n_one.into();
-        for k in 0..LIMBS {
-            let cin: AB::Expr = if k == 0 {
-                one.clone()
-            } else {
-                l.diff_carry[k - 1].into()
-            };
-            builder.assert_bool(l.diff_carry[k]);
-            builder.assert_zero(
-                cmp.clone()
-                    * (l.z[k].into() + l.diff[k].into() + cin
-                        - word16(&l.y, k)
-                        - l.diff_carry[k].into() * c(1 << 16)),
-            );
+        let mut above = AB::Expr::ZERO;
+        let mut gap = AB::Expr::ZERO;
+        for k in (0..LIMBS).rev() {
+            let d = l.top_diff[k];
+            builder.assert_bool(d);
+            above += d.into();
+            let y_minus_z = word16(&l.y, k) - l.z[k].into();
+            builder.assert_zero((cmp.clone() - above.clone()) * y_minus_z.clone());
+            gap += d.into() * (y_minus_z - one.clone());
             buses::U16.lookup_key(builder, [l.z[k]], Count::bounded(cmp.clone(), 1));
-            buses::U16.lookup_key(builder, [l.diff[k]], Count::bounded(cmp.clone(), 1));
         }
-        builder.assert_zero(cmp * l.diff_carry[LIMBS - 1].into());
+        builder.assert_eq(above, cmp.clone());
+        // Last on the u16 bus: a degree-2 key fills a fraction column on its own.
+        let gap_lookup = (gap, cmp);
 
         // ---- Shifts: a = 16 k + e + 256 t (+ higher limbs), y = 2^(16 k + e) ----
         let mut sel_sum = AB::Expr::ZERO;
@@ -364,11 +367,15 @@ impl MulDivAir {
         }
         builder.assert_zero(l.se_small.into() * (l.neg_c[LIMBS - 1].into() - l.sc.into()));
 
+        buses::U16.lookup_key(builder, [gap_lookup.0], Count::bounded(gap_lookup.1, 1));
+
+        // n is ADDMOD's modulus y, zero on the other rows.
+        let fa = fl(F_ADDMOD);
         let fields = [opcode]
             .into_iter()
             .chain(l.a.iter().map(|&x| x.into()))
             .chain(l.b.iter().map(|&x| x.into()))
-            .chain(l.n.iter().map(|&x| x.into()))
+            .chain((0..LIMBS).map(|k| fa.clone() * word16(&l.y, k)))
             .chain(l.c.iter().map(|&x| x.into()));
         buses::ALU.receive(builder, fields, Count::bounded(real, 1));
     }

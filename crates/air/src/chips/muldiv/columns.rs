@@ -15,17 +15,21 @@ pub struct MulDivCols<T> {
     pub a: [T; LIMBS],
     pub b: [T; LIMBS],
     pub c: [T; LIMBS],
-    /// `x y + z = h 2^256 + l`: x and y as little-endian bytes, z, h, l as 16-bit limbs.
+    /// `x y + z = h 2^256 + l`: x and y as little-endian bytes (looked up in pairs, one pair
+    /// per 16-bit limb), z, h, l as 16-bit limbs.
     pub x: [T; BYTES],
     pub y: [T; BYTES],
     pub z: [T; LIMBS],
     pub h: [T; LIMBS],
     pub l: [T; LIMBS],
-    /// Carry out of output limb m (`m < 31`; below 2^14).
-    pub carry: [T; 2 * LIMBS - 1],
-    /// Remainder check `z + 1 + diff = y`, on DIV/MOD with a non-zero divisor and on SHR.
-    pub diff: [T; LIMBS],
-    pub diff_carry: [T; LIMBS],
+    /// Carry out of output limb m (`m < 31`) as `carry_lo + 64 carry_hi`, two bytes looked up
+    /// as one pair: below 2^14.02, so no limb equation wraps the field (true carries are below
+    /// 2^13).
+    pub carry_lo: [T; 2 * LIMBS - 1],
+    pub carry_hi: [T; 2 * LIMBS - 1],
+    /// Remainder check `z < y` (rows with a remainder): `top_diff[k] = 1` at the highest limb
+    /// where z and y differ; above it they are equal, at it `y - z - 1` is a u16 value.
+    pub top_diff: [T; LIMBS],
     /// DIV/MOD: the divisor is zero; `y_inv` inverts the byte sum of y otherwise.
     pub y_zero: T,
     pub y_inv: T,
@@ -60,10 +64,9 @@ pub struct MulDivCols<T> {
     /// SIGNEXTEND: the quotient's lowest byte is `2 x0_half + sc`; `se_small` = index below 32.
     pub x0_half: T,
     pub se_small: T,
-    /// ADDMOD: the modulus (the bus's third operand), `n_one = [n = 1]` and the inverse of
-    /// `(y_0 - 1) + 256 (y_1 + ... + y_31)` otherwise. The carries of `a + b = h_0 2^256 + l`
+    /// ADDMOD: the modulus (the bus's third operand) is y; `n_one = [n = 1]` and the inverse
+    /// of `(y_0 - 1) + 256 (y_1 + ... + y_31)` otherwise. The carries of `a + b = h_0 2^256 + l`
     /// are `neg_a`.
-    pub n: [T; LIMBS],
     pub n_one: T,
     pub n_inv: T,
 }

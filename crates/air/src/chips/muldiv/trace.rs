@@ -11,11 +11,12 @@ use super::columns::*;
 use crate::chips::alu::trace::AluOp;
 use crate::word::{LIMBS, limbs};
 
-/// Lookups the rows make: u16 values and bytes.
+/// Lookups the rows make: u16 values, bytes and byte pairs (at `lo + 256 hi`).
 #[derive(Clone, Debug, Default)]
 pub struct MulDivCounts {
     pub u16: Vec<u32>,
     pub byte: Vec<u32>,
+    pub pair: Vec<u32>,
 }
 
 /// Two's-complement absolute value and sign of a word.
@@ -99,6 +100,7 @@ fn fill<F: PrimeField32>(
     op: &AluOp,
     u16s: &mut Vec<u32>,
     bytes: &mut Vec<u32>,
+    pairs: &mut Vec<u32>,
 ) {
     let flag = MULDIV_OPS
         .iter()
@@ -106,9 +108,7 @@ fn fill<F: PrimeField32>(
         .expect("multiplication-chip opcode");
     row.flags[flag] = F::ONE;
     let (a, b, c) = (limbs(&op.a), limbs(&op.b), limbs(&op.c));
-    let n = limbs(&op.n);
     for k in 0..LIMBS {
-        row.n[k] = F::from_u16(n[k]);
         row.a[k] = F::from_u16(a[k]);
         row.b[k] = F::from_u16(b[k]);
         row.c[k] = F::from_u16(c[k]);
@@ -127,8 +127,10 @@ fn fill<F: PrimeField32>(
     for i in 0..BYTES {
         row.x[i] = F::from_u8(xb[i]);
         row.y[i] = F::from_u8(yb[i]);
-        bytes.push(xb[i] as u32);
-        bytes.push(yb[i] as u32);
+    }
+    for k in 0..LIMBS {
+        pairs.push(xb[2 * k] as u32 | (xb[2 * k + 1] as u32) << 8);
+        pairs.push(yb[2 * k] as u32 | (yb[2 * k + 1] as u32) << 8);
     }
     // The relation's limbs and carries, as the constraints walk them.
     let mut carry = 0u64;
@@ -150,9 +152,10 @@ fn fill<F: PrimeField32>(
             row.h[m - LIMBS] = F::from_u64(out);
         }
         if m + 1 < 2 * LIMBS {
-            row.carry[m] = F::from_u64(next);
-            u16s.push(next as u32);
-            u16s.push(4 * next as u32);
+            let (lo, hi) = (next & 63, next >> 6);
+            row.carry_lo[m] = F::from_u64(lo);
+            row.carry_hi[m] = F::from_u64(hi);
+            pairs.push((lo | hi << 8) as u32);
         }
         carry = next;
     }
@@ -187,15 +190,15 @@ fn fill<F: PrimeField32>(
         }
     }
     if (divmod && !y.is_zero() && !n_one) || matches!(flag, F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND) {
-        let diff = limbs(&(y - z - U256::from(1u8)).into());
-        let mut dc = 1u32;
-        for k in 0..LIMBS {
-            row.diff[k] = F::from_u16(diff[k]);
-            u16s.push(zl[k] as u32);
-            u16s.push(diff[k] as u32);
-            dc = (zl[k] as u32 + diff[k] as u32 + dc) >> 16;
-            row.diff_carry[k] = F::from_u32(dc);
-        }
+        // z < y: the highest limb where they differ.
+        let yl = limbs(&y.into());
+        let top = (0..LIMBS)
+            .rev()
+            .find(|&k| yl[k] != zl[k])
+            .expect("the remainder is below the divisor");
+        row.top_diff[top] = F::ONE;
+        u16s.extend(zl.iter().map(|&v| v as u32));
+        u16s.push((yl[top] - zl[top] - 1) as u32);
     }
     let shift = matches!(flag, F_SHL | F_SHR | F_SAR);
     let by_pow = shift || matches!(flag, F_BYTE | F_SIGNEXTEND);
@@ -281,29 +284,33 @@ pub fn generate<F: PrimeField32>(ops: &[AluOp]) -> (RowMajorMatrix<F>, MulDivCou
     let height = ops.len().next_power_of_two().max(4);
     let mut values = F::zero_vec(height * NUM_MULDIV_COLS);
     let chunk = 1024;
-    let parts: Vec<(Vec<u32>, Vec<u32>)> = values
+    let parts: Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> = values
         .par_chunks_mut(chunk * NUM_MULDIV_COLS)
         .enumerate()
         .map(|(ci, rows)| {
-            let (mut u16s, mut bytes) = (Vec::new(), Vec::new());
+            let (mut u16s, mut bytes, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
             for (r, row) in rows.chunks_exact_mut(NUM_MULDIV_COLS).enumerate() {
                 if let Some(op) = ops.get(ci * chunk + r) {
-                    fill(row.borrow_mut(), op, &mut u16s, &mut bytes);
+                    fill(row.borrow_mut(), op, &mut u16s, &mut bytes, &mut pairs);
                 }
             }
-            (u16s, bytes)
+            (u16s, bytes, pairs)
         })
         .collect();
     let mut counts = MulDivCounts {
         u16: vec![0; 1 << 16],
         byte: vec![0; 1 << 8],
+        pair: vec![0; 1 << 16],
     };
-    for (u, b) in parts {
+    for (u, b, p) in parts {
         for v in u {
             counts.u16[v as usize] += 1;
         }
         for v in b {
             counts.byte[v as usize] += 1;
+        }
+        for v in p {
+            counts.pair[v as usize] += 1;
         }
     }
     (RowMajorMatrix::new(values, NUM_MULDIV_COLS), counts)
