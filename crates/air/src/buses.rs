@@ -12,6 +12,7 @@
 //! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
 //! | [`RESUME`] | `(context, callee, pc, stack height, code id)` | CPU call steps, boundary init | CPU resumptions, boundary final |
 //! | [`ALU`] | `(opcode, a, b, n, c)` (16 limbs each; n: ADDMOD's modulus, else 0) | ALU and multiplication chips | CPU ALU steps |
+//! | [`MULMOD_LINK`] | `(tag, 4 x 16 limbs)` | multiplication chip, MULMOD rows 1 and 2 | MULMOD rows 2 and 3 |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
@@ -27,5 +28,7 @@ pub const PUSH_IMMEDIATE: LookupBus<'static> = LookupBus::new("push-immediate");
 pub const STACK: PermutationCheckBus<'static> = PermutationCheckBus::new("stack");
 pub const RESUME: PermutationCheckBus<'static> = PermutationCheckBus::new("resume");
 pub const ALU: PermutationCheckBus<'static> = PermutationCheckBus::new("alu");
+/// Between the three rows of one MULMOD in the multiplication chip: `(tag, 4 words)`.
+pub const MULMOD_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("mulmod-link");
 /// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
 pub const AND8: LookupBus<'static> = LookupBus::new("and8");

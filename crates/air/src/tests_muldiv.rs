@@ -34,7 +34,7 @@ fn revm_results(op: u8, pairs: &[(U256, U256)], moduli: &[U256]) -> Vec<U256> {
     for (ci, chunk) in pairs.chunks(1000).enumerate() {
         let mut code = Vec::with_capacity(chunk.len() * 100 + 1);
         for (i, (a, b)) in chunk.iter().enumerate() {
-            if op == opcodes::ADDMOD {
+            if op == opcodes::ADDMOD || op == opcodes::MULMOD {
                 code.push(opcodes::PUSH0 + 32);
                 code.extend_from_slice(&moduli[ci * 1000 + i].to_be_bytes::<32>());
             }
@@ -149,7 +149,7 @@ fn known_answers(family: &[u8], seed: u64) {
             .collect();
         let moduli: Vec<U256> = (0..pairs.len())
             .map(|_| {
-                if op == opcodes::ADDMOD {
+                if op == opcodes::ADDMOD || op == opcodes::MULMOD {
                     operand(&mut state, false)
                 } else {
                     U256::ZERO
@@ -209,6 +209,13 @@ fn addmod_matches_revm() {
     known_answers(&[opcodes::ADDMOD], 7);
 }
 
+/// MULMOD takes three rows; without the buses each is checked on its own, and a wrong result
+/// fails on the third (its remainder).
+#[test]
+fn mulmod_matches_revm() {
+    known_answers(&[opcodes::MULMOD], 8);
+}
+
 #[test]
 fn sar_matches_revm() {
     known_answers(&[opcodes::SAR], 5);
@@ -249,6 +256,14 @@ fn muldiv_shard() -> shard::Shard<F> {
         code.extend_from_slice(&v.to_be_bytes::<32>());
     }
     code.extend([opcodes::ADDMOD, opcodes::POP]);
+    // MULMOD with a product above 2^256 (rows 13..16), then by a zero modulus (rows 16..19).
+    for n in [U256::from(1u64 << 40) + U256::from(7u8), U256::ZERO] {
+        for v in [n, big, big - U256::from(99u8)] {
+            code.push(opcodes::PUSH0 + 32);
+            code.extend_from_slice(&v.to_be_bytes::<32>());
+        }
+        code.extend([opcodes::MULMOD, opcodes::POP]);
+    }
     code.push(opcodes::STOP);
     let t = crate::tests_synthetic::run_program(&code);
     shard::generate_shards::<F>(&t, 1 << 16).unwrap().remove(0)
@@ -263,7 +278,7 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
     let honest = muldiv_shard();
     check(&honest).expect("the honest shard proves");
     type Mutation = (&'static str, usize, fn(&mut MulDivCols<F>));
-    let mutations: [Mutation; 18] = [
+    let mutations: [Mutation; 24] = [
         ("MUL result limb", 0, |r| r.c[3] += F::ONE),
         ("MUL low limb with the result", 0, |r| {
             r.c[0] += F::ONE;
@@ -300,6 +315,16 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
             r.neg_a[15] = F::ONE - r.neg_a[15]
         }),
         ("ADDMOD modulus-one flag", 12, |r| r.n_one = F::ONE),
+        ("MULMOD product's high word", 13, |r| r.h[4] += F::ONE),
+        // Only the link bus ties the rows: a changed low word in the second row's copy.
+        ("MULMOD low word handed on", 14, |r| r.c[2] += F::ONE),
+        ("MULMOD first remainder", 14, |r| r.z[0] += F::ONE),
+        ("MULMOD result", 15, |r| r.c[0] += F::ONE),
+        ("MULMOD result and remainder", 15, |r| {
+            r.c[0] += F::ONE;
+            r.z[0] += F::ONE;
+        }),
+        ("MULMOD zero-modulus flag", 16, |r| r.n_zero = F::ZERO),
     ];
     for (what, row, mutate) in mutations {
         let mut s = honest.clone();

@@ -33,8 +33,13 @@ impl MulDivAir {
         for (i, &f) in l.flags.iter().enumerate() {
             builder.assert_bool(f);
             real += f.into();
-            opcode += f.into() * c(MULDIV_OPS[i] as u32);
+            if let Some(&op) = MULDIV_OPS.get(i) {
+                opcode += f.into() * c(op as u32);
+            }
         }
+        // MULMOD's three rows: a b = h 2^256 + l; h = q1 n' + r1; r1 2^256 + l = q2 n' + r,
+        // with n' = n, or 1 for n = 0 (so that the result is 0). r1 < n' makes q2 fit a word.
+        let (mm_a, mm_b, mm_c) = (fl(F_MULMOD), fl(F_MULMOD_B), fl(F_MULMOD_C));
         builder.assert_bool(real.clone());
         let unsigned_dm = fl(F_DIV) + fl(F_MOD);
         let signed = fl(F_SDIV) + fl(F_SMOD);
@@ -46,10 +51,15 @@ impl MulDivAir {
         let by_pow = shift.clone() + by_index.clone();
         // Rows whose relation is a division: h = 0, l = the dividend (SDIV/SMOD: |a|; SAR: b or
         // NOT b), x = q, z = r.
-        let quotient =
-            unsigned_dm.clone() + signed.clone() + fl(F_SHR) + fl(F_SAR) + by_index.clone();
+        // MULMOD's second row divides the product's high word.
+        let quotient = unsigned_dm.clone()
+            + signed.clone()
+            + fl(F_SHR)
+            + fl(F_SAR)
+            + by_index.clone()
+            + mm_b.clone();
         // Rows whose relation is a product: z = 0.
-        let product = fl(F_MUL) + fl(F_SHL);
+        let product = fl(F_MUL) + fl(F_SHL) + mm_a.clone();
 
         let word16 = |bytes: &[AB::Var; BYTES], k: usize| -> AB::Expr {
             bytes[2 * k].into() + bytes[2 * k + 1].into() * c(256)
@@ -110,9 +120,12 @@ impl MulDivAir {
             let (x, y) = (word16(&l.x, k), word16(&l.y, k));
             let (z, h, lo): (AB::Expr, AB::Expr, AB::Expr) =
                 (l.z[k].into(), l.h[k].into(), l.l[k].into());
-            builder.assert_zero(fl(F_MUL) * (x.clone() - a.clone()));
+            builder.assert_zero((fl(F_MUL) + mm_a.clone()) * (x.clone() - a.clone()));
             builder.assert_zero(fl(F_SHL) * (x.clone() - b.clone()));
-            builder.assert_zero((fl(F_MUL) + unsigned_dm.clone()) * (y.clone() - b.clone()));
+            builder.assert_zero(
+                (fl(F_MUL) + unsigned_dm.clone() + mm_a.clone()) * (y.clone() - b.clone()),
+            );
+            builder.assert_zero(mm_c.clone() * (cc.clone() - z.clone()));
             builder.assert_zero(product.clone() * z.clone());
             builder.assert_zero(quotient.clone() * h);
             builder.assert_zero(unsigned_dm.clone() * (lo.clone() - a));
@@ -255,10 +268,13 @@ impl MulDivAir {
         }
         builder.assert_zero(sum_used * (l.h[0].into() - l.neg_a[LIMBS - 1].into()));
         builder.assert_zero(fa.clone() * small_n * l.h[0].into());
-        // l is |a| (SDIV/SMOD) or the low word of a + b (ADDMOD): range-checked on those rows
-        // (the outputs of the negation and of the addition are pinned by range).
+        // l is |a| (SDIV/SMOD), the low word of a + b (ADDMOD) or, on MULMOD's first two rows,
+        // the low word of a b and the dividend (the first row's high word): range-checked on
+        // those rows (the outputs of the negation, the addition and the product are pinned
+        // by range).
+        let l_checked = signed.clone() + fa.clone() + mm_a.clone() + mm_b.clone();
         for &v in &l.l {
-            buses::U16.lookup_key(builder, [v], Count::bounded(signed.clone() + fa.clone(), 1));
+            buses::U16.lookup_key(builder, [v], Count::bounded(l_checked.clone(), 1));
         }
 
         // ---- Remainder below the divisor: z < y ----
@@ -266,7 +282,7 @@ impl MulDivAir {
         // ADDMOD with y > 1 (y > 0 for all but ADDMOD), or SHR/SAR/BYTE/SIGNEXTEND]. One
         // `top_diff` picks the highest limb where they differ: the limbs above it are equal and
         // `y_k - z_k - 1` is a u16 value there (z_k and y_k are u16 values, so no wrap).
-        let cmp = quotient.clone() + fa - l.y_zero.into() - l.n_one.into();
+        let cmp = quotient.clone() + fa + mm_c.clone() - l.y_zero.into() - l.n_one.into();
         let mut above = AB::Expr::ZERO;
         let mut gap = AB::Expr::ZERO;
         for k in (0..LIMBS).rev() {
@@ -369,14 +385,59 @@ impl MulDivAir {
 
         buses::U16.lookup_key(builder, [gap_lookup.0], Count::bounded(gap_lookup.1, 1));
 
-        // n is ADDMOD's modulus y, zero on the other rows.
+        // ---- MULMOD: n' = n + [n = 0] (n in w on the first row), and the rows' links ----
+        builder.assert_bool(l.n_zero);
+        builder.assert_zero((one.clone() - mm_a.clone()) * l.n_zero.into());
+        // The limbs are the CPU's u16 values (the bus), so their sum does not wrap.
+        let n_sum: AB::Expr = l.w.iter().map(|&v| v.into()).sum();
+        builder.assert_zero(l.n_zero.into() * n_sum.clone());
+        builder.assert_zero(
+            mm_a.clone() * (n_sum * l.n_zero_inv.into() - one.clone() + l.n_zero.into()),
+        );
+        let word =
+            |v: &[AB::Var; LIMBS]| -> Vec<AB::Expr> { v.iter().map(|&x| x.into()).collect() };
+        let y16: Vec<AB::Expr> = (0..LIMBS).map(|k| word16(&l.y, k)).collect();
+        let mut n_prime = word(&l.w);
+        n_prime[0] += l.n_zero.into();
+        let link = |tag: u32, words: [Vec<AB::Expr>; 4]| -> Vec<AB::Expr> {
+            core::iter::once(c(tag))
+                .chain(words.into_iter().flatten())
+                .collect()
+        };
+        // Row 1 (a b = h:l) hands on h, l, n' and the claimed result (from the bus).
+        buses::MULMOD_LINK.send(
+            builder,
+            link(1, [word(&l.h), word(&l.l), n_prime, word(&l.c)]),
+            Count::bounded(mm_a.clone(), 1),
+        );
+        // Row 2 divides h (its l) by n' (its y), keeps the low word in c and the result in w,
+        // and hands on its remainder r1 (z) with them.
+        buses::MULMOD_LINK.receive(
+            builder,
+            link(1, [word(&l.l), word(&l.c), y16.clone(), word(&l.w)]),
+            Count::bounded(mm_b.clone(), 1),
+        );
+        buses::MULMOD_LINK.send(
+            builder,
+            link(2, [word(&l.z), word(&l.c), y16.clone(), word(&l.w)]),
+            Count::bounded(mm_b.clone(), 1),
+        );
+        // Row 3 divides r1:l by n'; its remainder is the result (c = z above).
+        buses::MULMOD_LINK.receive(
+            builder,
+            link(2, [word(&l.h), word(&l.l), y16, word(&l.c)]),
+            Count::bounded(mm_c.clone(), 1),
+        );
+
+        // n is ADDMOD's modulus y, MULMOD's the bus value kept in w; zero on the other rows.
+        // MULMOD's later rows do not receive.
         let fa = fl(F_ADDMOD);
         let fields = [opcode]
             .into_iter()
             .chain(l.a.iter().map(|&x| x.into()))
             .chain(l.b.iter().map(|&x| x.into()))
-            .chain((0..LIMBS).map(|k| fa.clone() * word16(&l.y, k)))
+            .chain((0..LIMBS).map(|k| fa.clone() * word16(&l.y, k) + mm_a.clone() * l.w[k].into()))
             .chain(l.c.iter().map(|&x| x.into()));
-        buses::ALU.receive(builder, fields, Count::bounded(real, 1));
+        buses::ALU.receive(builder, fields, Count::bounded(real - mm_b - mm_c, 1));
     }
 }

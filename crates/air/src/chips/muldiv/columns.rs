@@ -1,7 +1,11 @@
 use crate::word::{LIMBS, impl_columns};
 
 /// The opcodes in flag order.
-pub const MULDIV_OPS: [u8; 11] = crate::opcodes::MULDIV_OPCODES;
+pub const MULDIV_OPS: [u8; 12] = crate::opcodes::MULDIV_OPCODES;
+
+/// Flags: one per opcode of [`MULDIV_OPS`] (MULMOD's is its first row), then MULMOD's second
+/// and third rows (which do not receive on the ALU bus).
+pub const NUM_FLAGS: usize = MULDIV_OPS.len() + 2;
 
 /// Bytes of a word.
 pub const BYTES: usize = 32;
@@ -9,8 +13,9 @@ pub const BYTES: usize = 32;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct MulDivCols<T> {
-    /// One flag per opcode of [`MULDIV_OPS`] (all zero on padding rows).
-    pub flags: [T; 11],
+    /// One flag per opcode of [`MULDIV_OPS`], then [`F_MULMOD_B`] and [`F_MULMOD_C`] (all zero on
+    /// padding rows).
+    pub flags: [T; NUM_FLAGS],
     /// The bus operands and result (16-bit limbs).
     pub a: [T; LIMBS],
     pub b: [T; LIMBS],
@@ -69,6 +74,10 @@ pub struct MulDivCols<T> {
     /// are `neg_a`.
     pub n_one: T,
     pub n_inv: T,
+    /// MULMOD's first row: the modulus (in `w`, from the bus) is zero, and the inverse of its
+    /// limb sum otherwise. The later rows divide by `n + n_zero` (so by 1 for n = 0: result 0).
+    pub n_zero: T,
+    pub n_zero_inv: T,
 }
 
 impl_columns!(MulDivCols, NUM_MULDIV_COLS);
@@ -85,3 +94,6 @@ pub const F_SAR: usize = 7;
 pub const F_BYTE: usize = 8;
 pub const F_SIGNEXTEND: usize = 9;
 pub const F_ADDMOD: usize = 10;
+pub const F_MULMOD: usize = 11;
+pub const F_MULMOD_B: usize = 12;
+pub const F_MULMOD_C: usize = 13;

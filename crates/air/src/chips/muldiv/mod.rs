@@ -1,5 +1,5 @@
 //! The multiplication chip: one row per MUL, DIV, SDIV, MOD, SMOD, ADDMOD, SHL, SHR, SAR, BYTE
-//! or SIGNEXTEND step, received from the CPU on
+//! or SIGNEXTEND step and three per MULMOD step, received from the CPU on
 //! [`crate::buses::ALU`] as `(opcode, a, b, n, c)` like the ALU chip (a = top of stack, n = the
 //! third item, ADDMOD's modulus, zero for the others; c = result; 16-bit limbs). Every row is one instance of
 //!
@@ -19,9 +19,16 @@
 //! | SDIV a b | q | \|b\| | r | 0 | \|a\| | ±q (sign of a XOR sign of b; 0 if b = 0) |
 //! | SMOD a b | q | \|b\| | r | 0 | \|a\| | ±r (sign of a; 0 if b = 0) |
 //! | ADDMOD a b n | q | n | r | carry of a + b | a + b | r (0 if n = 0 or 1) |
+//! | MULMOD a b n, row 1 | a | b | 0 | H | L | (received on the bus) |
+//! | MULMOD row 2 | q1 | n' | r1 | 0 | H | |
+//! | MULMOD row 3 | q2 | n' | r | r1 | L | r |
 //! | SAR a b | q | 2^a | r | 0 | b XOR sign | q XOR sign (sign extended: all ones or 0 if a >= 256) |
 //! | BYTE i b | q | 2^(248 - 8i) | r | 0 | b | lowest byte of q (0 if i >= 32) |
 //! | SIGNEXTEND i b | q | 2^(8i + 7) | r | 0 | b | r - sign 2^(8i+7), sign = lowest bit of q (b if i >= 32) |
+//!
+//! MULMOD's rows are tied by the `mulmod-link` bus (row 1 hands on H, L, n' and the claimed
+//! result; row 2 hands on r1, L, n' and the result), n' is n or 1 for n = 0 (result 0), and
+//! `r1 < n'` makes q2 fit a word. Only row 1 receives on the ALU bus.
 //!
 //! Signed operands and results are two's-complement negations where the sign is set
 //! (`(v XOR s) + s` limb by limb, boolean carries; the sign bits split off the top limbs). The
