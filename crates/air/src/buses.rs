@@ -4,6 +4,7 @@
 //! |---|---|---|---|
 //! | [`BYTE`] | `(value)` | range table (256 rows) | bytecode data bytes |
 //! | [`U16`] | `(value)` | range table (65536 rows) | CPU limbs, gas, stack height, timestamp gaps; ALU |
+//! | [`BYTE_PAIR`] | `(lo, hi)` two bytes | u16 range table (the bytes of each row's value) | multiplication chip operand bytes |
 //! | [`OPCODE`] | `(opcode, properties...)` | opcode table | CPU, one per step |
 //! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
 //! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
@@ -11,12 +12,15 @@
 //! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
 //! | [`RESUME`] | `(context, callee, pc, stack height, code id)` | CPU call steps, boundary init | CPU resumptions, boundary final |
 //! | [`ALU`] | `(opcode, a, b, n, c)` (16 limbs each; n: ADDMOD's modulus, else 0) | ALU and multiplication chips | CPU ALU steps |
+//! | [`MULMOD_LINK`] | `(tag, 4 x 16 limbs)` | multiplication chip, MULMOD rows 1 and 2 | MULMOD rows 2 and 3 |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
 
 pub const BYTE: LookupBus<'static> = LookupBus::new("byte");
 pub const U16: LookupBus<'static> = LookupBus::new("u16");
+/// Two bytes in one lookup (half the columns of two byte lookups).
+pub const BYTE_PAIR: LookupBus<'static> = LookupBus::new("byte-pair");
 pub const OPCODE: LookupBus<'static> = LookupBus::new("opcode");
 pub const CODE_OPCODE: LookupBus<'static> = LookupBus::new("code-opcode");
 pub const BYTECODE: LookupBus<'static> = LookupBus::new("bytecode");
@@ -24,5 +28,7 @@ pub const PUSH_IMMEDIATE: LookupBus<'static> = LookupBus::new("push-immediate");
 pub const STACK: PermutationCheckBus<'static> = PermutationCheckBus::new("stack");
 pub const RESUME: PermutationCheckBus<'static> = PermutationCheckBus::new("resume");
 pub const ALU: PermutationCheckBus<'static> = PermutationCheckBus::new("alu");
+/// Between the three rows of one MULMOD in the multiplication chip: `(tag, 4 words)`.
+pub const MULMOD_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("mulmod-link");
 /// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
 pub const AND8: LookupBus<'static> = LookupBus::new("and8");

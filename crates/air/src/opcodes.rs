@@ -218,6 +218,7 @@ pub const SAR: u8 = 0x1d;
 pub const BYTE: u8 = 0x1a;
 pub const SIGNEXTEND: u8 = 0x0b;
 pub const ADDMOD: u8 = 0x08;
+pub const MULMOD: u8 = 0x09;
 pub const LT: u8 = 0x10;
 pub const GT: u8 = 0x11;
 pub const SLT: u8 = 0x12;
@@ -270,8 +271,8 @@ pub const fn terminates(opcode: u8) -> bool {
 pub const ALU_OPCODES: [u8; 12] = [ADD, SUB, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT];
 
 /// The opcodes the multiplication chip proves (`x y + z = h 2^256 + l`).
-pub const MULDIV_OPCODES: [u8; 11] = [
-    MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD,
+pub const MULDIV_OPCODES: [u8; 12] = [
+    MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD,
 ];
 
 /// Whether the CPU sends `opcode`'s steps to an ALU chip (ALU or multiplication) on the ALU bus.

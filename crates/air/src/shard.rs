@@ -356,12 +356,15 @@ pub fn generate_shard<F: PrimeField32>(
     u16_rc.merge(&bd_u16);
     u16_rc.merge(&RangeCounts {
         counts: alu_counts.u16,
+        pairs: Vec::new(),
     });
     u16_rc.merge(&RangeCounts {
         counts: muldiv_counts.u16,
+        pairs: muldiv_counts.pair,
     });
     bytes_rc.merge(&RangeCounts {
         counts: muldiv_counts.byte,
+        pairs: Vec::new(),
     });
 
     let ((opcode_trace, bitwise_trace), (u8_trace, u16_trace)) = rayon::join(

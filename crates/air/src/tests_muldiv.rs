@@ -34,7 +34,7 @@ fn revm_results(op: u8, pairs: &[(U256, U256)], moduli: &[U256]) -> Vec<U256> {
     for (ci, chunk) in pairs.chunks(1000).enumerate() {
         let mut code = Vec::with_capacity(chunk.len() * 100 + 1);
         for (i, (a, b)) in chunk.iter().enumerate() {
-            if op == opcodes::ADDMOD {
+            if op == opcodes::ADDMOD || op == opcodes::MULMOD {
                 code.push(opcodes::PUSH0 + 32);
                 code.extend_from_slice(&moduli[ci * 1000 + i].to_be_bytes::<32>());
             }
@@ -149,7 +149,7 @@ fn known_answers(family: &[u8], seed: u64) {
             .collect();
         let moduli: Vec<U256> = (0..pairs.len())
             .map(|_| {
-                if op == opcodes::ADDMOD {
+                if op == opcodes::ADDMOD || op == opcodes::MULMOD {
                     operand(&mut state, false)
                 } else {
                     U256::ZERO
@@ -209,6 +209,13 @@ fn addmod_matches_revm() {
     known_answers(&[opcodes::ADDMOD], 7);
 }
 
+/// MULMOD takes three rows; without the buses each is checked on its own, and a wrong result
+/// fails on the third (its remainder).
+#[test]
+fn mulmod_matches_revm() {
+    known_answers(&[opcodes::MULMOD], 8);
+}
+
 #[test]
 fn sar_matches_revm() {
     known_answers(&[opcodes::SAR], 5);
@@ -249,6 +256,14 @@ fn muldiv_shard() -> shard::Shard<F> {
         code.extend_from_slice(&v.to_be_bytes::<32>());
     }
     code.extend([opcodes::ADDMOD, opcodes::POP]);
+    // MULMOD with a product above 2^256 (rows 13..16), then by a zero modulus (rows 16..19).
+    for n in [U256::from(1u64 << 40) + U256::from(7u8), U256::ZERO] {
+        for v in [n, big, big - U256::from(99u8)] {
+            code.push(opcodes::PUSH0 + 32);
+            code.extend_from_slice(&v.to_be_bytes::<32>());
+        }
+        code.extend([opcodes::MULMOD, opcodes::POP]);
+    }
     code.push(opcodes::STOP);
     let t = crate::tests_synthetic::run_program(&code);
     shard::generate_shards::<F>(&t, 1 << 16).unwrap().remove(0)
@@ -263,15 +278,29 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
     let honest = muldiv_shard();
     check(&honest).expect("the honest shard proves");
     type Mutation = (&'static str, usize, fn(&mut MulDivCols<F>));
-    let mutations: [Mutation; 15] = [
+    let mutations: [Mutation; 24] = [
         ("MUL result limb", 0, |r| r.c[3] += F::ONE),
         ("MUL low limb with the result", 0, |r| {
             r.c[0] += F::ONE;
             r.l[0] += F::ONE;
         }),
-        ("MUL carry", 0, |r| r.carry[5] += F::ONE),
+        ("MUL carry", 0, |r| r.carry_lo[5] += F::ONE),
+        // The same carry value, written with a low part past a byte: the pair lookup fails.
+        ("MUL carry outside its byte pair", 0, |r| {
+            r.carry_lo[15] += r.carry_hi[15] * F::from_u32(64);
+            r.carry_hi[15] = F::ZERO;
+        }),
         ("DIV quotient byte", 1, |r| r.x[0] += F::ONE),
         ("MOD remainder limb", 2, |r| r.z[0] += F::ONE),
+        // The remainder's highest differing limb moved one down (or wrapped to the top).
+        ("MOD remainder comparison limb", 2, |r| {
+            let k = r.top_diff.iter().position(|&d| d == F::ONE).unwrap();
+            r.top_diff[k] = F::ZERO;
+            r.top_diff[(k + 15) % 16] = F::ONE;
+        }),
+        ("MOD remainder comparison dropped", 2, |r| {
+            r.top_diff = [F::ZERO; 16];
+        }),
         ("division by zero flag", 3, |r| r.y_zero = F::ZERO),
         ("SHR large-shift flag", 6, |r| r.big = F::ZERO),
         ("SDIV sign of the result", 7, |r| r.sc = F::ONE - r.sc),
@@ -286,10 +315,49 @@ fn muldiv_shard_proves_and_mutations_are_rejected() {
             r.neg_a[15] = F::ONE - r.neg_a[15]
         }),
         ("ADDMOD modulus-one flag", 12, |r| r.n_one = F::ONE),
+        ("MULMOD product's high word", 13, |r| r.h[4] += F::ONE),
+        // Only the link bus ties the rows: a changed low word in the second row's copy.
+        ("MULMOD low word handed on", 14, |r| r.c[2] += F::ONE),
+        ("MULMOD first remainder", 14, |r| r.z[0] += F::ONE),
+        ("MULMOD result", 15, |r| r.c[0] += F::ONE),
+        ("MULMOD result and remainder", 15, |r| {
+            r.c[0] += F::ONE;
+            r.z[0] += F::ONE;
+        }),
+        ("MULMOD zero-modulus flag", 16, |r| r.n_zero = F::ZERO),
     ];
     for (what, row, mutate) in mutations {
         let mut s = honest.clone();
         mutate(row_mut(&mut s, row));
+        assert!(check(&s).is_err(), "{what}: the mutated shard proved");
+    }
+}
+
+/// The u16 range table's byte pairs: a changed high byte, end flag or pair multiplicity is
+/// rejected (the first two break its constraints, the last the lookup balance).
+#[test]
+fn mutated_byte_pair_table_is_rejected() {
+    use crate::chips::range::columns::{BytePairCols, NUM_BYTE_PAIR_COLS, NUM_RANGE_COLS};
+    let honest = muldiv_shard();
+    let w = NUM_RANGE_COLS + NUM_BYTE_PAIR_COLS;
+    fn pair_cols(s: &mut shard::Shard<F>, row: usize) -> &mut BytePairCols<F> {
+        let w = NUM_RANGE_COLS + NUM_BYTE_PAIR_COLS;
+        s.traces[shard::RANGE_U16].values[row * w + NUM_RANGE_COLS..(row + 1) * w].borrow_mut()
+    }
+    let used = (0..1 << 16)
+        .find(|&r| honest.traces[shard::RANGE_U16].values[r * w + w - 1] != F::ZERO)
+        .expect("the shard looks up a byte pair");
+    type Mutation = (&'static str, usize, fn(&mut BytePairCols<F>));
+    let mutations: [Mutation; 5] = [
+        ("pair multiplicity", used, |p| p.pair_mult += F::ONE),
+        ("high byte", 300, |p| p.hi += F::ONE),
+        ("end flag set early", 300, |p| p.is_end = F::ONE),
+        ("end flag dropped", 511, |p| p.is_end = F::ZERO),
+        ("end flag not boolean", 300, |p| p.is_end = F::from_u32(2)),
+    ];
+    for (what, row, mutate) in mutations {
+        let mut s = honest.clone();
+        mutate(pair_cols(&mut s, row));
         assert!(check(&s).is_err(), "{what}: the mutated shard proved");
     }
 }

@@ -129,7 +129,7 @@ fn segments() -> Vec<Segment> {
     ];
     for op in opcodes::MULDIV_OPCODES {
         for (i, (a, b)) in pairs.iter().chain(&extra).enumerate() {
-            let mut pre = if op == opcodes::ADDMOD {
+            let mut pre = if op == opcodes::ADDMOD || op == opcodes::MULMOD {
                 push32(moduli[i % moduli.len()])
             } else {
                 Vec::new()
@@ -325,7 +325,12 @@ fn run(code: &[u8], fault: Option<(usize, Fault, Option<usize>)>) -> SubblockTra
                 };
                 if inf.pops == 3 {
                     let n = stack.pop().unwrap();
-                    stack.push(addmod(a, b, n));
+                    stack.push(if op == opcodes::MULMOD {
+                        // ruint: zero for a zero modulus, as the EVM.
+                        a.mul_mod(b, n)
+                    } else {
+                        addmod(a, b, n)
+                    });
                 } else {
                     stack.push(alu(op, a, b));
                 }

@@ -33,8 +33,13 @@ impl MulDivAir {
         for (i, &f) in l.flags.iter().enumerate() {
             builder.assert_bool(f);
             real += f.into();
-            opcode += f.into() * c(MULDIV_OPS[i] as u32);
+            if let Some(&op) = MULDIV_OPS.get(i) {
+                opcode += f.into() * c(op as u32);
+            }
         }
+        // MULMOD's three rows: a b = h 2^256 + l; h = q1 n' + r1; r1 2^256 + l = q2 n' + r,
+        // with n' = n, or 1 for n = 0 (so that the result is 0). r1 < n' makes q2 fit a word.
+        let (mm_a, mm_b, mm_c) = (fl(F_MULMOD), fl(F_MULMOD_B), fl(F_MULMOD_C));
         builder.assert_bool(real.clone());
         let unsigned_dm = fl(F_DIV) + fl(F_MOD);
         let signed = fl(F_SDIV) + fl(F_SMOD);
@@ -46,16 +51,22 @@ impl MulDivAir {
         let by_pow = shift.clone() + by_index.clone();
         // Rows whose relation is a division: h = 0, l = the dividend (SDIV/SMOD: |a|; SAR: b or
         // NOT b), x = q, z = r.
-        let quotient =
-            unsigned_dm.clone() + signed.clone() + fl(F_SHR) + fl(F_SAR) + by_index.clone();
+        // MULMOD's second row divides the product's high word.
+        let quotient = unsigned_dm.clone()
+            + signed.clone()
+            + fl(F_SHR)
+            + fl(F_SAR)
+            + by_index.clone()
+            + mm_b.clone();
         // Rows whose relation is a product: z = 0.
-        let product = fl(F_MUL) + fl(F_SHL);
+        let product = fl(F_MUL) + fl(F_SHL) + mm_a.clone();
 
         let word16 = |bytes: &[AB::Var; BYTES], k: usize| -> AB::Expr {
             bytes[2 * k].into() + bytes[2 * k + 1].into() * c(256)
         };
 
         // ---- x y + z = h 2^256 + l, per 16-bit output limb ----
+        let carry = |m: usize| -> AB::Expr { l.carry_lo[m].into() + l.carry_hi[m].into() * c(64) };
         for m in 0..2 * LIMBS {
             let mut prod = AB::Expr::ZERO;
             for (col, weight) in [(2 * m, 1u32), (2 * m + 1, 256)] {
@@ -73,27 +84,32 @@ impl MulDivAir {
             } else {
                 l.h[m - LIMBS].into()
             };
-            let cin: AB::Expr = if m == 0 {
-                AB::Expr::ZERO
-            } else {
-                l.carry[m - 1].into()
-            };
+            let cin: AB::Expr = if m == 0 { AB::Expr::ZERO } else { carry(m - 1) };
             let cout: AB::Expr = if m + 1 < 2 * LIMBS {
-                l.carry[m].into()
+                carry(m)
             } else {
                 AB::Expr::ZERO
             };
             builder.assert_zero(prod + z + cin - out - cout * c(1 << 16));
         }
-        // Carries below 2^14 (c and 4c are u16 values), so that `out + 2^16 carry` stays below
-        // the field (the true carries are below 2^13).
-        for &k in &l.carry {
-            buses::U16.lookup_key(builder, [k], Count::bounded(real.clone(), 1));
-            buses::U16.lookup_key(builder, [k.into() * c(4)], Count::bounded(real.clone(), 1));
+        // Carries below 255 + 64 * 255 < 2^14.02 (both parts bytes), so that
+        // `out + 2^16 carry` stays below the field (the true carries are below 2^13).
+        for m in 0..2 * LIMBS - 1 {
+            buses::BYTE_PAIR.lookup_key(
+                builder,
+                [l.carry_lo[m], l.carry_hi[m]],
+                Count::bounded(real.clone(), 1),
+            );
         }
-        for i in 0..BYTES {
-            buses::BYTE.lookup_key(builder, [l.x[i]], Count::bounded(real.clone(), 1));
-            buses::BYTE.lookup_key(builder, [l.y[i]], Count::bounded(real.clone(), 1));
+        // The bytes of x and y, two per lookup (the bytes of one 16-bit limb).
+        for bytes in [&l.x, &l.y] {
+            for pair in bytes.chunks_exact(2) {
+                buses::BYTE_PAIR.lookup_key(
+                    builder,
+                    [pair[0], pair[1]],
+                    Count::bounded(real.clone(), 1),
+                );
+            }
         }
 
         // ---- The opcodes' roles ----
@@ -104,9 +120,12 @@ impl MulDivAir {
             let (x, y) = (word16(&l.x, k), word16(&l.y, k));
             let (z, h, lo): (AB::Expr, AB::Expr, AB::Expr) =
                 (l.z[k].into(), l.h[k].into(), l.l[k].into());
-            builder.assert_zero(fl(F_MUL) * (x.clone() - a.clone()));
+            builder.assert_zero((fl(F_MUL) + mm_a.clone()) * (x.clone() - a.clone()));
             builder.assert_zero(fl(F_SHL) * (x.clone() - b.clone()));
-            builder.assert_zero((fl(F_MUL) + unsigned_dm.clone()) * (y.clone() - b.clone()));
+            builder.assert_zero(
+                (fl(F_MUL) + unsigned_dm.clone() + mm_a.clone()) * (y.clone() - b.clone()),
+            );
+            builder.assert_zero(mm_c.clone() * (cc.clone() - z.clone()));
             builder.assert_zero(product.clone() * z.clone());
             builder.assert_zero(quotient.clone() * h);
             builder.assert_zero(unsigned_dm.clone() * (lo.clone() - a));
@@ -186,9 +205,6 @@ impl MulDivAir {
             &|k| l.c[k].into(),
             &l.neg_c,
         );
-        for &v in &l.l {
-            buses::U16.lookup_key(builder, [v], Count::bounded(signed.clone(), 1));
-        }
         // The result's sign: SDIV sa XOR sb, SMOD sa (the dividend's).
         let (sa, sb): (AB::Expr, AB::Expr) = (l.sa.into(), l.sb.into());
         builder.assert_zero(
@@ -232,7 +248,6 @@ impl MulDivAir {
         let small_n: AB::Expr = l.y_zero.into() + l.n_one.into();
         let sum_used = fa.clone() * (one.clone() - small_n.clone());
         for k in 0..LIMBS {
-            builder.assert_zero(fa.clone() * (word16(&l.y, k) - l.n[k].into()));
             let cin: AB::Expr = if k == 0 {
                 AB::Expr::ZERO
             } else {
@@ -253,31 +268,35 @@ impl MulDivAir {
         }
         builder.assert_zero(sum_used * (l.h[0].into() - l.neg_a[LIMBS - 1].into()));
         builder.assert_zero(fa.clone() * small_n * l.h[0].into());
+        // l is |a| (SDIV/SMOD), the low word of a + b (ADDMOD) or, on MULMOD's first two rows,
+        // the low word of a b and the dividend (the first row's high word): range-checked on
+        // those rows (the outputs of the negation, the addition and the product are pinned
+        // by range).
+        let l_checked = signed.clone() + fa.clone() + mm_a.clone() + mm_b.clone();
         for &v in &l.l {
-            buses::U16.lookup_key(builder, [v], Count::bounded(fa.clone(), 1));
+            buses::U16.lookup_key(builder, [v], Count::bounded(l_checked.clone(), 1));
         }
 
-        // ---- Remainder below the divisor: z + 1 + diff = y, no carry out ----
+        // ---- Remainder below the divisor: z < y ----
         // y_zero and n_one are only set on rows with a modulus, so this is [DIV/MOD/SDIV/SMOD/
-        // ADDMOD with y > 1 (y > 0 for all but ADDMOD), or SHR/SAR/BYTE/SIGNEXTEND].
-        let cmp = quotient.clone() + fa - l.y_zero.into() - l.n_one.into();
-        for k in 0..LIMBS {
-            let cin: AB::Expr = if k == 0 {
-                one.clone()
-            } else {
-                l.diff_carry[k - 1].into()
-            };
-            builder.assert_bool(l.diff_carry[k]);
-            builder.assert_zero(
-                cmp.clone()
-                    * (l.z[k].into() + l.diff[k].into() + cin
-                        - word16(&l.y, k)
-                        - l.diff_carry[k].into() * c(1 << 16)),
-            );
+        // ADDMOD with y > 1 (y > 0 for all but ADDMOD), or SHR/SAR/BYTE/SIGNEXTEND]. One
+        // `top_diff` picks the highest limb where they differ: the limbs above it are equal and
+        // `y_k - z_k - 1` is a u16 value there (z_k and y_k are u16 values, so no wrap).
+        let cmp = quotient.clone() + fa + mm_c.clone() - l.y_zero.into() - l.n_one.into();
+        let mut above = AB::Expr::ZERO;
+        let mut gap = AB::Expr::ZERO;
+        for k in (0..LIMBS).rev() {
+            let d = l.top_diff[k];
+            builder.assert_bool(d);
+            above += d.into();
+            let y_minus_z = word16(&l.y, k) - l.z[k].into();
+            builder.assert_zero((cmp.clone() - above.clone()) * y_minus_z.clone());
+            gap += d.into() * (y_minus_z - one.clone());
             buses::U16.lookup_key(builder, [l.z[k]], Count::bounded(cmp.clone(), 1));
-            buses::U16.lookup_key(builder, [l.diff[k]], Count::bounded(cmp.clone(), 1));
         }
-        builder.assert_zero(cmp * l.diff_carry[LIMBS - 1].into());
+        builder.assert_eq(above, cmp.clone());
+        // Last on the u16 bus: a degree-2 key fills a fraction column on its own.
+        let gap_lookup = (gap, cmp);
 
         // ---- Shifts: a = 16 k + e + 256 t (+ higher limbs), y = 2^(16 k + e) ----
         let mut sel_sum = AB::Expr::ZERO;
@@ -364,12 +383,61 @@ impl MulDivAir {
         }
         builder.assert_zero(l.se_small.into() * (l.neg_c[LIMBS - 1].into() - l.sc.into()));
 
+        buses::U16.lookup_key(builder, [gap_lookup.0], Count::bounded(gap_lookup.1, 1));
+
+        // ---- MULMOD: n' = n + [n = 0] (n in w on the first row), and the rows' links ----
+        builder.assert_bool(l.n_zero);
+        builder.assert_zero((one.clone() - mm_a.clone()) * l.n_zero.into());
+        // The limbs are the CPU's u16 values (the bus), so their sum does not wrap.
+        let n_sum: AB::Expr = l.w.iter().map(|&v| v.into()).sum();
+        builder.assert_zero(l.n_zero.into() * n_sum.clone());
+        builder.assert_zero(
+            mm_a.clone() * (n_sum * l.n_zero_inv.into() - one.clone() + l.n_zero.into()),
+        );
+        let word =
+            |v: &[AB::Var; LIMBS]| -> Vec<AB::Expr> { v.iter().map(|&x| x.into()).collect() };
+        let y16: Vec<AB::Expr> = (0..LIMBS).map(|k| word16(&l.y, k)).collect();
+        let mut n_prime = word(&l.w);
+        n_prime[0] += l.n_zero.into();
+        let link = |tag: u32, words: [Vec<AB::Expr>; 4]| -> Vec<AB::Expr> {
+            core::iter::once(c(tag))
+                .chain(words.into_iter().flatten())
+                .collect()
+        };
+        // Row 1 (a b = h:l) hands on h, l, n' and the claimed result (from the bus).
+        buses::MULMOD_LINK.send(
+            builder,
+            link(1, [word(&l.h), word(&l.l), n_prime, word(&l.c)]),
+            Count::bounded(mm_a.clone(), 1),
+        );
+        // Row 2 divides h (its l) by n' (its y), keeps the low word in c and the result in w,
+        // and hands on its remainder r1 (z) with them.
+        buses::MULMOD_LINK.receive(
+            builder,
+            link(1, [word(&l.l), word(&l.c), y16.clone(), word(&l.w)]),
+            Count::bounded(mm_b.clone(), 1),
+        );
+        buses::MULMOD_LINK.send(
+            builder,
+            link(2, [word(&l.z), word(&l.c), y16.clone(), word(&l.w)]),
+            Count::bounded(mm_b.clone(), 1),
+        );
+        // Row 3 divides r1:l by n'; its remainder is the result (c = z above).
+        buses::MULMOD_LINK.receive(
+            builder,
+            link(2, [word(&l.h), word(&l.l), y16, word(&l.c)]),
+            Count::bounded(mm_c.clone(), 1),
+        );
+
+        // n is ADDMOD's modulus y, MULMOD's the bus value kept in w; zero on the other rows.
+        // MULMOD's later rows do not receive.
+        let fa = fl(F_ADDMOD);
         let fields = [opcode]
             .into_iter()
             .chain(l.a.iter().map(|&x| x.into()))
             .chain(l.b.iter().map(|&x| x.into()))
-            .chain(l.n.iter().map(|&x| x.into()))
+            .chain((0..LIMBS).map(|k| fa.clone() * word16(&l.y, k) + mm_a.clone() * l.w[k].into()))
             .chain(l.c.iter().map(|&x| x.into()));
-        buses::ALU.receive(builder, fields, Count::bounded(real, 1));
+        buses::ALU.receive(builder, fields, Count::bounded(real - mm_b - mm_c, 1));
     }
 }

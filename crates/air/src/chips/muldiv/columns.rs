@@ -1,7 +1,11 @@
 use crate::word::{LIMBS, impl_columns};
 
 /// The opcodes in flag order.
-pub const MULDIV_OPS: [u8; 11] = crate::opcodes::MULDIV_OPCODES;
+pub const MULDIV_OPS: [u8; 12] = crate::opcodes::MULDIV_OPCODES;
+
+/// Flags: one per opcode of [`MULDIV_OPS`] (MULMOD's is its first row), then MULMOD's second
+/// and third rows (which do not receive on the ALU bus).
+pub const NUM_FLAGS: usize = MULDIV_OPS.len() + 2;
 
 /// Bytes of a word.
 pub const BYTES: usize = 32;
@@ -9,23 +13,28 @@ pub const BYTES: usize = 32;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct MulDivCols<T> {
-    /// One flag per opcode of [`MULDIV_OPS`] (all zero on padding rows).
-    pub flags: [T; 11],
+    /// One flag per opcode of [`MULDIV_OPS`], then [`F_MULMOD_B`] and [`F_MULMOD_C`] (all zero on
+    /// padding rows).
+    pub flags: [T; NUM_FLAGS],
     /// The bus operands and result (16-bit limbs).
     pub a: [T; LIMBS],
     pub b: [T; LIMBS],
     pub c: [T; LIMBS],
-    /// `x y + z = h 2^256 + l`: x and y as little-endian bytes, z, h, l as 16-bit limbs.
+    /// `x y + z = h 2^256 + l`: x and y as little-endian bytes (looked up in pairs, one pair
+    /// per 16-bit limb), z, h, l as 16-bit limbs.
     pub x: [T; BYTES],
     pub y: [T; BYTES],
     pub z: [T; LIMBS],
     pub h: [T; LIMBS],
     pub l: [T; LIMBS],
-    /// Carry out of output limb m (`m < 31`; below 2^14).
-    pub carry: [T; 2 * LIMBS - 1],
-    /// Remainder check `z + 1 + diff = y`, on DIV/MOD with a non-zero divisor and on SHR.
-    pub diff: [T; LIMBS],
-    pub diff_carry: [T; LIMBS],
+    /// Carry out of output limb m (`m < 31`) as `carry_lo + 64 carry_hi`, two bytes looked up
+    /// as one pair: below 2^14.02, so no limb equation wraps the field (true carries are below
+    /// 2^13).
+    pub carry_lo: [T; 2 * LIMBS - 1],
+    pub carry_hi: [T; 2 * LIMBS - 1],
+    /// Remainder check `z < y` (rows with a remainder): `top_diff[k] = 1` at the highest limb
+    /// where z and y differ; above it they are equal, at it `y - z - 1` is a u16 value.
+    pub top_diff: [T; LIMBS],
     /// DIV/MOD: the divisor is zero; `y_inv` inverts the byte sum of y otherwise.
     pub y_zero: T,
     pub y_inv: T,
@@ -60,12 +69,15 @@ pub struct MulDivCols<T> {
     /// SIGNEXTEND: the quotient's lowest byte is `2 x0_half + sc`; `se_small` = index below 32.
     pub x0_half: T,
     pub se_small: T,
-    /// ADDMOD: the modulus (the bus's third operand), `n_one = [n = 1]` and the inverse of
-    /// `(y_0 - 1) + 256 (y_1 + ... + y_31)` otherwise. The carries of `a + b = h_0 2^256 + l`
+    /// ADDMOD: the modulus (the bus's third operand) is y; `n_one = [n = 1]` and the inverse
+    /// of `(y_0 - 1) + 256 (y_1 + ... + y_31)` otherwise. The carries of `a + b = h_0 2^256 + l`
     /// are `neg_a`.
-    pub n: [T; LIMBS],
     pub n_one: T,
     pub n_inv: T,
+    /// MULMOD's first row: the modulus (in `w`, from the bus) is zero, and the inverse of its
+    /// limb sum otherwise. The later rows divide by `n + n_zero` (so by 1 for n = 0: result 0).
+    pub n_zero: T,
+    pub n_zero_inv: T,
 }
 
 impl_columns!(MulDivCols, NUM_MULDIV_COLS);
@@ -82,3 +94,6 @@ pub const F_SAR: usize = 7;
 pub const F_BYTE: usize = 8;
 pub const F_SIGNEXTEND: usize = 9;
 pub const F_ADDMOD: usize = 10;
+pub const F_MULMOD: usize = 11;
+pub const F_MULMOD_B: usize = 12;
+pub const F_MULMOD_C: usize = 13;

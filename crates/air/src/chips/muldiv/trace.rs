@@ -11,11 +11,12 @@ use super::columns::*;
 use crate::chips::alu::trace::AluOp;
 use crate::word::{LIMBS, limbs};
 
-/// Lookups the rows make: u16 values and bytes.
+/// Lookups the rows make: u16 values, bytes and byte pairs (at `lo + 256 hi`).
 #[derive(Clone, Debug, Default)]
 pub struct MulDivCounts {
     pub u16: Vec<u32>,
     pub byte: Vec<u32>,
+    pub pair: Vec<u32>,
 }
 
 /// Two's-complement absolute value and sign of a word.
@@ -68,8 +69,53 @@ fn operands(flag: usize, a: U256, b: U256, n: U256) -> (U256, U256, U256) {
             let narrow = |v: U512| U256::from_limbs(v.as_limbs()[..4].try_into().expect("4 limbs"));
             (narrow(sum / wide(n)), n, narrow(sum % wide(n)))
         }
+        F_MULMOD => (a, b, U256::ZERO),
+        F_MULMOD_B | F_MULMOD_C => {
+            let m = mulmod_parts(a, b, n);
+            if flag == F_MULMOD_B {
+                (m.q1, m.n_prime, m.r1)
+            } else {
+                (m.q2, m.n_prime, m.r)
+            }
+        }
         // SAR: a logical shift of b, complemented when negative.
         _ => shift_right(if b.bit(255) { !b } else { b }),
+    }
+}
+
+/// MULMOD's intermediate values: `a b = h 2^256 + l`, `h = q1 n' + r1`,
+/// `r1 2^256 + l = q2 n' + r` with `n' = n` or 1 for `n = 0`.
+struct MulmodParts {
+    n_prime: U256,
+    l: U256,
+    q1: U256,
+    r1: U256,
+    q2: U256,
+    r: U256,
+}
+
+fn mulmod_parts(a: U256, b: U256, n: U256) -> MulmodParts {
+    let n_prime = if n.is_zero() { U256::from(1u8) } else { n };
+    let product: U512 = a.widening_mul(b);
+    let words = product.as_limbs();
+    let word = |i: usize| U256::from_limbs(words[4 * i..4 * i + 4].try_into().expect("4 limbs"));
+    let (l, h) = (word(0), word(1));
+    let (q1, r1) = (h / n_prime, h % n_prime);
+    let mut wide = [0u64; 8];
+    wide[..4].copy_from_slice(l.as_limbs());
+    wide[4..].copy_from_slice(r1.as_limbs());
+    let dividend = U512::from_limbs(wide);
+    let mut np = [0u64; 8];
+    np[..4].copy_from_slice(n_prime.as_limbs());
+    let np = U512::from_limbs(np);
+    let narrow = |v: U512| U256::from_limbs(v.as_limbs()[..4].try_into().expect("4 limbs"));
+    MulmodParts {
+        n_prime,
+        l,
+        q1,
+        r1,
+        q2: narrow(dividend / np),
+        r: narrow(dividend % np),
     }
 }
 
@@ -94,21 +140,39 @@ fn negation_carries<F: PrimeField32>(v: &[u16; LIMBS], s: bool, carries: &mut [F
     }
 }
 
-fn fill<F: PrimeField32>(
-    row: &mut MulDivCols<F>,
-    op: &AluOp,
-    u16s: &mut Vec<u32>,
-    bytes: &mut Vec<u32>,
-) {
+/// The flag of each row an operation takes (MULMOD three, the others one).
+fn row_flags(op: &AluOp) -> &'static [usize] {
+    const ONE: [[usize; 1]; 12] = {
+        let mut f = [[0]; 12];
+        let mut i = 0;
+        while i < 12 {
+            f[i] = [i];
+            i += 1;
+        }
+        f
+    };
     let flag = MULDIV_OPS
         .iter()
         .position(|&o| o == op.opcode)
         .expect("multiplication-chip opcode");
+    if flag == F_MULMOD {
+        &[F_MULMOD, F_MULMOD_B, F_MULMOD_C]
+    } else {
+        &ONE[flag]
+    }
+}
+
+fn fill<F: PrimeField32>(
+    row: &mut MulDivCols<F>,
+    op: &AluOp,
+    flag: usize,
+    u16s: &mut Vec<u32>,
+    bytes: &mut Vec<u32>,
+    pairs: &mut Vec<u32>,
+) {
     row.flags[flag] = F::ONE;
     let (a, b, c) = (limbs(&op.a), limbs(&op.b), limbs(&op.c));
-    let n = limbs(&op.n);
     for k in 0..LIMBS {
-        row.n[k] = F::from_u16(n[k]);
         row.a[k] = F::from_u16(a[k]);
         row.b[k] = F::from_u16(b[k]);
         row.c[k] = F::from_u16(c[k]);
@@ -127,8 +191,10 @@ fn fill<F: PrimeField32>(
     for i in 0..BYTES {
         row.x[i] = F::from_u8(xb[i]);
         row.y[i] = F::from_u8(yb[i]);
-        bytes.push(xb[i] as u32);
-        bytes.push(yb[i] as u32);
+    }
+    for k in 0..LIMBS {
+        pairs.push(xb[2 * k] as u32 | (xb[2 * k + 1] as u32) << 8);
+        pairs.push(yb[2 * k] as u32 | (yb[2 * k + 1] as u32) << 8);
     }
     // The relation's limbs and carries, as the constraints walk them.
     let mut carry = 0u64;
@@ -150,9 +216,10 @@ fn fill<F: PrimeField32>(
             row.h[m - LIMBS] = F::from_u64(out);
         }
         if m + 1 < 2 * LIMBS {
-            row.carry[m] = F::from_u64(next);
-            u16s.push(next as u32);
-            u16s.push(4 * next as u32);
+            let (lo, hi) = (next & 63, next >> 6);
+            row.carry_lo[m] = F::from_u64(lo);
+            row.carry_hi[m] = F::from_u64(hi);
+            pairs.push((lo | hi << 8) as u32);
         }
         carry = next;
     }
@@ -186,16 +253,21 @@ fn fill<F: PrimeField32>(
             }
         }
     }
-    if (divmod && !y.is_zero() && !n_one) || matches!(flag, F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND) {
-        let diff = limbs(&(y - z - U256::from(1u8)).into());
-        let mut dc = 1u32;
-        for k in 0..LIMBS {
-            row.diff[k] = F::from_u16(diff[k]);
-            u16s.push(zl[k] as u32);
-            u16s.push(diff[k] as u32);
-            dc = (zl[k] as u32 + diff[k] as u32 + dc) >> 16;
-            row.diff_carry[k] = F::from_u32(dc);
-        }
+    if (divmod && !y.is_zero() && !n_one)
+        || matches!(
+            flag,
+            F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND | F_MULMOD_B | F_MULMOD_C
+        )
+    {
+        // z < y: the highest limb where they differ.
+        let yl = limbs(&y.into());
+        let top = (0..LIMBS)
+            .rev()
+            .find(|&k| yl[k] != zl[k])
+            .expect("the remainder is below the divisor");
+        row.top_diff[top] = F::ONE;
+        u16s.extend(zl.iter().map(|&v| v as u32));
+        u16s.push((yl[top] - zl[top] - 1) as u32);
     }
     let shift = matches!(flag, F_SHL | F_SHR | F_SAR);
     let by_pow = shift || matches!(flag, F_BYTE | F_SIGNEXTEND);
@@ -241,6 +313,36 @@ fn fill<F: PrimeField32>(
             }
         }
     }
+    match flag {
+        F_MULMOD => {
+            // w holds the bus's modulus; l (the product's low word) is range-checked here.
+            let n = limbs(&op.n);
+            for (col, &v) in row.w.iter_mut().zip(&n) {
+                *col = F::from_u16(v);
+            }
+            let sum: u32 = n.iter().map(|&v| v as u32).sum();
+            if sum == 0 {
+                row.n_zero = F::ONE;
+            } else {
+                row.n_zero_inv = F::from_u32(sum).inverse();
+            }
+            u16s.extend(limbs(&mulmod_parts(ua, ub, un).l.into()).map(u32::from));
+        }
+        F_MULMOD_B => {
+            // The dividend l (the product's high word) is range-checked here; c keeps the
+            // product's low word and w the result for the third row.
+            let m = mulmod_parts(ua, ub, un);
+            let product: U512 = ua.widening_mul(ub);
+            let high = U256::from_limbs(product.as_limbs()[4..].try_into().expect("4 limbs"));
+            u16s.extend(limbs(&high.into()).map(u32::from));
+            let low = limbs(&m.l.into());
+            for k in 0..LIMBS {
+                row.c[k] = F::from_u16(low[k]);
+                row.w[k] = F::from_u16(c[k]);
+            }
+        }
+        _ => {}
+    }
     let (sa, sb) = (a[LIMBS - 1] >> 15 == 1, b[LIMBS - 1] >> 15 == 1);
     if matches!(flag, F_SDIV | F_SMOD | F_SAR) {
         row.sb = F::from_bool(sb);
@@ -278,32 +380,47 @@ fn fill<F: PrimeField32>(
 
 /// The multiplication chip's trace (padded with zero rows) and its lookup counts.
 pub fn generate<F: PrimeField32>(ops: &[AluOp]) -> (RowMajorMatrix<F>, MulDivCounts) {
-    let height = ops.len().next_power_of_two().max(4);
+    let jobs: Vec<(&AluOp, usize)> = ops
+        .iter()
+        .flat_map(|op| row_flags(op).iter().map(move |&f| (op, f)))
+        .collect();
+    let height = jobs.len().next_power_of_two().max(4);
     let mut values = F::zero_vec(height * NUM_MULDIV_COLS);
     let chunk = 1024;
-    let parts: Vec<(Vec<u32>, Vec<u32>)> = values
+    let parts: Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> = values
         .par_chunks_mut(chunk * NUM_MULDIV_COLS)
         .enumerate()
         .map(|(ci, rows)| {
-            let (mut u16s, mut bytes) = (Vec::new(), Vec::new());
+            let (mut u16s, mut bytes, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
             for (r, row) in rows.chunks_exact_mut(NUM_MULDIV_COLS).enumerate() {
-                if let Some(op) = ops.get(ci * chunk + r) {
-                    fill(row.borrow_mut(), op, &mut u16s, &mut bytes);
+                if let Some(&(op, flag)) = jobs.get(ci * chunk + r) {
+                    fill(
+                        row.borrow_mut(),
+                        op,
+                        flag,
+                        &mut u16s,
+                        &mut bytes,
+                        &mut pairs,
+                    );
                 }
             }
-            (u16s, bytes)
+            (u16s, bytes, pairs)
         })
         .collect();
     let mut counts = MulDivCounts {
         u16: vec![0; 1 << 16],
         byte: vec![0; 1 << 8],
+        pair: vec![0; 1 << 16],
     };
-    for (u, b) in parts {
+    for (u, b, p) in parts {
         for v in u {
             counts.u16[v as usize] += 1;
         }
         for v in b {
             counts.byte[v as usize] += 1;
+        }
+        for v in p {
+            counts.pair[v as usize] += 1;
         }
     }
     (RowMajorMatrix::new(values, NUM_MULDIV_COLS), counts)

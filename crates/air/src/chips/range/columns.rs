@@ -10,3 +10,18 @@ pub struct RangeCols<T> {
 }
 
 impl_columns!(RangeCols, NUM_RANGE_COLS);
+
+/// The u16 table's byte-pair columns, after [`RangeCols`]: row `v` also provides the pair
+/// `(v mod 256, v / 256)` on the byte-pair bus.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BytePairCols<T> {
+    /// `v / 256` (the low byte is `v - 256 hi`).
+    pub hi: T,
+    /// The low byte is 255 (so the next row's hi is one more).
+    pub is_end: T,
+    /// How many lookups of the pair the other chips make.
+    pub pair_mult: T,
+}
+
+impl_columns!(BytePairCols, NUM_BYTE_PAIR_COLS);
