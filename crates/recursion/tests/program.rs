@@ -64,6 +64,14 @@ fn prover() -> CpuShardProver<Val> {
 
 const PVS: [Vec<Val>; 3] = [vec![], vec![], vec![]];
 
+/// Each table's log height (the padded rows the run made).
+fn log_heights(traces: &[p3_matrix::dense::RowMajorMatrix<Val>]) -> Vec<usize> {
+    traces
+        .iter()
+        .map(|t| (t.values.len() / t.width).trailing_zeros() as usize)
+        .collect()
+}
+
 #[test]
 fn a_program_run_proves_and_verifies() {
     let p = program();
@@ -72,7 +80,7 @@ fn a_program_run_proves_and_verifies() {
     assert_eq!(memory[&10], x);
     let airs = airs(&p);
     let prover = prover();
-    let key = prover.keygen(&airs, &[2, 2, 3]).expect("keygen");
+    let key = prover.keygen(&airs, &log_heights(&traces)).expect("keygen");
     assert!(
         key.preprocessed_commitment().is_some(),
         "the program is preprocessed"
@@ -129,7 +137,9 @@ fn a_proof_of_another_program_is_rejected() {
     let proof = prover
         .prove(&airs(&other), &traces, &PVS)
         .expect("the other program proves");
-    let key = prover.keygen(&airs(&p), &[2, 2, 3]).expect("keygen");
+    let key = prover
+        .keygen(&airs(&p), &log_heights(&traces))
+        .expect("keygen");
     assert!(matches!(
         prover.verify_with_key(&airs(&p), &proof, &PVS, key.common()),
         Err(VerifyError::Rejected(_))

@@ -152,7 +152,9 @@ impl HornerAir {
             rows.extend_from_slice(out.as_basis_coefficients_slice());
             acc = out;
         }
-        let n = (values.len().div_ceil(D)).next_power_of_two().max(super::MIN_TABLE_ROWS);
+        let n = (values.len().div_ceil(D))
+            .next_power_of_two()
+            .max(super::MIN_TABLE_ROWS);
         while rows.len() < n * HORNER_WIDTH {
             // acc = 0, α = 0 (so all powers 0), values 0, out 0.
             rows.extend(core::iter::repeat_n(Val::ZERO, HORNER_WIDTH));
