@@ -78,6 +78,24 @@ pub struct DeviceArgs {
     /// while the next are generated; the proof is the same).
     #[arg(long)]
     pub no_overlap: bool,
+    /// Shards generated and not yet proven at once (bounds memory on long subblocks, e.g. one
+    /// giant transaction); `auto` (the default: 3 on the CPU, one per CUDA stream plus one), a
+    /// number, or `all` (every shard of a subblock generated at once). The proof is the same.
+    #[arg(long, default_value = "auto", value_parser = parse_shards_in_flight)]
+    pub shards_in_flight: slotproof::ShardsInFlight,
+}
+
+/// `auto`, `all` or a positive number of shards.
+pub fn parse_shards_in_flight(s: &str) -> Result<slotproof::ShardsInFlight, String> {
+    use slotproof::ShardsInFlight;
+    match s.trim() {
+        "auto" => Ok(ShardsInFlight::Auto),
+        "all" => Ok(ShardsInFlight::Unbounded),
+        n => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(ShardsInFlight::AtMost(n)),
+            _ => Err(format!("`{s}` is not auto, all or a positive number of shards")),
+        },
+    }
 }
 
 impl Default for DeviceArgs {
@@ -87,6 +105,7 @@ impl Default for DeviceArgs {
             streams: slotproof::DEFAULT_CUDA_STREAMS,
             device_memory_budget: None,
             no_overlap: false,
+            shards_in_flight: slotproof::ShardsInFlight::Auto,
         }
     }
 }
@@ -104,7 +123,8 @@ impl DeviceArgs {
             .backend(backend)
             .cuda_streams(self.streams)
             .device_memory_budget(self.device_memory_budget)
-            .overlap_tracegen(!self.no_overlap))
+            .overlap_tracegen(!self.no_overlap)
+            .shards_in_flight(self.shards_in_flight))
     }
 }
 
