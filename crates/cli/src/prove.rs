@@ -79,7 +79,7 @@ pub struct DeviceArgs {
     #[arg(long)]
     pub no_overlap: bool,
     /// Shards generated and not yet proven at once (bounds memory on long subblocks, e.g. one
-    /// giant transaction); `auto` (the default: 3 on the CPU, one per CUDA stream plus one), a
+    /// giant transaction); `auto` (the default: 2 on the CPU, one per CUDA stream plus one), a
     /// number, or `all` (every shard of a subblock generated at once). The proof is the same.
     #[arg(long, default_value = "auto", value_parser = parse_shards_in_flight)]
     pub shards_in_flight: slotproof::ShardsInFlight,
@@ -531,4 +531,20 @@ fn trace_area_json(shards: &[slotproof::ShardReport]) -> serde_json::Value {
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slotproof::ShardsInFlight;
+
+    #[test]
+    fn shards_in_flight_parse() {
+        assert_eq!(parse_shards_in_flight("auto"), Ok(ShardsInFlight::Auto));
+        assert_eq!(parse_shards_in_flight("all"), Ok(ShardsInFlight::Unbounded));
+        assert_eq!(parse_shards_in_flight("2"), Ok(ShardsInFlight::AtMost(2)));
+        for bad in ["0", "-1", "", "many"] {
+            assert!(parse_shards_in_flight(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -332,6 +332,18 @@ fn queued<F: Clone>(i: usize, fitted: FittedShard<F>, binding: Vec<F>) -> Queued
     }
 }
 
+/// Stops the queue when a lane panics, so that a producer waiting for a shard in flight to be
+/// proven (streaming) does not wait forever; the panic is then resumed when the lane is joined.
+struct StopOnPanic<'a, T>(&'a ShardQueue<T>);
+
+impl<T> Drop for StopOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
 /// A proven shard: its proof, how long it took, and its report (with the device that proved it).
 pub(crate) struct ProvenShard {
     pub(crate) proof: ShardProof,
@@ -435,6 +447,7 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         for lane in lanes {
             let (queue, record) = (&queue, &record);
             lane_threads.push(scope.spawn(move || {
+                let _stop = StopOnPanic(queue);
                 if lane.device.is_some() {
                     while let Some((index, q)) = queue.take() {
                         record(index, prove_one(lane, index, q));
@@ -444,7 +457,10 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
                     // none of the workers that generate and prove.
                     rayon::in_place_scope(|s| {
                         while let Some((index, q)) = queue.take() {
-                            s.spawn(move |_| record(index, prove_one(lane, index, q)));
+                            s.spawn(move |_| {
+                                let _stop = StopOnPanic(queue);
+                                record(index, prove_one(lane, index, q))
+                            });
                         }
                     });
                 }
@@ -456,7 +472,11 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
             Some(g) => g,
             None => match scope.spawn(produce).join() {
                 Ok(g) => g,
-                Err(panic) => std::panic::resume_unwind(panic),
+                Err(panic) => {
+                    // Lanes waiting for the next shard must end before the panic can go on.
+                    queue.stop();
+                    std::panic::resume_unwind(panic)
+                }
             },
         };
         for t in lane_threads {
