@@ -301,7 +301,11 @@ impl<'a> ShardStream<'a> {
     /// Cuts the shard `within` (one of the ranges) again into `parts`: the subblock is analysed
     /// again with their boundaries added (a full pass; only shards too large for a device's
     /// memory are re-cut).
-    pub fn recut(&mut self, within: Range<usize>, parts: &[Range<usize>]) -> Result<(), TraceError> {
+    pub fn recut(
+        &mut self,
+        within: Range<usize>,
+        parts: &[Range<usize>],
+    ) -> Result<(), TraceError> {
         let n = self.trace.steps.len();
         let covers = parts.first().is_some_and(|r| r.start == within.start)
             && parts.last().is_some_and(|r| r.end == within.end)

@@ -667,10 +667,17 @@ fn streamed_shards_are_the_ones_generated_at_once() {
     let mid = first.start + first.len() / 2;
     let parts = vec![first.start..mid, mid..first.end];
     stream.recut(first, &parts).unwrap();
-    let recut_ranges: Vec<_> = parts.iter().cloned().chain(ranges[1..].iter().cloned()).collect();
+    let recut_ranges: Vec<_> = parts
+        .iter()
+        .cloned()
+        .chain(ranges[1..].iter().cloned())
+        .collect();
     let recut = shard::generate_shards_in::<F>(t, recut_ranges).unwrap();
     for (r, whole) in parts.iter().zip(&recut) {
-        assert_eq!(stream.generate::<F>(r.clone()).unwrap().traces, whole.traces);
+        assert_eq!(
+            stream.generate::<F>(r.clone()).unwrap().traces,
+            whole.traces
+        );
     }
     // Ranges that do not start and end at the stream's boundaries are errors, not panics.
     assert!(matches!(
@@ -678,7 +685,7 @@ fn streamed_shards_are_the_ones_generated_at_once() {
         Err(crate::TraceError::BadShardRanges { .. })
     ));
     assert!(matches!(
-        shard::ShardStream::new(t, &[0..10]),
+        shard::ShardStream::new(t, std::slice::from_ref(&(0..10))),
         Err(crate::TraceError::BadShardRanges { .. })
     ));
 }

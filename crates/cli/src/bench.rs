@@ -504,7 +504,11 @@ fn load_workloads(args: &BenchArgs, progress: bool) -> anyhow::Result<Vec<Worklo
     for &gas in &args.generate_gas {
         let kind = args.generate_kind;
         if progress {
-            eprintln!("generating a {} block of {} gas ...", kind.name(), format_gas(gas));
+            eprintln!(
+                "generating a {} block of {} gas ...",
+                kind.name(),
+                format_gas(gas)
+            );
         }
         let block = generate_block(kind, gas)?;
         // Through the JSON text, exactly as `generate-fixtures --gas-target` writes it.

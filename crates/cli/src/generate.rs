@@ -96,7 +96,11 @@ pub fn generate_block(kind: GenerateKind, gas: u64) -> anyhow::Result<GeneratedB
         GenerateKind::Giant(k) => {
             let giant = generate_giant(k, gas).with_context(context)?;
             GeneratedBlock {
-                summary: format!("generated: {}, gas limit {}", k.description(), giant.gas_limit),
+                summary: format!(
+                    "generated: {}, gas limit {}",
+                    k.description(),
+                    giant.gas_limit
+                ),
                 json: giant.json,
                 execution: giant.execution,
             }
@@ -243,7 +247,10 @@ mod tests {
             Ok(GenerateKind::Giant(GiantKind::Mulmod))
         );
         for kind in GiantKind::all() {
-            assert_eq!(parse_generate_kind(kind.name()), Ok(GenerateKind::Giant(kind)));
+            assert_eq!(
+                parse_generate_kind(kind.name()),
+                Ok(GenerateKind::Giant(kind))
+            );
         }
         assert!(parse_generate_kind("MULMOD").is_err());
         assert_eq!(GenerateKind::Mixed.block_name(30_000_000), "scaled-30M");

@@ -93,7 +93,9 @@ pub fn parse_shards_in_flight(s: &str) -> Result<slotproof::ShardsInFlight, Stri
         "all" => Ok(ShardsInFlight::Unbounded),
         n => match n.parse::<usize>() {
             Ok(n) if n >= 1 => Ok(ShardsInFlight::AtMost(n)),
-            _ => Err(format!("`{s}` is not auto, all or a positive number of shards")),
+            _ => Err(format!(
+                "`{s}` is not auto, all or a positive number of shards"
+            )),
         },
     }
 }

@@ -23,7 +23,11 @@ fn every_giant_kind_is_one_successful_transaction_spending_its_target() {
         let (mut steps, mut looped) = (0usize, 0usize);
         for sub in &e.subblocks {
             let t = &sub.trace;
-            for seg in t.segments.iter().filter(|s| s.kind == SegmentKind::Transaction as u32) {
+            for seg in t
+                .segments
+                .iter()
+                .filter(|s| s.kind == SegmentKind::Transaction as u32)
+            {
                 for s in &t.steps[seg.first_step as usize..seg.end_step as usize] {
                     steps += 1;
                     looped += usize::from(s.opcode == kind.opcode());

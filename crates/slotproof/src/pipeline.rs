@@ -241,18 +241,15 @@ impl ShardSource<'_> {
                     continue;
                 }
                 let binding = shard_binding::<F>(&self.block, &self.subblocks[i]);
-                let mut shards = SubblockShards::new(
-                    i,
-                    &sub.trace,
-                    self.max_rows,
-                    self.budget,
-                    self.settings,
-                )?;
+                let mut shards =
+                    SubblockShards::new(i, &sub.trace, self.max_rows, self.budget, self.settings)?;
                 loop {
                     if !queue.reserve(limit) {
                         return Ok(());
                     }
-                    let Some(fitted) = shards.next::<F>(&planner).inspect_err(|_| queue.release())?
+                    let Some(fitted) = shards
+                        .next::<F>(&planner)
+                        .inspect_err(|_| queue.release())?
                     else {
                         queue.release();
                         break;

@@ -42,8 +42,16 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
     let whole = prove(&input, ShardsInFlight::Unbounded, None);
     assert!(whole.proof.to_bytes().unwrap() == bytes);
     assert_eq!(
-        streamed.shards.iter().map(|r| r.steps.clone()).collect::<Vec<_>>(),
-        whole.shards.iter().map(|r| r.steps.clone()).collect::<Vec<_>>()
+        streamed
+            .shards
+            .iter()
+            .map(|r| r.steps.clone())
+            .collect::<Vec<_>>(),
+        whole
+            .shards
+            .iter()
+            .map(|r| r.steps.clone())
+            .collect::<Vec<_>>()
     );
 }
 

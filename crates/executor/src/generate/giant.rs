@@ -128,12 +128,7 @@ impl GiantKind {
             GiantKind::Sar => a.op(DUP1).push(3).ops(&[SAR, XOR]),
             // [x] -> [x, x**x] -> [x**x]
             GiantKind::Exp => a.ops(&[DUP1, DUP1, EXP, SWAP1, POP]),
-            GiantKind::Keccak256 => a
-                .push(0x200)
-                .push0()
-                .op(KECCAK256)
-                .push0()
-                .op(MSTORE),
+            GiantKind::Keccak256 => a.push(0x200).push0().op(KECCAK256).push0().op(MSTORE),
             // mem[0x101..0x201] = mem[0..0x100]; mem[1..0x101] = mem[0x101..0x201]
             GiantKind::Mcopy => a
                 .push(0x100)
@@ -243,7 +238,9 @@ mod tests {
     #[test]
     fn every_looping_contract_assembles() {
         for kind in GiantKind::all() {
-            let code = kind.contract().unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+            let code = kind
+                .contract()
+                .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
             assert!(code.contains(&kind.opcode()), "{}", kind.name());
             assert_eq!(GiantKind::from_name(kind.name()), Some(kind));
         }
