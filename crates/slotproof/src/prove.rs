@@ -176,7 +176,7 @@ pub enum ShardsInFlight {
 }
 
 /// Shards in flight on the CPU by default: one proven while the next is generated (each proof
-/// is parallel inside). Measured on a 30 Mgas one-transaction MULMOD block, 2 cores: 2.65 GiB
+/// is parallel inside). Measured on a 30 Mgas one-transaction MULMOD block, 2 cores: 2.59 GiB
 /// peak RSS with 2, 3.03 GiB with 3, 8.36 GiB unbounded, the same time within noise
 /// (benches/results/2026-12-06-cpu-2core-giant-streaming.md).
 pub const CPU_SHARDS_IN_FLIGHT: usize = 2;
