@@ -263,6 +263,81 @@ pub fn generate_shards_in<F: PrimeField32>(
         .collect())
 }
 
+/// A subblock's shards generated one at a time, so that only the shards in flight are in
+/// memory (not all of a subblock's at once, as [`generate_shards_in`] returns them). Each shard
+/// is exactly the one [`generate_shards_in`] makes of the same ranges: what a shard holds depends
+/// on the tokens alive at its own first and last step only, not on where other shards are cut.
+pub struct ShardStream<'a> {
+    trace: &'a SubblockTrace,
+    /// Every shard start and the subblock's end, sorted.
+    boundaries: Vec<usize>,
+    analysis: SubblockAnalysis,
+}
+
+impl<'a> ShardStream<'a> {
+    /// Analyses `trace` for shards of `ranges` (non-empty, contiguous, covering the subblock).
+    pub fn new(trace: &'a SubblockTrace, ranges: &[Range<usize>]) -> Result<Self, TraceError> {
+        let n = trace.steps.len();
+        if n == 0 {
+            return Err(TraceError::Empty);
+        }
+        let contiguous = ranges.first().is_some_and(|r| r.start == 0)
+            && ranges.last().is_some_and(|r| r.end == n)
+            && ranges.iter().all(|r| r.start < r.end)
+            && ranges.windows(2).all(|w| w[0].end == w[1].start);
+        if !contiguous {
+            return Err(TraceError::BadShardRanges { steps: n });
+        }
+        let mut boundaries: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+        boundaries.push(n);
+        let analysis = analyze(trace, &boundaries)?;
+        Ok(Self {
+            trace,
+            boundaries,
+            analysis,
+        })
+    }
+
+    /// Cuts the shard `within` (one of the ranges) again into `parts`: the subblock is analysed
+    /// again with their boundaries added (a full pass; only shards too large for a device's
+    /// memory are re-cut).
+    pub fn recut(
+        &mut self,
+        within: Range<usize>,
+        parts: &[Range<usize>],
+    ) -> Result<(), TraceError> {
+        let n = self.trace.steps.len();
+        let covers = parts.first().is_some_and(|r| r.start == within.start)
+            && parts.last().is_some_and(|r| r.end == within.end)
+            && parts.iter().all(|r| r.start < r.end)
+            && parts.windows(2).all(|w| w[0].end == w[1].start);
+        if !covers || !self.is_shard(&within) {
+            return Err(TraceError::BadShardRanges { steps: n });
+        }
+        self.boundaries.extend(parts.iter().map(|r| r.start));
+        self.boundaries.sort_unstable();
+        self.boundaries.dedup();
+        self.analysis = analyze(self.trace, &self.boundaries)?;
+        Ok(())
+    }
+
+    fn is_shard(&self, range: &Range<usize>) -> bool {
+        range.start < range.end
+            && self.boundaries.binary_search(&range.start).is_ok()
+            && self.boundaries.binary_search(&range.end).is_ok()
+    }
+
+    /// The shard of `range`, which must start and end at boundaries of this stream.
+    pub fn generate<F: PrimeField32>(&self, range: Range<usize>) -> Result<Shard<F>, TraceError> {
+        if !self.is_shard(&range) {
+            return Err(TraceError::BadShardRanges {
+                steps: self.trace.steps.len(),
+            });
+        }
+        Ok(generate_shard(self.trace, &self.analysis, range))
+    }
+}
+
 /// Generate one shard (`range` must start and end at boundaries given to [`analyze`]).
 pub fn generate_shard<F: PrimeField32>(
     trace: &SubblockTrace,

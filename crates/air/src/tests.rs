@@ -657,3 +657,43 @@ fn coverage_figures_before_and_after_the_multiplication_chip() {
         );
     }
 }
+
+#[test]
+fn streamed_shards_are_the_ones_generated_at_once() {
+    // Cuts inside calls (fixed ranges), so carried stack items and resume tokens are involved.
+    let t = &fixture("calls")[0];
+    let ranges = shard::fixed_ranges(t.steps.len(), 700);
+    let at_once = shard::generate_shards_in::<F>(t, ranges.clone()).unwrap();
+    let mut stream = shard::ShardStream::new(t, &ranges).unwrap();
+    for (r, whole) in ranges.iter().zip(&at_once) {
+        let s = stream.generate::<F>(r.clone()).unwrap();
+        assert_eq!(s.traces, whole.traces);
+        assert_eq!(s.public_values, whole.public_values);
+    }
+    // Re-cutting the first shard in two: its parts are the ones generated at once with that cut.
+    let first = ranges[0].clone();
+    let mid = first.start + first.len() / 2;
+    let parts = vec![first.start..mid, mid..first.end];
+    stream.recut(first, &parts).unwrap();
+    let recut_ranges: Vec<_> = parts
+        .iter()
+        .cloned()
+        .chain(ranges[1..].iter().cloned())
+        .collect();
+    let recut = shard::generate_shards_in::<F>(t, recut_ranges).unwrap();
+    for (r, whole) in parts.iter().zip(&recut) {
+        assert_eq!(
+            stream.generate::<F>(r.clone()).unwrap().traces,
+            whole.traces
+        );
+    }
+    // Ranges that do not start and end at the stream's boundaries are errors, not panics.
+    assert!(matches!(
+        stream.generate::<F>(1..mid),
+        Err(crate::TraceError::BadShardRanges { .. })
+    ));
+    assert!(matches!(
+        shard::ShardStream::new(t, std::slice::from_ref(&(0..10))),
+        Err(crate::TraceError::BadShardRanges { .. })
+    ));
+}

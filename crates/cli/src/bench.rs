@@ -10,7 +10,7 @@
 //! figures and a summary with nearest-rank percentiles.
 
 use crate::execute::load_block;
-use crate::generate::{format_gas, parse_gas};
+use crate::generate::{GenerateKind, format_gas, generate_block, parse_gas, parse_generate_kind};
 use crate::peak_memory::PeakMemory;
 use crate::prove::ms;
 use anyhow::Context;
@@ -50,11 +50,14 @@ pub struct BenchArgs {
     /// Write every run and the summary as one JSON document to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Also bench a generated block of at least this much gas (e.g. 30M, 60M, 120M; repeatable):
-    /// the project's `mixed` pattern repeated, with raised gas limits (see generate-fixtures
-    /// --gas-target).
+    /// Also bench a generated block of this much gas (e.g. 30M, 60M, 120M; repeatable), of the
+    /// --generate-kind, with raised gas limits (see generate-fixtures --gas-target).
     #[arg(long, value_parser = parse_gas)]
     pub generate_gas: Vec<u64>,
+    /// What --generate-gas blocks are made of: `mixed` (the `mixed` pattern repeated) or one
+    /// transaction looping one opcode family: mulmod, sar, exp, keccak256, mcopy.
+    #[arg(long, default_value = "mixed", value_parser = parse_generate_kind)]
+    pub generate_kind: GenerateKind,
     /// Field of the shard proofs: koalabear or babybear.
     #[arg(long, default_value = "koalabear")]
     pub field: String,
@@ -629,19 +632,25 @@ fn load_workloads(args: &BenchArgs, progress: bool) -> anyhow::Result<Vec<Worklo
         });
     }
     for &gas in &args.generate_gas {
+        let kind = args.generate_kind;
         if progress {
-            eprintln!("generating a block of at least {} gas ...", format_gas(gas));
+            eprintln!(
+                "generating a {} block of {} gas ...",
+                kind.name(),
+                format_gas(gas)
+            );
         }
-        let scaled = slotproof_executor::generate::generate_scaled(gas)
-            .with_context(|| format!("generating a {} gas block", format_gas(gas)))?;
+        let block = generate_block(kind, gas)?;
         // Through the JSON text, exactly as `generate-fixtures --gas-target` writes it.
-        let text = slotproof_executor::generate::fixture_text(&scaled.json)?;
+        let text = slotproof_executor::generate::fixture_text(&block.json)?;
+        // The execution is redone by every run; this one is not kept.
+        drop(block.execution);
         workloads.push(Workload {
-            name: format!("generated-{}", format_gas(gas)),
-            source: format!(
-                "generated: mixed pattern x {} rounds, gas limit {}",
-                scaled.rounds, scaled.gas_limit
-            ),
+            name: match kind {
+                GenerateKind::Mixed => format!("generated-{}", format_gas(gas)),
+                GenerateKind::Giant(_) => format!("generated-{}", kind.block_name(gas)),
+            },
+            source: block.summary,
             input: BlockInput::from_json_str(&text)?,
         });
     }
@@ -812,6 +821,8 @@ fn document(
             "repeat": args.repeat,
             "subblock_gas": args.subblock_gas,
             "max_shard_rows": args.max_rows,
+            "shards_in_flight": format!("{:?}", prover.shards_in_flight()),
+            "generate_kind": args.generate_kind.name(),
             "percentiles": "nearest rank over successful runs",
             "end_to_end": "execution + trace generation + shard proving + proof serialisation + verification + aggregation and the aggregated proof's verification when aggregating (fixture parsing excluded)",
             "proving_time_ms": "trace generation + shard proving + serialisation (after execution)",

@@ -2,7 +2,10 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use slotproof_executor::generate::{FixtureKind, fixture_text, generate_checked, generate_scaled};
+use serde_json::Value;
+use slotproof_executor::generate::{
+    FixtureKind, GiantKind, fixture_text, generate_checked, generate_giant, generate_scaled,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,10 +20,92 @@ pub struct GenerateArgs {
     /// Compare with the files in `--out` instead of writing them; exit 1 if any differs.
     #[arg(long)]
     pub check: bool,
-    /// Instead of the kinds: write `scaled-<GAS>.json`, a block of at least this much gas (e.g.
-    /// 30M, 60M, 120M; the `mixed` pattern repeated, genesis and block gas limits raised).
+    /// Instead of the kinds: write `<generate-kind>-<GAS>.json`, a block of this much gas (e.g.
+    /// 30M, 60M, 120M) with genesis and block gas limits raised.
     #[arg(long, value_parser = parse_gas, conflicts_with_all = ["kind", "check"])]
     pub gas_target: Option<u64>,
+    /// With --gas-target: what the block is made of. `mixed` (the `mixed` pattern repeated, at
+    /// least the target; written as `scaled-<GAS>.json`) or one transaction looping one opcode
+    /// family until the target: mulmod, sar, exp, keccak256, mcopy.
+    #[arg(long, default_value = "mixed", value_parser = parse_generate_kind, requires = "gas_target")]
+    pub generate_kind: GenerateKind,
+}
+
+/// What a generated block of a gas target is made of (generate-fixtures --gas-target, bench
+/// --generate-gas).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenerateKind {
+    /// The `mixed` pattern repeated: many transactions, many subblocks.
+    Mixed,
+    /// One transaction looping one opcode family: shards cut inside it.
+    Giant(GiantKind),
+}
+
+impl GenerateKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            GenerateKind::Mixed => "mixed",
+            GenerateKind::Giant(k) => k.name(),
+        }
+    }
+
+    /// The file stem (and bench workload name) of a block of `gas`.
+    pub fn block_name(self, gas: u64) -> String {
+        match self {
+            GenerateKind::Mixed => format!("scaled-{}", format_gas(gas)),
+            GenerateKind::Giant(k) => format!("{}-{}", k.name(), format_gas(gas)),
+        }
+    }
+}
+
+pub fn parse_generate_kind(text: &str) -> Result<GenerateKind, String> {
+    if text == "mixed" {
+        return Ok(GenerateKind::Mixed);
+    }
+    GiantKind::from_name(text)
+        .map(GenerateKind::Giant)
+        .ok_or_else(|| {
+            format!(
+                "unknown generated block kind `{text}`; one of: mixed, {}",
+                GiantKind::all().map(|k| k.name()).join(", ")
+            )
+        })
+}
+
+/// A generated block of a gas target, as its fixture JSON, with a line describing it.
+pub struct GeneratedBlock {
+    pub json: Value,
+    pub summary: String,
+    pub execution: slotproof_executor::BlockExecution,
+}
+
+pub fn generate_block(kind: GenerateKind, gas: u64) -> anyhow::Result<GeneratedBlock> {
+    let context = || format!("generating a {} gas {} block", format_gas(gas), kind.name());
+    Ok(match kind {
+        GenerateKind::Mixed => {
+            let scaled = generate_scaled(gas).with_context(context)?;
+            GeneratedBlock {
+                summary: format!(
+                    "generated: mixed pattern x {} rounds, gas limit {}",
+                    scaled.rounds, scaled.gas_limit
+                ),
+                json: scaled.json,
+                execution: scaled.execution,
+            }
+        }
+        GenerateKind::Giant(k) => {
+            let giant = generate_giant(k, gas).with_context(context)?;
+            GeneratedBlock {
+                summary: format!(
+                    "generated: {}, gas limit {}",
+                    k.description(),
+                    giant.gas_limit
+                ),
+                json: giant.json,
+                execution: giant.execution,
+            }
+        }
+    })
 }
 
 /// Gas as a plain number or with a `k` / `M` / `G` suffix (`30M`, `1.5M`, `500k`).
@@ -57,22 +142,20 @@ pub fn format_gas(gas: u64) -> String {
 fn run_scaled(args: &GenerateArgs, gas: u64) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let scaled = generate_scaled(gas)
-        .with_context(|| format!("generating a {} gas block", format_gas(gas)))?;
-    let text = fixture_text(&scaled.json)?;
-    let path = args.out.join(format!("scaled-{}.json", format_gas(gas)));
+    let block = generate_block(args.generate_kind, gas)?;
+    let text = fixture_text(&block.json)?;
+    let name = args.generate_kind.block_name(gas);
+    let path = args.out.join(format!("{name}.json"));
     std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
-    let e = &scaled.execution;
+    let e = &block.execution;
     println!(
-        "scaled-{}: {} bytes, {} txs, {} gas (limit {}), {} steps, {} subblocks, {} rounds -> {}",
-        format_gas(gas),
+        "{name}: {} bytes, {} txs, {} gas, {} steps, {} subblocks ({}) -> {}",
         text.len(),
         e.transactions,
         e.gas_used,
-        scaled.gas_limit,
         e.steps(),
         e.subblocks.len(),
-        scaled.rounds,
+        block.summary,
         path.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -154,5 +237,26 @@ mod tests {
         assert_eq!(format_gas(1_500_000), "1.5M");
         assert_eq!(format_gas(500_000), "500k");
         assert_eq!(format_gas(12_345), "12345");
+    }
+
+    #[test]
+    fn generate_kinds_parse_and_name_their_blocks() {
+        assert_eq!(parse_generate_kind("mixed"), Ok(GenerateKind::Mixed));
+        assert_eq!(
+            parse_generate_kind("mulmod"),
+            Ok(GenerateKind::Giant(GiantKind::Mulmod))
+        );
+        for kind in GiantKind::all() {
+            assert_eq!(
+                parse_generate_kind(kind.name()),
+                Ok(GenerateKind::Giant(kind))
+            );
+        }
+        assert!(parse_generate_kind("MULMOD").is_err());
+        assert_eq!(GenerateKind::Mixed.block_name(30_000_000), "scaled-30M");
+        assert_eq!(
+            GenerateKind::Giant(GiantKind::Exp).block_name(1_500_000),
+            "exp-1.5M"
+        );
     }
 }

@@ -78,6 +78,26 @@ pub struct DeviceArgs {
     /// while the next are generated; the proof is the same).
     #[arg(long)]
     pub no_overlap: bool,
+    /// Shards generated and not yet proven at once (bounds memory on long subblocks, e.g. one
+    /// giant transaction); `auto` (the default: 2 on the CPU, one per CUDA stream plus one), a
+    /// number, or `all` (every shard of a subblock generated at once). The proof is the same.
+    #[arg(long, default_value = "auto", value_parser = parse_shards_in_flight)]
+    pub shards_in_flight: slotproof::ShardsInFlight,
+}
+
+/// `auto`, `all` or a positive number of shards.
+pub fn parse_shards_in_flight(s: &str) -> Result<slotproof::ShardsInFlight, String> {
+    use slotproof::ShardsInFlight;
+    match s.trim() {
+        "auto" => Ok(ShardsInFlight::Auto),
+        "all" => Ok(ShardsInFlight::Unbounded),
+        n => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(ShardsInFlight::AtMost(n)),
+            _ => Err(format!(
+                "`{s}` is not auto, all or a positive number of shards"
+            )),
+        },
+    }
 }
 
 impl Default for DeviceArgs {
@@ -87,6 +107,7 @@ impl Default for DeviceArgs {
             streams: slotproof::DEFAULT_CUDA_STREAMS,
             device_memory_budget: None,
             no_overlap: false,
+            shards_in_flight: slotproof::ShardsInFlight::Auto,
         }
     }
 }
@@ -104,7 +125,8 @@ impl DeviceArgs {
             .backend(backend)
             .cuda_streams(self.streams)
             .device_memory_budget(self.device_memory_budget)
-            .overlap_tracegen(!self.no_overlap))
+            .overlap_tracegen(!self.no_overlap)
+            .shards_in_flight(self.shards_in_flight))
     }
 }
 
@@ -556,4 +578,20 @@ fn trace_area_json(shards: &[slotproof::ShardReport]) -> serde_json::Value {
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slotproof::ShardsInFlight;
+
+    #[test]
+    fn shards_in_flight_parse() {
+        assert_eq!(parse_shards_in_flight("auto"), Ok(ShardsInFlight::Auto));
+        assert_eq!(parse_shards_in_flight("all"), Ok(ShardsInFlight::Unbounded));
+        assert_eq!(parse_shards_in_flight("2"), Ok(ShardsInFlight::AtMost(2)));
+        for bad in ["0", "-1", "", "many"] {
+            assert!(parse_shards_in_flight(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -676,3 +676,52 @@ fn leaf_proves_a_shard_and_its_leaf_and_reports_the_documented_keys() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("there is no shard 999"), "{err}");
 }
+
+#[test]
+fn generate_fixtures_writes_a_giant_block_that_executes() {
+    let dir = temp_dir("giant");
+    let out = slotproof()
+        .args([
+            "generate-fixtures",
+            "--gas-target",
+            "150k",
+            "--generate-kind",
+            "sar",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.join("sar-150k.json");
+    let out = slotproof().arg("execute").arg(&path).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("ok   state_root") && !text.contains("FAIL"),
+        "{text}"
+    );
+
+    // An unknown kind is a clear error naming the kinds there are.
+    let out = slotproof()
+        .args([
+            "bench",
+            "--generate-gas",
+            "1M",
+            "--generate-kind",
+            "mulmodd",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("mulmodd") && err.contains("keccak256"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

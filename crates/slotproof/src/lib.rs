@@ -53,8 +53,8 @@ pub use proof::{
     ShardProof, SlotEntry, SubblockPublicValues,
 };
 pub use prove::{
-    BlockProver, BlockProverBuilder, DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError,
-    ProveTimings, ProvedBlock,
+    BlockProver, BlockProverBuilder, CPU_SHARDS_IN_FLIGHT, DEFAULT_MAX_SHARD_ROWS, Field, Progress,
+    ProveError, ProveTimings, ProvedBlock, ShardsInFlight,
 };
 pub use slotproof_prover::device_memory::Phase as DevicePhase;
 pub use verify::{

@@ -14,7 +14,7 @@ use core::ops::Range;
 
 use p3_field::PrimeField32;
 use slotproof_air::EvmAir;
-use slotproof_air::shard::{Shard, generate_shards_in, plan_shards, plan_shards_in};
+use slotproof_air::shard::{Shard, ShardStream, generate_shards_in, plan_shards, plan_shards_in};
 use slotproof_executor::trace::SubblockTrace;
 use slotproof_prover::device_memory::{Fit, MemoryPlan, Phase, ShardShape, TableShape, fit, plan};
 use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear};
@@ -276,39 +276,160 @@ fn recut_to_fit<F: Clone + Send + Sync>(
     let mut next = Vec::with_capacity(ranges.len());
     let mut next_cut = Vec::with_capacity(ranges.len());
     for (k, range) in ranges.iter().enumerate() {
-        if plans[k].peak <= budget {
-            next.push(range.clone());
-            next_cut.push(cut[k]);
-            continue;
-        }
-        let out_of_memory = |needed: u64| ProveError::OutOfDeviceMemory {
-            subblock,
-            shard: k,
-            steps: range.clone(),
-            needed,
-            available: budget,
-        };
-        let halvings = match fit(&planner.shape(&shards[k]), budget) {
-            Ok(Fit::Split { halvings, .. }) => halvings,
-            // The plan said it does not fit; the same plan cannot say otherwise.
-            Ok(Fit::Fits(_)) => 1,
-            Err(e) => return Err(out_of_memory(e.needed)),
-        };
-        if range.len() < 2 {
-            // One step cannot be cut; its tables are at their smallest already.
-            return Err(out_of_memory(plans[k].peak));
-        }
-        let rows = range
-            .len()
-            .div_ceil(1 << halvings.min(usize::BITS as usize - 1));
-        let parts = plan_shards_in(trace, range.clone(), rows.max(1)).map_err(|e| {
-            ProveError::TraceGeneration {
-                subblock,
-                reason: e.to_string(),
+        match parts_to_fit(
+            trace, range, &shards[k], &plans[k], planner, budget, subblock, k,
+        )? {
+            None => {
+                next.push(range.clone());
+                next_cut.push(cut[k]);
             }
-        })?;
-        next_cut.extend(std::iter::repeat_n(true, parts.len()));
-        next.extend(parts);
+            Some(parts) => {
+                next_cut.extend(std::iter::repeat_n(true, parts.len()));
+                next.extend(parts);
+            }
+        }
     }
     Ok((next, next_cut))
+}
+
+/// `None` if `shard` (of `range`, the `k`-th of its subblock) fits `budget`; else the parts
+/// `device_memory::fit` asks to cut it into (each is checked again once generated).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn parts_to_fit<F: Clone + Send + Sync>(
+    trace: &SubblockTrace,
+    range: &Range<usize>,
+    shard: &Shard<F>,
+    plan: &MemoryPlan,
+    planner: &ShardPlanner,
+    budget: u64,
+    subblock: usize,
+    k: usize,
+) -> Result<Option<Vec<Range<usize>>>, ProveError> {
+    if plan.peak <= budget {
+        return Ok(None);
+    }
+    let out_of_memory = |needed: u64| ProveError::OutOfDeviceMemory {
+        subblock,
+        shard: k,
+        steps: range.clone(),
+        needed,
+        available: budget,
+    };
+    let halvings = match fit(&planner.shape(shard), budget) {
+        Ok(Fit::Split { halvings, .. }) => halvings,
+        // The plan said it does not fit; the same plan cannot say otherwise.
+        Ok(Fit::Fits(_)) => 1,
+        Err(e) => return Err(out_of_memory(e.needed)),
+    };
+    if range.len() < 2 {
+        // One step cannot be cut; its tables are at their smallest already.
+        return Err(out_of_memory(plan.peak));
+    }
+    let rows = range
+        .len()
+        .div_ceil(1 << halvings.min(usize::BITS as usize - 1));
+    let parts = plan_shards_in(trace, range.clone(), rows.max(1)).map_err(|e| {
+        ProveError::TraceGeneration {
+            subblock,
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(Some(parts))
+}
+
+/// One shard of a subblock, fitted to the budget, with its plan.
+pub(crate) struct FittedShard<F> {
+    pub(crate) shard: Shard<F>,
+    pub(crate) plan: MemoryPlan,
+    pub(crate) areas: Vec<TableArea>,
+    pub(crate) cut_to_fit: bool,
+}
+
+/// A subblock's shards, generated and fitted one at a time in proof order: the same shards as
+/// [`fit_subblock`] (a shard over the budget is replaced by its parts, each checked again),
+/// holding only the one being generated.
+pub(crate) struct SubblockShards<'a> {
+    subblock: usize,
+    trace: &'a SubblockTrace,
+    stream: ShardStream<'a>,
+    /// Ranges still to generate, in proof order, with whether each is a part of a re-cut shard.
+    todo: std::collections::VecDeque<(Range<usize>, bool)>,
+    /// Shards handed out so far (for errors).
+    done: usize,
+    budget: Option<u64>,
+    settings: FriSettings,
+}
+
+impl<'a> SubblockShards<'a> {
+    pub(crate) fn new(
+        subblock: usize,
+        trace: &'a SubblockTrace,
+        max_rows: usize,
+        budget: Option<u64>,
+        settings: FriSettings,
+    ) -> Result<Self, ProveError> {
+        let tracegen = |e: slotproof_air::TraceError| ProveError::TraceGeneration {
+            subblock,
+            reason: e.to_string(),
+        };
+        let ranges = plan_shards(trace, max_rows).map_err(tracegen)?;
+        let stream = ShardStream::new(trace, &ranges).map_err(tracegen)?;
+        Ok(Self {
+            subblock,
+            trace,
+            stream,
+            todo: ranges.into_iter().map(|r| (r, false)).collect(),
+            done: 0,
+            budget,
+            settings,
+        })
+    }
+
+    /// The next shard in proof order, `None` after the last; `planner` is built from the first
+    /// shard generated when it is empty.
+    pub(crate) fn next<F: PlanField + PrimeField32>(
+        &mut self,
+        planner: &std::sync::OnceLock<Result<ShardPlanner, String>>,
+    ) -> Result<Option<FittedShard<F>>, ProveError> {
+        let tracegen = |e: slotproof_air::TraceError| ProveError::TraceGeneration {
+            subblock: self.subblock,
+            reason: e.to_string(),
+        };
+        while let Some((range, cut_to_fit)) = self.todo.pop_front() {
+            let shard: Shard<F> = self.stream.generate(range.clone()).map_err(tracegen)?;
+            let planner = planner
+                .get_or_init(|| ShardPlanner::new(&shard, self.settings).map_err(|e| e.to_string()))
+                .as_ref()
+                .map_err(|e| ProveError::Settings(e.clone()))?;
+            let shape = planner.shape(&shard);
+            let plan = plan(&shape);
+            if let Some(budget) = self.budget
+                && let Some(parts) = parts_to_fit(
+                    self.trace,
+                    &range,
+                    &shard,
+                    &plan,
+                    planner,
+                    budget,
+                    self.subblock,
+                    self.done,
+                )?
+            {
+                drop(shard);
+                self.stream.recut(range, &parts).map_err(tracegen)?;
+                for part in parts.into_iter().rev() {
+                    self.todo.push_front((part, true));
+                }
+                continue;
+            }
+            self.done += 1;
+            return Ok(Some(FittedShard {
+                shard,
+                areas: table_areas(&shape),
+                plan,
+                cut_to_fit,
+            }));
+        }
+        Ok(None)
+    }
 }

@@ -7,9 +7,15 @@
 //! overlap off the producer finishes before any lane starts (the order of earlier versions; for
 //! measuring what the overlap gains).
 //!
-//! Subblocks are generated in parallel, roughly in order, and published strictly in order: a
-//! subblock that finishes before an earlier one waits until that one is published, so shard
-//! indices, and the proof, do not depend on timing.
+//! Streaming (the default with overlap): shards are generated one at a time in proof order, and
+//! at most `shards_in_flight` are generated but not yet proven; the producer waits for a proof
+//! to finish before generating the next. Peak memory is then bounded by the shards in flight
+//! (and the execution's trace), not by the length of a subblock: a single giant transaction is
+//! one subblock of a hundred shards. Without a bound (or with overlap off), every subblock's
+//! shards are generated at once, subblocks in parallel, roughly in order, and published strictly
+//! in order: a subblock that finishes before an earlier one waits until that one is published,
+//! so shard indices, and the proof, do not depend on timing. The shards, and so the proof
+//! bytes, are the same either way.
 
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -22,7 +28,7 @@ use slotproof_executor::BlockExecution;
 use slotproof_prover::FriSettings;
 
 use crate::backend::Lane;
-use crate::memory::{PlanField, ShardReport, fit_subblock};
+use crate::memory::{FittedShard, PlanField, ShardReport, SubblockShards, fit_subblock};
 use crate::proof::ShardProof;
 use crate::prove::{Progress, ProveError};
 
@@ -54,6 +60,8 @@ struct QueueState<T> {
     stopped: bool,
     /// When a lane took the first shard.
     first_taken: Option<Instant>,
+    /// Shards reserved by the producer and not yet proven (or failed).
+    in_flight: usize,
 }
 
 impl<T> ShardQueue<T> {
@@ -67,6 +75,7 @@ impl<T> ShardQueue<T> {
                 closed: false,
                 stopped: false,
                 first_taken: None,
+                in_flight: 0,
             }),
             changed: Condvar::new(),
         }
@@ -132,6 +141,30 @@ impl<T> ShardQueue<T> {
         }
     }
 
+    /// Waits until fewer than `limit` shards are in flight, then counts one more (the shard the
+    /// producer generates next); `false` once the queue is stopped.
+    pub(crate) fn reserve(&self, limit: usize) -> bool {
+        let mut s = self.lock();
+        loop {
+            if s.stopped {
+                return false;
+            }
+            if s.in_flight < limit.max(1) {
+                s.in_flight += 1;
+                return true;
+            }
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// A shard in flight was proven (its traces freed) or failed.
+    pub(crate) fn release(&self) {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        drop(s);
+        self.changed.notify_all();
+    }
+
     /// When the first shard was taken (`None` if none was).
     fn first_taken(&self) -> Option<Instant> {
         self.lock().first_taken
@@ -148,6 +181,9 @@ pub(crate) struct ShardSource<'a> {
     /// Device memory one shard may plan for (`None`: shards are not cut).
     pub(crate) budget: Option<u64>,
     pub(crate) settings: FriSettings,
+    /// With overlap: at most this many shards generated and not yet proven (streaming); `None`:
+    /// every subblock's shards generated at once.
+    pub(crate) shards_in_flight: Option<usize>,
 }
 
 impl ShardSource<'_> {
@@ -190,6 +226,46 @@ impl ShardSource<'_> {
         }
     }
 
+    /// Generate the shards one at a time in proof order, each after reserving a place among the
+    /// `limit` in flight; returns the first error, after which the queue is stopped.
+    fn produce_streaming<F: PlanField + PrimeField32>(
+        &self,
+        queue: &ShardQueue<QueuedShard<F>>,
+        limit: usize,
+    ) -> Result<(), ProveError> {
+        let planner = OnceLock::new();
+        let mut position = 0;
+        let result = (|| {
+            for (i, sub) in self.execution.subblocks.iter().enumerate() {
+                if sub.trace.steps.is_empty() {
+                    continue;
+                }
+                let binding = shard_binding::<F>(&self.block, &self.subblocks[i]);
+                let mut shards =
+                    SubblockShards::new(i, &sub.trace, self.max_rows, self.budget, self.settings)?;
+                loop {
+                    if !queue.reserve(limit) {
+                        return Ok(());
+                    }
+                    let Some(fitted) = shards
+                        .next::<F>(&planner)
+                        .inspect_err(|_| queue.release())?
+                    else {
+                        queue.release();
+                        break;
+                    };
+                    queue.publish(position, vec![queued(i, fitted, binding.clone())]);
+                    position += 1;
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            queue.stop();
+        }
+        result
+    }
+
     /// Subblock `i`'s shards, fitted to the budget and bound to their block and subblock.
     fn generate<F: PlanField + PrimeField32>(
         &self,
@@ -211,25 +287,57 @@ impl ShardSource<'_> {
             .zip(fitted.plans)
             .zip(fitted.areas)
             .zip(fitted.cut_to_fit)
-            .map(|(((mut shard, plan), tables), cut_to_fit)| {
-                shard.bind(binding.clone());
-                QueuedShard {
-                    report: ShardReport {
-                        subblock: i,
-                        index: 0,
-                        steps: shard.steps.clone(),
-                        planned_device_bytes: plan.peak,
-                        peak_phase: plan.peak_phase,
+            .map(|(((shard, plan), areas), cut_to_fit)| {
+                queued(
+                    i,
+                    FittedShard {
+                        shard,
+                        plan,
+                        areas,
                         cut_to_fit,
-                        device: None,
-                        measured_device_bytes: None,
-                        tables,
-                        phases: Vec::new(),
                     },
-                    shard,
-                }
+                    binding.clone(),
+                )
             })
             .collect())
+    }
+}
+
+/// A fitted shard of subblock `i`, bound to its block and subblock, with its report.
+fn queued<F: Clone>(i: usize, fitted: FittedShard<F>, binding: Vec<F>) -> QueuedShard<F> {
+    let FittedShard {
+        mut shard,
+        plan,
+        areas,
+        cut_to_fit,
+    } = fitted;
+    shard.bind(binding);
+    QueuedShard {
+        report: ShardReport {
+            subblock: i,
+            index: 0,
+            steps: shard.steps.clone(),
+            planned_device_bytes: plan.peak,
+            peak_phase: plan.peak_phase,
+            cut_to_fit,
+            device: None,
+            measured_device_bytes: None,
+            tables: areas,
+            phases: Vec::new(),
+        },
+        shard,
+    }
+}
+
+/// Stops the queue when a lane panics, so that a producer waiting for a shard in flight to be
+/// proven (streaming) does not wait forever; the panic is then resumed when the lane is joined.
+struct StopOnPanic<'a, T>(&'a ShardQueue<T>);
+
+impl<T> Drop for StopOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
     }
 }
 
@@ -304,6 +412,8 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
 ) -> Result<ProvenShards, ProveError> {
     let queue = ShardQueue::<QueuedShard<F>>::new();
     let results: Mutex<BTreeMap<usize, Result<ProvenShard, ProveError>>> = Default::default();
+    // Streaming needs lanes taking shards while the producer waits for them: only with overlap.
+    let limit = source.shards_in_flight.filter(|_| overlap);
     let record = |index: usize, r: Result<ProvenShard, ProveError>| {
         match &r {
             Ok(_) => progress(Progress::ShardProven(index)),
@@ -313,10 +423,15 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(index, r);
+        // After the shard's traces are dropped (in `prove_one`): the producer may make the next.
+        queue.release();
     };
     let produce = || {
         let t = Instant::now();
-        let generated = source.produce(&queue);
+        let generated = match limit {
+            Some(limit) => source.produce_streaming(&queue, limit),
+            None => source.produce(&queue),
+        };
         let n = queue.close();
         if generated.is_ok() {
             progress(Progress::ShardsPlanned(n));
@@ -329,6 +444,7 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         for lane in lanes {
             let (queue, record) = (&queue, &record);
             lane_threads.push(scope.spawn(move || {
+                let _stop = StopOnPanic(queue);
                 if lane.device.is_some() {
                     while let Some((index, q)) = queue.take() {
                         record(index, prove_one(lane, index, q));
@@ -338,13 +454,28 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
                     // none of the workers that generate and prove.
                     rayon::in_place_scope(|s| {
                         while let Some((index, q)) = queue.take() {
-                            s.spawn(move |_| record(index, prove_one(lane, index, q)));
+                            s.spawn(move |_| {
+                                let _stop = StopOnPanic(queue);
+                                record(index, prove_one(lane, index, q))
+                            });
                         }
                     });
                 }
             }));
         }
-        let generated = before.unwrap_or_else(produce);
+        // The producer of a stream waits for proofs: on a thread of its own, never on a rayon
+        // worker that a proof might need.
+        let generated = match before {
+            Some(g) => g,
+            None => match scope.spawn(produce).join() {
+                Ok(g) => g,
+                Err(panic) => {
+                    // Lanes waiting for the next shard must end before the panic can go on.
+                    queue.stop();
+                    std::panic::resume_unwind(panic)
+                }
+            },
+        };
         for t in lane_threads {
             if let Err(panic) = t.join() {
                 std::panic::resume_unwind(panic);

@@ -128,6 +128,7 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
         max_rows: prover.max_shard_rows,
         budget: prover.shard_budget()?,
         settings,
+        shards_in_flight: None,
     };
     let lanes = F::lanes(
         &prover.backend,
@@ -135,6 +136,10 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
         prover.cuda_streams,
         settings,
     )?;
+    let source = ShardSource {
+        shards_in_flight: prover.shards_in_flight.limit(&lanes),
+        ..source
+    };
     generate_and_prove(&source, &lanes, prover.overlap_tracegen, progress)
 }
 
@@ -150,7 +155,44 @@ pub struct BlockProver {
     device_memory_budget: Option<u64>,
     profile_kernels: bool,
     overlap_tracegen: bool,
+    shards_in_flight: ShardsInFlight,
     device: DevicePool,
+}
+
+/// How many shards may be generated and not yet proven at once (with overlapped trace
+/// generation): what bounds the prover's memory on a long subblock. The proof is the same for
+/// every setting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShardsInFlight {
+    /// What the lanes prove at once, and one more generated ahead: on the CPU
+    /// [`CPU_SHARDS_IN_FLIGHT`], with CUDA one per stream plus one.
+    #[default]
+    Auto,
+    /// At most this many (at least 1).
+    AtMost(usize),
+    /// No bound: every subblock's shards are generated at once (subblocks in parallel), as
+    /// before streaming; peak memory then grows with the longest subblock.
+    Unbounded,
+}
+
+/// Shards in flight on the CPU by default: one proven while the next is generated (each proof
+/// is parallel inside). Measured on a 30 Mgas one-transaction MULMOD block, 2 cores: 2.59 GiB
+/// peak RSS with 2, 3.03 GiB with 3, 8.36 GiB unbounded, the same time within noise
+/// (benches/results/2026-12-06-cpu-2core-giant-streaming.md).
+pub const CPU_SHARDS_IN_FLIGHT: usize = 2;
+
+impl ShardsInFlight {
+    fn limit<F>(self, lanes: &[crate::backend::Lane<F>]) -> Option<usize> {
+        match self {
+            ShardsInFlight::Auto => Some(if lanes.iter().any(|l| l.device.is_some()) {
+                lanes.len() + 1
+            } else {
+                CPU_SHARDS_IN_FLIGHT
+            }),
+            ShardsInFlight::AtMost(n) => Some(n.max(1)),
+            ShardsInFlight::Unbounded => None,
+        }
+    }
 }
 
 /// The field shard proofs are made over (both with a degree-4 extension).
@@ -190,6 +232,7 @@ pub struct BlockProverBuilder {
     device_memory_budget: Option<u64>,
     profile_kernels: bool,
     overlap_tracegen: bool,
+    shards_in_flight: ShardsInFlight,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -206,6 +249,7 @@ impl Default for BlockProverBuilder {
             device_memory_budget: None,
             profile_kernels: false,
             overlap_tracegen: true,
+            shards_in_flight: ShardsInFlight::Auto,
         }
     }
 }
@@ -267,6 +311,13 @@ impl BlockProverBuilder {
         self
     }
 
+    /// How many shards may be generated and not yet proven at once (see [`ShardsInFlight`];
+    /// only with overlapped trace generation).
+    pub fn shards_in_flight(mut self, n: ShardsInFlight) -> Self {
+        self.shards_in_flight = n;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
@@ -277,6 +328,7 @@ impl BlockProverBuilder {
             device_memory_budget: self.device_memory_budget,
             profile_kernels: self.profile_kernels,
             overlap_tracegen: self.overlap_tracegen,
+            shards_in_flight: self.shards_in_flight,
             device: DevicePool::new(self.profile_kernels),
         }
     }
@@ -408,6 +460,11 @@ impl BlockProver {
     /// Whether trace generation overlaps proving (see [`BlockProverBuilder::overlap_tracegen`]).
     pub fn overlaps_tracegen(&self) -> bool {
         self.overlap_tracegen
+    }
+
+    /// The bound on shards in flight (see [`BlockProverBuilder::shards_in_flight`]).
+    pub fn shards_in_flight(&self) -> ShardsInFlight {
+        self.shards_in_flight
     }
 
     /// Whether kernels are timed (see [`BlockProverBuilder::profile_kernels`]).

@@ -17,12 +17,14 @@ pub mod asm;
 pub mod block;
 pub mod contracts;
 pub mod genesis;
+pub mod giant;
 pub mod kinds;
 
 pub use block::{
     Assembled, BlockPlan, TxSpec, TxType, assemble_with_gas_limit, transaction_outcomes,
 };
 pub use genesis::{CHAIN_ID, GAS_LIMIT, Genesis};
+pub use giant::{GIANT_GAS_RANGE, GIANT_SLACK, Giant, GiantKind, generate_giant};
 
 use crate::block::BlockExecution;
 use crate::error::ExecError;
@@ -146,7 +148,7 @@ pub struct Scaled {
 
 /// The gas limit of a scaled block: room for the target, the overshoot of the last round and
 /// the largest transaction's gas limit, in whole millions, never below mainnet's 30M.
-fn scaled_gas_limit(gas_target: u64) -> u64 {
+pub(crate) fn scaled_gas_limit(gas_target: u64) -> u64 {
     let raw = gas_target + gas_target / 4 + 8_000_000;
     raw.div_ceil(1_000_000).max(GAS_LIMIT / 1_000_000) * 1_000_000
 }

@@ -1,0 +1,69 @@
+//! Giant transactions: a generated block of one transaction looping MULMOD, proven with shards
+//! cut inside the transaction, and the same proof bytes whether shards are streamed (a bounded
+//! number in flight) or every shard of the subblock is generated at once. Runs on the CPU.
+
+use slotproof::executor::BlockInput;
+use slotproof::executor::generate::{GiantKind, fixture_text, generate_giant};
+use slotproof::{BlockProver, ProvedBlock, ShardsInFlight, verify_block_proof};
+
+/// About 12k steps of one transaction: with 2,048-row shards, 6 shards, 5 of them cut inside it.
+fn giant_block() -> BlockInput {
+    let giant = generate_giant(GiantKind::Mulmod, 100_000).unwrap();
+    BlockInput::from_json_str(&fixture_text(&giant.json).unwrap()).unwrap()
+}
+
+fn prove(input: &BlockInput, in_flight: ShardsInFlight, budget: Option<u64>) -> ProvedBlock {
+    BlockProver::builder()
+        .max_shard_rows(1 << 11)
+        .shards_in_flight(in_flight)
+        .device_memory_budget(budget)
+        .build()
+        .prove(input)
+        .unwrap()
+}
+
+#[test]
+fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
+    let input = giant_block();
+    let streamed = prove(&input, ShardsInFlight::AtMost(1), None);
+    assert_eq!(streamed.execution.transactions, 1);
+    assert_eq!(streamed.execution.subblocks.len(), 1);
+    let proof = &streamed.proof;
+    assert!(
+        proof.shards_with_carried_state() >= 3,
+        "{} shards, {} cut inside the transaction",
+        proof.shards.len(),
+        proof.shards_with_carried_state()
+    );
+    let bytes = proof.to_bytes().unwrap();
+    verify_block_proof(&bytes).unwrap();
+
+    // Every shard of the subblock generated at once (as before streaming): the same bytes.
+    let whole = prove(&input, ShardsInFlight::Unbounded, None);
+    assert!(whole.proof.to_bytes().unwrap() == bytes);
+    assert_eq!(
+        streamed
+            .shards
+            .iter()
+            .map(|r| r.steps.clone())
+            .collect::<Vec<_>>(),
+        whole
+            .shards
+            .iter()
+            .map(|r| r.steps.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn streamed_shards_re_cut_to_a_budget_are_the_ones_cut_at_once() {
+    let input = giant_block();
+    let whole = prove(&input, ShardsInFlight::Auto, None);
+    let budget = Some(whole.max_planned_device_bytes() - 1);
+    let streamed = prove(&input, ShardsInFlight::AtMost(2), budget);
+    let at_once = prove(&input, ShardsInFlight::Unbounded, budget);
+    assert!(streamed.shards.iter().any(|r| r.cut_to_fit));
+    assert!(streamed.shards.len() > whole.shards.len());
+    assert!(streamed.proof.to_bytes().unwrap() == at_once.proof.to_bytes().unwrap());
+    verify_block_proof(&streamed.proof.to_bytes().unwrap()).unwrap();
+}
