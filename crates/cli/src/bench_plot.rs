@@ -60,7 +60,8 @@ pub(crate) fn draw(path: &Path, points: &[LatencyPoint]) -> anyhow::Result<()> {
     let mut points = points.to_vec();
     points.sort_by(|a, b| a.mgas.total_cmp(&b.mgas));
     let max_x = points.iter().map(|p| p.mgas).fold(1.0, f64::max) * 1.1;
-    let max_y = points.iter().map(|p| p.end_to_end_s).fold(0.1, f64::max) * 1.15;
+    // Headroom above the tallest point for the legend (top left).
+    let max_y = points.iter().map(|p| p.end_to_end_s).fold(0.1, f64::max) * 1.4;
 
     let root = SVGBackend::new(path, (960, 600)).into_drawing_area();
     root.fill(&WHITE).context("background")?;
