@@ -243,23 +243,11 @@ pub fn generate_shards_in<F: PrimeField32>(
     trace: &SubblockTrace,
     ranges: Vec<Range<usize>>,
 ) -> Result<Vec<Shard<F>>, TraceError> {
-    let n = trace.steps.len();
-    if n == 0 {
-        return Err(TraceError::Empty);
-    }
-    let contiguous = ranges.first().is_some_and(|r| r.start == 0)
-        && ranges.last().is_some_and(|r| r.end == n)
-        && ranges.iter().all(|r| r.start < r.end)
-        && ranges.windows(2).all(|w| w[0].end == w[1].start);
-    if !contiguous {
-        return Err(TraceError::BadShardRanges { steps: n });
-    }
-    let mut boundaries: Vec<usize> = ranges.iter().map(|r| r.start).collect();
-    boundaries.push(n);
-    let an = analyze(trace, &boundaries)?;
+    // One analysis, then every shard at once (in parallel).
+    let stream = ShardStream::new(trace, &ranges)?;
     Ok(ranges
         .into_par_iter()
-        .map(|r| generate_shard(trace, &an, r))
+        .map(|r| generate_shard(trace, &stream.analysis, r))
         .collect())
 }
 

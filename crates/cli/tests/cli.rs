@@ -6,17 +6,23 @@ fn slotproof() -> Command {
     Command::new(env!("CARGO_BIN_EXE_slotproof"))
 }
 
+/// The command exited 0; its stderr otherwise.
+#[track_caller]
+fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn default_run_proves_the_embedded_block() {
     let out = slotproof()
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("fixtures/mixed.json (embedded)"));
     // Aggregated by default: one proof, block proof v3, verified.
@@ -101,11 +107,7 @@ fn prove_writes_a_proof_that_verify_accepts_and_a_tampered_one_it_rejects() {
         .arg(&proof)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in [
         "block_number",
@@ -221,11 +223,7 @@ fn bench_aggregates_and_plots() {
         .arg(&plot)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("aggregation share %"), "{table}");
     let doc: serde_json::Value =
@@ -291,11 +289,7 @@ fn bench_writes_runs_and_percentiles_as_json() {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("end-to-end ms"), "{table}");
     assert!(table.contains("Mgas in 12s"), "{table}");
@@ -468,11 +462,7 @@ fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
             .unwrap()
     };
     let out = prove(&[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let planned = &v["planned_device_memory"];
     let per_shard = planned["per_shard"].as_array().unwrap();
@@ -511,11 +501,7 @@ fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
             .args(extra)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["phases_ms"]["tracegen_overlapped"], extra.is_none());
     }
@@ -523,11 +509,7 @@ fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
 
     let budget = (max - 1).to_string();
     let out = prove(&["--device-memory-budget", &budget]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let cut: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cut["verified"], true);
     assert!(cut["shards"].as_u64() > v["shards"].as_u64());
@@ -635,11 +617,7 @@ fn leaf_proves_a_shard_and_its_leaf_and_reports_the_documented_keys() {
         .args(["leaf", fixture, "--shard", "0", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in [
         "verified",
@@ -692,11 +670,7 @@ fn generate_fixtures_writes_a_giant_block_that_executes() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let path = dir.join("sar-150k.json");
     let out = slotproof().arg("execute").arg(&path).output().unwrap();
     assert!(out.status.success());
