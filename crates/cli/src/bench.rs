@@ -351,7 +351,7 @@ fn aggregate_once(
 }
 
 /// Per-layer security of an aggregated proof as JSON rows.
-fn layer_security_json() -> Value {
+pub(crate) fn layer_security_json() -> Value {
     json!(
         slotproof::aggregate::layer_security()
             .iter()

@@ -261,11 +261,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             "root_ms": ms(agg.times.root),
             "root_proof_bytes": agg.root_proof_bytes,
             // Conjectured bits per layer: the project's toy formula and Plonky3's estimate.
-            "security_bits": slotproof::aggregate::layer_security().iter().map(|(layer, s)| json!({
-                "layer": layer,
-                "conjectured_bits": s.conjectured_bits,
-                "p3_random_words_ldt_bits": s.p3_random_words_ldt_bits,
-            })).collect::<Vec<_>>(),
+            "security_bits": crate::bench::layer_security_json(),
             "proof_bytes": v3.len(),
             "shard_proofs_bytes": v2_bytes.len(),
             // With the root key this run's aggregation made (`slotproof verify` rebuilds it
