@@ -319,11 +319,16 @@ pub struct LayerTimes {
     pub leaves: Vec<Duration>,
     pub internal: Vec<Duration>,
     pub root: Duration,
+    /// The part of `root` that made the root circuit's verifying key (what a verifier without
+    /// fixed shapes must also do, given the circuit).
+    pub root_keygen: Duration,
 }
 
-/// A proven tree: the root and what each layer took.
-pub struct ProvenTree {
+/// A proven tree: the root, the key it was proven under (`K`: the backend's key) and what each
+/// layer took.
+pub struct ProvenTree<K> {
     pub root: ProvenNode,
+    pub root_key: K,
     pub times: LayerTimes,
 }
 
@@ -367,7 +372,7 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     leaves: Vec<ProvenNode>,
     mut times: LayerTimes,
     on_node: OnNodeProven<'_>,
-) -> Result<ProvenTree, TreeError> {
+) -> Result<ProvenTree<ShardKey<ShardConfig, B::Committed>>, TreeError> {
     let mut keys = NodeKeys::new();
     let top = chain::fold_tree(leaves, |left, right| {
         let start = Instant::now();
@@ -386,10 +391,17 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     let start = Instant::now();
     let pv = top.instance_public_values();
     let (circuit, witness) = build_root(top.child(&pv))?;
-    let root = prove_node(root_prover, circuit, &witness)?;
+    let keygen_start = Instant::now();
+    let root_key = circuit.keygen(root_prover)?;
+    times.root_keygen = keygen_start.elapsed();
+    let root = prove_node_with_key(root_prover, &root_key, circuit, &witness)?;
     times.root = start.elapsed();
     on_node(NodeKind::Root);
-    Ok(ProvenTree { root, times })
+    Ok(ProvenTree {
+        root,
+        root_key,
+        times,
+    })
 }
 
 /// Prove the whole tree over `shards`: [`prove_leaves`], then [`prove_upper_layers`];
@@ -399,7 +411,7 @@ pub fn prove_tree<B: Backend<ShardConfig>>(
     root_prover: &ShardProver<ShardConfig, B>,
     shards: &[TreeChild<'_>],
     on_node: OnNodeProven<'_>,
-) -> Result<ProvenTree, TreeError> {
+) -> Result<ProvenTree<ShardKey<ShardConfig, B::Committed>>, TreeError> {
     let mut times = LayerTimes::default();
     let leaves = prove_leaves(node_prover, shards, &mut times, on_node)?;
     prove_upper_layers(node_prover, root_prover, leaves, times, on_node)

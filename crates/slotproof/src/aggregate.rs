@@ -250,9 +250,9 @@ pub fn aggregate_block_with_progress(
         .map_err(|e| AggregateError::Encode(e.to_string()))?
         .len();
 
-    let start = Instant::now();
-    let key = tree.root.circuit.keygen(&root_prover)?;
-    let root_keygen_time = start.elapsed();
+    // The key the root was proven under (made once, in `prove_tree`).
+    let key = tree.root_key;
+    let root_keygen_time = tree.times.root_keygen;
     let start = Instant::now();
     verify_leaf(&root_prover, &key, &tree.root.circuit, &tree.root.proof)?;
     let shard_subblocks: Vec<u32> = proof.shards.iter().map(|s| s.subblock).collect();
