@@ -427,41 +427,53 @@ macro_rules! field_tests {
     };
 }
 
-/// A real EVM shard (the generated `token` block's first shard of 256 steps: every chip, the
-/// CPU and ALU chips with 4 quotient chunks at blowup 2, so their LDEs are re-extended onto the
-/// quotient domain on the engine; LogUp on the stack, resume, opcode, bytecode, ALU and range
-/// buses) proven through the resident backend with the reference model as the device: the CPU
-/// backend's bytes, accepted by the stock verifier, nothing downloaded whole.
+/// A real EVM shard (the generated `token` block's first shard of 256 steps: every chip; LogUp
+/// on the stack, resume, opcode, bytecode, ALU and range buses) proven through the resident
+/// backend with the reference model as the device: the CPU backend's bytes, accepted by the
+/// stock verifier, nothing downloaded whole. Under the default settings (blowup 4) and at
+/// blowup 2, where the CPU and ALU chips' 4 quotient chunks outgrow the LDE, so their LDEs are
+/// re-extended onto the quotient domain on the engine.
 #[test]
 fn evm_shard_through_the_reference_engine_is_the_cpu_proof() {
     type F = KoalaBear;
     let shard = common::first_token_shard::<F>(256);
-    let settings = FriSettings::DEFAULT;
-    let cpu = slotproof_prover::ShardProver::cpu(settings);
-    let engine = Arc::new(AuditEngine::default());
-    let model = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
-        CudaProverBackend::<F, AuditEngine>::with_engine(engine.clone(), s)
-    });
-    let a = cpu
-        .prove(&shard.airs, &shard.traces, &shard.public_values)
-        .expect("CPU proof");
-    let b = model
-        .prove(&shard.airs, &shard.traces, &shard.public_values)
-        .expect("reference-engine proof");
-    assert_eq!(
-        slotproof_prover::proof_to_bytes(&a).unwrap(),
-        slotproof_prover::proof_to_bytes(&b).unwrap(),
-        "EVM shard: the resident backend's proof differs from the CPU backend's"
-    );
-    cpu.verify(&shard.airs, &b, &shard.public_values)
-        .expect("the stock verifier accepts it");
-    let l = &engine.ledger;
-    eprintln!("{l:#?}");
-    assert_eq!(l.matrix_downloads.load(Ordering::Relaxed), 0);
-    assert!(
-        l.quotient_reextensions.load(Ordering::Relaxed) >= 2,
-        "the CPU and ALU chips' LDEs must be re-extended onto their quotient domains"
-    );
+    let blowup_2 = FriSettings {
+        log_blowup: 1,
+        num_queries: 85,
+        ..FriSettings::DEFAULT
+    };
+    for (settings, reextends) in [(FriSettings::DEFAULT, false), (blowup_2, true)] {
+        let cpu = slotproof_prover::ShardProver::cpu(settings);
+        let engine = Arc::new(AuditEngine::default());
+        let model = slotproof_prover::ShardProver::with_backend(settings, |_, s| {
+            CudaProverBackend::<F, AuditEngine>::with_engine(engine.clone(), s)
+        });
+        let a = cpu
+            .prove(&shard.airs, &shard.traces, &shard.public_values)
+            .expect("CPU proof");
+        let b = model
+            .prove(&shard.airs, &shard.traces, &shard.public_values)
+            .expect("reference-engine proof");
+        assert_eq!(
+            slotproof_prover::proof_to_bytes(&a).unwrap(),
+            slotproof_prover::proof_to_bytes(&b).unwrap(),
+            "EVM shard, {settings:?}: the resident backend's proof differs from the CPU backend's"
+        );
+        cpu.verify(&shard.airs, &b, &shard.public_values)
+            .expect("the stock verifier accepts it");
+        let l = &engine.ledger;
+        eprintln!("{settings:?}: {l:#?}");
+        assert_eq!(l.matrix_downloads.load(Ordering::Relaxed), 0);
+        let reextensions = l.quotient_reextensions.load(Ordering::Relaxed);
+        if reextends {
+            assert!(
+                reextensions >= 2,
+                "the CPU and ALU chips' LDEs must be re-extended onto their quotient domains"
+            );
+        } else {
+            assert_eq!(reextensions, 0, "at blowup 4 no LDE needs re-extending");
+        }
+    }
 }
 
 /// The resident device memory of a real EVM shard proof (the generated `token` block's),
