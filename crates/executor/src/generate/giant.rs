@@ -24,6 +24,10 @@ pub enum GiantKind {
     Mulmod,
     /// `x ^= x >>> 3` (arithmetic shift of a negative word).
     Sar,
+    /// `x ^= x << 5; x ^= x >> 7; x ^= x >>> 3`: SHL, SHR and SAR mixed.
+    Shifts,
+    /// `x ^= x sdiv 7; x ^= x / 3` (a negative dividend): SDIV and DIV mixed.
+    Div,
     /// `x = x ** x` (odd x, a full 32-byte exponent: the most expensive EXP).
     Exp,
     /// `mem[0..32] = keccak256(mem[0..512])`.
@@ -40,15 +44,17 @@ const RESERVE: u64 = 40_000;
 pub const GIANT_GAS_RANGE: std::ops::RangeInclusive<u64> = 100_000..=250_000_000;
 
 impl GiantKind {
-    pub fn all() -> [GiantKind; 5] {
+    pub fn all() -> [GiantKind; 7] {
         use GiantKind::*;
-        [Mulmod, Sar, Exp, Keccak256, Mcopy]
+        [Mulmod, Sar, Shifts, Div, Exp, Keccak256, Mcopy]
     }
 
     pub fn name(self) -> &'static str {
         match self {
             GiantKind::Mulmod => "mulmod",
             GiantKind::Sar => "sar",
+            GiantKind::Shifts => "shifts",
+            GiantKind::Div => "div",
             GiantKind::Exp => "exp",
             GiantKind::Keccak256 => "keccak256",
             GiantKind::Mcopy => "mcopy",
@@ -59,14 +65,16 @@ impl GiantKind {
         Self::all().into_iter().find(|k| k.name() == name)
     }
 
-    /// The opcode the loop is made of (what a test counts).
-    pub fn opcode(self) -> u8 {
+    /// The opcodes the loop is made of (what a test counts).
+    pub fn opcodes(self) -> &'static [u8] {
         match self {
-            GiantKind::Mulmod => MULMOD,
-            GiantKind::Sar => SAR,
-            GiantKind::Exp => EXP,
-            GiantKind::Keccak256 => KECCAK256,
-            GiantKind::Mcopy => MCOPY,
+            GiantKind::Mulmod => &[MULMOD],
+            GiantKind::Sar => &[SAR],
+            GiantKind::Shifts => &[SHL, SHR, SAR],
+            GiantKind::Div => &[SDIV, DIV],
+            GiantKind::Exp => &[EXP],
+            GiantKind::Keccak256 => &[KECCAK256],
+            GiantKind::Mcopy => &[MCOPY],
         }
     }
 
@@ -74,6 +82,10 @@ impl GiantKind {
         match self {
             GiantKind::Mulmod => "one transaction looping MULMOD (x = x*x mod p)",
             GiantKind::Sar => "one transaction looping SAR (x ^= x >>> 3)",
+            GiantKind::Shifts => {
+                "one transaction looping SHL, SHR and SAR (x ^= x << 5; x ^= x >> 7; x ^= x >>> 3)"
+            }
+            GiantKind::Div => "one transaction looping SDIV and DIV (x ^= x sdiv 7; x ^= x / 3)",
             GiantKind::Exp => "one transaction looping EXP (x = x**x, 32-byte exponents)",
             GiantKind::Keccak256 => "one transaction looping KECCAK256 over 512 bytes of memory",
             GiantKind::Mcopy => "one transaction looping MCOPY of 256 bytes",
@@ -86,6 +98,8 @@ impl GiantKind {
         match self {
             GiantKind::Mulmod => address!("0x5107000000000000000000000000000000000010"),
             GiantKind::Sar => address!("0x5107000000000000000000000000000000000011"),
+            GiantKind::Shifts => address!("0x5107000000000000000000000000000000000015"),
+            GiantKind::Div => address!("0x5107000000000000000000000000000000000016"),
             GiantKind::Exp => address!("0x5107000000000000000000000000000000000012"),
             GiantKind::Keccak256 => address!("0x5107000000000000000000000000000000000013"),
             GiantKind::Mcopy => address!("0x5107000000000000000000000000000000000014"),
@@ -110,7 +124,7 @@ impl GiantKind {
             GiantKind::Mulmod => {
                 a.push_n(32, &p).push_n(32, &seed); // [p, x]
             }
-            GiantKind::Sar | GiantKind::Exp => {
+            GiantKind::Sar | GiantKind::Shifts | GiantKind::Div | GiantKind::Exp => {
                 a.push_n(32, &seed); // [x] (negative and odd)
             }
             GiantKind::Keccak256 | GiantKind::Mcopy => {
@@ -126,6 +140,23 @@ impl GiantKind {
             GiantKind::Mulmod => a.ops(&[DUP2, SWAP1, DUP1, MULMOD]),
             // [x] -> [x, x, 3] -> [x, x >>> 3] -> [x ^ (x >>> 3)]
             GiantKind::Sar => a.op(DUP1).push(3).ops(&[SAR, XOR]),
+            // SHL/SHR/SAR pop the shift first: [x] -> [x, x, 5] -> [x, x << 5] -> [x ^ (x << 5)]
+            GiantKind::Shifts => a
+                .op(DUP1)
+                .push(5)
+                .ops(&[SHL, XOR, DUP1])
+                .push(7)
+                .ops(&[SHR, XOR, DUP1])
+                .push(3)
+                .ops(&[SAR, XOR]),
+            // The dividend is on top: [x] -> [x, 7, x] -> [x, x sdiv 7] -> [x ^ (x sdiv 7)]
+            GiantKind::Div => a
+                .push(7)
+                .op(DUP2)
+                .ops(&[SDIV, XOR])
+                .push(3)
+                .op(DUP2)
+                .ops(&[DIV, XOR]),
             // [x] -> [x, x**x] -> [x**x]
             GiantKind::Exp => a.ops(&[DUP1, DUP1, EXP, SWAP1, POP]),
             GiantKind::Keccak256 => a.push(0x200).push0().op(KECCAK256).push0().op(MSTORE),
@@ -241,7 +272,9 @@ mod tests {
             let code = kind
                 .contract()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
-            assert!(code.contains(&kind.opcode()), "{}", kind.name());
+            for op in kind.opcodes() {
+                assert!(code.contains(op), "{}", kind.name());
+            }
             assert_eq!(GiantKind::from_name(kind.name()), Some(kind));
         }
     }
