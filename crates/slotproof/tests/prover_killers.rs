@@ -1,0 +1,64 @@
+//! Prover-killer blocks (issue 14): generated blocks of one transaction that fills ~2 Mgas
+//! with one expensive opcode family (MULMOD, EXP with 32-byte exponents, SHL/SHR/SAR, SDIV/DIV),
+//! each proven with the default prover and verified. Their shards are cut inside the
+//! transaction, so they also exercise carried state. The ~30 Mgas versions are bench figures
+//! (`slotproof bench --generate-gas 30M --generate-kind K`), not tests.
+
+use slotproof::air::coverage::constrained_share;
+use slotproof::executor::BlockInput;
+use slotproof::executor::generate::{GiantKind, fixture_text, generate_giant};
+use slotproof::{BlockProver, verify_block_proof};
+
+const GAS: u64 = 2_000_000;
+
+fn prove_and_verify(kind: GiantKind) {
+    let giant = generate_giant(kind, GAS).unwrap();
+    let input = BlockInput::from_json_str(&fixture_text(&giant.json).unwrap()).unwrap();
+    let proved = BlockProver::builder()
+        .build()
+        .prove(&input)
+        .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+    let bytes = proved.proof.to_bytes().unwrap();
+    let block = verify_block_proof(&bytes).unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+    assert_eq!(block, proved.proof.block, "{}", kind.name());
+
+    let e = &proved.execution;
+    assert_eq!(e.transactions, 1, "{}", kind.name());
+    let (mut steps, mut constrained) = (0usize, 0usize);
+    for sub in &e.subblocks {
+        let share = constrained_share(&sub.trace);
+        steps += share.steps;
+        constrained += share.constrained_steps;
+    }
+    eprintln!(
+        "{}: {} gas, {steps} steps, {} shards ({} cut inside the transaction), {:.1}% of the \
+         steps constrained, {} proof bytes",
+        kind.name(),
+        e.gas_used,
+        proved.proof.shards.len(),
+        proved.proof.shards_with_carried_state(),
+        100.0 * constrained as f64 / steps.max(1) as f64,
+        bytes.len()
+    );
+    assert!(e.gas_used > GAS / 2, "{}: {} gas", kind.name(), e.gas_used);
+}
+
+#[test]
+fn mulmod_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::Mulmod);
+}
+
+#[test]
+fn exp_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::Exp);
+}
+
+#[test]
+fn shifts_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::Shifts);
+}
+
+#[test]
+fn div_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::Div);
+}
