@@ -464,20 +464,65 @@ pub fn placeholder_node(
 /// a verifier without the shard proofs must: each node's circuit from placeholder proofs of
 /// its children's circuits ([`circuit_of_shape`], [`placeholder_node`]), over the tree's
 /// pairing. Its verifying key is the real root's.
+///
+/// A node's circuit depends on its children's only, so each distinct node is made once: shards
+/// given as the same placeholder (the same `key` and `proof`) share a leaf, internal nodes over
+/// the same children share a node, and equal programs share one placeholder proof (the costly
+/// part). A block of many equal full shards needs about two nodes a layer, not one per node.
 pub fn root_circuit_of_shapes(shards: &[TreeChild<'_>]) -> Result<LeafCircuit, TreeError> {
-    let leaves = shards
-        .iter()
-        .map(|&s| placeholder_node(LEAF_SETTINGS, circuit_of_shape(NodeKind::ShardLeaf, &[s])?))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut nodes = DistinctNodes::default();
+    let mut leaf_of: Vec<(TreeChild<'_>, usize)> = Vec::new();
+    let mut leaves = Vec::with_capacity(shards.len());
+    for &shard in shards {
+        let same = leaf_of.iter().find(|(c, _)| {
+            std::ptr::eq(c.key, shard.key)
+                && std::ptr::eq(c.proof, shard.proof)
+                && c.public_values == shard.public_values
+        });
+        let id = match same {
+            Some(&(_, id)) => id,
+            None => {
+                let id = nodes.insert(circuit_of_shape(NodeKind::ShardLeaf, &[shard])?)?;
+                leaf_of.push((shard, id));
+                id
+            }
+        };
+        leaves.push(id);
+    }
+    let mut internal_of: Vec<((usize, usize), usize)> = Vec::new();
     let top = chain::fold_tree(leaves, |left, right| {
-        let (lpv, rpv) = (
-            left.instance_public_values(),
-            right.instance_public_values(),
-        );
-        let circuit = circuit_of_shape(NodeKind::Internal, &[left.child(&lpv), right.child(&rpv)])?;
-        placeholder_node(LEAF_SETTINGS, circuit)
+        if let Some(&(_, id)) = internal_of.iter().find(|(pair, _)| *pair == (left, right)) {
+            return Ok(id);
+        }
+        let (l, r) = (&nodes.nodes[left], &nodes.nodes[right]);
+        let (lpv, rpv) = (l.instance_public_values(), r.instance_public_values());
+        let circuit = circuit_of_shape(NodeKind::Internal, &[l.child(&lpv), r.child(&rpv)])?;
+        let id = nodes.insert(circuit)?;
+        internal_of.push(((left, right), id));
+        Ok::<_, TreeError>(id)
     })?
     .ok_or(TreeError::Empty)?;
+    let top = &nodes.nodes[top];
     let pv = top.instance_public_values();
     circuit_of_shape(NodeKind::Root, &[top.child(&pv)])
+}
+
+/// The distinct placeholder nodes of a tree being rebuilt, by program.
+#[derive(Default)]
+struct DistinctNodes {
+    nodes: Vec<ProvenNode>,
+}
+
+impl DistinctNodes {
+    /// The index of `circuit`'s placeholder node, proven the first time its program is seen.
+    fn insert(&mut self, circuit: LeafCircuit) -> Result<usize, TreeError> {
+        if let Some(at) = self.nodes.iter().position(|n| {
+            n.circuit.program == circuit.program
+                && n.circuit.num_public_values == circuit.num_public_values
+        }) {
+            return Ok(at);
+        }
+        self.nodes.push(placeholder_node(LEAF_SETTINGS, circuit)?);
+        Ok(self.nodes.len() - 1)
+    }
 }

@@ -10,8 +10,10 @@ use slotproof_prover::{CpuShardProver, FriSettings, ProverOptions, ShardProver};
 use slotproof_recursion::MirrorKey;
 use slotproof_recursion::config::Val;
 use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
+use slotproof_recursion::chain::fold_tree;
 use slotproof_recursion::tree::{
-    NodeKind, TreeChild, TreeError, build_shard_leaf, circuit_of_shape,
+    NodeKind, TreeChild, TreeError, build_shard_leaf, circuit_of_shape, placeholder_node,
+    root_circuit_of_shapes,
 };
 
 mod common;
@@ -81,4 +83,50 @@ fn a_leaf_circuit_follows_from_the_shard_shape_alone() {
         build_shard_leaf(fake),
         Err(TreeError::ChildRejected { child: 0, .. })
     ));
+}
+
+/// The root circuit rebuilt with each distinct node made once (shards given as one shared
+/// placeholder, internal nodes over the same children) is the one made node by node, as the
+/// tree pairs them: equal programs, equal keys.
+#[test]
+fn the_rebuilt_root_makes_each_distinct_node_once_and_is_unchanged() {
+    let settings = FriSettings::DEFAULT;
+    let shard = transfers_first_shard();
+    let unchecked: CpuShardProver<Val> = ShardProver::cpu(settings).with_options(ProverOptions {
+        check_witness: false,
+    });
+    let proof = unchecked
+        .prove(&shard.airs, &shard.traces, &shard.public_values)
+        .expect("the shard proves");
+    let data = unchecked.setup(&shard.airs, &proof.degree_bits).expect("key");
+    let key = MirrorKey::new(settings, &shard.airs, &proof.degree_bits, &data.common).expect("key");
+    let child = TreeChild {
+        key: &key,
+        proof: &proof,
+        public_values: &shard.public_values,
+    };
+    // Three shards of one shape: the pairing makes (0, 1), then ((0, 1), 2).
+    let shards = [child; 3];
+    let deduplicated = root_circuit_of_shapes(&shards).expect("rebuilt");
+
+    let leaves = shards
+        .iter()
+        .map(|&s| placeholder_node(LEAF_SETTINGS, circuit_of_shape(NodeKind::ShardLeaf, &[s])?))
+        .collect::<Result<Vec<_>, TreeError>>()
+        .expect("leaves");
+    let top = fold_tree(leaves, |left, right| {
+        let (lpv, rpv) = (
+            left.instance_public_values(),
+            right.instance_public_values(),
+        );
+        let circuit = circuit_of_shape(NodeKind::Internal, &[left.child(&lpv), right.child(&rpv)])?;
+        placeholder_node(LEAF_SETTINGS, circuit)
+    })
+    .expect("internal nodes")
+    .expect("a top node");
+    let pv = top.instance_public_values();
+    let node_by_node = circuit_of_shape(NodeKind::Root, &[top.child(&pv)]).expect("root");
+
+    assert!(deduplicated.program == node_by_node.program);
+    assert_eq!(deduplicated.rows(), node_by_node.rows());
 }

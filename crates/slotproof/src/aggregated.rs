@@ -11,9 +11,9 @@
 //! **The key is rebuilt from the shapes** (no fixed shard shapes or `vk_root` yet, issue 13
 //! item 3): every node's circuit is emitted from placeholder proofs of its children's shapes
 //! (`slotproof_recursion::tree::root_circuit_of_shapes`), which gives the real circuits, since a
-//! program depends on shapes only. That costs about as much as proving the tree's upper layers
-//! (an unchecked placeholder proof per node): seconds to minutes, not the milliseconds a
-//! verifier holding a fixed `vk_root` would take.
+//! program depends on shapes only. That costs an unchecked placeholder proof per *distinct*
+//! node (shards of one shape share a leaf, nodes over the same children share a node): seconds
+//! to a minute, not the milliseconds a verifier holding a fixed `vk_root` would take.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
