@@ -33,7 +33,8 @@ use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::tree::{TreeChild, root_circuit_of_shapes};
 
 use crate::aggregate::{AggregatedBlock, RootVerifyingKey, claimed_root_values};
-use crate::proof::{BlockProof, BlockPublicValues, SubblockPublicValues};
+pub use crate::compact_claims::{ClaimsDecodeError, CompactClaims};
+use crate::proof::{BlockProof, BlockPublicValues};
 use crate::verify::{VerifyError, check_claims};
 
 /// Version of the aggregated block proof format.
@@ -57,7 +58,9 @@ pub struct AggregatedProof {
     /// The field of the shard and recursion proofs ("koalabear").
     pub field: String,
     pub block: BlockPublicValues,
-    pub subblocks: Vec<SubblockPublicValues>,
+    /// The subblock claims, without what the verifier restores (implied reads, repeated
+    /// addresses and code hashes, leading zero bytes): [`CompactClaims`].
+    pub subblocks: CompactClaims,
     /// The coverage table's version: what the proof constrains is that version's table, which
     /// the verifier holds (`slotproof coverage` prints it) and checks is its own. (v2 carries
     /// the table's text too; the verifier never reads it, so v3 leaves it out: 15 KB.)
@@ -75,7 +78,7 @@ impl AggregatedProof {
             version: AGGREGATED_PROOF_VERSION,
             field: proof.field.clone(),
             block: proof.block.clone(),
-            subblocks: proof.subblocks.clone(),
+            subblocks: CompactClaims::encode(&proof.subblocks),
             coverage_version: proof.coverage_version,
             shards: proof
                 .shards
@@ -153,10 +156,11 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
             proof.field
         )));
     }
-    check_claims(&proof.block, &proof.subblocks)?;
+    let subblocks = proof.subblocks.decode()?;
+    check_claims(&proof.block, &subblocks)?;
     let shard_subblocks: Vec<u32> = proof.shards.iter().map(|s| s.subblock).collect();
     // The root's public values, as the claims give them (the shard list checked).
-    let claimed = claimed_root_values(&proof.block, &proof.subblocks, &shard_subblocks)
+    let claimed = claimed_root_values(&proof.block, &subblocks, &shard_subblocks)
         .map_err(VerifyError::RootClaims)?;
 
     let tables = EvmAir::shard_airs().len();

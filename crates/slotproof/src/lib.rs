@@ -36,6 +36,7 @@
 pub mod aggregate;
 pub mod aggregated;
 mod backend;
+mod compact_claims;
 pub mod leaf;
 mod memory;
 mod pipeline;

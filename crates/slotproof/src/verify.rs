@@ -33,6 +33,8 @@ use thiserror::Error;
 pub enum VerifyError {
     #[error("malformed proof bytes: {0}")]
     Malformed(String),
+    #[error("malformed claims: {0}")]
+    Claims(#[from] crate::compact_claims::ClaimsDecodeError),
     #[error("unsupported proof: {0}")]
     Unsupported(String),
     #[error("the proof has no subblocks")]
@@ -410,10 +412,10 @@ fn shard_ranges(proof: &BlockProof) -> Result<Vec<Option<std::ops::Range<usize>>
     Ok(ranges)
 }
 
-type Addr = [u8; 20];
-type Word = [u8; 32];
+pub(crate) type Addr = [u8; 20];
+pub(crate) type Word = [u8; 32];
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     alloy_primitives::hex::encode_prefixed(b)
 }
 
@@ -462,8 +464,10 @@ fn check_canonical(sub: u32, b: &BoundaryValues) -> Result<(), VerifyError> {
 }
 
 /// The state the subblocks so far left behind: for each key the latest write and its subblock.
+/// What a later subblock's reads must see (the continuity check), and what block proof v3
+/// leaves out of its claims for the same reason (`crate::compact_claims`).
 #[derive(Default)]
-struct WrittenState {
+pub(crate) struct WrittenState {
     accounts: HashMap<Addr, (Option<crate::proof::AccountState>, u32)>,
     slots: BTreeMap<(Addr, Word), (Word, u32)>,
     /// Accounts whose storage a subblock wiped, with the latest such subblock: their slots
@@ -472,26 +476,36 @@ struct WrittenState {
 }
 
 impl WrittenState {
+    /// The latest write of account `a` and its subblock, if a subblock so far wrote it.
+    pub(crate) fn account(&self, a: &Addr) -> Option<(Option<crate::proof::AccountState>, u32)> {
+        self.accounts.get(a).copied()
+    }
+
+    /// The value slot `slot` of `a` has after the subblocks so far, and the subblock that set
+    /// it, if one did: its latest write, or zero after its account's storage was wiped.
+    pub(crate) fn slot(&self, a: &Addr, slot: &Word) -> Option<(Word, u32)> {
+        match self.slots.get(&(*a, *slot)) {
+            Some(&(v, by)) => Some((v, by)),
+            None => self.cleared.get(a).map(|&by| ([0u8; 32], by)),
+        }
+    }
+
     fn check_reads(&self, sub: u32, b: &BoundaryValues) -> Result<(), VerifyError> {
         for r in &b.account_reads {
-            if let Some((latest, by)) = self.accounts.get(&r.address)
-                && *latest != r.state
+            if let Some((latest, by)) = self.account(&r.address)
+                && latest != r.state
             {
                 return Err(VerifyError::StateDiscontinuity {
                     subblock: sub,
                     key: format!("account {}", hex(&r.address)),
                     read: show_account(&r.state),
-                    expected: show_account(latest),
-                    written_by: *by,
+                    expected: show_account(&latest),
+                    written_by: by,
                 });
             }
         }
         for r in &b.storage_reads {
-            let latest = match self.slots.get(&(r.address, r.slot)) {
-                Some(&(v, by)) => Some((v, by)),
-                None => self.cleared.get(&r.address).map(|&by| ([0u8; 32], by)),
-            };
-            if let Some((v, by)) = latest
+            if let Some((v, by)) = self.slot(&r.address, &r.slot)
                 && v != r.value
             {
                 return Err(VerifyError::StateDiscontinuity {
@@ -506,7 +520,7 @@ impl WrittenState {
         Ok(())
     }
 
-    fn apply_writes(&mut self, sub: u32, b: &BoundaryValues) {
+    pub(crate) fn apply_writes(&mut self, sub: u32, b: &BoundaryValues) {
         // An account written as absent has no storage either.
         let wiped = b.storage_cleared.iter().chain(
             b.account_writes

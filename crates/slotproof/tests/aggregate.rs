@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use slotproof::aggregate::{ClaimsError, aggregate_block, check_root_claims};
-use slotproof::aggregated::{AGGREGATED_PROOF_VERSION, AggregatedProof};
+use slotproof::aggregated::{AGGREGATED_PROOF_VERSION, AggregatedProof, CompactClaims};
 use slotproof::executor::{BlockExecution, BlockInput, ExecuteOptions, execute_block};
 use slotproof::recursion::config::Val;
 use slotproof::{
@@ -147,9 +147,9 @@ fn block_proof_v3_with_other_claims_is_rejected() {
     let other = other_block();
     let mut p = a.v3.clone();
     p.block = BlockPublicValues::of_execution(&other);
-    p.subblocks = SubblockPublicValues::of_execution(&other);
-    p.shards = p
-        .subblocks
+    let other_subblocks = SubblockPublicValues::of_execution(&other);
+    p.subblocks = CompactClaims::encode(&other_subblocks);
+    p.shards = other_subblocks
         .iter()
         .filter(|s| s.steps > 0)
         .map(|s| slotproof::aggregated::ShardShape {
@@ -162,7 +162,9 @@ fn block_proof_v3_with_other_claims_is_rejected() {
     // An altered subblock claim: the claims still cover the block, the root disagrees.
     let mut p = a.v3.clone();
     let sub = p.shards[0].subblock as usize;
-    p.subblocks[sub].steps += 1;
+    let mut subblocks = p.subblocks.decode().unwrap();
+    subblocks[sub].steps += 1;
+    p.subblocks = CompactClaims::encode(&subblocks);
     assert!(matches!(verify(&p), Err(VerifyError::RootRejected { .. })));
 
     // An altered block claim the subblocks no longer cover.
