@@ -200,6 +200,58 @@ fn scales_with_shard(air: &EvmAir) -> bool {
     !matches!(air, EvmAir::OpcodeTable(_) | EvmAir::Range(_))
 }
 
+/// How many times a shard must be halved so that none of its tables that grow with its steps
+/// (every table but the fixed ones and the bytecode, which holds the code it runs) is taller
+/// than `max_rows`, the cap of its CPU table: `None` if none is. One EXP step adds hundreds of
+/// multiplication rows, so a shard of few steps can otherwise hold a table far taller than any
+/// other shard's, which the prover's memory and the leaf's rows would pay for.
+fn halvings_to_cap<F: Clone + Send + Sync>(
+    airs: &[EvmAir],
+    shard: &Shard<F>,
+    max_rows: usize,
+) -> Option<usize> {
+    use p3_matrix::Matrix;
+    let tallest = airs
+        .iter()
+        .zip(&shard.traces)
+        .filter(|(air, _)| {
+            !matches!(
+                air,
+                EvmAir::OpcodeTable(_) | EvmAir::Range(_) | EvmAir::Bytecode(_)
+            )
+        })
+        .map(|(_, t)| t.height())
+        .max()?;
+    (tallest > max_rows.next_power_of_two())
+        .then(|| (tallest / max_rows.next_power_of_two()).trailing_zeros() as usize)
+}
+
+/// The parts of `range` (with `halvings`) if a table of `shard` outgrows `max_rows`;
+/// `None` if it does not or `range` is one step (which cannot be cut).
+fn parts_to_cap<F: Clone + Send + Sync>(
+    trace: &SubblockTrace,
+    range: &Range<usize>,
+    shard: &Shard<F>,
+    max_rows: usize,
+    subblock: usize,
+) -> Result<Option<Vec<Range<usize>>>, ProveError> {
+    let Some(halvings) = halvings_to_cap(&EvmAir::shard_airs(), shard, max_rows) else {
+        return Ok(None);
+    };
+    if range.len() < 2 {
+        return Ok(None);
+    }
+    let rows = range
+        .len()
+        .div_ceil(1 << halvings.min(usize::BITS as usize - 1));
+    plan_shards_in(trace, range.clone(), rows.max(1))
+        .map(Some)
+        .map_err(|e| ProveError::TraceGeneration {
+            subblock,
+            reason: e.to_string(),
+        })
+}
+
 /// One subblock's shards with their plans, each within the budget it was fitted to.
 pub(crate) struct FittedShards<F> {
     pub(crate) shards: Vec<Shard<F>>,
@@ -237,16 +289,8 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
         let shapes: Vec<ShardShape> = shards.iter().map(|s| planner.shape(s)).collect();
         let plans: Vec<MemoryPlan> = shapes.iter().map(plan).collect();
         let areas = shapes.iter().map(table_areas).collect();
-        let Some(budget) = budget else {
-            return Ok(FittedShards {
-                shards,
-                plans,
-                areas,
-                cut_to_fit: cut,
-            });
-        };
         let (next, next_cut) = recut_to_fit(
-            trace, &ranges, &cut, &shards, &plans, planner, budget, subblock,
+            trace, &ranges, &cut, &shards, &plans, planner, budget, max_rows, subblock,
         )?;
         if next.len() == ranges.len() {
             return Ok(FittedShards {
@@ -261,7 +305,8 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
     }
 }
 
-/// One round of re-cutting: every shard over `budget` replaced by its parts.
+/// One round of re-cutting: every shard with a table taller than `max_rows` or (with a
+/// `budget`) over the budget replaced by its parts.
 #[allow(clippy::too_many_arguments)]
 fn recut_to_fit<F: Clone + Send + Sync>(
     trace: &SubblockTrace,
@@ -270,15 +315,23 @@ fn recut_to_fit<F: Clone + Send + Sync>(
     shards: &[Shard<F>],
     plans: &[MemoryPlan],
     planner: &ShardPlanner,
-    budget: u64,
+    budget: Option<u64>,
+    max_rows: usize,
     subblock: usize,
 ) -> Result<(Vec<Range<usize>>, Vec<bool>), ProveError> {
     let mut next = Vec::with_capacity(ranges.len());
     let mut next_cut = Vec::with_capacity(ranges.len());
     for (k, range) in ranges.iter().enumerate() {
-        match parts_to_fit(
-            trace, range, &shards[k], &plans[k], planner, budget, subblock, k,
-        )? {
+        let parts = match parts_to_cap(trace, range, &shards[k], max_rows, subblock)? {
+            Some(parts) => Some(parts),
+            None => match budget {
+                Some(budget) => parts_to_fit(
+                    trace, range, &shards[k], &plans[k], planner, budget, subblock, k,
+                )?,
+                None => None,
+            },
+        };
+        match parts {
             None => {
                 next.push(range.clone());
                 next_cut.push(cut[k]);
@@ -357,6 +410,7 @@ pub(crate) struct SubblockShards<'a> {
     /// Shards handed out so far (for errors).
     done: usize,
     budget: Option<u64>,
+    max_rows: usize,
     settings: FriSettings,
 }
 
@@ -381,6 +435,7 @@ impl<'a> SubblockShards<'a> {
             todo: ranges.into_iter().map(|r| (r, false)).collect(),
             done: 0,
             budget,
+            max_rows,
             settings,
         })
     }
@@ -403,18 +458,24 @@ impl<'a> SubblockShards<'a> {
                 .map_err(|e| ProveError::Settings(e.clone()))?;
             let shape = planner.shape(&shard);
             let plan = plan(&shape);
-            if let Some(budget) = self.budget
-                && let Some(parts) = parts_to_fit(
-                    self.trace,
-                    &range,
-                    &shard,
-                    &plan,
-                    planner,
-                    budget,
-                    self.subblock,
-                    self.done,
-                )?
-            {
+            let parts =
+                match parts_to_cap(self.trace, &range, &shard, self.max_rows, self.subblock)? {
+                    Some(parts) => Some(parts),
+                    None => match self.budget {
+                        Some(budget) => parts_to_fit(
+                            self.trace,
+                            &range,
+                            &shard,
+                            &plan,
+                            planner,
+                            budget,
+                            self.subblock,
+                            self.done,
+                        )?,
+                        None => None,
+                    },
+                };
+            if let Some(parts) = parts {
                 drop(shard);
                 self.stream.recut(range, &parts).map_err(tracegen)?;
                 for part in parts.into_iter().rev() {
