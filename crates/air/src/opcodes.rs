@@ -219,6 +219,7 @@ pub const BYTE: u8 = 0x1a;
 pub const SIGNEXTEND: u8 = 0x0b;
 pub const ADDMOD: u8 = 0x08;
 pub const MULMOD: u8 = 0x09;
+pub const EXP: u8 = 0x0a;
 pub const LT: u8 = 0x10;
 pub const GT: u8 = 0x11;
 pub const SLT: u8 = 0x12;
@@ -271,8 +272,8 @@ pub const fn terminates(opcode: u8) -> bool {
 pub const ALU_OPCODES: [u8; 12] = [ADD, SUB, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT];
 
 /// The opcodes the multiplication chip proves (`x y + z = h 2^256 + l`).
-pub const MULDIV_OPCODES: [u8; 12] = [
-    MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD,
+pub const MULDIV_OPCODES: [u8; 13] = [
+    MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD, EXP,
 ];
 
 /// Whether the CPU sends `opcode`'s steps to an ALU chip (ALU or multiplication) on the ALU bus.
@@ -325,5 +326,17 @@ mod tests {
         }
         assert_eq!(OPCODES[0x7f].immediate, 32);
         assert_eq!(OPCODES[0x5a].gas, Gas::Static(2));
+    }
+
+    /// The CPU hands a dynamic ALU gas to the chip as the third operand: only EXP has one, and
+    /// it takes two stack items.
+    #[test]
+    fn exp_is_the_only_alu_opcode_with_dynamic_gas() {
+        for b in 0..=255u8 {
+            if on_alu_bus(b) && info(b).gas.fixed().is_none() {
+                assert_eq!(b, EXP);
+            }
+        }
+        assert_eq!(info(EXP).pops, 2);
     }
 }

@@ -214,6 +214,7 @@ fn alu(op: u8, a: U256, b: U256) -> U256 {
         opcodes::XOR => a ^ b,
         opcodes::NOT => !a,
         opcodes::MUL => a.wrapping_mul(b),
+        opcodes::EXP => a.wrapping_pow(b),
         opcodes::DIV => a.checked_div(b).unwrap_or_default(),
         opcodes::MOD => a.checked_rem(b).unwrap_or_default(),
         opcodes::SHL if a < U256::from(256u16) => b << a.to::<usize>(),
@@ -278,8 +279,15 @@ fn run(code: &[u8], fault: Option<(usize, Fault, Option<usize>)>) -> SubblockTra
         let op = code.get(pc).copied().unwrap_or(opcodes::STOP);
         let inf = info(op);
         let lie = fault.filter(|f| f.0 == i).map(|f| (f.1, f.2));
-        let cost = inf.gas.fixed().expect("static gas") as u64
-            + (lie.map(|l| l.0) == Some(Fault::Gas)) as u64;
+        let static_gas = match inf.gas.fixed() {
+            Some(g) => g as u64,
+            // EXP: 50 per byte of the exponent (the second item) on top of 10.
+            None if op == opcodes::EXP => {
+                10 + 50 * stack[stack.len() - 2].bit_len().div_ceil(8) as u64
+            }
+            None => panic!("static gas"),
+        };
+        let cost = static_gas + (lie.map(|l| l.0) == Some(Fault::Gas)) as u64;
         let gas_after = gas - cost;
         let len = stack.len();
         let stack_words = t.stack_words.len() as u32;
@@ -370,7 +378,7 @@ fn run(code: &[u8], fault: Option<(usize, Fault, Option<usize>)>) -> SubblockTra
     }
 }
 
-/// The honest trace of `code` (static-gas opcodes of this file's interpreter only).
+/// The honest trace of `code` (static-gas opcodes and EXP of this file's interpreter only).
 pub(crate) fn run_program(code: &[u8]) -> SubblockTrace {
     run(code, None)
 }

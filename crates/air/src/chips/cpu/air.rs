@@ -302,6 +302,13 @@ impl CpuAir {
         builder.assert_zero(op.is_gas.into() * (l.out[1].into() - l.ga_hi.into()));
 
         // ---- ALU operations ----
+        // An ALU opcode with dynamic gas (EXP, the only one) sends its gas as the third operand
+        // (not a stack item); the chip checks it against the operands.
+        builder.assert_zero(
+            l.w_alu.into()
+                * (one.clone() - op.gas_static.into())
+                * (l.inp[2][0].into() - l.gas.into() + l.gas_after.into()),
+        );
         let alu = [op.opcode.into()]
             .into_iter()
             .chain(l.inp[0].iter().map(|&x| x.into()))

@@ -80,6 +80,11 @@ pub fn step_words(trace: &SubblockTrace, i: usize) -> ([Word; MAX_POPS], Word) {
         if let Some(w) = writes.first() {
             out = *w;
         }
+        // EXP's gas depends on its exponent: the ALU bus carries it (in the unread third item)
+        // to the multiplication chip, which derives it from the exponent's bytes.
+        if op == opcodes::EXP {
+            inp[2] = small(s.gas_before - s.gas_after);
+        }
     }
     (inp, out)
 }
