@@ -152,7 +152,7 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
     (
         "gas accounting (intrinsic gas, dynamic gas, refunds, block gas used)",
         Coverage::Trusted,
-        "only static gas of single steps is constrained",
+        "only static gas of single steps and EXP's dynamic gas (50 per exponent byte) are constrained",
     ),
     (
         "state reads against the pre-state root",
