@@ -317,6 +317,12 @@ impl CpuAir {
             .chain(l.out.iter().map(|&x| x.into()));
         buses::ALU.send(builder, alu, bool1(l.w_alu.into()));
 
+        // ---- Call context: one value per context and opcode in the shard ----
+        let ctx_key = [l.ctx.into(), op.opcode.into()]
+            .into_iter()
+            .chain(l.out.iter().map(|&x| x.into()));
+        buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ok.clone() * op.is_ctx_read.into()));
+
         // ---- Public values: the shard's first and last step ----
         {
             let mut f = builder.when_first_row();

@@ -116,6 +116,12 @@ pub fn analyze(
             *dense.entry(s.context).or_insert(next)
         })
         .collect();
+    // The call-context table range-checks context ids as u16 values.
+    if dense.len() > 1 << 16 {
+        return Err(TraceError::TooManyContexts {
+            contexts: dense.len(),
+        });
+    }
     let mut seen = vec![false; dense.len()];
     let mut stacks: Vec<Vec<StackToken>> = vec![Vec::new(); dense.len()];
     let mut outstanding: HashMap<u32, ResumeToken> = HashMap::new();
