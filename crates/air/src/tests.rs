@@ -635,7 +635,7 @@ fn coverage_figures_before_and_after_the_multiplication_chip() {
             after.add(&crate::coverage::constrained_share(&s.trace));
         }
         println!(
-            "{path}: {} steps; v3 constrained {:.2}% untainted {:.2}%; v4 constrained {:.2}% untainted {:.2}%; v5 constrained {:.2}% untainted {:.2}%; v6 constrained {:.2}% untainted {:.2}%; ALU II opcodes still trusted {:?}",
+            "{path}: {} steps; v3 constrained {:.2}% untainted {:.2}%; v4 constrained {:.2}% untainted {:.2}%; v5 constrained {:.2}% untainted {:.2}%; v6 and v7 (current) constrained {:.2}% untainted {:.2}%; ALU II opcodes still trusted {:?}",
             after.steps,
             100.0 * v3.share(),
             100.0 * v3.untainted_share(),
