@@ -82,8 +82,10 @@ pub fn step_words(trace: &SubblockTrace, i: usize) -> ([Word; MAX_POPS], Word) {
         }
         // EXP's gas depends on its exponent: the ALU bus carries it (in the unread third item)
         // to the multiplication chip, which derives it from the exponent's bytes.
+        // (An inconsistent record with more gas after than before gets 0: its step does not
+        // prove, and nothing panics.)
         if op == opcodes::EXP {
-            inp[2] = small(s.gas_before - s.gas_after);
+            inp[2] = small(s.gas_before.saturating_sub(s.gas_after));
         }
     }
     (inp, out)
