@@ -13,6 +13,8 @@
 //! | [`RESUME`] | `(context, callee, pc, stack height, code id)` | CPU call steps, boundary init | CPU resumptions, boundary final |
 //! | [`ALU`] | `(opcode, a, b, n, c)` (16 limbs each; n: ADDMOD's modulus, else 0) | ALU and multiplication chips | CPU ALU steps |
 //! | [`MULMOD_LINK`] | `(tag, 4 x 16 limbs)` | multiplication chip, MULMOD rows 1 and 2 | MULMOD rows 2 and 3 |
+//! | [`EXP_LINK`] | `(tag, base, acc, rest of the exponent, bit position, result)` (words: 16 limbs) | multiplication chip, EXP rows | the next EXP row (the chain's end: the head row) |
+//! | [`CALL_CONTEXT`] | `(context, opcode, 16 limbs)` | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
@@ -30,5 +32,10 @@ pub const RESUME: PermutationCheckBus<'static> = PermutationCheckBus::new("resum
 pub const ALU: PermutationCheckBus<'static> = PermutationCheckBus::new("alu");
 /// Between the three rows of one MULMOD in the multiplication chip: `(tag, 4 words)`.
 pub const MULMOD_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("mulmod-link");
+/// Between the rows of one EXP in the multiplication chip (square-and-multiply, one row per
+/// squaring and per multiplication): `(tag, base, acc, rest, position, result)`.
+pub const EXP_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("exp-link");
+/// `(context, opcode, value)`: one value per context and call-context opcode in a shard.
+pub const CALL_CONTEXT: LookupBus<'static> = LookupBus::new("call-context");
 /// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
 pub const AND8: LookupBus<'static> = LookupBus::new("and8");

@@ -16,7 +16,7 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 5;
+pub const COVERAGE_VERSION: u32 = 7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +62,9 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
         opcodes::PC | opcodes::GAS => (Constrained, "cpu"),
         _ if opcodes::ALU_OPCODES.contains(&op) => (Constrained, "alu"),
         _ if opcodes::MULDIV_OPCODES.contains(&op) => (Constrained, "muldiv"),
+        // The value is the prover's; only its consistency within a context of a shard is
+        // constrained (see the check "call and transaction context values").
+        _ if opcodes::reads_call_context(op) => (Trusted, "call-context (one value per context)"),
         _ => (Trusted, ""),
     }
 }
@@ -147,12 +150,20 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
         Coverage::Trusted,
         "needs a Keccak chip",
     ),
+    (
+        "call and transaction context values (ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, \
+CALLDATASIZE, CODESIZE)",
+        Coverage::Trusted,
+        "every successful read of one of them in a context of a shard pushes the same value (the \
+call-context table, one row per context and opcode); the value itself is trusted until calls and \
+transactions are constrained; RETURNDATASIZE (which changes after each call) is not in the table",
+    ),
     ("transaction signatures", Coverage::Trusted, ""),
     ("nonces and balances", Coverage::Trusted, ""),
     (
         "gas accounting (intrinsic gas, dynamic gas, refunds, block gas used)",
         Coverage::Trusted,
-        "only static gas of single steps is constrained",
+        "only static gas of single steps and EXP's dynamic gas (50 per exponent byte) are constrained",
     ),
     (
         "state reads against the pre-state root",

@@ -7,6 +7,8 @@ pub enum TraceError {
     GasTooLarge { step: usize },
     #[error("step {step}: trace records are inconsistent: {what}")]
     Inconsistent { step: usize, what: &'static str },
+    #[error("{contexts} call contexts in one subblock; the AIR's context ids are 16-bit")]
+    TooManyContexts { contexts: usize },
     #[error("max_rows must be at least 1")]
     ZeroMaxRows,
     #[error("the subblock has no steps")]

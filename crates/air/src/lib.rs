@@ -35,6 +35,7 @@ use p3_lookup::InteractionBuilder;
 pub use chips::alu::AluAir;
 pub use chips::bitwise::BitwiseAir;
 pub use chips::bytecode::BytecodeAir;
+pub use chips::call_context::CallContextAir;
 pub use chips::cpu::{CpuAir, CpuPublic};
 pub use chips::muldiv::MulDivAir;
 pub use chips::opcode_table::OpcodeTableAir;
@@ -55,6 +56,7 @@ pub enum EvmAir {
     Boundary(BoundaryAir),
     Range(RangeAir),
     MulDiv(MulDivAir),
+    CallContext(CallContextAir),
 }
 
 impl EvmAir {
@@ -70,6 +72,7 @@ impl EvmAir {
             EvmAir::Range(RangeAir::BYTE),
             EvmAir::Range(RangeAir::U16),
             EvmAir::MulDiv(MulDivAir),
+            EvmAir::CallContext(CallContextAir),
         ]
     }
 
@@ -84,6 +87,7 @@ impl EvmAir {
             EvmAir::Range(r) if r.bits == 8 => "range-u8",
             EvmAir::Range(_) => "range-u16",
             EvmAir::MulDiv(_) => "muldiv",
+            EvmAir::CallContext(_) => "call-context",
         }
     }
 }
@@ -99,6 +103,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Boundary(a) => BaseAir::<F>::width(a),
             EvmAir::Range(a) => BaseAir::<F>::width(a),
             EvmAir::MulDiv(a) => BaseAir::<F>::width(a),
+            EvmAir::CallContext(a) => BaseAir::<F>::width(a),
         }
     }
 
@@ -121,6 +126,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Boundary(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Range(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::MulDiv(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::CallContext(a) => BaseAir::<F>::main_next_row_columns(a),
         }
     }
 }
@@ -136,6 +142,7 @@ impl<AB: InteractionBuilder> Air<AB> for EvmAir {
             EvmAir::Boundary(a) => a.eval(builder),
             EvmAir::Range(a) => a.eval(builder),
             EvmAir::MulDiv(a) => a.eval(builder),
+            EvmAir::CallContext(a) => a.eval(builder),
         }
     }
 }

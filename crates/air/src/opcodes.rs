@@ -219,6 +219,7 @@ pub const BYTE: u8 = 0x1a;
 pub const SIGNEXTEND: u8 = 0x0b;
 pub const ADDMOD: u8 = 0x08;
 pub const MULMOD: u8 = 0x09;
+pub const EXP: u8 = 0x0a;
 pub const LT: u8 = 0x10;
 pub const GT: u8 = 0x11;
 pub const SLT: u8 = 0x12;
@@ -229,6 +230,13 @@ pub const AND: u8 = 0x16;
 pub const OR: u8 = 0x17;
 pub const XOR: u8 = 0x18;
 pub const NOT: u8 = 0x19;
+pub const ADDRESS: u8 = 0x30;
+pub const ORIGIN: u8 = 0x32;
+pub const CALLER: u8 = 0x33;
+pub const CALLVALUE: u8 = 0x34;
+pub const CALLDATASIZE: u8 = 0x36;
+pub const CODESIZE: u8 = 0x38;
+pub const GASPRICE: u8 = 0x3a;
 pub const POP: u8 = 0x50;
 pub const JUMP: u8 = 0x56;
 pub const JUMPI: u8 = 0x57;
@@ -271,9 +279,33 @@ pub const fn terminates(opcode: u8) -> bool {
 pub const ALU_OPCODES: [u8; 12] = [ADD, SUB, LT, GT, SLT, SGT, EQ, ISZERO, AND, OR, XOR, NOT];
 
 /// The opcodes the multiplication chip proves (`x y + z = h 2^256 + l`).
-pub const MULDIV_OPCODES: [u8; 12] = [
-    MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD,
+pub const MULDIV_OPCODES: [u8; 13] = [
+    MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD, EXP,
 ];
+
+/// Opcodes that push a value of their call context (or transaction) that does not change within
+/// the context; the CPU looks them up in the shard's call-context table.
+pub const CONTEXT_READ_OPCODES: [u8; 7] = [
+    ADDRESS,
+    CALLER,
+    CALLVALUE,
+    ORIGIN,
+    GASPRICE,
+    CALLDATASIZE,
+    CODESIZE,
+];
+
+/// Whether `opcode` reads the call-context table.
+pub const fn reads_call_context(opcode: u8) -> bool {
+    let mut i = 0;
+    while i < CONTEXT_READ_OPCODES.len() {
+        if CONTEXT_READ_OPCODES[i] == opcode {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
 
 /// Whether the CPU sends `opcode`'s steps to an ALU chip (ALU or multiplication) on the ALU bus.
 pub const fn on_alu_bus(opcode: u8) -> bool {
@@ -325,5 +357,17 @@ mod tests {
         }
         assert_eq!(OPCODES[0x7f].immediate, 32);
         assert_eq!(OPCODES[0x5a].gas, Gas::Static(2));
+    }
+
+    /// The CPU hands a dynamic ALU gas to the chip as the third operand: only EXP has one, and
+    /// it takes two stack items.
+    #[test]
+    fn exp_is_the_only_alu_opcode_with_dynamic_gas() {
+        for b in 0..=255u8 {
+            if on_alu_bus(b) && info(b).gas.fixed().is_none() {
+                assert_eq!(b, EXP);
+            }
+        }
+        assert_eq!(info(EXP).pops, 2);
     }
 }

@@ -30,10 +30,13 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 
 use crate::chips::alu::trace::AluOp;
 use crate::chips::bytecode::trace::CodeUse;
+use crate::chips::call_context::trace::CallContextReads;
 use crate::chips::cpu::trace::{SubblockAnalysis, analyze, step_words};
 use crate::chips::opcode_table::props_of;
 use crate::chips::range::trace::RangeCounts;
-use crate::chips::{alu, bitwise, bytecode, cpu, muldiv, opcode_table, range, stack_boundary};
+use crate::chips::{
+    alu, bitwise, bytecode, call_context, cpu, muldiv, opcode_table, range, stack_boundary,
+};
 use crate::{CpuPublic, EvmAir, TraceError};
 
 /// One shard: the AIRs, their traces and public values, in the order of [`EvmAir::shard_airs`].
@@ -57,8 +60,9 @@ pub const BOUNDARY: usize = 5;
 pub const RANGE_U8: usize = 6;
 pub const RANGE_U16: usize = 7;
 pub const MULDIV: usize = 8;
+pub const CALL_CONTEXT: usize = 9;
 /// Tables (instances) of a shard.
-pub const NUM_INSTANCES: usize = 9;
+pub const NUM_INSTANCES: usize = 10;
 
 /// Field elements of the block binding: block number, gas used and transaction count (4 x 16-bit
 /// limbs each), block hash, parent state root and state root (16 x 16-bit limbs each),
@@ -355,6 +359,16 @@ pub fn generate_shard<F: PrimeField32>(
         })
         .partition(|op| crate::opcodes::MULDIV_OPCODES.contains(&op.opcode));
 
+    // Successful call-context reads: the value each (context, opcode) pushes first.
+    let mut ctx_reads = CallContextReads::default();
+    for i in range.clone() {
+        let s = &trace.steps[i];
+        if s.status == STEP_OK && props_of(s.opcode).is_ctx_read == 1 {
+            let (_, out) = step_words(trace, i);
+            ctx_reads.add(an.aux[i].ctx, s.opcode, crate::word::limbs(&out));
+        }
+    }
+
     // Codes the shard executes, in id order, with the CPU's lookups into them.
     let mut codes: BTreeMap<u32, CodeUse<'_>> = BTreeMap::new();
     for i in range.clone() {
@@ -414,6 +428,8 @@ pub fn generate_shard<F: PrimeField32>(
             },
         );
     let (bytecode_trace, code_op_counts, mut bytes_rc, bc_u16) = bytecode_out;
+    let call_context_trace =
+        call_context::trace::generate::<F>(&ctx_reads, &mut u16_rc, &mut bytes_rc);
     let (boundary_trace, bd_u16) = boundary_out;
     u16_rc.merge(&bc_u16);
     u16_rc.merge(&bd_u16);
@@ -465,6 +481,7 @@ pub fn generate_shard<F: PrimeField32>(
             u8_trace,
             u16_trace,
             muldiv_trace,
+            call_context_trace,
         ],
         public_values,
         steps: range,

@@ -612,7 +612,8 @@ fn coverage_figures_before_and_after_the_multiplication_chip() {
             continue;
         };
         let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
-        let (mut v3, mut v4, mut after) = (
+        let (mut v3, mut v4, mut v5, mut after) = (
+            crate::coverage::ShareReport::default(),
             crate::coverage::ShareReport::default(),
             crate::coverage::ShareReport::default(),
             crate::coverage::ShareReport::default(),
@@ -621,22 +622,27 @@ fn coverage_figures_before_and_after_the_multiplication_chip() {
             |op: u8| crate::coverage::opcode_coverage(op).0 == crate::Coverage::Constrained;
         for s in &exec.subblocks {
             // Coverage table v3: the current one less the multiplication chip's opcodes; v4:
-            // less MULMOD.
+            // less MULMOD and EXP; v5: less EXP.
             v3.add(&crate::coverage::share_under(&s.trace, |op| {
                 constrained(op) && !opcodes::MULDIV_OPCODES.contains(&op)
             }));
             v4.add(&crate::coverage::share_under(&s.trace, |op| {
-                constrained(op) && op != opcodes::MULMOD
+                constrained(op) && op != opcodes::MULMOD && op != opcodes::EXP
+            }));
+            v5.add(&crate::coverage::share_under(&s.trace, |op| {
+                constrained(op) && op != opcodes::EXP
             }));
             after.add(&crate::coverage::constrained_share(&s.trace));
         }
         println!(
-            "{path}: {} steps; v3 constrained {:.2}% untainted {:.2}%; v4 constrained {:.2}% untainted {:.2}%; v5 constrained {:.2}% untainted {:.2}%; ALU II opcodes still trusted {:?}",
+            "{path}: {} steps; v3 constrained {:.2}% untainted {:.2}%; v4 constrained {:.2}% untainted {:.2}%; v5 constrained {:.2}% untainted {:.2}%; v6 and v7 (current) constrained {:.2}% untainted {:.2}%; ALU II opcodes still trusted {:?}",
             after.steps,
             100.0 * v3.share(),
             100.0 * v3.untainted_share(),
             100.0 * v4.share(),
             100.0 * v4.untainted_share(),
+            100.0 * v5.share(),
+            100.0 * v5.untainted_share(),
             100.0 * after.share(),
             100.0 * after.untainted_share(),
             after

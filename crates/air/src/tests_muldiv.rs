@@ -17,7 +17,7 @@ use slotproof_executor::trace::Word;
 
 use crate::EvmAir;
 use crate::chips::alu::trace::AluOp;
-use crate::chips::muldiv::columns::{MulDivCols, NUM_MULDIV_COLS};
+use crate::chips::muldiv::columns::{F_EXP, MulDivCols, NUM_MULDIV_COLS};
 use crate::chips::muldiv::{MulDivAir, trace};
 use crate::opcodes;
 use crate::shard;
@@ -360,4 +360,244 @@ fn mutated_byte_pair_table_is_rejected() {
         mutate(pair_cols(&mut s, row));
         assert!(check(&s).is_err(), "{what}: the mutated shard proved");
     }
+}
+
+/// Rows whose tuples on the EXP link bus are left unbalanced: the chip's own interactions on
+/// that bus, replayed row by row (the other buses need the other chips).
+fn exp_link_unbalanced_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet<usize> {
+    use p3_air::{AirLayout, DebugConstraintBuilder};
+    use p3_lookup::InteractionSymbolicBuilder;
+    use p3_matrix::Matrix;
+    use p3_matrix::dense::RowMajorMatrixView;
+    use p3_matrix::stack::VerticalPair;
+
+    let air = EvmAir::MulDiv(MulDivAir);
+    let symbolic = InteractionSymbolicBuilder::<F>::from_air(&air, AirLayout::from_air::<F>(&air));
+    let links: Vec<_> = symbolic
+        .global_interactions()
+        .iter()
+        .filter(|i| i.bus_name == crate::buses::EXP_LINK.name())
+        .collect();
+    assert_eq!(
+        links.len(),
+        2,
+        "the chip sends and receives on the EXP link"
+    );
+    let (h, w) = (m.height(), NUM_MULDIV_COLS);
+    let mut net: std::collections::HashMap<Vec<F>, (F, Vec<usize>)> = Default::default();
+    for row in 0..h {
+        let local = &m.values[row * w..(row + 1) * w];
+        let next = &m.values[(row + 1) % h * w..][..w];
+        let main = VerticalPair::new(
+            RowMajorMatrixView::new_row(local),
+            RowMajorMatrixView::new_row(next),
+        );
+        let none = VerticalPair::new(
+            RowMajorMatrixView::new(&[], 0),
+            RowMajorMatrixView::new(&[], 0),
+        );
+        let b = DebugConstraintBuilder::new(row, main, none, &[], F::ZERO, F::ZERO, F::ONE, &[]);
+        for i in &links {
+            let count = i.count.resolve(&b);
+            if count != F::ZERO {
+                let key: Vec<F> = i.fields.iter().map(|e| e.resolve(&b)).collect();
+                let entry = net.entry(key).or_insert((F::ZERO, Vec::new()));
+                entry.0 += count;
+                entry.1.push(row);
+            }
+        }
+    }
+    net.into_values()
+        .filter(|(count, _)| *count != F::ZERO)
+        .flat_map(|(_, rows)| rows)
+        .collect()
+}
+
+/// Cases of the EXP known-answer test.
+const EXP_CASES: usize = 10_000;
+
+/// An exponent: mostly short (every byte length occurs), a tenth full 32-byte ones.
+fn exp_operand(state: &mut u64) -> U256 {
+    let r = xorshift(state);
+    let full = U256::from_limbs([
+        xorshift(state),
+        xorshift(state),
+        xorshift(state),
+        xorshift(state),
+    ]) | (U256::from(1u8) << 255);
+    match r % 10 {
+        0 => full,
+        1 => operand(state, false),
+        _ => full >> (192 + (r >> 8) % 64) as usize,
+    }
+}
+
+/// revm's `a ** b` over random and edge operands: honest rows satisfy the constraints and
+/// balance the EXP link; a wrong result (which only the link checks: the head's claim is the
+/// chain's end) leaves every lying head unbalanced.
+#[test]
+fn exp_matches_revm() {
+    let mut state = 9u64;
+    let two = U256::from(2u8);
+    let full = U256::MAX - U256::from(0x1234u32);
+    let mut pairs: Vec<(U256, U256)> = vec![
+        (U256::ZERO, U256::ZERO),
+        (U256::from(7u8), U256::ZERO),
+        (U256::MAX, U256::ZERO),
+        (U256::ZERO, U256::from(5u8)),
+        (U256::ZERO, full),
+        (U256::from(1u8), full),
+        (two, U256::from(255u8)),
+        (two, U256::from(256u16)),
+        (two, U256::from(1u8)),
+        (U256::from(1u8) << 255, two),
+        (U256::MAX, full),
+        (U256::MAX, U256::MAX),
+        (full, U256::from(1u8) << 255),
+        (U256::from(3u8), U256::from(0x80u8)),
+        (U256::from(3u8), U256::from(0x100u16)),
+        (U256::from(3u8), U256::from(0x8000u16)),
+        (U256::from(3u8), U256::from(0x1_0000u32)),
+    ];
+    while pairs.len() < EXP_CASES {
+        pairs.push((operand(&mut state, false), exp_operand(&mut state)));
+    }
+    let zeros = vec![U256::ZERO; pairs.len()];
+    let results = revm_results(opcodes::EXP, &pairs, &zeros);
+    assert_eq!(results[0], U256::from(1u8), "0 ** 0 = 1");
+    let honest = rows(opcodes::EXP, &pairs, &zeros, &results);
+    assert!(
+        failing_rows(&honest).is_empty(),
+        "revm's results violate the constraints"
+    );
+    assert!(
+        exp_link_unbalanced_rows(&honest).is_empty(),
+        "revm's results unbalance the link"
+    );
+
+    let wrong: Vec<U256> = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| *r ^ (U256::from(1u8) << (i * 7 % 256)))
+        .collect();
+    let lying = rows(opcodes::EXP, &pairs, &zeros, &wrong);
+    let unbalanced = exp_link_unbalanced_rows(&lying);
+    let heads: Vec<usize> = (0..lying.values.len() / NUM_MULDIV_COLS)
+        .filter(|&r| lying.values[r * NUM_MULDIV_COLS + F_EXP] == F::ONE)
+        .collect();
+    assert_eq!(heads.len(), pairs.len());
+    for &h in &heads {
+        assert!(
+            unbalanced.contains(&h),
+            "a wrong result at row {h} balanced the link"
+        );
+    }
+    // A gas one exponent byte off fails on its own head row.
+    let mut lying_gas = honest.clone();
+    for (i, &h) in heads.iter().enumerate() {
+        let t = &mut lying_gas.values[h * NUM_MULDIV_COLS..][..NUM_MULDIV_COLS];
+        let row: &mut MulDivCols<F> = t.borrow_mut();
+        if i % 2 == 0 {
+            row.t += F::from_u8(50);
+        } else {
+            row.t -= F::from_u8(50);
+        }
+    }
+    assert_eq!(
+        failing_rows(&lying_gas),
+        heads.into_iter().collect(),
+        "a wrong gas passed"
+    );
+}
+
+/// A shard with EXPs: a full 32-byte exponent, 0^0, x^0, 0^y, 2^255 and an exponent whose
+/// top bit is in a limb's high byte.
+fn exp_shard() -> shard::Shard<F> {
+    let full = U256::MAX - U256::from(0x1234u32);
+    let mut code = Vec::new();
+    for (a, b) in [
+        (U256::from(3u8), full),
+        (U256::ZERO, U256::ZERO),
+        (U256::from(7u8), U256::ZERO),
+        (U256::ZERO, U256::from(5u8)),
+        (U256::from(2u8), U256::from(255u8)),
+        (full, U256::from(0x9001u16)),
+    ] {
+        for v in [b, a] {
+            code.push(opcodes::PUSH0 + 32);
+            code.extend_from_slice(&v.to_be_bytes::<32>());
+        }
+        code.extend([opcodes::EXP, opcodes::POP]);
+    }
+    code.push(opcodes::STOP);
+    let t = crate::tests_synthetic::run_program(&code);
+    shard::generate_shards::<F>(&t, 1 << 16).unwrap().remove(0)
+}
+
+/// The first multiplication-chip row with `flag`, from row `from` on.
+fn row_with(s: &shard::Shard<F>, flag: usize, from: usize) -> usize {
+    let m = &s.traces[shard::MULDIV].values;
+    (from..m.len() / NUM_MULDIV_COLS)
+        .find(|&r| m[r * NUM_MULDIV_COLS + flag] == F::ONE)
+        .expect("a row with the flag")
+}
+
+/// The CPU row of the `n`-th EXP step.
+fn cpu_exp_row(s: &mut shard::Shard<F>, n: usize) -> &mut crate::chips::cpu::columns::CpuCols<F> {
+    use crate::chips::cpu::columns::{CpuCols, NUM_CPU_COLS};
+    let values = &mut s.traces[shard::CPU].values;
+    let r = (0..values.len() / NUM_CPU_COLS)
+        .filter(|&r| {
+            let row: &CpuCols<F> =
+                core::borrow::Borrow::borrow(&values[r * NUM_CPU_COLS..][..NUM_CPU_COLS]);
+            row.op.opcode == F::from_u8(opcodes::EXP)
+        })
+        .nth(n)
+        .expect("an EXP step");
+    values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow_mut()
+}
+
+#[test]
+fn exp_shard_proves_and_mutations_are_rejected() {
+    use crate::chips::muldiv::columns::{F_EXP_MUL, F_EXP_SQ};
+    let honest = exp_shard();
+    check(&honest).expect("the honest shard proves");
+    let head = row_with(&honest, F_EXP, 0);
+    let square = row_with(&honest, F_EXP_SQ, 0);
+    let multiply = row_with(&honest, F_EXP_MUL, 0);
+    let zero_zero = row_with(&honest, F_EXP, head + 1);
+    // The 0x9001 exponent's head: two bytes, its top bit in the high byte of limb 0.
+    let high_byte = (0..5).fold(head, |r, _| row_with(&honest, F_EXP, r + 1));
+    type Mutation = (&'static str, usize, fn(&mut MulDivCols<F>));
+    let mutations: [Mutation; 12] = [
+        ("EXP result limb", head, |r| r.c[0] += F::ONE),
+        ("EXP gas on the chip only", head, |r| r.t += F::from_u8(50)),
+        ("EXP top bit position", head, |r| {
+            r.e_bits[0] = F::ONE - r.e_bits[0]
+        }),
+        ("EXP first rest limb", head, |r| r.z[3] += F::ONE),
+        ("EXP zero-exponent flag", zero_zero, |r| r.n_zero = F::ZERO),
+        ("0 ** 0 result", zero_zero, |r| r.c[0] = F::ZERO),
+        ("EXP bit", square, |r| r.sc = F::ONE - r.sc),
+        ("EXP rest after the bit", square, |r| r.w[15] += F::ONE),
+        ("EXP square handed on", square, |r| r.l[0] += F::ONE),
+        ("EXP claimed result carried", multiply, |r| r.c[1] += F::ONE),
+        ("EXP base carried", multiply, |r| r.a[0] += F::ONE),
+        ("EXP gas of a two-byte exponent", high_byte, |r| {
+            r.t -= F::from_u8(50)
+        }),
+    ];
+    for (what, row, mutate) in mutations {
+        let mut s = honest.clone();
+        mutate(row_mut(&mut s, row));
+        assert!(check(&s).is_err(), "{what}: the mutated shard proved");
+    }
+    // A wrong gas on both sides of the ALU bus: the CPU's gas step no longer matches.
+    let mut s = honest.clone();
+    row_mut(&mut s, head).t += F::from_u8(50);
+    cpu_exp_row(&mut s, 0).inp[2][0] += F::from_u8(50);
+    assert!(
+        check(&s).is_err(),
+        "EXP gas on both sides: the mutated shard proved"
+    );
 }

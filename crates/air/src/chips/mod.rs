@@ -4,6 +4,7 @@
 pub mod alu;
 pub mod bitwise;
 pub mod bytecode;
+pub mod call_context;
 pub mod cpu;
 pub mod muldiv;
 pub mod opcode_table;

@@ -302,6 +302,13 @@ impl CpuAir {
         builder.assert_zero(op.is_gas.into() * (l.out[1].into() - l.ga_hi.into()));
 
         // ---- ALU operations ----
+        // An ALU opcode with dynamic gas (EXP, the only one) sends its gas as the third operand
+        // (not a stack item); the chip checks it against the operands.
+        builder.assert_zero(
+            l.w_alu.into()
+                * (one.clone() - op.gas_static.into())
+                * (l.inp[2][0].into() - l.gas.into() + l.gas_after.into()),
+        );
         let alu = [op.opcode.into()]
             .into_iter()
             .chain(l.inp[0].iter().map(|&x| x.into()))
@@ -309,6 +316,12 @@ impl CpuAir {
             .chain(l.inp[2].iter().map(|&x| x.into()))
             .chain(l.out.iter().map(|&x| x.into()));
         buses::ALU.send(builder, alu, bool1(l.w_alu.into()));
+
+        // ---- Call context: one value per context and opcode in the shard ----
+        let ctx_key = [l.ctx.into(), op.opcode.into()]
+            .into_iter()
+            .chain(l.out.iter().map(|&x| x.into()));
+        buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ok.clone() * op.is_ctx_read.into()));
 
         // ---- Public values: the shard's first and last step ----
         {

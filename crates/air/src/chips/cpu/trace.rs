@@ -80,6 +80,13 @@ pub fn step_words(trace: &SubblockTrace, i: usize) -> ([Word; MAX_POPS], Word) {
         if let Some(w) = writes.first() {
             out = *w;
         }
+        // EXP's gas depends on its exponent: the ALU bus carries it (in the unread third item)
+        // to the multiplication chip, which derives it from the exponent's bytes.
+        // (An inconsistent record with more gas after than before gets 0: its step does not
+        // prove, and nothing panics.)
+        if op == opcodes::EXP {
+            inp[2] = small(s.gas_before.saturating_sub(s.gas_after));
+        }
     }
     (inp, out)
 }
@@ -111,6 +118,12 @@ pub fn analyze(
             *dense.entry(s.context).or_insert(next)
         })
         .collect();
+    // The call-context table range-checks context ids as u16 values.
+    if dense.len() > 1 << 16 {
+        return Err(TraceError::TooManyContexts {
+            contexts: dense.len(),
+        });
+    }
     let mut seen = vec![false; dense.len()];
     let mut stacks: Vec<Vec<StackToken>> = vec![Vec::new(); dense.len()];
     let mut outstanding: HashMap<u32, ResumeToken> = HashMap::new();

@@ -40,6 +40,10 @@ impl MulDivAir {
         // MULMOD's three rows: a b = h 2^256 + l; h = q1 n' + r1; r1 2^256 + l = q2 n' + r,
         // with n' = n, or 1 for n = 0 (so that the result is 0). r1 < n' makes q2 fit a word.
         let (mm_a, mm_b, mm_c) = (fl(F_MULMOD), fl(F_MULMOD_B), fl(F_MULMOD_C));
+        // EXP: a head row (the division e = q 2^j + r: j is the exponent's top bit) and a chain
+        // of squaring and multiplying rows (acc^2, acc base: products mod 2^256).
+        let (fe, fsq, fmul) = (fl(F_EXP), fl(F_EXP_SQ), fl(F_EXP_MUL));
+        let chain = fsq.clone() + fmul.clone();
         builder.assert_bool(real.clone());
         let unsigned_dm = fl(F_DIV) + fl(F_MOD);
         let signed = fl(F_SDIV) + fl(F_SMOD);
@@ -57,9 +61,10 @@ impl MulDivAir {
             + fl(F_SHR)
             + fl(F_SAR)
             + by_index.clone()
-            + mm_b.clone();
+            + mm_b.clone()
+            + fe.clone();
         // Rows whose relation is a product: z = 0.
-        let product = fl(F_MUL) + fl(F_SHL) + mm_a.clone();
+        let product = fl(F_MUL) + fl(F_SHL) + mm_a.clone() + chain.clone();
 
         let word16 = |bytes: &[AB::Var; BYTES], k: usize| -> AB::Expr {
             bytes[2 * k].into() + bytes[2 * k + 1].into() * c(256)
@@ -128,15 +133,27 @@ impl MulDivAir {
             builder.assert_zero(mm_c.clone() * (cc.clone() - z.clone()));
             builder.assert_zero(product.clone() * z.clone());
             builder.assert_zero(quotient.clone() * h);
-            builder.assert_zero(unsigned_dm.clone() * (lo.clone() - a));
+            builder.assert_zero(unsigned_dm.clone() * (lo.clone() - a.clone()));
             builder.assert_zero((fl(F_SHR) + by_index.clone()) * (lo.clone() - b.clone()));
             builder.assert_zero(fl(F_MUL) * (cc.clone() - lo.clone()));
             builder.assert_zero(fl(F_DIV) * (cc.clone() - x.clone()));
             builder.assert_zero(
                 fl(F_MOD) * (cc.clone() - z.clone() * (one.clone() - l.y_zero.into())),
             );
-            builder.assert_zero(fl(F_SHL) * (cc.clone() - lo * not_big.clone()));
-            builder.assert_zero(fl(F_SHR) * (cc - x * not_big.clone()));
+            builder.assert_zero(fl(F_SHL) * (cc.clone() - lo.clone() * not_big.clone()));
+            builder.assert_zero(fl(F_SHR) * (cc - x.clone() * not_big.clone()));
+            // EXP's head divides the exponent b by 2^j with the quotient q = [b != 0] (x = q,
+            // so b < 2^(j+1) and, for b != 0, b >= 2^j); the chain squares (y = x = acc) and
+            // multiplies by the base (y = a).
+            builder.assert_zero(fe.clone() * (lo - b));
+            let q: AB::Expr = if k == 0 {
+                one.clone() - l.n_zero.into()
+            } else {
+                AB::Expr::ZERO
+            };
+            builder.assert_zero(fe.clone() * (x.clone() - q));
+            builder.assert_zero(fsq.clone() * (y.clone() - x));
+            builder.assert_zero(fmul.clone() * (y - a));
         }
 
         // ---- Signed operations: sign bits, |a| and |b|, the signed result ----
@@ -306,33 +323,38 @@ impl MulDivAir {
             sel_sum += s.into();
             k_idx += s.into() * c(k as u32);
         }
-        builder.assert_eq(sel_sum, by_pow.clone());
+        // EXP rows use `16 k + e` as the exponent's bit position (the head's j; the chain's i).
+        builder.assert_eq(sel_sum, by_pow.clone() + fe.clone() + chain.clone());
         let mut e = AB::Expr::ZERO;
         for (i, &bit) in l.e_bits.iter().enumerate() {
             builder.assert_bool(bit);
             e += bit.into() * c(1 << i);
         }
         let eb = |i: usize| -> AB::Expr { l.e_bits[i].into() };
+        let pow_rows = by_pow.clone() + fe.clone() + fsq.clone();
         builder.assert_zero(
-            by_pow.clone() * (l.pow1.into() - (one.clone() + eb(0)) * (one.clone() + eb(1) * c(3))),
+            pow_rows.clone()
+                * (l.pow1.into() - (one.clone() + eb(0)) * (one.clone() + eb(1) * c(3))),
         );
         builder.assert_zero(
-            by_pow.clone() * (l.pow2.into() - l.pow1.into() * (one.clone() + eb(2) * c(15))),
+            pow_rows.clone() * (l.pow2.into() - l.pow1.into() * (one.clone() + eb(2) * c(15))),
         );
         builder.assert_zero(
-            by_pow.clone() * (l.pow.into() - l.pow2.into() * (one.clone() + eb(3) * c(255))),
+            pow_rows * (l.pow.into() - l.pow2.into() * (one.clone() + eb(3) * c(255))),
         );
         // The power's exponent s = 16 k + e: shifts a = s + 256 t (t a byte); BYTE a = i + 32 t,
         // s = 248 - 8 i; SIGNEXTEND a = i + 32 t, s = 8 i + 7 (t < 2^11: t and 32 t are u16
         // values). Every term is below 2^20, so these hold over the integers.
-        let s_exp = k_idx * c(16) + e;
+        let s_exp = k_idx.clone() * c(16) + e;
         let a0: AB::Expr = l.a[0].into();
         let t: AB::Expr = l.t.into();
         builder.assert_zero(shift.clone() * (a0.clone() - s_exp.clone() - t.clone() * c(256)));
         builder.assert_zero(
             fl(F_BYTE) * (a0.clone() * c(8) + s_exp.clone() - c(248) - t.clone() * c(256)),
         );
-        builder.assert_zero(fl(F_SIGNEXTEND) * (a0 * c(8) + c(7) - s_exp - t.clone() * c(256)));
+        builder.assert_zero(
+            fl(F_SIGNEXTEND) * (a0 * c(8) + c(7) - s_exp.clone() - t.clone() * c(256)),
+        );
         buses::BYTE.lookup_key(builder, [l.t], Count::bounded(shift.clone(), 1));
         buses::U16.lookup_key(builder, [l.t], Count::bounded(by_index.clone(), 1));
         buses::U16.lookup_key(
@@ -341,8 +363,9 @@ impl MulDivAir {
             Count::bounded(by_index.clone(), 1),
         );
         for k in 0..LIMBS {
-            builder
-                .assert_zero(by_pow.clone() * (word16(&l.y, k) - l.sel[k].into() * l.pow.into()));
+            builder.assert_zero(
+                (by_pow.clone() + fe.clone()) * (word16(&l.y, k) - l.sel[k].into() * l.pow.into()),
+            );
         }
         // big = [t + a_1 + ... + a_15 != 0] (at most 2^20: no wrap): a shift of 256 or more, a
         // byte index of 32 or more.
@@ -383,17 +406,21 @@ impl MulDivAir {
         }
         builder.assert_zero(l.se_small.into() * (l.neg_c[LIMBS - 1].into() - l.sc.into()));
 
+        self.eval_exp(builder, l, k_idx, s_exp);
+
         buses::U16.lookup_key(builder, [gap_lookup.0], Count::bounded(gap_lookup.1, 1));
 
         // ---- MULMOD: n' = n + [n = 0] (n in w on the first row), and the rows' links ----
+        // On EXP's head n_zero = [b = 0] (the exponent).
         builder.assert_bool(l.n_zero);
-        builder.assert_zero((one.clone() - mm_a.clone()) * l.n_zero.into());
-        // The limbs are the CPU's u16 values (the bus), so their sum does not wrap.
+        builder.assert_zero((one.clone() - mm_a.clone() - fe.clone()) * l.n_zero.into());
+        // The limbs are the CPU's u16 values (the bus), so their sums do not wrap.
         let n_sum: AB::Expr = l.w.iter().map(|&v| v.into()).sum();
-        builder.assert_zero(l.n_zero.into() * n_sum.clone());
-        builder.assert_zero(
-            mm_a.clone() * (n_sum * l.n_zero_inv.into() - one.clone() + l.n_zero.into()),
-        );
+        let e_sum: AB::Expr = l.b.iter().map(|&v| v.into()).sum();
+        for (gate, sum) in [(mm_a.clone(), n_sum), (fe.clone(), e_sum)] {
+            builder.assert_zero(gate.clone() * l.n_zero.into() * sum.clone());
+            builder.assert_zero(gate * (sum * l.n_zero_inv.into() - one.clone() + l.n_zero.into()));
+        }
         let word =
             |v: &[AB::Var; LIMBS]| -> Vec<AB::Expr> { v.iter().map(|&x| x.into()).collect() };
         let y16: Vec<AB::Expr> = (0..LIMBS).map(|k| word16(&l.y, k)).collect();
@@ -429,15 +456,138 @@ impl MulDivAir {
             Count::bounded(mm_c.clone(), 1),
         );
 
-        // n is ADDMOD's modulus y, MULMOD's the bus value kept in w; zero on the other rows.
-        // MULMOD's later rows do not receive.
+        // n is ADDMOD's modulus y, MULMOD's the bus value kept in w, EXP's gas (t, limb 0);
+        // zero on the other rows. MULMOD's and EXP's later rows do not receive.
         let fa = fl(F_ADDMOD);
+        let n_field = |k: usize| -> AB::Expr {
+            let n = fa.clone() * word16(&l.y, k) + mm_a.clone() * l.w[k].into();
+            if k == 0 {
+                n + fe.clone() * l.t.into()
+            } else {
+                n
+            }
+        };
         let fields = [opcode]
             .into_iter()
             .chain(l.a.iter().map(|&x| x.into()))
             .chain(l.b.iter().map(|&x| x.into()))
-            .chain((0..LIMBS).map(|k| fa.clone() * word16(&l.y, k) + mm_a.clone() * l.w[k].into()))
+            .chain((0..LIMBS).map(n_field))
             .chain(l.c.iter().map(|&x| x.into()));
-        buses::ALU.receive(builder, fields, Count::bounded(real - mm_b - mm_c, 1));
+        buses::ALU.receive(
+            builder,
+            fields,
+            Count::bounded(real - mm_b - mm_c - chain, 1),
+        );
+    }
+
+    /// EXP (left-to-right square-and-multiply). The head row receives `(EXP, a, b, gas, c)`,
+    /// splits the exponent `b = q 2^j + r` (`q = [b != 0]`, so j is b's top bit and `r < 2^j`),
+    /// and starts the chain with `acc = a^q` and the bits of r below j. A squaring row at
+    /// position i takes bit i of the rest (`rest = bit 2^i + rest'`, `rest' < 2^i`) and hands
+    /// `acc^2` on to the multiplying row at i (bit 1) or the squaring row at i - 1; a
+    /// multiplying row hands `acc a` on to i - 1. The last row hands its acc on at position -1,
+    /// which only the head receives, as its claimed result c: so c = a^b mod 2^256. The gas is
+    /// `10 + 50 q (2 k + 1 + e_3)` for `j = 16 k + e` (b's bytes).
+    fn eval_exp<AB: InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        l: &MulDivCols<AB::Var>,
+        k_idx: AB::Expr,
+        pos: AB::Expr,
+    ) {
+        let one = AB::Expr::ONE;
+        let c = |v: u32| AB::Expr::from_u32(v);
+        let fl = |i: usize| -> AB::Expr { l.flags[i].into() };
+        let (fe, fsq, fmul) = (fl(F_EXP), fl(F_EXP_SQ), fl(F_EXP_MUL));
+        let chain = fsq.clone() + fmul.clone();
+        let word16 = |bytes: &[AB::Var; BYTES], k: usize| -> AB::Expr {
+            bytes[2 * k].into() + bytes[2 * k + 1].into() * c(256)
+        };
+        let n_zero: AB::Expr = l.n_zero.into();
+
+        // ---- Head: acc = a^q in w, the gas in t ----
+        for k in 0..LIMBS {
+            let unit = if k == 0 {
+                n_zero.clone()
+            } else {
+                AB::Expr::ZERO
+            };
+            builder.assert_zero(
+                fe.clone()
+                    * (l.w[k].into() - l.a[k].into() * (one.clone() - n_zero.clone()) - unit),
+            );
+        }
+        // Bytes of b: 2k + 1, or 2k + 2 when bit j is in the limb's high byte (e >= 8).
+        let bytes = k_idx * c(2) + one.clone() + l.e_bits[3].into();
+        builder.assert_zero(
+            fe.clone() * (l.t.into() - c(10) - (one.clone() - n_zero) * bytes * c(50)),
+        );
+
+        // ---- Squaring rows: bit i of the rest (b) leaves rest' (w) ----
+        // `sc` is the bit, `big_inv` is `bit 2^e`, `y_inv` is limb k of rest'.
+        let (bit, bit_pow, rest_k): (AB::Expr, AB::Expr, AB::Expr) =
+            (l.sc.into(), l.big_inv.into(), l.y_inv.into());
+        builder.assert_zero(fsq.clone() * (bit_pow.clone() - bit.clone() * l.pow.into()));
+        let mut selected = AB::Expr::ZERO;
+        for k in 0..LIMBS {
+            builder.assert_zero(
+                fsq.clone() * (l.w[k].into() - l.b[k].into() + l.sel[k].into() * bit_pow.clone()),
+            );
+            selected += l.sel[k].into() * l.w[k].into();
+        }
+        builder.assert_zero(fsq.clone() * (rest_k.clone() - selected));
+        // 0 <= rest'_k < 2^e: rest'_k and 2^e - 1 - rest'_k are both u16 values. The other
+        // limbs are unchanged; by induction the rest is below 2^(i+1) on every row (the head's
+        // r < 2^j), so the bit is the rest's bit i.
+        buses::U16.lookup_key(builder, [rest_k.clone()], Count::bounded(fsq.clone(), 1));
+        buses::U16.lookup_key(
+            builder,
+            [l.pow.into() - one.clone() - rest_k],
+            Count::bounded(fsq.clone(), 1),
+        );
+
+        // ---- The links: (tag, base, acc, rest, position, result) ----
+        const SQUARE: u32 = 1;
+        const MULTIPLY: u32 = 2;
+        let rows = fe.clone() + chain.clone();
+        let word = |f: &dyn Fn(usize) -> AB::Expr| -> Vec<AB::Expr> { (0..LIMBS).map(f).collect() };
+        let link = |tag: AB::Expr, acc: Vec<AB::Expr>, rest: Vec<AB::Expr>, position: AB::Expr| {
+            core::iter::once(tag)
+                .chain(l.a.iter().map(|&v| v.into()))
+                .chain(acc)
+                .chain(rest)
+                .chain([position])
+                .chain(l.c.iter().map(|&v| v.into()))
+                .collect::<Vec<AB::Expr>>()
+        };
+        // Received: the head receives the chain's end (acc = its result, nothing left, at
+        // position -1); chain rows their acc (x), rest (b) and position.
+        buses::EXP_LINK.receive(
+            builder,
+            link(
+                (fe.clone() + fsq.clone()) * c(SQUARE) + fmul.clone() * c(MULTIPLY),
+                word(&|k| fe.clone() * l.c[k].into() + chain.clone() * word16(&l.x, k)),
+                word(&|k| chain.clone() * l.b[k].into()),
+                chain.clone() * pos.clone() - fe.clone(),
+            ),
+            Count::bounded(rows.clone(), 1),
+        );
+        // Sent: the head its acc (w) and r (z) below j; a squaring row acc^2 (l) and rest' (w),
+        // to the multiplying row at i when the bit is set; a multiplying row acc a (l) and the
+        // rest it received.
+        buses::EXP_LINK.send(
+            builder,
+            link(
+                rows.clone() * c(SQUARE) + fsq.clone() * bit.clone() * c(MULTIPLY - SQUARE),
+                word(&|k| fe.clone() * l.w[k].into() + chain.clone() * l.l[k].into()),
+                word(&|k| {
+                    fe.clone() * l.z[k].into()
+                        + fsq.clone() * l.w[k].into()
+                        + fmul.clone() * l.b[k].into()
+                }),
+                pos - rows.clone() + fsq * bit,
+            ),
+            Count::bounded(rows, 1),
+        );
     }
 }

@@ -1,11 +1,12 @@
 use crate::word::{LIMBS, impl_columns};
 
 /// The opcodes in flag order.
-pub const MULDIV_OPS: [u8; 12] = crate::opcodes::MULDIV_OPCODES;
+pub const MULDIV_OPS: [u8; 13] = crate::opcodes::MULDIV_OPCODES;
 
-/// Flags: one per opcode of [`MULDIV_OPS`] (MULMOD's is its first row), then MULMOD's second
-/// and third rows (which do not receive on the ALU bus).
-pub const NUM_FLAGS: usize = MULDIV_OPS.len() + 2;
+/// Flags: one per opcode of [`MULDIV_OPS`] (MULMOD's and EXP's is their first row), then
+/// MULMOD's second and third rows and EXP's squaring and multiplying rows (which do not receive
+/// on the ALU bus).
+pub const NUM_FLAGS: usize = MULDIV_OPS.len() + 4;
 
 /// Bytes of a word.
 pub const BYTES: usize = 32;
@@ -13,8 +14,8 @@ pub const BYTES: usize = 32;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct MulDivCols<T> {
-    /// One flag per opcode of [`MULDIV_OPS`], then [`F_MULMOD_B`] and [`F_MULMOD_C`] (all zero on
-    /// padding rows).
+    /// One flag per opcode of [`MULDIV_OPS`], then [`F_MULMOD_B`], [`F_MULMOD_C`], [`F_EXP_SQ`]
+    /// and [`F_EXP_MUL`] (all zero on padding rows).
     pub flags: [T; NUM_FLAGS],
     /// The bus operands and result (16-bit limbs).
     pub a: [T; LIMBS],
@@ -35,7 +36,8 @@ pub struct MulDivCols<T> {
     /// Remainder check `z < y` (rows with a remainder): `top_diff[k] = 1` at the highest limb
     /// where z and y differ; above it they are equal, at it `y - z - 1` is a u16 value.
     pub top_diff: [T; LIMBS],
-    /// DIV/MOD: the divisor is zero; `y_inv` inverts the byte sum of y otherwise.
+    /// DIV/MOD: the divisor is zero; `y_inv` inverts the byte sum of y otherwise. EXP's squaring
+    /// rows: `y_inv` is limb k of the remaining exponent after this row's bit.
     pub y_zero: T,
     pub y_inv: T,
     /// Shifts: `a_0 = 16 k + e + 256 t` (BYTE, SIGNEXTEND: `a_0 = i + 32 t`, `16 k + e` = 248 - 8 i,
@@ -48,6 +50,7 @@ pub struct MulDivCols<T> {
     pub pow: T,
     pub t: T,
     /// Shifts: `a >= 256`, and the inverse of `t + a_1 + ... + a_15` when it is.
+    /// EXP's head row: `t` is the step's gas; squaring rows: `big_inv` is `bit 2^e`.
     pub big: T,
     pub big_inv: T,
     /// SDIV/SMOD (a and b) and SAR (b): sign bits and the other 15 bits of the top limbs.
@@ -63,7 +66,7 @@ pub struct MulDivCols<T> {
     /// `c = w XOR sc + sc`.
     pub w: [T; LIMBS],
     /// SIGNEXTEND also uses `sc` (the sign: the quotient's lowest bit) and `neg_c` (the carries
-    /// of `c + sc y = r + sc 2^256`).
+    /// of `c + sc y = r + sc 2^256`). EXP's squaring rows: `sc` is the exponent's bit.
     pub sc: T,
     pub neg_c: [T; LIMBS],
     /// SIGNEXTEND: the quotient's lowest byte is `2 x0_half + sc`; `se_small` = index below 32.
@@ -76,6 +79,7 @@ pub struct MulDivCols<T> {
     pub n_inv: T,
     /// MULMOD's first row: the modulus (in `w`, from the bus) is zero, and the inverse of its
     /// limb sum otherwise. The later rows divide by `n + n_zero` (so by 1 for n = 0: result 0).
+    /// EXP's head row: the exponent (b) is zero.
     pub n_zero: T,
     pub n_zero_inv: T,
 }
@@ -95,5 +99,8 @@ pub const F_BYTE: usize = 8;
 pub const F_SIGNEXTEND: usize = 9;
 pub const F_ADDMOD: usize = 10;
 pub const F_MULMOD: usize = 11;
-pub const F_MULMOD_B: usize = 12;
-pub const F_MULMOD_C: usize = 13;
+pub const F_EXP: usize = 12;
+pub const F_MULMOD_B: usize = 13;
+pub const F_MULMOD_C: usize = 14;
+pub const F_EXP_SQ: usize = 15;
+pub const F_EXP_MUL: usize = 16;

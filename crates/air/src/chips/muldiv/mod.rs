@@ -1,5 +1,6 @@
 //! The multiplication chip: one row per MUL, DIV, SDIV, MOD, SMOD, ADDMOD, SHL, SHR, SAR, BYTE
-//! or SIGNEXTEND step and three per MULMOD step, received from the CPU on
+//! or SIGNEXTEND step, three per MULMOD step and, per EXP step, a head row plus one row per
+//! squaring and per multiplication of square-and-multiply, received from the CPU on
 //! [`crate::buses::ALU`] as `(opcode, a, b, n, c)` like the ALU chip (a = top of stack, n = the
 //! third item, ADDMOD's modulus, zero for the others; c = result; 16-bit limbs). Every row is one instance of
 //!
@@ -25,10 +26,23 @@
 //! | SAR a b | q | 2^a | r | 0 | b XOR sign | q XOR sign (sign extended: all ones or 0 if a >= 256) |
 //! | BYTE i b | q | 2^(248 - 8i) | r | 0 | b | lowest byte of q (0 if i >= 32) |
 //! | SIGNEXTEND i b | q | 2^(8i + 7) | r | 0 | b | r - sign 2^(8i+7), sign = lowest bit of q (b if i >= 32) |
+//! | EXP a b, head | q = [b != 0] | 2^j | r | 0 | b | (received on the bus: the chain's end) |
+//! | EXP squaring row at i | acc | acc | 0 | free | acc^2 | |
+//! | EXP multiplying row at i | acc | a | 0 | free | acc a | |
 //!
 //! MULMOD's rows are tied by the `mulmod-link` bus (row 1 hands on H, L, n' and the claimed
 //! result; row 2 hands on r1, L, n' and the result), n' is n or 1 for n = 0 (result 0), and
 //! `r1 < n'` makes q2 fit a word. Only row 1 receives on the ALU bus.
+//!
+//! EXP is left-to-right square-and-multiply on the `exp-link` bus: the head splits the exponent
+//! at its top bit j (`b = 2^j + r`, `r < 2^j`; q = 0 for b = 0), so its gas `10 + 50 bytes(b)`
+//! follows from `j = 16 k + e` (2k + 1 + [e >= 8] bytes) and is checked against the CPU's gas
+//! step (sent as the bus's third operand), and starts the chain with `acc = a^q`. Each squaring
+//! row at position i (`16 k + e` again) takes bit i off the rest of the exponent (the rest's
+//! limb k minus `bit 2^e` must be below `2^e`), and hands acc^2 on to a multiplying row (bit 1)
+//! or to position i - 1. Position -1 is only received by the head, as `acc = c`. A b-bit
+//! exponent takes `b - 1 + (ones - 1)` chain rows (at most 510): the same relation rows as the
+//! other opcodes, so no new table; products need only their low word (h is free).
 //!
 //! Signed operands and results are two's-complement negations where the sign is set
 //! (`(v XOR s) + s` limb by limb, boolean carries; the sign bits split off the top limbs). The

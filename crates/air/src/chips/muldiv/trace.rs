@@ -70,6 +70,16 @@ fn operands(flag: usize, a: U256, b: U256, n: U256) -> (U256, U256, U256) {
             (narrow(sum / wide(n)), n, narrow(sum % wide(n)))
         }
         F_MULMOD => (a, b, U256::ZERO),
+        // EXP's head: b = q 2^j + r with q = [b != 0] and j its top bit.
+        F_EXP => {
+            let j = exp_top_bit(b);
+            if b.is_zero() {
+                (U256::ZERO, U256::from(1u8) << j, U256::ZERO)
+            } else {
+                let pow = U256::from(1u8) << j;
+                (U256::from(1u8), pow, b - pow)
+            }
+        }
         F_MULMOD_B | F_MULMOD_C => {
             let m = mulmod_parts(a, b, n);
             if flag == F_MULMOD_B {
@@ -119,6 +129,54 @@ fn mulmod_parts(a: U256, b: U256, n: U256) -> MulmodParts {
     }
 }
 
+/// The position of the exponent's top bit (0 for a zero exponent).
+fn exp_top_bit(e: U256) -> usize {
+    e.bit_len().saturating_sub(1)
+}
+
+/// One row of an EXP chain: its bit position and the acc and rest of the exponent it receives.
+#[derive(Clone, Copy, Debug)]
+struct ExpStep {
+    pos: usize,
+    acc: U256,
+    rest: U256,
+}
+
+/// The chain rows of `base^e` after its head (left to right: a squaring row per bit below the
+/// top one, then a multiplying row where the bit is set).
+fn exp_chain(base: U256, e: U256) -> Vec<(usize, ExpStep)> {
+    let mut rows = Vec::new();
+    if e.is_zero() {
+        return rows;
+    }
+    let top = exp_top_bit(e);
+    let mut acc = base;
+    let mut rest = e;
+    rest.set_bit(top, false);
+    for pos in (0..top).rev() {
+        rows.push((F_EXP_SQ, ExpStep { pos, acc, rest }));
+        acc = acc.wrapping_mul(acc);
+        if rest.bit(pos) {
+            rest.set_bit(pos, false);
+            rows.push((F_EXP_MUL, ExpStep { pos, acc, rest }));
+            acc = acc.wrapping_mul(base);
+        }
+    }
+    rows
+}
+
+/// `y = 2^s` through the one-hot limb `sel` and the bits of `e = s mod 16`.
+fn set_power<F: PrimeField32>(row: &mut MulDivCols<F>, s: usize) {
+    row.sel[s >> 4] = F::ONE;
+    let e = s & 15;
+    for (i, bit) in row.e_bits.iter_mut().enumerate() {
+        *bit = F::from_bool(e >> i & 1 == 1);
+    }
+    row.pow1 = F::from_u32(1 << (e & 3));
+    row.pow2 = F::from_u32(1 << (e & 7));
+    row.pow = F::from_u32(1 << e);
+}
+
 /// The exponent `s` of the power `y = 2^s` and the rest `t` of the low limb of `a` (shifts:
 /// `a_0 = s + 256 t`; BYTE, SIGNEXTEND: `a_0 = i + 32 t` with `s = 248 - 8 i`, `8 i + 7`).
 fn exponent(flag: usize, a0: u16) -> (u32, u32) {
@@ -140,25 +198,29 @@ fn negation_carries<F: PrimeField32>(v: &[u16; LIMBS], s: bool, carries: &mut [F
     }
 }
 
-/// The flag of each row an operation takes (MULMOD three, the others one).
-fn row_flags(op: &AluOp) -> &'static [usize] {
-    const ONE: [[usize; 1]; 12] = {
-        let mut f = [[0]; 12];
-        let mut i = 0;
-        while i < 12 {
-            f[i] = [i];
-            i += 1;
-        }
-        f
-    };
+/// A row to fill: its operation, flag and, on EXP's chain rows, the chain step.
+type Job<'a> = (&'a AluOp, usize, Option<ExpStep>);
+
+/// The rows an operation takes (MULMOD three, EXP its head and chain, the others one).
+fn rows_of(op: &AluOp) -> Vec<Job<'_>> {
     let flag = MULDIV_OPS
         .iter()
         .position(|&o| o == op.opcode)
         .expect("multiplication-chip opcode");
-    if flag == F_MULMOD {
-        &[F_MULMOD, F_MULMOD_B, F_MULMOD_C]
-    } else {
-        &ONE[flag]
+    match flag {
+        F_MULMOD => vec![
+            (op, F_MULMOD, None),
+            (op, F_MULMOD_B, None),
+            (op, F_MULMOD_C, None),
+        ],
+        F_EXP => {
+            let chain = exp_chain(op.a.into(), op.b.into());
+            let mut rows = Vec::with_capacity(1 + chain.len());
+            rows.push((op, F_EXP, None));
+            rows.extend(chain.into_iter().map(|(f, st)| (op, f, Some(st))));
+            rows
+        }
+        _ => vec![(op, flag, None)],
     }
 }
 
@@ -166,6 +228,7 @@ fn fill<F: PrimeField32>(
     row: &mut MulDivCols<F>,
     op: &AluOp,
     flag: usize,
+    step: Option<ExpStep>,
     u16s: &mut Vec<u32>,
     bytes: &mut Vec<u32>,
     pairs: &mut Vec<u32>,
@@ -182,7 +245,11 @@ fn fill<F: PrimeField32>(
         <U256 as From<Word>>::from(op.b),
     );
     let un = <U256 as From<Word>>::from(op.n);
-    let (x, y, z) = operands(flag, ua, ub, un);
+    let (x, y, z) = match (flag, step) {
+        (F_EXP_SQ, Some(st)) => (st.acc, st.acc, U256::ZERO),
+        (F_EXP_MUL, Some(st)) => (st.acc, ua, U256::ZERO),
+        _ => operands(flag, ua, ub, un),
+    };
     let (xb, yb) = (x.to_le_bytes::<32>(), y.to_le_bytes::<32>());
     let zl = limbs(&z.into());
     for (col, &v) in row.z.iter_mut().zip(&zl) {
@@ -256,7 +323,7 @@ fn fill<F: PrimeField32>(
     if (divmod && !y.is_zero() && !n_one)
         || matches!(
             flag,
-            F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND | F_MULMOD_B | F_MULMOD_C
+            F_SHR | F_SAR | F_BYTE | F_SIGNEXTEND | F_MULMOD_B | F_MULMOD_C | F_EXP
         )
     {
         // z < y: the highest limb where they differ.
@@ -283,14 +350,7 @@ fn fill<F: PrimeField32>(
             u16s.push(t);
             u16s.push(32 * t);
         }
-        row.sel[s >> 4] = F::ONE;
-        let e = s & 15;
-        for (i, bit) in row.e_bits.iter_mut().enumerate() {
-            *bit = F::from_bool(e >> i & 1 == 1);
-        }
-        row.pow1 = F::from_u32(1 << (e & 3));
-        row.pow2 = F::from_u32(1 << (e & 7));
-        row.pow = F::from_u32(1 << e);
+        set_power(row, s);
         if big {
             row.big = F::ONE;
             row.big_inv = F::from_u32(high).inverse();
@@ -313,8 +373,49 @@ fn fill<F: PrimeField32>(
             }
         }
     }
-    match flag {
-        F_MULMOD => {
+    match (flag, step) {
+        (F_EXP, _) => {
+            // n_zero = [b = 0]; w = a^q; t = the gas (10 + 50 per byte of b).
+            let j = exp_top_bit(ub);
+            set_power(row, j);
+            let sum: u32 = b.iter().map(|&v| v as u32).sum();
+            if sum == 0 {
+                row.n_zero = F::ONE;
+                row.w[0] = F::ONE;
+            } else {
+                row.n_zero_inv = F::from_u32(sum).inverse();
+                for (col, &v) in row.w.iter_mut().zip(&a) {
+                    *col = F::from_u16(v);
+                }
+            }
+            row.t = F::from_u32(10 + 50 * ub.bit_len().div_ceil(8) as u32);
+        }
+        (F_EXP_SQ, Some(st)) => {
+            // b: the rest received; w: the rest without bit pos; sc: the bit.
+            set_power(row, st.pos);
+            let bit = st.rest.bit(st.pos);
+            let mut rest = st.rest;
+            rest.set_bit(st.pos, false);
+            let (rl, wl) = (limbs(&st.rest.into()), limbs(&rest.into()));
+            for k in 0..LIMBS {
+                row.b[k] = F::from_u16(rl[k]);
+                row.w[k] = F::from_u16(wl[k]);
+            }
+            let e = st.pos & 15;
+            row.sc = F::from_bool(bit);
+            row.big_inv = F::from_u32((bit as u32) << e);
+            let rest_k = wl[st.pos >> 4] as u32;
+            row.y_inv = F::from_u32(rest_k);
+            u16s.push(rest_k);
+            u16s.push((1 << e) - 1 - rest_k);
+        }
+        (F_EXP_MUL, Some(st)) => {
+            set_power(row, st.pos);
+            for (col, v) in row.b.iter_mut().zip(limbs(&st.rest.into())) {
+                *col = F::from_u16(v);
+            }
+        }
+        (F_MULMOD, _) => {
             // w holds the bus's modulus; l (the product's low word) is range-checked here.
             let n = limbs(&op.n);
             for (col, &v) in row.w.iter_mut().zip(&n) {
@@ -328,7 +429,7 @@ fn fill<F: PrimeField32>(
             }
             u16s.extend(limbs(&mulmod_parts(ua, ub, un).l.into()).map(u32::from));
         }
-        F_MULMOD_B => {
+        (F_MULMOD_B, _) => {
             // The dividend l (the product's high word) is range-checked here; c keeps the
             // product's low word and w the result for the third row.
             let m = mulmod_parts(ua, ub, un);
@@ -380,10 +481,7 @@ fn fill<F: PrimeField32>(
 
 /// The multiplication chip's trace (padded with zero rows) and its lookup counts.
 pub fn generate<F: PrimeField32>(ops: &[AluOp]) -> (RowMajorMatrix<F>, MulDivCounts) {
-    let jobs: Vec<(&AluOp, usize)> = ops
-        .iter()
-        .flat_map(|op| row_flags(op).iter().map(move |&f| (op, f)))
-        .collect();
+    let jobs: Vec<Job<'_>> = ops.iter().flat_map(rows_of).collect();
     let height = jobs.len().next_power_of_two().max(4);
     let mut values = F::zero_vec(height * NUM_MULDIV_COLS);
     let chunk = 1024;
@@ -393,11 +491,12 @@ pub fn generate<F: PrimeField32>(ops: &[AluOp]) -> (RowMajorMatrix<F>, MulDivCou
         .map(|(ci, rows)| {
             let (mut u16s, mut bytes, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
             for (r, row) in rows.chunks_exact_mut(NUM_MULDIV_COLS).enumerate() {
-                if let Some(&(op, flag)) = jobs.get(ci * chunk + r) {
+                if let Some(&(op, flag, step)) = jobs.get(ci * chunk + r) {
                     fill(
                         row.borrow_mut(),
                         op,
                         flag,
+                        step,
                         &mut u16s,
                         &mut bytes,
                         &mut pairs,

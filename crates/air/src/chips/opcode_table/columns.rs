@@ -31,6 +31,8 @@ pub struct OpcodeProps<T> {
     pub is_term: T,
     /// Proven by an ALU chip (ALU or multiplication), received on the ALU bus.
     pub is_alu: T,
+    /// Looked up in the call-context table (ADDRESS, CALLER, ...).
+    pub is_ctx_read: T,
     pub is_defined: T,
     /// Stack tokens a successful step consumes (generic: pops; DUP: 1; SWAP: 2).
     pub mem_pops: T,
@@ -101,6 +103,7 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         is_call: opcodes::enters_callee(op) as u32,
         is_term: opcodes::terminates(op) as u32,
         is_alu: opcodes::on_alu_bus(op) as u32,
+        is_ctx_read: opcodes::reads_call_context(op) as u32,
         is_defined: i.defined as u32,
         mem_pops,
         mem_push,
