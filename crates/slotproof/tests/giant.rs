@@ -67,3 +67,35 @@ fn streamed_shards_re_cut_to_a_budget_are_the_ones_cut_at_once() {
     assert!(streamed.proof.to_bytes().unwrap() == at_once.proof.to_bytes().unwrap());
     verify_block_proof(&streamed.proof.to_bytes().unwrap()).unwrap();
 }
+
+/// An EXP step adds hundreds of multiplication rows (square-and-multiply), so a shard cut at
+/// 4,096 steps would hold a multiplication table far taller than its CPU table: such a shard is
+/// re-cut until no table that grows with its steps is taller than the cap. The block proves and
+/// verifies, and the fixed tables and the bytecode keep their heights.
+#[test]
+fn exp_shards_are_re_cut_until_no_table_outgrows_the_cpu_cap() {
+    let giant = generate_giant(GiantKind::Exp, 100_000).unwrap();
+    let input = BlockInput::from_json_str(&fixture_text(&giant.json).unwrap()).unwrap();
+    let cap = 1u64 << 12;
+    let proved = BlockProver::builder()
+        .max_shard_rows(cap as usize)
+        .build()
+        .prove(&input)
+        .unwrap();
+    assert!(proved.shards.len() > 1, "{} shards", proved.shards.len());
+    assert!(proved.shards.iter().any(|r| r.cut_to_fit));
+    for r in &proved.shards {
+        for t in &r.tables {
+            if !["opcode-table", "range-u8", "range-u16", "bytecode"].contains(&t.name.as_str()) {
+                assert!(
+                    t.height <= cap,
+                    "shard {}: {} has {} rows",
+                    r.index,
+                    t.name,
+                    t.height
+                );
+            }
+        }
+    }
+    verify_block_proof(&proved.proof.to_bytes().unwrap()).unwrap();
+}
