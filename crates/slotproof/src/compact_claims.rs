@@ -172,6 +172,15 @@ fn code_hashes_of(b: &BoundaryValues) -> impl Iterator<Item = Word> + '_ {
 }
 
 impl CompactClaims {
+    /// The number of subblocks.
+    pub fn len(&self) -> usize {
+        self.subblocks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subblocks.is_empty()
+    }
+
     /// The stored form of `subblocks` (any claims, valid or not: a read that disagrees with an
     /// earlier write is kept whole, for the continuity check to refuse).
     pub fn encode(subblocks: &[SubblockPublicValues]) -> Self {
