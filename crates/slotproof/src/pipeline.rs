@@ -16,6 +16,10 @@
 //! in order: a subblock that finishes before an earlier one waits until that one is published,
 //! so shard indices, and the proof, do not depend on timing. The shards, and so the proof
 //! bytes, are the same either way.
+//!
+//! With aggregation the queue also holds the aggregation tree's node jobs
+//! ([`crate::tree_jobs`]): a lane that finishes a shard queues its leaf, one that finishes a node
+//! may queue its parent, and lanes take a ready job before the next shard.
 
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -684,5 +688,86 @@ mod tests {
             open.stop();
             assert_eq!(lane.join().unwrap(), None);
         });
+    }
+
+    #[test]
+    fn jobs_come_first_and_lanes_wait_while_work_may_make_one() {
+        let q: ShardQueue<u32, &str> = ShardQueue::new();
+        q.publish(0, vec![7]);
+        // Jobs the shard count makes ready are queued with the close.
+        let n = q.close_with(|n| {
+            assert_eq!(n, 1);
+            vec!["moved up"]
+        });
+        assert_eq!(n, 1);
+        assert!(matches!(q.take(), Some(Work::Job("moved up"))));
+        assert!(matches!(q.take(), Some(Work::Shard(0, 7))));
+        // Both taken, neither done: a lane waits, since finishing them may make a job.
+        std::thread::scope(|s| {
+            let lane = s.spawn(|| q.take().map(|w| matches!(w, Work::Job("root"))));
+            q.done(None);
+            q.done(Some("root"));
+            assert_eq!(lane.join().unwrap(), Some(true));
+        });
+        q.done(None);
+        assert!(q.take().is_none());
+    }
+
+    /// A tree node that fails stops the queue: no hang, the node's typed error.
+    #[test]
+    fn a_failed_tree_node_stops_proving_with_its_error() {
+        use crate::aggregate::AggregationProgress;
+        use crate::backend::{BackendField, DevicePool, ProverBackend};
+        use crate::proof::{BlockPublicValues, SubblockPublicValues};
+        use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+
+        let input = BlockInput::from_path(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/transfers.json"
+        ))
+        .unwrap();
+        let execution = execute_block(
+            &input,
+            &ExecuteOptions {
+                subblock_gas: 100_000,
+                record_trace: true,
+            },
+        )
+        .unwrap();
+        let block = BlockPublicValues::of_execution(&execution);
+        let subblocks = SubblockPublicValues::of_execution(&execution);
+        let source = ShardSource {
+            execution: &execution,
+            block: block.claim(),
+            subblocks: subblocks.iter().map(SubblockPublicValues::claim).collect(),
+            max_rows: 128,
+            budget: None,
+            settings: FriSettings::DEFAULT,
+            shards_in_flight: Some(1),
+        };
+        // Lanes made without recursion provers: the first leaf job fails.
+        let lanes = <slotproof_prover::KoalaBear as BackendField>::lanes(
+            &ProverBackend::Cpu,
+            &DevicePool::new(false),
+            1,
+            FriSettings::DEFAULT,
+            false,
+        )
+        .unwrap();
+        let nodes = Mutex::new(Vec::new());
+        let report = |p: AggregationProgress| nodes.lock().unwrap().push(p);
+        let tree = TreeJobs::new(&report);
+        match generate_and_prove(&source, &lanes, true, Some(&tree), &|_| {}) {
+            Err(ProveError::Aggregation(AggregateError::Internal(_))) => {}
+            other => panic!("expected the node's error, got {:?}", other.err()),
+        }
+        assert!(
+            nodes
+                .into_inner()
+                .unwrap()
+                .iter()
+                .all(|p| matches!(p, AggregationProgress::NodesPlanned(_))),
+            "no node was proven"
+        );
     }
 }

@@ -251,3 +251,38 @@ impl<'a> TreeJobs<'a> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BlockProver;
+    use p3_field::PrimeField32;
+    use slotproof_executor::BlockInput;
+    use slotproof_prover::{CpuBackend, KoalaBear};
+
+    /// A real shard proof with one public value changed: its leaf is a typed error naming the
+    /// rejected child, not a panic.
+    #[test]
+    fn a_tampered_shard_proof_fails_its_leaf_with_a_typed_error() {
+        let input = BlockInput::from_path(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/transfers.json"
+        ))
+        .unwrap();
+        let proved = BlockProver::builder().build().prove(&input).unwrap();
+        let mut shard = proved.proof.shards[0].clone();
+        let value = shard
+            .public_values
+            .iter_mut()
+            .find_map(|v| v.first_mut())
+            .expect("a public value");
+        *value = (*value + 1) % Val::ORDER_U32;
+
+        let tree = TreeJobs::new(&|_| {});
+        let provers = NodeProvers::new(CpuBackend::<KoalaBear>::new);
+        match tree.run(NodeJob::Leaf { shard: 0, proof: shard }, &provers) {
+            Err(AggregateError::Tree(TreeError::ChildRejected { child: 0, .. })) => {}
+            other => panic!("expected a rejected child, got {:?}", other.err()),
+        }
+    }
+}
