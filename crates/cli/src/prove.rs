@@ -267,13 +267,14 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let t = Instant::now();
-        let agg = slotproof::aggregate::aggregate_block_with_progress(&proved.proof, &|p| match p {
-            AggregationProgress::NodesPlanned(n) => bar.set_length(n as u64),
-            AggregationProgress::NodeProven(kind) => {
-                bar.set_message(format!("last: {kind:?}"));
-                bar.inc(1)
-            }
-        })?;
+        let agg =
+            slotproof::aggregate::aggregate_block_with_progress(&proved.proof, &|p| match p {
+                AggregationProgress::NodesPlanned(n) => bar.set_length(n as u64),
+                AggregationProgress::NodeProven(kind) => {
+                    bar.set_message(format!("last: {kind:?}"));
+                    bar.inc(1)
+                }
+            })?;
         bar.finish_and_clear();
         Some((agg, t.elapsed()))
     } else {

@@ -22,8 +22,7 @@ use slotproof_recursion::leaf::LEAF_SETTINGS;
 use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::tree::native::expected_root_values;
 use slotproof_recursion::tree::{
-    LayerTimes, NodeKind, ProvenNode, ProvenTree, TreeChild, TreeError, prove_tree,
-    tree_node_count,
+    LayerTimes, NodeKind, ProvenNode, ProvenTree, TreeChild, TreeError, prove_tree, tree_node_count,
 };
 use thiserror::Error;
 

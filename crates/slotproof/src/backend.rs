@@ -392,8 +392,9 @@ pub(crate) trait BackendField: Sized {
 /// The recursion provers of a lane on the CPU, for a field whose proofs the tree verifies.
 fn cpu_nodes(aggregates: bool, aggregate: bool) -> Option<Box<dyn NodeProving>> {
     (aggregates && aggregate).then(|| {
-        Box::new(NodeProvers::new(|s| slotproof_prover::CpuBackend::<KoalaBear>::new(s)))
-            as Box<dyn NodeProving>
+        Box::new(NodeProvers::new(|s| {
+            slotproof_prover::CpuBackend::<KoalaBear>::new(s)
+        })) as Box<dyn NodeProving>
     })
 }
 
@@ -403,9 +404,7 @@ fn cpu_nodes(aggregates: bool, aggregate: bool) -> Option<Box<dyn NodeProving>> 
 fn cuda_nodes(
     aggregates: bool,
     aggregate: bool,
-    engine: &Arc<
-        slotproof_cuda::prover_backend::MeteredEngine<Arc<slotproof_cuda::CudaBackend>>,
-    >,
+    engine: &Arc<slotproof_cuda::prover_backend::MeteredEngine<Arc<slotproof_cuda::CudaBackend>>>,
 ) -> Option<Box<dyn NodeProving>> {
     (aggregates && aggregate).then(|| {
         Box::new(NodeProvers::new(|s| {

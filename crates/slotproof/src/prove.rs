@@ -6,8 +6,8 @@ use crate::backend::{
 };
 use crate::memory::{PlanField, ShardReport};
 use crate::pipeline::{ProvenShards, ShardSource, generate_and_prove};
-use crate::tree_jobs::TreeJobs;
 use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, SubblockPublicValues};
+use crate::tree_jobs::TreeJobs;
 use p3_field::PrimeField32;
 use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION};
 use slotproof_executor::{

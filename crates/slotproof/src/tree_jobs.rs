@@ -37,7 +37,8 @@ pub(crate) trait NodeProving: Sync {
     fn internal(&self, left: &ProvenNode, right: &ProvenNode) -> Result<ProvenNode, TreeError>;
     /// The root over `top`, its key on the CPU backend (what checks it here) and the time
     /// making the keys took.
-    fn root(&self, top: &ProvenNode) -> Result<(ProvenNode, RootVerifyingKey, Duration), TreeError>;
+    fn root(&self, top: &ProvenNode)
+    -> Result<(ProvenNode, RootVerifyingKey, Duration), TreeError>;
 }
 
 /// The leaf/internal prover and the root prover on backend `B`, with the keys made so far.
@@ -71,7 +72,10 @@ where
         prove_internal_node(&self.node, &self.keys, left, right)
     }
 
-    fn root(&self, top: &ProvenNode) -> Result<(ProvenNode, RootVerifyingKey, Duration), TreeError> {
+    fn root(
+        &self,
+        top: &ProvenNode,
+    ) -> Result<(ProvenNode, RootVerifyingKey, Duration), TreeError> {
         let proven = prove_root_node(&self.root, top)?;
         let key: Box<dyn Any> = Box::new(proven.key);
         match key.downcast::<RootVerifyingKey>() {
@@ -280,7 +284,13 @@ mod tests {
 
         let tree = TreeJobs::new(&|_| {});
         let provers = NodeProvers::new(CpuBackend::<KoalaBear>::new);
-        match tree.run(NodeJob::Leaf { shard: 0, proof: shard }, &provers) {
+        match tree.run(
+            NodeJob::Leaf {
+                shard: 0,
+                proof: shard,
+            },
+            &provers,
+        ) {
             Err(AggregateError::Tree(TreeError::ChildRejected { child: 0, .. })) => {}
             other => panic!("expected a rejected child, got {:?}", other.err()),
         }

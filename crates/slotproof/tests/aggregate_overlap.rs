@@ -39,7 +39,15 @@ fn overlapped_aggregation_gives_the_proof_bytes_of_aggregating_afterwards() {
         .expect("the block proves and aggregates");
     let shards = proved.proof.shards.len();
     assert!(shards >= 3, "{shards} shards");
-    assert!(proved.proof.subblocks.iter().filter(|s| s.steps > 0).count() >= 2);
+    assert!(
+        proved
+            .proof
+            .subblocks
+            .iter()
+            .filter(|s| s.steps > 0)
+            .count()
+            >= 2
+    );
 
     // Progress: the tree's node count once, with every node of each kind reported once.
     let events = events.into_inner().unwrap();
