@@ -88,7 +88,7 @@ impl<T> TreeSchedule<T> {
                 index: at.index ^ 1,
             };
             if let Some(other) = self.waiting.remove(&sibling) {
-                let (left, right) = if at.index % 2 == 0 {
+                let (left, right) = if at.index.is_multiple_of(2) {
                     (node, other)
                 } else {
                     (other, node)
@@ -100,7 +100,7 @@ impl<T> TreeSchedule<T> {
                 });
             }
             // The odd last node of its layer moves up unchanged.
-            if len.is_some_and(|len| at.index % 2 == 0 && at.index + 1 == len) {
+            if len.is_some_and(|len| at.index.is_multiple_of(2) && at.index + 1 == len) {
                 at = at.parent();
                 continue;
             }

@@ -99,18 +99,20 @@ pub(crate) enum NodeJob {
     /// The internal node at `at` over its children, left then right.
     Internal {
         at: NodeAt,
-        left: ProvenNode,
-        right: ProvenNode,
+        children: Box<(ProvenNode, ProvenNode)>,
     },
     /// The root over the top node.
-    Root { top: ProvenNode },
+    Root { top: Box<ProvenNode> },
 }
 
 impl From<Ready<ProvenNode>> for NodeJob {
     fn from(ready: Ready<ProvenNode>) -> Self {
         match ready {
-            Ready::Internal { at, left, right } => NodeJob::Internal { at, left, right },
-            Ready::Root { top } => NodeJob::Root { top },
+            Ready::Internal { at, left, right } => NodeJob::Internal {
+                at,
+                children: Box::new((left, right)),
+            },
+            Ready::Root { top } => NodeJob::Root { top: Box::new(top) },
         }
     }
 }
@@ -195,9 +197,9 @@ impl<'a> TreeJobs<'a> {
                 self.proven(NodeKind::ShardLeaf);
                 (NodeAt::leaf(shard), leaf)
             }
-            NodeJob::Internal { at, left, right } => {
-                let node = provers.internal(&left, &right)?;
-                drop((left, right));
+            NodeJob::Internal { at, children } => {
+                let node = provers.internal(&children.0, &children.1)?;
+                drop(children);
                 self.done().internal.insert(at, start.elapsed());
                 self.proven(NodeKind::Internal);
                 (at, node)
