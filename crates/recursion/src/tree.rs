@@ -263,8 +263,10 @@ pub fn prove_node<B: Backend<ShardConfig>>(
 /// Verifying keys made so far for a tree's nodes, by program: the leaves of shards of one
 /// shape run one program, as do internal nodes over children of the same shapes (a block's
 /// full shards, their parents), so each program's key is made once. Shared by the threads that
-/// prove one tree's nodes: a key is made under the lock, so a second node of the same program
-/// waits for it instead of making it again.
+/// prove one tree's nodes. A key is made **outside** the lock: keygen runs on rayon, and a
+/// worker waiting inside it may steal another node's job, which would then wait for the lock
+/// held by the thread it is helping (a deadlock). Two nodes of a new program at once may both
+/// make its key (the same key); the first one stored is kept.
 pub struct TreeKeys<K> {
     keys: Mutex<Vec<(LeafCircuit, Arc<K>)>>,
 }
@@ -282,22 +284,35 @@ impl<K> TreeKeys<K> {
         }
     }
 
+    fn find(keys: &[(LeafCircuit, Arc<K>)], circuit: &LeafCircuit) -> Option<Arc<K>> {
+        keys.iter()
+            .find(|(c, _)| {
+                c.program == circuit.program && c.num_public_values == circuit.num_public_values
+            })
+            .map(|(_, key)| key.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(LeafCircuit, Arc<K>)>> {
+        // A poisoned list is still a list of correct keys (a key is pushed whole).
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The key of `circuit`'s program, made by `make` the first time it is seen.
     fn key_for(
         &self,
         circuit: &LeafCircuit,
         make: impl FnOnce() -> Result<K, TreeError>,
     ) -> Result<Arc<K>, TreeError> {
-        // A poisoned list is still a list of correct keys (a key is pushed whole).
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, key)) = keys.iter().find(|(c, _)| {
-            c.program == circuit.program && c.num_public_values == circuit.num_public_values
-        }) {
-            return Ok(key.clone());
+        if let Some(key) = Self::find(&self.lock(), circuit) {
+            return Ok(key);
         }
-        let key = Arc::new(make()?);
-        keys.push((circuit.clone(), key.clone()));
-        Ok(key)
+        let made = Arc::new(make()?);
+        let mut keys = self.lock();
+        if let Some(key) = Self::find(&keys, circuit) {
+            return Ok(key);
+        }
+        keys.push((circuit.clone(), made.clone()));
+        Ok(made)
     }
 }
 
