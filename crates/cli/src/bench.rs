@@ -117,7 +117,8 @@ struct AggregationFigures {
     leaves: Vec<Duration>,
     internal: Vec<Duration>,
     root: Duration,
-    /// Wall time of the whole aggregation (every layer).
+    /// Wall time of the aggregation after the last shard proof: every layer when aggregating
+    /// afterwards, what shard proving did not hide when overlapped.
     wall: Duration,
     root_proof_size: usize,
     /// The v2 proof's size (the shard proofs the aggregation replaces).
@@ -241,7 +242,9 @@ pub(crate) fn run_once(
             run.execution = Ok(Duration::ZERO);
             run.proving = Some(Err(e.to_string()));
         }
-        Ok(Ok(proved)) => {
+        Ok(Ok(mut proved)) => {
+            // Aggregated alongside shard proving (the prover's default with `aggregate`).
+            let overlapped = proved.aggregated.take();
             let t = &proved.timings;
             let exec = &proved.execution;
             run.block = Some(BlockFigures {
@@ -273,10 +276,15 @@ pub(crate) fn run_once(
                     let aggregate = aggregate
                         && matches!(verified, Ok(Ok(_)))
                         && !proved.proof.shards.is_empty();
+                    let tail = t.aggregation_tail.unwrap_or_default();
                     // The final proof replaces the shard proofs: its size and verification
                     // are the run's.
                     let verified = if aggregate {
-                        match aggregate_once(&proved.proof, bytes.len()) {
+                        let aggregated = match overlapped {
+                            Some(agg) => finish_aggregation(&proved.proof, agg, tail, bytes.len()),
+                            None => aggregate_once(&proved.proof, bytes.len()),
+                        };
+                        match aggregated {
                             Ok((figures, v3)) => {
                                 if let Some(Ok(p)) = run.proving.as_mut() {
                                     p.proof_size = v3.len();
@@ -318,25 +326,33 @@ pub(crate) fn run_once(
     run
 }
 
-/// Aggregate a verified v2 proof (`shard_proofs_size` bytes): the figures and the v3 bytes.
-/// The root key the aggregation made is kept for the verification that follows (a verifier in
-/// another process rebuilds it from the shard shapes; no fixed shapes yet).
+/// Aggregate a verified v2 proof (`shard_proofs_size` bytes) after proving it: the figures
+/// and the v3 bytes.
 fn aggregate_once(
     proof: &slotproof::BlockProof,
     shard_proofs_size: usize,
 ) -> Result<(AggregationFigures, Vec<u8>), String> {
     let t = Instant::now();
-    let aggregated = catch_unwind(AssertUnwindSafe(|| {
-        let mut agg = slotproof::aggregate::aggregate_block(proof).map_err(|e| e.to_string())?;
-        let v3 = slotproof::aggregated::AggregatedProof::new(proof, &agg)
-            .and_then(|p| p.to_bytes())
-            .map_err(|e| format!("encoding the aggregated proof: {e}"))?;
-        slotproof::aggregated::remember_root_key(&mut agg);
-        Ok::<_, String>((agg, v3))
+    let agg = catch_unwind(AssertUnwindSafe(|| {
+        slotproof::aggregate::aggregate_block(proof).map_err(|e| e.to_string())
     }))
     .map_err(panic_reason)??;
-    let wall = t.elapsed();
-    let (agg, v3) = aggregated;
+    finish_aggregation(proof, agg, t.elapsed(), shard_proofs_size)
+}
+
+/// The figures and v3 bytes of an aggregation whose wall time (after the last shard proof) was
+/// `wall`. The root key the aggregation made is kept for the verification that follows (a
+/// verifier in another process rebuilds it from the shard shapes; no fixed shapes yet).
+fn finish_aggregation(
+    proof: &slotproof::BlockProof,
+    mut agg: slotproof::aggregate::AggregatedBlock,
+    wall: Duration,
+    shard_proofs_size: usize,
+) -> Result<(AggregationFigures, Vec<u8>), String> {
+    let v3 = slotproof::aggregated::AggregatedProof::new(proof, &agg)
+        .and_then(|p| p.to_bytes())
+        .map_err(|e| format!("encoding the aggregated proof: {e}"))?;
+    slotproof::aggregated::remember_root_key(&mut agg);
     Ok((
         AggregationFigures {
             leaves: agg.times.leaves.clone(),
@@ -673,10 +689,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         !args.kernel_times || args.backend == "cuda",
         "--kernel-times times CUDA kernels: it needs --backend cuda"
     );
+    // The recursion circuits verify KoalaBear shard proofs only.
+    let aggregate = !args.no_aggregate && field == Field::KoalaBear;
     let prover = args
         .devices
         .apply(
             &args.backend,
+            aggregate,
             BlockProver::builder()
                 .subblock_gas(args.subblock_gas)
                 .max_shard_rows(args.max_rows)
@@ -697,8 +716,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let workloads = load_workloads(args, progress)?;
 
     let total = workloads.len() * args.repeat;
-    // The recursion circuits verify KoalaBear shard proofs only.
-    let aggregate = !args.no_aggregate && field == Field::KoalaBear;
     let mut runs = Vec::with_capacity(total);
     // Repeats outermost: every block once, then again, so slow drift of a shared machine
     // spreads over all blocks.
@@ -830,7 +847,8 @@ fn document(
             "peak_device_memory": "planned, not measured: the largest shard's device memory plan (slotproof_prover::device_memory), on every backend",
             "kernel_times": args.kernel_times,
             "aggregate": !args.no_aggregate,
-            "aggregation": "the shard proofs aggregated into one proof (block proof v3: leaves, internal nodes, root); proof_size and verification are then the aggregated proof's, verified with the root key the aggregation made (a verifier in another process rebuilds it from the shard shapes: no fixed shapes yet)",
+            "aggregation_overlapped": prover.aggregates(),
+            "aggregation": "the shard proofs aggregated into one proof (block proof v3: leaves, internal nodes, root); proof_size and verification are then the aggregated proof's, verified with the root key the aggregation made (a verifier in another process rebuilds it from the shard shapes: no fixed shapes yet). Overlapped (the default): leaves and internal nodes are proven while later shards are, proving_time_ms includes them, and aggregation_time_ms is the wall time from the last shard proof to the root proven and checked; --aggregate-after: aggregation_time_ms is the whole aggregation, after proving_time_ms",
             "security_bits": layer_security_json(),
         },
         "host": host_json(),

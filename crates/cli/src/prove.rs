@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
+use slotproof::aggregate::AggregationProgress;
 use slotproof::{BlockProof, BlockProver, verify_block_proof};
 use slotproof_executor::DEFAULT_SUBBLOCK_GAS;
 use std::path::PathBuf;
@@ -83,6 +84,11 @@ pub struct DeviceArgs {
     /// number, or `all` (every shard of a subblock generated at once). The proof is the same.
     #[arg(long, default_value = "auto", value_parser = parse_shards_in_flight)]
     pub shards_in_flight: slotproof::ShardsInFlight,
+    /// Aggregate after every shard is proven (default: a shard's leaf is proven as soon as its
+    /// shard proof exists, an internal node as soon as both children are; the proof is the
+    /// same).
+    #[arg(long)]
+    pub aggregate_after: bool,
 }
 
 /// `auto`, `all` or a positive number of shards.
@@ -108,15 +114,18 @@ impl Default for DeviceArgs {
             device_memory_budget: None,
             no_overlap: false,
             shards_in_flight: slotproof::ShardsInFlight::Auto,
+            aggregate_after: false,
         }
     }
 }
 
 impl DeviceArgs {
-    /// The builder with `backend` (cpu or cuda) on these devices and settings.
+    /// The builder with `backend` (cpu or cuda) on these devices and settings; with
+    /// `aggregate`, aggregation overlapped with shard proving unless `--aggregate-after`.
     pub fn apply(
         &self,
         backend: &str,
+        aggregate: bool,
         builder: slotproof::BlockProverBuilder,
     ) -> anyhow::Result<slotproof::BlockProverBuilder> {
         let backend = slotproof::ProverBackend::from_name(backend, &self.devices)
@@ -126,7 +135,8 @@ impl DeviceArgs {
             .cuda_streams(self.streams)
             .device_memory_budget(self.device_memory_budget)
             .overlap_tracegen(!self.no_overlap)
-            .shards_in_flight(self.shards_in_flight))
+            .shards_in_flight(self.shards_in_flight)
+            .aggregate(aggregate && !self.aggregate_after))
     }
 }
 
@@ -159,10 +169,13 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| anyhow::anyhow!("unknown field `{}` (koalabear or babybear)", args.field))?;
     let t0 = Instant::now();
     let (source, input) = crate::eest::load_input(args.fixture.as_deref(), &args.eest)?;
+    // Aggregation: KoalaBear only (the recursion circuits verify KoalaBear proofs).
+    let aggregate = !args.no_aggregate && field == slotproof::Field::KoalaBear;
     let prover = args
         .devices
         .apply(
             &args.backend,
+            aggregate,
             BlockProver::builder()
                 .subblock_gas(args.subblock_gas)
                 .max_shard_rows(args.max_rows)
@@ -183,30 +196,62 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         );
         bar.enable_steady_tick(Duration::from_millis(200));
     }
-    let proved = prover.prove_with_progress(&input, &|p| match p {
-        slotproof::Progress::ShardsPlanned(n) => {
-            bar.set_length(n as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} shards proven {elapsed_precise}",
-                )
-                .expect("valid template"),
-            );
+    // One bar over the shard proofs and, when aggregating alongside, the tree's nodes: each
+    // count is added as it becomes known.
+    let proof_bar_style = || {
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} proofs ({msg}) {elapsed_precise}",
+        )
+        .expect("valid template")
+    };
+    let counts = std::sync::Mutex::new((0usize, 0usize));
+    let show_counts = |shards: usize, nodes: usize| {
+        if prover.aggregates() {
+            bar.set_message(format!("{shards} shards, {nodes} recursion nodes"));
+        } else {
+            bar.set_message(format!("{shards} shards"));
         }
-        slotproof::Progress::ShardProven(_) => bar.inc(1),
+    };
+    let mut proved = prover.prove_with_progress(&input, &|p| {
+        let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
+        match p {
+            slotproof::Progress::ShardsPlanned(n) => {
+                bar.set_style(proof_bar_style());
+                bar.inc_length(n as u64);
+            }
+            slotproof::Progress::ShardProven(_) => {
+                c.0 += 1;
+                bar.inc(1);
+            }
+            slotproof::Progress::Aggregation(AggregationProgress::NodesPlanned(n)) => {
+                bar.inc_length(n as u64)
+            }
+            slotproof::Progress::Aggregation(AggregationProgress::NodeProven(_)) => {
+                c.1 += 1;
+                bar.inc(1);
+            }
+        }
+        show_counts(c.0, c.1);
     })?;
     bar.finish_and_clear();
     let v2_bytes = proved.proof.to_bytes()?;
     let t_verify = Instant::now();
     let mut verified = verify_block_proof(&v2_bytes).is_ok();
     let verify = t_verify.elapsed();
-    // Aggregation (KoalaBear only: the recursion circuits verify KoalaBear proofs; a block
-    // without EVM steps has no shard to aggregate and stays v2).
-    let aggregate = !args.no_aggregate
-        && field == slotproof::Field::KoalaBear
+    // Overlapped with shard proving (the default), or after it (`--aggregate-after`); a block
+    // without EVM steps has no shard to aggregate and stays v2.
+    let overlapped = proved
+        .aggregated
+        .take()
+        .map(|agg| (agg, proved.timings.aggregation_tail.unwrap_or_default()));
+    let aggregate_after = aggregate
+        && overlapped.is_none()
+        && !prover.aggregates()
         && verified
         && !proved.proof.shards.is_empty();
-    let aggregation = if aggregate {
+    let aggregated = if let Some(o) = overlapped {
+        Some(o)
+    } else if aggregate_after {
         let bar = indicatif::ProgressBar::hidden();
         if !args.json {
             eprintln!(
@@ -222,28 +267,32 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let t = Instant::now();
-        let mut agg =
+        let agg =
             slotproof::aggregate::aggregate_block_with_progress(&proved.proof, &|p| match p {
-                slotproof::aggregate::AggregationProgress::NodesPlanned(n) => {
-                    bar.set_length(n as u64)
-                }
-                slotproof::aggregate::AggregationProgress::NodeProven(kind) => {
+                AggregationProgress::NodesPlanned(n) => bar.set_length(n as u64),
+                AggregationProgress::NodeProven(kind) => {
                     bar.set_message(format!("last: {kind:?}"));
                     bar.inc(1)
                 }
             })?;
         bar.finish_and_clear();
-        let aggregate_time = t.elapsed();
-        let v3 = slotproof::aggregated::AggregatedProof::new(&proved.proof, &agg)?.to_bytes()?;
-        // The root key the aggregation made is the one a verifier rebuilds from the shard
-        // shapes; checking the written proof with it skips rebuilding it in this process.
-        slotproof::aggregated::remember_root_key(&mut agg);
-        let t = Instant::now();
-        let v3_verified = verify_block_proof(&v3).is_ok();
-        verified &= v3_verified;
-        Some((agg, aggregate_time, v3, t.elapsed()))
+        Some((agg, t.elapsed()))
     } else {
         None
+    };
+    let aggregation = match aggregated {
+        Some((mut agg, aggregate_time)) => {
+            let v3 =
+                slotproof::aggregated::AggregatedProof::new(&proved.proof, &agg)?.to_bytes()?;
+            // The root key the aggregation made is the one a verifier rebuilds from the shard
+            // shapes; checking the written proof with it skips rebuilding it in this process.
+            slotproof::aggregated::remember_root_key(&mut agg);
+            let t = Instant::now();
+            let v3_verified = verify_block_proof(&v3).is_ok();
+            verified &= v3_verified;
+            Some((agg, aggregate_time, v3, t.elapsed()))
+        }
+        None => None,
     };
     let bytes = match &aggregation {
         Some((_, _, v3, _)) => v3.clone(),
@@ -255,6 +304,10 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
     let aggregation_json = aggregation.as_ref().map(|(agg, total, v3, v3_verify)| {
         json!({
             "format_version": slotproof::aggregated::AGGREGATED_PROOF_VERSION,
+            // Overlapped: shard proving hid the rest of the aggregation, and this is the wall
+            // time from the last shard proven to the root proven and checked. After: the whole
+            // aggregation's wall time.
+            "overlapped": prover.aggregates(),
             "aggregate_ms": ms(*total),
             "leaf_ms": agg.times.leaves.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
             "internal_ms": agg.times.internal.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
@@ -408,8 +461,13 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                         .join(", ")
                 };
                 println!(
-                    "aggregation  {:.0} ms: leaves [{}] ms, internal [{}] ms, root {:.0} ms; root proof {} bytes (the shard proofs: {} bytes)",
+                    "aggregation  {:.0} ms{}: leaves [{}] ms, internal [{}] ms, root {:.0} ms; root proof {} bytes (the shard proofs: {} bytes)",
                     ms(*total),
+                    if prover.aggregates() {
+                        " after the last shard proof (overlapped with shard proving)"
+                    } else {
+                        ""
+                    },
                     layer(&agg.times.leaves),
                     layer(&agg.times.internal),
                     ms(agg.times.root),

@@ -14,7 +14,8 @@
 //! - [`tables`]: the first recursion tables (Poseidon2, ExtAlu), proven by the project's prover.
 //! - [`leaf`], [`node`]: one recursion circuit over one or several proofs of a statement.
 //! - The aggregation tree: [`chain`] (the chaining checks, once over [`Ops`]), [`tree`] (leaf,
-//!   internal node and root circuits, proving a tree), [`root`] (the root's FRI settings).
+//!   internal node and root circuits, proving a tree), [`root`] (the root's FRI settings),
+//!   [`schedule`] (the tree's pairing as nodes are proven, in any order).
 
 pub mod build;
 pub mod chain;
@@ -29,6 +30,7 @@ pub mod ops;
 pub mod oracle;
 pub mod recording;
 pub mod root;
+pub mod schedule;
 pub mod sponge;
 pub mod tables;
 pub mod tree;

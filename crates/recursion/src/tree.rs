@@ -18,6 +18,7 @@
 //! shard shapes exist (issue 13, item 3) the tree's keys follow the shards' shapes.
 //! [`prove_tree`] proves a whole tree over the fixed pairing of [`chain::fold_tree`].
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use p3_field::PrimeCharacteristicRing;
@@ -259,35 +260,114 @@ pub fn prove_node<B: Backend<ShardConfig>>(
     prove_node_with_key(prover, &key, circuit, witness)
 }
 
-/// Verifying keys made so far in one layer of a tree, by program: the leaves of shards of one
+/// Verifying keys made so far for a tree's nodes, by program: the leaves of shards of one
 /// shape run one program, as do internal nodes over children of the same shapes (a block's
-/// full shards, their parents), so each program's key is made once.
-struct NodeKeys<K> {
-    keys: Vec<(LeafCircuit, K)>,
+/// full shards, their parents), so each program's key is made once. Shared by the threads that
+/// prove one tree's nodes. A key is made **outside** the lock: keygen runs on rayon, and a
+/// worker waiting inside it may steal another node's job, which would then wait for the lock
+/// held by the thread it is helping (a deadlock). Two nodes of a new program at once may both
+/// make its key (the same key); the first one stored is kept.
+pub struct TreeKeys<K> {
+    keys: Mutex<Vec<(LeafCircuit, Arc<K>)>>,
 }
 
-impl<K> NodeKeys<K> {
-    fn new() -> Self {
-        Self { keys: Vec::new() }
+impl<K> Default for TreeKeys<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K> TreeKeys<K> {
+    pub fn new() -> Self {
+        Self {
+            keys: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn find(keys: &[(LeafCircuit, Arc<K>)], circuit: &LeafCircuit) -> Option<Arc<K>> {
+        keys.iter()
+            .find(|(c, _)| {
+                c.program == circuit.program && c.num_public_values == circuit.num_public_values
+            })
+            .map(|(_, key)| key.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(LeafCircuit, Arc<K>)>> {
+        // A poisoned list is still a list of correct keys (a key is pushed whole).
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The key of `circuit`'s program, made by `make` the first time it is seen.
     fn key_for(
-        &mut self,
+        &self,
         circuit: &LeafCircuit,
         make: impl FnOnce() -> Result<K, TreeError>,
-    ) -> Result<&K, TreeError> {
-        let at = match self.keys.iter().position(|(c, _)| {
-            c.program == circuit.program && c.num_public_values == circuit.num_public_values
-        }) {
-            Some(at) => at,
-            None => {
-                self.keys.push((circuit.clone(), make()?));
-                self.keys.len() - 1
-            }
-        };
-        Ok(&self.keys[at].1)
+    ) -> Result<Arc<K>, TreeError> {
+        if let Some(key) = Self::find(&self.lock(), circuit) {
+            return Ok(key);
+        }
+        let made = Arc::new(make()?);
+        let mut keys = self.lock();
+        if let Some(key) = Self::find(&keys, circuit) {
+            return Ok(key);
+        }
+        keys.push((circuit.clone(), made.clone()));
+        Ok(made)
     }
+}
+
+/// A backend's verifying key of a node circuit.
+pub type NodeKey<B> = ShardKey<ShardConfig, <B as Backend<ShardConfig>>::Committed>;
+
+/// Build, key (once per program, in `keys`) and prove the leaf over one EVM shard proof with
+/// `node_prover` (the leaf settings).
+pub fn prove_leaf_node<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    keys: &TreeKeys<NodeKey<B>>,
+    shard: TreeChild<'_>,
+) -> Result<ProvenNode, TreeError> {
+    let (circuit, witness) = build_shard_leaf(shard)?;
+    let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
+    prove_node_with_key(node_prover, &key, circuit, &witness)
+}
+
+/// Build, key (once per program, in `keys`) and prove the internal node over `left` and
+/// `right` (adjacent, in order) with `node_prover`.
+pub fn prove_internal_node<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    keys: &TreeKeys<NodeKey<B>>,
+    left: &ProvenNode,
+    right: &ProvenNode,
+) -> Result<ProvenNode, TreeError> {
+    let (lpv, rpv) = (
+        left.instance_public_values(),
+        right.instance_public_values(),
+    );
+    let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)])?;
+    let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
+    prove_node_with_key(node_prover, &key, circuit, &witness)
+}
+
+/// A proven root, the key it was proven under, and the time making that key took.
+pub struct ProvenRoot<K> {
+    pub root: ProvenNode,
+    pub key: K,
+    pub keygen: Duration,
+}
+
+/// Build, key and prove the root over the top node with `root_prover`
+/// ([`crate::root::ROOT_SETTINGS`]).
+pub fn prove_root_node<B: Backend<ShardConfig>>(
+    root_prover: &ShardProver<ShardConfig, B>,
+    top: &ProvenNode,
+) -> Result<ProvenRoot<NodeKey<B>>, TreeError> {
+    let pv = top.instance_public_values();
+    let (circuit, witness) = build_root(top.child(&pv))?;
+    let keygen_start = Instant::now();
+    let key = circuit.keygen(root_prover)?;
+    let keygen = keygen_start.elapsed();
+    let root = prove_node_with_key(root_prover, &key, circuit, &witness)?;
+    Ok(ProvenRoot { root, key, keygen })
 }
 
 /// Prove and check one node under `key` (its circuit's); the proven node as a statement.
@@ -349,14 +429,12 @@ pub fn prove_leaves<B: Backend<ShardConfig>>(
     times: &mut LayerTimes,
     on_node: OnNodeProven<'_>,
 ) -> Result<Vec<ProvenNode>, TreeError> {
-    let mut keys = NodeKeys::new();
+    let keys = TreeKeys::new();
     shards
         .iter()
         .map(|&shard| {
             let start = Instant::now();
-            let (circuit, witness) = build_shard_leaf(shard)?;
-            let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
-            let leaf = prove_node_with_key(node_prover, key, circuit, &witness)?;
+            let leaf = prove_leaf_node(node_prover, &keys, shard)?;
             times.leaves.push(start.elapsed());
             on_node(NodeKind::ShardLeaf);
             Ok(leaf)
@@ -372,34 +450,24 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     leaves: Vec<ProvenNode>,
     mut times: LayerTimes,
     on_node: OnNodeProven<'_>,
-) -> Result<ProvenTree<ShardKey<ShardConfig, B::Committed>>, TreeError> {
-    let mut keys = NodeKeys::new();
+) -> Result<ProvenTree<NodeKey<B>>, TreeError> {
+    let keys = TreeKeys::new();
     let top = chain::fold_tree(leaves, |left, right| {
         let start = Instant::now();
-        let (lpv, rpv) = (
-            left.instance_public_values(),
-            right.instance_public_values(),
-        );
-        let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)])?;
-        let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
-        let node = prove_node_with_key(node_prover, key, circuit, &witness)?;
+        let node = prove_internal_node(node_prover, &keys, &left, &right)?;
         times.internal.push(start.elapsed());
         on_node(NodeKind::Internal);
         Ok::<_, TreeError>(node)
     })?
     .ok_or(TreeError::Empty)?;
     let start = Instant::now();
-    let pv = top.instance_public_values();
-    let (circuit, witness) = build_root(top.child(&pv))?;
-    let keygen_start = Instant::now();
-    let root_key = circuit.keygen(root_prover)?;
-    times.root_keygen = keygen_start.elapsed();
-    let root = prove_node_with_key(root_prover, &root_key, circuit, &witness)?;
+    let root = prove_root_node(root_prover, &top)?;
+    times.root_keygen = root.keygen;
     times.root = start.elapsed();
     on_node(NodeKind::Root);
     Ok(ProvenTree {
-        root,
-        root_key,
+        root: root.root,
+        root_key: root.key,
         times,
     })
 }

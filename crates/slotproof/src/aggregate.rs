@@ -22,7 +22,7 @@ use slotproof_recursion::leaf::LEAF_SETTINGS;
 use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::tree::native::expected_root_values;
 use slotproof_recursion::tree::{
-    LayerTimes, NodeKind, ProvenNode, TreeChild, TreeError, prove_tree, tree_node_count,
+    LayerTimes, NodeKind, ProvenNode, ProvenTree, TreeChild, TreeError, prove_tree, tree_node_count,
 };
 use thiserror::Error;
 
@@ -44,6 +44,9 @@ pub enum AggregateError {
     Encode(String),
     #[error(transparent)]
     Claims(#[from] ClaimsError),
+    /// A broken invariant of the aggregation itself (a bug to report, not bad input).
+    #[error("internal error (please report): {0}")]
+    Internal(String),
 }
 
 /// Why a root's public values are not the ones the claims give.
@@ -246,13 +249,29 @@ pub fn aggregate_block_with_progress(
     let tree = prove_tree(&node_prover, &root_prover, &children, &|kind| {
         progress(AggregationProgress::NodeProven(kind))
     })?;
+    check_aggregation(
+        proof,
+        tree,
+        shards.iter().map(|s| s.proof.degree_bits.clone()).collect(),
+    )
+}
+
+/// Check a proven tree over `proof`'s shards (`shard_degree_bits`: each shard's EVM tables'
+/// log heights) and describe it: the stock verifier accepts the root under the key it was
+/// proven with, and the root's public values are the claims'.
+pub(crate) fn check_aggregation(
+    proof: &BlockProof,
+    tree: ProvenTree<RootVerifyingKey>,
+    shard_degree_bits: Vec<Vec<usize>>,
+) -> Result<AggregatedBlock, AggregateError> {
     let root_proof_bytes = proof_to_bytes(&tree.root.proof.proof)
         .map_err(|e| AggregateError::Encode(e.to_string()))?
         .len();
 
-    // The key the root was proven under (made once, in `prove_tree`).
+    // The key the root was proven under (made once, by the tree's prover).
     let key = tree.root_key;
     let root_keygen_time = tree.times.root_keygen;
+    let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
     let start = Instant::now();
     verify_leaf(&root_prover, &key, &tree.root.circuit, &tree.root.proof)?;
     let shard_subblocks: Vec<u32> = proof.shards.iter().map(|s| s.subblock).collect();
@@ -270,6 +289,6 @@ pub fn aggregate_block_with_progress(
         verify_time,
         root_keygen_time,
         root_key: Some(key),
-        shard_degree_bits: shards.iter().map(|s| s.proof.degree_bits.clone()).collect(),
+        shard_degree_bits,
     })
 }

@@ -18,6 +18,8 @@ use slotproof_prover::{
 };
 use thiserror::Error;
 
+use crate::tree_jobs::{NodeProvers, NodeProving};
+
 use std::sync::Arc;
 #[cfg(feature = "cuda")]
 use std::sync::OnceLock;
@@ -348,6 +350,9 @@ pub(crate) struct Lane<F> {
     pub(crate) prover: Box<dyn ShardProving<F>>,
     /// The lane's resident device memory (CUDA lanes, which prove one shard at a time).
     pub(crate) meter: Option<Arc<dyn ResidentBytes>>,
+    /// The recursion provers of the aggregation tree on the lane's backend (KoalaBear, when
+    /// aggregating).
+    pub(crate) nodes: Option<Box<dyn NodeProving>>,
 }
 
 /// Bytes of a lane's resident device buffers: the most alive at once since the last reset.
@@ -368,18 +373,49 @@ impl ResidentBytes for slotproof_cuda::prover_backend::ResidentMeter {
 
 /// The fields block proofs use, with their prover on each backend.
 pub(crate) trait BackendField: Sized {
-    /// The CPU: one lane shared by all shards; CUDA: a lane per stream of every device.
+    /// Whether the aggregation tree verifies shard proofs of this field (its recursion
+    /// circuits are KoalaBear's).
+    const AGGREGATES: bool;
+
+    /// The CPU: one lane shared by all shards; CUDA: a lane per stream of every device. With
+    /// `aggregate` (a field that [`Self::AGGREGATES`]) every lane also gets the recursion
+    /// provers of the aggregation tree on its backend.
     fn lanes(
         backend: &ProverBackend,
         pool: &DevicePool,
         streams: usize,
         settings: FriSettings,
+        aggregate: bool,
     ) -> Result<Vec<Lane<Self>>, BackendUnavailable>;
+}
+
+/// The recursion provers of a lane on the CPU, for a field whose proofs the tree verifies.
+fn cpu_nodes(aggregates: bool, aggregate: bool) -> Option<Box<dyn NodeProving>> {
+    (aggregates && aggregate).then(|| {
+        Box::new(NodeProvers::new(|s| {
+            slotproof_prover::CpuBackend::<KoalaBear>::new(s)
+        })) as Box<dyn NodeProving>
+    })
+}
+
+/// The recursion provers of a CUDA lane (one stream, shared with its shard prover: the lane
+/// runs one proof at a time).
+#[cfg(feature = "cuda")]
+fn cuda_nodes(
+    aggregates: bool,
+    aggregate: bool,
+    engine: &Arc<slotproof_cuda::prover_backend::MeteredEngine<Arc<slotproof_cuda::CudaBackend>>>,
+) -> Option<Box<dyn NodeProving>> {
+    (aggregates && aggregate).then(|| {
+        Box::new(NodeProvers::new(|s| {
+            slotproof_cuda::CudaProverBackend::<KoalaBear, _>::with_engine(engine.clone(), s)
+        })) as Box<dyn NodeProving>
+    })
 }
 
 /// Per field, as the prover's `Backend` implementations are.
 macro_rules! backend_field {
-    ($F:ty) => {
+    ($F:ty, $aggregates:expr) => {
         impl<B: Backend<ProverConfig<$F>>> ShardProving<$F> for ShardProver<ProverConfig<$F>, B> {
             fn prove_shard(&self, s: &Shard<$F>) -> Result<(Vec<u8>, PhaseTimings), String> {
                 let (proof, phases) = self
@@ -390,17 +426,21 @@ macro_rules! backend_field {
         }
 
         impl BackendField for $F {
+            const AGGREGATES: bool = $aggregates;
+
             fn lanes(
                 backend: &ProverBackend,
                 pool: &DevicePool,
                 streams: usize,
                 settings: FriSettings,
+                aggregate: bool,
             ) -> Result<Vec<Lane<Self>>, BackendUnavailable> {
                 match backend {
                     ProverBackend::Cpu => Ok(vec![Lane {
                         device: None,
                         prover: Box::new(CpuShardProver::<$F>::cpu(settings)),
                         meter: None,
+                        nodes: cpu_nodes($aggregates, aggregate),
                     }]),
                     ProverBackend::Cuda { devices } => {
                         check_devices(devices, streams)?;
@@ -430,6 +470,7 @@ macro_rules! backend_field {
                                         device: Some(d.ordinal),
                                         prover: Box::new(prover),
                                         meter: Some(meter),
+                                        nodes: cuda_nodes($aggregates, aggregate, &engine),
                                     });
                                 }
                             }
@@ -437,6 +478,7 @@ macro_rules! backend_field {
                         }
                         #[cfg(not(feature = "cuda"))]
                         {
+                            let _ = aggregate;
                             pool.open(devices, streams)?;
                             Err(BackendUnavailable::CudaNotCompiled)
                         }
@@ -447,8 +489,8 @@ macro_rules! backend_field {
     };
 }
 
-backend_field!(KoalaBear);
-backend_field!(BabyBear);
+backend_field!(KoalaBear, true);
+backend_field!(BabyBear, false);
 
 impl crate::BlockProverBuilder {
     /// Prove on the CPU (the default).

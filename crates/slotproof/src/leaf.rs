@@ -16,7 +16,7 @@ pub use slotproof_recursion::leaf::{
     build_leaf, prove_leaf, verify_leaf,
 };
 
-use crate::proof::BlockProof;
+use crate::proof::{BlockProof, ShardProof};
 
 /// Why a shard's leaf cannot be made.
 #[derive(Debug, Error)]
@@ -55,6 +55,12 @@ pub fn decode_shard(proof: &BlockProof, shard: usize) -> Result<DecodedShard, Sh
         shard,
         count: proof.shards.len(),
     })?;
+    decode_shard_proof(shard, s)
+}
+
+/// Decode shard proof `s` (shard `shard` of a KoalaBear block proof) and make the verifier's
+/// key for its shape.
+pub fn decode_shard_proof(shard: usize, s: &ShardProof) -> Result<DecodedShard, ShardLeafError> {
     let public_values = s
         .public_values
         .iter()

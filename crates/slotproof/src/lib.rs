@@ -42,6 +42,7 @@ mod memory;
 mod pipeline;
 mod proof;
 mod prove;
+mod tree_jobs;
 mod verify;
 
 pub use backend::{

@@ -16,6 +16,10 @@
 //! in order: a subblock that finishes before an earlier one waits until that one is published,
 //! so shard indices, and the proof, do not depend on timing. The shards, and so the proof
 //! bytes, are the same either way.
+//!
+//! With aggregation the queue also holds the aggregation tree's node jobs
+//! ([`crate::tree_jobs`]): a lane that finishes a shard queues its leaf, one that finishes a node
+//! may queue its parent, and lanes take a ready job before the next shard.
 
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -27,10 +31,12 @@ use slotproof_air::shard::{BlockClaim, Shard, SubblockClaim, shard_binding};
 use slotproof_executor::BlockExecution;
 use slotproof_prover::FriSettings;
 
+use crate::aggregate::AggregateError;
 use crate::backend::Lane;
 use crate::memory::{FittedShard, PlanField, ShardReport, SubblockShards, fit_subblock};
 use crate::proof::ShardProof;
 use crate::prove::{Progress, ProveError};
+use crate::tree_jobs::{NodeJob, OverlappedTree, TreeJobs};
 
 /// A shard ready to be proven, with what the prove run reports about it.
 pub(crate) struct QueuedShard<F> {
@@ -39,13 +45,22 @@ pub(crate) struct QueuedShard<F> {
     pub(crate) report: ShardReport,
 }
 
-/// Items (shards) published in proof order and taken, one at a time, by lanes.
-pub(crate) struct ShardQueue<T> {
-    state: Mutex<QueueState<T>>,
+/// Items (shards) published in proof order and taken, one at a time, by lanes, and the jobs
+/// (`J`: aggregation tree nodes) that finished work makes ready.
+pub(crate) struct ShardQueue<T, J = ()> {
+    state: Mutex<QueueState<T, J>>,
     changed: Condvar,
 }
 
-struct QueueState<T> {
+/// What a lane takes next.
+pub(crate) enum Work<T, J> {
+    /// Shard `index` (in proof order).
+    Shard(usize, T),
+    /// A job made ready by finished work.
+    Job(J),
+}
+
+struct QueueState<T, J> {
     /// Published items in proof order; `None` once taken.
     published: Vec<Option<T>>,
     /// Subblocks generated before an earlier one, by position, until it is published.
@@ -62,9 +77,13 @@ struct QueueState<T> {
     first_taken: Option<Instant>,
     /// Shards reserved by the producer and not yet proven (or failed).
     in_flight: usize,
+    /// Jobs ready to be taken, before any shard.
+    jobs: std::collections::VecDeque<J>,
+    /// Work taken and not yet done: while there is some, more jobs may come.
+    active: usize,
 }
 
-impl<T> ShardQueue<T> {
+impl<T, J> ShardQueue<T, J> {
     pub(crate) fn new() -> Self {
         Self {
             state: Mutex::new(QueueState {
@@ -76,12 +95,14 @@ impl<T> ShardQueue<T> {
                 stopped: false,
                 first_taken: None,
                 in_flight: 0,
+                jobs: std::collections::VecDeque::new(),
+                active: 0,
             }),
             changed: Condvar::new(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<T>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<T, J>> {
         // A panic elsewhere cannot leave the state half-updated: every update is one step.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -101,10 +122,19 @@ impl<T> ShardQueue<T> {
     }
 
     /// Nothing more will be published; returns how many shards were.
-    pub(crate) fn close(&self) -> usize {
+    #[cfg(test)]
+    fn close(&self) -> usize {
+        self.close_with(|_| Vec::new())
+    }
+
+    /// Nothing more will be published; `last(n)` (`n`: how many shards were) gives the jobs
+    /// that knowing the count makes ready, queued before any lane can see the queue closed.
+    pub(crate) fn close_with(&self, last: impl FnOnce(usize) -> Vec<J>) -> usize {
         let mut s = self.lock();
-        s.closed = true;
         let n = s.published.len();
+        let jobs = last(n);
+        s.jobs.extend(jobs);
+        s.closed = true;
         drop(s);
         self.changed.notify_all();
         n
@@ -120,25 +150,43 @@ impl<T> ShardQueue<T> {
         self.lock().stopped
     }
 
-    /// The next shard in proof order and its index, waiting until it is published; `None` once
-    /// the queue is closed and every shard taken, or stopped.
-    pub(crate) fn take(&self) -> Option<(usize, T)> {
+    /// The next ready job, else the next shard in proof order and its index, waiting until one
+    /// is there; `None` once the queue is closed, every shard taken and all work taken done
+    /// (none can make another job), or once stopped. Work taken is [`Self::done`] later.
+    pub(crate) fn take(&self) -> Option<Work<T, J>> {
         let mut s = self.lock();
         loop {
             if s.stopped {
                 return None;
             }
+            if let Some(job) = s.jobs.pop_front() {
+                s.active += 1;
+                return Some(Work::Job(job));
+            }
             let k = s.next_shard;
             if k < s.published.len() {
                 s.next_shard += 1;
                 s.first_taken.get_or_insert_with(Instant::now);
-                return s.published[k].take().map(|q| (k, q));
+                if let Some(q) = s.published[k].take() {
+                    s.active += 1;
+                    return Some(Work::Shard(k, q));
+                }
+                continue;
             }
-            if s.closed {
+            if s.closed && s.active == 0 {
                 return None;
             }
             s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Work taken is done (or failed); `next`: the jobs it made ready.
+    pub(crate) fn done(&self, next: impl IntoIterator<Item = J>) {
+        let mut s = self.lock();
+        s.jobs.extend(next);
+        s.active = s.active.saturating_sub(1);
+        drop(s);
+        self.changed.notify_all();
     }
 
     /// Waits until fewer than `limit` shards are in flight, then counts one more (the shard the
@@ -189,9 +237,9 @@ pub(crate) struct ShardSource<'a> {
 impl ShardSource<'_> {
     /// Generate every subblock's shards (in parallel) and publish them in order; returns the
     /// first error by subblock, after which the queue is stopped.
-    fn produce<F: PlanField + PrimeField32>(
+    fn produce<F: PlanField + PrimeField32, J: Send>(
         &self,
-        queue: &ShardQueue<QueuedShard<F>>,
+        queue: &ShardQueue<QueuedShard<F>, J>,
     ) -> Result<(), ProveError> {
         let planner = OnceLock::new();
         let with_steps: Vec<usize> = (0..self.execution.subblocks.len())
@@ -228,9 +276,9 @@ impl ShardSource<'_> {
 
     /// Generate the shards one at a time in proof order, each after reserving a place among the
     /// `limit` in flight; returns the first error, after which the queue is stopped.
-    fn produce_streaming<F: PlanField + PrimeField32>(
+    fn produce_streaming<F: PlanField + PrimeField32, J: Send>(
         &self,
-        queue: &ShardQueue<QueuedShard<F>>,
+        queue: &ShardQueue<QueuedShard<F>, J>,
         limit: usize,
     ) -> Result<(), ProveError> {
         let planner = OnceLock::new();
@@ -331,9 +379,9 @@ fn queued<F: Clone>(i: usize, fitted: FittedShard<F>, binding: Vec<F>) -> Queued
 
 /// Stops the queue when a lane panics, so that a producer waiting for a shard in flight to be
 /// proven (streaming) does not wait forever; the panic is then resumed when the lane is joined.
-struct StopOnPanic<'a, T>(&'a ShardQueue<T>);
+struct StopOnPanic<'a, T, J>(&'a ShardQueue<T, J>);
 
-impl<T> Drop for StopOnPanic<'_, T> {
+impl<T, J> Drop for StopOnPanic<'_, T, J> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.0.stop();
@@ -356,6 +404,9 @@ pub(crate) struct ProvenShards {
     pub(crate) tracegen: Duration,
     /// Wall time from the first shard taken by a lane to the last one proven.
     pub(crate) prove: Duration,
+    /// With aggregation: the tree over the shards (`None` without shards), and the wall time
+    /// from the last shard proven to the root proven (what overlapping did not hide).
+    pub(crate) tree: Option<(Option<OverlappedTree>, Duration)>,
 }
 
 fn prove_one<F: PrimeField32>(
@@ -397,26 +448,43 @@ fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
         .collect()
 }
 
-/// Generate `source`'s shards and prove them on `lanes`, overlapped or one after the other.
+/// Generate `source`'s shards and prove them on `lanes`, overlapped or one after the other;
+/// with `tree`, aggregate them too, overlapped with shard proving (see [`crate::tree_jobs`]).
 ///
-/// The CPU (one lane without a device) proves every shard it takes in parallel on rayon; a CUDA
-/// lane (one stream) proves one shard at a time on a thread of its own (it mostly waits on its
-/// device, so it does not hold a rayon worker), taking the next one when free. After an error
-/// no more shards are taken; the error returned is the first failed shard in proof order, else
-/// the trace generation error.
+/// The CPU (one lane without a device) proves every shard and node it takes in parallel on
+/// rayon; a CUDA lane (one stream) proves one shard or node at a time on a thread of its own (it
+/// mostly waits on its device, so it does not hold a rayon worker), taking the next ready node,
+/// else the next shard, when free. After an error no more work is taken; the error returned is
+/// the first failed shard in proof order, else the trace generation error, else the first
+/// failed node.
 pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
     source: &ShardSource<'_>,
     lanes: &[Lane<F>],
     overlap: bool,
+    tree: Option<&TreeJobs<'_>>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ProvenShards, ProveError> {
-    let queue = ShardQueue::<QueuedShard<F>>::new();
+    let queue = ShardQueue::<QueuedShard<F>, NodeJob>::new();
     let results: Mutex<BTreeMap<usize, Result<ProvenShard, ProveError>>> = Default::default();
+    let node_error: Mutex<Option<AggregateError>> = Mutex::new(None);
+    let last_shard_proven: Mutex<Option<Instant>> = Mutex::new(None);
     // Streaming needs lanes taking shards while the producer waits for them: only with overlap.
     let limit = source.shards_in_flight.filter(|_| overlap);
     let record = |index: usize, r: Result<ProvenShard, ProveError>| {
+        let mut leaf = None;
         match &r {
-            Ok(_) => progress(Progress::ShardProven(index)),
+            Ok(p) => {
+                progress(Progress::ShardProven(index));
+                if tree.is_some() {
+                    leaf = Some(NodeJob::Leaf {
+                        shard: index,
+                        proof: p.proof.clone(),
+                    });
+                }
+                let now = Instant::now();
+                let mut last = last_shard_proven.lock().unwrap_or_else(|e| e.into_inner());
+                *last = Some(last.map_or(now, |t| t.max(now)));
+            }
             Err(_) => queue.stop(),
         }
         results
@@ -425,6 +493,26 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
             .insert(index, r);
         // After the shard's traces are dropped (in `prove_one`): the producer may make the next.
         queue.release();
+        queue.done(leaf);
+    };
+    let run_job = |lane: &Lane<F>, job: NodeJob| {
+        let next = match (tree, lane.nodes.as_deref()) {
+            (Some(tree), Some(provers)) => tree.run(job, provers),
+            _ => Err(AggregateError::Internal(
+                "a tree node was queued for a lane without recursion provers".into(),
+            )),
+        };
+        match next {
+            Ok(next) => queue.done(next),
+            Err(e) => {
+                node_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+                queue.stop();
+                queue.done(None);
+            }
+        }
     };
     let produce = || {
         let t = Instant::now();
@@ -432,7 +520,12 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
             Some(limit) => source.produce_streaming(&queue, limit),
             None => source.produce(&queue),
         };
-        let n = queue.close();
+        // The shard count lets the tree move odd nodes up and find its top: told before any
+        // lane can see the queue closed.
+        let n = queue.close_with(|n| match (tree, &generated) {
+            (Some(tree), Ok(())) => tree.shards_planned(n),
+            _ => Vec::new(),
+        });
         if generated.is_ok() {
             progress(Progress::ShardsPlanned(n));
         }
@@ -442,21 +535,29 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         let before = (!overlap).then(produce);
         let mut lane_threads = Vec::with_capacity(lanes.len());
         for lane in lanes {
-            let (queue, record) = (&queue, &record);
+            let (queue, record, run_job) = (&queue, &record, &run_job);
             lane_threads.push(scope.spawn(move || {
                 let _stop = StopOnPanic(queue);
                 if lane.device.is_some() {
-                    while let Some((index, q)) = queue.take() {
-                        record(index, prove_one(lane, index, q));
+                    while let Some(work) = queue.take() {
+                        match work {
+                            Work::Shard(index, q) => record(index, prove_one(lane, index, q)),
+                            Work::Job(job) => run_job(lane, job),
+                        }
                     }
                 } else {
                     // Not on a rayon worker (this thread), so waiting for the next shard holds
                     // none of the workers that generate and prove.
                     rayon::in_place_scope(|s| {
-                        while let Some((index, q)) = queue.take() {
+                        while let Some(work) = queue.take() {
                             s.spawn(move |_| {
                                 let _stop = StopOnPanic(queue);
-                                record(index, prove_one(lane, index, q))
+                                match work {
+                                    Work::Shard(index, q) => {
+                                        record(index, prove_one(lane, index, q))
+                                    }
+                                    Work::Job(job) => run_job(lane, job),
+                                }
                             });
                         }
                     });
@@ -483,9 +584,13 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         }
         (generated, Instant::now())
     });
-    let prove = queue
-        .first_taken()
-        .map_or(Duration::ZERO, |t| end.duration_since(t));
+    let last_shard_proven = last_shard_proven
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let prove = match (queue.first_taken(), last_shard_proven) {
+        (Some(first), Some(last)) => last.saturating_duration_since(first),
+        _ => Duration::ZERO,
+    };
 
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(k) = results.iter().find(|(_, r)| r.is_err()).map(|(&k, _)| k)
@@ -494,6 +599,9 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         return Err(e);
     }
     let published = generated?;
+    if let Some(e) = node_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(ProveError::Aggregation(e));
+    }
     // Without an error every published shard was taken and proven; a gap would be a bug here,
     // reported rather than numbered wrongly.
     if let Some(k) = (0..published).find(|k| !results.contains_key(k)) {
@@ -502,10 +610,18 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         )));
     }
     let shards = results.into_values().collect::<Result<Vec<_>, _>>()?;
+    let tree = match tree {
+        Some(tree) => {
+            let tail = last_shard_proven.map_or(Duration::ZERO, |t| end.duration_since(t));
+            Some((tree.finish()?, tail))
+        }
+        None => None,
+    };
     Ok(ProvenShards {
         shards,
         tracegen,
         prove,
+        tree,
     })
 }
 
@@ -513,9 +629,20 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
 mod tests {
     use super::*;
 
+    /// The next shard and its index, done at once (no jobs).
+    fn take_shard<T>(q: &ShardQueue<T>) -> Option<(usize, T)> {
+        match q.take()? {
+            Work::Shard(k, item) => {
+                q.done(None);
+                Some((k, item))
+            }
+            Work::Job(()) => panic!("no jobs are queued here"),
+        }
+    }
+
     /// Items named by (subblock, shard within it).
     fn taken(q: &ShardQueue<(usize, usize)>) -> Vec<(usize, (usize, usize))> {
-        std::iter::from_fn(|| q.take()).collect()
+        std::iter::from_fn(|| take_shard(q)).collect()
     }
 
     #[test]
@@ -550,16 +677,97 @@ mod tests {
     fn a_stopped_queue_hands_out_nothing_more() {
         let q = ShardQueue::new();
         q.publish(0, vec![(0, 0), (0, 1)]);
-        assert_eq!(q.take(), Some((0, (0, 0))));
+        assert_eq!(take_shard(&q), Some((0, (0, 0))));
         q.stop();
         assert!(q.is_stopped());
-        assert_eq!(q.take(), None);
+        assert_eq!(take_shard(&q), None);
         // A lane waiting on an open queue is released by a stop, too.
         let open = ShardQueue::<(usize, usize)>::new();
         std::thread::scope(|s| {
-            let lane = s.spawn(|| open.take());
+            let lane = s.spawn(|| take_shard(&open));
             open.stop();
             assert_eq!(lane.join().unwrap(), None);
         });
+    }
+
+    #[test]
+    fn jobs_come_first_and_lanes_wait_while_work_may_make_one() {
+        let q: ShardQueue<u32, &str> = ShardQueue::new();
+        q.publish(0, vec![7]);
+        // Jobs the shard count makes ready are queued with the close.
+        let n = q.close_with(|n| {
+            assert_eq!(n, 1);
+            vec!["moved up"]
+        });
+        assert_eq!(n, 1);
+        assert!(matches!(q.take(), Some(Work::Job("moved up"))));
+        assert!(matches!(q.take(), Some(Work::Shard(0, 7))));
+        // Both taken, neither done: a lane waits, since finishing them may make a job.
+        std::thread::scope(|s| {
+            let lane = s.spawn(|| q.take().map(|w| matches!(w, Work::Job("root"))));
+            q.done(None);
+            q.done(Some("root"));
+            assert_eq!(lane.join().unwrap(), Some(true));
+        });
+        q.done(None);
+        assert!(q.take().is_none());
+    }
+
+    /// A tree node that fails stops the queue: no hang, the node's typed error.
+    #[test]
+    fn a_failed_tree_node_stops_proving_with_its_error() {
+        use crate::aggregate::AggregationProgress;
+        use crate::backend::{BackendField, DevicePool, ProverBackend};
+        use crate::proof::{BlockPublicValues, SubblockPublicValues};
+        use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+
+        let input = BlockInput::from_path(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/transfers.json"
+        ))
+        .unwrap();
+        let execution = execute_block(
+            &input,
+            &ExecuteOptions {
+                subblock_gas: 100_000,
+                record_trace: true,
+            },
+        )
+        .unwrap();
+        let block = BlockPublicValues::of_execution(&execution);
+        let subblocks = SubblockPublicValues::of_execution(&execution);
+        let source = ShardSource {
+            execution: &execution,
+            block: block.claim(),
+            subblocks: subblocks.iter().map(SubblockPublicValues::claim).collect(),
+            max_rows: 128,
+            budget: None,
+            settings: FriSettings::DEFAULT,
+            shards_in_flight: Some(1),
+        };
+        // Lanes made without recursion provers: the first leaf job fails.
+        let lanes = <slotproof_prover::KoalaBear as BackendField>::lanes(
+            &ProverBackend::Cpu,
+            &DevicePool::new(false),
+            1,
+            FriSettings::DEFAULT,
+            false,
+        )
+        .unwrap();
+        let nodes = Mutex::new(Vec::new());
+        let report = |p: AggregationProgress| nodes.lock().unwrap().push(p);
+        let tree = TreeJobs::new(&report);
+        match generate_and_prove(&source, &lanes, true, Some(&tree), &|_| {}) {
+            Err(ProveError::Aggregation(AggregateError::Internal(_))) => {}
+            other => panic!("expected the node's error, got {:?}", other.err()),
+        }
+        assert!(
+            nodes
+                .into_inner()
+                .unwrap()
+                .iter()
+                .all(|p| matches!(p, AggregationProgress::NodesPlanned(_))),
+            "no node was proven"
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! Proving a block: execute, generate shard traces (in parallel), prove shards (in parallel).
 
+use crate::aggregate::{AggregateError, AggregatedBlock, AggregationProgress, check_aggregation};
 use crate::backend::{
     BackendField, BackendUnavailable, DEFAULT_CUDA_STREAMS, DevicePool, ProverBackend,
 };
 use crate::memory::{PlanField, ShardReport};
 use crate::pipeline::{ProvenShards, ShardSource, generate_and_prove};
 use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, SubblockPublicValues};
+use crate::tree_jobs::TreeJobs;
 use p3_field::PrimeField32;
 use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION};
 use slotproof_executor::{
@@ -51,6 +53,10 @@ pub enum ProveError {
     /// A broken invariant of the prover itself (a bug to report, not bad input).
     #[error("internal error (please report): {0}")]
     Internal(String),
+    /// Aggregating the shard proofs ([`BlockProverBuilder::aggregate`]) failed: a leaf, an
+    /// internal node or the root could not be proven, or the root does not check.
+    #[error("aggregation: {0}")]
+    Aggregation(#[from] AggregateError),
 }
 
 /// What [`BlockProver::prove_with_progress`] reports.
@@ -61,6 +67,10 @@ pub enum Progress {
     ShardsPlanned(usize),
     /// Shard `k` is proven (shards finish in any order).
     ShardProven(usize),
+    /// The aggregation tree ([`BlockProverBuilder::aggregate`]): how many nodes it proves (told
+    /// with the shard count) and each node proven, as nodes finish (leaves while later shards
+    /// are still proven).
+    Aggregation(AggregationProgress),
 }
 
 /// Wall time per phase.
@@ -77,6 +87,10 @@ pub struct ProveTimings {
     /// Whether trace generation overlapped proving
     /// ([`BlockProverBuilder::overlap_tracegen`]).
     pub overlapped: bool,
+    /// With [`BlockProverBuilder::aggregate`]: the wall time from the last shard proven to the
+    /// root proven and checked (the aggregation that shard proving did not hide; the layers'
+    /// own times are [`ProvedBlock::aggregated`]'s).
+    pub aggregation_tail: Option<Duration>,
     pub total: Duration,
 }
 
@@ -90,6 +104,9 @@ pub struct ProvedBlock {
     /// Device time per kernel during this proof, largest first (CUDA with
     /// [`BlockProverBuilder::profile_kernels`] only; empty otherwise).
     pub kernel_times: Vec<crate::backend::KernelTime>,
+    /// With [`BlockProverBuilder::aggregate`]: the shard proofs aggregated into one root proof,
+    /// checked (`None` for a block without shards, or without aggregation).
+    pub aggregated: Option<AggregatedBlock>,
 }
 
 impl ProvedBlock {
@@ -120,6 +137,12 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
     subblocks: &[SubblockPublicValues],
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ProvenShards, ProveError> {
+    if prover.aggregate && !F::AGGREGATES {
+        return Err(ProveError::Settings(format!(
+            "aggregation verifies KoalaBear shard proofs, not {}",
+            prover.field.name()
+        )));
+    }
     let settings = FriSettings::DEFAULT;
     let source = ShardSource {
         execution,
@@ -135,12 +158,21 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
         &prover.device,
         prover.cuda_streams,
         settings,
+        prover.aggregate,
     )?;
     let source = ShardSource {
         shards_in_flight: prover.shards_in_flight.limit(&lanes),
         ..source
     };
-    generate_and_prove(&source, &lanes, prover.overlap_tracegen, progress)
+    let report_node = |p| progress(Progress::Aggregation(p));
+    let tree = prover.aggregate.then(|| TreeJobs::new(&report_node));
+    generate_and_prove(
+        &source,
+        &lanes,
+        prover.overlap_tracegen,
+        tree.as_ref(),
+        progress,
+    )
 }
 
 /// Proves blocks on the CPU backend (or CUDA, see [`ProverBackend`]). Build with
@@ -156,6 +188,7 @@ pub struct BlockProver {
     profile_kernels: bool,
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
+    aggregate: bool,
     device: DevicePool,
 }
 
@@ -233,6 +266,7 @@ pub struct BlockProverBuilder {
     profile_kernels: bool,
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
+    aggregate: bool,
 }
 
 /// Default maximum number of EVM steps in one shard.
@@ -250,6 +284,7 @@ impl Default for BlockProverBuilder {
             profile_kernels: false,
             overlap_tracegen: true,
             shards_in_flight: ShardsInFlight::Auto,
+            aggregate: false,
         }
     }
 }
@@ -318,6 +353,17 @@ impl BlockProverBuilder {
         self
     }
 
+    /// Also aggregate the shard proofs into one root proof ([`ProvedBlock::aggregated`], what
+    /// block proof v3 holds), overlapped with shard proving: a shard's leaf is proven as soon as
+    /// its shard proof exists and an internal node as soon as both its children do, on the
+    /// lanes that prove shards. The root is byte for byte the one
+    /// [`crate::aggregate::aggregate_block`] makes from the finished block proof. KoalaBear
+    /// only (otherwise [`ProveError::Settings`]). Off by default.
+    pub fn aggregate(mut self, on: bool) -> Self {
+        self.aggregate = on;
+        self
+    }
+
     pub fn build(self) -> BlockProver {
         BlockProver {
             subblock_gas: self.subblock_gas,
@@ -329,6 +375,7 @@ impl BlockProverBuilder {
             profile_kernels: self.profile_kernels,
             overlap_tracegen: self.overlap_tracegen,
             shards_in_flight: self.shards_in_flight,
+            aggregate: self.aggregate,
             device: DevicePool::new(self.profile_kernels),
         }
     }
@@ -423,6 +470,7 @@ impl BlockProver {
                 prove_shards::<BabyBear>(self, &execution, &block, &subblocks, progress)?
             }
         };
+        let tree = proven.tree;
         let mut shard_proofs = Vec::with_capacity(proven.shards.len());
         let mut shard_times = Vec::with_capacity(proven.shards.len());
         let mut reports = Vec::with_capacity(proven.shards.len());
@@ -441,6 +489,17 @@ impl BlockProver {
             coverage: CoverageTable::current().to_json(),
             shards: shard_proofs,
         };
+        // The root checked against the claims (the tail of the aggregation's wall time).
+        let (aggregated, aggregation_tail) = match tree {
+            Some((tree, tail)) => {
+                let t = Instant::now();
+                let aggregated = tree
+                    .map(|t| check_aggregation(&proof, t.tree, t.shard_degree_bits))
+                    .transpose()?;
+                (aggregated, Some(tail + t.elapsed()))
+            }
+            None => (None, None),
+        };
         Ok(ProvedBlock {
             proof,
             execution,
@@ -450,10 +509,12 @@ impl BlockProver {
                 shards: shard_times,
                 prove: proven.prove,
                 overlapped: self.overlap_tracegen,
+                aggregation_tail,
                 total: t0.elapsed(),
             },
             shards: reports,
             kernel_times: self.device.take_kernel_times()?,
+            aggregated,
         })
     }
 
@@ -465,6 +526,11 @@ impl BlockProver {
     /// The bound on shards in flight (see [`BlockProverBuilder::shards_in_flight`]).
     pub fn shards_in_flight(&self) -> ShardsInFlight {
         self.shards_in_flight
+    }
+
+    /// Whether shard proofs are aggregated (see [`BlockProverBuilder::aggregate`]).
+    pub fn aggregates(&self) -> bool {
+        self.aggregate
     }
 
     /// Whether kernels are timed (see [`BlockProverBuilder::profile_kernels`]).
