@@ -227,11 +227,15 @@ pub fn remember_root_key(aggregated: &mut AggregatedBlock) -> bool {
 /// The root key for shards of these (checked) shapes: rebuilt from placeholders, or from this
 /// process's cache.
 fn root_key_of_shapes(shapes: &[Vec<u8>]) -> Result<Arc<RootKey>, VerifyError> {
-    // Held while rebuilding: a second verification of the same shapes waits for the key
-    // instead of rebuilding it too. (A poisoned cache is still a list of correct keys.)
-    let mut keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, key)) = keys.iter().find(|(s, _)| s == shapes) {
-        return Ok(key.clone());
+    // Not held while rebuilding: the rebuild runs on rayon, whose workers may meanwhile take up
+    // another verification that needs the lock (a deadlock). Two verifications of new shapes
+    // at once may both rebuild; the first key stored is kept. (A poisoned cache is still a
+    // list of correct keys.)
+    {
+        let keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, key)) = keys.iter().find(|(s, _)| s == shapes) {
+            return Ok(key.clone());
+        }
     }
     // One placeholder per distinct shard shape.
     let mut placeholders: HashMap<Vec<u8>, Placeholder> = HashMap::new();
@@ -265,6 +269,10 @@ fn root_key_of_shapes(shapes: &[Vec<u8>]) -> Result<Arc<RootKey>, VerifyError> {
             reason: e.to_string(),
         })?;
     let root_key = Arc::new(RootKey { circuit, key });
+    let mut keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, key)) = keys.iter().find(|(s, _)| s == shapes) {
+        return Ok(key.clone());
+    }
     keys.push((shapes.to_vec(), root_key.clone()));
     Ok(root_key)
 }
