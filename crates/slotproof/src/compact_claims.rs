@@ -171,6 +171,20 @@ fn code_hashes_of(b: &BoundaryValues) -> impl Iterator<Item = Word> + '_ {
         .filter_map(|e| e.state.map(|s| s.code_hash))
 }
 
+/// The value an implied read takes: the latest earlier write found, or an error naming `key`.
+fn implied<T>(
+    found: Option<(T, u32)>,
+    subblock: u32,
+    key: impl FnOnce() -> String,
+) -> Result<T, ClaimsDecodeError> {
+    found
+        .map(|(value, _)| value)
+        .ok_or_else(|| ClaimsDecodeError::ImpliedReadWithoutWrite {
+            subblock,
+            key: key(),
+        })
+}
+
 impl CompactClaims {
     /// The number of subblocks.
     pub fn len(&self) -> usize {
@@ -295,11 +309,8 @@ impl CompactClaims {
                     let addr = address(r.address)?;
                     let state = match &r.state {
                         Some(st) => st.as_ref().map(state).transpose()?,
-                        None => written.account(&addr).map(|(v, _)| v).ok_or_else(|| {
-                            ClaimsDecodeError::ImpliedReadWithoutWrite {
-                                subblock: sub,
-                                key: format!("account {}", hex(&addr)),
-                            }
+                        None => implied(written.account(&addr), sub, || {
+                            format!("account {}", hex(&addr))
                         })?,
                     };
                     Ok(AccountEntry {
@@ -316,11 +327,8 @@ impl CompactClaims {
                     let slot = r.slot.restore(sub)?;
                     let value = match &r.value {
                         Some(v) => v.restore(sub)?,
-                        None => written.slot(&addr, &slot).map(|(v, _)| v).ok_or_else(|| {
-                            ClaimsDecodeError::ImpliedReadWithoutWrite {
-                                subblock: sub,
-                                key: format!("slot {} of {}", hex(&slot), hex(&addr)),
-                            }
+                        None => implied(written.slot(&addr, &slot), sub, || {
+                            format!("slot {} of {}", hex(&slot), hex(&addr))
                         })?,
                     };
                     Ok(SlotEntry {
