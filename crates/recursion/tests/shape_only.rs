@@ -8,9 +8,9 @@ use p3_air::BaseAir;
 use p3_matrix::dense::RowMajorMatrix;
 use slotproof_prover::{CpuShardProver, FriSettings, ProverOptions, ShardProver};
 use slotproof_recursion::MirrorKey;
+use slotproof_recursion::chain::fold_tree;
 use slotproof_recursion::config::Val;
 use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
-use slotproof_recursion::chain::fold_tree;
 use slotproof_recursion::tree::{
     NodeKind, TreeChild, TreeError, build_shard_leaf, circuit_of_shape, placeholder_node,
     root_circuit_of_shapes,
@@ -98,7 +98,9 @@ fn the_rebuilt_root_makes_each_distinct_node_once_and_is_unchanged() {
     let proof = unchecked
         .prove(&shard.airs, &shard.traces, &shard.public_values)
         .expect("the shard proves");
-    let data = unchecked.setup(&shard.airs, &proof.degree_bits).expect("key");
+    let data = unchecked
+        .setup(&shard.airs, &proof.degree_bits)
+        .expect("key");
     let key = MirrorKey::new(settings, &shard.airs, &proof.degree_bits, &data.common).expect("key");
     let child = TreeChild {
         key: &key,
