@@ -58,7 +58,8 @@ pub enum LeafError {
 }
 
 /// The leaf circuit for one shard shape: the recursion program, which is the verifying key.
-#[derive(Clone, Debug)]
+/// Equal circuits (the same program and public-value count) have the same key.
+#[derive(Clone, Debug, PartialEq)]
 pub struct LeafCircuit {
     pub program: Program,
     /// How many public values the verified shard has (and so the leaf).

@@ -286,9 +286,7 @@ impl<K> TreeKeys<K> {
 
     fn find(keys: &[(LeafCircuit, Arc<K>)], circuit: &LeafCircuit) -> Option<Arc<K>> {
         keys.iter()
-            .find(|(c, _)| {
-                c.program == circuit.program && c.num_public_values == circuit.num_public_values
-            })
+            .find(|(c, _)| c == circuit)
             .map(|(_, key)| key.clone())
     }
 
@@ -584,10 +582,7 @@ struct DistinctNodes {
 impl DistinctNodes {
     /// The index of `circuit`'s placeholder node, proven the first time its program is seen.
     fn insert(&mut self, circuit: LeafCircuit) -> Result<usize, TreeError> {
-        if let Some(at) = self.nodes.iter().position(|n| {
-            n.circuit.program == circuit.program
-                && n.circuit.num_public_values == circuit.num_public_values
-        }) {
+        if let Some(at) = self.nodes.iter().position(|n| n.circuit == circuit) {
             return Ok(at);
         }
         self.nodes.push(placeholder_node(LEAF_SETTINGS, circuit)?);

@@ -217,11 +217,17 @@ pub fn remember_root_key(aggregated: &mut AggregatedBlock) -> bool {
         .map(|bits| bits.iter().map(|&b| b as u8).collect())
         .collect();
     let mut keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
-    if !keys.iter().any(|(s, _)| *s == shapes) {
+    if cached_root_key(&keys, &shapes).is_none() {
         let circuit = aggregated.root.circuit.clone();
         keys.push((shapes, Arc::new(RootKey { circuit, key })));
     }
     true
+}
+
+fn cached_root_key(keys: &[(Shapes, Arc<RootKey>)], shapes: &[Vec<u8>]) -> Option<Arc<RootKey>> {
+    keys.iter()
+        .find(|(s, _)| s == shapes)
+        .map(|(_, key)| key.clone())
 }
 
 /// The root key for shards of these (checked) shapes: rebuilt from placeholders, or from this
@@ -231,11 +237,9 @@ fn root_key_of_shapes(shapes: &[Vec<u8>]) -> Result<Arc<RootKey>, VerifyError> {
     // another verification that needs the lock (a deadlock). Two verifications of new shapes
     // at once may both rebuild; the first key stored is kept. (A poisoned cache is still a
     // list of correct keys.)
+    if let Some(key) = cached_root_key(&ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner()), shapes)
     {
-        let keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, key)) = keys.iter().find(|(s, _)| s == shapes) {
-            return Ok(key.clone());
-        }
+        return Ok(key);
     }
     // One placeholder per distinct shard shape.
     let mut placeholders: HashMap<Vec<u8>, Placeholder> = HashMap::new();
@@ -270,8 +274,8 @@ fn root_key_of_shapes(shapes: &[Vec<u8>]) -> Result<Arc<RootKey>, VerifyError> {
         })?;
     let root_key = Arc::new(RootKey { circuit, key });
     let mut keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, key)) = keys.iter().find(|(s, _)| s == shapes) {
-        return Ok(key.clone());
+    if let Some(key) = cached_root_key(&keys, shapes) {
+        return Ok(key);
     }
     keys.push((shapes.to_vec(), root_key.clone()));
     Ok(root_key)

@@ -205,51 +205,59 @@ fn scales_with_shard(air: &EvmAir) -> bool {
 /// than `max_rows`, the cap of its CPU table: `None` if none is. One EXP step adds hundreds of
 /// multiplication rows, so a shard of few steps can otherwise hold a table far taller than any
 /// other shard's, which the prover's memory and the leaf's rows would pay for.
-fn halvings_to_cap<F: Clone + Send + Sync>(
-    airs: &[EvmAir],
-    shard: &Shard<F>,
-    max_rows: usize,
-) -> Option<usize> {
+fn halvings_to_cap<F: Clone + Send + Sync>(shard: &Shard<F>, max_rows: usize) -> Option<usize> {
     use p3_matrix::Matrix;
-    let tallest = airs
+    let cap = max_rows.next_power_of_two();
+    let tallest = EvmAir::shard_airs()
         .iter()
         .zip(&shard.traces)
-        .filter(|(air, _)| {
-            !matches!(
-                air,
-                EvmAir::OpcodeTable(_) | EvmAir::Range(_) | EvmAir::Bytecode(_)
-            )
-        })
+        .filter(|(air, _)| scales_with_shard(air) && !matches!(air, EvmAir::Bytecode(_)))
         .map(|(_, t)| t.height())
         .max()?;
-    (tallest > max_rows.next_power_of_two())
-        .then(|| (tallest / max_rows.next_power_of_two()).trailing_zeros() as usize)
+    (tallest > cap).then(|| (tallest / cap).trailing_zeros() as usize)
 }
 
-/// The parts of `range` (with `halvings`) if a table of `shard` outgrows `max_rows`;
-/// `None` if it does not or `range` is one step (which cannot be cut).
-fn parts_to_cap<F: Clone + Send + Sync>(
+/// `range` planned again at `1 / 2^halvings` of its steps per shard: the parts of a re-cut
+/// shard (cut between segments where possible, like any shard).
+fn split_range(
     trace: &SubblockTrace,
     range: &Range<usize>,
-    shard: &Shard<F>,
-    max_rows: usize,
+    halvings: usize,
     subblock: usize,
-) -> Result<Option<Vec<Range<usize>>>, ProveError> {
-    let Some(halvings) = halvings_to_cap(&EvmAir::shard_airs(), shard, max_rows) else {
-        return Ok(None);
-    };
-    if range.len() < 2 {
-        return Ok(None);
-    }
+) -> Result<Vec<Range<usize>>, ProveError> {
     let rows = range
         .len()
         .div_ceil(1 << halvings.min(usize::BITS as usize - 1));
-    plan_shards_in(trace, range.clone(), rows.max(1))
-        .map(Some)
-        .map_err(|e| ProveError::TraceGeneration {
-            subblock,
-            reason: e.to_string(),
-        })
+    plan_shards_in(trace, range.clone(), rows.max(1)).map_err(|e| ProveError::TraceGeneration {
+        subblock,
+        reason: e.to_string(),
+    })
+}
+
+/// The parts to re-cut `shard` (of `range`, the `k`-th of its subblock) into, or `None` if it
+/// stays whole: first if a table outgrows `max_rows` ([`halvings_to_cap`]; a one-step shard
+/// cannot be cut and stays), then, with a `budget`, if its plan is over it ([`parts_to_fit`]).
+#[allow(clippy::too_many_arguments)]
+fn parts_to_recut<F: Clone + Send + Sync>(
+    trace: &SubblockTrace,
+    range: &Range<usize>,
+    shard: &Shard<F>,
+    plan: &MemoryPlan,
+    planner: &ShardPlanner,
+    budget: Option<u64>,
+    max_rows: usize,
+    subblock: usize,
+    k: usize,
+) -> Result<Option<Vec<Range<usize>>>, ProveError> {
+    if range.len() >= 2
+        && let Some(halvings) = halvings_to_cap(shard, max_rows)
+    {
+        return split_range(trace, range, halvings, subblock).map(Some);
+    }
+    match budget {
+        Some(budget) => parts_to_fit(trace, range, shard, plan, planner, budget, subblock, k),
+        None => Ok(None),
+    }
 }
 
 /// One subblock's shards with their plans, each within the budget it was fitted to.
@@ -322,16 +330,9 @@ fn recut_to_fit<F: Clone + Send + Sync>(
     let mut next = Vec::with_capacity(ranges.len());
     let mut next_cut = Vec::with_capacity(ranges.len());
     for (k, range) in ranges.iter().enumerate() {
-        let parts = match parts_to_cap(trace, range, &shards[k], max_rows, subblock)? {
-            Some(parts) => Some(parts),
-            None => match budget {
-                Some(budget) => parts_to_fit(
-                    trace, range, &shards[k], &plans[k], planner, budget, subblock, k,
-                )?,
-                None => None,
-            },
-        };
-        match parts {
+        match parts_to_recut(
+            trace, range, &shards[k], &plans[k], planner, budget, max_rows, subblock, k,
+        )? {
             None => {
                 next.push(range.clone());
                 next_cut.push(cut[k]);
@@ -378,16 +379,7 @@ pub(crate) fn parts_to_fit<F: Clone + Send + Sync>(
         // One step cannot be cut; its tables are at their smallest already.
         return Err(out_of_memory(plan.peak));
     }
-    let rows = range
-        .len()
-        .div_ceil(1 << halvings.min(usize::BITS as usize - 1));
-    let parts = plan_shards_in(trace, range.clone(), rows.max(1)).map_err(|e| {
-        ProveError::TraceGeneration {
-            subblock,
-            reason: e.to_string(),
-        }
-    })?;
-    Ok(Some(parts))
+    split_range(trace, range, halvings, subblock).map(Some)
 }
 
 /// One shard of a subblock, fitted to the budget, with its plan.
@@ -458,23 +450,17 @@ impl<'a> SubblockShards<'a> {
                 .map_err(|e| ProveError::Settings(e.clone()))?;
             let shape = planner.shape(&shard);
             let plan = plan(&shape);
-            let parts =
-                match parts_to_cap(self.trace, &range, &shard, self.max_rows, self.subblock)? {
-                    Some(parts) => Some(parts),
-                    None => match self.budget {
-                        Some(budget) => parts_to_fit(
-                            self.trace,
-                            &range,
-                            &shard,
-                            &plan,
-                            planner,
-                            budget,
-                            self.subblock,
-                            self.done,
-                        )?,
-                        None => None,
-                    },
-                };
+            let parts = parts_to_recut(
+                self.trace,
+                &range,
+                &shard,
+                &plan,
+                planner,
+                self.budget,
+                self.max_rows,
+                self.subblock,
+                self.done,
+            )?;
             if let Some(parts) = parts {
                 drop(shard);
                 self.stream.recut(range, &parts).map_err(tracegen)?;
