@@ -21,8 +21,6 @@ use crate::error::MirrorError;
 use crate::key::MirrorKey;
 use crate::node::{Child, build_node};
 use crate::tables::RecursionAir;
-use crate::tables::base_hint::base_hint_rows;
-use crate::tables::horner_bus::horner_rows;
 use crate::tables::program::{Program, ProgramError, TABLE_NAMES};
 
 /// FRI settings of the recursion layers (design §4: blowup 4, 42 queries, 16 bits of query
@@ -131,12 +129,15 @@ impl LeafCircuit {
 
     /// The used and padded rows of every table.
     pub fn rows(&self) -> Vec<TableRows> {
-        table_rows(&self.program)
+        let padded = self.program.table_rows();
+        TABLE_NAMES
             .into_iter()
-            .map(|(table, rows)| TableRows {
+            .zip(self.program.used_rows())
+            .zip(padded)
+            .map(|((table, rows), padded_rows)| TableRows {
                 table,
                 rows,
-                padded_rows: crate::tables::padded_rows(rows),
+                padded_rows,
             })
             .collect()
     }
@@ -223,19 +224,4 @@ pub fn verify_leaf<B: Backend<ShardConfig>>(
     }
     prover.verify_with_key(&airs, &proof.proof, &public_values, key.common())?;
     Ok(())
-}
-
-/// Used rows per table, in [`TABLE_NAMES`] order.
-fn table_rows(program: &Program) -> Vec<(&'static str, usize)> {
-    let used = [
-        program.constants.len(),
-        program.hints.len(),
-        program.publics.len(),
-        program.alu().count(),
-        program.poseidon2().count(),
-        horner_rows(program.horner()),
-        base_hint_rows(program.base_hints.len()),
-        program.decompose().count(),
-    ];
-    TABLE_NAMES.into_iter().zip(used).collect()
 }

@@ -41,6 +41,7 @@ fn program() -> Program {
         horner_values: vec![],
         base_hints: vec![],
         phases: vec![],
+        min_rows: [0; 8],
     }
 }
 

@@ -34,8 +34,9 @@ pub fn base_hint_rows(n: usize) -> usize {
 }
 
 impl BaseHintAir {
-    pub fn new(addresses: &[u32]) -> Self {
-        let rows = padded_rows(base_hint_rows(addresses.len()));
+    /// The table of these addresses, `rows` tall (at least their rows, a power of two).
+    pub fn new(addresses: &[u32], rows: usize) -> Self {
+        debug_assert!(rows >= padded_rows(base_hint_rows(addresses.len())));
         let mut values = vec![Val::ZERO; rows * BASE_HINT_LANES];
         for (slot, &addr) in values.iter_mut().zip(addresses) {
             *slot = Val::from_u32(addr);
@@ -46,8 +47,7 @@ impl BaseHintAir {
     }
 
     /// The main trace: the values and their read counts, lane by lane.
-    pub fn trace(values: &[Val], reads: &[u64]) -> RowMajorMatrix<Val> {
-        let rows = padded_rows(base_hint_rows(values.len()));
+    pub fn trace(values: &[Val], reads: &[u64], rows: usize) -> RowMajorMatrix<Val> {
         let mut trace = vec![Val::ZERO; rows * BASE_HINT_WIDTH];
         for (i, (&v, &m)) in values.iter().zip(reads).enumerate() {
             let (row, lane) = (i / BASE_HINT_LANES, i % BASE_HINT_LANES);

@@ -42,9 +42,11 @@ pub struct DecomposeAir {
 }
 
 impl DecomposeAir {
-    pub fn new(ops: &[DecomposeOp]) -> Self {
+    /// The table of these splits, `rows` tall (at least their rows, a power of two).
+    pub fn new(ops: &[DecomposeOp], rows: usize) -> Self {
         let w = DECOMPOSE_PREPROCESSED_WIDTH;
-        let mut values = vec![Val::ZERO; padded_rows(ops.len()) * w];
+        debug_assert!(rows >= padded_rows(ops.len()));
+        let mut values = vec![Val::ZERO; rows * w];
         for (row, op) in values.chunks_exact_mut(w).zip(ops) {
             row[0] = Val::from_u32(op.word);
             for (slot, &addr) in row[1..=D].iter_mut().zip(&op.coordinates) {
@@ -58,8 +60,8 @@ impl DecomposeAir {
     }
 
     /// The main trace: each word's coordinates and how often each is read.
-    pub fn trace(rows: &[([Val; D], [Val; D])]) -> RowMajorMatrix<Val> {
-        let mut values = vec![Val::ZERO; padded_rows(rows.len()) * DECOMPOSE_WIDTH];
+    pub fn trace(rows: &[([Val; D], [Val; D])], height: usize) -> RowMajorMatrix<Val> {
+        let mut values = vec![Val::ZERO; height * DECOMPOSE_WIDTH];
         for (out, (coordinates, reads)) in values.chunks_exact_mut(DECOMPOSE_WIDTH).zip(rows) {
             out[..D].copy_from_slice(coordinates);
             out[D..].copy_from_slice(reads);

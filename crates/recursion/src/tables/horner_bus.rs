@@ -79,8 +79,9 @@ pub fn horner_rows<'a>(ops: impl IntoIterator<Item = &'a HornerOp>) -> usize {
 
 impl HornerBusAir {
     /// The table for these reductions, in order (`addresses`: the program's value list).
-    pub fn new(ops: &[HornerOp], addresses: &[u32]) -> Self {
-        let rows = padded_rows(horner_rows(ops));
+    /// `rows`: the table's height (at least the reductions' rows, a power of two).
+    pub fn new(ops: &[HornerOp], addresses: &[u32], rows: usize) -> Self {
+        debug_assert!(rows >= padded_rows(horner_rows(ops)));
         let mut values = vec![Val::ZERO; rows * HORNER_BUS_PREPROCESSED_WIDTH];
         let mut r = 0;
         for op in ops {
@@ -111,12 +112,13 @@ impl HornerBusAir {
 
     /// The main trace: `reductions[i]` is op `i`'s α, its values and the multiplicity of its
     /// output (the number of reads).
-    pub fn trace(reductions: &[(Challenge, Vec<Val>, u64)]) -> RowMajorMatrix<Val> {
+    pub fn trace(reductions: &[(Challenge, Vec<Val>, u64)], height: usize) -> RowMajorMatrix<Val> {
         let used: usize = reductions
             .iter()
             .map(|(_, v, _)| v.len() / HORNER_LANES)
             .sum();
-        let mut rows = vec![Val::ZERO; padded_rows(used) * HORNER_BUS_WIDTH];
+        debug_assert!(height >= padded_rows(used));
+        let mut rows = vec![Val::ZERO; height * HORNER_BUS_WIDTH];
         let mut r = 0;
         for (alpha, values, reads) in reductions {
             let powers = [

@@ -117,9 +117,11 @@ impl core::fmt::Debug for Poseidon2BusAir {
 
 impl Poseidon2BusAir {
     /// The table whose preprocessed columns are these operations, in order.
-    pub fn new(ops: &[Poseidon2Op]) -> Self {
+    /// `rows`: the table's height (at least the operations' rows, a power of two).
+    pub fn new(ops: &[Poseidon2Op], rows: usize) -> Self {
         let w = POSEIDON2_BUS_PREPROCESSED_WIDTH;
-        let mut values = vec![Val::ZERO; padded_rows(ops.len()) * w];
+        debug_assert!(rows >= padded_rows(ops.len()));
+        let mut values = vec![Val::ZERO; rows * w];
         for (row, op) in ops.iter().enumerate() {
             let r = &mut values[row * w..][..w];
             for (slot, &addr) in r.iter_mut().zip(op.inputs.iter().chain(&op.outputs)) {
@@ -143,9 +145,13 @@ impl Poseidon2BusAir {
     }
 
     /// The main trace of executed rows (padding rows permute the zero state and touch nothing).
-    pub fn trace(rows: &[Poseidon2Row]) -> RowMajorMatrix<Val> {
-        let n = padded_rows(rows.len());
-        let inputs: Vec<[Val; WIDTH]> = rows.iter().map(Poseidon2Row::permutation_input).collect();
+    pub fn trace(rows: &[Poseidon2Row], height: usize) -> RowMajorMatrix<Val> {
+        let n = height;
+        debug_assert!(n >= padded_rows(rows.len()));
+        let mut inputs: Vec<[Val; WIDTH]> =
+            rows.iter().map(Poseidon2Row::permutation_input).collect();
+        // Padding rows permute the zero state (the permutation table pads the same way).
+        inputs.resize(n, [Val::ZERO; WIDTH]);
         let permutation = Poseidon2Table::default().trace(&inputs);
         let pw = permutation.width;
         debug_assert_eq!(permutation.values.len(), n * pw);

@@ -22,7 +22,7 @@ use p3_symmetric::Permutation;
 use slotproof_prover::ProverField;
 
 use super::RecursionAir;
-use super::base_hint::BaseHintAir;
+use super::base_hint::{BaseHintAir, base_hint_rows};
 use super::decompose::{DecomposeAir, DecomposeOp};
 use super::ext_alu::assert_mul_add;
 use super::horner_bus::{HORNER_LANES, HornerBusAir, HornerOp, horner_rows, horner_value};
@@ -77,6 +77,19 @@ pub struct Program {
     /// Where each phase of the verifier begins: its name and the index of its first op (a
     /// breakdown of the rows, not part of the circuit).
     pub phases: Vec<(&'static str, usize)>,
+    /// The fewest rows of each table, in [`TABLE_NAMES`] order (0: no minimum beyond
+    /// [`padded_rows`]): a fixed shape, so that programs of one layer have one height profile
+    /// ([`Self::pad_to`]).
+    pub min_rows: [usize; NUM_TABLES],
+}
+
+/// A table of a program is taller than the shape it is padded to.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("table {table} has {rows} rows, more than the shape's {limit}")]
+pub struct ShapeOverflow {
+    pub table: &'static str,
+    pub rows: usize,
+    pub limit: usize,
 }
 
 /// The rows one phase of the verifier adds to the op tables.
@@ -122,6 +135,45 @@ impl ProgramRun {
 }
 
 impl Program {
+    /// Used rows per table, in [`TABLE_NAMES`] order.
+    pub fn used_rows(&self) -> [usize; NUM_TABLES] {
+        [
+            self.constants.len(),
+            self.hints.len(),
+            self.publics.len(),
+            self.alu().count(),
+            self.poseidon2().count(),
+            horner_rows(self.horner()),
+            base_hint_rows(self.base_hints.len()),
+            self.decompose().count(),
+        ]
+    }
+
+    /// Rows per table as committed: the used rows padded to a power of two, and to at least
+    /// [`Self::min_rows`].
+    pub fn table_rows(&self) -> [usize; NUM_TABLES] {
+        let used = self.used_rows();
+        core::array::from_fn(|t| padded_rows(used[t]).max(self.min_rows[t]))
+    }
+
+    /// Pad every table to exactly `2^log_rows[t]` rows; an error names a table that is
+    /// already taller.
+    pub fn pad_to(&mut self, log_rows: &[usize; NUM_TABLES]) -> Result<(), ShapeOverflow> {
+        let used = self.used_rows();
+        for t in 0..NUM_TABLES {
+            let limit = 1 << log_rows[t];
+            if padded_rows(used[t]) > limit {
+                return Err(ShapeOverflow {
+                    table: TABLE_NAMES[t],
+                    rows: used[t],
+                    limit,
+                });
+            }
+        }
+        self.min_rows = core::array::from_fn(|t| 1 << log_rows[t]);
+        Ok(())
+    }
+
     /// Rows of the `Alu`, `Poseidon2Bus` and `Horner` tables per phase, summed over repeated
     /// phases (a node verifies several proofs), in order of first appearance; ops before the
     /// first mark are the phase `"setup"`.
@@ -156,8 +208,20 @@ impl Program {
     }
 }
 
+/// Tables of a program.
+pub const NUM_TABLES: usize = 8;
+/// Each table's index in [`TABLE_NAMES`].
+const CONST: usize = 0;
+const HINT: usize = 1;
+const PUBLIC: usize = 2;
+const ALU: usize = 3;
+const POSEIDON2: usize = 4;
+const HORNER: usize = 5;
+const BASE_HINT: usize = 6;
+const DECOMPOSE: usize = 7;
+
 /// The tables of [`ProgramRun`], in order.
-pub const TABLE_NAMES: [&str; 8] = [
+pub const TABLE_NAMES: [&str; NUM_TABLES] = [
     "Const",
     "Hint",
     "Public",
@@ -283,7 +347,7 @@ impl Program {
     /// The Horner table with this program's reductions as its preprocessed columns.
     pub fn horner_air(&self) -> HornerBusAir {
         let ops: Vec<HornerOp> = self.horner().copied().collect();
-        HornerBusAir::new(&ops, &self.horner_values)
+        HornerBusAir::new(&ops, &self.horner_values, self.table_rows()[HORNER])
     }
 
     /// The coordinate splits, in order.
@@ -305,7 +369,8 @@ impl Program {
     /// The three tables with this program as their preprocessed columns (padding rows write
     /// nothing and read nothing).
     pub fn airs(&self) -> (ConstAir, HintAir, AluAir) {
-        let hint_rows = padded_rows(self.hints.len());
+        let rows = self.table_rows();
+        let hint_rows = rows[HINT];
         let mut hint_addrs = vec![Val::ZERO; hint_rows];
         for (slot, &addr) in hint_addrs.iter_mut().zip(&self.hints) {
             *slot = Val::from_u32(addr);
@@ -313,7 +378,7 @@ impl Program {
         let hints = HintAir {
             preprocessed: Arc::new(RowMajorMatrix::new(hint_addrs, HINT_PREPROCESSED_WIDTH)),
         };
-        let const_rows = padded_rows(self.constants.len());
+        let const_rows = rows[CONST];
         let mut values = vec![Val::ZERO; const_rows * CONST_PREPROCESSED_WIDTH];
         for (row, &(addr, v)) in self.constants.iter().enumerate() {
             let r = &mut values[row * CONST_PREPROCESSED_WIDTH..][..CONST_PREPROCESSED_WIDTH];
@@ -323,7 +388,7 @@ impl Program {
         let consts = RowMajorMatrix::new(values, CONST_PREPROCESSED_WIDTH);
 
         let alu_ops: Vec<&AluOp> = self.alu().collect();
-        let alu_rows = padded_rows(alu_ops.len());
+        let alu_rows = rows[ALU];
         let mut values = vec![Val::ZERO; alu_rows * ALU_PREPROCESSED_WIDTH];
         for (row, op) in alu_ops.iter().enumerate() {
             let r = &mut values[row * ALU_PREPROCESSED_WIDTH..][..ALU_PREPROCESSED_WIDTH];
@@ -348,7 +413,7 @@ impl Program {
     /// The public-value table for a proof with `num_public_values` public values.
     pub fn public_air(&self, num_public_values: usize) -> PublicAir {
         let width = 1 + num_public_values;
-        let rows = padded_rows(self.publics.len());
+        let rows = self.table_rows()[PUBLIC];
         let mut values = vec![Val::ZERO; rows * width];
         for (row, &(addr, index)) in self.publics.iter().enumerate() {
             values[row * width] = Val::from_u32(addr);
@@ -365,12 +430,13 @@ impl Program {
     /// The Poseidon2 bus table with this program's permutations as its preprocessed columns.
     pub fn poseidon2_air(&self) -> Poseidon2BusAir {
         let ops: Vec<Poseidon2Op> = self.poseidon2().copied().collect();
-        Poseidon2BusAir::new(&ops)
+        Poseidon2BusAir::new(&ops, self.table_rows()[POSEIDON2])
     }
 
     /// Every table's AIR, in [`TABLE_NAMES`] order, for a proof with `num_public_values`
     /// public values: what the recursion layer's verifying key is made of.
     pub fn all_airs(&self, num_public_values: usize) -> Vec<RecursionAir> {
+        let rows = self.table_rows();
         let (consts, hints, alu) = self.airs();
         vec![
             RecursionAir::Const(consts),
@@ -379,9 +445,10 @@ impl Program {
             RecursionAir::Alu(alu),
             RecursionAir::Poseidon2Bus(Box::new(self.poseidon2_air())),
             RecursionAir::HornerBus(Box::new(self.horner_air())),
-            RecursionAir::BaseHint(BaseHintAir::new(&self.base_hints)),
+            RecursionAir::BaseHint(BaseHintAir::new(&self.base_hints, rows[BASE_HINT])),
             RecursionAir::Decompose(DecomposeAir::new(
                 &self.decompose().copied().collect::<Vec<_>>(),
+                rows[DECOMPOSE],
             )),
         ]
     }
@@ -700,11 +767,12 @@ impl Program {
         }
         let count = |addr: u32| Val::from_u64(reads.get(&addr).copied().unwrap_or(0));
 
-        let mut consts = vec![Val::ZERO; padded_rows(self.constants.len()) * CONST_WIDTH];
+        let rows = self.table_rows();
+        let mut consts = vec![Val::ZERO; rows[CONST] * CONST_WIDTH];
         for (row, &(addr, _)) in self.constants.iter().enumerate() {
             consts[row] = count(addr);
         }
-        let mut alu = vec![Val::ZERO; padded_rows(alu_values.len()) * ALU_WIDTH];
+        let mut alu = vec![Val::ZERO; rows[ALU] * ALU_WIDTH];
         for (row, &(op, a, b, c, out)) in alu_values.iter().enumerate() {
             let r = &mut alu[row * ALU_WIDTH..][..ALU_WIDTH];
             for (k, x) in [a, b, c, out].into_iter().enumerate() {
@@ -721,13 +789,13 @@ impl Program {
                 p.outputs.map(count)
             };
         }
-        let mut hints = vec![Val::ZERO; padded_rows(self.hints.len()) * HINT_WIDTH];
+        let mut hints = vec![Val::ZERO; rows[HINT] * HINT_WIDTH];
         for (row, (&addr, &v)) in self.hints.iter().zip(hint_values).enumerate() {
             let r = &mut hints[row * HINT_WIDTH..][..HINT_WIDTH];
             r[..D].copy_from_slice(&word(v));
             r[D] = count(addr);
         }
-        let mut public = vec![Val::ZERO; padded_rows(self.publics.len()) * PUBLIC_WIDTH];
+        let mut public = vec![Val::ZERO; rows[PUBLIC] * PUBLIC_WIDTH];
         for (row, &(addr, v)) in publics.iter().enumerate() {
             public[row * PUBLIC_WIDTH] = v.as_basis_coefficients_slice()[0];
             public[row * PUBLIC_WIDTH + 1] = count(addr);
@@ -742,10 +810,11 @@ impl Program {
                     .iter()
                     .map(|a| reads.get(a).copied().unwrap_or(0))
                     .collect::<Vec<_>>(),
+                rows[BASE_HINT],
             ),
             public: RowMajorMatrix::new(public, PUBLIC_WIDTH),
             alu: RowMajorMatrix::new(alu, ALU_WIDTH),
-            poseidon2: Poseidon2BusAir::trace(&poseidon2_rows),
+            poseidon2: Poseidon2BusAir::trace(&poseidon2_rows, rows[POSEIDON2]),
             horner: HornerBusAir::trace(
                 &horner_runs
                     .into_iter()
@@ -753,6 +822,7 @@ impl Program {
                         (alpha, values, reads.get(&h.out).copied().unwrap_or(0))
                     })
                     .collect::<Vec<_>>(),
+                rows[HORNER],
             ),
             decompose: DecomposeAir::trace(
                 &decompositions
@@ -760,6 +830,7 @@ impl Program {
                     .zip(self.decompose())
                     .map(|(&c, d)| (c, d.coordinates.map(count)))
                     .collect::<Vec<_>>(),
+                rows[DECOMPOSE],
             ),
             memory,
         })
