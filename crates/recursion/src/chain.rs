@@ -282,7 +282,7 @@ pub fn fold_tree<T, E>(
 
 /// Hash `values` under `tag` in a fresh sponge: observe the tag and the values, squeeze a
 /// digest.
-fn hash<O: Ops>(ops: &mut O, tag: u32, values: &[O::F]) -> [O::F; DIGEST_LEN] {
+pub(crate) fn hash<O: Ops>(ops: &mut O, tag: u32, values: &[O::F]) -> [O::F; DIGEST_LEN] {
     ops.restart_transcript();
     let tag = ops.constant(Val::from_u32(tag));
     ops.observe(tag);

@@ -27,10 +27,15 @@ use slotproof_prover::{Backend, ShardProver};
 use thiserror::Error;
 
 use crate::build::{Build, BuildError, Word};
-use crate::chain::{self, ChainError, NodeValues, RootValues};
+use crate::chain::{self, ChainError, NODE_VALUES_LEN, NodeValues, ROOT_VALUES_LEN, RootValues};
 use crate::config::{ShardConfig, ShardProof, Val};
 use crate::error::MirrorError;
 use crate::key::MirrorKey;
+use crate::keys::{
+    self, KEY_LEN, KeyError, NODE_KEYS_LEN, NODE_LOG_ROWS, NodeKeys, ROOT_KEYS_LEN, RootKeys,
+};
+use crate::tables::program::ShapeOverflow;
+use crate::verifier::{KeyEntry, Verified};
 use crate::leaf::{LEAF_SETTINGS, LeafCircuit, LeafError, LeafProof, LeafWitness, prove_leaf};
 use crate::native::Native;
 use crate::ops::Ops;
@@ -55,6 +60,10 @@ pub enum TreeError {
     },
     #[error("the children do not chain: {0}")]
     Chain(#[from] ChainError),
+    #[error("a child's verifying key is not accepted: {0}")]
+    Keys(#[from] KeyError),
+    #[error("the node does not fit the tree's fixed shape: {0}")]
+    NodeShape(#[from] ShapeOverflow),
     #[error("the node circuit cannot be built: {0}")]
     Build(#[from] BuildError),
     #[error("an internal node takes at least two children, not {0}")]
@@ -67,76 +76,162 @@ pub enum TreeError {
     Key(MirrorError),
 }
 
-/// Compile the verification of `children`, then `publish_values` on their public-value
-/// handles, into one circuit whose public values are what it returns.
-fn build_tree_node(
-    children: &[TreeChild<'_>],
-    publish_values: impl FnOnce(&mut Build, Vec<Vec<Vec<Word>>>) -> Result<Vec<Word>, ChainError>,
-) -> Result<(LeafCircuit, LeafWitness), TreeError> {
-    build_node_with(children, false, publish_values)
-}
+/// The internal program's verifying key as values (what internal nodes and the root take as a
+/// hint and publish).
+pub type InternalKey = [Val; KEY_LEN];
 
+/// Compile the verification of `children` (their keys entering as `key_entry` says), then
+/// `publish_values` on what the verifications hand on, into one circuit whose public values
+/// are what it returns; `pad`: padded to [`NODE_LOG_ROWS`].
 fn build_node_with(
     children: &[TreeChild<'_>],
     shape_only: bool,
-    publish_values: impl FnOnce(&mut Build, Vec<Vec<Vec<Word>>>) -> Result<Vec<Word>, ChainError>,
+    key_entry: KeyEntry,
+    pad: bool,
+    publish_values: impl FnOnce(&mut Build, Vec<Verified<Word>>) -> Result<Vec<Word>, TreeError>,
 ) -> Result<(LeafCircuit, LeafWitness), TreeError> {
     let first = children.first().ok_or(TreeError::Arity(0))?;
     let mut build = Build::for_settings(&first.key.settings);
     if shape_only {
         build = build.shape_only();
     }
-    let mut handles = Vec::with_capacity(children.len());
+    let mut verified = Vec::with_capacity(children.len());
     for (i, c) in children.iter().enumerate() {
         build.start_transcript();
-        let verdict = verify_generic_with(&mut build, c.key, c.proof, c.public_values, |ops, v| {
-            ops.input(v)
-        });
+        let verdict =
+            verify_generic_with(&mut build, c.key, c.proof, c.public_values, key_entry, |ops, v| {
+                ops.input(v)
+            });
         if let Some(op) = build.unsupported_op() {
             return Err(BuildError::Unsupported(op).into());
         }
-        handles.push(verdict.map_err(|source| TreeError::ChildRejected { child: i, source })?);
+        verified.push(verdict.map_err(|source| TreeError::ChildRejected { child: i, source })?);
     }
-    let values = publish_values(&mut build, handles)?;
+    let values = publish_values(&mut build, verified)?;
     chain::publish(&mut build, &values)?;
-    Ok(crate::leaf::into_circuit(build)?)
+    let (mut circuit, witness) = crate::leaf::into_circuit(build)?;
+    if pad {
+        circuit.program.pad_to(&NODE_LOG_ROWS)?;
+    }
+    Ok((circuit, witness))
 }
 
-/// A node child's [`NodeValues`] handles: every public value of a recursion proof is the
-/// `Public` table's, in order.
-fn node_handles(public_values: &[Vec<Word>]) -> Result<NodeValues<Word>, ChainError> {
+/// A node child's chaining and key values: every public value of a recursion proof is the
+/// `Public` table's, in order (chaining values, then key values).
+fn node_handles(public_values: &[Vec<Word>]) -> Result<(NodeValues<Word>, NodeKeys<Word>), TreeError> {
     let flat: Vec<Word> = public_values.iter().flatten().copied().collect();
-    NodeValues::from_slice(&flat)
+    if flat.len() != NODE_PUBLIC_LEN {
+        return Err(ChainError::Shape(format!(
+            "{} node public values, expected {NODE_PUBLIC_LEN}",
+            flat.len()
+        ))
+        .into());
+    }
+    let (values, keys) = flat.split_at(NODE_VALUES_LEN);
+    Ok((NodeValues::from_slice(values)?, NodeKeys::from_slice(keys)?))
+}
+
+/// Public values of a leaf or internal node: [`NodeValues`], then [`NodeKeys`].
+pub const NODE_PUBLIC_LEN: usize = NODE_VALUES_LEN + NODE_KEYS_LEN;
+/// Public values of the root: [`RootValues`], then [`RootKeys`].
+pub const ROOT_PUBLIC_LEN: usize = ROOT_VALUES_LEN + ROOT_KEYS_LEN;
+
+/// The circuit of a node kind over its children's verifications (shared by the real builds
+/// and [`circuit_of_shape`]).
+fn node_values(
+    kind: NodeKind,
+    build: &mut Build,
+    verified: Vec<Verified<Word>>,
+    internal_key: &InternalKey,
+) -> Result<Vec<Word>, TreeError> {
+    if kind == NodeKind::ShardLeaf {
+        let mut values = chain::leaf_values(build, &verified[0].public_values)?.to_vec();
+        values.extend(keys::leaf_keys(build).to_vec());
+        return Ok(values);
+    }
+    let internal: [Word; KEY_LEN] = core::array::from_fn(|k| build.input(internal_key[k]));
+    let mut children = Vec::with_capacity(verified.len());
+    for v in &verified {
+        let (values, child_keys) = node_handles(&v.public_values)?;
+        let contribution = keys::child_leaf_keys(build, &child_keys, &v.key, &internal)?;
+        children.push((values, contribution));
+    }
+    let mut children = children.into_iter();
+    let (mut acc, mut leaf_keys) = children.next().ok_or(TreeError::Arity(0))?;
+    if kind == NodeKind::Root {
+        let mut values = chain::check_root(build, &acc)?.to_vec();
+        values.extend(
+            RootKeys {
+                internal_key: internal,
+                leaf_keys,
+            }
+            .to_vec(),
+        );
+        return Ok(values);
+    }
+    for (node, contribution) in children {
+        acc = chain::merge(build, &acc, &node)?;
+        leaf_keys = keys::combine(build, &leaf_keys, &contribution);
+    }
+    let is_leaf = build.constant(Val::ZERO);
+    let mut values = acc.to_vec();
+    values.extend(
+        NodeKeys {
+            is_leaf,
+            internal_key: internal,
+            leaf_keys,
+        }
+        .to_vec(),
+    );
+    Ok(values)
+}
+
+/// Build a `kind` node over `children` (real or, with `shape_only`, placeholders).
+fn build_kind(
+    kind: NodeKind,
+    children: &[TreeChild<'_>],
+    internal_key: &InternalKey,
+    shape_only: bool,
+) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    match kind {
+        NodeKind::Internal if children.len() < 2 => return Err(TreeError::Arity(children.len())),
+        NodeKind::ShardLeaf | NodeKind::Root if children.len() != 1 => {
+            return Err(TreeError::Arity(children.len()));
+        }
+        _ => {}
+    }
+    // A leaf verifies an EVM shard of its own shape (the shard key is the leaf's constant);
+    // internal nodes and the root verify any program of the node shape.
+    let key_entry = match kind {
+        NodeKind::ShardLeaf => KeyEntry::Constant,
+        NodeKind::Internal | NodeKind::Root => KeyEntry::Input,
+    };
+    let pad = kind != NodeKind::Root;
+    build_node_with(children, shape_only, key_entry, pad, |build, verified| {
+        node_values(kind, build, verified, internal_key)
+    })
 }
 
 /// The leaf over one EVM shard proof (of the statement `shard.key`).
 pub fn build_shard_leaf(shard: TreeChild<'_>) -> Result<(LeafCircuit, LeafWitness), TreeError> {
-    build_tree_node(&[shard], |build, handles| {
-        Ok(chain::leaf_values(build, &handles[0])?.to_vec())
-    })
+    build_kind(NodeKind::ShardLeaf, &[shard], &[Val::ZERO; KEY_LEN], false)
 }
 
-/// The internal node over adjacent nodes, left to right.
-pub fn build_internal(children: &[TreeChild<'_>]) -> Result<(LeafCircuit, LeafWitness), TreeError> {
-    if children.len() < 2 {
-        return Err(TreeError::Arity(children.len()));
-    }
-    build_tree_node(children, |build, handles| {
-        let mut nodes = handles.iter().map(|h| node_handles(h));
-        let mut acc = nodes.next().ok_or(ChainError::Shape("no child".into()))??;
-        for node in nodes {
-            acc = chain::merge(build, &acc, &node?)?;
-        }
-        Ok(acc.to_vec())
-    })
+/// The internal node over adjacent nodes, left to right, with the internal program's key
+/// `internal_key` ([`internal_key_of`]).
+pub fn build_internal(
+    children: &[TreeChild<'_>],
+    internal_key: &InternalKey,
+) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    build_kind(NodeKind::Internal, children, internal_key, false)
 }
 
 /// The root over the top node.
-pub fn build_root(top: TreeChild<'_>) -> Result<(LeafCircuit, LeafWitness), TreeError> {
-    build_tree_node(&[top], |build, handles| {
-        let top = node_handles(&handles[0])?;
-        Ok(chain::check_root(build, &top)?.to_vec())
-    })
+pub fn build_root(
+    top: TreeChild<'_>,
+    internal_key: &InternalKey,
+) -> Result<(LeafCircuit, LeafWitness), TreeError> {
+    build_kind(NodeKind::Root, &[top], internal_key, false)
 }
 
 /// Which node of the tree a circuit is.
@@ -151,26 +246,13 @@ pub enum NodeKind {
 /// be placeholders of the right shape with any values (e.g. an unchecked prover's proofs of
 /// zero traces), since every check counts as passed ([`Build::shape_only`]). The program, and
 /// so the verifying key, is the one real children of these shapes give: a verifier can derive
-/// the tree's keys from shapes alone.
+/// the tree's keys from shapes alone. (Internal nodes and the root take their children's keys
+/// as inputs, so their programs depend on the node shape only.)
 pub fn circuit_of_shape(
     kind: NodeKind,
     children: &[TreeChild<'_>],
 ) -> Result<LeafCircuit, TreeError> {
-    let (circuit, _) = build_node_with(children, true, |build, handles| {
-        Ok(match kind {
-            NodeKind::ShardLeaf => chain::leaf_values(build, &handles[0])?.to_vec(),
-            NodeKind::Internal => {
-                let mut nodes = handles.iter().map(|h| node_handles(h));
-                let mut acc = nodes.next().ok_or(ChainError::Shape("no child".into()))??;
-                for node in nodes {
-                    acc = chain::merge(build, &acc, &node?)?;
-                }
-                acc.to_vec()
-            }
-            NodeKind::Root => chain::check_root(build, &node_handles(&handles[0])?)?.to_vec(),
-        })
-    })?;
-    Ok(circuit)
+    Ok(build_kind(kind, children, &[Val::ZERO; KEY_LEN], true)?.0)
 }
 
 /// The chaining checks on values: [`chain`] run by [`Native`], the native verifier's side of
@@ -224,6 +306,24 @@ pub mod native {
             digest,
         })
     }
+
+    /// The key values a verifier expects the root to publish: the internal program's key, and
+    /// the digest of each shard's leaf key (in shard order) over the tree's pairing. `None`
+    /// for no shards.
+    pub fn expected_root_keys(
+        internal_key: &InternalKey,
+        shard_leaf_keys: &[InternalKey],
+    ) -> Option<RootKeys<Val>> {
+        let mut ops = ops();
+        let leaf_keys = chain::fold_tree(shard_leaf_keys.to_vec(), |l, r| {
+            Ok::<_, core::convert::Infallible>(keys::combine(&mut ops, &l, &r))
+        })
+        .ok()??;
+        Some(RootKeys {
+            internal_key: *internal_key,
+            leaf_keys,
+        })
+    }
 }
 
 /// A proven node and the statement a parent verifies it as.
@@ -241,6 +341,19 @@ impl ProvenNode {
             proof: &self.proof.proof,
             public_values,
         }
+    }
+
+    /// Its verifying key as values (what a parent checks and the leaf-key digest holds).
+    pub fn key_values(&self) -> Result<InternalKey, TreeError> {
+        let words: Vec<Val> = self
+            .key
+            .preprocessed
+            .as_ref()
+            .map(|p| crate::recording::cap_elements(&p.commitment))
+            .unwrap_or_default();
+        words
+            .try_into()
+            .map_err(|w: Vec<Val>| KeyError::KeyLength(w.len()).into())
     }
 
     /// Its public values per instance (what [`Self::child`] takes).
@@ -269,6 +382,8 @@ pub fn prove_node<B: Backend<ShardConfig>>(
 /// make its key (the same key); the first one stored is kept.
 pub struct TreeKeys<K> {
     keys: Mutex<Vec<(LeafCircuit, Arc<K>)>>,
+    /// The internal program's key as values, once made ([`internal_key_of`]).
+    internal: std::sync::OnceLock<InternalKey>,
 }
 
 impl<K> Default for TreeKeys<K> {
@@ -281,6 +396,7 @@ impl<K> TreeKeys<K> {
     pub fn new() -> Self {
         Self {
             keys: Mutex::new(Vec::new()),
+            internal: std::sync::OnceLock::new(),
         }
     }
 
@@ -341,9 +457,42 @@ pub fn prove_internal_node<B: Backend<ShardConfig>>(
         left.instance_public_values(),
         right.instance_public_values(),
     );
-    let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)])?;
+    let internal_key = internal_key_of(node_prover, keys, left)?;
+    let (circuit, witness) = build_internal(&[left.child(&lpv), right.child(&rpv)], &internal_key)?;
     let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
     prove_node_with_key(node_prover, &key, circuit, &witness)
+}
+
+/// The internal program's key as values, made once per `keys`: the program does not depend on
+/// its children (their keys are inputs, every node has the node shape), so it is the circuit
+/// of an internal node over any node, here `node` twice, built for its shape only.
+pub fn internal_key_of<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
+    keys: &TreeKeys<NodeKey<B>>,
+    node: &ProvenNode,
+) -> Result<InternalKey, TreeError> {
+    if let Some(key) = keys.internal.get() {
+        return Ok(*key);
+    }
+    let pv = node.instance_public_values();
+    let circuit = circuit_of_shape(NodeKind::Internal, &[node.child(&pv), node.child(&pv)])?;
+    let key = keys.key_for(&circuit, || Ok(circuit.keygen(node_prover)?))?;
+    let values = commitment_values::<B>(&key)?;
+    Ok(*keys.internal.get_or_init(|| values))
+}
+
+/// A backend key's preprocessed commitment as values (a node's key as its parent and the
+/// root's key values name it).
+pub fn commitment_values<B: Backend<ShardConfig>>(key: &NodeKey<B>) -> Result<InternalKey, TreeError> {
+    let words: Vec<Val> = key
+        .common()
+        .preprocessed
+        .as_ref()
+        .map(|p| crate::recording::cap_elements(&p.commitment))
+        .unwrap_or_default();
+    words
+        .try_into()
+        .map_err(|w: Vec<Val>| KeyError::KeyLength(w.len()).into())
 }
 
 /// A proven root, the key it was proven under, and the time making that key took.
@@ -354,13 +503,17 @@ pub struct ProvenRoot<K> {
 }
 
 /// Build, key and prove the root over the top node with `root_prover`
-/// ([`crate::root::ROOT_SETTINGS`]).
+/// ([`crate::root::ROOT_SETTINGS`]); the internal key it publishes comes from `keys` (made
+/// with `node_prover` if no internal node has made it).
 pub fn prove_root_node<B: Backend<ShardConfig>>(
+    node_prover: &ShardProver<ShardConfig, B>,
     root_prover: &ShardProver<ShardConfig, B>,
+    keys: &TreeKeys<NodeKey<B>>,
     top: &ProvenNode,
 ) -> Result<ProvenRoot<NodeKey<B>>, TreeError> {
+    let internal_key = internal_key_of(node_prover, keys, top)?;
     let pv = top.instance_public_values();
-    let (circuit, witness) = build_root(top.child(&pv))?;
+    let (circuit, witness) = build_root(top.child(&pv), &internal_key)?;
     let keygen_start = Instant::now();
     let key = circuit.keygen(root_prover)?;
     let keygen = keygen_start.elapsed();
@@ -408,6 +561,10 @@ pub struct ProvenTree<K> {
     pub root: ProvenNode,
     pub root_key: K,
     pub times: LayerTimes,
+    /// The internal program's key, and each shard's leaf key, as values (what the root's key
+    /// values are made of: [`native::expected_root_keys`]).
+    pub internal_key: InternalKey,
+    pub leaf_keys: Vec<InternalKey>,
 }
 
 /// Told of every node as soon as it is proven (for progress reports).
@@ -450,6 +607,10 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     on_node: OnNodeProven<'_>,
 ) -> Result<ProvenTree<NodeKey<B>>, TreeError> {
     let keys = TreeKeys::new();
+    let leaf_keys = leaves
+        .iter()
+        .map(ProvenNode::key_values)
+        .collect::<Result<Vec<_>, _>>()?;
     let top = chain::fold_tree(leaves, |left, right| {
         let start = Instant::now();
         let node = prove_internal_node(node_prover, &keys, &left, &right)?;
@@ -459,14 +620,17 @@ pub fn prove_upper_layers<B: Backend<ShardConfig>>(
     })?
     .ok_or(TreeError::Empty)?;
     let start = Instant::now();
-    let root = prove_root_node(root_prover, &top)?;
+    let root = prove_root_node(node_prover, root_prover, &keys, &top)?;
     times.root_keygen = root.keygen;
     times.root = start.elapsed();
     on_node(NodeKind::Root);
+    let internal_key = internal_key_of(node_prover, &keys, &top)?;
     Ok(ProvenTree {
         root: root.root,
         root_key: root.key,
         times,
+        internal_key,
+        leaf_keys,
     })
 }
 
@@ -525,67 +689,50 @@ pub fn placeholder_node(
     })
 }
 
-/// The root circuit of the tree over shards of these shapes (`shards`: placeholder shard
-/// proofs of the right shapes, e.g. an unchecked prover's, with their statements), derived as
-/// a verifier without the shard proofs must: each node's circuit from placeholder proofs of
-/// its children's circuits ([`circuit_of_shape`], [`placeholder_node`]), over the tree's
-/// pairing. Its verifying key is the real root's.
-///
-/// A node's circuit depends on its children's only, so each distinct node is made once: shards
-/// given as the same placeholder (the same `key` and `proof`) share a leaf, internal nodes over
-/// the same children share a node, and equal programs share one placeholder proof (the costly
-/// part). A block of many equal full shards needs about two nodes a layer, not one per node.
-pub fn root_circuit_of_shapes(shards: &[TreeChild<'_>]) -> Result<LeafCircuit, TreeError> {
-    let mut nodes = DistinctNodes::default();
-    let mut leaf_of: Vec<(TreeChild<'_>, usize)> = Vec::new();
-    let mut leaves = Vec::with_capacity(shards.len());
+/// The circuits of a tree as a verifier derives them from the shards' shapes: one leaf per
+/// distinct shard shape (shard `i`'s is `leaves[leaf_of[i]]`), the internal program and the
+/// root program (one each, whatever the tree).
+pub struct TreeCircuits {
+    pub leaves: Vec<LeafCircuit>,
+    pub leaf_of: Vec<usize>,
+    pub internal: LeafCircuit,
+    pub root: LeafCircuit,
+}
+
+/// [`TreeCircuits`] of the tree over shards of these shapes (`shards`: placeholder shard
+/// proofs of the right shapes, e.g. an unchecked prover's, with their statements). Shards given
+/// as the same placeholder (the same `key` and `proof`) share a leaf. The internal and root
+/// circuits are built over a placeholder proof of the first leaf circuit (any node of the node
+/// shape gives the same programs).
+pub fn tree_circuits_of_shapes(shards: &[TreeChild<'_>]) -> Result<TreeCircuits, TreeError> {
+    let mut seen: Vec<TreeChild<'_>> = Vec::new();
+    let mut leaves: Vec<LeafCircuit> = Vec::new();
+    let mut leaf_of = Vec::with_capacity(shards.len());
     for &shard in shards {
-        let same = leaf_of.iter().find(|(c, _)| {
+        let same = seen.iter().position(|c| {
             std::ptr::eq(c.key, shard.key)
                 && std::ptr::eq(c.proof, shard.proof)
                 && c.public_values == shard.public_values
         });
         let id = match same {
-            Some(&(_, id)) => id,
+            Some(id) => id,
             None => {
-                let id = nodes.insert(circuit_of_shape(NodeKind::ShardLeaf, &[shard])?)?;
-                leaf_of.push((shard, id));
-                id
+                seen.push(shard);
+                leaves.push(circuit_of_shape(NodeKind::ShardLeaf, &[shard])?);
+                leaves.len() - 1
             }
         };
-        leaves.push(id);
+        leaf_of.push(id);
     }
-    let mut internal_of: Vec<((usize, usize), usize)> = Vec::new();
-    let top = chain::fold_tree(leaves, |left, right| {
-        if let Some(&(_, id)) = internal_of.iter().find(|(pair, _)| *pair == (left, right)) {
-            return Ok(id);
-        }
-        let (l, r) = (&nodes.nodes[left], &nodes.nodes[right]);
-        let (lpv, rpv) = (l.instance_public_values(), r.instance_public_values());
-        let circuit = circuit_of_shape(NodeKind::Internal, &[l.child(&lpv), r.child(&rpv)])?;
-        let id = nodes.insert(circuit)?;
-        internal_of.push(((left, right), id));
-        Ok::<_, TreeError>(id)
-    })?
-    .ok_or(TreeError::Empty)?;
-    let top = &nodes.nodes[top];
-    let pv = top.instance_public_values();
-    circuit_of_shape(NodeKind::Root, &[top.child(&pv)])
-}
-
-/// The distinct placeholder nodes of a tree being rebuilt, by program.
-#[derive(Default)]
-struct DistinctNodes {
-    nodes: Vec<ProvenNode>,
-}
-
-impl DistinctNodes {
-    /// The index of `circuit`'s placeholder node, proven the first time its program is seen.
-    fn insert(&mut self, circuit: LeafCircuit) -> Result<usize, TreeError> {
-        if let Some(at) = self.nodes.iter().position(|n| n.circuit == circuit) {
-            return Ok(at);
-        }
-        self.nodes.push(placeholder_node(LEAF_SETTINGS, circuit)?);
-        Ok(self.nodes.len() - 1)
-    }
+    let first = leaves.first().ok_or(TreeError::Empty)?;
+    let node = placeholder_node(LEAF_SETTINGS, first.clone())?;
+    let pv = node.instance_public_values();
+    let internal = circuit_of_shape(NodeKind::Internal, &[node.child(&pv), node.child(&pv)])?;
+    let root = circuit_of_shape(NodeKind::Root, &[node.child(&pv)])?;
+    Ok(TreeCircuits {
+        leaves,
+        leaf_of,
+        internal,
+        root,
+    })
 }

@@ -161,19 +161,48 @@ pub fn verify_generic<O: Ops>(
     proof: &ShardProof,
     public_values: &[Vec<Val>],
 ) -> Result<(), MirrorError> {
-    verify_generic_with(ops, key, proof, public_values, |ops, v| ops.public_input(v)).map(|_| ())
+    verify_generic_with(
+        ops,
+        key,
+        proof,
+        public_values,
+        KeyEntry::Constant,
+        |ops, v| ops.public_input(v),
+    )
+    .map(|_| ())
+}
+
+/// How the verified proof's preprocessed commitment (the verifying key of its program) enters
+/// a verifier's program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyEntry {
+    /// As constants: the program verifies proofs of this one program.
+    Constant,
+    /// As inputs: the program verifies a proof of any program of the key's shape (the same
+    /// tables at the same heights), and the caller decides which keys it accepts (the
+    /// aggregation tree's nodes: [`crate::tree`]).
+    Input,
+}
+
+/// What a verification hands on: the handles of the public values per instance, and of the
+/// preprocessed commitment (empty without one).
+#[derive(Clone, Debug)]
+pub struct Verified<F> {
+    pub public_values: Vec<Vec<F>>,
+    pub key: Vec<F>,
 }
 
 /// [`verify_generic`], with the public values entering through `public_handle` (e.g.
 /// [`Ops::input`], for a verifier that checks them and publishes something else, as the
-/// aggregation tree's nodes do). Returns the public values' handles per instance.
+/// aggregation tree's nodes do) and the key as `key_entry` says.
 pub fn verify_generic_with<O: Ops>(
     ops: &mut O,
     key: &MirrorKey,
     proof: &ShardProof,
     public_values: &[Vec<Val>],
+    key_entry: KeyEntry,
     mut public_handle: impl FnMut(&mut O, Val) -> O::F,
-) -> Result<Vec<Vec<O::F>>, MirrorError> {
+) -> Result<Verified<O::F>, MirrorError> {
     let settings = &key.settings;
     let log_blowup = settings.log_blowup;
     let instances = &key.instances;
@@ -316,13 +345,17 @@ pub fn verify_generic_with<O: Ops>(
         Some(p) => cap_elements(&p.commitment)
             .into_iter()
             .map(|v| {
-                let c = ops.constant(v);
+                let c = match key_entry {
+                    KeyEntry::Constant => ops.constant(v),
+                    KeyEntry::Input => ops.input(v),
+                };
                 ops.observe(c);
                 c
             })
             .collect(),
         None => Vec::new(),
     };
+    let key_handles = preprocessed_words.clone();
 
     // Lookup proof of work and challenges.
     let challenges: Vec<Vec<O::E>> = if num_lookup_instances == 0 {
@@ -623,7 +656,10 @@ pub fn verify_generic_with<O: Ops>(
     if !ops.is_zero(sum) {
         return Err(MirrorError::LookupTerminalSum);
     }
-    Ok(public_handles)
+    Ok(Verified {
+        public_values: public_handles,
+        key: key_handles,
+    })
 }
 
 /// What one instance's constraints read at ζ: the row `[main | preprocessed]` at ζ and at the

@@ -8,13 +8,12 @@ use p3_air::BaseAir;
 use p3_matrix::dense::RowMajorMatrix;
 use slotproof_prover::{CpuShardProver, FriSettings, ProverOptions, ShardProver};
 use slotproof_recursion::MirrorKey;
-use slotproof_recursion::chain::fold_tree;
 use slotproof_recursion::config::Val;
 use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
 use slotproof_recursion::tree::{
     NodeKind, TreeChild, TreeError, build_shard_leaf, circuit_of_shape, placeholder_node,
-    root_circuit_of_shapes,
 };
+use slotproof_recursion::keys::NODE_LOG_ROWS;
 
 mod common;
 use common::evm::transfers_first_shard;
@@ -85,11 +84,12 @@ fn a_leaf_circuit_follows_from_the_shard_shape_alone() {
     ));
 }
 
-/// The root circuit rebuilt with each distinct node made once (shards given as one shared
-/// placeholder, internal nodes over the same children) is the one made node by node, as the
-/// tree pairs them: equal programs, equal keys.
+/// Internal nodes and the root take their children's keys as inputs and every node has the
+/// node shape, so their programs do not depend on which nodes they verify: an internal node
+/// over two leaves is the one over an internal node and a leaf, and the root over a leaf is
+/// the root over an internal node. So there is one internal and one root program.
 #[test]
-fn the_rebuilt_root_makes_each_distinct_node_once_and_is_unchanged() {
+fn internal_and_root_programs_do_not_depend_on_their_children() {
     let settings = FriSettings::DEFAULT;
     let shard = transfers_first_shard();
     let unchecked: CpuShardProver<Val> = ShardProver::cpu(settings).with_options(ProverOptions {
@@ -107,28 +107,24 @@ fn the_rebuilt_root_makes_each_distinct_node_once_and_is_unchanged() {
         proof: &proof,
         public_values: &shard.public_values,
     };
-    // Three shards of one shape: the pairing makes (0, 1), then ((0, 1), 2).
-    let shards = [child; 3];
-    let deduplicated = root_circuit_of_shapes(&shards).expect("rebuilt");
+    let leaf = circuit_of_shape(NodeKind::ShardLeaf, &[child]).expect("leaf");
+    assert_eq!(
+        leaf.rows().iter().map(|r| r.padded_rows).collect::<Vec<_>>(),
+        NODE_LOG_ROWS.map(|b| 1usize << b),
+        "a leaf has the node shape"
+    );
+    let leaf = placeholder_node(LEAF_SETTINGS, leaf).expect("leaf placeholder");
+    let lpv = leaf.instance_public_values();
+    let over_leaves =
+        circuit_of_shape(NodeKind::Internal, &[leaf.child(&lpv), leaf.child(&lpv)]).expect("node");
+    let internal = placeholder_node(LEAF_SETTINGS, over_leaves.clone()).expect("node placeholder");
+    let ipv = internal.instance_public_values();
+    let over_mixed = circuit_of_shape(NodeKind::Internal, &[internal.child(&ipv), leaf.child(&lpv)])
+        .expect("node");
+    assert!(over_leaves == over_mixed, "one internal program");
+    assert_eq!(vk_bytes(&over_leaves), vk_bytes(&over_mixed));
 
-    let leaves = shards
-        .iter()
-        .map(|&s| placeholder_node(LEAF_SETTINGS, circuit_of_shape(NodeKind::ShardLeaf, &[s])?))
-        .collect::<Result<Vec<_>, TreeError>>()
-        .expect("leaves");
-    let top = fold_tree(leaves, |left, right| {
-        let (lpv, rpv) = (
-            left.instance_public_values(),
-            right.instance_public_values(),
-        );
-        let circuit = circuit_of_shape(NodeKind::Internal, &[left.child(&lpv), right.child(&rpv)])?;
-        placeholder_node(LEAF_SETTINGS, circuit)
-    })
-    .expect("internal nodes")
-    .expect("a top node");
-    let pv = top.instance_public_values();
-    let node_by_node = circuit_of_shape(NodeKind::Root, &[top.child(&pv)]).expect("root");
-
-    assert!(deduplicated.program == node_by_node.program);
-    assert_eq!(deduplicated.rows(), node_by_node.rows());
+    let root_over_leaf = circuit_of_shape(NodeKind::Root, &[leaf.child(&lpv)]).expect("root");
+    let root_over_node = circuit_of_shape(NodeKind::Root, &[internal.child(&ipv)]).expect("root");
+    assert!(root_over_leaf == root_over_node, "one root program");
 }

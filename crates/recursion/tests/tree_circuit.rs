@@ -8,7 +8,8 @@
 use slotproof_air::shard::{block_binding, subblock_binding};
 use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
 use slotproof_recursion::MirrorKey;
-use slotproof_recursion::chain::{ChainError, RootValues};
+use slotproof_recursion::chain::{ChainError, ROOT_VALUES_LEN, RootValues};
+use slotproof_recursion::keys::{KEY_LEN, KeyError, RootKeys};
 use slotproof_recursion::config::{ShardProof, Val};
 use std::cell::Cell;
 use std::time::Instant;
@@ -16,10 +17,10 @@ use std::time::Instant;
 use p3_field::PrimeCharacteristicRing;
 use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafProof, verify_leaf};
 use slotproof_recursion::root::ROOT_SETTINGS;
-use slotproof_recursion::tree::native::expected_root_values;
+use slotproof_recursion::tree::native::{expected_root_keys, expected_root_values};
 use slotproof_recursion::tree::{
-    LayerTimes, NodeKind, TreeChild, TreeError, build_internal, build_root, prove_leaves,
-    prove_upper_layers, tree_node_count,
+    LayerTimes, NodeKind, TreeChild, TreeError, TreeKeys, build_internal, build_root,
+    internal_key_of, prove_internal_node, prove_leaves, prove_upper_layers, tree_node_count,
 };
 
 mod common;
@@ -90,20 +91,33 @@ fn a_tree_over_three_shards_proves_and_its_root_publishes_the_claims() {
 
     // Children out of order: the leaves of shards 2 and 1 (one subblock) do not chain.
     let pv: Vec<Vec<Vec<Val>>> = leaves.iter().map(|l| l.instance_public_values()).collect();
-    match build_internal(&[leaves[2].child(&pv[2]), leaves[1].child(&pv[1])]) {
+    let no_key = [Val::ZERO; KEY_LEN];
+    match build_internal(&[leaves[2].child(&pv[2]), leaves[1].child(&pv[1])], &no_key) {
         Err(TreeError::Chain(ChainError::StepsRepeated { .. })) => {}
         other => panic!("swapped children gave {:?}", other.err()),
     }
     // A root over a leaf that does not end its subblock.
-    match build_root(leaves[1].child(&pv[1])) {
+    match build_root(leaves[1].child(&pv[1]), &no_key) {
         Err(TreeError::Chain(ChainError::SubblockNotEnded { .. })) => {}
         other => panic!("a partial top gave {:?}", other.err()),
     }
     // A node over leaves of one subblock with the one between them dropped is not formed
     // either: the first leaf ends subblock 0's only shard, the third starts mid-subblock.
-    match build_internal(&[leaves[0].child(&pv[0]), leaves[2].child(&pv[2])]) {
+    match build_internal(&[leaves[0].child(&pv[0]), leaves[2].child(&pv[2])], &no_key) {
         Err(TreeError::Chain(ChainError::SubblockNotStarted { .. })) => {}
         other => panic!("a dropped shard gave {:?}", other.err()),
+    }
+
+    // An internal child under another internal key than its own: refused. (The node over
+    // leaves 0 and 1, then a node over it and leaf 2 told a wrong internal key.)
+    let keys = TreeKeys::new();
+    let n01 = prove_internal_node(&node_prover, &keys, &leaves[0], &leaves[1]).expect("node");
+    let n01_pv = n01.instance_public_values();
+    let mut wrong = internal_key_of(&node_prover, &keys, &n01).expect("internal key");
+    wrong[0] += Val::ONE;
+    match build_internal(&[n01.child(&n01_pv), leaves[2].child(&pv[2])], &wrong) {
+        Err(TreeError::Keys(KeyError::NotInternalKey)) => {}
+        other => panic!("a wrong internal key gave {:?}", other.err()),
     }
 
     let tree = prove_upper_layers(&node_prover, &root_prover, leaves, times, &on_node)
@@ -131,11 +145,18 @@ fn a_tree_over_three_shards_proves_and_its_root_publishes_the_claims() {
         .map(|&i| subblock_binding(&b.subblocks[i as usize]))
         .collect();
     let expected = expected_root_values(&block_binding(&b.block), &bindings).expect("shards");
+    let (values, keys) = root.proof.public_values.split_at(ROOT_VALUES_LEN);
     assert_eq!(
-        RootValues::from_slice(&root.proof.public_values).expect("root layout"),
+        RootValues::from_slice(values).expect("root layout"),
         expected,
         "the root publishes the block binding and the claims' digest"
     );
+    assert_eq!(
+        RootKeys::from_slice(keys).expect("root key layout"),
+        expected_root_keys(&tree.internal_key, &tree.leaf_keys).expect("shards"),
+        "the root publishes the internal key and the leaves' keys"
+    );
+    assert_eq!(tree.internal_key, n01.key_values().expect("key"), "one internal program");
     let bytes = slotproof_prover::proof_to_bytes(&root.proof.proof).expect("encode");
     eprintln!(
         "leaves {:?}, internal {:?}, root {:?}; root proof {} bytes (postcard), verified in {:?}",

@@ -20,7 +20,10 @@ use slotproof_recursion::chain::{ChainError, RootValues};
 use slotproof_recursion::config::{ShardConfig, Val};
 use slotproof_recursion::leaf::LEAF_SETTINGS;
 use slotproof_recursion::root::ROOT_SETTINGS;
-use slotproof_recursion::tree::native::expected_root_values;
+use slotproof_recursion::chain::ROOT_VALUES_LEN;
+use slotproof_recursion::keys::RootKeys;
+use slotproof_recursion::tree::native::{expected_root_keys, expected_root_values};
+use slotproof_recursion::tree::{InternalKey, ROOT_PUBLIC_LEN};
 use slotproof_recursion::tree::{
     LayerTimes, NodeKind, ProvenNode, ProvenTree, TreeChild, TreeError, prove_tree, tree_node_count,
 };
@@ -62,6 +65,13 @@ pub enum ClaimsError {
     BlockBinding,
     #[error("the root's digest of subblock bindings is not the claims'")]
     SubblockDigest,
+    /// The root names another internal program than the verifier's (the allowed set of
+    /// recursion programs differs: a proof made by another version, or a forged tree).
+    #[error("the root names another internal recursion program than this verifier's")]
+    InternalKey,
+    /// A leaf was proven under another program than the one its shard's shape gives.
+    #[error("the root's digest of leaf keys is not the one the shards' shapes give")]
+    LeafKeys,
     #[error("shard {shard} names subblock {subblock}: shards must follow the subblocks in order")]
     ShardOrder { shard: usize, subblock: u32 },
     #[error("subblock {subblock} has {steps} steps but no shard, or shards but no steps")]
@@ -141,13 +151,40 @@ pub fn check_root_claims(
     subblocks: &[SubblockPublicValues],
     shard_subblocks: &[u32],
 ) -> Result<(), ClaimsError> {
-    let root = RootValues::from_slice(root_public_values).map_err(ClaimsError::Shape)?;
+    let values = root_public_values
+        .get(..ROOT_VALUES_LEN)
+        .ok_or_else(|| ClaimsError::Shape(ChainError::Shape("too few root values".into())))?;
+    let root = RootValues::from_slice(values).map_err(ClaimsError::Shape)?;
     let claimed = claimed_root_values(block, subblocks, shard_subblocks)?;
     if root.block != claimed.block {
         return Err(ClaimsError::BlockBinding);
     }
     if root.digest != claimed.digest {
         return Err(ClaimsError::SubblockDigest);
+    }
+    Ok(())
+}
+
+/// The root's key values (after its [`RootValues`]) as a verifier holding `expected` accepts
+/// them: the same internal program, the same leaf keys.
+pub fn check_root_keys(
+    root_public_values: &[Val],
+    expected: &RootKeys<Val>,
+) -> Result<(), ClaimsError> {
+    let shape = |what: String| ClaimsError::Shape(ChainError::Shape(what));
+    if root_public_values.len() != ROOT_PUBLIC_LEN {
+        return Err(shape(format!(
+            "{} root public values, expected {ROOT_PUBLIC_LEN}",
+            root_public_values.len()
+        )));
+    }
+    let keys = RootKeys::from_slice(&root_public_values[ROOT_VALUES_LEN..])
+        .map_err(|e| shape(e.to_string()))?;
+    if keys.internal_key != expected.internal_key {
+        return Err(ClaimsError::InternalKey);
+    }
+    if keys.leaf_keys != expected.leaf_keys {
+        return Err(ClaimsError::LeafKeys);
     }
     Ok(())
 }
@@ -171,6 +208,10 @@ pub struct AggregatedBlock {
     pub root_key: Option<RootVerifyingKey>,
     /// Each shard's EVM tables' log heights (its shape).
     pub shard_degree_bits: Vec<Vec<usize>>,
+    /// The internal program's key and each shard's leaf key, as values (what a verifier of
+    /// these shapes derives; kept by [`crate::aggregated::remember_root_key`]).
+    pub internal_key: InternalKey,
+    pub leaf_keys: Vec<InternalKey>,
 }
 
 /// What [`aggregate_block_with_progress`] reports.
@@ -281,6 +322,9 @@ pub(crate) fn check_aggregation(
         &proof.subblocks,
         &shard_subblocks,
     )?;
+    let expected_keys = expected_root_keys(&tree.internal_key, &tree.leaf_keys)
+        .ok_or(ClaimsError::NoShards)?;
+    check_root_keys(&tree.root.proof.public_values, &expected_keys)?;
     let verify_time = start.elapsed();
     Ok(AggregatedBlock {
         root: tree.root,
@@ -290,5 +334,7 @@ pub(crate) fn check_aggregation(
         root_keygen_time,
         root_key: Some(key),
         shard_degree_bits,
+        internal_key: tree.internal_key,
+        leaf_keys: tree.leaf_keys,
     })
 }

@@ -8,31 +8,40 @@
 //! [`crate::aggregate::claimed_root_values`]); the root proof verifies under the root circuit's
 //! key.
 //!
-//! **The key is rebuilt from the shapes** (no fixed shard shapes or `vk_root` yet, issue 13
-//! item 3): every node's circuit is emitted from placeholder proofs of its children's shapes
-//! (`slotproof_recursion::tree::root_circuit_of_shapes`), which gives the real circuits, since a
-//! program depends on shapes only. That costs an unchecked placeholder proof per *distinct*
-//! node (shards of one shape share a leaf, nodes over the same children share a node): seconds
-//! to a minute, not the milliseconds a verifier holding a fixed `vk_root` would take.
+//! **Keys.** Leaves and internal nodes share one height profile and take their children's
+//! keys as inputs, so the internal program and the root program are one each, whatever the
+//! block; the root publishes the internal program's key and a digest of every shard's leaf key
+//! (`slotproof_recursion::keys`). The verifier derives those keys from the shards' shapes (a
+//! leaf's program depends on its shard's shape only) and rejects a root that names others
+//! ([`crate::aggregate::ClaimsError::InternalKey`], [`crate::aggregate::ClaimsError::LeafKeys`]).
+//! Deriving them costs an unchecked placeholder proof per distinct shard shape and one for the
+//! node shape (seconds), once per process ([`remember_root_key`] keeps the prover's); with a
+//! fixed menu of shard shapes they become constants (issue 13, item 3).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use p3_air::BaseAir;
-use p3_field::PrimeCharacteristicRing;
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 use serde::{Deserialize, Serialize};
 use slotproof_air::EvmAir;
 use slotproof_prover::{
-    CpuShardProver, FriSettings, ProverOptions, ShardProver, proof_from_bytes, proof_to_bytes,
+    CpuBackend, CpuShardProver, FriSettings, ProverOptions, ShardProver, proof_from_bytes, proof_to_bytes,
 };
 use slotproof_recursion::MirrorKey;
 use slotproof_recursion::config::{ShardConfig, ShardProof as BatchProof, Val};
-use slotproof_recursion::leaf::{LeafCircuit, LeafProof, verify_leaf};
+use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafCircuit, LeafProof, verify_leaf};
 use slotproof_recursion::root::ROOT_SETTINGS;
-use slotproof_recursion::tree::{TreeChild, root_circuit_of_shapes};
+use slotproof_recursion::chain::ROOT_VALUES_LEN;
+use slotproof_recursion::tree::native::expected_root_keys;
+use slotproof_recursion::tree::{
+    InternalKey, TreeChild, TreeCircuits, commitment_values, tree_circuits_of_shapes,
+};
 
-use crate::aggregate::{AggregatedBlock, RootVerifyingKey, claimed_root_values};
+use crate::aggregate::{
+    AggregatedBlock, ClaimsError, RootVerifyingKey, check_root_keys, claimed_root_values,
+};
 pub use crate::compact_claims::{ClaimsDecodeError, CompactClaims};
 use crate::proof::{BlockProof, BlockPublicValues};
 use crate::verify::{VerifyError, check_claims};
@@ -67,6 +76,11 @@ pub struct AggregatedProof {
     pub coverage_version: u32,
     /// Every shard, in block order.
     pub shards: Vec<ShardShape>,
+    /// The root's key values (`slotproof_recursion::keys::RootKeys`, canonical): the internal
+    /// program's key and the digest of the leaf keys. The verifier compares them with the keys
+    /// it derives before checking the root proof, so that a proof made under other programs
+    /// is named as such.
+    pub root_keys: Vec<u32>,
     /// The root recursion proof (postcard bytes of the batch proof).
     pub root_proof: Vec<u8>,
 }
@@ -88,6 +102,10 @@ impl AggregatedProof {
                     subblock: s.subblock,
                     degree_bits: bits.iter().map(|&b| b as u8).collect(),
                 })
+                .collect(),
+            root_keys: aggregated.root.proof.public_values.get(ROOT_VALUES_LEN..).unwrap_or(&[])
+                .iter()
+                .map(|v| v.as_canonical_u32())
                 .collect(),
             root_proof: proof_to_bytes(&aggregated.root.proof.proof)?,
         })
@@ -170,14 +188,24 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
         }
     }
     let shapes: Vec<Vec<u8>> = proof.shards.iter().map(|s| s.degree_bits.clone()).collect();
-    let root_key = root_key_of_shapes(&shapes)?;
+    let keys = tree_keys_of_shapes(&shapes)?;
+    let expected = expected_root_keys(&keys.internal, &keys.leaves).ok_or(VerifyError::RootClaims(ClaimsError::NoShards))?;
+    let mut public_values = claimed.to_vec();
+    public_values.extend(
+        proof
+            .root_keys
+            .iter()
+            .map(|&v| canonical(v))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
+    check_root_keys(&public_values, &expected).map_err(VerifyError::RootClaims)?;
     let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
     let root = LeafProof {
         proof: proof_from_bytes::<ShardConfig>(&proof.root_proof)
             .map_err(|e| VerifyError::Malformed(format!("root proof: {e}")))?,
-        public_values: claimed.to_vec(),
+        public_values,
     };
-    verify_leaf(&root_prover, &root_key.key, &root_key.circuit, &root).map_err(|e| {
+    verify_leaf(&root_prover, &keys.root.key, &keys.root.circuit, &root).map_err(|e| {
         VerifyError::RootRejected {
             reason: e.to_string(),
         }
@@ -185,77 +213,123 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
     Ok(proof.block)
 }
 
-/// The root circuit and its verifying key for a tree over shards of these shapes.
+/// A stored field element, rejected unless canonical.
+fn canonical(v: u32) -> Result<Val, VerifyError> {
+    if v < Val::ORDER_U32 {
+        Ok(Val::from_u32(v))
+    } else {
+        Err(VerifyError::Malformed(format!(
+            "root key value {v} is not a canonical field element"
+        )))
+    }
+}
+
+/// The root circuit and its verifying key (one program for every block).
 struct RootKey {
     circuit: LeafCircuit,
     key: RootVerifyingKey,
 }
 
-/// Each shard's tables' log heights.
-type Shapes = Vec<Vec<u8>>;
-
 /// A placeholder shard: its statement, its proof and its public values.
 type Placeholder = (MirrorKey, BatchProof, Vec<Vec<Val>>);
 
-/// Root keys rebuilt so far in this process, by the shards' shapes (a key depends on nothing
-/// else, so a second proof of the same shapes is checked without rebuilding).
-static ROOT_KEYS: Mutex<Vec<(Shapes, Arc<RootKey>)>> = Mutex::new(Vec::new());
+/// The keys a verifier derives, kept for this process's later verifications: the root's, the
+/// internal program's and each shard shape's leaf key (a key depends on nothing else).
+#[derive(Default)]
+struct DerivedKeys {
+    root: Option<Arc<RootKey>>,
+    internal: Option<InternalKey>,
+    leaves: Vec<(Vec<u8>, InternalKey)>,
+}
 
-/// Keep the root key `aggregated` made for this process's later verifications of proofs of
-/// the same shard shapes (e.g. `slotproof prove` checking the proof it has just written),
-/// instead of rebuilding it from placeholders. The key is the one a verifier rebuilds: a
-/// node's program depends on its children's shapes only (`slotproof_recursion` tests
-/// `shape_only.rs`). A verifier in another process still rebuilds it. Returns whether a key
-/// was kept (it is taken from `aggregated`).
+impl DerivedKeys {
+    fn leaf(&self, shape: &[u8]) -> Option<InternalKey> {
+        self.leaves
+            .iter()
+            .find(|(s, _)| s == shape)
+            .map(|(_, k)| *k)
+    }
+}
+
+static DERIVED_KEYS: Mutex<DerivedKeys> = Mutex::new(DerivedKeys {
+    root: None,
+    internal: None,
+    leaves: Vec::new(),
+});
+
+fn derived_keys() -> std::sync::MutexGuard<'static, DerivedKeys> {
+    // A poisoned cache is still a list of correct keys (each is stored whole).
+    DERIVED_KEYS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Keep the keys `aggregated` made (the root's, the internal program's, its shards' leaf keys)
+/// for this process's later verifications (e.g. `slotproof prove` checking the proof it has
+/// just written), instead of deriving them from placeholders. They are the keys a verifier
+/// derives: a program depends on shapes only (`slotproof_recursion` tests `shape_only.rs`). A
+/// verifier in another process still derives them. Returns whether a root key was kept (it is
+/// taken from `aggregated`).
 pub fn remember_root_key(aggregated: &mut AggregatedBlock) -> bool {
     let Some(key) = aggregated.root_key.take() else {
         return false;
     };
-    let shapes: Shapes = aggregated
-        .shard_degree_bits
-        .iter()
-        .map(|bits| bits.iter().map(|&b| b as u8).collect())
-        .collect();
-    let mut keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
-    if cached_root_key(&keys, &shapes).is_none() {
+    let mut keys = derived_keys();
+    if keys.root.is_none() {
         let circuit = aggregated.root.circuit.clone();
-        keys.push((shapes, Arc::new(RootKey { circuit, key })));
+        keys.root = Some(Arc::new(RootKey { circuit, key }));
+    }
+    keys.internal.get_or_insert(aggregated.internal_key);
+    for (bits, leaf) in aggregated.shard_degree_bits.iter().zip(&aggregated.leaf_keys) {
+        let shape: Vec<u8> = bits.iter().map(|&b| b as u8).collect();
+        if keys.leaf(&shape).is_none() {
+            keys.leaves.push((shape, *leaf));
+        }
     }
     true
 }
 
-fn cached_root_key(keys: &[(Shapes, Arc<RootKey>)], shapes: &[Vec<u8>]) -> Option<Arc<RootKey>> {
-    keys.iter()
-        .find(|(s, _)| s == shapes)
-        .map(|(_, key)| key.clone())
+/// What a verifier of shards of these (checked) shapes needs: the root key, the internal key
+/// and each shard's leaf key.
+struct TreeKeys {
+    root: Arc<RootKey>,
+    internal: InternalKey,
+    leaves: Vec<InternalKey>,
 }
 
-/// The root key for shards of these (checked) shapes: rebuilt from placeholders, or from this
-/// process's cache.
-fn root_key_of_shapes(shapes: &[Vec<u8>]) -> Result<Arc<RootKey>, VerifyError> {
-    // Not held while rebuilding: the rebuild runs on rayon, whose workers may meanwhile take up
-    // another verification that needs the lock (a deadlock). Two verifications of new shapes
-    // at once may both rebuild; the first key stored is kept. (A poisoned cache is still a
-    // list of correct keys.)
-    if let Some(key) = cached_root_key(&ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner()), shapes)
-    {
-        return Ok(key);
+/// [`TreeKeys`] for these shapes: from this process's cache, the rest derived from
+/// placeholders (one per shard shape not yet seen; the node shape's programs from the first).
+fn tree_keys_of_shapes(shapes: &[Vec<u8>]) -> Result<TreeKeys, VerifyError> {
+    // The lock is not held while deriving: that runs on rayon, whose workers may meanwhile take
+    // up another verification that needs the lock (a deadlock). Two verifications at once may
+    // both derive a key; the first one stored is kept.
+    let cached = |keys: &DerivedKeys| -> Option<TreeKeys> {
+        Some(TreeKeys {
+            root: keys.root.clone()?,
+            internal: keys.internal?,
+            leaves: shapes
+                .iter()
+                .map(|s| keys.leaf(s))
+                .collect::<Option<Vec<_>>>()?,
+        })
+    };
+    if let Some(keys) = cached(&derived_keys()) {
+        return Ok(keys);
     }
-    // One placeholder per distinct shard shape.
+    let err = |reason: String| VerifyError::Keys { reason };
+    // One placeholder per distinct shape.
     let mut placeholders: HashMap<Vec<u8>, Placeholder> = HashMap::new();
     for (shard, shape) in shapes.iter().enumerate() {
         if !placeholders.contains_key(shape) {
             let bits: Vec<usize> = shape.iter().map(|&b| b as usize).collect();
-            let placeholder = placeholder_shard(&bits).map_err(|reason| VerifyError::Keys {
-                reason: format!("shard {shard}: {reason}"),
-            })?;
+            let placeholder =
+                placeholder_shard(&bits).map_err(|reason| err(format!("shard {shard}: {reason}")))?;
             placeholders.insert(shape.clone(), placeholder);
         }
     }
-    let children: Vec<TreeChild<'_>> = shapes
+    let distinct: Vec<&Vec<u8>> = placeholders.keys().collect();
+    let children: Vec<TreeChild<'_>> = distinct
         .iter()
         .map(|shape| {
-            let (key, proof, public_values) = &placeholders[shape];
+            let (key, proof, public_values) = &placeholders[*shape];
             TreeChild {
                 key,
                 proof,
@@ -263,20 +337,34 @@ fn root_key_of_shapes(shapes: &[Vec<u8>]) -> Result<Arc<RootKey>, VerifyError> {
             }
         })
         .collect();
-    let circuit = root_circuit_of_shapes(&children).map_err(|e| VerifyError::Keys {
-        reason: e.to_string(),
-    })?;
+    let TreeCircuits {
+        leaves,
+        leaf_of,
+        internal,
+        root,
+    } = tree_circuits_of_shapes(&children).map_err(|e| err(e.to_string()))?;
+    let node_prover: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
+    let key_of = |circuit: &LeafCircuit| -> Result<InternalKey, VerifyError> {
+        let key = circuit
+            .keygen(&node_prover)
+            .map_err(|e| err(e.to_string()))?;
+        commitment_values::<CpuBackend<Val>>(&key).map_err(|e| err(e.to_string()))
+    };
+    let leaf_keys = leaves
+        .iter()
+        .map(key_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    let internal_key = key_of(&internal)?;
     let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
-    let key = circuit
-        .keygen(&root_prover)
-        .map_err(|e| VerifyError::Keys {
-            reason: e.to_string(),
-        })?;
-    let root_key = Arc::new(RootKey { circuit, key });
-    let mut keys = ROOT_KEYS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(key) = cached_root_key(&keys, shapes) {
-        return Ok(key);
+    let key = root.keygen(&root_prover).map_err(|e| err(e.to_string()))?;
+
+    let mut keys = derived_keys();
+    keys.root.get_or_insert_with(|| Arc::new(RootKey { circuit: root, key }));
+    keys.internal.get_or_insert(internal_key);
+    for (shape, &id) in distinct.iter().zip(&leaf_of) {
+        if keys.leaf(shape).is_none() {
+            keys.leaves.push(((*shape).clone(), leaf_keys[id]));
+        }
     }
-    keys.push((shapes.to_vec(), root_key.clone()));
-    Ok(root_key)
+    cached(&keys).ok_or_else(|| err("a derived key was not kept".into()))
 }

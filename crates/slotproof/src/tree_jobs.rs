@@ -24,7 +24,8 @@ use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::schedule::{NodeAt, Ready, TreeSchedule, internal_order};
 use slotproof_recursion::tree::{
     LayerTimes, NodeKey, NodeKind, ProvenNode, ProvenTree, TreeChild, TreeError, TreeKeys,
-    prove_internal_node, prove_leaf_node, prove_root_node, tree_node_count,
+    InternalKey, internal_key_of, prove_internal_node, prove_leaf_node, prove_root_node,
+    tree_node_count,
 };
 
 use crate::aggregate::{AggregateError, AggregationProgress, RootVerifyingKey};
@@ -39,6 +40,8 @@ pub(crate) trait NodeProving: Sync {
     /// making the keys took.
     fn root(&self, top: &ProvenNode)
     -> Result<(ProvenNode, RootVerifyingKey, Duration), TreeError>;
+    /// The internal program's key as values (made once; the root publishes it).
+    fn internal_key(&self, node: &ProvenNode) -> Result<InternalKey, TreeError>;
 }
 
 /// The leaf/internal prover and the root prover on backend `B`, with the keys made so far.
@@ -72,11 +75,15 @@ where
         prove_internal_node(&self.node, &self.keys, left, right)
     }
 
+    fn internal_key(&self, node: &ProvenNode) -> Result<InternalKey, TreeError> {
+        internal_key_of(&self.node, &self.keys, node)
+    }
+
     fn root(
         &self,
         top: &ProvenNode,
     ) -> Result<(ProvenNode, RootVerifyingKey, Duration), TreeError> {
-        let proven = prove_root_node(&self.root, top)?;
+        let proven = prove_root_node(&self.node, &self.root, &self.keys, top)?;
         let key: Box<dyn Any> = Box::new(proven.key);
         match key.downcast::<RootVerifyingKey>() {
             Ok(key) => Ok((proven.root, *key, proven.keygen)),
@@ -123,6 +130,8 @@ struct Done {
     leaves: BTreeMap<usize, Duration>,
     internal: BTreeMap<NodeAt, Duration>,
     shard_degree_bits: BTreeMap<usize, Vec<usize>>,
+    leaf_keys: BTreeMap<usize, InternalKey>,
+    internal_key: Option<InternalKey>,
     root: Option<(ProvenNode, RootVerifyingKey)>,
     root_time: Duration,
     root_keygen: Duration,
@@ -189,8 +198,10 @@ impl<'a> TreeJobs<'a> {
                     proof: &decoded.proof,
                     public_values: &decoded.public_values,
                 })?;
+                let leaf_key = leaf.key_values()?;
                 let mut done = self.done();
                 done.leaves.insert(shard, start.elapsed());
+                done.leaf_keys.insert(shard, leaf_key);
                 done.shard_degree_bits
                     .insert(shard, decoded.proof.degree_bits.clone());
                 drop(done);
@@ -206,7 +217,9 @@ impl<'a> TreeJobs<'a> {
             }
             NodeJob::Root { top } => {
                 let (root, key, keygen) = provers.root(&top)?;
+                let internal_key = provers.internal_key(&top)?;
                 let mut done = self.done();
+                done.internal_key = Some(internal_key);
                 done.root = Some((root, key));
                 done.root_time = start.elapsed();
                 done.root_keygen = keygen;
@@ -236,6 +249,9 @@ impl<'a> TreeJobs<'a> {
         let (root, root_key) = done
             .root
             .ok_or_else(|| internal_error("every job ran but the root was not proven"))?;
+        let internal_key = done
+            .internal_key
+            .ok_or_else(|| internal_error("the root was proven without the internal key"))?;
         let mut internal: Vec<(usize, Duration)> = done
             .internal
             .into_iter()
@@ -252,6 +268,8 @@ impl<'a> TreeJobs<'a> {
                     root: done.root_time,
                     root_keygen: done.root_keygen,
                 },
+                internal_key,
+                leaf_keys: done.leaf_keys.into_values().collect(),
             },
             shard_degree_bits: done.shard_degree_bits.into_values().collect(),
         }))

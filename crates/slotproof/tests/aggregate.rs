@@ -116,7 +116,7 @@ fn the_root_binds_the_claims() {
     ));
     // A root's public values of the wrong length.
     assert!(matches!(
-        check_root_claims(&root[1..], &proof.block, &proof.subblocks, &shards),
+        check_root_claims(&root[..10], &proof.block, &proof.subblocks, &shards),
         Err(ClaimsError::Shape(_))
     ));
 }
@@ -188,6 +188,22 @@ fn block_proof_v3_with_other_claims_is_rejected() {
     let mut p = a.v3.clone();
     p.shards[0].degree_bits.pop();
     assert_eq!(verify(&p), Err(VerifyError::ShardShape { shard: 0 }));
+
+    // The root names another internal program (another allowed set of keys: the design's
+    // "wrong vk_root"), or other leaf keys.
+    let mut p = a.v3.clone();
+    p.root_keys[0] = (p.root_keys[0] + 1) % 0x7f00_0001;
+    assert_eq!(
+        verify(&p),
+        Err(VerifyError::RootClaims(ClaimsError::InternalKey))
+    );
+    let mut p = a.v3.clone();
+    p.root_keys[8] = (p.root_keys[8] + 1) % 0x7f00_0001;
+    assert_eq!(verify(&p), Err(VerifyError::RootClaims(ClaimsError::LeafKeys)));
+    // A shard named with another shape: its leaf would be another program.
+    let mut p = a.v3.clone();
+    p.shards[0].degree_bits[0] += 1;
+    assert_eq!(verify(&p), Err(VerifyError::RootClaims(ClaimsError::LeafKeys)));
 
     // A flipped byte of the root proof.
     let mut p = a.v3.clone();
