@@ -341,18 +341,18 @@ fn aggregate_once(
 }
 
 /// The figures and v3 bytes of an aggregation whose wall time (after the last shard proof) was
-/// `wall`. The root key the aggregation made is kept for the verification that follows (a
-/// verifier in another process rebuilds it from the shard shapes; no fixed shapes yet).
+/// `wall`. The leaf keys the aggregation made are kept for the verification that follows (a
+/// verifier in another process derives them from the shard shapes).
 fn finish_aggregation(
     proof: &slotproof::BlockProof,
-    mut agg: slotproof::aggregate::AggregatedBlock,
+    agg: slotproof::aggregate::AggregatedBlock,
     wall: Duration,
     shard_proofs_size: usize,
 ) -> Result<(AggregationFigures, Vec<u8>), String> {
     let v3 = slotproof::aggregated::AggregatedProof::new(proof, &agg)
         .and_then(|p| p.to_bytes())
         .map_err(|e| format!("encoding the aggregated proof: {e}"))?;
-    slotproof::aggregated::remember_root_key(&mut agg);
+    slotproof::tree_keys::remember_leaf_keys(&agg);
     Ok((
         AggregationFigures {
             leaves: agg.times.leaves.clone(),

@@ -281,12 +281,12 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let aggregation = match aggregated {
-        Some((mut agg, aggregate_time)) => {
+        Some((agg, aggregate_time)) => {
             let v3 =
                 slotproof::aggregated::AggregatedProof::new(&proved.proof, &agg)?.to_bytes()?;
-            // The root key the aggregation made is the one a verifier rebuilds from the shard
-            // shapes; checking the written proof with it skips rebuilding it in this process.
-            slotproof::aggregated::remember_root_key(&mut agg);
+            // The leaf keys the aggregation made are the ones a verifier derives from the
+            // shard shapes; checking the written proof with them skips deriving them here.
+            slotproof::tree_keys::remember_leaf_keys(&agg);
             let t = Instant::now();
             let v3_verified = verify_block_proof(&v3).is_ok();
             verified &= v3_verified;

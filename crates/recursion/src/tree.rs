@@ -34,12 +34,12 @@ use crate::key::MirrorKey;
 use crate::keys::{
     self, KEY_LEN, KeyError, NODE_KEYS_LEN, NODE_LOG_ROWS, NodeKeys, ROOT_KEYS_LEN, RootKeys,
 };
-use crate::tables::program::ShapeOverflow;
-use crate::verifier::{KeyEntry, Verified};
 use crate::leaf::{LEAF_SETTINGS, LeafCircuit, LeafError, LeafProof, LeafWitness, prove_leaf};
 use crate::native::Native;
 use crate::ops::Ops;
+use crate::tables::program::ShapeOverflow;
 use crate::verifier::verify_generic_with;
+use crate::verifier::{KeyEntry, Verified};
 
 /// One proof a node verifies: its statement, the proof and its public values per instance.
 #[derive(Clone, Copy)]
@@ -98,10 +98,14 @@ fn build_node_with(
     let mut verified = Vec::with_capacity(children.len());
     for (i, c) in children.iter().enumerate() {
         build.start_transcript();
-        let verdict =
-            verify_generic_with(&mut build, c.key, c.proof, c.public_values, key_entry, |ops, v| {
-                ops.input(v)
-            });
+        let verdict = verify_generic_with(
+            &mut build,
+            c.key,
+            c.proof,
+            c.public_values,
+            key_entry,
+            |ops, v| ops.input(v),
+        );
         if let Some(op) = build.unsupported_op() {
             return Err(BuildError::Unsupported(op).into());
         }
@@ -118,7 +122,9 @@ fn build_node_with(
 
 /// A node child's chaining and key values: every public value of a recursion proof is the
 /// `Public` table's, in order (chaining values, then key values).
-fn node_handles(public_values: &[Vec<Word>]) -> Result<(NodeValues<Word>, NodeKeys<Word>), TreeError> {
+fn node_handles(
+    public_values: &[Vec<Word>],
+) -> Result<(NodeValues<Word>, NodeKeys<Word>), TreeError> {
     let flat: Vec<Word> = public_values.iter().flatten().copied().collect();
     if flat.len() != NODE_PUBLIC_LEN {
         return Err(ChainError::Shape(format!(
@@ -483,7 +489,9 @@ pub fn internal_key_of<B: Backend<ShardConfig>>(
 
 /// A backend key's preprocessed commitment as values (a node's key as its parent and the
 /// root's key values name it).
-pub fn commitment_values<B: Backend<ShardConfig>>(key: &NodeKey<B>) -> Result<InternalKey, TreeError> {
+pub fn commitment_values<B: Backend<ShardConfig>>(
+    key: &NodeKey<B>,
+) -> Result<InternalKey, TreeError> {
     let words: Vec<Val> = key
         .common()
         .preprocessed
@@ -686,53 +694,5 @@ pub fn placeholder_node(
             proof,
             public_values,
         },
-    })
-}
-
-/// The circuits of a tree as a verifier derives them from the shards' shapes: one leaf per
-/// distinct shard shape (shard `i`'s is `leaves[leaf_of[i]]`), the internal program and the
-/// root program (one each, whatever the tree).
-pub struct TreeCircuits {
-    pub leaves: Vec<LeafCircuit>,
-    pub leaf_of: Vec<usize>,
-    pub internal: LeafCircuit,
-    pub root: LeafCircuit,
-}
-
-/// [`TreeCircuits`] of the tree over shards of these shapes (`shards`: placeholder shard
-/// proofs of the right shapes, e.g. an unchecked prover's, with their statements). Shards given
-/// as the same placeholder (the same `key` and `proof`) share a leaf. The internal and root
-/// circuits are built over a placeholder proof of the first leaf circuit (any node of the node
-/// shape gives the same programs).
-pub fn tree_circuits_of_shapes(shards: &[TreeChild<'_>]) -> Result<TreeCircuits, TreeError> {
-    let mut seen: Vec<TreeChild<'_>> = Vec::new();
-    let mut leaves: Vec<LeafCircuit> = Vec::new();
-    let mut leaf_of = Vec::with_capacity(shards.len());
-    for &shard in shards {
-        let same = seen.iter().position(|c| {
-            std::ptr::eq(c.key, shard.key)
-                && std::ptr::eq(c.proof, shard.proof)
-                && c.public_values == shard.public_values
-        });
-        let id = match same {
-            Some(id) => id,
-            None => {
-                seen.push(shard);
-                leaves.push(circuit_of_shape(NodeKind::ShardLeaf, &[shard])?);
-                leaves.len() - 1
-            }
-        };
-        leaf_of.push(id);
-    }
-    let first = leaves.first().ok_or(TreeError::Empty)?;
-    let node = placeholder_node(LEAF_SETTINGS, first.clone())?;
-    let pv = node.instance_public_values();
-    let internal = circuit_of_shape(NodeKind::Internal, &[node.child(&pv), node.child(&pv)])?;
-    let root = circuit_of_shape(NodeKind::Root, &[node.child(&pv)])?;
-    Ok(TreeCircuits {
-        leaves,
-        leaf_of,
-        internal,
-        root,
     })
 }

@@ -9,11 +9,11 @@ use p3_matrix::dense::RowMajorMatrix;
 use slotproof_prover::{CpuShardProver, FriSettings, ProverOptions, ShardProver};
 use slotproof_recursion::MirrorKey;
 use slotproof_recursion::config::Val;
+use slotproof_recursion::keys::NODE_LOG_ROWS;
 use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
 use slotproof_recursion::tree::{
     NodeKind, TreeChild, TreeError, build_shard_leaf, circuit_of_shape, placeholder_node,
 };
-use slotproof_recursion::keys::NODE_LOG_ROWS;
 
 mod common;
 use common::evm::transfers_first_shard;
@@ -109,7 +109,10 @@ fn internal_and_root_programs_do_not_depend_on_their_children() {
     };
     let leaf = circuit_of_shape(NodeKind::ShardLeaf, &[child]).expect("leaf");
     assert_eq!(
-        leaf.rows().iter().map(|r| r.padded_rows).collect::<Vec<_>>(),
+        leaf.rows()
+            .iter()
+            .map(|r| r.padded_rows)
+            .collect::<Vec<_>>(),
         NODE_LOG_ROWS.map(|b| 1usize << b),
         "a leaf has the node shape"
     );
@@ -119,8 +122,11 @@ fn internal_and_root_programs_do_not_depend_on_their_children() {
         circuit_of_shape(NodeKind::Internal, &[leaf.child(&lpv), leaf.child(&lpv)]).expect("node");
     let internal = placeholder_node(LEAF_SETTINGS, over_leaves.clone()).expect("node placeholder");
     let ipv = internal.instance_public_values();
-    let over_mixed = circuit_of_shape(NodeKind::Internal, &[internal.child(&ipv), leaf.child(&lpv)])
-        .expect("node");
+    let over_mixed = circuit_of_shape(
+        NodeKind::Internal,
+        &[internal.child(&ipv), leaf.child(&lpv)],
+    )
+    .expect("node");
     assert!(over_leaves == over_mixed, "one internal program");
     assert_eq!(vk_bytes(&over_leaves), vk_bytes(&over_mixed));
 

@@ -9,8 +9,8 @@ use slotproof_air::shard::{block_binding, subblock_binding};
 use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
 use slotproof_recursion::MirrorKey;
 use slotproof_recursion::chain::{ChainError, ROOT_VALUES_LEN, RootValues};
-use slotproof_recursion::keys::{KEY_LEN, KeyError, RootKeys};
 use slotproof_recursion::config::{ShardProof, Val};
+use slotproof_recursion::keys::{KEY_LEN, KeyError, RootKeys};
 use std::cell::Cell;
 use std::time::Instant;
 
@@ -156,7 +156,11 @@ fn a_tree_over_three_shards_proves_and_its_root_publishes_the_claims() {
         expected_root_keys(&tree.internal_key, &tree.leaf_keys).expect("shards"),
         "the root publishes the internal key and the leaves' keys"
     );
-    assert_eq!(tree.internal_key, n01.key_values().expect("key"), "one internal program");
+    assert_eq!(
+        tree.internal_key,
+        n01.key_values().expect("key"),
+        "one internal program"
+    );
     let bytes = slotproof_prover::proof_to_bytes(&root.proof.proof).expect("encode");
     eprintln!(
         "leaves {:?}, internal {:?}, root {:?}; root proof {} bytes (postcard), verified in {:?}",

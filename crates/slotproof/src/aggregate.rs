@@ -16,12 +16,12 @@ use slotproof_air::shard::{block_binding, subblock_binding};
 use slotproof_prover::prover::ShardKey;
 use slotproof_prover::{Backend, CpuBackend, CpuShardProver, ShardProver, proof_to_bytes};
 use slotproof_prover::{FriSettings, SecurityLevel};
+use slotproof_recursion::chain::ROOT_VALUES_LEN;
 use slotproof_recursion::chain::{ChainError, RootValues};
 use slotproof_recursion::config::{ShardConfig, Val};
+use slotproof_recursion::keys::RootKeys;
 use slotproof_recursion::leaf::LEAF_SETTINGS;
 use slotproof_recursion::root::ROOT_SETTINGS;
-use slotproof_recursion::chain::ROOT_VALUES_LEN;
-use slotproof_recursion::keys::RootKeys;
 use slotproof_recursion::tree::native::{expected_root_keys, expected_root_values};
 use slotproof_recursion::tree::{InternalKey, ROOT_PUBLIC_LEN};
 use slotproof_recursion::tree::{
@@ -47,6 +47,13 @@ pub enum AggregateError {
     Encode(String),
     #[error(transparent)]
     Claims(#[from] ClaimsError),
+    /// The recursion programs are not the ones whose keys verifiers hold (a change to the
+    /// recursion circuits without regenerating `crate::tree_keys::fixed`).
+    #[error(
+        "the internal recursion program is not the one verifiers hold: regenerate the fixed keys \
+         (SLOTPROOF_WRITE_FIXED_KEYS=1 cargo test -p slotproof --test fixed_keys)"
+    )]
+    StaleFixedKeys,
     /// A broken invariant of the aggregation itself (a bug to report, not bad input).
     #[error("internal error (please report): {0}")]
     Internal(String),
@@ -201,15 +208,13 @@ pub struct AggregatedBlock {
     pub root_proof_bytes: usize,
     /// Checking the root: the stock verifier under the root circuit's key, then the claims.
     pub verify_time: Duration,
-    /// Making the root circuit's verifying key (what a verifier without fixed shapes would
-    /// have to do, given the circuit).
+    /// Making the root circuit's verifying key (the prover's; a verifier holds it as a
+    /// constant, `crate::tree_keys::fixed`).
     pub root_keygen_time: Duration,
-    /// That key (taken by [`crate::aggregated::remember_root_key`]).
-    pub root_key: Option<RootVerifyingKey>,
     /// Each shard's EVM tables' log heights (its shape).
     pub shard_degree_bits: Vec<Vec<usize>>,
     /// The internal program's key and each shard's leaf key, as values (what a verifier of
-    /// these shapes derives; kept by [`crate::aggregated::remember_root_key`]).
+    /// these shapes derives; [`crate::tree_keys::remember_leaf_keys`] keeps the leaf keys).
     pub internal_key: InternalKey,
     pub leaf_keys: Vec<InternalKey>,
 }
@@ -322,8 +327,12 @@ pub(crate) fn check_aggregation(
         &proof.subblocks,
         &shard_subblocks,
     )?;
-    let expected_keys = expected_root_keys(&tree.internal_key, &tree.leaf_keys)
-        .ok_or(ClaimsError::NoShards)?;
+    // The internal program must be the one verifiers hold, or no verifier accepts the proof.
+    if tree.internal_key != crate::tree_keys::internal_key() {
+        return Err(AggregateError::StaleFixedKeys);
+    }
+    let expected_keys =
+        expected_root_keys(&tree.internal_key, &tree.leaf_keys).ok_or(ClaimsError::NoShards)?;
     check_root_keys(&tree.root.proof.public_values, &expected_keys)?;
     let verify_time = start.elapsed();
     Ok(AggregatedBlock {
@@ -332,7 +341,6 @@ pub(crate) fn check_aggregation(
         root_proof_bytes,
         verify_time,
         root_keygen_time,
-        root_key: Some(key),
         shard_degree_bits,
         internal_key: tree.internal_key,
         leaf_keys: tree.leaf_keys,

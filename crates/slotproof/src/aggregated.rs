@@ -11,39 +11,24 @@
 //! **Keys.** Leaves and internal nodes share one height profile and take their children's
 //! keys as inputs, so the internal program and the root program are one each, whatever the
 //! block; the root publishes the internal program's key and a digest of every shard's leaf key
-//! (`slotproof_recursion::keys`). The verifier derives those keys from the shards' shapes (a
-//! leaf's program depends on its shard's shape only) and rejects a root that names others
+//! (`slotproof_recursion::keys`). The verifier holds the internal and root keys as constants
+//! and derives each shard's leaf key from its shape (a leaf's program depends on its shard's
+//! shape only), and rejects a root that names others
 //! ([`crate::aggregate::ClaimsError::InternalKey`], [`crate::aggregate::ClaimsError::LeafKeys`]).
-//! Deriving them costs an unchecked placeholder proof per distinct shard shape and one for the
-//! node shape (seconds), once per process ([`remember_root_key`] keeps the prover's); with a
-//! fixed menu of shard shapes they become constants (issue 13, item 3).
+//! See [`crate::tree_keys`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use p3_air::BaseAir;
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
-use p3_matrix::dense::RowMajorMatrix;
 use serde::{Deserialize, Serialize};
 use slotproof_air::EvmAir;
-use slotproof_prover::{
-    CpuBackend, CpuShardProver, FriSettings, ProverOptions, ShardProver, proof_from_bytes, proof_to_bytes,
-};
-use slotproof_recursion::MirrorKey;
-use slotproof_recursion::config::{ShardConfig, ShardProof as BatchProof, Val};
-use slotproof_recursion::leaf::{LEAF_SETTINGS, LeafCircuit, LeafProof, verify_leaf};
-use slotproof_recursion::root::ROOT_SETTINGS;
+use slotproof_prover::{proof_from_bytes, proof_to_bytes};
 use slotproof_recursion::chain::ROOT_VALUES_LEN;
+use slotproof_recursion::config::{ShardConfig, Val};
 use slotproof_recursion::tree::native::expected_root_keys;
-use slotproof_recursion::tree::{
-    InternalKey, TreeChild, TreeCircuits, commitment_values, tree_circuits_of_shapes,
-};
 
-use crate::aggregate::{
-    AggregatedBlock, ClaimsError, RootVerifyingKey, check_root_keys, claimed_root_values,
-};
+use crate::aggregate::{AggregatedBlock, ClaimsError, check_root_keys, claimed_root_values};
 pub use crate::compact_claims::{ClaimsDecodeError, CompactClaims};
 use crate::proof::{BlockProof, BlockPublicValues};
+use crate::tree_keys::{RootKey, internal_key, leaf_keys_of_shapes};
 use crate::verify::{VerifyError, check_claims};
 
 /// Version of the aggregated block proof format.
@@ -103,7 +88,12 @@ impl AggregatedProof {
                     degree_bits: bits.iter().map(|&b| b as u8).collect(),
                 })
                 .collect(),
-            root_keys: aggregated.root.proof.public_values.get(ROOT_VALUES_LEN..).unwrap_or(&[])
+            root_keys: aggregated
+                .root
+                .proof
+                .public_values
+                .get(ROOT_VALUES_LEN..)
+                .unwrap_or(&[])
                 .iter()
                 .map(|v| v.as_canonical_u32())
                 .collect(),
@@ -125,38 +115,6 @@ pub fn proof_version(bytes: &[u8]) -> Result<u32, VerifyError> {
     postcard::take_from_bytes::<u32>(bytes)
         .map(|(v, _)| v)
         .map_err(|e| VerifyError::Malformed(e.to_string()))
-}
-
-/// A placeholder shard proof of this shape: an unchecked prover's proof of all-zero traces with
-/// zero public values, and the statement of the shape. (What rebuilding keys needs; it proves
-/// nothing.)
-fn placeholder_shard(degree_bits: &[usize]) -> Result<Placeholder, String> {
-    let airs = EvmAir::shard_airs();
-    let prover: CpuShardProver<Val> =
-        ShardProver::cpu(FriSettings::DEFAULT).with_options(ProverOptions {
-            check_witness: false,
-        });
-    let traces: Vec<RowMajorMatrix<Val>> = airs
-        .iter()
-        .zip(degree_bits)
-        .map(|(air, &bits)| {
-            let width = BaseAir::<Val>::width(air);
-            RowMajorMatrix::new(vec![Val::ZERO; width << bits], width)
-        })
-        .collect();
-    let public_values: Vec<Vec<Val>> = airs
-        .iter()
-        .map(|a| vec![Val::ZERO; BaseAir::<Val>::num_public_values(a)])
-        .collect();
-    let proof = prover
-        .prove(&airs, &traces, &public_values)
-        .map_err(|e| e.to_string())?;
-    let data = prover
-        .setup(&airs, degree_bits)
-        .map_err(|e| e.to_string())?;
-    let key = MirrorKey::new(FriSettings::DEFAULT, &airs, degree_bits, &data.common)
-        .map_err(|e| e.to_string())?;
-    Ok((key, proof, public_values))
 }
 
 /// Verify a v3 proof's bytes; the block public values it proves.
@@ -188,8 +146,9 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
         }
     }
     let shapes: Vec<Vec<u8>> = proof.shards.iter().map(|s| s.degree_bits.clone()).collect();
-    let keys = tree_keys_of_shapes(&shapes)?;
-    let expected = expected_root_keys(&keys.internal, &keys.leaves).ok_or(VerifyError::RootClaims(ClaimsError::NoShards))?;
+    let leaf_keys = leaf_keys_of_shapes(&shapes).map_err(|reason| VerifyError::Keys { reason })?;
+    let expected = expected_root_keys(&internal_key(), &leaf_keys)
+        .ok_or(VerifyError::RootClaims(ClaimsError::NoShards))?;
     let mut public_values = claimed.to_vec();
     public_values.extend(
         proof
@@ -199,17 +158,14 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
             .collect::<Result<Vec<_>, _>>()?,
     );
     check_root_keys(&public_values, &expected).map_err(VerifyError::RootClaims)?;
-    let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
-    let root = LeafProof {
-        proof: proof_from_bytes::<ShardConfig>(&proof.root_proof)
-            .map_err(|e| VerifyError::Malformed(format!("root proof: {e}")))?,
-        public_values,
-    };
-    verify_leaf(&root_prover, &keys.root.key, &keys.root.circuit, &root).map_err(|e| {
-        VerifyError::RootRejected {
+    let root_proof = proof_from_bytes::<ShardConfig>(&proof.root_proof)
+        .map_err(|e| VerifyError::Malformed(format!("root proof: {e}")))?;
+    let root_key = RootKey::fixed().map_err(|reason| VerifyError::Keys { reason })?;
+    root_key
+        .verify(&root_proof, &public_values)
+        .map_err(|e| VerifyError::RootRejected {
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     Ok(proof.block)
 }
 
@@ -222,149 +178,4 @@ fn canonical(v: u32) -> Result<Val, VerifyError> {
             "root key value {v} is not a canonical field element"
         )))
     }
-}
-
-/// The root circuit and its verifying key (one program for every block).
-struct RootKey {
-    circuit: LeafCircuit,
-    key: RootVerifyingKey,
-}
-
-/// A placeholder shard: its statement, its proof and its public values.
-type Placeholder = (MirrorKey, BatchProof, Vec<Vec<Val>>);
-
-/// The keys a verifier derives, kept for this process's later verifications: the root's, the
-/// internal program's and each shard shape's leaf key (a key depends on nothing else).
-#[derive(Default)]
-struct DerivedKeys {
-    root: Option<Arc<RootKey>>,
-    internal: Option<InternalKey>,
-    leaves: Vec<(Vec<u8>, InternalKey)>,
-}
-
-impl DerivedKeys {
-    fn leaf(&self, shape: &[u8]) -> Option<InternalKey> {
-        self.leaves
-            .iter()
-            .find(|(s, _)| s == shape)
-            .map(|(_, k)| *k)
-    }
-}
-
-static DERIVED_KEYS: Mutex<DerivedKeys> = Mutex::new(DerivedKeys {
-    root: None,
-    internal: None,
-    leaves: Vec::new(),
-});
-
-fn derived_keys() -> std::sync::MutexGuard<'static, DerivedKeys> {
-    // A poisoned cache is still a list of correct keys (each is stored whole).
-    DERIVED_KEYS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Keep the keys `aggregated` made (the root's, the internal program's, its shards' leaf keys)
-/// for this process's later verifications (e.g. `slotproof prove` checking the proof it has
-/// just written), instead of deriving them from placeholders. They are the keys a verifier
-/// derives: a program depends on shapes only (`slotproof_recursion` tests `shape_only.rs`). A
-/// verifier in another process still derives them. Returns whether a root key was kept (it is
-/// taken from `aggregated`).
-pub fn remember_root_key(aggregated: &mut AggregatedBlock) -> bool {
-    let Some(key) = aggregated.root_key.take() else {
-        return false;
-    };
-    let mut keys = derived_keys();
-    if keys.root.is_none() {
-        let circuit = aggregated.root.circuit.clone();
-        keys.root = Some(Arc::new(RootKey { circuit, key }));
-    }
-    keys.internal.get_or_insert(aggregated.internal_key);
-    for (bits, leaf) in aggregated.shard_degree_bits.iter().zip(&aggregated.leaf_keys) {
-        let shape: Vec<u8> = bits.iter().map(|&b| b as u8).collect();
-        if keys.leaf(&shape).is_none() {
-            keys.leaves.push((shape, *leaf));
-        }
-    }
-    true
-}
-
-/// What a verifier of shards of these (checked) shapes needs: the root key, the internal key
-/// and each shard's leaf key.
-struct TreeKeys {
-    root: Arc<RootKey>,
-    internal: InternalKey,
-    leaves: Vec<InternalKey>,
-}
-
-/// [`TreeKeys`] for these shapes: from this process's cache, the rest derived from
-/// placeholders (one per shard shape not yet seen; the node shape's programs from the first).
-fn tree_keys_of_shapes(shapes: &[Vec<u8>]) -> Result<TreeKeys, VerifyError> {
-    // The lock is not held while deriving: that runs on rayon, whose workers may meanwhile take
-    // up another verification that needs the lock (a deadlock). Two verifications at once may
-    // both derive a key; the first one stored is kept.
-    let cached = |keys: &DerivedKeys| -> Option<TreeKeys> {
-        Some(TreeKeys {
-            root: keys.root.clone()?,
-            internal: keys.internal?,
-            leaves: shapes
-                .iter()
-                .map(|s| keys.leaf(s))
-                .collect::<Option<Vec<_>>>()?,
-        })
-    };
-    if let Some(keys) = cached(&derived_keys()) {
-        return Ok(keys);
-    }
-    let err = |reason: String| VerifyError::Keys { reason };
-    // One placeholder per distinct shape.
-    let mut placeholders: HashMap<Vec<u8>, Placeholder> = HashMap::new();
-    for (shard, shape) in shapes.iter().enumerate() {
-        if !placeholders.contains_key(shape) {
-            let bits: Vec<usize> = shape.iter().map(|&b| b as usize).collect();
-            let placeholder =
-                placeholder_shard(&bits).map_err(|reason| err(format!("shard {shard}: {reason}")))?;
-            placeholders.insert(shape.clone(), placeholder);
-        }
-    }
-    let distinct: Vec<&Vec<u8>> = placeholders.keys().collect();
-    let children: Vec<TreeChild<'_>> = distinct
-        .iter()
-        .map(|shape| {
-            let (key, proof, public_values) = &placeholders[*shape];
-            TreeChild {
-                key,
-                proof,
-                public_values,
-            }
-        })
-        .collect();
-    let TreeCircuits {
-        leaves,
-        leaf_of,
-        internal,
-        root,
-    } = tree_circuits_of_shapes(&children).map_err(|e| err(e.to_string()))?;
-    let node_prover: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
-    let key_of = |circuit: &LeafCircuit| -> Result<InternalKey, VerifyError> {
-        let key = circuit
-            .keygen(&node_prover)
-            .map_err(|e| err(e.to_string()))?;
-        commitment_values::<CpuBackend<Val>>(&key).map_err(|e| err(e.to_string()))
-    };
-    let leaf_keys = leaves
-        .iter()
-        .map(key_of)
-        .collect::<Result<Vec<_>, _>>()?;
-    let internal_key = key_of(&internal)?;
-    let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
-    let key = root.keygen(&root_prover).map_err(|e| err(e.to_string()))?;
-
-    let mut keys = derived_keys();
-    keys.root.get_or_insert_with(|| Arc::new(RootKey { circuit: root, key }));
-    keys.internal.get_or_insert(internal_key);
-    for (shape, &id) in distinct.iter().zip(&leaf_of) {
-        if keys.leaf(shape).is_none() {
-            keys.leaves.push(((*shape).clone(), leaf_keys[id]));
-        }
-    }
-    cached(&keys).ok_or_else(|| err("a derived key was not kept".into()))
 }

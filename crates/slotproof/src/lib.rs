@@ -43,6 +43,7 @@ mod pipeline;
 mod proof;
 mod prove;
 mod tree_jobs;
+pub mod tree_keys;
 mod verify;
 
 pub use backend::{

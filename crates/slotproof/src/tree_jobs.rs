@@ -23,8 +23,8 @@ use slotproof_recursion::leaf::LEAF_SETTINGS;
 use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::schedule::{NodeAt, Ready, TreeSchedule, internal_order};
 use slotproof_recursion::tree::{
-    LayerTimes, NodeKey, NodeKind, ProvenNode, ProvenTree, TreeChild, TreeError, TreeKeys,
-    InternalKey, internal_key_of, prove_internal_node, prove_leaf_node, prove_root_node,
+    InternalKey, LayerTimes, NodeKey, NodeKind, ProvenNode, ProvenTree, TreeChild, TreeError,
+    TreeKeys, internal_key_of, prove_internal_node, prove_leaf_node, prove_root_node,
     tree_node_count,
 };
 

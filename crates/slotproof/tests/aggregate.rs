@@ -199,11 +199,17 @@ fn block_proof_v3_with_other_claims_is_rejected() {
     );
     let mut p = a.v3.clone();
     p.root_keys[8] = (p.root_keys[8] + 1) % 0x7f00_0001;
-    assert_eq!(verify(&p), Err(VerifyError::RootClaims(ClaimsError::LeafKeys)));
+    assert_eq!(
+        verify(&p),
+        Err(VerifyError::RootClaims(ClaimsError::LeafKeys))
+    );
     // A shard named with another shape: its leaf would be another program.
     let mut p = a.v3.clone();
     p.shards[0].degree_bits[0] += 1;
-    assert_eq!(verify(&p), Err(VerifyError::RootClaims(ClaimsError::LeafKeys)));
+    assert_eq!(
+        verify(&p),
+        Err(VerifyError::RootClaims(ClaimsError::LeafKeys))
+    );
 
     // A flipped byte of the root proof.
     let mut p = a.v3.clone();
