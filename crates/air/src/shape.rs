@@ -139,28 +139,25 @@ pub fn overflow(natural: &[usize; NUM_SHARD_TABLES]) -> Option<Overflow> {
     })
 }
 
-/// Why a proof's table heights are not a shape of the menu: the table (index and name) that
-/// differs from the smallest shape whose heights are all at least the proof's (one it was
-/// padded past or short of), or, if the proof fits none, the first table taller than the
-/// largest shape. `None` if the heights are a shape of the menu; a wrong table count names no
-/// table (`Some((NUM_SHARD_TABLES, "table count"))`).
+/// Why a proof's table heights are not a shape of the menu: the first table (index and name)
+/// that differs from the nearest shape (the one differing in the fewest tables; the cheaper on
+/// a tie). `None` if the heights are a shape of the menu; a wrong table count names no table
+/// (`Some((NUM_SHARD_TABLES, "table count"))`).
 pub fn off_menu_table(log_heights: &[usize]) -> Option<(usize, &'static str)> {
-    let Ok(heights) = <[usize; NUM_SHARD_TABLES]>::try_from(log_heights) else {
+    if log_heights.len() != NUM_SHARD_TABLES {
         return Some((NUM_SHARD_TABLES, "table count"));
+    }
+    let differing = |s: &ShardShape| -> Vec<usize> {
+        (0..NUM_SHARD_TABLES)
+            .filter(|&t| s.log_heights[t] != log_heights[t])
+            .collect()
     };
-    if menu_index(&heights).is_some() {
-        return None;
-    }
-    let name = |t: usize| EvmAir::shard_airs()[t].name();
-    match smallest_fitting(&heights) {
-        Some(s) => {
-            let t = (0..NUM_SHARD_TABLES)
-                .find(|&t| SHARD_SHAPES[s].log_heights[t] != heights[t])
-                .expect("a shape that differs from the heights");
-            Some((t, name(t)))
-        }
-        None => overflow(&heights).map(|o| (o.index, o.table)),
-    }
+    let nearest = SHARD_SHAPES
+        .iter()
+        .min_by_key(|s| differing(s).len())
+        .expect("the menu is not empty");
+    let t = *differing(nearest).first()?;
+    Some((t, EvmAir::shard_airs()[t].name()))
 }
 
 #[cfg(test)]

@@ -169,14 +169,15 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
         let bits: Vec<usize> = s.degree_bits.iter().map(|&b| usize::from(b)).collect();
         crate::verify::check_menu_shape(shard, &bits)?;
     }
-    let shapes: Vec<Vec<u8>> = proof.shards.iter().map(|s| s.degree_bits.clone()).collect();
-    let root_key = root_key_of_shapes(&shapes)?;
-    let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
+    // Decoded before the key is rebuilt (seconds): malformed bytes cost nothing.
     let root = LeafProof {
         proof: proof_from_bytes::<ShardConfig>(&proof.root_proof)
             .map_err(|e| VerifyError::Malformed(format!("root proof: {e}")))?,
         public_values: claimed.to_vec(),
     };
+    let shapes: Vec<Vec<u8>> = proof.shards.iter().map(|s| s.degree_bits.clone()).collect();
+    let root_key = root_key_of_shapes(&shapes)?;
+    let root_prover: CpuShardProver<Val> = ShardProver::cpu(ROOT_SETTINGS);
     verify_leaf(&root_prover, &root_key.key, &root_key.circuit, &root).map_err(|e| {
         VerifyError::RootRejected {
             reason: e.to_string(),
