@@ -497,8 +497,9 @@ pub(crate) fn parts_to_fit<F: Clone + Send + Sync>(
         Ok(Fit::Fits(_)) => 1,
         Err(e) => return Err(out_of_memory(e.needed)),
     };
-    if range.len() < 2 {
-        // One step cannot be cut; its tables are at their smallest already.
+    if range.len() < 2 || shard.shape == Some(0) {
+        // One step cannot be cut; and the parts of a shard of the smallest shape would be padded
+        // to that shape again, so cutting it cannot shrink what it needs.
         return Err(out_of_memory(plan.peak));
     }
     split_range(trace, range, halvings, subblock).map(Some)
@@ -607,5 +608,146 @@ impl<'a> SubblockShards<'a> {
             }));
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use slotproof_air::shape::{SHARD_SHAPES, smallest_fitting};
+    use slotproof_air::shard::BYTECODE;
+    use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+
+    use super::*;
+
+    fn fixture_trace(name: &str, subblock: usize) -> SubblockTrace {
+        let path = format!("{}/../../fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let input = BlockInput::from_path(&path).unwrap();
+        let mut exec = execute_block(&input, &ExecuteOptions::default()).unwrap();
+        exec.subblocks.swap_remove(subblock).trace
+    }
+
+    fn keccak_trace() -> SubblockTrace {
+        fixture_trace("keccak", 0)
+    }
+
+    /// Ranges and shapes of a subblock's shards, fitted at once and streamed (which must agree).
+    fn fitted_both_ways(
+        trace: &SubblockTrace,
+        max_rows: usize,
+        budget: Option<u64>,
+    ) -> Vec<(Range<usize>, Option<usize>, u64, bool)> {
+        let planner = OnceLock::new();
+        let settings = FriSettings::DEFAULT;
+        let at_once =
+            fit_subblock::<KoalaBear>(0, trace, max_rows, budget, &planner, settings).unwrap();
+        let at_once: Vec<_> = at_once
+            .shards
+            .iter()
+            .zip(&at_once.plans)
+            .zip(&at_once.cut_to_fit)
+            .map(|((s, p), &c)| (s.steps.clone(), s.shape, p.peak, c))
+            .collect();
+        let mut stream = SubblockShards::new(0, trace, max_rows, budget, settings).unwrap();
+        let mut streamed = Vec::new();
+        while let Some(f) = stream.next::<KoalaBear>(&planner).unwrap() {
+            streamed.push((
+                f.shard.steps.clone(),
+                f.shard.shape,
+                f.plan.peak,
+                f.cut_to_fit,
+            ));
+        }
+        assert_eq!(streamed, at_once);
+        at_once
+    }
+
+    #[test]
+    fn a_shard_of_a_larger_shape_over_the_budget_is_cut_into_parts_of_a_smaller_one() {
+        // The mixed block's second subblock: one shard of 11,160 steps, CPU 2^14, full shape.
+        let trace = fixture_trace("mixed", 1);
+        let whole = fitted_both_ways(&trace, 1 << 16, None);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(whole[0].1, Some(1));
+        // The budget of a shard of the smallest shape (the plan is the shape's).
+        let small = fitted_both_ways(&fixture_trace("transfers", 0), 1 << 16, None);
+        assert_eq!(small[0].1, Some(0));
+        let budget = small[0].2;
+        assert!(budget < whole[0].2);
+        let cut = fitted_both_ways(&trace, 1 << 16, Some(budget));
+        assert!(cut.len() > 1);
+        for (steps, shape, peak, cut_to_fit) in &cut {
+            assert!(cut_to_fit, "{steps:?}");
+            assert_eq!(*shape, Some(0), "{steps:?}");
+            assert!(*peak <= budget);
+        }
+        assert_eq!(cut[0].0.start, 0);
+        assert_eq!(cut[cut.len() - 1].0.end, trace.steps.len());
+    }
+
+    #[test]
+    fn a_shard_that_fits_no_shape_is_cut_until_every_part_fits_the_smallest_it_can() {
+        // 110k steps planned as one shard: its CPU table (2^17) is taller than any shape's.
+        let trace = keccak_trace();
+        let max_rows = 1 << 20;
+        assert_eq!(plan_shards(&trace, max_rows).unwrap().len(), 1);
+        let planner = OnceLock::new();
+        let settings = FriSettings::DEFAULT;
+        let fitted =
+            fit_subblock::<KoalaBear>(0, &trace, max_rows, None, &planner, settings).unwrap();
+        assert!(fitted.shards.len() >= 2);
+        assert!(fitted.cut_to_fit.iter().all(|&c| c));
+        let steps: Vec<Range<usize>> = fitted.shards.iter().map(|s| s.steps.clone()).collect();
+        assert_eq!(steps[0].start, 0);
+        assert_eq!(steps[steps.len() - 1].end, trace.steps.len());
+        assert!(steps.windows(2).all(|w| w[0].end == w[1].start));
+        for s in &fitted.shards {
+            let shape = s.shape.expect("every shard has a shape of the menu");
+            assert_eq!(smallest_fitting(&s.natural_log_heights), Some(shape));
+            assert!(SHARD_SHAPES[shape].fits(&s.natural_log_heights));
+        }
+        // The streaming path cuts the same way.
+        let mut stream = SubblockShards::new(0, &trace, max_rows, None, settings).unwrap();
+        let mut streamed = Vec::new();
+        while let Some(f) = stream.next::<KoalaBear>(&planner).unwrap() {
+            assert!(f.cut_to_fit);
+            streamed.push((f.shard.steps.clone(), f.shard.shape));
+        }
+        let at_once: Vec<_> = fitted
+            .shards
+            .iter()
+            .map(|s| (s.steps.clone(), s.shape))
+            .collect();
+        assert_eq!(streamed, at_once);
+    }
+
+    #[test]
+    fn one_step_that_fits_no_shape_is_a_typed_error_naming_the_table() {
+        let trace = keccak_trace();
+        // A step whose bytecode table would need more rows than any shape has (not one the
+        // fixture has: a code that size is not deployable, but the cutter must not rely on it).
+        let mut natural = SHARD_SHAPES[0].log_heights;
+        natural[BYTECODE] = slotproof_air::shape::tallest(BYTECODE) + 1;
+        let shard: MenuShard<KoalaBear> = Err(natural);
+        let err =
+            parts_to_recut(&trace, &(7..8), &shard, None, None, None, 1 << 16, 0, 3).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ProveError::NoShapeFits {
+                    subblock: 0,
+                    shard: 3,
+                    table: "bytecode",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Two steps are cut instead.
+        let parts = parts_to_recut(&trace, &(7..9), &shard, None, None, None, 1 << 16, 0, 3)
+            .unwrap()
+            .expect("cut");
+        assert_eq!(parts, vec![7..8, 8..9]);
     }
 }
