@@ -3,6 +3,31 @@ use thiserror::Error;
 /// Why a subblock's trace could not be turned into chip traces.
 #[derive(Debug, Error)]
 pub enum TraceError {
+    /// A shard whose tables fit no shape of the menu (`crate::shape`): it must be cut further.
+    #[error(
+        "shard of steps {}..{}: table {table} needs 2^{log_height} rows, the largest shape has 2^{largest}",
+        steps.start,
+        steps.end
+    )]
+    NoShapeFits {
+        steps: core::ops::Range<usize>,
+        table: &'static str,
+        log_height: usize,
+        largest: usize,
+        /// Every table's natural log height, in instance order.
+        natural: [usize; crate::shard::NUM_INSTANCES],
+    },
+    #[error("table {table}: padding to 2^{log_height} rows asked, it needs 2^{natural}")]
+    BelowNatural {
+        table: &'static str,
+        log_height: usize,
+        natural: usize,
+    },
+    #[error("table {table} has a fixed height; 2^{log_height} rows asked")]
+    FixedHeight {
+        table: &'static str,
+        log_height: usize,
+    },
     #[error("step {step}: gas does not fit the AIR's 30-bit range")]
     GasTooLarge { step: usize },
     #[error("step {step}: trace records are inconsistent: {what}")]

@@ -19,6 +19,7 @@ pub mod chips;
 pub mod coverage;
 pub mod error;
 pub mod opcodes;
+pub mod shape;
 pub mod shard;
 pub mod word;
 
@@ -26,6 +27,8 @@ pub mod word;
 mod tests;
 #[cfg(test)]
 mod tests_muldiv;
+#[cfg(test)]
+mod tests_shapes;
 #[cfg(test)]
 mod tests_synthetic;
 

@@ -32,8 +32,11 @@ use crate::chips::alu::trace::AluOp;
 use crate::chips::bytecode::trace::CodeUse;
 use crate::chips::call_context::trace::CallContextReads;
 use crate::chips::cpu::trace::{SubblockAnalysis, analyze, step_words};
+use crate::chips::muldiv::trace::MulDivRows;
+use crate::chips::natural_log_height;
 use crate::chips::opcode_table::props_of;
 use crate::chips::range::trace::RangeCounts;
+use crate::chips::stack_boundary::trace::StackToken;
 use crate::chips::{
     alu, bitwise, bytecode, call_context, cpu, muldiv, opcode_table, range, stack_boundary,
 };
@@ -48,6 +51,12 @@ pub struct Shard<F> {
     /// The subblock steps this shard proves.
     pub steps: Range<usize>,
     pub cpu_public: CpuPublic<F>,
+    /// The shape of the menu its tables are padded to ([`crate::shape::SHARD_SHAPES`]), if
+    /// their heights are one.
+    pub shape: Option<usize>,
+    /// Every table's natural log height (its rows padded to a power of two, at least 4), what
+    /// its traces would be without a shape.
+    pub natural_log_heights: [usize; NUM_INSTANCES],
 }
 
 /// Instance index of each chip in a shard.
@@ -247,12 +256,22 @@ pub fn generate_shards_in<F: PrimeField32>(
     trace: &SubblockTrace,
     ranges: Vec<Range<usize>>,
 ) -> Result<Vec<Shard<F>>, TraceError> {
+    generate_shards_in_padded(trace, ranges, &Padding::Natural)
+}
+
+/// [`generate_shards_in`] with the tables padded as `padding` says; the error is the first
+/// shard's (in order) whose tables do not fit.
+pub fn generate_shards_in_padded<F: PrimeField32>(
+    trace: &SubblockTrace,
+    ranges: Vec<Range<usize>>,
+    padding: &Padding,
+) -> Result<Vec<Shard<F>>, TraceError> {
     // One analysis, then every shard at once (in parallel).
     let stream = ShardStream::new(trace, &ranges)?;
-    Ok(ranges
+    ranges
         .into_par_iter()
-        .map(|r| generate_shard(trace, &stream.analysis, r))
-        .collect())
+        .map(|r| generate_shard_padded(trace, &stream.analysis, r, padding))
+        .collect()
 }
 
 /// A subblock's shards generated one at a time, so that only the shards in flight are in
@@ -321,25 +340,64 @@ impl<'a> ShardStream<'a> {
 
     /// The shard of `range`, which must start and end at boundaries of this stream.
     pub fn generate<F: PrimeField32>(&self, range: Range<usize>) -> Result<Shard<F>, TraceError> {
+        self.generate_padded(range, &Padding::Natural)
+    }
+
+    /// [`Self::generate`] with the tables padded as `padding` says.
+    pub fn generate_padded<F: PrimeField32>(
+        &self,
+        range: Range<usize>,
+        padding: &Padding,
+    ) -> Result<Shard<F>, TraceError> {
         if !self.is_shard(&range) {
             return Err(TraceError::BadShardRanges {
                 steps: self.trace.steps.len(),
             });
         }
-        Ok(generate_shard(self.trace, &self.analysis, range))
+        generate_shard_padded(self.trace, &self.analysis, range, padding)
     }
 }
 
-/// Generate one shard (`range` must start and end at boundaries given to [`analyze`]).
+/// Generate one shard (`range` must start and end at boundaries given to [`analyze`]) with
+/// every table at its natural height.
 pub fn generate_shard<F: PrimeField32>(
     trace: &SubblockTrace,
     an: &SubblockAnalysis,
     range: Range<usize>,
 ) -> Shard<F> {
-    let mut u16_rc = RangeCounts::new(16);
-    let (cpu_trace, cpu_public, counts) =
-        cpu::trace::generate::<F>(trace, an, range.clone(), &mut u16_rc);
+    generate_shard_padded(trace, an, range, &Padding::Natural).expect("natural heights always fit")
+}
 
+/// How a shard's tables are padded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// Every table to its natural height (the next power of two of its rows, at least 4).
+    Natural,
+    /// Every table to the height of the smallest shape of the menu that fits the shard
+    /// ([`crate::shape::SHARD_SHAPES`]); a shard that fits none is [`TraceError::NoShapeFits`].
+    Menu,
+    /// Every table to these log heights (each at least the table's natural one, else
+    /// [`TraceError::BelowNatural`]).
+    LogHeights([usize; NUM_INSTANCES]),
+}
+
+/// What a shard's tables are built from, gathered before any is generated, so that their heights
+/// are known first.
+struct ShardInputs<'t> {
+    alu_ops: Vec<AluOp>,
+    ctx_reads: CallContextReads,
+    codes: BTreeMap<u32, CodeUse<'t>>,
+    stack_fin: Vec<StackToken>,
+}
+
+/// Generate one shard, its tables padded as `padding` says; the error names the table that does
+/// not fit. The tables' natural heights are computed first, without generating any of them.
+pub fn generate_shard_padded<F: PrimeField32>(
+    trace: &SubblockTrace,
+    an: &SubblockAnalysis,
+    range: Range<usize>,
+    padding: &Padding,
+) -> Result<Shard<F>, TraceError> {
     // Steps the CPU sends on the ALU bus, split between the ALU and multiplication chips.
     let (muldiv_ops, alu_ops): (Vec<AluOp>, Vec<AluOp>) = range
         .clone()
@@ -369,7 +427,7 @@ pub fn generate_shard<F: PrimeField32>(
         }
     }
 
-    // Codes the shard executes, in id order, with the CPU's lookups into them.
+    // Codes the shard executes, in id order (the CPU's lookups into them are added below).
     let mut codes: BTreeMap<u32, CodeUse<'_>> = BTreeMap::new();
     for i in range.clone() {
         let id = an.aux[i].code_id;
@@ -377,6 +435,127 @@ pub fn generate_shard<F: PrimeField32>(
             .entry(id)
             .or_insert_with(|| CodeUse::new(id, &trace.codes[id as usize].1));
     }
+
+    let mut stack_fin: Vec<_> = an
+        .discarded
+        .iter()
+        .filter(|(s, _)| range.contains(s))
+        .map(|(_, t)| *t)
+        .collect();
+    stack_fin.extend_from_slice(&an.alive_stack[&range.end]);
+    let inputs = ShardInputs {
+        alu_ops,
+        ctx_reads,
+        codes,
+        stack_fin,
+    };
+    let muldiv_rows = MulDivRows::of(&muldiv_ops);
+    let natural = natural_log_heights(an, &range, &inputs, &muldiv_rows);
+    let log_heights = match padding {
+        Padding::Natural => natural,
+        Padding::Menu => {
+            let shape = crate::shape::smallest_fitting(&natural).ok_or_else(|| {
+                let overflow = crate::shape::overflow(&natural)
+                    .expect("a shard that fits no shape overflows the largest");
+                TraceError::NoShapeFits {
+                    steps: range.clone(),
+                    table: overflow.table,
+                    log_height: overflow.log_height,
+                    largest: overflow.largest,
+                    natural,
+                }
+            })?;
+            crate::shape::SHARD_SHAPES[shape].log_heights
+        }
+        Padding::LogHeights(target) => {
+            if let Some(t) = (0..NUM_INSTANCES).find(|&t| target[t] < natural[t]) {
+                return Err(TraceError::BelowNatural {
+                    table: EvmAir::shard_airs()[t].name(),
+                    log_height: target[t],
+                    natural: natural[t],
+                });
+            }
+            if let Some(t) =
+                (0..NUM_INSTANCES).find(|&t| FIXED_LOG_HEIGHTS[t].is_some_and(|h| h != target[t]))
+            {
+                return Err(TraceError::FixedHeight {
+                    table: EvmAir::shard_airs()[t].name(),
+                    log_height: target[t],
+                });
+            }
+            *target
+        }
+    };
+    let mut shard = fill_shard(trace, an, range, inputs, &muldiv_rows, &log_heights);
+    shard.shape = crate::shape::menu_index(&log_heights);
+    shard.natural_log_heights = natural;
+    Ok(shard)
+}
+
+/// Log heights of the tables whose size is fixed (the opcode table and the range tables), in
+/// instance order; `None` for the tables that follow the shard.
+pub const FIXED_LOG_HEIGHTS: [Option<usize>; NUM_INSTANCES] = [
+    None,
+    None,
+    Some(8),
+    None,
+    None,
+    None,
+    Some(8),
+    Some(16),
+    None,
+    None,
+];
+
+/// Every table's natural log height (its rows padded to a power of two, at least 4; the fixed
+/// tables at their size).
+fn natural_log_heights(
+    an: &SubblockAnalysis,
+    range: &Range<usize>,
+    inputs: &ShardInputs<'_>,
+    muldiv_rows: &MulDivRows<'_>,
+) -> [usize; NUM_INSTANCES] {
+    let stack_init = &an.alive_stack[&range.start];
+    let resume_init = &an.alive_resume[&range.start];
+    let resume_fin = &an.alive_resume[&range.end];
+    let mut rows = [0usize; NUM_INSTANCES];
+    rows[CPU] = range.len();
+    rows[BYTECODE] = bytecode::trace::rows(inputs.codes.values());
+    rows[ALU] = inputs.alu_ops.len();
+    rows[BITWISE] = alu::trace::and_pairs_used(&inputs.alu_ops);
+    rows[BOUNDARY] =
+        stack_boundary::trace::rows(stack_init, &inputs.stack_fin, resume_init, resume_fin);
+    rows[MULDIV] = muldiv_rows.len();
+    rows[CALL_CONTEXT] = inputs.ctx_reads.rows();
+    let mut log = rows.map(natural_log_height);
+    for (l, fixed) in log.iter_mut().zip(FIXED_LOG_HEIGHTS) {
+        if let Some(h) = fixed {
+            *l = h;
+        }
+    }
+    log
+}
+
+/// The shard's tables at these log heights (each at least its natural one).
+fn fill_shard<F: PrimeField32>(
+    trace: &SubblockTrace,
+    an: &SubblockAnalysis,
+    range: Range<usize>,
+    inputs: ShardInputs<'_>,
+    muldiv_rows: &MulDivRows<'_>,
+    log_heights: &[usize; NUM_INSTANCES],
+) -> Shard<F> {
+    let height = |t: usize| 1usize << log_heights[t];
+    let ShardInputs {
+        alu_ops,
+        ctx_reads,
+        mut codes,
+        stack_fin,
+    } = inputs;
+    let mut u16_rc = RangeCounts::new(16);
+    let (cpu_trace, cpu_public, counts) =
+        cpu::trace::generate::<F>(trace, an, range.clone(), height(CPU), &mut u16_rc);
+
     for (&(id, pc), &c) in &counts.exec {
         codes.get_mut(&id).expect("code of a step").exec[pc as usize] += c;
     }
@@ -386,13 +565,6 @@ pub fn generate_shard<F: PrimeField32>(
     let codes: Vec<CodeUse<'_>> = codes.into_values().collect();
 
     let stack_init = &an.alive_stack[&range.start];
-    let mut stack_fin: Vec<_> = an
-        .discarded
-        .iter()
-        .filter(|(s, _)| range.contains(s))
-        .map(|(_, t)| *t)
-        .collect();
-    stack_fin.extend_from_slice(&an.alive_stack[&range.end]);
     let resume_init = &an.alive_resume[&range.start];
     let resume_fin = &an.alive_resume[&range.end];
 
@@ -403,8 +575,12 @@ pub fn generate_shard<F: PrimeField32>(
                     || {
                         let mut bytes_rc = RangeCounts::new(8);
                         let mut u16s = RangeCounts::new(16);
-                        let (t, op_counts) =
-                            bytecode::trace::generate::<F>(&codes, &mut bytes_rc, &mut u16s);
+                        let (t, op_counts) = bytecode::trace::generate::<F>(
+                            &codes,
+                            height(BYTECODE),
+                            &mut bytes_rc,
+                            &mut u16s,
+                        );
                         (t, op_counts, bytes_rc, u16s)
                     },
                     || {
@@ -414,6 +590,7 @@ pub fn generate_shard<F: PrimeField32>(
                             &stack_fin,
                             resume_init,
                             resume_fin,
+                            height(BOUNDARY),
                             &mut u16s,
                         );
                         (t, u16s)
@@ -422,14 +599,18 @@ pub fn generate_shard<F: PrimeField32>(
             },
             || {
                 rayon::join(
-                    || alu::trace::generate::<F>(&alu_ops),
-                    || muldiv::trace::generate::<F>(&muldiv_ops),
+                    || alu::trace::generate::<F>(&alu_ops, height(ALU)),
+                    || muldiv::trace::generate_rows::<F>(muldiv_rows, height(MULDIV)),
                 )
             },
         );
     let (bytecode_trace, code_op_counts, mut bytes_rc, bc_u16) = bytecode_out;
-    let call_context_trace =
-        call_context::trace::generate::<F>(&ctx_reads, &mut u16_rc, &mut bytes_rc);
+    let call_context_trace = call_context::trace::generate::<F>(
+        &ctx_reads,
+        height(CALL_CONTEXT),
+        &mut u16_rc,
+        &mut bytes_rc,
+    );
     let (boundary_trace, bd_u16) = boundary_out;
     u16_rc.merge(&bc_u16);
     u16_rc.merge(&bd_u16);
@@ -450,7 +631,7 @@ pub fn generate_shard<F: PrimeField32>(
         || {
             rayon::join(
                 || opcode_table::trace::generate::<F>(&counts.opcodes, &code_op_counts),
-                || bitwise::trace::generate::<F>(&alu_counts.and8),
+                || bitwise::trace::generate::<F>(&alu_counts.and8, height(BITWISE)),
             )
         },
         || {
@@ -486,6 +667,8 @@ pub fn generate_shard<F: PrimeField32>(
         public_values,
         steps: range,
         cpu_public,
+        shape: None,
+        natural_log_heights: *log_heights,
     }
 }
 

@@ -428,11 +428,12 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         );
         for (r, d) in proved.shards.iter().zip(&t.shards) {
             println!(
-                "  shard {:<3} subblock {:<3} steps {:>7}..{:<7} {:>8.1} ms  planned {:>8.1} MiB ({:?}){}{}{}",
+                "  shard {:<3} subblock {:<3} steps {:>7}..{:<7} shape {} {:>8.1} ms  planned {:>8.1} MiB ({:?}){}{}{}",
                 r.index,
                 r.subblock,
                 r.steps.start,
                 r.steps.end,
+                r.shape.map_or("-".to_string(), |s| s.to_string()),
                 ms(*d),
                 mib(r.planned_device_bytes),
                 r.peak_phase,
@@ -444,9 +445,15 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let cells: u64 = proved.shards.iter().map(|r| r.committed_cells()).sum();
+        let natural: u64 = proved
+            .shards
+            .iter()
+            .map(|r| r.natural_committed_cells())
+            .sum();
         println!(
-            "trace area   {cells} committed cells ({:.0} per EVM step; main + LogUp + quotient, before blowup)",
-            cells as f64 / exec.steps().max(1) as f64
+            "trace area   {cells} committed cells ({:.0} per EVM step; main + LogUp + quotient, before blowup); {natural} without the shapes' padding (+{:.0}%)",
+            cells as f64 / exec.steps().max(1) as f64,
+            100.0 * (cells as f64 / natural.max(1) as f64 - 1.0)
         );
         println!("proof phases summed over shards (wall time per shard, shards may overlap):");
         for (name, d) in summed_phases(&proved.shards) {
@@ -612,18 +619,23 @@ fn summed_phases(shards: &[slotproof::ShardReport]) -> Vec<(&'static str, Durati
 /// Committed cells per table and shard, their total and the cells per EVM step.
 fn trace_area_json(shards: &[slotproof::ShardReport]) -> serde_json::Value {
     let total: u64 = shards.iter().map(|r| r.committed_cells()).sum();
+    let natural: u64 = shards.iter().map(|r| r.natural_committed_cells()).sum();
     let steps: usize = shards.iter().map(|r| r.steps.len()).sum();
     json!({
         "committed_cells": total,
+        "natural_committed_cells": natural,
         "cells_per_step": total as f64 / steps.max(1) as f64,
         "per_shard": shards.iter().map(|r| json!({
             "index": r.index,
             "steps": r.steps.len(),
+            "shape": r.shape,
             "committed_cells": r.committed_cells(),
+            "natural_committed_cells": r.natural_committed_cells(),
             "cells_per_step": r.cells_per_step(),
             "tables": r.tables.iter().map(|t| json!({
                 "name": t.name,
                 "height": t.height,
+                "natural_height": t.natural_height,
                 "main_width": t.main_width,
                 "permutation_width": t.permutation_width,
                 "quotient_chunks": t.quotient_chunks,

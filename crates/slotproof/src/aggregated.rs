@@ -34,9 +34,6 @@ use crate::verify::{VerifyError, check_claims};
 /// Version of the aggregated block proof format.
 pub const AGGREGATED_PROOF_VERSION: u32 = 3;
 
-/// Largest log height a shard table may claim (a placeholder of it is proven to rebuild keys).
-const MAX_LOG_HEIGHT: u8 = 22;
-
 /// A shard as the aggregated proof names it: its subblock and shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardShape {
@@ -139,12 +136,18 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
     let claimed = claimed_root_values(&proof.block, &subblocks, &shard_subblocks)
         .map_err(VerifyError::RootClaims)?;
 
+    // Only shapes of the menu (which also bounds what a key rebuild proves).
     let tables = EvmAir::shard_airs().len();
     for (shard, s) in proof.shards.iter().enumerate() {
-        if s.degree_bits.len() != tables || s.degree_bits.iter().any(|&b| b > MAX_LOG_HEIGHT) {
+        if s.degree_bits.len() != tables {
             return Err(VerifyError::ShardShape { shard });
         }
+        let bits: Vec<usize> = s.degree_bits.iter().map(|&b| usize::from(b)).collect();
+        crate::verify::check_menu_shape(shard, &bits)?;
     }
+    // Decoded before the keys are derived: malformed bytes cost nothing.
+    let root_proof = proof_from_bytes::<ShardConfig>(&proof.root_proof)
+        .map_err(|e| VerifyError::Malformed(format!("root proof: {e}")))?;
     let shapes: Vec<Vec<u8>> = proof.shards.iter().map(|s| s.degree_bits.clone()).collect();
     let leaf_keys = leaf_keys_of_shapes(&shapes).map_err(|reason| VerifyError::Keys { reason })?;
     let expected = expected_root_keys(&internal_key(), &leaf_keys)
@@ -158,8 +161,6 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
             .collect::<Result<Vec<_>, _>>()?,
     );
     check_root_keys(&public_values, &expected).map_err(VerifyError::RootClaims)?;
-    let root_proof = proof_from_bytes::<ShardConfig>(&proof.root_proof)
-        .map_err(|e| VerifyError::Malformed(format!("root proof: {e}")))?;
     let root_key = RootKey::fixed().map_err(|reason| VerifyError::Keys { reason })?;
     root_key
         .verify(&root_proof, &public_values)

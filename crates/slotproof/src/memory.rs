@@ -13,8 +13,11 @@
 use core::ops::Range;
 
 use p3_field::PrimeField32;
-use slotproof_air::EvmAir;
-use slotproof_air::shard::{Shard, ShardStream, generate_shards_in, plan_shards, plan_shards_in};
+use rayon::prelude::*;
+use slotproof_air::shard::{
+    NUM_INSTANCES, Padding, Shard, ShardStream, plan_shards, plan_shards_in,
+};
+use slotproof_air::{EvmAir, TraceError, shape};
 use slotproof_executor::trace::SubblockTrace;
 use slotproof_prover::device_memory::{Fit, MemoryPlan, Phase, ShardShape, TableShape, fit, plan};
 use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear};
@@ -44,6 +47,8 @@ pub struct ShardReport {
     pub measured_device_bytes: Option<u64>,
     /// Trace area per table (committed cells, padded heights), from the shard's shape.
     pub tables: Vec<TableArea>,
+    /// The shape of the menu (`slotproof_air::shape::SHARD_SHAPES`) its tables are padded to.
+    pub shape: Option<usize>,
     /// Wall time of each phase of the shard's proof (`slotproof_prover::PhaseTimings`), in
     /// order; empty until the shard is proven.
     pub phases: Vec<(&'static str, std::time::Duration)>,
@@ -56,6 +61,14 @@ impl ShardReport {
         self.tables.iter().map(TableArea::committed_cells).sum()
     }
 
+    /// [`Self::committed_cells`] at the tables' natural heights (without the shape's padding).
+    pub fn natural_committed_cells(&self) -> u64 {
+        self.tables
+            .iter()
+            .map(TableArea::natural_committed_cells)
+            .sum()
+    }
+
     /// Committed cells per EVM step proven (padding and the fixed tables included).
     pub fn cells_per_step(&self) -> f64 {
         self.committed_cells() as f64 / self.steps.len().max(1) as f64
@@ -66,8 +79,10 @@ impl ShardReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableArea {
     pub name: String,
-    /// Padded height (a power of two).
+    /// Padded height (a power of two): the shard shape's.
     pub height: u64,
+    /// The height without a shape: its rows padded to a power of two (at least 4).
+    pub natural_height: u64,
     pub main_width: usize,
     /// LogUp trace width in extension columns.
     pub permutation_width: usize,
@@ -79,10 +94,11 @@ impl TableArea {
     /// Degree of the extension field the LogUp and quotient traces live in.
     const EXTENSION_DEGREE: u64 = 4;
 
-    fn from_shape(t: &TableShape) -> Self {
+    fn from_shape(t: &TableShape, natural_log_height: usize) -> Self {
         Self {
             name: t.name.clone(),
             height: 1 << t.log_height,
+            natural_height: 1 << natural_log_height,
             main_width: t.main_width,
             permutation_width: t.permutation_width,
             quotient_chunks: 1 << t.log_quotient_chunks,
@@ -95,14 +111,29 @@ impl TableArea {
 
     /// Main + LogUp + quotient cells: what the shard's commitments cover, per table.
     pub fn committed_cells(&self) -> u64 {
+        self.cells_at(self.height)
+    }
+
+    /// [`Self::committed_cells`] at the natural height: what the table would commit without
+    /// its shape's padding.
+    pub fn natural_committed_cells(&self) -> u64 {
+        self.cells_at(self.natural_height)
+    }
+
+    fn cells_at(&self, height: u64) -> u64 {
         let ext_columns = (self.permutation_width + self.quotient_chunks) as u64;
-        self.main_cells() + self.height * ext_columns * Self::EXTENSION_DEGREE
+        height * (self.main_width as u64 + ext_columns * Self::EXTENSION_DEGREE)
     }
 }
 
-/// Every table's area in a shard of `shape`.
-pub(crate) fn table_areas(shape: &ShardShape) -> Vec<TableArea> {
-    shape.tables.iter().map(TableArea::from_shape).collect()
+/// Every table's area in a shard of `shape` whose tables' natural log heights are `natural`.
+pub(crate) fn table_areas(shape: &ShardShape, natural: &[usize]) -> Vec<TableArea> {
+    shape
+        .tables
+        .iter()
+        .zip(natural)
+        .map(|(t, &n)| TableArea::from_shape(t, n))
+        .collect()
 }
 
 /// Per chip of a shard, what its [`TableShape`] needs besides its height.
@@ -204,17 +235,28 @@ fn scales_with_shard(air: &EvmAir) -> bool {
 /// (every table but the fixed ones and the bytecode, which holds the code it runs) is taller
 /// than `max_rows`, the cap of its CPU table: `None` if none is. One EXP step adds hundreds of
 /// multiplication rows, so a shard of few steps can otherwise hold a table far taller than any
-/// other shard's, which the prover's memory and the leaf's rows would pay for.
-fn halvings_to_cap<F: Clone + Send + Sync>(shard: &Shard<F>, max_rows: usize) -> Option<usize> {
-    use p3_matrix::Matrix;
-    let cap = max_rows.next_power_of_two();
+/// other shard's, which the prover's memory and the leaf's rows would pay for. Measured on the
+/// tables' natural heights (a shape pads them further).
+fn halvings_to_cap(natural: &[usize; NUM_INSTANCES], max_rows: usize) -> Option<usize> {
+    let cap = max_rows.next_power_of_two().trailing_zeros() as usize;
     let tallest = EvmAir::shard_airs()
         .iter()
-        .zip(&shard.traces)
+        .zip(natural)
         .filter(|(air, _)| scales_with_shard(air) && !matches!(air, EvmAir::Bytecode(_)))
-        .map(|(_, t)| t.height())
+        .map(|(_, &h)| h)
         .max()?;
-    (tallest > cap).then(|| (tallest / cap).trailing_zeros() as usize)
+    (tallest > cap).then(|| tallest - cap)
+}
+
+/// How many times a shard that fits no shape of the menu is halved: by the most any table
+/// exceeds the tallest the menu has for it, at least once (a shard whose tables each fit some
+/// shape but no one shape holds them all is halved and tried again).
+fn halvings_to_menu(natural: &[usize; NUM_INSTANCES]) -> usize {
+    (0..NUM_INSTANCES)
+        .map(|t| natural[t].saturating_sub(shape::tallest(t)))
+        .max()
+        .unwrap_or(0)
+        .max(1)
 }
 
 /// `range` planned again at `1 / 2^halvings` of its steps per shard: the parts of a re-cut
@@ -234,29 +276,75 @@ fn split_range(
     })
 }
 
+/// A shard generated for the menu: padded to its smallest fitting shape, or, if it fits none,
+/// its tables' natural log heights (it must be cut).
+pub(crate) type MenuShard<F> = Result<Shard<F>, [usize; NUM_INSTANCES]>;
+
+/// The shard of `range` padded to the menu ([`Padding::Menu`]).
+fn generate_for_menu<F: PrimeField32>(
+    stream: &ShardStream<'_>,
+    range: Range<usize>,
+    subblock: usize,
+) -> Result<MenuShard<F>, ProveError> {
+    match stream.generate_padded(range, &Padding::Menu) {
+        Ok(shard) => Ok(Ok(shard)),
+        Err(TraceError::NoShapeFits { natural, .. }) => Ok(Err(natural)),
+        Err(e) => Err(ProveError::TraceGeneration {
+            subblock,
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// The parts to re-cut `shard` (of `range`, the `k`-th of its subblock) into, or `None` if it
-/// stays whole: first if a table outgrows `max_rows` ([`halvings_to_cap`]; a one-step shard
-/// cannot be cut and stays), then, with a `budget`, if its plan is over it ([`parts_to_fit`]).
+/// stays whole: first if it fits no shape of the menu ([`halvings_to_menu`]; a one-step shard
+/// cannot be cut and is [`ProveError::NoShapeFits`]) or a table outgrows `max_rows`
+/// ([`halvings_to_cap`]; a one-step shard stays), then, with a `budget`, if its plan is over it
+/// ([`parts_to_fit`]).
 #[allow(clippy::too_many_arguments)]
 fn parts_to_recut<F: Clone + Send + Sync>(
     trace: &SubblockTrace,
     range: &Range<usize>,
-    shard: &Shard<F>,
-    plan: &MemoryPlan,
-    planner: &ShardPlanner,
+    shard: &MenuShard<F>,
+    plan: Option<&MemoryPlan>,
+    planner: Option<&ShardPlanner>,
     budget: Option<u64>,
     max_rows: usize,
     subblock: usize,
     k: usize,
 ) -> Result<Option<Vec<Range<usize>>>, ProveError> {
-    if range.len() >= 2
-        && let Some(halvings) = halvings_to_cap(shard, max_rows)
-    {
+    let natural = match shard {
+        Ok(s) => &s.natural_log_heights,
+        Err(natural) => natural,
+    };
+    let to_menu = match shard {
+        Ok(_) => None,
+        Err(natural) if range.len() < 2 => {
+            let o = shape::overflow(natural).expect("a shard that fits no shape overflows");
+            return Err(ProveError::NoShapeFits {
+                subblock,
+                shard: k,
+                steps: range.clone(),
+                table: o.table,
+                log_height: o.log_height,
+                largest: o.largest,
+            });
+        }
+        Err(natural) => Some(halvings_to_menu(natural)),
+    };
+    let to_cap = if range.len() >= 2 {
+        halvings_to_cap(natural, max_rows)
+    } else {
+        None
+    };
+    if let Some(halvings) = to_menu.max(to_cap) {
         return split_range(trace, range, halvings, subblock).map(Some);
     }
-    match budget {
-        Some(budget) => parts_to_fit(trace, range, shard, plan, planner, budget, subblock, k),
-        None => Ok(None),
+    match (shard, plan, planner, budget) {
+        (Ok(shard), Some(plan), Some(planner), Some(budget)) => {
+            parts_to_fit(trace, range, shard, plan, planner, budget, subblock, k)
+        }
+        _ => Ok(None),
     }
 }
 
@@ -270,10 +358,22 @@ pub(crate) struct FittedShards<F> {
     pub(crate) cut_to_fit: Vec<bool>,
 }
 
-/// The shards of subblock `subblock`: planned with `max_rows` steps each, then, with a
-/// `budget`, every shard whose planned peak exceeds it re-cut into the parts
-/// `device_memory::fit` asks for (again until all fit). The planner is built from the first
-/// shard generated when `planner` is empty.
+/// The planner, built from `shard` when `planner` is empty.
+fn planner_of<'p, F: PlanField>(
+    planner: &'p std::sync::OnceLock<Result<ShardPlanner, String>>,
+    shard: &Shard<F>,
+    settings: FriSettings,
+) -> Result<&'p ShardPlanner, ProveError> {
+    planner
+        .get_or_init(|| ShardPlanner::new(shard, settings).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| ProveError::Settings(e.clone()))
+}
+
+/// The shards of subblock `subblock`: planned with `max_rows` steps each, each padded to the
+/// smallest shape of the menu that fits it; a shard that fits none, or (with a `budget`) whose
+/// planned peak exceeds it, re-cut into parts (again until all fit). The planner is built from
+/// the first shard generated when `planner` is empty.
 pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
     subblock: usize,
     trace: &SubblockTrace,
@@ -289,18 +389,32 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
     let mut ranges = plan_shards(trace, max_rows).map_err(tracegen)?;
     let mut cut = vec![false; ranges.len()];
     loop {
-        let shards: Vec<Shard<F>> = generate_shards_in(trace, ranges.clone()).map_err(tracegen)?;
-        let planner = planner
-            .get_or_init(|| ShardPlanner::new(&shards[0], settings).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| ProveError::Settings(e.clone()))?;
-        let shapes: Vec<ShardShape> = shards.iter().map(|s| planner.shape(s)).collect();
-        let plans: Vec<MemoryPlan> = shapes.iter().map(plan).collect();
-        let areas = shapes.iter().map(table_areas).collect();
+        let stream = ShardStream::new(trace, &ranges).map_err(tracegen)?;
+        let shards: Vec<MenuShard<F>> = ranges
+            .par_iter()
+            .map(|r| generate_for_menu(&stream, r.clone(), subblock))
+            .collect::<Result<_, _>>()?;
+        let planner = match shards.iter().find_map(|s| s.as_ref().ok()) {
+            Some(first) => Some(planner_of(planner, first, settings)?),
+            None => None,
+        };
+        let shapes: Vec<Option<ShardShape>> = shards
+            .iter()
+            .map(|s| Some(planner?.shape(s.as_ref().ok()?)))
+            .collect();
+        let plans: Vec<Option<MemoryPlan>> = shapes.iter().map(|s| s.as_ref().map(plan)).collect();
         let (next, next_cut) = recut_to_fit(
             trace, &ranges, &cut, &shards, &plans, planner, budget, max_rows, subblock,
         )?;
         if next.len() == ranges.len() {
+            // Nothing was re-cut, so every shard fits a shape and was planned.
+            let shards: Vec<Shard<F>> = shards.into_iter().flatten().collect();
+            let plans: Vec<MemoryPlan> = plans.into_iter().flatten().collect();
+            let areas = shards
+                .iter()
+                .zip(shapes.iter().flatten())
+                .map(|(s, shape)| table_areas(shape, &s.natural_log_heights))
+                .collect();
             return Ok(FittedShards {
                 shards,
                 plans,
@@ -313,16 +427,16 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
     }
 }
 
-/// One round of re-cutting: every shard with a table taller than `max_rows` or (with a
-/// `budget`) over the budget replaced by its parts.
+/// One round of re-cutting: every shard that fits no shape, with a table taller than
+/// `max_rows` or (with a `budget`) over the budget replaced by its parts.
 #[allow(clippy::too_many_arguments)]
 fn recut_to_fit<F: Clone + Send + Sync>(
     trace: &SubblockTrace,
     ranges: &[Range<usize>],
     cut: &[bool],
-    shards: &[Shard<F>],
-    plans: &[MemoryPlan],
-    planner: &ShardPlanner,
+    shards: &[MenuShard<F>],
+    plans: &[Option<MemoryPlan>],
+    planner: Option<&ShardPlanner>,
     budget: Option<u64>,
     max_rows: usize,
     subblock: usize,
@@ -331,7 +445,15 @@ fn recut_to_fit<F: Clone + Send + Sync>(
     let mut next_cut = Vec::with_capacity(ranges.len());
     for (k, range) in ranges.iter().enumerate() {
         match parts_to_recut(
-            trace, range, &shards[k], &plans[k], planner, budget, max_rows, subblock, k,
+            trace,
+            range,
+            &shards[k],
+            plans[k].as_ref(),
+            planner,
+            budget,
+            max_rows,
+            subblock,
+            k,
         )? {
             None => {
                 next.push(range.clone());
@@ -375,8 +497,9 @@ pub(crate) fn parts_to_fit<F: Clone + Send + Sync>(
         Ok(Fit::Fits(_)) => 1,
         Err(e) => return Err(out_of_memory(e.needed)),
     };
-    if range.len() < 2 {
-        // One step cannot be cut; its tables are at their smallest already.
+    if range.len() < 2 || shard.shape == Some(0) {
+        // One step cannot be cut; and the parts of a shard of the smallest shape would be padded
+        // to that shape again, so cutting it cannot shrink what it needs.
         return Err(out_of_memory(plan.peak));
     }
     split_range(trace, range, halvings, subblock).map(Some)
@@ -443,19 +566,23 @@ impl<'a> SubblockShards<'a> {
             reason: e.to_string(),
         };
         while let Some((range, cut_to_fit)) = self.todo.pop_front() {
-            let shard: Shard<F> = self.stream.generate(range.clone()).map_err(tracegen)?;
-            let planner = planner
-                .get_or_init(|| ShardPlanner::new(&shard, self.settings).map_err(|e| e.to_string()))
-                .as_ref()
-                .map_err(|e| ProveError::Settings(e.clone()))?;
-            let shape = planner.shape(&shard);
-            let plan = plan(&shape);
+            let shard: MenuShard<F> =
+                generate_for_menu(&self.stream, range.clone(), self.subblock)?;
+            let planned = match &shard {
+                Ok(s) => {
+                    let planner = planner_of(planner, s, self.settings)?;
+                    let shape = planner.shape(s);
+                    let plan = plan(&shape);
+                    Some((planner, shape, plan))
+                }
+                Err(_) => None,
+            };
             let parts = parts_to_recut(
                 self.trace,
                 &range,
                 &shard,
-                &plan,
-                planner,
+                planned.as_ref().map(|(_, _, plan)| plan),
+                planned.as_ref().map(|(planner, _, _)| *planner),
                 self.budget,
                 self.max_rows,
                 self.subblock,
@@ -469,14 +596,158 @@ impl<'a> SubblockShards<'a> {
                 }
                 continue;
             }
+            let (Ok(shard), Some((_, shape, plan))) = (shard, planned) else {
+                unreachable!("a shard that fits no shape is re-cut or an error");
+            };
             self.done += 1;
             return Ok(Some(FittedShard {
+                areas: table_areas(&shape, &shard.natural_log_heights),
                 shard,
-                areas: table_areas(&shape),
                 plan,
                 cut_to_fit,
             }));
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use slotproof_air::shape::{SHARD_SHAPES, smallest_fitting};
+    use slotproof_air::shard::BYTECODE;
+    use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+
+    use super::*;
+
+    fn fixture_trace(name: &str, subblock: usize) -> SubblockTrace {
+        let path = format!("{}/../../fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let input = BlockInput::from_path(&path).unwrap();
+        let mut exec = execute_block(&input, &ExecuteOptions::default()).unwrap();
+        exec.subblocks.swap_remove(subblock).trace
+    }
+
+    fn keccak_trace() -> SubblockTrace {
+        fixture_trace("keccak", 0)
+    }
+
+    /// Ranges and shapes of a subblock's shards, fitted at once and streamed (which must agree).
+    fn fitted_both_ways(
+        trace: &SubblockTrace,
+        max_rows: usize,
+        budget: Option<u64>,
+    ) -> Vec<(Range<usize>, Option<usize>, u64, bool)> {
+        let planner = OnceLock::new();
+        let settings = FriSettings::DEFAULT;
+        let at_once =
+            fit_subblock::<KoalaBear>(0, trace, max_rows, budget, &planner, settings).unwrap();
+        let at_once: Vec<_> = at_once
+            .shards
+            .iter()
+            .zip(&at_once.plans)
+            .zip(&at_once.cut_to_fit)
+            .map(|((s, p), &c)| (s.steps.clone(), s.shape, p.peak, c))
+            .collect();
+        let mut stream = SubblockShards::new(0, trace, max_rows, budget, settings).unwrap();
+        let mut streamed = Vec::new();
+        while let Some(f) = stream.next::<KoalaBear>(&planner).unwrap() {
+            streamed.push((
+                f.shard.steps.clone(),
+                f.shard.shape,
+                f.plan.peak,
+                f.cut_to_fit,
+            ));
+        }
+        assert_eq!(streamed, at_once);
+        at_once
+    }
+
+    #[test]
+    fn a_shard_of_a_larger_shape_over_the_budget_is_cut_into_parts_of_a_smaller_one() {
+        // The mixed block's second subblock: one shard of 11,160 steps, CPU 2^14, full shape.
+        let trace = fixture_trace("mixed", 1);
+        let whole = fitted_both_ways(&trace, 1 << 16, None);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(whole[0].1, Some(1));
+        // The budget of a shard of the smallest shape (the plan is the shape's).
+        let small = fitted_both_ways(&fixture_trace("transfers", 0), 1 << 16, None);
+        assert_eq!(small[0].1, Some(0));
+        let budget = small[0].2;
+        assert!(budget < whole[0].2);
+        let cut = fitted_both_ways(&trace, 1 << 16, Some(budget));
+        assert!(cut.len() > 1);
+        for (steps, shape, peak, cut_to_fit) in &cut {
+            assert!(cut_to_fit, "{steps:?}");
+            assert_eq!(*shape, Some(0), "{steps:?}");
+            assert!(*peak <= budget);
+        }
+        assert_eq!(cut[0].0.start, 0);
+        assert_eq!(cut[cut.len() - 1].0.end, trace.steps.len());
+    }
+
+    #[test]
+    fn a_shard_that_fits_no_shape_is_cut_until_every_part_fits_the_smallest_it_can() {
+        // 110k steps planned as one shard: its CPU table (2^17) is taller than any shape's.
+        let trace = keccak_trace();
+        let max_rows = 1 << 20;
+        assert_eq!(plan_shards(&trace, max_rows).unwrap().len(), 1);
+        let planner = OnceLock::new();
+        let settings = FriSettings::DEFAULT;
+        let fitted =
+            fit_subblock::<KoalaBear>(0, &trace, max_rows, None, &planner, settings).unwrap();
+        assert!(fitted.shards.len() >= 2);
+        assert!(fitted.cut_to_fit.iter().all(|&c| c));
+        let steps: Vec<Range<usize>> = fitted.shards.iter().map(|s| s.steps.clone()).collect();
+        assert_eq!(steps[0].start, 0);
+        assert_eq!(steps[steps.len() - 1].end, trace.steps.len());
+        assert!(steps.windows(2).all(|w| w[0].end == w[1].start));
+        for s in &fitted.shards {
+            let shape = s.shape.expect("every shard has a shape of the menu");
+            assert_eq!(smallest_fitting(&s.natural_log_heights), Some(shape));
+            assert!(SHARD_SHAPES[shape].fits(&s.natural_log_heights));
+        }
+        // The streaming path cuts the same way.
+        let mut stream = SubblockShards::new(0, &trace, max_rows, None, settings).unwrap();
+        let mut streamed = Vec::new();
+        while let Some(f) = stream.next::<KoalaBear>(&planner).unwrap() {
+            assert!(f.cut_to_fit);
+            streamed.push((f.shard.steps.clone(), f.shard.shape));
+        }
+        let at_once: Vec<_> = fitted
+            .shards
+            .iter()
+            .map(|s| (s.steps.clone(), s.shape))
+            .collect();
+        assert_eq!(streamed, at_once);
+    }
+
+    #[test]
+    fn one_step_that_fits_no_shape_is_a_typed_error_naming_the_table() {
+        let trace = keccak_trace();
+        // A step whose bytecode table would need more rows than any shape has (not one the
+        // fixture has: a code that size is not deployable, but the cutter must not rely on it).
+        let mut natural = SHARD_SHAPES[0].log_heights;
+        natural[BYTECODE] = slotproof_air::shape::tallest(BYTECODE) + 1;
+        let shard: MenuShard<KoalaBear> = Err(natural);
+        let err =
+            parts_to_recut(&trace, &(7..8), &shard, None, None, None, 1 << 16, 0, 3).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ProveError::NoShapeFits {
+                    subblock: 0,
+                    shard: 3,
+                    table: "bytecode",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Two steps are cut instead.
+        let parts = parts_to_recut(&trace, &(7..9), &shard, None, None, None, 1 << 16, 0, 3)
+            .unwrap()
+            .expect("cut");
+        assert_eq!(parts, vec![7..8, 8..9]);
     }
 }

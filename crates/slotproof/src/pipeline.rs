@@ -371,6 +371,7 @@ fn queued<F: Clone>(i: usize, fitted: FittedShard<F>, binding: Vec<F>) -> Queued
             device: None,
             measured_device_bytes: None,
             tables: areas,
+            shape: shard.shape,
             phases: Vec::new(),
         },
         shard,

@@ -33,6 +33,20 @@ pub enum ProveError {
     },
     #[error("invalid prover settings: {0}")]
     Settings(String),
+    /// A one-step shard whose tables fit no shape of the menu (`slotproof_air::shape`).
+    #[error(
+        "shard {shard} of subblock {subblock} (steps {}..{}): table {table} needs 2^{log_height} rows, no shard shape has more than 2^{largest}, and one step cannot be cut",
+        steps.start,
+        steps.end
+    )]
+    NoShapeFits {
+        subblock: usize,
+        shard: usize,
+        steps: core::ops::Range<usize>,
+        table: &'static str,
+        log_height: usize,
+        largest: usize,
+    },
     /// A shard's planned device memory exceeds the budget even cut as far as it goes.
     #[error(
         "shard {shard} of subblock {subblock} (steps {}..{}) needs {needed} bytes of device memory (planned) and cannot be cut to fit the {available} bytes available",

@@ -109,6 +109,17 @@ pub enum VerifyError {
     RootClaims(crate::aggregate::ClaimsError),
     #[error("aggregated proof: shard {shard} has a malformed shape")]
     ShardShape { shard: usize },
+    /// A shard proof whose tables' heights are not a shape of the menu
+    /// (`slotproof_air::shape::SHARD_SHAPES`): `table` is the one that differs from the
+    /// nearest shape (see `slotproof_air::shape::off_menu_table`).
+    #[error(
+        "shard {shard}: its tables' heights are no shard shape (table {table} has 2^{log_height} rows)"
+    )]
+    ShapeNotInMenu {
+        shard: usize,
+        table: &'static str,
+        log_height: usize,
+    },
     #[error("aggregated proof: the tree's keys cannot be rebuilt: {reason}")]
     Keys { reason: String },
     #[error("aggregated proof: the root proof is rejected: {reason}")]
@@ -165,17 +176,31 @@ macro_rules! verify_shards {
                     subblock: s.subblock,
                 });
             }
-            prover
-                .verify_bytes(&airs, &s.proof, &pv)
-                .map_err(|e| VerifyError::ShardRejected {
-                    shard: k,
-                    reason: e.to_string(),
-                })?;
+            let rejected = |e: slotproof_prover::VerifyError| VerifyError::ShardRejected {
+                shard: k,
+                reason: e.to_string(),
+            };
+            let shard_proof = slotproof_prover::proof_from_bytes(&s.proof).map_err(rejected)?;
+            check_menu_shape(k, &shard_proof.degree_bits)?;
+            prover.verify(&airs, &shard_proof, &pv).map_err(rejected)?;
             values.push(pv);
         }
 
         ChainValues::$F(values)
     }};
+}
+
+/// A shard proof's tables' log heights are a shape of the menu: what lets a verifier hold a
+/// fixed set of leaf programs (a shard of another shape would need a program of its own).
+pub(crate) fn check_menu_shape(shard: usize, degree_bits: &[usize]) -> Result<(), VerifyError> {
+    match slotproof_air::shape::off_menu_table(degree_bits) {
+        None => Ok(()),
+        Some((t, table)) => Err(VerifyError::ShapeNotInMenu {
+            shard,
+            table,
+            log_height: degree_bits.get(t).copied().unwrap_or(0),
+        }),
+    }
 }
 
 /// The verified shards' public values, per field.

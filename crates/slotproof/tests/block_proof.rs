@@ -175,3 +175,116 @@ fn babybear_block_proof_verifies_and_unknown_fields_are_rejected() {
         Err(VerifyError::Unsupported(_))
     ));
 }
+
+/// Shard 1 of the `transfers` proof made again with its CPU table one doubling past its shape:
+/// a valid STARK proof of the same statement, but of a shape off the menu.
+fn off_menu_shard_proof(proof: &BlockProof) -> Vec<u8> {
+    use p3_field::PrimeCharacteristicRing;
+    use slotproof::air::shard::{CPU, Padding, ShardStream, plan_shards};
+    use slotproof::air::{EvmAir, shape::SHARD_SHAPES};
+    use slotproof::executor::{ExecuteOptions, execute_block};
+    use slotproof::prover::{CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes};
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
+    let exec = execute_block(
+        &BlockInput::from_path(path).unwrap(),
+        &ExecuteOptions::default(),
+    )
+    .unwrap();
+    let trace = &exec.subblocks[0].trace;
+    let ranges = plan_shards(trace, 64).unwrap();
+    let stream = ShardStream::new(trace, &ranges).unwrap();
+    let menu = stream
+        .generate_padded::<KoalaBear>(ranges[1].clone(), &Padding::Menu)
+        .unwrap();
+    assert_eq!(menu.shape, Some(0));
+    let mut heights = SHARD_SHAPES[0].log_heights;
+    heights[CPU] += 1;
+    let shard = stream
+        .generate_padded::<KoalaBear>(ranges[1].clone(), &Padding::LogHeights(heights))
+        .unwrap();
+    // The statement the block proof's shard 1 makes (binding included).
+    let public_values: Vec<Vec<KoalaBear>> = proof.shards[1]
+        .public_values
+        .iter()
+        .map(|v| v.iter().map(|&x| KoalaBear::from_u32(x)).collect())
+        .collect();
+    let prover: CpuShardProver<KoalaBear> = ShardProver::cpu(FriSettings::DEFAULT);
+    let airs = EvmAir::shard_airs();
+    let stark = prover
+        .prove(&airs, &shard.traces, &public_values)
+        .expect("proves");
+    prover
+        .verify(&airs, &stark, &public_values)
+        .expect("a valid proof, whatever its shape");
+    proof_to_bytes(&stark).unwrap()
+}
+
+#[test]
+fn a_shard_proof_of_a_shape_off_the_menu_is_rejected() {
+    let (proof, _) = proved();
+    let off_menu = off_menu_shard_proof(proof);
+    let mut p = proof.clone();
+    p.shards[1].proof = off_menu;
+    assert_eq!(
+        verify_block_proof(&reencode(&p)),
+        Err(VerifyError::ShapeNotInMenu {
+            shard: 1,
+            table: "cpu",
+            log_height: slotproof::air::shape::SHARD_SHAPES[0].log_heights[0] + 1,
+        })
+    );
+}
+
+#[test]
+fn an_aggregated_proof_naming_a_shape_off_the_menu_is_rejected() {
+    use slotproof::aggregated::{
+        AGGREGATED_PROOF_VERSION, AggregatedProof, CompactClaims, ShardShape,
+    };
+    use slotproof::air::shape::SHARD_SHAPES;
+    let (proof, _) = proved();
+    let menu: Vec<u8> = SHARD_SHAPES[0]
+        .log_heights
+        .iter()
+        .map(|&h| h as u8)
+        .collect();
+    let v3 = |degree_bits: Vec<Vec<u8>>| {
+        AggregatedProof {
+            version: AGGREGATED_PROOF_VERSION,
+            field: proof.field.clone(),
+            block: proof.block.clone(),
+            subblocks: CompactClaims::encode(&proof.subblocks),
+            coverage_version: proof.coverage_version,
+            shards: proof
+                .shards
+                .iter()
+                .zip(degree_bits)
+                .map(|(s, degree_bits)| ShardShape {
+                    subblock: s.subblock,
+                    degree_bits,
+                })
+                .collect(),
+            // No root keys or proof: the shapes are checked before they are read.
+            root_keys: Vec::new(),
+            root_proof: Vec::new(),
+        }
+        .to_bytes()
+        .unwrap()
+    };
+    // Menu shapes pass the shape check and reach the (missing) root proof.
+    let on_menu = vec![menu.clone(); proof.shards.len()];
+    assert!(matches!(
+        verify_block_proof(&v3(on_menu.clone())),
+        Err(VerifyError::Malformed(m)) if m.starts_with("root proof")
+    ));
+    let mut off_menu = on_menu;
+    off_menu[2][slotproof::air::shard::MULDIV] += 1;
+    assert_eq!(
+        verify_block_proof(&v3(off_menu)),
+        Err(VerifyError::ShapeNotInMenu {
+            shard: 2,
+            table: "muldiv",
+            log_height: usize::from(menu[slotproof::air::shard::MULDIV]) + 1,
+        })
+    );
+}

@@ -50,43 +50,48 @@ fn check_reports(proved: &ProvedBlock) {
     }
 }
 
+/// Every `transfers` shard has the smallest shape, so its parts would be padded to the same
+/// shape: a budget under the plan of that shape is a typed error at once, not a cut down to one
+/// step. (Cutting a shard of a larger shape until its parts fit: `memory.rs` unit tests, which
+/// need no proof of a full-size shard.)
 #[test]
-fn a_budget_cuts_shards_until_each_fits_and_the_proof_verifies() {
+fn a_budget_under_the_smallest_shape_is_refused_without_cutting() {
     let whole = prove(None).unwrap();
     check_reports(&whole);
-    assert!(whole.shards.iter().all(|r| !r.cut_to_fit));
-    let largest = whole.max_planned_device_bytes();
-    let big_steps = whole.shards.iter().map(|r| r.steps.len()).max().unwrap();
-    assert!(big_steps > 4, "a shard to cut ({big_steps} steps)");
-
-    // The largest shard no longer fits; every shard that did still does.
-    let budget = largest - 1;
-    let cut = prove(Some(budget)).unwrap();
-    check_reports(&cut);
-    assert!(cut.shards.len() > whole.shards.len());
-    assert!(cut.shards.iter().any(|r| r.cut_to_fit));
-    for r in &cut.shards {
-        assert!(r.planned_device_bytes <= budget, "{r:?} over {budget}");
-    }
-    // Shards under the budget were left as they were.
-    for w in whole
-        .shards
-        .iter()
-        .filter(|r| r.planned_device_bytes <= budget)
-    {
-        assert!(
-            cut.shards
-                .iter()
-                .any(|c| c.subblock == w.subblock && c.steps == w.steps && !c.cut_to_fit),
-            "{w:?} was cut"
-        );
-    }
-    let bytes = cut.proof.to_bytes().unwrap();
-    verify_block_proof(&bytes).unwrap();
-    assert_eq!(
-        cut.proof.block, whole.proof.block,
-        "the same block, proven in more shards"
+    assert!(
+        whole
+            .shards
+            .iter()
+            .all(|r| !r.cut_to_fit && r.shape == Some(0))
     );
+    let plan = whole.max_planned_device_bytes();
+    assert!(whole.shards.iter().all(|r| r.planned_device_bytes == plan));
+    let big = whole.shards.iter().max_by_key(|r| r.steps.len()).unwrap();
+    assert!(big.steps.len() > 4, "a shard that could be cut ({big:?})");
+    match prove(Some(plan - 1)) {
+        Err(ProveError::OutOfDeviceMemory {
+            subblock: 0,
+            shard: 0,
+            steps,
+            needed,
+            available,
+        }) => {
+            assert_eq!(
+                steps, whole.shards[0].steps,
+                "the whole first shard, not a part"
+            );
+            assert_eq!(needed, plan);
+            assert_eq!(available, plan - 1);
+        }
+        other => panic!(
+            "expected OutOfDeviceMemory, got {:?}",
+            other.map(|p| p.shards.len())
+        ),
+    }
+    // A budget the shape fits cuts nothing: the same proof.
+    let fits = prove(Some(plan)).unwrap();
+    assert!(fits.proof.to_bytes().unwrap() == whole.proof.to_bytes().unwrap());
+    verify_block_proof(&fits.proof.to_bytes().unwrap()).unwrap();
 }
 
 #[test]

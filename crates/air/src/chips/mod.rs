@@ -10,3 +10,17 @@ pub mod muldiv;
 pub mod opcode_table;
 pub mod range;
 pub mod stack_boundary;
+
+/// Fewest rows of a table (the prover's smallest trace).
+pub const MIN_ROWS: usize = 4;
+
+/// A table's natural height for `rows` used rows: the next power of two, at least
+/// [`MIN_ROWS`]. A shard may pad a table further (to its shape's height, `crate::shape`).
+pub fn natural_height(rows: usize) -> usize {
+    rows.next_power_of_two().max(MIN_ROWS)
+}
+
+/// Log2 of [`natural_height`].
+pub fn natural_log_height(rows: usize) -> usize {
+    natural_height(rows).trailing_zeros() as usize
+}

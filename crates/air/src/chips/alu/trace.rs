@@ -26,6 +26,41 @@ pub struct AluCounts {
     pub and8: Vec<u32>,
 }
 
+/// The byte pairs of a bitwise operation's operands that it looks up on the byte-AND bus, low
+/// byte of each limb first.
+fn byte_pairs<'a>(
+    a: &'a [u16; LIMBS],
+    b: &'a [u16; LIMBS],
+) -> impl Iterator<Item = (u16, u16)> + 'a {
+    (0..LIMBS).flat_map(move |k| {
+        [0, 8].map(move |shift| ((a[k] >> shift) & 0xff, (b[k] >> shift) & 0xff))
+    })
+}
+
+/// How many distinct byte pairs `ops` look up on the byte-AND bus: the rows of the bitwise
+/// table, known before the ALU trace is generated (a shard's shape is chosen first).
+pub fn and_pairs_used(ops: &[AluOp]) -> usize {
+    let mut seen = vec![0u64; (1 << 16) / 64];
+    let mut count = 0;
+    for op in ops.iter().filter(|op| {
+        matches!(
+            ALU_OPS.iter().position(|&o| o == op.opcode),
+            Some(F_AND | F_OR | F_XOR)
+        )
+    }) {
+        let (a, b) = (limbs(&op.a), limbs(&op.b));
+        for (x, y) in byte_pairs(&a, &b) {
+            let pair = ((x as usize) << 8) | y as usize;
+            let (word, bit) = (pair / 64, 1u64 << (pair % 64));
+            if seen[word] & bit == 0 {
+                seen[word] |= bit;
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
 fn fill<F: PrimeField32>(
     row: &mut AluCols<F>,
     op: &AluOp,
@@ -92,21 +127,19 @@ fn fill<F: PrimeField32>(
         row.d[k] = (F::from_u16(a[k]) - F::from_u16(b[k])).inverse();
     }
     if flag == F_AND || flag == F_OR || flag == F_XOR {
-        for k in 0..LIMBS {
-            for (h, shift) in [(0, 0), (1, 8)] {
-                let (x, y) = ((a[k] >> shift) & 0xff, (b[k] >> shift) & 0xff);
-                row.a_bytes[2 * k + h] = F::from_u16(x);
-                row.b_bytes[2 * k + h] = F::from_u16(y);
-                row.and_bytes[2 * k + h] = F::from_u16(x & y);
-                ands.push(((x as u32) << 8) | y as u32);
-            }
+        for (i, (x, y)) in byte_pairs(&a, &b).enumerate() {
+            row.a_bytes[i] = F::from_u16(x);
+            row.b_bytes[i] = F::from_u16(y);
+            row.and_bytes[i] = F::from_u16(x & y);
+            ands.push(((x as u32) << 8) | y as u32);
         }
     }
 }
 
-/// The ALU trace (padded with zero rows) and its lookup counts.
-pub fn generate<F: PrimeField32>(ops: &[AluOp]) -> (RowMajorMatrix<F>, AluCounts) {
-    let height = ops.len().next_power_of_two().max(4);
+/// The ALU trace (padded with zero rows to `height`, a power of two, at least one row per
+/// operation) and its lookup counts.
+pub fn generate<F: PrimeField32>(ops: &[AluOp], height: usize) -> (RowMajorMatrix<F>, AluCounts) {
+    debug_assert!(height.is_power_of_two() && height >= ops.len());
     let mut values = F::zero_vec(height * NUM_ALU_COLS);
     let chunk = 1024;
     let parts: Vec<(Vec<u32>, Vec<u32>)> = values

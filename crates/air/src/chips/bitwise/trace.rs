@@ -5,16 +5,14 @@ use p3_matrix::dense::RowMajorMatrix;
 
 use super::columns::{BitwiseCols, NUM_BITWISE_COLS};
 
-/// Fewest rows of a table (the prover's smallest trace).
-const MIN_ROWS: usize = 4;
-
 /// One row per byte pair `(x, y)` that is looked up (`counts[256 x + y] > 0`), in increasing
-/// order, with its count; then rows of the pair (0, 0) with multiplicity 0 up to a power of two.
+/// order, with its count; then rows of the pair (0, 0) with multiplicity 0 up to `height` (a
+/// power of two, at least one row per pair looked up).
 ///
 /// Only the pairs a shard uses are rows: every row is a correct AND by its bit constraints,
 /// whichever pairs the table holds, so the table need not list all 2^16. A shard of a few
 /// hundred steps then commits a few hundred rows instead of 65,536.
-pub fn generate<F: PrimeField32>(counts: &[u32]) -> RowMajorMatrix<F> {
+pub fn generate<F: PrimeField32>(counts: &[u32], height: usize) -> RowMajorMatrix<F> {
     assert_eq!(counts.len(), 1 << 16);
     let used: Vec<(usize, u32)> = counts
         .iter()
@@ -22,7 +20,7 @@ pub fn generate<F: PrimeField32>(counts: &[u32]) -> RowMajorMatrix<F> {
         .filter(|&(_, &c)| c > 0)
         .map(|(pair, &c)| (pair, c))
         .collect();
-    let height = used.len().next_power_of_two().max(MIN_ROWS);
+    debug_assert!(height.is_power_of_two() && height >= used.len());
     let mut values = F::zero_vec(height * NUM_BITWISE_COLS);
     for (row, &(pair, count)) in values.chunks_exact_mut(NUM_BITWISE_COLS).zip(&used) {
         let cols: &mut BitwiseCols<F> = row.borrow_mut();
@@ -42,6 +40,7 @@ mod tests {
     use p3_matrix::Matrix;
 
     use super::*;
+    use crate::chips::{MIN_ROWS, natural_height};
 
     #[test]
     fn only_used_pairs_are_rows_padded_to_a_power_of_two() {
@@ -49,7 +48,7 @@ mod tests {
         counts[(0xf0 << 8) | 0x3c] = 2;
         counts[(0x01 << 8) | 0xff] = 1;
         counts[(0xff << 8) | 0xff] = 5;
-        let t = generate::<KoalaBear>(&counts);
+        let t = generate::<KoalaBear>(&counts, natural_height(3));
         assert_eq!(t.height(), 4);
         let row = |r: usize| -> (u32, u32, u32) {
             let v: Vec<u32> = t
@@ -65,6 +64,9 @@ mod tests {
         assert_eq!(row(1), (0xf0, 0x3c, 2));
         assert_eq!(row(2), (0xff, 0xff, 5));
         assert_eq!(row(3), (0, 0, 0));
-        assert_eq!(generate::<KoalaBear>(&vec![0; 1 << 16]).height(), MIN_ROWS);
+        assert_eq!(
+            generate::<KoalaBear>(&vec![0; 1 << 16], natural_height(0)).height(),
+            MIN_ROWS
+        );
     }
 }

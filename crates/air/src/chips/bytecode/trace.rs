@@ -107,15 +107,22 @@ fn fill_code<F: PrimeField32>(
     start + len
 }
 
-/// The bytecode trace (codes in increasing id order), padded with a zero code to a power of
-/// two. Returns the trace and the opcode-table lookup counts of its opcode bytes.
+/// Rows the bytecode trace of `codes` needs: every code's padded bytes and at least one row of
+/// the zero code that pads it.
+pub fn rows<'c, 'a: 'c>(codes: impl IntoIterator<Item = &'c CodeUse<'a>>) -> usize {
+    codes.into_iter().map(|c| c.padded_len()).sum::<usize>() + 1
+}
+
+/// The bytecode trace (codes in increasing id order), padded with a zero code to `height` rows
+/// (a power of two, at least [`rows`]). Returns the trace and the opcode-table lookup counts of
+/// its opcode bytes (the zero code's included: its rows are checked like any code's).
 pub fn generate<F: PrimeField32>(
     codes: &[CodeUse<'_>],
+    height: usize,
     bytes_rc: &mut RangeCounts,
     u16_rc: &mut RangeCounts,
 ) -> (RowMajorMatrix<F>, [u32; 256]) {
-    let total: usize = codes.iter().map(|c| c.padded_len()).sum();
-    let height = (total + 1).next_power_of_two().max(4);
+    debug_assert!(height.is_power_of_two() && height >= rows(codes.iter()));
     let mut values = F::zero_vec(height * NUM_BYTECODE_COLS);
     let mut opcode_counts = [0u32; 256];
     let mut r = 0;

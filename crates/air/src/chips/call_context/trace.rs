@@ -8,9 +8,6 @@ use super::columns::{CallContextCols, NUM_CALL_CONTEXT_COLS};
 use crate::chips::range::trace::RangeCounts;
 use crate::word::LIMBS;
 
-/// Fewest rows of a table (the prover's smallest trace).
-const MIN_ROWS: usize = 4;
-
 /// The reads of one shard: per (context, opcode), the value its first read pushed and the
 /// number of reads. A later read of another value finds no row of its own (its step does not
 /// prove).
@@ -20,19 +17,25 @@ pub struct CallContextReads {
 }
 
 impl CallContextReads {
+    /// Rows the call-context trace needs: one per (context, opcode).
+    pub fn rows(&self) -> usize {
+        self.reads.len()
+    }
+
     pub fn add(&mut self, ctx: u32, opcode: u8, value: [u16; LIMBS]) {
         self.reads.entry((ctx, opcode)).or_insert((value, 0)).1 += 1;
     }
 }
 
-/// One row per (context, opcode) in key order, then zero rows up to a power of two. The range
-/// lookups go into `u16s` and `bytes`.
+/// One row per (context, opcode) in key order, then zero rows up to `height` (a power of two,
+/// at least one row per key). The range lookups go into `u16s` and `bytes`.
 pub fn generate<F: PrimeField32>(
     reads: &CallContextReads,
+    height: usize,
     u16s: &mut RangeCounts,
     bytes: &mut RangeCounts,
 ) -> RowMajorMatrix<F> {
-    let height = reads.reads.len().next_power_of_two().max(MIN_ROWS);
+    debug_assert!(height.is_power_of_two() && height >= reads.rows());
     let mut values = F::zero_vec(height * NUM_CALL_CONTEXT_COLS);
     let mut prev: Option<u32> = None;
     for (row, (&(ctx, opcode), &(value, mult))) in values

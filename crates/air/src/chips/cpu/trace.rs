@@ -299,15 +299,17 @@ pub struct CpuCounts {
     pub push: HashMap<(u32, u32), u32>,
 }
 
-/// The CPU rows of steps `range` and their public values.
+/// The CPU rows of steps `range` and their public values, padded to `height` rows (a power of
+/// two, at least one row per step).
 pub fn generate<F: PrimeField32>(
     trace: &SubblockTrace,
     an: &SubblockAnalysis,
     range: core::ops::Range<usize>,
+    height: usize,
     u16_rc: &mut RangeCounts,
 ) -> (RowMajorMatrix<F>, CpuPublic<F>, CpuCounts) {
     let rows = range.len();
-    let height = rows.next_power_of_two().max(4);
+    debug_assert!(height.is_power_of_two() && height >= rows);
     let mut values = F::zero_vec(height * NUM_CPU_COLS);
     let mut counts = CpuCounts {
         opcodes: [0; 256],

@@ -479,10 +479,38 @@ fn fill<F: PrimeField32>(
     }
 }
 
-/// The multiplication chip's trace (padded with zero rows) and its lookup counts.
+/// The rows of the multiplication chip for `ops`, in order (MULMOD three, EXP a head and its
+/// chain, the others one).
+pub struct MulDivRows<'a>(Vec<Job<'a>>);
+
+impl<'a> MulDivRows<'a> {
+    pub fn of(ops: &'a [AluOp]) -> Self {
+        Self(ops.iter().flat_map(rows_of).collect())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The multiplication chip's trace of `ops` at its natural height, and its lookup counts.
 pub fn generate<F: PrimeField32>(ops: &[AluOp]) -> (RowMajorMatrix<F>, MulDivCounts) {
-    let jobs: Vec<Job<'_>> = ops.iter().flat_map(rows_of).collect();
-    let height = jobs.len().next_power_of_two().max(4);
+    let rows = MulDivRows::of(ops);
+    generate_rows(&rows, crate::chips::natural_height(rows.len()))
+}
+
+/// The multiplication chip's trace of `rows` (padded with zero rows to `height`, a power of
+/// two, at least `rows.len()`) and its lookup counts.
+pub fn generate_rows<F: PrimeField32>(
+    rows: &MulDivRows<'_>,
+    height: usize,
+) -> (RowMajorMatrix<F>, MulDivCounts) {
+    let jobs = &rows.0;
+    debug_assert!(height.is_power_of_two() && height >= jobs.len());
     let mut values = F::zero_vec(height * NUM_MULDIV_COLS);
     let chunk = 1024;
     let parts: Vec<(Vec<u32>, Vec<u32>, Vec<u32>)> = values

@@ -19,17 +19,31 @@ pub struct StackToken {
 /// A resume token: `(ctx, callee, pc, sp, code id)`.
 pub type ResumeToken = [u32; 5];
 
-/// The boundary trace: stack tokens provided / taken, resume tokens provided / taken.
+/// Rows the boundary trace needs: stack and resume tokens share rows.
+pub fn rows(
+    stack_init: &[StackToken],
+    stack_fin: &[StackToken],
+    resume_init: &[ResumeToken],
+    resume_fin: &[ResumeToken],
+) -> usize {
+    let n_stack = stack_init.len() + stack_fin.len();
+    let n_resume = resume_init.len() + resume_fin.len();
+    n_stack.max(n_resume)
+}
+
+/// The boundary trace: stack tokens provided / taken, resume tokens provided / taken, then
+/// zero rows up to `height` (a power of two, at least [`rows`]).
 pub fn generate<F: PrimeField32>(
     stack_init: &[StackToken],
     stack_fin: &[StackToken],
     resume_init: &[ResumeToken],
     resume_fin: &[ResumeToken],
+    height: usize,
     u16_rc: &mut RangeCounts,
 ) -> RowMajorMatrix<F> {
-    let n_stack = stack_init.len() + stack_fin.len();
-    let n_resume = resume_init.len() + resume_fin.len();
-    let height = n_stack.max(n_resume).next_power_of_two().max(4);
+    debug_assert!(
+        height.is_power_of_two() && height >= rows(stack_init, stack_fin, resume_init, resume_fin)
+    );
     let mut values = F::zero_vec(height * NUM_BOUNDARY_COLS);
     let mut rows = values.chunks_exact_mut(NUM_BOUNDARY_COLS);
     let stack = stack_init

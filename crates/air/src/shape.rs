@@ -1,0 +1,242 @@
+//! The fixed menu of shard shapes.
+//!
+//! A shard's tables are padded to one of a few fixed height profiles, so that the recursion
+//! program verifying a shard proof (which depends on its tables' heights) is one of a few
+//! known programs, not one per block. The block prover gives each shard the smallest shape
+//! that fits it ([`smallest_fitting`]) and cuts a shard that fits none; a verifier accepts only
+//! shard proofs of these shapes ([`menu_index`], [`off_menu_table`]).
+//!
+//! **The menu, and why** (measured 2026-12-06 on the natural heights, i.e. the next power of
+//! two of each table's rows, of every shard of the repository's fixtures, both mainnet blocks,
+//! EEST `worst_jumps`, a generated 8 Mgas block and 1 Mgas prover-killer blocks; cost = committed
+//! cells, main + LogUp + quotient columns at trace height, per row: cpu 300, muldiv 602, alu
+//! 268, boundary 116, bytecode 77, call context 50, bitwise 33). A shard's cost is dominated by
+//! its CPU, multiplication and ALU tables and, on mainnet, its bytecode table, and the shards
+//! measured fall into four families, one shape each:
+//!
+//! | shape | cpu | bytecode | alu | bitwise | boundary | muldiv | call ctx | cells | for |
+//! |---|---|---|---|---|---|---|---|---|---|
+//! | 0 small | 2^12 | 2^12 | 2^11 | 2^11 | 2^8 | 2^11 | 2^8 | 4.9 M | tests (shards of up to 2^11 steps, tables capped at 2^11 rows), system-call shards (34 steps), small blocks (`token`: 3.0 M natural) |
+//! | 1 full | 2^16 | 2^14 | 2^14 | 2^16 | 2^8 | 2^14 | 2^10 | 38.9 M | full shards of generated and EEST blocks: `mixed`, `keccak`, 8 Mgas (up to 37.7 M natural: `[16, 11, 8, 14, 16, 4, 8, 16, 14, 8]`), SHL/SHR/SAR and DIV loops (35–38 M) |
+//! | 2 mainnet | 2^16 | 2^18 | 2^14 | 2^13 | 2^10 | 2^13 | 2^10 | 51.1 M | mainnet shards: they run many contracts (21688509: bytecode 2^18, `[16, 18, 8, 13, 11, 7, 8, 16, 11, 8]`, 44.8 M natural) |
+//! | 3 multiplication-heavy | 2^16 | 2^14 | 2^15 | 2^16 | 2^12 | 2^16 | 2^10 | 73.3 M | EXP and MULMOD loops (muldiv 2^16 at 926 EXP steps or 65,536 MULMOD steps: 41–61 M natural) |
+//!
+//! The opcode table (2^8) and the range tables (2^8, 2^16) keep their fixed sizes.
+//!
+//! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
+//!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
+//!   shard into about four whose bytecode tables together are as tall, while each new shard
+//!   adds a leaf proof to the aggregation (about as costly as a full shard proof); and giving
+//!   every full shard 2^18 rows would cost 20 M cells (+50%) where generated blocks use 2^11.
+//! - **Multiplication-heavy shards get their own shape** because a multiplication row is the
+//!   widest (602 cells): with 2^16 of them in the full shape every ordinary full shard would
+//!   pay +30 M cells, and without the shape the cutter cuts an EXP shard into 4 (x3.75 cells,
+//!   4 leaves) to fit 2^14.
+//! - **The small shape is what tests pay**: a 64-step test shard commits 1.5 M cells at its
+//!   natural heights and 4.9 M in shape 0; a bigger small shape would slow every test, a
+//!   smaller one would send 2^10–2^12-step test shards and small blocks to the full shape.
+//! - **What it costs** (committed cells, padded / natural): 21688509 x1.14, 22615247 x1.49 (its
+//!   one shard has 30 k steps: CPU 2^15 padded to 2^16), `mixed` x1.72 (its 11 k-step tail
+//!   shard takes the full shape), generated 8 Mgas x1.36, `keccak` x1.10, EEST `worst_jumps`
+//!   x2.00 (CPU-only shards carry the full shape's ALU and multiplication tables), EXP loop
+//!   x1.78, MULMOD loop x1.38, DIV x1.35, shifts x1.05; no shard count changed.
+
+use crate::EvmAir;
+use crate::shard::NUM_INSTANCES;
+
+/// Tables of a shard, in [`EvmAir::shard_airs`] order.
+pub const NUM_SHARD_TABLES: usize = NUM_INSTANCES;
+
+/// One shard shape: every table's log height, in [`EvmAir::shard_airs`] order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShardShape {
+    pub log_heights: [usize; NUM_SHARD_TABLES],
+}
+
+impl ShardShape {
+    /// Whether a shard whose tables need `natural` log heights fits this shape.
+    pub fn fits(&self, natural: &[usize; NUM_SHARD_TABLES]) -> bool {
+        self.log_heights.iter().zip(natural).all(|(s, n)| n <= s)
+    }
+}
+
+// Columns: cpu, bytecode, opcode table, alu, bitwise, boundary, range u8, range u16, muldiv,
+// call context.
+const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
+    ShardShape { log_heights }
+}
+
+/// The menu, cheapest first (committed cells), so the first shape that fits is the cheapest
+/// that fits. Shapes 2 and 3 are not nested: a shard needing both a tall bytecode and a tall
+/// multiplication table fits neither and is cut. See the module docs for the measurements.
+pub const SHARD_SHAPES: [ShardShape; 4] = [
+    shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8]),
+    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10]),
+    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10]),
+    shape([16, 14, 8, 15, 16, 12, 8, 16, 16, 10]),
+];
+
+/// The index of the smallest shape of the menu a shard whose tables need `natural` log heights
+/// fits, `None` if it fits none (it must be cut).
+pub fn smallest_fitting(natural: &[usize; NUM_SHARD_TABLES]) -> Option<usize> {
+    SHARD_SHAPES.iter().position(|s| s.fits(natural))
+}
+
+/// The index of the shape whose log heights are exactly `log_heights`, `None` if none is.
+pub fn menu_index(log_heights: &[usize]) -> Option<usize> {
+    SHARD_SHAPES
+        .iter()
+        .position(|s| s.log_heights.as_slice() == log_heights)
+}
+
+/// The tallest log height any shape of the menu has for table `t`.
+pub fn tallest(t: usize) -> usize {
+    SHARD_SHAPES
+        .iter()
+        .map(|s| s.log_heights[t])
+        .max()
+        .unwrap_or(0)
+}
+
+/// A table of a shard that keeps it out of every shape of the menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow {
+    /// Its instance index.
+    pub index: usize,
+    pub table: &'static str,
+    /// Its log height.
+    pub log_height: usize,
+    /// The tallest log height the menu has for it.
+    pub largest: usize,
+}
+
+/// The menu's last shape (the costliest).
+pub fn largest() -> &'static ShardShape {
+    &SHARD_SHAPES[SHARD_SHAPES.len() - 1]
+}
+
+/// Why a shard needing `natural` log heights fits no shape: the first table (in instance
+/// order) taller than any shape has it, else (each table fits some shape, no one shape all of
+/// them) the first table taller than the largest shape has it; `None` if it fits a shape.
+pub fn overflow(natural: &[usize; NUM_SHARD_TABLES]) -> Option<Overflow> {
+    if smallest_fitting(natural).is_some() {
+        return None;
+    }
+    let limit = |t: usize| tallest(t);
+    let t = (0..NUM_SHARD_TABLES)
+        .find(|&t| natural[t] > limit(t))
+        .or_else(|| (0..NUM_SHARD_TABLES).find(|&t| natural[t] > largest().log_heights[t]))?;
+    let largest = if natural[t] > limit(t) {
+        limit(t)
+    } else {
+        largest().log_heights[t]
+    };
+    Some(Overflow {
+        index: t,
+        table: EvmAir::shard_airs()[t].name(),
+        log_height: natural[t],
+        largest,
+    })
+}
+
+/// Why a proof's table heights are not a shape of the menu: the first table (index and name)
+/// that differs from the nearest shape (the one differing in the fewest tables; the cheaper on
+/// a tie). `None` if the heights are a shape of the menu; a wrong table count names no table
+/// (`Some((NUM_SHARD_TABLES, "table count"))`).
+pub fn off_menu_table(log_heights: &[usize]) -> Option<(usize, &'static str)> {
+    if log_heights.len() != NUM_SHARD_TABLES {
+        return Some((NUM_SHARD_TABLES, "table count"));
+    }
+    let differing = |s: &ShardShape| -> Vec<usize> {
+        (0..NUM_SHARD_TABLES)
+            .filter(|&t| s.log_heights[t] != log_heights[t])
+            .collect()
+    };
+    let nearest = SHARD_SHAPES
+        .iter()
+        .min_by_key(|s| differing(s).len())
+        .expect("the menu is not empty");
+    let t = *differing(nearest).first()?;
+    Some((t, EvmAir::shard_airs()[t].name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::FIXED_LOG_HEIGHTS;
+
+    #[test]
+    fn shapes_are_distinct_and_keep_the_fixed_tables() {
+        for (i, a) in SHARD_SHAPES.iter().enumerate() {
+            for b in &SHARD_SHAPES[i + 1..] {
+                assert_ne!(a, b);
+                // A later shape is never one an earlier one holds (it would never be chosen).
+                assert!(!a.fits(&b.log_heights), "{a:?} holds {b:?}");
+            }
+        }
+        for s in &SHARD_SHAPES {
+            for (h, fixed) in s.log_heights.iter().zip(FIXED_LOG_HEIGHTS) {
+                if let Some(f) = fixed {
+                    assert_eq!(*h, f);
+                }
+            }
+            // Every shape holds the smallest: a shard of shape 0 cannot shrink by being cut (the
+            // block prover's device-memory re-cut relies on it).
+            assert!(s.fits(&SHARD_SHAPES[0].log_heights));
+            // The prover's smallest trace is 4 rows.
+            assert!(s.log_heights.iter().all(|&h| h >= 2));
+        }
+    }
+
+    #[test]
+    fn the_smallest_fitting_shape_is_chosen() {
+        let mut tiny = [2; NUM_SHARD_TABLES];
+        for (h, fixed) in tiny.iter_mut().zip(FIXED_LOG_HEIGHTS) {
+            *h = fixed.unwrap_or(2);
+        }
+        assert_eq!(smallest_fitting(&tiny), Some(0));
+        let first = SHARD_SHAPES[0].log_heights;
+        assert_eq!(smallest_fitting(&first), Some(0));
+        let mut above_first = first;
+        above_first[crate::shard::CPU] += 1;
+        assert_eq!(smallest_fitting(&above_first), Some(1));
+        let mut too_tall = largest().log_heights;
+        too_tall[crate::shard::MULDIV] += 1;
+        assert_eq!(smallest_fitting(&too_tall), None);
+        assert_eq!(
+            overflow(&too_tall),
+            Some(Overflow {
+                index: crate::shard::MULDIV,
+                table: "muldiv",
+                log_height: too_tall[crate::shard::MULDIV],
+                largest: largest().log_heights[crate::shard::MULDIV],
+            })
+        );
+        assert_eq!(overflow(&largest().log_heights), None);
+    }
+
+    #[test]
+    fn off_menu_heights_name_a_table() {
+        for (k, s) in SHARD_SHAPES.iter().enumerate() {
+            assert_eq!(menu_index(&s.log_heights), Some(k));
+            assert_eq!(off_menu_table(&s.log_heights), None);
+        }
+        let mut short = SHARD_SHAPES[1].log_heights;
+        short[crate::shard::ALU] -= 1;
+        assert_eq!(
+            off_menu_table(&short),
+            Some((crate::shard::ALU, "alu")),
+            "a shard short of its shape's alu height"
+        );
+        let mut tall = largest().log_heights;
+        tall[crate::shard::BYTECODE] += 1;
+        assert_eq!(
+            off_menu_table(&tall),
+            Some((crate::shard::BYTECODE, "bytecode"))
+        );
+        assert_eq!(
+            off_menu_table(&[16; 3]),
+            Some((NUM_SHARD_TABLES, "table count"))
+        );
+    }
+}
