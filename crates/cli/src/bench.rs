@@ -341,8 +341,7 @@ fn aggregate_once(
 }
 
 /// The figures and v3 bytes of an aggregation whose wall time (after the last shard proof) was
-/// `wall`. The leaf keys the aggregation made are kept for the verification that follows (a
-/// verifier in another process derives them from the shard shapes).
+/// `wall`.
 fn finish_aggregation(
     proof: &slotproof::BlockProof,
     agg: slotproof::aggregate::AggregatedBlock,
@@ -352,7 +351,6 @@ fn finish_aggregation(
     let v3 = slotproof::aggregated::AggregatedProof::new(proof, &agg)
         .and_then(|p| p.to_bytes())
         .map_err(|e| format!("encoding the aggregated proof: {e}"))?;
-    slotproof::tree_keys::remember_leaf_keys(&agg);
     Ok((
         AggregationFigures {
             leaves: agg.times.leaves.clone(),
@@ -848,7 +846,7 @@ fn document(
             "kernel_times": args.kernel_times,
             "aggregate": !args.no_aggregate,
             "aggregation_overlapped": prover.aggregates(),
-            "aggregation": "the shard proofs aggregated into one proof (block proof v3: leaves, internal nodes, root); proof_size and verification are then the aggregated proof's, verified with the root key the aggregation made (a verifier in another process rebuilds it from the shard shapes: no fixed shapes yet). Overlapped (the default): leaves and internal nodes are proven while later shards are, proving_time_ms includes them, and aggregation_time_ms is the wall time from the last shard proof to the root proven and checked; --aggregate-after: aggregation_time_ms is the whole aggregation, after proving_time_ms",
+            "aggregation": "the shard proofs aggregated into one proof (block proof v3: leaves, internal nodes, root); proof_size and verification are then the aggregated proof's, verified with the verifier's fixed recursion keys. Overlapped (the default): leaves and internal nodes are proven while later shards are, proving_time_ms includes them, and aggregation_time_ms is the wall time from the last shard proof to the root proven and checked; --aggregate-after: aggregation_time_ms is the whole aggregation, after proving_time_ms",
             "security_bits": layer_security_json(),
         },
         "host": host_json(),

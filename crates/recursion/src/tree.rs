@@ -487,11 +487,8 @@ pub fn internal_key_of<B: Backend<ShardConfig>>(
     Ok(*keys.internal.get_or_init(|| values))
 }
 
-/// A backend key's preprocessed commitment as values (a node's key as its parent and the
-/// root's key values name it).
-pub fn commitment_values<B: Backend<ShardConfig>>(
-    key: &NodeKey<B>,
-) -> Result<InternalKey, TreeError> {
+/// A backend key's preprocessed commitment as values.
+fn commitment_values<B: Backend<ShardConfig>>(key: &NodeKey<B>) -> Result<InternalKey, TreeError> {
     let words: Vec<Val> = key
         .common()
         .preprocessed

@@ -48,9 +48,10 @@ pub enum AggregateError {
     #[error(transparent)]
     Claims(#[from] ClaimsError),
     /// The recursion programs are not the ones whose keys verifiers hold (a change to the
-    /// recursion circuits without regenerating `crate::tree_keys::fixed`).
+    /// recursion circuits, the EVM chips or the shape menu without regenerating
+    /// `crate::tree_keys::fixed`).
     #[error(
-        "the internal recursion program is not the one verifiers hold: regenerate the fixed keys \
+        "the recursion programs are not the ones verifiers hold: regenerate the fixed keys \
          (SLOTPROOF_WRITE_FIXED_KEYS=1 cargo test -p slotproof --test fixed_keys)"
     )]
     StaleFixedKeys,
@@ -214,7 +215,7 @@ pub struct AggregatedBlock {
     /// Each shard's EVM tables' log heights (its shape).
     pub shard_degree_bits: Vec<Vec<usize>>,
     /// The internal program's key and each shard's leaf key, as values (what a verifier of
-    /// these shapes derives; [`crate::tree_keys::remember_leaf_keys`] keeps the leaf keys).
+    /// these shapes holds: [`crate::tree_keys`]).
     pub internal_key: InternalKey,
     pub leaf_keys: Vec<InternalKey>,
 }
@@ -327,8 +328,14 @@ pub(crate) fn check_aggregation(
         &proof.subblocks,
         &shard_subblocks,
     )?;
-    // The internal program must be the one verifiers hold, or no verifier accepts the proof.
-    if tree.internal_key != crate::tree_keys::internal_key() {
+    // The programs must be the ones verifiers hold, or no verifier accepts the proof.
+    let fixed_leaves = shard_degree_bits
+        .iter()
+        .map(|bits| crate::tree_keys::leaf_key(bits))
+        .collect::<Option<Vec<_>>>();
+    if tree.internal_key != crate::tree_keys::internal_key()
+        || fixed_leaves.as_ref() != Some(&tree.leaf_keys)
+    {
         return Err(AggregateError::StaleFixedKeys);
     }
     let expected_keys =

@@ -136,7 +136,7 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
     let claimed = claimed_root_values(&proof.block, &subblocks, &shard_subblocks)
         .map_err(VerifyError::RootClaims)?;
 
-    // Only shapes of the menu (which also bounds what a key rebuild proves).
+    // Only shapes of the menu (the verifier holds a leaf key for each).
     let tables = EvmAir::shard_airs().len();
     for (shard, s) in proof.shards.iter().enumerate() {
         if s.degree_bits.len() != tables {

@@ -25,8 +25,8 @@
 //! [`aggregate::aggregate_block`] aggregates a block proof's shard proofs into one root recursion
 //! proof whose circuits check that the shards chain (`slotproof aggregate`);
 //! [`aggregated::AggregatedProof`] is block proof v3 (the claims, the shard shapes, the root
-//! proof), which [`verify_block_proof`] checks as well as v2, rebuilding the root's key from the
-//! shard shapes (no fixed shapes yet).
+//! proof), which [`verify_block_proof`] checks as well as v2, under the recursion programs'
+//! fixed keys ([`tree_keys`]).
 //!
 //! What a valid proof means is the coverage table it carries (`slotproof coverage`): today most of
 //! the EVM is still **trusted**; block-level structure (subblocks cover the block, shards chain,

@@ -1,15 +1,16 @@
-//! The recursion programs' verifying keys as a verifier of block proof v3 holds them.
+//! The recursion programs' verifying keys as a verifier of block proof v3 holds them: all
+//! constants ([`fixed`]), so a verifier checks a root in milliseconds.
 //!
-//! - **The internal and root programs are one each** (every node has the node shape and takes
-//!   its children's keys as inputs: `slotproof_recursion::keys`). Their keys are constants,
-//!   [`fixed`], so a verifier checks a root in milliseconds. The test `tests/fixed_keys.rs`
-//!   derives them again from placeholders and fails, printing the new file, when a change to
-//!   the recursion circuits has made them stale.
-//! - **A leaf program per shard shape.** Its key is derived from a placeholder shard proof of
-//!   the shape (an unchecked prover's proof of zero traces: seconds) and kept for the process;
-//!   [`remember_leaf_keys`] keeps the ones an aggregation has just made.
-
-use std::sync::Mutex;
+//! - **One internal and one root program** (every node has the node shape and takes its
+//!   children's keys as inputs: `slotproof_recursion::keys`).
+//! - **One leaf program per shard shape of the menu** (`slotproof_air::shape::SHARD_SHAPES`):
+//!   a leaf's program follows its shard's shape, and shards come only in those shapes.
+//!
+//! The test `tests/fixed_keys.rs` derives every key again from placeholder proofs (an
+//! unchecked prover's proofs of zero traces of the right shape: `Build::shape_only` emits the
+//! program a real proof of that shape gives) and fails, printing the new file, when a change
+//! to the recursion circuits, the EVM chips or the menu has made them stale; `aggregate_block`
+//! refuses to aggregate under stale keys.
 
 use p3_air::BaseAir;
 use p3_batch_stark::CommonData;
@@ -18,8 +19,9 @@ use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::MerkleCap;
 use slotproof_air::EvmAir;
+use slotproof_air::shape::{SHARD_SHAPES, ShardShape, menu_index};
 use slotproof_prover::{
-    CpuBackend, CpuShardProver, FriSettings, ProverOptions, ShardProver, VerifyError as StarkError,
+    CpuShardProver, FriSettings, ProverOptions, ShardProver, VerifyError as StarkError,
 };
 use slotproof_recursion::MirrorKey;
 use slotproof_recursion::config::{ShardConfig, ShardProof as BatchProof, Val};
@@ -28,11 +30,8 @@ use slotproof_recursion::root::ROOT_SETTINGS;
 use slotproof_recursion::tables::RecursionAir;
 use slotproof_recursion::tables::program::Program;
 use slotproof_recursion::tree::{
-    InternalKey, NodeKind, ROOT_PUBLIC_LEN, TreeChild, circuit_of_shape, commitment_values,
-    placeholder_node,
+    InternalKey, NodeKind, ROOT_PUBLIC_LEN, TreeChild, circuit_of_shape, placeholder_node,
 };
-
-use crate::aggregate::AggregatedBlock;
 
 pub mod fixed;
 
@@ -90,31 +89,41 @@ fn key_of(circuit: &LeafCircuit, settings: FriSettings) -> Result<Vec<Val>, Stri
         .unwrap_or_default())
 }
 
-/// The shard shape the node programs are derived over (`fixtures/transfers.json`'s first
-/// shard; any shape whose leaf fits the node shape gives the same internal and root programs).
-const DERIVATION_SHAPE: [usize; 10] = [6, 8, 8, 2, 2, 2, 8, 16, 2, 2];
-
-/// The node programs' keys derived from placeholders: what [`fixed`] must hold.
+/// Every key [`fixed`] must hold, derived from placeholders.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeKeys {
+pub struct FixedKeys {
     pub internal: Vec<u32>,
     pub root: Vec<u32>,
     pub root_log_heights: Vec<usize>,
+    /// One per shape of the menu, in menu order.
+    pub leaves: Vec<Vec<u32>>,
 }
 
-/// Derive [`NodeKeys`] (seconds: a placeholder shard and a placeholder node are proven, and
-/// the two programs built and committed).
-pub fn derive_node_keys() -> Result<NodeKeys, String> {
-    let shard = placeholder_shard(&DERIVATION_SHAPE)?;
-    let leaf =
-        circuit_of_shape(NodeKind::ShardLeaf, &[as_child(&shard)]).map_err(|e| e.to_string())?;
+/// The leaf circuit of a shape of the menu, from a placeholder shard proof of it.
+fn leaf_circuit(shape: &ShardShape) -> Result<LeafCircuit, String> {
+    let shard = placeholder_shard(&shape.log_heights)?;
+    circuit_of_shape(NodeKind::ShardLeaf, &[as_child(&shard)]).map_err(|e| e.to_string())
+}
+
+/// Derive [`FixedKeys`] (about a minute on 2 cores: a placeholder shard per shape and a
+/// placeholder node are proven, and six programs built and committed).
+pub fn derive_fixed_keys() -> Result<FixedKeys, String> {
+    let canonical = |v: Vec<Val>| -> Vec<u32> { v.iter().map(|x| x.as_canonical_u32()).collect() };
+    let mut leaves = Vec::with_capacity(SHARD_SHAPES.len());
+    let mut first_leaf = None;
+    for shape in &SHARD_SHAPES {
+        let leaf = leaf_circuit(shape)?;
+        leaves.push(canonical(key_of(&leaf, LEAF_SETTINGS)?));
+        first_leaf.get_or_insert(leaf);
+    }
+    // Any node of the node shape gives the same internal and root programs: the first leaf's.
+    let leaf = first_leaf.ok_or("the shape menu is empty")?;
     let node = placeholder_node(LEAF_SETTINGS, leaf).map_err(|e| e.to_string())?;
     let pv = node.instance_public_values();
     let internal = circuit_of_shape(NodeKind::Internal, &[node.child(&pv), node.child(&pv)])
         .map_err(|e| e.to_string())?;
     let root = circuit_of_shape(NodeKind::Root, &[node.child(&pv)]).map_err(|e| e.to_string())?;
-    let canonical = |v: Vec<Val>| v.iter().map(|x| x.as_canonical_u32()).collect();
-    Ok(NodeKeys {
+    Ok(FixedKeys {
         internal: canonical(key_of(&internal, LEAF_SETTINGS)?),
         root: canonical(key_of(&root, ROOT_SETTINGS)?),
         root_log_heights: root
@@ -122,10 +131,11 @@ pub fn derive_node_keys() -> Result<NodeKeys, String> {
             .iter()
             .map(|r| r.padded_rows.trailing_zeros() as usize)
             .collect(),
+        leaves,
     })
 }
 
-impl NodeKeys {
+impl FixedKeys {
     /// The source of [`fixed`] holding these keys.
     pub fn to_source(&self) -> String {
         let list = |v: &[u32]| {
@@ -143,7 +153,10 @@ impl NodeKeys {
              /// The root program's preprocessed commitment (a Merkle cap).\n\
              pub const ROOT_KEY: [u32; {}] = [{}];\n\n\
              /// The root program's table heights (log2), in `TABLE_NAMES` order.\n\
-             pub const ROOT_LOG_HEIGHTS: [usize; {}] = [{}];\n",
+             pub const ROOT_LOG_HEIGHTS: [usize; {}] = [{}];\n\n\
+             /// Each menu shape's leaf program's preprocessed commitment, in menu order\n\
+             /// (`slotproof_air::shape::SHARD_SHAPES`).\n\
+             pub const LEAF_KEYS: [[u32; {}]; {}] = [{}];\n",
             self.internal.len(),
             list(&self.internal),
             self.root.len(),
@@ -152,6 +165,13 @@ impl NodeKeys {
             self.root_log_heights
                 .iter()
                 .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.leaves.first().map_or(0, Vec::len),
+            self.leaves.len(),
+            self.leaves
+                .iter()
+                .map(|k| format!("[{}]", list(k)))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -163,6 +183,7 @@ impl NodeKeys {
             internal: fixed::INTERNAL_KEY.to_vec(),
             root: fixed::ROOT_KEY.to_vec(),
             root_log_heights: fixed::ROOT_LOG_HEIGHTS.to_vec(),
+            leaves: fixed::LEAF_KEYS.iter().map(|k| k.to_vec()).collect(),
         }
     }
 }
@@ -239,75 +260,22 @@ impl RootKey {
     }
 }
 
-/// Leaf keys derived or made so far in this process, by shard shape.
-static LEAF_KEYS: Mutex<Vec<(Vec<u8>, InternalKey)>> = Mutex::new(Vec::new());
-
-fn leaf_keys_cache() -> std::sync::MutexGuard<'static, Vec<(Vec<u8>, InternalKey)>> {
-    // A poisoned cache is still a list of correct keys (each is stored whole).
-    LEAF_KEYS.lock().unwrap_or_else(|e| e.into_inner())
+/// The leaf key of a shard of this shape (log heights): the fixed key of its menu shape.
+/// `None` for a shape off the menu.
+pub fn leaf_key(log_heights: &[usize]) -> Option<InternalKey> {
+    let index = menu_index(log_heights)?;
+    fixed::LEAF_KEYS.get(index).map(|k| k.map(Val::from_u32))
 }
 
-fn cached_leaf(cache: &[(Vec<u8>, InternalKey)], shape: &[u8]) -> Option<InternalKey> {
-    cache.iter().find(|(s, _)| s == shape).map(|(_, k)| *k)
-}
-
-/// Keep the leaf keys `aggregated` made (they are the ones a verifier derives: a leaf's
-/// program depends on its shard's shape only, `slotproof_recursion` tests `shape_only.rs`),
-/// so that this process's later verifications of the same shapes (e.g. `slotproof prove`
-/// checking the proof it has just written) need not derive them.
-pub fn remember_leaf_keys(aggregated: &AggregatedBlock) {
-    let mut cache = leaf_keys_cache();
-    for (bits, leaf) in aggregated
-        .shard_degree_bits
-        .iter()
-        .zip(&aggregated.leaf_keys)
-    {
-        let shape: Vec<u8> = bits.iter().map(|&b| b as u8).collect();
-        if cached_leaf(&cache, &shape).is_none() {
-            cache.push((shape, *leaf));
-        }
-    }
-}
-
-/// Each shard's leaf key, for shards of these (checked) shapes: from this process's cache, the
-/// rest derived from a placeholder per shape not yet seen.
+/// Each shard's leaf key, for shards of these shapes; an error names a shard whose shape is off
+/// the menu.
 pub fn leaf_keys_of_shapes(shapes: &[Vec<u8>]) -> Result<Vec<InternalKey>, String> {
-    // The lock is not held while deriving: that runs on rayon, whose workers may meanwhile take
-    // up another verification that needs the lock (a deadlock). Two verifications at once may
-    // both derive a key; the first one stored is kept.
-    let missing: Vec<Vec<u8>> = {
-        let cache = leaf_keys_cache();
-        let mut missing: Vec<Vec<u8>> = Vec::new();
-        for shape in shapes {
-            if cached_leaf(&cache, shape).is_none() && !missing.contains(shape) {
-                missing.push(shape.clone());
-            }
-        }
-        missing
-    };
-    if !missing.is_empty() {
-        let prover: CpuShardProver<Val> = ShardProver::cpu(LEAF_SETTINGS);
-        let mut derived = Vec::with_capacity(missing.len());
-        for shape in &missing {
-            let bits: Vec<usize> = shape.iter().map(|&b| b as usize).collect();
-            let placeholder = placeholder_shard(&bits)?;
-            let circuit = circuit_of_shape(NodeKind::ShardLeaf, &[as_child(&placeholder)])
-                .map_err(|e| e.to_string())?;
-            let key = circuit.keygen(&prover).map_err(|e| e.to_string())?;
-            derived.push(commitment_values::<CpuBackend<Val>>(&key).map_err(|e| e.to_string())?);
-        }
-        let mut cache = leaf_keys_cache();
-        for (shape, key) in missing.into_iter().zip(derived) {
-            if cached_leaf(&cache, &shape).is_none() {
-                cache.push((shape, key));
-            }
-        }
-    }
-    let cache = leaf_keys_cache();
     shapes
         .iter()
-        .map(|s| {
-            cached_leaf(&cache, s).ok_or_else(|| "a derived leaf key was not kept".to_string())
+        .enumerate()
+        .map(|(shard, shape)| {
+            let bits: Vec<usize> = shape.iter().map(|&b| usize::from(b)).collect();
+            leaf_key(&bits).ok_or_else(|| format!("shard {shard}: a shape off the menu"))
         })
         .collect()
 }

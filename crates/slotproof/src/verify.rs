@@ -120,7 +120,7 @@ pub enum VerifyError {
         table: &'static str,
         log_height: usize,
     },
-    #[error("aggregated proof: the tree's keys cannot be rebuilt: {reason}")]
+    #[error("aggregated proof: the recursion keys: {reason}")]
     Keys { reason: String },
     #[error("aggregated proof: the root proof is rejected: {reason}")]
     RootRejected { reason: String },

@@ -1,6 +1,6 @@
 //! Aggregation of a real block proof (`fixtures/transfers.json`, one shard: a leaf and the root
 //! over it), proven once and shared: the root proves and checks; block proof v3 verifies, with
-//! its keys rebuilt from the shard shapes, and reports its version (v2 still verifies too).
+//! the verifier's fixed recursion keys, and reports its version (v2 still verifies too).
 //! Claims that differ from what the root publishes (another block's, an altered block or
 //! subblock value, another shard list) are each rejected with their own error, by
 //! `check_root_claims` and by the v3 verifier.
@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use slotproof::aggregate::{ClaimsError, aggregate_block, check_root_claims};
 use slotproof::aggregated::{AGGREGATED_PROOF_VERSION, AggregatedProof, CompactClaims};
+use slotproof::air::shape::SHARD_SHAPES;
 use slotproof::executor::{BlockExecution, BlockInput, ExecuteOptions, execute_block};
 use slotproof::recursion::config::Val;
 use slotproof::{
@@ -128,7 +129,7 @@ fn block_proof_v3_verifies_and_reports_its_version() {
     let start = std::time::Instant::now();
     let (version, block) = verify_block_proof_version(&bytes).expect("v3 verifies");
     eprintln!(
-        "v3: {} bytes, verified in {:?} (keys rebuilt from the shapes, or cached)",
+        "v3: {} bytes, verified in {:?} (fixed recursion keys)",
         bytes.len(),
         start.elapsed()
     );
@@ -203,9 +204,14 @@ fn block_proof_v3_with_other_claims_is_rejected() {
         verify(&p),
         Err(VerifyError::RootClaims(ClaimsError::LeafKeys))
     );
-    // A shard named with another shape: its leaf would be another program.
+    // A shard named with another shape of the menu: its leaf would be another program.
     let mut p = a.v3.clone();
-    p.shards[0].degree_bits[0] += 1;
+    let other = SHARD_SHAPES
+        .iter()
+        .map(|s| s.log_heights.map(|h| h as u8).to_vec())
+        .find(|s| *s != p.shards[0].degree_bits)
+        .expect("another shape");
+    p.shards[0].degree_bits = other;
     assert_eq!(
         verify(&p),
         Err(VerifyError::RootClaims(ClaimsError::LeafKeys))
