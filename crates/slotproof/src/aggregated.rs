@@ -8,8 +8,9 @@
 //! [`crate::aggregate::claimed_root_values`]); the root proof verifies under the root circuit's
 //! key.
 //!
-//! **The key is rebuilt from the shapes** (no fixed shard shapes or `vk_root` yet, issue 13
-//! item 3): every node's circuit is emitted from placeholder proofs of its children's shapes
+//! Every shard's shape must be one of the menu (`slotproof_air::shape::SHARD_SHAPES`).
+//! **The key is rebuilt from the shapes** (no `vk_root` yet, issue 13 item 3): every node's
+//! circuit is emitted from placeholder proofs of its children's shapes
 //! (`slotproof_recursion::tree::root_circuit_of_shapes`), which gives the real circuits, since a
 //! program depends on shapes only. That costs an unchecked placeholder proof per *distinct*
 //! node (shards of one shape share a leaf, nodes over the same children share a node): seconds
