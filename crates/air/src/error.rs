@@ -14,8 +14,8 @@ pub enum TraceError {
         table: &'static str,
         log_height: usize,
         largest: usize,
-        /// Every table's natural log height, in instance order.
-        natural: [usize; crate::shard::NUM_INSTANCES],
+        /// Every table's natural log height, in instance order (boxed: the error stays small).
+        natural: Box<[usize; crate::shard::NUM_INSTANCES]>,
     },
     #[error("table {table}: padding to 2^{log_height} rows asked, it needs 2^{natural}")]
     BelowNatural {

@@ -39,7 +39,7 @@
 //!   one shard has 30 k steps: CPU 2^15 padded to 2^16), `mixed` x1.72 (its 11 k-step tail
 //!   shard takes the full shape), generated 8 Mgas x1.36, `keccak` x1.10, EEST `worst_jumps`
 //!   x2.00 (CPU-only shards carry the full shape's ALU and multiplication tables), EXP loop
-//!   x1.78, MULMOD loop x1.38, DIV x1.35, shifts x1.05; no shard count changed.
+//!   x1.79, MULMOD loop x1.38, DIV x1.12, shifts x1.05; no shard count changed.
 
 use crate::EvmAir;
 use crate::shard::NUM_INSTANCES;

@@ -462,7 +462,7 @@ pub fn generate_shard_padded<F: PrimeField32>(
                     table: overflow.table,
                     log_height: overflow.log_height,
                     largest: overflow.largest,
-                    natural,
+                    natural: Box::new(natural),
                 }
             })?;
             crate::shape::SHARD_SHAPES[shape].log_heights

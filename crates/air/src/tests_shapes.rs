@@ -75,9 +75,9 @@ fn a_shard_padded_to_its_shape_and_to_a_larger_one_proves_and_verifies() {
 fn a_shard_that_fits_no_shape_names_the_table() {
     // The keccak block's subblock as one shard: more steps than any shape's CPU table.
     let t = &fixture("keccak")[0];
-    let all = vec![0..t.steps.len()];
-    let stream = ShardStream::new(t, &all).unwrap();
-    match stream.generate_padded::<F>(all[0].clone(), &Padding::Menu) {
+    let whole = 0..t.steps.len();
+    let stream = ShardStream::new(t, std::slice::from_ref(&whole)).unwrap();
+    match stream.generate_padded::<F>(whole, &Padding::Menu) {
         Err(TraceError::NoShapeFits {
             table,
             log_height,

@@ -441,11 +441,10 @@ fn cuda_backend_that_cannot_run_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--kernel-times times CUDA kernels"));
 }
 
-/// `prove` reports every shard's planned device memory; a budget under the largest plan cuts
-/// that shard (more shards, still verified); a budget nothing fits and a repeated device are
-/// clear errors.
+/// `prove` reports every shard's planned device memory and shape; a budget under the smallest
+/// shape's plan, a budget nothing fits and a repeated device are clear errors.
 #[test]
-fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
+fn prove_reports_planned_device_memory_and_refuses_a_budget_under_the_shape() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");
     let prove = |extra: &[&str]| {
         slotproof()
@@ -507,21 +506,29 @@ fn prove_reports_planned_device_memory_and_cuts_shards_to_a_budget() {
     }
     assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap());
 
+    // Every shard of this block has the smallest shard shape, which its parts would be padded
+    // to again: a budget under its plan is a clear error, not a cut (cutting a shard of a larger
+    // shape to a budget: the slotproof crate's `memory.rs` tests).
+    assert!(
+        v["trace_area"]["per_shard"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["shape"] == 0)
+    );
     let budget = (max - 1).to_string();
     let out = prove(&["--device-memory-budget", &budget]);
-    assert_success(&out);
-    let cut: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(cut["verified"], true);
-    assert!(cut["shards"].as_u64() > v["shards"].as_u64());
-    let cut_shards = cut["planned_device_memory"]["per_shard"]
-        .as_array()
-        .unwrap();
-    assert!(cut_shards.iter().any(|s| s["cut_to_fit"] == true));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        cut_shards
-            .iter()
-            .all(|s| s["planned_bytes"].as_u64().unwrap() < max)
+        err.contains(&format!("cannot be cut to fit the {budget} bytes")),
+        "{err}"
     );
+    let out = prove(&["--device-memory-budget", &max.to_string()]);
+    assert_success(&out);
+    let fits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fits["verified"], true);
+    assert_eq!(fits["shards"], v["shards"]);
 
     let out = prove(&["--device-memory-budget", "1M"]);
     assert_eq!(out.status.code(), Some(2));

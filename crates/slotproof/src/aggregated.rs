@@ -8,14 +8,15 @@
 //! [`crate::aggregate::claimed_root_values`]); the root proof verifies under the root circuit's
 //! key.
 //!
+//! Every shard's shape must be one of the menu (`slotproof_air::shape::SHARD_SHAPES`).
+//!
 //! **Keys.** Leaves and internal nodes share one height profile and take their children's
 //! keys as inputs, so the internal program and the root program are one each, whatever the
 //! block; the root publishes the internal program's key and a digest of every shard's leaf key
-//! (`slotproof_recursion::keys`). The verifier holds the internal and root keys as constants
-//! and derives each shard's leaf key from its shape (a leaf's program depends on its shard's
-//! shape only), and rejects a root that names others
-//! ([`crate::aggregate::ClaimsError::InternalKey`], [`crate::aggregate::ClaimsError::LeafKeys`]).
-//! See [`crate::tree_keys`].
+//! (`slotproof_recursion::keys`). The verifier holds every key as a constant (the internal and
+//! root programs', and one leaf key per menu shape: [`crate::tree_keys`]) and rejects a root
+//! that names others ([`crate::aggregate::ClaimsError::InternalKey`],
+//! [`crate::aggregate::ClaimsError::LeafKeys`]).
 
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use serde::{Deserialize, Serialize};

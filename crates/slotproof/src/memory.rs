@@ -288,7 +288,7 @@ fn generate_for_menu<F: PrimeField32>(
 ) -> Result<MenuShard<F>, ProveError> {
     match stream.generate_padded(range, &Padding::Menu) {
         Ok(shard) => Ok(Ok(shard)),
-        Err(TraceError::NoShapeFits { natural, .. }) => Ok(Err(natural)),
+        Err(TraceError::NoShapeFits { natural, .. }) => Ok(Err(*natural)),
         Err(e) => Err(ProveError::TraceGeneration {
             subblock,
             reason: e.to_string(),

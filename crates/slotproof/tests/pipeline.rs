@@ -3,7 +3,7 @@
 //! CPU (the lanes of a CUDA run take shards from the same queue).
 
 use slotproof::executor::BlockInput;
-use slotproof::{BlockProver, Progress, ProvedBlock, verify_block_proof};
+use slotproof::{BlockProver, Progress, ProveError, ProvedBlock, verify_block_proof};
 use std::sync::Mutex;
 
 fn token() -> BlockInput {
@@ -17,6 +17,13 @@ fn token() -> BlockInput {
 /// Small subblocks and shards, so the block has several of each (3 subblocks of about 1,200
 /// steps, 2 shards each).
 fn prove(overlap: bool, budget: Option<u64>) -> (ProvedBlock, Vec<Progress>) {
+    try_prove(overlap, budget).unwrap()
+}
+
+fn try_prove(
+    overlap: bool,
+    budget: Option<u64>,
+) -> Result<(ProvedBlock, Vec<Progress>), ProveError> {
     let events = Mutex::new(Vec::new());
     let proved = BlockProver::builder()
         .subblock_gas(700_000)
@@ -24,9 +31,8 @@ fn prove(overlap: bool, budget: Option<u64>) -> (ProvedBlock, Vec<Progress>) {
         .device_memory_budget(budget)
         .overlap_tracegen(overlap)
         .build()
-        .prove_with_progress(&token(), &|p| events.lock().unwrap().push(p))
-        .unwrap();
-    (proved, events.into_inner().unwrap())
+        .prove_with_progress(&token(), &|p| events.lock().unwrap().push(p))?;
+    Ok((proved, events.into_inner().unwrap()))
 }
 
 /// Every shard proven once, `ShardsPlanned` once with the shard count; with overlap off it
@@ -103,19 +109,30 @@ fn overlapped_and_sequential_trace_generation_give_the_same_proof() {
     assert_eq!(overlapped.timings.shards.len(), shards);
 }
 
+/// Every shard here has the smallest shape, whose parts would be padded to it again, so a
+/// budget under its plan stops the overlapped pipeline with the first shard's typed error (no
+/// cut down to single steps, no lane left waiting). (Budget cuts of larger shapes, in order:
+/// `memory.rs` unit tests.)
 #[test]
-fn shards_cut_to_a_budget_are_published_in_order() {
+fn a_budget_under_the_smallest_shape_stops_the_pipeline_with_a_typed_error() {
     let (whole, _) = prove(true, None);
+    assert!(whole.shards.iter().all(|r| r.shape == Some(0)));
     let largest = whole.max_planned_device_bytes();
-    let (cut, events) = prove(true, Some(largest - 1));
-    assert!(cut.shards.iter().any(|r| r.cut_to_fit));
-    assert!(cut.shards.len() > whole.shards.len());
-    assert!(cut.max_planned_device_bytes() < largest);
-    check_progress(&events, cut.shards.len(), true);
-    for (k, r) in cut.shards.iter().enumerate() {
-        assert_eq!(r.index, k);
-        assert_eq!(cut.proof.shards[k].subblock as usize, r.subblock);
+    match try_prove(true, Some(largest - 1)) {
+        Err(ProveError::OutOfDeviceMemory {
+            subblock,
+            shard: 0,
+            steps,
+            needed,
+            ..
+        }) => {
+            assert_eq!(subblock, whole.shards[0].subblock);
+            assert_eq!(steps, whole.shards[0].steps);
+            assert_eq!(needed, largest);
+        }
+        other => panic!(
+            "expected OutOfDeviceMemory, got {:?}",
+            other.map(|p| p.0.shards.len())
+        ),
     }
-    assert!(cut.shards.is_sorted_by_key(|r| (r.subblock, r.steps.start)));
-    verify_block_proof(&cut.proof.to_bytes().unwrap()).unwrap();
 }

@@ -5,8 +5,7 @@
 //! tampering is rejected with its own error.
 
 use p3_field::PrimeField32;
-use slotproof::air::generate_shards;
-use slotproof::air::shard::shard_binding;
+use slotproof::air::shard::{Padding, generate_shards_in_padded, plan_shards, shard_binding};
 use slotproof::executor::{BlockInput, ExecuteOptions, execute_block};
 use slotproof::prover::{CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes};
 use slotproof::{
@@ -186,7 +185,14 @@ fn shard_bound_to_a_false_step_count_is_rejected() {
     .unwrap();
     let mut p = proved().clone();
     p.subblocks[0].steps += 1;
-    let mut shards = generate_shards::<KoalaBear>(&exec.subblocks[0].trace, 64).unwrap();
+    // Padded to its shape of the menu, as the block prover pads it (a verifier takes no other).
+    let trace = &exec.subblocks[0].trace;
+    let mut shards = generate_shards_in_padded::<KoalaBear>(
+        trace,
+        plan_shards(trace, 64).unwrap(),
+        &Padding::Menu,
+    )
+    .unwrap();
     assert_eq!(shards.len(), 1);
     let mut shard = shards.remove(0);
     shard.bind(shard_binding(&p.block.claim(), &p.subblocks[0].claim()));
