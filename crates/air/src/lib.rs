@@ -18,12 +18,15 @@ pub mod buses;
 pub mod chips;
 pub mod coverage;
 pub mod error;
+pub mod halts;
 pub mod opcodes;
 pub mod shard;
 pub mod word;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_halts;
 #[cfg(test)]
 mod tests_muldiv;
 #[cfg(test)]

@@ -243,6 +243,7 @@ pub const JUMPI: u8 = 0x57;
 pub const PC: u8 = 0x58;
 pub const GAS: u8 = 0x5a;
 pub const JUMPDEST: u8 = 0x5b;
+pub const TSTORE: u8 = 0x5d;
 pub const PUSH0: u8 = 0x5f;
 pub const PUSH1: u8 = 0x60;
 pub const PUSH2: u8 = 0x61;

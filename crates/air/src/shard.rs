@@ -383,6 +383,12 @@ pub fn generate_shard<F: PrimeField32>(
     for (&(id, pc), &c) in &counts.push {
         codes.get_mut(&id).expect("code of a step").push[pc as usize] += c;
     }
+    for (&(id, pc), &c) in &counts.dest {
+        codes.get_mut(&id).expect("code of a step").dest[pc as usize] += c;
+    }
+    for (&id, &c) in &counts.end {
+        codes.get_mut(&id).expect("code of a step").end += c;
+    }
     let codes: Vec<CodeUse<'_>> = codes.into_values().collect();
 
     let stack_init = &an.alive_stack[&range.start];

@@ -101,5 +101,22 @@ impl BytecodeAir {
             .into_iter()
             .chain(imm);
         buses::PUSH_IMMEDIATE.table_entry(builder, key, local.mult_push);
+
+        // Every byte's JUMPDEST flag (0 on PUSH data), for the CPU's bad-jump halts; a code's
+        // padded length on its last byte, for targets past it.
+        buses::JUMPDEST_FLAG.table_entry(
+            builder,
+            [local.code_id, local.pc, local.is_jumpdest],
+            local.mult_dest,
+        );
+        builder
+            .when_transition()
+            .assert_zero(local.mult_end.into() * (one.clone() - next.is_first.into()));
+        builder.when_last_row().assert_zero(local.mult_end);
+        buses::CODE_END.table_entry(
+            builder,
+            [local.code_id.into(), local.pc.into() + one.clone()],
+            local.mult_end,
+        );
     }
 }

@@ -27,6 +27,10 @@ pub struct BytecodeCols<T> {
     pub mult_exec: T,
     /// PUSH steps reading the immediate that ends on this byte.
     pub mult_push: T,
+    /// Bad-jump halts whose target is this byte (it is not a JUMPDEST opcode).
+    pub mult_dest: T,
+    /// Bad-jump halts past the end of this code (only on a code's last byte).
+    pub mult_end: T,
 }
 
 impl_columns!(BytecodeCols, NUM_BYTECODE_COLS);

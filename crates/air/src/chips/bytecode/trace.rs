@@ -20,6 +20,10 @@ pub struct CodeUse<'a> {
     pub exec: Vec<u32>,
     /// Per padded pc: PUSH steps whose immediate ends there.
     pub push: Vec<u32>,
+    /// Per padded pc: bad-jump halts to that byte.
+    pub dest: Vec<u32>,
+    /// Bad-jump halts past the end of the padded code.
+    pub end: u32,
 }
 
 impl<'a> CodeUse<'a> {
@@ -30,6 +34,8 @@ impl<'a> CodeUse<'a> {
             bytes,
             exec: vec![0; n],
             push: vec![0; n],
+            dest: vec![0; n],
+            end: 0,
         }
     }
 
@@ -53,8 +59,7 @@ fn fill_code<F: PrimeField32>(
     prev_id: Option<u32>,
     len: usize,
     byte_at: impl Fn(usize) -> u8,
-    exec: Option<&[u32]>,
-    push: Option<&[u32]>,
+    uses: Option<&CodeUse<'_>>,
     bytes_rc: &mut RangeCounts,
     u16_rc: &mut RangeCounts,
     opcode_counts: &mut [u32; 256],
@@ -97,11 +102,13 @@ fn fill_code<F: PrimeField32>(
         for (c, &a) in row.acc.iter_mut().zip(&acc) {
             *c = F::from_u8(a);
         }
-        if let Some(e) = exec {
-            row.mult_exec = F::from_u32(e[pc]);
-        }
-        if let Some(p) = push {
-            row.mult_push = F::from_u32(p[pc]);
+        if let Some(u) = uses {
+            row.mult_exec = F::from_u32(u.exec[pc]);
+            row.mult_push = F::from_u32(u.push[pc]);
+            row.mult_dest = F::from_u32(u.dest[pc]);
+            if pc + 1 == len {
+                row.mult_end = F::from_u32(u.end);
+            }
         }
     }
     start + len
@@ -128,8 +135,7 @@ pub fn generate<F: PrimeField32>(
             prev,
             c.padded_len(),
             |pc| c.byte(pc),
-            Some(&c.exec),
-            Some(&c.push),
+            Some(c),
             bytes_rc,
             u16_rc,
             &mut opcode_counts,
@@ -145,7 +151,6 @@ pub fn generate<F: PrimeField32>(
         prev,
         height - r,
         |_| 0,
-        None,
         None,
         bytes_rc,
         u16_rc,

@@ -16,8 +16,8 @@ pub struct StackToken {
     pub ts: u32,
 }
 
-/// A resume token: `(ctx, callee, pc, sp, code id)`.
-pub type ResumeToken = [u32; 5];
+/// A resume token: `(ctx, callee, pc, sp, code id, callee succeeded)`.
+pub type ResumeToken = [u32; 6];
 
 /// The boundary trace: stack tokens provided / taken, resume tokens provided / taken.
 pub fn generate<F: PrimeField32>(
@@ -66,6 +66,7 @@ pub fn generate<F: PrimeField32>(
             cols.r_pc = F::from_u32(r[2]);
             cols.r_sp = F::from_u32(r[3]);
             cols.r_code = F::from_u32(r[4]);
+            cols.r_ok = F::from_u32(r[5]);
             if init {
                 cols.r_init = F::ONE;
             } else {
