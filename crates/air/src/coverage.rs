@@ -109,7 +109,9 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
          INVALID or an undefined byte, which always halt), leaves 0 gas and ends its context \
          as failed",
         Coverage::Constrained,
-        "cpu halt kinds, bytecode JUMPDEST flags and code ends, opcode table",
+        "cpu halt kinds, bytecode JUMPDEST flags and code ends, opcode table; out of gas is \
+         checked against the gas on the step's row, which is chained within a context but \
+         trusted where a callee starts (the gas a call gives it)",
     ),
     (
         "exceptional halts of dynamic-gas opcodes and TSTORE (out of gas on the dynamic part, \
