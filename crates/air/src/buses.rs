@@ -16,7 +16,7 @@
 //! | [`ALU`] | `(opcode, a, b, n, c)` (16 limbs each; n: ADDMOD's modulus, else 0) | ALU and multiplication chips | CPU ALU steps |
 //! | [`MULMOD_LINK`] | `(tag, 4 x 16 limbs)` | multiplication chip, MULMOD rows 1 and 2 | MULMOD rows 2 and 3 |
 //! | [`EXP_LINK`] | `(tag, base, acc, rest of the exponent, bit position, result)` (words: 16 limbs) | multiplication chip, EXP rows | the next EXP row (the chain's end: the head row) |
-//! | [`CALL_CONTEXT`] | `(context, opcode, 16 limbs)` | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE steps |
+//! | [`CALL_CONTEXT`] | `(context, opcode, seq, 16 limbs)` (seq: RETURNDATASIZE's call count, else 0) | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE, RETURNDATASIZE steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
@@ -41,7 +41,8 @@ pub const MULMOD_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("
 /// Between the rows of one EXP in the multiplication chip (square-and-multiply, one row per
 /// squaring and per multiplication): `(tag, base, acc, rest, position, result)`.
 pub const EXP_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("exp-link");
-/// `(context, opcode, value)`: one value per context and call-context opcode in a shard.
+/// `(context, opcode, seq, value)`: one value per context and call-context opcode in a shard
+/// (RETURNDATASIZE: per context and call count `seq`).
 pub const CALL_CONTEXT: LookupBus<'static> = LookupBus::new("call-context");
 /// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
 pub const AND8: LookupBus<'static> = LookupBus::new("and8");

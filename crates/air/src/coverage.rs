@@ -69,6 +69,10 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
         _ if opcodes::MULDIV_OPCODES.contains(&op) => (Constrained, "muldiv"),
         // The value is the prover's; only its consistency within a context of a shard is
         // constrained (see the check "call and transaction context values").
+        opcodes::RETURNDATASIZE => (
+            Trusted,
+            "call-context (one value per context and count of the calls it made)",
+        ),
         _ if opcodes::reads_call_context(op) => (Trusted, "call-context (one value per context)"),
         _ => (Trusted, ""),
     }
@@ -175,11 +179,14 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
     ),
     (
         "call and transaction context values (ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, \
-CALLDATASIZE, CODESIZE)",
+CALLDATASIZE, CODESIZE, RETURNDATASIZE)",
         Coverage::Trusted,
         "every successful read of one of them in a context of a shard pushes the same value (the \
-call-context table, one row per context and opcode); the value itself is trusted until calls and \
-transactions are constrained; RETURNDATASIZE (which changes after each call) is not in the table",
+call-context table, one row per context and opcode); RETURNDATASIZE's rows are also keyed by the \
+number of calls the context made before the read (counted along the context, through its \
+resumptions; trusted where a context enters the shard already running), so reads between the \
+same two calls agree; the values themselves are trusted until calls, transactions and return \
+data are constrained",
     ),
     ("transaction signatures", Coverage::Trusted, ""),
     ("nonces and balances", Coverage::Trusted, ""),

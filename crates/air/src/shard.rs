@@ -365,7 +365,12 @@ pub fn generate_shard<F: PrimeField32>(
         let s = &trace.steps[i];
         if s.status == STEP_OK && props_of(s.opcode).is_ctx_read == 1 {
             let (_, out) = step_words(trace, i);
-            ctx_reads.add(an.aux[i].ctx, s.opcode, crate::word::limbs(&out));
+            let seq = if s.opcode == crate::opcodes::RETURNDATASIZE {
+                an.aux[i].ncalls
+            } else {
+                0
+            };
+            ctx_reads.add(an.aux[i].ctx, s.opcode, seq, crate::word::limbs(&out));
         }
     }
 

@@ -1,8 +1,9 @@
 //! STOP, INVALID and the exceptional halts on a block revm executes: a driver contract calls one
-//! contract per halt kind (and one that STOPs), and a second transaction halts at the top level.
-//! The honest trace proves and verifies; a step that claims a halt whose condition does not
-//! hold, a caller that resumes with the wrong call result, gas left after a halt, and the
-//! other lies below are rejected.
+//! contract per halt kind (and one that RETURNs data, one that STOPs), reading RETURNDATASIZE
+//! after each call, and a second transaction halts at the top level. The honest trace proves and
+//! verifies; a step that claims a halt whose condition does not hold, a caller that resumes with
+//! the wrong call result, gas left after a halt, two RETURNDATASIZE reads between the same calls
+//! that disagree, and the other lies below are rejected.
 
 use std::sync::OnceLock;
 
@@ -34,6 +35,7 @@ const OUT_OF_GAS: Address = address!("0x4a17000000000000000000000000000000000006
 const INVALID: Address = address!("0x4a17000000000000000000000000000000000007");
 const UNDEFINED: Address = address!("0x4a17000000000000000000000000000000000008");
 const STOPS: Address = address!("0x4a17000000000000000000000000000000000009");
+const RETURNS: Address = address!("0x4a1700000000000000000000000000000000000a");
 const DRIVER: Address = address!("0x4a170000000000000000000000000000000000d0");
 
 fn code(build: impl FnOnce(&mut Asm)) -> Bytes {
@@ -110,6 +112,14 @@ fn callees() -> Vec<(Address, Bytes, u64)> {
             }),
             100_000,
         ),
+        // Returns 32 bytes.
+        (
+            RETURNS,
+            code(|a| {
+                a.push(32).push0().op(opcodes::RETURN);
+            }),
+            100_000,
+        ),
         (
             STOPS,
             code(|a| {
@@ -120,12 +130,18 @@ fn callees() -> Vec<(Address, Bytes, u64)> {
     ]
 }
 
-/// Calls every callee with no value and no data, pops each result, then STOPs.
+/// Reads RETURNDATASIZE, calls every callee with no value and no data, pops each result and
+/// reads RETURNDATASIZE (twice after RETURNS), then STOPs.
 fn driver() -> Bytes {
     code(|a| {
+        a.op(opcodes::RETURNDATASIZE).op(opcodes::POP);
         for (to, _, gas) in callees() {
             a.push0().push0().push0().push0().push0();
             a.push_addr(to).push(gas).op(opcodes::CALL).op(opcodes::POP);
+            a.op(opcodes::RETURNDATASIZE).op(opcodes::POP);
+            if to == RETURNS {
+                a.op(opcodes::RETURNDATASIZE).op(opcodes::POP);
+            }
         }
         a.op(opcodes::STOP);
     })
@@ -263,7 +279,9 @@ fn every_halt_kind_is_recorded_and_proves() {
             w[w.len() - 1].0[0]
         })
         .collect();
-    assert_eq!(results, [0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(results, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+    // RETURNDATASIZE changes with the calls (and the shard proves with both values).
+    assert_eq!(returndatasizes(t), [0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 32, 0]);
     let s = shard_of_all();
     let p = prover();
     let proof = p
@@ -518,4 +536,83 @@ fn a_stack_height_that_does_not_underflow_or_overflow_is_rejected() {
             Why::CpuRow(step - 1),
         );
     }
+}
+
+/// The driver's RETURNDATASIZE steps, with the values they push.
+fn returndatasize_steps(t: &SubblockTrace) -> Vec<(usize, u32)> {
+    (0..t.steps.len())
+        .filter(|&i| t.steps[i].opcode == opcodes::RETURNDATASIZE && t.steps[i].status == STEP_OK)
+        .map(|i| (i, t.step_words(i)[0].0[0]))
+        .collect()
+}
+
+fn returndatasizes(t: &SubblockTrace) -> Vec<u32> {
+    returndatasize_steps(t)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect()
+}
+
+#[test]
+fn returndatasize_reads_between_the_same_calls_agree() {
+    let t = trace();
+    let reads = returndatasize_steps(t);
+    // The two reads after RETURNS: the second claims 33 (its POP consuming that).
+    let (second, v) = reads[10];
+    assert_eq!((reads[9].1, v), (32, 32));
+    let lie = |s: &mut Shard<F>, step: usize| {
+        row_mut(s, step).out[0] = F::from_u32(33);
+        row_mut(s, step + 1).inp[0][0] = F::from_u32(33);
+        u16_lookups(s, 32, -1);
+        u16_lookups(s, 33, 1);
+    };
+    let mut s = shard_of_all();
+    lie(&mut s, second);
+    rejected(
+        &s,
+        "a second RETURNDATASIZE read of another value",
+        Why::Lookup,
+    );
+    // A read claiming another call count than its context's.
+    let mut s = shard_of_all();
+    let c = row_mut(&mut s, second);
+    c.ncalls += F::ONE;
+    c.ctx_seq += F::ONE;
+    rejected(
+        &s,
+        "a RETURNDATASIZE read after another call",
+        Why::CpuRow(second - 1),
+    );
+    // The table's rows of one (context, opcode) must have increasing call counts: the same
+    // lie with the table's row for it keyed like the row before.
+    let mut s = shard_of_all();
+    lie(&mut s, second);
+    use crate::chips::call_context::columns::{CallContextCols, NUM_CALL_CONTEXT_COLS};
+    let cc = &mut s.traces[shard::CALL_CONTEXT];
+    let rows = cc.values.len() / NUM_CALL_CONTEXT_COLS;
+    let r = (0..rows)
+        .find(|&r| {
+            let c: &CallContextCols<F> =
+                cc.values[r * NUM_CALL_CONTEXT_COLS..][..NUM_CALL_CONTEXT_COLS].borrow();
+            c.opcode == F::from_u8(opcodes::RETURNDATASIZE) && c.value[0] == F::from_u32(32)
+        })
+        .expect("the table row of the reads after RETURNS");
+    // A second row of the same key holding 33, in place of the next row (the read after STOPS,
+    // whose own lookup then fails too: the ordering constraint is hit first).
+    let next: &mut CallContextCols<F> =
+        cc.values[(r + 1) * NUM_CALL_CONTEXT_COLS..][..NUM_CALL_CONTEXT_COLS].borrow_mut();
+    next.seq_lo -= F::ONE;
+    next.value[0] = F::from_u32(33);
+    next.mult = F::ONE;
+    let e = check(&s);
+    assert!(
+        matches!(
+            e,
+            Err(ProveError::ConstraintViolation {
+                instance: shard::CALL_CONTEXT,
+                ..
+            })
+        ),
+        "a repeated (context, opcode, seq) key: {e:?}"
+    );
 }

@@ -237,6 +237,7 @@ impl CpuAir {
             t.assert_zero(linked.clone() * (n.code_id.into() - l.code_id.into()));
             t.assert_zero(linked.clone() * (n.pc.into() - l.npc.into()));
             t.assert_zero(linked.clone() * (n.sp.into() - l.sp_next.into()));
+            t.assert_zero(linked.clone() * (n.ncalls.into() - l.ncalls.into() - op.is_call.into()));
             // A call's unused gas comes back from the callee: only other steps chain gas.
             t.assert_zero(
                 linked.clone()
@@ -278,18 +279,33 @@ impl CpuAir {
         builder.assert_zero(l.fresh.into() * (l.ctx.into() - l.nctx.into()));
         builder.assert_zero(l.fresh.into() * l.pc.into());
         builder.assert_zero(l.fresh.into() * l.sp.into());
+        builder.assert_zero(l.fresh.into() * l.ncalls.into());
         // Resume tokens carry the caller's pc, stack height and code, and whether the callee
         // succeeded.
         builder.assert_bool(l.callee_ok);
         builder.assert_bool(l.resumed_ok);
-        buses::RESUME.send(
-            builder,
-            [l.ctx, l.callee, l.npc, l.sp_next, l.code_id, l.callee_ok],
-            bool1(l.suspend.into()),
-        );
+        // ... and the caller's call count after the call.
+        let sent: [AB::Expr; 7] = [
+            l.ctx.into(),
+            l.callee.into(),
+            l.npc.into(),
+            l.sp_next.into(),
+            l.code_id.into(),
+            l.callee_ok.into(),
+            l.ncalls.into() + one.clone(),
+        ];
+        buses::RESUME.send(builder, sent, bool1(l.suspend.into()));
         buses::RESUME.receive(
             builder,
-            [l.ctx, l.prev_ctx, l.pc, l.sp, l.code_id, l.resumed_ok],
+            [
+                l.ctx,
+                l.prev_ctx,
+                l.pc,
+                l.sp,
+                l.code_id,
+                l.resumed_ok,
+                l.ncalls,
+            ],
             bool1(l.resume.into()),
         );
         // The result a call pushes when its callee ran: the success flag (CALL, CALLCODE,
@@ -423,8 +439,10 @@ impl CpuAir {
             .chain(l.out.iter().map(|&x| x.into()));
         buses::ALU.send(builder, alu, bool1(l.w_alu.into()));
 
-        // ---- Call context: one value per context and opcode in the shard ----
-        let ctx_key = [l.ctx.into(), op.opcode.into()]
+        // ---- Call context: one value per context and opcode in the shard (RETURNDATASIZE: per
+        // context and call count) ----
+        builder.assert_eq(l.ctx_seq, l.ncalls.into() * op.is_returndatasize.into());
+        let ctx_key = [l.ctx.into(), op.opcode.into(), l.ctx_seq.into()]
             .into_iter()
             .chain(l.out.iter().map(|&x| x.into()));
         buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ok.clone() * op.is_ctx_read.into()));

@@ -49,6 +49,10 @@ pub struct CpuCols<T> {
     pub callee_ok: T,
     /// On a resumption: the same, as the previous row (the callee's last step) shows it.
     pub resumed_ok: T,
+    /// Successful call steps of this context before this step (which return data is current).
+    pub ncalls: T,
+    /// `ncalls` on RETURNDATASIZE, else 0: the call-context key's third part.
+    pub ctx_seq: T,
     /// The opcode and its properties (looked up in the opcode table).
     pub op: OpcodeProps<T>,
     /// pc of the next step of this context.

@@ -41,6 +41,8 @@ pub struct StepAux {
     /// ended it successfully.
     pub callee_ok: bool,
     pub resumed_ok: bool,
+    /// Successful call steps of the context before this one.
+    pub ncalls: u32,
 }
 
 /// The subblock seen by the CPU: per-step context data and the stack/resume state at the
@@ -141,6 +143,7 @@ pub fn analyze(
         ends_ok[c as usize] = ends_successfully(s.status, s.opcode);
     }
     let mut seen = vec![false; dense.len()];
+    let mut calls = vec![0u32; dense.len()];
     let mut stacks: Vec<Vec<StackToken>> = vec![Vec::new(); dense.len()];
     let mut outstanding: HashMap<u32, ResumeToken> = HashMap::new();
     let mut aux = Vec::with_capacity(steps.len());
@@ -197,7 +200,19 @@ pub fn analyze(
             halt: classify(trace, i, &trace.codes[code_id as usize].1)?,
             callee_ok: suspend && ends_ok[callee as usize],
             resumed_ok: false,
+            ncalls: calls[ctx as usize],
         };
+        if ok && p.is_call == 1 {
+            calls[ctx as usize] += 1;
+            // The call-context table holds call counts below 2^24 (a call costs at least 100
+            // gas, so a context with a gas below 2^30 makes fewer).
+            if calls[ctx as usize] >= 1 << 24 {
+                return Err(TraceError::Inconsistent {
+                    step: i,
+                    what: "more calls in one context than its gas allows",
+                });
+            }
+        }
         if fresh {
             nctx += 1;
         }
@@ -213,6 +228,7 @@ pub fn analyze(
                 s.stack_len as u32,
                 code_id,
                 a.resumed_ok as u32,
+                a.ncalls,
             ];
             if outstanding.remove(&ctx) != Some(expected) {
                 return Err(TraceError::Inconsistent {
@@ -313,7 +329,15 @@ pub fn analyze(
             let sp_next = stack.len() as u32;
             outstanding.insert(
                 ctx,
-                [ctx, callee, s.pc + 1, sp_next, code_id, a.callee_ok as u32],
+                [
+                    ctx,
+                    callee,
+                    s.pc + 1,
+                    sp_next,
+                    code_id,
+                    a.callee_ok as u32,
+                    a.ncalls + 1,
+                ],
             );
         }
         if !cont && (!ok || p.is_term == 1) {
@@ -410,6 +434,8 @@ pub fn generate<F: PrimeField32>(
         row.suspend = F::from_bool(a.suspend);
         row.callee_ok = F::from_bool(a.callee_ok);
         row.resumed_ok = F::from_bool(resume && a.resumed_ok);
+        row.ncalls = f(a.ncalls);
+        row.ctx_seq = f(a.ncalls * p.is_returndatasize);
         row.op = p.map(f);
         counts.opcodes[s.opcode as usize] += 1;
         *counts.exec.entry((a.code_id, s.pc)).or_insert(0) += 1;

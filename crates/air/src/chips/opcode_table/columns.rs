@@ -49,6 +49,7 @@ pub struct OpcodeProps<T> {
     pub is_revert: T,
     /// CREATE, CREATE2 (their result is an address, not a success flag).
     pub is_create: T,
+    pub is_returndatasize: T,
 }
 
 pub const NUM_PROPS: usize = core::mem::size_of::<OpcodeProps<u8>>();
@@ -119,11 +120,12 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         out_off,
         is_invalid: (op == opcodes::INVALID || !i.defined) as u32,
         may_halt_other: (op == opcodes::INVALID
-            || !i.defined
             || op == opcodes::TSTORE
-            || (i.defined && i.gas.fixed().is_none())) as u32,
+            || !i.defined
+            || i.gas.fixed().is_none()) as u32,
         is_revert: (op == opcodes::REVERT) as u32,
         is_create: (op == opcodes::CREATE || op == opcodes::CREATE2) as u32,
+        is_returndatasize: (op == opcodes::RETURNDATASIZE) as u32,
     }
 }
 

@@ -16,8 +16,9 @@ pub struct StackToken {
     pub ts: u32,
 }
 
-/// A resume token: `(ctx, callee, pc, sp, code id, callee succeeded)`.
-pub type ResumeToken = [u32; 6];
+/// A resume token: `(ctx, callee, pc, sp, code id, callee succeeded, the caller's call count
+/// after the call)`.
+pub type ResumeToken = [u32; 7];
 
 /// The boundary trace: stack tokens provided / taken, resume tokens provided / taken.
 pub fn generate<F: PrimeField32>(
@@ -67,6 +68,7 @@ pub fn generate<F: PrimeField32>(
             cols.r_sp = F::from_u32(r[3]);
             cols.r_code = F::from_u32(r[4]);
             cols.r_ok = F::from_u32(r[5]);
+            cols.r_ncalls = F::from_u32(r[6]);
             if init {
                 cols.r_init = F::ONE;
             } else {
