@@ -9,8 +9,7 @@
 //! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
 //! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
 //! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | bytecode (last byte of a PUSH) | CPU PUSH1..32 steps |
-//! | [`JUMPDEST_FLAG`] | `(code id, pc, is JUMPDEST)` | bytecode (every byte of a padded code) | CPU bad-jump halts (flag 0) |
-//! | [`CODE_END`] | `(code id, padded length)` | bytecode (last byte of each code) | CPU bad-jump halts past the code |
+//! | [`JUMPDEST_FLAG`] | `(code id, pc, is JUMPDEST, is the code's last padded byte)` | bytecode (every byte of a padded code) | CPU bad-jump halts (flag 0; the last byte for targets past the code) |
 //! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
 //! | [`RESUME`] | `(context, callee, pc, stack height, code id, callee succeeded)` | CPU call steps, boundary init | CPU resumptions, boundary final |
 //! | [`ALU`] | `(opcode, a, b, n, c)` (16 limbs each; n: ADDMOD's modulus, else 0) | ALU and multiplication chips | CPU ALU steps |
@@ -29,10 +28,9 @@ pub const OPCODE: LookupBus<'static> = LookupBus::new("opcode");
 pub const CODE_OPCODE: LookupBus<'static> = LookupBus::new("code-opcode");
 pub const BYTECODE: LookupBus<'static> = LookupBus::new("bytecode");
 pub const PUSH_IMMEDIATE: LookupBus<'static> = LookupBus::new("push-immediate");
-/// `(code id, pc, is JUMPDEST)` for every byte of a code and its zero padding.
+/// `(code id, pc, is JUMPDEST, is last)` for every byte of a code and its zero padding (`is
+/// last` on the padding's last byte, which is never a JUMPDEST).
 pub const JUMPDEST_FLAG: LookupBus<'static> = LookupBus::new("jumpdest-flag");
-/// `(code id, padded length)`: one entry per code.
-pub const CODE_END: LookupBus<'static> = LookupBus::new("code-end");
 pub const STACK: PermutationCheckBus<'static> = PermutationCheckBus::new("stack");
 pub const RESUME: PermutationCheckBus<'static> = PermutationCheckBus::new("resume");
 pub const ALU: PermutationCheckBus<'static> = PermutationCheckBus::new("alu");

@@ -37,10 +37,11 @@ pub enum HaltKind {
 /// Where a bad jump's target lies (each case has its own check in the CPU chip).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BadJumpDest {
-    /// Below 2^16 and within the code and its zero padding, on a byte that is not a JUMPDEST
-    /// opcode (PUSH data included): the bytecode table's JUMPDEST flag is 0 there.
+    /// Below 2^16 and within the code and its zero padding but before the padding's last
+    /// byte, on a byte that is not a JUMPDEST opcode (PUSH data included): the bytecode table's
+    /// JUMPDEST flag is 0 there.
     NotJumpdest,
-    /// Below 2^16 and at or past the end of the padded code.
+    /// Below 2^16 and at or past the last byte of the padded code (a zero byte).
     PastCode,
     /// 2^16 or more.
     Far,
@@ -101,7 +102,7 @@ pub fn classify(
                 Some(BadJumpDest::Far)
             } else {
                 let t = l[0] as usize;
-                if t >= code.len() + CODE_PADDING {
+                if t + 1 >= code.len() + CODE_PADDING {
                     Some(BadJumpDest::PastCode)
                 } else if !jumpdests(code).get(t).copied().unwrap_or(false) {
                     Some(BadJumpDest::NotJumpdest)

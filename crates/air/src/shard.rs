@@ -391,9 +391,6 @@ pub fn generate_shard<F: PrimeField32>(
     for (&(id, pc), &c) in &counts.dest {
         codes.get_mut(&id).expect("code of a step").dest[pc as usize] += c;
     }
-    for (&id, &c) in &counts.end {
-        codes.get_mut(&id).expect("code of a step").end += c;
-    }
     let codes: Vec<CodeUse<'_>> = codes.into_values().collect();
 
     let stack_init = &an.alive_stack[&range.start];

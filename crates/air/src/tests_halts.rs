@@ -497,14 +497,41 @@ fn a_bad_jump_to_a_jumpdest_is_rejected() {
     let c = row_mut(&mut s, step);
     c.halt.dest_not_jumpdest = F::ZERO;
     c.halt.dest_past_code = F::ONE;
-    c.halt.code_end =
-        F::from_usize(code_of(t, step).len() + crate::chips::bytecode::trace::CODE_PADDING);
+    c.halt.code_last =
+        F::from_usize(code_of(t, step).len() + crate::chips::bytecode::trace::CODE_PADDING - 1);
     rejected(&s, "a target inside the code claimed past it", Why::Lookup);
     let mut s = s0.clone();
     let c = row_mut(&mut s, step);
     c.halt.dest_not_jumpdest = F::ZERO;
     c.halt.dest_far = F::ONE;
     rejected(&s, "a target below 2^16 claimed far", Why::CpuRow(step));
+    // The code of a jump past its end claimed to end earlier (its last byte moved back to
+    // where the target would be past it).
+    let past = halt_step(HaltKind::BadJump(BadJumpDest::PastCode));
+    let mut s = s0.clone();
+    let past_code = row(&s, past).code_id;
+    let bc = &mut s.traces[shard::BYTECODE];
+    let r = (0..bc.values.len() / NUM_BYTECODE_COLS)
+        .find(|&r| {
+            let c: &BytecodeCols<F> =
+                bc.values[r * NUM_BYTECODE_COLS..][..NUM_BYTECODE_COLS].borrow();
+            c.code_id == past_code && c.pc == F::ONE
+        })
+        .expect("the code's second byte");
+    let c: &mut BytecodeCols<F> =
+        bc.values[r * NUM_BYTECODE_COLS..][..NUM_BYTECODE_COLS].borrow_mut();
+    c.is_last = F::ONE;
+    let e = check(&s);
+    assert!(
+        matches!(
+            e,
+            Err(ProveError::ConstraintViolation {
+                instance: shard::BYTECODE,
+                ..
+            })
+        ),
+        "a code ending early: {e:?}"
+    );
     // A JUMPI whose condition is zero does not jump.
     let far = halt_step(HaltKind::BadJump(BadJumpDest::Far));
     let mut s = s0;

@@ -102,21 +102,16 @@ impl BytecodeAir {
             .chain(imm);
         buses::PUSH_IMMEDIATE.table_entry(builder, key, local.mult_push);
 
-        // Every byte's JUMPDEST flag (0 on PUSH data), for the CPU's bad-jump halts; a code's
-        // padded length on its last byte, for targets past it.
-        buses::JUMPDEST_FLAG.table_entry(
-            builder,
-            [local.code_id, local.pc, local.is_jumpdest],
-            local.mult_dest,
-        );
+        // Every byte's JUMPDEST flag (0 on PUSH data) and whether it ends its padded code, for
+        // the CPU's bad-jump halts.
         builder
             .when_transition()
-            .assert_zero(local.mult_end.into() * (one.clone() - next.is_first.into()));
-        builder.when_last_row().assert_zero(local.mult_end);
-        buses::CODE_END.table_entry(
+            .assert_eq(local.is_last, next.is_first);
+        builder.when_last_row().assert_one(local.is_last);
+        buses::JUMPDEST_FLAG.table_entry(
             builder,
-            [local.code_id.into(), local.pc.into() + one.clone()],
-            local.mult_end,
+            [local.code_id, local.pc, local.is_jumpdest, local.is_last],
+            local.mult_dest,
         );
     }
 }

@@ -20,10 +20,8 @@ pub struct CodeUse<'a> {
     pub exec: Vec<u32>,
     /// Per padded pc: PUSH steps whose immediate ends there.
     pub push: Vec<u32>,
-    /// Per padded pc: bad-jump halts to that byte.
+    /// Per padded pc: bad-jump halts to that byte (the last byte: also those past it).
     pub dest: Vec<u32>,
-    /// Bad-jump halts past the end of the padded code.
-    pub end: u32,
 }
 
 impl<'a> CodeUse<'a> {
@@ -35,7 +33,6 @@ impl<'a> CodeUse<'a> {
             exec: vec![0; n],
             push: vec![0; n],
             dest: vec![0; n],
-            end: 0,
         }
     }
 
@@ -106,10 +103,8 @@ fn fill_code<F: PrimeField32>(
             row.mult_exec = F::from_u32(u.exec[pc]);
             row.mult_push = F::from_u32(u.push[pc]);
             row.mult_dest = F::from_u32(u.dest[pc]);
-            if pc + 1 == len {
-                row.mult_end = F::from_u32(u.end);
-            }
         }
+        row.is_last = F::from_bool(pc + 1 == len);
     }
     start + len
 }

@@ -195,24 +195,34 @@ impl CpuAir {
         // Bad jump: a taken JUMP/JUMPI (target and condition are consumed from the stack) ...
         builder.assert_zero(bad_jump.clone() * (one.clone() - l.jump.into()));
         // ... to a byte of the code that is not a JUMPDEST opcode, or at/past the padded
-        // code's end (both below 2^16) ...
+        // code's last byte (a zero byte; both below 2^16) ...
         let near: AB::Expr = h.dest_not_jumpdest.into() + h.dest_past_code.into();
         for k in 1..LIMBS {
             builder.assert_zero(near.clone() * l.inp[0][k].into());
         }
         buses::JUMPDEST_FLAG.lookup_key(
             builder,
-            [l.code_id.into(), l.inp[0][0].into(), AB::Expr::ZERO],
+            [
+                l.code_id.into(),
+                l.inp[0][0].into(),
+                AB::Expr::ZERO,
+                AB::Expr::ZERO,
+            ],
             bool1(h.dest_not_jumpdest.into()),
         );
-        buses::CODE_END.lookup_key(
+        buses::JUMPDEST_FLAG.lookup_key(
             builder,
-            [l.code_id, h.code_end],
+            [
+                l.code_id.into(),
+                h.code_last.into(),
+                AB::Expr::ZERO,
+                AB::Expr::ONE,
+            ],
             bool1(h.dest_past_code.into()),
         );
         buses::U16.lookup_key(
             builder,
-            [l.inp[0][0].into() - h.code_end.into()],
+            [l.inp[0][0].into() - h.code_last.into()],
             bool1(h.dest_past_code.into()),
         );
         // ... or at 2^16 or more (a limb above the lowest is non-zero; limbs are u16 values,

@@ -95,12 +95,13 @@ pub struct HaltCols<T> {
     pub out_of_gas: T,
     /// A halt the chip does not derive, on an opcode that may halt so (`may_halt_other`).
     pub other: T,
-    /// Taken jump to a byte whose JUMPDEST flag is 0 / past the padded code / at 2^16 or more.
+    /// Taken jump to a byte whose JUMPDEST flag is 0 (not the padded code's last) / at or past
+    /// the padded code's last byte / at 2^16 or more.
     pub dest_not_jumpdest: T,
     pub dest_past_code: T,
     pub dest_far: T,
     /// Inverse of the sum of the target's limbs 1..16 (`dest_far`).
     pub dest_high_inv: T,
-    /// The code's padded length (`dest_past_code`).
-    pub code_end: T,
+    /// The pc of the padded code's last byte (`dest_past_code`).
+    pub code_last: T,
 }

@@ -372,9 +372,9 @@ pub struct CpuCounts {
     /// (code id, pc) -> executions; (code id, pc of the immediate's last byte) -> PUSH reads.
     pub exec: HashMap<(u32, u32), u32>,
     pub push: HashMap<(u32, u32), u32>,
-    /// (code id, target) -> bad jumps to a non-JUMPDEST byte; code id -> bad jumps past its end.
+    /// (code id, pc) -> bad jumps to that non-JUMPDEST byte (the code's last padded byte: also
+    /// those past it).
     pub dest: HashMap<(u32, u32), u32>,
-    pub end: HashMap<u32, u32>,
 }
 
 /// The CPU rows of steps `range` and their public values.
@@ -392,7 +392,6 @@ pub fn generate<F: PrimeField32>(
         exec: HashMap::new(),
         push: HashMap::new(),
         dest: HashMap::new(),
-        end: HashMap::new(),
     };
     let mut public = CpuPublic::<F>::default();
     let f = F::from_u32;
@@ -487,11 +486,11 @@ pub fn generate<F: PrimeField32>(
                         }
                         BadJumpDest::PastCode => {
                             h.dest_past_code = F::ONE;
-                            let end =
-                                (trace.codes[a.code_id as usize].1.len() + CODE_PADDING) as u32;
-                            h.code_end = f(end);
-                            u16_rc.add(t[0] as u32 - end);
-                            *counts.end.entry(a.code_id).or_insert(0) += 1;
+                            let last =
+                                (trace.codes[a.code_id as usize].1.len() + CODE_PADDING - 1) as u32;
+                            h.code_last = f(last);
+                            u16_rc.add(t[0] as u32 - last);
+                            *counts.dest.entry((a.code_id, last)).or_insert(0) += 1;
                         }
                         BadJumpDest::Far => {
                             h.dest_far = F::ONE;
