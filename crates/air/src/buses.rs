@@ -9,12 +9,13 @@
 //! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
 //! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
 //! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | bytecode (last byte of a PUSH) | CPU PUSH1..32 steps |
+//! | [`JUMPDEST_FLAG`] | `(code id, pc, is JUMPDEST, is the code's last padded byte)` | bytecode (every byte of a padded code) | CPU bad-jump halts (flag 0; the last byte for targets past the code) |
 //! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
-//! | [`RESUME`] | `(context, callee, pc, stack height, code id)` | CPU call steps, boundary init | CPU resumptions, boundary final |
+//! | [`RESUME`] | `(context, callee, pc, stack height, code id, callee succeeded)` | CPU call steps, boundary init | CPU resumptions, boundary final |
 //! | [`ALU`] | `(opcode, a, b, n, c)` (16 limbs each; n: ADDMOD's modulus, else 0) | ALU and multiplication chips | CPU ALU steps |
 //! | [`MULMOD_LINK`] | `(tag, 4 x 16 limbs)` | multiplication chip, MULMOD rows 1 and 2 | MULMOD rows 2 and 3 |
 //! | [`EXP_LINK`] | `(tag, base, acc, rest of the exponent, bit position, result)` (words: 16 limbs) | multiplication chip, EXP rows | the next EXP row (the chain's end: the head row) |
-//! | [`CALL_CONTEXT`] | `(context, opcode, 16 limbs)` | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE steps |
+//! | [`CALL_CONTEXT`] | `(context, opcode, seq, 16 limbs)` (seq: RETURNDATASIZE's call count, else 0) | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE, RETURNDATASIZE steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
@@ -27,6 +28,9 @@ pub const OPCODE: LookupBus<'static> = LookupBus::new("opcode");
 pub const CODE_OPCODE: LookupBus<'static> = LookupBus::new("code-opcode");
 pub const BYTECODE: LookupBus<'static> = LookupBus::new("bytecode");
 pub const PUSH_IMMEDIATE: LookupBus<'static> = LookupBus::new("push-immediate");
+/// `(code id, pc, is JUMPDEST, is last)` for every byte of a code and its zero padding (`is
+/// last` on the padding's last byte, which is never a JUMPDEST).
+pub const JUMPDEST_FLAG: LookupBus<'static> = LookupBus::new("jumpdest-flag");
 pub const STACK: PermutationCheckBus<'static> = PermutationCheckBus::new("stack");
 pub const RESUME: PermutationCheckBus<'static> = PermutationCheckBus::new("resume");
 pub const ALU: PermutationCheckBus<'static> = PermutationCheckBus::new("alu");
@@ -35,7 +39,8 @@ pub const MULMOD_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("
 /// Between the rows of one EXP in the multiplication chip (square-and-multiply, one row per
 /// squaring and per multiplication): `(tag, base, acc, rest, position, result)`.
 pub const EXP_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("exp-link");
-/// `(context, opcode, value)`: one value per context and call-context opcode in a shard.
+/// `(context, opcode, seq, value)`: one value per context and call-context opcode in a shard
+/// (RETURNDATASIZE: per context and call count `seq`).
 pub const CALL_CONTEXT: LookupBus<'static> = LookupBus::new("call-context");
 /// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
 pub const AND8: LookupBus<'static> = LookupBus::new("and8");

@@ -6,17 +6,19 @@
 //! data), pc, gas and stack height of the next step of the context, the stack items it reads
 //! (equal to the items last written there) and writes, and its result. Every other opcode is
 //! **trusted**: its steps are still CPU rows (so the control flow around them is constrained)
-//! but its result and side effects are prover-supplied. Exceptional halts are trusted.
+//! but its result and side effects are prover-supplied. An exceptional step is constrained when
+//! the AIR checks the condition that makes it halt (see [`crate::halts`]).
 //! Opcode coverage is relative to the executed code bytes, which are themselves trusted (see
 //! the block-level line "bytecode").
 
 use serde::Serialize;
 use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 
+use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 7;
+pub const COVERAGE_VERSION: u32 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -60,10 +62,17 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
         }
         opcodes::JUMP | opcodes::JUMPI | opcodes::JUMPDEST => (Constrained, "cpu+bytecode"),
         opcodes::PC | opcodes::GAS => (Constrained, "cpu"),
+        // STOP ends its context with success (the caller's call result is 1); INVALID always
+        // halts exceptionally (no gas left, the caller's call result is 0).
+        opcodes::STOP | opcodes::INVALID => (Constrained, "cpu (halt)"),
         _ if opcodes::ALU_OPCODES.contains(&op) => (Constrained, "alu"),
         _ if opcodes::MULDIV_OPCODES.contains(&op) => (Constrained, "muldiv"),
         // The value is the prover's; only its consistency within a context of a shard is
         // constrained (see the check "call and transaction context values").
+        opcodes::RETURNDATASIZE => (
+            Trusted,
+            "call-context (one value per context and count of the calls it made)",
+        ),
         _ if opcodes::reads_call_context(op) => (Trusted, "call-context (one value per context)"),
         _ => (Trusted, ""),
     }
@@ -82,9 +91,14 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
         "offline memory on the stack bus",
     ),
     (
-        "call/return order and caller resumption (pc, stack height, code)",
+        "call/return order and caller resumption (pc, stack height, code), and the result a \
+         call pushes when its callee ran: 1 if the callee's last step is STOP, RETURN or \
+         SELFDESTRUCT, 0 after REVERT or an exceptional halt (CREATE/CREATE2: 0 after a failed \
+         callee)",
         Coverage::Constrained,
-        "resume bus; gas returned by a callee, success flag and return data are trusted",
+        "resume bus, whose tokens carry the callee's outcome from its last step; trusted: gas \
+         returned by a callee, return data, a created address, and the outcome carried by a \
+         resume token across a cut inside a transaction",
     ),
     (
         "whether a call runs its callee's code (rather than returning at once, as for a \
@@ -93,9 +107,22 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
         "a call step may continue its own context with a trusted result",
     ),
     (
-        "exceptional halts",
+        "exceptional halts: the step really halts (stack height below the opcode's reads; \
+         height after it above 1024; a taken JUMP/JUMPI to a byte that is not a JUMPDEST \
+         opcode, past the code or at 2^16 or more; gas below a static-gas opcode's cost; \
+         INVALID or an undefined byte, which always halt), leaves 0 gas and ends its context \
+         as failed",
+        Coverage::Constrained,
+        "cpu halt kinds, bytecode JUMPDEST flags and code ends, opcode table; out of gas is \
+         checked against the gas on the step's row, which is chained within a context but \
+         trusted where a callee starts (the gas a call gives it)",
+    ),
+    (
+        "exceptional halts of dynamic-gas opcodes and TSTORE (out of gas on the dynamic part, \
+         memory limits, static-call violations, RETURNDATACOPY out of bounds)",
         Coverage::Trusted,
-        "a step marked exceptional is not checked",
+        "the halt kind `other` is allowed on these opcodes without a condition; the gas and \
+         failure that follow are constrained",
     ),
     (
         "chaining shards of a subblock (start at step 0, each continues where the previous \
@@ -152,18 +179,22 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
     ),
     (
         "call and transaction context values (ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, \
-CALLDATASIZE, CODESIZE)",
+CALLDATASIZE, CODESIZE, RETURNDATASIZE)",
         Coverage::Trusted,
         "every successful read of one of them in a context of a shard pushes the same value (the \
-call-context table, one row per context and opcode); the value itself is trusted until calls and \
-transactions are constrained; RETURNDATASIZE (which changes after each call) is not in the table",
+call-context table, one row per context and opcode); RETURNDATASIZE's rows are also keyed by the \
+number of calls the context made before the read (counted along the context, through its \
+resumptions; trusted where a context enters the shard already running), so reads between the \
+same two calls agree; the values themselves are trusted until calls, transactions and return \
+data are constrained",
     ),
     ("transaction signatures", Coverage::Trusted, ""),
     ("nonces and balances", Coverage::Trusted, ""),
     (
         "gas accounting (intrinsic gas, dynamic gas, refunds, block gas used)",
         Coverage::Trusted,
-        "only static gas of single steps and EXP's dynamic gas (50 per exponent byte) are constrained",
+        "only static gas of single steps, EXP's dynamic gas (50 per exponent byte) and the \
+         gas an exceptional halt leaves (0) are constrained",
     ),
     (
         "state reads against the pre-state root",
@@ -264,9 +295,12 @@ impl CoverageTable {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ShareReport {
     pub steps: usize,
-    /// Successful steps of constrained opcodes.
+    /// Successful steps of constrained opcodes, and exceptional steps whose halt condition is
+    /// constrained.
     pub constrained_steps: usize,
     pub exceptional_steps: usize,
+    /// Exceptional steps whose halt condition is constrained (also in `constrained_steps`).
+    pub constrained_halts: usize,
     /// Constrained steps whose consumed stack items all come, through the stack, from
     /// untainted steps (see [`constrained_share`]).
     pub untainted_steps: usize,
@@ -297,6 +331,7 @@ impl ShareReport {
         self.steps += other.steps;
         self.constrained_steps += other.constrained_steps;
         self.exceptional_steps += other.exceptional_steps;
+        self.constrained_halts += other.constrained_halts;
         self.untainted_steps += other.untainted_steps;
         let mut m: std::collections::HashMap<&'static str, usize> =
             self.trusted_by_opcode.iter().copied().collect();
@@ -321,12 +356,21 @@ impl ShareReport {
 /// that reach the stack other than through a push (memory, storage: their opcodes are
 /// trusted, so their results are tainted anyway).
 pub fn constrained_share(trace: &SubblockTrace) -> ShareReport {
-    share_under(trace, |op| opcode_coverage(op).0 == Coverage::Constrained)
+    share_under(
+        trace,
+        |op| opcode_coverage(op).0 == Coverage::Constrained,
+        HaltKind::is_constrained,
+    )
 }
 
-/// [`constrained_share`] under another classification (`constrained(op)`), e.g. an earlier
-/// coverage table's, to compare figures before and after a change.
-pub fn share_under(trace: &SubblockTrace, constrained: impl Fn(u8) -> bool) -> ShareReport {
+/// [`constrained_share`] under another classification (`constrained(op)` for successful
+/// steps, `constrained_halt(kind)` for exceptional ones), e.g. an earlier coverage table's, to
+/// compare figures before and after a change.
+pub fn share_under(
+    trace: &SubblockTrace,
+    constrained: impl Fn(u8) -> bool,
+    constrained_halt: impl Fn(HaltKind) -> bool,
+) -> ShareReport {
     let mut trusted = [0usize; 256];
     let mut r = ShareReport {
         steps: trace.steps.len(),
@@ -334,13 +378,34 @@ pub fn share_under(trace: &SubblockTrace, constrained: impl Fn(u8) -> bool) -> S
     };
     // Taint flags of each context's stack, bottom first.
     let mut stacks: std::collections::HashMap<u32, Vec<bool>> = Default::default();
-    for s in &trace.steps {
+    for (i, s) in trace.steps.iter().enumerate() {
         let stack = stacks.entry(s.context).or_default();
         // The recorded height is authoritative; a mismatch (never seen in a consistent trace)
         // counts the unknown items as tainted rather than trusting them.
         stack.resize(s.stack_len as usize, true);
         if s.status != STEP_OK {
             r.exceptional_steps += 1;
+            let code = trace
+                .context_code
+                .get(s.context as usize)
+                .and_then(|&c| trace.codes.get(c as usize))
+                .map(|c| &c.1[..])
+                .unwrap_or(&[]);
+            // An unexplained halt does not prove (the trace is rejected): count it as trusted.
+            let kind = halts::classify(trace, i, code).ok().flatten();
+            if let Some(k) = kind.filter(|&k| constrained_halt(k)) {
+                r.constrained_halts += 1;
+                r.constrained_steps += 1;
+                // Only a bad jump's condition depends on stack items: its target and condition.
+                let reads = match k {
+                    HaltKind::BadJump(_) => opcodes::info(s.opcode).pops as usize,
+                    _ => 0,
+                };
+                let sp = stack.len();
+                if !stack[sp.saturating_sub(reads)..].iter().any(|&t| t) && sp >= reads {
+                    r.untainted_steps += 1;
+                }
+            }
             // The frame halts: its stack is gone.
             stack.clear();
             continue;

@@ -34,6 +34,12 @@ pub enum TraceError {
     Inconsistent { step: usize, what: &'static str },
     #[error("{contexts} call contexts in one subblock; the AIR's context ids are 16-bit")]
     TooManyContexts { contexts: usize },
+    #[error(
+        "step {step}: opcode {opcode:#04x} halted exceptionally with no condition the AIR can \
+         prove (stack bounds, gas below the static cost, bad jump target, INVALID) and it cannot \
+         halt otherwise"
+    )]
+    UnexplainedHalt { step: usize, opcode: u8 },
     #[error("max_rows must be at least 1")]
     ZeroMaxRows,
     #[error("the subblock has no steps")]

@@ -18,6 +18,7 @@ pub mod buses;
 pub mod chips;
 pub mod coverage;
 pub mod error;
+pub mod halts;
 pub mod opcodes;
 pub mod shape;
 pub mod shard;
@@ -25,6 +26,8 @@ pub mod word;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_halts;
 #[cfg(test)]
 mod tests_muldiv;
 #[cfg(test)]

@@ -236,6 +236,7 @@ pub const CALLER: u8 = 0x33;
 pub const CALLVALUE: u8 = 0x34;
 pub const CALLDATASIZE: u8 = 0x36;
 pub const CODESIZE: u8 = 0x38;
+pub const RETURNDATASIZE: u8 = 0x3d;
 pub const GASPRICE: u8 = 0x3a;
 pub const POP: u8 = 0x50;
 pub const JUMP: u8 = 0x56;
@@ -243,6 +244,7 @@ pub const JUMPI: u8 = 0x57;
 pub const PC: u8 = 0x58;
 pub const GAS: u8 = 0x5a;
 pub const JUMPDEST: u8 = 0x5b;
+pub const TSTORE: u8 = 0x5d;
 pub const PUSH0: u8 = 0x5f;
 pub const PUSH1: u8 = 0x60;
 pub const PUSH2: u8 = 0x61;
@@ -283,9 +285,10 @@ pub const MULDIV_OPCODES: [u8; 13] = [
     MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD, EXP,
 ];
 
-/// Opcodes that push a value of their call context (or transaction) that does not change within
-/// the context; the CPU looks them up in the shard's call-context table.
-pub const CONTEXT_READ_OPCODES: [u8; 7] = [
+/// Opcodes that push a value of their call context (or transaction); the CPU looks them up in
+/// the shard's call-context table. All but RETURNDATASIZE are constant within a context;
+/// RETURNDATASIZE changes with each call the context makes, so its key also holds that count.
+pub const CONTEXT_READ_OPCODES: [u8; 8] = [
     ADDRESS,
     CALLER,
     CALLVALUE,
@@ -293,6 +296,7 @@ pub const CONTEXT_READ_OPCODES: [u8; 7] = [
     GASPRICE,
     CALLDATASIZE,
     CODESIZE,
+    RETURNDATASIZE,
 ];
 
 /// Whether `opcode` reads the call-context table.

@@ -423,7 +423,12 @@ pub fn generate_shard_padded<F: PrimeField32>(
         let s = &trace.steps[i];
         if s.status == STEP_OK && props_of(s.opcode).is_ctx_read == 1 {
             let (_, out) = step_words(trace, i);
-            ctx_reads.add(an.aux[i].ctx, s.opcode, crate::word::limbs(&out));
+            let seq = if s.opcode == crate::opcodes::RETURNDATASIZE {
+                an.aux[i].ncalls
+            } else {
+                0
+            };
+            ctx_reads.add(an.aux[i].ctx, s.opcode, seq, crate::word::limbs(&out));
         }
     }
 
@@ -561,6 +566,9 @@ fn fill_shard<F: PrimeField32>(
     }
     for (&(id, pc), &c) in &counts.push {
         codes.get_mut(&id).expect("code of a step").push[pc as usize] += c;
+    }
+    for (&(id, pc), &c) in &counts.dest {
+        codes.get_mut(&id).expect("code of a step").dest[pc as usize] += c;
     }
     let codes: Vec<CodeUse<'_>> = codes.into_values().collect();
 

@@ -444,8 +444,12 @@ fn every_constrained_opcode_rejects_a_lying_step() {
         }
         covered.insert(op);
     }
-    // Every opcode the table calls constrained was exercised here.
-    let constrained: std::collections::BTreeSet<u8> = table.constrained_opcodes().collect();
+    // Every opcode the table calls constrained was exercised here, but for the halts STOP and
+    // INVALID (their lies are in `tests_halts`, on a trace revm records).
+    let constrained: std::collections::BTreeSet<u8> = table
+        .constrained_opcodes()
+        .filter(|&op| op != opcodes::STOP && op != opcodes::INVALID)
+        .collect();
     assert_eq!(covered, constrained);
 }
 

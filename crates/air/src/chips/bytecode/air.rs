@@ -101,5 +101,17 @@ impl BytecodeAir {
             .into_iter()
             .chain(imm);
         buses::PUSH_IMMEDIATE.table_entry(builder, key, local.mult_push);
+
+        // Every byte's JUMPDEST flag (0 on PUSH data) and whether it ends its padded code, for
+        // the CPU's bad-jump halts.
+        builder
+            .when_transition()
+            .assert_eq(local.is_last, next.is_first);
+        builder.when_last_row().assert_one(local.is_last);
+        buses::JUMPDEST_FLAG.table_entry(
+            builder,
+            [local.code_id, local.pc, local.is_jumpdest, local.is_last],
+            local.mult_dest,
+        );
     }
 }

@@ -27,6 +27,11 @@ pub struct BytecodeCols<T> {
     pub mult_exec: T,
     /// PUSH steps reading the immediate that ends on this byte.
     pub mult_push: T,
+    /// The last byte of a padded code (the next row starts another code, or none follows).
+    pub is_last: T,
+    /// Bad-jump halts whose target is this byte (it is not a JUMPDEST opcode), or (on the last
+    /// byte) at or past it.
+    pub mult_dest: T,
 }
 
 impl_columns!(BytecodeCols, NUM_BYTECODE_COLS);

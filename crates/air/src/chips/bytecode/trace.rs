@@ -20,6 +20,8 @@ pub struct CodeUse<'a> {
     pub exec: Vec<u32>,
     /// Per padded pc: PUSH steps whose immediate ends there.
     pub push: Vec<u32>,
+    /// Per padded pc: bad-jump halts to that byte (the last byte: also those past it).
+    pub dest: Vec<u32>,
 }
 
 impl<'a> CodeUse<'a> {
@@ -30,6 +32,7 @@ impl<'a> CodeUse<'a> {
             bytes,
             exec: vec![0; n],
             push: vec![0; n],
+            dest: vec![0; n],
         }
     }
 
@@ -53,8 +56,7 @@ fn fill_code<F: PrimeField32>(
     prev_id: Option<u32>,
     len: usize,
     byte_at: impl Fn(usize) -> u8,
-    exec: Option<&[u32]>,
-    push: Option<&[u32]>,
+    uses: Option<&CodeUse<'_>>,
     bytes_rc: &mut RangeCounts,
     u16_rc: &mut RangeCounts,
     opcode_counts: &mut [u32; 256],
@@ -97,12 +99,12 @@ fn fill_code<F: PrimeField32>(
         for (c, &a) in row.acc.iter_mut().zip(&acc) {
             *c = F::from_u8(a);
         }
-        if let Some(e) = exec {
-            row.mult_exec = F::from_u32(e[pc]);
+        if let Some(u) = uses {
+            row.mult_exec = F::from_u32(u.exec[pc]);
+            row.mult_push = F::from_u32(u.push[pc]);
+            row.mult_dest = F::from_u32(u.dest[pc]);
         }
-        if let Some(p) = push {
-            row.mult_push = F::from_u32(p[pc]);
-        }
+        row.is_last = F::from_bool(pc + 1 == len);
     }
     start + len
 }
@@ -135,8 +137,7 @@ pub fn generate<F: PrimeField32>(
             prev,
             c.padded_len(),
             |pc| c.byte(pc),
-            Some(&c.exec),
-            Some(&c.push),
+            Some(c),
             bytes_rc,
             u16_rc,
             &mut opcode_counts,
@@ -152,7 +153,6 @@ pub fn generate<F: PrimeField32>(
         prev,
         height - r,
         |_| 0,
-        None,
         None,
         bytes_rc,
         u16_rc,

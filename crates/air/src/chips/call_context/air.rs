@@ -31,21 +31,34 @@ impl CallContextAir {
         // Padding rows provide nothing (else they would be second rows of a key).
         builder.assert_zero((one.clone() - l.is_real.into()) * l.mult.into());
 
-        // Keys strictly increase: both keys are below 2^24 (ctx a u16 value, the opcode a
-        // byte) and the gap minus one is below 2^24, so the difference does not wrap.
+        // (key, seq) strictly increase: keys and seqs are below 2^24 (ctx a u16 value, the
+        // opcode and seq_hi bytes) and the gap minus one is below 2^24, so no difference wraps.
         let key =
             |r: &CallContextCols<AB::Var>| -> AB::Expr { r.ctx.into() * c(256) + r.opcode.into() };
-        builder.when_transition().assert_zero(
+        let seq = |r: &CallContextCols<AB::Var>| -> AB::Expr {
+            r.seq_lo.into() + r.seq_hi.into() * c(1 << 16)
+        };
+        let gap: AB::Expr = n.gap_lo.into() + n.gap_hi.into() * c(1 << 16);
+        builder.assert_bool(l.same);
+        let mut t = builder.when_transition();
+        t.assert_zero(n.is_real.into() * n.same.into() * (key(n) - key(l)));
+        t.assert_zero(
+            n.is_real.into() * n.same.into() * (seq(n) - seq(l) - one.clone() - gap.clone()),
+        );
+        t.assert_zero(
             n.is_real.into()
-                * (key(n) - key(l) - one.clone() - n.gap_lo.into() - n.gap_hi.into() * c(1 << 16)),
+                * (one.clone() - n.same.into())
+                * (key(n) - key(l) - one.clone() - gap),
         );
         let real = Count::bounded(l.is_real.into(), 1);
         buses::U16.lookup_key(builder, [l.ctx], real.clone());
         buses::BYTE.lookup_key(builder, [l.opcode], real.clone());
+        buses::U16.lookup_key(builder, [l.seq_lo], real.clone());
+        buses::BYTE.lookup_key(builder, [l.seq_hi], real.clone());
         buses::U16.lookup_key(builder, [l.gap_lo], real.clone());
         buses::BYTE.lookup_key(builder, [l.gap_hi], real);
 
-        let entry = [l.ctx.into(), l.opcode.into()]
+        let entry = [l.ctx.into(), l.opcode.into(), seq(l)]
             .into_iter()
             .chain(l.value.iter().map(|&v| v.into()));
         buses::CALL_CONTEXT.table_entry::<AB, AB::Expr>(builder, entry, l.mult);

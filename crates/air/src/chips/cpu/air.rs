@@ -97,10 +97,8 @@ impl CpuAir {
         builder.assert_zero(l.cont.into() * (one.clone() - l.is_real.into()));
         builder.assert_zero(l.cont.into() * l.exc.into());
         builder.assert_zero(l.cont.into() * op.is_term.into());
-        // Bytes that are not opcodes only ever halt exceptionally.
-        builder.assert_zero(
-            l.is_real.into() * (one.clone() - op.is_defined.into()) * (one.clone() - l.exc.into()),
-        );
+        // INVALID and bytes that are not opcodes only ever halt exceptionally.
+        builder.assert_zero(op.is_invalid.into() * ok.clone());
         builder.when_first_row().assert_one(l.is_real);
         builder
             .when_transition()
@@ -124,8 +122,12 @@ impl CpuAir {
             op.is_jump.into() + op.is_jumpi.into() * l.cond_nz.into(),
         );
         let target: AB::Expr = l.inp[0][0].into() + l.inp[0][1].into() * c(1 << 16);
+        let h = &l.halt;
+        let bad_jump: AB::Expr =
+            h.dest_not_jumpdest.into() + h.dest_past_code.into() + h.dest_far.into();
+        // A jump that continues has a 32-bit target (its high limbs are zero).
         for k in 2..LIMBS {
-            builder.assert_zero(l.jump.into() * l.inp[0][k].into());
+            builder.assert_zero((l.jump.into() - bad_jump.clone()) * l.inp[0][k].into());
         }
         let seq_pc: AB::Expr = l.pc.into() + one.clone() + op.imm_size.into();
         builder.assert_eq(
@@ -147,6 +149,86 @@ impl CpuAir {
                 * (one.clone() - l.exc.into())
                 * (l.gas.into() - l.gas_after.into() - op.static_gas.into()),
         );
+        // An exceptional halt consumes all the gas its context has left.
+        builder.assert_zero(l.exc.into() * l.gas_after.into());
+
+        // ---- Exceptional halts: exactly one kind, and its condition holds ----
+        let kinds = [
+            h.underflow,
+            h.overflow,
+            h.out_of_gas,
+            h.other,
+            h.dest_not_jumpdest,
+            h.dest_past_code,
+            h.dest_far,
+        ];
+        for f in kinds {
+            builder.assert_bool(f);
+        }
+        builder.assert_eq(
+            l.exc,
+            kinds.iter().fold(AB::Expr::ZERO, |acc, &f| acc + f.into()),
+        );
+        // Underflow: sp < pops, i.e. pops - 1 - sp >= 0 (sp is at most 1024 on every row).
+        buses::U16.lookup_key(
+            builder,
+            [op.pops.into() - one.clone() - l.sp.into()],
+            bool1(h.underflow.into()),
+        );
+        // Overflow: sp - pops + pushes > 1024.
+        buses::U16.lookup_key(
+            builder,
+            [l.sp_next.into() - c(STACK_LIMIT + 1)],
+            bool1(h.overflow.into()),
+        );
+        // Out of gas (static-gas opcodes): gas and static - 1 - gas both in [0, 2^16), so
+        // gas < static as integers.
+        builder.assert_zero(h.out_of_gas.into() * (one.clone() - op.gas_static.into()));
+        buses::U16.lookup_key(builder, [l.gas], bool1(h.out_of_gas.into()));
+        buses::U16.lookup_key(
+            builder,
+            [op.static_gas.into() - one.clone() - l.gas.into()],
+            bool1(h.out_of_gas.into()),
+        );
+        // A halt the chip does not derive only where the opcode can halt so.
+        builder.assert_zero(h.other.into() * (one.clone() - op.may_halt_other.into()));
+        // Bad jump: a taken JUMP/JUMPI (target and condition are consumed from the stack) ...
+        builder.assert_zero(bad_jump.clone() * (one.clone() - l.jump.into()));
+        // ... to a byte of the code that is not a JUMPDEST opcode, or at/past the padded
+        // code's last byte (a zero byte; both below 2^16) ...
+        let near: AB::Expr = h.dest_not_jumpdest.into() + h.dest_past_code.into();
+        for k in 1..LIMBS {
+            builder.assert_zero(near.clone() * l.inp[0][k].into());
+        }
+        buses::JUMPDEST_FLAG.lookup_key(
+            builder,
+            [
+                l.code_id.into(),
+                l.inp[0][0].into(),
+                AB::Expr::ZERO,
+                AB::Expr::ZERO,
+            ],
+            bool1(h.dest_not_jumpdest.into()),
+        );
+        buses::JUMPDEST_FLAG.lookup_key(
+            builder,
+            [
+                l.code_id.into(),
+                h.code_last.into(),
+                AB::Expr::ZERO,
+                AB::Expr::ONE,
+            ],
+            bool1(h.dest_past_code.into()),
+        );
+        buses::U16.lookup_key(
+            builder,
+            [l.inp[0][0].into() - h.code_last.into()],
+            bool1(h.dest_past_code.into()),
+        );
+        // ... or at 2^16 or more (a limb above the lowest is non-zero; limbs are u16 values,
+        // so their sum is zero only if all are).
+        let high: AB::Expr = (1..LIMBS).map(|k| l.inp[0][k].into()).sum();
+        builder.assert_zero(h.dest_far.into() * (high * h.dest_high_inv.into() - one.clone()));
 
         // ---- Stack height bounds (successful steps) ----
         buses::U16.lookup_key(builder, [l.sp.into() - op.pops.into()], bool1(ok.clone()));
@@ -165,6 +247,7 @@ impl CpuAir {
             t.assert_zero(linked.clone() * (n.code_id.into() - l.code_id.into()));
             t.assert_zero(linked.clone() * (n.pc.into() - l.npc.into()));
             t.assert_zero(linked.clone() * (n.sp.into() - l.sp_next.into()));
+            t.assert_zero(linked.clone() * (n.ncalls.into() - l.ncalls.into() - op.is_call.into()));
             // A call's unused gas comes back from the callee: only other steps chain gas.
             t.assert_zero(
                 linked.clone()
@@ -187,6 +270,14 @@ impl CpuAir {
             // A call that enters its callee is followed by the callee's first step.
             t.assert_zero(l.suspend.into() * n.is_real.into() * (one.clone() - n.fresh.into()));
             t.assert_zero(l.suspend.into() * n.is_real.into() * (n.ctx.into() - l.callee.into()));
+            // A resumption follows its callee's last step (a halt: a step that leaves its
+            // context other than by a call that suspends it, see above): the callee succeeded
+            // unless that step reverted or halted exceptionally.
+            t.assert_zero(
+                n.resume.into()
+                    * (n.resumed_ok.into()
+                        - (one.clone() - l.exc.into()) * (one.clone() - op.is_revert.into())),
+            );
         }
         builder.when_first_row().assert_one(l.start);
         builder.assert_zero(l.fresh.into() * l.resume.into());
@@ -198,17 +289,54 @@ impl CpuAir {
         builder.assert_zero(l.fresh.into() * (l.ctx.into() - l.nctx.into()));
         builder.assert_zero(l.fresh.into() * l.pc.into());
         builder.assert_zero(l.fresh.into() * l.sp.into());
-        // Resume tokens carry the caller's pc, stack height and code.
-        buses::RESUME.send(
-            builder,
-            [l.ctx, l.callee, l.npc, l.sp_next, l.code_id],
-            bool1(l.suspend.into()),
-        );
+        builder.assert_zero(l.fresh.into() * l.ncalls.into());
+        // Resume tokens carry the caller's pc, stack height and code, and whether the callee
+        // succeeded.
+        builder.assert_bool(l.callee_ok);
+        builder.assert_bool(l.resumed_ok);
+        // ... and the caller's call count after the call.
+        let sent: [AB::Expr; 7] = [
+            l.ctx.into(),
+            l.callee.into(),
+            l.npc.into(),
+            l.sp_next.into(),
+            l.code_id.into(),
+            l.callee_ok.into(),
+            l.ncalls.into() + one.clone(),
+        ];
+        buses::RESUME.send(builder, sent, bool1(l.suspend.into()));
         buses::RESUME.receive(
             builder,
-            [l.ctx, l.prev_ctx, l.pc, l.sp, l.code_id],
+            [
+                l.ctx,
+                l.prev_ctx,
+                l.pc,
+                l.sp,
+                l.code_id,
+                l.resumed_ok,
+                l.ncalls,
+            ],
             bool1(l.resume.into()),
         );
+        // The result a call pushes when its callee ran: the success flag (CALL, CALLCODE,
+        // DELEGATECALL, STATICCALL); zero for a CREATE whose callee failed (a created address
+        // is trusted, and so is a zero after the callee succeeded, as when the code deposit
+        // fails).
+        let not_create: AB::Expr = one.clone() - op.is_create.into();
+        builder.assert_zero(
+            l.suspend.into() * not_create.clone() * (l.out[0].into() - l.callee_ok.into()),
+        );
+        for k in 0..LIMBS {
+            if k > 0 {
+                builder.assert_zero(l.suspend.into() * not_create.clone() * l.out[k].into());
+            }
+            builder.assert_zero(
+                l.suspend.into()
+                    * op.is_create.into()
+                    * (one.clone() - l.callee_ok.into())
+                    * l.out[k].into(),
+            );
+        }
 
         // ---- Stack tokens ----
         for i in 0..MAX_POPS {
@@ -218,7 +346,11 @@ impl CpuAir {
             }
         }
         let consumed: AB::Expr = l.consume.iter().map(|&x| x.into()).sum();
-        builder.assert_eq(consumed, ok.clone() * op.mem_pops.into());
+        // A bad jump consumes its target and condition (the halt is checked on them).
+        builder.assert_eq(
+            consumed,
+            (ok.clone() + bad_jump.clone()) * op.mem_pops.into(),
+        );
         builder.assert_eq(l.w_out, ok.clone() * op.mem_push.into());
         builder.assert_eq(l.w_dup, ok.clone() * op.is_dup.into());
         builder.assert_eq(l.w_swap, ok.clone() * op.is_swap.into());
@@ -317,8 +449,10 @@ impl CpuAir {
             .chain(l.out.iter().map(|&x| x.into()));
         buses::ALU.send(builder, alu, bool1(l.w_alu.into()));
 
-        // ---- Call context: one value per context and opcode in the shard ----
-        let ctx_key = [l.ctx.into(), op.opcode.into()]
+        // ---- Call context: one value per context and opcode in the shard (RETURNDATASIZE: per
+        // context and call count) ----
+        builder.assert_eq(l.ctx_seq, l.ncalls.into() * op.is_returndatasize.into());
+        let ctx_key = [l.ctx.into(), op.opcode.into(), l.ctx_seq.into()]
             .into_iter()
             .chain(l.out.iter().map(|&x| x.into()));
         buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ok.clone() * op.is_ctx_read.into()));

@@ -9,8 +9,10 @@ pub const MAX_POPS: usize = 7;
 pub struct CpuCols<T> {
     /// 1 on steps, 0 on padding rows (which come last).
     pub is_real: T,
-    /// The step halted its frame exceptionally (prover-supplied: trusted).
+    /// The step halted its frame exceptionally: exactly one of the halt kinds below holds.
     pub exc: T,
+    /// Halt kinds (see `crate::halts::HaltKind`), each with the condition the chip checks.
+    pub halt: HaltCols<T>,
     /// Index of the step in its subblock; also the stack timestamp of the step.
     pub step: T,
     pub pc: T,
@@ -42,6 +44,15 @@ pub struct CpuCols<T> {
     pub nctx: T,
     /// A call step whose callee runs next (sends a resume token).
     pub suspend: T,
+    /// On a suspending call step: the callee ends by STOP/RETURN/SELFDESTRUCT rather than by
+    /// REVERT or an exceptional halt (carried in the resume token).
+    pub callee_ok: T,
+    /// On a resumption: the same, as the previous row (the callee's last step) shows it.
+    pub resumed_ok: T,
+    /// Successful call steps of this context before this step (which return data is current).
+    pub ncalls: T,
+    /// `ncalls` on RETURNDATASIZE, else 0: the call-context key's third part.
+    pub ctx_seq: T,
     /// The opcode and its properties (looked up in the opcode table).
     pub op: OpcodeProps<T>,
     /// pc of the next step of this context.
@@ -70,3 +81,27 @@ pub struct CpuCols<T> {
 }
 
 impl_columns!(CpuCols, NUM_CPU_COLS);
+
+/// Why an exceptional step halts (one flag per kind, their sum is `exc`), and the witnesses of a
+/// bad jump's target.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct HaltCols<T> {
+    /// Stack height below the opcode's reads.
+    pub underflow: T,
+    /// Stack height after the step above 1024.
+    pub overflow: T,
+    /// Gas below the opcode's static cost.
+    pub out_of_gas: T,
+    /// A halt the chip does not derive, on an opcode that may halt so (`may_halt_other`).
+    pub other: T,
+    /// Taken jump to a byte whose JUMPDEST flag is 0 (not the padded code's last) / at or past
+    /// the padded code's last byte / at 2^16 or more.
+    pub dest_not_jumpdest: T,
+    pub dest_past_code: T,
+    pub dest_far: T,
+    /// Inverse of the sum of the target's limbs 1..16 (`dest_far`).
+    pub dest_high_inv: T,
+    /// The pc of the padded code's last byte (`dest_past_code`).
+    pub code_last: T,
+}

@@ -11,10 +11,12 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace, Word};
 
 use super::air::{CpuPublic, STACK_LIMIT};
 use super::columns::{CpuCols, MAX_POPS, NUM_CPU_COLS};
+use crate::chips::bytecode::trace::CODE_PADDING;
 use crate::chips::opcode_table::props_of;
 use crate::chips::range::trace::RangeCounts;
 use crate::chips::stack_boundary::trace::{ResumeToken, StackToken};
 use crate::error::TraceError;
+use crate::halts::{BadJumpDest, HaltKind, classify};
 use crate::opcodes::{self, info};
 use crate::word::{limbs, small};
 
@@ -33,6 +35,14 @@ pub struct StepAux {
     /// Contexts started before this step.
     pub nctx: u32,
     pub ts_old: [u32; MAX_POPS],
+    /// Why the step halted exceptionally (`None`: it did not).
+    pub halt: Option<HaltKind>,
+    /// Suspending call: its callee succeeded. Resumption: the step before (the callee's last)
+    /// ended it successfully.
+    pub callee_ok: bool,
+    pub resumed_ok: bool,
+    /// Successful call steps of the context before this one.
+    pub ncalls: u32,
 }
 
 /// The subblock seen by the CPU: per-step context data and the stack/resume state at the
@@ -56,11 +66,14 @@ pub fn step_words(trace: &SubblockTrace, i: usize) -> ([Word; MAX_POPS], Word) {
     let mut out = Word::default();
     let op = s.opcode;
     if s.status != STEP_OK {
-        // Nothing is consumed; the values the AIR still reads are the ones it defines.
+        // Nothing is pushed; the values the AIR still reads are the ones it defines (GAS: the
+        // gas after the halt, 0). A bad jump's target and condition are consumed.
         if op == opcodes::PC {
             out = small(s.pc as u64);
-        } else if op == opcodes::GAS {
-            out = small(s.gas_after);
+        } else if op == opcodes::JUMP || op == opcodes::JUMPI {
+            for (k, w) in reads.iter().take(MAX_POPS).enumerate() {
+                inp[k] = *w;
+            }
         }
         return (inp, out);
     }
@@ -124,7 +137,13 @@ pub fn analyze(
             contexts: dense.len(),
         });
     }
+    // Whether each context ends successfully (its last step is STOP, RETURN or SELFDESTRUCT).
+    let mut ends_ok = vec![false; dense.len()];
+    for (s, &c) in steps.iter().zip(&ctx_of) {
+        ends_ok[c as usize] = ends_successfully(s.status, s.opcode);
+    }
     let mut seen = vec![false; dense.len()];
+    let mut calls = vec![0u32; dense.len()];
     let mut stacks: Vec<Vec<StackToken>> = vec![Vec::new(); dense.len()];
     let mut outstanding: HashMap<u32, ResumeToken> = HashMap::new();
     let mut aux = Vec::with_capacity(steps.len());
@@ -178,7 +197,22 @@ pub fn analyze(
             callee,
             nctx,
             ts_old: [0; MAX_POPS],
+            halt: classify(trace, i, &trace.codes[code_id as usize].1)?,
+            callee_ok: suspend && ends_ok[callee as usize],
+            resumed_ok: false,
+            ncalls: calls[ctx as usize],
         };
+        if ok && p.is_call == 1 {
+            calls[ctx as usize] += 1;
+            // The call-context table holds call counts below 2^24 (a call costs at least 100
+            // gas, so a context with a gas below 2^30 makes fewer).
+            if calls[ctx as usize] >= 1 << 24 {
+                return Err(TraceError::Inconsistent {
+                    step: i,
+                    what: "more calls in one context than its gas allows",
+                });
+            }
+        }
         if fresh {
             nctx += 1;
         }
@@ -186,7 +220,16 @@ pub fn analyze(
         let starts = i == 0 || !aux.last().map(|p: &StepAux| p.cont).unwrap_or(false);
         if starts && !fresh {
             let prev_ctx = aux.last().map(|p: &StepAux| p.ctx).unwrap_or(0);
-            let expected = [ctx, prev_ctx, s.pc, s.stack_len as u32, code_id];
+            a.resumed_ok = i > 0 && ends_successfully(steps[i - 1].status, steps[i - 1].opcode);
+            let expected = [
+                ctx,
+                prev_ctx,
+                s.pc,
+                s.stack_len as u32,
+                code_id,
+                a.resumed_ok as u32,
+                a.ncalls,
+            ];
             if outstanding.remove(&ctx) != Some(expected) {
                 return Err(TraceError::Inconsistent {
                     step: i,
@@ -265,10 +308,37 @@ pub fn analyze(
             if stack.len() > STACK_LIMIT as usize {
                 return Err(bad);
             }
+        } else if let Some(HaltKind::BadJump(_)) = a.halt {
+            // The AIR checks the target (and the condition) it consumes.
+            let (inp, _) = step_words(trace, i);
+            for (k, word) in inp[..p.mem_pops as usize].iter().enumerate() {
+                let t = stack.pop().ok_or(TraceError::Inconsistent {
+                    step: i,
+                    what: "bad jump on a stack too short for its operands",
+                })?;
+                if t.value != limbs(word) {
+                    return Err(TraceError::Inconsistent {
+                        step: i,
+                        what: "stack item differs from the simulated stack",
+                    });
+                }
+                a.ts_old[k] = t.ts;
+            }
         }
         if suspend {
             let sp_next = stack.len() as u32;
-            outstanding.insert(ctx, [ctx, callee, s.pc + 1, sp_next, code_id]);
+            outstanding.insert(
+                ctx,
+                [
+                    ctx,
+                    callee,
+                    s.pc + 1,
+                    sp_next,
+                    code_id,
+                    a.callee_ok as u32,
+                    a.ncalls + 1,
+                ],
+            );
         }
         if !cont && (!ok || p.is_term == 1) {
             for t in stack.drain(..) {
@@ -290,6 +360,11 @@ pub fn analyze(
     })
 }
 
+/// Whether a context's last step ends it successfully (the caller's call result is then 1).
+fn ends_successfully(status: u8, opcode: u8) -> bool {
+    status == STEP_OK && opcodes::terminates(opcode) && opcode != opcodes::REVERT
+}
+
 /// Lookup counts the CPU rows make into other chips.
 #[derive(Clone, Debug)]
 pub struct CpuCounts {
@@ -297,6 +372,9 @@ pub struct CpuCounts {
     /// (code id, pc) -> executions; (code id, pc of the immediate's last byte) -> PUSH reads.
     pub exec: HashMap<(u32, u32), u32>,
     pub push: HashMap<(u32, u32), u32>,
+    /// (code id, pc) -> bad jumps to that non-JUMPDEST byte (the code's last padded byte: also
+    /// those past it).
+    pub dest: HashMap<(u32, u32), u32>,
 }
 
 /// The CPU rows of steps `range` and their public values, padded to `height` rows (a power of
@@ -315,6 +393,7 @@ pub fn generate<F: PrimeField32>(
         opcodes: [0; 256],
         exec: HashMap::new(),
         push: HashMap::new(),
+        dest: HashMap::new(),
     };
     let mut public = CpuPublic::<F>::default();
     let f = F::from_u32;
@@ -337,8 +416,10 @@ pub fn generate<F: PrimeField32>(
         let sp_next = F::from_u32(s.stack_len as u32 + p.pushes) - f(p.pops);
         row.sp_next = sp_next;
         row.gas = f(s.gas_before as u32);
-        row.gas_after = f(s.gas_after as u32);
-        let (ga_lo, ga_hi) = ((s.gas_after & 0xffff) as u32, (s.gas_after >> 16) as u32);
+        // An exceptional halt leaves its context no gas (whatever the interpreter still held).
+        let gas_after = if ok { s.gas_after } else { 0 };
+        row.gas_after = f(gas_after as u32);
+        let (ga_lo, ga_hi) = ((gas_after & 0xffff) as u32, (gas_after >> 16) as u32);
         row.ga_lo = f(ga_lo);
         row.ga_hi = f(ga_hi);
         u16_rc.add(ga_lo);
@@ -352,6 +433,10 @@ pub fn generate<F: PrimeField32>(
         row.resume = F::from_bool(resume);
         row.nctx = f(a.nctx);
         row.suspend = F::from_bool(a.suspend);
+        row.callee_ok = F::from_bool(a.callee_ok);
+        row.resumed_ok = F::from_bool(resume && a.resumed_ok);
+        row.ncalls = f(a.ncalls);
+        row.ctx_seq = f(a.ncalls * p.is_returndatasize);
         row.op = p.map(f);
         counts.opcodes[s.opcode as usize] += 1;
         *counts.exec.entry((a.code_id, s.pc)).or_insert(0) += 1;
@@ -368,8 +453,64 @@ pub fn generate<F: PrimeField32>(
                 .entry((a.code_id, s.pc + p.imm_size))
                 .or_insert(0) += 1;
         }
-        if !ok {
+        let bad_jump = match a.halt {
+            Some(HaltKind::BadJump(d)) => Some(d),
+            _ => None,
+        };
+        if !ok && bad_jump.is_none() {
             inp = [Word::default(); MAX_POPS];
+        }
+        if let Some(kind) = a.halt {
+            let h = &mut row.halt;
+            let sp = s.stack_len as u32;
+            match kind {
+                HaltKind::StackUnderflow => {
+                    h.underflow = F::ONE;
+                    u16_rc.add(p.pops - 1 - sp);
+                }
+                HaltKind::StackOverflow => {
+                    h.overflow = F::ONE;
+                    u16_rc.add(sp - p.pops + p.pushes - (STACK_LIMIT + 1));
+                }
+                HaltKind::OutOfGas => {
+                    h.out_of_gas = F::ONE;
+                    let g = s.gas_before as u32;
+                    u16_rc.add(g);
+                    u16_rc.add(p.static_gas - 1 - g);
+                }
+                HaltKind::Invalid | HaltKind::Other => h.other = F::ONE,
+                HaltKind::BadJump(d) => {
+                    let t = limbs(&inp[0]);
+                    match d {
+                        BadJumpDest::NotJumpdest => {
+                            h.dest_not_jumpdest = F::ONE;
+                            *counts.dest.entry((a.code_id, t[0] as u32)).or_insert(0) += 1;
+                        }
+                        BadJumpDest::PastCode => {
+                            h.dest_past_code = F::ONE;
+                            let last =
+                                (trace.codes[a.code_id as usize].1.len() + CODE_PADDING - 1) as u32;
+                            h.code_last = f(last);
+                            u16_rc.add(t[0] as u32 - last);
+                            *counts.dest.entry((a.code_id, last)).or_insert(0) += 1;
+                        }
+                        BadJumpDest::Far => {
+                            h.dest_far = F::ONE;
+                            let high: u32 = t[1..].iter().map(|&x| x as u32).sum();
+                            h.dest_high_inv = f(high).inverse();
+                        }
+                    }
+                    for k in 0..p.mem_pops as usize {
+                        row.consume[k] = F::ONE;
+                        row.ts_old[k] = f(a.ts_old[k]);
+                        let d = i as u32 - 1 - a.ts_old[k];
+                        row.tsd_lo[k] = f(d & 0xffff);
+                        row.tsd_hi[k] = f(d >> 16);
+                        u16_rc.add(d & 0xffff);
+                        u16_rc.add((d >> 16) * 4);
+                    }
+                }
+            }
         }
         // Jump target and condition.
         let target_word = limbs(&inp[0]);
@@ -432,7 +573,7 @@ pub fn generate<F: PrimeField32>(
         if r + 1 == rows {
             public.last_step = f(i as u32);
             public.last_npc = f(npc);
-            public.last_gas_after = f(s.gas_after as u32);
+            public.last_gas_after = f(gas_after as u32);
             public.last_sp_next = sp_next;
             public.last_ctx = f(a.ctx);
             public.last_code = f(a.code_id);

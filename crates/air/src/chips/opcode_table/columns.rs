@@ -40,6 +40,16 @@ pub struct OpcodeProps<T> {
     pub mem_push: T,
     /// The `out` token's slot is `sp - out_off` (generic: pops; DUP: 0).
     pub out_off: T,
+    /// INVALID (0xFE) and bytes that are not opcodes: a step always halts exceptionally.
+    pub is_invalid: T,
+    /// An exceptional halt the AIR does not derive may be claimed: opcodes with dynamic gas
+    /// (out of gas on the dynamic part, memory limits, static-call violations, RETURNDATACOPY out
+    /// of bounds), TSTORE (static-call violation) and INVALID.
+    pub may_halt_other: T,
+    pub is_revert: T,
+    /// CREATE, CREATE2 (their result is an address, not a success flag).
+    pub is_create: T,
+    pub is_returndatasize: T,
 }
 
 pub const NUM_PROPS: usize = core::mem::size_of::<OpcodeProps<u8>>();
@@ -108,6 +118,14 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         mem_pops,
         mem_push,
         out_off,
+        is_invalid: (op == opcodes::INVALID || !i.defined) as u32,
+        may_halt_other: (op == opcodes::INVALID
+            || op == opcodes::TSTORE
+            || !i.defined
+            || i.gas.fixed().is_none()) as u32,
+        is_revert: (op == opcodes::REVERT) as u32,
+        is_create: (op == opcodes::CREATE || op == opcodes::CREATE2) as u32,
+        is_returndatasize: (op == opcodes::RETURNDATASIZE) as u32,
     }
 }
 

@@ -10,12 +10,14 @@ pub struct BoundaryCols<T> {
     /// Stack token provided at the shard's start / taken at its end.
     pub init: T,
     pub fin: T,
-    /// Resume token `(ctx, callee, pc, sp, code)`.
+    /// Resume token `(ctx, callee, pc, sp, code, callee succeeded, the caller's call count)`.
     pub r_ctx: T,
     pub r_callee: T,
     pub r_pc: T,
     pub r_sp: T,
     pub r_code: T,
+    pub r_ok: T,
+    pub r_ncalls: T,
     pub r_init: T,
     pub r_fin: T,
 }

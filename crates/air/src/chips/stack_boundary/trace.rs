@@ -16,8 +16,9 @@ pub struct StackToken {
     pub ts: u32,
 }
 
-/// A resume token: `(ctx, callee, pc, sp, code id)`.
-pub type ResumeToken = [u32; 5];
+/// A resume token: `(ctx, callee, pc, sp, code id, callee succeeded, the caller's call count
+/// after the call)`.
+pub type ResumeToken = [u32; 7];
 
 /// Rows the boundary trace needs: stack and resume tokens share rows.
 pub fn rows(
@@ -80,6 +81,8 @@ pub fn generate<F: PrimeField32>(
             cols.r_pc = F::from_u32(r[2]);
             cols.r_sp = F::from_u32(r[3]);
             cols.r_code = F::from_u32(r[4]);
+            cols.r_ok = F::from_u32(r[5]);
+            cols.r_ncalls = F::from_u32(r[6]);
             if init {
                 cols.r_init = F::ONE;
             } else {
