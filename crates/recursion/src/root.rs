@@ -3,20 +3,21 @@
 //! under, chosen for a small proof (design §4): a higher blowup buys fewer queries, so fewer
 //! Merkle paths and opened rows. The root is only ever verified natively, so it can also take
 //! what the recursion layers avoid because they cost circuit rows: FRI folds of arity 8, a
-//! final polynomial of 8 coefficients and Merkle caps of 16 digests (measured on
-//! `fixtures/mixed.json`: root proof 171,955 → 150,400 bytes; the conjectured bits do not
-//! depend on them).
+//! final polynomial of 64 coefficients and Merkle caps of 16 digests (measured on
+//! `fixtures/mixed.json`: root proof 171,955 → 150,400 bytes with a final polynomial of 8; 64
+//! saves the last folding round, whose opened group and Merkle path every query carried; the
+//! conjectured bits do not depend on them).
 
 use slotproof_prover::FriSettings;
 
 /// FRI settings of the root (design §4: log blowup 4, 21 queries, 16 bits of query grinding:
 /// 4·21 + 16 = 100 conjectured bits by the toy formula, like the other layers'; arity 8, final
-/// polynomial 8, Merkle cap height 4).
+/// polynomial 64, Merkle cap height 4).
 pub const ROOT_SETTINGS: FriSettings = FriSettings {
     log_blowup: 4,
     num_queries: 21,
     max_log_arity: 3,
-    log_final_poly_len: 3,
+    log_final_poly_len: 6,
     merkle_cap_height: 4,
     ..crate::leaf::LEAF_SETTINGS
 };

@@ -42,10 +42,10 @@ macro_rules! row_local_program_table {
 }
 
 /// The fewest rows a program table is padded to. Plonky3's FRI refuses a committed table that is
-/// not taller than the final polynomial it folds to: 16 rows cover every recursion layer's
-/// settings (the root's final polynomial has 8 coefficients; `root`'s test
-/// `min_rows_cover_every_layer`).
-pub const MIN_TABLE_ROWS: usize = 16;
+/// not taller than the final polynomial it folds to: 128 rows cover every recursion layer's
+/// settings (the root's final polynomial has 64 coefficients; `root`'s test
+/// `min_rows_cover_every_layer`). Leaves and internal nodes are padded far above it anyway.
+pub const MIN_TABLE_ROWS: usize = 128;
 
 /// Rows of a program table with `n` used rows: a power of two, at least [`MIN_TABLE_ROWS`].
 pub fn padded_rows(n: usize) -> usize {
