@@ -87,8 +87,8 @@ fn poseidon2_table_is_the_mmcs_and_challenger_permutation() {
     assert_eq!(trace.width, 164);
     assert_eq!(
         trace.values.len() / trace.width,
-        16,
-        "padded to a power of two"
+        slotproof_recursion::tables::MIN_TABLE_ROWS,
+        "padded to a power of two, at least the fewest rows of a table"
     );
     // The permutation the configuration hashes and absorbs with (`ProverField`), and Plonky3's
     // default KoalaBear Poseidon2-16.

@@ -153,9 +153,10 @@ fn gpu_block_proof_is_the_cpu_block_proof() {
         }
     );
     for field in [Field::KoalaBear, Field::BabyBear] {
+        // Two shards (188 steps): chained across a cut, and each padded to its shape.
         let prove = |backend| {
             BlockProver::builder()
-                .max_shard_rows(64)
+                .max_shard_rows(128)
                 .field(field)
                 .backend(backend)
                 .build()
@@ -251,9 +252,9 @@ fn gpu_kernel_times_of_a_block_proof() {
         return;
     }
     let input = transfers();
+    // One shard: the block's 188 steps (three proofs on the stand-in, each of a padded shard).
     let build = |profile| {
         BlockProver::builder()
-            .max_shard_rows(64)
             .cuda(0)
             .profile_kernels(profile)
             .build()
