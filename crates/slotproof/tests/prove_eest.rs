@@ -60,7 +60,9 @@ fn worst_jumps() {
 fn all_samples(name: &str) -> bool {
     let all = std::env::var_os("SLOTPROOF_EEST_ALL").is_some();
     if !all {
-        eprintln!("SKIP {name}: a worst-case block beside worst_jumps; SLOTPROOF_EEST_ALL=1 runs it");
+        eprintln!(
+            "SKIP {name}: a worst-case block beside worst_jumps; SLOTPROOF_EEST_ALL=1 runs it"
+        );
     }
     all
 }
