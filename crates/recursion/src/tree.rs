@@ -351,15 +351,7 @@ impl ProvenNode {
 
     /// Its verifying key as values (what a parent checks and the leaf-key digest holds).
     pub fn key_values(&self) -> Result<InternalKey, TreeError> {
-        let words: Vec<Val> = self
-            .key
-            .preprocessed
-            .as_ref()
-            .map(|p| crate::recording::cap_elements(&p.commitment))
-            .unwrap_or_default();
-        words
-            .try_into()
-            .map_err(|w: Vec<Val>| KeyError::KeyLength(w.len()).into())
+        key_of_commitment(self.key.preprocessed.as_ref().map(|p| &p.commitment))
     }
 
     /// Its public values per instance (what [`Self::child`] takes).
@@ -489,11 +481,15 @@ pub fn internal_key_of<B: Backend<ShardConfig>>(
 
 /// A backend key's preprocessed commitment as values.
 fn commitment_values<B: Backend<ShardConfig>>(key: &NodeKey<B>) -> Result<InternalKey, TreeError> {
-    let words: Vec<Val> = key
-        .common()
-        .preprocessed
-        .as_ref()
-        .map(|p| crate::recording::cap_elements(&p.commitment))
+    key_of_commitment(key.common().preprocessed.as_ref().map(|p| &p.commitment))
+}
+
+/// A recursion proof's preprocessed commitment (one digest) as key values.
+fn key_of_commitment(
+    commitment: Option<&crate::config::Commitment>,
+) -> Result<InternalKey, TreeError> {
+    let words: Vec<Val> = commitment
+        .map(crate::recording::cap_elements)
         .unwrap_or_default();
     words
         .try_into()
