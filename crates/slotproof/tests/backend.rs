@@ -331,7 +331,7 @@ fn gpu_leaf_proof_is_the_cpu_leaf_proof() {
 
     let engine = Arc::new(slotproof::cuda::CudaBackend::new().unwrap());
     // Under every recursion layer's settings: the leaves' and internal nodes' (arity 2, one
-    // Merkle root) and the root's (arity-8 folds, a final polynomial of 8, Merkle caps).
+    // Merkle root) and the root's (arity-8 folds, a final polynomial of 64, Merkle caps).
     for layer in &slotproof::aggregate::LAYERS[1..] {
         let settings = layer.settings;
         let cpu: CpuShardProver<Val> = ShardProver::cpu(settings);
