@@ -81,7 +81,7 @@ fn fixture_stats() {
 }
 
 /// Prove and verify `s`.
-fn prove_verify(s: &Shard<F>) {
+pub(crate) fn prove_verify(s: &Shard<F>) {
     let p = prover();
     let proof = p
         .prove(&s.airs, &s.traces, &s.public_values)

@@ -22,7 +22,7 @@ use crate::chips::cpu::columns::{CpuCols, NUM_CPU_COLS};
 use crate::halts::{BadJumpDest, HaltKind, classify};
 use crate::opcodes;
 use crate::shard::{self, Shard, generate_shards};
-use crate::tests::{F, check, prover};
+use crate::tests::{F, check, prove_verify};
 use slotproof_prover::ProveError;
 
 /// The contracts the driver calls, in call order, with the gas it gives each.
@@ -224,6 +224,8 @@ fn u16_lookups(s: &mut Shard<F>, v: u32, delta: i32) {
 #[derive(Clone, Copy, Debug)]
 enum Why {
     CpuRow(usize),
+    /// A constraint of this table instance (any row).
+    Table(usize),
     Lookup,
 }
 
@@ -233,6 +235,7 @@ fn rejected(s: &Shard<F>, what: &str, why: Why) {
         (Why::CpuRow(r), Err(ProveError::ConstraintViolation { instance, row, .. })) => {
             *instance == shard::CPU && *row == r - s.steps.start
         }
+        (Why::Table(t), Err(ProveError::ConstraintViolation { instance, .. })) => *instance == t,
         (Why::Lookup, Err(ProveError::LookupImbalance(_))) => true,
         _ => false,
     };
@@ -282,13 +285,7 @@ fn every_halt_kind_is_recorded_and_proves() {
     assert_eq!(results, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
     // RETURNDATASIZE changes with the calls (and the shard proves with both values).
     assert_eq!(returndatasizes(t), [0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 32, 0]);
-    let s = shard_of_all();
-    let p = prover();
-    let proof = p
-        .prove(&s.airs, &s.traces, &s.public_values)
-        .expect("proves");
-    p.verify(&s.airs, &proof, &s.public_values)
-        .expect("verifies");
+    prove_verify(&shard_of_all());
     let share = crate::coverage::constrained_share(t);
     assert_eq!(share.exceptional_steps, 9);
     assert_eq!(share.constrained_halts, 9);
@@ -481,16 +478,10 @@ fn a_bad_jump_to_a_jumpdest_is_rejected() {
         bc.values[r * NUM_BYTECODE_COLS..][..NUM_BYTECODE_COLS].borrow_mut();
     assert_eq!(c.is_data, F::ONE);
     c.is_jumpdest = F::ONE;
-    let e = check(&s);
-    assert!(
-        matches!(
-            e,
-            Err(ProveError::ConstraintViolation {
-                instance: shard::BYTECODE,
-                ..
-            })
-        ),
-        "PUSH data flagged as a JUMPDEST: {e:?}"
+    rejected(
+        &s,
+        "PUSH data flagged as a JUMPDEST",
+        Why::Table(shard::BYTECODE),
     );
     // The same target claimed past the code (it is inside) or far (it is below 2^16).
     let mut s = s0.clone();
@@ -521,17 +512,7 @@ fn a_bad_jump_to_a_jumpdest_is_rejected() {
     let c: &mut BytecodeCols<F> =
         bc.values[r * NUM_BYTECODE_COLS..][..NUM_BYTECODE_COLS].borrow_mut();
     c.is_last = F::ONE;
-    let e = check(&s);
-    assert!(
-        matches!(
-            e,
-            Err(ProveError::ConstraintViolation {
-                instance: shard::BYTECODE,
-                ..
-            })
-        ),
-        "a code ending early: {e:?}"
-    );
+    rejected(&s, "a code ending early", Why::Table(shard::BYTECODE));
     // A JUMPI whose condition is zero does not jump.
     let far = halt_step(HaltKind::BadJump(BadJumpDest::Far));
     let mut s = s0;

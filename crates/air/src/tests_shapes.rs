@@ -6,17 +6,7 @@ use crate::shape::{self, SHARD_SHAPES};
 use crate::shard::{
     self, ALU, BITWISE, CPU, FIXED_LOG_HEIGHTS, MULDIV, NUM_INSTANCES, Padding, Shard, ShardStream,
 };
-use crate::tests::{F, fixture, prover};
-
-/// Prove and verify `s`.
-fn prove_verify(s: &Shard<F>) {
-    let p = prover();
-    let proof = p
-        .prove(&s.airs, &s.traces, &s.public_values)
-        .expect("proves");
-    p.verify(&s.airs, &proof, &s.public_values)
-        .expect("verifies");
-}
+use crate::tests::{F, fixture, prove_verify};
 
 fn log_heights(s: &Shard<F>) -> Vec<usize> {
     use p3_matrix::Matrix;

@@ -377,6 +377,26 @@ pub struct CpuCounts {
     pub dest: HashMap<(u32, u32), u32>,
 }
 
+/// Step `step` consumes its first `pops` stack items, written at `ts_old`: each one's timestamp
+/// and the distance back to it, range-checked as two 16-bit halves.
+fn consume_items<F: PrimeField32>(
+    row: &mut CpuCols<F>,
+    ts_old: &[u32; MAX_POPS],
+    pops: usize,
+    step: usize,
+    u16_rc: &mut RangeCounts,
+) {
+    for (k, &ts) in ts_old.iter().enumerate().take(pops) {
+        row.consume[k] = F::ONE;
+        row.ts_old[k] = F::from_u32(ts);
+        let d = step as u32 - 1 - ts;
+        row.tsd_lo[k] = F::from_u32(d & 0xffff);
+        row.tsd_hi[k] = F::from_u32(d >> 16);
+        u16_rc.add(d & 0xffff);
+        u16_rc.add((d >> 16) * 4);
+    }
+}
+
 /// The CPU rows of steps `range` and their public values, padded to `height` rows (a power of
 /// two, at least one row per step).
 pub fn generate<F: PrimeField32>(
@@ -500,15 +520,7 @@ pub fn generate<F: PrimeField32>(
                             h.dest_high_inv = f(high).inverse();
                         }
                     }
-                    for k in 0..p.mem_pops as usize {
-                        row.consume[k] = F::ONE;
-                        row.ts_old[k] = f(a.ts_old[k]);
-                        let d = i as u32 - 1 - a.ts_old[k];
-                        row.tsd_lo[k] = f(d & 0xffff);
-                        row.tsd_hi[k] = f(d >> 16);
-                        u16_rc.add(d & 0xffff);
-                        u16_rc.add((d >> 16) * 4);
-                    }
+                    consume_items(row, &a.ts_old, p.mem_pops as usize, i, u16_rc);
                 }
             }
         }
@@ -540,15 +552,7 @@ pub fn generate<F: PrimeField32>(
         if ok {
             u16_rc.add(s.stack_len as u32 - p.pops);
             u16_rc.add(STACK_LIMIT - sp_next.as_canonical_u32());
-            for k in 0..p.mem_pops as usize {
-                row.consume[k] = F::ONE;
-                row.ts_old[k] = f(a.ts_old[k]);
-                let d = i as u32 - 1 - a.ts_old[k];
-                row.tsd_lo[k] = f(d & 0xffff);
-                row.tsd_hi[k] = f(d >> 16);
-                u16_rc.add(d & 0xffff);
-                u16_rc.add((d >> 16) * 4);
-            }
+            consume_items(row, &a.ts_old, p.mem_pops as usize, i, u16_rc);
             row.w_out = F::from_bool(p.mem_push == 1);
             row.w_dup = F::from_bool(p.is_dup == 1);
             row.w_swap = F::from_bool(p.is_swap == 1);
