@@ -355,14 +355,19 @@ pub(crate) struct Lane<F> {
     pub(crate) nodes: Option<Box<dyn NodeProving>>,
 }
 
-/// Bytes of a lane's resident device buffers: the most alive at once since the last reset.
+/// Bytes of a lane's resident device buffers: alive now, and the most alive at once since the
+/// last reset.
 pub(crate) trait ResidentBytes: Send + Sync {
+    fn live(&self) -> u64;
     fn reset_peak(&self);
     fn peak(&self) -> u64;
 }
 
 #[cfg(feature = "cuda")]
 impl ResidentBytes for slotproof_cuda::prover_backend::ResidentMeter {
+    fn live(&self) -> u64 {
+        slotproof_cuda::prover_backend::ResidentMeter::live(self)
+    }
     fn reset_peak(&self) {
         slotproof_cuda::prover_backend::ResidentMeter::reset_peak(self)
     }

@@ -43,7 +43,9 @@ pub struct ShardReport {
     /// Measured on CUDA: the most bytes of the proof's resident device buffers (matrices,
     /// Merkle trees, FRI codewords) alive at once, counted as the prover held them
     /// (`slotproof_cuda::prover_backend::MeteredEngine`; a kernel's scratch within one launch
-    /// is not included). `None` on the CPU.
+    /// is not included). The proof's own buffers only: what the lane already held when the
+    /// proof started (with aggregation, its recursion programs' committed keys) is not counted
+    /// here, nor in the plan. `None` on the CPU.
     pub measured_device_bytes: Option<u64>,
     /// Trace area per table (committed cells, padded heights), from the shard's shape.
     pub tables: Vec<TableArea>,

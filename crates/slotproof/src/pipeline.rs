@@ -417,9 +417,11 @@ fn prove_one<F: PrimeField32>(
 ) -> Result<ProvenShard, ProveError> {
     let QueuedShard { shard, mut report } = q;
     report.index = index;
-    if let Some(meter) = &lane.meter {
-        meter.reset_peak();
-    }
+    // The shard's own buffers: the lane may already hold some (the recursion programs' keys).
+    let held_before = lane.meter.as_ref().map(|m| {
+        m.reset_peak();
+        m.live()
+    });
     let t = Instant::now();
     let (bytes, phases) = lane
         .prover
@@ -431,7 +433,11 @@ fn prove_one<F: PrimeField32>(
         })?;
     report.device = lane.device;
     report.phases = phases.phases;
-    report.measured_device_bytes = lane.meter.as_ref().map(|m| m.peak());
+    report.measured_device_bytes = lane
+        .meter
+        .as_ref()
+        .zip(held_before)
+        .map(|(m, held)| m.peak().saturating_sub(held));
     Ok(ProvenShard {
         proof: ShardProof {
             subblock: report.subblock as u32,

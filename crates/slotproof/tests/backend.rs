@@ -126,8 +126,10 @@ fn cuda_without_a_gpu_reports_the_probe_error() {
     }
 }
 
-/// On a GPU: CPU and CUDA block proofs are the same bytes (both fields), and verify; every
-/// shard's measured resident device memory is within its plan.
+/// On a GPU: CPU and CUDA block proofs are the same bytes (both fields; KoalaBear on the
+/// stand-in), and so is the
+/// aggregated block proof v3 (KoalaBear), and they verify; every shard's measured resident
+/// device memory is within its plan.
 #[cfg(feature = "cuda")]
 #[test]
 fn gpu_block_proof_is_the_cpu_block_proof() {
@@ -137,6 +139,7 @@ fn gpu_block_proof_is_the_cpu_block_proof() {
         );
         return;
     }
+    use slotproof::aggregated::{AGGREGATED_PROOF_VERSION, AggregatedProof};
     use slotproof::{Field, verify_block_proof};
     let input = transfers();
     // A stand-in run says so wherever the backend is described.
@@ -152,19 +155,47 @@ fn gpu_block_proof_is_the_cpu_block_proof() {
             "cuda:0"
         }
     );
-    for field in [Field::KoalaBear, Field::BabyBear] {
-        // Two shards (188 steps): chained across a cut, and each padded to its shape.
+    // On the stand-in (kernels on the CPU) KoalaBear only: BabyBear's kernels and prover backend
+    // are compared with the CPU in crates/cuda's suites.
+    let fields: &[Field] = if standin {
+        &[Field::KoalaBear]
+    } else {
+        &[Field::KoalaBear, Field::BabyBear]
+    };
+    for &field in fields {
+        // Two shards (188 steps): chained across a cut, and each padded to its shape. On
+        // KoalaBear also aggregated: their leaves, the internal node over them and the root are
+        // proven on the same lanes as the shards (on the CUDA backend, the lane's stream).
+        let aggregate = field == Field::KoalaBear;
         let prove = |backend| {
             BlockProver::builder()
                 .max_shard_rows(128)
                 .field(field)
                 .backend(backend)
+                .aggregate(aggregate)
                 .build()
                 .prove(&input)
                 .unwrap()
         };
-        let cpu = prove(ProverBackend::Cpu).proof.to_bytes().unwrap();
+        let v3 = |proved: &slotproof::ProvedBlock| {
+            let aggregated = proved.aggregated.as_ref().expect("an aggregated proof");
+            AggregatedProof::new(&proved.proof, aggregated)
+                .unwrap()
+                .to_bytes()
+                .unwrap()
+        };
+        let on_cpu = prove(ProverBackend::Cpu);
+        let cpu = on_cpu.proof.to_bytes().unwrap();
         let proved = prove(ProverBackend::Cuda { devices: vec![0] });
+        if aggregate {
+            let (cpu_v3, gpu_v3) = (v3(&on_cpu), v3(&proved));
+            assert!(
+                cpu_v3 == gpu_v3,
+                "the CUDA block proof v3 differs from the CPU's"
+            );
+            let (version, _) = slotproof::verify_block_proof_version(&gpu_v3).unwrap();
+            assert_eq!(version, AGGREGATED_PROOF_VERSION);
+        }
         // Every shard's resident device memory is measured, and within its plan.
         for r in &proved.shards {
             let measured = r.measured_device_bytes.expect("measured on CUDA");
