@@ -18,7 +18,7 @@ use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 8;
+pub const COVERAGE_VERSION: u32 = 9;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -216,7 +216,27 @@ data are constrained",
     ("withdrawals", Coverage::Trusted, ""),
     ("precompiles", Coverage::Trusted, ""),
     (
-        "memory, calldata, returndata, storage, transient storage",
+        "memory contents within a shard (MLOAD reads the bytes the context's last write left, \
+         zero where nothing wrote; MSTORE and MSTORE8 write exactly their bytes)",
+        Coverage::Constrained,
+        "memory chip: offline memory of 32-byte words on the memory bus, timestamps strictly \
+         increasing per word, one init/final row per word; the bytes that copies \
+         (CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY) and a call's output \
+         write are trusted, but only inside the area their stack items give",
+    ),
+    (
+        "memory carried into a shard cut inside a transaction",
+        Coverage::Trusted,
+        "its non-zero initial content is prover-supplied, allowed only where allow_init = 1, \
+         like carried stack items",
+    ),
+    (
+        "memory size (MSIZE) and memory expansion gas",
+        Coverage::Trusted,
+        "MLOAD, MSTORE and MSTORE8 stay trusted opcodes until their gas is constrained",
+    ),
+    (
+        "calldata, returndata, storage, transient storage",
         Coverage::Trusted,
         "",
     ),

@@ -449,6 +449,72 @@ impl CpuAir {
             .chain(l.out.iter().map(|&x| x.into()));
         buses::ALU.send(builder, alu, bool1(l.w_alu.into()));
 
+        // ---- Memory: MLOAD/MSTORE/MSTORE8 go to the memory chip with their offset (below 2^32
+        // here, below 2^29 there) and value (MLOAD: the pushed item; stores: the second item)
+        // at timestamp step + 1 ----
+        let mem_op: AB::Expr = op.is_mload.into() + op.is_mstore.into() + op.is_mstore8.into();
+        for k in 2..LIMBS {
+            builder.assert_zero(ok.clone() * mem_op.clone() * l.inp[0][k].into());
+        }
+        let ts_mem: AB::Expr = step.clone() + one.clone();
+        let mem_fields = [
+            l.ctx.into(),
+            ts_mem.clone(),
+            op.opcode.into(),
+            l.inp[0][0].into(),
+            l.inp[0][1].into(),
+        ]
+        .into_iter()
+        .chain((0..LIMBS).map(|k| {
+            op.is_mload.into() * l.out[k].into()
+                + (op.is_mstore.into() + op.is_mstore8.into()) * l.inp[1][k].into()
+        }));
+        buses::MEMORY_OP.send(builder, mem_fields, bool1(ok.clone() * mem_op));
+        // Trusted writes: the area [dst, dst + len) of the step's destination and length items.
+        let classes: [(AB::Var, usize, usize); 4] = [
+            (op.wr_02, 0, 2),
+            (op.wr_13, 1, 3),
+            (op.wr_56, 5, 6),
+            (op.wr_45, 4, 5),
+        ];
+        let pick = |item: fn(&(AB::Var, usize, usize)) -> usize, k: usize| -> AB::Expr {
+            classes
+                .iter()
+                .map(|cl| cl.0.into() * l.inp[item(cl)][k].into())
+                .sum()
+        };
+        let wr_class: AB::Expr = classes.iter().map(|cl| cl.0.into()).sum();
+        builder.assert_eq(l.wr, ok.clone() * wr_class);
+        builder.assert_bool(l.wr_nz);
+        let len_sum: AB::Expr = (0..LIMBS).map(|k| pick(|cl| cl.2, k)).sum();
+        builder.assert_zero(l.wr.into() * (len_sum.clone() * l.wr_inv.into() - l.wr_nz.into()));
+        builder.assert_zero(l.wr.into() * len_sum * (one.clone() - l.wr_nz.into()));
+        builder.assert_zero(l.wr_nz.into() * (one.clone() - l.wr.into()));
+        for k in 2..LIMBS {
+            builder.assert_zero(l.wr_nz.into() * pick(|cl| cl.1, k));
+            builder.assert_zero(l.wr_nz.into() * pick(|cl| cl.2, k));
+        }
+        builder.assert_zero(
+            l.wr_nz.into()
+                * (l.wr_start.into() - pick(|cl| cl.1, 0) - pick(|cl| cl.1, 1) * c(1 << 16)),
+        );
+        builder.assert_zero(
+            l.wr_nz.into()
+                * (l.wr_end.into()
+                    - l.wr_start.into()
+                    - pick(|cl| cl.2, 0)
+                    - pick(|cl| cl.2, 1) * c(1 << 16)),
+        );
+        // Start and length below 2^29, so the end does not wrap.
+        buses::U16.lookup_key(builder, [pick(|cl| cl.1, 1) * c(8)], bool1(l.wr_nz.into()));
+        buses::U16.lookup_key(builder, [pick(|cl| cl.2, 1) * c(8)], bool1(l.wr_nz.into()));
+        builder.assert_zero(l.wr_mult.into() * (one.clone() - l.wr_nz.into()));
+        buses::MEMORY_AREA.table_entry(
+            builder,
+            [l.ctx.into(), ts_mem, l.wr_start.into(), l.wr_end.into()],
+            l.wr_mult,
+        );
+
         // ---- Call context: one value per context and opcode in the shard (RETURNDATASIZE: per
         // context and call count) ----
         builder.assert_eq(l.ctx_seq, l.ncalls.into() * op.is_returndatasize.into());

@@ -404,6 +404,7 @@ pub fn generate<F: PrimeField32>(
     an: &SubblockAnalysis,
     range: core::ops::Range<usize>,
     height: usize,
+    mem_chunks: &HashMap<usize, u32>,
     u16_rc: &mut RangeCounts,
 ) -> (RowMajorMatrix<F>, CpuPublic<F>, CpuCounts) {
     let rows = range.len();
@@ -561,6 +562,22 @@ pub fn generate<F: PrimeField32>(
                 for &v in &out_l {
                     u16_rc.add(v as u32);
                 }
+            }
+        }
+        // A trusted memory write's area (the memory rows checked it fits 2^29 bytes).
+        if let Some((d, l)) = opcodes::trusted_write_area(s.opcode).filter(|_| ok) {
+            row.wr = F::ONE;
+            let (dst, len) = (limbs(&inp[d]), limbs(&inp[l]));
+            let sum: u64 = len.iter().map(|&x| x as u64).sum();
+            if sum != 0 {
+                row.wr_nz = F::ONE;
+                row.wr_inv = F::from_u64(sum).inverse();
+                let start = dst[0] as u32 | (dst[1] as u32) << 16;
+                row.wr_start = f(start);
+                row.wr_end = f(start + (len[0] as u32 | (len[1] as u32) << 16));
+                u16_rc.add(dst[1] as u32 * 8);
+                u16_rc.add(len[1] as u32 * 8);
+                row.wr_mult = f(mem_chunks.get(&i).copied().unwrap_or(0));
             }
         }
         if r == 0 {
