@@ -239,6 +239,7 @@ pub const CODESIZE: u8 = 0x38;
 pub const RETURNDATASIZE: u8 = 0x3d;
 pub const GASPRICE: u8 = 0x3a;
 pub const POP: u8 = 0x50;
+pub const KECCAK256: u8 = 0x20;
 pub const MLOAD: u8 = 0x51;
 pub const MSTORE: u8 = 0x52;
 pub const MSTORE8: u8 = 0x53;
@@ -319,6 +320,30 @@ pub const fn trusted_write_area(opcode: u8) -> Option<(usize, usize)> {
         DELEGATECALL | STATICCALL => Some((4, 5)),
         _ => None,
     }
+}
+
+/// Opcodes whose memory expansion the AIR trusts (their size after the step may only grow):
+/// every memory-touching opcode but MLOAD, MSTORE and MSTORE8, whose expansion the memory chip
+/// derives.
+pub const fn grows_memory_trusted(opcode: u8) -> bool {
+    matches!(
+        opcode,
+        KECCAK256
+            | CALLDATACOPY
+            | CODECOPY
+            | EXTCODECOPY
+            | RETURNDATACOPY
+            | MCOPY
+            | 0xa0..=0xa4
+            | CREATE
+            | CREATE2
+            | CALL
+            | CALLCODE
+            | DELEGATECALL
+            | STATICCALL
+            | RETURN
+            | REVERT
+    )
 }
 
 /// Whether `opcode` reads the call-context table.

@@ -431,3 +431,80 @@ fn writes_stay_inside_their_bytes() {
     mem_row_mut(&mut s, r).new_a[4] += F::ONE;
     rejected(&s, "MSTORE writing before its offset", Why::Memory);
 }
+
+/// The gas of the driver's steps of `op` at `offset`, in order.
+fn gas_of(t: &SubblockTrace, op: u8, offset: u32) -> Vec<u64> {
+    steps_of(t, op)
+        .into_iter()
+        .filter(|&(_, o)| o == offset)
+        .map(|(i, _)| t.steps[i].gas_before - t.steps[i].gas_after)
+        .collect()
+}
+
+#[test]
+fn expansion_gas_and_msize_give_known_answers() {
+    let t = trace();
+    // MSTORE at 0 expands to 1 word; at 0x45 to 4 (0x65 rounds up to 0x80); at 0x5f (0x7f)
+    // stays at 4; MLOAD at 0x200 expands from 4 to 17 words, its second read stays.
+    assert_eq!(gas_of(t, opcodes::MSTORE, 0), [3 + 3]);
+    assert_eq!(gas_of(t, opcodes::MSTORE, 0x45), [3 + 3 * 3]);
+    assert_eq!(gas_of(t, opcodes::MSTORE, 0x5f), [3]);
+    assert_eq!(gas_of(t, opcodes::MLOAD, 0x200), [3 + 3 * 13, 3]);
+    assert_eq!(gas_of(t, opcodes::MSTORE8, 0x61), [3]);
+    // MSIZE after MCOPY to 0x500..0x540: 42 words.
+    let (m, _) = steps_of(t, opcodes::MSIZE)[0];
+    assert_eq!(t.step_words(m)[0].0[0], 42 * 32);
+}
+
+#[test]
+fn wrong_expansion_gas_or_msize_is_rejected() {
+    let t = trace();
+    let (i, _) = steps_of(t, opcodes::MLOAD)
+        .into_iter()
+        .find(|&(_, o)| o == 0x200)
+        .unwrap();
+    let (call, _) = steps_of(t, opcodes::CALL)[0];
+    let base = shard_of_all();
+    // The MLOAD that expands to 17 words claims 1 gas less; the caller's gas stays chained up
+    // to its CALL (whose gas given away is trusted), and the memory row agrees with the CPU:
+    // only the expansion gas constraint rejects it.
+    let mut s = base.clone();
+    let w = s.traces[shard::CPU].width;
+    let mut moved: Vec<(u32, u32)> = Vec::new();
+    for j in i..=call {
+        if t.steps[j].depth != 1 {
+            continue;
+        }
+        let c: &mut crate::chips::cpu::columns::CpuCols<F> =
+            s.traces[shard::CPU].values[j * w..(j + 1) * w].borrow_mut();
+        if j > i {
+            c.gas += F::ONE;
+        }
+        if j < call {
+            let old = c.ga_lo.as_canonical_u32();
+            assert!(old < 0xffff);
+            c.gas_after += F::ONE;
+            c.ga_lo += F::ONE;
+            moved.push((old, old + 1));
+        }
+    }
+    for (old, new) in moved {
+        u16_lookups(&mut s, old, -1);
+        u16_lookups(&mut s, new, 1);
+    }
+    let r = access_row(&s, i, |m| m.is_load);
+    mem_row_mut(&mut s, r).cost -= F::ONE;
+    rejected(&s, "an MLOAD paying 1 gas less for its expansion", Why::Memory);
+    // MSIZE pushing another size: its CPU row.
+    let (m, _) = steps_of(t, opcodes::MSIZE)[0];
+    let mut s = base.clone();
+    let c: &mut crate::chips::cpu::columns::CpuCols<F> =
+        s.traces[shard::CPU].values[m * w..(m + 1) * w].borrow_mut();
+    c.out[0] += F::from_u32(32);
+    let e = check(&s);
+    assert!(
+        matches!(e, Err(ProveError::ConstraintViolation { instance, row, .. })
+            if instance == shard::CPU && row == m),
+        "MSIZE pushing another size: {e:?}"
+    );
+}

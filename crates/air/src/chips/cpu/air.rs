@@ -248,6 +248,7 @@ impl CpuAir {
             t.assert_zero(linked.clone() * (n.pc.into() - l.npc.into()));
             t.assert_zero(linked.clone() * (n.sp.into() - l.sp_next.into()));
             t.assert_zero(linked.clone() * (n.ncalls.into() - l.ncalls.into() - op.is_call.into()));
+            t.assert_zero(linked.clone() * (n.mw.into() - l.mw_next.into()));
             // A call's unused gas comes back from the callee: only other steps chain gas.
             t.assert_zero(
                 linked.clone()
@@ -290,12 +291,13 @@ impl CpuAir {
         builder.assert_zero(l.fresh.into() * l.pc.into());
         builder.assert_zero(l.fresh.into() * l.sp.into());
         builder.assert_zero(l.fresh.into() * l.ncalls.into());
+        builder.assert_zero(l.fresh.into() * l.mw.into());
         // Resume tokens carry the caller's pc, stack height and code, and whether the callee
         // succeeded.
         builder.assert_bool(l.callee_ok);
         builder.assert_bool(l.resumed_ok);
         // ... and the caller's call count after the call.
-        let sent: [AB::Expr; 7] = [
+        let sent: [AB::Expr; 8] = [
             l.ctx.into(),
             l.callee.into(),
             l.npc.into(),
@@ -303,6 +305,7 @@ impl CpuAir {
             l.code_id.into(),
             l.callee_ok.into(),
             l.ncalls.into() + one.clone(),
+            l.mw_next.into(),
         ];
         buses::RESUME.send(builder, sent, bool1(l.suspend.into()));
         buses::RESUME.receive(
@@ -315,6 +318,7 @@ impl CpuAir {
                 l.code_id,
                 l.resumed_ok,
                 l.ncalls,
+                l.mw,
             ],
             bool1(l.resume.into()),
         );
@@ -468,8 +472,34 @@ impl CpuAir {
         .chain((0..LIMBS).map(|k| {
             op.is_mload.into() * l.out[k].into()
                 + (op.is_mstore.into() + op.is_mstore8.into()) * l.inp[1][k].into()
-        }));
-        buses::MEMORY_OP.send(builder, mem_fields, bool1(ok.clone() * mem_op));
+        }))
+        .chain([
+            l.mw.into(),
+            l.mw_next.into(),
+            l.gas.into() - l.gas_after.into(),
+        ]);
+        buses::MEMORY_OP.send(builder, mem_fields, bool1(ok.clone() * mem_op.clone()));
+        // Memory size: unchanged, derived by the memory chip (MLOAD/MSTORE/MSTORE8), or grown
+        // by a trusted amount; MSIZE pushes it in bytes.
+        builder.assert_zero(
+            ok.clone()
+                * (one.clone() - mem_op - op.mem_grow.into())
+                * (l.mw_next.into() - l.mw.into()),
+        );
+        let grows: AB::Expr = ok.clone() * op.mem_grow.into();
+        builder.assert_zero(
+            grows.clone()
+                * (l.mw_next.into() - l.mw.into() - l.mwg_lo.into() - l.mwg_hi.into() * c(1 << 16)),
+        );
+        buses::U16.lookup_key(builder, [l.mwg_lo], bool1(grows.clone()));
+        buses::U16.lookup_key(builder, [l.mwg_hi.into() * c(4)], bool1(grows));
+        let msize: AB::Expr = ok.clone() * op.is_msize.into();
+        builder.assert_zero(
+            msize.clone() * (l.out[0].into() + l.out[1].into() * c(1 << 16) - l.mw.into() * c(32)),
+        );
+        for k in 2..LIMBS {
+            builder.assert_zero(msize.clone() * l.out[k].into());
+        }
         // Trusted writes: the area [dst, dst + len) of the step's destination and length items.
         let classes: [(AB::Var, usize, usize); 4] = [
             (op.wr_02, 0, 2),

@@ -88,6 +88,13 @@ pub struct CpuCols<T> {
     pub wr_start: T,
     pub wr_end: T,
     pub wr_mult: T,
+    /// The context's memory size in words before and after the step (chained along the
+    /// context, 0 where it starts, carried by resume tokens across its calls), and the growth
+    /// of a step whose expansion is trusted, `mw_next - mw = lo + 2^16 hi`.
+    pub mw: T,
+    pub mw_next: T,
+    pub mwg_lo: T,
+    pub mwg_hi: T,
 }
 
 impl_columns!(CpuCols, NUM_CPU_COLS);

@@ -145,7 +145,55 @@ impl MemoryAir {
         let op_fields: Vec<AB::Expr> = [e(l.ctx), e(l.ts), opcode, off_lo, e(l.off_hi)]
             .into_iter()
             .chain(limbs)
+            .chain([e(l.mw), e(l.mw_next), e(l.cost)])
             .collect();
+
+        // ---- Memory expansion: the size after the access covers it, the gas is
+        // 3 + 3 (words after - words before) + (words after^2 - words before^2) / 512 ----
+        builder.assert_bool(l.expand);
+        builder.assert_zero(e(l.expand) * (one.clone() - is_op.clone()));
+        let end: AB::Expr = base.clone() + k.clone() + c(WORD_BYTES as u32)
+            - e(l.is_store8) * c(WORD_BYTES as u32 - 1);
+        builder.assert_zero(
+            is_op.clone() * (one.clone() - e(l.expand)) * (e(l.mw_next) - e(l.mw)),
+        );
+        let gap: AB::Expr = e(l.expand) * (e(l.mw_next) * c(32) - end.clone())
+            + (one.clone() - e(l.expand)) * (e(l.mw) * c(32) - end.clone());
+        builder.assert_zero(
+            is_op.clone() * (gap - e(l.gap_lo) - e(l.gap_hi) * c(1 << 16)),
+        );
+        builder.assert_zero(e(l.expand) * e(l.gap_hi));
+        // Expanding: the gap is below 32 (2048 gap < 2^16); else below 2^30.
+        buses::U16.lookup_key(
+            builder,
+            [e(l.gap_lo) * (one.clone() + e(l.expand) * c(2047))],
+            bool1(is_op.clone()),
+        );
+        buses::U16.lookup_key(builder, [e(l.gap_hi) * c(4)], bool1(is_op.clone()));
+        builder.assert_zero(
+            e(l.expand)
+                * (end - e(l.mw) * c(32) - one.clone() - e(l.grow_lo) - e(l.grow_hi) * c(1 << 16)),
+        );
+        buses::U16.lookup_key(builder, [l.grow_lo], bool1(e(l.expand)));
+        buses::U16.lookup_key(builder, [e(l.grow_hi) * c(4)], bool1(e(l.expand)));
+        let mut quot: Vec<AB::Expr> = Vec::with_capacity(2);
+        for (t, x) in [l.mw, l.mw_next].into_iter().enumerate() {
+            let (lo, hi, s, r) = (l.sq_lo[t], l.sq_hi[t], l.sq_s[t], l.sq_r[t]);
+            builder.assert_zero(is_op.clone() * (e(x) - e(lo) - e(hi) * c(1 << 10)));
+            builder.assert_zero(is_op.clone() * (e(lo) * e(lo) - e(s) * c(512) - e(r)));
+            buses::U16.lookup_key(builder, [e(lo) * c(64)], bool1(is_op.clone()));
+            buses::U16.lookup_key(builder, [e(hi) * c(64)], bool1(is_op.clone()));
+            buses::U16.lookup_key(builder, [e(r) * c(128)], bool1(is_op.clone()));
+            quot.push(e(hi) * e(hi) * c(1 << 11) + e(lo) * e(hi) * c(4) + e(s));
+        }
+        builder.assert_zero(
+            is_op.clone()
+                * (e(l.cost)
+                    - c(3)
+                    - (e(l.mw_next) - e(l.mw)) * c(3)
+                    - quot[1].clone()
+                    + quot[0].clone()),
+        );
         buses::MEMORY_OP.receive(builder, op_fields, bool1(is_op.clone()));
         // The offset's high limb below 2^13 (op rows) / the context below 2^16 (bound rows).
         buses::U16.lookup_key(

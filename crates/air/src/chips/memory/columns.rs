@@ -60,6 +60,24 @@ pub struct MemoryCols<T> {
     /// Bound rows: the next row is a bound row too (its key is larger), and has the same context.
     pub more: T,
     pub same_ctx: T,
+    /// Op rows: the context's memory size in words before and after the step (from the CPU),
+    /// the step's gas, and whether the access expands memory.
+    pub mw: T,
+    pub mw_next: T,
+    pub cost: T,
+    pub expand: T,
+    /// `[mw, mw_next]` as `lo + 2^10 hi` (both below 2^10) and `lo^2 = 512 s + r` (`r < 512`),
+    /// so `floor(x^2 / 512) = 2^11 hi^2 + 4 lo hi + s`.
+    pub sq_lo: [T; 2],
+    pub sq_hi: [T; 2],
+    pub sq_s: [T; 2],
+    pub sq_r: [T; 2],
+    /// `32 mw_next - end` (expanding: below 32) or `32 mw - end` (not expanding), `lo + 2^16 hi`.
+    pub gap_lo: T,
+    pub gap_hi: T,
+    /// Expanding: `end - 32 mw - 1 = lo + 2^16 hi`.
+    pub grow_lo: T,
+    pub grow_hi: T,
 }
 
 impl_columns!(MemoryCols, NUM_MEMORY_COLS);

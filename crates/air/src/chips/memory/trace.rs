@@ -56,6 +56,10 @@ pub struct MemRow {
     pub start_before: bool,
     pub end_after: bool,
     pub carried: bool,
+    /// Op rows: memory words before and after, and the step's gas.
+    pub mw: u32,
+    pub mw_next: u32,
+    pub cost: u32,
 }
 
 impl MemRow {
@@ -79,6 +83,9 @@ impl MemRow {
             start_before: false,
             end_after: false,
             carried: false,
+            mw: 0,
+            mw_next: 0,
+            cost: 0,
         }
     }
 
@@ -114,6 +121,54 @@ pub fn small_offset(w: &Word) -> Option<u32> {
     let l = limbs(w);
     let v = l[0] as u64 | (l[1] as u64) << 16;
     (l[2..].iter().all(|&x| x == 0) && v < MAX_MEMORY).then_some(v as u32)
+}
+
+/// The memory areas `(offset item, length item or a constant)` a successful step of `op` touches
+/// (its memory expands over them).
+fn areas(op: u8) -> &'static [(usize, Len)] {
+    use Len::{Const, Item};
+    match op {
+        opcodes::MLOAD | opcodes::MSTORE => &[(0, Const(32))],
+        opcodes::MSTORE8 => &[(0, Const(1))],
+        opcodes::KECCAK256 | opcodes::RETURN | opcodes::REVERT | 0xa0..=0xa4 => &[(0, Item(1))],
+        opcodes::CALLDATACOPY | opcodes::CODECOPY | opcodes::RETURNDATACOPY => &[(0, Item(2))],
+        opcodes::EXTCODECOPY => &[(1, Item(3))],
+        opcodes::MCOPY => &[(0, Item(2)), (1, Item(2))],
+        opcodes::CREATE | opcodes::CREATE2 => &[(1, Item(2))],
+        opcodes::CALL | opcodes::CALLCODE => &[(3, Item(4)), (5, Item(6))],
+        opcodes::DELEGATECALL | opcodes::STATICCALL => &[(2, Item(3)), (4, Item(5))],
+        _ => &[],
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Len {
+    Const(u32),
+    Item(usize),
+}
+
+/// A context's memory size in words after a successful step of `op` with popped items `inp`,
+/// from `words` before it (the EVM expands memory to cover every non-empty area the step
+/// touches); `None` if an area reaches [`MAX_MEMORY`].
+pub fn words_after(op: u8, inp: &[Word], words: u32) -> Option<u32> {
+    let mut w = words;
+    for &(o, len) in areas(op) {
+        let len = match len {
+            Len::Const(c) => c,
+            Len::Item(k) => {
+                if limbs(&inp[k]).iter().all(|&x| x == 0) {
+                    continue;
+                }
+                small_offset(&inp[k])?
+            }
+        };
+        let end = small_offset(&inp[o])? as u64 + len as u64;
+        if end >= MAX_MEMORY {
+            return None;
+        }
+        w = w.max(end.div_ceil(WORD_BYTES as u64) as u32);
+    }
+    Some(w)
 }
 
 /// Every context's memory as the shard sees it: each word's content and timestamp now, and
@@ -215,6 +270,9 @@ impl MemoryRows {
                 let mut r = MemRow::new(kind, ctx, word, ts);
                 r.k = o as usize % WORD_BYTES;
                 r.value = value;
+                r.mw = an.aux[i].mw;
+                r.mw_next = an.aux[i].mw_next;
+                r.cost = s.gas_before.saturating_sub(s.gas_after) as u32;
                 (r.old_a, r.ts_a) = mem.get(ctx, word);
                 if r.touches_b() {
                     (r.old_b, r.ts_b) = mem.get(ctx, word + 1);
@@ -422,6 +480,37 @@ pub fn generate<F: PrimeField32>(
         let offset = m.word * WORD_BYTES as u32 + m.k as u32;
         row.off_hi = f(offset >> 16);
         u16_rc.add((offset >> 16) * 8);
+        // Memory expansion and its gas.
+        row.mw = f(m.mw);
+        row.mw_next = f(m.mw_next);
+        row.cost = f(m.cost);
+        let end = offset + if m.kind == Kind::Store8 { 1 } else { 32 };
+        let expand = m.mw_next > m.mw;
+        row.expand = F::from_bool(expand);
+        // An inconsistent record gives a wrapped gap, which fails its range check (no panic).
+        let gap = if expand {
+            (m.mw_next * 32).wrapping_sub(end)
+        } else {
+            (m.mw * 32).wrapping_sub(end)
+        };
+        row.gap_lo = f(gap & 0xffff);
+        row.gap_hi = f(gap >> 16);
+        u16_rc.add(((gap & 0xffff) * if expand { 2048 } else { 1 }).min(0xffff));
+        u16_rc.add(((gap >> 16) * 4).min(0xffff));
+        if expand {
+            let g = end.wrapping_sub(m.mw * 32 + 1);
+            split(g.min((1 << 30) - 1), 4, &mut row.grow_lo, &mut row.grow_hi, u16_rc);
+        }
+        for (t, x) in [m.mw, m.mw_next].into_iter().enumerate() {
+            let (lo, hi) = (x & 0x3ff, x >> 10);
+            row.sq_lo[t] = f(lo);
+            row.sq_hi[t] = f(hi);
+            row.sq_s[t] = f(lo * lo / 512);
+            row.sq_r[t] = f(lo * lo % 512);
+            u16_rc.add(lo * 64);
+            u16_rc.add((hi * 64).min(0xffff));
+            u16_rc.add(lo * lo % 512 * 128);
+        }
         match m.kind {
             Kind::Store => {
                 for k in 0..WORD_BYTES / 2 {

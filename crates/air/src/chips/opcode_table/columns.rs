@@ -61,6 +61,10 @@ pub struct OpcodeProps<T> {
     pub wr_13: T,
     pub wr_56: T,
     pub wr_45: T,
+    pub is_msize: T,
+    /// Its memory expansion is trusted (the size may only grow): see
+    /// `opcodes::grows_memory_trusted`.
+    pub mem_grow: T,
 }
 
 pub const NUM_PROPS: usize = core::mem::size_of::<OpcodeProps<u8>>();
@@ -144,6 +148,8 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         wr_13: (opcodes::trusted_write_area(op) == Some((1, 3))) as u32,
         wr_56: (opcodes::trusted_write_area(op) == Some((5, 6))) as u32,
         wr_45: (opcodes::trusted_write_area(op) == Some((4, 5))) as u32,
+        is_msize: (op == opcodes::MSIZE) as u32,
+        mem_grow: opcodes::grows_memory_trusted(op) as u32,
     }
 }
 

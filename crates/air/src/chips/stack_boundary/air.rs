@@ -53,7 +53,7 @@ impl BoundaryAir {
             buses::U16.lookup_key(builder, [v], Count::bounded(l.init.into(), 1));
         }
         let resume = [
-            l.r_ctx, l.r_callee, l.r_pc, l.r_sp, l.r_code, l.r_ok, l.r_ncalls,
+            l.r_ctx, l.r_callee, l.r_pc, l.r_sp, l.r_code, l.r_ok, l.r_ncalls, l.r_mw,
         ];
         buses::RESUME.send(builder, resume, Count::bounded(l.r_init.into(), 1));
         buses::RESUME.receive(builder, resume, Count::bounded(l.r_fin.into(), 1));

@@ -17,8 +17,8 @@ pub struct StackToken {
 }
 
 /// A resume token: `(ctx, callee, pc, sp, code id, callee succeeded, the caller's call count
-/// after the call)`.
-pub type ResumeToken = [u32; 7];
+/// after the call, the caller's memory size in words after the call)`.
+pub type ResumeToken = [u32; 8];
 
 /// Rows the boundary trace needs: stack and resume tokens share rows.
 pub fn rows(
@@ -86,6 +86,7 @@ pub fn generate<F: PrimeField32>(
             cols.r_code = F::from_u32(r[4]);
             cols.r_ok = F::from_u32(r[5]);
             cols.r_ncalls = F::from_u32(r[6]);
+            cols.r_mw = F::from_u32(r[7]);
             if init {
                 cols.r_init = F::ONE;
             } else {
