@@ -508,3 +508,31 @@ fn wrong_expansion_gas_or_msize_is_rejected() {
         "MSIZE pushing another size: {e:?}"
     );
 }
+
+#[test]
+fn loads_of_trusted_bytes_are_tainted() {
+    use crate::coverage::{Coverage, opcode_coverage, share_and_untainted};
+    let t = trace();
+    let (_, untainted) = share_and_untainted(
+        t,
+        |op| opcode_coverage(op).0 == Coverage::Constrained,
+        crate::halts::HaltKind::is_constrained,
+    );
+    // The transaction's steps (the subblock also holds the system calls).
+    let seg = t.segments.iter().find(|s| s.kind == 1).expect("the transaction");
+    let tainted: Vec<(u8, u32)> = (seg.first_step as usize..seg.end_step as usize)
+        .filter(|&i| opcode_coverage(t.steps[i].opcode).0 == Coverage::Constrained)
+        .filter(|&i| !untainted[i])
+        .map(|i| (t.steps[i].opcode, t.step_words(i).first().map_or(0, |w| w.0[0])))
+        .collect();
+    // The MLOADs of copied calldata (0x300, 0x320), of the call's output area (0x400, 0x410)
+    // and of MCOPY's copy (0x510), the POPs of their results and of the CALL's (trusted)
+    // result. Loads of stored or never-written memory are untainted.
+    let loads: Vec<u32> = tainted
+        .iter()
+        .filter(|&&(op, _)| op == opcodes::MLOAD)
+        .map(|&(_, o)| o)
+        .collect();
+    assert_eq!(loads, [0x300, 0x320, 0x400, 0x410, 0x510], "{tainted:x?}");
+    assert_eq!(tainted.len(), 11, "{tainted:x?}");
+}
