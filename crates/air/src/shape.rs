@@ -71,9 +71,9 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// multiplication table fits neither and is cut. See the module docs for the measurements.
 pub const SHARD_SHAPES: [ShardShape; 4] = [
     shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11]),
-    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 14]),
-    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 14]),
-    shape([16, 14, 8, 15, 16, 12, 8, 16, 16, 10, 14]),
+    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13]),
+    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13]),
+    shape([16, 14, 8, 15, 16, 12, 8, 16, 16, 10, 13]),
 ];
 
 /// The index of the smallest shape of the menu a shard whose tables need `natural` log heights
