@@ -507,7 +507,11 @@ pub fn share_and_untainted(
             };
             if let Some((Some(o), Some(n), taint)) = written {
                 // Areas beyond any payable memory never hold a loaded byte.
-                let n = if n > 0 && o.saturating_add(n) < 1 << 32 { n } else { 0 };
+                let n = if n > 0 && o.saturating_add(n) < 1 << 32 {
+                    n
+                } else {
+                    0
+                };
                 for b in bytes(o, n) {
                     if taint {
                         tainted_mem.insert(b);

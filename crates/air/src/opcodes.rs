@@ -328,21 +328,16 @@ pub const fn trusted_write_area(opcode: u8) -> Option<(usize, usize)> {
 pub const fn grows_memory_trusted(opcode: u8) -> bool {
     matches!(
         opcode,
-        KECCAK256
-            | CALLDATACOPY
-            | CODECOPY
-            | EXTCODECOPY
-            | RETURNDATACOPY
-            | MCOPY
-            | 0xa0..=0xa4
-            | CREATE
-            | CREATE2
-            | CALL
-            | CALLCODE
-            | DELEGATECALL
-            | STATICCALL
-            | RETURN
-            | REVERT
+        KECCAK256 | CALLDATACOPY | CODECOPY | EXTCODECOPY | RETURNDATACOPY | MCOPY | 0xa0
+            ..=0xa4
+                | CREATE
+                | CREATE2
+                | CALL
+                | CALLCODE
+                | DELEGATECALL
+                | STATICCALL
+                | RETURN
+                | REVERT
     )
 }
 

@@ -626,7 +626,13 @@ fn coverage_figures_of_each_table() {
         // Coverage table v8: the current one less the memory opcodes; v7: v8 less STOP, INVALID
         // and the exceptional halts.
         let memory_op = |op: u8| {
-            [opcodes::MLOAD, opcodes::MSTORE, opcodes::MSTORE8, opcodes::MSIZE].contains(&op)
+            [
+                opcodes::MLOAD,
+                opcodes::MSTORE,
+                opcodes::MSTORE8,
+                opcodes::MSIZE,
+            ]
+            .contains(&op)
         };
         let v8_constrained = |op: u8| {
             crate::coverage::opcode_coverage(op).0 == crate::Coverage::Constrained && !memory_op(op)

@@ -494,7 +494,11 @@ fn wrong_expansion_gas_or_msize_is_rejected() {
     }
     let r = access_row(&s, i, |m| m.is_load);
     mem_row_mut(&mut s, r).cost -= F::ONE;
-    rejected(&s, "an MLOAD paying 1 gas less for its expansion", Why::Memory);
+    rejected(
+        &s,
+        "an MLOAD paying 1 gas less for its expansion",
+        Why::Memory,
+    );
     // MSIZE pushing another size: its CPU row.
     let (m, _) = steps_of(t, opcodes::MSIZE)[0];
     let mut s = base.clone();
@@ -519,11 +523,20 @@ fn loads_of_trusted_bytes_are_tainted() {
         crate::halts::HaltKind::is_constrained,
     );
     // The transaction's steps (the subblock also holds the system calls).
-    let seg = t.segments.iter().find(|s| s.kind == 1).expect("the transaction");
+    let seg = t
+        .segments
+        .iter()
+        .find(|s| s.kind == 1)
+        .expect("the transaction");
     let tainted: Vec<(u8, u32)> = (seg.first_step as usize..seg.end_step as usize)
         .filter(|&i| opcode_coverage(t.steps[i].opcode).0 == Coverage::Constrained)
         .filter(|&i| !untainted[i])
-        .map(|i| (t.steps[i].opcode, t.step_words(i).first().map_or(0, |w| w.0[0])))
+        .map(|i| {
+            (
+                t.steps[i].opcode,
+                t.step_words(i).first().map_or(0, |w| w.0[0]),
+            )
+        })
         .collect();
     // The MLOADs of copied calldata (0x300, 0x320), of the call's output area (0x400, 0x410)
     // and of MCOPY's copy (0x510), the POPs of their results and of the CALL's (trusted)
@@ -550,7 +563,10 @@ fn memory_heights_on_fixtures() {
         .map(|b| format!("{root}/mainnet/{b}.json"))
         .collect();
     for f in ["mixed", "keccak", "calls", "token"] {
-        paths.push(format!("{}/../../fixtures/{f}.json", env!("CARGO_MANIFEST_DIR")));
+        paths.push(format!(
+            "{}/../../fixtures/{f}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ));
     }
     for p in paths {
         let Ok(input) = BlockInput::from_path(&p) else {
@@ -570,8 +586,7 @@ fn memory_heights_on_fixtures() {
                     (0..mem_rows(&s))
                         .filter(|&r| {
                             let m = mem_row(&s, r);
-                            m.is_bound + m.is_load + m.is_store + m.is_store8 + m.is_chunk
-                                == F::ONE
+                            m.is_bound + m.is_load + m.is_store + m.is_store8 + m.is_chunk == F::ONE
                         })
                         .count(),
                     n[shard::MEMORY],

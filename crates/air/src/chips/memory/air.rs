@@ -154,14 +154,10 @@ impl MemoryAir {
         builder.assert_zero(e(l.expand) * (one.clone() - is_op.clone()));
         let end: AB::Expr = base.clone() + k.clone() + c(WORD_BYTES as u32)
             - e(l.is_store8) * c(WORD_BYTES as u32 - 1);
-        builder.assert_zero(
-            is_op.clone() * (one.clone() - e(l.expand)) * (e(l.mw_next) - e(l.mw)),
-        );
+        builder.assert_zero(is_op.clone() * (one.clone() - e(l.expand)) * (e(l.mw_next) - e(l.mw)));
         let gap: AB::Expr = e(l.expand) * (e(l.mw_next) * c(32) - end.clone())
             + (one.clone() - e(l.expand)) * (e(l.mw) * c(32) - end.clone());
-        builder.assert_zero(
-            is_op.clone() * (gap - e(l.gap_lo) - e(l.gap_hi) * c(1 << 16)),
-        );
+        builder.assert_zero(is_op.clone() * (gap - e(l.gap_lo) - e(l.gap_hi) * c(1 << 16)));
         builder.assert_zero(e(l.expand) * e(l.gap_hi));
         // Expanding: the gap is below 32 (2048 gap < 2^16); else below 2^30.
         buses::U16.lookup_key(
@@ -188,10 +184,7 @@ impl MemoryAir {
         }
         builder.assert_zero(
             is_op.clone()
-                * (e(l.cost)
-                    - c(3)
-                    - (e(l.mw_next) - e(l.mw)) * c(3)
-                    - quot[1].clone()
+                * (e(l.cost) - c(3) - (e(l.mw_next) - e(l.mw)) * c(3) - quot[1].clone()
                     + quot[0].clone()),
         );
         buses::MEMORY_OP.receive(builder, op_fields, bool1(is_op.clone()));

@@ -499,7 +499,13 @@ pub fn generate<F: PrimeField32>(
         u16_rc.add(((gap >> 16) * 4).min(0xffff));
         if expand {
             let g = end.wrapping_sub(m.mw * 32 + 1);
-            split(g.min((1 << 30) - 1), 4, &mut row.grow_lo, &mut row.grow_hi, u16_rc);
+            split(
+                g.min((1 << 30) - 1),
+                4,
+                &mut row.grow_lo,
+                &mut row.grow_hi,
+                u16_rc,
+            );
         }
         for (t, x) in [m.mw, m.mw_next].into_iter().enumerate() {
             let (lo, hi) = (x & 0x3ff, x >> 10);
