@@ -596,3 +596,60 @@ fn memory_heights_on_fixtures() {
         }
     }
 }
+
+fn cpu_row(s: &mut Shard<F>, i: usize) -> &mut crate::chips::cpu::columns::CpuCols<F> {
+    let w = s.traces[shard::CPU].width;
+    s.traces[shard::CPU].values[i * w..(i + 1) * w].borrow_mut()
+}
+
+#[test]
+fn more_lies_about_memory_are_rejected() {
+    let t = trace();
+    let base = shard_of_all();
+    let cpu_rejects = |s: &Shard<F>, what: &str| {
+        let e = check(s);
+        assert!(
+            matches!(e, Err(ProveError::ConstraintViolation { instance, .. }) if instance == shard::CPU),
+            "{what}: {e:?}"
+        );
+    };
+    // A load that changes its word.
+    let (ld, _) = steps_of(t, opcodes::MLOAD)[0];
+    let r = access_row(&base, ld, |m| m.is_load);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).new_a[0] += F::ONE;
+    rejected(&s, "a load writing memory", Why::Memory);
+    // The unaligned store at 0x45 changes word B only below byte 5.
+    let st = steps_of(t, opcodes::MSTORE)
+        .into_iter()
+        .find(|&(_, o)| o == 0x45)
+        .unwrap()
+        .0;
+    let r = access_row(&base, st, |m| m.is_store);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).new_b[5] += F::ONE;
+    rejected(&s, "a store writing past its last byte", Why::Memory);
+    // The MLOAD at 0x200 expands memory: claiming it does not breaks the size's gap.
+    let (grow, _) = steps_of(t, opcodes::MLOAD)
+        .into_iter()
+        .find(|&(_, o)| o == 0x200)
+        .unwrap();
+    let r = access_row(&base, grow, |m| m.is_load);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).expand = F::ZERO;
+    rejected(&s, "an expanding load claimed not to expand", Why::Memory);
+    // The memory size jumps between two steps of a context (at a PUSH).
+    let push = (0..t.steps.len())
+        .find(|&i| t.steps[i].depth == 1 && t.steps[i].opcode == opcodes::PUSH2)
+        .unwrap();
+    let mut s = base.clone();
+    let c = cpu_row(&mut s, push);
+    c.mw += F::ONE;
+    c.mw_next += F::ONE;
+    cpu_rejects(&s, "a memory size that changes along the context");
+    // A copy's area starting one byte later than its destination item.
+    let (copy, _) = steps_of(t, opcodes::CALLDATACOPY)[0];
+    let mut s = base.clone();
+    cpu_row(&mut s, copy).wr_start += F::ONE;
+    cpu_rejects(&s, "a trusted write's area off its stack items");
+}

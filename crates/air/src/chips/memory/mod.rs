@@ -22,14 +22,22 @@
 //! Written bytes are range-checked as byte pairs (stores, chunks, carried initial content);
 //! loaded bytes are bytes because every token's are.
 //!
-//! **Why 32-byte words, not bytes.** An MLOAD or MSTORE touches 32 bytes. Per byte, an offline
-//! memory row needs the address, the value, old value and old timestamp, a range-checked
-//! timestamp gap and a link to its step (about 10 main columns and 6 bus interactions, each a
-//! LogUp column of 4 field elements: ~35 cells), so ~1,100 cells per MLOAD/MSTORE, plus one
-//! bound row per byte touched (~20 cells, ~640 per word). Here one row holds both words an
-//! unaligned access touches: 218 main columns and 33 bus interactions (4 memory, 1 op, 1 area, 1
-//! carry, 10 u16, 16 byte-pair), ~350 cells per access and per word touched, about 3x fewer; the
-//! price is the degree-2 shift constraints (32 x 32 products) for the unaligned window.
+//! **Memory size and expansion gas.** Op rows also receive the context's memory size in words
+//! before and after the step (`w`, `w'`, chained by the CPU) and the step's gas: `w' = w` with
+//! `32 w >= end`, or (expanding) `32 w < end <= 32 w' < end + 32`, all range-checked; gas `=
+//! 3 + 3 (w' - w) + floor(w'^2 / 512) - floor(w^2 / 512)`, each `w = lo + 2^10 hi` (so `w <
+//! 2^20`, 32 MiB) and `lo^2 = 512 s + r`, so `floor(w^2 / 512) = 2^11 hi^2 + 4 lo hi + s` without
+//! leaving the field.
+//!
+//! **Why 32-byte words, not bytes** (the smaller trace). An MLOAD or MSTORE touches 32 bytes.
+//! Per byte, an offline memory row needs the address, the value, old value and old timestamp,
+//! a range-checked timestamp gap and a link to its step: about 10 main columns, 6 bus
+//! interactions and their LogUp and quotient columns, ~30 committed cells; so ~1,000 cells per
+//! MLOAD/MSTORE (32 rows) plus a bound row per byte touched (~20 cells, ~640 per word). Here one
+//! row holds both words an unaligned access touches: 234 main columns, 19 LogUp columns (of 4
+//! field elements), 4 quotient chunks, 326 committed cells per row (measured, `prove --json`
+//! trace_area), one row per access and one per word touched: about 3x fewer cells. The price is
+//! the shift constraints (32 x 32 degree-2 products) for the unaligned window.
 
 pub mod air;
 pub mod columns;
