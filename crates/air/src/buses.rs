@@ -17,6 +17,10 @@
 //! | [`EXP_LINK`] | `(tag, base, acc, rest of the exponent, bit position, result)` (words: 16 limbs) | multiplication chip, EXP rows | the next EXP row (the chain's end: the head row) |
 //! | [`CALL_CONTEXT`] | `(context, opcode, seq, 16 limbs)` (seq: RETURNDATASIZE's call count, else 0) | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE, RETURNDATASIZE steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
+//! | [`MEMORY`] | `(context, word, 32 bytes, timestamp)` | memory accesses (the new content), init rows | memory accesses (the old content), final rows |
+//! | [`MEMORY_OP`] | `(context, timestamp, opcode, offset lo, offset hi, 16 limbs)` | CPU MLOAD, MSTORE, MSTORE8 steps | memory op rows |
+//! | [`MEMORY_AREA`] | `(context, timestamp, start, end)` | CPU steps writing trusted bytes (copies, call outputs) | memory chunk rows |
+//! | [`MEMORY_CARRY`] | `(1)` | boundary chip, only where `allow_init = 1` | memory init rows with carried (non-zero) content |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
 
@@ -44,3 +48,13 @@ pub const EXP_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("exp
 pub const CALL_CONTEXT: LookupBus<'static> = LookupBus::new("call-context");
 /// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
 pub const AND8: LookupBus<'static> = LookupBus::new("and8");
+/// Memory words as tokens of an offline memory: `(context, word index, 32 bytes, timestamp)`.
+pub const MEMORY: PermutationCheckBus<'static> = PermutationCheckBus::new("memory");
+/// One MLOAD/MSTORE/MSTORE8 step: `(context, timestamp, opcode, offset lo, offset hi, value)`.
+pub const MEMORY_OP: PermutationCheckBus<'static> = PermutationCheckBus::new("memory-op");
+/// The memory area `[start, end)` a step writes with trusted bytes: `(context, timestamp, start,
+/// end)`, provided by the CPU row of the step, looked up by each word it writes.
+pub const MEMORY_AREA: LookupBus<'static> = LookupBus::new("memory-area");
+/// Permission for memory carried into a shard (the boundary chip provides it only where
+/// `allow_init = 1`).
+pub const MEMORY_CARRY: LookupBus<'static> = LookupBus::new("memory-carry");

@@ -18,7 +18,7 @@ use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 8;
+pub const COVERAGE_VERSION: u32 = 9;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +62,10 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
         }
         opcodes::JUMP | opcodes::JUMPI | opcodes::JUMPDEST => (Constrained, "cpu+bytecode"),
         opcodes::PC | opcodes::GAS => (Constrained, "cpu"),
+        opcodes::MLOAD | opcodes::MSTORE | opcodes::MSTORE8 => {
+            (Constrained, "cpu+memory (offline memory, expansion gas)")
+        }
+        opcodes::MSIZE => (Constrained, "cpu (memory size along the context)"),
         // STOP ends its context with success (the caller's call result is 1); INVALID always
         // halts exceptionally (no gas left, the caller's call result is 0).
         opcodes::STOP | opcodes::INVALID => (Constrained, "cpu (halt)"),
@@ -216,7 +220,32 @@ data are constrained",
     ("withdrawals", Coverage::Trusted, ""),
     ("precompiles", Coverage::Trusted, ""),
     (
-        "memory, calldata, returndata, storage, transient storage",
+        "memory contents within a shard (MLOAD reads the bytes the context's last write left, \
+         zero where nothing wrote; MSTORE and MSTORE8 write exactly their bytes)",
+        Coverage::Constrained,
+        "memory chip: offline memory of 32-byte words on the memory bus, timestamps strictly \
+         increasing per word, one init/final row per word; the bytes that copies \
+         (CALLDATACOPY, CODECOPY, EXTCODECOPY, RETURNDATACOPY, MCOPY) and a call's output \
+         write are trusted, but only inside the area their stack items give",
+    ),
+    (
+        "memory size and the expansion gas of MLOAD, MSTORE and MSTORE8 (3 words + words^2 / \
+         512 on the highest word touched)",
+        Coverage::Constrained,
+        "the size is chained along each context from 0 and carried by resume tokens; the \
+         memory chip derives the expansion and the gas; trusted: the growth by other \
+         memory-touching opcodes (copies, KECCAK256, LOG*, CALL*, CREATE*, RETURN, REVERT), \
+         which may only grow it",
+    ),
+    (
+        "memory carried into a shard cut inside a transaction",
+        Coverage::Trusted,
+        "its non-zero initial content (allowed only where allow_init = 1) and the size of a \
+         context that enters the shard already running are prover-supplied, like carried \
+         stack items",
+    ),
+    (
+        "calldata, returndata, storage, transient storage",
         Coverage::Trusted,
         "",
     ),
@@ -353,14 +382,28 @@ impl ShareReport {
 /// is tainted. Each context has its own stack (a callee starts empty; the result a call step
 /// pushes is the call step's, so it is tainted while calls are trusted). Not counted: control
 /// dependence (the steps a JUMPI on a tainted condition selects are not marked) and values
-/// that reach the stack other than through a push (memory, storage: their opcodes are
-/// trusted, so their results are tainted anyway).
+/// that reach the stack from storage (its opcodes are trusted, so their results are tainted
+/// anyway).
+///
+/// Memory carries taint per byte and context: MSTORE/MSTORE8 give the bytes they write their
+/// step's taint (tainted if the step is trusted or consumed a tainted item), a trusted write
+/// (copies, MCOPY, a call's output area) taints its whole area, and an MLOAD is untainted only
+/// if its offset is and every byte it reads is (never written: zero, untainted).
 pub fn constrained_share(trace: &SubblockTrace) -> ShareReport {
     share_under(
         trace,
         |op| opcode_coverage(op).0 == Coverage::Constrained,
         HaltKind::is_constrained,
     )
+}
+
+/// A stack word's value if it fits 64 bits, else `u64::MAX` (no memory offset is that large).
+fn word_u64(w: &slotproof_executor::trace::Word) -> u64 {
+    if w.0[2..].iter().any(|&x| x != 0) {
+        u64::MAX
+    } else {
+        w.0[0] as u64 | (w.0[1] as u64) << 32
+    }
 }
 
 /// [`constrained_share`] under another classification (`constrained(op)` for successful
@@ -371,13 +414,24 @@ pub fn share_under(
     constrained: impl Fn(u8) -> bool,
     constrained_halt: impl Fn(HaltKind) -> bool,
 ) -> ShareReport {
+    share_and_untainted(trace, constrained, constrained_halt).0
+}
+
+/// [`share_under`], and per step whether it counts as untainted.
+pub fn share_and_untainted(
+    trace: &SubblockTrace,
+    constrained: impl Fn(u8) -> bool,
+    constrained_halt: impl Fn(HaltKind) -> bool,
+) -> (ShareReport, Vec<bool>) {
+    let mut untainted = vec![false; trace.steps.len()];
     let mut trusted = [0usize; 256];
     let mut r = ShareReport {
         steps: trace.steps.len(),
         ..Default::default()
     };
-    // Taint flags of each context's stack, bottom first.
+    // Taint flags of each context's stack, bottom first; tainted memory bytes.
     let mut stacks: std::collections::HashMap<u32, Vec<bool>> = Default::default();
+    let mut tainted_mem: std::collections::HashSet<(u32, u64)> = Default::default();
     for (i, s) in trace.steps.iter().enumerate() {
         let stack = stacks.entry(s.context).or_default();
         // The recorded height is authoritative; a mismatch (never seen in a consistent trace)
@@ -404,6 +458,7 @@ pub fn share_under(
                 let sp = stack.len();
                 if !stack[sp.saturating_sub(reads)..].iter().any(|&t| t) && sp >= reads {
                     r.untainted_steps += 1;
+                    untainted[i] = true;
                 }
             }
             // The frame halts: its stack is gone.
@@ -434,14 +489,42 @@ pub fn share_under(
         } else {
             let info = opcodes::info(op);
             let pops = (info.pops as usize).min(sp);
-            let t = stack.drain(sp - pops..).any(|t| t) || pops < info.pops as usize;
+            let mut t = stack.drain(sp - pops..).any(|t| t) || pops < info.pops as usize;
+            let reads = trace.step_words(i);
+            let item = |k: usize| reads.get(k).map(word_u64);
+            let bytes = |o: u64, n: u64| (o..o.saturating_add(n)).map(move |a| (s.context, a));
+            if op == opcodes::MLOAD {
+                let o = item(0).unwrap_or(u64::MAX);
+                t |= bytes(o, 32).any(|b| tainted_mem.contains(&b));
+            }
             for _ in 0..info.pushes {
                 stack.push(t || !constrained);
+            }
+            let written = match op {
+                opcodes::MSTORE => Some((item(0), Some(32), t || !constrained)),
+                opcodes::MSTORE8 => Some((item(0), Some(1), t || !constrained)),
+                _ => opcodes::trusted_write_area(op).map(|(d, l)| (item(d), item(l), true)),
+            };
+            if let Some((Some(o), Some(n), taint)) = written {
+                // Areas beyond any payable memory never hold a loaded byte.
+                let n = if n > 0 && o.saturating_add(n) < 1 << 32 {
+                    n
+                } else {
+                    0
+                };
+                for b in bytes(o, n) {
+                    if taint {
+                        tainted_mem.insert(b);
+                    } else {
+                        tainted_mem.remove(&b);
+                    }
+                }
             }
             t
         };
         if constrained && !tainted_input {
             r.untainted_steps += 1;
+            untainted[i] = true;
         }
     }
     r.trusted_by_opcode = (0..256)
@@ -450,5 +533,5 @@ pub fn share_under(
         .collect();
     r.trusted_by_opcode
         .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    r
+    (r, untainted)
 }

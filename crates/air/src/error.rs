@@ -40,6 +40,10 @@ pub enum TraceError {
          halt otherwise"
     )]
     UnexplainedHalt { step: usize, opcode: u8 },
+    #[error(
+        "step {step}: memory offset or area beyond 2^29 bytes (a successful step cannot pay for it)"
+    )]
+    MemoryTooLarge { step: usize },
     #[error("max_rows must be at least 1")]
     ZeroMaxRows,
     #[error("the subblock has no steps")]

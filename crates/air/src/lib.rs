@@ -29,6 +29,8 @@ mod tests;
 #[cfg(test)]
 mod tests_halts;
 #[cfg(test)]
+mod tests_memory;
+#[cfg(test)]
 mod tests_muldiv;
 #[cfg(test)]
 mod tests_shapes;
@@ -43,6 +45,7 @@ pub use chips::bitwise::BitwiseAir;
 pub use chips::bytecode::BytecodeAir;
 pub use chips::call_context::CallContextAir;
 pub use chips::cpu::{CpuAir, CpuPublic};
+pub use chips::memory::MemoryAir;
 pub use chips::muldiv::MulDivAir;
 pub use chips::opcode_table::OpcodeTableAir;
 pub use chips::range::RangeAir;
@@ -63,6 +66,7 @@ pub enum EvmAir {
     Range(RangeAir),
     MulDiv(MulDivAir),
     CallContext(CallContextAir),
+    Memory(MemoryAir),
 }
 
 impl EvmAir {
@@ -79,6 +83,7 @@ impl EvmAir {
             EvmAir::Range(RangeAir::U16),
             EvmAir::MulDiv(MulDivAir),
             EvmAir::CallContext(CallContextAir),
+            EvmAir::Memory(MemoryAir),
         ]
     }
 
@@ -94,6 +99,7 @@ impl EvmAir {
             EvmAir::Range(_) => "range-u16",
             EvmAir::MulDiv(_) => "muldiv",
             EvmAir::CallContext(_) => "call-context",
+            EvmAir::Memory(_) => "memory",
         }
     }
 }
@@ -110,6 +116,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Range(a) => BaseAir::<F>::width(a),
             EvmAir::MulDiv(a) => BaseAir::<F>::width(a),
             EvmAir::CallContext(a) => BaseAir::<F>::width(a),
+            EvmAir::Memory(a) => BaseAir::<F>::width(a),
         }
     }
 
@@ -133,6 +140,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Range(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::MulDiv(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::CallContext(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Memory(a) => BaseAir::<F>::main_next_row_columns(a),
         }
     }
 }
@@ -149,6 +157,7 @@ impl<AB: InteractionBuilder> Air<AB> for EvmAir {
             EvmAir::Range(a) => a.eval(builder),
             EvmAir::MulDiv(a) => a.eval(builder),
             EvmAir::CallContext(a) => a.eval(builder),
+            EvmAir::Memory(a) => a.eval(builder),
         }
     }
 }

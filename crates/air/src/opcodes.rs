@@ -239,6 +239,16 @@ pub const CODESIZE: u8 = 0x38;
 pub const RETURNDATASIZE: u8 = 0x3d;
 pub const GASPRICE: u8 = 0x3a;
 pub const POP: u8 = 0x50;
+pub const KECCAK256: u8 = 0x20;
+pub const MLOAD: u8 = 0x51;
+pub const MSTORE: u8 = 0x52;
+pub const MSTORE8: u8 = 0x53;
+pub const MSIZE: u8 = 0x59;
+pub const MCOPY: u8 = 0x5e;
+pub const CALLDATACOPY: u8 = 0x37;
+pub const CODECOPY: u8 = 0x39;
+pub const EXTCODECOPY: u8 = 0x3c;
+pub const RETURNDATACOPY: u8 = 0x3e;
 pub const JUMP: u8 = 0x56;
 pub const JUMPI: u8 = 0x57;
 pub const PC: u8 = 0x58;
@@ -298,6 +308,38 @@ pub const CONTEXT_READ_OPCODES: [u8; 8] = [
     CODESIZE,
     RETURNDATASIZE,
 ];
+
+/// Which stack items (indices into the popped items, top first) give the destination offset
+/// and the length of the memory area a successful step of `opcode` writes with bytes the AIR
+/// does not derive (copies, and the output area of a call); `None` for other opcodes.
+pub const fn trusted_write_area(opcode: u8) -> Option<(usize, usize)> {
+    match opcode {
+        CALLDATACOPY | CODECOPY | RETURNDATACOPY | MCOPY => Some((0, 2)),
+        EXTCODECOPY => Some((1, 3)),
+        CALL | CALLCODE => Some((5, 6)),
+        DELEGATECALL | STATICCALL => Some((4, 5)),
+        _ => None,
+    }
+}
+
+/// Opcodes whose memory expansion the AIR trusts (their size after the step may only grow):
+/// every memory-touching opcode but MLOAD, MSTORE and MSTORE8, whose expansion the memory chip
+/// derives.
+pub const fn grows_memory_trusted(opcode: u8) -> bool {
+    matches!(
+        opcode,
+        KECCAK256 | CALLDATACOPY | CODECOPY | EXTCODECOPY | RETURNDATACOPY | MCOPY | 0xa0
+            ..=0xa4
+                | CREATE
+                | CREATE2
+                | CALL
+                | CALLCODE
+                | DELEGATECALL
+                | STATICCALL
+                | RETURN
+                | REVERT
+    )
+}
 
 /// Whether `opcode` reads the call-context table.
 pub const fn reads_call_context(opcode: u8) -> bool {

@@ -32,13 +32,14 @@ use crate::chips::alu::trace::AluOp;
 use crate::chips::bytecode::trace::CodeUse;
 use crate::chips::call_context::trace::CallContextReads;
 use crate::chips::cpu::trace::{SubblockAnalysis, analyze, step_words};
+use crate::chips::memory::trace::MemoryRows;
 use crate::chips::muldiv::trace::MulDivRows;
 use crate::chips::natural_log_height;
 use crate::chips::opcode_table::props_of;
 use crate::chips::range::trace::RangeCounts;
 use crate::chips::stack_boundary::trace::StackToken;
 use crate::chips::{
-    alu, bitwise, bytecode, call_context, cpu, muldiv, opcode_table, range, stack_boundary,
+    alu, bitwise, bytecode, call_context, cpu, memory, muldiv, opcode_table, range, stack_boundary,
 };
 use crate::{CpuPublic, EvmAir, TraceError};
 
@@ -70,8 +71,9 @@ pub const RANGE_U8: usize = 6;
 pub const RANGE_U16: usize = 7;
 pub const MULDIV: usize = 8;
 pub const CALL_CONTEXT: usize = 9;
+pub const MEMORY: usize = 10;
 /// Tables (instances) of a shard.
-pub const NUM_INSTANCES: usize = 10;
+pub const NUM_INSTANCES: usize = 11;
 
 /// Field elements of the block binding: block number, gas used and transaction count (4 x 16-bit
 /// limbs each), block hash, parent state root and state root (16 x 16-bit limbs each),
@@ -388,6 +390,7 @@ struct ShardInputs<'t> {
     ctx_reads: CallContextReads,
     codes: BTreeMap<u32, CodeUse<'t>>,
     stack_fin: Vec<StackToken>,
+    memory: MemoryRows,
 }
 
 /// Generate one shard, its tables padded as `padding` says; the error names the table that does
@@ -448,11 +451,13 @@ pub fn generate_shard_padded<F: PrimeField32>(
         .map(|(_, t)| *t)
         .collect();
     stack_fin.extend_from_slice(&an.alive_stack[&range.end]);
+    let memory = MemoryRows::of(trace, an, &range)?;
     let inputs = ShardInputs {
         alu_ops,
         ctx_reads,
         codes,
         stack_fin,
+        memory,
     };
     let muldiv_rows = MulDivRows::of(&muldiv_ops);
     let natural = natural_log_heights(an, &range, &inputs, &muldiv_rows);
@@ -510,6 +515,7 @@ pub const FIXED_LOG_HEIGHTS: [Option<usize>; NUM_INSTANCES] = [
     Some(16),
     None,
     None,
+    None,
 ];
 
 /// Every table's natural log height (its rows padded to a power of two, at least 4; the fixed
@@ -528,8 +534,14 @@ fn natural_log_heights(
     rows[BYTECODE] = bytecode::trace::rows(inputs.codes.values());
     rows[ALU] = inputs.alu_ops.len();
     rows[BITWISE] = alu::trace::and_pairs_used(&inputs.alu_ops);
-    rows[BOUNDARY] =
-        stack_boundary::trace::rows(stack_init, &inputs.stack_fin, resume_init, resume_fin);
+    rows[BOUNDARY] = stack_boundary::trace::rows(
+        stack_init,
+        &inputs.stack_fin,
+        resume_init,
+        resume_fin,
+        inputs.memory.carried,
+    );
+    rows[MEMORY] = inputs.memory.len();
     rows[MULDIV] = muldiv_rows.len();
     rows[CALL_CONTEXT] = inputs.ctx_reads.rows();
     let mut log = rows.map(natural_log_height);
@@ -556,10 +568,18 @@ fn fill_shard<F: PrimeField32>(
         ctx_reads,
         mut codes,
         stack_fin,
+        memory: mem_rows,
     } = inputs;
     let mut u16_rc = RangeCounts::new(16);
-    let (cpu_trace, cpu_public, counts) =
-        cpu::trace::generate::<F>(trace, an, range.clone(), height(CPU), &mut u16_rc);
+    let (cpu_trace, cpu_public, counts) = cpu::trace::generate::<F>(
+        trace,
+        an,
+        range.clone(),
+        height(CPU),
+        &mem_rows.chunks,
+        &mut u16_rc,
+    );
+    let memory_trace = memory::trace::generate::<F>(&mem_rows, height(MEMORY), &mut u16_rc);
 
     for (&(id, pc), &c) in &counts.exec {
         codes.get_mut(&id).expect("code of a step").exec[pc as usize] += c;
@@ -598,6 +618,7 @@ fn fill_shard<F: PrimeField32>(
                             &stack_fin,
                             resume_init,
                             resume_fin,
+                            mem_rows.carried,
                             height(BOUNDARY),
                             &mut u16s,
                         );
@@ -651,7 +672,7 @@ fn fill_shard<F: PrimeField32>(
     );
 
     // Carried state is allowed exactly where some is carried (a cut inside a segment).
-    let carried_in = !stack_init.is_empty() || !resume_init.is_empty();
+    let carried_in = !stack_init.is_empty() || !resume_init.is_empty() || mem_rows.carried > 0;
     let carried_out = !resume_fin.is_empty();
     let boundary_pv = vec![F::from_bool(carried_in), F::from_bool(carried_out)];
     let mut public_values = vec![Vec::new(); NUM_INSTANCES];
@@ -671,6 +692,7 @@ fn fill_shard<F: PrimeField32>(
             u16_trace,
             muldiv_trace,
             call_context_trace,
+            memory_trace,
         ],
         public_values,
         steps: range,

@@ -6,6 +6,7 @@ pub mod bitwise;
 pub mod bytecode;
 pub mod call_context;
 pub mod cpu;
+pub mod memory;
 pub mod muldiv;
 pub mod opcode_table;
 pub mod range;

@@ -248,6 +248,7 @@ impl CpuAir {
             t.assert_zero(linked.clone() * (n.pc.into() - l.npc.into()));
             t.assert_zero(linked.clone() * (n.sp.into() - l.sp_next.into()));
             t.assert_zero(linked.clone() * (n.ncalls.into() - l.ncalls.into() - op.is_call.into()));
+            t.assert_zero(linked.clone() * (n.mw.into() - l.mw_next.into()));
             // A call's unused gas comes back from the callee: only other steps chain gas.
             t.assert_zero(
                 linked.clone()
@@ -290,12 +291,13 @@ impl CpuAir {
         builder.assert_zero(l.fresh.into() * l.pc.into());
         builder.assert_zero(l.fresh.into() * l.sp.into());
         builder.assert_zero(l.fresh.into() * l.ncalls.into());
+        builder.assert_zero(l.fresh.into() * l.mw.into());
         // Resume tokens carry the caller's pc, stack height and code, and whether the callee
         // succeeded.
         builder.assert_bool(l.callee_ok);
         builder.assert_bool(l.resumed_ok);
         // ... and the caller's call count after the call.
-        let sent: [AB::Expr; 7] = [
+        let sent: [AB::Expr; 8] = [
             l.ctx.into(),
             l.callee.into(),
             l.npc.into(),
@@ -303,6 +305,7 @@ impl CpuAir {
             l.code_id.into(),
             l.callee_ok.into(),
             l.ncalls.into() + one.clone(),
+            l.mw_next.into(),
         ];
         buses::RESUME.send(builder, sent, bool1(l.suspend.into()));
         buses::RESUME.receive(
@@ -315,6 +318,7 @@ impl CpuAir {
                 l.code_id,
                 l.resumed_ok,
                 l.ncalls,
+                l.mw,
             ],
             bool1(l.resume.into()),
         );
@@ -448,6 +452,98 @@ impl CpuAir {
             .chain(l.inp[2].iter().map(|&x| x.into()))
             .chain(l.out.iter().map(|&x| x.into()));
         buses::ALU.send(builder, alu, bool1(l.w_alu.into()));
+
+        // ---- Memory: MLOAD/MSTORE/MSTORE8 go to the memory chip with their offset (below 2^32
+        // here, below 2^29 there) and value (MLOAD: the pushed item; stores: the second item)
+        // at timestamp step + 1 ----
+        let mem_op: AB::Expr = op.is_mload.into() + op.is_mstore.into() + op.is_mstore8.into();
+        for k in 2..LIMBS {
+            builder.assert_zero(ok.clone() * mem_op.clone() * l.inp[0][k].into());
+        }
+        let ts_mem: AB::Expr = step.clone() + one.clone();
+        let mem_fields = [
+            l.ctx.into(),
+            ts_mem.clone(),
+            op.opcode.into(),
+            l.inp[0][0].into(),
+            l.inp[0][1].into(),
+        ]
+        .into_iter()
+        .chain((0..LIMBS).map(|k| {
+            op.is_mload.into() * l.out[k].into()
+                + (op.is_mstore.into() + op.is_mstore8.into()) * l.inp[1][k].into()
+        }))
+        .chain([
+            l.mw.into(),
+            l.mw_next.into(),
+            l.gas.into() - l.gas_after.into(),
+        ]);
+        buses::MEMORY_OP.send(builder, mem_fields, bool1(ok.clone() * mem_op.clone()));
+        // Memory size: unchanged, derived by the memory chip (MLOAD/MSTORE/MSTORE8), or grown
+        // by a trusted amount; MSIZE pushes it in bytes.
+        builder.assert_zero(
+            ok.clone()
+                * (one.clone() - mem_op - op.mem_grow.into())
+                * (l.mw_next.into() - l.mw.into()),
+        );
+        let grows: AB::Expr = ok.clone() * op.mem_grow.into();
+        builder.assert_zero(
+            grows.clone()
+                * (l.mw_next.into() - l.mw.into() - l.mwg_lo.into() - l.mwg_hi.into() * c(1 << 16)),
+        );
+        buses::U16.lookup_key(builder, [l.mwg_lo], bool1(grows.clone()));
+        buses::U16.lookup_key(builder, [l.mwg_hi.into() * c(4)], bool1(grows));
+        let msize: AB::Expr = ok.clone() * op.is_msize.into();
+        builder.assert_zero(
+            msize.clone() * (l.out[0].into() + l.out[1].into() * c(1 << 16) - l.mw.into() * c(32)),
+        );
+        for k in 2..LIMBS {
+            builder.assert_zero(msize.clone() * l.out[k].into());
+        }
+        // Trusted writes: the area [dst, dst + len) of the step's destination and length items.
+        let classes: [(AB::Var, usize, usize); 4] = [
+            (op.wr_02, 0, 2),
+            (op.wr_13, 1, 3),
+            (op.wr_56, 5, 6),
+            (op.wr_45, 4, 5),
+        ];
+        let pick = |item: fn(&(AB::Var, usize, usize)) -> usize, k: usize| -> AB::Expr {
+            classes
+                .iter()
+                .map(|cl| cl.0.into() * l.inp[item(cl)][k].into())
+                .sum()
+        };
+        let wr_class: AB::Expr = classes.iter().map(|cl| cl.0.into()).sum();
+        builder.assert_eq(l.wr, ok.clone() * wr_class);
+        builder.assert_bool(l.wr_nz);
+        let len_sum: AB::Expr = (0..LIMBS).map(|k| pick(|cl| cl.2, k)).sum();
+        builder.assert_zero(l.wr.into() * (len_sum.clone() * l.wr_inv.into() - l.wr_nz.into()));
+        builder.assert_zero(l.wr.into() * len_sum * (one.clone() - l.wr_nz.into()));
+        builder.assert_zero(l.wr_nz.into() * (one.clone() - l.wr.into()));
+        for k in 2..LIMBS {
+            builder.assert_zero(l.wr_nz.into() * pick(|cl| cl.1, k));
+            builder.assert_zero(l.wr_nz.into() * pick(|cl| cl.2, k));
+        }
+        builder.assert_zero(
+            l.wr_nz.into()
+                * (l.wr_start.into() - pick(|cl| cl.1, 0) - pick(|cl| cl.1, 1) * c(1 << 16)),
+        );
+        builder.assert_zero(
+            l.wr_nz.into()
+                * (l.wr_end.into()
+                    - l.wr_start.into()
+                    - pick(|cl| cl.2, 0)
+                    - pick(|cl| cl.2, 1) * c(1 << 16)),
+        );
+        // Start and length below 2^29, so the end does not wrap.
+        buses::U16.lookup_key(builder, [pick(|cl| cl.1, 1) * c(8)], bool1(l.wr_nz.into()));
+        buses::U16.lookup_key(builder, [pick(|cl| cl.2, 1) * c(8)], bool1(l.wr_nz.into()));
+        builder.assert_zero(l.wr_mult.into() * (one.clone() - l.wr_nz.into()));
+        buses::MEMORY_AREA.table_entry(
+            builder,
+            [l.ctx.into(), ts_mem, l.wr_start.into(), l.wr_end.into()],
+            l.wr_mult,
+        );
 
         // ---- Call context: one value per context and opcode in the shard (RETURNDATASIZE: per
         // context and call count) ----

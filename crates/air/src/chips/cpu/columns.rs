@@ -78,6 +78,23 @@ pub struct CpuCols<T> {
     pub w_dup: T,
     pub w_swap: T,
     pub w_alu: T,
+    /// A successful step writing memory with trusted bytes (copies, call outputs), and its area
+    /// `[wr_start, wr_end)` from its destination and length items when the length is non-zero
+    /// (`wr_nz`, `wr_inv` the inverse of the length's limb sum); `wr_mult`: the memory chunk
+    /// rows (words) that look the area up.
+    pub wr: T,
+    pub wr_nz: T,
+    pub wr_inv: T,
+    pub wr_start: T,
+    pub wr_end: T,
+    pub wr_mult: T,
+    /// The context's memory size in words before and after the step (chained along the
+    /// context, 0 where it starts, carried by resume tokens across its calls), and the growth
+    /// of a step whose expansion is trusted, `mw_next - mw = lo + 2^16 hi`.
+    pub mw: T,
+    pub mw_next: T,
+    pub mwg_lo: T,
+    pub mwg_hi: T,
 }
 
 impl_columns!(CpuCols, NUM_CPU_COLS);

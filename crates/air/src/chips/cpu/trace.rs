@@ -43,6 +43,9 @@ pub struct StepAux {
     pub resumed_ok: bool,
     /// Successful call steps of the context before this one.
     pub ncalls: u32,
+    /// The context's memory size in words before and after the step.
+    pub mw: u32,
+    pub mw_next: u32,
 }
 
 /// The subblock seen by the CPU: per-step context data and the stack/resume state at the
@@ -144,6 +147,7 @@ pub fn analyze(
     }
     let mut seen = vec![false; dense.len()];
     let mut calls = vec![0u32; dense.len()];
+    let mut msize = vec![0u32; dense.len()];
     let mut stacks: Vec<Vec<StackToken>> = vec![Vec::new(); dense.len()];
     let mut outstanding: HashMap<u32, ResumeToken> = HashMap::new();
     let mut aux = Vec::with_capacity(steps.len());
@@ -201,7 +205,21 @@ pub fn analyze(
             callee_ok: suspend && ends_ok[callee as usize],
             resumed_ok: false,
             ncalls: calls[ctx as usize],
+            mw: msize[ctx as usize],
+            mw_next: msize[ctx as usize],
         };
+        if ok {
+            let (inp, out) = step_words(trace, i);
+            a.mw_next = crate::chips::memory::trace::words_after(s.opcode, &inp, a.mw)
+                .ok_or(TraceError::MemoryTooLarge { step: i })?;
+            msize[ctx as usize] = a.mw_next;
+            if s.opcode == opcodes::MSIZE && out != small(a.mw as u64 * 32) {
+                return Err(TraceError::Inconsistent {
+                    step: i,
+                    what: "MSIZE differs from the memory size its context's steps give",
+                });
+            }
+        }
         if ok && p.is_call == 1 {
             calls[ctx as usize] += 1;
             // The call-context table holds call counts below 2^24 (a call costs at least 100
@@ -229,6 +247,7 @@ pub fn analyze(
                 code_id,
                 a.resumed_ok as u32,
                 a.ncalls,
+                a.mw,
             ];
             if outstanding.remove(&ctx) != Some(expected) {
                 return Err(TraceError::Inconsistent {
@@ -337,6 +356,7 @@ pub fn analyze(
                     code_id,
                     a.callee_ok as u32,
                     a.ncalls + 1,
+                    a.mw_next,
                 ],
             );
         }
@@ -404,6 +424,7 @@ pub fn generate<F: PrimeField32>(
     an: &SubblockAnalysis,
     range: core::ops::Range<usize>,
     height: usize,
+    mem_chunks: &HashMap<usize, u32>,
     u16_rc: &mut RangeCounts,
 ) -> (RowMajorMatrix<F>, CpuPublic<F>, CpuCounts) {
     let rows = range.len();
@@ -561,6 +582,31 @@ pub fn generate<F: PrimeField32>(
                 for &v in &out_l {
                     u16_rc.add(v as u32);
                 }
+            }
+        }
+        row.mw = f(a.mw);
+        row.mw_next = f(a.mw_next);
+        if ok && p.mem_grow == 1 {
+            let d = a.mw_next - a.mw;
+            row.mwg_lo = f(d & 0xffff);
+            row.mwg_hi = f(d >> 16);
+            u16_rc.add(d & 0xffff);
+            u16_rc.add((d >> 16) * 4);
+        }
+        // A trusted memory write's area (the memory rows checked it fits 2^29 bytes).
+        if let Some((d, l)) = opcodes::trusted_write_area(s.opcode).filter(|_| ok) {
+            row.wr = F::ONE;
+            let (dst, len) = (limbs(&inp[d]), limbs(&inp[l]));
+            let sum: u64 = len.iter().map(|&x| x as u64).sum();
+            if sum != 0 {
+                row.wr_nz = F::ONE;
+                row.wr_inv = F::from_u64(sum).inverse();
+                let start = dst[0] as u32 | (dst[1] as u32) << 16;
+                row.wr_start = f(start);
+                row.wr_end = f(start + (len[0] as u32 | (len[1] as u32) << 16));
+                u16_rc.add(dst[1] as u32 * 8);
+                u16_rc.add(len[1] as u32 * 8);
+                row.wr_mult = f(mem_chunks.get(&i).copied().unwrap_or(0));
             }
         }
         if r == 0 {

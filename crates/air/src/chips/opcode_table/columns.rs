@@ -50,6 +50,21 @@ pub struct OpcodeProps<T> {
     /// CREATE, CREATE2 (their result is an address, not a success flag).
     pub is_create: T,
     pub is_returndatasize: T,
+    /// MLOAD, MSTORE, MSTORE8: sent to the memory chip on the memory-op bus.
+    pub is_mload: T,
+    pub is_mstore: T,
+    pub is_mstore8: T,
+    /// Writes memory with trusted bytes over the area of stack items (destination, length):
+    /// (0, 2) copies and MCOPY, (1, 3) EXTCODECOPY, (5, 6) CALL/CALLCODE, (4, 5)
+    /// DELEGATECALL/STATICCALL (their output area).
+    pub wr_02: T,
+    pub wr_13: T,
+    pub wr_56: T,
+    pub wr_45: T,
+    pub is_msize: T,
+    /// Its memory expansion is trusted (the size may only grow): see
+    /// `opcodes::grows_memory_trusted`.
+    pub mem_grow: T,
 }
 
 pub const NUM_PROPS: usize = core::mem::size_of::<OpcodeProps<u8>>();
@@ -126,6 +141,15 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         is_revert: (op == opcodes::REVERT) as u32,
         is_create: (op == opcodes::CREATE || op == opcodes::CREATE2) as u32,
         is_returndatasize: (op == opcodes::RETURNDATASIZE) as u32,
+        is_mload: (op == opcodes::MLOAD) as u32,
+        is_mstore: (op == opcodes::MSTORE) as u32,
+        is_mstore8: (op == opcodes::MSTORE8) as u32,
+        wr_02: (opcodes::trusted_write_area(op) == Some((0, 2))) as u32,
+        wr_13: (opcodes::trusted_write_area(op) == Some((1, 3))) as u32,
+        wr_56: (opcodes::trusted_write_area(op) == Some((5, 6))) as u32,
+        wr_45: (opcodes::trusted_write_area(op) == Some((4, 5))) as u32,
+        is_msize: (op == opcodes::MSIZE) as u32,
+        mem_grow: opcodes::grows_memory_trusted(op) as u32,
     }
 }
 

@@ -38,7 +38,8 @@ impl BoundaryAir {
         builder.assert_bool(allow_init.clone());
         builder.assert_bool(allow_suspended.clone());
         builder.assert_zero(l.init.into() * (one.clone() - allow_init.clone()));
-        builder.assert_zero(l.r_init.into() * (one.clone() - allow_init));
+        builder.assert_zero(l.r_init.into() * (one.clone() - allow_init.clone()));
+        builder.assert_zero(l.mem_carry.into() * (one.clone() - allow_init));
         builder.assert_zero(l.r_fin.into() * (one - allow_suspended));
 
         let token: Vec<AB::Expr> = [l.ctx.into(), l.slot.into()]
@@ -52,9 +53,10 @@ impl BoundaryAir {
             buses::U16.lookup_key(builder, [v], Count::bounded(l.init.into(), 1));
         }
         let resume = [
-            l.r_ctx, l.r_callee, l.r_pc, l.r_sp, l.r_code, l.r_ok, l.r_ncalls,
+            l.r_ctx, l.r_callee, l.r_pc, l.r_sp, l.r_code, l.r_ok, l.r_ncalls, l.r_mw,
         ];
         buses::RESUME.send(builder, resume, Count::bounded(l.r_init.into(), 1));
         buses::RESUME.receive(builder, resume, Count::bounded(l.r_fin.into(), 1));
+        buses::MEMORY_CARRY.table_entry(builder, [AB::Expr::ONE], l.mem_carry);
     }
 }

@@ -18,8 +18,13 @@ pub struct BoundaryCols<T> {
     pub r_code: T,
     pub r_ok: T,
     pub r_ncalls: T,
+    /// The caller's memory size in words after the call.
+    pub r_mw: T,
     pub r_init: T,
     pub r_fin: T,
+    /// Memory words carried in with non-zero content (row 0 only; needs `allow_init`): the
+    /// multiplicity of the memory-carry permission.
+    pub mem_carry: T,
 }
 
 impl_columns!(BoundaryCols, NUM_BOUNDARY_COLS);

@@ -7,7 +7,9 @@
 //! is 1 (a shard that does not start its subblock), resume-token `fin` rows only when
 //! `allow_suspended` is 1 (a shard that does not end its subblock); the verifier sets both from
 //! the shard's position. The values on `init` rows are carried state: trusted until shards are
-//! linked by a global memory argument.
+//! linked by a global memory argument. The same holds for memory words carried in with non-zero
+//! content: the memory chip's bound rows need a permission the boundary chip provides only
+//! where `allow_init` is 1 (`mem_carry`).
 
 pub mod air;
 pub mod columns;

@@ -17,8 +17,8 @@ pub struct StackToken {
 }
 
 /// A resume token: `(ctx, callee, pc, sp, code id, callee succeeded, the caller's call count
-/// after the call)`.
-pub type ResumeToken = [u32; 7];
+/// after the call, the caller's memory size in words after the call)`.
+pub type ResumeToken = [u32; 8];
 
 /// Rows the boundary trace needs: stack and resume tokens share rows.
 pub fn rows(
@@ -26,10 +26,11 @@ pub fn rows(
     stack_fin: &[StackToken],
     resume_init: &[ResumeToken],
     resume_fin: &[ResumeToken],
+    mem_carried: u32,
 ) -> usize {
     let n_stack = stack_init.len() + stack_fin.len();
     let n_resume = resume_init.len() + resume_fin.len();
-    n_stack.max(n_resume)
+    n_stack.max(n_resume).max((mem_carried > 0) as usize)
 }
 
 /// The boundary trace: stack tokens provided / taken, resume tokens provided / taken, then
@@ -39,11 +40,13 @@ pub fn generate<F: PrimeField32>(
     stack_fin: &[StackToken],
     resume_init: &[ResumeToken],
     resume_fin: &[ResumeToken],
+    mem_carried: u32,
     height: usize,
     u16_rc: &mut RangeCounts,
 ) -> RowMajorMatrix<F> {
     debug_assert!(
-        height.is_power_of_two() && height >= rows(stack_init, stack_fin, resume_init, resume_fin)
+        height.is_power_of_two()
+            && height >= rows(stack_init, stack_fin, resume_init, resume_fin, mem_carried)
     );
     let mut values = F::zero_vec(height * NUM_BOUNDARY_COLS);
     let mut rows = values.chunks_exact_mut(NUM_BOUNDARY_COLS);
@@ -83,12 +86,17 @@ pub fn generate<F: PrimeField32>(
             cols.r_code = F::from_u32(r[4]);
             cols.r_ok = F::from_u32(r[5]);
             cols.r_ncalls = F::from_u32(r[6]);
+            cols.r_mw = F::from_u32(r[7]);
             if init {
                 cols.r_init = F::ONE;
             } else {
                 cols.r_fin = F::ONE;
             }
         }
+    }
+    if mem_carried > 0 {
+        let cols: &mut BoundaryCols<F> = values[..NUM_BOUNDARY_COLS].borrow_mut();
+        cols.mem_carry = F::from_u32(mem_carried);
     }
     RowMajorMatrix::new(values, NUM_BOUNDARY_COLS)
 }

@@ -1,0 +1,655 @@
+//! EVM memory on a block revm executes: a driver contract stores and loads at aligned and
+//! unaligned offsets, overlaps stores, writes one byte, reads never-written memory (twice),
+//! copies calldata, takes a call's output and copies memory with MCOPY (trusted writes), then
+//! reads all of it back. The honest trace proves (whole, and cut inside the transaction, where
+//! the later shard takes carried memory); a wrong memory value, a wrong loaded byte, two reads
+//! in the wrong timestamp order, a dropped or a second init row, carried content without the
+//! boundary's permission, a trusted write outside its area and an MSTORE8 that writes two bytes
+//! are rejected.
+
+use std::sync::OnceLock;
+
+use core::borrow::{Borrow, BorrowMut};
+
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use revm::primitives::{Address, Bytes, U256, address};
+use slotproof_executor::generate::asm::Asm;
+use slotproof_executor::generate::block::assemble;
+use slotproof_executor::generate::genesis::GenesisAccount;
+use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
+use slotproof_executor::trace::{STEP_OK, SubblockTrace};
+
+use crate::chips::memory::columns::{MemoryCols, NUM_MEMORY_COLS, WORD_BYTES};
+use crate::chips::memory::trace::be_bytes;
+use crate::opcodes;
+use crate::shard::{self, Shard, generate_shards, generate_shards_in};
+use crate::tests::{F, check, prove_verify};
+use slotproof_prover::ProveError;
+
+const CALLEE: Address = address!("0x3e30000000000000000000000000000000000001");
+const DRIVER: Address = address!("0x3e300000000000000000000000000000000000d0");
+
+/// A word whose bytes are `seed, seed + 1, ...` (big-endian).
+fn word(seed: u8) -> [u8; 32] {
+    core::array::from_fn(|i| seed.wrapping_add(i as u8))
+}
+
+fn push_bytes(a: &mut Asm, w: [u8; 32]) {
+    a.push_word(U256::from_be_bytes(w));
+}
+
+fn mload(a: &mut Asm, offset: u64) {
+    a.push(offset).op(opcodes::MLOAD).op(opcodes::POP);
+}
+
+fn mstore(a: &mut Asm, offset: u64, w: [u8; 32]) {
+    push_bytes(a, w);
+    a.push(offset).op(opcodes::MSTORE);
+}
+
+fn driver() -> Bytes {
+    let mut a = Asm::new();
+    // Aligned, unaligned (words 2 and 3), overlapping stores, one byte.
+    mstore(&mut a, 0, word(0x10));
+    mload(&mut a, 0);
+    mstore(&mut a, 0x45, word(0x40));
+    mload(&mut a, 0x45);
+    mload(&mut a, 0x40);
+    mstore(&mut a, 0x50, word(0x80));
+    mstore(&mut a, 0x5f, word(0xa0));
+    mload(&mut a, 0x50);
+    a.push(0xabcd).push(0x61).op(opcodes::MSTORE8);
+    mload(&mut a, 0x60);
+    // Never written: zeros (twice, no write between).
+    mload(&mut a, 0x200);
+    mload(&mut a, 0x200);
+    // CALLDATACOPY(0x305, 0, 40).
+    a.push(40).push0().push(0x305).op(opcodes::CALLDATACOPY);
+    mload(&mut a, 0x300);
+    mload(&mut a, 0x320);
+    // CALL with its output at 0x410 (32 bytes).
+    a.push(32).push(0x410).push0().push0().push0();
+    a.push_addr(CALLEE)
+        .push(100_000)
+        .op(opcodes::CALL)
+        .op(opcodes::POP);
+    mload(&mut a, 0x400);
+    mload(&mut a, 0x410);
+    // MCOPY(0x500, 0x40, 64).
+    a.push(64).push(0x40).push(0x500).op(opcodes::MCOPY);
+    mload(&mut a, 0x510);
+    a.op(opcodes::MSIZE).op(opcodes::POP);
+    a.op(opcodes::STOP);
+    a.assemble("memory driver").expect("assembles")
+}
+
+/// Stores a word at 0 and returns it.
+fn callee() -> Bytes {
+    let mut a = Asm::new();
+    mstore(&mut a, 0, word(0xc0));
+    a.push(32).push0().op(opcodes::RETURN);
+    a.assemble("memory callee").expect("assembles")
+}
+
+fn trace() -> &'static SubblockTrace {
+    static T: OnceLock<SubblockTrace> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut genesis = Genesis::build().expect("genesis");
+        for (to, code) in [(CALLEE, callee()), (DRIVER, driver())] {
+            let acct = GenesisAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            };
+            genesis.accounts.insert(to, acct);
+        }
+        let calldata: Vec<u8> = (0..64u8).map(|i| 0xe0u8.wrapping_add(i)).collect();
+        let plan = BlockPlan {
+            txs: vec![TxSpec::call(
+                0,
+                DRIVER,
+                U256::ZERO,
+                Bytes::from(calldata),
+                1_000_000,
+            )],
+            withdrawals: vec![],
+            expected_failures: vec![],
+        };
+        let block = assemble(&genesis, &plan).expect("the block executes as planned");
+        let mut subblocks = block.execution.subblocks;
+        assert_eq!(subblocks.len(), 1);
+        subblocks.remove(0).trace
+    })
+}
+
+fn shard_of_all() -> Shard<F> {
+    static S: OnceLock<Shard<F>> = OnceLock::new();
+    S.get_or_init(|| {
+        let t = trace();
+        generate_shards::<F>(t, t.steps.len()).unwrap().remove(0)
+    })
+    .clone()
+}
+
+/// Successful steps of `op` in the driver's context, with their offset.
+fn steps_of(t: &SubblockTrace, op: u8) -> Vec<(usize, u32)> {
+    (0..t.steps.len())
+        .filter(|&i| {
+            let s = &t.steps[i];
+            s.opcode == op && s.status == STEP_OK && s.depth == 1
+        })
+        .map(|i| (i, t.step_words(i)[0].0[0]))
+        .collect()
+}
+
+/// The value the MLOAD at `offset` (the first such) pushed, big-endian.
+fn loaded(t: &SubblockTrace, offset: u32) -> [u8; 32] {
+    let (i, _) = *steps_of(t, opcodes::MLOAD)
+        .iter()
+        .find(|&&(_, o)| o == offset)
+        .expect("the MLOAD");
+    be_bytes(t.step_words(i).last().expect("its result"))
+}
+
+fn mem_rows(s: &Shard<F>) -> usize {
+    s.traces[shard::MEMORY].values.len() / NUM_MEMORY_COLS
+}
+
+fn mem_row(s: &Shard<F>, r: usize) -> &MemoryCols<F> {
+    s.traces[shard::MEMORY].values[r * NUM_MEMORY_COLS..(r + 1) * NUM_MEMORY_COLS].borrow()
+}
+
+fn mem_row_mut(s: &mut Shard<F>, r: usize) -> &mut MemoryCols<F> {
+    s.traces[shard::MEMORY].values[r * NUM_MEMORY_COLS..(r + 1) * NUM_MEMORY_COLS].borrow_mut()
+}
+
+/// The memory row of the access at step `i` (its timestamp is `i + 1`) of the given kind.
+fn access_row(s: &Shard<F>, i: usize, kind: fn(&MemoryCols<F>) -> F) -> usize {
+    (0..mem_rows(s))
+        .find(|&r| {
+            let m = mem_row(s, r);
+            kind(m) == F::ONE && m.ts == F::from_u32(i as u32 + 1)
+        })
+        .expect("the access row")
+}
+
+/// The bound row of (context, word).
+fn bound_row(s: &Shard<F>, ctx: u32, word: u32) -> usize {
+    (0..mem_rows(s))
+        .find(|&r| {
+            let m = mem_row(s, r);
+            m.is_bound == F::ONE && m.ctx == F::from_u32(ctx) && m.word == F::from_u32(word)
+        })
+        .expect("the bound row")
+}
+
+fn u16_lookups(s: &mut Shard<F>, v: u32, delta: i32) {
+    let t = &mut s.traces[shard::RANGE_U16];
+    let m = &mut t.values[v as usize * t.width + 1];
+    *m += F::from_i32(delta);
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Why {
+    /// A constraint of the memory table.
+    Memory,
+    Lookup,
+}
+
+fn rejected(s: &Shard<F>, what: &str, why: Why) {
+    let e = check(s);
+    let ok = match (why, &e) {
+        (Why::Memory, Err(ProveError::ConstraintViolation { instance, .. })) => {
+            *instance == shard::MEMORY
+        }
+        (Why::Lookup, Err(ProveError::LookupImbalance(_))) => true,
+        _ => false,
+    };
+    assert!(ok, "{what}: expected {why:?}, got {e:?}");
+}
+
+#[test]
+fn memory_ops_give_known_answers_and_prove() {
+    let t = trace();
+    let w = |seed| word(seed);
+    assert_eq!(loaded(t, 0), w(0x10));
+    assert_eq!(loaded(t, 0x45), w(0x40));
+    // 0x40..0x45 never written, then the first 27 bytes of the unaligned store.
+    let mut x = [0u8; 32];
+    x[5..].copy_from_slice(&w(0x40)[..27]);
+    assert_eq!(loaded(t, 0x40), x);
+    // The second store overlaps the first from byte 15 on.
+    let mut x = [0u8; 32];
+    x[..15].copy_from_slice(&w(0x80)[..15]);
+    x[15..].copy_from_slice(&w(0xa0)[..17]);
+    assert_eq!(loaded(t, 0x50), x);
+    // MSTORE8 wrote 0xcd at 0x61 inside the second store; 0x7f is past it.
+    let mut x = [0u8; 32];
+    x[..31].copy_from_slice(&w(0xa0)[1..]);
+    x[1] = 0xcd;
+    assert_eq!(loaded(t, 0x60), x);
+    assert_eq!(loaded(t, 0x200), [0; 32]);
+    // Calldata bytes 0..27 at 0x305.., then 28..40 at 0x320.., then zeros.
+    let cd: Vec<u8> = (0..64u8).map(|i| 0xe0u8.wrapping_add(i)).collect();
+    let mut x = [0u8; 32];
+    x[5..].copy_from_slice(&cd[..27]);
+    assert_eq!(loaded(t, 0x300), x);
+    let mut x = [0u8; 32];
+    x[..13].copy_from_slice(&cd[27..40]);
+    assert_eq!(loaded(t, 0x320), x);
+    // The callee's output at 0x410.
+    assert_eq!(loaded(t, 0x410), w(0xc0));
+    let mut x = [0u8; 32];
+    x[16..].copy_from_slice(&w(0xc0)[..16]);
+    assert_eq!(loaded(t, 0x400), x);
+    // MCOPY copied 0x40..0x80 after the MSTORE8 (0x61 is byte 0x11 of 0x50..0x70).
+    let mut x = loaded(t, 0x50);
+    x[0x11] = 0xcd;
+    assert_eq!(loaded(t, 0x510), x);
+    let s = shard_of_all();
+    prove_verify(&s);
+    // No carried memory in a shard that starts the transaction.
+    assert_eq!(s.public_values[shard::BOUNDARY][0], F::ZERO);
+}
+
+#[test]
+fn a_shard_cut_inside_the_transaction_takes_carried_memory() {
+    let t = trace();
+    // Cut at the read of the overlapping stores: the words they wrote are carried.
+    let (cut, _) = steps_of(t, opcodes::MLOAD)
+        .into_iter()
+        .find(|&(_, o)| o == 0x50)
+        .expect("the MLOAD");
+    let shards = generate_shards_in::<F>(t, vec![0..cut, cut..t.steps.len()]).unwrap();
+    let later = &shards[1];
+    assert_eq!(later.public_values[shard::BOUNDARY][0], F::ONE);
+    let carried = (0..mem_rows(later))
+        .filter(|&r| mem_row(later, r).carried == F::ONE)
+        .count();
+    assert_eq!(carried, 2, "words 2 and 3");
+    for s in &shards {
+        prove_verify(s);
+    }
+    // Without the permission (allow_init = 0) the carried content is not accepted.
+    let mut s = later.clone();
+    s.public_values[shard::BOUNDARY][0] = F::ZERO;
+    assert!(check(&s).is_err());
+}
+
+#[test]
+fn a_wrong_memory_value_is_rejected() {
+    let t = trace();
+    let (i, _) = steps_of(t, opcodes::MLOAD)[0];
+    let base = shard_of_all();
+    let r = access_row(&base, i, |m| m.is_load);
+    // The load's row consistently claims another last byte (value, old and new content): the
+    // token it takes does not exist, and the CPU sent another value.
+    let mut s = base.clone();
+    let m = mem_row_mut(&mut s, r);
+    m.value[31] += F::ONE;
+    m.old_a[31] += F::ONE;
+    m.new_a[31] += F::ONE;
+    rejected(&s, "a load of content nobody wrote", Why::Lookup);
+    // Only the loaded byte: the window constraint.
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).value[31] += F::ONE;
+    rejected(&s, "a loaded byte that is not the memory's", Why::Memory);
+    // Only the CPU's pushed limb: the memory-op bus.
+    let mut s = base.clone();
+    let cpu = &mut s.traces[shard::CPU];
+    let w = cpu.width;
+    let c: &mut crate::chips::cpu::columns::CpuCols<F> =
+        cpu.values[i * w..(i + 1) * w].borrow_mut();
+    c.out[0] += F::ONE;
+    rejected(&s, "an MLOAD pushing another limb", Why::Lookup);
+}
+
+#[test]
+fn reads_out_of_timestamp_order_are_rejected() {
+    let t = trace();
+    let reads: Vec<usize> = steps_of(t, opcodes::MLOAD)
+        .into_iter()
+        .filter(|&(_, o)| o == 0x200)
+        .map(|(i, _)| i)
+        .collect();
+    let (i1, i2) = (reads[0], reads[1]);
+    let mut s = shard_of_all();
+    let (r1, r2) = (
+        access_row(&s, i1, |m| m.is_load),
+        access_row(&s, i2, |m| m.is_load),
+    );
+    let ctx = mem_row(&s, r1).ctx.as_canonical_u32();
+    let b = bound_row(&s, ctx, 0x200 / WORD_BYTES as u32);
+    // Swap the chain: the second read takes the init token, the first read the second's, and
+    // the final token is the first's. Contents are all zero, so the bus balances; only the
+    // first read's timestamp gap (now negative) fails its range check.
+    let (ts1, ts2) = (i1 as u32 + 1, i2 as u32 + 1);
+    let old_gap = |s: &Shard<F>, r: usize| {
+        let m = mem_row(s, r);
+        (m.da_lo.as_canonical_u32(), m.da_hi.as_canonical_u32())
+    };
+    for r in [r1, r2] {
+        let (lo, hi) = old_gap(&s, r);
+        u16_lookups(&mut s, lo, -1);
+        u16_lookups(&mut s, hi * 4, -1);
+    }
+    let set = |s: &mut Shard<F>, r: usize, ts_a: u32, ts: u32| {
+        let m = mem_row_mut(s, r);
+        m.ts_a = F::from_u32(ts_a);
+        let d = F::from_u32(ts) - F::from_u32(ts_a) - F::ONE;
+        let d = d.as_canonical_u32();
+        m.da_lo = F::from_u32(d & 0xffff);
+        m.da_hi = F::from_u32(d >> 16);
+        (d & 0xffff, d >> 16)
+    };
+    let (lo2, hi2) = set(&mut s, r2, 0, ts2);
+    u16_lookups(&mut s, lo2, 1);
+    u16_lookups(&mut s, hi2 * 4, 1);
+    let (lo1, hi1) = set(&mut s, r1, ts2, ts1);
+    u16_lookups(&mut s, lo1, 1);
+    assert!(hi1 * 4 >= 1 << 16, "the gap's high part is out of range");
+    mem_row_mut(&mut s, b).ts_a = F::from_u32(ts1);
+    rejected(&s, "a read before the token it takes", Why::Lookup);
+}
+
+#[test]
+fn init_rows_are_one_per_word() {
+    let base = shard_of_all();
+    let first_access = (0..mem_rows(&base))
+        .find(|&r| mem_row(&base, r).is_bound == F::ZERO)
+        .expect("an access row");
+    // Dropping the last bound row (and the link to it) leaves its word's tokens unmatched.
+    let mut s = base.clone();
+    let last = first_access - 1;
+    for c in s.traces[shard::MEMORY].values[last * NUM_MEMORY_COLS..(last + 1) * NUM_MEMORY_COLS]
+        .iter_mut()
+    {
+        *c = F::ZERO;
+    }
+    let prev = mem_row_mut(&mut s, last - 1);
+    prev.more = F::ZERO;
+    prev.same_ctx = F::ZERO;
+    rejected(&s, "a dropped init/final row", Why::Lookup);
+    // A second init row for a word (a fresh zero token next to the real one), as a padding row
+    // after the accesses or right after its twin: the order of bound rows rejects both.
+    let n = mem_rows(&base);
+    let used = (0..n)
+        .rfind(|&r| {
+            let m = mem_row(&base, r);
+            m.is_bound + m.is_load + m.is_store + m.is_store8 + m.is_chunk == F::ONE
+        })
+        .unwrap();
+    assert!(used + 1 < n, "a padding row to use");
+    let mut s = base.clone();
+    let twin: Vec<F> = s.traces[shard::MEMORY].values
+        [(last - 1) * NUM_MEMORY_COLS..last * NUM_MEMORY_COLS]
+        .to_vec();
+    s.traces[shard::MEMORY].values[(used + 1) * NUM_MEMORY_COLS..(used + 2) * NUM_MEMORY_COLS]
+        .copy_from_slice(&twin);
+    let m = mem_row_mut(&mut s, used + 1);
+    m.more = F::ZERO;
+    m.same_ctx = F::ZERO;
+    rejected(&s, "a second init row after the accesses", Why::Memory);
+}
+
+#[test]
+fn carried_content_needs_the_boundary_permission() {
+    let base = shard_of_all();
+    let mut s = base.clone();
+    // A non-zero initial byte, not marked carried.
+    mem_row_mut(&mut s, 0).new_a[31] = F::ONE;
+    rejected(&s, "non-zero initial content", Why::Memory);
+    // Marked carried: the permission lookup fails (allow_init = 0 here).
+    mem_row_mut(&mut s, 0).carried = F::ONE;
+    rejected(&s, "carried content without allow_init", Why::Lookup);
+}
+
+#[test]
+fn writes_stay_inside_their_bytes() {
+    let t = trace();
+    let base = shard_of_all();
+    // The CALLDATACOPY's chunk for word 0x300 / 32 starts at byte 5: byte 0 is outside.
+    let (copy, _) = steps_of(t, opcodes::CALLDATACOPY)[0];
+    let r = access_row(&base, copy, |m| m.is_chunk);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).new_a[0] += F::ONE;
+    rejected(&s, "a trusted write outside its area", Why::Memory);
+    // MSTORE8 at 0x61 writes byte 1 of its word only.
+    let (st8, _) = steps_of(t, opcodes::MSTORE8)[0];
+    let r = access_row(&base, st8, |m| m.is_store8);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).new_a[2] += F::ONE;
+    rejected(&s, "MSTORE8 writing a second byte", Why::Memory);
+    // An unaligned MSTORE (0x45) leaves word A's first 5 bytes as they were.
+    let st = steps_of(t, opcodes::MSTORE)
+        .into_iter()
+        .find(|&(_, o)| o == 0x45)
+        .unwrap()
+        .0;
+    let r = access_row(&base, st, |m| m.is_store);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).new_a[4] += F::ONE;
+    rejected(&s, "MSTORE writing before its offset", Why::Memory);
+}
+
+/// The gas of the driver's steps of `op` at `offset`, in order.
+fn gas_of(t: &SubblockTrace, op: u8, offset: u32) -> Vec<u64> {
+    steps_of(t, op)
+        .into_iter()
+        .filter(|&(_, o)| o == offset)
+        .map(|(i, _)| t.steps[i].gas_before - t.steps[i].gas_after)
+        .collect()
+}
+
+#[test]
+fn expansion_gas_and_msize_give_known_answers() {
+    let t = trace();
+    // MSTORE at 0 expands to 1 word; at 0x45 to 4 (0x65 rounds up to 0x80); at 0x5f (0x7f)
+    // stays at 4; MLOAD at 0x200 expands from 4 to 17 words, its second read stays.
+    assert_eq!(gas_of(t, opcodes::MSTORE, 0), [3 + 3]);
+    assert_eq!(gas_of(t, opcodes::MSTORE, 0x45), [3 + 3 * 3]);
+    assert_eq!(gas_of(t, opcodes::MSTORE, 0x5f), [3]);
+    assert_eq!(gas_of(t, opcodes::MLOAD, 0x200), [3 + 3 * 13, 3]);
+    assert_eq!(gas_of(t, opcodes::MSTORE8, 0x61), [3]);
+    // MSIZE after MCOPY to 0x500..0x540: 42 words.
+    let (m, _) = steps_of(t, opcodes::MSIZE)[0];
+    assert_eq!(t.step_words(m)[0].0[0], 42 * 32);
+}
+
+#[test]
+fn wrong_expansion_gas_or_msize_is_rejected() {
+    let t = trace();
+    let (i, _) = steps_of(t, opcodes::MLOAD)
+        .into_iter()
+        .find(|&(_, o)| o == 0x200)
+        .unwrap();
+    let (call, _) = steps_of(t, opcodes::CALL)[0];
+    let base = shard_of_all();
+    // The MLOAD that expands to 17 words claims 1 gas less; the caller's gas stays chained up
+    // to its CALL (whose gas given away is trusted), and the memory row agrees with the CPU:
+    // only the expansion gas constraint rejects it.
+    let mut s = base.clone();
+    let w = s.traces[shard::CPU].width;
+    let mut moved: Vec<(u32, u32)> = Vec::new();
+    for j in i..=call {
+        if t.steps[j].depth != 1 {
+            continue;
+        }
+        let c: &mut crate::chips::cpu::columns::CpuCols<F> =
+            s.traces[shard::CPU].values[j * w..(j + 1) * w].borrow_mut();
+        if j > i {
+            c.gas += F::ONE;
+        }
+        if j < call {
+            let old = c.ga_lo.as_canonical_u32();
+            assert!(old < 0xffff);
+            c.gas_after += F::ONE;
+            c.ga_lo += F::ONE;
+            moved.push((old, old + 1));
+        }
+    }
+    for (old, new) in moved {
+        u16_lookups(&mut s, old, -1);
+        u16_lookups(&mut s, new, 1);
+    }
+    let r = access_row(&s, i, |m| m.is_load);
+    mem_row_mut(&mut s, r).cost -= F::ONE;
+    rejected(
+        &s,
+        "an MLOAD paying 1 gas less for its expansion",
+        Why::Memory,
+    );
+    // MSIZE pushing another size: its CPU row.
+    let (m, _) = steps_of(t, opcodes::MSIZE)[0];
+    let mut s = base.clone();
+    let c: &mut crate::chips::cpu::columns::CpuCols<F> =
+        s.traces[shard::CPU].values[m * w..(m + 1) * w].borrow_mut();
+    c.out[0] += F::from_u32(32);
+    let e = check(&s);
+    assert!(
+        matches!(e, Err(ProveError::ConstraintViolation { instance, row, .. })
+            if instance == shard::CPU && row == m),
+        "MSIZE pushing another size: {e:?}"
+    );
+}
+
+#[test]
+fn loads_of_trusted_bytes_are_tainted() {
+    use crate::coverage::{Coverage, opcode_coverage, share_and_untainted};
+    let t = trace();
+    let (_, untainted) = share_and_untainted(
+        t,
+        |op| opcode_coverage(op).0 == Coverage::Constrained,
+        crate::halts::HaltKind::is_constrained,
+    );
+    // The transaction's steps (the subblock also holds the system calls).
+    let seg = t
+        .segments
+        .iter()
+        .find(|s| s.kind == 1)
+        .expect("the transaction");
+    let tainted: Vec<(u8, u32)> = (seg.first_step as usize..seg.end_step as usize)
+        .filter(|&i| opcode_coverage(t.steps[i].opcode).0 == Coverage::Constrained)
+        .filter(|&i| !untainted[i])
+        .map(|i| {
+            (
+                t.steps[i].opcode,
+                t.step_words(i).first().map_or(0, |w| w.0[0]),
+            )
+        })
+        .collect();
+    // The MLOADs of copied calldata (0x300, 0x320), of the call's output area (0x400, 0x410)
+    // and of MCOPY's copy (0x510), the POPs of their results and of the CALL's (trusted)
+    // result. Loads of stored or never-written memory are untainted.
+    let loads: Vec<u32> = tainted
+        .iter()
+        .filter(|&&(op, _)| op == opcodes::MLOAD)
+        .map(|&(_, o)| o)
+        .collect();
+    assert_eq!(loads, [0x300, 0x320, 0x400, 0x410, 0x510], "{tainted:x?}");
+    assert_eq!(tainted.len(), 11, "{tainted:x?}");
+}
+
+/// Natural table heights of the shards of the mainnet fixtures (`../shared/fixtures`, or
+/// `SLOTPROOF_FIXTURES`) and the repository's, for the shape menu.
+#[test]
+#[ignore = "prints the shards' natural heights"]
+fn memory_heights_on_fixtures() {
+    use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+    let root = std::env::var("SLOTPROOF_FIXTURES")
+        .unwrap_or_else(|_| format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
+    let mut paths: Vec<String> = ["21688509", "22615247", "21872325-flat"]
+        .iter()
+        .map(|b| format!("{root}/mainnet/{b}.json"))
+        .collect();
+    for f in ["mixed", "keccak", "calls", "token"] {
+        paths.push(format!(
+            "{}/../../fixtures/{f}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+    }
+    for p in paths {
+        let Ok(input) = BlockInput::from_path(&p) else {
+            println!("{p}: absent");
+            continue;
+        };
+        let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
+        for (k, sb) in exec.subblocks.iter().enumerate() {
+            if sb.trace.steps.is_empty() {
+                continue;
+            }
+            for s in generate_shards::<F>(&sb.trace, 1 << 16).expect("shards") {
+                let n = &s.natural_log_heights;
+                println!(
+                    "{p} subblock {k} steps {:?}: memory rows {} (2^{}), natural {n:?}, menu shape {:?}",
+                    s.steps,
+                    (0..mem_rows(&s))
+                        .filter(|&r| {
+                            let m = mem_row(&s, r);
+                            m.is_bound + m.is_load + m.is_store + m.is_store8 + m.is_chunk == F::ONE
+                        })
+                        .count(),
+                    n[shard::MEMORY],
+                    crate::shape::smallest_fitting(n)
+                );
+            }
+        }
+    }
+}
+
+fn cpu_row(s: &mut Shard<F>, i: usize) -> &mut crate::chips::cpu::columns::CpuCols<F> {
+    let w = s.traces[shard::CPU].width;
+    s.traces[shard::CPU].values[i * w..(i + 1) * w].borrow_mut()
+}
+
+#[test]
+fn more_lies_about_memory_are_rejected() {
+    let t = trace();
+    let base = shard_of_all();
+    let cpu_rejects = |s: &Shard<F>, what: &str| {
+        let e = check(s);
+        assert!(
+            matches!(e, Err(ProveError::ConstraintViolation { instance, .. }) if instance == shard::CPU),
+            "{what}: {e:?}"
+        );
+    };
+    // A load that changes its word.
+    let (ld, _) = steps_of(t, opcodes::MLOAD)[0];
+    let r = access_row(&base, ld, |m| m.is_load);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).new_a[0] += F::ONE;
+    rejected(&s, "a load writing memory", Why::Memory);
+    // The unaligned store at 0x45 changes word B only below byte 5.
+    let st = steps_of(t, opcodes::MSTORE)
+        .into_iter()
+        .find(|&(_, o)| o == 0x45)
+        .unwrap()
+        .0;
+    let r = access_row(&base, st, |m| m.is_store);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).new_b[5] += F::ONE;
+    rejected(&s, "a store writing past its last byte", Why::Memory);
+    // The MLOAD at 0x200 expands memory: claiming it does not breaks the size's gap.
+    let (grow, _) = steps_of(t, opcodes::MLOAD)
+        .into_iter()
+        .find(|&(_, o)| o == 0x200)
+        .unwrap();
+    let r = access_row(&base, grow, |m| m.is_load);
+    let mut s = base.clone();
+    mem_row_mut(&mut s, r).expand = F::ZERO;
+    rejected(&s, "an expanding load claimed not to expand", Why::Memory);
+    // The memory size jumps between two steps of a context (at a PUSH).
+    let push = (0..t.steps.len())
+        .find(|&i| t.steps[i].depth == 1 && t.steps[i].opcode == opcodes::PUSH2)
+        .unwrap();
+    let mut s = base.clone();
+    let c = cpu_row(&mut s, push);
+    c.mw += F::ONE;
+    c.mw_next += F::ONE;
+    cpu_rejects(&s, "a memory size that changes along the context");
+    // A copy's area starting one byte later than its destination item.
+    let (copy, _) = steps_of(t, opcodes::CALLDATACOPY)[0];
+    let mut s = base.clone();
+    cpu_row(&mut s, copy).wr_start += F::ONE;
+    cpu_rejects(&s, "a trusted write's area off its stack items");
+}
