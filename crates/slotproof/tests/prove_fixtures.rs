@@ -1,13 +1,18 @@
 //! Every block the project proves end to end: both mainnet blocks of the shared data (skipped
 //! with a message where absent) and each of the project's own fixtures are executed, proven on
-//! the CPU backend and verified from their bytes, with the default shard size. The mainnet blocks
-//! are cut into subblocks of 500,000 gas, so that their proofs carry several subblocks whose
-//! state must connect.
+//! the CPU backend, aggregated into one proof (block proof v3, overlapped with shard proving)
+//! and verified from their bytes, both as the shard list (v2) and as the one proof (v3), with
+//! the default shard size. The mainnet blocks are cut into subblocks of 500,000 gas, so that
+//! their proofs carry several subblocks whose state must connect, and several shards that
+//! internal nodes join.
 //!
 //! Proving time per block goes to stderr (`--nocapture`); nothing here depends on it.
 
 use slotproof::executor::BlockInput;
-use slotproof::{BlockProver, DEFAULT_MAX_SHARD_ROWS, verify_block_proof};
+use slotproof::aggregated::{AGGREGATED_PROOF_VERSION, AggregatedProof};
+use slotproof::{
+    BlockProver, DEFAULT_MAX_SHARD_ROWS, verify_block_proof, verify_block_proof_version,
+};
 use std::path::Path;
 use std::time::Instant;
 
@@ -20,6 +25,7 @@ fn prove_and_verify(path: &Path, subblock_gas: u64) {
     let t = Instant::now();
     let proved = BlockProver::builder()
         .subblock_gas(subblock_gas)
+        .aggregate(true)
         .build()
         .prove(&input)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -52,8 +58,18 @@ fn prove_and_verify(path: &Path, subblock_gas: u64) {
     let block = verify_block_proof(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let verify = t.elapsed();
     assert_eq!(&block, &p.block);
+
+    // The one aggregated proof: it verifies and names the same block.
+    let aggregated = proved.aggregated.as_ref().expect("an aggregated proof");
+    let v3 = AggregatedProof::new(p, aggregated)
+        .and_then(|a| a.to_bytes())
+        .unwrap();
+    let (version, block) = verify_block_proof_version(&v3)
+        .unwrap_or_else(|e| panic!("{} (v3): {e}", path.display()));
+    assert_eq!(version, AGGREGATED_PROOF_VERSION);
+    assert_eq!(&block, &p.block);
     eprintln!(
-        "{}: {} txs, {} gas, {} steps, {} subblocks, {} shards ({} with carried state): proven in {:.1} s, verified in {:.2} s, {} bytes",
+        "{}: {} txs, {} gas, {} steps, {} subblocks, {} shards ({} with carried state): proven and aggregated in {:.1} s, verified in {:.2} s, {} bytes (one proof: {} bytes)",
         path.file_name().unwrap().to_string_lossy(),
         p.block.transactions,
         p.block.gas_used,
@@ -63,7 +79,8 @@ fn prove_and_verify(path: &Path, subblock_gas: u64) {
         p.shards_with_carried_state(),
         prove.as_secs_f64(),
         verify.as_secs_f64(),
-        bytes.len()
+        bytes.len(),
+        v3.len()
     );
 }
 
