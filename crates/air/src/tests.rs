@@ -622,12 +622,15 @@ fn coverage_figures_of_each_table() {
             crate::coverage::ShareReport::default(),
             crate::coverage::ShareReport::default(),
         );
-        // Coverage table v7: the current one less STOP, INVALID and the exceptional halts.
-        let constrained = |op: u8| {
+        // Coverage table v8: the current one less the block-context opcodes; v7: v8 less STOP,
+        // INVALID and the exceptional halts.
+        let v8_constrained = |op: u8| {
             crate::coverage::opcode_coverage(op).0 == crate::Coverage::Constrained
-                && op != opcodes::STOP
-                && op != opcodes::INVALID
+                && !opcodes::reads_block_context(op)
         };
+        let constrained =
+            |op: u8| v8_constrained(op) && op != opcodes::STOP && op != opcodes::INVALID;
+        let mut v8 = crate::coverage::ShareReport::default();
         let no_halts = |_| false;
         for s in &exec.subblocks {
             // v3: v7 less the multiplication chip's opcodes; v4: less MULMOD and EXP; v5: less
@@ -652,10 +655,23 @@ fn coverage_figures_of_each_table() {
                 constrained,
                 no_halts,
             ));
+            v8.add(&crate::coverage::share_under(
+                &s.trace,
+                v8_constrained,
+                crate::halts::HaltKind::is_constrained,
+            ));
             after.add(&crate::coverage::constrained_share(&s.trace));
         }
         println!(
-            "{path}: v7 constrained {:.2}% untainted {:.2}%; v8 (current) constrained {:.2}% untainted {:.2}% ({} exceptional steps, {} of them constrained)",
+            "{path}: v8 constrained {:.2}% untainted {:.2}%; v9 (current) constrained {:.2}% untainted {:.2}% ({} block-context steps)",
+            100.0 * v8.share(),
+            100.0 * v8.untainted_share(),
+            100.0 * after.share(),
+            100.0 * after.untainted_share(),
+            after.constrained_steps - v8.constrained_steps,
+        );
+        println!(
+            "{path}: v7 constrained {:.2}% untainted {:.2}%; v9 (current) constrained {:.2}% untainted {:.2}% ({} exceptional steps, {} of them constrained)",
             100.0 * v7.share(),
             100.0 * v7.untainted_share(),
             100.0 * after.share(),

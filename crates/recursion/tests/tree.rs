@@ -29,7 +29,7 @@ fn expected(b: &BoundShards) -> slotproof_recursion::chain::RootValues<Val> {
         .iter()
         .map(|(i, _)| subblock_binding(&b.subblocks[*i as usize]))
         .collect();
-    expected_root_values(&block_binding(&b.block), &bindings).expect("shards")
+    expected_root_values(&block_binding(&b.block), &b.context, &bindings).expect("shards")
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub struct OpcodeProps<T> {
     /// CREATE, CREATE2 (their result is an address, not a success flag).
     pub is_create: T,
     pub is_returndatasize: T,
+    /// Looked up in the block-context entries (COINBASE, ..., BLOCKHASH).
+    pub is_block_ctx: T,
 }
 
 pub const NUM_PROPS: usize = core::mem::size_of::<OpcodeProps<u8>>();
@@ -126,6 +128,7 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         is_revert: (op == opcodes::REVERT) as u32,
         is_create: (op == opcodes::CREATE || op == opcodes::CREATE2) as u32,
         is_returndatasize: (op == opcodes::RETURNDATASIZE) as u32,
+        is_block_ctx: opcodes::reads_block_context(op) as u32,
     }
 }
 
@@ -138,6 +141,8 @@ pub struct OpcodeTableCols<T> {
     pub mult_cpu: T,
     /// Lookups by the bytecode chip.
     pub mult_code: T,
+    /// Lookups of this row's block-context entry by the CPU (see [`crate::block_context`]).
+    pub mult_ctx: T,
 }
 
 impl_columns!(OpcodeTableCols, NUM_OPCODE_TABLE_COLS);
