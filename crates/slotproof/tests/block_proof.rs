@@ -118,10 +118,6 @@ fn the_block_context_claim_is_checked() {
     let mut p = proof.clone();
     p.block.context.chain_id += 1;
     assert_eq!(rejects(&p), VerifyError::WrongBlockContext { shard: 0 });
-    // ... and so does another blob base-fee update fraction (BLOBBASEFEE).
-    let mut p = proof.clone();
-    p.block.context.blob_update_fraction += 1;
-    assert_eq!(rejects(&p), VerifyError::WrongBlockContext { shard: 0 });
 
     // A read of the parent's hash with no ancestor header in the claim.
     let mut p = proof.clone();
