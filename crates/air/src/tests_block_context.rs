@@ -7,8 +7,8 @@
 
 use std::sync::OnceLock;
 
-use revm::primitives::{Address, Bytes, U256, address};
 use p3_field::PrimeCharacteristicRing;
+use revm::primitives::{Address, Bytes, U256, address};
 use slotproof_executor::block_context::HEADER_OPCODES;
 use slotproof_executor::generate::asm::Asm;
 use slotproof_executor::generate::block::assemble;
@@ -16,12 +16,12 @@ use slotproof_executor::generate::genesis::GenesisAccount;
 use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
 use slotproof_executor::trace::{STEP_OK, SubblockTrace, Word};
 
+use crate::TraceError;
 use crate::block_context::{ARG_LIMBS, BLOCKHASH_SLOTS};
 use crate::opcodes::{self, BLOCKHASH};
 use crate::shard::{OPCODE_TABLE, SHARD_BINDING_LEN, Shard, generate_shards};
 use crate::tests::{F, check, prove_verify};
 use crate::word::LIMBS;
-use crate::TraceError;
 
 const READER: Address = address!("0xb10c000000000000000000000000000000000001");
 
@@ -106,7 +106,12 @@ fn revm_pushes_the_block_context_and_the_shard_proves() {
     for op in HEADER_OPCODES {
         let steps = steps_of(t, op);
         assert_eq!(steps.len(), 1, "{}", opcodes::info(op).name);
-        assert_eq!(Some(pushed(t, steps[0])), ctx.header_value(op), "{}", opcodes::info(op).name);
+        assert_eq!(
+            Some(pushed(t, steps[0])),
+            ctx.header_value(op),
+            "{}",
+            opcodes::info(op).name
+        );
     }
     // Known answers: the generated chain's block 1.
     let number = <U256 as From<Word>>::from(pushed(t, steps_of(t, 0x43)[0]));
@@ -114,7 +119,10 @@ fn revm_pushes_the_block_context_and_the_shard_proves() {
     let chain_id = <U256 as From<Word>>::from(pushed(t, steps_of(t, 0x46)[0]));
     assert_eq!(chain_id, U256::from(slotproof_executor::generate::CHAIN_ID));
     // BLOCKHASH: genesis's hash (non-zero), then zero for the block itself and a later one.
-    let hashes: Vec<Word> = steps_of(t, BLOCKHASH).iter().map(|&i| pushed(t, i)).collect();
+    let hashes: Vec<Word> = steps_of(t, BLOCKHASH)
+        .iter()
+        .map(|&i| pushed(t, i))
+        .collect();
     assert_ne!(hashes[0], Word::default());
     assert_eq!(hashes[1..3], [Word::default(); 2]);
     assert_eq!(hashes[3], hashes[0]);
@@ -131,7 +139,10 @@ fn revm_pushes_the_block_context_and_the_shard_proves() {
 #[test]
 fn a_pushed_value_other_than_the_public_values_is_rejected() {
     let t = trace();
-    let mut lies: Vec<usize> = HEADER_OPCODES.iter().map(|&op| steps_of(t, op)[0]).collect();
+    let mut lies: Vec<usize> = HEADER_OPCODES
+        .iter()
+        .map(|&op| steps_of(t, op)[0])
+        .collect();
     lies.push(steps_of(t, BLOCKHASH)[0]);
     for step in lies {
         let lying = lie_about_push(t, step);
@@ -156,7 +167,10 @@ fn public_values_other_than_the_pushed_ones_are_rejected() {
         let mut s = honest.clone();
         let pv = &mut s.public_values[OPCODE_TABLE][SHARD_BINDING_LEN + off];
         *pv += F::ONE;
-        assert!(check(&s).is_err(), "block context value {off} changed and proved");
+        assert!(
+            check(&s).is_err(),
+            "block context value {off} changed and proved"
+        );
     }
 }
 
@@ -180,7 +194,9 @@ fn a_blockhash_read_without_an_entry_is_a_trace_error() {
     ));
     let mut full = t.clone();
     let mut ctx = (*full.block_context).clone();
-    ctx.block_hashes = (0..=BLOCKHASH_SLOTS as u64).map(|n| (n, Word::default())).collect();
+    ctx.block_hashes = (0..=BLOCKHASH_SLOTS as u64)
+        .map(|n| (n, Word::default()))
+        .collect();
     full.block_context = std::sync::Arc::new(ctx);
     assert!(matches!(
         generate_shards::<F>(&full, full.steps.len()),

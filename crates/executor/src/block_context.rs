@@ -68,7 +68,9 @@ pub fn header_values(header: &Header, chain_id: u64, blob_update_fraction: u64) 
 /// each argument once (the EVM gives one argument one result within a block). An argument of
 /// 2^64 or more always gives zero and is left out: the AIR's table holds 64-bit arguments, so
 /// such a step is not provable (a typed trace error, never a wrong proof).
-pub fn block_hash_reads<'a>(traces: impl IntoIterator<Item = &'a SubblockTrace>) -> Vec<(u64, Word)> {
+pub fn block_hash_reads<'a>(
+    traces: impl IntoIterator<Item = &'a SubblockTrace>,
+) -> Vec<(u64, Word)> {
     let mut reads = std::collections::BTreeMap::new();
     for t in traces {
         for (i, s) in t.steps.iter().enumerate() {

@@ -49,7 +49,13 @@ pub fn block_context(block: &BlockPublicValues) -> Result<BlockContext, ContextE
         return Err(ContextError::HeaderHash);
     }
     let header = decode(&c.header).map_err(ContextError::HeaderDecode)?;
-    let field = |ok: bool, field| if ok { Ok(()) } else { Err(ContextError::HeaderField { field }) };
+    let field = |ok: bool, field| {
+        if ok {
+            Ok(())
+        } else {
+            Err(ContextError::HeaderField { field })
+        }
+    };
     field(header.number == block.number, "number")?;
     field(header.gas_used == block.gas_used, "gas used")?;
     field(header.state_root.0 == block.state_root, "state root")?;
@@ -167,8 +173,13 @@ mod tests {
             };
             let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
             let block = BlockPublicValues::of_execution(&exec);
-            let bytes = postcard::to_allocvec(&block.context).expect("encodes").len();
-            assert_eq!(block_context(&block).expect("the claim checks"), *exec.context);
+            let bytes = postcard::to_allocvec(&block.context)
+                .expect("encodes")
+                .len();
+            assert_eq!(
+                block_context(&block).expect("the claim checks"),
+                *exec.context
+            );
             println!(
                 "{path}: context claim {bytes} B (header {} B, {} BLOCKHASH reads, {} ancestors)",
                 block.context.header.len(),

@@ -141,7 +141,10 @@ fn the_block_context_claim_is_checked() {
         VerifyError::Context(ContextError::AncestorDecode { index: 0, .. })
     ));
     p.block.context.block_hash_reads = vec![5, 5];
-    assert_eq!(rejects(&p), VerifyError::Context(ContextError::ReadsNotSorted));
+    assert_eq!(
+        rejects(&p),
+        VerifyError::Context(ContextError::ReadsNotSorted)
+    );
 
     // A shard that carries other context values than the claim gives.
     let mut p = proof.clone();
