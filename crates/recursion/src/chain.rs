@@ -21,8 +21,8 @@
 //!
 //! The digest is tree-shaped (a node's is the hash of its children's), not a hash chain: a
 //! chain does not compose across a binary tree, whereas a tree digest over the shards'
-//! subblock bindings (and the block context), with the tree's fixed pairing ([`fold_tree`]), can be recomputed by a
-//! verifier from the claims that name each shard's subblock. Hashing is Poseidon2 over the
+//! subblock bindings (and the block context), with the tree's fixed pairing ([`fold_tree`]),
+//! can be recomputed by a verifier from the claims that name each shard's subblock. Hashing is Poseidon2 over the
 //! transcript's duplex sponge (a fresh sponge per hash, a domain tag first).
 
 use p3_field::{PrimeCharacteristicRing, PrimeField32};

@@ -1,12 +1,14 @@
 //! Verifying a block proof.
 //!
-//! In order: the subblocks' public values cover the block (indices 0..N, contiguous transaction
+//! In order: the block-context claim holds (`crate::context`: the header hashes to the block
+//! hash and gives the values the block-context opcodes read, the ancestors give BLOCKHASH's);
+//! the subblocks' public values cover the block (indices 0..N, contiguous transaction
 //! ranges, cumulative gas counters ending at the block's gas used), their state boundaries are
 //! canonical and continuous (every read of an account or slot that an earlier subblock wrote sees
 //! the latest such write), every subblock with steps has shards and every subblock without has
 //! none; then every shard: the right shape, bound to the block's and its subblock's public values,
-//! its proof valid; finally the shards of each subblock start it, chain and end at its last step,
-//! and (KoalaBear) the aggregation tree's own chaining checks, run on values, accept the shards
+//! carrying the block context the claim gives, its proof valid; finally the shards of each
+//! subblock start it, chain and end at its last step, and (KoalaBear) the aggregation tree's own chaining checks, run on values, accept the shards
 //! and give the root public values the claims give.
 
 use std::collections::{BTreeMap, HashMap};
