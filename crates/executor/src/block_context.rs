@@ -125,3 +125,40 @@ pub fn needed_ancestors(number: u64, reads: &[(u64, Word)], ancestors: &[Header]
 pub fn rlp_hash(rlp: &[u8]) -> [u8; 32] {
     keccak256(rlp).0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_the_256_blocks_before() {
+        assert!(in_window(300, 299));
+        assert!(in_window(300, 44));
+        assert!(!in_window(300, 43));
+        assert!(!in_window(300, 300));
+        assert!(!in_window(300, 301));
+        assert!(!in_window(0, 0));
+    }
+
+    /// Only the ancestors back to the oldest read in the window, parent first.
+    #[test]
+    fn only_the_ancestors_the_reads_need() {
+        let chain: Vec<Header> = (90..100)
+            .map(|number| Header {
+                number,
+                ..Default::default()
+            })
+            .collect();
+        let w = Word::default();
+        let needed = |reads: &[u64]| {
+            let reads: Vec<(u64, Word)> = reads.iter().map(|&n| (n, w)).collect();
+            needed_ancestors(100, &reads, &chain)
+        };
+        assert!(needed(&[]).is_empty());
+        assert!(needed(&[100, 5000]).is_empty(), "no read in the window");
+        let three = needed(&[97, 99, 100]);
+        assert_eq!(three.len(), 3);
+        assert_eq!(three[0], header_rlp(&chain[9]));
+        assert_eq!(three[2], header_rlp(&chain[7]));
+    }
+}
