@@ -16,6 +16,7 @@
 //! | [`MULMOD_LINK`] | `(tag, 4 x 16 limbs)` | multiplication chip, MULMOD rows 1 and 2 | MULMOD rows 2 and 3 |
 //! | [`EXP_LINK`] | `(tag, base, acc, rest of the exponent, bit position, result)` (words: 16 limbs) | multiplication chip, EXP rows | the next EXP row (the chain's end: the head row) |
 //! | [`CALL_CONTEXT`] | `(context, opcode, seq, 16 limbs)` (seq: RETURNDATASIZE's call count, else 0) | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE, RETURNDATASIZE steps |
+//! | [`BLOCK_CONTEXT`] | `(opcode, argument, value)` (16 limbs each; argument: BLOCKHASH's block number, else 0) | opcode table (header opcodes' rows, BLOCKHASH slot rows), from its public values | CPU COINBASE, TIMESTAMP, NUMBER, PREVRANDAO, GASLIMIT, CHAINID, BASEFEE, BLOBBASEFEE, BLOCKHASH steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 //! | [`MEMORY`] | `(context, word, 32 bytes, timestamp)` | memory accesses (the new content), init rows | memory accesses (the old content), final rows |
 //! | [`MEMORY_OP`] | `(context, timestamp, opcode, offset lo, offset hi, 16 limbs)` | CPU MLOAD, MSTORE, MSTORE8 steps | memory op rows |
@@ -46,6 +47,9 @@ pub const EXP_LINK: PermutationCheckBus<'static> = PermutationCheckBus::new("exp
 /// `(context, opcode, seq, value)`: one value per context and call-context opcode in a shard
 /// (RETURNDATASIZE: per context and call count `seq`).
 pub const CALL_CONTEXT: LookupBus<'static> = LookupBus::new("call-context");
+/// `(opcode, argument, value)`: the block-context values the shard's public values fix
+/// (`crate::block_context`).
+pub const BLOCK_CONTEXT: LookupBus<'static> = LookupBus::new("block-context");
 /// `(x, y, x AND y)` for bytes: provided by the bitwise table, looked up by the ALU.
 pub const AND8: LookupBus<'static> = LookupBus::new("and8");
 /// Memory words as tokens of an offline memory: `(context, word index, 32 bytes, timestamp)`.

@@ -78,6 +78,14 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
             "call-context (one value per context and count of the calls it made)",
         ),
         _ if opcodes::reads_call_context(op) => (Trusted, "call-context (one value per context)"),
+        // The pushed value is the shard's public value for the opcode (BLOCKHASH: for the
+        // argument consumed); the verifier derives those from the header that hashes to the
+        // block hash and from the ancestor headers (see the check "block context values").
+        _ if opcodes::reads_block_context(op) => (
+            Constrained,
+            "cpu+opcode table (block-context entries from public values; verifier-checked \
+             against the header and ancestors)",
+        ),
         _ => (Trusted, ""),
     }
 }
@@ -191,6 +199,25 @@ number of calls the context made before the read (counted along the context, thr
 resumptions; trusted where a context enters the shard already running), so reads between the \
 same two calls agree; the values themselves are trusted until calls, transactions and return \
 data are constrained",
+    ),
+    (
+        "block context values (COINBASE, TIMESTAMP, NUMBER, PREVRANDAO, GASLIMIT, CHAINID, \
+         BASEFEE, BLOBBASEFEE, BLOCKHASH)",
+        Coverage::VerifierChecked,
+        "every successful step pushes the value the opcode table's block-context entries give \
+         it (BLOCKHASH: for the argument it consumed, below 2^64), and those entries are the \
+         shard's public values (constrained); verify_block_proof derives the values from the \
+         claim: the header (its keccak256 is the block hash) gives the header fields and, \
+         with the claim's blob base-fee update fraction, BLOBBASEFEE; the ancestor headers, \
+         chained from it by parent hash, give BLOCKHASH (zero outside the 256-block window). \
+         CHAINID's value and the update fraction are the claim's chain configuration, which \
+         the header does not commit to: the caller compares them with its chain. v3: the \
+         leaf hashes the values into its digest, which the verifier recomputes",
+    ),
+    (
+        "BLOBHASH (the transaction's blob versioned hashes)",
+        Coverage::Trusted,
+        "needs a constrained transaction index per step",
     ),
     ("transaction signatures", Coverage::Trusted, ""),
     ("nonces and balances", Coverage::Trusted, ""),

@@ -48,6 +48,15 @@ pub enum TraceError {
     ZeroMaxRows,
     #[error("the subblock has no steps")]
     Empty,
+    #[error(
+        "the block reads {reads} distinct BLOCKHASH numbers; the opcode table has {slots} entries"
+    )]
+    TooManyBlockHashReads { reads: usize, slots: usize },
+    #[error(
+        "step {step}: BLOCKHASH of an argument the block context has no entry for (2^64 or \
+         more, or not among the block's reads)"
+    )]
+    BlockContextRead { step: usize },
     #[error("shard ranges must be non-empty, contiguous and cover steps 0..{steps}")]
     BadShardRanges { steps: usize },
 }

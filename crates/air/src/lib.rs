@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+pub mod block_context;
 pub mod buses;
 pub mod chips;
 pub mod coverage;
@@ -26,6 +27,8 @@ pub mod word;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_block_context;
 #[cfg(test)]
 mod tests_halts;
 #[cfg(test)]

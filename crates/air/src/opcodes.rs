@@ -353,6 +353,27 @@ pub const fn reads_call_context(opcode: u8) -> bool {
     false
 }
 
+/// BLOCKHASH.
+pub const BLOCKHASH: u8 = 0x40;
+
+/// Opcodes that push a value of the block (a header field, the chain id, the blob base fee: see
+/// `slotproof_executor::block_context`) or an ancestor's hash (BLOCKHASH); the CPU looks them up
+/// in the opcode table's block-context entries, which the shard's public values fix.
+pub const BLOCK_CONTEXT_OPCODES: [u8; 9] =
+    [BLOCKHASH, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x4a];
+
+/// Whether `opcode` reads the block-context entries.
+pub const fn reads_block_context(opcode: u8) -> bool {
+    let mut i = 0;
+    while i < BLOCK_CONTEXT_OPCODES.len() {
+        if BLOCK_CONTEXT_OPCODES[i] == opcode {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Whether the CPU sends `opcode`'s steps to an ALU chip (ALU or multiplication) on the ALU bus.
 pub const fn on_alu_bus(opcode: u8) -> bool {
     let mut i = 0;

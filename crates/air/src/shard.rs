@@ -169,9 +169,13 @@ pub fn shard_binding<F: PrimeField32>(block: &BlockClaim, sub: &SubblockClaim) -
 }
 
 impl<F: Clone> Shard<F> {
-    /// Binds this shard to its block and subblock (see [`shard_binding`]).
+    /// Binds this shard to its block and subblock (see [`shard_binding`]): the first
+    /// [`SHARD_BINDING_LEN`] public values of the opcode table (the block context follows,
+    /// [`crate::block_context`]).
     pub fn bind(&mut self, binding: Vec<F>) {
-        self.public_values[OPCODE_TABLE] = binding;
+        let pv = &mut self.public_values[OPCODE_TABLE];
+        let n = SHARD_BINDING_LEN.min(pv.len());
+        pv.splice(..n, binding);
     }
 }
 
@@ -366,8 +370,8 @@ pub fn generate_shard<F: PrimeField32>(
     trace: &SubblockTrace,
     an: &SubblockAnalysis,
     range: Range<usize>,
-) -> Shard<F> {
-    generate_shard_padded(trace, an, range, &Padding::Natural).expect("natural heights always fit")
+) -> Result<Shard<F>, TraceError> {
+    generate_shard_padded(trace, an, range, &Padding::Natural)
 }
 
 /// How a shard's tables are padded.
@@ -387,6 +391,8 @@ pub enum Padding {
 /// are known first.
 struct ShardInputs<'t> {
     alu_ops: Vec<AluOp>,
+    /// Block-context lookups per opcode-table row.
+    ctx_counts: [u32; 256],
     ctx_reads: CallContextReads,
     codes: BTreeMap<u32, CodeUse<'t>>,
     stack_fin: Vec<StackToken>,
@@ -401,6 +407,7 @@ pub fn generate_shard_padded<F: PrimeField32>(
     range: Range<usize>,
     padding: &Padding,
 ) -> Result<Shard<F>, TraceError> {
+    let ctx_public = crate::block_context::public_values::<F>(&trace.block_context)?;
     // Steps the CPU sends on the ALU bus, split between the ALU and multiplication chips.
     let (muldiv_ops, alu_ops): (Vec<AluOp>, Vec<AluOp>) = range
         .clone()
@@ -452,8 +459,10 @@ pub fn generate_shard_padded<F: PrimeField32>(
         .collect();
     stack_fin.extend_from_slice(&an.alive_stack[&range.end]);
     let memory = MemoryRows::of(trace, an, &range)?;
+    let ctx_counts = crate::block_context::counts(trace, range.clone())?;
     let inputs = ShardInputs {
         alu_ops,
+        ctx_counts,
         ctx_reads,
         codes,
         stack_fin,
@@ -497,6 +506,7 @@ pub fn generate_shard_padded<F: PrimeField32>(
         }
     };
     let mut shard = fill_shard(trace, an, range, inputs, &muldiv_rows, &log_heights);
+    shard.public_values[OPCODE_TABLE].extend(ctx_public);
     shard.shape = crate::shape::menu_index(&log_heights);
     shard.natural_log_heights = natural;
     Ok(shard)
@@ -565,6 +575,7 @@ fn fill_shard<F: PrimeField32>(
     let height = |t: usize| 1usize << log_heights[t];
     let ShardInputs {
         alu_ops,
+        ctx_counts,
         ctx_reads,
         mut codes,
         stack_fin,
@@ -659,7 +670,13 @@ fn fill_shard<F: PrimeField32>(
     let ((opcode_trace, bitwise_trace), (u8_trace, u16_trace)) = rayon::join(
         || {
             rayon::join(
-                || opcode_table::trace::generate::<F>(&counts.opcodes, &code_op_counts),
+                || {
+                    opcode_table::trace::generate::<F>(
+                        &counts.opcodes,
+                        &code_op_counts,
+                        &ctx_counts,
+                    )
+                },
                 || bitwise::trace::generate::<F>(&alu_counts.and8, height(BITWISE)),
             )
         },

@@ -623,8 +623,8 @@ fn coverage_figures_of_each_table() {
             crate::coverage::ShareReport::default(),
             crate::coverage::ShareReport::default(),
         );
-        // Coverage table v8: the current one less the memory opcodes; v7: v8 less STOP, INVALID
-        // and the exceptional halts.
+        // Coverage table v8: the current one less the memory and block-context opcodes; v7: v8
+        // less STOP, INVALID and the exceptional halts.
         let memory_op = |op: u8| {
             [
                 opcodes::MLOAD,
@@ -633,6 +633,7 @@ fn coverage_figures_of_each_table() {
                 opcodes::MSIZE,
             ]
             .contains(&op)
+                || opcodes::reads_block_context(op)
         };
         let v8_constrained = |op: u8| {
             crate::coverage::opcode_coverage(op).0 == crate::Coverage::Constrained && !memory_op(op)

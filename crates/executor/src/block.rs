@@ -2,6 +2,7 @@
 //! transactions and withdrawals, the subblock split with per-subblock traces and boundaries, and
 //! the checks of the result against the header.
 
+use crate::block_context::{self, BlockContext};
 use crate::boundary::{BoundaryDb, StateBoundary};
 use crate::error::{ExecError, WitnessError};
 use crate::evm::TracedEvm;
@@ -115,6 +116,15 @@ pub struct BlockExecution {
     pub times: PhaseTimes,
     /// Every account and slot the block changed (what a chain of blocks carries forward).
     pub state_changes: BundleState,
+    /// What the block-context opcodes pushed (also in every subblock's trace).
+    pub context: Arc<BlockContext>,
+    /// The claims a verifier checks the context against: the header's RLP (it hashes to
+    /// `block_hash`), the chain id and blob base-fee update fraction (chain configuration, not
+    /// in the header), and the ancestor headers' RLP the BLOCKHASH reads need (parent first).
+    pub header_rlp: Vec<u8>,
+    pub chain_id: u64,
+    pub blob_update_fraction: u64,
+    pub ancestors_rlp: Vec<Vec<u8>>,
 }
 
 impl BlockExecution {
@@ -400,6 +410,18 @@ pub fn execute_block(
     }
     let verify = t2.elapsed();
 
+    let chain_id = input.chain.chain_id();
+    let blob_update_fraction = blob_params.map_or(0, |p| p.update_fraction as u64);
+    let reads = block_context::block_hash_reads(subblocks.iter().map(|s| &s.trace));
+    let ancestors_rlp = block_context::needed_ancestors(header.number, &reads, &input.ancestors);
+    let context = Arc::new(BlockContext {
+        header: block_context::header_values(header, chain_id, blob_update_fraction),
+        block_hashes: reads,
+    });
+    for sb in &mut subblocks {
+        sb.trace.block_context = context.clone();
+    }
+
     Ok(BlockExecution {
         number: header.number,
         block_hash,
@@ -413,6 +435,11 @@ pub fn execute_block(
         checks,
         receipts: result.receipts,
         unavailable_checks,
+        context,
+        header_rlp: block_context::header_rlp(header),
+        chain_id,
+        blob_update_fraction,
+        ancestors_rlp,
         times: PhaseTimes {
             prepare,
             execute,

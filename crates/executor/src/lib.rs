@@ -13,6 +13,7 @@
 //! ```
 
 pub mod block;
+pub mod block_context;
 pub mod blocktest;
 pub mod boundary;
 pub mod error;

@@ -21,12 +21,13 @@
 //!
 //! The digest is tree-shaped (a node's is the hash of its children's), not a hash chain: a
 //! chain does not compose across a binary tree, whereas a tree digest over the shards'
-//! subblock bindings, with the tree's fixed pairing ([`fold_tree`]), can be recomputed by a
-//! verifier from the claims that name each shard's subblock. Hashing is Poseidon2 over the
+//! subblock bindings (and the block context), with the tree's fixed pairing ([`fold_tree`]),
+//! can be recomputed by a verifier from the claims that name each shard's subblock. Hashing is Poseidon2 over the
 //! transcript's duplex sponge (a fresh sponge per hash, a domain tag first).
 
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use slotproof_air::CpuPublic;
+use slotproof_air::block_context::BLOCK_CONTEXT_LEN;
 use slotproof_air::chips::cpu::air::NUM_CPU_PUBLIC;
 use slotproof_air::opcodes::JUMPDEST;
 use slotproof_air::shard::{
@@ -292,9 +293,14 @@ pub(crate) fn hash<O: Ops>(ops: &mut O, tag: u32, values: &[O::F]) -> [O::F; DIG
     core::array::from_fn(|_| ops.sample())
 }
 
-/// The digest of one shard's subblock binding (a leaf's digest).
-pub fn leaf_digest<O: Ops>(ops: &mut O, subblock: &[O::F]) -> [O::F; DIGEST_LEN] {
-    hash(ops, LEAF_TAG, subblock)
+/// The digest of one shard's subblock binding and block context (a leaf's digest). The
+/// block context (`slotproof_air::block_context`: the values the block-context opcodes read,
+/// the same in every shard of a block) is hashed here rather than carried in the node values:
+/// the verifier derives it once from the block claim and recomputes every leaf's digest, so a
+/// shard proven with other values gives another root digest, and the nodes stay small.
+pub fn leaf_digest<O: Ops>(ops: &mut O, subblock: &[O::F], context: &[O::F]) -> [O::F; DIGEST_LEN] {
+    let values: Vec<O::F> = subblock.iter().chain(context).copied().collect();
+    hash(ops, LEAF_TAG, &values)
 }
 
 /// The digest of two adjacent nodes (an internal node's digest).
@@ -365,14 +371,15 @@ pub fn leaf_values<O: Ops>(
     let shape_ok = public_values.len() == SHARD_TABLES
         && public_values[CPU].len() == NUM_CPU_PUBLIC
         && public_values[BOUNDARY].len() == 2
-        && public_values[OPCODE_TABLE].len() == SHARD_BINDING_LEN;
+        && public_values[OPCODE_TABLE].len() == SHARD_BINDING_LEN + BLOCK_CONTEXT_LEN;
     if !shape_ok {
         return Err(ChainError::Shape("not an EVM shard's public values".into()));
     }
     let cpu = CpuPublic::from_slice(&public_values[CPU]);
     let boundary = &public_values[BOUNDARY];
-    let (block, subblock) = public_values[OPCODE_TABLE].split_at(BLOCK_BINDING_LEN);
-    let digest = leaf_digest(ops, subblock);
+    let (binding, context) = public_values[OPCODE_TABLE].split_at(SHARD_BINDING_LEN);
+    let (block, subblock) = binding.split_at(BLOCK_BINDING_LEN);
+    let digest = leaf_digest(ops, subblock, context);
     Ok(NodeValues {
         block: block.to_vec(),
         first_subblock: subblock.to_vec(),

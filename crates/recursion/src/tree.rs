@@ -293,15 +293,16 @@ pub mod native {
     }
 
     /// The root values a verifier expects from claims: the block binding, and the tree digest
-    /// of each shard's subblock binding (in shard order). `None` for no shards.
+    /// of each shard's subblock binding and the block context (in shard order). `None` for no shards.
     pub fn expected_root_values(
         block_binding: &[Val],
+        block_context: &[Val],
         shard_subblock_bindings: &[Vec<Val>],
     ) -> Option<RootValues<Val>> {
         let mut ops = ops();
         let leaves: Vec<_> = shard_subblock_bindings
             .iter()
-            .map(|b| chain::leaf_digest(&mut ops, b))
+            .map(|b| chain::leaf_digest(&mut ops, b, block_context))
             .collect();
         let digest = chain::fold_tree(leaves, |l, r| {
             Ok::<_, core::convert::Infallible>(chain::node_digest(&mut ops, &l, &r))

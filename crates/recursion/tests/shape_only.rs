@@ -29,7 +29,7 @@ fn a_leaf_circuit_follows_from_the_shard_shape_alone() {
     let settings = FriSettings::DEFAULT;
     let mut shard = transfers_first_shard();
     // A bound shard (its binding is what the leaf reads): any binding does.
-    let binding = vec![Val::new(7); shard.public_values[2].len()];
+    let binding = vec![Val::new(7); slotproof_air::shard::SHARD_BINDING_LEN];
     shard.bind(binding);
     let prover: CpuShardProver<Val> = ShardProver::cpu(settings);
     let proof = prover

@@ -29,7 +29,7 @@ fn expected(b: &BoundShards) -> slotproof_recursion::chain::RootValues<Val> {
         .iter()
         .map(|(i, _)| subblock_binding(&b.subblocks[*i as usize]))
         .collect();
-    expected_root_values(&block_binding(&b.block), &bindings).expect("shards")
+    expected_root_values(&block_binding(&b.block), &b.context, &bindings).expect("shards")
 }
 
 #[test]
@@ -139,6 +139,12 @@ fn an_altered_binding_is_rejected_or_changes_the_root() {
     let mut pv = public_values(&b);
     pv[r.start + 1][OPCODE_TABLE][BLOCK_BINDING_LEN + 8] += Val::new(1);
     assert!(root_values(&pv).is_err());
+    // Other block-context values in one shard (the leaf hashes them into its digest): the
+    // shards chain, but the root's digest is not the one the claim's context gives.
+    let mut pv = public_values(&b);
+    *pv[r.start + 1][OPCODE_TABLE].last_mut().unwrap() += Val::new(1);
+    let root = root_values(&pv).expect("the context is not a chaining value");
+    assert_ne!(root.digest, expected(&b).digest);
 }
 
 #[test]

@@ -144,7 +144,8 @@ fn a_tree_over_three_shards_proves_and_its_root_publishes_the_claims() {
         .iter()
         .map(|&i| subblock_binding(&b.subblocks[i as usize]))
         .collect();
-    let expected = expected_root_values(&block_binding(&b.block), &bindings).expect("shards");
+    let expected =
+        expected_root_values(&block_binding(&b.block), &b.context, &bindings).expect("shards");
     let (values, keys) = root.proof.public_values.split_at(ROOT_VALUES_LEN);
     assert_eq!(
         RootValues::from_slice(values).expect("root layout"),

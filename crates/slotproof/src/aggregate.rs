@@ -80,6 +80,8 @@ pub enum ClaimsError {
     /// A leaf was proven under another program than the one its shard's shape gives.
     #[error("the root's digest of leaf keys is not the one the shards' shapes give")]
     LeafKeys,
+    #[error("block context: {0}")]
+    Context(String),
     #[error("shard {shard} names subblock {subblock}: shards must follow the subblocks in order")]
     ShardOrder { shard: usize, subblock: u32 },
     #[error("subblock {subblock} has {steps} steps but no shard, or shards but no steps")]
@@ -128,7 +130,7 @@ fn check_shard_list(
 }
 
 /// The root values the claims give: the block binding, and the tree digest of the subblock
-/// binding of each shard (`shard_subblocks[k]`: the subblock shard `k` proves). The shard list
+/// binding (and the block context, `crate::context`) of each shard (`shard_subblocks[k]`: the subblock shard `k` proves). The shard list
 /// must cover the subblocks in order.
 pub fn claimed_root_values(
     block: &BlockPublicValues,
@@ -146,7 +148,9 @@ pub fn claimed_root_values(
                 .ok_or(ClaimsError::NoSuchSubblock { shard, subblock: i })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    expected_root_values(&block_binding::<Val>(&block.claim()), &bindings)
+    let context = crate::verify::context_values::<Val>(block)
+        .map_err(|e| ClaimsError::Context(e.to_string()))?;
+    expected_root_values(&block_binding::<Val>(&block.claim()), &context, &bindings)
         .ok_or(ClaimsError::NoShards)
 }
 

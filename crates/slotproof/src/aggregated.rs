@@ -131,6 +131,7 @@ pub fn verify_aggregated_proof(bytes: &[u8]) -> Result<BlockPublicValues, Verify
         )));
     }
     let subblocks = proof.subblocks.decode()?;
+    crate::context::block_context(&proof.block)?;
     check_claims(&proof.block, &subblocks)?;
     let shard_subblocks: Vec<u32> = proof.shards.iter().map(|s| s.subblock).collect();
     // The root's public values, as the claims give them (the shard list checked).

@@ -37,6 +37,7 @@ pub mod aggregate;
 pub mod aggregated;
 mod backend;
 mod compact_claims;
+pub mod context;
 pub mod leaf;
 mod memory;
 mod pipeline;
@@ -53,7 +54,7 @@ pub use backend::{
 pub use memory::{ShardReport, TableArea};
 pub use proof::{
     AccountEntry, AccountState, BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, BoundaryValues,
-    ShardProof, SlotEntry, SubblockPublicValues,
+    ContextClaim, ShardProof, SlotEntry, SubblockPublicValues,
 };
 pub use prove::{
     BlockProver, BlockProverBuilder, CPU_SHARDS_IN_FLIGHT, DEFAULT_MAX_SHARD_ROWS, Field, Progress,

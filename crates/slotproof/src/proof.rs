@@ -21,6 +21,30 @@ pub struct BlockPublicValues {
     pub gas_used: u64,
     /// Number of transactions in the block.
     pub transactions: u64,
+    /// What the block-context opcodes read, in a form the verifier checks
+    /// ([`crate::context`]).
+    pub context: ContextClaim,
+}
+
+/// The block-context claim: what COINBASE, TIMESTAMP, NUMBER, PREVRANDAO, GASLIMIT, CHAINID,
+/// BASEFEE, BLOBBASEFEE and BLOCKHASH read. Only what the verifier cannot derive is here, and
+/// it derives the rest ([`crate::context::block_context`]): the header fields from the header,
+/// whose keccak256 must be the block hash; the BLOCKHASH results from the ancestor headers,
+/// chained by parent hash from the header (so a file carries only the ancestors back to the
+/// oldest block the block reads, none if it reads none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextClaim {
+    /// The block header's RLP.
+    pub header: Vec<u8>,
+    /// Chain configuration the header does not hold: CHAINID's value and the blob base-fee
+    /// update fraction of the block's fork (BLOBBASEFEE). The verifier returns them with the
+    /// claim; the caller compares them with its chain's.
+    pub chain_id: u64,
+    pub blob_update_fraction: u64,
+    /// The arguments of the block's BLOCKHASH reads, increasing.
+    pub block_hash_reads: Vec<u64>,
+    /// The RLP of the ancestors the reads need, parent first.
+    pub ancestors: Vec<Vec<u8>>,
 }
 
 /// An account's fields as the state trie holds them (storage root aside); big-endian words.
@@ -160,6 +184,18 @@ impl BlockPublicValues {
             state_root: execution.state_root.0,
             gas_used: execution.gas_used,
             transactions: execution.transactions as u64,
+            context: ContextClaim {
+                header: execution.header_rlp.clone(),
+                chain_id: execution.chain_id,
+                blob_update_fraction: execution.blob_update_fraction,
+                block_hash_reads: execution
+                    .context
+                    .block_hashes
+                    .iter()
+                    .map(|&(n, _)| n)
+                    .collect(),
+                ancestors: execution.ancestors_rlp.clone(),
+            },
         }
     }
 

@@ -1,12 +1,14 @@
 //! Verifying a block proof.
 //!
-//! In order: the subblocks' public values cover the block (indices 0..N, contiguous transaction
+//! In order: the block-context claim holds (`crate::context`: the header hashes to the block
+//! hash and gives the values the block-context opcodes read, the ancestors give BLOCKHASH's);
+//! the subblocks' public values cover the block (indices 0..N, contiguous transaction
 //! ranges, cumulative gas counters ending at the block's gas used), their state boundaries are
 //! canonical and continuous (every read of an account or slot that an earlier subblock wrote sees
 //! the latest such write), every subblock with steps has shards and every subblock without has
 //! none; then every shard: the right shape, bound to the block's and its subblock's public values,
-//! its proof valid; finally the shards of each subblock start it, chain and end at its last step,
-//! and (KoalaBear) the aggregation tree's own chaining checks, run on values, accept the shards
+//! carrying the block context the claim gives, its proof valid; finally the shards of each
+//! subblock start it, chain and end at its last step, and (KoalaBear) the aggregation tree's own chaining checks, run on values, accept the shards
 //! and give the root public values the claims give.
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,8 +21,8 @@ use crate::prove::Field;
 use p3_field::PrimeField32;
 use slotproof_air::coverage::COVERAGE_VERSION;
 use slotproof_air::shard::{
-    BLOCK_BINDING_LEN, CPU, OPCODE_TABLE, block_binding, chains, subblock_binding,
-    subblock_ends_public,
+    BLOCK_BINDING_LEN, CPU, OPCODE_TABLE, SHARD_BINDING_LEN, block_binding, chains,
+    subblock_binding, subblock_ends_public,
 };
 use slotproof_air::{CpuPublic, EvmAir};
 use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardProver};
@@ -87,6 +89,12 @@ pub enum VerifyError {
     NonCanonical { shard: usize },
     #[error("shard {shard} is bound to other block public values")]
     WrongBlock { shard: usize },
+    #[error("block context: {0}")]
+    Context(#[from] crate::context::ContextError),
+    #[error("block context: {0}")]
+    ContextTable(String),
+    #[error("shard {shard} carries other block-context values than the claim gives")]
+    WrongBlockContext { shard: usize },
     #[error("shard {shard} is bound to other public values of subblock {subblock}")]
     WrongSubblock { shard: usize, subblock: u32 },
     #[error("shard {shard}: proof rejected: {reason}")]
@@ -147,6 +155,7 @@ macro_rules! verify_shards {
     ($F:ident, $proof:expr) => {{
         let proof = $proof;
         let block = block_binding::<$F>(&proof.block.claim());
+        let context = context_values::<$F>(&proof.block)?;
         let subblocks: Vec<Vec<$F>> = proof
             .subblocks
             .iter()
@@ -165,7 +174,11 @@ macro_rules! verify_shards {
             if pv.len() != airs.len() || pv.iter().zip(&expected_lens).any(|(v, n)| v.len() != *n) {
                 return Err(VerifyError::PublicValueShape { shard: k });
             }
-            let (b, sub) = pv[OPCODE_TABLE].split_at(BLOCK_BINDING_LEN);
+            let (binding, ctx) = pv[OPCODE_TABLE].split_at(SHARD_BINDING_LEN);
+            let (b, sub) = binding.split_at(BLOCK_BINDING_LEN);
+            if ctx != context.as_slice() {
+                return Err(VerifyError::WrongBlockContext { shard: k });
+            }
             if b != block.as_slice() {
                 return Err(VerifyError::WrongBlock { shard: k });
             }
@@ -188,6 +201,16 @@ macro_rules! verify_shards {
 
         ChainValues::$F(values)
     }};
+}
+
+/// The block context the claim proves, as the opcode table's public values
+/// (`slotproof_air::block_context`): what every shard of the block must carry.
+pub(crate) fn context_values<F: PrimeField32>(
+    block: &BlockPublicValues,
+) -> Result<Vec<F>, VerifyError> {
+    let ctx = crate::context::block_context(block)?;
+    slotproof_air::block_context::public_values::<F>(&ctx)
+        .map_err(|e| VerifyError::ContextTable(e.to_string()))
 }
 
 /// A shard proof's tables' log heights are a shape of the menu: what lets a verifier hold a
@@ -239,7 +262,8 @@ fn check_tree(proof: &BlockProof, shards: &[Vec<Vec<KoalaBear>>]) -> Result<(), 
         .iter()
         .map(|s| subblock_binding::<KoalaBear>(&proof.subblocks[s.subblock as usize].claim()))
         .collect();
-    match expected_root_values(&block, &bindings) {
+    let context = context_values::<KoalaBear>(&proof.block)?;
+    match expected_root_values(&block, &context, &bindings) {
         Some(expected) if expected == root => Ok(()),
         _ => Err(VerifyError::RootValues),
     }
@@ -312,6 +336,7 @@ fn verify_parsed(proof: &BlockProof) -> Result<(), VerifyError> {
     check_versions(proof.version, BLOCK_PROOF_VERSION, proof.coverage_version)?;
     let field = Field::from_name(&proof.field)
         .ok_or_else(|| VerifyError::Unsupported(format!("field {}", proof.field)))?;
+    crate::context::block_context(&proof.block)?;
     check_public_values(proof)?;
     let shard_ranges = shard_ranges(proof)?;
 

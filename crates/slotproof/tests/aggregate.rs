@@ -84,12 +84,20 @@ fn the_root_binds_the_claims() {
         check_root_claims(root, &proof.block, &other_subblocks, &other_shards),
         Err(ClaimsError::SubblockDigest)
     );
-    // An altered block value.
+    // An altered block value (the parent state root: the header does not hold it).
     let mut block = proof.block.clone();
-    block.gas_used += 1;
+    block.parent_state_root[0] ^= 1;
     assert_eq!(
         check_root_claims(root, &block, &proof.subblocks, &shards),
         Err(ClaimsError::BlockBinding)
+    );
+    // Another block context (a chain id the shards were not proven with): every leaf's digest
+    // hashes it.
+    let mut block = proof.block.clone();
+    block.context.chain_id += 1;
+    assert_eq!(
+        check_root_claims(root, &block, &proof.subblocks, &shards),
+        Err(ClaimsError::SubblockDigest)
     );
     // An altered subblock value.
     let mut subblocks = proof.subblocks.clone();
@@ -168,10 +176,19 @@ fn block_proof_v3_with_other_claims_is_rejected() {
     p.subblocks = CompactClaims::encode(&subblocks);
     assert!(matches!(verify(&p), Err(VerifyError::RootRejected { .. })));
 
-    // An altered block claim the subblocks no longer cover.
+    // An altered block claim: the header it carries says otherwise.
     let mut p = a.v3.clone();
     p.block.gas_used += 1;
-    assert!(matches!(verify(&p), Err(VerifyError::GasUsed { .. })));
+    assert_eq!(
+        verify(&p),
+        Err(VerifyError::Context(
+            slotproof::context::ContextError::HeaderField { field: "gas used" }
+        ))
+    );
+    // Another block context: the root's digest is not the claims'.
+    let mut p = a.v3.clone();
+    p.block.context.chain_id += 1;
+    assert!(matches!(verify(&p), Err(VerifyError::RootRejected { .. })));
 
     // A duplicated shard, a dropped one, a malformed shape.
     let mut p = a.v3.clone();

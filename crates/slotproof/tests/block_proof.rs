@@ -53,9 +53,11 @@ fn flipped_proof_byte_is_rejected() {
 #[test]
 fn proof_does_not_verify_for_another_block() {
     let (proof, _) = proved();
-    // Another block's claim with the shards unchanged: the binding no longer matches.
+    // Another block's claim with the shards unchanged: the binding no longer matches. (The
+    // parent state root: the header the claim carries does not hold it, so only the binding
+    // can tell; a changed state root is the header's, see `the_block_context_claim_is_checked`.)
     let mut p = proof.clone();
-    p.block.state_root[31] ^= 1;
+    p.block.parent_state_root[31] ^= 1;
     assert_eq!(
         verify_block_proof(&reencode(&p)),
         Err(VerifyError::WrongBlock { shard: 0 })
@@ -68,13 +70,89 @@ fn proof_does_not_verify_for_another_block() {
     );
     use p3_field::PrimeField32;
     for s in &mut p.shards {
-        s.public_values[slotproof::air::shard::OPCODE_TABLE] =
-            binding.iter().map(|f| f.as_canonical_u32()).collect();
+        s.public_values[slotproof::air::shard::OPCODE_TABLE].splice(
+            ..binding.len(),
+            binding.iter().map(|f| f.as_canonical_u32()),
+        );
     }
     assert!(matches!(
         verify_block_proof(&reencode(&p)),
         Err(VerifyError::ShardRejected { shard: 0, .. })
     ));
+}
+
+/// The block-context claim (`slotproof::context`): a header that does not hash to the block
+/// hash, one that hashes but does not decode, a header field the claim contradicts, a chain id
+/// other than the one the shards were proven with, a BLOCKHASH read without its ancestor and
+/// shards carrying other context values are typed errors.
+#[test]
+fn the_block_context_claim_is_checked() {
+    use slotproof::context::ContextError;
+    let (proof, _) = proved();
+    let rejects = |p: &BlockProof| verify_block_proof(&reencode(p)).unwrap_err();
+
+    let mut p = proof.clone();
+    let n = p.block.context.header.len();
+    p.block.context.header[n - 1] ^= 1;
+    assert_eq!(rejects(&p), VerifyError::Context(ContextError::HeaderHash));
+
+    let mut p = proof.clone();
+    p.block.context.header = vec![0xc1, 0x80];
+    p.block.block_hash = alloy_primitives::keccak256(&p.block.context.header).0;
+    assert!(matches!(
+        rejects(&p),
+        VerifyError::Context(ContextError::HeaderDecode(_))
+    ));
+
+    let mut p = proof.clone();
+    p.block.state_root[31] ^= 1;
+    assert_eq!(
+        rejects(&p),
+        VerifyError::Context(ContextError::HeaderField {
+            field: "state root"
+        })
+    );
+
+    // CHAINID's value is not in the header: a claim of another chain gives other context
+    // values than the shards carry.
+    let mut p = proof.clone();
+    p.block.context.chain_id += 1;
+    assert_eq!(rejects(&p), VerifyError::WrongBlockContext { shard: 0 });
+
+    // A read of the parent's hash with no ancestor header in the claim.
+    let mut p = proof.clone();
+    p.block.context.block_hash_reads = vec![p.block.number - 1];
+    p.block.context.ancestors.clear();
+    assert_eq!(
+        rejects(&p),
+        VerifyError::Context(ContextError::MissingAncestor {
+            number: p.block.number - 1
+        })
+    );
+    // ... or with an ancestor that is not the parent.
+    p.block.context.ancestors = vec![p.block.context.header.clone()];
+    assert!(matches!(
+        rejects(&p),
+        VerifyError::Context(ContextError::BrokenAncestorChain { index: 0, .. })
+    ));
+    p.block.context.ancestors = vec![vec![0x01]];
+    assert!(matches!(
+        rejects(&p),
+        VerifyError::Context(ContextError::AncestorDecode { index: 0, .. })
+    ));
+    p.block.context.block_hash_reads = vec![5, 5];
+    assert_eq!(
+        rejects(&p),
+        VerifyError::Context(ContextError::ReadsNotSorted)
+    );
+
+    // A shard that carries other context values than the claim gives.
+    let mut p = proof.clone();
+    let last = p.shards[1].public_values[slotproof::air::shard::OPCODE_TABLE]
+        .last_mut()
+        .unwrap();
+    *last ^= 1;
+    assert_eq!(rejects(&p), VerifyError::WrongBlockContext { shard: 1 });
 }
 
 #[test]

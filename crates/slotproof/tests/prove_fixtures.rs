@@ -8,8 +8,8 @@
 //!
 //! Proving time per block goes to stderr (`--nocapture`); nothing here depends on it.
 
-use slotproof::executor::BlockInput;
 use slotproof::aggregated::{AGGREGATED_PROOF_VERSION, AggregatedProof};
+use slotproof::executor::BlockInput;
 use slotproof::{
     BlockProver, DEFAULT_MAX_SHARD_ROWS, verify_block_proof, verify_block_proof_version,
 };
@@ -64,8 +64,8 @@ fn prove_and_verify(path: &Path, subblock_gas: u64) {
     let v3 = AggregatedProof::new(p, aggregated)
         .and_then(|a| a.to_bytes())
         .unwrap();
-    let (version, block) = verify_block_proof_version(&v3)
-        .unwrap_or_else(|e| panic!("{} (v3): {e}", path.display()));
+    let (version, block) =
+        verify_block_proof_version(&v3).unwrap_or_else(|e| panic!("{} (v3): {e}", path.display()));
     assert_eq!(version, AGGREGATED_PROOF_VERSION);
     assert_eq!(&block, &p.block);
     eprintln!(

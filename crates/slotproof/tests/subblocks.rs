@@ -544,6 +544,7 @@ mod continuity_rules {
                 state_root: [0; 32],
                 gas_used: 0,
                 transactions: 0,
+                context: Default::default(),
             },
             subblocks: boundaries
                 .into_iter()

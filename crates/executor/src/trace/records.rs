@@ -227,6 +227,10 @@ pub struct SubblockTrace {
     pub codes: Vec<(B256, Bytes)>,
     /// `contexts[i]` runs `codes[context_code[i]]`.
     pub context_code: Vec<u32>,
+    /// The block's context values (the same in every subblock of a block, filled in once the
+    /// block has run: its BLOCKHASH reads are the whole block's), for the opcode table's
+    /// block-context entries.
+    pub block_context: std::sync::Arc<crate::block_context::BlockContext>,
 }
 
 impl SubblockTrace {

@@ -24,6 +24,8 @@ pub struct BoundShards {
     pub shards: Vec<(u64, Shard<Val>)>,
     pub block: slotproof_air::shard::BlockClaim,
     pub subblocks: Vec<slotproof_air::shard::SubblockClaim>,
+    /// The block context every shard carries (`slotproof_air::block_context`).
+    pub context: Vec<Val>,
 }
 
 /// The shards of fixture `name` (under `fixtures/`), bound as `slotproof prove` binds them.
@@ -66,7 +68,9 @@ pub fn bound_shards(name: &str, subblock_gas: u64, rows: usize) -> BoundShards {
         }
         subblocks.push(claim);
     }
+    let context = slotproof_air::block_context::public_values(&exec.context).expect("context");
     BoundShards {
+        context,
         shards,
         block,
         subblocks,

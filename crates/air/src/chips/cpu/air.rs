@@ -553,6 +553,18 @@ impl CpuAir {
             .chain(l.out.iter().map(|&x| x.into()));
         buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ok.clone() * op.is_ctx_read.into()));
 
+        // ---- Block context: the value the shard's public values give the opcode (BLOCKHASH:
+        // and the argument it consumed), `crate::block_context` ----
+        let block_key = [op.opcode.into()]
+            .into_iter()
+            .chain(l.inp[0].iter().map(|&x| x.into()))
+            .chain(l.out.iter().map(|&x| x.into()));
+        buses::BLOCK_CONTEXT.lookup_key(
+            builder,
+            block_key,
+            bool1(ok.clone() * op.is_block_ctx.into()),
+        );
+
         // ---- Public values: the shard's first and last step ----
         {
             let mut f = builder.when_first_row();

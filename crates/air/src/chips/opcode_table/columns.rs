@@ -65,6 +65,8 @@ pub struct OpcodeProps<T> {
     /// Its memory expansion is trusted (the size may only grow): see
     /// `opcodes::grows_memory_trusted`.
     pub mem_grow: T,
+    /// Looked up in the block-context entries (COINBASE, ..., BLOCKHASH).
+    pub is_block_ctx: T,
 }
 
 pub const NUM_PROPS: usize = core::mem::size_of::<OpcodeProps<u8>>();
@@ -150,6 +152,7 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         wr_45: (opcodes::trusted_write_area(op) == Some((4, 5))) as u32,
         is_msize: (op == opcodes::MSIZE) as u32,
         mem_grow: opcodes::grows_memory_trusted(op) as u32,
+        is_block_ctx: opcodes::reads_block_context(op) as u32,
     }
 }
 
@@ -162,6 +165,8 @@ pub struct OpcodeTableCols<T> {
     pub mult_cpu: T,
     /// Lookups by the bytecode chip.
     pub mult_code: T,
+    /// Lookups of this row's block-context entry by the CPU (see [`crate::block_context`]).
+    pub mult_ctx: T,
 }
 
 impl_columns!(OpcodeTableCols, NUM_OPCODE_TABLE_COLS);
