@@ -5,7 +5,8 @@
 //! the later shard takes carried memory); a wrong memory value, a wrong loaded byte, two reads
 //! in the wrong timestamp order, a dropped or a second init row, carried content without the
 //! boundary's permission, a trusted write outside its area and an MSTORE8 that writes two bytes
-//! are rejected.
+//! are rejected. Lies that only one range check or the resume token can catch are kept
+//! consistent everywhere else (the range table's counts follow every changed row).
 
 use std::sync::OnceLock;
 
@@ -747,9 +748,11 @@ fn free_row(s: &Shard<F>) -> usize {
 #[test]
 fn a_word_index_past_2_24_is_rejected() {
     // Op rows cannot lie about their word: `32 word + k` is the CPU's offset (below 2^29) and 32
-    // is invertible. Chunk rows cannot either: their word lies inside the area from the CPU.
-    // A bound row's word is free, and the strict order of bound rows is what makes an init
-    // token unique per word; without the word's range the keys could wrap the field. The lie:
+    // is invertible. (Chunk rows could: `32 word - start` and `end - 32 word - 32`, each below
+    // 2^30, also hold for `32 word` just below `start + 2^30`, past p - 2^30; such a word is
+    // above 2^24, so this check guards them too.) A bound row's word is free, and the strict
+    // order of bound rows is what makes an init token unique per word; without the word's range
+    // the keys could wrap the field. The lie:
     // after the last bound row (context c, word w), a row at w + 2^30 and then a second bound
     // row for w itself, each key gap below 2^30 as checked (the two gaps sum to p - 2). The
     // second row for w sends a fresh zero token and takes it back (a second init row for a word
