@@ -5,7 +5,8 @@
 //! the later shard takes carried memory); a wrong memory value, a wrong loaded byte, two reads
 //! in the wrong timestamp order, a dropped or a second init row, carried content without the
 //! boundary's permission, a trusted write outside its area and an MSTORE8 that writes two bytes
-//! are rejected.
+//! are rejected. Lies that only one range check or the resume token can catch are kept
+//! consistent everywhere else (the range table's counts follow every changed row).
 
 use std::sync::OnceLock;
 
@@ -652,4 +653,321 @@ fn more_lies_about_memory_are_rejected() {
     let mut s = base.clone();
     cpu_row(&mut s, copy).wr_start += F::ONE;
     cpu_rejects(&s, "a trusted write's area off its stack items");
+}
+
+// ---- Range checks and the resume token's memory size, each the only check a lie fails ----
+
+/// The u16 keys and byte pairs a memory row looks up, as the AIR does; keys out of range are
+/// left out (no table row provides them: those lookups are the ones a lie must fail).
+fn row_lookups(m: &MemoryCols<F>) -> (Vec<u32>, Vec<usize>) {
+    let is_op = m.is_load + m.is_store + m.is_store8;
+    let acc = is_op + m.is_chunk;
+    let real = acc + m.is_bound;
+    let touch_b = (m.is_load + m.is_store) * (F::ONE - m.shift[0]);
+    let c = F::from_u32;
+    let mut keys: Vec<(F, F)> = vec![
+        (real, m.word_lo),
+        (real, m.word_hi * c(256)),
+        (acc + m.more, m.da_lo),
+        (acc + m.more, m.da_hi * c(4)),
+        (touch_b + m.is_chunk * m.start_before, m.db_lo),
+        (touch_b + m.is_chunk * m.start_before, m.db_hi * c(4)),
+        (is_op, m.gap_lo * (F::ONE + m.expand * c(2047))),
+        (is_op, m.gap_hi * c(4)),
+        (m.expand, m.grow_lo),
+        (m.expand, m.grow_hi * c(4)),
+        (
+            is_op + m.is_bound,
+            is_op * m.off_hi * c(8) + m.is_bound * m.ctx,
+        ),
+        (m.end_after, m.de_lo),
+        (m.end_after, m.de_hi * c(4)),
+    ];
+    for t in 0..2 {
+        keys.push((is_op, m.sq_lo[t] * c(64)));
+        keys.push((is_op, m.sq_hi[t] * c(64)));
+        keys.push((is_op, m.sq_r[t] * c(128)));
+    }
+    let cob = m.is_chunk + m.is_bound;
+    let pick = |x: usize| m.value[x] + cob * (m.new_a[x] - m.value[x]);
+    let mut pairs = Vec::new();
+    for p in 0..WORD_BYTES / 2 {
+        let mut mult = m.is_store + m.is_chunk + m.carried;
+        if p == WORD_BYTES / 2 - 1 {
+            mult += m.is_store8;
+        }
+        let (lo, hi) = (
+            pick(2 * p + 1).as_canonical_u32(),
+            pick(2 * p).as_canonical_u32(),
+        );
+        if mult == F::ONE && lo < 256 && hi < 256 {
+            pairs.push((lo + 256 * hi) as usize);
+        }
+    }
+    let keys = keys
+        .into_iter()
+        .filter(|&(mult, _)| mult == F::ONE)
+        .map(|(_, k)| k.as_canonical_u32())
+        .filter(|&k| k < 1 << 16)
+        .collect();
+    (keys, pairs)
+}
+
+/// Adds (`sign` 1) or takes away (-1) memory row `r`'s range lookups in the u16 table.
+fn recount(s: &mut Shard<F>, r: usize, sign: i32) {
+    let (keys, pairs) = row_lookups(mem_row(s, r));
+    for k in keys {
+        u16_lookups(s, k, sign);
+    }
+    let t = &mut s.traces[shard::RANGE_U16];
+    for p in pairs {
+        // The pair's multiplicity: column 4 (after value, mult, hi, is_end).
+        t.values[p * t.width + 4] += F::from_i32(sign);
+    }
+}
+
+/// `v = lo + 2^16 hi` of a field element.
+fn split16(v: F) -> (F, F) {
+    let v = v.as_canonical_u32();
+    (F::from_u32(v & 0xffff), F::from_u32(v >> 16))
+}
+
+/// The first padding row of the memory table (asserting there is one).
+fn free_row(s: &Shard<F>) -> usize {
+    let r = (0..mem_rows(s))
+        .rfind(|&r| {
+            let m = mem_row(s, r);
+            m.is_bound + m.is_load + m.is_store + m.is_store8 + m.is_chunk == F::ONE
+        })
+        .unwrap()
+        + 1;
+    assert!(r < mem_rows(s), "a padding row to use");
+    r
+}
+
+#[test]
+fn a_word_index_past_2_24_is_rejected() {
+    // Op rows cannot lie about their word: `32 word + k` is the CPU's offset (below 2^29) and 32
+    // is invertible. (Chunk rows could: `32 word - start` and `end - 32 word - 32`, each below
+    // 2^30, also hold for `32 word` just below `start + 2^30`, past p - 2^30; such a word is
+    // above 2^24, so this check guards them too.) A bound row's word is free, and the strict
+    // order of bound rows is what makes an init token unique per word; without the word's range
+    // the keys could wrap the field. The lie:
+    // after the last bound row (context c, word w), a row at w + 2^30 and then a second bound
+    // row for w itself, each key gap below 2^30 as checked (the two gaps sum to p - 2). The
+    // second row for w sends a fresh zero token and takes it back (a second init row for a word
+    // that holds data); only the middle row's word (2^30) fails its range check.
+    let mut s = shard_of_all();
+    let first_access = (0..mem_rows(&s))
+        .find(|&r| mem_row(&s, r).is_bound == F::ZERO)
+        .unwrap();
+    let last = first_access - 1;
+    let used = free_row(&s);
+    let w = NUM_MEMORY_COLS;
+    assert!(used + 2 <= mem_rows(&s), "two padding rows to use");
+    s.traces[shard::MEMORY]
+        .values
+        .copy_within(first_access * w..used * w, (first_access + 2) * w);
+    let (ctx, wl) = (mem_row(&s, last).ctx, mem_row(&s, last).word);
+    let p = F::ORDER_U32;
+    let g1 = (1u32 << 30) - 1;
+    let g2 = p - 2 - g1;
+    assert!(g2 < 1 << 30);
+    recount(&mut s, last, -1);
+    let m = mem_row_mut(&mut s, last);
+    m.more = F::ONE;
+    m.same_ctx = F::ONE;
+    (m.da_lo, m.da_hi) = split16(F::from_u32(g1));
+    recount(&mut s, last, 1);
+    let x = wl + F::from_u32(1 + g1);
+    for (r, word, more, gap) in [
+        (first_access, x, F::ONE, g2),
+        (first_access + 1, wl, F::ZERO, 0),
+    ] {
+        for c in &mut s.traces[shard::MEMORY].values[r * w..(r + 1) * w] {
+            *c = F::ZERO;
+        }
+        let m = mem_row_mut(&mut s, r);
+        m.is_bound = F::ONE;
+        m.ctx = ctx;
+        m.word = word;
+        (m.word_lo, m.word_hi) = split16(word);
+        m.more = more;
+        m.same_ctx = more;
+        (m.da_lo, m.da_hi) = split16(F::from_u32(gap));
+        recount(&mut s, r, 1);
+    }
+    assert!(mem_row(&s, first_access).word_hi.as_canonical_u32() >= 256);
+    rejected(
+        &s,
+        "a second init row for a word, past a wrapping key",
+        Why::Lookup,
+    );
+}
+
+#[test]
+fn a_stored_byte_past_255_is_rejected() {
+    // MSTORE at 0 writes byte 31 as 0x2f + 256 and byte 30 as 0x2e - 1: its limb to the CPU is
+    // the same, and so are the tokens the load of word 0 and the final row then take (loads and
+    // final rows check no bytes). Only the byte-pair range check of the stored bytes fails. (The
+    // lie matters: an unaligned load pairs bytes differently and would read another number.)
+    let t = trace();
+    let (st, _) = steps_of(t, opcodes::MSTORE)[0];
+    let (ld, _) = steps_of(t, opcodes::MLOAD)[0];
+    let mut s = shard_of_all();
+    let rs = access_row(&s, st, |m| m.is_store);
+    let rl = access_row(&s, ld, |m| m.is_load);
+    let ctx = mem_row(&s, rs).ctx.as_canonical_u32();
+    let rb = bound_row(&s, ctx, 0);
+    assert_eq!(mem_row(&s, rs).word, F::ZERO);
+    assert_eq!(mem_row(&s, rl).ts_a, mem_row(&s, rs).ts);
+    assert_eq!(mem_row(&s, rb).ts_a, mem_row(&s, rl).ts);
+    let shift = |b: &mut [F; WORD_BYTES]| {
+        b[31] += F::from_u32(256);
+        b[30] -= F::ONE;
+    };
+    recount(&mut s, rs, -1);
+    let m = mem_row_mut(&mut s, rs);
+    shift(&mut m.value);
+    shift(&mut m.new_a);
+    recount(&mut s, rs, 1);
+    let m = mem_row_mut(&mut s, rl);
+    shift(&mut m.value);
+    shift(&mut m.old_a);
+    shift(&mut m.new_a);
+    shift(&mut mem_row_mut(&mut s, rb).old_a);
+    rejected(&s, "a stored byte of 0x12f", Why::Lookup);
+}
+
+/// A chunk row of the CALLDATACOPY at 0x305 (40 bytes) for a word outside its area, writing
+/// `word(0x55)` over the word's token of timestamp `ts_a` (content `old`).
+fn stray_chunk(s: &mut Shard<F>, copy: usize, word: u32, old: [F; WORD_BYTES], ts_a: F) -> usize {
+    let (start, end) = (0x305u32, 0x305 + 40);
+    let r = free_row(s);
+    let ctx = mem_row(s, access_row(s, copy, |m| m.is_chunk)).ctx;
+    let m = mem_row_mut(s, r);
+    let f = F::from_u32;
+    m.is_chunk = F::ONE;
+    m.ctx = ctx;
+    m.word = f(word);
+    (m.word_lo, m.word_hi) = split16(f(word));
+    m.ts = f(copy as u32 + 1);
+    m.shift[0] = F::ONE;
+    m.old_a = old;
+    m.new_a = word_f(0x55);
+    m.ts_a = ts_a;
+    (m.da_lo, m.da_hi) = split16(m.ts - ts_a - F::ONE);
+    // The area starts before the word and ends after it: the differences are checked below
+    // 2^30 (one of them wraps the field here).
+    m.value[WORD_BYTES - 1] = F::ONE;
+    m.start = f(start);
+    m.end = f(end);
+    m.start_before = F::ONE;
+    m.end_after = F::ONE;
+    let base = f(word * WORD_BYTES as u32);
+    (m.db_lo, m.db_hi) = split16(base - f(start));
+    (m.de_lo, m.de_hi) = split16(f(end) - base - f(WORD_BYTES as u32));
+    recount(s, r, 1);
+    cpu_row(s, copy).wr_mult += F::ONE;
+    r
+}
+
+fn word_f(seed: u8) -> [F; WORD_BYTES] {
+    word(seed).map(F::from_u8)
+}
+
+#[test]
+fn a_trusted_write_outside_its_area_is_rejected_by_its_range() {
+    let t = trace();
+    let (copy, _) = steps_of(t, opcodes::CALLDATACOPY)[0];
+    let base = shard_of_all();
+    let ctx = mem_row(&base, access_row(&base, copy, |m| m.is_chunk))
+        .ctx
+        .as_canonical_u32();
+    // Before the area: the copy also overwrites word 0 (stored and loaded before, not touched
+    // after: its final row takes the new content). `32 word - start` wraps.
+    let mut s = base.clone();
+    let rb = bound_row(&s, ctx, 0);
+    let (old, ts_a) = (mem_row(&s, rb).old_a, mem_row(&s, rb).ts_a);
+    stray_chunk(&mut s, copy, 0, old, ts_a);
+    let m = mem_row_mut(&mut s, rb);
+    m.old_a = word_f(0x55);
+    m.ts_a = F::from_u32(copy as u32 + 1);
+    rejected(&s, "a trusted write before its area", Why::Lookup);
+    // After the area: the copy also writes word 0x500 / 32 (zero until MCOPY overwrites it
+    // whole, which now takes the stray write's token). `end - 32 word - 32` wraps.
+    let (mcopy, _) = steps_of(t, opcodes::MCOPY)[0];
+    let mut s = base;
+    let wd = 0x500 / WORD_BYTES as u32;
+    let rm = (0..mem_rows(&s))
+        .find(|&r| {
+            let m = mem_row(&s, r);
+            m.is_chunk == F::ONE
+                && m.ts == F::from_u32(mcopy as u32 + 1)
+                && m.word == F::from_u32(wd)
+        })
+        .expect("MCOPY's chunk of the word");
+    assert_eq!(mem_row(&s, rm).ts_a, F::ZERO);
+    stray_chunk(&mut s, copy, wd, [F::ZERO; WORD_BYTES], F::ZERO);
+    recount(&mut s, rm, -1);
+    let m = mem_row_mut(&mut s, rm);
+    m.old_a = word_f(0x55);
+    m.ts_a = F::from_u32(copy as u32 + 1);
+    (m.da_lo, m.da_hi) = split16(m.ts - m.ts_a - F::ONE);
+    recount(&mut s, rm, 1);
+    rejected(&s, "a trusted write after its area", Why::Lookup);
+}
+
+#[test]
+fn a_callee_returning_another_memory_size_is_rejected() {
+    // The driver's memory is 34 words when it calls (the output area ends at 0x430). Its
+    // resumption claims 35, and the steps up to MCOPY (which grows memory to 42 words by a
+    // trusted amount, now 7) carry 35 consistently: the two MLOADs between agree with the
+    // memory chip (no expansion, gas 3). Only the resume token, which carries the caller's
+    // size across the call, disagrees.
+    let t = trace();
+    let (call, _) = steps_of(t, opcodes::CALL)[0];
+    let (mcopy, _) = steps_of(t, opcodes::MCOPY)[0];
+    let resume = (call + 1..t.steps.len())
+        .find(|&i| t.steps[i].depth == 1)
+        .unwrap();
+    let mut s = shard_of_all();
+    assert_eq!(cpu_row(&mut s, resume).resume, F::ONE);
+    assert_eq!(cpu_row(&mut s, resume).mw, F::from_u32(34));
+    for j in resume..=mcopy {
+        if t.steps[j].depth != 1 {
+            continue;
+        }
+        let c = cpu_row(&mut s, j);
+        c.mw += F::ONE;
+        if j < mcopy {
+            c.mw_next += F::ONE;
+        } else {
+            let old = c.mwg_lo.as_canonical_u32();
+            c.mwg_lo -= F::ONE;
+            u16_lookups(&mut s, old, -1);
+            u16_lookups(&mut s, old - 1, 1);
+        }
+        if t.steps[j].opcode != opcodes::MLOAD {
+            continue;
+        }
+        let r = access_row(&s, j, |m| m.is_load);
+        recount(&mut s, r, -1);
+        let m = mem_row_mut(&mut s, r);
+        assert_eq!(m.expand, F::ZERO);
+        m.mw += F::ONE;
+        m.mw_next += F::ONE;
+        m.gap_lo += F::from_u32(32);
+        assert!(m.gap_lo.as_canonical_u32() < 1 << 16);
+        let x = m.mw.as_canonical_u32();
+        for t in 0..2 {
+            let (lo, hi) = (x & 0x3ff, x >> 10);
+            m.sq_lo[t] = F::from_u32(lo);
+            m.sq_hi[t] = F::from_u32(hi);
+            m.sq_s[t] = F::from_u32(lo * lo / 512);
+            m.sq_r[t] = F::from_u32(lo * lo % 512);
+        }
+        recount(&mut s, r, 1);
+    }
+    rejected(&s, "a resumption with another memory size", Why::Lookup);
 }
