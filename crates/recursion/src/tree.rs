@@ -261,6 +261,21 @@ pub fn circuit_of_shape(
     Ok(build_kind(kind, children, &[Val::ZERO; KEY_LEN], true)?.0)
 }
 
+/// The internal node over children of these shapes (as [`circuit_of_shape`]), **not** padded
+/// to the node shape: what an internal node of another arity costs, for measurements only
+/// (`crates/slotproof/benches/arity.rs`). [`NODE_LOG_ROWS`] fits arity 2, so a node of higher
+/// arity is part of no tree.
+pub fn unpadded_internal_of_shape(children: &[TreeChild<'_>]) -> Result<LeafCircuit, TreeError> {
+    if children.len() < 2 {
+        return Err(TreeError::Arity(children.len()));
+    }
+    let key = [Val::ZERO; KEY_LEN];
+    let built = build_node_with(children, true, KeyEntry::Input, false, |build, verified| {
+        node_values(NodeKind::Internal, build, verified, &key)
+    })?;
+    Ok(built.0)
+}
+
 /// The chaining checks on values: [`chain`] run by [`Native`], the native verifier's side of
 /// the code the circuits run.
 pub mod native {

@@ -105,6 +105,11 @@ fn leaf_circuit(shape: &ShardShape) -> Result<LeafCircuit, String> {
     circuit_of_shape(NodeKind::ShardLeaf, &[as_child(&shard)]).map_err(|e| e.to_string())
 }
 
+/// The leaf program of the menu's first (smallest) shard shape.
+pub fn first_leaf_circuit() -> Result<LeafCircuit, String> {
+    leaf_circuit(SHARD_SHAPES.first().ok_or("the shape menu is empty")?)
+}
+
 /// Derive [`FixedKeys`] (about a minute on 2 cores: a placeholder shard per shape and a
 /// placeholder node are proven, and six programs built and committed).
 pub fn derive_fixed_keys() -> Result<FixedKeys, String> {
