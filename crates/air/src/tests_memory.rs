@@ -143,12 +143,18 @@ fn steps_of(t: &SubblockTrace, op: u8) -> Vec<(usize, u32)> {
         .collect()
 }
 
+/// The first successful depth-1 `op` step whose first stack item (its offset) is `offset`.
+fn step_at(t: &SubblockTrace, op: u8, offset: u32) -> usize {
+    steps_of(t, op)
+        .into_iter()
+        .find(|&(_, o)| o == offset)
+        .map(|(i, _)| i)
+        .expect("the step at that offset")
+}
+
 /// The value the MLOAD at `offset` (the first such) pushed, big-endian.
 fn loaded(t: &SubblockTrace, offset: u32) -> [u8; 32] {
-    let (i, _) = *steps_of(t, opcodes::MLOAD)
-        .iter()
-        .find(|&&(_, o)| o == offset)
-        .expect("the MLOAD");
+    let i = step_at(t, opcodes::MLOAD, offset);
     be_bytes(t.step_words(i).last().expect("its result"))
 }
 
@@ -257,10 +263,7 @@ fn memory_ops_give_known_answers_and_prove() {
 fn a_shard_cut_inside_the_transaction_takes_carried_memory() {
     let t = trace();
     // Cut at the read of the overlapping stores: the words they wrote are carried.
-    let (cut, _) = steps_of(t, opcodes::MLOAD)
-        .into_iter()
-        .find(|&(_, o)| o == 0x50)
-        .expect("the MLOAD");
+    let cut = step_at(t, opcodes::MLOAD, 0x50);
     let shards = generate_shards_in::<F>(t, vec![0..cut, cut..t.steps.len()]).unwrap();
     let later = &shards[1];
     assert_eq!(later.public_values[shard::BOUNDARY][0], F::ONE);
@@ -422,11 +425,7 @@ fn writes_stay_inside_their_bytes() {
     mem_row_mut(&mut s, r).new_a[2] += F::ONE;
     rejected(&s, "MSTORE8 writing a second byte", Why::Memory);
     // An unaligned MSTORE (0x45) leaves word A's first 5 bytes as they were.
-    let st = steps_of(t, opcodes::MSTORE)
-        .into_iter()
-        .find(|&(_, o)| o == 0x45)
-        .unwrap()
-        .0;
+    let st = step_at(t, opcodes::MSTORE, 0x45);
     let r = access_row(&base, st, |m| m.is_store);
     let mut s = base.clone();
     mem_row_mut(&mut s, r).new_a[4] += F::ONE;
@@ -460,10 +459,7 @@ fn expansion_gas_and_msize_give_known_answers() {
 #[test]
 fn wrong_expansion_gas_or_msize_is_rejected() {
     let t = trace();
-    let (i, _) = steps_of(t, opcodes::MLOAD)
-        .into_iter()
-        .find(|&(_, o)| o == 0x200)
-        .unwrap();
+    let i = step_at(t, opcodes::MLOAD, 0x200);
     let (call, _) = steps_of(t, opcodes::CALL)[0];
     let base = shard_of_all();
     // The MLOAD that expands to 17 words claims 1 gas less; the caller's gas stays chained up
@@ -621,20 +617,13 @@ fn more_lies_about_memory_are_rejected() {
     mem_row_mut(&mut s, r).new_a[0] += F::ONE;
     rejected(&s, "a load writing memory", Why::Memory);
     // The unaligned store at 0x45 changes word B only below byte 5.
-    let st = steps_of(t, opcodes::MSTORE)
-        .into_iter()
-        .find(|&(_, o)| o == 0x45)
-        .unwrap()
-        .0;
+    let st = step_at(t, opcodes::MSTORE, 0x45);
     let r = access_row(&base, st, |m| m.is_store);
     let mut s = base.clone();
     mem_row_mut(&mut s, r).new_b[5] += F::ONE;
     rejected(&s, "a store writing past its last byte", Why::Memory);
     // The MLOAD at 0x200 expands memory: claiming it does not breaks the size's gap.
-    let (grow, _) = steps_of(t, opcodes::MLOAD)
-        .into_iter()
-        .find(|&(_, o)| o == 0x200)
-        .unwrap();
+    let grow = step_at(t, opcodes::MLOAD, 0x200);
     let r = access_row(&base, grow, |m| m.is_load);
     let mut s = base.clone();
     mem_row_mut(&mut s, r).expand = F::ZERO;

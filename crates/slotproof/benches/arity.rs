@@ -5,7 +5,7 @@
 //! proofs of zero traces, which cost what real ones do) and check that they chain. Printed:
 //! - the rows of every recursion table for arity 2, 3 and 4 (exact, the circuit builder's
 //!   count), and the height profile each needs;
-//! - the median proving time of one node of each arity at its own padded heights (the node
+//! - the median proving time of one node of arity 2 and of arity 4 at its own padded heights (the node
 //!   program's key made once; zero traces, proven unchecked, cost what real ones do);
 //! - what that gives for a whole tree of `n` leaves. Every leaf and internal node shares one
 //!   height profile (one internal program verifies any child), so a wider node's profile is
