@@ -58,6 +58,9 @@ pub struct SubblockAnalysis {
     pub alive_resume: HashMap<usize, Vec<ResumeToken>>,
     /// Stack tokens discarded when their context ended, by step.
     pub discarded: Vec<(usize, StackToken)>,
+    /// For each shard boundary, the memory of the contexts that run again
+    /// (`chips::memory::trace::images_at`).
+    pub memory_before: HashMap<usize, crate::chips::memory::trace::MemoryImage>,
 }
 
 /// The words a step's row holds: consumed items and the pushed item (AIR order, see columns).
@@ -372,11 +375,13 @@ pub fn analyze(
         alive_stack.insert(steps.len(), st);
         alive_resume.insert(steps.len(), rs);
     }
+    let memory_before = crate::chips::memory::trace::images_at(trace, &ctx_of, boundaries)?;
     Ok(SubblockAnalysis {
         aux,
         alive_stack,
         alive_resume,
         discarded,
+        memory_before,
     })
 }
 

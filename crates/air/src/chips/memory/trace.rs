@@ -1,8 +1,8 @@
-//! Memory rows from the trace: the memory of every context is replayed from the subblock's
-//! start (every recorded write, in step order) to the shard's first step, then every access of
-//! the shard's steps becomes a row (reads check the replayed content against the step's value),
-//! and every word the shard touches gets a bound row with its content at the shard's start and
-//! end.
+//! Memory rows from the trace: the memory of every context is replayed once per subblock, from
+//! its start (every recorded write, in step order), and kept at each shard boundary
+//! ([`images_at`], part of the subblock's analysis); then every access of a shard's steps
+//! becomes a row (reads check the replayed content against the step's value), and every word
+//! the shard touches gets a bound row with its content at the shard's start and end.
 
 use core::borrow::BorrowMut;
 use core::ops::Range;
@@ -171,10 +171,13 @@ pub fn words_after(op: u8, inp: &[Word], words: u32) -> Option<u32> {
     Some(w)
 }
 
+/// Memory words by (context, word index): what replaying the recorded writes gives.
+pub type MemoryImage = HashMap<(u32, u32), [u8; WORD_BYTES]>;
+
 /// Every context's memory as the shard sees it: each word's content and timestamp now, and
 /// the content it had at the shard's start (for the words it touched).
 struct Memory<'a> {
-    before: &'a HashMap<(u32, u32), [u8; WORD_BYTES]>,
+    before: &'a MemoryImage,
     now: HashMap<(u32, u32), ([u8; WORD_BYTES], u32)>,
     touched: BTreeMap<(u32, u32), [u8; WORD_BYTES]>,
 }
@@ -200,7 +203,7 @@ impl Memory<'_> {
 }
 
 /// Writes `bytes` at `offset` into a context's replayed memory.
-fn replay(mem: &mut HashMap<(u32, u32), [u8; WORD_BYTES]>, ctx: u32, offset: u32, bytes: &[u8]) {
+fn replay(mem: &mut MemoryImage, ctx: u32, offset: u32, bytes: &[u8]) {
     for (j, &b) in bytes.iter().enumerate() {
         let a = offset as u64 + j as u64;
         let w = mem
@@ -210,6 +213,62 @@ fn replay(mem: &mut HashMap<(u32, u32), [u8; WORD_BYTES]>, ctx: u32, offset: u32
     }
 }
 
+/// The recorded memory writes of steps in `steps`, by step, each step's in recording order (a
+/// call's output is recorded with its call step, after its callee's steps).
+fn writes_by_step<'t>(
+    trace: &'t SubblockTrace,
+    steps: &Range<usize>,
+) -> Result<BTreeMap<usize, Vec<(u32, &'t [u8])>>, TraceError> {
+    let mut writes: BTreeMap<usize, Vec<(u32, &[u8])>> = BTreeMap::new();
+    for m in &trace.mem_accesses {
+        if m.kind == AccessKind::MemoryWrite as u32 && steps.contains(&(m.step as usize)) {
+            let d = m.data_start as usize;
+            let bytes = trace
+                .data
+                .get(d..d + m.len as usize)
+                .ok_or(TraceError::Inconsistent {
+                    step: m.step as usize,
+                    what: "memory write beyond the recorded data",
+                })?;
+            writes
+                .entry(m.step as usize)
+                .or_default()
+                .push((m.offset, bytes));
+        }
+    }
+    Ok(writes)
+}
+
+/// The memory of the contexts still running at or after each boundary `b`, as the
+/// writes of the steps before `b` leave it: one replay of the subblock's writes for all its
+/// shards. Words of contexts that never run again are dropped, as no later shard reads them.
+pub(crate) fn images_at(
+    trace: &SubblockTrace,
+    ctx_of_step: &[u32],
+    boundaries: &[usize],
+) -> Result<HashMap<usize, MemoryImage>, TraceError> {
+    let mut last_step: HashMap<u32, usize> = HashMap::new();
+    for (i, &c) in ctx_of_step.iter().enumerate() {
+        last_step.insert(c, i);
+    }
+    let writes = writes_by_step(trace, &(0..ctx_of_step.len()))?;
+    let mut image = MemoryImage::new();
+    let mut pending = writes.iter().peekable();
+    let mut sorted = boundaries.to_vec();
+    sorted.sort_unstable();
+    let mut images = HashMap::with_capacity(sorted.len());
+    for b in sorted {
+        while let Some((&step, ws)) = pending.next_if(|(step, _)| **step < b) {
+            for &(o, bytes) in ws {
+                replay(&mut image, ctx_of_step[step], o, bytes);
+            }
+        }
+        image.retain(|(c, _), _| last_step.get(c).is_some_and(|&l| l >= b));
+        images.insert(b, image.clone());
+    }
+    Ok(images)
+}
+
 impl MemoryRows {
     /// The memory rows of the steps `range`.
     pub fn of(
@@ -217,33 +276,16 @@ impl MemoryRows {
         an: &SubblockAnalysis,
         range: &Range<usize>,
     ) -> Result<Self, TraceError> {
-        // Recorded writes by step (a call's output is recorded with its call step).
-        let mut writes: BTreeMap<usize, Vec<(u32, &[u8])>> = BTreeMap::new();
-        for m in &trace.mem_accesses {
-            if m.kind == AccessKind::MemoryWrite as u32 {
-                let d = m.data_start as usize;
-                let bytes =
-                    trace
-                        .data
-                        .get(d..d + m.len as usize)
-                        .ok_or(TraceError::Inconsistent {
-                            step: m.step as usize,
-                            what: "memory write beyond the recorded data",
-                        })?;
-                writes
-                    .entry(m.step as usize)
-                    .or_default()
-                    .push((m.offset, bytes));
-            }
-        }
-        let mut before = HashMap::new();
-        for (&step, ws) in writes.range(..range.start) {
-            for &(o, bytes) in ws {
-                replay(&mut before, an.aux[step].ctx, o, bytes);
-            }
-        }
+        let writes = writes_by_step(trace, range)?;
+        let before = an
+            .memory_before
+            .get(&range.start)
+            .ok_or(TraceError::Inconsistent {
+                step: range.start,
+                what: "a shard starting where the subblock was not analysed",
+            })?;
         let mut mem = Memory {
-            before: &before,
+            before,
             now: HashMap::new(),
             touched: BTreeMap::new(),
         };
