@@ -213,13 +213,16 @@ fn replay(mem: &mut MemoryImage, ctx: u32, offset: u32, bytes: &[u8]) {
     }
 }
 
-/// The recorded memory writes of steps in `steps`, by step, each step's in recording order (a
-/// call's output is recorded with its call step, after its callee's steps).
+/// Recorded memory writes by step: (offset, bytes), each step's in recording order.
+type WritesByStep<'t> = BTreeMap<usize, Vec<(u32, &'t [u8])>>;
+
+/// The recorded memory writes of steps in `steps` (a call's output is recorded with its call
+/// step, after its callee's steps).
 fn writes_by_step<'t>(
     trace: &'t SubblockTrace,
     steps: &Range<usize>,
-) -> Result<BTreeMap<usize, Vec<(u32, &'t [u8])>>, TraceError> {
-    let mut writes: BTreeMap<usize, Vec<(u32, &[u8])>> = BTreeMap::new();
+) -> Result<WritesByStep<'t>, TraceError> {
+    let mut writes = WritesByStep::new();
     for m in &trace.mem_accesses {
         if m.kind == AccessKind::MemoryWrite as u32 && steps.contains(&(m.step as usize)) {
             let d = m.data_start as usize;
