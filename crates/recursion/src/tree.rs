@@ -664,6 +664,21 @@ pub fn prove_tree<B: Backend<ShardConfig>>(
     prove_upper_layers(node_prover, root_prover, leaves, times, on_node)
 }
 
+/// All-zero traces of `circuit`'s tables at their padded heights: what a placeholder proof
+/// proves (unchecked), at the cost of a real proof of the circuit.
+pub fn zero_traces(circuit: &LeafCircuit) -> Vec<p3_matrix::dense::RowMajorMatrix<Val>> {
+    use p3_air::BaseAir;
+    circuit
+        .airs()
+        .iter()
+        .zip(circuit.rows())
+        .map(|(air, rows)| {
+            let width = BaseAir::<Val>::width(air);
+            p3_matrix::dense::RowMajorMatrix::new(vec![Val::ZERO; width * rows.padded_rows], width)
+        })
+        .collect()
+}
+
 /// A placeholder proof of `circuit`: an unchecked prover's proof of all-zero traces at the
 /// circuit's heights with zero public values. It has the shape of a real proof of the circuit
 /// (and verifies nowhere); [`circuit_of_shape`] takes it as a child.
@@ -671,8 +686,6 @@ pub fn placeholder_node(
     settings: slotproof_prover::FriSettings,
     circuit: LeafCircuit,
 ) -> Result<ProvenNode, TreeError> {
-    use p3_air::BaseAir;
-    use p3_matrix::dense::RowMajorMatrix;
     use slotproof_prover::ProverOptions;
 
     let prover: slotproof_prover::CpuShardProver<Val> =
@@ -681,14 +694,7 @@ pub fn placeholder_node(
         });
     let key = circuit.keygen(&prover)?;
     let airs = circuit.airs();
-    let traces: Vec<RowMajorMatrix<Val>> = airs
-        .iter()
-        .zip(circuit.rows())
-        .map(|(air, rows)| {
-            let width = BaseAir::<Val>::width(air);
-            RowMajorMatrix::new(vec![Val::ZERO; width * rows.padded_rows], width)
-        })
-        .collect();
+    let traces = zero_traces(&circuit);
     let public_values = vec![Val::ZERO; circuit.num_public_values];
     let instance_public_values = circuit.instance_public_values(&public_values);
     let proof = prover

@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 
 use p3_air::BaseAir;
 use p3_field::PrimeCharacteristicRing;
-use p3_matrix::dense::RowMajorMatrix;
 use slotproof::prover::{CpuShardProver, ProverOptions, ShardProver};
 use slotproof::recursion::config::Val;
 use slotproof::recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
-use slotproof::recursion::tree::{placeholder_node, unpadded_internal_of_shape};
+use slotproof::recursion::tree::{placeholder_node, unpadded_internal_of_shape, zero_traces};
 use slotproof::tree_keys::first_leaf_circuit;
 
 fn median(samples: &mut [Duration]) -> Duration {
@@ -37,14 +36,7 @@ fn prove_time(circuit: &LeafCircuit, samples: usize) -> Duration {
     });
     let key = circuit.keygen(&prover).expect("key");
     let airs = circuit.airs();
-    let traces: Vec<RowMajorMatrix<Val>> = airs
-        .iter()
-        .zip(circuit.rows())
-        .map(|(air, rows)| {
-            let width = BaseAir::<Val>::width(air);
-            RowMajorMatrix::new(vec![Val::ZERO; width * rows.padded_rows], width)
-        })
-        .collect();
+    let traces = zero_traces(circuit);
     let public_values = circuit.instance_public_values(&vec![Val::ZERO; circuit.num_public_values]);
     let mut times: Vec<Duration> = (0..samples)
         .map(|_| {
