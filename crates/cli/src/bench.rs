@@ -55,7 +55,8 @@ pub struct BenchArgs {
     #[arg(long, value_parser = parse_gas)]
     pub generate_gas: Vec<u64>,
     /// What --generate-gas blocks are made of: `mixed` (the `mixed` pattern repeated) or one
-    /// transaction looping one opcode family: mulmod, sar, shifts, div, exp, keccak256, mcopy.
+    /// transaction looping one opcode family: mulmod, sar, shifts, div, exp, keccak256, mcopy, memexpand,
+    /// calldatacopy.
     #[arg(long, default_value = "mixed", value_parser = parse_generate_kind)]
     pub generate_kind: GenerateKind,
     /// Field of the shard proofs: koalabear or babybear.

@@ -26,7 +26,8 @@ pub struct GenerateArgs {
     pub gas_target: Option<u64>,
     /// With --gas-target: what the block is made of. `mixed` (the `mixed` pattern repeated, at
     /// least the target; written as `scaled-<GAS>.json`) or one transaction looping one opcode
-    /// family until the target: mulmod, sar, shifts, div, exp, keccak256, mcopy.
+    /// family until the target: mulmod, sar, shifts, div, exp, keccak256, mcopy,
+    /// memexpand, calldatacopy.
     #[arg(long, default_value = "mixed", value_parser = parse_generate_kind, requires = "gas_target")]
     pub generate_kind: GenerateKind,
 }

@@ -1,6 +1,7 @@
-//! Prover-killer blocks (issue 14): generated blocks of one transaction that fills its gas with
-//! one expensive opcode family (MULMOD, EXP with 32-byte exponents, SHL/SHR/SAR, SDIV/DIV),
-//! each proven with the default prover and verified. Their shards are cut inside the
+//! Prover-killer blocks (issues 14 and 15): generated blocks of one transaction that fills its
+//! gas with one expensive opcode family (MULMOD, EXP with 32-byte exponents, SHL/SHR/SAR,
+//! SDIV/DIV; KECCAK256 over 512 bytes, MCOPY and CALLDATACOPY traffic, memory expansion), each
+//! proven with the default prover and verified. Their shards are cut inside the
 //! transaction, so they also exercise carried state. 0.5 Mgas each by default, which keeps CI
 //! within its time budget now that every shard is padded to its shape (the four took 267 s at
 //! 1 Mgas on 2 cores, ~6 minutes at 2 Mgas before the padding);
@@ -50,9 +51,14 @@ fn prove_and_verify(kind: GiantKind) {
         bytes.len()
     );
     assert!(e.gas_used > gas / 2, "{}: {} gas", kind.name(), e.gas_used);
-    // The loop is cut inside the transaction (except EXP: few, heavy steps, cut by the
-    // multiplication table's cap instead).
-    assert!(proved.proof.shards.len() >= 2, "{}: one shard", kind.name());
+    // The loop is cut inside the transaction (EXP: few, heavy steps, cut by the multiplication
+    // table's cap; CALLDATACOPY: a memory row per word copied, cut by the memory table's).
+    // KECCAK256 (~130 gas a hash) and the memory expansion (whose stores cost more as memory
+    // grows) stay one shard at the default gas.
+    let one_shard_at_default = matches!(kind, GiantKind::Keccak256 | GiantKind::MemExpand);
+    if !one_shard_at_default || gas >= 2_000_000 {
+        assert!(proved.proof.shards.len() >= 2, "{}: one shard", kind.name());
+    }
 }
 
 #[test]
@@ -73,4 +79,24 @@ fn shifts_block_proves_and_verifies() {
 #[test]
 fn div_block_proves_and_verifies() {
     prove_and_verify(GiantKind::Div);
+}
+
+#[test]
+fn keccak256_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::Keccak256);
+}
+
+#[test]
+fn mcopy_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::Mcopy);
+}
+
+#[test]
+fn memory_expansion_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::MemExpand);
+}
+
+#[test]
+fn calldatacopy_block_proves_and_verifies() {
+    prove_and_verify(GiantKind::Calldatacopy);
 }

@@ -34,7 +34,16 @@ pub enum GiantKind {
     Keccak256,
     /// A 256-byte memory block copied back and forth, shifted by one byte each time.
     Mcopy,
+    /// A word stored to each next 32 bytes of memory: memory expands for the whole block
+    /// (~1 MiB at 2.2 Mgas, ~4 MiB at 30 Mgas; the quadratic expansion gas sets the pace).
+    MemExpand,
+    /// 256 bytes of the transaction's 1 KiB calldata copied to memory, from offsets that are
+    /// unaligned and partly past the calldata's end (which copies zeros).
+    Calldatacopy,
 }
+
+/// Length of [`GiantKind::Calldatacopy`]'s calldata.
+const CALLDATA_LEN: usize = 1024;
 
 /// Gas the loop keeps for its last round and the final SSTORE (a fresh slot: 22,100 gas).
 const RESERVE: u64 = 40_000;
@@ -44,9 +53,19 @@ const RESERVE: u64 = 40_000;
 pub const GIANT_GAS_RANGE: std::ops::RangeInclusive<u64> = 100_000..=250_000_000;
 
 impl GiantKind {
-    pub fn all() -> [GiantKind; 7] {
+    pub fn all() -> [GiantKind; 9] {
         use GiantKind::*;
-        [Mulmod, Sar, Shifts, Div, Exp, Keccak256, Mcopy]
+        [
+            Mulmod,
+            Sar,
+            Shifts,
+            Div,
+            Exp,
+            Keccak256,
+            Mcopy,
+            MemExpand,
+            Calldatacopy,
+        ]
     }
 
     pub fn name(self) -> &'static str {
@@ -58,6 +77,8 @@ impl GiantKind {
             GiantKind::Exp => "exp",
             GiantKind::Keccak256 => "keccak256",
             GiantKind::Mcopy => "mcopy",
+            GiantKind::MemExpand => "memexpand",
+            GiantKind::Calldatacopy => "calldatacopy",
         }
     }
 
@@ -75,6 +96,8 @@ impl GiantKind {
             GiantKind::Exp => &[EXP],
             GiantKind::Keccak256 => &[KECCAK256],
             GiantKind::Mcopy => &[MCOPY],
+            GiantKind::MemExpand => &[MSTORE],
+            GiantKind::Calldatacopy => &[CALLDATACOPY],
         }
     }
 
@@ -89,6 +112,12 @@ impl GiantKind {
             GiantKind::Exp => "one transaction looping EXP (x = x**x, 32-byte exponents)",
             GiantKind::Keccak256 => "one transaction looping KECCAK256 over 512 bytes of memory",
             GiantKind::Mcopy => "one transaction looping MCOPY of 256 bytes",
+            GiantKind::MemExpand => {
+                "one transaction storing a word to each next 32 bytes of memory (memory expansion)"
+            }
+            GiantKind::Calldatacopy => {
+                "one transaction looping CALLDATACOPY of 256 bytes from its 1 KiB calldata"
+            }
         }
     }
 
@@ -103,6 +132,8 @@ impl GiantKind {
             GiantKind::Exp => address!("0x5107000000000000000000000000000000000012"),
             GiantKind::Keccak256 => address!("0x5107000000000000000000000000000000000013"),
             GiantKind::Mcopy => address!("0x5107000000000000000000000000000000000014"),
+            GiantKind::MemExpand => address!("0x5107000000000000000000000000000000000017"),
+            GiantKind::Calldatacopy => address!("0x5107000000000000000000000000000000000018"),
         }
     }
 
@@ -110,8 +141,19 @@ impl GiantKind {
     /// few enough that a round stays far below the reserve (EXP costs about 1.6 kgas).
     fn unroll(self) -> usize {
         match self {
-            GiantKind::Exp => 8,
+            // A round of expansion costs more as memory grows (~1.4 kgas per word at the
+            // largest target): 8 words keep a round far below the reserve.
+            GiantKind::Exp | GiantKind::MemExpand => 8,
             _ => 16,
+        }
+    }
+
+    /// The transaction's input: 1 KiB of a byte pattern for [`GiantKind::Calldatacopy`], none
+    /// for the others.
+    pub fn calldata(self) -> Bytes {
+        match self {
+            GiantKind::Calldatacopy => (0..CALLDATA_LEN).map(|i| (i * 7 + 1) as u8).collect(),
+            _ => Bytes::new(),
         }
     }
 
@@ -127,14 +169,17 @@ impl GiantKind {
             GiantKind::Sar | GiantKind::Shifts | GiantKind::Div | GiantKind::Exp => {
                 a.push_n(32, &seed); // [x] (negative and odd)
             }
-            GiantKind::Keccak256 | GiantKind::Mcopy => {
+            GiantKind::Keccak256 | GiantKind::Mcopy | GiantKind::Calldatacopy => {
                 a.push_n(32, &seed).push0().op(MSTORE); // mem[0..32] = seed
+            }
+            GiantKind::MemExpand => {
+                a.push0(); // [offset]
             }
         }
     }
 
-    /// One body of the loop; the state is as the prologue left it.
-    fn body(self, a: &mut Asm) {
+    /// Body `i` of a round of the loop; the state is as the prologue left it.
+    fn body(self, a: &mut Asm, i: usize) {
         match self {
             // [p, x] -> [p, p, x, x] -> [p, x*x mod p]
             GiantKind::Mulmod => a.ops(&[DUP2, SWAP1, DUP1, MULMOD]),
@@ -170,13 +215,31 @@ impl GiantKind {
                 .push(0x101)
                 .push(1)
                 .op(MCOPY),
+            // [o] -> [o, o, o] -> mem[o..o+32] = o -> [o + 32]
+            GiantKind::MemExpand => a.ops(&[DUP1, DUP1, MSTORE]).push(32).op(ADD),
+            // CALLDATACOPY pops the destination, then the source offset, then the length. The
+            // offsets step by 61 bytes (unaligned) up to 976, so the later copies run past the
+            // calldata's end.
+            GiantKind::Calldatacopy => a
+                .push(0x100)
+                .push((i as u64 * 61) % (CALLDATA_LEN as u64 - 48))
+                .push(0x20)
+                .op(CALLDATACOPY),
         };
     }
 
     /// Leaves the final value on top of the stack.
     fn result(self, a: &mut Asm) {
-        if matches!(self, GiantKind::Keccak256 | GiantKind::Mcopy) {
-            a.push0().op(MLOAD);
+        match self {
+            GiantKind::Keccak256 | GiantKind::Mcopy => {
+                a.push0().op(MLOAD);
+            }
+            // The last word copied from the calldata.
+            GiantKind::Calldatacopy => {
+                a.push(0x20).op(MLOAD);
+            }
+            // [o]: the offset past the last word stored.
+            _ => {}
         }
     }
 
@@ -186,8 +249,8 @@ impl GiantKind {
         self.prologue(&mut a);
         a.label("loop");
         a.push(RESERVE).op(GAS).op(LT).jumpi("done"); // gas < reserve: stop looping
-        for _ in 0..self.unroll() {
-            self.body(&mut a);
+        for i in 0..self.unroll() {
+            self.body(&mut a, i);
         }
         a.jump("loop");
         a.label("done");
@@ -234,7 +297,7 @@ pub fn generate_giant(kind: GiantKind, gas_target: u64) -> Result<Giant, ExecErr
             0,
             kind.address(),
             U256::ZERO,
-            Bytes::new(),
+            kind.calldata(),
             gas_target,
         )],
         withdrawals: vec![],
