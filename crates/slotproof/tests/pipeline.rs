@@ -136,3 +136,28 @@ fn a_budget_under_the_smallest_shape_stops_the_pipeline_with_a_typed_error() {
         ),
     }
 }
+
+/// The mixed fixture (several subblocks, calls, memory): with its subblocks analysed shard by
+/// shard as shards are streamed (the default) or whole before their first shard
+/// (`stream_trace(false)`), the same proof bytes.
+#[test]
+fn subblocks_analysed_shard_by_shard_or_whole_give_the_same_proof() {
+    let input = BlockInput::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/mixed.json"
+    ))
+    .unwrap();
+    let prove = |stream: bool| {
+        let proved = BlockProver::builder()
+            .max_shard_rows(1 << 12)
+            .stream_trace(stream)
+            .build()
+            .prove(&input)
+            .unwrap();
+        assert!(proved.shards.len() > proved.proof.subblocks.len());
+        proved.proof.to_bytes().unwrap()
+    };
+    let streamed = prove(true);
+    assert!(streamed == prove(false));
+    verify_block_proof(&streamed).unwrap();
+}
