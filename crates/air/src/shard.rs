@@ -31,7 +31,7 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 use crate::chips::alu::trace::AluOp;
 use crate::chips::bytecode::trace::CodeUse;
 use crate::chips::call_context::trace::CallContextReads;
-use crate::chips::cpu::trace::{SubblockAnalysis, analyze, step_words};
+use crate::chips::cpu::trace::{Analyzer, SubblockAnalysis, analyze, step_words};
 use crate::chips::memory::trace::MemoryRows;
 use crate::chips::muldiv::trace::MulDivRows;
 use crate::chips::natural_log_height;
@@ -273,10 +273,11 @@ pub fn generate_shards_in_padded<F: PrimeField32>(
     padding: &Padding,
 ) -> Result<Vec<Shard<F>>, TraceError> {
     // One analysis, then every shard at once (in parallel).
-    let stream = ShardStream::new(trace, &ranges)?;
+    let boundaries = ShardStream::boundaries(trace, &ranges)?;
+    let analysis = analyze(trace, &boundaries)?;
     ranges
         .into_par_iter()
-        .map(|r| generate_shard_padded(trace, &stream.analysis, r, padding))
+        .map(|r| generate_shard_padded(trace, &analysis, r, padding))
         .collect()
 }
 
@@ -284,16 +285,57 @@ pub fn generate_shards_in_padded<F: PrimeField32>(
 /// memory (not all of a subblock's at once, as [`generate_shards_in`] returns them). Each shard
 /// is exactly the one [`generate_shards_in`] makes of the same ranges: what a shard holds depends
 /// on the tokens alive at its own first and last step only, not on where other shards are cut.
+///
+/// Made with [`ShardStream::new`] it analyses the whole subblock first; made with
+/// [`ShardStream::incremental`] it analyses the subblock shard by shard as they are generated
+/// (in order, [`ShardStream::next_padded`]) and holds only the current shard's analysis, which
+/// bounds the analysis' memory by a shard instead of the subblock. The shards are the same.
 pub struct ShardStream<'a> {
     trace: &'a SubblockTrace,
     /// Every shard start and the subblock's end, sorted.
     boundaries: Vec<usize>,
-    analysis: SubblockAnalysis,
+    analysis: StreamAnalysis<'a>,
+}
+
+/// The whole subblock's analysis, or a pass that follows the shards.
+enum StreamAnalysis<'a> {
+    Whole(SubblockAnalysis),
+    Incremental(Box<Analyzer<'a>>),
 }
 
 impl<'a> ShardStream<'a> {
     /// Analyses `trace` for shards of `ranges` (non-empty, contiguous, covering the subblock).
     pub fn new(trace: &'a SubblockTrace, ranges: &[Range<usize>]) -> Result<Self, TraceError> {
+        let boundaries = Self::boundaries(trace, ranges)?;
+        let analysis = StreamAnalysis::Whole(analyze(trace, &boundaries)?);
+        Ok(Self {
+            trace,
+            boundaries,
+            analysis,
+        })
+    }
+
+    /// A stream for shards of `ranges` that analyses each shard when it is generated: the
+    /// shards must then be generated in order with [`Self::next_padded`].
+    pub fn incremental(
+        trace: &'a SubblockTrace,
+        ranges: &[Range<usize>],
+    ) -> Result<Self, TraceError> {
+        let boundaries = Self::boundaries(trace, ranges)?;
+        let analyzer = Analyzer::new(trace, &boundaries)?;
+        Ok(Self {
+            trace,
+            boundaries,
+            analysis: StreamAnalysis::Incremental(Box::new(analyzer)),
+        })
+    }
+
+    /// The shard starts and the subblock's end, if `ranges` are non-empty, contiguous and cover
+    /// the subblock.
+    fn boundaries(
+        trace: &SubblockTrace,
+        ranges: &[Range<usize>],
+    ) -> Result<Vec<usize>, TraceError> {
         let n = trace.steps.len();
         if n == 0 {
             return Err(TraceError::Empty);
@@ -307,17 +349,13 @@ impl<'a> ShardStream<'a> {
         }
         let mut boundaries: Vec<usize> = ranges.iter().map(|r| r.start).collect();
         boundaries.push(n);
-        let analysis = analyze(trace, &boundaries)?;
-        Ok(Self {
-            trace,
-            boundaries,
-            analysis,
-        })
+        Ok(boundaries)
     }
 
-    /// Cuts the shard `within` (one of the ranges) again into `parts`: the subblock is analysed
-    /// again with their boundaries added (a full pass; only shards too large for a device's
-    /// memory are re-cut).
+    /// Cuts the shard `within` (one of the ranges) again into `parts`. A whole stream analyses
+    /// the subblock again with their boundaries added (a full pass; only shards too large for a
+    /// device's memory or the menu are re-cut); an incremental one goes back to the start of
+    /// `within`, which must be the shard it generated last.
     pub fn recut(
         &mut self,
         within: Range<usize>,
@@ -334,7 +372,15 @@ impl<'a> ShardStream<'a> {
         self.boundaries.extend(parts.iter().map(|r| r.start));
         self.boundaries.sort_unstable();
         self.boundaries.dedup();
-        self.analysis = analyze(self.trace, &self.boundaries)?;
+        match &mut self.analysis {
+            StreamAnalysis::Whole(an) => *an = analyze(self.trace, &self.boundaries)?,
+            StreamAnalysis::Incremental(a) => {
+                if !a.rewind(within.start) {
+                    return Err(TraceError::BadShardRanges { steps: n });
+                }
+                a.add_boundaries(parts.iter().map(|r| r.start));
+            }
+        }
         Ok(())
     }
 
@@ -349,18 +395,58 @@ impl<'a> ShardStream<'a> {
         self.generate_padded(range, &Padding::Natural)
     }
 
-    /// [`Self::generate`] with the tables padded as `padding` says.
+    /// [`Self::generate`] with the tables padded as `padding` says. An incremental stream
+    /// generates only the shard it analysed last ([`Self::next_padded`]).
     pub fn generate_padded<F: PrimeField32>(
         &self,
         range: Range<usize>,
         padding: &Padding,
     ) -> Result<Shard<F>, TraceError> {
+        let bad = TraceError::BadShardRanges {
+            steps: self.trace.steps.len(),
+        };
         if !self.is_shard(&range) {
-            return Err(TraceError::BadShardRanges {
-                steps: self.trace.steps.len(),
-            });
+            return Err(bad);
         }
-        generate_shard_padded(self.trace, &self.analysis, range, padding)
+        let an = match &self.analysis {
+            StreamAnalysis::Whole(an) => an,
+            StreamAnalysis::Incremental(a) => {
+                let an = a.analysis();
+                let held = an.aux.steps();
+                // The shard's steps and the one before it (its first row reads that step's).
+                let needs = range.start.saturating_sub(1)..range.end;
+                if held.start > needs.start
+                    || held.end < needs.end
+                    || !an.alive_stack.contains_key(&range.end)
+                {
+                    return Err(bad);
+                }
+                an
+            }
+        };
+        generate_shard_padded(self.trace, an, range, padding)
+    }
+
+    /// The next shard in proof order, `range` (starting where the last one generated ended, or
+    /// at the start of a shard just re-cut): an incremental stream first releases the analysis
+    /// of the shards before it and analyses its steps.
+    pub fn next_padded<F: PrimeField32>(
+        &mut self,
+        range: Range<usize>,
+        padding: &Padding,
+    ) -> Result<Shard<F>, TraceError> {
+        let is_shard = self.is_shard(&range);
+        if let StreamAnalysis::Incremental(a) = &mut self.analysis {
+            if a.position() != range.start || !is_shard {
+                return Err(TraceError::BadShardRanges {
+                    steps: self.trace.steps.len(),
+                });
+            }
+            a.release_before(range.start.saturating_sub(1));
+            a.checkpoint();
+            a.advance_to(range.end)?;
+        }
+        self.generate_padded(range, padding)
     }
 }
 

@@ -84,6 +84,10 @@ pub struct DeviceArgs {
     /// number, or `all` (every shard of a subblock generated at once). The proof is the same.
     #[arg(long, default_value = "auto", value_parser = parse_shards_in_flight)]
     pub shards_in_flight: slotproof::ShardsInFlight,
+    /// Analyse each subblock whole before its first shard (default, with shards streamed: shard
+    /// by shard as they are generated, holding one shard's analysis; the proof is the same).
+    #[arg(long)]
+    pub no_stream: bool,
     /// Aggregate after every shard is proven (default: a shard's leaf is proven as soon as its
     /// shard proof exists, an internal node as soon as both children are; the proof is the
     /// same).
@@ -114,6 +118,7 @@ impl Default for DeviceArgs {
             device_memory_budget: None,
             no_overlap: false,
             shards_in_flight: slotproof::ShardsInFlight::Auto,
+            no_stream: false,
             aggregate_after: false,
         }
     }
@@ -136,6 +141,7 @@ impl DeviceArgs {
             .device_memory_budget(self.device_memory_budget)
             .overlap_tracegen(!self.no_overlap)
             .shards_in_flight(self.shards_in_flight)
+            .stream_trace(!self.no_stream)
             .aggregate(aggregate && !self.aggregate_after))
     }
 }

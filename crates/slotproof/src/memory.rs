@@ -288,7 +288,15 @@ fn generate_for_menu<F: PrimeField32>(
     range: Range<usize>,
     subblock: usize,
 ) -> Result<MenuShard<F>, ProveError> {
-    match stream.generate_padded(range, &Padding::Menu) {
+    menu_shard(stream.generate_padded(range, &Padding::Menu), subblock)
+}
+
+/// A shard generated with [`Padding::Menu`], or the natural heights of one that fits no shape.
+fn menu_shard<F>(
+    generated: Result<Shard<F>, TraceError>,
+    subblock: usize,
+) -> Result<MenuShard<F>, ProveError> {
+    match generated {
         Ok(shard) => Ok(Ok(shard)),
         Err(TraceError::NoShapeFits { natural, .. }) => Ok(Err(*natural)),
         Err(e) => Err(ProveError::TraceGeneration {
@@ -517,7 +525,9 @@ pub(crate) struct FittedShard<F> {
 
 /// A subblock's shards, generated and fitted one at a time in proof order: the same shards as
 /// [`fit_subblock`] (a shard over the budget is replaced by its parts, each checked again),
-/// holding only the one being generated.
+/// holding only the one being generated. With `incremental` the subblock is analysed shard by
+/// shard as they are generated ([`ShardStream::incremental`]), so only the current shard's
+/// analysis is held, not the subblock's.
 pub(crate) struct SubblockShards<'a> {
     subblock: usize,
     trace: &'a SubblockTrace,
@@ -538,13 +548,19 @@ impl<'a> SubblockShards<'a> {
         max_rows: usize,
         budget: Option<u64>,
         settings: FriSettings,
+        incremental: bool,
     ) -> Result<Self, ProveError> {
         let tracegen = |e: slotproof_air::TraceError| ProveError::TraceGeneration {
             subblock,
             reason: e.to_string(),
         };
         let ranges = plan_shards(trace, max_rows).map_err(tracegen)?;
-        let stream = ShardStream::new(trace, &ranges).map_err(tracegen)?;
+        let stream = if incremental {
+            ShardStream::incremental(trace, &ranges)
+        } else {
+            ShardStream::new(trace, &ranges)
+        }
+        .map_err(tracegen)?;
         Ok(Self {
             subblock,
             trace,
@@ -568,8 +584,10 @@ impl<'a> SubblockShards<'a> {
             reason: e.to_string(),
         };
         while let Some((range, cut_to_fit)) = self.todo.pop_front() {
-            let shard: MenuShard<F> =
-                generate_for_menu(&self.stream, range.clone(), self.subblock)?;
+            let shard: MenuShard<F> = menu_shard(
+                self.stream.next_padded(range.clone(), &Padding::Menu),
+                self.subblock,
+            )?;
             let planned = match &shard {
                 Ok(s) => {
                     let planner = planner_of(planner, s, self.settings)?;
@@ -617,6 +635,7 @@ impl<'a> SubblockShards<'a> {
 mod tests {
     use std::sync::OnceLock;
 
+    use p3_field::PrimeCharacteristicRing;
     use slotproof_air::shape::{SHARD_SHAPES, smallest_fitting};
     use slotproof_air::shard::BYTECODE;
     use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
@@ -634,7 +653,29 @@ mod tests {
         fixture_trace("keccak", 0)
     }
 
-    /// Ranges and shapes of a subblock's shards, fitted at once and streamed (which must agree).
+    /// Every shard of `trace` streamed (analysed whole or shard by shard), in order.
+    fn streamed(
+        trace: &SubblockTrace,
+        max_rows: usize,
+        budget: Option<u64>,
+        incremental: bool,
+    ) -> Vec<FittedShard<KoalaBear>> {
+        let planner = OnceLock::new();
+        let mut stream = SubblockShards::new(
+            0,
+            trace,
+            max_rows,
+            budget,
+            FriSettings::DEFAULT,
+            incremental,
+        )
+        .unwrap();
+        std::iter::from_fn(|| stream.next::<KoalaBear>(&planner).unwrap()).collect()
+    }
+
+    /// Ranges and shapes of a subblock's shards, fitted at once and streamed (which must agree);
+    /// streamed with the subblock analysed whole and shard by shard, the shards' tables and
+    /// public values are the same, so their proofs are.
     fn fitted_both_ways(
         trace: &SubblockTrace,
         max_rows: usize,
@@ -651,18 +692,98 @@ mod tests {
             .zip(&at_once.cut_to_fit)
             .map(|((s, p), &c)| (s.steps.clone(), s.shape, p.peak, c))
             .collect();
-        let mut stream = SubblockShards::new(0, trace, max_rows, budget, settings).unwrap();
-        let mut streamed = Vec::new();
-        while let Some(f) = stream.next::<KoalaBear>(&planner).unwrap() {
-            streamed.push((
-                f.shard.steps.clone(),
-                f.shard.shape,
-                f.plan.peak,
-                f.cut_to_fit,
-            ));
-        }
-        assert_eq!(streamed, at_once);
+        let whole = streamed(trace, max_rows, budget, false);
+        let summary: Vec<_> = whole
+            .iter()
+            .map(|f| {
+                (
+                    f.shard.steps.clone(),
+                    f.shard.shape,
+                    f.plan.peak,
+                    f.cut_to_fit,
+                )
+            })
+            .collect();
+        assert_eq!(summary, at_once);
+        assert_same_shards(&whole, &streamed(trace, max_rows, budget, true));
         at_once
+    }
+
+    /// The same shards: steps, tables, public values, shape and plan.
+    fn assert_same_shards(a: &[FittedShard<KoalaBear>], b: &[FittedShard<KoalaBear>]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x.shard.steps, y.shard.steps);
+            assert_eq!(x.shard.shape, y.shard.shape);
+            assert_eq!(x.cut_to_fit, y.cut_to_fit);
+            assert_eq!(x.plan.peak, y.plan.peak);
+            assert!(
+                x.shard.public_values == y.shard.public_values,
+                "{:?}",
+                x.shard.steps
+            );
+            assert!(x.shard.traces == y.shard.traces, "{:?}", x.shard.steps);
+        }
+    }
+
+    /// Cuts inside transactions and calls (small shards of the mixed block: stack items,
+    /// suspended calls and memory carried across): each subblock analysed shard by shard gives
+    /// the shards of the subblock analysed whole.
+    #[test]
+    fn shards_analysed_shard_by_shard_are_the_shards_analysed_whole() {
+        let path = format!("{}/../../fixtures/mixed.json", env!("CARGO_MANIFEST_DIR"));
+        let input = BlockInput::from_path(&path).unwrap();
+        let exec = execute_block(&input, &ExecuteOptions::default()).unwrap();
+        let mut carried = 0;
+        for sub in exec.subblocks.iter().filter(|s| !s.trace.steps.is_empty()) {
+            let whole = streamed(&sub.trace, 1 << 10, None, false);
+            carried += whole
+                .iter()
+                .filter(|f| f.shard.cpu_public.first_entry == KoalaBear::ONE)
+                .count();
+            assert_same_shards(&whole, &streamed(&sub.trace, 1 << 10, None, true));
+        }
+        assert!(carried >= 3, "{carried} shards start inside a context");
+    }
+
+    /// A trace whose stack does not replay (one recorded stack word changed, in a later shard)
+    /// is the same typed error analysed whole or shard by shard; shard by shard, the shards
+    /// before it are generated first.
+    #[test]
+    fn a_malformed_trace_is_the_same_typed_error_analysed_shard_by_shard() {
+        let mut trace = fixture_trace("mixed", 1);
+        let step = trace.steps.len() * 3 / 4;
+        let k = (step..trace.steps.len())
+            .find(|&i| trace.steps[i].reads > 0)
+            .unwrap();
+        trace.stack_words[trace.steps[k].stack_words as usize].0[0] ^= 1;
+        // How many shards were generated before the error, and the error.
+        let error = |incremental: bool| -> (usize, ProveError) {
+            let planner = OnceLock::new();
+            let settings = FriSettings::DEFAULT;
+            let mut stream =
+                match SubblockShards::new(0, &trace, 1 << 10, None, settings, incremental) {
+                    Ok(stream) => stream,
+                    Err(e) => return (0, e),
+                };
+            let mut generated = 0;
+            loop {
+                match stream.next::<KoalaBear>(&planner) {
+                    Ok(Some(_)) => generated += 1,
+                    Ok(None) => panic!("the malformed trace was accepted"),
+                    Err(e) => return (generated, e),
+                }
+            }
+        };
+        let (before_whole, whole) = error(false);
+        let (before_incremental, incremental) = error(true);
+        assert!(
+            matches!(whole, ProveError::TraceGeneration { subblock: 0, .. }),
+            "{whole}"
+        );
+        assert_eq!(incremental.to_string(), whole.to_string());
+        assert_eq!(before_whole, 0);
+        assert!(before_incremental > 0);
     }
 
     #[test]
@@ -709,19 +830,23 @@ mod tests {
             assert_eq!(smallest_fitting(&s.natural_log_heights), Some(shape));
             assert!(SHARD_SHAPES[shape].fits(&s.natural_log_heights));
         }
-        // The streaming path cuts the same way.
-        let mut stream = SubblockShards::new(0, &trace, max_rows, None, settings).unwrap();
-        let mut streamed = Vec::new();
-        while let Some(f) = stream.next::<KoalaBear>(&planner).unwrap() {
-            assert!(f.cut_to_fit);
-            streamed.push((f.shard.steps.clone(), f.shard.shape));
-        }
+        // The streaming path cuts the same way, with the subblock analysed whole or shard by
+        // shard (each re-cut goes back to the shard's start), into the same shards.
+        let whole = streamed(&trace, max_rows, None, false);
+        let streamed_steps: Vec<_> = whole
+            .iter()
+            .map(|f| {
+                assert!(f.cut_to_fit);
+                (f.shard.steps.clone(), f.shard.shape)
+            })
+            .collect();
         let at_once: Vec<_> = fitted
             .shards
             .iter()
             .map(|s| (s.steps.clone(), s.shape))
             .collect();
-        assert_eq!(streamed, at_once);
+        assert_eq!(streamed_steps, at_once);
+        assert_same_shards(&whole, &streamed(&trace, max_rows, None, true));
     }
 
     #[test]

@@ -15,7 +15,10 @@
 //! shards are generated at once, subblocks in parallel, roughly in order, and published strictly
 //! in order: a subblock that finishes before an earlier one waits until that one is published,
 //! so shard indices, and the proof, do not depend on timing. The shards, and so the proof
-//! bytes, are the same either way.
+//! bytes, are the same either way. Streaming also analyses each subblock shard by shard as its
+//! shards are generated (`ShardStream::incremental`; off with
+//! [`crate::BlockProverBuilder::stream_trace`]), so the analysis' per-step data is held for the
+//! current shard only, not for the subblock.
 //!
 //! With aggregation the queue also holds the aggregation tree's node jobs
 //! ([`crate::tree_jobs`]): a lane that finishes a shard queues its leaf, one that finishes a node
@@ -232,6 +235,9 @@ pub(crate) struct ShardSource<'a> {
     /// With overlap: at most this many shards generated and not yet proven (streaming); `None`:
     /// every subblock's shards generated at once.
     pub(crate) shards_in_flight: Option<usize>,
+    /// With a bound on the shards in flight: analyse each subblock shard by shard as its shards
+    /// are generated, holding one shard's analysis instead of the subblock's (the same shards).
+    pub(crate) incremental_analysis: bool,
 }
 
 impl ShardSource<'_> {
@@ -289,8 +295,14 @@ impl ShardSource<'_> {
                     continue;
                 }
                 let binding = shard_binding::<F>(&self.block, &self.subblocks[i]);
-                let mut shards =
-                    SubblockShards::new(i, &sub.trace, self.max_rows, self.budget, self.settings)?;
+                let mut shards = SubblockShards::new(
+                    i,
+                    &sub.trace,
+                    self.max_rows,
+                    self.budget,
+                    self.settings,
+                    self.incremental_analysis,
+                )?;
                 loop {
                     if !queue.reserve(limit) {
                         return Ok(());
@@ -751,6 +763,7 @@ mod tests {
             budget: None,
             settings: FriSettings::DEFAULT,
             shards_in_flight: Some(1),
+            incremental_analysis: true,
         };
         // Lanes made without recursion provers: the first leaf job fails.
         let lanes = <slotproof_prover::KoalaBear as BackendField>::lanes(

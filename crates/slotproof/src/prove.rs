@@ -166,6 +166,7 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
         budget: prover.shard_budget()?,
         settings,
         shards_in_flight: None,
+        incremental_analysis: prover.stream_trace,
     };
     let lanes = F::lanes(
         &prover.backend,
@@ -202,6 +203,7 @@ pub struct BlockProver {
     profile_kernels: bool,
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
+    stream_trace: bool,
     aggregate: bool,
     device: DevicePool,
 }
@@ -280,6 +282,7 @@ pub struct BlockProverBuilder {
     profile_kernels: bool,
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
+    stream_trace: bool,
     aggregate: bool,
 }
 
@@ -298,6 +301,7 @@ impl Default for BlockProverBuilder {
             profile_kernels: false,
             overlap_tracegen: true,
             shards_in_flight: ShardsInFlight::Auto,
+            stream_trace: true,
             aggregate: false,
         }
     }
@@ -367,6 +371,18 @@ impl BlockProverBuilder {
         self
     }
 
+    /// With shards streamed (a bound on the shards in flight, overlapped trace generation):
+    /// analyse each subblock shard by shard as its shards are generated (the default), so that
+    /// the analysis' per-step data is held for the shard being generated only, not for the
+    /// whole subblock. Off: each subblock is analysed whole before its first shard. The shards,
+    /// and so the proof bytes, are the same either way. The executor still records a
+    /// subblock's whole trace before its first shard (a shard is bound to its subblock's claim,
+    /// known only at the subblock's end).
+    pub fn stream_trace(mut self, on: bool) -> Self {
+        self.stream_trace = on;
+        self
+    }
+
     /// Also aggregate the shard proofs into one root proof ([`ProvedBlock::aggregated`], what
     /// block proof v3 holds), overlapped with shard proving: a shard's leaf is proven as soon as
     /// its shard proof exists and an internal node as soon as both its children do, on the
@@ -389,6 +405,7 @@ impl BlockProverBuilder {
             profile_kernels: self.profile_kernels,
             overlap_tracegen: self.overlap_tracegen,
             shards_in_flight: self.shards_in_flight,
+            stream_trace: self.stream_trace,
             aggregate: self.aggregate,
             device: DevicePool::new(self.profile_kernels),
         }
@@ -540,6 +557,11 @@ impl BlockProver {
     /// The bound on shards in flight (see [`BlockProverBuilder::shards_in_flight`]).
     pub fn shards_in_flight(&self) -> ShardsInFlight {
         self.shards_in_flight
+    }
+
+    /// Whether subblocks are analysed shard by shard (see [`BlockProverBuilder::stream_trace`]).
+    pub fn streams_trace(&self) -> bool {
+        self.stream_trace
     }
 
     /// Whether shard proofs are aggregated (see [`BlockProverBuilder::aggregate`]).

@@ -1,6 +1,7 @@
 //! Giant transactions: a generated block of one transaction looping MULMOD, proven with shards
 //! cut inside the transaction, and the same proof bytes whether shards are streamed (a bounded
-//! number in flight) or every shard of the subblock is generated at once. Runs on the CPU.
+//! number in flight) or every shard of the subblock is generated at once, and whether the
+//! subblock is analysed shard by shard (streamed, the default) or whole. Runs on the CPU.
 
 use slotproof::executor::BlockInput;
 use slotproof::executor::generate::{GiantKind, fixture_text, generate_giant};
@@ -13,10 +14,20 @@ fn giant_block() -> BlockInput {
 }
 
 fn prove(input: &BlockInput, in_flight: ShardsInFlight, budget: Option<u64>) -> ProvedBlock {
+    prove_streamed(input, in_flight, budget, true)
+}
+
+fn prove_streamed(
+    input: &BlockInput,
+    in_flight: ShardsInFlight,
+    budget: Option<u64>,
+    stream: bool,
+) -> ProvedBlock {
     BlockProver::builder()
         .max_shard_rows(1 << 11)
         .shards_in_flight(in_flight)
         .device_memory_budget(budget)
+        .stream_trace(stream)
         .build()
         .prove(input)
         .unwrap()
@@ -41,6 +52,10 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
     // Every shard of the subblock generated at once (as before streaming): the same bytes.
     let whole = prove(&input, ShardsInFlight::Unbounded, None);
     assert!(whole.proof.to_bytes().unwrap() == bytes);
+    // Shards streamed, the subblock analysed whole before the first (`--no-stream`): the same
+    // bytes as analysed shard by shard.
+    let analysed_whole = prove_streamed(&input, ShardsInFlight::AtMost(1), None, false);
+    assert!(analysed_whole.proof.to_bytes().unwrap() == bytes);
     assert_eq!(
         streamed
             .shards

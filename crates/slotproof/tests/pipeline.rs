@@ -60,6 +60,8 @@ fn check_progress(events: &[Progress], shards: usize, overlap: bool) {
     assert_eq!(proven, (0..shards).collect::<Vec<_>>());
 }
 
+/// Overlapped, shards are streamed and each subblock analysed shard by shard; sequential, every
+/// subblock is analysed whole first: the same bytes either way.
 #[test]
 fn overlapped_and_sequential_trace_generation_give_the_same_proof() {
     let (overlapped, events) = prove(true, None);
@@ -135,4 +137,36 @@ fn a_budget_under_the_smallest_shape_stops_the_pipeline_with_a_typed_error() {
             other.map(|p| p.0.shards.len())
         ),
     }
+}
+
+/// The mixed fixture (several subblocks, calls, memory): with its subblocks analysed shard by
+/// shard as shards are streamed (the default) or whole before their first shard
+/// (`stream_trace(false)`), the same proof bytes. Two proofs of the whole block take minutes in
+/// the test profile, so it is ignored by default (run it with `--ignored`); by default the same
+/// equality is checked on the shards' tables and public values (`memory::tests::
+/// shards_analysed_shard_by_shard_are_the_shards_analysed_whole`, the mixed block in 1,024-step
+/// shards), on the token block's proof bytes (overlapped, so streamed and analysed shard by
+/// shard, against sequential, analysed whole: the test above) and on a giant transaction's
+/// (`tests/giant.rs`).
+#[test]
+#[ignore = "proves the mixed block twice (minutes): cargo test --test pipeline -- --ignored"]
+fn subblocks_analysed_shard_by_shard_or_whole_give_the_same_proof() {
+    let input = BlockInput::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/mixed.json"
+    ))
+    .unwrap();
+    let prove = |stream: bool| {
+        let proved = BlockProver::builder()
+            .max_shard_rows(1 << 12)
+            .stream_trace(stream)
+            .build()
+            .prove(&input)
+            .unwrap();
+        assert!(proved.shards.len() > proved.proof.subblocks.len());
+        proved.proof.to_bytes().unwrap()
+    };
+    let streamed = prove(true);
+    assert!(streamed == prove(false));
+    verify_block_proof(&streamed).unwrap();
 }

@@ -49,18 +49,59 @@ pub struct StepAux {
 }
 
 /// The subblock seen by the CPU: per-step context data and the stack/resume state at the
-/// boundaries of the requested shards.
-#[derive(Clone, Debug)]
+/// boundaries of the requested shards. A whole analysis ([`analyze`]) holds every step's; an
+/// [`Analyzer`] holds those of the steps it analysed and has not released yet.
+#[derive(Clone, Debug, Default)]
 pub struct SubblockAnalysis {
-    pub aux: Vec<StepAux>,
+    pub aux: StepAuxes,
     /// For each shard boundary `b` (the shard starts), the tokens alive there.
     pub alive_stack: HashMap<usize, Vec<StackToken>>,
     pub alive_resume: HashMap<usize, Vec<ResumeToken>>,
     /// Stack tokens discarded when their context ended, by step.
     pub discarded: Vec<(usize, StackToken)>,
     /// For each shard boundary, the memory of the contexts that run again
-    /// (`chips::memory::trace::images_at`).
+    /// (`chips::memory::trace::ImageReplay`).
     pub memory_before: HashMap<usize, crate::chips::memory::trace::MemoryImage>,
+}
+
+/// The [`StepAux`] of the steps `start..start + len` (indexed by subblock step).
+#[derive(Clone, Debug, Default)]
+pub struct StepAuxes {
+    start: usize,
+    items: Vec<StepAux>,
+}
+
+impl StepAuxes {
+    /// The steps held.
+    pub fn steps(&self) -> core::ops::Range<usize> {
+        self.start..self.start + self.items.len()
+    }
+
+    fn push(&mut self, a: StepAux) {
+        self.items.push(a);
+    }
+
+    /// Forget the steps before `step`.
+    fn release_before(&mut self, step: usize) {
+        let n = step.saturating_sub(self.start).min(self.items.len());
+        self.items.drain(..n);
+        self.start += n;
+    }
+
+    /// Forget the steps from `step` on.
+    fn truncate(&mut self, step: usize) {
+        self.items.truncate(step.saturating_sub(self.start));
+    }
+}
+
+impl core::ops::Index<usize> for StepAuxes {
+    type Output = StepAux;
+
+    /// Step `i`'s; trace generation asks only for the steps of the shard being generated (and
+    /// the one before it), which its analysis holds.
+    fn index(&self, i: usize) -> &StepAux {
+        &self.items[i - self.start]
+    }
 }
 
 /// The words a step's row holds: consumed items and the pushed item (AIR order, see columns).
@@ -124,60 +165,220 @@ fn push_immediate(code: &[u8], pc: usize, n: usize) -> Word {
     Word(w)
 }
 
+/// Analyses every step of `trace`, keeping the state at `boundaries` (shard starts and the
+/// subblock's end).
 pub fn analyze(
     trace: &SubblockTrace,
     boundaries: &[usize],
 ) -> Result<SubblockAnalysis, TraceError> {
-    let steps = &trace.steps;
-    let mut dense: HashMap<u32, u32> = HashMap::new();
-    let ctx_of: Vec<u32> = steps
-        .iter()
-        .map(|s| {
+    let mut analyzer = Analyzer::new(trace, boundaries)?;
+    analyzer.advance_to(trace.steps.len())?;
+    Ok(analyzer.out)
+}
+
+/// What is known of every context before the pass: found by a cheap first pass, so that the
+/// analysis itself needs no step after the one it analyses but the next.
+#[derive(Debug)]
+struct Contexts {
+    /// Recorded context -> dense id (in order of first step).
+    dense: HashMap<u32, u32>,
+    /// Whether each context ends successfully (its last step is STOP, RETURN or SELFDESTRUCT).
+    ends_ok: Vec<bool>,
+    /// Each context's last step.
+    last_step: Vec<usize>,
+}
+
+impl Contexts {
+    fn of(trace: &SubblockTrace) -> Result<Self, TraceError> {
+        let mut dense: HashMap<u32, u32> = HashMap::new();
+        let mut ends_ok = Vec::new();
+        let mut last_step = Vec::new();
+        for (i, s) in trace.steps.iter().enumerate() {
             let next = dense.len() as u32;
-            *dense.entry(s.context).or_insert(next)
-        })
-        .collect();
-    // The call-context table range-checks context ids as u16 values.
-    if dense.len() > 1 << 16 {
-        return Err(TraceError::TooManyContexts {
-            contexts: dense.len(),
-        });
-    }
-    // Whether each context ends successfully (its last step is STOP, RETURN or SELFDESTRUCT).
-    let mut ends_ok = vec![false; dense.len()];
-    for (s, &c) in steps.iter().zip(&ctx_of) {
-        ends_ok[c as usize] = ends_successfully(s.status, s.opcode);
-    }
-    let mut seen = vec![false; dense.len()];
-    let mut calls = vec![0u32; dense.len()];
-    let mut msize = vec![0u32; dense.len()];
-    let mut stacks: Vec<Vec<StackToken>> = vec![Vec::new(); dense.len()];
-    let mut outstanding: HashMap<u32, ResumeToken> = HashMap::new();
-    let mut aux = Vec::with_capacity(steps.len());
-    let mut alive_stack = HashMap::new();
-    let mut alive_resume = HashMap::new();
-    let mut discarded = Vec::new();
-    let mut nctx = 0u32;
-    let snapshot = |stacks: &Vec<Vec<StackToken>>, outstanding: &HashMap<u32, ResumeToken>| {
-        let st: Vec<StackToken> = stacks.iter().flatten().copied().collect();
-        let mut rs: Vec<ResumeToken> = outstanding.values().copied().collect();
-        rs.sort_unstable();
-        (st, rs)
-    };
-    for (i, s) in steps.iter().enumerate() {
-        if boundaries.contains(&i) {
-            let (st, rs) = snapshot(&stacks, &outstanding);
-            alive_stack.insert(i, st);
-            alive_resume.insert(i, rs);
+            let c = *dense.entry(s.context).or_insert(next) as usize;
+            if c == ends_ok.len() {
+                ends_ok.push(false);
+                last_step.push(0);
+            }
+            ends_ok[c] = ends_successfully(s.status, s.opcode);
+            last_step[c] = i;
         }
+        // The call-context table range-checks context ids as u16 values.
+        if dense.len() > 1 << 16 {
+            return Err(TraceError::TooManyContexts {
+                contexts: dense.len(),
+            });
+        }
+        Ok(Self {
+            dense,
+            ends_ok,
+            last_step,
+        })
+    }
+
+    /// The dense id of step `i`'s context (every step's is known).
+    fn ctx(&self, trace: &SubblockTrace, i: usize) -> u32 {
+        self.dense[&trace.steps[i].context]
+    }
+}
+
+/// What the pass carries from one step to the next. Cloned at a shard's start, so that the
+/// analysis can go back there when the shard is re-cut.
+#[derive(Clone, Debug, Default)]
+struct PassState {
+    /// The next step to analyse.
+    next: usize,
+    seen: Vec<bool>,
+    calls: Vec<u32>,
+    msize: Vec<u32>,
+    stacks: Vec<Vec<StackToken>>,
+    outstanding: HashMap<u32, ResumeToken>,
+    nctx: u32,
+    /// The previous step's context and whether the next step continued it.
+    prev: Option<(u32, bool)>,
+    memory: crate::chips::memory::trace::ImageReplay,
+}
+
+/// The subblock's analysis as one pass over its steps that can stop at any step and go on
+/// later: [`analyze`] runs it over the whole subblock at once; a stream of shards runs it shard
+/// by shard ([`Analyzer::advance_to`]), carrying the stacks, suspended calls, memory sizes and
+/// live memory of every context across each stop, and releases the steps of shards already
+/// generated ([`Analyzer::release_before`]), so that it holds one shard's steps, not the
+/// subblock's. Either way every step's [`StepAux`] and every boundary's state are the same.
+#[derive(Debug)]
+pub struct Analyzer<'t> {
+    trace: &'t SubblockTrace,
+    contexts: Contexts,
+    writes: crate::chips::memory::trace::WritesByStep<'t>,
+    /// Shard starts and the subblock's end, sorted.
+    boundaries: Vec<usize>,
+    state: PassState,
+    /// The state at a step the pass may go back to ([`Analyzer::checkpoint`]).
+    checkpoint: Option<PassState>,
+    out: SubblockAnalysis,
+}
+
+impl<'t> Analyzer<'t> {
+    /// A pass over `trace` about to analyse its first step, keeping the state at `boundaries`.
+    pub fn new(trace: &'t SubblockTrace, boundaries: &[usize]) -> Result<Self, TraceError> {
+        let contexts = Contexts::of(trace)?;
+        let writes = crate::chips::memory::trace::writes_by_step(trace, &(0..trace.steps.len()))?;
+        let n = contexts.ends_ok.len();
+        let mut boundaries = boundaries.to_vec();
+        boundaries.sort_unstable();
+        boundaries.dedup();
+        Ok(Self {
+            trace,
+            contexts,
+            writes,
+            boundaries,
+            state: PassState {
+                seen: vec![false; n],
+                calls: vec![0; n],
+                msize: vec![0; n],
+                stacks: vec![Vec::new(); n],
+                ..PassState::default()
+            },
+            checkpoint: None,
+            out: SubblockAnalysis::default(),
+        })
+    }
+
+    /// The analysis of the steps analysed and not released.
+    pub fn analysis(&self) -> &SubblockAnalysis {
+        &self.out
+    }
+
+    /// The next step to analyse.
+    pub fn position(&self) -> usize {
+        self.state.next
+    }
+
+    /// Also keep the state at these steps (not before the next step to analyse).
+    pub fn add_boundaries(&mut self, more: impl IntoIterator<Item = usize>) {
+        self.boundaries.extend(more);
+        self.boundaries.sort_unstable();
+        self.boundaries.dedup();
+    }
+
+    /// Remember the state here, to [`Self::rewind`] to it later.
+    pub fn checkpoint(&mut self) {
+        self.checkpoint = Some(self.state.clone());
+    }
+
+    /// Go back to the last checkpoint (forgetting what was analysed after it); `false` if there
+    /// is none at `step`.
+    pub fn rewind(&mut self, step: usize) -> bool {
+        match &self.checkpoint {
+            Some(c) if c.next == step => {
+                self.state = c.clone();
+                self.out.aux.truncate(step);
+                self.out.discarded.retain(|(s, _)| *s < step);
+                self.out.alive_stack.retain(|&b, _| b <= step);
+                self.out.alive_resume.retain(|&b, _| b <= step);
+                self.out.memory_before.retain(|&b, _| b <= step);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Forget the analysis of the steps before `step` (and the state at boundaries before it).
+    pub fn release_before(&mut self, step: usize) {
+        self.out.aux.release_before(step);
+        self.out.discarded.retain(|(s, _)| *s >= step);
+        self.out.alive_stack.retain(|&b, _| b >= step);
+        self.out.alive_resume.retain(|&b, _| b >= step);
+        self.out.memory_before.retain(|&b, _| b >= step);
+    }
+
+    /// Analyse the steps up to `end` (exclusive), keeping the state at every boundary up to and
+    /// including `end`.
+    pub fn advance_to(&mut self, end: usize) -> Result<(), TraceError> {
+        let end = end.min(self.trace.steps.len());
+        loop {
+            let i = self.state.next;
+            if self.boundaries.binary_search(&i).is_ok() && !self.out.alive_stack.contains_key(&i) {
+                self.snapshot(i);
+            }
+            if i >= end {
+                return Ok(());
+            }
+            self.step(i)?;
+        }
+    }
+
+    /// The tokens alive and the live memory at boundary `b` (the next step to analyse).
+    fn snapshot(&mut self, b: usize) {
+        let st: Vec<StackToken> = self.state.stacks.iter().flatten().copied().collect();
+        let mut rs: Vec<ResumeToken> = self.state.outstanding.values().copied().collect();
+        rs.sort_unstable();
+        self.out.alive_stack.insert(b, st);
+        self.out.alive_resume.insert(b, rs);
+        let (trace, contexts) = (self.trace, &self.contexts);
+        let image = self.state.memory.image_at(
+            &self.writes,
+            b,
+            |step| contexts.ctx(trace, step),
+            &contexts.last_step,
+        );
+        self.out.memory_before.insert(b, image);
+    }
+
+    /// Analyse step `i` (the next one).
+    fn step(&mut self, i: usize) -> Result<(), TraceError> {
+        let trace = self.trace;
+        let steps = &trace.steps;
+        let st = &mut self.state;
+        let s = &steps[i];
         if s.gas_before >= MAX_GAS || s.gas_after >= MAX_GAS {
             return Err(TraceError::GasTooLarge { step: i });
         }
-        let ctx = ctx_of[i];
-        let fresh = !seen[ctx as usize];
-        seen[ctx as usize] = true;
+        let ctx = self.contexts.ctx(trace, i);
+        let fresh = !st.seen[ctx as usize];
+        st.seen[ctx as usize] = true;
         let ok = s.status == STEP_OK;
-        let cont = i + 1 < steps.len() && ctx_of[i + 1] == ctx;
+        let cont = i + 1 < steps.len() && self.contexts.ctx(trace, i + 1) == ctx;
         let p = props_of(s.opcode);
         if cont && (!ok || p.is_term == 1) {
             return Err(TraceError::Inconsistent {
@@ -186,7 +387,11 @@ pub fn analyze(
             });
         }
         let suspend = ok && p.is_call == 1 && !cont && i + 1 < steps.len();
-        let callee = if suspend { ctx_of[i + 1] } else { 0 };
+        let callee = if suspend {
+            self.contexts.ctx(trace, i + 1)
+        } else {
+            0
+        };
         let code_id =
             *trace
                 .context_code
@@ -202,20 +407,20 @@ pub fn analyze(
             cont,
             suspend,
             callee,
-            nctx,
+            nctx: st.nctx,
             ts_old: [0; MAX_POPS],
             halt: classify(trace, i, &trace.codes[code_id as usize].1)?,
-            callee_ok: suspend && ends_ok[callee as usize],
+            callee_ok: suspend && self.contexts.ends_ok[callee as usize],
             resumed_ok: false,
-            ncalls: calls[ctx as usize],
-            mw: msize[ctx as usize],
-            mw_next: msize[ctx as usize],
+            ncalls: st.calls[ctx as usize],
+            mw: st.msize[ctx as usize],
+            mw_next: st.msize[ctx as usize],
         };
         if ok {
             let (inp, out) = step_words(trace, i);
             a.mw_next = crate::chips::memory::trace::words_after(s.opcode, &inp, a.mw)
                 .ok_or(TraceError::MemoryTooLarge { step: i })?;
-            msize[ctx as usize] = a.mw_next;
+            st.msize[ctx as usize] = a.mw_next;
             if s.opcode == opcodes::MSIZE && out != small(a.mw as u64 * 32) {
                 return Err(TraceError::Inconsistent {
                     step: i,
@@ -224,10 +429,10 @@ pub fn analyze(
             }
         }
         if ok && p.is_call == 1 {
-            calls[ctx as usize] += 1;
+            st.calls[ctx as usize] += 1;
             // The call-context table holds call counts below 2^24 (a call costs at least 100
             // gas, so a context with a gas below 2^30 makes fewer).
-            if calls[ctx as usize] >= 1 << 24 {
+            if st.calls[ctx as usize] >= 1 << 24 {
                 return Err(TraceError::Inconsistent {
                     step: i,
                     what: "more calls in one context than its gas allows",
@@ -235,12 +440,12 @@ pub fn analyze(
             }
         }
         if fresh {
-            nctx += 1;
+            st.nctx += 1;
         }
         // A resumption consumes the resume token of its context.
-        let starts = i == 0 || !aux.last().map(|p: &StepAux| p.cont).unwrap_or(false);
+        let starts = i == 0 || !st.prev.map(|(_, cont)| cont).unwrap_or(false);
         if starts && !fresh {
-            let prev_ctx = aux.last().map(|p: &StepAux| p.ctx).unwrap_or(0);
+            let prev_ctx = st.prev.map(|(c, _)| c).unwrap_or(0);
             a.resumed_ok = i > 0 && ends_successfully(steps[i - 1].status, steps[i - 1].opcode);
             let expected = [
                 ctx,
@@ -252,14 +457,14 @@ pub fn analyze(
                 a.ncalls,
                 a.mw,
             ];
-            if outstanding.remove(&ctx) != Some(expected) {
+            if st.outstanding.remove(&ctx) != Some(expected) {
                 return Err(TraceError::Inconsistent {
                     step: i,
                     what: "a context resumes where it did not suspend",
                 });
             }
         }
-        let stack = &mut stacks[ctx as usize];
+        let stack = &mut st.stacks[ctx as usize];
         if stack.len() != s.stack_len as usize {
             return Err(TraceError::Inconsistent {
                 step: i,
@@ -349,7 +554,7 @@ pub fn analyze(
         }
         if suspend {
             let sp_next = stack.len() as u32;
-            outstanding.insert(
+            st.outstanding.insert(
                 ctx,
                 [
                     ctx,
@@ -365,24 +570,14 @@ pub fn analyze(
         }
         if !cont && (!ok || p.is_term == 1) {
             for t in stack.drain(..) {
-                discarded.push((i, t));
+                self.out.discarded.push((i, t));
             }
         }
-        aux.push(a);
+        self.out.aux.push(a);
+        st.prev = Some((ctx, cont));
+        st.next = i + 1;
+        Ok(())
     }
-    if boundaries.contains(&steps.len()) {
-        let (st, rs) = snapshot(&stacks, &outstanding);
-        alive_stack.insert(steps.len(), st);
-        alive_resume.insert(steps.len(), rs);
-    }
-    let memory_before = crate::chips::memory::trace::images_at(trace, &ctx_of, boundaries)?;
-    Ok(SubblockAnalysis {
-        aux,
-        alive_stack,
-        alive_resume,
-        discarded,
-        memory_before,
-    })
 }
 
 /// Whether a context's last step ends it successfully (the caller's call result is then 1).

@@ -1,6 +1,6 @@
 //! Memory rows from the trace: the memory of every context is replayed once per subblock, from
 //! its start (every recorded write, in step order), and kept at each shard boundary
-//! ([`images_at`], part of the subblock's analysis); then every access of a shard's steps
+//! ([`ImageReplay`], part of the subblock's analysis); then every access of a shard's steps
 //! becomes a row (reads check the replayed content against the step's value), and every word
 //! the shard touches gets a bound row with its content at the shard's start and end.
 
@@ -214,11 +214,11 @@ fn replay(mem: &mut MemoryImage, ctx: u32, offset: u32, bytes: &[u8]) {
 }
 
 /// Recorded memory writes by step: (offset, bytes), each step's in recording order.
-type WritesByStep<'t> = BTreeMap<usize, Vec<(u32, &'t [u8])>>;
+pub(crate) type WritesByStep<'t> = BTreeMap<usize, Vec<(u32, &'t [u8])>>;
 
 /// The recorded memory writes of steps in `steps` (a call's output is recorded with its call
 /// step, after its callee's steps).
-fn writes_by_step<'t>(
+pub(crate) fn writes_by_step<'t>(
     trace: &'t SubblockTrace,
     steps: &Range<usize>,
 ) -> Result<WritesByStep<'t>, TraceError> {
@@ -242,34 +242,39 @@ fn writes_by_step<'t>(
     Ok(writes)
 }
 
-/// The memory of the contexts still running at or after each boundary `b`, as the
-/// writes of the steps before `b` leave it: one replay of the subblock's writes for all its
-/// shards. Words of contexts that never run again are dropped, as no later shard reads them.
-pub(crate) fn images_at(
-    trace: &SubblockTrace,
-    ctx_of_step: &[u32],
-    boundaries: &[usize],
-) -> Result<HashMap<usize, MemoryImage>, TraceError> {
-    let mut last_step: HashMap<u32, usize> = HashMap::new();
-    for (i, &c) in ctx_of_step.iter().enumerate() {
-        last_step.insert(c, i);
-    }
-    let writes = writes_by_step(trace, &(0..ctx_of_step.len()))?;
-    let mut image = MemoryImage::new();
-    let mut pending = writes.iter().peekable();
-    let mut sorted = boundaries.to_vec();
-    sorted.sort_unstable();
-    let mut images = HashMap::with_capacity(sorted.len());
-    for b in sorted {
-        while let Some((&step, ws)) = pending.next_if(|(step, _)| **step < b) {
-            for &(o, bytes) in ws {
-                replay(&mut image, ctx_of_step[step], o, bytes);
+/// The memory of the contexts still running at each shard start, replayed from the subblock's
+/// writes one boundary after the other (one replay for all its shards). Words of contexts that
+/// never run again are dropped, as no later shard reads them. Cloned at a shard's start so that
+/// the analysis can go back there to re-cut the shard.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ImageReplay {
+    image: MemoryImage,
+    /// The writes of the steps before this one are replayed.
+    replayed_to: usize,
+}
+
+impl ImageReplay {
+    /// The memory at boundary `b` (not before an earlier call's): the writes of the steps before
+    /// `b`, of the contexts whose last step (`last_step`, by dense context) is at or after `b`.
+    pub(crate) fn image_at(
+        &mut self,
+        writes: &WritesByStep<'_>,
+        b: usize,
+        ctx_of_step: impl Fn(usize) -> u32,
+        last_step: &[usize],
+    ) -> MemoryImage {
+        if b > self.replayed_to {
+            for (&step, ws) in writes.range(self.replayed_to..b) {
+                for &(o, bytes) in ws {
+                    replay(&mut self.image, ctx_of_step(step), o, bytes);
+                }
             }
+            self.replayed_to = b;
         }
-        image.retain(|(c, _), _| last_step.get(c).is_some_and(|&l| l >= b));
-        images.insert(b, image.clone());
+        self.image
+            .retain(|(c, _), _| last_step.get(*c as usize).is_some_and(|&l| l >= b));
+        self.image.clone()
     }
-    Ok(images)
 }
 
 impl MemoryRows {
