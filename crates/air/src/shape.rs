@@ -69,7 +69,7 @@ impl ShardShape {
 }
 
 // Columns: cpu, bytecode, opcode table, alu, bitwise, boundary, range u8, range u16, muldiv,
-// call context, memory.
+// call context, memory, calldata.
 const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
     ShardShape { log_heights }
 }
@@ -78,10 +78,10 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// that fits. Shapes 2 and 3 are not nested: a shard needing both a tall bytecode and a tall
 /// multiplication table fits neither and is cut. See the module docs for the measurements.
 pub const SHARD_SHAPES: [ShardShape; 4] = [
-    shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11]),
-    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13]),
-    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13]),
-    shape([16, 14, 8, 15, 16, 12, 8, 16, 16, 10, 13]),
+    shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9]),
+    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 11]),
+    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 11]),
+    shape([16, 14, 8, 15, 16, 12, 8, 16, 16, 10, 13, 11]),
 ];
 
 /// The index of the smallest shape of the menu a shard whose tables need `natural` log heights
