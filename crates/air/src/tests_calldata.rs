@@ -316,3 +316,174 @@ fn a_length_other_than_calldatasize_is_rejected() {
     u16_lookups(&mut s, 25, 1);
     rejected(&s, "length", false);
 }
+
+/// The u16 keys and byte pairs a calldata row looks up, as the AIR does.
+fn row_lookups(m: &CalldataCols<F>) -> (Vec<u32>, Vec<u32>) {
+    let u = |x: F| x.as_canonical_u32();
+    let on = |f: F| f == F::ONE;
+    let mut keys = Vec::new();
+    let mut pairs = Vec::new();
+    let real = on(m.is_word) || on(m.is_in) || on(m.is_big);
+    if real {
+        keys.extend([u(m.word_lo), u(m.word_hi) * 256]);
+    }
+    if on(m.full) || on(m.past) {
+        keys.extend([u(m.d_lo), u(m.d_hi) * 4]);
+    }
+    if on(m.is_word) {
+        keys.extend([u(m.len_lo), u(m.len_hi), u(m.len_hi) * 8, u(m.ctx)]);
+        pairs.extend((0..16).map(|k| u(m.a[2 * k + 1]) + 256 * u(m.a[2 * k])));
+    }
+    if on(m.more) {
+        keys.extend([u(m.g_lo), u(m.g_hi) * 4]);
+    }
+    if on(m.is_in) {
+        keys.push(u(m.off[1]) * 8);
+    }
+    if on(m.is_big) && !on(m.hi_nz) {
+        keys.push(u(m.off[1]).wrapping_sub(1 << 13));
+    }
+    (keys, pairs)
+}
+
+/// Adds `sign` times the row's range lookups to the u16 table's counts.
+fn recount(s: &mut Shard<F>, r: usize, sign: i32) {
+    let (keys, pairs) = row_lookups(row(s, r));
+    for k in keys {
+        u16_lookups(s, k, sign);
+    }
+    for p in pairs {
+        u16_pairs(s, p, sign);
+    }
+}
+
+/// The call-context row of (ctx, CALLDATASIZE).
+fn size_entry(
+    s: &mut Shard<F>,
+    ctx: F,
+) -> &mut crate::chips::call_context::columns::CallContextCols<F> {
+    use crate::chips::call_context::columns::NUM_CALL_CONTEXT_COLS as W;
+    let t = &mut s.traces[shard::CALL_CONTEXT].values;
+    let r = (0..t.len() / W)
+        .find(|&r| {
+            let m: &crate::chips::call_context::columns::CallContextCols<F> =
+                t[r * W..(r + 1) * W].borrow();
+            m.ctx == ctx && m.opcode == F::from_u8(opcodes::CALLDATASIZE) && m.is_real == F::ONE
+        })
+        .expect("the CALLDATASIZE entry");
+    t[r * W..(r + 1) * W].borrow_mut()
+}
+
+#[test]
+fn a_second_row_of_a_word_is_rejected() {
+    let mut s = shard_of_all();
+    // Word 1 of the driver is read by several loads: give one of them a second, identical row
+    // right after the first. Everything balances; only the keys' strict order is broken.
+    let r = word_row(&s, 1);
+    assert!(row(&s, r).mult.as_canonical_u32() >= 2);
+    let n = rows(&s);
+    assert_eq!(row(&s, n - 1).is_word + row(&s, n - 1).is_in, F::ZERO);
+    let w = NUM_CALLDATA_COLS;
+    let t = &mut s.traces[shard::CALLDATA].values;
+    t.copy_within((r + 1) * w..(n - 1) * w, (r + 2) * w);
+    t.copy_within(r * w..(r + 1) * w, (r + 1) * w);
+    recount(&mut s, r, -1);
+    {
+        let m = row_mut(&mut s, r);
+        m.mult -= F::ONE;
+        m.g_lo = F::ZERO;
+        m.g_hi = F::ZERO;
+    }
+    recount(&mut s, r, 1);
+    row_mut(&mut s, r + 1).mult = F::ONE;
+    recount(&mut s, r + 1, 1);
+    let ctx = row(&s, r).ctx;
+    size_entry(&mut s, ctx).mult += F::ONE;
+    rejected(&s, "second row of a word", true);
+}
+
+#[test]
+fn a_dropped_word_row_is_rejected() {
+    let mut s = shard_of_all();
+    let r = word_row(&s, 4);
+    let n = rows(&s);
+    recount(&mut s, r, -1);
+    recount(&mut s, r - 1, -1);
+    let w = NUM_CALLDATA_COLS;
+    let t = &mut s.traces[shard::CALLDATA].values;
+    t.copy_within((r + 1) * w..n * w, r * w);
+    for x in &mut t[(n - 1) * w..] {
+        *x = F::ZERO;
+    }
+    // The previous row now precedes the next context's first word: its gap follows.
+    {
+        let (prev, next) = (row(&s, r - 1).ctx, row(&s, r).ctx);
+        let m = row_mut(&mut s, r - 1);
+        m.same_ctx = F::from_bool(prev == next);
+        let gap = if prev == next {
+            unreachable!("word 4 is the driver's last")
+        } else {
+            next - prev - F::ONE
+        };
+        m.g_lo = gap;
+    }
+    recount(&mut s, r - 1, 1);
+    let ctx = row(&s, r - 1).ctx;
+    size_entry(&mut s, ctx).mult -= F::ONE;
+    // Only the load reading word 4 as its word B finds no word.
+    rejected(&s, "dropped word row", false);
+}
+
+#[test]
+fn a_big_load_below_2_29_is_rejected() {
+    let mut s = shard_of_all();
+    // CALLDATALOAD(100) pushes zeros (past the length): claim it is a load at 2^29 or more, which
+    // reads no words. Only the check that limb 1 is at least 2^13 sees it.
+    let r = (0..rows(&s))
+        .find(|&r| row(&s, r).is_in == F::ONE && row(&s, r).off[0] == F::from_u32(100))
+        .expect("CALLDATALOAD(100)");
+    let words = [word_row(&s, 3), word_row(&s, 4)];
+    recount(&mut s, r, -1);
+    {
+        let m = row_mut(&mut s, r);
+        m.is_in = F::ZERO;
+        m.is_big = F::ONE;
+        m.shift = [F::ZERO; 32];
+        m.word = F::ZERO;
+        m.word_lo = F::ZERO;
+        m.a = [F::ZERO; 32];
+        m.b = [F::ZERO; 32];
+    }
+    for wr in words {
+        row_mut(&mut s, wr).mult -= F::ONE;
+    }
+    // Its key off[1] - 2^13 wraps: count it where the table has no row, as a lie would have to.
+    let (keys, _) = row_lookups(row(&s, r));
+    for k in keys.into_iter().filter(|&k| k < 1 << 16) {
+        u16_lookups(&mut s, k, 1);
+    }
+    rejected(&s, "big load below 2^29", false);
+}
+
+#[test]
+fn a_word_claiming_more_valid_bytes_than_the_length_gives_is_rejected() {
+    let mut s = shard_of_all();
+    // Word 4 lies past the length; claim all its bytes valid (not `past`) with byte 159 = 1 (read
+    // by no load), everything else balanced: only the count of valid bytes sees it.
+    let r = word_row(&s, 4);
+    recount(&mut s, r, -1);
+    {
+        let m = row_mut(&mut s, r);
+        m.past = F::ZERO;
+        m.d_lo = F::ZERO;
+        m.d_hi = F::ZERO;
+        m.valid = [F::ONE; 32];
+        m.a[31] = F::ONE;
+    }
+    recount(&mut s, r, 1);
+    let load = (0..rows(&s))
+        .find(|&r| row(&s, r).is_in == F::ONE && row(&s, r).off[0] == F::from_u32(100))
+        .expect("CALLDATALOAD(100)");
+    row_mut(&mut s, load).b[31] = F::ONE;
+    rejected(&s, "valid bytes", true);
+}
