@@ -534,3 +534,32 @@ fn calldata_heights_on_fixtures() {
         }
     }
 }
+
+/// CALLDATALOAD and CALLDATASIZE steps count as constrained and untainted (their offsets come
+/// from PUSH), but what they push is tainted: the POP after each consumes a tainted item.
+#[test]
+fn calldata_reads_are_constrained_and_push_tainted_values() {
+    let t = trace();
+    let (_, untainted) = crate::coverage::share_and_untainted(
+        t,
+        |op| crate::coverage::opcode_coverage(op).0 == crate::coverage::Coverage::Constrained,
+        crate::halts::HaltKind::is_constrained,
+    );
+    let mut seen = 0;
+    for i in 0..t.steps.len() - 1 {
+        let s = &t.steps[i];
+        let op = s.opcode;
+        let code = Address::from(t.contexts[s.context as usize].code_address);
+        let ours = code == DRIVER || code == CALLEE;
+        if ours
+            && s.status == STEP_OK
+            && (op == opcodes::CALLDATALOAD || op == opcodes::CALLDATASIZE)
+        {
+            assert!(untainted[i], "step {i}");
+            assert_eq!(t.steps[i + 1].opcode, opcodes::POP);
+            assert!(!untainted[i + 1], "the POP after step {i}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, OFFSETS.len() + 2 + 1 + 3 + 1);
+}
