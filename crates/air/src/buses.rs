@@ -15,12 +15,14 @@
 //! | [`ALU`] | `(opcode, a, b, n, c)` (16 limbs each; n: ADDMOD's modulus, else 0) | ALU and multiplication chips | CPU ALU steps |
 //! | [`MULMOD_LINK`] | `(tag, 4 x 16 limbs)` | multiplication chip, MULMOD rows 1 and 2 | MULMOD rows 2 and 3 |
 //! | [`EXP_LINK`] | `(tag, base, acc, rest of the exponent, bit position, result)` (words: 16 limbs) | multiplication chip, EXP rows | the next EXP row (the chain's end: the head row) |
-//! | [`CALL_CONTEXT`] | `(context, opcode, seq, 16 limbs)` (seq: RETURNDATASIZE's call count, else 0) | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE, RETURNDATASIZE steps |
+//! | [`CALL_CONTEXT`] | `(context, opcode, seq, 16 limbs)` (seq: RETURNDATASIZE's call count, else 0) | call-context table | CPU ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, CALLDATASIZE, CODESIZE, RETURNDATASIZE steps; calldata word rows (their context's CALLDATASIZE) |
 //! | [`BLOCK_CONTEXT`] | `(opcode, argument, value)` (16 limbs each; argument: BLOCKHASH's block number, else 0) | opcode table (header opcodes' rows, BLOCKHASH slot rows), from its public values | CPU COINBASE, TIMESTAMP, NUMBER, PREVRANDAO, GASLIMIT, CHAINID, BASEFEE, BLOBBASEFEE, BLOCKHASH steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 //! | [`MEMORY`] | `(context, word, 32 bytes, timestamp)` | memory accesses (the new content), init rows | memory accesses (the old content), final rows |
 //! | [`MEMORY_OP`] | `(context, timestamp, opcode, offset lo, offset hi, 16 limbs)` | CPU MLOAD, MSTORE, MSTORE8 steps | memory op rows |
 //! | [`MEMORY_AREA`] | `(context, timestamp, start, end)` | CPU steps writing trusted bytes (copies, call outputs) | memory chunk rows |
+//! | [`CALLDATA_WORD`] | `(context, word, 32 bytes)` | calldata word rows | calldata load rows (words A and B) |
+//! | [`CALLDATA_LOAD`] | `(context, 16 offset limbs, 16 value limbs)` | CPU CALLDATALOAD steps | calldata load rows |
 //! | [`MEMORY_CARRY`] | `(1)` | boundary chip, only where `allow_init = 1` | memory init rows with carried (non-zero) content |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
@@ -62,3 +64,7 @@ pub const MEMORY_AREA: LookupBus<'static> = LookupBus::new("memory-area");
 /// Permission for memory carried into a shard (the boundary chip provides it only where
 /// `allow_init = 1`).
 pub const MEMORY_CARRY: LookupBus<'static> = LookupBus::new("memory-carry");
+/// A context's calldata word `(context, word index, 32 bytes)`: one row per word in a shard.
+pub const CALLDATA_WORD: LookupBus<'static> = LookupBus::new("calldata-word");
+/// One CALLDATALOAD step: `(context, offset limbs, pushed value limbs)`.
+pub const CALLDATA_LOAD: PermutationCheckBus<'static> = PermutationCheckBus::new("calldata-load");

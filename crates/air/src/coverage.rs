@@ -18,7 +18,7 @@ use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 9;
+pub const COVERAGE_VERSION: u32 = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -66,6 +66,18 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
             (Constrained, "cpu+memory (offline memory, expansion gas)")
         }
         opcodes::MSIZE => (Constrained, "cpu (memory size along the context)"),
+        // The result is fixed by the offset and the context's calldata table (one word per
+        // index and context in a shard, zero past the length, the length = CALLDATASIZE's
+        // entry); the table's contents are trusted (see the check "calldata contents"), so
+        // the pushed value counts as tainted.
+        opcodes::CALLDATALOAD => (
+            Constrained,
+            "cpu+calldata (the context's calldata words; contents trusted, result tainted)",
+        ),
+        opcodes::CALLDATASIZE => (
+            Constrained,
+            "cpu+call-context+calldata (the context's calldata length; trusted, result tainted)",
+        ),
         // STOP ends its context with success (the caller's call result is 1); INVALID always
         // halts exceptionally (no gas left, the caller's call result is 0).
         opcodes::STOP | opcodes::INVALID => (Constrained, "cpu (halt)"),
@@ -191,7 +203,7 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
     ),
     (
         "call and transaction context values (ADDRESS, CALLER, CALLVALUE, ORIGIN, GASPRICE, \
-CALLDATASIZE, CODESIZE, RETURNDATASIZE)",
+CALLDATASIZE, CODESIZE, RETURNDATASIZE; CALLDATASIZE's is also the calldata table's length)",
         Coverage::Trusted,
         "every successful read of one of them in a context of a shard pushes the same value (the \
 call-context table, one row per context and opcode); RETURNDATASIZE's rows are also keyed by the \
@@ -272,7 +284,25 @@ data are constrained",
          stack items",
     ),
     (
-        "calldata, returndata, storage, transient storage",
+        "calldata within a shard (CALLDATALOAD pushes the 32 bytes of its context's calldata \
+         from its offset, zero past the length, also for offsets of 2^32 or more; CALLDATASIZE \
+         pushes that length)",
+        Coverage::Constrained,
+        "calldata chip: one row per (context, word) in a shard, sorted, zero at and past the \
+         length, whose value is the context's one CALLDATASIZE entry in the call-context \
+         table; loads read two words with a one-hot shift",
+    ),
+    (
+        "calldata contents (each context's bytes and length)",
+        Coverage::Trusted,
+        "the prover's, per context and shard: an inner call's calldata is not yet bound to \
+         the caller's memory at the call, nor a transaction's to its input (transaction \
+         inclusion is trusted); the values CALLDATALOAD and CALLDATASIZE push count as \
+         tainted. CALLDATACOPY's bytes are trusted memory writes (inside their area), not \
+         read from the calldata table",
+    ),
+    (
+        "returndata, storage, transient storage",
         Coverage::Trusted,
         "",
     ),
@@ -416,12 +446,23 @@ impl ShareReport {
 /// step's taint (tainted if the step is trusted or consumed a tainted item), a trusted write
 /// (copies, MCOPY, a call's output area) taints its whole area, and an MLOAD is untainted only
 /// if its offset is and every byte it reads is (never written: zero, untainted).
+///
+/// Values read from a table whose contents are trusted are tainted even where the read is
+/// constrained: CALLDATALOAD and CALLDATASIZE (contents per context, see
+/// [`pushes_trusted_content`]) push tainted items; the step itself is untainted when its inputs
+/// are, as for any constrained step.
 pub fn constrained_share(trace: &SubblockTrace) -> ShareReport {
     share_under(
         trace,
         |op| opcode_coverage(op).0 == Coverage::Constrained,
         HaltKind::is_constrained,
     )
+}
+
+/// Constrained opcodes whose pushed value comes from a table with trusted contents (the
+/// context's calldata): their results are tainted.
+pub fn pushes_trusted_content(op: u8) -> bool {
+    matches!(op, opcodes::CALLDATALOAD | opcodes::CALLDATASIZE)
 }
 
 /// A stack word's value if it fits 64 bits, else `u64::MAX` (no memory offset is that large).
@@ -524,8 +565,9 @@ pub fn share_and_untainted(
                 let o = item(0).unwrap_or(u64::MAX);
                 t |= bytes(o, 32).any(|b| tainted_mem.contains(&b));
             }
+            let pushed = t || !constrained || pushes_trusted_content(op);
             for _ in 0..info.pushes {
-                stack.push(t || !constrained);
+                stack.push(pushed);
             }
             let written = match op {
                 opcodes::MSTORE => Some((item(0), Some(32), t || !constrained)),

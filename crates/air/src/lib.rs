@@ -30,6 +30,8 @@ mod tests;
 #[cfg(test)]
 mod tests_block_context;
 #[cfg(test)]
+mod tests_calldata;
+#[cfg(test)]
 mod tests_halts;
 #[cfg(test)]
 mod tests_memory;
@@ -47,6 +49,7 @@ pub use chips::alu::AluAir;
 pub use chips::bitwise::BitwiseAir;
 pub use chips::bytecode::BytecodeAir;
 pub use chips::call_context::CallContextAir;
+pub use chips::calldata::CalldataAir;
 pub use chips::cpu::{CpuAir, CpuPublic};
 pub use chips::memory::MemoryAir;
 pub use chips::muldiv::MulDivAir;
@@ -70,6 +73,7 @@ pub enum EvmAir {
     MulDiv(MulDivAir),
     CallContext(CallContextAir),
     Memory(MemoryAir),
+    Calldata(CalldataAir),
 }
 
 impl EvmAir {
@@ -87,6 +91,7 @@ impl EvmAir {
             EvmAir::MulDiv(MulDivAir),
             EvmAir::CallContext(CallContextAir),
             EvmAir::Memory(MemoryAir),
+            EvmAir::Calldata(CalldataAir),
         ]
     }
 
@@ -103,6 +108,7 @@ impl EvmAir {
             EvmAir::MulDiv(_) => "muldiv",
             EvmAir::CallContext(_) => "call-context",
             EvmAir::Memory(_) => "memory",
+            EvmAir::Calldata(_) => "calldata",
         }
     }
 }
@@ -120,6 +126,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::MulDiv(a) => BaseAir::<F>::width(a),
             EvmAir::CallContext(a) => BaseAir::<F>::width(a),
             EvmAir::Memory(a) => BaseAir::<F>::width(a),
+            EvmAir::Calldata(a) => BaseAir::<F>::width(a),
         }
     }
 
@@ -144,6 +151,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::MulDiv(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::CallContext(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Memory(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Calldata(a) => BaseAir::<F>::main_next_row_columns(a),
         }
     }
 }
@@ -161,6 +169,7 @@ impl<AB: InteractionBuilder> Air<AB> for EvmAir {
             EvmAir::MulDiv(a) => a.eval(builder),
             EvmAir::CallContext(a) => a.eval(builder),
             EvmAir::Memory(a) => a.eval(builder),
+            EvmAir::Calldata(a) => a.eval(builder),
         }
     }
 }

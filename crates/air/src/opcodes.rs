@@ -234,6 +234,7 @@ pub const ADDRESS: u8 = 0x30;
 pub const ORIGIN: u8 = 0x32;
 pub const CALLER: u8 = 0x33;
 pub const CALLVALUE: u8 = 0x34;
+pub const CALLDATALOAD: u8 = 0x35;
 pub const CALLDATASIZE: u8 = 0x36;
 pub const CODESIZE: u8 = 0x38;
 pub const RETURNDATASIZE: u8 = 0x3d;

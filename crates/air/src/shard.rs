@@ -31,6 +31,7 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 use crate::chips::alu::trace::AluOp;
 use crate::chips::bytecode::trace::CodeUse;
 use crate::chips::call_context::trace::CallContextReads;
+use crate::chips::calldata::trace::CalldataRows;
 use crate::chips::cpu::trace::{Analyzer, SubblockAnalysis, analyze, step_words};
 use crate::chips::memory::trace::MemoryRows;
 use crate::chips::muldiv::trace::MulDivRows;
@@ -39,7 +40,8 @@ use crate::chips::opcode_table::props_of;
 use crate::chips::range::trace::RangeCounts;
 use crate::chips::stack_boundary::trace::StackToken;
 use crate::chips::{
-    alu, bitwise, bytecode, call_context, cpu, memory, muldiv, opcode_table, range, stack_boundary,
+    alu, bitwise, bytecode, call_context, calldata, cpu, memory, muldiv, opcode_table, range,
+    stack_boundary,
 };
 use crate::{CpuPublic, EvmAir, TraceError};
 
@@ -72,8 +74,9 @@ pub const RANGE_U16: usize = 7;
 pub const MULDIV: usize = 8;
 pub const CALL_CONTEXT: usize = 9;
 pub const MEMORY: usize = 10;
+pub const CALLDATA: usize = 11;
 /// Tables (instances) of a shard.
-pub const NUM_INSTANCES: usize = 11;
+pub const NUM_INSTANCES: usize = 12;
 
 /// Field elements of the block binding: block number, gas used and transaction count (4 x 16-bit
 /// limbs each), block hash, parent state root and state root (16 x 16-bit limbs each),
@@ -483,6 +486,7 @@ struct ShardInputs<'t> {
     codes: BTreeMap<u32, CodeUse<'t>>,
     stack_fin: Vec<StackToken>,
     memory: MemoryRows,
+    calldata: CalldataRows,
 }
 
 /// Generate one shard, its tables padded as `padding` says; the error names the table that does
@@ -545,6 +549,14 @@ pub fn generate_shard_padded<F: PrimeField32>(
         .collect();
     stack_fin.extend_from_slice(&an.alive_stack[&range.end]);
     let memory = MemoryRows::of(trace, an, &range)?;
+    // Calldata words, and their contexts' lengths as CALLDATASIZE entries (after the CPU's
+    // reads, so a step pushing another value finds no entry of its own).
+    let calldata = CalldataRows::of(trace, an, &range)?;
+    for (ctx, len) in calldata.lengths() {
+        let mut value = [0u16; crate::word::LIMBS];
+        (value[0], value[1]) = (len as u16, (len >> 16) as u16);
+        ctx_reads.add(ctx, crate::opcodes::CALLDATASIZE, 0, value);
+    }
     let ctx_counts = crate::block_context::counts(trace, range.clone())?;
     let inputs = ShardInputs {
         alu_ops,
@@ -553,6 +565,7 @@ pub fn generate_shard_padded<F: PrimeField32>(
         codes,
         stack_fin,
         memory,
+        calldata,
     };
     let muldiv_rows = MulDivRows::of(&muldiv_ops);
     let natural = natural_log_heights(an, &range, &inputs, &muldiv_rows);
@@ -612,6 +625,7 @@ pub const FIXED_LOG_HEIGHTS: [Option<usize>; NUM_INSTANCES] = [
     None,
     None,
     None,
+    None,
 ];
 
 /// Every table's natural log height (its rows padded to a power of two, at least 4; the fixed
@@ -638,6 +652,7 @@ fn natural_log_heights(
         inputs.memory.carried,
     );
     rows[MEMORY] = inputs.memory.len();
+    rows[CALLDATA] = inputs.calldata.len();
     rows[MULDIV] = muldiv_rows.len();
     rows[CALL_CONTEXT] = inputs.ctx_reads.rows();
     let mut log = rows.map(natural_log_height);
@@ -666,6 +681,7 @@ fn fill_shard<F: PrimeField32>(
         mut codes,
         stack_fin,
         memory: mem_rows,
+        calldata: cd_rows,
     } = inputs;
     let mut u16_rc = RangeCounts::new(16);
     let (cpu_trace, cpu_public, counts) = cpu::trace::generate::<F>(
@@ -677,6 +693,7 @@ fn fill_shard<F: PrimeField32>(
         &mut u16_rc,
     );
     let memory_trace = memory::trace::generate::<F>(&mem_rows, height(MEMORY), &mut u16_rc);
+    let calldata_trace = calldata::trace::generate::<F>(&cd_rows, height(CALLDATA), &mut u16_rc);
 
     for (&(id, pc), &c) in &counts.exec {
         codes.get_mut(&id).expect("code of a step").exec[pc as usize] += c;
@@ -796,6 +813,7 @@ fn fill_shard<F: PrimeField32>(
             muldiv_trace,
             call_context_trace,
             memory_trace,
+            calldata_trace,
         ],
         public_values,
         steps: range,

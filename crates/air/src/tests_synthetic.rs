@@ -447,8 +447,9 @@ fn every_constrained_opcode_rejects_a_lying_step() {
     // Every opcode the table calls constrained was exercised here, but for the halts STOP and
     // INVALID (their lies are in `tests_halts`, on a trace revm records), the memory opcodes
     // (this interpreter has no memory; their lies are in `tests_memory`, also on revm's trace)
-    // and the block-context opcodes (`tests_block_context`, on a revm trace: their values are
-    // the block's).
+    // the block-context opcodes (`tests_block_context`, on a revm trace: their values are
+    // the block's) and the calldata opcodes (`tests_calldata`, on a revm trace: this
+    // interpreter has no calldata).
     let memory = [
         opcodes::MLOAD,
         opcodes::MSTORE,
@@ -459,16 +460,17 @@ fn every_constrained_opcode_rejects_a_lying_step() {
         .constrained_opcodes()
         .filter(|&op| op != opcodes::STOP && op != opcodes::INVALID && !memory.contains(&op))
         .filter(|&op| !opcodes::reads_block_context(op))
+        .filter(|&op| op != opcodes::CALLDATALOAD && op != opcodes::CALLDATASIZE)
         .collect();
     assert_eq!(covered, constrained);
 }
 
 #[test]
 fn taint_follows_the_stack_through_dup_and_swap() {
-    // (opcode, stack height before); CALLDATASIZE is trusted, everything else constrained.
+    // (opcode, stack height before); CALLER is trusted, everything else constrained.
     let program = [
         (opcodes::PUSH0 + 1, 0), // [p]                      untainted
-        (0x36, 1),               // [p, C]                   trusted: C tainted
+        (0x33, 1),               // [p, C]                   trusted: C tainted
         (opcodes::DUP1 + 1, 2),  // [p, C, p]                copies p: untainted
         (opcodes::DUP1 + 1, 3),  // [p, C, p, C]             copies C: tainted
         (opcodes::ADD, 4),       // [p, C, C+p]              tainted input

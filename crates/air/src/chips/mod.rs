@@ -5,6 +5,7 @@ pub mod alu;
 pub mod bitwise;
 pub mod bytecode;
 pub mod call_context;
+pub mod calldata;
 pub mod cpu;
 pub mod memory;
 pub mod muldiv;

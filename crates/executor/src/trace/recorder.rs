@@ -501,6 +501,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             code_address: inputs.bytecode_address.into(),
             kind: kind as u32,
             is_static: inputs.is_static as u32,
+            calldata_len: u32::try_from(inputs.input.len()).unwrap_or(u32::MAX),
             ..Default::default()
         };
         self.open_context(rec, Some((ret.start as u32, ret.len() as u32)));

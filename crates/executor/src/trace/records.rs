@@ -177,7 +177,8 @@ pub struct ContextRecord {
     /// 1 if the frame ended successfully (STOP/RETURN/SELFDESTRUCT), else 0.
     pub success: u32,
     pub is_static: u32,
-    pub _pad: u32,
+    /// Length of the frame's calldata (0 for CREATE*: their input is code).
+    pub calldata_len: u32,
 }
 
 impl ContextRecord {

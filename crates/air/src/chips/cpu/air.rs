@@ -553,6 +553,13 @@ impl CpuAir {
             .chain(l.out.iter().map(|&x| x.into()));
         buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ok.clone() * op.is_ctx_read.into()));
 
+        // ---- CALLDATALOAD: answered by the calldata chip from its context's words ----
+        let cd_fields = [l.ctx.into()]
+            .into_iter()
+            .chain(l.inp[0].iter().map(|&x| x.into()))
+            .chain(l.out.iter().map(|&x| x.into()));
+        buses::CALLDATA_LOAD.send(builder, cd_fields, bool1(ok.clone() * op.is_cdload.into()));
+
         // ---- Block context: the value the shard's public values give the opcode (BLOCKHASH:
         // and the argument it consumed), `crate::block_context` ----
         let block_key = [op.opcode.into()]

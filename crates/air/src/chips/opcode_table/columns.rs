@@ -67,6 +67,8 @@ pub struct OpcodeProps<T> {
     pub mem_grow: T,
     /// Looked up in the block-context entries (COINBASE, ..., BLOCKHASH).
     pub is_block_ctx: T,
+    /// CALLDATALOAD: sent to the calldata chip on the calldata-load bus.
+    pub is_cdload: T,
 }
 
 pub const NUM_PROPS: usize = core::mem::size_of::<OpcodeProps<u8>>();
@@ -153,6 +155,7 @@ pub fn props_of(op: u8) -> OpcodeProps<u32> {
         is_msize: (op == opcodes::MSIZE) as u32,
         mem_grow: opcodes::grows_memory_trusted(op) as u32,
         is_block_ctx: opcodes::reads_block_context(op) as u32,
+        is_cdload: (op == opcodes::CALLDATALOAD) as u32,
     }
 }
 
