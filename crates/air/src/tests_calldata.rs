@@ -488,51 +488,26 @@ fn a_word_claiming_more_valid_bytes_than_the_length_gives_is_rejected() {
     rejected(&s, "valid bytes", true);
 }
 
-/// Calldata rows of the shards of the mainnet fixtures (`../shared/fixtures`, or
-/// `SLOTPROOF_FIXTURES`) and the repository's, for the shape menu.
+/// Calldata rows of the fixtures' shards (`tests_shapes::for_each_fixture_shard`), for the
+/// shape menu.
 #[test]
 #[ignore = "prints the shards' calldata heights"]
 fn calldata_heights_on_fixtures() {
-    use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
-    let root = std::env::var("SLOTPROOF_FIXTURES")
-        .unwrap_or_else(|_| format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
-    let mut paths: Vec<String> = ["21688509", "22615247", "21872325-flat"]
-        .iter()
-        .map(|b| format!("{root}/mainnet/{b}.json"))
-        .collect();
-    for f in ["mixed", "keccak", "calls", "token"] {
-        paths.push(format!(
-            "{}/../../fixtures/{f}.json",
-            env!("CARGO_MANIFEST_DIR")
-        ));
-    }
-    for p in paths {
-        let Ok(input) = BlockInput::from_path(&p) else {
-            println!("{p}: absent");
-            continue;
-        };
-        let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
-        for (k, sb) in exec.subblocks.iter().enumerate() {
-            if sb.trace.steps.is_empty() {
-                continue;
-            }
-            for s in generate_shards::<F>(&sb.trace, 1 << 16).expect("shards") {
-                let used = (0..rows(&s))
-                    .filter(|&r| {
-                        let m = row(&s, r);
-                        m.is_word + m.is_in + m.is_big == F::ONE
-                    })
-                    .count();
-                let n = &s.natural_log_heights;
-                println!(
-                    "{p} subblock {k} steps {:?}: calldata rows {used} (2^{}), menu shape {:?}",
-                    s.steps,
-                    n[shard::CALLDATA],
-                    crate::shape::smallest_fitting(n)
-                );
-            }
-        }
-    }
+    crate::tests_shapes::for_each_fixture_shard(|p, k, s| {
+        let used = (0..rows(s))
+            .filter(|&r| {
+                let m = row(s, r);
+                m.is_word + m.is_in + m.is_big == F::ONE
+            })
+            .count();
+        let n = &s.natural_log_heights;
+        println!(
+            "{p} subblock {k} steps {:?}: calldata rows {used} (2^{}), menu shape {:?}",
+            s.steps,
+            n[shard::CALLDATA],
+            crate::shape::smallest_fitting(n)
+        );
+    });
 }
 
 /// CALLDATALOAD and CALLDATASIZE steps count as constrained and untainted (their offsets come

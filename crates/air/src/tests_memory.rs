@@ -547,51 +547,26 @@ fn loads_of_trusted_bytes_are_tainted() {
     assert_eq!(tainted.len(), 11, "{tainted:x?}");
 }
 
-/// Natural table heights of the shards of the mainnet fixtures (`../shared/fixtures`, or
-/// `SLOTPROOF_FIXTURES`) and the repository's, for the shape menu.
+/// Natural table heights of the fixtures' shards (`tests_shapes::for_each_fixture_shard`), for
+/// the shape menu.
 #[test]
 #[ignore = "prints the shards' natural heights"]
 fn memory_heights_on_fixtures() {
-    use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
-    let root = std::env::var("SLOTPROOF_FIXTURES")
-        .unwrap_or_else(|_| format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
-    let mut paths: Vec<String> = ["21688509", "22615247", "21872325-flat"]
-        .iter()
-        .map(|b| format!("{root}/mainnet/{b}.json"))
-        .collect();
-    for f in ["mixed", "keccak", "calls", "token"] {
-        paths.push(format!(
-            "{}/../../fixtures/{f}.json",
-            env!("CARGO_MANIFEST_DIR")
-        ));
-    }
-    for p in paths {
-        let Ok(input) = BlockInput::from_path(&p) else {
-            println!("{p}: absent");
-            continue;
-        };
-        let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
-        for (k, sb) in exec.subblocks.iter().enumerate() {
-            if sb.trace.steps.is_empty() {
-                continue;
-            }
-            for s in generate_shards::<F>(&sb.trace, 1 << 16).expect("shards") {
-                let n = &s.natural_log_heights;
-                println!(
-                    "{p} subblock {k} steps {:?}: memory rows {} (2^{}), natural {n:?}, menu shape {:?}",
-                    s.steps,
-                    (0..mem_rows(&s))
-                        .filter(|&r| {
-                            let m = mem_row(&s, r);
-                            m.is_bound + m.is_load + m.is_store + m.is_store8 + m.is_chunk == F::ONE
-                        })
-                        .count(),
-                    n[shard::MEMORY],
-                    crate::shape::smallest_fitting(n)
-                );
-            }
-        }
-    }
+    crate::tests_shapes::for_each_fixture_shard(|p, k, s| {
+        let n = &s.natural_log_heights;
+        println!(
+            "{p} subblock {k} steps {:?}: memory rows {} (2^{}), natural {n:?}, menu shape {:?}",
+            s.steps,
+            (0..mem_rows(s))
+                .filter(|&r| {
+                    let m = mem_row(s, r);
+                    m.is_bound + m.is_load + m.is_store + m.is_store8 + m.is_chunk == F::ONE
+                })
+                .count(),
+            n[shard::MEMORY],
+            crate::shape::smallest_fitting(n)
+        );
+    });
 }
 
 fn cpu_row(s: &mut Shard<F>, i: usize) -> &mut crate::chips::cpu::columns::CpuCols<F> {

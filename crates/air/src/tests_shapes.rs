@@ -8,6 +8,41 @@ use crate::shard::{
 };
 use crate::tests::{F, fixture, prove_verify};
 
+/// Every shard (65,536 steps at most, natural heights) of the mainnet fixtures
+/// (`../shared/fixtures`, or `SLOTPROOF_FIXTURES`) and of the repository's, handed to `visit`
+/// with its fixture's path and subblock: what the ignored height printers measure the shape menu
+/// on. An absent fixture is printed and passed over.
+pub(crate) fn for_each_fixture_shard(mut visit: impl FnMut(&str, usize, &Shard<F>)) {
+    use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
+    let root = std::env::var("SLOTPROOF_FIXTURES")
+        .unwrap_or_else(|_| format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
+    let mut paths: Vec<String> = ["21688509", "22615247", "21872325-flat"]
+        .iter()
+        .map(|b| format!("{root}/mainnet/{b}.json"))
+        .collect();
+    for f in ["mixed", "keccak", "calls", "token"] {
+        paths.push(format!(
+            "{}/../../fixtures/{f}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+    }
+    for p in paths {
+        let Ok(input) = BlockInput::from_path(&p) else {
+            println!("{p}: absent");
+            continue;
+        };
+        let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
+        for (k, sb) in exec.subblocks.iter().enumerate() {
+            if sb.trace.steps.is_empty() {
+                continue;
+            }
+            for s in shard::generate_shards::<F>(&sb.trace, 1 << 16).expect("shards") {
+                visit(&p, k, &s);
+            }
+        }
+    }
+}
+
 fn log_heights(s: &Shard<F>) -> Vec<usize> {
     use p3_matrix::Matrix;
     s.traces
