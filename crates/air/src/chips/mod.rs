@@ -26,3 +26,8 @@ pub fn natural_height(rows: usize) -> usize {
 pub fn natural_log_height(rows: usize) -> usize {
     natural_height(rows).trailing_zeros() as usize
 }
+
+/// A lookup multiplicity that is a boolean column (at most 1 per row).
+pub(crate) fn bool1<E: p3_field::PrimeCharacteristicRing>(e: E) -> p3_lookup::Count<E> {
+    p3_lookup::Count::bounded(e, 1)
+}

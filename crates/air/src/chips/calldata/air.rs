@@ -2,10 +2,11 @@ use core::borrow::Borrow;
 
 use p3_air::{AirBuilder, BaseAir, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
-use p3_lookup::{Count, InteractionBuilder};
+use p3_lookup::InteractionBuilder;
 
 use super::columns::{CalldataCols, NUM_CALLDATA_COLS, WORD_BYTES};
 use crate::buses;
+use crate::chips::bool1;
 use crate::opcodes;
 use crate::word::LIMBS;
 
@@ -20,10 +21,6 @@ impl<F> BaseAir<F> for CalldataAir {
         // is_word, ctx, word (sorted word rows compare keys with the next row).
         vec![0, 3, 4]
     }
-}
-
-fn bool1<E: PrimeCharacteristicRing>(e: E) -> Count<E> {
-    Count::bounded(e, 1)
 }
 
 impl CalldataAir {

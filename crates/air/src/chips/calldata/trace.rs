@@ -166,7 +166,7 @@ pub fn generate<F: PrimeField32>(
             *d = F::from_u8(b);
         }
         for m in 0..WORD_BYTES / 2 {
-            u16_rc.pairs[bytes[2 * m + 1] as usize + 256 * bytes[2 * m] as usize] += 1;
+            u16_rc.add_byte_pair(bytes[2 * m], bytes[2 * m + 1]);
         }
         split(w.len, 8, &mut row.len_lo, &mut row.len_hi, u16_rc);
         u16_rc.add(w.len >> 16);

@@ -6,6 +6,7 @@ use p3_lookup::{Count, InteractionBuilder};
 
 use super::columns::{CpuCols, MAX_POPS, NUM_CPU_COLS};
 use crate::buses;
+use crate::chips::bool1;
 use crate::opcodes::JUMPDEST;
 use crate::word::LIMBS;
 
@@ -69,10 +70,6 @@ impl<F> BaseAir<F> for CpuAir {
     fn num_public_values(&self) -> usize {
         NUM_CPU_PUBLIC
     }
-}
-
-fn bool1<E: PrimeCharacteristicRing>(e: E) -> Count<E> {
-    Count::bounded(e, 1)
 }
 
 impl CpuAir {

@@ -2,10 +2,11 @@ use core::borrow::Borrow;
 
 use p3_air::{AirBuilder, BaseAir, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
-use p3_lookup::{Count, InteractionBuilder};
+use p3_lookup::InteractionBuilder;
 
 use super::columns::{MemoryCols, NUM_MEMORY_COLS, WORD_BYTES};
 use crate::buses;
+use crate::chips::bool1;
 use crate::opcodes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,10 +20,6 @@ impl<F> BaseAir<F> for MemoryAir {
         // is_bound, ctx, word (the sorted bound rows compare keys with the next row).
         vec![4, 5, 6]
     }
-}
-
-fn bool1<E: PrimeCharacteristicRing>(e: E) -> Count<E> {
-    Count::bounded(e, 1)
 }
 
 impl MemoryAir {

@@ -444,7 +444,7 @@ fn split<F: PrimeField32>(v: u32, scale: u32, lo: &mut F, hi: &mut F, rc: &mut R
 
 /// Counts the byte-pair lookup of bytes `2m + 1` (low) and `2m` (high) of `b`.
 fn pair(rc: &mut RangeCounts, b: &[u8; WORD_BYTES], m: usize) {
-    rc.pairs[b[2 * m + 1] as usize + 256 * b[2 * m] as usize] += 1;
+    rc.add_byte_pair(b[2 * m], b[2 * m + 1]);
 }
 
 /// The memory trace, padded with zero rows to `height` (a power of two, at least the rows).

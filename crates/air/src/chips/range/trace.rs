@@ -29,6 +29,12 @@ impl RangeCounts {
         self.counts[v as usize] += 1;
     }
 
+    /// Count one lookup of the byte pair `(high, low)` (the u16 table's pairs only).
+    #[inline]
+    pub fn add_byte_pair(&mut self, high: u8, low: u8) {
+        self.pairs[low as usize + 256 * high as usize] += 1;
+    }
+
     pub fn merge(&mut self, other: &RangeCounts) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += *b;
