@@ -11,6 +11,7 @@ mod eest;
 mod execute;
 mod generate;
 mod leaf;
+mod node;
 mod peak_memory;
 mod prove;
 
@@ -62,6 +63,12 @@ enum Command {
     /// Run EEST blockchain-test JSON files (files or directory trees): every block executed and
     /// checked (state roots, post-state, last block hash; invalid blocks rejected as expected).
     Blocktest(blocktest::BlocktestArgs),
+    /// Run a proof node: EIP-8025's proof node HTTP API (as zkboost serves it) and zk-boost's
+    /// JSON-RPC, proving the blocks of a fixture directory on local lanes.
+    Node(node::NodeArgs),
+    /// Write the SSZ NewPayloadRequest of a fixture's block (a proof node's request body) and
+    /// print its root.
+    PayloadRequest(node::PayloadRequestArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +86,8 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Statetest { paths, verbose }) => execute::run_statetests(&paths, verbose),
         Some(Command::Blocktest(args)) => blocktest::run(&args),
+        Some(Command::Node(args)) => node::run(&args),
+        Some(Command::PayloadRequest(args)) => node::run_payload_request(&args),
     };
     match result {
         Ok(code) => code,
