@@ -308,15 +308,21 @@ impl ProofNode {
             block_hash,
             queued: Instant::now(),
         };
+        // Counted before a lane can take it, so the gauge never goes below zero.
+        inner.metrics.queue_depth.inc();
         match inner.queue.try_send(job) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                inner.metrics.rejected_queue_full.inc();
-                return Err(NodeError::QueueFull(inner.config.queue_size));
+            Err(e) => {
+                inner.metrics.queue_depth.dec();
+                return Err(match e {
+                    mpsc::error::TrySendError::Full(_) => {
+                        inner.metrics.rejected_queue_full.inc();
+                        NodeError::QueueFull(inner.config.queue_size)
+                    }
+                    mpsc::error::TrySendError::Closed(_) => NodeError::ShuttingDown,
+                });
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(NodeError::ShuttingDown),
         }
-        inner.metrics.queue_depth.inc();
         let (done, rx) = watch::channel(None);
         jobs.insert(
             block_hash,

@@ -451,16 +451,29 @@ async fn every_bad_request_gets_a_json_error_with_its_status() {
     let _ = std::fs::remove_dir_all(&store);
 }
 
+/// A request for a block the fixture directory lacks, told apart by `tag`.
+fn unknown_block_request(tag: u8) -> NewPayloadRequest {
+    let mut request = request_of("transfers.json");
+    match &mut request {
+        NewPayloadRequest::Electra(r) => r.execution_payload.block_hash = B256::repeat_byte(tag),
+        NewPayloadRequest::Deneb(r) => r.execution_payload.block_hash = B256::repeat_byte(tag),
+    }
+    request
+}
+
+/// Load: one lane busy with a real proof, then 50 concurrent requests against a queue of 8.
+/// Every request gets 200 or 429 at once; every accepted one ends with exactly one event (its
+/// deadline, or the shutdown); nothing hangs and the queue never holds more than its size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_queue_refuses_a_deadline_fails_and_shutdown_fails_queued_jobs() {
-    let blocks = ["keccak.json", "calls.json", "transfers.json"];
-    let fixtures = fixture_dir("queue", &blocks);
+async fn under_load_a_full_queue_refuses_deadlines_fail_and_shutdown_fails_queued_jobs() {
+    let fixtures = fixture_dir("queue", &["keccak.json"]);
     let store = temp_dir("queue-store");
+    let queue_size = 8;
     let node = start(
         &fixtures,
         NodeConfig {
             lanes: 1,
-            queue_size: 1,
+            queue_size,
             // Long enough for the lane to take the first job, far shorter than its proof.
             deadline: Duration::from_secs(2),
             ..config(&store)
@@ -475,32 +488,71 @@ async fn a_full_queue_refuses_a_deadline_fails_and_shutdown_fails_queued_jobs() 
         .unwrap()
         .bytes_stream();
     let mut buffer = String::new();
-    let mut statuses = Vec::new();
-    for b in blocks {
-        let (status, body) = post_request(&client, &node.base, &request_of(b)).await;
-        if status == 429 {
-            assert_eq!(body["code"], 429);
-        }
-        statuses.push(status);
+    let first = request_of("keccak.json");
+    let (status, _) = post_request(&client, &node.base, &first).await;
+    assert_eq!(status, 200);
+    // The lane takes it (the queue is empty again) and is then busy with its proof.
+    while node.node.metrics().queue_depth.get() != 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // One lane and one queue slot: at most two of three are taken, and the last is refused.
-    assert_eq!(statuses[0], 200);
-    assert_eq!(statuses[2], 429, "{statuses:?}");
+
+    let sends = (0..50u8).map(|i| {
+        let (client, base) = (client.clone(), node.base.clone());
+        tokio::spawn(async move {
+            let request = unknown_block_request(0x40 + i);
+            let (status, body) = post_request(&client, &base, &request).await;
+            (request.root(), status, body)
+        })
+    });
+    let mut accepted = std::collections::HashSet::new();
+    let mut refused = 0;
+    for send in sends.collect::<Vec<_>>() {
+        let (root, status, body) = tokio::time::timeout(Duration::from_secs(30), send)
+            .await
+            .expect("no request hangs")
+            .unwrap();
+        match status {
+            200 => assert!(accepted.insert(root.to_string())),
+            429 => {
+                assert_eq!(body["code"], 429);
+                refused += 1;
+            }
+            other => panic!("status {other}: {body}"),
+        }
+    }
+    assert_eq!(
+        accepted.len(),
+        queue_size,
+        "the queue fills, and no further"
+    );
+    assert_eq!(refused, 50 - queue_size);
+    assert!(node.node.jobs_in_flight() <= queue_size + 1);
+
     let timeout = next_event(&mut events, &mut buffer, "proof_failure").await;
+    assert_eq!(
+        timeout["new_payload_request_root"],
+        first.root().to_string()
+    );
     assert_eq!(timeout["reason"], "proving_timeout", "{timeout}");
-    if statuses[1] == 200 {
-        // Queued behind the unfinished (uninterruptible) first proof: the shutdown fails it.
-        node.node.shutdown(Duration::ZERO).await;
-        let stopped = next_event(&mut events, &mut buffer, "proof_failure").await;
+    // The queued jobs wait behind the uninterruptible first proof; the shutdown fails them.
+    node.node.shutdown(Duration::ZERO).await;
+    let mut ended = std::collections::HashSet::new();
+    while ended.len() < accepted.len() {
+        let failure = next_event(&mut events, &mut buffer, "proof_failure").await;
+        let root = failure["new_payload_request_root"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(accepted.contains(&root), "{failure}");
+        assert!(ended.insert(root), "one event per request");
         assert!(
-            ["shutting_down", "proving_timeout"].contains(&stopped["reason"].as_str().unwrap()),
-            "{stopped}"
+            ["shutting_down", "proving_timeout"].contains(&failure["reason"].as_str().unwrap()),
+            "{failure}"
         );
     }
     // No new job once shutting down (the server stops listening; the engine refuses too).
-    node.node.shutdown(Duration::ZERO).await;
     let refused = node.node.request_proofs(
-        &request_of("transfers.json").to_ssz_bytes(),
+        &request_of("keccak.json").to_ssz_bytes(),
         &[PROOF_TYPE.into()],
     );
     assert!(
