@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use slotproof_node::{FileConfig, FixtureDir, NewPayloadRequest, NodeConfig, ProofNode};
+use slotproof_node::{
+    ElWitness, FileConfig, FixtureDir, NewPayloadRequest, NodeConfig, ProofNode, WitnessSource,
+};
 
 #[derive(Args)]
 pub struct NodeArgs {
@@ -19,6 +21,13 @@ pub struct NodeArgs {
     /// Directory of block fixtures (ZK-PIG or EELS flat JSON) the node serves, by block hash.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
+    /// Or: an execution client's JSON-RPC endpoint (plain HTTP), asked for each block with
+    /// `eth_getBlockByHash` and `debug_executionWitnessByBlockHash`.
+    #[arg(long, conflicts_with = "fixtures")]
+    pub el_endpoint: Option<String>,
+    /// Seconds each execution-client call may take.
+    #[arg(long)]
+    pub witness_timeout_secs: Option<f64>,
     /// TOML config file (every key optional; flags win over it).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -53,9 +62,15 @@ pub struct NodeArgs {
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 
+/// Where the node's blocks and witnesses come from.
+enum Source {
+    Fixtures(PathBuf),
+    ExecutionClient(String, Duration),
+}
+
 impl NodeArgs {
     /// The file's settings, then the flags'.
-    fn settings(&self) -> anyhow::Result<(String, PathBuf, NodeConfig)> {
+    fn settings(&self) -> anyhow::Result<(String, Source, NodeConfig)> {
         let file = match &self.config {
             Some(path) => FileConfig::from_path(path)?,
             None => FileConfig::default(),
@@ -63,6 +78,8 @@ impl NodeArgs {
         let flags = FileConfig {
             listen: self.listen.clone(),
             fixtures: self.fixtures.clone(),
+            el_endpoint: self.el_endpoint.clone(),
+            witness_timeout_secs: self.witness_timeout_secs,
             store_dir: self.store_dir.clone(),
             store_capacity: self.store_capacity,
             lanes: self.lanes,
@@ -80,26 +97,50 @@ impl NodeArgs {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let fixtures = flags
-            .fixtures
-            .or(file.fixtures)
-            .context("no witness source: give --fixtures DIR (or `fixtures` in the config file)")?;
-        Ok((listen, fixtures, config))
+        let source = match (
+            flags.fixtures.or(file.fixtures),
+            flags.el_endpoint.or(file.el_endpoint),
+        ) {
+            (Some(dir), None) => Source::Fixtures(dir),
+            (None, Some(endpoint)) => {
+                let secs = flags
+                    .witness_timeout_secs
+                    .or(file.witness_timeout_secs)
+                    .unwrap_or(12.0);
+                let timeout = Duration::try_from_secs_f64(secs)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .with_context(|| format!("witness timeout {secs} s is not a positive time"))?;
+                Source::ExecutionClient(endpoint, timeout)
+            }
+            (Some(_), Some(_)) => anyhow::bail!("give either fixtures or el_endpoint, not both"),
+            (None, None) => anyhow::bail!(
+                "no witness source: give --fixtures DIR or --el-endpoint URL (or either in the config file)"
+            ),
+        };
+        Ok((listen, source, config))
     }
 }
 
 pub fn run(args: &NodeArgs) -> anyhow::Result<ExitCode> {
-    let (listen, fixtures, config) = args.settings()?;
-    let source = FixtureDir::open(&fixtures)?;
-    for (path, why) in source.skipped() {
-        eprintln!("skipping {}: {why}", path.display());
-    }
-    for (hash, number, path) in source.blocks() {
-        eprintln!("serving block {number} {hash} ({})", path.display());
-    }
+    let (listen, source, config) = args.settings()?;
+    let source: Arc<dyn WitnessSource> = match source {
+        Source::Fixtures(dir) => {
+            let source = FixtureDir::open(&dir)?;
+            for (path, why) in source.skipped() {
+                eprintln!("skipping {}: {why}", path.display());
+            }
+            for (hash, number, path) in source.blocks() {
+                eprintln!("serving block {number} {hash} ({})", path.display());
+            }
+            Arc::new(source)
+        }
+        Source::ExecutionClient(endpoint, timeout) => Arc::new(ElWitness::new(endpoint, timeout)),
+    };
+    eprintln!("witness source: {}", source.describe());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let node = ProofNode::start(config.clone(), Arc::new(source))?;
+        let node = ProofNode::start(config.clone(), source)?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;

@@ -3,7 +3,9 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:3000"
-//! fixtures = "/data/fixtures"
+//! fixtures = "/data/fixtures"          # or:
+//! el_endpoint = "http://127.0.0.1:8545" # an execution client's JSON-RPC (plain HTTP)
+//! witness_timeout_secs = 12.0
 //! store_dir = "/var/lib/slotproof-node"
 //! store_capacity = 128
 //! lanes = 1
@@ -38,6 +40,8 @@ pub enum ConfigError {
 pub struct FileConfig {
     pub listen: Option<String>,
     pub fixtures: Option<PathBuf>,
+    pub el_endpoint: Option<String>,
+    pub witness_timeout_secs: Option<f64>,
     pub store_dir: Option<PathBuf>,
     pub store_capacity: Option<usize>,
     pub lanes: Option<usize>,

@@ -9,7 +9,8 @@
 //! - [`rpc`]: zk-boost's JSON-RPC methods on `POST /`.
 //! - [`node`]: the engine: a bounded job queue, proving lanes, one job per block, deadlines.
 //! - [`request`]: the SSZ `NewPayloadRequest` and its `hash_tree_root`.
-//! - [`witness`]: where blocks and witnesses come from (a fixture directory).
+//! - [`witness`]: where blocks and witnesses come from (a fixture directory);
+//!   [`el_witness`]: an execution client's `debug_executionWitness`.
 //! - [`store`]: finished proofs and accepted requests on disk.
 //!
 //! ```no_run
@@ -26,6 +27,7 @@
 
 pub mod api;
 pub mod config;
+pub mod el_witness;
 pub mod metrics;
 pub mod node;
 pub mod request;
@@ -34,6 +36,7 @@ pub mod store;
 pub mod witness;
 
 pub use config::{ConfigError, FileConfig};
+pub use el_witness::ElWitness;
 pub use node::{
     FailureReason, NodeConfig, NodeError, Outcome, PROOF_TYPE, ProofEvent, ProofNode, Verdict,
 };

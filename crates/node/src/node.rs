@@ -249,6 +249,10 @@ impl ProofNode {
         &*self.inner.source
     }
 
+    pub fn source_handle(&self) -> Arc<dyn WitnessSource> {
+        self.inner.source.clone()
+    }
+
     /// Events from now on (a closed stream once the node has shut down).
     pub fn subscribe(&self) -> broadcast::Receiver<ProofEvent> {
         match &*lock(&self.inner.events) {

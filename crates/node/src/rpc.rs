@@ -155,7 +155,12 @@ async fn get_execution_proof(node: &ProofNode, params: &[Value]) -> Result<Value
             format!("unknown proof type {t} (this node serves {PROOF_TYPE:?})"),
         ));
     }
-    let block_hash = node.source().resolve(id).map_err(|e| match e {
+    // A source may ask an execution client: off the async workers.
+    let source = node.source_handle();
+    let resolved = tokio::task::spawn_blocking(move || source.resolve(id))
+        .await
+        .map_err(|e| rpc_error(PROVING_FAILED, format!("resolving the block: {e}")))?;
+    let block_hash = resolved.map_err(|e| match e {
         crate::witness::WitnessError::Unknown(_) => rpc_error(UNKNOWN_BLOCK, e.to_string()),
         e => rpc_error(INVALID_PARAMS, e.to_string()),
     })?;

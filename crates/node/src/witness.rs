@@ -1,8 +1,8 @@
 //! Where the node gets a block and its pre-state witness from.
 //!
 //! [`FixtureDir`] serves the ZK-PIG and EELS flat fixtures of one directory, indexed by block
-//! hash and number when the node starts. An execution client's `debug_executionWitness` is the
-//! other source the proof node issue asks for (not built yet).
+//! hash and number when the node starts; [`crate::el_witness::ElWitness`] asks an execution
+//! client.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,8 @@ pub enum WitnessError {
         path: PathBuf,
         reason: String,
     },
+    #[error("execution client: {method}: {reason}")]
+    Rpc { method: String, reason: String },
     #[error("the witness directory {path} cannot be read: {reason}")]
     Directory { path: PathBuf, reason: String },
 }
