@@ -4,9 +4,9 @@
 //! A job is keyed by block hash: a proof binds the block hash (its claims carry it), so every
 //! `NewPayloadRequest` for one block, and every JSON-RPC call naming it, shares one proof. Its
 //! deadline runs from when it was queued; when it passes, the job's requests fail with
-//! `proving_timeout`. The lane's proving cannot be interrupted (shard proving has no
-//! cancellation point yet), so the lane finishes it and drops the result before it takes the
-//! next job: the number of proofs running never exceeds the lanes.
+//! `proving_timeout` and its proof is cancelled ([`slotproof::CancelToken`]: no shard or
+//! aggregation node starts after it; the ones running finish). The lane waits for that before
+//! it takes the next job, so the number of proofs running never exceeds the lanes.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use alloy_primitives::B256;
 use serde::Serialize;
-use slotproof::{BlockProver, VerifyError, verify_block_proof};
+use slotproof::{BlockProver, CancelToken, VerifyError, verify_block_proof};
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -454,14 +454,19 @@ fn check_proof_types(proof_types: &[String]) -> Result<(), NodeError> {
 /// What a lane's blocking work returns.
 type Proven = Result<(Vec<u8>, Vec<(&'static str, Duration)>), (FailureReason, String)>;
 
-fn prove_block(source: &dyn WitnessSource, prover: &BlockProver, block_hash: B256) -> Proven {
+fn prove_block(
+    source: &dyn WitnessSource,
+    prover: &BlockProver,
+    block_hash: B256,
+    cancel: &CancelToken,
+) -> Proven {
     let t = Instant::now();
     let input = source
         .block_input(block_hash)
         .map_err(|e| (FailureReason::WitnessError, e.to_string()))?;
     let witness = t.elapsed();
     let proved = prover
-        .prove(&input)
+        .prove_cancellable(&input, &|_| {}, cancel)
         .map_err(|e| (FailureReason::ProvingError, e.to_string()))?;
     let internal = |e: postcard::Error| (FailureReason::InternalError, e.to_string());
     let bytes = match &proved.aggregated {
@@ -536,7 +541,10 @@ async fn run_job(inner: &Arc<Inner>, job: &Job) -> Outcome {
         };
     }
     let (source, prover, block_hash) = (inner.source.clone(), inner.prover.clone(), job.block_hash);
-    let mut work = tokio::task::spawn_blocking(move || prove_block(&*source, &prover, block_hash));
+    let cancel = CancelToken::new();
+    let token = cancel.clone();
+    let mut work =
+        tokio::task::spawn_blocking(move || prove_block(&*source, &prover, block_hash, &token));
     let result = tokio::time::timeout_at(deadline, &mut work).await;
     let outcome = match result {
         Ok(Ok(Ok((bytes, phases)))) => {
@@ -565,12 +573,13 @@ async fn run_job(inner: &Arc<Inner>, job: &Job) -> Outcome {
                 "no proof within the deadline of {:.1} s",
                 inner.config.deadline.as_secs_f64()
             );
-            // Report now; the lane stays busy until the proof it cannot interrupt ends.
+            // Report now, then wait for the shards already running (the lane stays busy).
             let outcome = Outcome::Failed {
                 reason: FailureReason::ProvingTimeout,
                 error,
             };
             finish(inner, block_hash, outcome.clone());
+            cancel.cancel();
             let _ = work.await;
             outcome
         }

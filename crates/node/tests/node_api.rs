@@ -534,7 +534,8 @@ async fn under_load_a_full_queue_refuses_deadlines_fail_and_shutdown_fails_queue
         first.root().to_string()
     );
     assert_eq!(timeout["reason"], "proving_timeout", "{timeout}");
-    // The queued jobs wait behind the uninterruptible first proof; the shutdown fails them.
+    // The queued jobs' deadlines pass behind the first proof (cancelled at its deadline once
+    // its running shards finish); they fail then, or at the shutdown.
     node.node.shutdown(Duration::ZERO).await;
     let mut ended = std::collections::HashSet::new();
     while ended.len() < accepted.len() {

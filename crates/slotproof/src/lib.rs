@@ -57,8 +57,8 @@ pub use proof::{
     ContextClaim, ShardProof, SlotEntry, SubblockPublicValues,
 };
 pub use prove::{
-    BlockProver, BlockProverBuilder, CPU_SHARDS_IN_FLIGHT, DEFAULT_MAX_SHARD_ROWS, Field, Progress,
-    ProveError, ProveTimings, ProvedBlock, ShardsInFlight,
+    BlockProver, BlockProverBuilder, CPU_SHARDS_IN_FLIGHT, CancelToken, DEFAULT_MAX_SHARD_ROWS,
+    Field, Progress, ProveError, ProveTimings, ProvedBlock, ShardsInFlight,
 };
 pub use slotproof_prover::device_memory::Phase as DevicePhase;
 pub use verify::{

@@ -38,7 +38,7 @@ use crate::aggregate::AggregateError;
 use crate::backend::Lane;
 use crate::memory::{FittedShard, PlanField, ShardReport, SubblockShards, fit_subblock};
 use crate::proof::ShardProof;
-use crate::prove::{Progress, ProveError};
+use crate::prove::{CancelToken, Progress, ProveError};
 use crate::tree_jobs::{NodeJob, OverlappedTree, TreeJobs};
 
 /// A shard ready to be proven, with what the prove run reports about it.
@@ -461,6 +461,15 @@ fn prove_one<F: PrimeField32>(
     })
 }
 
+/// Sets its flag when dropped.
+struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn canonical<F: PrimeField32>(v: &[Vec<F>]) -> Vec<Vec<u32>> {
     v.iter()
         .map(|x| x.iter().map(|f| f.as_canonical_u32()).collect())
@@ -482,6 +491,7 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
     overlap: bool,
     tree: Option<&TreeJobs<'_>>,
     progress: &(dyn Fn(Progress) + Sync),
+    cancel: &CancelToken,
 ) -> Result<ProvenShards, ProveError> {
     let queue = ShardQueue::<QueuedShard<F>, NodeJob>::new();
     let results: Mutex<BTreeMap<usize, Result<ProvenShard, ProveError>>> = Default::default();
@@ -550,7 +560,22 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         }
         (generated.map(|()| n), t.elapsed())
     };
+    let proving_done = std::sync::atomic::AtomicBool::new(false);
     let ((generated, tracegen), end) = std::thread::scope(|scope| {
+        // Cancellation stops the queue (no shard or node is started after it); checked every
+        // 10 ms, far below a shard's proving time.
+        let (watched, done) = (&queue, &proving_done);
+        // Ends the watcher however this scope ends (a panic included).
+        let end_watch = SetOnDrop(done);
+        scope.spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if cancel.is_cancelled() {
+                    watched.stop();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
         let before = (!overlap).then(produce);
         let mut lane_threads = Vec::with_capacity(lanes.len());
         for lane in lanes {
@@ -601,8 +626,12 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
                 std::panic::resume_unwind(panic);
             }
         }
+        drop(end_watch);
         (generated, Instant::now())
     });
+    if cancel.is_cancelled() {
+        return Err(ProveError::Cancelled);
+    }
     let last_shard_proven = last_shard_proven
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
@@ -777,7 +806,14 @@ mod tests {
         let nodes = Mutex::new(Vec::new());
         let report = |p: AggregationProgress| nodes.lock().unwrap().push(p);
         let tree = TreeJobs::new(&report);
-        match generate_and_prove(&source, &lanes, true, Some(&tree), &|_| {}) {
+        match generate_and_prove(
+            &source,
+            &lanes,
+            true,
+            Some(&tree),
+            &|_| {},
+            &CancelToken::new(),
+        ) {
             Err(ProveError::Aggregation(AggregateError::Internal(_))) => {}
             other => panic!("expected the node's error, got {:?}", other.err()),
         }

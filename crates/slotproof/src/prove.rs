@@ -71,6 +71,29 @@ pub enum ProveError {
     /// internal node or the root could not be proven, or the root does not check.
     #[error("aggregation: {0}")]
     Aggregation(#[from] AggregateError),
+    /// The caller's [`CancelToken`] was cancelled ([`BlockProver::prove_cancellable`]).
+    #[error("proving was cancelled")]
+    Cancelled,
+}
+
+/// Stops a proof early ([`BlockProver::prove_cancellable`]): no shard or aggregation node is
+/// started after [`CancelToken::cancel`] (those running finish: a shard proof has no
+/// cancellation point), and the proof returns [`ProveError::Cancelled`]. Clones share the flag.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// What [`BlockProver::prove_with_progress`] reports.
@@ -150,6 +173,7 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
     block: &BlockPublicValues,
     subblocks: &[SubblockPublicValues],
     progress: &(dyn Fn(Progress) + Sync),
+    cancel: &CancelToken,
 ) -> Result<ProvenShards, ProveError> {
     if prover.aggregate && !F::AGGREGATES {
         return Err(ProveError::Settings(format!(
@@ -187,6 +211,7 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
         prover.overlap_tracegen,
         tree.as_ref(),
         progress,
+        cancel,
     )
 }
 
@@ -473,6 +498,20 @@ impl BlockProver {
         input: &BlockInput,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<ProvedBlock, ProveError> {
+        self.prove_cancellable(input, progress, &CancelToken::new())
+    }
+
+    /// [`BlockProver::prove_with_progress`] that stops early once `cancel` is cancelled (a
+    /// deadline passed, the client went away): [`ProveError::Cancelled`].
+    pub fn prove_cancellable(
+        &self,
+        input: &BlockInput,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &CancelToken,
+    ) -> Result<ProvedBlock, ProveError> {
+        if cancel.is_cancelled() {
+            return Err(ProveError::Cancelled);
+        }
         if self.max_shard_rows < 4 {
             return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
         }
@@ -490,15 +529,18 @@ impl BlockProver {
         )?;
         execution.ensure_checks_pass()?;
         let execute = t0.elapsed();
+        if cancel.is_cancelled() {
+            return Err(ProveError::Cancelled);
+        }
 
         let block = BlockPublicValues::of_execution(&execution);
         let subblocks = SubblockPublicValues::of_execution(&execution);
         let proven = match self.field {
             Field::KoalaBear => {
-                prove_shards::<KoalaBear>(self, &execution, &block, &subblocks, progress)?
+                prove_shards::<KoalaBear>(self, &execution, &block, &subblocks, progress, cancel)?
             }
             Field::BabyBear => {
-                prove_shards::<BabyBear>(self, &execution, &block, &subblocks, progress)?
+                prove_shards::<BabyBear>(self, &execution, &block, &subblocks, progress, cancel)?
             }
         };
         let tree = proven.tree;

@@ -170,3 +170,43 @@ fn subblocks_analysed_shard_by_shard_or_whole_give_the_same_proof() {
     assert!(streamed == prove(false));
     verify_block_proof(&streamed).unwrap();
 }
+
+/// A cancelled proof stops early: cancelled when its first shard is proven, no more shards are
+/// started (those already running finish) and the proof ends with `Cancelled`; a token
+/// cancelled before the start does no work at all.
+#[test]
+fn a_cancelled_proof_stops_after_the_shards_it_started() {
+    let cancel = slotproof::CancelToken::new();
+    let proven = Mutex::new(0usize);
+    let prover = BlockProver::builder()
+        .subblock_gas(700_000)
+        .max_shard_rows(1 << 10)
+        .shards_in_flight(slotproof::ShardsInFlight::AtMost(1))
+        .build();
+    let result = prover.prove_cancellable(
+        &token(),
+        &|p| {
+            if let Progress::ShardProven(_) = p {
+                *proven.lock().unwrap() += 1;
+                cancel.cancel();
+            }
+        },
+        &cancel,
+    );
+    assert!(
+        matches!(result, Err(ProveError::Cancelled)),
+        "{:?}",
+        result.err()
+    );
+    let proven = proven.into_inner().unwrap();
+    // Six shards in all (see `prove`); the CPU lane proves the shards it took in parallel, but
+    // with one shard in flight it never holds more than one.
+    assert!(
+        (1..6).contains(&proven),
+        "{proven} shards proven after the cancel"
+    );
+    assert!(matches!(
+        prover.prove_cancellable(&token(), &|_| {}, &cancel),
+        Err(ProveError::Cancelled)
+    ));
+}
