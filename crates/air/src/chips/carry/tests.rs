@@ -1,0 +1,454 @@
+//! The carry table against a test sender (a stand-in for the boundary and memory rows, which
+//! do not send yet): honest commitments prove; a tampered digest, token or table row, a dropped
+//! or invented token, and each of the table's constraints broken in turn are rejected.
+
+use p3_air::{Air, BaseAir, WindowAccess};
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
+use p3_koala_bear::KoalaBear;
+use p3_lookup::InteractionBuilder;
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
+
+use super::air::{P2_WIDTH, send_token};
+use super::trace::{Row, assemble, compress};
+use super::{CarryAir, CarryToken, DIR_IN, DIR_OUT, TokenKind, commitment, generate};
+use crate::chips::stack_boundary::trace::StackToken;
+
+type F = KoalaBear;
+
+/// Sender columns: one flag per kind, `dir`, `pos`, 19 data elements.
+const SENDER_WIDTH: usize = 5 + 19;
+
+#[derive(Clone, Copy, Debug)]
+struct SenderAir;
+
+impl BaseAir<F> for SenderAir {
+    fn width(&self) -> usize {
+        SENDER_WIDTH
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+}
+
+impl<AB: InteractionBuilder<F = F>> Air<AB> for SenderAir {
+    fn eval(&self, builder: &mut AB) {
+        let row: Vec<AB::Expr> = builder
+            .main()
+            .current_slice()
+            .iter()
+            .map(|&x| x.into())
+            .collect();
+        for f in &row[..4] {
+            builder.assert_bool(f.clone());
+        }
+        let kinds = [TokenKind::Stack, TokenKind::Resume, TokenKind::Memory];
+        for (k, kind) in kinds.into_iter().enumerate() {
+            send_token(
+                builder,
+                row[3].clone(),
+                row[4].clone(),
+                kind,
+                &row[5..5 + kind.len()],
+                row[k].clone(),
+            );
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum TestAir {
+    Carry(CarryAir),
+    Sender(SenderAir),
+}
+
+impl BaseAir<F> for TestAir {
+    fn width(&self) -> usize {
+        match self {
+            TestAir::Carry(a) => a.width(),
+            TestAir::Sender(a) => a.width(),
+        }
+    }
+    fn num_public_values(&self) -> usize {
+        match self {
+            TestAir::Carry(a) => a.num_public_values(),
+            TestAir::Sender(a) => a.num_public_values(),
+        }
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        match self {
+            TestAir::Carry(a) => a.main_next_row_columns(),
+            TestAir::Sender(a) => a.main_next_row_columns(),
+        }
+    }
+}
+
+impl<AB: InteractionBuilder<F = F>> Air<AB> for TestAir {
+    fn eval(&self, builder: &mut AB) {
+        match self {
+            TestAir::Carry(a) => a.eval(builder),
+            TestAir::Sender(a) => a.eval(builder),
+        }
+    }
+}
+
+/// The sender's rows for `(dir, first position, token)`, padded to a power of two.
+fn sender_trace(sent: &[(u32, usize, CarryToken)]) -> RowMajorMatrix<F> {
+    let n = sent.len().next_power_of_two().max(4);
+    let mut values = vec![F::ZERO; n * SENDER_WIDTH];
+    for (row, (dir, pos, t)) in values.chunks_exact_mut(SENDER_WIDTH).zip(sent) {
+        row[t.kind() as usize] = F::ONE;
+        row[3] = F::from_u32(*dir);
+        row[4] = F::from_usize(*pos);
+        for (x, d) in row[5..].iter_mut().zip(t.data()) {
+            *x = F::from_u32(d);
+        }
+    }
+    RowMajorMatrix::new(values, SENDER_WIDTH)
+}
+
+/// Each token's first position in a sequence of tokens.
+fn positioned(dir: u32, tokens: &[CarryToken]) -> Vec<(u32, usize, CarryToken)> {
+    let mut pos = 0;
+    tokens
+        .iter()
+        .map(|t| {
+            let p = pos;
+            pos += t.kind().chunks();
+            (dir, p, *t)
+        })
+        .collect()
+}
+
+fn stack(slot: u32, v: u16) -> CarryToken {
+    let mut value = [0u16; 16];
+    value[0] = v;
+    value[15] = 0xffff;
+    CarryToken::Stack(StackToken {
+        ctx: 3,
+        slot,
+        value,
+        ts: 1000 + slot,
+    })
+}
+
+fn resume(pc: u32) -> CarryToken {
+    CarryToken::Resume([1, 3, pc, 7, 2, 0, 4, 12])
+}
+
+fn memory(word: u32) -> CarryToken {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37).wrapping_add(word as u8);
+    }
+    CarryToken::Memory {
+        ctx: 3,
+        word,
+        bytes,
+    }
+}
+
+fn incoming() -> Vec<CarryToken> {
+    vec![stack(0, 5), stack(1, 9), resume(40), memory(2)]
+}
+
+fn outgoing() -> Vec<CarryToken> {
+    vec![stack(0, 5), resume(41), stack(2, 11)]
+}
+
+struct Case {
+    carry: RowMajorMatrix<F>,
+    public: Vec<F>,
+    sender: RowMajorMatrix<F>,
+}
+
+fn honest(ins: &[CarryToken], outs: &[CarryToken]) -> Case {
+    let (carry, public) = generate(ins, outs, 0);
+    let mut sent = positioned(DIR_IN, ins);
+    sent.extend(positioned(DIR_OUT, outs));
+    Case {
+        carry,
+        public,
+        sender: sender_trace(&sent),
+    }
+}
+
+fn proves(c: &Case) -> bool {
+    let prover: CpuShardProver<F> = ShardProver::cpu(FriSettings::DEFAULT);
+    let airs = [TestAir::Carry(CarryAir), TestAir::Sender(SenderAir)];
+    let traces = [c.carry.clone(), c.sender.clone()];
+    let public = [c.public.clone(), vec![]];
+    match prover.prove(&airs, &traces, &public) {
+        Ok(proof) => prover.verify(&airs, &proof, &public).is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn honest_commitments_prove_and_match_the_native_ones() {
+    let c = honest(&incoming(), &outgoing());
+    assert_eq!(&c.public[..8], &commitment(&incoming()));
+    assert_eq!(&c.public[8..], &commitment(&outgoing()));
+    assert_ne!(commitment(&incoming()), [F::ZERO; 8]);
+    assert!(proves(&c));
+    // Either side empty, both empty.
+    assert!(proves(&honest(&[], &outgoing())));
+    assert!(proves(&honest(&incoming(), &[])));
+    let empty = honest(&[], &[]);
+    assert_eq!(empty.public, vec![F::ZERO; 16]);
+    assert!(proves(&empty));
+}
+
+#[test]
+fn the_commitment_binds_the_tokens_and_their_order() {
+    let base = commitment(&incoming());
+    let mut t = incoming();
+    t.swap(0, 1);
+    assert_ne!(commitment(&t), base);
+    // A stack item, a resume pc, a memory byte.
+    assert_ne!(
+        commitment(&[stack(0, 6), stack(1, 9), resume(40), memory(2)]),
+        base
+    );
+    assert_ne!(
+        commitment(&[stack(0, 5), stack(1, 9), resume(39), memory(2)]),
+        base
+    );
+    let mut m = incoming();
+    if let CarryToken::Memory { bytes, .. } = &mut m[3] {
+        bytes[31] ^= 1;
+    }
+    assert_ne!(commitment(&m), base);
+}
+
+#[test]
+fn a_tampered_digest_is_rejected() {
+    for i in [0, 7, 8, 15] {
+        let mut c = honest(&incoming(), &outgoing());
+        c.public[i] += F::ONE;
+        assert!(!proves(&c), "digest element {i}");
+    }
+    // A non-empty digest claimed for an empty side.
+    let mut c = honest(&incoming(), &[]);
+    c.public[8] = F::ONE;
+    assert!(!proves(&c));
+    let mut c = honest(&[], &[]);
+    c.public[0] = F::ONE;
+    assert!(!proves(&c));
+}
+
+#[test]
+fn a_tampered_sent_token_is_rejected() {
+    // The sender's stack value, resume pc, memory byte group: the table absorbed the old ones.
+    for (row, col) in [(0, 5 + 2), (2, 5 + 2), (3, 5 + 4), (5, 5 + 2), (6, 5 + 18)] {
+        let mut c = honest(&incoming(), &outgoing());
+        let w = c.sender.width;
+        c.sender.values[row * w + col] += F::ONE;
+        assert!(!proves(&c), "sender row {row} column {col}");
+    }
+}
+
+#[test]
+fn a_dropped_or_invented_token_is_rejected() {
+    let (ins, outs) = (incoming(), outgoing());
+    // The table absorbs one token fewer than the sender sends (digest recomputed).
+    let (carry, public) = generate(&ins[..3], &outs, 0);
+    let mut sent = positioned(DIR_IN, &ins);
+    sent.extend(positioned(DIR_OUT, &outs));
+    let c = Case {
+        carry,
+        public,
+        sender: sender_trace(&sent),
+    };
+    assert!(!proves(&c));
+    // The table absorbs a token no sender sends.
+    let mut more = outs.clone();
+    more.push(stack(9, 1));
+    let (carry, public) = generate(&ins, &more, 0);
+    let mut sent = positioned(DIR_IN, &ins);
+    sent.extend(positioned(DIR_OUT, &outs));
+    let c = Case {
+        carry,
+        public,
+        sender: sender_trace(&sent),
+    };
+    assert!(!proves(&c));
+    // A token sent as carried out that the next shard's commitment has as carried in is a
+    // different direction: sent out, absorbed in.
+    let (carry, public) = generate(&outs, &[], 0);
+    let c = Case {
+        carry,
+        public,
+        sender: sender_trace(&positioned(DIR_OUT, &outs)),
+    };
+    assert!(!proves(&c));
+}
+
+#[test]
+fn digests_are_checked_in_every_layout() {
+    // Tables filled exactly (the last row's checks), one side empty, both empty.
+    let two = [resume(1), resume(2)];
+    for (ins, outs) in [(&two[..], &[][..]), (&[][..], &two[..]), (&[][..], &[][..])] {
+        for i in [0, 8] {
+            let mut c = honest(ins, outs);
+            assert_eq!(c.carry.height(), 4);
+            c.public[i] += F::ONE;
+            assert!(
+                !proves(&c),
+                "{} in, {} out, element {i}",
+                ins.len(),
+                outs.len()
+            );
+        }
+    }
+}
+
+/// The honest rows of `ins` then `outs`, and their senders.
+fn rows_of(ins: &[CarryToken], outs: &[CarryToken]) -> (Vec<Row>, Vec<(u32, usize, CarryToken)>) {
+    let (carry, _) = generate(ins, outs, 0);
+    let used: usize = ins.iter().chain(outs).map(|t| t.kind().chunks()).sum();
+    let rows = carry
+        .values
+        .chunks_exact(carry.width)
+        .take(used)
+        .map(|r| Row {
+            input: r[..16].try_into().unwrap(),
+            is_in: (r[P2_WIDTH] == F::ONE) as u32,
+            is_out: (r[P2_WIDTH + 1] == F::ONE) as u32,
+            pos: r[P2_WIDTH + 2].as_canonical_u32() as usize,
+        })
+        .collect();
+    let mut sent = positioned(DIR_IN, ins);
+    sent.extend(positioned(DIR_OUT, outs));
+    (rows, sent)
+}
+
+/// Recompute every row's `acc` after `from` where it continues its chain, so that a change at
+/// `from` breaks no chaining constraint further on.
+fn rechain(rows: &mut [Row], from: usize) {
+    for i in from + 1..rows.len() {
+        if rows[i].is_in == 1 || (rows[i].is_out == 1 && rows[i - 1].is_out == 1) {
+            let acc = compress(rows[i - 1].input);
+            rows[i].input[..8].copy_from_slice(&acc);
+        }
+    }
+}
+
+/// The case of `rows` with the digests their chains end in.
+fn case_of(rows: &[Row], sent: &[(u32, usize, CarryToken)]) -> Case {
+    let end = |f: fn(&Row) -> bool| {
+        rows.iter()
+            .rev()
+            .find(|r| f(r))
+            .map_or([F::ZERO; 8], |r| compress(r.input))
+    };
+    let public = end(|r| r.is_in == 1)
+        .into_iter()
+        .chain(end(|r| r.is_out == 1))
+        .collect();
+    Case {
+        carry: assemble(rows, 0),
+        public,
+        sender: sender_trace(sent),
+    }
+}
+
+#[test]
+fn each_table_constraint_is_needed() {
+    let (ins, outs) = (incoming(), outgoing());
+    let (rows, sent) = rows_of(&ins, &outs);
+    assert!(proves(&case_of(&rows, &sent)));
+    let n_in: usize = ins.iter().map(|t| t.kind().chunks()).sum();
+    type Mutation = Box<dyn Fn(&mut Vec<Row>, &mut Vec<(u32, usize, CarryToken)>)>;
+    let shift =
+        |rows: &mut Vec<Row>, sent: &mut Vec<(u32, usize, CarryToken)>, dir: u32, from: usize| {
+            for r in rows.iter_mut() {
+                if (r.is_out == dir) && r.pos >= from {
+                    r.pos += 1;
+                }
+            }
+            for s in sent.iter_mut() {
+                if s.0 == dir && s.1 >= from {
+                    s.1 += 1;
+                }
+            }
+        };
+    // Each breaks one constraint and keeps the rest of the table (chains, digests, positions
+    // the senders use) consistent.
+    let mutations: Vec<(&str, Mutation)> = vec![
+        (
+            "the first acc is zero",
+            Box::new(|rows, _| {
+                rows[0].input[0] = F::ONE;
+                rechain(rows, 0);
+            }),
+        ),
+        (
+            "the in chain continues",
+            Box::new(|rows, _| {
+                rows[1].input[3] += F::ONE;
+                rechain(rows, 1);
+            }),
+        ),
+        (
+            "the out chain starts afresh",
+            Box::new(move |rows, _| {
+                // It continues the in chain instead: the in chunks would be absorbed twice.
+                let acc = compress(rows[n_in - 1].input);
+                rows[n_in].input[..8].copy_from_slice(&acc);
+                rechain(rows, n_in);
+            }),
+        ),
+        (
+            "the out chain continues",
+            Box::new(move |rows, _| {
+                rows[n_in + 1].input[0] += F::ONE;
+                rechain(rows, n_in + 1);
+            }),
+        ),
+        (
+            "the first position is 0",
+            Box::new(move |rows, sent| shift(rows, sent, 0, 0)),
+        ),
+        // The second in token (a stack token is 3 chunks) one position further.
+        (
+            "positions continue",
+            Box::new(move |rows, sent| shift(rows, sent, 0, 3)),
+        ),
+        (
+            "out positions restart at 0",
+            Box::new(move |rows, sent| shift(rows, sent, 1, 0)),
+        ),
+        (
+            "flags are bits",
+            Box::new(move |rows, sent| {
+                // An in row counted twice, its token sent twice.
+                rows[0].is_in = 2;
+                sent.push(sent[0]);
+            }),
+        ),
+        (
+            "a row is in or out",
+            Box::new(move |rows, _| {
+                // The last in row also the first out row (its chunk in both chains).
+                rows[n_in - 1].is_out = 1;
+            }),
+        ),
+        (
+            "in rows before out rows",
+            Box::new(move |rows, sent| {
+                // The out rows first: the in digest is then not the in chain's end.
+                let outs: Vec<Row> = rows.drain(n_in..).collect();
+                rows.splice(0..0, outs);
+                rechain(rows, 0);
+                let _ = sent;
+            }),
+        ),
+    ];
+    for (name, m) in mutations {
+        let (mut r, mut s) = (rows.clone(), sent.clone());
+        m(&mut r, &mut s);
+        assert!(!proves(&case_of(&r, &s)), "{name}");
+    }
+}
