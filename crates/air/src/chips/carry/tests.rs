@@ -452,3 +452,91 @@ fn each_table_constraint_is_needed() {
         assert!(!proves(&case_of(&r, &s)), "{name}");
     }
 }
+
+#[test]
+#[ignore = "prints the carry table's quotient size"]
+fn carry_table_cost() {
+    let prover: CpuShardProver<F> = ShardProver::cpu(FriSettings::DEFAULT);
+    let airs = [TestAir::Carry(CarryAir), TestAir::Sender(SenderAir)];
+    let programs = prover.instance_programs(&airs, &[2, 2]).unwrap();
+    println!(
+        "carry: {} main columns, 2^{} quotient chunks",
+        CarryAir.width(),
+        programs[0].log_quotient_chunks
+    );
+}
+
+/// Per shard: carried-in stack items, suspended calls and non-zero memory words.
+fn carried_in(s: &crate::shard::Shard<F>) -> [usize; 3] {
+    use crate::chips::memory::columns::MemoryCols;
+    use crate::chips::stack_boundary::columns::BoundaryCols;
+    use core::borrow::Borrow;
+    let b = &s.traces[crate::shard::BOUNDARY];
+    let (mut stack, mut calls) = (0, 0);
+    for row in b.values.chunks_exact(b.width) {
+        let c: &BoundaryCols<F> = row.borrow();
+        stack += c.init.as_canonical_u32() as usize;
+        calls += c.r_init.as_canonical_u32() as usize;
+    }
+    let m = &s.traces[crate::shard::MEMORY];
+    let words = m
+        .values
+        .chunks_exact(m.width)
+        .map(|row| {
+            let c: &MemoryCols<F> = row.borrow();
+            c.carried.as_canonical_u32() as usize
+        })
+        .sum();
+    [stack, calls, words]
+}
+
+#[test]
+#[ignore = "prints the carry table rows shards cut inside transactions would need"]
+fn carried_tokens_per_shard() {
+    use slotproof_executor::generate::{GiantKind, generate_giant};
+    let mut blocks: Vec<(String, Vec<crate::shard::Shard<F>>)> = Vec::new();
+    let t = &crate::tests::fixture("calls")[0];
+    blocks.push((
+        "calls fixture, 2^13-step cuts".into(),
+        crate::shard::generate_shards_in::<F>(
+            t,
+            crate::shard::fixed_ranges(t.steps.len(), 1 << 13),
+        )
+        .unwrap(),
+    ));
+    for kind in [GiantKind::Mulmod, GiantKind::Mcopy] {
+        let giant = generate_giant(kind, 300_000).unwrap();
+        for sub in &giant.execution.subblocks {
+            if sub.trace.steps.len() > 1 << 12 {
+                let shards = crate::shard::generate_shards::<F>(&sub.trace, 1 << 12).unwrap();
+                blocks.push((format!("giant {} 300k gas, 2^12 rows", kind.name()), shards));
+            }
+        }
+    }
+    for (name, shards) in blocks {
+        let ins: Vec<[usize; 3]> = shards.iter().map(carried_in).collect();
+        let rows: Vec<usize> = (0..shards.len())
+            .map(|k| {
+                let out = ins.get(k + 1).copied().unwrap_or([0; 3]);
+                3 * (ins[k][0] + out[0]) + 2 * (ins[k][1] + out[1]) + 2 * (ins[k][2] + out[2])
+            })
+            .collect();
+        let cells: Vec<usize> = rows
+            .iter()
+            .map(|&r| crate::chips::natural_height(r) * 179)
+            .collect();
+        println!(
+            "{name}: {} shards, carried in (stack, calls, memory words) max {:?}, carry rows max {} mean {:.1}, cells max {} mean {:.0}",
+            shards.len(),
+            ins.iter().fold([0; 3], |a, x| [
+                a[0].max(x[0]),
+                a[1].max(x[1]),
+                a[2].max(x[2])
+            ]),
+            rows.iter().max().unwrap(),
+            rows.iter().sum::<usize>() as f64 / rows.len() as f64,
+            cells.iter().max().unwrap(),
+            cells.iter().sum::<usize>() as f64 / cells.len() as f64,
+        );
+    }
+}
