@@ -1,74 +1,45 @@
-use std::sync::OnceLock;
-
 use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
 use p3_field::PrimeCharacteristicRing;
-use p3_koala_bear::{
-    GenericPoseidon2LinearLayersKoalaBear, KOALABEAR_POSEIDON2_RC_16_EXTERNAL_FINAL,
-    KOALABEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL, KOALABEAR_POSEIDON2_RC_16_INTERNAL, KoalaBear,
-};
 use p3_lookup::InteractionBuilder;
-use p3_poseidon2_air::{Poseidon2Air, RoundConstants, num_cols};
-use p3_uni_stark::SubAirBuilder;
 
+use super::field::CarryField;
 use super::{DATA, RATE, TokenKind};
 use crate::buses;
 use crate::chips::bool1;
 
-/// The permutation: width 16, S-box x^3 without extra registers, 4 + 4 full and 20 partial
-/// rounds (164 columns).
-type Poseidon2Air16 =
-    Poseidon2Air<KoalaBear, GenericPoseidon2LinearLayersKoalaBear, 16, 3, 0, 4, 20>;
-
-/// The permutation's columns (`inputs` first, the last round's output last).
-pub(crate) const P2_WIDTH: usize = num_cols::<16, 3, 0, 4, 20>();
-/// The table's columns: the permutation, then `is_in`, `is_out`, `pos`.
-pub const CARRY_WIDTH: usize = P2_WIDTH + 3;
-const IS_IN: usize = P2_WIDTH;
-const IS_OUT: usize = P2_WIDTH + 1;
-const POS: usize = P2_WIDTH + 2;
+/// The table's columns over `F`: the permutation, then `is_in`, `is_out`, `pos`.
+pub const fn carry_width<F: CarryField>() -> usize {
+    F::P2_WIDTH + 3
+}
 /// Public values: `digest_in[8]`, `digest_out[8]`.
 pub const NUM_CARRY_PUBLIC: usize = 2 * RATE;
-
-pub(crate) fn poseidon2_constants() -> &'static RoundConstants<KoalaBear, 16, 4, 20> {
-    static C: OnceLock<RoundConstants<KoalaBear, 16, 4, 20>> = OnceLock::new();
-    C.get_or_init(|| {
-        RoundConstants::new(
-            KOALABEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL,
-            KOALABEAR_POSEIDON2_RC_16_INTERNAL,
-            KOALABEAR_POSEIDON2_RC_16_EXTERNAL_FINAL,
-        )
-    })
-}
-
-fn poseidon2_air() -> &'static Poseidon2Air16 {
-    static A: OnceLock<Poseidon2Air16> = OnceLock::new();
-    A.get_or_init(|| Poseidon2Air16::new(poseidon2_constants().clone()))
-}
 
 /// The carried-state commitment table (module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CarryAir;
 
-impl BaseAir<KoalaBear> for CarryAir {
+impl<F: CarryField> BaseAir<F> for CarryAir {
     fn width(&self) -> usize {
-        CARRY_WIDTH
+        carry_width::<F>()
     }
     fn num_public_values(&self) -> usize {
         NUM_CARRY_PUBLIC
     }
     fn main_next_row_columns(&self) -> Vec<usize> {
         // The next row's `acc`, flags and position.
-        (0..RATE).chain([IS_IN, IS_OUT, POS]).collect()
+        let p = F::P2_WIDTH;
+        (0..RATE).chain([p, p + 1, p + 2]).collect()
     }
 }
 
-impl<AB: InteractionBuilder<F = KoalaBear>> Air<AB> for CarryAir {
+impl<AB: InteractionBuilder> Air<AB> for CarryAir
+where
+    AB::F: CarryField,
+{
     fn eval(&self, builder: &mut AB) {
-        {
-            let mut sub: SubAirBuilder<'_, AB, Poseidon2Air16, AB::Var> =
-                SubAirBuilder::new(builder, 0..P2_WIDTH);
-            poseidon2_air().eval(&mut sub);
-        }
+        AB::F::eval_permutation(builder);
+        let p2 = AB::F::P2_WIDTH;
+        let (is_in_col, is_out_col, pos_col) = (p2, p2 + 1, p2 + 2);
         let main = builder.main();
         let l: Vec<AB::Var> = main.current_slice().to_vec();
         let n: Vec<AB::Var> = main.next_slice().to_vec();
@@ -78,9 +49,9 @@ impl<AB: InteractionBuilder<F = KoalaBear>> Air<AB> for CarryAir {
         let one = AB::Expr::ONE;
         // `acc` is the input's first half, the absorbed chunk its second; `out` the first half
         // of the last round's state.
-        let out = &l[P2_WIDTH - 16..P2_WIDTH - 16 + RATE];
-        let (is_in, is_out, pos) = (e(l[IS_IN]), e(l[IS_OUT]), e(l[POS]));
-        let (n_in, n_out, n_pos) = (e(n[IS_IN]), e(n[IS_OUT]), e(n[POS]));
+        let out = &l[p2 - 16..p2 - 16 + RATE];
+        let (is_in, is_out, pos) = (e(l[is_in_col]), e(l[is_out_col]), e(l[pos_col]));
+        let (n_in, n_out, n_pos) = (e(n[is_in_col]), e(n[is_out_col]), e(n[pos_col]));
 
         builder.assert_bool(is_in.clone());
         builder.assert_bool(is_out.clone());

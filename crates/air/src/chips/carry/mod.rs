@@ -7,7 +7,7 @@
 //! The table hashes two sequences of **chunks**, the tokens a shard takes in (its init rows)
 //! and the tokens it hands on (its carried-out final rows), each into an 8-element digest that
 //! is a public value, `[digest_in, digest_out]` (all zero for an empty sequence). One row per
-//! chunk: a width-16 Poseidon2 permutation (KoalaBear, `p3_poseidon2_air`, the round constants
+//! chunk: a width-16 Poseidon2 permutation (`p3_poseidon2_air`, the round constants
 //! of `default_koalabear_poseidon2_16`) of `acc ‖ chunk`, whose first 8 output lanes are the
 //! next `acc` (a Merkle–Damgård chain over the truncated permutation, the same compression the
 //! project's Merkle trees use; `acc` starts at zero). A chunk is 8 elements: a tag `1 + 4 kind
@@ -27,13 +27,15 @@
 //! chunk row; a stack token is 3 chunks (19 elements), a resume token 2 (8), a memory word 2
 //! (13: its 32 bytes as 11 little-endian groups of up to 3 bytes).
 //!
-//! KoalaBear only: the permutation's constants are the field's (BabyBear's width-16 Poseidon2
-//! has other round counts, so another column layout).
+//! The permutation is the field's own (`field::CarryField`): KoalaBear's (x^3, 20 partial
+//! rounds: 167 columns in all) or BabyBear's (x^7 with one register, 13 partial rounds).
 
 pub mod air;
+pub mod field;
 pub mod trace;
 
-pub use air::{CARRY_WIDTH, CarryAir, NUM_CARRY_PUBLIC, send_token};
+pub use air::{CarryAir, NUM_CARRY_PUBLIC, carry_width, send_token};
+pub use field::CarryField;
 pub use trace::{CarryToken, chunks, commitment, generate};
 
 /// Elements per chunk (the chain's rate).

@@ -10,12 +10,14 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
 
-use super::air::{P2_WIDTH, send_token};
+use super::air::send_token;
 use super::trace::{Row, assemble, compress};
-use super::{CarryAir, CarryToken, DIR_IN, DIR_OUT, TokenKind, commitment, generate};
+use super::{CarryAir, CarryField, CarryToken, DIR_IN, DIR_OUT, TokenKind, commitment, generate};
 use crate::chips::stack_boundary::trace::StackToken;
+use p3_baby_bear::BabyBear;
 
 type F = KoalaBear;
+const P2_WIDTH: usize = <F as CarryField>::P2_WIDTH;
 
 /// Sender columns: one flag per kind, `dir`, `pos`, 19 data elements.
 const SENDER_WIDTH: usize = 5 + 19;
@@ -23,7 +25,7 @@ const SENDER_WIDTH: usize = 5 + 19;
 #[derive(Clone, Copy, Debug)]
 struct SenderAir;
 
-impl BaseAir<F> for SenderAir {
+impl<F> BaseAir<F> for SenderAir {
     fn width(&self) -> usize {
         SENDER_WIDTH
     }
@@ -32,7 +34,7 @@ impl BaseAir<F> for SenderAir {
     }
 }
 
-impl<AB: InteractionBuilder<F = F>> Air<AB> for SenderAir {
+impl<AB: InteractionBuilder> Air<AB> for SenderAir {
     fn eval(&self, builder: &mut AB) {
         let row: Vec<AB::Expr> = builder
             .main()
@@ -63,28 +65,31 @@ enum TestAir {
     Sender(SenderAir),
 }
 
-impl BaseAir<F> for TestAir {
+impl<F: CarryField> BaseAir<F> for TestAir {
     fn width(&self) -> usize {
         match self {
-            TestAir::Carry(a) => a.width(),
-            TestAir::Sender(a) => a.width(),
+            TestAir::Carry(a) => BaseAir::<F>::width(a),
+            TestAir::Sender(a) => BaseAir::<F>::width(a),
         }
     }
     fn num_public_values(&self) -> usize {
         match self {
-            TestAir::Carry(a) => a.num_public_values(),
-            TestAir::Sender(a) => a.num_public_values(),
+            TestAir::Carry(a) => BaseAir::<F>::num_public_values(a),
+            TestAir::Sender(a) => BaseAir::<F>::num_public_values(a),
         }
     }
     fn main_next_row_columns(&self) -> Vec<usize> {
         match self {
-            TestAir::Carry(a) => a.main_next_row_columns(),
-            TestAir::Sender(a) => a.main_next_row_columns(),
+            TestAir::Carry(a) => BaseAir::<F>::main_next_row_columns(a),
+            TestAir::Sender(a) => BaseAir::<F>::main_next_row_columns(a),
         }
     }
 }
 
-impl<AB: InteractionBuilder<F = F>> Air<AB> for TestAir {
+impl<AB: InteractionBuilder> Air<AB> for TestAir
+where
+    AB::F: CarryField,
+{
     fn eval(&self, builder: &mut AB) {
         match self {
             TestAir::Carry(a) => a.eval(builder),
@@ -94,7 +99,7 @@ impl<AB: InteractionBuilder<F = F>> Air<AB> for TestAir {
 }
 
 /// The sender's rows for `(dir, first position, token)`, padded to a power of two.
-fn sender_trace(sent: &[(u32, usize, CarryToken)]) -> RowMajorMatrix<F> {
+fn sender_trace<F: CarryField>(sent: &[(u32, usize, CarryToken)]) -> RowMajorMatrix<F> {
     let n = sent.len().next_power_of_two().max(4);
     let mut values = vec![F::ZERO; n * SENDER_WIDTH];
     for (row, (dir, pos, t)) in values.chunks_exact_mut(SENDER_WIDTH).zip(sent) {
@@ -157,13 +162,13 @@ fn outgoing() -> Vec<CarryToken> {
     vec![stack(0, 5), resume(41), stack(2, 11)]
 }
 
-struct Case {
+struct Case<F = KoalaBear> {
     carry: RowMajorMatrix<F>,
     public: Vec<F>,
     sender: RowMajorMatrix<F>,
 }
 
-fn honest(ins: &[CarryToken], outs: &[CarryToken]) -> Case {
+fn honest<F: CarryField>(ins: &[CarryToken], outs: &[CarryToken]) -> Case<F> {
     let (carry, public) = generate(ins, outs, 0);
     let mut sent = positioned(DIR_IN, ins);
     sent.extend(positioned(DIR_OUT, outs));
@@ -188,9 +193,9 @@ fn proves(c: &Case) -> bool {
 #[test]
 fn honest_commitments_prove_and_match_the_native_ones() {
     let c = honest(&incoming(), &outgoing());
-    assert_eq!(&c.public[..8], &commitment(&incoming()));
-    assert_eq!(&c.public[8..], &commitment(&outgoing()));
-    assert_ne!(commitment(&incoming()), [F::ZERO; 8]);
+    assert_eq!(&c.public[..8], &commitment::<F>(&incoming()));
+    assert_eq!(&c.public[8..], &commitment::<F>(&outgoing()));
+    assert_ne!(commitment::<F>(&incoming()), [F::ZERO; 8]);
     assert!(proves(&c));
     // Either side empty, both empty.
     assert!(proves(&honest(&[], &outgoing())));
@@ -201,25 +206,43 @@ fn honest_commitments_prove_and_match_the_native_ones() {
 }
 
 #[test]
+fn babybear_commitments_prove() {
+    let prover: CpuShardProver<BabyBear> = ShardProver::cpu(FriSettings::DEFAULT);
+    let airs = [TestAir::Carry(CarryAir), TestAir::Sender(SenderAir)];
+    let run = |c: &Case<BabyBear>| {
+        let traces = [c.carry.clone(), c.sender.clone()];
+        let public = [c.public.clone(), vec![]];
+        prover
+            .prove(&airs, &traces, &public)
+            .is_ok_and(|p| prover.verify(&airs, &p, &public).is_ok())
+    };
+    let mut c = honest::<BabyBear>(&incoming(), &outgoing());
+    assert_eq!(&c.public[..8], &commitment::<BabyBear>(&incoming()));
+    assert!(run(&c));
+    c.public[3] += BabyBear::ONE;
+    assert!(!run(&c));
+}
+
+#[test]
 fn the_commitment_binds_the_tokens_and_their_order() {
-    let base = commitment(&incoming());
+    let base = commitment::<F>(&incoming());
     let mut t = incoming();
     t.swap(0, 1);
-    assert_ne!(commitment(&t), base);
+    assert_ne!(commitment::<F>(&t), base);
     // A stack item, a resume pc, a memory byte.
     assert_ne!(
-        commitment(&[stack(0, 6), stack(1, 9), resume(40), memory(2)]),
+        commitment::<F>(&[stack(0, 6), stack(1, 9), resume(40), memory(2)]),
         base
     );
     assert_ne!(
-        commitment(&[stack(0, 5), stack(1, 9), resume(39), memory(2)]),
+        commitment::<F>(&[stack(0, 5), stack(1, 9), resume(39), memory(2)]),
         base
     );
     let mut m = incoming();
     if let CarryToken::Memory { bytes, .. } = &mut m[3] {
         bytes[31] ^= 1;
     }
-    assert_ne!(commitment(&m), base);
+    assert_ne!(commitment::<F>(&m), base);
 }
 
 #[test]
@@ -305,8 +328,11 @@ fn digests_are_checked_in_every_layout() {
 }
 
 /// The honest rows of `ins` then `outs`, and their senders.
-fn rows_of(ins: &[CarryToken], outs: &[CarryToken]) -> (Vec<Row>, Vec<(u32, usize, CarryToken)>) {
-    let (carry, _) = generate(ins, outs, 0);
+fn rows_of(
+    ins: &[CarryToken],
+    outs: &[CarryToken],
+) -> (Vec<Row<F>>, Vec<(u32, usize, CarryToken)>) {
+    let (carry, _) = generate::<F>(ins, outs, 0);
     let used: usize = ins.iter().chain(outs).map(|t| t.kind().chunks()).sum();
     let rows = carry
         .values
@@ -326,7 +352,7 @@ fn rows_of(ins: &[CarryToken], outs: &[CarryToken]) -> (Vec<Row>, Vec<(u32, usiz
 
 /// Recompute every row's `acc` after `from` where it continues its chain, so that a change at
 /// `from` breaks no chaining constraint further on.
-fn rechain(rows: &mut [Row], from: usize) {
+fn rechain(rows: &mut [Row<F>], from: usize) {
     for i in from + 1..rows.len() {
         if rows[i].is_in == 1 || (rows[i].is_out == 1 && rows[i - 1].is_out == 1) {
             let acc = compress(rows[i - 1].input);
@@ -336,8 +362,8 @@ fn rechain(rows: &mut [Row], from: usize) {
 }
 
 /// The case of `rows` with the digests their chains end in.
-fn case_of(rows: &[Row], sent: &[(u32, usize, CarryToken)]) -> Case {
-    let end = |f: fn(&Row) -> bool| {
+fn case_of(rows: &[Row<F>], sent: &[(u32, usize, CarryToken)]) -> Case {
+    let end = |f: fn(&Row<F>) -> bool| {
         rows.iter()
             .rev()
             .find(|r| f(r))
@@ -360,20 +386,22 @@ fn each_table_constraint_is_needed() {
     let (rows, sent) = rows_of(&ins, &outs);
     assert!(proves(&case_of(&rows, &sent)));
     let n_in: usize = ins.iter().map(|t| t.kind().chunks()).sum();
-    type Mutation = Box<dyn Fn(&mut Vec<Row>, &mut Vec<(u32, usize, CarryToken)>)>;
-    let shift =
-        |rows: &mut Vec<Row>, sent: &mut Vec<(u32, usize, CarryToken)>, dir: u32, from: usize| {
-            for r in rows.iter_mut() {
-                if (r.is_out == dir) && r.pos >= from {
-                    r.pos += 1;
-                }
+    type Mutation = Box<dyn Fn(&mut Vec<Row<F>>, &mut Vec<(u32, usize, CarryToken)>)>;
+    let shift = |rows: &mut Vec<Row<F>>,
+                 sent: &mut Vec<(u32, usize, CarryToken)>,
+                 dir: u32,
+                 from: usize| {
+        for r in rows.iter_mut() {
+            if (r.is_out == dir) && r.pos >= from {
+                r.pos += 1;
             }
-            for s in sent.iter_mut() {
-                if s.0 == dir && s.1 >= from {
-                    s.1 += 1;
-                }
+        }
+        for s in sent.iter_mut() {
+            if s.0 == dir && s.1 >= from {
+                s.1 += 1;
             }
-        };
+        }
+    };
     // Each breaks one constraint and keeps the rest of the table (chains, digests, positions
     // the senders use) consistent.
     let mutations: Vec<(&str, Mutation)> = vec![
@@ -439,7 +467,7 @@ fn each_table_constraint_is_needed() {
             "in rows before out rows",
             Box::new(move |rows, sent| {
                 // The out rows first: the in digest is then not the in chain's end.
-                let outs: Vec<Row> = rows.drain(n_in..).collect();
+                let outs: Vec<Row<F>> = rows.drain(n_in..).collect();
                 rows.splice(0..0, outs);
                 rechain(rows, 0);
                 let _ = sent;
@@ -461,7 +489,7 @@ fn carry_table_cost() {
     let programs = prover.instance_programs(&airs, &[2, 2]).unwrap();
     println!(
         "carry: {} main columns, 2^{} quotient chunks",
-        CarryAir.width(),
+        BaseAir::<F>::width(&CarryAir),
         programs[0].log_quotient_chunks
     );
 }

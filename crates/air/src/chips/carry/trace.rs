@@ -1,16 +1,10 @@
-use p3_field::PrimeCharacteristicRing;
-use p3_koala_bear::{
-    GenericPoseidon2LinearLayersKoalaBear, KoalaBear, default_koalabear_poseidon2_16,
-};
 use p3_matrix::dense::RowMajorMatrix;
-use p3_symmetric::Permutation;
 
-use super::air::{CARRY_WIDTH, P2_WIDTH, poseidon2_constants};
+use super::air::carry_width;
+use super::field::CarryField;
 use super::{DATA, RATE, TokenKind};
 use crate::chips::natural_height;
 use crate::chips::stack_boundary::trace::{ResumeToken, StackToken};
-
-type F = KoalaBear;
 
 /// A carried token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +50,7 @@ impl CarryToken {
 }
 
 /// A token's chunks: `[tag, 7 data elements]` each, the last one zero-padded.
-pub fn chunks(token: &CarryToken) -> Vec<[F; RATE]> {
+pub fn chunks<F: CarryField>(token: &CarryToken) -> Vec<[F; RATE]> {
     let kind = token.kind();
     let data = token.data();
     debug_assert_eq!(data.len(), kind.len());
@@ -74,7 +68,7 @@ pub fn chunks(token: &CarryToken) -> Vec<[F; RATE]> {
 }
 
 /// The chain's inputs `acc ‖ chunk` for `tokens`, and the final `acc` (zero if empty).
-fn chain(tokens: &[CarryToken]) -> (Vec<[F; 16]>, [F; RATE]) {
+fn chain<F: CarryField>(tokens: &[CarryToken]) -> (Vec<[F; 16]>, [F; RATE]) {
     let mut acc = [F::ZERO; RATE];
     let mut inputs = Vec::new();
     for c in tokens.iter().flat_map(chunks) {
@@ -88,13 +82,13 @@ fn chain(tokens: &[CarryToken]) -> (Vec<[F; 16]>, [F; RATE]) {
 }
 
 /// The commitment to a token sequence: the table's digest for it (zero if empty).
-pub fn commitment(tokens: &[CarryToken]) -> [F; RATE] {
+pub fn commitment<F: CarryField>(tokens: &[CarryToken]) -> [F; RATE] {
     chain(tokens).1
 }
 
 /// One row of the table: the permutation's input `acc ‖ chunk`, `is_in`, `is_out`, `pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Row {
+pub(crate) struct Row<F> {
     pub input: [F; 16],
     pub is_in: u32,
     pub is_out: u32,
@@ -103,14 +97,14 @@ pub(crate) struct Row {
 
 /// The carry table for `incoming` then `outgoing`, padded to `height` rows (at least its
 /// natural height), and its public values `[digest_in, digest_out]`.
-pub fn generate(
+pub fn generate<F: CarryField>(
     incoming: &[CarryToken],
     outgoing: &[CarryToken],
     height: usize,
 ) -> (RowMajorMatrix<F>, Vec<F>) {
     let (ins, d_in) = chain(incoming);
     let (outs, d_out) = chain(outgoing);
-    let rows: Vec<Row> = ins
+    let rows: Vec<Row<F>> = ins
         .iter()
         .enumerate()
         .map(|(pos, &input)| Row {
@@ -132,37 +126,30 @@ pub fn generate(
 
 /// The table of `rows`, padded to `height` rows (at least its natural height) with rows that
 /// permute the zero state and are neither in nor out.
-pub(crate) fn assemble(rows: &[Row], height: usize) -> RowMajorMatrix<F> {
+pub(crate) fn assemble<F: CarryField>(rows: &[Row<F>], height: usize) -> RowMajorMatrix<F> {
     let n = height.max(natural_height(rows.len()));
     let mut inputs: Vec<[F; 16]> = rows.iter().map(|r| r.input).collect();
     inputs.resize(n, [F::ZERO; 16]);
-    let perm = p3_poseidon2_air::generate_trace_rows::<
-        F,
-        GenericPoseidon2LinearLayersKoalaBear,
-        16,
-        3,
-        0,
-        4,
-        20,
-    >(inputs, poseidon2_constants(), 0);
-    let mut values = vec![F::ZERO; n * CARRY_WIDTH];
+    let perm = F::permutation_rows(inputs);
+    let (p2, width) = (F::P2_WIDTH, carry_width::<F>());
+    let mut values = vec![F::ZERO; n * width];
     for (i, (out, p)) in values
-        .chunks_exact_mut(CARRY_WIDTH)
-        .zip(perm.values.chunks_exact(P2_WIDTH))
+        .chunks_exact_mut(width)
+        .zip(perm.values.chunks_exact(p2))
         .enumerate()
     {
-        out[..P2_WIDTH].copy_from_slice(p);
+        out[..p2].copy_from_slice(p);
         if let Some(r) = rows.get(i) {
-            out[P2_WIDTH] = F::from_u32(r.is_in);
-            out[P2_WIDTH + 1] = F::from_u32(r.is_out);
-            out[P2_WIDTH + 2] = F::from_usize(r.pos);
+            out[p2] = F::from_u32(r.is_in);
+            out[p2 + 1] = F::from_u32(r.is_out);
+            out[p2 + 2] = F::from_usize(r.pos);
         }
     }
-    RowMajorMatrix::new(values, CARRY_WIDTH)
+    RowMajorMatrix::new(values, width)
 }
 
 /// `acc ‖ chunk` → the first half of its permutation.
-pub(crate) fn compress(input: [F; 16]) -> [F; RATE] {
-    let out = default_koalabear_poseidon2_16().permute(input);
+pub(crate) fn compress<F: CarryField>(input: [F; 16]) -> [F; RATE] {
+    let out = F::permute(input);
     out[..RATE].try_into().expect("8 lanes")
 }
