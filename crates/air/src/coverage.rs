@@ -279,9 +279,10 @@ data are constrained",
     (
         "memory carried into a shard cut inside a transaction",
         Coverage::Trusted,
-        "its non-zero initial content (allowed only where allow_init = 1) and the size of a \
-         context that enters the shard already running are prover-supplied, like carried \
-         stack items",
+        "its initial content (non-zero content is allowed only where allow_init = 1, and a \
+         word of a context that entered the shard already running may also be taken as zero, \
+         whatever an earlier shard wrote) and the size of such a context are prover-supplied, \
+         like carried stack items",
     ),
     (
         "calldata within a shard (CALLDATALOAD pushes the 32 bytes of its context's calldata \

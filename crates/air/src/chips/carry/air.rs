@@ -126,7 +126,7 @@ pub fn send_token<AB: InteractionBuilder>(
     data: &[AB::Expr],
     count: AB::Expr,
 ) {
-    debug_assert_eq!(data.len(), kind.len());
+    debug_assert_eq!(data.len(), kind.data_len());
     for (j, part) in data.chunks(DATA).enumerate() {
         let msg: Vec<AB::Expr> = [
             dir.clone(),

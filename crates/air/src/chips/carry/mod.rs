@@ -7,12 +7,12 @@
 //! The table hashes two sequences of **chunks**, the tokens a shard takes in (its init rows)
 //! and the tokens it hands on (its carried-out final rows), each into an 8-element digest that
 //! is a public value, `[digest_in, digest_out]` (all zero for an empty sequence). One row per
-//! chunk: a width-16 Poseidon2 permutation (`p3_poseidon2_air`, the round constants
-//! of `default_koalabear_poseidon2_16`) of `acc ‖ chunk`, whose first 8 output lanes are the
-//! next `acc` (a Merkle–Damgård chain over the truncated permutation, the same compression the
-//! project's Merkle trees use; `acc` starts at zero). A chunk is 8 elements: a tag `1 + 4 kind
-//! + j` (token kind, chunk index within the token) and 7 data elements, so a chunk's place in
-//! its token and the token's kind are hashed too.
+//! chunk: a width-16 Poseidon2 permutation (`p3_poseidon2_air`, the round constants of the
+//! field's `default_*_poseidon2_16`) of `acc ‖ chunk`, whose first 8 output lanes are the next
+//! `acc` (a Merkle–Damgård chain over the truncated permutation, the same compression the
+//! project's Merkle trees use; `acc` starts at zero). A chunk is 8 elements: a tag
+//! `1 + 4 kind + j` (token kind, chunk index within the token) and 7 data elements, so a
+//! chunk's place in its token and the token's kind are hashed too.
 //!
 //! The rows receive each chunk as `(dir, position, chunk)` on the `carry` bus (`dir` 0 for in,
 //! 1 for out; positions 0, 1, 2, … within a direction), and a sender (a boundary or memory
@@ -53,7 +53,7 @@ pub enum TokenKind {
 
 impl TokenKind {
     /// Data elements of a token of this kind.
-    pub const fn len(self) -> usize {
+    pub const fn data_len(self) -> usize {
         match self {
             // ctx, slot, 16 limbs, timestamp
             TokenKind::Stack => 19,
@@ -66,7 +66,7 @@ impl TokenKind {
 
     /// Chunks of a token of this kind.
     pub const fn chunks(self) -> usize {
-        self.len().div_ceil(DATA)
+        self.data_len().div_ceil(DATA)
     }
 
     /// The tag of chunk `j` (never 0, so a chunk is never the zero vector's prefix).

@@ -53,7 +53,7 @@ impl CarryToken {
 pub fn chunks<F: CarryField>(token: &CarryToken) -> Vec<[F; RATE]> {
     let kind = token.kind();
     let data = token.data();
-    debug_assert_eq!(data.len(), kind.len());
+    debug_assert_eq!(data.len(), kind.data_len());
     data.chunks(DATA)
         .enumerate()
         .map(|(j, part)| {
