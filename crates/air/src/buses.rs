@@ -24,6 +24,7 @@
 //! | [`CALLDATA_WORD`] | `(context, word, 32 bytes)` | calldata word rows | calldata load rows (words A and B) |
 //! | [`CALLDATA_LOAD`] | `(context, 16 offset limbs, 16 value limbs)` | CPU CALLDATALOAD steps | calldata load rows |
 //! | [`MEMORY_CARRY`] | `(1)` | boundary chip, only where `allow_init = 1` | memory init rows with carried (non-zero) content |
+//! | [`CARRY`] | `(dir, position, tag, 7 data)` | carried-token senders (not yet wired: `chips::carry`) | carry table, one chunk per row |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
 
@@ -68,3 +69,6 @@ pub const MEMORY_CARRY: LookupBus<'static> = LookupBus::new("memory-carry");
 pub const CALLDATA_WORD: LookupBus<'static> = LookupBus::new("calldata-word");
 /// One CALLDATALOAD step: `(context, offset limbs, pushed value limbs)`.
 pub const CALLDATA_LOAD: PermutationCheckBus<'static> = PermutationCheckBus::new("calldata-load");
+/// A chunk of a carried token for the carry table's commitments: `(dir, position, tag, 7
+/// data)` (`crate::chips::carry`).
+pub const CARRY: PermutationCheckBus<'static> = PermutationCheckBus::new("carry");

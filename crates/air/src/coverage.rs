@@ -279,9 +279,11 @@ data are constrained",
     (
         "memory carried into a shard cut inside a transaction",
         Coverage::Trusted,
-        "its non-zero initial content (allowed only where allow_init = 1) and the size of a \
-         context that enters the shard already running are prover-supplied, like carried \
-         stack items",
+        "its initial content (non-zero content is allowed only where allow_init = 1, and a \
+         word of a context that entered the shard already running may also be taken as zero, \
+         whatever an earlier shard wrote) and the size of a caller resumed from a carried \
+         resume token are prover-supplied, like carried stack items; the size and call count \
+         of the context running at the cut are chained (CPU public values)",
     ),
     (
         "calldata within a shard (CALLDATALOAD pushes the 32 bytes of its context's calldata \

@@ -869,6 +869,8 @@ pub fn chains<F: PrimeField32>(a: &CpuPublic<F>, b: &CpuPublic<F>) -> bool {
             && b.first_code == a.last_code
             && (u(a.last_is_call) == 1 || b.first_gas == a.last_gas_after)
             && (u(a.last_jump) == 0 || u(b.first_opcode) == crate::opcodes::JUMPDEST as u32)
+            && b.first_ncalls == a.last_ncalls_next
+            && b.first_mw == a.last_mw_next
     } else {
         u(b.first_entry) == 0
     }

@@ -130,6 +130,21 @@ fn calls_shards_prove_and_chain() {
     b.first_pc += F::ONE;
     b.first_entry = F::ONE;
     assert!(!chains(&a, &b) || a.last_cont == F::ZERO);
+    // A context's call count and memory size carry over a cut inside it.
+    let w = shards
+        .windows(2)
+        .find(|w| w[0].cpu_public.last_cont == F::ONE)
+        .expect("a cut inside a context");
+    let a = w[0].cpu_public;
+    for tamper in [
+        |b: &mut crate::CpuPublic<F>| b.first_ncalls += F::ONE,
+        |b: &mut crate::CpuPublic<F>| b.first_mw += F::ONE,
+    ] {
+        let mut b = w[1].cpu_public;
+        assert!(chains(&a, &b));
+        tamper(&mut b);
+        assert!(!chains(&a, &b));
+    }
     assert!(shard::subblock_ends(&shards[0], shards.last().unwrap()));
     assert!(!shard::subblock_ends(&shards[1], shards.last().unwrap()));
 }
@@ -464,7 +479,20 @@ fn mutated_flags_are_rejected() {
 
 #[test]
 fn mutated_public_values_are_rejected() {
-    for i in [0, 1, 2, 9, 10, 11] {
+    use core::mem::offset_of;
+    type P = crate::CpuPublic<u8>;
+    for i in [
+        0,
+        1,
+        2,
+        offset_of!(P, first_ncalls),
+        offset_of!(P, first_mw),
+        offset_of!(P, last_step),
+        offset_of!(P, last_npc),
+        offset_of!(P, last_gas_after),
+        offset_of!(P, last_ncalls_next),
+        offset_of!(P, last_mw_next),
+    ] {
         let mut s = base_shard();
         s.public_values[shard::CPU][i] += F::ONE;
         assert_rejected(&s, "cpu public value");

@@ -41,8 +41,8 @@ use crate::ops::Ops;
 /// Elements of a digest (one sponge rate).
 pub const DIGEST_LEN: usize = 8;
 /// Elements of [`FirstShard`] and [`LastShard`].
-pub const FIRST_SHARD_LEN: usize = 10;
-pub const LAST_SHARD_LEN: usize = 11;
+pub const FIRST_SHARD_LEN: usize = 12;
+pub const LAST_SHARD_LEN: usize = 13;
 /// Public values of every node of the tree ([`NodeValues::to_vec`]).
 pub const NODE_VALUES_LEN: usize =
     BLOCK_BINDING_LEN + 2 * SUBBLOCK_BINDING_LEN + FIRST_SHARD_LEN + LAST_SHARD_LEN + DIGEST_LEN;
@@ -98,6 +98,9 @@ pub struct FirstShard<F> {
     pub opcode: F,
     /// The boundary chip's "state carried in" flag.
     pub carried_in: F,
+    /// The first context's call count and memory size in words.
+    pub ncalls: F,
+    pub mw: F,
 }
 
 /// The state the last shard of a node leaves.
@@ -115,6 +118,9 @@ pub struct LastShard<F> {
     pub is_call: F,
     /// The boundary chip's "state carried out" flag.
     pub carried_out: F,
+    /// The call count and memory size in words of the last step's context's next step.
+    pub ncalls_next: F,
+    pub mw_next: F,
 }
 
 impl<F: Copy> FirstShard<F> {
@@ -130,6 +136,8 @@ impl<F: Copy> FirstShard<F> {
             self.entry,
             self.opcode,
             self.carried_in,
+            self.ncalls,
+            self.mw,
         ]
     }
 
@@ -145,6 +153,8 @@ impl<F: Copy> FirstShard<F> {
             entry: v[7],
             opcode: v[8],
             carried_in: v[9],
+            ncalls: v[10],
+            mw: v[11],
         }
     }
 }
@@ -163,6 +173,8 @@ impl<F: Copy> LastShard<F> {
             self.jump,
             self.is_call,
             self.carried_out,
+            self.ncalls_next,
+            self.mw_next,
         ]
     }
 
@@ -179,6 +191,8 @@ impl<F: Copy> LastShard<F> {
             jump: v[8],
             is_call: v[9],
             carried_out: v[10],
+            ncalls_next: v[11],
+            mw_next: v[12],
         }
     }
 }
@@ -395,6 +409,8 @@ pub fn leaf_values<O: Ops>(
             entry: cpu.first_entry,
             opcode: cpu.first_opcode,
             carried_in: boundary[0],
+            ncalls: cpu.first_ncalls,
+            mw: cpu.first_mw,
         },
         last: LastShard {
             step: cpu.last_step,
@@ -408,6 +424,8 @@ pub fn leaf_values<O: Ops>(
             jump: cpu.last_jump,
             is_call: cpu.last_is_call,
             carried_out: boundary[1],
+            ncalls_next: cpu.last_ncalls_next,
+            mw_next: cpu.last_mw_next,
         },
         digest,
     })
@@ -513,6 +531,8 @@ fn continues<O: Ops>(
         (b.sp, a.sp_next),
         (b.ctx, a.ctx),
         (b.code, a.code),
+        (b.ncalls, a.ncalls_next),
+        (b.mw, a.mw_next),
     ] {
         let d = diff(ops, x, y);
         assert_zero_where(ops, continuing, d, broken.clone())?;

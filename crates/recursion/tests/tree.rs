@@ -154,3 +154,25 @@ fn claims_of_another_block_do_not_match_the_root() {
     let root = root_values(&public_values(&b)).expect("chains");
     assert_ne!(root, expected(&other));
 }
+
+#[test]
+fn a_changed_call_count_or_memory_size_across_a_cut_is_rejected() {
+    use core::mem::offset_of;
+    use slotproof_air::CpuPublic;
+    use slotproof_air::shard::CPU;
+    type P = CpuPublic<u8>;
+    let b = bound_shards("transfers.json", SUBBLOCK_GAS, ROWS);
+    let pv = public_values(&b);
+    // A cut inside a context: the next shard continues it.
+    let k = (1..pv.len())
+        .find(|&k| {
+            b.shards[k - 1].0 == b.shards[k].0
+                && pv[k - 1][CPU][offset_of!(P, last_cont)] == Val::new(1)
+        })
+        .expect("a cut inside a context");
+    for field in [offset_of!(P, first_ncalls), offset_of!(P, first_mw)] {
+        let mut pv = pv.clone();
+        pv[k][CPU][field] += Val::new(1);
+        assert_eq!(root_values(&pv), Err(ChainError::ContextBroken), "{field}");
+    }
+}

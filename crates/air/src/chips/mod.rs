@@ -6,6 +6,7 @@ pub mod bitwise;
 pub mod bytecode;
 pub mod call_context;
 pub mod calldata;
+pub mod carry;
 pub mod cpu;
 pub mod memory;
 pub mod muldiv;

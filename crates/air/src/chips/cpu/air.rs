@@ -27,6 +27,10 @@ pub struct CpuPublic<T> {
     /// 1 if the first row continues a context of the previous shard (neither fresh nor resumed).
     pub first_entry: T,
     pub first_opcode: T,
+    /// The first row's context's call count and memory size in words (carried in where it
+    /// continues a context of the previous shard).
+    pub first_ncalls: T,
+    pub first_mw: T,
     pub last_step: T,
     /// pc, gas, stack height, context and code the next step of the last step's context has.
     pub last_npc: T,
@@ -42,6 +46,9 @@ pub struct CpuPublic<T> {
     pub last_jump: T,
     /// The last step is a call (its gas does not carry over to the next step).
     pub last_is_call: T,
+    /// The call count and memory size in words the next step of the last step's context has.
+    pub last_ncalls_next: T,
+    pub last_mw_next: T,
 }
 
 pub const NUM_CPU_PUBLIC: usize = core::mem::size_of::<CpuPublic<u8>>();
@@ -584,8 +591,10 @@ impl CpuAir {
                 pv.first_entry.clone(),
             );
             f.assert_eq(op.opcode, pv.first_opcode.clone());
+            f.assert_eq(l.ncalls, pv.first_ncalls.clone());
+            f.assert_eq(l.mw, pv.first_mw.clone());
         }
-        let last: [(AB::Expr, AB::Expr); 10] = [
+        let last: [(AB::Expr, AB::Expr); 12] = [
             (l.step.into(), pv.last_step.clone()),
             (l.npc.into(), pv.last_npc.clone()),
             (l.gas_after.into(), pv.last_gas_after.clone()),
@@ -596,6 +605,12 @@ impl CpuAir {
             (l.cont.into(), pv.last_cont.clone()),
             (l.jump.into(), pv.last_jump.clone()),
             (op.is_call.into(), pv.last_is_call.clone()),
+            // As the next row of the context would take them (the transition above).
+            (
+                l.ncalls.into() + op.is_call.into(),
+                pv.last_ncalls_next.clone(),
+            ),
+            (l.mw_next.into(), pv.last_mw_next.clone()),
         ];
         let is_last_real: AB::Expr = l.is_real.into() - n.is_real.into();
         for (col, p) in last {
@@ -624,6 +639,8 @@ impl<T: Clone> CpuPublic<T> {
             first_nctx: next(),
             first_entry: next(),
             first_opcode: next(),
+            first_ncalls: next(),
+            first_mw: next(),
             last_step: next(),
             last_npc: next(),
             last_gas_after: next(),
@@ -634,6 +651,8 @@ impl<T: Clone> CpuPublic<T> {
             last_cont: next(),
             last_jump: next(),
             last_is_call: next(),
+            last_ncalls_next: next(),
+            last_mw_next: next(),
         }
     }
 }

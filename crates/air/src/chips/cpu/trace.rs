@@ -819,6 +819,8 @@ pub fn generate<F: PrimeField32>(
             public.first_nctx = f(a.nctx);
             public.first_entry = f((!a.fresh && !resume) as u32);
             public.first_opcode = f(s.opcode as u32);
+            public.first_ncalls = f(a.ncalls);
+            public.first_mw = f(a.mw);
         }
         if r + 1 == rows {
             public.last_step = f(i as u32);
@@ -831,6 +833,8 @@ pub fn generate<F: PrimeField32>(
             public.last_cont = f(a.cont as u32);
             public.last_jump = f(jump as u32);
             public.last_is_call = f(p.is_call);
+            public.last_ncalls_next = f(a.ncalls + p.is_call);
+            public.last_mw_next = f(a.mw_next);
         }
     }
     // Padding rows are zero except for the value `npc` takes there.
