@@ -7,6 +7,8 @@ pub mod bytecode;
 pub mod call_context;
 pub mod calldata;
 pub mod cpu;
+pub mod keccak;
+pub mod keccak_sponge;
 pub mod memory;
 pub mod muldiv;
 pub mod opcode_table;

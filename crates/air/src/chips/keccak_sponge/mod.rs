@@ -1,0 +1,30 @@
+//! The Keccak-256 sponge: one row per absorbed block of a hash, chained to the permutation
+//! table (`chips::keccak`) over [`KECCAK_PERM`](crate::buses::KECCAK_PERM).
+//!
+//! A hash `(context, timestamp, offset, length)` is a run of consecutive rows, blocks `0, 1,
+//! ..`: the first starts from the zero state; each absorbs 136 bytes (the last one the
+//! remaining `length - 136 block < 136` message bytes, then pad10*1: `0x01` at the one-hot
+//! `pad_at`, zeros, `0x80` added to byte 135; the others have at least 136 left, range-checked);
+//! the absorbed state is `state XOR padded block` byte by byte (`x + y - 2 (x AND y)`, the AND
+//! from the bitwise table, whose lookup also makes both operands bytes), and the row receives
+//! `(absorbed state, state after)` from the permutation table; the next block starts from
+//! that state. A block that is not a hash's first must follow a block of the same hash that is
+//! not its last, so every run starts at a first block and ends at a last block.
+//!
+//! **Message bytes** arrive as lanes `(context, timestamp, offset, length, lane index, 8 bytes)`
+//! on [`KECCAK_LANE`](crate::buses::KECCAK_LANE): a block receives each of its lanes that holds
+//! at least one message byte; bytes past the length are ignored (replaced by the padding).
+//! **The digest** (the last state's first 32 bytes, byte-checked, as an EVM word) goes out with
+//! the hash's header on [`KECCAK_DIGEST`](crate::buses::KECCAK_DIGEST).
+//!
+//! **Not yet in a shard.** The lanes' source (reads of the step's memory bytes through the
+//! memory chip) and the digest's consumer (the CPU's KECCAK256 row, with its gas) are the
+//! remaining work; until they exist the two Keccak tables are not tables of a shard and
+//! KECCAK256 stays trusted (`crate::coverage`). `crate::tests_keccak` proves the two tables with
+//! a test source/consumer of lanes and digests against revm's Keccak-256.
+
+pub mod air;
+pub mod columns;
+pub mod trace;
+
+pub use air::KeccakSpongeAir;

@@ -1,0 +1,139 @@
+//! Sponge rows: the blocks of each hash in order, then zero rows.
+
+use core::borrow::BorrowMut;
+
+use p3_field::PrimeField32;
+use p3_keccak::KeccakF;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_symmetric::Permutation;
+
+use super::columns::{DIGEST_BYTES, NUM_SPONGE_COLS, RATE, RATE_LIMBS, SpongeCols};
+use crate::chips::range::trace::RangeCounts;
+
+/// One hash: its consumer's context and timestamp, the offset the bytes come from, and the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hash {
+    pub ctx: u32,
+    pub ts: u32,
+    pub offset: u32,
+    pub data: Vec<u8>,
+}
+
+/// Blocks (rows) a hash of `len` bytes absorbs.
+pub fn blocks_of(len: usize) -> usize {
+    len / RATE + 1
+}
+
+fn limbs_of(state: &[u64; 25]) -> [u16; 100] {
+    core::array::from_fn(|i| (state[i / 4] >> (16 * (i % 4))) as u16)
+}
+
+fn bytes_of(state: &[u64; 25]) -> [u8; 200] {
+    core::array::from_fn(|i| state[i / 8].to_le_bytes()[i % 8])
+}
+
+/// The padded bytes of block `b` of `data` (pad10*1 with Keccak's `0x01`).
+pub fn padded_block(data: &[u8], b: usize) -> [u8; RATE] {
+    let mut out = [0u8; RATE];
+    let start = b * RATE;
+    for (j, o) in out.iter_mut().enumerate() {
+        if let Some(&x) = data.get(start + j) {
+            *o = x;
+        }
+    }
+    if b + 1 == blocks_of(data.len()) {
+        out[data.len() - start] ^= 0x01;
+        out[RATE - 1] ^= 0x80;
+    }
+    out
+}
+
+/// What the sponge rows need from the other tables: the permutation inputs (in row order) and
+/// the lookups they make.
+#[derive(Clone, Debug, Default)]
+pub struct SpongeRows {
+    pub rows: usize,
+    pub perms: Vec<[u64; 25]>,
+}
+
+/// The sponge table of `hashes` padded with zero rows to `height` (a power of two holding one
+/// row per block); counts its AND-table (`ands`, index `256 x + y`), u16 and byte-pair lookups and
+/// returns the permutation inputs, one per row, for the permutation table.
+pub fn generate<F: PrimeField32>(
+    hashes: &[Hash],
+    height: usize,
+    ands: &mut [u32],
+    u16s: &mut RangeCounts,
+) -> (RowMajorMatrix<F>, SpongeRows) {
+    let rows: usize = hashes.iter().map(|h| blocks_of(h.data.len())).sum();
+    debug_assert!(height.is_power_of_two() && height >= rows);
+    let mut values = F::zero_vec(height * NUM_SPONGE_COLS);
+    let mut out = SpongeRows {
+        rows,
+        perms: Vec::with_capacity(rows),
+    };
+    let mut r = 0;
+    for h in hashes {
+        let nb = blocks_of(h.data.len());
+        let mut state = [0u64; 25];
+        for b in 0..nb {
+            let row: &mut SpongeCols<F> =
+                values[r * NUM_SPONGE_COLS..(r + 1) * NUM_SPONGE_COLS].borrow_mut();
+            r += 1;
+            let last = b + 1 == nb;
+            row.is_real = F::ONE;
+            row.is_first = F::from_bool(b == 0);
+            row.is_last = F::from_bool(last);
+            row.ctx = F::from_u32(h.ctx);
+            row.ts = F::from_u32(h.ts);
+            row.offset = F::from_u32(h.offset);
+            row.len = F::from_u32(h.data.len() as u32);
+            row.block = F::from_u32(b as u32);
+            let rem = h.data.len() - b * RATE;
+            if last {
+                row.pad_at[rem] = F::ONE;
+            } else {
+                let d = (rem - RATE) as u32;
+                row.rem_lo = F::from_u32(d & 0xffff);
+                row.rem_hi = F::from_u32(d >> 16);
+                u16s.add(d & 0xffff);
+                u16s.add((d >> 16) * 4);
+            }
+            let before = bytes_of(&state);
+            let before_limbs = limbs_of(&state);
+            let padded = padded_block(&h.data, b);
+            for j in 0..RATE {
+                row.state_bytes[j] = F::from_u8(before[j]);
+                row.msg[j] = F::from_u8(h.data.get(b * RATE + j).copied().unwrap_or(0));
+                row.padded[j] = F::from_u8(padded[j]);
+                row.and[j] = F::from_u8(before[j] & padded[j]);
+                ands[(usize::from(before[j]) << 8) | usize::from(padded[j])] += 1;
+            }
+            for (k, c) in row.capacity.iter_mut().enumerate() {
+                *c = F::from_u16(before_limbs[RATE_LIMBS + k]);
+            }
+            for (lane, chunk) in padded.chunks_exact(8).enumerate() {
+                state[lane] ^= u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            }
+            out.perms.push(state);
+            KeccakF.permute_mut(&mut state);
+            for (o, x) in row.state_out.iter_mut().zip(limbs_of(&state)) {
+                *o = F::from_u16(x);
+            }
+            if last {
+                let after = bytes_of(&state);
+                for m in 0..DIGEST_BYTES / 2 {
+                    row.digest[2 * m] = F::from_u8(after[2 * m]);
+                    row.digest[2 * m + 1] = F::from_u8(after[2 * m + 1]);
+                    u16s.add_byte_pair(after[2 * m + 1], after[2 * m]);
+                }
+            }
+        }
+    }
+    (RowMajorMatrix::new(values, NUM_SPONGE_COLS), out)
+}
+
+/// The digest of `data` as an EVM word's 16-bit limbs (little-endian), as the sponge sends it.
+pub fn digest_limbs(digest: &[u8; 32]) -> [u16; 16] {
+    core::array::from_fn(|i| u16::from(digest[30 - 2 * i]) << 8 | u16::from(digest[31 - 2 * i]))
+}
