@@ -186,7 +186,9 @@ fn check(b: &Batch) -> Result<(), ProveError> {
 
 fn assert_rejected(b: &Batch, what: &str) {
     match check(b) {
-        Err(ProveError::ConstraintViolation { .. }) | Err(ProveError::LookupImbalance(_)) => {}
+        Err(e @ (ProveError::ConstraintViolation { .. } | ProveError::LookupImbalance(_))) => {
+            eprintln!("{what}: {e}")
+        }
         other => panic!("{what}: expected a constraint violation or imbalance, got {other:?}"),
     }
 }
@@ -302,4 +304,61 @@ fn verifier_rejects_a_proof_of_a_wrong_digest() {
     if let Ok(proof) = p.prove(&b.airs, &b.traces, &pv) {
         assert!(p.verify(&b.airs, &proof, &pv).is_err());
     }
+}
+
+/// Committed cells per row of each Keccak table (main + 4 x (LogUp + quotient chunks)).
+fn cells_per_row() -> Vec<(&'static str, usize)> {
+    let airs = [
+        EvmAir::KeccakPerm(KeccakPermAir),
+        EvmAir::KeccakSponge(KeccakSpongeAir),
+    ];
+    let programs = prover()
+        .instance_programs(&airs, &[10, 10])
+        .expect("programs");
+    airs.iter()
+        .zip(&programs)
+        .map(|(a, p)| {
+            let i = &p.program.inputs;
+            let ext = i.permutation_width + (1 << p.log_quotient_chunks);
+            (a.name(), i.main_width + 4 * ext)
+        })
+        .collect()
+}
+
+/// The permutations (and sponge blocks) each shard of the fixtures would need: one block per
+/// 136 bytes of each successful KECCAK256's input, plus one. `cargo test -p slotproof-air --lib
+/// keccak_heights_on_fixtures -- --ignored --nocapture` (mainnet fixtures from
+/// `../shared/fixtures`, or `SLOTPROOF_FIXTURES`).
+#[test]
+#[ignore = "prints the Keccak tables' heights on the fixtures"]
+fn keccak_heights_on_fixtures() {
+    use slotproof_executor::trace::STEP_OK;
+    for (name, cells) in cells_per_row() {
+        println!("{name}: {cells} committed cells per row");
+    }
+    crate::tests_shapes::for_each_fixture_subblock(|path, k, t| {
+        for s in crate::shard::generate_shards::<F>(t, 1 << 16).expect("shards") {
+            let (mut steps, mut blocks, mut bytes) = (0usize, 0usize, 0u64);
+            for i in s.steps.clone() {
+                let st = &t.steps[i];
+                if st.opcode != crate::opcodes::KECCAK256 || st.status != STEP_OK {
+                    continue;
+                }
+                let (inp, _) = crate::chips::cpu::trace::step_words(t, i);
+                let len = u64::from(inp[1].0[0]);
+                steps += 1;
+                bytes += len;
+                blocks += blocks_of(len as usize);
+            }
+            println!(
+                "{path}[{k}] steps {:?} shape {:?}: {steps} KECCAK256, {bytes} bytes, {blocks} \
+             permutations = {} rows (2^{}), sponge 2^{}",
+                s.steps,
+                s.shape,
+                perm_trace::rows_for(blocks),
+                crate::chips::natural_log_height(perm_trace::rows_for(blocks)),
+                crate::chips::natural_log_height(blocks),
+            );
+        }
+    });
 }
