@@ -25,7 +25,7 @@
 //! | [`CALLDATA_LOAD`] | `(context, 16 offset limbs, 16 value limbs)` | CPU CALLDATALOAD steps | calldata load rows |
 //! | [`MEMORY_CARRY`] | `(1)` | boundary chip, only where `allow_init = 1` | memory init rows with carried (non-zero) content |
 //! | [`KECCAK_PERM`] | `(100 input limbs, 100 output limbs)` (16-bit, lane order) | Keccak permutation rows (exported) | Keccak sponge blocks |
-//! | [`KECCAK_LANE`] | `(context, timestamp, offset, lane index, 8 bytes)` | the hashed bytes' source | Keccak sponge blocks (message lanes) |
+//! | [`KECCAK_LANE`] | `(context, timestamp, offset, length, lane index, 8 bytes)` | the hashed bytes' source | Keccak sponge blocks (message lanes) |
 //! | [`KECCAK_DIGEST`] | `(context, timestamp, offset, length, 16 digest limbs)` | Keccak sponge (a hash's last block) | the hash's consumer |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
@@ -74,8 +74,8 @@ pub const CALLDATA_LOAD: PermutationCheckBus<'static> = PermutationCheckBus::new
 /// One Keccak-f[1600] permutation: `(input state, output state)`, 100 16-bit limbs each (lane
 /// `x + 5 y`, limbs little-endian); sent by the permutation table, received by sponge blocks.
 pub const KECCAK_PERM: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak-perm");
-/// Eight message bytes of a hash: `(context, timestamp, offset, lane index, 8 bytes)` (the bytes
-/// at `offset + 8 lane ..`), received by the sponge block absorbing them.
+/// Eight message bytes of a hash: `(context, timestamp, offset, length, lane index, 8 bytes)`
+/// (the bytes at `offset + 8 lane ..`), received by the sponge block absorbing them.
 pub const KECCAK_LANE: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak-lane");
 /// A hash's result: `(context, timestamp, offset, length, 16 digest limbs)` (the digest as an EVM
 /// word, 16-bit limbs little-endian), sent by the sponge's last block.

@@ -156,7 +156,8 @@ fn batch() -> Batch {
     let mut ands = vec![0u32; 1 << 16];
     let mut u16s = RangeCounts::new(16);
     let (sponge, rows) =
-        sponge_trace::generate::<F>(&hs, natural_height(blocks), &mut ands, &mut u16s);
+        sponge_trace::generate::<F>(&hs, natural_height(blocks), &mut ands, &mut u16s)
+            .expect("hashes below the length bound");
     let perm_height = natural_height(perm_trace::rows_for(rows.perms.len())).max(32);
     let perm = perm_trace::generate::<F>(&rows.perms, perm_height);
     let used = ands.iter().filter(|&&c| c > 0).count();
@@ -217,6 +218,23 @@ fn keccak_known_answers_prove_and_verify() {
     let p = prover();
     let proof = p.prove(&b.airs, &b.traces, &pv).expect("proves");
     p.verify(&b.airs, &proof, &pv).expect("verifies");
+}
+
+#[test]
+fn a_hash_past_the_length_bound_is_a_typed_error() {
+    let h = Hash {
+        ctx: 0,
+        ts: 9,
+        offset: 0,
+        data: vec![0; sponge_trace::MAX_HASH_LEN],
+    };
+    let mut ands = vec![0u32; 1 << 16];
+    let mut u16s = RangeCounts::new(16);
+    let r = sponge_trace::generate::<F>(&[h], 4, &mut ands, &mut u16s);
+    assert!(matches!(
+        r,
+        Err(crate::TraceError::HashTooLong { ts: 9, .. })
+    ));
 }
 
 #[test]

@@ -94,6 +94,16 @@ macro_rules! field_inputs {
             compile_airs(&airs, &names, log_height)
         }
 
+        /// The Keccak permutation and sponge chips (not yet tables of a shard).
+        pub fn keccak_programs(log_height: usize) -> Vec<CompiledAir> {
+            let airs = [
+                slotproof_air::EvmAir::KeccakPerm(slotproof_air::KeccakPermAir),
+                slotproof_air::EvmAir::KeccakSponge(slotproof_air::KeccakSpongeAir),
+            ];
+            let names: Vec<String> = airs.iter().map(|a| format!("{a:?}")).collect();
+            compile_airs(&airs, &names, log_height)
+        }
+
         /// The prover's test AIRs (main with a range lookup, range table, Fibonacci).
         pub fn test_air_programs(log_height: usize) -> Vec<CompiledAir> {
             let shard =

@@ -9,7 +9,9 @@
 //! from the bitwise table, whose lookup also makes both operands bytes), and the row receives
 //! `(absorbed state, state after)` from the permutation table; the next block starts from
 //! that state. A block that is not a hash's first must follow a block of the same hash that is
-//! not its last, so every run starts at a first block and ends at a last block.
+//! not its last, so every run starts at a first block and ends at a last block. The length is
+//! the consumer's and must be below 2^29 there (as memory areas are), so the range-checked
+//! remainder (below 2^30) cannot be a wrapped negative number.
 //!
 //! **Message bytes** arrive as lanes `(context, timestamp, offset, length, lane index, 8 bytes)`
 //! on [`KECCAK_LANE`](crate::buses::KECCAK_LANE): a block receives each of its lanes that holds

@@ -9,6 +9,11 @@ use p3_symmetric::Permutation;
 
 use super::columns::{DIGEST_BYTES, NUM_SPONGE_COLS, RATE, RATE_LIMBS, SpongeCols};
 use crate::chips::range::trace::RangeCounts;
+use crate::error::TraceError;
+
+/// Hashes take fewer bytes than this (what a successful KECCAK256 can pay for), so a block's
+/// remaining length fits the 30-bit range check.
+pub const MAX_HASH_LEN: usize = 1 << 29;
 
 /// One hash: its consumer's context and timestamp, the offset the bytes come from, and the bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,13 +63,20 @@ pub struct SpongeRows {
 
 /// The sponge table of `hashes` padded with zero rows to `height` (a power of two holding one
 /// row per block); counts its AND-table (`ands`, index `256 x + y`), u16 and byte-pair lookups and
-/// returns the permutation inputs, one per row, for the permutation table.
+/// returns the permutation inputs, one per row, for the permutation table. A hash of
+/// [`MAX_HASH_LEN`] bytes or more is an error.
 pub fn generate<F: PrimeField32>(
     hashes: &[Hash],
     height: usize,
     ands: &mut [u32],
     u16s: &mut RangeCounts,
-) -> (RowMajorMatrix<F>, SpongeRows) {
+) -> Result<(RowMajorMatrix<F>, SpongeRows), TraceError> {
+    if let Some(h) = hashes.iter().find(|h| h.data.len() >= MAX_HASH_LEN) {
+        return Err(TraceError::HashTooLong {
+            ts: h.ts,
+            len: h.data.len(),
+        });
+    }
     let rows: usize = hashes.iter().map(|h| blocks_of(h.data.len())).sum();
     debug_assert!(height.is_power_of_two() && height >= rows);
     let mut values = F::zero_vec(height * NUM_SPONGE_COLS);
@@ -130,7 +142,7 @@ pub fn generate<F: PrimeField32>(
             }
         }
     }
-    (RowMajorMatrix::new(values, NUM_SPONGE_COLS), out)
+    Ok((RowMajorMatrix::new(values, NUM_SPONGE_COLS), out))
 }
 
 /// The digest of `data` as an EVM word's 16-bit limbs (little-endian), as the sponge sends it.
