@@ -380,3 +380,41 @@ fn keccak_heights_on_fixtures() {
         }
     });
 }
+
+/// Committed cells of every shape of the menu today, and what the Keccak tables would add at a
+/// few heights (they are not tables of a shard yet). `cargo test -p slotproof-air --lib
+/// keccak_cost_per_shape -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints the shapes' committed cells and the Keccak tables' cost"]
+fn keccak_cost_per_shape() {
+    let airs = EvmAir::shard_airs();
+    let programs = prover()
+        .instance_programs(&airs, &vec![10; airs.len()])
+        .expect("programs");
+    let per_row: Vec<u64> = programs
+        .iter()
+        .map(|p| {
+            let i = &p.program.inputs;
+            (i.main_width + 4 * (i.permutation_width + (1 << p.log_quotient_chunks))) as u64
+        })
+        .collect();
+    for (k, s) in crate::shape::SHARD_SHAPES.iter().enumerate() {
+        let cells: u64 = s
+            .log_heights
+            .iter()
+            .zip(&per_row)
+            .map(|(&h, &c)| c << h)
+            .sum();
+        println!("shape {k}: {:.1} M committed cells", cells as f64 / 1e6);
+    }
+    let keccak = cells_per_row();
+    for log in [10usize, 12, 13, 14, 16] {
+        println!(
+            "keccak-perm 2^{log} rows ({} permutations): {:.1} M cells; keccak-sponge 2^{}: {:.2} M",
+            (1usize << log) / NUM_ROUNDS,
+            (keccak[0].1 << log) as f64 / 1e6,
+            log - 4,
+            (keccak[1].1 << (log - 4)) as f64 / 1e6,
+        );
+    }
+}
