@@ -72,16 +72,13 @@ impl KeccakSpongeAir {
         buses::U16.lookup_key(builder, [e(l.rem_lo)], bool1(cont.clone()));
         buses::U16.lookup_key(builder, [e(l.rem_hi) * c(4)], bool1(cont.clone()));
         // pad10*1 with Keccak's domain byte: 0x01 after the message, 0x80 in the last byte.
-        for j in 0..RATE {
+        for (j, m) in is_msg.iter().enumerate() {
             let end = if j == RATE - 1 {
                 e(l.is_last) * c(0x80)
             } else {
                 AB::Expr::ZERO
             };
-            builder.assert_eq(
-                l.padded[j],
-                is_msg[j].clone() * e(l.msg[j]) + e(l.pad_at[j]) + end,
-            );
+            builder.assert_eq(l.padded[j], m.clone() * e(l.msg[j]) + e(l.pad_at[j]) + end);
         }
 
         // ---- Message lanes: each lane holding a message byte, from the bytes' source ----
