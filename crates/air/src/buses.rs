@@ -26,7 +26,7 @@
 //! | [`MEMORY_CARRY`] | `(1)` | boundary chip, only where `allow_init = 1` | memory init rows with carried (non-zero) content |
 //! | [`KECCAK_PERM`] | `(100 input limbs, 100 output limbs)` (16-bit, lane order) | Keccak permutation rows (exported) | Keccak sponge blocks |
 //! | [`KECCAK_LANE`] | `(context, timestamp, offset, length, lane index, 8 bytes)` | the hashed bytes' source | Keccak sponge blocks (message lanes) |
-//! | [`KECCAK_DIGEST`] | `(context, timestamp, offset, length, 16 digest limbs)` | Keccak sponge (a hash's last block) | the hash's consumer |
+//! | [`KECCAK_DIGEST`] | `(context, timestamp, offset, length, memory words before, after, gas, 16 digest limbs)` | Keccak sponge (a hash's last block) | the hash's consumer |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
 
@@ -77,6 +77,7 @@ pub const KECCAK_PERM: PermutationCheckBus<'static> = PermutationCheckBus::new("
 /// Eight message bytes of a hash: `(context, timestamp, offset, length, lane index, 8 bytes)`
 /// (the bytes at `offset + 8 lane ..`), received by the sponge block absorbing them.
 pub const KECCAK_LANE: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak-lane");
-/// A hash's result: `(context, timestamp, offset, length, 16 digest limbs)` (the digest as an EVM
-/// word, 16-bit limbs little-endian), sent by the sponge's last block.
+/// A hash's result: `(context, timestamp, offset, length, memory words before and after, gas, 16
+/// digest limbs)` (the digest as an EVM word, 16-bit limbs little-endian), sent by the sponge's
+/// last block, which checks the gas and the memory size.
 pub const KECCAK_DIGEST: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak-digest");

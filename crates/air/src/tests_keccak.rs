@@ -7,7 +7,7 @@
 use core::borrow::{Borrow, BorrowMut};
 
 use p3_air::{Air, BaseAir, WindowAccess};
-use p3_field::PrimeCharacteristicRing;
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 use revm::primitives::keccak256;
@@ -37,6 +37,10 @@ struct HarnessCols<T> {
     offset: T,
     len: T,
     lane: T,
+    /// Digest rows: the memory size before and after and the gas the consumer claims.
+    mw: T,
+    mw_next: T,
+    cost: T,
     data: [T; 16],
 }
 crate::word::impl_columns!(HarnessCols, NUM_HARNESS_COLS);
@@ -82,7 +86,10 @@ impl<AB: InteractionBuilder> Air<AB> for TestAir {
                 );
                 buses::KECCAK_DIGEST.receive(
                     builder,
-                    head.into_iter().chain(l.data).map(Into::into),
+                    head.into_iter()
+                        .chain([l.mw, l.mw_next, l.cost])
+                        .chain(l.data)
+                        .map(Into::into),
                     bool1(l.is_digest.into()),
                 );
             }
@@ -100,15 +107,18 @@ struct Batch {
 }
 
 fn hashes() -> Vec<Hash> {
-    // Empty, one byte short of the rate, the rate, one past it, and three and a bit blocks.
-    [0usize, 135, 136, 137, 420]
+    // Empty, one byte short of the rate, the rate, one past it, and three and a bit blocks; with
+    // memory sizes (words) before the step that make the 135-, 137- and 420-byte areas expand
+    // memory and the 136-byte one not.
+    [(0usize, 3u32), (135, 0), (136, 20), (137, 10), (420, 0)]
         .iter()
         .enumerate()
-        .map(|(i, &len)| Hash {
+        .map(|(i, &(len, mw))| Hash {
             ctx: i as u32 % 2,
             ts: 7 + 3 * i as u32,
             offset: 64 * i as u32 + 5,
             data: (0..len).map(|k| (k * 31 + i * 7 + 1) as u8).collect(),
+            mw,
         })
         .collect()
 }
@@ -123,6 +133,9 @@ fn harness(hashes: &[Hash]) -> RowMajorMatrix<F> {
         offset: F::from_u32(h.offset),
         len: F::from_usize(h.data.len()),
         lane: F::ZERO,
+        mw: F::ZERO,
+        mw_next: F::ZERO,
+        cost: F::ZERO,
         data: [F::ZERO; 16],
     };
     for h in hashes {
@@ -137,6 +150,10 @@ fn harness(hashes: &[Hash]) -> RowMajorMatrix<F> {
         }
         let mut r = blank(h);
         r.is_digest = F::ONE;
+        let (mw_next, cost) = h.gas();
+        r.mw = F::from_u32(h.mw);
+        r.mw_next = F::from_u32(mw_next);
+        r.cost = F::from_u64(cost);
         for (d, x) in r.data.iter_mut().zip(digest_limbs(&keccak256(&h.data).0)) {
             *d = F::from_u16(x);
         }
@@ -227,6 +244,7 @@ fn a_hash_past_the_length_bound_is_a_typed_error() {
         ts: 9,
         offset: 0,
         data: vec![0; sponge_trace::MAX_HASH_LEN],
+        mw: 0,
     };
     let mut ands = vec![0u32; 1 << 16];
     let mut u16s = RangeCounts::new(16);
@@ -240,17 +258,8 @@ fn a_hash_past_the_length_bound_is_a_typed_error() {
 #[test]
 fn a_wrong_digest_limb_is_rejected() {
     let mut b = batch();
-    // The harness's digest row of the 137-byte hash (its rows: lanes, then the digest).
-    let hs = hashes();
-    let row: usize = hs[..4]
-        .iter()
-        .map(|h| h.data.len().div_ceil(8) + 1)
-        .sum::<usize>()
-        - 1;
-    let cols: &mut HarnessCols<F> =
-        b.traces[HARNESS].values[row * NUM_HARNESS_COLS..(row + 1) * NUM_HARNESS_COLS].borrow_mut();
-    assert_eq!(cols.is_digest, F::ONE);
-    cols.data[3] += F::ONE;
+    // The digest the consumer of the 137-byte hash is sent.
+    harness_digest_row(&mut b, 3).data[3] += F::ONE;
     assert_rejected(&b, "digest limb");
     // The sponge's own digest bytes, changed in a limb-preserving way (byte + 1, next byte
     // compensated), fail their byte checks or the state they come from.
@@ -308,6 +317,101 @@ fn a_wrong_permutation_output_is_rejected() {
     let row: &mut KeccakCols<F> = b.traces[PERM].values[..NUM_KECCAK_COLS].borrow_mut();
     row.export = F::ONE;
     assert_rejected(&b, "export flag");
+}
+
+/// The harness's digest row of hash `h` (its rows: each hash's lanes, then its digest).
+fn harness_digest_row(b: &mut Batch, h: usize) -> &mut HarnessCols<F> {
+    let row: usize = hashes()[..=h]
+        .iter()
+        .map(|x| x.data.len().div_ceil(8) + 1)
+        .sum::<usize>()
+        - 1;
+    let cols: &mut HarnessCols<F> =
+        b.traces[HARNESS].values[row * NUM_HARNESS_COLS..(row + 1) * NUM_HARNESS_COLS].borrow_mut();
+    assert_eq!(cols.is_digest, F::ONE);
+    cols
+}
+
+#[test]
+fn gas_and_memory_size_known_answers() {
+    // 30 + 6 words + 3 (w' - w) + (w'^2 - w^2) / 512 (floors), revm's schedule.
+    let hs = hashes();
+    let got: Vec<(u32, u64)> = hs.iter().map(Hash::gas).collect();
+    assert_eq!(got[0], (3, 30));
+    assert_eq!(got[1], (7, 30 + 6 * 5 + 3 * 7));
+    assert_eq!(got[2], (20, 30 + 6 * 5));
+    assert_eq!(got[3], (11, 30 + 6 * 5 + 3));
+    assert_eq!(got[4], (22, 30 + 6 * 14 + 3 * 22));
+    let big = Hash {
+        ctx: 0,
+        ts: 1,
+        offset: 1000,
+        data: vec![1; 40_000],
+        mw: 100,
+    };
+    // 41,000 bytes: 1,282 words.
+    let w: u64 = 1282;
+    assert_eq!(
+        big.gas(),
+        (
+            w as u32,
+            30 + 6 * 1250 + 3 * (w - 100) + w * w / 512 - 100 * 100 / 512
+        )
+    );
+}
+
+#[test]
+fn a_wrong_gas_or_memory_size_is_rejected() {
+    // The consumer claims one more gas (the sponge says what the step costs).
+    let mut b = batch();
+    harness_digest_row(&mut b, 4).cost += F::ONE;
+    assert_rejected(&b, "gas claimed");
+    // Both sides agree on one gas less.
+    let mut b = batch();
+    harness_digest_row(&mut b, 3).cost -= F::ONE;
+    sponge_row(&mut b, block_row(3, 1)).gas.cost -= F::ONE;
+    assert_rejected(&b, "gas");
+    // No growth where the area (135 bytes from 69) ends past the memory (0 words): the size
+    // and gas of no growth, on both sides; only the gap's range check is left to fail.
+    let mut b = batch();
+    let no_growth = F::from_u32(30 + 6 * 5);
+    let d = harness_digest_row(&mut b, 1);
+    d.mw_next = F::ZERO;
+    d.cost = no_growth;
+    let g = &mut sponge_row(&mut b, block_row(1, 0)).gas;
+    g.mw_next = F::ZERO;
+    g.cost = no_growth;
+    g.expand = F::ZERO;
+    g.sq_lo[1] = F::ZERO;
+    g.sq_s[1] = F::ZERO;
+    g.sq_r[1] = F::ZERO;
+    let gap = F::ZERO - F::from_u32(69 + 135);
+    let gap = gap.as_canonical_u32();
+    g.gap_lo = F::from_u32(gap & 0xffff);
+    g.gap_hi = F::from_u32(gap >> 16);
+    g.grow_lo = F::ZERO;
+    g.grow_hi = F::ZERO;
+    assert_rejected(&b, "memory size");
+    // Growth by a length-zero hash (3 words to 4, gas 30 + 3).
+    let mut b = batch();
+    let d = harness_digest_row(&mut b, 0);
+    d.mw_next = F::from_u32(4);
+    d.cost = F::from_u32(33);
+    let g = &mut sponge_row(&mut b, block_row(0, 0)).gas;
+    g.mw_next = F::from_u32(4);
+    g.cost = F::from_u32(33);
+    g.expand = F::ONE;
+    g.sq_lo[1] = F::from_u32(4);
+    g.sq_r[1] = F::from_u32(16);
+    assert_rejected(&b, "growth without a length");
+    // A word count one short: the length's padding to words wraps (its range check fails).
+    let mut b = batch();
+    let g = &mut sponge_row(&mut b, block_row(2, 1)).gas;
+    g.words -= F::ONE;
+    g.word_pad -= F::from_u32(32);
+    g.cost -= F::from_u32(6);
+    harness_digest_row(&mut b, 2).cost -= F::from_u32(6);
+    assert_rejected(&b, "word count");
 }
 
 #[test]

@@ -132,12 +132,63 @@ impl KeccakSpongeAir {
         // Word limb i (little-endian) holds digest bytes 30 - 2i (high) and 31 - 2i.
         let word = (0..DIGEST_BYTES / 2)
             .map(|i| e(l.digest[30 - 2 * i]) * c(256) + e(l.digest[31 - 2 * i]));
+        let g = &l.gas;
         buses::KECCAK_DIGEST.send(
             builder,
             [e(l.ctx), e(l.ts), e(l.offset), e(l.len)]
                 .into_iter()
+                .chain([e(g.mw), e(g.mw_next), e(g.cost)])
                 .chain(word),
             bool1(e(l.is_last)),
+        );
+
+        // ---- Gas and memory of the step: 30 + 6 words + expansion to cover [offset, end)
+        // where the length is not zero ----
+        builder.assert_bool(g.has_len);
+        builder.assert_bool(g.expand);
+        builder.assert_zero(e(g.has_len) * (one.clone() - e(l.is_last)));
+        builder.assert_zero(e(g.expand) * (one.clone() - e(g.has_len)));
+        builder.assert_zero(e(l.is_last) * (e(l.len) * e(g.len_inv) - e(g.has_len)));
+        builder.assert_zero(e(l.is_last) * e(l.len) * (one.clone() - e(g.has_len)));
+        builder.assert_zero(e(l.is_last) * (e(g.words) * c(32) - e(l.len) - e(g.word_pad)));
+        buses::U16.lookup_key(builder, [e(g.word_pad) * c(2048)], bool1(e(l.is_last)));
+        let end: AB::Expr = e(l.offset) + e(l.len);
+        builder.assert_zero(e(l.is_last) * (one.clone() - e(g.expand)) * (e(g.mw_next) - e(g.mw)));
+        let gap: AB::Expr = e(g.expand) * (e(g.mw_next) * c(32) - end.clone())
+            + (one.clone() - e(g.expand)) * (e(g.mw) * c(32) - end.clone());
+        builder.assert_zero(e(g.has_len) * (gap - e(g.gap_lo) - e(g.gap_hi) * c(1 << 16)));
+        builder.assert_zero(e(g.expand) * e(g.gap_hi));
+        // Expanding: the gap is below 32 (2048 gap < 2^16); else below 2^30.
+        buses::U16.lookup_key(
+            builder,
+            [e(g.gap_lo) * (one.clone() + e(g.expand) * c(2047))],
+            bool1(e(g.has_len)),
+        );
+        buses::U16.lookup_key(builder, [e(g.gap_hi) * c(4)], bool1(e(g.has_len)));
+        builder.assert_zero(
+            e(g.expand)
+                * (end - e(g.mw) * c(32) - one.clone() - e(g.grow_lo) - e(g.grow_hi) * c(1 << 16)),
+        );
+        buses::U16.lookup_key(builder, [e(g.grow_lo)], bool1(e(g.expand)));
+        buses::U16.lookup_key(builder, [e(g.grow_hi) * c(4)], bool1(e(g.expand)));
+        let mut quot: Vec<AB::Expr> = Vec::with_capacity(2);
+        for (t, x) in [g.mw, g.mw_next].into_iter().enumerate() {
+            let (lo, hi, s, r) = (g.sq_lo[t], g.sq_hi[t], g.sq_s[t], g.sq_r[t]);
+            builder.assert_zero(e(l.is_last) * (e(x) - e(lo) - e(hi) * c(1 << 10)));
+            builder.assert_zero(e(l.is_last) * (e(lo) * e(lo) - e(s) * c(512) - e(r)));
+            buses::U16.lookup_key(builder, [e(lo) * c(64)], bool1(e(l.is_last)));
+            buses::U16.lookup_key(builder, [e(hi) * c(64)], bool1(e(l.is_last)));
+            buses::U16.lookup_key(builder, [e(r) * c(128)], bool1(e(l.is_last)));
+            quot.push(e(hi) * e(hi) * c(1 << 11) + e(lo) * e(hi) * c(4) + e(s));
+        }
+        builder.assert_zero(
+            e(l.is_last)
+                * (e(g.cost)
+                    - c(30)
+                    - e(g.words) * c(6)
+                    - (e(g.mw_next) - e(g.mw)) * c(3)
+                    - quot[1].clone()
+                    + quot[0].clone()),
         );
 
         // ---- Chain: a continuing block's next row is the same hash's next block, from its

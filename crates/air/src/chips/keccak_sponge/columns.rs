@@ -47,6 +47,38 @@ pub struct SpongeCols<T> {
     pub state_out: [T; 100],
     /// Last block: the bytes of the first 32 bytes of `state_out` (the digest).
     pub digest: [T; DIGEST_BYTES],
+    /// Last block: the gas of the hash's step and its memory (see [`GasCols`]).
+    pub gas: GasCols<T>,
+}
+
+/// The KECCAK256 step's gas `30 + 6 words + 3 (w' - w) + floor(w'^2 / 512) - floor(w^2 / 512)`
+/// and memory size, on a hash's last block (zero elsewhere).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct GasCols<T> {
+    /// The context's memory size in words before and after the step, and the step's gas.
+    pub mw: T,
+    pub mw_next: T,
+    pub cost: T,
+    /// The length is not zero (only then does memory grow), with the inverse of the length.
+    pub has_len: T,
+    pub len_inv: T,
+    /// `words = ceil(len / 32)`: `32 words - len < 32`.
+    pub words: T,
+    pub word_pad: T,
+    /// The area `[offset, offset + len)` ends past `32 mw`.
+    pub expand: T,
+    /// `32 mw_next - end` (expanding: below 32) or `32 mw - end` (not), `lo + 2^16 hi`.
+    pub gap_lo: T,
+    pub gap_hi: T,
+    /// Expanding: `end - 32 mw - 1 = lo + 2^16 hi`.
+    pub grow_lo: T,
+    pub grow_hi: T,
+    /// `[mw, mw_next]` as `lo + 2^10 hi` and `lo^2 = 512 s + r` (as in the memory chip).
+    pub sq_lo: [T; 2],
+    pub sq_hi: [T; 2],
+    pub sq_s: [T; 2],
+    pub sq_r: [T; 2],
 }
 
 impl_columns!(SpongeCols, NUM_SPONGE_COLS);

@@ -17,7 +17,14 @@
 //! on [`KECCAK_LANE`](crate::buses::KECCAK_LANE): a block receives each of its lanes that holds
 //! at least one message byte; bytes past the length are ignored (replaced by the padding).
 //! **The digest** (the last state's first 32 bytes, byte-checked, as an EVM word) goes out with
-//! the hash's header on [`KECCAK_DIGEST`](crate::buses::KECCAK_DIGEST).
+//! the hash's header, the context's memory size in words before and after the step and the
+//! step's gas on [`KECCAK_DIGEST`](crate::buses::KECCAK_DIGEST). The last block checks that gas
+//! and size: `words = ceil(len / 32)` (`32 words - len < 32`); where the length is not zero
+//! (shown by its inverse) the size after covers `[offset, offset + len)` (unchanged, or grown to
+//! the area's last word, range-checked gaps as in the memory chip), else it is unchanged; gas `=
+//! 30 + 6 words + 3 (w' - w) + floor(w'^2 / 512) - floor(w^2 / 512)` (sizes below 2^20 words,
+//! squares split as the memory chip splits them). The consumer gives offset and length below
+//! 2^29 where the length is not zero.
 //!
 //! **Not yet in a shard.** The lanes' source (reads of the step's memory bytes through the
 //! memory chip) and the digest's consumer (the CPU's KECCAK256 row, with its gas) are the

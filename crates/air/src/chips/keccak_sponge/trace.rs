@@ -7,7 +7,7 @@ use p3_keccak::KeccakF;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::Permutation;
 
-use super::columns::{DIGEST_BYTES, NUM_SPONGE_COLS, RATE, RATE_LIMBS, SpongeCols};
+use super::columns::{DIGEST_BYTES, GasCols, NUM_SPONGE_COLS, RATE, RATE_LIMBS, SpongeCols};
 use crate::chips::range::trace::RangeCounts;
 use crate::error::TraceError;
 
@@ -15,13 +15,37 @@ use crate::error::TraceError;
 /// remaining length fits the 30-bit range check.
 pub const MAX_HASH_LEN: usize = 1 << 29;
 
-/// One hash: its consumer's context and timestamp, the offset the bytes come from, and the bytes.
+/// One hash: its consumer's context and timestamp, the offset the bytes come from, the bytes,
+/// and the context's memory size in words before the step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hash {
     pub ctx: u32,
     pub ts: u32,
     pub offset: u32,
     pub data: Vec<u8>,
+    pub mw: u32,
+}
+
+/// Memory cost of `w` words: `3 w + floor(w^2 / 512)`.
+fn memory_cost(w: u64) -> u64 {
+    3 * w + w * w / 512
+}
+
+impl Hash {
+    /// The memory size in words after the step and the step's gas (KECCAK256: `30 + 6 words`
+    /// plus the expansion to cover `[offset, offset + len)` where `len > 0`).
+    pub fn gas(&self) -> (u32, u64) {
+        let len = self.data.len() as u64;
+        let end = u64::from(self.offset) + len;
+        let mw_next = if len > 0 {
+            u64::from(self.mw).max(end.div_ceil(32))
+        } else {
+            u64::from(self.mw)
+        };
+        let cost =
+            30 + 6 * len.div_ceil(32) + memory_cost(mw_next) - memory_cost(u64::from(self.mw));
+        (mw_next as u32, cost)
+    }
 }
 
 /// Blocks (rows) a hash of `len` bytes absorbs.
@@ -71,7 +95,13 @@ pub fn generate<F: PrimeField32>(
     ands: &mut [u32],
     u16s: &mut RangeCounts,
 ) -> Result<(RowMajorMatrix<F>, SpongeRows), TraceError> {
-    if let Some(h) = hashes.iter().find(|h| h.data.len() >= MAX_HASH_LEN) {
+    let too_far = |h: &&Hash| {
+        h.data.len() >= MAX_HASH_LEN
+            || (!h.data.is_empty() && h.offset as usize + h.data.len() >= MAX_HASH_LEN)
+            || h.mw >= 1 << 20
+            || h.gas().0 >= 1 << 20
+    };
+    if let Some(h) = hashes.iter().find(too_far) {
         return Err(TraceError::HashTooLong {
             ts: h.ts,
             len: h.data.len(),
@@ -133,6 +163,7 @@ pub fn generate<F: PrimeField32>(
                 *o = F::from_u16(x);
             }
             if last {
+                gas_row(&mut row.gas, h, u16s);
                 let after = bytes_of(&state);
                 for m in 0..DIGEST_BYTES / 2 {
                     row.digest[2 * m] = F::from_u8(after[2 * m]);
@@ -143,6 +174,52 @@ pub fn generate<F: PrimeField32>(
         }
     }
     Ok((RowMajorMatrix::new(values, NUM_SPONGE_COLS), out))
+}
+
+/// The gas columns of a hash's last block (bounds checked by [`generate`]).
+fn gas_row<F: PrimeField32>(g: &mut GasCols<F>, h: &Hash, u16s: &mut RangeCounts) {
+    let len = h.data.len() as u32;
+    let (mw_next, cost) = h.gas();
+    g.mw = F::from_u32(h.mw);
+    g.mw_next = F::from_u32(mw_next);
+    g.cost = F::from_u64(cost);
+    let words = len.div_ceil(32);
+    g.words = F::from_u32(words);
+    g.word_pad = F::from_u32(32 * words - len);
+    u16s.add((32 * words - len) * 2048);
+    if len > 0 {
+        g.has_len = F::ONE;
+        g.len_inv = F::from_u32(len).inverse();
+        let end = h.offset + len;
+        let expand = mw_next > h.mw;
+        g.expand = F::from_bool(expand);
+        let gap = if expand {
+            32 * mw_next - end
+        } else {
+            32 * h.mw - end
+        };
+        g.gap_lo = F::from_u32(gap & 0xffff);
+        g.gap_hi = F::from_u32(gap >> 16);
+        u16s.add((gap & 0xffff) * if expand { 2048 } else { 1 });
+        u16s.add((gap >> 16) * 4);
+        if expand {
+            let grow = end - 32 * h.mw - 1;
+            g.grow_lo = F::from_u32(grow & 0xffff);
+            g.grow_hi = F::from_u32(grow >> 16);
+            u16s.add(grow & 0xffff);
+            u16s.add((grow >> 16) * 4);
+        }
+    }
+    for (t, x) in [h.mw, mw_next].into_iter().enumerate() {
+        let (lo, hi) = (x & 0x3ff, x >> 10);
+        g.sq_lo[t] = F::from_u32(lo);
+        g.sq_hi[t] = F::from_u32(hi);
+        g.sq_s[t] = F::from_u32(lo * lo / 512);
+        g.sq_r[t] = F::from_u32(lo * lo % 512);
+        u16s.add(lo * 64);
+        u16s.add(hi * 64);
+        u16s.add(lo * lo % 512 * 128);
+    }
 }
 
 /// The digest of `data` as an EVM word's 16-bit limbs (little-endian), as the sponge sends it.
