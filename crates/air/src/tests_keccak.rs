@@ -168,12 +168,15 @@ fn harness(hashes: &[Hash]) -> RowMajorMatrix<F> {
 }
 
 fn batch() -> Batch {
-    let hs = hashes();
+    batch_of(&hashes())
+}
+
+fn batch_of(hs: &[Hash]) -> Batch {
     let blocks: usize = hs.iter().map(|h| blocks_of(h.data.len())).sum();
     let mut ands = vec![0u32; 1 << 16];
     let mut u16s = RangeCounts::new(16);
     let (sponge, rows) =
-        sponge_trace::generate::<F>(&hs, natural_height(blocks), &mut ands, &mut u16s)
+        sponge_trace::generate::<F>(hs, natural_height(blocks), &mut ands, &mut u16s)
             .expect("hashes below the length bound");
     let perm_height = natural_height(perm_trace::rows_for(rows.perms.len())).max(32);
     let perm = perm_trace::generate::<F>(&rows.perms, perm_height);
@@ -192,7 +195,7 @@ fn batch() -> Batch {
             sponge,
             bitwise,
             range::trace::generate::<F>(&u16s),
-            harness(&hs),
+            harness(hs),
         ],
     }
 }
@@ -520,5 +523,151 @@ fn keccak_cost_per_shape() {
             log - 4,
             (keccak[1].1 << (log - 4)) as f64 / 1e6,
         );
+    }
+}
+
+// ---- Hashes of real traces: a program revm runs ----
+
+const HASHER: revm::primitives::Address =
+    revm::primitives::address!("0x3e400000000000000000000000000000000000ac");
+
+/// The bytes the program stores at `0..256` (eight MSTOREs).
+fn stored(a: usize) -> u8 {
+    if a < 256 { (a * 7 + 1) as u8 } else { 0 }
+}
+
+/// `(offset, length)` of the program's KECCAK256 steps: empty (at an offset no memory has),
+/// 135/136/137 bytes, two blocks, three blocks straddling the end of the written memory, and
+/// one from inside the written memory past its end (which also expands memory).
+fn areas() -> Vec<(revm::primitives::U256, usize)> {
+    use revm::primitives::U256;
+    let mut v = vec![(U256::from(1u64) << 40, 0)];
+    v.extend(
+        [
+            (0u64, 135),
+            (3, 136),
+            (5, 137),
+            (1, 250),
+            (10, 300),
+            (240, 100),
+        ]
+        .map(|(o, l)| (U256::from(o), l)),
+    );
+    v
+}
+
+fn hasher_trace() -> &'static slotproof_executor::trace::SubblockTrace {
+    use revm::primitives::{Bytes, U256};
+    use slotproof_executor::generate::asm::Asm;
+    use slotproof_executor::generate::block::assemble;
+    use slotproof_executor::generate::genesis::GenesisAccount;
+    use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
+    static T: std::sync::OnceLock<slotproof_executor::trace::SubblockTrace> =
+        std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let mut a = Asm::new();
+        for w in 0..8 {
+            let bytes: Vec<u8> = (0..32).map(|j| stored(32 * w + j)).collect();
+            a.push_n(32, &bytes)
+                .push(32 * w as u64)
+                .op(crate::opcodes::MSTORE);
+        }
+        for (o, l) in areas() {
+            a.push(l as u64)
+                .push_word(o)
+                .op(crate::opcodes::KECCAK256)
+                .op(crate::opcodes::POP);
+        }
+        a.op(crate::opcodes::STOP);
+        let code = a.assemble("keccak hasher").expect("assembles");
+        let mut genesis = Genesis::build().expect("genesis");
+        let acct = GenesisAccount {
+            nonce: 1,
+            code,
+            ..Default::default()
+        };
+        genesis.accounts.insert(HASHER, acct);
+        let plan = BlockPlan {
+            txs: vec![TxSpec::call(0, HASHER, U256::ZERO, Bytes::new(), 1_000_000)],
+            withdrawals: vec![],
+            expected_failures: vec![],
+        };
+        let block = assemble(&genesis, &plan).expect("the block executes as planned");
+        let mut subblocks = block.execution.subblocks;
+        subblocks.remove(0).trace
+    })
+}
+
+/// Every hash of `t`'s steps, checked against revm: the digest it pushed (by `hashes_of`), the
+/// gas it charged and the memory size after.
+fn checked_hashes(t: &slotproof_executor::trace::SubblockTrace, max_rows: usize) -> Vec<Hash> {
+    let ranges = crate::shard::plan_shards(t, max_rows).expect("ranges");
+    let starts: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+    let an = crate::chips::cpu::trace::analyze(t, &starts).expect("analysis");
+    let mut all = Vec::new();
+    for r in &ranges {
+        for h in sponge_trace::hashes_of(t, &an, r).expect("hashes") {
+            let i = h.ts as usize - 1;
+            let s = &t.steps[i];
+            assert_eq!(h.gas().1, s.gas_before - s.gas_after, "step {i}: gas");
+            assert_eq!(h.gas().0, an.aux[i].mw_next, "step {i}: memory size");
+            all.push(h);
+        }
+    }
+    all
+}
+
+#[test]
+fn hashes_of_a_revm_trace_are_its_memory_bytes_and_prove() {
+    let t = hasher_trace();
+    let hs = checked_hashes(t, t.steps.len());
+    assert_eq!(hs.len(), areas().len());
+    for (h, (o, l)) in hs.iter().zip(areas()) {
+        let o = if l == 0 { 0 } else { o.to::<usize>() };
+        let expected: Vec<u8> = (o..o + l).map(stored).collect();
+        assert_eq!(h.data, expected, "bytes at {o}..{}", o + l);
+        assert_eq!(h.offset as usize, o);
+    }
+    // The sponge and permutation tables prove these hashes with revm's digests, gas and sizes.
+    let b = batch_of(&hs);
+    let pv = vec![vec![]; b.airs.len()];
+    let p = prover();
+    let proof = p.prove(&b.airs, &b.traces, &pv).expect("proves");
+    p.verify(&b.airs, &proof, &pv).expect("verifies");
+}
+
+#[test]
+fn a_digest_unlike_the_replayed_memory_is_a_trace_error() {
+    let mut t = hasher_trace().clone();
+    let i = t
+        .steps
+        .iter()
+        .position(|s| s.opcode == crate::opcodes::KECCAK256)
+        .expect("a KECCAK256 step");
+    // The pushed digest, and the same word where the next step (POP) reads it.
+    let s = &t.steps[i];
+    let pushed = s.stack_words as usize + s.reads as usize;
+    let popped = t.steps[i + 1].stack_words as usize;
+    assert_eq!(t.steps[i + 1].opcode, crate::opcodes::POP);
+    t.stack_words[pushed].0[0] ^= 1;
+    t.stack_words[popped].0[0] ^= 1;
+    let an = crate::chips::cpu::trace::analyze(&t, &[0]).expect("analysis");
+    match sponge_trace::hashes_of(&t, &an, &(0..t.steps.len())) {
+        Err(crate::TraceError::Inconsistent { step, .. }) => assert_eq!(step, i),
+        other => panic!("expected an inconsistency at step {i}, got {other:?}"),
+    }
+}
+
+#[test]
+fn fixture_hashes_match_revm_across_shard_cuts() {
+    // Every KECCAK256 of the repository's keccak and calls fixtures, whole and cut into
+    // 3000-step shards (memory carried across the cuts): revm's digests, gas and sizes.
+    for name in ["keccak", "calls"] {
+        for t in crate::tests::fixture(name) {
+            let whole = checked_hashes(t, t.steps.len());
+            let cut = checked_hashes(t, 3000);
+            assert!(!whole.is_empty());
+            assert_eq!(whole, cut, "{name}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Sponge rows: the blocks of each hash in order, then zero rows.
 
 use core::borrow::BorrowMut;
+use core::ops::Range;
 
 use p3_field::PrimeField32;
 use p3_keccak::KeccakF;
@@ -8,8 +9,13 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::Permutation;
 
 use super::columns::{DIGEST_BYTES, GasCols, NUM_SPONGE_COLS, RATE, RATE_LIMBS, SpongeCols};
+use crate::chips::cpu::trace::{SubblockAnalysis, step_words};
+use crate::chips::memory::columns::WORD_BYTES;
+use crate::chips::memory::trace::{MemoryImage, be_bytes, small_offset, writes_by_step};
 use crate::chips::range::trace::RangeCounts;
 use crate::error::TraceError;
+use crate::opcodes;
+use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 
 /// Hashes take fewer bytes than this (what a successful KECCAK256 can pay for), so a block's
 /// remaining length fits the 30-bit range check.
@@ -46,6 +52,74 @@ impl Hash {
             30 + 6 * len.div_ceil(32) + memory_cost(mw_next) - memory_cost(u64::from(self.mw));
         (mw_next as u32, cost)
     }
+}
+
+/// The hashes of the successful KECCAK256 steps of `range`: each step's context, timestamp
+/// (step + 1), offset (0 for a zero length), memory size before it, and the bytes its context's
+/// memory holds at `[offset, offset + len)` (zero past what was written), replayed from the
+/// memory at the range's start and the recorded writes. A digest other than the one the step
+/// pushed, or an area at 2^29 bytes or beyond, is an error.
+pub fn hashes_of(
+    trace: &SubblockTrace,
+    an: &SubblockAnalysis,
+    range: &Range<usize>,
+) -> Result<Vec<Hash>, TraceError> {
+    let writes = writes_by_step(trace, range)?;
+    let mut image: MemoryImage = an
+        .memory_before
+        .get(&range.start)
+        .ok_or(TraceError::Inconsistent {
+            step: range.start,
+            what: "a shard starting where the subblock was not analysed",
+        })?
+        .clone();
+    let mut out = Vec::new();
+    for i in range.clone() {
+        let s = &trace.steps[i];
+        let ctx = an.aux[i].ctx;
+        if s.opcode == opcodes::KECCAK256 && s.status == STEP_OK {
+            let (inp, pushed) = step_words(trace, i);
+            let too_large = || TraceError::MemoryTooLarge { step: i };
+            let len = small_offset(&inp[1]).ok_or_else(too_large)?;
+            let offset = if len == 0 {
+                0
+            } else {
+                small_offset(&inp[0]).ok_or_else(too_large)?
+            };
+            if offset as usize + len as usize >= MAX_HASH_LEN {
+                return Err(too_large());
+            }
+            let data: Vec<u8> = (offset..offset + len)
+                .map(|a| {
+                    let w = image.get(&(ctx, a / WORD_BYTES as u32));
+                    w.map_or(0, |w| w[(a % WORD_BYTES as u32) as usize])
+                })
+                .collect();
+            if revm::primitives::keccak256(&data).0 != be_bytes(&pushed) {
+                return Err(TraceError::Inconsistent {
+                    step: i,
+                    what: "KECCAK256 digest differs from the hash of the replayed memory",
+                });
+            }
+            out.push(Hash {
+                ctx,
+                ts: i as u32 + 1,
+                offset,
+                data,
+                mw: an.aux[i].mw,
+            });
+        }
+        for &(o, bytes) in writes.get(&i).into_iter().flatten() {
+            for (j, &b) in bytes.iter().enumerate() {
+                let a = o as usize + j;
+                let w = image
+                    .entry((ctx, (a / WORD_BYTES) as u32))
+                    .or_insert([0; WORD_BYTES]);
+                w[a % WORD_BYTES] = b;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Blocks (rows) a hash of `len` bytes absorbs.
