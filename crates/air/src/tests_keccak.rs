@@ -556,12 +556,74 @@ fn areas() -> Vec<(revm::primitives::U256, usize)> {
     v
 }
 
-fn hasher_trace() -> &'static slotproof_executor::trace::SubblockTrace {
+/// The one subblock of a block calling `code` at [`HASHER`] with `calldata`.
+fn run(
+    code: revm::primitives::Bytes,
+    calldata: Vec<u8>,
+) -> slotproof_executor::trace::SubblockTrace {
     use revm::primitives::{Bytes, U256};
-    use slotproof_executor::generate::asm::Asm;
     use slotproof_executor::generate::block::assemble;
     use slotproof_executor::generate::genesis::GenesisAccount;
     use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
+    let mut genesis = Genesis::build().expect("genesis");
+    let acct = GenesisAccount {
+        nonce: 1,
+        code,
+        ..Default::default()
+    };
+    genesis.accounts.insert(HASHER, acct);
+    let plan = BlockPlan {
+        txs: vec![TxSpec::call(
+            0,
+            HASHER,
+            U256::ZERO,
+            Bytes::from(calldata),
+            1_000_000,
+        )],
+        withdrawals: vec![],
+        expected_failures: vec![],
+    };
+    let block = assemble(&genesis, &plan).expect("the block executes as planned");
+    let mut subblocks = block.execution.subblocks;
+    subblocks.remove(0).trace
+}
+
+#[test]
+fn a_digest_of_tainted_memory_is_tainted() {
+    use slotproof_executor::generate::asm::Asm;
+    // CALLDATACOPY(0, 0, 32) (trusted bytes), then KECCAK256 over them, over 32 bytes never
+    // written, and over nothing.
+    let mut a = Asm::new();
+    a.push(32).push0().push0().op(crate::opcodes::CALLDATACOPY);
+    for (o, l) in [(0u64, 32u64), (64, 32), (0, 0)] {
+        a.push(l)
+            .push(o)
+            .op(crate::opcodes::KECCAK256)
+            .op(crate::opcodes::POP);
+    }
+    a.op(crate::opcodes::STOP);
+    let t = run(
+        a.assemble("tainted hasher").expect("assembles"),
+        vec![7; 32],
+    );
+    let constrained = |op: u8| {
+        crate::coverage::opcode_coverage(op).0 == crate::coverage::Coverage::Constrained
+            || op == crate::opcodes::KECCAK256
+    };
+    let (_, untainted) = crate::coverage::share_and_untainted(
+        &t,
+        constrained,
+        crate::halts::HaltKind::is_constrained,
+    );
+    let hashes: Vec<bool> = (0..t.steps.len())
+        .filter(|&i| t.steps[i].opcode == crate::opcodes::KECCAK256)
+        .map(|i| untainted[i])
+        .collect();
+    assert_eq!(hashes, [false, true, true]);
+}
+
+fn hasher_trace() -> &'static slotproof_executor::trace::SubblockTrace {
+    use slotproof_executor::generate::asm::Asm;
     static T: std::sync::OnceLock<slotproof_executor::trace::SubblockTrace> =
         std::sync::OnceLock::new();
     T.get_or_init(|| {
@@ -579,22 +641,7 @@ fn hasher_trace() -> &'static slotproof_executor::trace::SubblockTrace {
                 .op(crate::opcodes::POP);
         }
         a.op(crate::opcodes::STOP);
-        let code = a.assemble("keccak hasher").expect("assembles");
-        let mut genesis = Genesis::build().expect("genesis");
-        let acct = GenesisAccount {
-            nonce: 1,
-            code,
-            ..Default::default()
-        };
-        genesis.accounts.insert(HASHER, acct);
-        let plan = BlockPlan {
-            txs: vec![TxSpec::call(0, HASHER, U256::ZERO, Bytes::new(), 1_000_000)],
-            withdrawals: vec![],
-            expected_failures: vec![],
-        };
-        let block = assemble(&genesis, &plan).expect("the block executes as planned");
-        let mut subblocks = block.execution.subblocks;
-        subblocks.remove(0).trace
+        run(a.assemble("keccak hasher").expect("assembles"), vec![])
     })
 }
 
@@ -668,6 +715,46 @@ fn fixture_hashes_match_revm_across_shard_cuts() {
             let cut = checked_hashes(t, 3000);
             assert!(!whole.is_empty());
             assert_eq!(whole, cut, "{name}");
+        }
+    }
+}
+
+/// The fully constrained and untainted shares of the mainnet fixtures today and with
+/// KECCAK256 constrained (what wiring the Keccak tables to memory and the CPU would give).
+/// `cargo test -p slotproof-air --lib keccak_coverage_projection -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints coverage shares with KECCAK256 constrained"]
+fn keccak_coverage_projection() {
+    use crate::coverage::{Coverage, opcode_coverage, share_under};
+    use crate::halts::HaltKind;
+    let root = std::env::var("SLOTPROOF_FIXTURES")
+        .unwrap_or_else(|_| format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
+    for b in ["22615247", "21688509"] {
+        let p = format!("{root}/mainnet/{b}.json");
+        let Ok(input) = slotproof_executor::BlockInput::from_path(&p) else {
+            println!("{p}: absent");
+            continue;
+        };
+        let exec = slotproof_executor::execute_block(&input, &Default::default()).expect("runs");
+        for sb in &exec.subblocks {
+            let t = &sb.trace;
+            let now = |op: u8| opcode_coverage(op).0 == Coverage::Constrained;
+            let before = share_under(t, now, HaltKind::is_constrained);
+            let after = share_under(
+                t,
+                |op| now(op) || op == crate::opcodes::KECCAK256,
+                HaltKind::is_constrained,
+            );
+            for (when, r) in [("today", &before), ("KECCAK256 constrained", &after)] {
+                println!(
+                    "{b}: {when}: {} steps, {} constrained ({:.2}%), {} untainted ({:.2}%)",
+                    r.steps,
+                    r.constrained_steps,
+                    100.0 * r.constrained_steps as f64 / r.steps as f64,
+                    r.untainted_steps,
+                    100.0 * r.untainted_steps as f64 / r.steps as f64,
+                );
+            }
         }
     }
 }
