@@ -450,6 +450,36 @@ fn cells_per_row() -> Vec<(&'static str, usize)> {
         .collect()
 }
 
+/// The same for the generated KECCAK256 prover-killer (2 Mgas, KECCAK256 over 512 bytes in a
+/// loop): permutations per 65,536-step shard. `cargo test -p slotproof-air --lib
+/// keccak_heights_on_the_prover_killer -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints the Keccak tables' heights on the KECCAK256 prover-killer"]
+fn keccak_heights_on_the_prover_killer() {
+    use slotproof_executor::generate::giant::{GiantKind, generate_giant};
+    let g = generate_giant(GiantKind::Keccak256, 2_000_000).expect("generates");
+    for sb in &g.execution.subblocks {
+        let t = &sb.trace;
+        if t.steps.is_empty() {
+            continue;
+        }
+        let ranges = crate::shard::plan_shards(t, 1 << 16).expect("ranges");
+        let starts: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+        let an = crate::chips::cpu::trace::analyze(t, &starts).expect("analysis");
+        for r in &ranges {
+            let hs = sponge_trace::hashes_of(t, &an, r).expect("hashes");
+            let blocks: usize = hs.iter().map(|h| blocks_of(h.data.len())).sum();
+            println!(
+                "keccak256 prover-killer steps {r:?}: {} KECCAK256, {blocks} permutations = {} \
+                 rows (2^{})",
+                hs.len(),
+                perm_trace::rows_for(blocks),
+                crate::chips::natural_log_height(perm_trace::rows_for(blocks)),
+            );
+        }
+    }
+}
+
 /// The permutations (and sponge blocks) each shard of the fixtures would need: one block per
 /// 136 bytes of each successful KECCAK256's input, plus one. `cargo test -p slotproof-air --lib
 /// keccak_heights_on_fixtures -- --ignored --nocapture` (mainnet fixtures from
