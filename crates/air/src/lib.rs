@@ -54,6 +54,7 @@ pub use chips::call_context::CallContextAir;
 pub use chips::calldata::CalldataAir;
 pub use chips::cpu::{CpuAir, CpuPublic};
 pub use chips::keccak::KeccakPermAir;
+pub use chips::keccak_bytes::KeccakBytesAir;
 pub use chips::keccak_sponge::KeccakSpongeAir;
 pub use chips::memory::MemoryAir;
 pub use chips::muldiv::MulDivAir;
@@ -81,6 +82,7 @@ pub enum EvmAir {
     /// Not yet a table of a shard (KECCAK256 is still trusted): see `chips::keccak_sponge`.
     KeccakPerm(KeccakPermAir),
     KeccakSponge(KeccakSpongeAir),
+    KeccakBytes(KeccakBytesAir),
 }
 
 impl EvmAir {
@@ -118,6 +120,7 @@ impl EvmAir {
             EvmAir::Calldata(_) => "calldata",
             EvmAir::KeccakPerm(_) => "keccak-perm",
             EvmAir::KeccakSponge(_) => "keccak-sponge",
+            EvmAir::KeccakBytes(_) => "keccak-bytes",
         }
     }
 }
@@ -138,6 +141,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Calldata(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakPerm(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakSponge(a) => BaseAir::<F>::width(a),
+            EvmAir::KeccakBytes(a) => BaseAir::<F>::width(a),
         }
     }
 
@@ -165,6 +169,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Calldata(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakPerm(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakSponge(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::KeccakBytes(a) => BaseAir::<F>::main_next_row_columns(a),
         }
     }
 }
@@ -185,6 +190,7 @@ impl<AB: InteractionBuilder> Air<AB> for EvmAir {
             EvmAir::Calldata(a) => a.eval(builder),
             EvmAir::KeccakPerm(a) => a.eval(builder),
             EvmAir::KeccakSponge(a) => a.eval(builder),
+            EvmAir::KeccakBytes(a) => a.eval(builder),
         }
     }
 }

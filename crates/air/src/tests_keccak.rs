@@ -17,30 +17,35 @@ use crate::buses;
 use crate::chips::bool1;
 use crate::chips::keccak::columns::{KeccakCols, NUM_KECCAK_COLS, NUM_ROUNDS};
 use crate::chips::keccak::trace as perm_trace;
+use crate::chips::keccak_bytes::trace as bytes_trace;
 use crate::chips::keccak_sponge::columns::{NUM_SPONGE_COLS, RATE, SpongeCols};
 use crate::chips::keccak_sponge::trace::{self as sponge_trace, Hash, blocks_of, digest_limbs};
 use crate::chips::range::trace::RangeCounts;
 use crate::chips::{bitwise, natural_height, range};
 use crate::tests::{F, prover};
-use crate::{BitwiseAir, EvmAir, KeccakPermAir, KeccakSpongeAir, RangeAir};
+use crate::{BitwiseAir, EvmAir, KeccakBytesAir, KeccakPermAir, KeccakSpongeAir, RangeAir};
 
-/// The test's source of lanes and consumer of digests: one row per lane `(context, timestamp,
-/// offset, length, lane index, 8 bytes)` sent, one per digest `(context, timestamp, offset,
-/// length, 16 limbs)` received. Its rows are what the test says the hashed bytes and their
-/// digest (revm's) are; it constrains nothing else.
+/// The test's stand-in for the memory chip and the CPU: one row per aligned MLOAD the word table
+/// sends `(context, timestamp, MLOAD, offset limbs, 16 limbs, sizes, gas)` received, one per
+/// digest `(context, timestamp, offset, length, sizes, gas, 16 limbs)` received. Its rows are
+/// what the test says memory holds and what the digest (revm's), gas and sizes are; it
+/// constrains nothing else.
 #[repr(C)]
 struct HarnessCols<T> {
-    is_lane: T,
+    is_load: T,
     is_digest: T,
     ctx: T,
     ts: T,
     offset: T,
     len: T,
-    lane: T,
-    /// Digest rows: the memory size before and after and the gas the consumer claims.
+    /// Load rows: the offset's 16-bit limbs.
+    off_lo: T,
+    off_hi: T,
+    /// The memory size before and after and the gas (loads: `w + 1`, `w + 1`, 3).
     mw: T,
     mw_next: T,
     cost: T,
+    /// Loads: the word's limbs; digests: the digest's.
     data: [T; 16],
 }
 crate::word::impl_columns!(HarnessCols, NUM_HARNESS_COLS);
@@ -73,21 +78,27 @@ impl<AB: InteractionBuilder> Air<AB> for TestAir {
             TestAir::Harness => {
                 let main = builder.main();
                 let l: &HarnessCols<AB::Var> = main.current_slice().borrow();
-                builder.assert_bool(l.is_lane);
+                builder.assert_bool(l.is_load);
                 builder.assert_bool(l.is_digest);
-                let head = [l.ctx, l.ts, l.offset, l.len];
-                buses::KECCAK_LANE.send(
+                let opcode = AB::Expr::from_u32(crate::opcodes::MLOAD as u32);
+                buses::MEMORY_OP.receive(
                     builder,
-                    head.into_iter()
-                        .chain([l.lane])
-                        .chain(l.data[..8].iter().copied())
-                        .map(Into::into),
-                    bool1(l.is_lane.into()),
+                    [
+                        l.ctx.into(),
+                        l.ts.into(),
+                        opcode,
+                        l.off_lo.into(),
+                        l.off_hi.into(),
+                    ]
+                    .into_iter()
+                    .chain(l.data.iter().map(|&x| x.into()))
+                    .chain([l.mw.into(), l.mw_next.into(), l.cost.into()]),
+                    bool1(l.is_load.into()),
                 );
                 buses::KECCAK_DIGEST.receive(
                     builder,
-                    head.into_iter()
-                        .chain([l.mw, l.mw_next, l.cost])
+                    [l.ctx, l.ts, l.offset, l.len, l.mw, l.mw_next, l.cost]
+                        .into_iter()
                         .chain(l.data)
                         .map(Into::into),
                     bool1(l.is_digest.into()),
@@ -100,6 +111,7 @@ impl<AB: InteractionBuilder> Air<AB> for TestAir {
 const PERM: usize = 0;
 const SPONGE: usize = 1;
 const HARNESS: usize = 4;
+const BYTES: usize = 5;
 
 struct Batch {
     airs: Vec<TestAir>,
@@ -110,15 +122,22 @@ fn hashes() -> Vec<Hash> {
     // Empty, one byte short of the rate, the rate, one past it, and three and a bit blocks; with
     // memory sizes (words) before the step that make the 135-, 137- and 420-byte areas expand
     // memory and the 136-byte one not.
+    // The memory's bytes around each area are not zero (the lanes past the length carry them).
     [(0usize, 3u32), (135, 0), (136, 20), (137, 10), (420, 0)]
         .iter()
         .enumerate()
-        .map(|(i, &(len, mw))| Hash {
-            ctx: i as u32 % 2,
-            ts: 7 + 3 * i as u32,
-            offset: 64 * i as u32 + 5,
-            data: (0..len).map(|k| (k * 31 + i * 7 + 1) as u8).collect(),
-            mw,
+        .map(|(i, &(len, mw))| {
+            let memory = |w: u32| -> [u8; 32] {
+                core::array::from_fn(|j| ((32 * w as usize + j) * 31 + i * 7 + 1) as u8)
+            };
+            Hash::read(
+                i as u32 % 2,
+                7 + 3 * i as u32,
+                64 * i as u32 + 5,
+                len,
+                mw,
+                memory,
+            )
         })
         .collect()
 }
@@ -126,25 +145,31 @@ fn hashes() -> Vec<Hash> {
 fn harness(hashes: &[Hash]) -> RowMajorMatrix<F> {
     let mut rows: Vec<HarnessCols<F>> = Vec::new();
     let blank = |h: &Hash| HarnessCols {
-        is_lane: F::ZERO,
+        is_load: F::ZERO,
         is_digest: F::ZERO,
         ctx: F::from_u32(h.ctx),
         ts: F::from_u32(h.ts),
         offset: F::from_u32(h.offset),
         len: F::from_usize(h.data.len()),
-        lane: F::ZERO,
+        off_lo: F::ZERO,
+        off_hi: F::ZERO,
         mw: F::ZERO,
         mw_next: F::ZERO,
         cost: F::ZERO,
         data: [F::ZERO; 16],
     };
     for h in hashes {
-        for (lane, bytes) in h.data.chunks(8).enumerate() {
+        for (j, word) in h.words.iter().enumerate() {
+            let w = h.offset / 32 + j as u32;
             let mut r = blank(h);
-            r.is_lane = F::ONE;
-            r.lane = F::from_usize(lane);
-            for (d, &b) in r.data.iter_mut().zip(bytes) {
-                *d = F::from_u8(b);
+            r.is_load = F::ONE;
+            r.off_lo = F::from_u32((32 * w) & 0xffff);
+            r.off_hi = F::from_u32((32 * w) >> 16);
+            r.mw = F::from_u32(w + 1);
+            r.mw_next = F::from_u32(w + 1);
+            r.cost = F::from_u32(3);
+            for (m, d) in r.data.iter_mut().enumerate() {
+                *d = F::from_u32(u32::from(word[30 - 2 * m]) << 8 | u32::from(word[31 - 2 * m]));
             }
             rows.push(r);
         }
@@ -180,6 +205,8 @@ fn batch_of(hs: &[Hash]) -> Batch {
             .expect("hashes below the length bound");
     let perm_height = natural_height(perm_trace::rows_for(rows.perms.len())).max(32);
     let perm = perm_trace::generate::<F>(&rows.perms, perm_height);
+    let words: usize = hs.iter().map(|h| h.words.len()).sum();
+    let bytes = bytes_trace::generate::<F>(hs, natural_height(words), &mut u16s);
     let used = ands.iter().filter(|&&c| c > 0).count();
     let bitwise = bitwise::trace::generate::<F>(&ands, natural_height(used));
     Batch {
@@ -189,6 +216,7 @@ fn batch_of(hs: &[Hash]) -> Batch {
             TestAir::Evm(EvmAir::Bitwise(BitwiseAir)),
             TestAir::Evm(EvmAir::Range(RangeAir::U16)),
             TestAir::Harness,
+            TestAir::Evm(EvmAir::KeccakBytes(KeccakBytesAir)),
         ],
         traces: vec![
             perm,
@@ -196,6 +224,7 @@ fn batch_of(hs: &[Hash]) -> Batch {
             bitwise,
             range::trace::generate::<F>(&u16s),
             harness(hs),
+            bytes,
         ],
     }
 }
@@ -248,6 +277,7 @@ fn a_hash_past_the_length_bound_is_a_typed_error() {
         offset: 0,
         data: vec![0; sponge_trace::MAX_HASH_LEN],
         mw: 0,
+        words: vec![],
     };
     let mut ands = vec![0u32; 1 << 16];
     let mut u16s = RangeCounts::new(16);
@@ -322,11 +352,11 @@ fn a_wrong_permutation_output_is_rejected() {
     assert_rejected(&b, "export flag");
 }
 
-/// The harness's digest row of hash `h` (its rows: each hash's lanes, then its digest).
+/// The harness's digest row of hash `h` (its rows: each hash's loads, then its digest).
 fn harness_digest_row(b: &mut Batch, h: usize) -> &mut HarnessCols<F> {
     let row: usize = hashes()[..=h]
         .iter()
-        .map(|x| x.data.len().div_ceil(8) + 1)
+        .map(|x| x.words.len() + 1)
         .sum::<usize>()
         - 1;
     let cols: &mut HarnessCols<F> =
@@ -345,13 +375,7 @@ fn gas_and_memory_size_known_answers() {
     assert_eq!(got[2], (20, 30 + 6 * 5));
     assert_eq!(got[3], (11, 30 + 6 * 5 + 3));
     assert_eq!(got[4], (22, 30 + 6 * 14 + 3 * 22));
-    let big = Hash {
-        ctx: 0,
-        ts: 1,
-        offset: 1000,
-        data: vec![1; 40_000],
-        mw: 100,
-    };
+    let big = Hash::read(0, 1, 1000, 40_000, 100, |_| [1; 32]);
     // 41,000 bytes: 1,282 words.
     let w: u64 = 1282;
     assert_eq!(
@@ -417,6 +441,50 @@ fn a_wrong_gas_or_memory_size_is_rejected() {
     assert_rejected(&b, "word count");
 }
 
+fn bytes_row(b: &mut Batch, r: usize) -> &mut crate::chips::keccak_bytes::columns::BytesCols<F> {
+    use crate::chips::keccak_bytes::columns::NUM_BYTES_COLS;
+    b.traces[BYTES].values[r * NUM_BYTES_COLS..(r + 1) * NUM_BYTES_COLS].borrow_mut()
+}
+
+/// The word-table row of word `j` of hash `h`.
+fn word_row(h: usize, j: usize) -> usize {
+    hashes()[..h].iter().map(|x| x.words.len()).sum::<usize>() + j
+}
+
+#[test]
+fn a_wrong_memory_word_or_lane_is_rejected() {
+    // The 420-byte hash at offset 261 (k = 5): its words 8.. and lanes.
+    // A word byte other than memory's (lanes following it): the load differs.
+    let mut b = batch();
+    let r = word_row(4, 2);
+    let row = bytes_row(&mut b, r);
+    row.word[10] += F::ONE;
+    row.lanes[5] += F::ONE;
+    assert_rejected(&b, "word byte");
+    // A lane byte not from the word at the offset's shift.
+    let mut b = batch();
+    bytes_row(&mut b, word_row(4, 1)).lanes[3] += F::ONE;
+    assert_rejected(&b, "lane byte");
+    // Another shift (the offset no longer 32 base + k).
+    let mut b = batch();
+    let row = bytes_row(&mut b, word_row(4, 0));
+    row.shift[5] = F::ZERO;
+    row.shift[6] = F::ONE;
+    assert_rejected(&b, "shift");
+    // The next word of a crossing lane not the hash's (the row claims to end the hash).
+    let mut b = batch();
+    bytes_row(&mut b, word_row(4, 3)).more = F::ZERO;
+    assert_rejected(&b, "crossing lane without the next word");
+    // Another word read for the same lanes (the next row's index follows).
+    let mut b = batch();
+    bytes_row(&mut b, word_row(4, 2)).i += F::ONE;
+    assert_rejected(&b, "word index");
+    // A lane the sponge needs not sent.
+    let mut b = batch();
+    bytes_row(&mut b, word_row(3, 0)).lane_on[2] = F::ZERO;
+    assert_rejected(&b, "lane not sent");
+}
+
 #[test]
 fn verifier_rejects_a_proof_of_a_wrong_digest() {
     let p = prover().with_options(ProverOptions {
@@ -436,9 +504,10 @@ fn cells_per_row() -> Vec<(&'static str, usize)> {
     let airs = [
         EvmAir::KeccakPerm(KeccakPermAir),
         EvmAir::KeccakSponge(KeccakSpongeAir),
+        EvmAir::KeccakBytes(KeccakBytesAir),
     ];
     let programs = prover()
-        .instance_programs(&airs, &[10, 10])
+        .instance_programs(&airs, &[10, 10, 10])
         .expect("programs");
     airs.iter()
         .zip(&programs)

@@ -8,6 +8,7 @@ pub mod call_context;
 pub mod calldata;
 pub mod cpu;
 pub mod keccak;
+pub mod keccak_bytes;
 pub mod keccak_sponge;
 pub mod memory;
 pub mod muldiv;

@@ -94,11 +94,12 @@ macro_rules! field_inputs {
             compile_airs(&airs, &names, log_height)
         }
 
-        /// The Keccak permutation and sponge chips (not yet tables of a shard).
+        /// The Keccak permutation, sponge and word chips (not yet tables of a shard).
         pub fn keccak_programs(log_height: usize) -> Vec<CompiledAir> {
             let airs = [
                 slotproof_air::EvmAir::KeccakPerm(slotproof_air::KeccakPermAir),
                 slotproof_air::EvmAir::KeccakSponge(slotproof_air::KeccakSpongeAir),
+                slotproof_air::EvmAir::KeccakBytes(slotproof_air::KeccakBytesAir),
             ];
             let names: Vec<String> = airs.iter().map(|a| format!("{a:?}")).collect();
             compile_airs(&airs, &names, log_height)

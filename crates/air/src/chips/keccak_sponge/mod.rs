@@ -26,11 +26,11 @@
 //! squares split as the memory chip splits them). The consumer gives offset and length below
 //! 2^29 where the length is not zero.
 //!
-//! **Not yet in a shard.** The lanes' source (reads of the step's memory bytes through the
-//! memory chip) and the digest's consumer (the CPU's KECCAK256 row, with its gas) are the
-//! remaining work; until they exist the two Keccak tables are not tables of a shard and
-//! KECCAK256 stays trusted (`crate::coverage`). `crate::tests_keccak` proves the two tables with
-//! a test source/consumer of lanes and digests against revm's Keccak-256.
+//! **Not yet in a shard.** The lanes come from the word table (`chips::keccak_bytes`), whose
+//! memory loads the memory chip's trace does not make yet, and the digest's consumer (the CPU's
+//! KECCAK256 row) does not exist yet; until both do, the Keccak tables are not tables of a shard
+//! and KECCAK256 stays trusted (`crate::coverage`). `crate::tests_keccak` proves the three tables
+//! with a test stand-in for the memory chip's loads and the CPU, against revm's Keccak-256.
 
 pub mod air;
 pub mod columns;

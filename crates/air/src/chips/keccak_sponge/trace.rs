@@ -22,7 +22,8 @@ use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 pub const MAX_HASH_LEN: usize = 1 << 29;
 
 /// One hash: its consumer's context and timestamp, the offset the bytes come from, the bytes,
-/// and the context's memory size in words before the step.
+/// the context's memory size in words before the step, and the memory words its lanes are read
+/// from (`crate::chips::keccak_bytes`: from the offset's word on).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hash {
     pub ctx: u32,
@@ -30,6 +31,7 @@ pub struct Hash {
     pub offset: u32,
     pub data: Vec<u8>,
     pub mw: u32,
+    pub words: Vec<[u8; WORD_BYTES]>,
 }
 
 /// Memory cost of `w` words: `3 w + floor(w^2 / 512)`.
@@ -38,6 +40,41 @@ fn memory_cost(w: u64) -> u64 {
 }
 
 impl Hash {
+    /// The hash of the `len` bytes at `offset` of a memory whose word `w` is `word(w)`.
+    pub fn read(
+        ctx: u32,
+        ts: u32,
+        offset: u32,
+        len: usize,
+        mw: u32,
+        word: impl Fn(u32) -> [u8; WORD_BYTES],
+    ) -> Hash {
+        let base = offset / WORD_BYTES as u32;
+        let n = crate::chips::keccak_bytes::trace::words_of(offset, len);
+        let words: Vec<[u8; WORD_BYTES]> = (0..n as u32).map(|j| word(base + j)).collect();
+        let k = offset as usize % WORD_BYTES;
+        let data = (k..k + len)
+            .map(|a| words[a / WORD_BYTES][a % WORD_BYTES])
+            .collect();
+        Hash {
+            ctx,
+            ts,
+            offset,
+            data,
+            mw,
+            words,
+        }
+    }
+
+    /// Memory byte `offset + x` as the words hold it (0 past them): message bytes, and the
+    /// bytes past the length that a lane holding the message's last bytes carries.
+    pub fn byte_at(&self, x: usize) -> u8 {
+        let a = self.offset as usize % WORD_BYTES + x;
+        self.words
+            .get(a / WORD_BYTES)
+            .map_or(0, |w| w[a % WORD_BYTES])
+    }
+
     /// The memory size in words after the step and the step's gas (KECCAK256: `30 + 6 words`
     /// plus the expansion to cover `[offset, offset + len)` where `len > 0`).
     pub fn gas(&self) -> (u32, u64) {
@@ -89,25 +126,16 @@ pub fn hashes_of(
             if offset as usize + len as usize >= MAX_HASH_LEN {
                 return Err(too_large());
             }
-            let data: Vec<u8> = (offset..offset + len)
-                .map(|a| {
-                    let w = image.get(&(ctx, a / WORD_BYTES as u32));
-                    w.map_or(0, |w| w[(a % WORD_BYTES as u32) as usize])
-                })
-                .collect();
-            if revm::primitives::keccak256(&data).0 != be_bytes(&pushed) {
+            let h = Hash::read(ctx, i as u32 + 1, offset, len as usize, an.aux[i].mw, |w| {
+                image.get(&(ctx, w)).copied().unwrap_or([0; WORD_BYTES])
+            });
+            if revm::primitives::keccak256(&h.data).0 != be_bytes(&pushed) {
                 return Err(TraceError::Inconsistent {
                     step: i,
                     what: "KECCAK256 digest differs from the hash of the replayed memory",
                 });
             }
-            out.push(Hash {
-                ctx,
-                ts: i as u32 + 1,
-                offset,
-                data,
-                mw: an.aux[i].mw,
-            });
+            out.push(h);
         }
         for &(o, bytes) in writes.get(&i).into_iter().flatten() {
             for (j, &b) in bytes.iter().enumerate() {
@@ -220,7 +248,7 @@ pub fn generate<F: PrimeField32>(
             let padded = padded_block(&h.data, b);
             for j in 0..RATE {
                 row.state_bytes[j] = F::from_u8(before[j]);
-                row.msg[j] = F::from_u8(h.data.get(b * RATE + j).copied().unwrap_or(0));
+                row.msg[j] = F::from_u8(h.byte_at(b * RATE + j));
                 row.padded[j] = F::from_u8(padded[j]);
                 row.and[j] = F::from_u8(before[j] & padded[j]);
                 ands[(usize::from(before[j]) << 8) | usize::from(padded[j])] += 1;
