@@ -19,12 +19,15 @@
 //! | [`BLOCK_CONTEXT`] | `(opcode, argument, value)` (16 limbs each; argument: BLOCKHASH's block number, else 0) | opcode table (header opcodes' rows, BLOCKHASH slot rows), from its public values | CPU COINBASE, TIMESTAMP, NUMBER, PREVRANDAO, GASLIMIT, CHAINID, BASEFEE, BLOBBASEFEE, BLOCKHASH steps |
 //! | [`AND8`] | `(x, y, x AND y)` bytes | bitwise table (65536 rows) | ALU AND/OR/XOR |
 //! | [`MEMORY`] | `(context, word, 32 bytes, timestamp)` | memory accesses (the new content), init rows | memory accesses (the old content), final rows |
-//! | [`MEMORY_OP`] | `(context, timestamp, opcode, offset lo, offset hi, 16 limbs)` | CPU MLOAD, MSTORE, MSTORE8 steps | memory op rows |
+//! | [`MEMORY_OP`] | `(context, timestamp, opcode, offset lo, offset hi, 16 limbs)` | CPU MLOAD, MSTORE, MSTORE8 steps; Keccak word rows (MLOAD, not yet in a shard) | memory op rows |
 //! | [`MEMORY_AREA`] | `(context, timestamp, start, end)` | CPU steps writing trusted bytes (copies, call outputs) | memory chunk rows |
 //! | [`CALLDATA_WORD`] | `(context, word, 32 bytes)` | calldata word rows | calldata load rows (words A and B) |
 //! | [`CALLDATA_LOAD`] | `(context, 16 offset limbs, 16 value limbs)` | CPU CALLDATALOAD steps | calldata load rows |
 //! | [`MEMORY_CARRY`] | `(1)` | boundary chip, only where `allow_init = 1` | memory init rows with carried (non-zero) content |
 //! | [`CARRY`] | `(dir, position, tag, 7 data)` | carried-token senders (not yet wired: `chips::carry`) | carry table, one chunk per row |
+//! | [`KECCAK_PERM`] | `(100 input limbs, 100 output limbs)` (16-bit, lane order) | Keccak permutation rows (exported) | Keccak sponge blocks |
+//! | [`KECCAK_LANE`] | `(context, timestamp, offset, length, lane index, 8 bytes)` | Keccak word rows | Keccak sponge blocks (message lanes) |
+//! | [`KECCAK_DIGEST`] | `(context, timestamp, offset, length, memory words before, after, gas, 16 digest limbs)` | Keccak sponge (a hash's last block) | the hash's consumer |
 
 use p3_lookup::{LookupBus, PermutationCheckBus};
 
@@ -72,3 +75,13 @@ pub const CALLDATA_LOAD: PermutationCheckBus<'static> = PermutationCheckBus::new
 /// A chunk of a carried token for the carry table's commitments: `(dir, position, tag, 7
 /// data)` (`crate::chips::carry`).
 pub const CARRY: PermutationCheckBus<'static> = PermutationCheckBus::new("carry");
+/// One Keccak-f[1600] permutation: `(input state, output state)`, 100 16-bit limbs each (lane
+/// `x + 5 y`, limbs little-endian); sent by the permutation table, received by sponge blocks.
+pub const KECCAK_PERM: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak-perm");
+/// Eight message bytes of a hash: `(context, timestamp, offset, length, lane index, 8 bytes)`
+/// (the bytes at `offset + 8 lane ..`), received by the sponge block absorbing them.
+pub const KECCAK_LANE: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak-lane");
+/// A hash's result: `(context, timestamp, offset, length, memory words before and after, gas, 16
+/// digest limbs)` (the digest as an EVM word, 16-bit limbs little-endian), sent by the sponge's
+/// last block, which checks the gas and the memory size.
+pub const KECCAK_DIGEST: PermutationCheckBus<'static> = PermutationCheckBus::new("keccak-digest");

@@ -447,7 +447,8 @@ impl ShareReport {
 /// Memory carries taint per byte and context: MSTORE/MSTORE8 give the bytes they write their
 /// step's taint (tainted if the step is trusted or consumed a tainted item), a trusted write
 /// (copies, MCOPY, a call's output area) taints its whole area, and an MLOAD is untainted only
-/// if its offset is and every byte it reads is (never written: zero, untainted).
+/// if its offset is and every byte it reads is (never written: zero, untainted); so is a
+/// KECCAK256 (its area's bytes; it is trusted today, so its digest is tainted anyway).
 ///
 /// Values read from a table whose contents are trusted are tainted even where the read is
 /// constrained: CALLDATALOAD and CALLDATASIZE (contents per context, see
@@ -566,6 +567,14 @@ pub fn share_and_untainted(
             if op == opcodes::MLOAD {
                 let o = item(0).unwrap_or(u64::MAX);
                 t |= bytes(o, 32).any(|b| tainted_mem.contains(&b));
+            }
+            if op == opcodes::KECCAK256 {
+                // The digest of tainted bytes is tainted (a zero length reads nothing; an area
+                // beyond any payable memory is never hashed).
+                let (o, n) = (item(0).unwrap_or(u64::MAX), item(1).unwrap_or(u64::MAX));
+                if n > 0 && o.saturating_add(n) < 1 << 32 {
+                    t |= bytes(o, n).any(|b| tainted_mem.contains(&b));
+                }
             }
             let pushed = t || !constrained || pushes_trusted_content(op);
             for _ in 0..info.pushes {

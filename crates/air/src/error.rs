@@ -59,4 +59,6 @@ pub enum TraceError {
     BlockContextRead { step: usize },
     #[error("shard ranges must be non-empty, contiguous and cover steps 0..{steps}")]
     BadShardRanges { steps: usize },
+    #[error("hash at timestamp {ts}: {len} bytes, the Keccak sponge takes fewer than 2^29")]
+    HashTooLong { ts: u32, len: usize },
 }

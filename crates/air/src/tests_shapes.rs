@@ -13,6 +13,17 @@ use crate::tests::{F, fixture, prove_verify};
 /// with its fixture's path and subblock: what the ignored height printers measure the shape menu
 /// on. An absent fixture is printed and passed over.
 pub(crate) fn for_each_fixture_shard(mut visit: impl FnMut(&str, usize, &Shard<F>)) {
+    for_each_fixture_subblock(|p, k, t| {
+        for s in shard::generate_shards::<F>(t, 1 << 16).expect("shards") {
+            visit(p, k, &s);
+        }
+    });
+}
+
+/// Every non-empty subblock trace of the fixtures [`for_each_fixture_shard`] walks.
+pub(crate) fn for_each_fixture_subblock(
+    mut visit: impl FnMut(&str, usize, &slotproof_executor::trace::SubblockTrace),
+) {
     use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
     let root = std::env::var("SLOTPROOF_FIXTURES")
         .unwrap_or_else(|_| format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
@@ -33,11 +44,8 @@ pub(crate) fn for_each_fixture_shard(mut visit: impl FnMut(&str, usize, &Shard<F
         };
         let exec = execute_block(&input, &ExecuteOptions::default()).expect("executes");
         for (k, sb) in exec.subblocks.iter().enumerate() {
-            if sb.trace.steps.is_empty() {
-                continue;
-            }
-            for s in shard::generate_shards::<F>(&sb.trace, 1 << 16).expect("shards") {
-                visit(&p, k, &s);
+            if !sb.trace.steps.is_empty() {
+                visit(&p, k, &sb.trace);
             }
         }
     }

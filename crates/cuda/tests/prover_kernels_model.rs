@@ -69,6 +69,11 @@ macro_rules! model_tests {
             }
 
             #[test]
+            fn quotient_model_matches_prover_on_keccak_chips() {
+                quotient_model_matches_prover(keccak_programs(4), concat!("keccak chips ", $name));
+            }
+
+            #[test]
             fn quotient_model_matches_prover_on_test_airs() {
                 quotient_model_matches_prover(test_air_programs(4), concat!("test AIRs ", $name));
             }

@@ -153,3 +153,50 @@ fn evm_shard_logs_are_identical() {
     assert!(native.verdict.is_err());
     assert!(compare(&stock, &native).divergence.is_none());
 }
+
+/// The leaf circuit of a proof of `airs` on `traces` (no public values unless given).
+fn leaf_rows<A>(
+    airs: &[A],
+    traces: &[p3_matrix::dense::RowMajorMatrix<Val>],
+    public_values: &[Vec<Val>],
+) -> Vec<(&'static str, usize)>
+where
+    A: p3_air::Air<p3_lookup::InteractionSymbolicBuilder<Val, Challenge>> + Sync,
+{
+    let settings = FriSettings {
+        num_queries: 8,
+        query_pow_bits: 2,
+        ..FriSettings::DEFAULT
+    };
+    let prover: CpuShardProver<Val> = ShardProver::cpu(settings);
+    let proof = prover.prove(airs, traces, public_values).expect("proves");
+    let data = prover.setup(airs, &proof.degree_bits).expect("key");
+    let key = MirrorKey::new(settings, airs, &proof.degree_bits, &data.common).expect("mirror key");
+    let (circuit, _) =
+        slotproof_recursion::leaf::build_leaf(&key, &proof, public_values).expect("leaf");
+    circuit.rows().iter().map(|t| (t.table, t.rows)).collect()
+}
+
+/// The leaf of a proof of the Keccak permutation and sponge tables (not yet tables of a shard;
+/// here empty: one zero-state permutation, no exports) builds, i.e. the recursion verifier takes
+/// their constraints; its rows are printed beside the transfers fixture's first shard's
+/// (`--nocapture`): what the Keccak chips would add to every leaf.
+#[test]
+fn a_leaf_of_the_keccak_tables_builds() {
+    use slotproof_air::chips::keccak::trace as perm_trace;
+    use slotproof_air::{EvmAir, KeccakPermAir, KeccakSpongeAir};
+    let airs = vec![
+        EvmAir::KeccakPerm(KeccakPermAir),
+        EvmAir::KeccakSponge(KeccakSpongeAir),
+    ];
+    let width = p3_air::BaseAir::<Val>::width(&airs[1]);
+    let traces = vec![
+        perm_trace::generate::<Val>(&[], 32),
+        p3_matrix::dense::RowMajorMatrix::new(vec![Val::ZERO; 4 * width], width),
+    ];
+    let keccak = leaf_rows(&airs, &traces, &[vec![], vec![]]);
+    let shard = &transfers_first_shard();
+    let evm = leaf_rows(&shard.airs, &shard.traces, &shard.public_values);
+    eprintln!("leaf of the Keccak tables: {keccak:?}");
+    eprintln!("leaf of the transfers shard: {evm:?}");
+}

@@ -94,6 +94,17 @@ macro_rules! field_inputs {
             compile_airs(&airs, &names, log_height)
         }
 
+        /// The Keccak permutation, sponge and word chips (not yet tables of a shard).
+        pub fn keccak_programs(log_height: usize) -> Vec<CompiledAir> {
+            let airs = [
+                slotproof_air::EvmAir::KeccakPerm(slotproof_air::KeccakPermAir),
+                slotproof_air::EvmAir::KeccakSponge(slotproof_air::KeccakSpongeAir),
+                slotproof_air::EvmAir::KeccakBytes(slotproof_air::KeccakBytesAir),
+            ];
+            let names: Vec<String> = airs.iter().map(|a| format!("{a:?}")).collect();
+            compile_airs(&airs, &names, log_height)
+        }
+
         /// The prover's test AIRs (main with a range lookup, range table, Fibonacci).
         pub fn test_air_programs(log_height: usize) -> Vec<CompiledAir> {
             let shard =
