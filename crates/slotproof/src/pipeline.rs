@@ -238,6 +238,16 @@ pub(crate) struct ShardSource<'a> {
     /// With a bound on the shards in flight: analyse each subblock shard by shard as its shards
     /// are generated, holding one shard's analysis instead of the subblock's (the same shards).
     pub(crate) incremental_analysis: bool,
+    /// Distributed proving ([`crate::BlockProver::prove_shard_subset`]): prove only these shard
+    /// indices. Every shard is still generated in order (indices and cuts must be the
+    /// single-process ones), the others are dropped untouched. `None`: prove every shard.
+    pub(crate) only: Option<std::collections::BTreeSet<usize>>,
+}
+
+impl ShardSource<'_> {
+    fn wanted(&self, index: usize) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&index))
+    }
 }
 
 impl ShardSource<'_> {
@@ -420,6 +430,9 @@ pub(crate) struct ProvenShards {
     /// With aggregation: the tree over the shards (`None` without shards), and the wall time
     /// from the last shard proven to the root proven (what overlapping did not hide).
     pub(crate) tree: Option<(Option<OverlappedTree>, Duration)>,
+    /// The subblock of every shard generated, in proof order (proven or not: the plan that
+    /// distributed proving checks workers against).
+    pub(crate) planned: Vec<usize>,
 }
 
 fn prove_one<F: PrimeField32>(
@@ -497,6 +510,22 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
     let results: Mutex<BTreeMap<usize, Result<ProvenShard, ProveError>>> = Default::default();
     let node_error: Mutex<Option<AggregateError>> = Mutex::new(None);
     let last_shard_proven: Mutex<Option<Instant>> = Mutex::new(None);
+    let planned: Mutex<BTreeMap<usize, usize>> = Default::default();
+    // Notes shard `index`'s subblock; a shard not asked for (`ShardSource::only`) is dropped
+    // here, as done work, and `None` comes back.
+    let admit = |index: usize, q: QueuedShard<F>| {
+        planned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index, q.report.subblock);
+        if source.wanted(index) {
+            return Some(q);
+        }
+        drop(q);
+        queue.release();
+        queue.done(None);
+        None
+    };
     // Streaming needs lanes taking shards while the producer waits for them: only with overlap.
     let limit = source.shards_in_flight.filter(|_| overlap);
     let record = |index: usize, r: Result<ProvenShard, ProveError>| {
@@ -579,13 +608,17 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         let before = (!overlap).then(produce);
         let mut lane_threads = Vec::with_capacity(lanes.len());
         for lane in lanes {
-            let (queue, record, run_job) = (&queue, &record, &run_job);
+            let (queue, record, run_job, admit) = (&queue, &record, &run_job, &admit);
             lane_threads.push(scope.spawn(move || {
                 let _stop = StopOnPanic(queue);
                 if lane.device.is_some() {
                     while let Some(work) = queue.take() {
                         match work {
-                            Work::Shard(index, q) => record(index, prove_one(lane, index, q)),
+                            Work::Shard(index, q) => {
+                                if let Some(q) = admit(index, q) {
+                                    record(index, prove_one(lane, index, q))
+                                }
+                            }
                             Work::Job(job) => run_job(lane, job),
                         }
                     }
@@ -594,6 +627,13 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
                     // none of the workers that generate and prove.
                     rayon::in_place_scope(|s| {
                         while let Some(work) = queue.take() {
+                            let work = match work {
+                                Work::Shard(index, q) => match admit(index, q) {
+                                    Some(q) => Work::Shard(index, q),
+                                    None => continue,
+                                },
+                                job => job,
+                            };
                             s.spawn(move |_| {
                                 let _stop = StopOnPanic(queue);
                                 match work {
@@ -652,7 +692,7 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
     }
     // Without an error every published shard was taken and proven; a gap would be a bug here,
     // reported rather than numbered wrongly.
-    if let Some(k) = (0..published).find(|k| !results.contains_key(k)) {
+    if let Some(k) = (0..published).find(|&k| source.wanted(k) && !results.contains_key(&k)) {
         return Err(ProveError::Internal(format!(
             "shard {k} was published but never proven"
         )));
@@ -665,11 +705,23 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
         }
         None => None,
     };
+    let planned: Vec<usize> = planned
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_values()
+        .collect();
+    if planned.len() != published {
+        return Err(ProveError::Internal(format!(
+            "{published} shards were published, {} taken",
+            planned.len()
+        )));
+    }
     Ok(ProvenShards {
         shards,
         tracegen,
         prove,
         tree,
+        planned,
     })
 }
 
@@ -793,6 +845,7 @@ mod tests {
             settings: FriSettings::DEFAULT,
             shards_in_flight: Some(1),
             incremental_analysis: true,
+            only: None,
         };
         // Lanes made without recursion provers: the first leaf job fails.
         let lanes = <slotproof_prover::KoalaBear as BackendField>::lanes(

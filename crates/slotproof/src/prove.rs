@@ -174,6 +174,7 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
     subblocks: &[SubblockPublicValues],
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &CancelToken,
+    only: Option<std::collections::BTreeSet<usize>>,
 ) -> Result<ProvenShards, ProveError> {
     if prover.aggregate && !F::AGGREGATES {
         return Err(ProveError::Settings(format!(
@@ -191,6 +192,7 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
         settings,
         shards_in_flight: None,
         incremental_analysis: prover.stream_trace,
+        only,
     };
     let lanes = F::lanes(
         &prover.backend,
@@ -204,7 +206,8 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
         ..source
     };
     let report_node = |p| progress(Progress::Aggregation(p));
-    let tree = prover.aggregate.then(|| TreeJobs::new(&report_node));
+    // A subset of the shards (distributed proving) is aggregated once assembled, not here.
+    let tree = (prover.aggregate && source.only.is_none()).then(|| TreeJobs::new(&report_node));
     generate_and_prove(
         &source,
         &lanes,
@@ -509,40 +512,9 @@ impl BlockProver {
         progress: &(dyn Fn(Progress) + Sync),
         cancel: &CancelToken,
     ) -> Result<ProvedBlock, ProveError> {
-        if cancel.is_cancelled() {
-            return Err(ProveError::Cancelled);
-        }
-        if self.max_shard_rows < 4 {
-            return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
-        }
-        // Before any work: a backend that cannot run here fails fast.
-        self.check_backend()?;
-        // Times recorded before this proof (another block's) are not this proof's.
-        self.device.take_kernel_times()?;
         let t0 = Instant::now();
-        let execution = execute_block(
-            input,
-            &ExecuteOptions {
-                subblock_gas: self.subblock_gas,
-                record_trace: true,
-            },
-        )?;
-        execution.ensure_checks_pass()?;
-        let execute = t0.elapsed();
-        if cancel.is_cancelled() {
-            return Err(ProveError::Cancelled);
-        }
-
-        let block = BlockPublicValues::of_execution(&execution);
-        let subblocks = SubblockPublicValues::of_execution(&execution);
-        let proven = match self.field {
-            Field::KoalaBear => {
-                prove_shards::<KoalaBear>(self, &execution, &block, &subblocks, progress, cancel)?
-            }
-            Field::BabyBear => {
-                prove_shards::<BabyBear>(self, &execution, &block, &subblocks, progress, cancel)?
-            }
-        };
+        let (execution, execute, block, subblocks, proven) =
+            self.execute_and_prove(input, progress, cancel, None)?;
         let tree = proven.tree;
         let mut shard_proofs = Vec::with_capacity(proven.shards.len());
         let mut shard_times = Vec::with_capacity(proven.shards.len());
@@ -591,6 +563,64 @@ impl BlockProver {
         })
     }
 
+    /// Executes `input` (every header check must pass) and generates and proves its shards:
+    /// all of them, or only those in `only` (every shard is still generated, so indices and
+    /// cuts do not depend on the subset). What [`BlockProver::prove_cancellable`] and
+    /// distributed proving ([`crate::shard_jobs`]) share. Also returns the execution's time.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn execute_and_prove(
+        &self,
+        input: &BlockInput,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &CancelToken,
+        only: Option<std::collections::BTreeSet<usize>>,
+    ) -> Result<
+        (
+            BlockExecution,
+            Duration,
+            BlockPublicValues,
+            Vec<SubblockPublicValues>,
+            ProvenShards,
+        ),
+        ProveError,
+    > {
+        if cancel.is_cancelled() {
+            return Err(ProveError::Cancelled);
+        }
+        if self.max_shard_rows < 4 {
+            return Err(ProveError::Settings("a shard needs at least 4 rows".into()));
+        }
+        // Before any work: a backend that cannot run here fails fast.
+        self.check_backend()?;
+        // Times recorded before this proof (another block's) are not this proof's.
+        self.device.take_kernel_times()?;
+        let t0 = Instant::now();
+        let execution = execute_block(
+            input,
+            &ExecuteOptions {
+                subblock_gas: self.subblock_gas,
+                record_trace: true,
+            },
+        )?;
+        execution.ensure_checks_pass()?;
+        let execute = t0.elapsed();
+        if cancel.is_cancelled() {
+            return Err(ProveError::Cancelled);
+        }
+
+        let block = BlockPublicValues::of_execution(&execution);
+        let subblocks = SubblockPublicValues::of_execution(&execution);
+        let proven = match self.field {
+            Field::KoalaBear => prove_shards::<KoalaBear>(
+                self, &execution, &block, &subblocks, progress, cancel, only,
+            )?,
+            Field::BabyBear => prove_shards::<BabyBear>(
+                self, &execution, &block, &subblocks, progress, cancel, only,
+            )?,
+        };
+        Ok((execution, execute, block, subblocks, proven))
+    }
+
     /// Whether trace generation overlaps proving (see [`BlockProverBuilder::overlap_tracegen`]).
     pub fn overlaps_tracegen(&self) -> bool {
         self.overlap_tracegen
@@ -604,6 +634,11 @@ impl BlockProver {
     /// Whether subblocks are analysed shard by shard (see [`BlockProverBuilder::stream_trace`]).
     pub fn streams_trace(&self) -> bool {
         self.stream_trace
+    }
+
+    /// The field shard proofs are made over (see [`BlockProverBuilder::field`]).
+    pub fn field(&self) -> Field {
+        self.field
     }
 
     /// Whether shard proofs are aggregated (see [`BlockProverBuilder::aggregate`]).
