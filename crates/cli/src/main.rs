@@ -14,6 +14,7 @@ mod leaf;
 mod node;
 mod peak_memory;
 mod prove;
+mod worker;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -64,11 +65,14 @@ enum Command {
     /// checked (state roots, post-state, last block hash; invalid blocks rejected as expected).
     Blocktest(blocktest::BlocktestArgs),
     /// Run a proof node: EIP-8025's proof node HTTP API (as zkboost serves it) and zk-boost's
-    /// JSON-RPC, proving the blocks of a fixture directory on local lanes.
+    /// JSON-RPC, proving the blocks of a fixture directory on local lanes (or on remote workers
+    /// with `--redis URL`).
     Node(node::NodeArgs),
     /// Write the SSZ NewPayloadRequest of a fixture's block (a proof node's request body) and
     /// print its root.
     PayloadRequest(node::PayloadRequestArgs),
+    /// Prove shard jobs a proof node (`slotproof node --redis URL`) publishes on Redis.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Some(Command::Blocktest(args)) => blocktest::run(&args),
         Some(Command::Node(args)) => node::run(&args),
         Some(Command::PayloadRequest(args)) => node::run_payload_request(&args),
+        Some(Command::Worker(args)) => worker::run(&args),
     };
     match result {
         Ok(code) => code,

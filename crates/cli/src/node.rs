@@ -58,6 +58,10 @@ pub struct NodeArgs {
     /// Largest request body, in bytes.
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
+    /// Prove shards on remote workers (`slotproof worker --redis URL`) through this Redis
+    /// server instead of on this machine.
+    #[arg(long)]
+    pub redis: Option<String>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -89,6 +93,7 @@ impl NodeArgs {
             max_shard_rows: self.max_rows,
             subblock_gas: self.subblock_gas,
             max_body_bytes: self.max_body_bytes,
+            redis: self.redis.clone(),
         };
         let mut config = NodeConfig::default();
         file.apply(&mut config)?;
@@ -145,9 +150,13 @@ pub fn run(args: &NodeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("listening on {listen}"))?;
         eprintln!(
-            "proof node on http://{} ({} lane(s), queue {}, deadline {:.1} s, proofs in {}); Ctrl-C stops it",
+            "proof node on http://{} ({} lane(s){}, queue {}, deadline {:.1} s, proofs in {}); Ctrl-C stops it",
             listener.local_addr()?,
             config.lanes,
+            match &config.redis {
+                Some(url) => format!(" with shards on workers via {url}"),
+                None => String::new(),
+            },
             config.queue_size,
             config.deadline.as_secs_f64(),
             config.store_dir.display()

@@ -15,6 +15,7 @@
 //! max_shard_rows = 32768
 //! subblock_gas = 30000000
 //! max_body_bytes = 33554432
+//! redis = "redis://127.0.0.1:6379"      # prove on remote workers (`slotproof worker`)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -51,6 +52,7 @@ pub struct FileConfig {
     pub max_shard_rows: Option<usize>,
     pub subblock_gas: Option<u64>,
     pub max_body_bytes: Option<usize>,
+    pub redis: Option<String>,
 }
 
 impl FileConfig {
@@ -82,6 +84,9 @@ impl FileConfig {
         set(&mut config.max_body_bytes, self.max_body_bytes);
         if let Some(v) = self.subblock_gas {
             config.subblock_gas = v;
+        }
+        if let Some(v) = &self.redis {
+            config.redis = Some(v.clone());
         }
         if let Some(v) = self.aggregate {
             config.aggregate = v;

@@ -146,6 +146,23 @@ impl WitnessSource for ElWitness {
     }
 
     fn block_input(&self, block_hash: B256) -> Result<BlockInput, WitnessError> {
+        let input = self.witness_json(block_hash)?;
+        let input = BlockInput::from_json_str(&input).map_err(|e| WitnessError::Read {
+            block: block_hash,
+            path: self.endpoint.clone().into(),
+            reason: e.to_string(),
+        })?;
+        let hash = input.header.hash_slow();
+        if hash != block_hash {
+            return Err(rpc_error(
+                "eth_getBlockByHash",
+                format!("asked for block {block_hash}, its header hashes to {hash}"),
+            ));
+        }
+        Ok(input)
+    }
+
+    fn witness_json(&self, block_hash: B256) -> Result<String, WitnessError> {
         let block = self.block(BlockId::Hash(block_hash), true)?;
         let number = block.get("number").cloned().unwrap_or(Value::Null);
         let witness = self.witness(block_hash, &number)?;
@@ -164,20 +181,7 @@ impl WitnessSource for ElWitness {
             },
             "chainConfig": self.chain_config()?,
         });
-        let input =
-            BlockInput::from_json_str(&input.to_string()).map_err(|e| WitnessError::Read {
-                block: block_hash,
-                path: self.endpoint.clone().into(),
-                reason: e.to_string(),
-            })?;
-        let hash = input.header.hash_slow();
-        if hash != block_hash {
-            return Err(rpc_error(
-                "eth_getBlockByHash",
-                format!("asked for block {block_hash}, its header hashes to {hash}"),
-            ));
-        }
-        Ok(input)
+        Ok(input.to_string())
     }
 
     fn describe(&self) -> String {

@@ -30,6 +30,7 @@ pub mod config;
 pub mod el_witness;
 pub mod metrics;
 pub mod node;
+pub mod redis_jobs;
 pub mod request;
 pub mod rpc;
 pub mod store;

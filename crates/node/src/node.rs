@@ -21,6 +21,7 @@ use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::metrics::Metrics;
+use crate::redis_jobs::{Coordinator, JobSettings, RedisJobError};
 use crate::request::{NewPayloadRequest, RequestError};
 use crate::store::{ProofStore, StoreError};
 use crate::witness::WitnessSource;
@@ -46,6 +47,9 @@ pub struct NodeConfig {
     pub subblock_gas: u64,
     /// Largest request body accepted (HTTP 413 beyond).
     pub max_body_bytes: usize,
+    /// Prove on remote workers through this Redis server (`redis://host:port`) instead of on
+    /// this machine: each lane then coordinates one block ([`crate::redis_jobs`]). `None`: local.
+    pub redis: Option<String>,
 }
 
 impl Default for NodeConfig {
@@ -60,6 +64,7 @@ impl Default for NodeConfig {
             max_shard_rows: slotproof::DEFAULT_MAX_SHARD_ROWS,
             subblock_gas: slotproof::executor::DEFAULT_SUBBLOCK_GAS,
             max_body_bytes: 32 << 20,
+            redis: None,
         }
     }
 }
@@ -143,6 +148,8 @@ pub enum NodeError {
     MalformedProof(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Redis(#[from] crate::redis_jobs::RedisJobError),
 }
 
 /// Result of a verification.
@@ -167,6 +174,8 @@ struct Inner {
     config: NodeConfig,
     source: Arc<dyn WitnessSource>,
     prover: Arc<BlockProver>,
+    /// With [`NodeConfig::redis`]: shards are proven by remote workers.
+    coordinator: Option<Arc<Coordinator>>,
     store: ProofStore,
     jobs: Mutex<HashMap<B256, JobEntry>>,
     queue: mpsc::Sender<Job>,
@@ -212,6 +221,16 @@ impl ProofNode {
             .subblock_gas(config.subblock_gas)
             .aggregate(config.aggregate)
             .build();
+        let coordinator = match &config.redis {
+            Some(url) => Some(Arc::new(Coordinator::new(
+                url,
+                JobSettings {
+                    max_shard_rows: config.max_shard_rows,
+                    subblock_gas: config.subblock_gas,
+                },
+            )?)),
+            None => None,
+        };
         let lanes = config.lanes.max(1);
         let (queue, rx) = mpsc::channel(config.queue_size.max(1));
         let (events, _) = broadcast::channel(1024);
@@ -221,6 +240,7 @@ impl ProofNode {
             config,
             source,
             prover: Arc::new(prover),
+            coordinator,
             store,
             jobs: Mutex::new(HashMap::new()),
             queue,
@@ -485,6 +505,55 @@ fn prove_block(
     Ok((bytes, phases))
 }
 
+/// [`prove_block`] on remote workers: the witness is sent to Redis, the shards are proven
+/// there, and the block proof is assembled (and aggregated) here: the same bytes.
+fn prove_block_remotely(
+    source: &dyn WitnessSource,
+    coordinator: &Coordinator,
+    aggregate: bool,
+    block_hash: B256,
+    cancel: &CancelToken,
+) -> Proven {
+    let t = Instant::now();
+    let witness_error = |reason: String| (FailureReason::WitnessError, reason);
+    let json = source
+        .witness_json(block_hash)
+        .map_err(|e| witness_error(e.to_string()))?;
+    let input = slotproof::executor::BlockInput::from_json_str(&json)
+        .map_err(|e| witness_error(e.to_string()))?;
+    let hash = input.header.hash_slow();
+    if hash != block_hash {
+        return Err(witness_error(format!(
+            "asked for block {block_hash}, the witness holds {hash}"
+        )));
+    }
+    let witness = t.elapsed();
+    let remote = coordinator
+        .prove(block_hash, &input, &json, cancel)
+        .map_err(|e| match e {
+            RedisJobError::Redis(_) => (FailureReason::InternalError, e.to_string()),
+            _ => (FailureReason::ProvingError, e.to_string()),
+        })?;
+    let internal = |e: postcard::Error| (FailureReason::InternalError, e.to_string());
+    let mut phases = vec![
+        ("witness", witness),
+        ("execute", remote.plan_time),
+        ("shards", remote.shards_time),
+    ];
+    let bytes = if aggregate {
+        let t = Instant::now();
+        let aggregated = slotproof::aggregate::aggregate_block(&remote.proof)
+            .map_err(|e| (FailureReason::ProvingError, e.to_string()))?;
+        phases.push(("aggregation_tail", t.elapsed()));
+        slotproof::aggregated::AggregatedProof::new(&remote.proof, &aggregated)
+            .and_then(|p| p.to_bytes())
+            .map_err(internal)?
+    } else {
+        remote.proof.to_bytes().map_err(internal)?
+    };
+    Ok((bytes, phases))
+}
+
 async fn lane(inner: Arc<Inner>) {
     let mut stopping = inner.stopping.subscribe();
     loop {
@@ -541,10 +610,13 @@ async fn run_job(inner: &Arc<Inner>, job: &Job) -> Outcome {
         };
     }
     let (source, prover, block_hash) = (inner.source.clone(), inner.prover.clone(), job.block_hash);
+    let (coordinator, aggregate) = (inner.coordinator.clone(), inner.config.aggregate);
     let cancel = CancelToken::new();
     let token = cancel.clone();
-    let mut work =
-        tokio::task::spawn_blocking(move || prove_block(&*source, &prover, block_hash, &token));
+    let mut work = tokio::task::spawn_blocking(move || match coordinator {
+        Some(c) => prove_block_remotely(&*source, &c, aggregate, block_hash, &token),
+        None => prove_block(&*source, &prover, block_hash, &token),
+    });
     let result = tokio::time::timeout_at(deadline, &mut work).await;
     let outcome = match result {
         Ok(Ok(Ok((bytes, phases)))) => {

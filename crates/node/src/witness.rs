@@ -52,6 +52,9 @@ pub trait WitnessSource: Send + Sync {
     fn resolve(&self, id: BlockId) -> Result<B256, WitnessError>;
     /// The block with its pre-state witness.
     fn block_input(&self, block_hash: B256) -> Result<BlockInput, WitnessError>;
+    /// The block with its witness as fixture JSON (what `BlockInput::from_json_str` reads):
+    /// what remote workers are sent ([`crate::redis_jobs`]). The reader checks the hash.
+    fn witness_json(&self, block_hash: B256) -> Result<String, WitnessError>;
     /// What the source is, for logs and `/health`.
     fn describe(&self) -> String;
 }
@@ -169,6 +172,18 @@ impl WitnessSource for FixtureDir {
             });
         }
         Ok(input)
+    }
+
+    fn witness_json(&self, block_hash: B256) -> Result<String, WitnessError> {
+        let entry = self
+            .by_hash
+            .get(&block_hash)
+            .ok_or(WitnessError::Unknown(BlockId::Hash(block_hash)))?;
+        std::fs::read_to_string(&entry.path).map_err(|e| WitnessError::Read {
+            block: block_hash,
+            path: entry.path.clone(),
+            reason: e.to_string(),
+        })
     }
 
     fn describe(&self) -> String {

@@ -1,0 +1,641 @@
+//! Distributed proving on Redis Streams: a [`Coordinator`] publishes one job per shard of a block,
+//! any number of [`Worker`]s (`slotproof worker --redis URL`, on any machine) prove them, and the
+//! coordinator assembles the block proof, byte for byte the single-process one
+//! ([`slotproof::shard_jobs`]).
+//!
+//! The protocol (every key under a prefix, `slotproof` by default):
+//! - `{p}:input:{block hash}`: the block's witness (fixture JSON), stored once per block (with an
+//!   expiry), read by every job of the block.
+//! - `{p}:jobs`: the stream of jobs, read in the consumer group `{p}-workers`. A job names its
+//!   run (one coordinator's proof of one block), the block, the shard index, the shard count and
+//!   the prover settings the block is cut with.
+//! - `{p}:plan:{run}`: the coordinator's [`ShardPlan`] (postcard); a worker whose own plan differs
+//!   (other settings, another build) fails the job rather than prove a different shard.
+//! - `{p}:proof:{run}:{k}`: shard `k`'s proof (postcard), written with `SET NX`: the first proof
+//!   stored is the result, so a job proven twice (a slow worker whose job was reclaimed) still
+//!   gives one proof. `{p}:stored:{run}` counts per shard the proofs that were stored (1 each)
+//!   and `{p}:claims:{run}` the deliveries of each job.
+//! - `{p}:notify:{run}`: a list workers push to after storing a proof (or an error), so the
+//!   coordinator wakes up without polling every key; `{p}:error:{run}`: the first job failure;
+//!   `{p}:cancel:{run}`: set when the coordinator gives up (deadline): workers drop its jobs.
+//!
+//! A worker claims with `XREADGROUP` and acknowledges (`XACK`) after the proof is stored. A job
+//! whose worker died stays pending; after the visibility timeout (`reclaim_after`) another
+//! worker takes it over with `XAUTOCLAIM` and proves it again. A worker still proving past the
+//! timeout is not stopped: both proofs are the same bytes and only the first is kept.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use alloy_primitives::B256;
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use slotproof::executor::BlockInput;
+use slotproof::shard_jobs::{ShardJobError, ShardPlan};
+use slotproof::{BlockProof, BlockProver, CancelToken, ShardProof};
+use thiserror::Error;
+
+/// Default key prefix.
+pub const DEFAULT_PREFIX: &str = "slotproof";
+
+/// How long the witness, plan and results of a run stay in Redis at most (a coordinator that
+/// dies leaves nothing behind for longer).
+const KEY_TTL_SECS: u64 = 3600;
+
+#[derive(Debug, Error)]
+pub enum RedisJobError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Shard(#[from] ShardJobError),
+    /// A job entry or stored value this code did not write (or another version did).
+    #[error("malformed job data ({what}): {reason}")]
+    Malformed { what: String, reason: String },
+    /// A worker failed a job of this run.
+    #[error("a worker failed: {0}")]
+    WorkerFailed(String),
+    #[error("proving was cancelled")]
+    Cancelled,
+}
+
+fn malformed(what: impl Into<String>, reason: impl ToString) -> RedisJobError {
+    RedisJobError::Malformed {
+        what: what.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The prover settings a block is cut with: every worker builds its prover from the job's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobSettings {
+    pub max_shard_rows: usize,
+    pub subblock_gas: u64,
+}
+
+impl JobSettings {
+    fn prover(self) -> BlockProver {
+        BlockProver::builder()
+            .max_shard_rows(self.max_shard_rows)
+            .subblock_gas(self.subblock_gas)
+            .build()
+    }
+}
+
+/// The key names of one prefix.
+#[derive(Clone, Debug)]
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn stream(&self) -> String {
+        format!("{}:jobs", self.prefix)
+    }
+    fn group(&self) -> String {
+        format!("{}-workers", self.prefix)
+    }
+    fn input(&self, block: B256) -> String {
+        format!("{}:input:{block}", self.prefix)
+    }
+    fn run(&self, what: &str, run: &str) -> String {
+        format!("{}:{what}:{run}", self.prefix)
+    }
+    fn proof(&self, run: &str, shard: usize) -> String {
+        format!("{}:proof:{run}:{shard}", self.prefix)
+    }
+}
+
+/// The consumer group, created with the stream if need be (reading from the stream's start,
+/// so jobs added before the first worker are seen).
+fn ensure_group(con: &mut redis::Connection, keys: &Keys) -> Result<(), RedisJobError> {
+    let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(keys.stream())
+        .arg(keys.group())
+        .arg("0")
+        .arg("MKSTREAM")
+        .query(con);
+    match created {
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// A run id: unique per proof of a block (a block proven again gets fresh keys).
+fn new_run_id(block: B256) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{}-{:016x}", &block.to_string()[2..18], h.finish())
+}
+
+/// Publishes a block's shards as jobs and assembles their proofs.
+pub struct Coordinator {
+    client: redis::Client,
+    keys: Keys,
+    settings: JobSettings,
+    /// How often the coordinator looks at the deadline / cancellation while waiting.
+    poll: Duration,
+}
+
+/// A block proven by workers.
+pub struct RemoteProof {
+    pub proof: BlockProof,
+    pub run: String,
+    /// Planning (execution and trace generation here) and waiting for the workers.
+    pub plan_time: Duration,
+    pub shards_time: Duration,
+}
+
+impl Coordinator {
+    pub fn new(url: &str, settings: JobSettings) -> Result<Self, RedisJobError> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            keys: Keys {
+                prefix: DEFAULT_PREFIX.into(),
+            },
+            settings,
+            poll: Duration::from_millis(200),
+        })
+    }
+
+    /// Plans `input` (the block `block_hash`, whose witness is `input_json`), publishes a job
+    /// per shard, waits for every shard's proof (until `cancel`) and assembles the block proof.
+    pub fn prove(
+        &self,
+        block_hash: B256,
+        input: &BlockInput,
+        input_json: &str,
+        cancel: &CancelToken,
+    ) -> Result<RemoteProof, RedisJobError> {
+        let t = Instant::now();
+        let plan = self.settings.prover().plan_shards(input, cancel)?;
+        let plan_time = t.elapsed();
+        let n = plan.shard_count();
+        let run = new_run_id(block_hash);
+        let keys = &self.keys;
+        let mut con = self.client.get_connection()?;
+        ensure_group(&mut con, keys)?;
+        let plan_bytes = postcard::to_allocvec(&plan).map_err(|e| malformed("plan", e))?;
+        let mut publish = redis::pipe();
+        publish
+            .cmd("SET")
+            .arg(keys.input(block_hash))
+            .arg(input_json)
+            .arg("EX")
+            .arg(KEY_TTL_SECS)
+            .ignore()
+            .cmd("SET")
+            .arg(keys.run("plan", &run))
+            .arg(plan_bytes)
+            .arg("EX")
+            .arg(KEY_TTL_SECS)
+            .ignore();
+        for k in 0..n {
+            publish
+                .cmd("XADD")
+                .arg(keys.stream())
+                .arg("*")
+                .arg("run")
+                .arg(&run)
+                .arg("block")
+                .arg(block_hash.to_string())
+                .arg("shard")
+                .arg(k)
+                .arg("shards")
+                .arg(n)
+                .arg("max_shard_rows")
+                .arg(self.settings.max_shard_rows)
+                .arg("subblock_gas")
+                .arg(self.settings.subblock_gas)
+                .ignore();
+        }
+        publish.exec(&mut con)?;
+
+        let t = Instant::now();
+        let result = self.wait(&mut con, &run, n, cancel);
+        let result = result.and_then(|()| {
+            let proofs: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                .arg((0..n).map(|k| keys.proof(&run, k)).collect::<Vec<_>>())
+                .query(&mut con)?;
+            let shards = proofs
+                .into_iter()
+                .enumerate()
+                .map(|(k, bytes)| {
+                    let bytes = bytes.ok_or_else(|| malformed(format!("shard {k}"), "gone"))?;
+                    postcard::from_bytes::<ShardProof>(&bytes)
+                        .map_err(|e| malformed(format!("shard {k}'s proof"), e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(plan.assemble(shards)?)
+        });
+        if matches!(result, Err(RedisJobError::Cancelled)) {
+            // Workers drop this run's remaining jobs.
+            let _: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(keys.run("cancel", &run))
+                .arg(1)
+                .arg("EX")
+                .arg(KEY_TTL_SECS)
+                .query(&mut con);
+        }
+        // The results are read (or useless): free them. The counters stay until they expire
+        // (operators and tests read them).
+        let mut cleanup = redis::pipe();
+        cleanup
+            .cmd("DEL")
+            .arg(keys.run("plan", &run))
+            .arg(keys.run("notify", &run))
+            .arg(keys.run("error", &run))
+            .arg((0..n).map(|k| keys.proof(&run, k)).collect::<Vec<_>>())
+            .ignore();
+        for what in ["claims", "stored"] {
+            cleanup
+                .cmd("EXPIRE")
+                .arg(keys.run(what, &run))
+                .arg(KEY_TTL_SECS)
+                .ignore();
+        }
+        let _: redis::RedisResult<()> = cleanup.exec(&mut con);
+        Ok(RemoteProof {
+            proof: result?,
+            run,
+            plan_time,
+            shards_time: t.elapsed(),
+        })
+    }
+
+    /// What the workers did for `run` (kept for an hour after it ends).
+    pub fn run_stats(&self, run: &str) -> Result<RunStats, RedisJobError> {
+        let mut con = self.client.get_connection()?;
+        let (claims, stored): (HashMap<usize, u64>, HashMap<usize, u64>) = redis::pipe()
+            .cmd("HGETALL")
+            .arg(self.keys.run("claims", run))
+            .cmd("HGETALL")
+            .arg(self.keys.run("stored", run))
+            .query(&mut con)?;
+        Ok(RunStats {
+            claims: claims.into_iter().collect(),
+            stored: stored.into_iter().collect(),
+        })
+    }
+
+    /// Jobs delivered to a worker and not acknowledged yet (every run).
+    pub fn pending_jobs(&self) -> Result<usize, RedisJobError> {
+        let mut con = self.client.get_connection()?;
+        ensure_group(&mut con, &self.keys)?;
+        let summary: redis::Value = redis::cmd("XPENDING")
+            .arg(self.keys.stream())
+            .arg(self.keys.group())
+            .query(&mut con)?;
+        match summary {
+            redis::Value::Array(items) => match items.first() {
+                Some(redis::Value::Int(n)) => Ok(*n as usize),
+                other => Err(malformed("XPENDING", format!("{other:?}"))),
+            },
+            other => Err(malformed("XPENDING", format!("{other:?}"))),
+        }
+    }
+
+    /// Until every shard's proof is stored, a worker reports a failure, or `cancel`.
+    fn wait(
+        &self,
+        con: &mut redis::Connection,
+        run: &str,
+        n: usize,
+        cancel: &CancelToken,
+    ) -> Result<(), RedisJobError> {
+        let keys = &self.keys;
+        let mut missing: BTreeSet<usize> = (0..n).collect();
+        while !missing.is_empty() {
+            if cancel.is_cancelled() {
+                return Err(RedisJobError::Cancelled);
+            }
+            // A notification (or the poll interval) wakes us; the keys are the truth.
+            let _: Option<(String, String)> = redis::cmd("BLPOP")
+                .arg(keys.run("notify", run))
+                .arg(self.poll.as_secs_f64())
+                .query(con)?;
+            let error: Option<String> = redis::cmd("GET").arg(keys.run("error", run)).query(con)?;
+            if let Some(error) = error {
+                return Err(RedisJobError::WorkerFailed(error));
+            }
+            let mut exists = redis::pipe();
+            for &k in &missing {
+                exists.cmd("EXISTS").arg(keys.proof(run, k));
+            }
+            let found: Vec<bool> = exists.query(con)?;
+            let done: Vec<usize> = missing
+                .iter()
+                .zip(found)
+                .filter_map(|(&k, there)| there.then_some(k))
+                .collect();
+            for k in done {
+                missing.remove(&k);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per shard of a run: how many times its job was delivered to a worker, and how many of its
+/// proofs were stored as the result (1 each once the run is done: never more, `SET NX`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub claims: BTreeMap<usize, u64>,
+    pub stored: BTreeMap<usize, u64>,
+}
+
+/// What a worker reports (the CLI prints these lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkerEvent {
+    /// A job was taken: new (`reclaimed` false) or from a worker that went quiet.
+    Claimed {
+        run: String,
+        shard: usize,
+        reclaimed: bool,
+    },
+    /// Its proof is stored (`stored` false: another worker's was there first).
+    Proven {
+        run: String,
+        shard: usize,
+        stored: bool,
+        time: Duration,
+    },
+    /// Its run was cancelled or already has this shard's proof: dropped unproven.
+    Dropped { run: String, shard: usize },
+    /// The job failed (the run fails with this).
+    Failed {
+        run: String,
+        shard: usize,
+        error: String,
+    },
+}
+
+/// Claims and proves shard jobs.
+pub struct Worker {
+    client: redis::Client,
+    keys: Keys,
+    consumer: String,
+    reclaim_after: Duration,
+    /// How long one `XREADGROUP` blocks (how often `stop` is looked at).
+    block: Duration,
+}
+
+/// A job entry, parsed.
+struct Job {
+    id: String,
+    run: String,
+    block: B256,
+    shard: usize,
+    shards: usize,
+    settings: JobSettings,
+}
+
+impl Job {
+    fn parse(entry: &StreamId) -> Result<Self, RedisJobError> {
+        let field = |name: &str| -> Result<String, RedisJobError> {
+            entry
+                .get::<String>(name)
+                .ok_or_else(|| malformed(format!("job {}", entry.id), format!("no {name}")))
+        };
+        let number = |name: &str| -> Result<u64, RedisJobError> {
+            field(name)?
+                .parse()
+                .map_err(|e| malformed(format!("job {}'s {name}", entry.id), e))
+        };
+        Ok(Self {
+            id: entry.id.clone(),
+            run: field("run")?,
+            block: field("block")?
+                .parse()
+                .map_err(|e| malformed(format!("job {}'s block", entry.id), e))?,
+            shard: number("shard")? as usize,
+            shards: number("shards")? as usize,
+            settings: JobSettings {
+                max_shard_rows: number("max_shard_rows")? as usize,
+                subblock_gas: number("subblock_gas")?,
+            },
+        })
+    }
+}
+
+impl Worker {
+    /// A worker named `consumer` (unique per worker process); jobs pending on a worker for
+    /// longer than `reclaim_after` are taken over.
+    pub fn new(url: &str, consumer: &str, reclaim_after: Duration) -> Result<Self, RedisJobError> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            keys: Keys {
+                prefix: DEFAULT_PREFIX.into(),
+            },
+            consumer: consumer.into(),
+            reclaim_after,
+            block: Duration::from_millis(500),
+        })
+    }
+
+    /// Takes and proves jobs until `stop` is set (looked at between jobs and every half
+    /// second while idle) or `max_jobs` jobs were handled. Returns how many were.
+    pub fn run(
+        &self,
+        stop: &AtomicBool,
+        max_jobs: Option<usize>,
+        report: &dyn Fn(WorkerEvent),
+    ) -> Result<usize, RedisJobError> {
+        let mut con = self.client.get_connection()?;
+        ensure_group(&mut con, &self.keys)?;
+        let mut handled = 0;
+        while !stop.load(Ordering::SeqCst) && max_jobs.is_none_or(|m| handled < m) {
+            let Some((entry, reclaimed)) = self.next_job(&mut con)? else {
+                continue;
+            };
+            self.handle(&mut con, &entry, reclaimed, report)?;
+            handled += 1;
+        }
+        Ok(handled)
+    }
+
+    /// A job pending past the visibility timeout, else a new one (waiting up to `block`).
+    fn next_job(
+        &self,
+        con: &mut redis::Connection,
+    ) -> Result<Option<(StreamId, bool)>, RedisJobError> {
+        let keys = &self.keys;
+        let claimed: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(keys.stream())
+            .arg(keys.group())
+            .arg(&self.consumer)
+            .arg(self.reclaim_after.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(1)
+            .query(con)?;
+        if let Some(entry) = claimed.claimed.into_iter().next() {
+            return Ok(Some((entry, true)));
+        }
+        let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(keys.group())
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(self.block.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(keys.stream())
+            .arg(">")
+            .query(con)?;
+        Ok(read
+            .and_then(|r| r.keys.into_iter().next())
+            .and_then(|k| k.ids.into_iter().next())
+            .map(|entry| (entry, false)))
+    }
+
+    /// Proves one job and acknowledges it; a job that cannot be proven fails its run (the
+    /// failure is stored, the job acknowledged: proving it again would fail again).
+    fn handle(
+        &self,
+        con: &mut redis::Connection,
+        entry: &StreamId,
+        reclaimed: bool,
+        report: &dyn Fn(WorkerEvent),
+    ) -> Result<(), RedisJobError> {
+        let keys = &self.keys;
+        let ack = |con: &mut redis::Connection| -> Result<(), RedisJobError> {
+            let _: u64 = redis::cmd("XACK")
+                .arg(keys.stream())
+                .arg(keys.group())
+                .arg(&entry.id)
+                .query(con)?;
+            Ok(())
+        };
+        let job = match Job::parse(entry) {
+            Ok(job) => job,
+            // Not a job this code can read: acknowledged so that it is not delivered forever.
+            Err(e) => {
+                ack(con)?;
+                return Err(e);
+            }
+        };
+        let _: i64 = redis::cmd("HINCRBY")
+            .arg(keys.run("claims", &job.run))
+            .arg(job.shard)
+            .arg(1)
+            .query(con)?;
+        report(WorkerEvent::Claimed {
+            run: job.run.clone(),
+            shard: job.shard,
+            reclaimed,
+        });
+        let (cancelled, proven): (bool, bool) = redis::pipe()
+            .cmd("EXISTS")
+            .arg(keys.run("cancel", &job.run))
+            .cmd("EXISTS")
+            .arg(keys.proof(&job.run, job.shard))
+            .query(con)?;
+        if cancelled || proven {
+            report(WorkerEvent::Dropped {
+                run: job.run.clone(),
+                shard: job.shard,
+            });
+            return ack(con);
+        }
+        let t = Instant::now();
+        match self.prove(con, &job) {
+            Ok(proof) => {
+                let stored: bool = redis::cmd("SET")
+                    .arg(keys.proof(&job.run, job.shard))
+                    .arg(proof)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(KEY_TTL_SECS)
+                    .query::<Option<String>>(con)?
+                    .is_some();
+                if stored {
+                    let _: i64 = redis::cmd("HINCRBY")
+                        .arg(keys.run("stored", &job.run))
+                        .arg(job.shard)
+                        .arg(1)
+                        .query(con)?;
+                }
+                report(WorkerEvent::Proven {
+                    run: job.run.clone(),
+                    shard: job.shard,
+                    stored,
+                    time: t.elapsed(),
+                });
+            }
+            Err(e) => {
+                let error = format!("shard {} of run {}: {e}", job.shard, job.run);
+                let _: Option<String> = redis::cmd("SET")
+                    .arg(keys.run("error", &job.run))
+                    .arg(&error)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(KEY_TTL_SECS)
+                    .query(con)?;
+                report(WorkerEvent::Failed {
+                    run: job.run.clone(),
+                    shard: job.shard,
+                    error,
+                });
+            }
+        }
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(keys.run("notify", &job.run))
+            .arg(job.shard)
+            .query(con)?;
+        let _: i64 = redis::cmd("EXPIRE")
+            .arg(keys.run("notify", &job.run))
+            .arg(KEY_TTL_SECS)
+            .query(con)?;
+        ack(con)
+    }
+
+    /// Re-executes the job's block from its stored witness and proves its shard; the
+    /// postcard bytes of the shard proof.
+    fn prove(&self, con: &mut redis::Connection, job: &Job) -> Result<Vec<u8>, RedisJobError> {
+        let keys = &self.keys;
+        let (json, plan): (Option<String>, Option<Vec<u8>>) = redis::pipe()
+            .cmd("GET")
+            .arg(keys.input(job.block))
+            .cmd("GET")
+            .arg(keys.run("plan", &job.run))
+            .query(con)?;
+        let json = json.ok_or_else(|| malformed(format!("block {}", job.block), "no witness"))?;
+        let plan = plan.ok_or_else(|| malformed(format!("run {}", job.run), "no plan"))?;
+        let plan: ShardPlan = postcard::from_bytes(&plan)
+            .map_err(|e| malformed(format!("run {}'s plan", job.run), e))?;
+        if plan.shard_count() != job.shards {
+            return Err(malformed(
+                format!("job {}", job.id),
+                format!("{} shards, the plan has {}", job.shards, plan.shard_count()),
+            ));
+        }
+        let input = BlockInput::from_json_str(&json)
+            .map_err(|e| malformed(format!("block {}'s witness", job.block), e))?;
+        let hash = input.header.hash_slow();
+        if hash != job.block {
+            return Err(malformed(
+                format!("block {}'s witness", job.block),
+                format!("it holds block {hash}"),
+            ));
+        }
+        let proven =
+            job.settings
+                .prover()
+                .prove_shard_subset(&input, &[job.shard], &CancelToken::new())?;
+        plan.check_same(&proven.plan)?;
+        let (_, proof) = proven
+            .shards
+            .into_iter()
+            .next()
+            .ok_or_else(|| malformed(format!("job {}", job.id), "no proof came back"))?;
+        postcard::to_allocvec(&proof).map_err(|e| malformed("shard proof", e))
+    }
+}
