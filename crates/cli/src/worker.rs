@@ -67,7 +67,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
             if stored {
                 ""
             } else {
-                " (another proof was first)"
+                " (not stored: another proof was first, or the run is over)"
             }
         ),
         WorkerEvent::Dropped { run, shard } => println!("dropped run {run} shard {shard}"),

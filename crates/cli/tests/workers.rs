@@ -272,3 +272,58 @@ fn a_job_whose_worker_was_killed_is_reclaimed_and_the_proof_is_the_same() {
         );
     });
 }
+
+/// A worker stopped (SIGSTOP) mid-shard is overtaken: its job is reclaimed and the block proof
+/// completes without it. Resumed after the run ended, it finishes its proof, which is not
+/// stored: each shard keeps exactly one result.
+#[test]
+fn a_stalled_worker_is_overtaken_and_its_late_proof_is_not_stored() {
+    let Some(redis) = start_redis("stall") else {
+        return;
+    };
+    let input = BlockInput::from_path(fixture_path()).unwrap();
+    let json = std::fs::read_to_string(fixture_path()).unwrap();
+    let block_hash = input.header.hash_slow();
+    let coordinator = Coordinator::new(&redis.url, SETTINGS).unwrap();
+    let signal = |sig: &str, pid: u32| {
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    };
+    std::thread::scope(|s| {
+        let proving = s.spawn(|| coordinator.prove(block_hash, &input, &json, &CancelToken::new()));
+        let stalled = start_worker(&redis.url, "stalled", 1.0);
+        let claimed = stalled
+            .lines
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the worker claims a job");
+        assert!(claimed.starts_with("claimed run"), "{claimed}");
+        // Past reading the job's witness and plan (milliseconds), inside the proof (seconds).
+        std::thread::sleep(Duration::from_millis(500));
+        let pid = stalled.child.0.id();
+        signal("-STOP", pid);
+        let survivor = start_worker(&redis.url, "survivor", 1.0);
+        let remote = proving.join().unwrap().expect("the block proof completes");
+        assert_eq!(remote.proof.to_bytes().unwrap(), single_process_proof());
+        drop(survivor);
+        signal("-CONT", pid);
+        let late = stalled
+            .lines
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the resumed worker finishes its shard");
+        assert!(
+            late.starts_with("proven run") && late.ends_with("the run is over)"),
+            "{late}"
+        );
+        let n = remote.proof.shards.len();
+        let stats = coordinator.run_stats(&remote.run).unwrap();
+        assert_eq!(
+            stats.stored,
+            (0..n).map(|k| (k, 1)).collect(),
+            "one stored result per shard"
+        );
+    });
+}

@@ -12,6 +12,10 @@
 //! - [`witness`]: where blocks and witnesses come from (a fixture directory);
 //!   [`el_witness`]: an execution client's `debug_executionWitness`.
 //! - [`store`]: finished proofs and accepted requests on disk.
+//! - [`redis_jobs`]: distributed proving on Redis Streams: with [`NodeConfig::redis`] the node
+//!   publishes one job per shard and remote workers (`slotproof worker --redis URL`,
+//!   [`redis_jobs::Worker`]) prove them; the node assembles (and aggregates) the same bytes a
+//!   local proof has and serves them the same way.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -11,13 +11,15 @@
 //!   the prover settings the block is cut with.
 //! - `{p}:plan:{run}`: the coordinator's [`ShardPlan`] (postcard); a worker whose own plan differs
 //!   (other settings, another build) fails the job rather than prove a different shard.
-//! - `{p}:proof:{run}:{k}`: shard `k`'s proof (postcard), written with `SET NX`: the first proof
-//!   stored is the result, so a job proven twice (a slow worker whose job was reclaimed) still
-//!   gives one proof. `{p}:stored:{run}` counts per shard the proofs that were stored (1 each)
-//!   and `{p}:claims:{run}` the deliveries of each job.
+//! - `{p}:proof:{run}:{k}`: shard `k`'s proof (postcard), written with `SET NX` while the run is
+//!   open (one script, [`STORE_SCRIPT`]): the first proof stored is the result, so a job proven
+//!   twice (a slow worker whose job was reclaimed) still gives one proof, and a proof finished
+//!   after its run ended is not stored. `{p}:stored:{run}` counts per shard the proofs that were
+//!   stored (1 each) and `{p}:claims:{run}` the deliveries of each job.
 //! - `{p}:notify:{run}`: a list workers push to after storing a proof (or an error), so the
 //!   coordinator wakes up without polling every key; `{p}:error:{run}`: the first job failure;
-//!   `{p}:cancel:{run}`: set when the coordinator gives up (deadline): workers drop its jobs.
+//!   `{p}:closed:{run}`: set when the run ends (assembled, failed or cancelled at the node's
+//!   deadline): workers drop its remaining jobs and store nothing more for it.
 //!
 //! A worker claims with `XREADGROUP` and acknowledges (`XACK`) after the proof is stored. A job
 //! whose worker died stays pending; after the visibility timeout (`reclaim_after`) another
@@ -64,6 +66,16 @@ fn malformed(what: impl Into<String>, reason: impl ToString) -> RedisJobError {
         reason: reason.to_string(),
     }
 }
+
+/// Stores a shard's proof unless the run is closed or the shard has one already, and counts
+/// it; 1 if stored. KEYS: closed flag, proof, stored counts; ARGV: proof, TTL, shard.
+pub const STORE_SCRIPT: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+return 1
+"#;
 
 /// The prover settings a block is cut with: every worker builds its prover from the job's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,19 +246,18 @@ impl Coordinator {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(plan.assemble(shards)?)
         });
-        if matches!(result, Err(RedisJobError::Cancelled)) {
-            // Workers drop this run's remaining jobs.
-            let _: redis::RedisResult<()> = redis::cmd("SET")
-                .arg(keys.run("cancel", &run))
-                .arg(1)
-                .arg("EX")
-                .arg(KEY_TTL_SECS)
-                .query(&mut con);
-        }
-        // The results are read (or useless): free them. The counters stay until they expire
-        // (operators and tests read them).
+        // The run is over, however it ended: workers drop its remaining jobs and store nothing
+        // more (first, so no proof is stored after the cleanup). The results are read (or
+        // useless): free them. The counters stay until they expire (operators and tests read
+        // them).
         let mut cleanup = redis::pipe();
         cleanup
+            .cmd("SET")
+            .arg(keys.run("closed", &run))
+            .arg(1)
+            .arg("EX")
+            .arg(KEY_TTL_SECS)
+            .ignore()
             .cmd("DEL")
             .arg(keys.run("plan", &run))
             .arg(keys.run("notify", &run))
@@ -359,14 +370,15 @@ pub enum WorkerEvent {
         shard: usize,
         reclaimed: bool,
     },
-    /// Its proof is stored (`stored` false: another worker's was there first).
+    /// Its proof is stored (`stored` false: another worker's was there first, or the run is
+    /// over).
     Proven {
         run: String,
         shard: usize,
         stored: bool,
         time: Duration,
     },
-    /// Its run was cancelled or already has this shard's proof: dropped unproven.
+    /// Its run is over or already has this shard's proof: dropped unproven.
     Dropped { run: String, shard: usize },
     /// The job failed (the run fails with this).
     Failed {
@@ -534,7 +546,7 @@ impl Worker {
         });
         let (cancelled, proven): (bool, bool) = redis::pipe()
             .cmd("EXISTS")
-            .arg(keys.run("cancel", &job.run))
+            .arg(keys.run("closed", &job.run))
             .cmd("EXISTS")
             .arg(keys.proof(&job.run, job.shard))
             .query(con)?;
@@ -548,27 +560,31 @@ impl Worker {
         let t = Instant::now();
         match self.prove(con, &job) {
             Ok(proof) => {
-                let stored: bool = redis::cmd("SET")
+                let stored: i64 = redis::cmd("EVAL")
+                    .arg(STORE_SCRIPT)
+                    .arg(3)
+                    .arg(keys.run("closed", &job.run))
                     .arg(keys.proof(&job.run, job.shard))
+                    .arg(keys.run("stored", &job.run))
                     .arg(proof)
-                    .arg("NX")
-                    .arg("EX")
                     .arg(KEY_TTL_SECS)
-                    .query::<Option<String>>(con)?
-                    .is_some();
-                if stored {
-                    let _: i64 = redis::cmd("HINCRBY")
-                        .arg(keys.run("stored", &job.run))
-                        .arg(job.shard)
-                        .arg(1)
-                        .query(con)?;
-                }
+                    .arg(job.shard)
+                    .query(con)?;
+                let stored = stored == 1;
                 report(WorkerEvent::Proven {
                     run: job.run.clone(),
                     shard: job.shard,
                     stored,
                     time: t.elapsed(),
                 });
+            }
+            // The run ended while this job was proven (its plan may be gone): nothing to report.
+            Err(_) if self.closed(con, &job.run)? => {
+                report(WorkerEvent::Dropped {
+                    run: job.run.clone(),
+                    shard: job.shard,
+                });
+                return ack(con);
             }
             Err(e) => {
                 let error = format!("shard {} of run {}: {e}", job.shard, job.run);
@@ -595,6 +611,12 @@ impl Worker {
             .arg(KEY_TTL_SECS)
             .query(con)?;
         ack(con)
+    }
+
+    fn closed(&self, con: &mut redis::Connection, run: &str) -> Result<bool, RedisJobError> {
+        Ok(redis::cmd("EXISTS")
+            .arg(self.keys.run("closed", run))
+            .query(con)?)
     }
 
     /// Re-executes the job's block from its stored witness and proves its shard; the
