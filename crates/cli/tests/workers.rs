@@ -270,6 +270,7 @@ fn a_job_whose_worker_was_killed_is_reclaimed_and_the_proof_is_the_same() {
             0,
             "no job left pending"
         );
+        assert_eq!(coordinator.queued_jobs().unwrap(), 0, "every job done");
     });
 }
 
@@ -325,5 +326,58 @@ fn a_stalled_worker_is_overtaken_and_its_late_proof_is_not_stored() {
             (0..n).map(|k| (k, 1)).collect(),
             "one stored result per shard"
         );
+    });
+}
+
+/// A run the coordinator gives up on (the node's deadline cancels it) is closed: a worker that
+/// comes later drops its jobs unproven, and none is left pending.
+#[test]
+fn a_cancelled_run_is_dropped_by_workers() {
+    let Some(redis) = start_redis("cancel") else {
+        return;
+    };
+    let input = BlockInput::from_path(fixture_path()).unwrap();
+    let json = std::fs::read_to_string(fixture_path()).unwrap();
+    let coordinator = Coordinator::new(&redis.url, SETTINGS).unwrap();
+    let cancel = CancelToken::new();
+    std::thread::scope(|s| {
+        let proving =
+            s.spawn(|| coordinator.prove(input.header.hash_slow(), &input, &json, &cancel));
+        // No worker: the jobs wait until the coordinator is cancelled.
+        let t = Instant::now();
+        while coordinator.queued_jobs().unwrap() == 0 {
+            assert!(t.elapsed() < Duration::from_secs(120), "jobs are published");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let jobs = coordinator.queued_jobs().unwrap();
+        cancel.cancel();
+        assert!(matches!(
+            proving.join().unwrap(),
+            Err(slotproof_node::redis_jobs::RedisJobError::Cancelled)
+        ));
+        let worker = start_worker(&redis.url, "late", 60.0);
+        // Each job: a "claimed" line, then a "dropped" one.
+        let lines: Vec<String> = (0..2 * jobs)
+            .map(|_| worker.lines.recv_timeout(Duration::from_secs(60)).unwrap())
+            .collect();
+        let dropped = lines
+            .iter()
+            .filter(|l| l.starts_with("dropped run"))
+            .count();
+        assert_eq!(dropped, jobs, "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("claimed run") || l.starts_with("dropped run")),
+            "{lines:?}"
+        );
+        let t = Instant::now();
+        while coordinator.pending_jobs().unwrap() > 0 || coordinator.queued_jobs().unwrap() > 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the dropped jobs are acknowledged"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     });
 }

@@ -21,7 +21,8 @@
 //!   `{p}:closed:{run}`: set when the run ends (assembled, failed or cancelled at the node's
 //!   deadline): workers drop its remaining jobs and store nothing more for it.
 //!
-//! A worker claims with `XREADGROUP` and acknowledges (`XACK`) after the proof is stored. A job
+//! A worker claims with `XREADGROUP` and acknowledges (`XACK`, and `XDEL`: the stream holds only
+//! jobs not done) after the proof is stored. A job
 //! whose worker died stays pending; after the visibility timeout (`reclaim_after`) another
 //! worker takes it over with `XAUTOCLAIM` and proves it again. A worker still proving past the
 //! timeout is not stopped: both proofs are the same bytes and only the first is kept.
@@ -295,6 +296,12 @@ impl Coordinator {
         })
     }
 
+    /// Jobs in the stream: published and not done yet (every run; done jobs are deleted).
+    pub fn queued_jobs(&self) -> Result<usize, RedisJobError> {
+        let mut con = self.client.get_connection()?;
+        Ok(redis::cmd("XLEN").arg(self.keys.stream()).query(&mut con)?)
+    }
+
     /// Jobs delivered to a worker and not acknowledged yet (every run).
     pub fn pending_jobs(&self) -> Result<usize, RedisJobError> {
         let mut con = self.client.get_connection()?;
@@ -518,12 +525,19 @@ impl Worker {
         report: &dyn Fn(WorkerEvent),
     ) -> Result<(), RedisJobError> {
         let keys = &self.keys;
+        // Acknowledged and deleted: the stream holds only jobs not done yet.
         let ack = |con: &mut redis::Connection| -> Result<(), RedisJobError> {
-            let _: u64 = redis::cmd("XACK")
+            redis::pipe()
+                .cmd("XACK")
                 .arg(keys.stream())
                 .arg(keys.group())
                 .arg(&entry.id)
-                .query(con)?;
+                .ignore()
+                .cmd("XDEL")
+                .arg(keys.stream())
+                .arg(&entry.id)
+                .ignore()
+                .exec(con)?;
             Ok(())
         };
         let job = match Job::parse(entry) {
