@@ -4,11 +4,11 @@
 # event, then the proof downloaded and verified through the API.
 #
 #   benches/node-latency.sh [FIXTURE] [BIN]
-# FIXTURE defaults to the embedded default block (fixtures/transfers.json); BIN to
+# FIXTURE defaults to the embedded default block (fixtures/mixed.json); BIN to
 # target/release/slotproof (build it first: cargo build --release -p slotproof-cli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fixture=${1:-fixtures/transfers.json}
+fixture=${1:-fixtures/mixed.json}
 bin=${2:-target/release/slotproof}
 work=$(mktemp -d)
 trap 'kill $node_pid 2>/dev/null || true; rm -rf "$work"' EXIT
