@@ -35,6 +35,30 @@ pub(crate) fn fixture(name: &str) -> &'static [SubblockTrace] {
     leaked
 }
 
+/// The one subblock of a block the generator assembles from `plan` over a genesis that also
+/// holds `contracts` (nonce 1, no balance): the chip tests' hand-written programs.
+pub(crate) fn one_subblock_trace(
+    contracts: &[(revm::primitives::Address, revm::primitives::Bytes)],
+    plan: slotproof_executor::generate::BlockPlan,
+) -> SubblockTrace {
+    use slotproof_executor::generate::Genesis;
+    use slotproof_executor::generate::block::assemble;
+    use slotproof_executor::generate::genesis::GenesisAccount;
+    let mut genesis = Genesis::build().expect("genesis");
+    for (to, code) in contracts {
+        let account = GenesisAccount {
+            nonce: 1,
+            code: code.clone(),
+            ..Default::default()
+        };
+        genesis.accounts.insert(*to, account);
+    }
+    let block = assemble(&genesis, &plan).expect("the block executes as planned");
+    let mut subblocks = block.execution.subblocks;
+    assert_eq!(subblocks.len(), 1);
+    subblocks.remove(0).trace
+}
+
 pub(crate) fn prover() -> CpuShardProver<F> {
     ShardProver::cpu(FriSettings::DEFAULT)
 }

@@ -11,9 +11,7 @@ use p3_field::PrimeCharacteristicRing;
 use revm::primitives::{Address, Bytes, U256, address};
 use slotproof_executor::block_context::HEADER_OPCODES;
 use slotproof_executor::generate::asm::Asm;
-use slotproof_executor::generate::block::assemble;
-use slotproof_executor::generate::genesis::GenesisAccount;
-use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
+use slotproof_executor::generate::{BlockPlan, TxSpec};
 use slotproof_executor::trace::{STEP_OK, SubblockTrace, Word};
 
 use crate::TraceError;
@@ -46,23 +44,11 @@ fn reader() -> Bytes {
 fn trace() -> &'static SubblockTrace {
     static T: OnceLock<SubblockTrace> = OnceLock::new();
     T.get_or_init(|| {
-        let mut genesis = Genesis::build().expect("genesis");
-        genesis.accounts.insert(
-            READER,
-            GenesisAccount {
-                nonce: 1,
-                code: reader(),
-                ..Default::default()
-            },
-        );
         let plan = BlockPlan {
             txs: vec![TxSpec::call(0, READER, U256::ZERO, Bytes::new(), 200_000)],
             ..Default::default()
         };
-        let block = assemble(&genesis, &plan).expect("the block executes as planned");
-        let mut subblocks = block.execution.subblocks;
-        assert_eq!(subblocks.len(), 1);
-        subblocks.remove(0).trace
+        crate::tests::one_subblock_trace(&[(READER, reader())], plan)
     })
 }
 

@@ -12,9 +12,7 @@ use core::borrow::{Borrow, BorrowMut};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use revm::primitives::{Address, Bytes, U256, address};
 use slotproof_executor::generate::asm::Asm;
-use slotproof_executor::generate::block::assemble;
-use slotproof_executor::generate::genesis::GenesisAccount;
-use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
+use slotproof_executor::generate::{BlockPlan, TxSpec};
 use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 
 use crate::chips::calldata::columns::{CalldataCols, NUM_CALLDATA_COLS};
@@ -81,15 +79,6 @@ fn callee() -> Bytes {
 fn trace() -> &'static SubblockTrace {
     static T: OnceLock<SubblockTrace> = OnceLock::new();
     T.get_or_init(|| {
-        let mut genesis = Genesis::build().expect("genesis");
-        for (to, code) in [(CALLEE, callee()), (DRIVER, driver())] {
-            let acct = GenesisAccount {
-                nonce: 1,
-                code,
-                ..Default::default()
-            };
-            genesis.accounts.insert(to, acct);
-        }
         let plan = BlockPlan {
             txs: vec![TxSpec::call(
                 0,
@@ -101,10 +90,7 @@ fn trace() -> &'static SubblockTrace {
             withdrawals: vec![],
             expected_failures: vec![],
         };
-        let block = assemble(&genesis, &plan).expect("the block executes as planned");
-        let mut subblocks = block.execution.subblocks;
-        assert_eq!(subblocks.len(), 1);
-        subblocks.remove(0).trace
+        crate::tests::one_subblock_trace(&[(CALLEE, callee()), (DRIVER, driver())], plan)
     })
 }
 

@@ -12,9 +12,7 @@ use core::borrow::{Borrow, BorrowMut};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use revm::primitives::{Address, Bytes, U256, address};
 use slotproof_executor::generate::asm::Asm;
-use slotproof_executor::generate::block::assemble;
-use slotproof_executor::generate::genesis::GenesisAccount;
-use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
+use slotproof_executor::generate::{BlockPlan, TxSpec};
 use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 
 use crate::chips::bytecode::columns::{BytecodeCols, NUM_BYTECODE_COLS};
@@ -151,16 +149,11 @@ fn driver() -> Bytes {
 fn trace() -> &'static SubblockTrace {
     static T: OnceLock<SubblockTrace> = OnceLock::new();
     T.get_or_init(|| {
-        let mut genesis = Genesis::build().expect("genesis");
-        let contract = |code: Bytes| GenesisAccount {
-            nonce: 1,
-            code,
-            ..Default::default()
-        };
-        for (to, code, _) in callees() {
-            genesis.accounts.insert(to, contract(code));
-        }
-        genesis.accounts.insert(DRIVER, contract(driver()));
+        let mut contracts: Vec<_> = callees()
+            .into_iter()
+            .map(|(to, code, _)| (to, code))
+            .collect();
+        contracts.push((DRIVER, driver()));
         let plan = BlockPlan {
             txs: vec![
                 TxSpec::call(0, DRIVER, U256::ZERO, Bytes::new(), 2_000_000),
@@ -169,10 +162,7 @@ fn trace() -> &'static SubblockTrace {
             withdrawals: vec![],
             expected_failures: vec![1],
         };
-        let block = assemble(&genesis, &plan).expect("the block executes as planned");
-        let mut subblocks = block.execution.subblocks;
-        assert_eq!(subblocks.len(), 1);
-        subblocks.remove(0).trace
+        crate::tests::one_subblock_trace(&contracts, plan)
     })
 }
 

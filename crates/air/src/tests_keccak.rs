@@ -661,16 +661,7 @@ fn run(
     calldata: Vec<u8>,
 ) -> slotproof_executor::trace::SubblockTrace {
     use revm::primitives::{Bytes, U256};
-    use slotproof_executor::generate::block::assemble;
-    use slotproof_executor::generate::genesis::GenesisAccount;
-    use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
-    let mut genesis = Genesis::build().expect("genesis");
-    let acct = GenesisAccount {
-        nonce: 1,
-        code,
-        ..Default::default()
-    };
-    genesis.accounts.insert(HASHER, acct);
+    use slotproof_executor::generate::{BlockPlan, TxSpec};
     let plan = BlockPlan {
         txs: vec![TxSpec::call(
             0,
@@ -682,9 +673,7 @@ fn run(
         withdrawals: vec![],
         expected_failures: vec![],
     };
-    let block = assemble(&genesis, &plan).expect("the block executes as planned");
-    let mut subblocks = block.execution.subblocks;
-    subblocks.remove(0).trace
+    crate::tests::one_subblock_trace(&[(HASHER, code)], plan)
 }
 
 #[test]

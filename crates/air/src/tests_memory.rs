@@ -15,9 +15,7 @@ use core::borrow::{Borrow, BorrowMut};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use revm::primitives::{Address, Bytes, U256, address};
 use slotproof_executor::generate::asm::Asm;
-use slotproof_executor::generate::block::assemble;
-use slotproof_executor::generate::genesis::GenesisAccount;
-use slotproof_executor::generate::{BlockPlan, Genesis, TxSpec};
+use slotproof_executor::generate::{BlockPlan, TxSpec};
 use slotproof_executor::trace::{STEP_OK, SubblockTrace};
 
 use crate::chips::memory::columns::{MemoryCols, NUM_MEMORY_COLS, WORD_BYTES};
@@ -95,15 +93,6 @@ fn callee() -> Bytes {
 fn trace() -> &'static SubblockTrace {
     static T: OnceLock<SubblockTrace> = OnceLock::new();
     T.get_or_init(|| {
-        let mut genesis = Genesis::build().expect("genesis");
-        for (to, code) in [(CALLEE, callee()), (DRIVER, driver())] {
-            let acct = GenesisAccount {
-                nonce: 1,
-                code,
-                ..Default::default()
-            };
-            genesis.accounts.insert(to, acct);
-        }
         let calldata: Vec<u8> = (0..64u8).map(|i| 0xe0u8.wrapping_add(i)).collect();
         let plan = BlockPlan {
             txs: vec![TxSpec::call(
@@ -116,10 +105,7 @@ fn trace() -> &'static SubblockTrace {
             withdrawals: vec![],
             expected_failures: vec![],
         };
-        let block = assemble(&genesis, &plan).expect("the block executes as planned");
-        let mut subblocks = block.execution.subblocks;
-        assert_eq!(subblocks.len(), 1);
-        subblocks.remove(0).trace
+        crate::tests::one_subblock_trace(&[(CALLEE, callee()), (DRIVER, driver())], plan)
     })
 }
 

@@ -706,3 +706,92 @@ fn generate_fixtures_writes_a_giant_block_that_executes() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `slotproof node`: bad settings are clear errors; a node serves, answers `/health`, and stops
+/// cleanly on Ctrl-C (SIGINT). `slotproof payload-request` writes a request and names its root.
+#[test]
+fn node_serves_and_stops_and_bad_settings_are_clear_errors() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
+    let store = temp_dir("node-store");
+    for (args, expected) in [
+        (vec!["node"], "no witness source"),
+        (
+            vec!["node", "--fixtures", fixtures, "--queue-size", "0"],
+            "queue_size must be at least 1",
+        ),
+        (
+            vec![
+                "node",
+                "--fixtures",
+                fixtures,
+                "--config",
+                "/nonexistent.toml",
+            ],
+            "/nonexistent.toml",
+        ),
+        (
+            vec!["node", "--fixtures", fixtures, "--el-endpoint", "http://x"],
+            "cannot be used with",
+        ),
+    ] {
+        let out = slotproof().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+
+    let request = store.join("request.ssz");
+    let out = slotproof()
+        .args([
+            "payload-request",
+            &format!("{fixtures}/transfers.json"),
+            "-o",
+        ])
+        .arg(&request)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("new_payload_request_root 0x"), "{text}");
+    assert!(std::fs::metadata(&request).unwrap().len() > 1000);
+
+    let mut node = slotproof()
+        .args([
+            "node",
+            "--listen",
+            "127.0.0.1:0",
+            "--fixtures",
+            fixtures,
+            "--store-dir",
+        ])
+        .arg(&store)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("the node reports its address").unwrap();
+        if let Some(rest) = line.strip_prefix("proof node on http://") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("fixture directory"), "{response}");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &node.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = node.wait().unwrap();
+    assert!(status.success(), "the node stops cleanly: {status}");
+    let _ = std::fs::remove_dir_all(&store);
+}

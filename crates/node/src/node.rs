@@ -360,12 +360,7 @@ impl ProofNode {
 
     /// The finished proof of a request.
     pub fn proof(&self, root: B256, proof_type: &str) -> Result<Vec<u8>, NodeError> {
-        check_proof_types(&[proof_type.to_string()])?;
-        let block_hash = self
-            .inner
-            .store
-            .request(root)
-            .ok_or(NodeError::UnknownRequest(root))?;
+        let block_hash = self.requested_block(root, proof_type)?;
         self.inner
             .store
             .proof(block_hash, proof_type)
@@ -378,6 +373,13 @@ impl ProofNode {
     /// The block a request root names.
     pub fn request_block(&self, root: B256) -> Option<B256> {
         self.inner.store.request(root)
+    }
+
+    /// The block of an accepted request, for a proof type this node serves.
+    fn requested_block(&self, root: B256, proof_type: &str) -> Result<B256, NodeError> {
+        check_proof_types(&[proof_type.to_string()])?;
+        self.request_block(root)
+            .ok_or(NodeError::UnknownRequest(root))
     }
 
     /// Completion events of finished proofs for a request (replayed to a filtered event stream).
@@ -428,12 +430,7 @@ impl ProofNode {
         proof_type: &str,
         bytes: Vec<u8>,
     ) -> Result<Verdict, NodeError> {
-        check_proof_types(&[proof_type.to_string()])?;
-        let block_hash = self
-            .inner
-            .store
-            .request(root)
-            .ok_or(NodeError::UnknownRequest(root))?;
+        let block_hash = self.requested_block(root, proof_type)?;
         self.verify_for_block(block_hash, bytes).await
     }
 
