@@ -16,9 +16,9 @@
 //! Shards are cut between segments (transactions, system calls) where possible
 //! ([`plan_shards`]); such a shard carries nothing in or out (`allow_init = allow_suspended =
 //! 0`), so every stack read in it is constrained to a push in it. Only a segment longer than a
-//! shard is cut inside; the stack items and suspended calls carried across that cut are not yet
-//! linked between the two shard proofs (trusted carried state, flagged by `allow_init = 1` on
-//! the later shard; see the README).
+//! shard is cut inside; the stack items and suspended calls carried across that cut (`allow_init
+//! = 1` on the later shard) are committed by both shards' carry tables, and consecutive shards
+//! must agree ([`carries_on`]; the subblock's ends carry nothing, [`subblock_ends`]).
 
 use core::ops::Range;
 use std::collections::BTreeMap;

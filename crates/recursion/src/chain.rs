@@ -4,14 +4,16 @@
 //!
 //! Every node of the tree, leaf or internal, exposes the same [`NodeValues`]: the block binding,
 //! the subblock bindings of its first and last shard, the CPU state its first shard starts from
-//! and its last shard leaves (with the boundary chip's carried-state flags), and a digest of the
+//! and its last shard leaves (with the boundary chip's carried-state flags and the carry
+//! table's commitments to the carried stack items and calls), and a digest of the
 //! subblock bindings of all its shards. So an internal node takes leaf or internal children
 //! alike.
 //!
 //! - [`leaf_values`]: a shard's public values as node values.
 //! - [`merge`]: two adjacent nodes as one. Both carry one block binding. Where the left one's
 //!   last shard and the right one's first shard belong to one subblock, they chain (the checks
-//!   of `slotproof_air::shard::chains`); otherwise the left one ends its subblock (no context
+//!   of `slotproof_air::shard::chains`, and `carries_on`: the left one's out commitment is the
+//!   right one's in commitment); otherwise the left one ends its subblock (no context
 //!   continues, no state is carried out, its last step is the subblock's step count less one)
 //!   and the right one starts the next (`slotproof_air::shard::subblock_ends_public`). Which
 //!   case holds is a hinted bit, constrained by the bindings, so the program does not depend on

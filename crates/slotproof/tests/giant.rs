@@ -5,6 +5,8 @@
 
 use slotproof::executor::BlockInput;
 use slotproof::executor::generate::{GiantKind, fixture_text, generate_giant};
+use slotproof::air::chips::carry::RATE;
+use slotproof::air::shard::CARRY;
 use slotproof::{BlockProver, ProvedBlock, ShardsInFlight, verify_block_proof};
 
 /// About 12k steps of one transaction: with 2,048-row shards, 6 shards, 5 of them cut inside it.
@@ -46,8 +48,22 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
         proof.shards.len(),
         proof.shards_with_carried_state()
     );
+    // The stack items and calls carried across those cuts are committed and chained.
+    assert_eq!(proof.shards_with_trusted_carried_state(), 0);
     let bytes = proof.to_bytes().unwrap();
     verify_block_proof(&bytes).unwrap();
+    // A shard claiming other carried state (its in or out commitment) is rejected.
+    let k = (1..proof.shards.len())
+        .find(|&k| proof.shards[k].public_values[CARRY][..RATE].iter().any(|&x| x != 0))
+        .expect("a shard carrying state in");
+    for (shard, at) in [(k, 0), (k - 1, RATE)] {
+        let mut tampered = proof.clone();
+        tampered.shards[shard].public_values[CARRY][at] ^= 1;
+        assert!(
+            verify_block_proof(&tampered.to_bytes().unwrap()).is_err(),
+            "shard {shard}, value {at}"
+        );
+    }
 
     // Every shard of the subblock generated at once (as before streaming): the same bytes.
     let whole = prove(&input, ShardsInFlight::Unbounded, None);
