@@ -185,7 +185,9 @@ fn a_changed_carried_state_commitment_is_rejected() {
     let pv = public_values(&b);
     // A cut inside a transaction that carries stack items or calls: a non-empty commitment.
     let k = (1..pv.len())
-        .find(|&k| b.shards[k - 1].0 == b.shards[k].0 && pv[k][CARRY][..RATE] != [Val::new(0); RATE])
+        .find(|&k| {
+            b.shards[k - 1].0 == b.shards[k].0 && pv[k][CARRY][..RATE] != [Val::new(0); RATE]
+        })
         .expect("a cut carrying state");
     assert_eq!(pv[k - 1][CARRY][RATE..], pv[k][CARRY][..RATE]);
     // The later shard takes in other state (its in commitment), or the earlier one hands on

@@ -3,10 +3,10 @@
 //! number in flight) or every shard of the subblock is generated at once, and whether the
 //! subblock is analysed shard by shard (streamed, the default) or whole. Runs on the CPU.
 
-use slotproof::executor::BlockInput;
-use slotproof::executor::generate::{GiantKind, fixture_text, generate_giant};
 use slotproof::air::chips::carry::RATE;
 use slotproof::air::shard::CARRY;
+use slotproof::executor::BlockInput;
+use slotproof::executor::generate::{GiantKind, fixture_text, generate_giant};
 use slotproof::{BlockProver, ProvedBlock, ShardsInFlight, verify_block_proof};
 
 /// About 12k steps of one transaction: with 2,048-row shards, 6 shards, 5 of them cut inside it.
@@ -54,7 +54,11 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
     verify_block_proof(&bytes).unwrap();
     // A shard claiming other carried state (its in or out commitment) is rejected.
     let k = (1..proof.shards.len())
-        .find(|&k| proof.shards[k].public_values[CARRY][..RATE].iter().any(|&x| x != 0))
+        .find(|&k| {
+            proof.shards[k].public_values[CARRY][..RATE]
+                .iter()
+                .any(|&x| x != 0)
+        })
         .expect("a shard carrying state in");
     for (shard, at) in [(k, 0), (k - 1, RATE)] {
         let mut tampered = proof.clone();
