@@ -146,3 +146,30 @@ fn exp_shards_are_re_cut_until_no_table_outgrows_the_cpu_cap() {
     }
     verify_block_proof(&proved.proof.to_bytes().unwrap()).unwrap();
 }
+
+/// The giant block aggregated: the tree's nodes check the carried-state commitments in-circuit
+/// (`chain::merge`), and the one aggregated proof verifies under the fixed keys; a shard
+/// claiming another carried-in commitment gives no tree. Minutes on 2 cores: `cargo test -p
+/// slotproof --test giant -- --ignored`.
+#[test]
+#[ignore = "aggregates the giant block (minutes)"]
+fn the_giant_block_aggregates_with_its_carried_state_checked_in_the_tree() {
+    use slotproof::aggregate::aggregate_block;
+    use slotproof::aggregated::AggregatedProof;
+    let proved = prove(&giant_block(), ShardsInFlight::AtMost(1), None);
+    let proof = &proved.proof;
+    let agg = aggregate_block(proof).expect("the giant block aggregates");
+    let v3 = AggregatedProof::new(proof, &agg).unwrap();
+    verify_block_proof(&v3.to_bytes().unwrap()).expect("the aggregated proof verifies");
+
+    let k = (1..proof.shards.len())
+        .find(|&k| {
+            proof.shards[k].public_values[CARRY][..RATE]
+                .iter()
+                .any(|&x| x != 0)
+        })
+        .expect("a shard carrying state in");
+    let mut tampered = proof.clone();
+    tampered.shards[k].public_values[CARRY][0] ^= 1;
+    assert!(aggregate_block(&tampered).is_err());
+}
