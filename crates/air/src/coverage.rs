@@ -18,7 +18,7 @@ use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 10;
+pub const COVERAGE_VERSION: u32 = 11;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -192,9 +192,13 @@ const CHECKS: &[(&str, Coverage, &str)] = &[
     ),
     (
         "stack items and suspended calls carried across a cut inside a transaction",
-        Coverage::Trusted,
-        "shards are cut between transactions where one fits; only a transaction longer than a \
-         shard is cut inside, and the later shard (allow_init = 1) takes prover-supplied tokens",
+        Coverage::Constrained,
+        "boundary + carry chips: a shard's carried-in and carried-out tokens (stack items, resume \
+         tokens with their pc, stack height, call count and memory size) are hashed by the carry \
+         table (Poseidon2 chain) into public commitments; verify_block_proof (shard::carries_on) \
+         and the aggregation tree (chain::merge, in-circuit) require one shard's out commitment \
+         to be the next one's in commitment, and the subblock's first and last shard to carry \
+         nothing",
     ),
     (
         "bytecode (executed code = code of the account, by code hash)",
@@ -279,11 +283,11 @@ data are constrained",
     (
         "memory carried into a shard cut inside a transaction",
         Coverage::Trusted,
-        "its initial content (non-zero content is allowed only where allow_init = 1, and a \
-         word of a context that entered the shard already running may also be taken as zero, \
-         whatever an earlier shard wrote) and the size of a caller resumed from a carried \
-         resume token are prover-supplied, like carried stack items; the size and call count \
-         of the context running at the cut are chained (CPU public values)",
+        "its initial content is prover-supplied: non-zero content is allowed only where \
+         allow_init = 1, and a bound row with zero content needs no permission, so a word of a \
+         context that entered the shard already running may be read as zero whatever an earlier \
+         shard wrote; the memory size of the context running at the cut and of suspended callers \
+         is chained (CPU public values, committed resume tokens)",
     ),
     (
         "calldata within a shard (CALLDATALOAD pushes the 32 bytes of its context's calldata \

@@ -32,6 +32,8 @@ mod tests_block_context;
 #[cfg(test)]
 mod tests_calldata;
 #[cfg(test)]
+mod tests_carry;
+#[cfg(test)]
 mod tests_halts;
 #[cfg(test)]
 mod tests_keccak;
@@ -52,6 +54,7 @@ pub use chips::bitwise::BitwiseAir;
 pub use chips::bytecode::BytecodeAir;
 pub use chips::call_context::CallContextAir;
 pub use chips::calldata::CalldataAir;
+pub use chips::carry::{CarryAir, CarryField};
 pub use chips::cpu::{CpuAir, CpuPublic};
 pub use chips::keccak::KeccakPermAir;
 pub use chips::keccak_bytes::KeccakBytesAir;
@@ -79,6 +82,7 @@ pub enum EvmAir {
     CallContext(CallContextAir),
     Memory(MemoryAir),
     Calldata(CalldataAir),
+    Carry(CarryAir),
     /// Not yet a table of a shard (KECCAK256 is still trusted): see `chips::keccak_sponge`.
     KeccakPerm(KeccakPermAir),
     KeccakSponge(KeccakSpongeAir),
@@ -101,6 +105,7 @@ impl EvmAir {
             EvmAir::CallContext(CallContextAir),
             EvmAir::Memory(MemoryAir),
             EvmAir::Calldata(CalldataAir),
+            EvmAir::Carry(CarryAir),
         ]
     }
 
@@ -118,6 +123,7 @@ impl EvmAir {
             EvmAir::CallContext(_) => "call-context",
             EvmAir::Memory(_) => "memory",
             EvmAir::Calldata(_) => "calldata",
+            EvmAir::Carry(_) => "carry",
             EvmAir::KeccakPerm(_) => "keccak-perm",
             EvmAir::KeccakSponge(_) => "keccak-sponge",
             EvmAir::KeccakBytes(_) => "keccak-bytes",
@@ -125,7 +131,7 @@ impl EvmAir {
     }
 }
 
-impl<F> BaseAir<F> for EvmAir {
+impl<F: CarryField> BaseAir<F> for EvmAir {
     fn width(&self) -> usize {
         match self {
             EvmAir::Cpu(a) => BaseAir::<F>::width(a),
@@ -139,6 +145,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::CallContext(a) => BaseAir::<F>::width(a),
             EvmAir::Memory(a) => BaseAir::<F>::width(a),
             EvmAir::Calldata(a) => BaseAir::<F>::width(a),
+            EvmAir::Carry(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakPerm(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakSponge(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakBytes(a) => BaseAir::<F>::width(a),
@@ -150,6 +157,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::Cpu(a) => BaseAir::<F>::num_public_values(a),
             EvmAir::Boundary(a) => BaseAir::<F>::num_public_values(a),
             EvmAir::OpcodeTable(a) => BaseAir::<F>::num_public_values(a),
+            EvmAir::Carry(a) => BaseAir::<F>::num_public_values(a),
             _ => 0,
         }
     }
@@ -167,6 +175,7 @@ impl<F> BaseAir<F> for EvmAir {
             EvmAir::CallContext(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Memory(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Calldata(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::Carry(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakPerm(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakSponge(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakBytes(a) => BaseAir::<F>::main_next_row_columns(a),
@@ -174,7 +183,10 @@ impl<F> BaseAir<F> for EvmAir {
     }
 }
 
-impl<AB: InteractionBuilder> Air<AB> for EvmAir {
+impl<AB: InteractionBuilder> Air<AB> for EvmAir
+where
+    AB::F: CarryField,
+{
     fn eval(&self, builder: &mut AB) {
         match self {
             EvmAir::Cpu(a) => a.eval(builder),
@@ -188,6 +200,7 @@ impl<AB: InteractionBuilder> Air<AB> for EvmAir {
             EvmAir::CallContext(a) => a.eval(builder),
             EvmAir::Memory(a) => a.eval(builder),
             EvmAir::Calldata(a) => a.eval(builder),
+            EvmAir::Carry(a) => a.eval(builder),
             EvmAir::KeccakPerm(a) => a.eval(builder),
             EvmAir::KeccakSponge(a) => a.eval(builder),
             EvmAir::KeccakBytes(a) => a.eval(builder),

@@ -105,7 +105,7 @@ impl ShardShape {
 }
 
 // Columns: cpu, bytecode, opcode table, alu, bitwise, boundary, range u8, range u16, muldiv,
-// call context, memory, calldata.
+// call context, memory, calldata, carry.
 const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
     ShardShape { log_heights }
 }
@@ -116,11 +116,11 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
 /// neither and is cut. See the module docs for the measurements.
 pub const SHARD_SHAPES: [ShardShape; 5] = [
-    shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9]),
-    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12]),
-    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12]),
-    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12]),
-    shape([16, 15, 8, 15, 16, 12, 8, 16, 16, 10, 15, 12]),
+    shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7]),
+    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
+    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
+    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 10]),
+    shape([16, 15, 8, 15, 16, 12, 8, 16, 16, 10, 15, 12, 10]),
 ];
 
 /// The index of the smallest shape of the menu a shard whose tables need `natural` log heights

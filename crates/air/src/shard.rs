@@ -16,9 +16,9 @@
 //! Shards are cut between segments (transactions, system calls) where possible
 //! ([`plan_shards`]); such a shard carries nothing in or out (`allow_init = allow_suspended =
 //! 0`), so every stack read in it is constrained to a push in it. Only a segment longer than a
-//! shard is cut inside; the stack items and suspended calls carried across that cut are not yet
-//! linked between the two shard proofs (trusted carried state, flagged by `allow_init = 1` on
-//! the later shard; see the README).
+//! shard is cut inside; the stack items and suspended calls carried across that cut (`allow_init
+//! = 1` on the later shard) are committed by both shards' carry tables, and consecutive shards
+//! must agree ([`carries_on`]; the subblock's ends carry nothing, [`subblock_ends`]).
 
 use core::ops::Range;
 use std::collections::BTreeMap;
@@ -32,13 +32,14 @@ use crate::chips::alu::trace::AluOp;
 use crate::chips::bytecode::trace::CodeUse;
 use crate::chips::call_context::trace::CallContextReads;
 use crate::chips::calldata::trace::CalldataRows;
+use crate::chips::carry::{self, CarryField, TokenKind};
 use crate::chips::cpu::trace::{Analyzer, SubblockAnalysis, analyze, step_words};
 use crate::chips::memory::trace::MemoryRows;
 use crate::chips::muldiv::trace::MulDivRows;
 use crate::chips::natural_log_height;
 use crate::chips::opcode_table::props_of;
 use crate::chips::range::trace::RangeCounts;
-use crate::chips::stack_boundary::trace::StackToken;
+use crate::chips::stack_boundary::trace::{ResumeToken, StackToken};
 use crate::chips::{
     alu, bitwise, bytecode, call_context, calldata, cpu, memory, muldiv, opcode_table, range,
     stack_boundary,
@@ -75,8 +76,9 @@ pub const MULDIV: usize = 8;
 pub const CALL_CONTEXT: usize = 9;
 pub const MEMORY: usize = 10;
 pub const CALLDATA: usize = 11;
+pub const CARRY: usize = 12;
 /// Tables (instances) of a shard.
-pub const NUM_INSTANCES: usize = 12;
+pub const NUM_INSTANCES: usize = 13;
 
 /// Field elements of the block binding: block number, gas used and transaction count (4 x 16-bit
 /// limbs each), block hash, parent state root and state root (16 x 16-bit limbs each),
@@ -188,7 +190,7 @@ impl<F: Clone> Shard<F> {
 /// ([`plan_shards`]), so that no stack item or suspended call is carried from one shard to the
 /// next: such shards have `allow_init = allow_suspended = 0` and the AIR then constrains every
 /// stack read to a push in the same shard. Only a segment longer than `max_rows` is cut inside.
-pub fn generate_shards<F: PrimeField32>(
+pub fn generate_shards<F: CarryField>(
     trace: &SubblockTrace,
     max_rows: usize,
 ) -> Result<Vec<Shard<F>>, TraceError> {
@@ -261,7 +263,7 @@ pub fn fixed_ranges(n: usize, max_rows: usize) -> Vec<Range<usize>> {
 
 /// Generate the shards of the given contiguous step ranges, which must cover the subblock from
 /// its first step to its last.
-pub fn generate_shards_in<F: PrimeField32>(
+pub fn generate_shards_in<F: CarryField>(
     trace: &SubblockTrace,
     ranges: Vec<Range<usize>>,
 ) -> Result<Vec<Shard<F>>, TraceError> {
@@ -270,7 +272,7 @@ pub fn generate_shards_in<F: PrimeField32>(
 
 /// [`generate_shards_in`] with the tables padded as `padding` says; the error is the first
 /// shard's (in order) whose tables do not fit.
-pub fn generate_shards_in_padded<F: PrimeField32>(
+pub fn generate_shards_in_padded<F: CarryField>(
     trace: &SubblockTrace,
     ranges: Vec<Range<usize>>,
     padding: &Padding,
@@ -394,13 +396,13 @@ impl<'a> ShardStream<'a> {
     }
 
     /// The shard of `range`, which must start and end at boundaries of this stream.
-    pub fn generate<F: PrimeField32>(&self, range: Range<usize>) -> Result<Shard<F>, TraceError> {
+    pub fn generate<F: CarryField>(&self, range: Range<usize>) -> Result<Shard<F>, TraceError> {
         self.generate_padded(range, &Padding::Natural)
     }
 
     /// [`Self::generate`] with the tables padded as `padding` says. An incremental stream
     /// generates only the shard it analysed last ([`Self::next_padded`]).
-    pub fn generate_padded<F: PrimeField32>(
+    pub fn generate_padded<F: CarryField>(
         &self,
         range: Range<usize>,
         padding: &Padding,
@@ -433,7 +435,7 @@ impl<'a> ShardStream<'a> {
     /// The next shard in proof order, `range` (starting where the last one generated ended, or
     /// at the start of a shard just re-cut): an incremental stream first releases the analysis
     /// of the shards before it and analyses its steps.
-    pub fn next_padded<F: PrimeField32>(
+    pub fn next_padded<F: CarryField>(
         &mut self,
         range: Range<usize>,
         padding: &Padding,
@@ -455,7 +457,7 @@ impl<'a> ShardStream<'a> {
 
 /// Generate one shard (`range` must start and end at boundaries given to [`analyze`]) with
 /// every table at its natural height.
-pub fn generate_shard<F: PrimeField32>(
+pub fn generate_shard<F: CarryField>(
     trace: &SubblockTrace,
     an: &SubblockAnalysis,
     range: Range<usize>,
@@ -485,13 +487,15 @@ struct ShardInputs<'t> {
     ctx_reads: CallContextReads,
     codes: BTreeMap<u32, CodeUse<'t>>,
     stack_fin: Vec<StackToken>,
+    /// The last `stack_out` of `stack_fin` are alive at the shard's end and carried out.
+    stack_out: usize,
     memory: MemoryRows,
     calldata: CalldataRows,
 }
 
 /// Generate one shard, its tables padded as `padding` says; the error names the table that does
 /// not fit. The tables' natural heights are computed first, without generating any of them.
-pub fn generate_shard_padded<F: PrimeField32>(
+pub fn generate_shard_padded<F: CarryField>(
     trace: &SubblockTrace,
     an: &SubblockAnalysis,
     range: Range<usize>,
@@ -547,7 +551,15 @@ pub fn generate_shard_padded<F: PrimeField32>(
         .filter(|(s, _)| range.contains(s))
         .map(|(_, t)| *t)
         .collect();
-    stack_fin.extend_from_slice(&an.alive_stack[&range.end]);
+    // Items alive at the end go last: carried out, unless the shard ends its subblock (where
+    // none is alive).
+    let alive_out = &an.alive_stack[&range.end];
+    let stack_out = if range.end < trace.steps.len() {
+        alive_out.len()
+    } else {
+        0
+    };
+    stack_fin.extend_from_slice(alive_out);
     let memory = MemoryRows::of(trace, an, &range)?;
     // Calldata words, and their contexts' lengths as CALLDATASIZE entries (after the CPU's
     // reads, so a step pushing another value finds no entry of its own).
@@ -564,6 +576,7 @@ pub fn generate_shard_padded<F: PrimeField32>(
         ctx_reads,
         codes,
         stack_fin,
+        stack_out,
         memory,
         calldata,
     };
@@ -626,7 +639,13 @@ pub const FIXED_LOG_HEIGHTS: [Option<usize>; NUM_INSTANCES] = [
     None,
     None,
     None,
+    None,
 ];
+
+/// Rows of the carry table for one direction's tokens (one per chunk).
+fn carry_rows(stack: &[StackToken], resume: &[ResumeToken]) -> usize {
+    stack.len() * TokenKind::Stack.chunks() + resume.len() * TokenKind::Resume.chunks()
+}
 
 /// Every table's natural log height (its rows padded to a power of two, at least 4; the fixed
 /// tables at their size).
@@ -655,6 +674,8 @@ fn natural_log_heights(
     rows[CALLDATA] = inputs.calldata.len();
     rows[MULDIV] = muldiv_rows.len();
     rows[CALL_CONTEXT] = inputs.ctx_reads.rows();
+    let carried_out_stack = &inputs.stack_fin[inputs.stack_fin.len() - inputs.stack_out..];
+    rows[CARRY] = carry_rows(stack_init, resume_init) + carry_rows(carried_out_stack, resume_fin);
     let mut log = rows.map(natural_log_height);
     for (l, fixed) in log.iter_mut().zip(FIXED_LOG_HEIGHTS) {
         if let Some(h) = fixed {
@@ -665,7 +686,7 @@ fn natural_log_heights(
 }
 
 /// The shard's tables at these log heights (each at least its natural one).
-fn fill_shard<F: PrimeField32>(
+fn fill_shard<F: CarryField>(
     trace: &SubblockTrace,
     an: &SubblockAnalysis,
     range: Range<usize>,
@@ -680,6 +701,7 @@ fn fill_shard<F: PrimeField32>(
         ctx_reads,
         mut codes,
         stack_fin,
+        stack_out,
         memory: mem_rows,
         calldata: cd_rows,
     } = inputs;
@@ -730,6 +752,7 @@ fn fill_shard<F: PrimeField32>(
                         let t = stack_boundary::trace::generate::<F>(
                             stack_init,
                             &stack_fin,
+                            stack_out,
                             resume_init,
                             resume_fin,
                             mem_rows.carried,
@@ -793,11 +816,18 @@ fn fill_shard<F: PrimeField32>(
 
     // Carried state is allowed exactly where some is carried (a cut inside a segment).
     let carried_in = !stack_init.is_empty() || !resume_init.is_empty() || mem_rows.carried > 0;
-    let carried_out = !resume_fin.is_empty();
+    let carried_out = !resume_fin.is_empty() || stack_out > 0;
+    // The carry table's commitments to what comes in and what goes on, in the order the
+    // boundary rows give their tokens positions.
+    let incoming = stack_boundary::trace::carried(stack_init, resume_init);
+    let outgoing =
+        stack_boundary::trace::carried(&stack_fin[stack_fin.len() - stack_out..], resume_fin);
+    let (carry_trace, carry_pv) = carry::generate::<F>(&incoming, &outgoing, height(CARRY));
     let boundary_pv = vec![F::from_bool(carried_in), F::from_bool(carried_out)];
     let mut public_values = vec![Vec::new(); NUM_INSTANCES];
     public_values[CPU] = cpu_public.to_vec();
     public_values[BOUNDARY] = boundary_pv;
+    public_values[CARRY] = carry_pv;
     public_values[OPCODE_TABLE] = vec![F::ZERO; SHARD_BINDING_LEN];
     Shard {
         airs: EvmAir::shard_airs(),
@@ -814,6 +844,7 @@ fn fill_shard<F: PrimeField32>(
             call_context_trace,
             memory_trace,
             calldata_trace,
+            carry_trace,
         ],
         public_values,
         steps: range,
@@ -838,6 +869,7 @@ pub fn subblock_ends_public<F: PrimeField32>(first: &[Vec<F>], last: &[Vec<F>]) 
         pv.len() == NUM_INSTANCES
             && pv[CPU].len() == crate::chips::cpu::air::NUM_CPU_PUBLIC
             && pv[BOUNDARY].len() == 2
+            && pv[CARRY].len() == carry::NUM_CARRY_PUBLIC
     };
     if !shape_ok(first) || !shape_ok(last) {
         return false;
@@ -852,6 +884,28 @@ pub fn subblock_ends_public<F: PrimeField32>(first: &[Vec<F>], last: &[Vec<F>]) 
         && first[BOUNDARY][0] == F::ZERO
         && l.last_cont == F::ZERO
         && last[BOUNDARY][1] == F::ZERO
+        && carried_in(first).iter().all(|x| *x == F::ZERO)
+        && carried_out(last).iter().all(|x| *x == F::ZERO)
+}
+
+/// A shard's commitment to the tokens it takes in (the carry table's `digest_in`). Public
+/// values must have the shard's shape ([`subblock_ends_public`] checks it).
+pub fn carried_in<F: Copy>(pv: &[Vec<F>]) -> &[F] {
+    &pv[CARRY][..carry::RATE]
+}
+
+/// A shard's commitment to the tokens it carries out (the carry table's `digest_out`).
+pub fn carried_out<F: Copy>(pv: &[Vec<F>]) -> &[F] {
+    &pv[CARRY][carry::RATE..]
+}
+
+/// Whether shard `b` takes in exactly the stack items and suspended calls shard `a` of the
+/// same subblock carries out: `a`'s out commitment is `b`'s in commitment (both empty where
+/// the cut falls between segments). Public values of the wrong shape give `false`.
+pub fn carries_on<F: PrimeField32>(a: &[Vec<F>], b: &[Vec<F>]) -> bool {
+    let ok =
+        |pv: &[Vec<F>]| pv.len() == NUM_INSTANCES && pv[CARRY].len() == carry::NUM_CARRY_PUBLIC;
+    ok(a) && ok(b) && carried_out(a) == carried_in(b)
 }
 
 /// Whether shard `b` may follow shard `a` of the same subblock (the checks of the module docs

@@ -56,7 +56,7 @@ enum TestAir {
     Harness,
 }
 
-impl<F> BaseAir<F> for TestAir {
+impl<F: crate::CarryField> BaseAir<F> for TestAir {
     fn width(&self) -> usize {
         match self {
             TestAir::Evm(a) => BaseAir::<F>::width(a),
@@ -71,7 +71,10 @@ impl<F> BaseAir<F> for TestAir {
     }
 }
 
-impl<AB: InteractionBuilder> Air<AB> for TestAir {
+impl<AB: InteractionBuilder> Air<AB> for TestAir
+where
+    AB::F: crate::CarryField,
+{
     fn eval(&self, builder: &mut AB) {
         match self {
             TestAir::Evm(a) => a.eval(builder),

@@ -66,13 +66,13 @@ pub fn run(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
                 proofs.push(json!({"steps": [s.steps.start, s.steps.end], "prove_s": prove_s, "heights": heights}));
             }
             // The verifier-side rules between shards of the subblock.
-            let chained = shards
-                .windows(2)
-                .all(|w| slotproof_air::shard::chains(&w[0].cpu_public, &w[1].cpu_public))
-                && slotproof_air::shard::subblock_ends(
-                    &shards[0],
-                    shards.last().expect("non-empty"),
-                );
+            let chained = shards.windows(2).all(|w| {
+                slotproof_air::shard::chains(&w[0].cpu_public, &w[1].cpu_public)
+                    && slotproof_air::shard::carries_on(&w[0].public_values, &w[1].public_values)
+            }) && slotproof_air::shard::subblock_ends(
+                &shards[0],
+                shards.last().expect("non-empty"),
+            );
             anyhow::ensure!(chained, "subblock {i}: shards do not chain");
             proofs.push(json!({"tracegen_s_all_shards": tracegen, "shards": shards.len(), "chained": chained}));
         }

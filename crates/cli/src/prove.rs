@@ -351,6 +351,7 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             "subblocks": exec.subblocks.len(),
             "shards": proved.proof.shards.len(),
             "shards_with_carried_state": proved.proof.shards_with_carried_state(),
+            "shards_with_trusted_carried_state": proved.proof.shards_with_trusted_carried_state(),
             "proof_bytes": bytes.len(),
             "phases_ms": {
                 "execute": ms(t.execute),
@@ -406,10 +407,11 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             exec.steps()
         );
         println!(
-            "subblocks    {}   shards {} ({} take state carried across a cut inside a transaction: trusted)",
+            "subblocks    {}   shards {} ({} take state carried across a cut inside a transaction, {} of them with trusted stack items and calls)",
             exec.subblocks.len(),
             proved.proof.shards.len(),
-            proved.proof.shards_with_carried_state()
+            proved.proof.shards_with_carried_state(),
+            proved.proof.shards_with_trusted_carried_state()
         );
         println!(
             "phase        execute {:.1} ms | tracegen {:.1} ms{} | prove {:.1} ms | verify {:.1} ms | total {:.1} ms",
@@ -552,13 +554,18 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 (
                     p.shards.len(),
                     p.subblocks.len(),
-                    Some(p.shards_with_carried_state()),
+                    Some((
+                        p.shards_with_carried_state(),
+                        p.shards_with_trusted_carried_state(),
+                    )),
                 )
             })
             .unwrap_or((0, 0, None))
     };
     let carried_text = match carried {
-        Some(n) => format!("{n} with carried state"),
+        Some((n, trusted)) => {
+            format!("{n} with carried state, {trusted} of them with trusted stack items and calls")
+        }
         None => "carried state not recorded in v3".to_string(),
     };
     match &result {
@@ -573,7 +580,8 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                     "{}",
                     json!({"verified": true, "format_version": version, "block_number": block.number, "gas_used": block.gas_used,
                     "block_hash": format!("0x{}", hex(&block.block_hash)), "state_root": format!("0x{}", hex(&block.state_root)),
-                    "transactions": block.transactions, "subblocks": subblocks, "shards": shards, "shards_with_carried_state": carried, "verify_ms": elapsed})
+                    "transactions": block.transactions, "subblocks": subblocks, "shards": shards, "shards_with_carried_state": carried.map(|c| c.0),
+                    "shards_with_trusted_carried_state": carried.map(|c| c.1), "verify_ms": elapsed})
                 );
             } else {
                 println!(

@@ -4,14 +4,16 @@
 //!
 //! Every node of the tree, leaf or internal, exposes the same [`NodeValues`]: the block binding,
 //! the subblock bindings of its first and last shard, the CPU state its first shard starts from
-//! and its last shard leaves (with the boundary chip's carried-state flags), and a digest of the
+//! and its last shard leaves (with the boundary chip's carried-state flags and the carry
+//! table's commitments to the carried stack items and calls), and a digest of the
 //! subblock bindings of all its shards. So an internal node takes leaf or internal children
 //! alike.
 //!
 //! - [`leaf_values`]: a shard's public values as node values.
 //! - [`merge`]: two adjacent nodes as one. Both carry one block binding. Where the left one's
 //!   last shard and the right one's first shard belong to one subblock, they chain (the checks
-//!   of `slotproof_air::shard::chains`); otherwise the left one ends its subblock (no context
+//!   of `slotproof_air::shard::chains`, and `carries_on`: the left one's out commitment is the
+//!   right one's in commitment); otherwise the left one ends its subblock (no context
 //!   continues, no state is carried out, its last step is the subblock's step count less one)
 //!   and the right one starts the next (`slotproof_air::shard::subblock_ends_public`). Which
 //!   case holds is a hinted bit, constrained by the bindings, so the program does not depend on
@@ -31,7 +33,7 @@ use slotproof_air::block_context::BLOCK_CONTEXT_LEN;
 use slotproof_air::chips::cpu::air::NUM_CPU_PUBLIC;
 use slotproof_air::opcodes::JUMPDEST;
 use slotproof_air::shard::{
-    BLOCK_BINDING_LEN, BOUNDARY, CPU, OPCODE_TABLE, SHARD_BINDING_LEN, SUBBLOCK_BINDING_LEN,
+    BLOCK_BINDING_LEN, BOUNDARY, CARRY, CPU, OPCODE_TABLE, SHARD_BINDING_LEN, SUBBLOCK_BINDING_LEN,
 };
 use thiserror::Error;
 
@@ -41,8 +43,10 @@ use crate::ops::Ops;
 /// Elements of a digest (one sponge rate).
 pub const DIGEST_LEN: usize = 8;
 /// Elements of [`FirstShard`] and [`LastShard`].
-pub const FIRST_SHARD_LEN: usize = 12;
-pub const LAST_SHARD_LEN: usize = 13;
+pub const FIRST_SHARD_LEN: usize = 12 + CARRY_DIGEST_LEN;
+pub const LAST_SHARD_LEN: usize = 13 + CARRY_DIGEST_LEN;
+/// Elements of a carried-state commitment (the carry table's `digest_in` / `digest_out`).
+pub const CARRY_DIGEST_LEN: usize = slotproof_air::chips::carry::RATE;
 /// Public values of every node of the tree ([`NodeValues::to_vec`]).
 pub const NODE_VALUES_LEN: usize =
     BLOCK_BINDING_LEN + 2 * SUBBLOCK_BINDING_LEN + FIRST_SHARD_LEN + LAST_SHARD_LEN + DIGEST_LEN;
@@ -68,6 +72,10 @@ pub enum ChainError {
     StepsRepeated { last: u32, next: u32 },
     #[error("shards of one subblock do not continue one execution context")]
     ContextBroken,
+    #[error(
+        "a shard does not take in the stack items and suspended calls the previous one carries out"
+    )]
+    CarriedStateMismatch,
     #[error("a shard ending subblock {subblock} leaves a context to continue or carries state out")]
     SubblockNotEnded { subblock: u32 },
     #[error("subblock {subblock}: its last shard ends at step {last}, it claims {steps} steps")]
@@ -101,6 +109,8 @@ pub struct FirstShard<F> {
     /// The first context's call count and memory size in words.
     pub ncalls: F,
     pub mw: F,
+    /// The commitment to the stack items and suspended calls carried in.
+    pub digest_in: [F; CARRY_DIGEST_LEN],
 }
 
 /// The state the last shard of a node leaves.
@@ -121,6 +131,8 @@ pub struct LastShard<F> {
     /// The call count and memory size in words of the last step's context's next step.
     pub ncalls_next: F,
     pub mw_next: F,
+    /// The commitment to the stack items and suspended calls carried out.
+    pub digest_out: [F; CARRY_DIGEST_LEN],
 }
 
 impl<F: Copy> FirstShard<F> {
@@ -139,6 +151,9 @@ impl<F: Copy> FirstShard<F> {
             self.ncalls,
             self.mw,
         ]
+        .into_iter()
+        .chain(self.digest_in)
+        .collect()
     }
 
     fn from_slice(v: &[F]) -> Self {
@@ -155,6 +170,7 @@ impl<F: Copy> FirstShard<F> {
             carried_in: v[9],
             ncalls: v[10],
             mw: v[11],
+            digest_in: core::array::from_fn(|k| v[12 + k]),
         }
     }
 }
@@ -176,6 +192,9 @@ impl<F: Copy> LastShard<F> {
             self.ncalls_next,
             self.mw_next,
         ]
+        .into_iter()
+        .chain(self.digest_out)
+        .collect()
     }
 
     fn from_slice(v: &[F]) -> Self {
@@ -193,6 +212,7 @@ impl<F: Copy> LastShard<F> {
             carried_out: v[10],
             ncalls_next: v[11],
             mw_next: v[12],
+            digest_out: core::array::from_fn(|k| v[13 + k]),
         }
     }
 }
@@ -385,12 +405,14 @@ pub fn leaf_values<O: Ops>(
     let shape_ok = public_values.len() == SHARD_TABLES
         && public_values[CPU].len() == NUM_CPU_PUBLIC
         && public_values[BOUNDARY].len() == 2
+        && public_values[CARRY].len() == 2 * CARRY_DIGEST_LEN
         && public_values[OPCODE_TABLE].len() == SHARD_BINDING_LEN + BLOCK_CONTEXT_LEN;
     if !shape_ok {
         return Err(ChainError::Shape("not an EVM shard's public values".into()));
     }
     let cpu = CpuPublic::from_slice(&public_values[CPU]);
     let boundary = &public_values[BOUNDARY];
+    let carry = &public_values[CARRY];
     let (binding, context) = public_values[OPCODE_TABLE].split_at(SHARD_BINDING_LEN);
     let (block, subblock) = binding.split_at(BLOCK_BINDING_LEN);
     let digest = leaf_digest(ops, subblock, context);
@@ -411,6 +433,7 @@ pub fn leaf_values<O: Ops>(
             carried_in: boundary[0],
             ncalls: cpu.first_ncalls,
             mw: cpu.first_mw,
+            digest_in: core::array::from_fn(|k| carry[k]),
         },
         last: LastShard {
             step: cpu.last_step,
@@ -426,6 +449,7 @@ pub fn leaf_values<O: Ops>(
             carried_out: boundary[1],
             ncalls_next: cpu.last_ncalls_next,
             mw_next: cpu.last_mw_next,
+            digest_out: core::array::from_fn(|k| carry[CARRY_DIGEST_LEN + k]),
         },
         digest,
     })
@@ -444,7 +468,13 @@ fn ends_subblock<O: Ops>(
     let cont = ops.lift(last.cont);
     assert_zero_where(ops, selector, cont, not_ended.clone())?;
     let carried = ops.lift(last.carried_out);
-    assert_zero_where(ops, selector, carried, not_ended)?;
+    assert_zero_where(ops, selector, carried, not_ended.clone())?;
+    // Nothing carried out: the empty commitment (the AIR forces it where `carried_out = 0`;
+    // checked here too so the tree does not depend on that argument).
+    for &d in &last.digest_out {
+        let d = ops.lift(d);
+        assert_zero_where(ops, selector, d, not_ended.clone())?;
+    }
     // The step count: limbs 4..8 of the binding.
     let steps_limbs = &binding[4..8];
     let steps = limbs_value(ops, steps_limbs);
@@ -486,7 +516,10 @@ fn starts_subblock<O: Ops>(
         first.sp,
         first.pc,
         first.carried_in,
-    ] {
+    ]
+    .into_iter()
+    .chain(first.digest_in)
+    {
         let v = ops.lift(v);
         assert_zero_where(ops, selector, v, err.clone())?;
     }
@@ -513,6 +546,13 @@ fn continues<O: Ops>(
     let b_step = ops.lift(b.step);
     let gap = ops.sub(b_step, expected);
     assert_zero_where(ops, selector, gap, step_err)?;
+
+    // What `a` carries out is what `b` takes in (stack items, suspended calls): equal
+    // commitments, whether or not the context continues (both empty at a cut between segments).
+    for (&x, &y) in b.digest_in.iter().zip(&a.digest_out) {
+        let d = diff(ops, x, y);
+        assert_zero_where(ops, selector, d, ChainError::CarriedStateMismatch)?;
+    }
 
     let broken = ChainError::ContextBroken;
     let nctx = diff(ops, b.nctx, a.nctx);

@@ -35,8 +35,11 @@ use crate::tables::program::NUM_TABLES;
 /// `Hint`, `Public`, `Alu`, `Poseidon2Bus`, `Horner`, `BaseHint`, `Decompose`): the largest of
 /// either kind, measured on shards of every fixture and both mainnet blocks (leaves: `Alu`
 /// 41.9k–44.3k, `Poseidon2Bus` 20.0k–22.4k; internal nodes: `Alu` 50.9k, `Poseidon2Bus`
-/// 31.3k). A node taller than this is an error ([`crate::tree::TreeError::NodeShape`]).
-pub const NODE_LOG_ROWS: [usize; NUM_TABLES] = [9, 13, 8, 16, 15, 15, 15, 13];
+/// 31.3k). The shard's carry table (a Poseidon2 permutation's constraints and round constants)
+/// pushed the largest node past 2^9 `Const` (538), 2^16 `Alu` (66,635) and then 2^15
+/// `Poseidon2Bus` (33,316), hence 10, 17 and 16. A node taller than this is an error
+/// ([`crate::tree::TreeError::NodeShape`]).
+pub const NODE_LOG_ROWS: [usize; NUM_TABLES] = [10, 13, 8, 17, 16, 15, 15, 13];
 
 /// Elements of a recursion proof's verifying key: its preprocessed commitment (one digest: the
 /// recursion layers' Merkle cap has height 0).

@@ -176,3 +176,46 @@ fn a_changed_call_count_or_memory_size_across_a_cut_is_rejected() {
         assert_eq!(root_values(&pv), Err(ChainError::ContextBroken), "{field}");
     }
 }
+
+#[test]
+fn a_changed_carried_state_commitment_is_rejected() {
+    use slotproof_air::chips::carry::RATE;
+    use slotproof_air::shard::CARRY;
+    let b = bound_shards("transfers.json", SUBBLOCK_GAS, ROWS);
+    let pv = public_values(&b);
+    // A cut inside a transaction that carries stack items or calls: a non-empty commitment.
+    let k = (1..pv.len())
+        .find(|&k| {
+            b.shards[k - 1].0 == b.shards[k].0 && pv[k][CARRY][..RATE] != [Val::new(0); RATE]
+        })
+        .expect("a cut carrying state");
+    assert_eq!(pv[k - 1][CARRY][RATE..], pv[k][CARRY][..RATE]);
+    // The later shard takes in other state (its in commitment), or the earlier one hands on
+    // other state (its out commitment).
+    for (shard, at) in [(k, 0), (k - 1, RATE)] {
+        let mut pv = pv.clone();
+        pv[shard][CARRY][at + 3] += Val::new(1);
+        assert_eq!(
+            root_values(&pv),
+            Err(ChainError::CarriedStateMismatch),
+            "shard {shard}"
+        );
+    }
+    // A subblock's first shard taking state in, its last handing state on.
+    let first = (0..pv.len())
+        .find(|&k| k == 0 || b.shards[k - 1].0 != b.shards[k].0)
+        .unwrap();
+    let mut bad = pv.clone();
+    bad[first][CARRY][0] += Val::new(1);
+    assert!(matches!(
+        root_values(&bad),
+        Err(ChainError::SubblockNotStarted { .. })
+    ));
+    let last = pv.len() - 1;
+    let mut bad = pv.clone();
+    bad[last][CARRY][RATE] += Val::new(1);
+    assert!(matches!(
+        root_values(&bad),
+        Err(ChainError::SubblockNotEnded { .. })
+    ));
+}

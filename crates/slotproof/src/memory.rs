@@ -173,7 +173,7 @@ impl ShardPlanner {
 }
 
 /// The fields whose chips' programs the planner compiles (the prover's types are per field).
-pub(crate) trait PlanField: Clone + Send + Sync {
+pub(crate) trait PlanField: slotproof_air::CarryField + Clone + Send + Sync {
     /// Every chip's table shape at `heights`, from its compiled constraint program.
     fn table_shapes(
         shard: &Shard<Self>,
@@ -228,9 +228,14 @@ fn log_heights<F: Clone + Send + Sync>(shard: &Shard<F>) -> Vec<usize> {
         .collect()
 }
 
-/// Tables whose height follows the shard's steps; the opcode table and range tables are fixed.
+/// Tables whose height follows the shard's steps; the opcode table and range tables are fixed,
+/// and the carry table follows the state carried at the shard's two cuts, which cutting the
+/// shard again does not shrink.
 fn scales_with_shard(air: &EvmAir) -> bool {
-    !matches!(air, EvmAir::OpcodeTable(_) | EvmAir::Range(_))
+    !matches!(
+        air,
+        EvmAir::OpcodeTable(_) | EvmAir::Range(_) | EvmAir::Carry(_)
+    )
 }
 
 /// How many times a shard must be halved so that none of its tables that grow with its steps
@@ -283,7 +288,7 @@ fn split_range(
 pub(crate) type MenuShard<F> = Result<Shard<F>, [usize; NUM_INSTANCES]>;
 
 /// The shard of `range` padded to the menu ([`Padding::Menu`]).
-fn generate_for_menu<F: PrimeField32>(
+fn generate_for_menu<F: slotproof_air::CarryField>(
     stream: &ShardStream<'_>,
     range: Range<usize>,
     subblock: usize,

@@ -3,7 +3,7 @@
 use alloy_primitives::keccak256;
 use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
-use slotproof_air::shard::{BOUNDARY, BlockClaim, SubblockClaim};
+use slotproof_air::shard::{BOUNDARY, BlockClaim, CARRY, SubblockClaim};
 use slotproof_executor::BlockExecution;
 use slotproof_executor::boundary::{AccountValue, StateBoundary};
 
@@ -276,19 +276,38 @@ pub struct BlockProof {
     pub shards: Vec<ShardProof>,
 }
 
+/// Whether a shard's boundary chip allows carried-in state (`allow_init = 1`).
+fn carries_in(public_values: &[Vec<u32>]) -> bool {
+    public_values
+        .get(BOUNDARY)
+        .and_then(|b| b.first())
+        .is_some_and(|&allow_init| allow_init != 0)
+}
+
 impl BlockProof {
     /// Shards that take stack items or suspended calls carried in from the previous shard (their
     /// boundary chip's `allow_init` is 1): the cut before them falls inside a transaction longer
-    /// than a shard, and what they take is trusted (see the coverage table). Zero for a proof
-    /// whose every cut falls between transactions.
+    /// than a shard. Zero for a proof whose every cut falls between transactions.
     pub fn shards_with_carried_state(&self) -> usize {
         self.shards
             .iter()
+            .filter(|s| carries_in(&s.public_values))
+            .count()
+    }
+
+    /// Of [`Self::shards_with_carried_state`], those whose carried stack items and suspended
+    /// calls are trusted: the shard exposes no commitment to them (a carry table's
+    /// `[digest_in, digest_out]`) that the verifier could match with the previous shard's.
+    /// Every shard of a proof that verifies has one, so this is 0 for such a proof (carried
+    /// memory is still trusted: see the coverage table).
+    pub fn shards_with_trusted_carried_state(&self) -> usize {
+        self.shards
+            .iter()
             .filter(|s| {
-                s.public_values
-                    .get(BOUNDARY)
-                    .and_then(|b| b.first())
-                    .is_some_and(|&allow_init| allow_init != 0)
+                carries_in(&s.public_values)
+                    && s.public_values
+                        .get(CARRY)
+                        .is_none_or(|c| c.len() != slotproof_air::chips::carry::NUM_CARRY_PUBLIC)
             })
             .count()
     }

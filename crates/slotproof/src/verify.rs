@@ -21,7 +21,7 @@ use crate::prove::Field;
 use p3_field::PrimeField32;
 use slotproof_air::coverage::COVERAGE_VERSION;
 use slotproof_air::shard::{
-    BLOCK_BINDING_LEN, CPU, OPCODE_TABLE, SHARD_BINDING_LEN, block_binding, chains,
+    BLOCK_BINDING_LEN, CPU, OPCODE_TABLE, SHARD_BINDING_LEN, block_binding, carries_on, chains,
     subblock_binding, subblock_ends_public,
 };
 use slotproof_air::{CpuPublic, EvmAir};
@@ -238,7 +238,7 @@ fn group_ends<F: PrimeField32>(group: &[Vec<Vec<F>>]) -> Option<u64> {
         chains(
             &CpuPublic::from_slice(&w[0][CPU]),
             &CpuPublic::from_slice(&w[1][CPU]),
-        )
+        ) && carries_on(&w[0], &w[1])
     });
     let last = &group[group.len() - 1];
     (chained && subblock_ends_public(&group[0], last)).then(|| {

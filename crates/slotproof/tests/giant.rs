@@ -3,6 +3,8 @@
 //! number in flight) or every shard of the subblock is generated at once, and whether the
 //! subblock is analysed shard by shard (streamed, the default) or whole. Runs on the CPU.
 
+use slotproof::air::chips::carry::RATE;
+use slotproof::air::shard::CARRY;
 use slotproof::executor::BlockInput;
 use slotproof::executor::generate::{GiantKind, fixture_text, generate_giant};
 use slotproof::{BlockProver, ProvedBlock, ShardsInFlight, verify_block_proof};
@@ -46,8 +48,26 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
         proof.shards.len(),
         proof.shards_with_carried_state()
     );
+    // The stack items and calls carried across those cuts are committed and chained.
+    assert_eq!(proof.shards_with_trusted_carried_state(), 0);
     let bytes = proof.to_bytes().unwrap();
     verify_block_proof(&bytes).unwrap();
+    // A shard claiming other carried state (its in or out commitment) is rejected.
+    let k = (1..proof.shards.len())
+        .find(|&k| {
+            proof.shards[k].public_values[CARRY][..RATE]
+                .iter()
+                .any(|&x| x != 0)
+        })
+        .expect("a shard carrying state in");
+    for (shard, at) in [(k, 0), (k - 1, RATE)] {
+        let mut tampered = proof.clone();
+        tampered.shards[shard].public_values[CARRY][at] ^= 1;
+        assert!(
+            verify_block_proof(&tampered.to_bytes().unwrap()).is_err(),
+            "shard {shard}, value {at}"
+        );
+    }
 
     // Every shard of the subblock generated at once (as before streaming): the same bytes.
     let whole = prove(&input, ShardsInFlight::Unbounded, None);
@@ -125,4 +145,31 @@ fn exp_shards_are_re_cut_until_no_table_outgrows_the_cpu_cap() {
         }
     }
     verify_block_proof(&proved.proof.to_bytes().unwrap()).unwrap();
+}
+
+/// The giant block aggregated: the tree's nodes check the carried-state commitments in-circuit
+/// (`chain::merge`), and the one aggregated proof verifies under the fixed keys; a shard
+/// claiming another carried-in commitment gives no tree. Minutes on 2 cores: `cargo test -p
+/// slotproof --test giant -- --ignored`.
+#[test]
+#[ignore = "aggregates the giant block (minutes)"]
+fn the_giant_block_aggregates_with_its_carried_state_checked_in_the_tree() {
+    use slotproof::aggregate::aggregate_block;
+    use slotproof::aggregated::AggregatedProof;
+    let proved = prove(&giant_block(), ShardsInFlight::AtMost(1), None);
+    let proof = &proved.proof;
+    let agg = aggregate_block(proof).expect("the giant block aggregates");
+    let v3 = AggregatedProof::new(proof, &agg).unwrap();
+    verify_block_proof(&v3.to_bytes().unwrap()).expect("the aggregated proof verifies");
+
+    let k = (1..proof.shards.len())
+        .find(|&k| {
+            proof.shards[k].public_values[CARRY][..RATE]
+                .iter()
+                .any(|&x| x != 0)
+        })
+        .expect("a shard carrying state in");
+    let mut tampered = proof.clone();
+    tampered.shards[k].public_values[CARRY][0] ^= 1;
+    assert!(aggregate_block(&tampered).is_err());
 }

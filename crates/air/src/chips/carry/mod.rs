@@ -1,8 +1,8 @@
 //! Commitments to the state a shard carries across a cut inside a transaction (issue 18 item
-//! 1). **Not yet one of the shard's tables** (`EvmAir::shard_airs` does not list it): the
-//! boundary and memory chips do not send their carried tokens to it yet, and no verifier
-//! compares consecutive shards' commitments, so carried state is still trusted. What remains is
-//! listed in `docs/ARCHITECTURE.md` ("Carried-state commitments").
+//! 1), a table of every shard (`shard::CARRY`). The boundary chip sends the stack items and
+//! resume tokens it takes in and hands on; the verifiers compare consecutive shards'
+//! commitments (`shard::carries_on`, the tree's `chain::merge`). Carried memory words are not
+//! sent yet (still trusted: `docs/ARCHITECTURE.md`, "Carried-state commitments").
 //!
 //! The table hashes two sequences of **chunks**, the tokens a shard takes in (its init rows)
 //! and the tokens it hands on (its carried-out final rows), each into an 8-element digest that

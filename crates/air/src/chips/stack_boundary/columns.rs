@@ -25,6 +25,13 @@ pub struct BoundaryCols<T> {
     /// Memory words carried in with non-zero content (row 0 only; needs `allow_init`): the
     /// multiplicity of the memory-carry permission.
     pub mem_carry: T,
+    /// A `fin` stack token alive at the shard's end, carried out to the next shard (sent to the
+    /// carry table's out chain); a `fin` row without it is an item of a finished context.
+    pub carry_out: T,
+    /// Positions on the `carry` bus of this row's stack token (`init`: in, `carry_out`: out)
+    /// and of its resume token (`r_init`: in, `r_fin`: out).
+    pub pos: T,
+    pub r_pos: T,
 }
 
 impl_columns!(BoundaryCols, NUM_BOUNDARY_COLS);

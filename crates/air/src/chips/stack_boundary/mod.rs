@@ -6,9 +6,11 @@
 //! of contexts still suspended). Init rows are only allowed when the public value `allow_init`
 //! is 1 (a shard that does not start its subblock), resume-token `fin` rows only when
 //! `allow_suspended` is 1 (a shard that does not end its subblock); the verifier sets both from
-//! the shard's position. The values on `init` rows are carried state: trusted until shards are
-//! linked by a global memory argument. The same holds for memory words carried in with non-zero
-//! content: the memory chip's bound rows need a permission the boundary chip provides only
+//! the shard's position. Carried state goes to the carry table's commitments: `init` and
+//! `r_init` rows as what comes in, `r_fin` rows and `fin` rows flagged `carry_out` (items alive
+//! at the end) as what goes on, each at its position (`pos`, `r_pos`); the verifiers require
+//! one shard's out commitment to be the next one's in commitment. Memory words carried in with
+//! non-zero content are still trusted: the memory chip's bound rows need a permission the boundary chip provides only
 //! where `allow_init` is 1 (`mem_carry`).
 
 pub mod air;
