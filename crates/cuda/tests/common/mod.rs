@@ -266,7 +266,9 @@ pub fn backend_with(
 /// The first shard (at most `max_rows` steps) of the generated `token` block's first subblock
 /// (executed, every check passing): every EVM chip, the CPU and ALU chips with more quotient
 /// chunks than the blowup.
-pub fn first_token_shard<F: p3_field::PrimeField32>(max_rows: usize) -> slotproof_air::Shard<F> {
+pub fn first_token_shard<F: p3_field::PrimeField32 + slotproof_air::CarryField>(
+    max_rows: usize,
+) -> slotproof_air::Shard<F> {
     let generated = slotproof_executor::generate::generate_checked(
         slotproof_executor::generate::FixtureKind::Token,
     )
