@@ -53,13 +53,7 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
     let bytes = proof.to_bytes().unwrap();
     verify_block_proof(&bytes).unwrap();
     // A shard claiming other carried state (its in or out commitment) is rejected.
-    let k = (1..proof.shards.len())
-        .find(|&k| {
-            proof.shards[k].public_values[CARRY][..RATE]
-                .iter()
-                .any(|&x| x != 0)
-        })
-        .expect("a shard carrying state in");
+    let k = first_shard_carrying_state_in(proof);
     for (shard, at) in [(k, 0), (k - 1, RATE)] {
         let mut tampered = proof.clone();
         tampered.shards[shard].public_values[CARRY][at] ^= 1;
@@ -162,14 +156,19 @@ fn the_giant_block_aggregates_with_its_carried_state_checked_in_the_tree() {
     let v3 = AggregatedProof::new(proof, &agg).unwrap();
     verify_block_proof(&v3.to_bytes().unwrap()).expect("the aggregated proof verifies");
 
-    let k = (1..proof.shards.len())
+    let k = first_shard_carrying_state_in(proof);
+    let mut tampered = proof.clone();
+    tampered.shards[k].public_values[CARRY][0] ^= 1;
+    assert!(aggregate_block(&tampered).is_err());
+}
+
+/// The first shard (after the first) whose carried-in commitment is not the empty one.
+fn first_shard_carrying_state_in(proof: &slotproof::BlockProof) -> usize {
+    (1..proof.shards.len())
         .find(|&k| {
             proof.shards[k].public_values[CARRY][..RATE]
                 .iter()
                 .any(|&x| x != 0)
         })
-        .expect("a shard carrying state in");
-    let mut tampered = proof.clone();
-    tampered.shards[k].public_values[CARRY][0] ^= 1;
-    assert!(aggregate_block(&tampered).is_err());
+        .expect("a shard carrying state in")
 }
