@@ -62,6 +62,12 @@ pub struct NodeArgs {
     /// server instead of on this machine.
     #[arg(long)]
     pub redis: Option<String>,
+    /// With --redis: workers inside this node taking shard jobs next to the remote ones.
+    #[arg(long)]
+    pub local_workers: Option<usize>,
+    /// The local workers' visibility timeout (as `slotproof worker --reclaim-after-secs`).
+    #[arg(long)]
+    pub reclaim_after_secs: Option<f64>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -94,6 +100,8 @@ impl NodeArgs {
             subblock_gas: self.subblock_gas,
             max_body_bytes: self.max_body_bytes,
             redis: self.redis.clone(),
+            local_workers: self.local_workers,
+            reclaim_after_secs: self.reclaim_after_secs,
         };
         let mut config = NodeConfig::default();
         file.apply(&mut config)?;
@@ -154,7 +162,10 @@ pub fn run(args: &NodeArgs) -> anyhow::Result<ExitCode> {
             listener.local_addr()?,
             config.lanes,
             match &config.redis {
-                Some(url) => format!(" with shards on workers via {url}"),
+                Some(url) => format!(
+                    " with shards on workers via {url}, {} of them local",
+                    config.local_workers
+                ),
                 None => String::new(),
             },
             config.queue_size,

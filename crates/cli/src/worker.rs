@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use slotproof_node::redis_jobs::{Worker, WorkerEvent};
+use slotproof_node::redis_jobs::{DEFAULT_RECLAIM_AFTER, Worker, WorkerEvent, default_worker_name};
 
 #[derive(Args)]
 pub struct WorkerArgs {
@@ -19,9 +19,10 @@ pub struct WorkerArgs {
     /// This worker's consumer name in the group (unique per worker; default: host-pid).
     #[arg(long)]
     pub name: Option<String>,
-    /// Seconds a job may stay unacknowledged on a worker before another takes it over (the
-    /// visibility timeout; longer than a shard's proving time, or shards are proven twice).
-    #[arg(long, default_value_t = 60.0)]
+    /// Seconds a job may go without this worker's heartbeat (sent every fifth of it while
+    /// proving) before another worker takes it over: how soon a dead worker's shard is proven
+    /// again.
+    #[arg(long, default_value_t = DEFAULT_RECLAIM_AFTER.as_secs_f64())]
     pub reclaim_after_secs: f64,
     /// Exit after this many jobs (default: run until killed).
     #[arg(long)]
@@ -38,44 +39,14 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
                 args.reclaim_after_secs
             )
         })?;
-    let name = args.name.clone().unwrap_or_else(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "worker".into());
-        format!("{host}-{}", std::process::id())
-    });
+    let name = args.name.clone().unwrap_or_else(default_worker_name);
     let worker = Worker::new(&args.redis, &name, reclaim_after)?;
     eprintln!("worker {name} on {}", args.redis);
     // One line per event on stdout (line-buffered: a reader sees each as it happens).
-    let report = |event: WorkerEvent| match event {
-        WorkerEvent::Claimed {
-            run,
-            shard,
-            reclaimed,
-        } => println!(
-            "claimed run {run} shard {shard}{}",
-            if reclaimed { " (reclaimed)" } else { "" }
-        ),
-        WorkerEvent::Proven {
-            run,
-            shard,
-            stored,
-            time,
-        } => println!(
-            "proven run {run} shard {shard} in {:.2} s{}",
-            time.as_secs_f64(),
-            if stored {
-                ""
-            } else {
-                " (not stored: another proof was first, or the run is over)"
-            }
-        ),
-        WorkerEvent::Dropped { run, shard } => println!("dropped run {run} shard {shard}"),
-        WorkerEvent::Failed { run, shard, error } => {
-            println!("failed run {run} shard {shard}: {error}")
-        }
-    };
-    let handled = worker.run(&AtomicBool::new(false), args.max_jobs, &report)?;
+    let report = |event: WorkerEvent| println!("{event}");
+    let handled = worker
+        .run(&AtomicBool::new(false), args.max_jobs, &report)
+        .with_context(|| format!("worker {name} on {}", args.redis))?;
     eprintln!("worker {name}: {handled} job(s)");
     Ok(ExitCode::SUCCESS)
 }

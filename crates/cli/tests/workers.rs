@@ -7,15 +7,14 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use alloy_primitives::B256;
 use slotproof::executor::BlockInput;
 use slotproof::{BlockProver, CancelToken, verify_block_proof};
 use slotproof_node::redis_jobs::{Coordinator, JobSettings};
-use slotproof_node::{FixtureDir, NodeConfig, Outcome, ProofNode};
 
 const SETTINGS: JobSettings = JobSettings {
     max_shard_rows: 64,
@@ -65,6 +64,7 @@ impl Drop for Killed {
 struct Redis {
     _server: Killed,
     url: String,
+    port: u16,
     dir: PathBuf,
 }
 
@@ -75,6 +75,15 @@ impl Drop for Redis {
 }
 
 fn start_redis(label: &str) -> Option<Redis> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    start_redis_on(label, port)
+}
+
+fn start_redis_on(label: &str, port: u16) -> Option<Redis> {
     if Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
@@ -84,11 +93,6 @@ fn start_redis(label: &str) -> Option<Redis> {
         eprintln!("SKIPPED: no redis-server on PATH (install it: apt-get install redis-server)");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = temp_dir(label);
     let server = Killed(
         Command::new("redis-server")
@@ -112,6 +116,7 @@ fn start_redis(label: &str) -> Option<Redis> {
     Some(Redis {
         _server: server,
         url: format!("redis://{addr}/"),
+        port,
         dir,
     })
 }
@@ -145,64 +150,218 @@ fn start_worker(url: &str, name: &str, reclaim_after_secs: f64) -> WorkerProcess
     }
 }
 
-/// Node, Redis, two workers: the node serves the workers' proof as it would a local one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_with_two_workers_serves_the_single_process_proof() {
+/// A body read whole (proofs of several MB; hex in JSON doubles them).
+fn read_body(response: ureq::http::Response<ureq::Body>) -> Vec<u8> {
+    response
+        .into_body()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap()
+}
+
+fn post_json(base: &str, body: serde_json::Value) -> serde_json::Value {
+    let response = ureq::post(&format!("{base}/")).send_json(body).unwrap();
+    serde_json::from_slice(&read_body(response)).unwrap()
+}
+
+/// `slotproof node` with Redis, one worker of its own (`--local-workers 1`) and two
+/// `slotproof worker` processes. The block is asked for over JSON-RPC (`zk_getExecutionProof`,
+/// which waits for it) and, while it is proven, over the EIP-8025 API (joining the same job);
+/// the `proof_complete` event arrives, the proof downloads, is the single-process proof's bytes,
+/// verifies through the API, over JSON-RPC and with `slotproof verify`, and local and remote
+/// workers both proved shards of it.
+#[test]
+fn a_node_with_local_and_remote_workers_serves_over_http_and_json_rpc() {
     let Some(redis) = start_redis("e2e") else {
         return;
     };
+    let bin = env!("CARGO_BIN_EXE_slotproof");
     let fixtures = temp_dir("e2e-fixtures");
     std::fs::copy(fixture_path(), fixtures.join("transfers.json")).unwrap();
-    let block_hash: B256 = BlockInput::from_path(fixture_path())
-        .unwrap()
-        .header
-        .hash_slow();
-    let store = temp_dir("e2e-store");
-    let config = NodeConfig {
-        deadline: Duration::from_secs(300),
-        store_dir: store.clone(),
-        aggregate: false,
-        max_shard_rows: SETTINGS.max_shard_rows,
-        subblock_gas: SETTINGS.subblock_gas,
-        redis: Some(redis.url.clone()),
-        ..NodeConfig::default()
-    };
-    let node = ProofNode::start(config, Arc::new(FixtureDir::open(&fixtures).unwrap())).unwrap();
-    let workers = [
-        start_worker(&redis.url, "w1", 60.0),
-        start_worker(&redis.url, "w2", 60.0),
-    ];
-    let t = Instant::now();
-    let mut done = node.submit(block_hash, None).unwrap();
-    let outcome = done
-        .wait_for(Option::is_some)
-        .await
-        .unwrap()
-        .clone()
+    let input = BlockInput::from_path(fixture_path()).unwrap();
+    let block_hash: B256 = input.header.hash_slow();
+    let work = temp_dir("e2e-work");
+    let request = work.join("request.ssz");
+    let made = Command::new(bin)
+        .args(["payload-request", fixture_path().to_str().unwrap(), "-o"])
+        .arg(&request)
+        .output()
         .unwrap();
-    let elapsed = t.elapsed();
-    let bytes = match outcome {
-        Outcome::Proof(bytes) => bytes,
-        Outcome::Failed { reason, error } => panic!("{reason:?}: {error}"),
+    assert!(made.status.success(), "{made:?}");
+    let root = String::from_utf8(made.stdout)
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+
+    let mut node = Command::new(bin)
+        .args(["node", "--listen", "127.0.0.1:0", "--fixtures"])
+        .arg(&fixtures)
+        .arg("--store-dir")
+        .arg(work.join("store"))
+        .args(["--redis", &redis.url, "--local-workers", "1"])
+        .args([
+            "--reclaim-after-secs",
+            "2",
+            "--no-aggregate",
+            "--deadline-secs",
+            "600",
+        ])
+        .args(["--max-rows", &SETTINGS.max_shard_rows.to_string()])
+        .args(["--subblock-gas", &SETTINGS.subblock_gas.to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = node.id();
+    let (tx, node_lines) = mpsc::channel();
+    let stderr = node.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[node] {line}");
+            let _ = tx.send(line);
+        }
+    });
+    let node = Killed(node);
+    let base = loop {
+        let line = node_lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the node reports its address");
+        if let Some(rest) = line.strip_prefix("proof node on http://") {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
     };
-    eprintln!("node + 2 workers: {:.2} s", elapsed.as_secs_f64());
+    let workers = [
+        start_worker(&redis.url, "remote-1", 2.0),
+        start_worker(&redis.url, "remote-2", 2.0),
+    ];
+
+    // Subscribed first, so the event cannot be missed.
+    let (event_tx, events) = mpsc::channel();
+    let url = format!("{base}/v1/execution_proof_requests?new_payload_request_root={root}");
+    std::thread::spawn(move || {
+        let response = ureq::get(&url).call().unwrap();
+        let reader = BufReader::new(response.into_body().into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            if line.starts_with("event:") && event_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    let t = Instant::now();
+    let by_rpc = {
+        let base = base.clone();
+        let number = format!("{:#x}", input.number());
+        std::thread::spawn(move || {
+            post_json(
+                &base,
+                serde_json::json!({"jsonrpc": "2.0", "id": 1,
+                    "method": "zk_getExecutionProof", "params": [number]}),
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let posted = ureq::post(&format!(
+        "{base}/v1/execution_proof_requests?proof_types=slotproof-koalabear"
+    ))
+    .header("content-type", "application/octet-stream")
+    .send(&std::fs::read(&request).unwrap()[..])
+    .unwrap();
+    let posted: serde_json::Value = serde_json::from_slice(&read_body(posted)).unwrap();
+    assert_eq!(posted["new_payload_request_root"], root.as_str());
+    let event = events
+        .recv_timeout(Duration::from_secs(600))
+        .expect("an event");
+    assert_eq!(event, "event: proof_complete");
+    eprintln!(
+        "node + local worker + 2 remote workers: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let bytes = read_body(
+        ureq::get(&format!(
+            "{base}/v1/execution_proofs/{root}/slotproof-koalabear"
+        ))
+        .call()
+        .unwrap(),
+    );
     assert_eq!(bytes.as_slice(), single_process_proof());
-    let block = verify_block_proof(&bytes).unwrap();
-    assert_eq!(B256::from(block.block_hash), block_hash);
-    // Every job was acknowledged; both workers took part (each prints a line per job).
+    let verdict = ureq::post(&format!(
+        "{base}/v1/execution_proof_verifications?new_payload_request_root={root}&proof_type=slotproof-koalabear"
+    ))
+    .send(&bytes[..])
+    .unwrap();
+    let verdict: serde_json::Value = serde_json::from_slice(&read_body(verdict)).unwrap();
+    assert_eq!(verdict["status"], "VALID");
+
+    let by_rpc = by_rpc.join().unwrap();
+    let hex = by_rpc["result"]["proof"]
+        .as_str()
+        .expect("a proof")
+        .to_string();
+    assert_eq!(hex, format!("0x{}", alloy_primitives::hex::encode(&bytes)));
+    let valid = post_json(
+        &base,
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "eth_verifyProof",
+            "params": [hex, block_hash.to_string()]}),
+    );
+    assert_eq!(valid["result"]["status"], "VALID", "{valid}");
+
+    let file = work.join("proof.bin");
+    std::fs::write(&file, &bytes).unwrap();
+    let verified = Command::new(bin).arg("verify").arg(&file).output().unwrap();
+    assert!(verified.status.success(), "{verified:?}");
+
+    // Both kinds of worker took part; every shard has one stored proof; nothing is pending.
+    let lines: Vec<String> = workers
+        .iter()
+        .flat_map(|w| w.lines.try_iter().collect::<Vec<_>>())
+        .chain(node_lines.try_iter())
+        .collect();
+    let run = lines
+        .iter()
+        .find_map(|l| {
+            let rest = l.split("proven run ").nth(1)?;
+            rest.split_whitespace().next().map(str::to_string)
+        })
+        .expect("a proven shard");
     let coordinator = Coordinator::new(&redis.url, SETTINGS).unwrap();
+    let stats = coordinator.run_stats(&run).unwrap();
+    verify_block_proof(&bytes).unwrap();
+    let shards = slotproof::BlockProof::from_bytes(&bytes)
+        .unwrap()
+        .shards
+        .len();
+    assert_eq!(stats.stored, (0..shards).map(|k| (k, 1)).collect());
+    // Shards take longer than the 2 s visibility timeout here (seconds each in a test build):
+    // only the workers' heartbeats keep them from being taken over and proven twice.
+    assert_eq!(
+        stats.claims,
+        (0..shards).map(|k| (k, 1)).collect(),
+        "no job was delivered twice"
+    );
+    assert!(
+        stats.by_worker.keys().any(|w| w.contains("-local-"))
+            && stats.by_worker.keys().any(|w| w.starts_with("remote-")),
+        "local and remote workers proved shards: {stats:?}"
+    );
+    assert_eq!(stats.by_worker.values().sum::<u64>(), shards as u64);
     assert_eq!(coordinator.pending_jobs().unwrap(), 0);
-    for w in &workers {
-        let lines: Vec<String> = w.lines.try_iter().collect();
-        assert!(
-            lines.iter().any(|l| l.starts_with("proven run")),
-            "a worker proved nothing: {lines:?}"
-        );
-    }
-    node.shutdown(Duration::ZERO).await;
+
+    let stopped = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let mut node = node;
+    let status = node.0.wait().unwrap();
+    assert!(status.success(), "the node stops cleanly: {status}");
     drop(workers);
     let _ = std::fs::remove_dir_all(fixtures);
-    let _ = std::fs::remove_dir_all(store);
+    let _ = std::fs::remove_dir_all(work);
 }
 
 /// A worker killed (SIGKILL) in the middle of a shard: its job is reclaimed and proven by the
@@ -379,5 +538,48 @@ fn a_cancelled_run_is_dropped_by_workers() {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    });
+}
+
+/// Redis restarts under a running worker: the worker reports the lost connection, reconnects
+/// and takes jobs again (it does not exit).
+#[test]
+fn a_worker_reconnects_when_redis_comes_back() {
+    let Some(redis) = start_redis("restart") else {
+        return;
+    };
+    let worker = start_worker(&redis.url, "steady", 60.0);
+    // Connected: the consumer group exists once the worker has reached Redis.
+    let coordinator = Coordinator::new(&redis.url, SETTINGS).unwrap();
+    let t = Instant::now();
+    while coordinator.pending_jobs().is_err() || t.elapsed() < Duration::from_millis(500) {
+        assert!(t.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (port, url) = (redis.port, redis.url.clone());
+    drop(redis);
+    let wait_for = |prefix: &str| loop {
+        let line = worker
+            .lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the worker says `{prefix}...`"));
+        if line.starts_with(prefix) {
+            break line;
+        }
+    };
+    wait_for("lost redis");
+    let _redis = start_redis_on("restart-again", port).unwrap();
+    wait_for("reconnected to redis");
+    // A job published now is taken by the same worker process.
+    let input = BlockInput::from_path(fixture_path()).unwrap();
+    let json = std::fs::read_to_string(fixture_path()).unwrap();
+    let coordinator = Coordinator::new(&url, SETTINGS).unwrap();
+    let cancel = CancelToken::new();
+    std::thread::scope(|s| {
+        let proving =
+            s.spawn(|| coordinator.prove(input.header.hash_slow(), &input, &json, &cancel));
+        wait_for("claimed run");
+        cancel.cancel();
+        assert!(proving.join().unwrap().is_err());
     });
 }

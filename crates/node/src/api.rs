@@ -57,7 +57,9 @@ impl From<NodeError> for ApiError {
             NodeError::UnknownRequest(_) | NodeError::ProofNotFound { .. } => StatusCode::NOT_FOUND,
             NodeError::QueueFull(_) => StatusCode::TOO_MANY_REQUESTS,
             NodeError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            NodeError::Store(_) | NodeError::Redis(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            NodeError::Store(_) | NodeError::Redis(_) | NodeError::LocalWorker(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         Self::new(status, e.to_string())
     }

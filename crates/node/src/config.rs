@@ -15,7 +15,9 @@
 //! max_shard_rows = 32768
 //! subblock_gas = 30000000
 //! max_body_bytes = 33554432
-//! redis = "redis://127.0.0.1:6379"      # prove on remote workers (`slotproof worker`)
+//! redis = "redis://127.0.0.1:6379"      # prove on workers (`slotproof worker`)
+//! local_workers = 1                     # with redis: workers in this node too
+//! reclaim_after_secs = 5.0              # their visibility timeout
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -53,6 +55,8 @@ pub struct FileConfig {
     pub subblock_gas: Option<u64>,
     pub max_body_bytes: Option<usize>,
     pub redis: Option<String>,
+    pub local_workers: Option<usize>,
+    pub reclaim_after_secs: Option<f64>,
 }
 
 impl FileConfig {
@@ -88,21 +92,29 @@ impl FileConfig {
         if let Some(v) = &self.redis {
             config.redis = Some(v.clone());
         }
+        set(&mut config.local_workers, self.local_workers);
+        if let Some(s) = self.reclaim_after_secs {
+            config.reclaim_after = positive_secs("reclaim_after_secs", s)?;
+        }
         if let Some(v) = self.aggregate {
             config.aggregate = v;
         }
         if let Some(s) = self.deadline_secs {
-            config.deadline = Duration::try_from_secs_f64(s)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    ConfigError::Invalid(format!(
-                        "deadline_secs = {s} is not a positive number of seconds"
-                    ))
-                })?;
+            config.deadline = positive_secs("deadline_secs", s)?;
         }
         check(config)
     }
+}
+
+fn positive_secs(name: &str, secs: f64) -> Result<Duration, ConfigError> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "{name} = {secs} is not a positive number of seconds"
+            ))
+        })
 }
 
 /// Settings a node cannot run with.
@@ -116,6 +128,12 @@ pub fn check(config: &NodeConfig) -> Result<(), ConfigError> {
         if v == 0 {
             return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
         }
+    }
+    if config.local_workers > 0 && config.redis.is_none() {
+        return Err(ConfigError::Invalid(
+            "local_workers take jobs from Redis: set redis too (without it the lanes prove locally)"
+                .into(),
+        ));
     }
     if config.max_shard_rows < 4 {
         return Err(ConfigError::Invalid(
@@ -150,5 +168,20 @@ mod tests {
         ));
         let negative: FileConfig = toml::from_str("deadline_secs = -1.0").unwrap();
         assert!(negative.apply(&mut NodeConfig::default()).is_err());
+        let no_redis: FileConfig = toml::from_str("local_workers = 1").unwrap();
+        assert!(matches!(
+            no_redis.apply(&mut NodeConfig::default()),
+            Err(ConfigError::Invalid(m)) if m.contains("redis")
+        ));
+        let workers: FileConfig = toml::from_str(
+            "redis = \"redis://127.0.0.1:1/\"\nlocal_workers = 2\nreclaim_after_secs = 0.5",
+        )
+        .unwrap();
+        let mut config = NodeConfig::default();
+        workers.apply(&mut config).unwrap();
+        assert_eq!(config.local_workers, 2);
+        assert_eq!(config.reclaim_after, Duration::from_millis(500));
+        let zero: FileConfig = toml::from_str("reclaim_after_secs = 0.0").unwrap();
+        assert!(zero.apply(&mut NodeConfig::default()).is_err());
     }
 }

@@ -47,9 +47,14 @@ pub struct NodeConfig {
     pub subblock_gas: u64,
     /// Largest request body accepted (HTTP 413 beyond).
     pub max_body_bytes: usize,
-    /// Prove on remote workers through this Redis server (`redis://host:port`) instead of on
-    /// this machine: each lane then coordinates one block ([`crate::redis_jobs`]). `None`: local.
+    /// Prove on workers through this Redis server (`redis://host:port`) instead of in the
+    /// lanes: each lane then coordinates one block ([`crate::redis_jobs`]). `None`: local.
     pub redis: Option<String>,
+    /// With `redis`: workers inside this node taking the same jobs as remote ones (this
+    /// machine's cores, or a GPU, next to the remote machines). 0: remote workers only.
+    pub local_workers: usize,
+    /// The local workers' visibility timeout (see [`crate::redis_jobs::Worker::new`]).
+    pub reclaim_after: Duration,
 }
 
 impl Default for NodeConfig {
@@ -65,6 +70,8 @@ impl Default for NodeConfig {
             subblock_gas: slotproof::executor::DEFAULT_SUBBLOCK_GAS,
             max_body_bytes: 32 << 20,
             redis: None,
+            local_workers: 0,
+            reclaim_after: crate::redis_jobs::DEFAULT_RECLAIM_AFTER,
         }
     }
 }
@@ -150,6 +157,8 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Redis(#[from] crate::redis_jobs::RedisJobError),
+    #[error("starting a local worker: {0}")]
+    LocalWorker(String),
 }
 
 /// Result of a verification.
@@ -190,6 +199,8 @@ struct Inner {
     lanes_idle: watch::Sender<usize>,
     /// The queue's receiving end, shared by the lanes (and drained at shutdown).
     receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    /// Set at shutdown: the local workers stop after the job they are proving.
+    workers_stop: Arc<AtomicBool>,
 }
 
 /// The proof node's engine; cheap to clone (shared).
@@ -231,6 +242,10 @@ impl ProofNode {
             )?)),
             None => None,
         };
+        let workers_stop = Arc::new(AtomicBool::new(false));
+        if let Some(url) = &config.redis {
+            start_local_workers(url, &config, &workers_stop)?;
+        }
         let lanes = config.lanes.max(1);
         let (queue, rx) = mpsc::channel(config.queue_size.max(1));
         let (events, _) = broadcast::channel(1024);
@@ -250,6 +265,7 @@ impl ProofNode {
             shutdown: watch::Sender::new(false),
             lanes_idle: watch::Sender::new(lanes),
             receiver,
+            workers_stop,
         });
         for _ in 0..lanes {
             tokio::spawn(lane(inner.clone()));
@@ -309,18 +325,36 @@ impl ProofNode {
         root: Option<B256>,
     ) -> Result<watch::Receiver<Option<Outcome>>, NodeError> {
         let inner = &self.inner;
-        let mut jobs = lock(&inner.jobs);
-        // Under the jobs lock: a lane stores a proof before it removes its job, so a proof is
-        // either stored or its job is still here.
-        if let Some(bytes) = inner.store.proof(block_hash, PROOF_TYPE) {
-            if let Some(root) = root {
-                inner.emit(ProofEvent::Complete {
-                    root,
-                    proof_type: PROOF_TYPE.into(),
-                });
+        loop {
+            let mut jobs = lock(&inner.jobs);
+            // Checked under the jobs lock (a lane stores a proof before it removes its job, so
+            // a proof is either stored or its job is still here), read after it: the bytes
+            // may be megabytes on disk, and every request would wait on that read.
+            if !inner.store.has_proof(block_hash, PROOF_TYPE) {
+                return self.join_or_queue(&mut jobs, block_hash, root);
             }
-            return Ok(watch::Sender::new(Some(Outcome::Proof(Arc::new(bytes)))).subscribe());
+            drop(jobs);
+            if let Some(bytes) = inner.store.proof(block_hash, PROOF_TYPE) {
+                if let Some(root) = root {
+                    inner.emit(ProofEvent::Complete {
+                        root,
+                        proof_type: PROOF_TYPE.into(),
+                    });
+                }
+                return Ok(watch::Sender::new(Some(Outcome::Proof(Arc::new(bytes)))).subscribe());
+            }
+            // Evicted between the check and the read: the next round queues it again.
         }
+    }
+
+    /// Under the jobs lock, for a block without a stored proof: joins its job, or queues one.
+    fn join_or_queue(
+        &self,
+        jobs: &mut HashMap<B256, JobEntry>,
+        block_hash: B256,
+        root: Option<B256>,
+    ) -> Result<watch::Receiver<Option<Outcome>>, NodeError> {
+        let inner = &self.inner;
         if let Some(entry) = jobs.get_mut(&block_hash) {
             entry.roots.extend(root);
             return Ok(entry.done.subscribe());
@@ -440,6 +474,7 @@ impl ProofNode {
     pub async fn shutdown(&self, grace: Duration) -> usize {
         let inner = &self.inner;
         inner.shutting_down.store(true, Ordering::SeqCst);
+        inner.workers_stop.store(true, Ordering::SeqCst);
         // Idle lanes give up the queue, so the queued jobs can be failed here.
         inner.stopping.send_replace(true);
         drain_on_shutdown(inner).await;
@@ -456,6 +491,31 @@ impl ProofNode {
     pub fn jobs_in_flight(&self) -> usize {
         lock(&self.inner.jobs).len()
     }
+}
+
+/// The node's own workers on `url` (threads: proving is blocking work), each reporting on
+/// stderr. Each fails fast if Redis does not answer now, like a `slotproof worker`.
+fn start_local_workers(
+    url: &str,
+    config: &NodeConfig,
+    stop: &Arc<AtomicBool>,
+) -> Result<(), NodeError> {
+    for i in 0..config.local_workers {
+        let name = format!("{}-local-{i}", crate::redis_jobs::default_worker_name());
+        let worker = crate::redis_jobs::Worker::new(url, &name, config.reclaim_after)?;
+        worker.check_connection()?;
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name(format!("slotproof-worker-{i}"))
+            .spawn(move || {
+                let report = |event| eprintln!("[{}] {}", worker.name(), event);
+                if let Err(e) = worker.run(&stop, None, &report) {
+                    eprintln!("[{}] stopped: {e}", worker.name());
+                }
+            })
+            .map_err(|e| NodeError::LocalWorker(e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn check_proof_types(proof_types: &[String]) -> Result<(), NodeError> {

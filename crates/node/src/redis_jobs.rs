@@ -22,10 +22,16 @@
 //!   deadline): workers drop its remaining jobs and store nothing more for it.
 //!
 //! A worker claims with `XREADGROUP` and acknowledges (`XACK`, and `XDEL`: the stream holds only
-//! jobs not done) after the proof is stored. A job
-//! whose worker died stays pending; after the visibility timeout (`reclaim_after`) another
-//! worker takes it over with `XAUTOCLAIM` and proves it again. A worker still proving past the
-//! timeout is not stopped: both proofs are the same bytes and only the first is kept.
+//! jobs not done) after the proof is stored. While it proves, a **heartbeat** (its own
+//! connection, every fifth of the visibility timeout, [`HEARTBEAT_SCRIPT`]) resets the job's
+//! idle time as long as the job is still this worker's, so a long shard is not taken over. A job
+//! whose worker died (or stalled, or lost Redis) stays pending without heartbeats; after the
+//! visibility timeout (`reclaim_after`) another worker takes it over with `XAUTOCLAIM` and
+//! proves it again. A worker overtaken that way is not stopped: both proofs are the same bytes
+//! and only the first is kept. `{p}:workers:{run}` counts the stored proofs per worker.
+//!
+//! A worker survives Redis going away: it reports the lost connection and reconnects with a
+//! backoff (up to [`MAX_BACKOFF`]); its job in flight, unacknowledged, is reclaimed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,8 +63,27 @@ pub enum RedisJobError {
     /// A worker failed a job of this run.
     #[error("a worker failed: {0}")]
     WorkerFailed(String),
+    /// A worker's visibility timeout that is not a positive time.
+    #[error("the visibility timeout must be positive")]
+    ZeroReclaimAfter,
     #[error("proving was cancelled")]
     Cancelled,
+}
+
+impl RedisJobError {
+    /// Redis could not be reached or the connection broke (a worker reconnects), as opposed
+    /// to a reply or a job it cannot use.
+    pub fn is_connection(&self) -> bool {
+        match self {
+            Self::Redis(e) => {
+                e.is_io_error()
+                    || e.is_connection_refusal()
+                    || e.is_connection_dropped()
+                    || e.is_timeout()
+            }
+            _ => false,
+        }
+    }
 }
 
 fn malformed(what: impl Into<String>, reason: impl ToString) -> RedisJobError {
@@ -69,14 +94,33 @@ fn malformed(what: impl Into<String>, reason: impl ToString) -> RedisJobError {
 }
 
 /// Stores a shard's proof unless the run is closed or the shard has one already, and counts
-/// it; 1 if stored. KEYS: closed flag, proof, stored counts; ARGV: proof, TTL, shard.
+/// it per shard and per worker; 1 if stored. KEYS: closed flag, proof, stored counts, counts
+/// per worker; ARGV: proof, TTL, shard, worker.
 pub const STORE_SCRIPT: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
 redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 redis.call('EXPIRE', KEYS[3], ARGV[2])
+redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
+redis.call('EXPIRE', KEYS[4], ARGV[2])
 return 1
 "#;
+
+/// Resets a pending job's idle time if it is still this worker's (a job reclaimed by another
+/// worker is left to it); 1 if it was. KEYS: the stream; ARGV: group, entry id, worker.
+pub const HEARTBEAT_SCRIPT: &str = r#"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+return 1
+"#;
+
+/// The longest wait between a worker's attempts to reach Redis again.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The visibility timeout workers use by default: with heartbeats every fifth of it, a job is
+/// taken over about this long after its worker stopped.
+pub const DEFAULT_RECLAIM_AFTER: Duration = Duration::from_secs(5);
 
 /// The prover settings a block is cut with: every worker builds its prover from the job's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,7 +309,7 @@ impl Coordinator {
             .arg(keys.run("error", &run))
             .arg((0..n).map(|k| keys.proof(&run, k)).collect::<Vec<_>>())
             .ignore();
-        for what in ["claims", "stored"] {
+        for what in ["claims", "stored", "workers"] {
             cleanup
                 .cmd("EXPIRE")
                 .arg(keys.run(what, &run))
@@ -284,15 +328,22 @@ impl Coordinator {
     /// What the workers did for `run` (kept for an hour after it ends).
     pub fn run_stats(&self, run: &str) -> Result<RunStats, RedisJobError> {
         let mut con = self.client.get_connection()?;
-        let (claims, stored): (HashMap<usize, u64>, HashMap<usize, u64>) = redis::pipe()
+        let (claims, stored, by_worker): (
+            HashMap<usize, u64>,
+            HashMap<usize, u64>,
+            HashMap<String, u64>,
+        ) = redis::pipe()
             .cmd("HGETALL")
             .arg(self.keys.run("claims", run))
             .cmd("HGETALL")
             .arg(self.keys.run("stored", run))
+            .cmd("HGETALL")
+            .arg(self.keys.run("workers", run))
             .query(&mut con)?;
         Ok(RunStats {
             claims: claims.into_iter().collect(),
             stored: stored.into_iter().collect(),
+            by_worker: by_worker.into_iter().collect(),
         })
     }
 
@@ -366,6 +417,8 @@ impl Coordinator {
 pub struct RunStats {
     pub claims: BTreeMap<usize, u64>,
     pub stored: BTreeMap<usize, u64>,
+    /// Stored proofs per worker (consumer name).
+    pub by_worker: BTreeMap<String, u64>,
 }
 
 /// What a worker reports (the CLI prints these lines).
@@ -393,6 +446,63 @@ pub enum WorkerEvent {
         shard: usize,
         error: String,
     },
+    /// A stream entry that is not a job this worker can read (acknowledged and skipped).
+    Skipped { error: String },
+    /// Redis could not be reached or the connection broke: the next attempt is in `retry_in`.
+    Disconnected { error: String, retry_in: Duration },
+    /// Connected again after [`WorkerEvent::Disconnected`].
+    Reconnected,
+}
+
+impl std::fmt::Display for WorkerEvent {
+    /// One line per event (what `slotproof worker` prints; tests read these lines).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Claimed {
+                run,
+                shard,
+                reclaimed,
+            } => write!(
+                f,
+                "claimed run {run} shard {shard}{}",
+                if *reclaimed { " (reclaimed)" } else { "" }
+            ),
+            Self::Proven {
+                run,
+                shard,
+                stored,
+                time,
+            } => write!(
+                f,
+                "proven run {run} shard {shard} in {:.2} s{}",
+                time.as_secs_f64(),
+                if *stored {
+                    ""
+                } else {
+                    " (not stored: another proof was first, or the run is over)"
+                }
+            ),
+            Self::Dropped { run, shard } => write!(f, "dropped run {run} shard {shard}"),
+            Self::Failed { run, shard, error } => {
+                write!(f, "failed run {run} shard {shard}: {error}")
+            }
+            Self::Skipped { error } => write!(f, "skipped a stream entry: {error}"),
+            Self::Disconnected { error, retry_in } => write!(
+                f,
+                "lost redis ({error}); retrying in {:.1} s",
+                retry_in.as_secs_f64()
+            ),
+            Self::Reconnected => write!(f, "reconnected to redis"),
+        }
+    }
+}
+
+/// `host-pid`: a consumer name unique per process on a network of machines.
+pub fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "worker".into());
+    format!("{host}-{}", std::process::id())
 }
 
 /// Claims and proves shard jobs.
@@ -443,10 +553,25 @@ impl Job {
     }
 }
 
+/// Sleeps `time`, waking early when `stop` is set.
+fn sleep_unless_stopped(time: Duration, stop: &AtomicBool) {
+    let end = Instant::now() + time;
+    while !stop.load(Ordering::SeqCst) {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}
+
 impl Worker {
     /// A worker named `consumer` (unique per worker process); jobs pending on a worker for
-    /// longer than `reclaim_after` are taken over.
+    /// longer than `reclaim_after` without a heartbeat are taken over.
     pub fn new(url: &str, consumer: &str, reclaim_after: Duration) -> Result<Self, RedisJobError> {
+        if reclaim_after.is_zero() {
+            return Err(RedisJobError::ZeroReclaimAfter);
+        }
         Ok(Self {
             client: redis::Client::open(url)?,
             keys: Keys {
@@ -458,23 +583,80 @@ impl Worker {
         })
     }
 
+    pub fn name(&self) -> &str {
+        &self.consumer
+    }
+
+    /// Redis answers at this worker's address (and the consumer group exists).
+    pub fn check_connection(&self) -> Result<(), RedisJobError> {
+        self.connect().map(drop)
+    }
+
+    /// How often a job being proven is marked alive.
+    fn heartbeat(&self) -> Duration {
+        self.reclaim_after / 5
+    }
+
+    fn connect(&self) -> Result<redis::Connection, RedisJobError> {
+        let mut con = self.client.get_connection()?;
+        ensure_group(&mut con, &self.keys)?;
+        Ok(con)
+    }
+
     /// Takes and proves jobs until `stop` is set (looked at between jobs and every half
     /// second while idle) or `max_jobs` jobs were handled. Returns how many were.
+    ///
+    /// Redis must answer at the start (a wrong address is an error, not a wait); after that a
+    /// lost connection is reported and retried with a backoff, and an entry that is not a job
+    /// is reported and skipped.
     pub fn run(
         &self,
         stop: &AtomicBool,
         max_jobs: Option<usize>,
         report: &dyn Fn(WorkerEvent),
     ) -> Result<usize, RedisJobError> {
-        let mut con = self.client.get_connection()?;
-        ensure_group(&mut con, &self.keys)?;
+        let mut con = Some(self.connect()?);
         let mut handled = 0;
+        let mut backoff = Duration::from_millis(100);
         while !stop.load(Ordering::SeqCst) && max_jobs.is_none_or(|m| handled < m) {
-            let Some((entry, reclaimed)) = self.next_job(&mut con)? else {
-                continue;
+            let c = match con.as_mut() {
+                Some(c) => c,
+                None => match self.connect() {
+                    Ok(c) => {
+                        report(WorkerEvent::Reconnected);
+                        backoff = Duration::from_millis(100);
+                        con.insert(c)
+                    }
+                    Err(e) => {
+                        report(WorkerEvent::Disconnected {
+                            error: e.to_string(),
+                            retry_in: backoff,
+                        });
+                        sleep_unless_stopped(backoff, stop);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        continue;
+                    }
+                },
             };
-            self.handle(&mut con, &entry, reclaimed, report)?;
-            handled += 1;
+            let step = self.next_job(c).and_then(|job| match job {
+                Some((entry, reclaimed)) => self.handle(c, &entry, reclaimed, report).map(|()| 1),
+                None => Ok(0),
+            });
+            match step {
+                Ok(n) => handled += n,
+                Err(e) if e.is_connection() => {
+                    report(WorkerEvent::Disconnected {
+                        error: e.to_string(),
+                        retry_in: backoff,
+                    });
+                    con = None;
+                    sleep_unless_stopped(backoff, stop);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => report(WorkerEvent::Skipped {
+                    error: e.to_string(),
+                }),
+            }
         }
         Ok(handled)
     }
@@ -572,17 +754,19 @@ impl Worker {
             return ack(con);
         }
         let t = Instant::now();
-        match self.prove(con, &job) {
+        match self.prove_with_heartbeat(con, &job) {
             Ok(proof) => {
                 let stored: i64 = redis::cmd("EVAL")
                     .arg(STORE_SCRIPT)
-                    .arg(3)
+                    .arg(4)
                     .arg(keys.run("closed", &job.run))
                     .arg(keys.proof(&job.run, job.shard))
                     .arg(keys.run("stored", &job.run))
+                    .arg(keys.run("workers", &job.run))
                     .arg(proof)
                     .arg(KEY_TTL_SECS)
                     .arg(job.shard)
+                    .arg(&self.consumer)
                     .query(con)?;
                 let stored = stored == 1;
                 report(WorkerEvent::Proven {
@@ -631,6 +815,49 @@ impl Worker {
         Ok(redis::cmd("EXISTS")
             .arg(self.keys.run("closed", run))
             .query(con)?)
+    }
+
+    /// [`Self::prove`], with the job's heartbeat running beside it on a connection of its own
+    /// (a heartbeat that cannot reach Redis is skipped: the job may then be taken over, which
+    /// costs a second proof, never a wrong one).
+    fn prove_with_heartbeat(
+        &self,
+        con: &mut redis::Connection,
+        job: &Job,
+    ) -> Result<Vec<u8>, RedisJobError> {
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut beat = None;
+                while !done.load(Ordering::SeqCst) {
+                    sleep_unless_stopped(self.heartbeat(), &done);
+                    if done.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if beat.is_none() {
+                        beat = self.client.get_connection().ok();
+                    }
+                    let Some(c) = beat.as_mut() else { continue };
+                    let alive: redis::RedisResult<i64> = redis::cmd("EVAL")
+                        .arg(HEARTBEAT_SCRIPT)
+                        .arg(1)
+                        .arg(self.keys.stream())
+                        .arg(self.keys.group())
+                        .arg(&job.id)
+                        .arg(&self.consumer)
+                        .query(c);
+                    match alive {
+                        // Another worker has it now: no more heartbeats.
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(_) => beat = None,
+                    }
+                }
+            });
+            let proof = self.prove(con, job);
+            done.store(true, Ordering::SeqCst);
+            proof
+        })
     }
 
     /// Re-executes the job's block from its stored witness and proves its shard; the

@@ -48,7 +48,7 @@ impl From<NodeError> for RpcError {
         let code = match &e {
             NodeError::QueueFull(_) => QUEUE_FULL,
             NodeError::ShuttingDown => SHUTTING_DOWN,
-            NodeError::Store(_) | NodeError::Redis(_) => PROVING_FAILED,
+            NodeError::Store(_) | NodeError::Redis(_) | NodeError::LocalWorker(_) => PROVING_FAILED,
             _ => INVALID_PARAMS,
         };
         rpc_error(code, e.to_string())

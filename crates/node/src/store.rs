@@ -121,6 +121,14 @@ impl ProofStore {
         Ok(())
     }
 
+    /// Whether the index holds this proof (no disk access).
+    pub fn has_proof(&self, block_hash: B256, proof_type: &str) -> bool {
+        lock(&self.proofs)
+            .order
+            .iter()
+            .any(|(h, t)| *h == block_hash && t == proof_type)
+    }
+
     pub fn proof(&self, block_hash: B256, proof_type: &str) -> Option<Vec<u8>> {
         std::fs::read(self.proofs_dir.join(proof_file(&block_hash, proof_type))).ok()
     }
