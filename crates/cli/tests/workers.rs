@@ -42,6 +42,30 @@ fn single_process_proof() -> &'static [u8] {
     })
 }
 
+/// The end-to-end test aggregates, so it cuts the block into fewer shards (2: two leaves, one
+/// internal node, the root) to keep its time down.
+const E2E_SETTINGS: JobSettings = JobSettings {
+    max_shard_rows: 1024,
+    subblock_gas: 100_000,
+};
+
+/// The single-process aggregated proof's bytes (v3) under `settings`.
+fn single_process_aggregated_proof(settings: JobSettings) -> Vec<u8> {
+    let input = BlockInput::from_path(fixture_path()).unwrap();
+    let proved = BlockProver::builder()
+        .max_shard_rows(settings.max_shard_rows)
+        .subblock_gas(settings.subblock_gas)
+        .aggregate(true)
+        .build()
+        .prove(&input)
+        .unwrap();
+    let aggregated = proved.aggregated.as_ref().expect("aggregated");
+    slotproof::aggregated::AggregatedProof::new(&proved.proof, aggregated)
+        .unwrap()
+        .to_bytes()
+        .unwrap()
+}
+
 fn temp_dir(label: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("slotproof-workers-{label}-{}", std::process::id()));
@@ -166,11 +190,12 @@ fn post_json(base: &str, body: serde_json::Value) -> serde_json::Value {
 }
 
 /// `slotproof node` with Redis, one worker of its own (`--local-workers 1`) and two
-/// `slotproof worker` processes. The block is asked for over JSON-RPC (`zk_getExecutionProof`,
-/// which waits for it) and, while it is proven, over the EIP-8025 API (joining the same job);
-/// the `proof_complete` event arrives, the proof downloads, is the single-process proof's bytes,
-/// verifies through the API, over JSON-RPC and with `slotproof verify`, and local and remote
-/// workers both proved shards of it.
+/// `slotproof worker` processes, aggregating: the workers prove the shards, their leaves and
+/// the tree's internal nodes, the node the root. The block is asked for over JSON-RPC
+/// (`zk_getExecutionProof`, which waits for it) and, while it is proven, over the EIP-8025 API
+/// (joining the same job); the `proof_complete` event arrives, the proof downloads, is the
+/// single-process aggregated proof's bytes, verifies through the API, over JSON-RPC and with
+/// `slotproof verify`, and local and remote workers both took part.
 #[test]
 fn a_node_with_local_and_remote_workers_serves_over_http_and_json_rpc() {
     let Some(redis) = start_redis("e2e") else {
@@ -202,15 +227,9 @@ fn a_node_with_local_and_remote_workers_serves_over_http_and_json_rpc() {
         .arg("--store-dir")
         .arg(work.join("store"))
         .args(["--redis", &redis.url, "--local-workers", "1"])
-        .args([
-            "--reclaim-after-secs",
-            "2",
-            "--no-aggregate",
-            "--deadline-secs",
-            "600",
-        ])
-        .args(["--max-rows", &SETTINGS.max_shard_rows.to_string()])
-        .args(["--subblock-gas", &SETTINGS.subblock_gas.to_string()])
+        .args(["--reclaim-after-secs", "2", "--deadline-secs", "600"])
+        .args(["--max-rows", &E2E_SETTINGS.max_shard_rows.to_string()])
+        .args(["--subblock-gas", &E2E_SETTINGS.subblock_gas.to_string()])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -288,7 +307,7 @@ fn a_node_with_local_and_remote_workers_serves_over_http_and_json_rpc() {
         .call()
         .unwrap(),
     );
-    assert_eq!(bytes.as_slice(), single_process_proof());
+    assert_eq!(bytes, single_process_aggregated_proof(E2E_SETTINGS));
     let verdict = ureq::post(&format!(
         "{base}/v1/execution_proof_verifications?new_payload_request_root={root}&proof_type=slotproof-koalabear"
     ))
@@ -331,11 +350,15 @@ fn a_node_with_local_and_remote_workers_serves_over_http_and_json_rpc() {
     let coordinator = Coordinator::new(&redis.url, SETTINGS).unwrap();
     let stats = coordinator.run_stats(&run).unwrap();
     verify_block_proof(&bytes).unwrap();
-    let shards = slotproof::BlockProof::from_bytes(&bytes)
+    let shards = slotproof::aggregated::AggregatedProof::from_bytes(&bytes)
         .unwrap()
         .shards
         .len();
     assert_eq!(stats.stored, (0..shards).map(|k| (k, 1)).collect());
+    // Each internal node of the tree (shards - 1 of them) was a job, stored once.
+    assert_eq!(stats.node_stored.len(), shards - 1, "{stats:?}");
+    assert!(stats.node_stored.values().all(|&n| n == 1), "{stats:?}");
+    assert!(stats.node_claims.values().all(|&n| n == 1), "{stats:?}");
     // Shards take longer than the 2 s visibility timeout here (seconds each in a test build):
     // only the workers' heartbeats keep them from being taken over and proven twice.
     assert_eq!(
@@ -348,7 +371,10 @@ fn a_node_with_local_and_remote_workers_serves_over_http_and_json_rpc() {
             && stats.by_worker.keys().any(|w| w.starts_with("remote-")),
         "local and remote workers proved shards: {stats:?}"
     );
-    assert_eq!(stats.by_worker.values().sum::<u64>(), shards as u64);
+    assert_eq!(
+        stats.by_worker.values().sum::<u64>(),
+        (shards + shards - 1) as u64
+    );
     assert_eq!(coordinator.pending_jobs().unwrap(), 0);
 
     let stopped = Command::new("kill")
@@ -378,7 +404,8 @@ fn a_job_whose_worker_was_killed_is_reclaimed_and_the_proof_is_the_same() {
     let coordinator = Coordinator::new(&redis.url, SETTINGS).unwrap();
     let expected = single_process_proof();
     std::thread::scope(|s| {
-        let proving = s.spawn(|| coordinator.prove(block_hash, &input, &json, &CancelToken::new()));
+        let proving =
+            s.spawn(|| coordinator.prove(block_hash, &input, &json, false, &CancelToken::new()));
         // The victim takes the first job, and dies while proving it.
         let mut victim = start_worker(&redis.url, "victim", 1.0);
         let claimed = victim
@@ -454,7 +481,8 @@ fn a_stalled_worker_is_overtaken_and_its_late_proof_is_not_stored() {
         assert!(ok, "kill {sig} {pid}");
     };
     std::thread::scope(|s| {
-        let proving = s.spawn(|| coordinator.prove(block_hash, &input, &json, &CancelToken::new()));
+        let proving =
+            s.spawn(|| coordinator.prove(block_hash, &input, &json, false, &CancelToken::new()));
         let stalled = start_worker(&redis.url, "stalled", 1.0);
         let claimed = stalled
             .lines
@@ -501,7 +529,7 @@ fn a_cancelled_run_is_dropped_by_workers() {
     let cancel = CancelToken::new();
     std::thread::scope(|s| {
         let proving =
-            s.spawn(|| coordinator.prove(input.header.hash_slow(), &input, &json, &cancel));
+            s.spawn(|| coordinator.prove(input.header.hash_slow(), &input, &json, false, &cancel));
         // No worker: the jobs wait until the coordinator is cancelled.
         let t = Instant::now();
         while coordinator.queued_jobs().unwrap() == 0 {
@@ -577,7 +605,7 @@ fn a_worker_reconnects_when_redis_comes_back() {
     let cancel = CancelToken::new();
     std::thread::scope(|s| {
         let proving =
-            s.spawn(|| coordinator.prove(input.header.hash_slow(), &input, &json, &cancel));
+            s.spawn(|| coordinator.prove(input.header.hash_slow(), &input, &json, false, &cancel));
         wait_for("claimed run");
         cancel.cancel();
         assert!(proving.join().unwrap().is_err());

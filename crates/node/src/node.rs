@@ -586,7 +586,7 @@ fn prove_block_remotely(
     }
     let witness = t.elapsed();
     let remote = coordinator
-        .prove(block_hash, &input, &json, cancel)
+        .prove(block_hash, &input, &json, aggregate, cancel)
         .map_err(|e| match e {
             RedisJobError::Redis(_) => (FailureReason::InternalError, e.to_string()),
             _ => (FailureReason::ProvingError, e.to_string()),
@@ -597,16 +597,16 @@ fn prove_block_remotely(
         ("execute", remote.plan_time),
         ("shards", remote.shards_time),
     ];
-    let bytes = if aggregate {
-        let t = Instant::now();
-        let aggregated = slotproof::aggregate::aggregate_block(&remote.proof)
-            .map_err(|e| (FailureReason::ProvingError, e.to_string()))?;
-        phases.push(("aggregation_tail", t.elapsed()));
-        slotproof::aggregated::AggregatedProof::new(&remote.proof, &aggregated)
-            .and_then(|p| p.to_bytes())
-            .map_err(internal)?
-    } else {
-        remote.proof.to_bytes().map_err(internal)?
+    let bytes = match &remote.aggregated {
+        // The workers proved the leaves and internal nodes with the shards; the root is the
+        // tail here.
+        Some(aggregated) => {
+            phases.push(("aggregation_tail", remote.root_time));
+            slotproof::aggregated::AggregatedProof::new(&remote.proof, aggregated)
+                .and_then(|p| p.to_bytes())
+                .map_err(internal)?
+        }
+        None => remote.proof.to_bytes().map_err(internal)?,
     };
     Ok((bytes, phases))
 }

@@ -11,6 +11,12 @@
 //!   the prover settings the block is cut with.
 //! - `{p}:plan:{run}`: the coordinator's [`ShardPlan`] (postcard); a worker whose own plan differs
 //!   (other settings, another build) fails the job rather than prove a different shard.
+//! - With aggregation, a shard's job also proves the shard's **leaf**, and the coordinator
+//!   publishes a job per **internal node** of the tree as soon as both its children are stored
+//!   (the pairing is `TreeSchedule`'s, as in one process). `{p}:node:{run}:{layer}:{index}`:
+//!   a node's bytes (`ProvenNode::to_bytes`); the coordinator proves the root over the top node
+//!   and checks it ([`slotproof::remote_tree`]). `{p}:results:{run}`: per stored result its
+//!   proving time and, for a leaf, its key.
 //! - `{p}:proof:{run}:{k}`: shard `k`'s proof (postcard), written with `SET NX` while the run is
 //!   open (one script, [`STORE_SCRIPT`]): the first proof stored is the result, so a job proven
 //!   twice (a slow worker whose job was reclaimed) still gives one proof, and a proof finished
@@ -38,8 +44,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy_primitives::B256;
+use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use slotproof::aggregate::{AggregateError, AggregatedBlock};
 use slotproof::executor::BlockInput;
+use slotproof::recursion::config::Val;
+use slotproof::recursion::keys::KEY_LEN;
+use slotproof::recursion::schedule::{NodeAt, Ready, TreeSchedule};
+use slotproof::recursion::tree::InternalKey;
+use slotproof::remote_tree::NodeJobProver;
 use slotproof::shard_jobs::{ShardJobError, ShardPlan};
 use slotproof::{BlockProof, BlockProver, CancelToken, ShardProof};
 use thiserror::Error;
@@ -57,6 +70,8 @@ pub enum RedisJobError {
     Redis(#[from] redis::RedisError),
     #[error(transparent)]
     Shard(#[from] ShardJobError),
+    #[error("aggregation: {0}")]
+    Aggregate(#[from] AggregateError),
     /// A job entry or stored value this code did not write (or another version did).
     #[error("malformed job data ({what}): {reason}")]
     Malformed { what: String, reason: String },
@@ -93,16 +108,18 @@ fn malformed(what: impl Into<String>, reason: impl ToString) -> RedisJobError {
     }
 }
 
-/// Stores a shard's proof unless the run is closed or the shard has one already, and counts
-/// it per shard and per worker; 1 if stored. KEYS: closed flag, proof, stored counts, counts
-/// per worker; ARGV: proof, TTL, shard, worker.
+/// Stores a job's result unless the run is closed or the job has one already, and counts it
+/// per job and per worker; 1 if stored. KEYS: closed flag, result, stored counts, counts per
+/// worker, results hash, [the shard's leaf]; ARGV: result, TTL, counts field, worker, results
+/// field, results value, [the leaf's bytes].
 pub const STORE_SCRIPT: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+if KEYS[6] then redis.call('SET', KEYS[6], ARGV[7], 'EX', ARGV[2]) end
+redis.call('HSET', KEYS[5], ARGV[5], ARGV[6])
 redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
-redis.call('EXPIRE', KEYS[3], ARGV[2])
 redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
-redis.call('EXPIRE', KEYS[4], ARGV[2])
+for i = 3, 5 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
 return 1
 "#;
 
@@ -160,6 +177,9 @@ impl Keys {
     fn proof(&self, run: &str, shard: usize) -> String {
         format!("{}:proof:{run}:{shard}", self.prefix)
     }
+    fn node(&self, run: &str, at: NodeAt) -> String {
+        format!("{}:node:{run}:{}:{}", self.prefix, at.layer, at.index)
+    }
 }
 
 /// The consumer group, created with the stream if need be (reading from the stream's start,
@@ -191,22 +211,71 @@ fn new_run_id(block: B256) -> String {
     format!("{}-{:016x}", &block.to_string()[2..18], h.finish())
 }
 
-/// Publishes a block's shards as jobs and assembles their proofs.
+/// Publishes a block's shards (and, aggregating, the tree's internal nodes) as jobs and
+/// assembles their proofs.
 pub struct Coordinator {
     client: redis::Client,
     keys: Keys,
     settings: JobSettings,
     /// How often the coordinator looks at the deadline / cancellation while waiting.
     poll: Duration,
+    /// The root's prover (and the keys it made, one per program, kept across blocks).
+    tree: NodeJobProver,
 }
 
 /// A block proven by workers.
 pub struct RemoteProof {
     pub proof: BlockProof,
+    /// The tree over the shards, aggregating: the root proven here over the workers' nodes.
+    pub aggregated: Option<AggregatedBlock>,
     pub run: String,
-    /// Planning (execution and trace generation here) and waiting for the workers.
+    /// Planning (execution and trace generation here).
     pub plan_time: Duration,
+    /// Waiting for the workers' shards (and tree nodes).
     pub shards_time: Duration,
+    /// The root and its checks, here.
+    pub root_time: Duration,
+}
+
+/// What a run's results hash says of one stored result: its proving time in ms, then for a
+/// shard with its leaf the leaf's time and key.
+fn result_value(ms: u128, leaf: Option<(u128, &InternalKey)>) -> String {
+    let mut v = ms.to_string();
+    if let Some((leaf_ms, key)) = leaf {
+        v += &format!(" {leaf_ms}");
+        for x in key {
+            v += &format!(" {}", x.as_canonical_u32());
+        }
+    }
+    v
+}
+
+/// [`result_value`] read back: (ms, the leaf's ms and key).
+#[allow(clippy::type_complexity)]
+fn parse_result_value(
+    what: &str,
+    value: &str,
+) -> Result<(u64, Option<(u64, InternalKey)>), RedisJobError> {
+    let bad = |e: &dyn std::fmt::Display| malformed(format!("the result of {what}"), e);
+    let numbers: Vec<u64> = value
+        .split_whitespace()
+        .map(|x| x.parse::<u64>().map_err(|e| bad(&e)))
+        .collect::<Result<_, _>>()?;
+    match numbers.as_slice() {
+        [ms] => Ok((*ms, None)),
+        [ms, leaf_ms, key @ ..] if key.len() == KEY_LEN => {
+            let mut k = [Val::ZERO; KEY_LEN];
+            for (dst, &x) in k.iter_mut().zip(key) {
+                let x = u32::try_from(x)
+                    .ok()
+                    .filter(|&x| x < Val::ORDER_U32)
+                    .ok_or_else(|| bad(&format!("{x} is not a field element")))?;
+                *dst = Val::from_u32(x);
+            }
+            Ok((*ms, Some((*leaf_ms, k))))
+        }
+        _ => Err(bad(&format!("`{value}`"))),
+    }
 }
 
 impl Coordinator {
@@ -218,16 +287,20 @@ impl Coordinator {
             },
             settings,
             poll: Duration::from_millis(200),
+            tree: NodeJobProver::new(),
         })
     }
 
     /// Plans `input` (the block `block_hash`, whose witness is `input_json`), publishes a job
     /// per shard, waits for every shard's proof (until `cancel`) and assembles the block proof.
+    /// With `aggregate`, each shard's job also proves its leaf, the internal nodes are jobs as
+    /// soon as their children are stored, and the root is proven here.
     pub fn prove(
         &self,
         block_hash: B256,
         input: &BlockInput,
         input_json: &str,
+        aggregate: bool,
         cancel: &CancelToken,
     ) -> Result<RemoteProof, RedisJobError> {
         let t = Instant::now();
@@ -258,6 +331,8 @@ impl Coordinator {
                 .cmd("XADD")
                 .arg(keys.stream())
                 .arg("*")
+                .arg("kind")
+                .arg("shard")
                 .arg("run")
                 .arg(&run)
                 .arg("block")
@@ -270,27 +345,38 @@ impl Coordinator {
                 .arg(self.settings.max_shard_rows)
                 .arg("subblock_gas")
                 .arg(self.settings.subblock_gas)
+                .arg("leaf")
+                .arg(u8::from(aggregate))
                 .ignore();
         }
         publish.exec(&mut con)?;
 
         let t = Instant::now();
-        let result = self.wait(&mut con, &run, n, cancel);
-        let result = result.and_then(|()| {
-            let proofs: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-                .arg((0..n).map(|k| keys.proof(&run, k)).collect::<Vec<_>>())
-                .query(&mut con)?;
-            let shards = proofs
-                .into_iter()
-                .enumerate()
-                .map(|(k, bytes)| {
-                    let bytes = bytes.ok_or_else(|| malformed(format!("shard {k}"), "gone"))?;
-                    postcard::from_bytes::<ShardProof>(&bytes)
-                        .map_err(|e| malformed(format!("shard {k}'s proof"), e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(plan.assemble(shards)?)
-        });
+        let mut published_nodes = Vec::new();
+        let result = self
+            .wait(&mut con, &run, n, aggregate, &mut published_nodes, cancel)
+            .and_then(|top| {
+                let proofs: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                    .arg((0..n).map(|k| keys.proof(&run, k)).collect::<Vec<_>>())
+                    .query(&mut con)?;
+                let shards = proofs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, bytes)| {
+                        let bytes = bytes.ok_or_else(|| malformed(format!("shard {k}"), "gone"))?;
+                        postcard::from_bytes::<ShardProof>(&bytes)
+                            .map_err(|e| malformed(format!("shard {k}'s proof"), e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let proof = plan.assemble(shards)?;
+                let shards_time = t.elapsed();
+                let t = Instant::now();
+                let aggregated = match top {
+                    Some(top) => Some(self.root(&mut con, &run, &proof, top, &published_nodes)?),
+                    None => None,
+                };
+                Ok((proof, aggregated, shards_time, t.elapsed()))
+            });
         // The run is over, however it ended: workers drop its remaining jobs and store nothing
         // more (first, so no proof is stored after the cleanup). The results are read (or
         // useless): free them. The counters stay until they expire (operators and tests read
@@ -309,7 +395,22 @@ impl Coordinator {
             .arg(keys.run("error", &run))
             .arg((0..n).map(|k| keys.proof(&run, k)).collect::<Vec<_>>())
             .ignore();
-        for what in ["claims", "stored", "workers"] {
+        if aggregate {
+            let leaves = (0..n).map(NodeAt::leaf);
+            let nodes: Vec<String> = leaves
+                .chain(published_nodes.iter().copied())
+                .map(|at| keys.node(&run, at))
+                .collect();
+            cleanup.cmd("DEL").arg(nodes).ignore();
+        }
+        for what in [
+            "claims",
+            "stored",
+            "workers",
+            "results",
+            "node_claims",
+            "node_stored",
+        ] {
             cleanup
                 .cmd("EXPIRE")
                 .arg(keys.run(what, &run))
@@ -317,20 +418,71 @@ impl Coordinator {
                 .ignore();
         }
         let _: redis::RedisResult<()> = cleanup.exec(&mut con);
+        let (proof, aggregated, shards_time, root_time) = result?;
         Ok(RemoteProof {
-            proof: result?,
+            proof,
+            aggregated,
             run,
             plan_time,
-            shards_time: t.elapsed(),
+            shards_time,
+            root_time,
         })
+    }
+
+    /// The root over the stored top node, checked against `proof`'s claims.
+    fn root(
+        &self,
+        con: &mut redis::Connection,
+        run: &str,
+        proof: &BlockProof,
+        top: NodeAt,
+        internal: &[NodeAt],
+    ) -> Result<AggregatedBlock, RedisJobError> {
+        let keys = &self.keys;
+        let (top_bytes, results): (Option<Vec<u8>>, HashMap<String, String>) = redis::pipe()
+            .cmd("GET")
+            .arg(keys.node(run, top))
+            .cmd("HGETALL")
+            .arg(keys.run("results", run))
+            .query(con)?;
+        let top_bytes = top_bytes.ok_or_else(|| malformed("the top node", "gone"))?;
+        let result = |what: String| {
+            let value = results
+                .get(&what)
+                .ok_or_else(|| malformed(format!("the result of {what}"), "missing"))?;
+            parse_result_value(&what, value)
+        };
+        let mut leaf_keys = Vec::new();
+        let mut leaf_times = Vec::new();
+        for k in 0..proof.shards.len() {
+            let what = JobTarget::Shard(k).to_string();
+            let (_, leaf) = result(what.clone())?;
+            let (ms, key) =
+                leaf.ok_or_else(|| malformed(format!("the result of {what}"), "no leaf"))?;
+            leaf_keys.push(key);
+            leaf_times.push(Duration::from_millis(ms));
+        }
+        let internal_times = internal
+            .iter()
+            .map(|&at| {
+                let (ms, _) = result(JobTarget::Node(at).to_string())?;
+                Ok((at, Duration::from_millis(ms)))
+            })
+            .collect::<Result<Vec<_>, RedisJobError>>()?;
+        Ok(self
+            .tree
+            .finish(proof, &top_bytes, leaf_keys, leaf_times, internal_times)?)
     }
 
     /// What the workers did for `run` (kept for an hour after it ends).
     pub fn run_stats(&self, run: &str) -> Result<RunStats, RedisJobError> {
         let mut con = self.client.get_connection()?;
-        let (claims, stored, by_worker): (
+        #[allow(clippy::type_complexity)]
+        let (claims, stored, by_worker, node_claims, node_stored): (
             HashMap<usize, u64>,
             HashMap<usize, u64>,
+            HashMap<String, u64>,
+            HashMap<String, u64>,
             HashMap<String, u64>,
         ) = redis::pipe()
             .cmd("HGETALL")
@@ -339,11 +491,17 @@ impl Coordinator {
             .arg(self.keys.run("stored", run))
             .cmd("HGETALL")
             .arg(self.keys.run("workers", run))
+            .cmd("HGETALL")
+            .arg(self.keys.run("node_claims", run))
+            .cmd("HGETALL")
+            .arg(self.keys.run("node_stored", run))
             .query(&mut con)?;
         Ok(RunStats {
             claims: claims.into_iter().collect(),
             stored: stored.into_iter().collect(),
             by_worker: by_worker.into_iter().collect(),
+            node_claims: node_claims.into_iter().collect(),
+            node_stored: node_stored.into_iter().collect(),
         })
     }
 
@@ -370,17 +528,28 @@ impl Coordinator {
         }
     }
 
-    /// Until every shard's proof is stored, a worker reports a failure, or `cancel`.
+    /// Until every shard's proof (and, aggregating, the tree's top node) is stored, a worker
+    /// reports a failure, or `cancel`. Aggregating, each internal node is published as a job
+    /// as soon as its children are stored (into `published`); returns the top node's place.
     fn wait(
         &self,
         con: &mut redis::Connection,
         run: &str,
         n: usize,
+        aggregate: bool,
+        published: &mut Vec<NodeAt>,
         cancel: &CancelToken,
-    ) -> Result<(), RedisJobError> {
+    ) -> Result<Option<NodeAt>, RedisJobError> {
         let keys = &self.keys;
         let mut missing: BTreeSet<usize> = (0..n).collect();
-        while !missing.is_empty() {
+        let mut schedule: TreeSchedule<NodeAt> = TreeSchedule::new();
+        let mut pending: BTreeSet<NodeAt> = BTreeSet::new();
+        let mut top = None;
+        if aggregate {
+            let ready = schedule.set_leaf_count(n);
+            self.publish_nodes(con, run, ready, &mut pending, published, &mut top)?;
+        }
+        while !missing.is_empty() || (aggregate && top.is_none()) {
             if cancel.is_cancelled() {
                 return Err(RedisJobError::Cancelled);
             }
@@ -397,14 +566,73 @@ impl Coordinator {
             for &k in &missing {
                 exists.cmd("EXISTS").arg(keys.proof(run, k));
             }
+            for &at in &pending {
+                exists.cmd("EXISTS").arg(keys.node(run, at));
+            }
             let found: Vec<bool> = exists.query(con)?;
+            let (shards_found, nodes_found) = found.split_at(missing.len());
+            let mut stored: Vec<NodeAt> = Vec::new();
             let done: Vec<usize> = missing
                 .iter()
-                .zip(found)
-                .filter_map(|(&k, there)| there.then_some(k))
+                .zip(shards_found)
+                .filter_map(|(&k, &there)| there.then_some(k))
                 .collect();
             for k in done {
                 missing.remove(&k);
+                stored.push(NodeAt::leaf(k));
+            }
+            let nodes: Vec<NodeAt> = pending
+                .iter()
+                .zip(nodes_found)
+                .filter_map(|(&at, &there)| there.then_some(at))
+                .collect();
+            for at in nodes {
+                pending.remove(&at);
+                stored.push(at);
+            }
+            if aggregate {
+                let ready: Vec<Ready<NodeAt>> = stored
+                    .into_iter()
+                    .filter_map(|at| schedule.insert(at, at))
+                    .collect();
+                self.publish_nodes(con, run, ready, &mut pending, published, &mut top)?;
+            }
+        }
+        Ok(top)
+    }
+
+    /// Publishes a job per internal node that became ready; the root's turn sets `top`.
+    fn publish_nodes(
+        &self,
+        con: &mut redis::Connection,
+        run: &str,
+        ready: Vec<Ready<NodeAt>>,
+        pending: &mut BTreeSet<NodeAt>,
+        published: &mut Vec<NodeAt>,
+        top: &mut Option<NodeAt>,
+    ) -> Result<(), RedisJobError> {
+        let place = |at: NodeAt| format!("{}:{}", at.layer, at.index);
+        for r in ready {
+            match r {
+                Ready::Internal { at, left, right } => {
+                    let _: String = redis::cmd("XADD")
+                        .arg(self.keys.stream())
+                        .arg("*")
+                        .arg("kind")
+                        .arg("node")
+                        .arg("run")
+                        .arg(run)
+                        .arg("node")
+                        .arg(place(at))
+                        .arg("left")
+                        .arg(place(left))
+                        .arg("right")
+                        .arg(place(right))
+                        .query(con)?;
+                    pending.insert(at);
+                    published.push(at);
+                }
+                Ready::Root { top: t } => *top = Some(t),
             }
         }
         Ok(())
@@ -417,8 +645,29 @@ impl Coordinator {
 pub struct RunStats {
     pub claims: BTreeMap<usize, u64>,
     pub stored: BTreeMap<usize, u64>,
-    /// Stored proofs per worker (consumer name).
+    /// Stored results (shard proofs and tree nodes) per worker (consumer name).
     pub by_worker: BTreeMap<String, u64>,
+    /// The same per internal node of the tree (`layer:index`), aggregating.
+    pub node_claims: BTreeMap<String, u64>,
+    pub node_stored: BTreeMap<String, u64>,
+}
+
+/// What a job proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobTarget {
+    /// A shard (and its leaf, aggregating).
+    Shard(usize),
+    /// An internal node of the aggregation tree.
+    Node(NodeAt),
+}
+
+impl std::fmt::Display for JobTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Shard(k) => write!(f, "shard {k}"),
+            Self::Node(at) => write!(f, "node {}:{}", at.layer, at.index),
+        }
+    }
 }
 
 /// What a worker reports (the CLI prints these lines).
@@ -427,23 +676,23 @@ pub enum WorkerEvent {
     /// A job was taken: new (`reclaimed` false) or from a worker that went quiet.
     Claimed {
         run: String,
-        shard: usize,
+        target: JobTarget,
         reclaimed: bool,
     },
-    /// Its proof is stored (`stored` false: another worker's was there first, or the run is
+    /// Its result is stored (`stored` false: another worker's was there first, or the run is
     /// over).
     Proven {
         run: String,
-        shard: usize,
+        target: JobTarget,
         stored: bool,
         time: Duration,
     },
-    /// Its run is over or already has this shard's proof: dropped unproven.
-    Dropped { run: String, shard: usize },
+    /// Its run is over or already has this job's result: dropped unproven.
+    Dropped { run: String, target: JobTarget },
     /// The job failed (the run fails with this).
     Failed {
         run: String,
-        shard: usize,
+        target: JobTarget,
         error: String,
     },
     /// A stream entry that is not a job this worker can read (acknowledged and skipped).
@@ -460,21 +709,21 @@ impl std::fmt::Display for WorkerEvent {
         match self {
             Self::Claimed {
                 run,
-                shard,
+                target,
                 reclaimed,
             } => write!(
                 f,
-                "claimed run {run} shard {shard}{}",
+                "claimed run {run} {target}{}",
                 if *reclaimed { " (reclaimed)" } else { "" }
             ),
             Self::Proven {
                 run,
-                shard,
+                target,
                 stored,
                 time,
             } => write!(
                 f,
-                "proven run {run} shard {shard} in {:.2} s{}",
+                "proven run {run} {target} in {:.2} s{}",
                 time.as_secs_f64(),
                 if *stored {
                     ""
@@ -482,9 +731,9 @@ impl std::fmt::Display for WorkerEvent {
                     " (not stored: another proof was first, or the run is over)"
                 }
             ),
-            Self::Dropped { run, shard } => write!(f, "dropped run {run} shard {shard}"),
-            Self::Failed { run, shard, error } => {
-                write!(f, "failed run {run} shard {shard}: {error}")
+            Self::Dropped { run, target } => write!(f, "dropped run {run} {target}"),
+            Self::Failed { run, target, error } => {
+                write!(f, "failed run {run} {target}: {error}")
             }
             Self::Skipped { error } => write!(f, "skipped a stream entry: {error}"),
             Self::Disconnected { error, retry_in } => write!(
@@ -505,7 +754,7 @@ pub fn default_worker_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Claims and proves shard jobs.
+/// Claims and proves shard and tree-node jobs.
 pub struct Worker {
     client: redis::Client,
     keys: Keys,
@@ -513,16 +762,37 @@ pub struct Worker {
     reclaim_after: Duration,
     /// How long one `XREADGROUP` blocks (how often `stop` is looked at).
     block: Duration,
+    /// Leaves and internal nodes (it keeps the keys it made, one per program).
+    tree: NodeJobProver,
+}
+
+/// A shard job.
+struct ShardJob {
+    block: B256,
+    shard: usize,
+    shards: usize,
+    settings: JobSettings,
+    /// Prove the shard's leaf too.
+    leaf: bool,
+}
+
+/// An internal node job: its place and its children's.
+struct NodeJob {
+    at: NodeAt,
+    left: NodeAt,
+    right: NodeAt,
+}
+
+enum JobKind {
+    Shard(ShardJob),
+    Node(NodeJob),
 }
 
 /// A job entry, parsed.
 struct Job {
     id: String,
     run: String,
-    block: B256,
-    shard: usize,
-    shards: usize,
-    settings: JobSettings,
+    kind: JobKind,
 }
 
 impl Job {
@@ -537,20 +807,60 @@ impl Job {
                 .parse()
                 .map_err(|e| malformed(format!("job {}'s {name}", entry.id), e))
         };
+        let place = |name: &str| -> Result<NodeAt, RedisJobError> {
+            let text = field(name)?;
+            let bad = || malformed(format!("job {}'s {name}", entry.id), &text);
+            let (layer, index) = text.split_once(':').ok_or_else(bad)?;
+            Ok(NodeAt {
+                layer: layer.parse().map_err(|_| bad())?,
+                index: index.parse().map_err(|_| bad())?,
+            })
+        };
+        let kind = match field("kind")?.as_str() {
+            "shard" => JobKind::Shard(ShardJob {
+                block: field("block")?
+                    .parse()
+                    .map_err(|e| malformed(format!("job {}'s block", entry.id), e))?,
+                shard: number("shard")? as usize,
+                shards: number("shards")? as usize,
+                settings: JobSettings {
+                    max_shard_rows: number("max_shard_rows")? as usize,
+                    subblock_gas: number("subblock_gas")?,
+                },
+                leaf: number("leaf")? == 1,
+            }),
+            "node" => JobKind::Node(NodeJob {
+                at: place("node")?,
+                left: place("left")?,
+                right: place("right")?,
+            }),
+            other => {
+                return Err(malformed(
+                    format!("job {}", entry.id),
+                    format!("unknown kind `{other}`"),
+                ));
+            }
+        };
         Ok(Self {
             id: entry.id.clone(),
             run: field("run")?,
-            block: field("block")?
-                .parse()
-                .map_err(|e| malformed(format!("job {}'s block", entry.id), e))?,
-            shard: number("shard")? as usize,
-            shards: number("shards")? as usize,
-            settings: JobSettings {
-                max_shard_rows: number("max_shard_rows")? as usize,
-                subblock_gas: number("subblock_gas")?,
-            },
+            kind,
         })
     }
+
+    fn target(&self) -> JobTarget {
+        match &self.kind {
+            JobKind::Shard(s) => JobTarget::Shard(s.shard),
+            JobKind::Node(n) => JobTarget::Node(n.at),
+        }
+    }
+}
+
+/// A proven job's result, ready to store.
+struct JobResult {
+    bytes: Vec<u8>,
+    /// The shard's leaf (bytes, key, time), aggregating.
+    leaf: Option<(Vec<u8>, InternalKey, Duration)>,
 }
 
 /// Sleeps `time`, waking early when `stop` is set.
@@ -580,6 +890,7 @@ impl Worker {
             consumer: consumer.into(),
             reclaim_after,
             block: Duration::from_millis(500),
+            tree: NodeJobProver::new(),
         })
     }
 
@@ -730,49 +1041,82 @@ impl Worker {
                 return Err(e);
             }
         };
+        let target = job.target();
+        // Where its result goes, and which counters count it.
+        let (result_key, claims, stored_counts, counts_field) = match &job.kind {
+            JobKind::Shard(s) => (
+                keys.proof(&job.run, s.shard),
+                keys.run("claims", &job.run),
+                keys.run("stored", &job.run),
+                s.shard.to_string(),
+            ),
+            JobKind::Node(n) => (
+                keys.node(&job.run, n.at),
+                keys.run("node_claims", &job.run),
+                keys.run("node_stored", &job.run),
+                format!("{}:{}", n.at.layer, n.at.index),
+            ),
+        };
         let _: i64 = redis::cmd("HINCRBY")
-            .arg(keys.run("claims", &job.run))
-            .arg(job.shard)
+            .arg(&claims)
+            .arg(&counts_field)
             .arg(1)
             .query(con)?;
         report(WorkerEvent::Claimed {
             run: job.run.clone(),
-            shard: job.shard,
+            target,
             reclaimed,
         });
         let (cancelled, proven): (bool, bool) = redis::pipe()
             .cmd("EXISTS")
             .arg(keys.run("closed", &job.run))
             .cmd("EXISTS")
-            .arg(keys.proof(&job.run, job.shard))
+            .arg(&result_key)
             .query(con)?;
         if cancelled || proven {
             report(WorkerEvent::Dropped {
                 run: job.run.clone(),
-                shard: job.shard,
+                target,
             });
             return ack(con);
         }
         let t = Instant::now();
         match self.prove_with_heartbeat(con, &job) {
-            Ok(proof) => {
-                let stored: i64 = redis::cmd("EVAL")
+            Ok(result) => {
+                let ms = |d: Duration| d.as_millis();
+                let mut store = redis::cmd("EVAL");
+                store
                     .arg(STORE_SCRIPT)
-                    .arg(4)
+                    .arg(if result.leaf.is_some() { 6 } else { 5 })
                     .arg(keys.run("closed", &job.run))
-                    .arg(keys.proof(&job.run, job.shard))
-                    .arg(keys.run("stored", &job.run))
+                    .arg(&result_key)
+                    .arg(&stored_counts)
                     .arg(keys.run("workers", &job.run))
-                    .arg(proof)
+                    .arg(keys.run("results", &job.run));
+                if let JobKind::Shard(s) = &job.kind
+                    && result.leaf.is_some()
+                {
+                    store.arg(keys.node(&job.run, NodeAt::leaf(s.shard)));
+                }
+                let value = result_value(
+                    ms(t.elapsed()),
+                    result.leaf.as_ref().map(|(_, key, time)| (ms(*time), key)),
+                );
+                store
+                    .arg(result.bytes)
                     .arg(KEY_TTL_SECS)
-                    .arg(job.shard)
+                    .arg(&counts_field)
                     .arg(&self.consumer)
-                    .query(con)?;
-                let stored = stored == 1;
+                    .arg(target.to_string())
+                    .arg(value);
+                if let Some((leaf, _, _)) = result.leaf {
+                    store.arg(leaf);
+                }
+                let stored: i64 = store.query(con)?;
                 report(WorkerEvent::Proven {
                     run: job.run.clone(),
-                    shard: job.shard,
-                    stored,
+                    target,
+                    stored: stored == 1,
                     time: t.elapsed(),
                 });
             }
@@ -780,12 +1124,12 @@ impl Worker {
             Err(_) if self.closed(con, &job.run)? => {
                 report(WorkerEvent::Dropped {
                     run: job.run.clone(),
-                    shard: job.shard,
+                    target,
                 });
                 return ack(con);
             }
             Err(e) => {
-                let error = format!("shard {} of run {}: {e}", job.shard, job.run);
+                let error = format!("{target} of run {}: {e}", job.run);
                 let _: Option<String> = redis::cmd("SET")
                     .arg(keys.run("error", &job.run))
                     .arg(&error)
@@ -795,14 +1139,14 @@ impl Worker {
                     .query(con)?;
                 report(WorkerEvent::Failed {
                     run: job.run.clone(),
-                    shard: job.shard,
+                    target,
                     error,
                 });
             }
         }
         let _: i64 = redis::cmd("RPUSH")
             .arg(keys.run("notify", &job.run))
-            .arg(job.shard)
+            .arg(target.to_string())
             .query(con)?;
         let _: i64 = redis::cmd("EXPIRE")
             .arg(keys.run("notify", &job.run))
@@ -824,7 +1168,7 @@ impl Worker {
         &self,
         con: &mut redis::Connection,
         job: &Job,
-    ) -> Result<Vec<u8>, RedisJobError> {
+    ) -> Result<JobResult, RedisJobError> {
         let done = AtomicBool::new(false);
         std::thread::scope(|s| {
             s.spawn(|| {
@@ -854,51 +1198,101 @@ impl Worker {
                     }
                 }
             });
-            let proof = self.prove(con, job);
+            let result = match &job.kind {
+                JobKind::Shard(shard) => self.prove_shard(con, job, shard),
+                JobKind::Node(node) => self.prove_node(con, job, node),
+            };
             done.store(true, Ordering::SeqCst);
-            proof
+            result
         })
     }
 
-    /// Re-executes the job's block from its stored witness and proves its shard; the
-    /// postcard bytes of the shard proof.
-    fn prove(&self, con: &mut redis::Connection, job: &Job) -> Result<Vec<u8>, RedisJobError> {
+    /// Re-executes the job's block from its stored witness and proves its shard (and its
+    /// leaf): the postcard bytes of the shard proof.
+    fn prove_shard(
+        &self,
+        con: &mut redis::Connection,
+        job: &Job,
+        shard: &ShardJob,
+    ) -> Result<JobResult, RedisJobError> {
         let keys = &self.keys;
         let (json, plan): (Option<String>, Option<Vec<u8>>) = redis::pipe()
             .cmd("GET")
-            .arg(keys.input(job.block))
+            .arg(keys.input(shard.block))
             .cmd("GET")
             .arg(keys.run("plan", &job.run))
             .query(con)?;
-        let json = json.ok_or_else(|| malformed(format!("block {}", job.block), "no witness"))?;
+        let json = json.ok_or_else(|| malformed(format!("block {}", shard.block), "no witness"))?;
         let plan = plan.ok_or_else(|| malformed(format!("run {}", job.run), "no plan"))?;
         let plan: ShardPlan = postcard::from_bytes(&plan)
             .map_err(|e| malformed(format!("run {}'s plan", job.run), e))?;
-        if plan.shard_count() != job.shards {
+        if plan.shard_count() != shard.shards {
             return Err(malformed(
                 format!("job {}", job.id),
-                format!("{} shards, the plan has {}", job.shards, plan.shard_count()),
+                format!(
+                    "{} shards, the plan has {}",
+                    shard.shards,
+                    plan.shard_count()
+                ),
             ));
         }
         let input = BlockInput::from_json_str(&json)
-            .map_err(|e| malformed(format!("block {}'s witness", job.block), e))?;
+            .map_err(|e| malformed(format!("block {}'s witness", shard.block), e))?;
         let hash = input.header.hash_slow();
-        if hash != job.block {
+        if hash != shard.block {
             return Err(malformed(
-                format!("block {}'s witness", job.block),
+                format!("block {}'s witness", shard.block),
                 format!("it holds block {hash}"),
             ));
         }
-        let proven =
-            job.settings
-                .prover()
-                .prove_shard_subset(&input, &[job.shard], &CancelToken::new())?;
+        let proven = shard.settings.prover().prove_shard_subset(
+            &input,
+            &[shard.shard],
+            &CancelToken::new(),
+        )?;
         plan.check_same(&proven.plan)?;
         let (_, proof) = proven
             .shards
             .into_iter()
             .next()
             .ok_or_else(|| malformed(format!("job {}", job.id), "no proof came back"))?;
-        postcard::to_allocvec(&proof).map_err(|e| malformed("shard proof", e))
+        let leaf = if shard.leaf {
+            let leaf = self.tree.leaf(shard.shard, &proof)?;
+            Some((leaf.bytes, leaf.key, leaf.time))
+        } else {
+            None
+        };
+        Ok(JobResult {
+            bytes: postcard::to_allocvec(&proof).map_err(|e| malformed("shard proof", e))?,
+            leaf,
+        })
+    }
+
+    /// The internal node over its two stored children: the node's bytes.
+    fn prove_node(
+        &self,
+        con: &mut redis::Connection,
+        job: &Job,
+        node: &NodeJob,
+    ) -> Result<JobResult, RedisJobError> {
+        let keys = &self.keys;
+        let (left, right): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
+            .cmd("GET")
+            .arg(keys.node(&job.run, node.left))
+            .cmd("GET")
+            .arg(keys.node(&job.run, node.right))
+            .query(con)?;
+        let gone = |at: NodeAt| {
+            malformed(
+                format!("run {}", job.run),
+                format!("no node {}:{}", at.layer, at.index),
+            )
+        };
+        let left = left.ok_or_else(|| gone(node.left))?;
+        let right = right.ok_or_else(|| gone(node.right))?;
+        Ok(JobResult {
+            bytes: self.tree.internal(&left, &right)?,
+            leaf: None,
+        })
     }
 }

@@ -57,7 +57,7 @@ pub enum LeafError {
 
 /// The leaf circuit for one shard shape: the recursion program, which is the verifying key.
 /// Equal circuits (the same program and public-value count) have the same key.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LeafCircuit {
     pub program: Program,
     /// How many public values the verified shard has (and so the leaf).

@@ -74,6 +74,9 @@ pub enum TreeError {
     Node(#[from] LeafError),
     #[error("a node's statement: {0}")]
     Key(MirrorError),
+    /// A node's bytes (from another machine) that do not decode.
+    #[error("a node's encoding: {0}")]
+    Encoding(String),
 }
 
 /// The internal program's verifying key as values (what internal nodes and the root take as a
@@ -375,6 +378,62 @@ impl ProvenNode {
         self.circuit
             .instance_public_values(&self.proof.public_values)
     }
+
+    /// The node as bytes, for a parent proven on another machine: its circuit (the program),
+    /// proof and public values. The verifying key is not encoded: [`Self::from_bytes`] makes it
+    /// again from the program, so a node's statement cannot be sent with a key of another
+    /// program.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, TreeError> {
+        let encoded = EncodedNode {
+            circuit: self.circuit.clone(),
+            proof: slotproof_prover::verifier::proof_to_bytes(&self.proof.proof)
+                .map_err(|e| TreeError::Encoding(e.to_string()))?,
+            public_values: self.proof.public_values.clone(),
+        };
+        postcard::to_allocvec(&encoded).map_err(|e| TreeError::Encoding(e.to_string()))
+    }
+
+    /// A node from [`Self::to_bytes`]: its key made under `prover` (the node settings) once per
+    /// program in `keys`. The proof is not checked here; its parent verifies it.
+    pub fn from_bytes<B: Backend<ShardConfig>>(
+        bytes: &[u8],
+        prover: &ShardProver<ShardConfig, B>,
+        keys: &TreeKeys<NodeKey<B>>,
+    ) -> Result<Self, TreeError> {
+        let encoding = |e: &dyn std::fmt::Display| TreeError::Encoding(e.to_string());
+        let (encoded, rest) =
+            postcard::take_from_bytes::<EncodedNode>(bytes).map_err(|e| encoding(&e))?;
+        if !rest.is_empty() {
+            return Err(encoding(&format!("{} trailing bytes", rest.len())));
+        }
+        let proof = slotproof_prover::verifier::proof_from_bytes::<ShardConfig>(&encoded.proof)
+            .map_err(|e| encoding(&e))?;
+        let circuit = encoded.circuit;
+        let key = keys.key_for(&circuit, || Ok(circuit.keygen(prover)?))?;
+        let mirror = MirrorKey::new(
+            *prover.settings(),
+            &circuit.airs(),
+            &proof.degree_bits,
+            key.common(),
+        )
+        .map_err(TreeError::Key)?;
+        Ok(Self {
+            circuit,
+            key: mirror,
+            proof: LeafProof {
+                proof,
+                public_values: encoded.public_values,
+            },
+        })
+    }
+}
+
+/// [`ProvenNode::to_bytes`]'s encoding.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EncodedNode {
+    circuit: LeafCircuit,
+    proof: Vec<u8>,
+    public_values: Vec<Val>,
 }
 
 /// Key, prove and check one node with `prover`; the proven node as a statement.

@@ -43,6 +43,7 @@ mod memory;
 mod pipeline;
 mod proof;
 mod prove;
+pub mod remote_tree;
 pub mod shard_jobs;
 mod tree_jobs;
 pub mod tree_keys;

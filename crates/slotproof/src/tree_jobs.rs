@@ -46,9 +46,9 @@ pub(crate) trait NodeProving: Sync {
 
 /// The leaf/internal prover and the root prover on backend `B`, with the keys made so far.
 pub(crate) struct NodeProvers<B: Backend<ShardConfig>> {
-    node: ShardProver<ShardConfig, B>,
+    pub(crate) node: ShardProver<ShardConfig, B>,
     root: ShardProver<ShardConfig, B>,
-    keys: TreeKeys<NodeKey<B>>,
+    pub(crate) keys: TreeKeys<NodeKey<B>>,
 }
 
 impl<B: Backend<ShardConfig>> NodeProvers<B> {

@@ -25,7 +25,7 @@ use crate::config::Val;
 const D: usize = 4;
 
 /// Split the word at `word` into base words at `coordinates`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DecomposeOp {
     pub word: u32,
     pub coordinates: [u32; D],

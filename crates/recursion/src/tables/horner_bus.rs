@@ -44,7 +44,7 @@ const ADDR_OUT: usize = ADDR_VALUES + HORNER_LANES;
 /// to `out`. The value addresses are `Program::horner_values[start..start + len]`; `len` is a
 /// positive multiple of four (a builder pads with zeros in front, which leaves the sum
 /// unchanged).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HornerOp {
     pub alpha: u32,
     pub start: u32,

@@ -51,7 +51,7 @@ use crate::config::Val;
 /// and the bit at `direction` swaps the halves. With `check_digest`, `outputs[..8]` are words
 /// already written that the first 8 output lanes must equal (read, not written), and
 /// `outputs[8..]` are 0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Poseidon2Op {
     pub inputs: [u32; WIDTH],
     pub outputs: [u32; WIDTH],

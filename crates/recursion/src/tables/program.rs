@@ -38,7 +38,7 @@ const D: usize = 4;
 
 /// `out = a·b + c` over memory addresses: written to `out`, or, for an assertion, checked
 /// against the word already at `out`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AluOp {
     pub a: u32,
     pub b: u32,
@@ -48,7 +48,7 @@ pub struct AluOp {
 }
 
 /// One operation of a program, in execution order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     /// An `Alu` row.
     Alu(AluOp),
@@ -63,7 +63,7 @@ pub enum Op {
 /// A straight-line program: constant words, hinted words (values supplied when it runs: proof
 /// elements, inverses), public-value words, then the operations in execution order (each reads
 /// only words written before it).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Program {
     pub constants: Vec<(u32, Challenge)>,
     pub hints: Vec<u32>,
@@ -75,7 +75,8 @@ pub struct Program {
     /// Hinted base words (the base-hint table): their values follow the `Hint` table's.
     pub base_hints: Vec<u32>,
     /// Where each phase of the verifier begins: its name and the index of its first op (a
-    /// breakdown of the rows, not part of the circuit).
+    /// breakdown of the rows, not part of the circuit: not encoded).
+    #[serde(skip)]
     pub phases: Vec<(&'static str, usize)>,
     /// The fewest rows of each table, in [`TABLE_NAMES`] order (0: no minimum beyond
     /// [`padded_rows`]): a fixed shape, so that programs of one layer have one height profile
