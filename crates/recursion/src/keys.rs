@@ -39,7 +39,7 @@ use crate::tables::program::NUM_TABLES;
 /// pushed the largest node past 2^9 `Const` (538), 2^16 `Alu` (66,635) and then 2^15
 /// `Poseidon2Bus` (33,316), hence 10, 17 and 16. A node taller than this is an error
 /// ([`crate::tree::TreeError::NodeShape`]).
-pub const NODE_LOG_ROWS: [usize; NUM_TABLES] = [10, 13, 8, 17, 16, 15, 15, 13];
+pub const NODE_LOG_ROWS: [usize; NUM_TABLES] = [10, 13, 8, 16, 15, 15, 15, 13];
 
 /// Elements of a recursion proof's verifying key: its preprocessed commitment (one digest: the
 /// recursion layers' Merkle cap has height 0).
