@@ -208,9 +208,7 @@ pub fn fold_constraints<O: Ops>(
                 };
                 Lazy::Word(*row.get(a).ok_or("LogUp column")?)
             }
-            OpCode::ExtLoadChallenge => {
-                Lazy::Word(*inputs.challenges.get(a).ok_or("challenge")?)
-            }
+            OpCode::ExtLoadChallenge => Lazy::Word(*inputs.challenges.get(a).ok_or("challenge")?),
             OpCode::ExtLoadPermutationValue => {
                 Lazy::Word(*inputs.terminals.get(a).ok_or("terminal")?)
             }

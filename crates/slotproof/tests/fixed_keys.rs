@@ -31,10 +31,10 @@ fn the_fixed_keys_are_the_derived_ones() {
 #[test]
 #[ignore = "measurement: prints the node rows"]
 fn node_rows() {
+    use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField32};
     use slotproof::air::EvmAir;
     use slotproof::air::shape::SHARD_SHAPES;
     use slotproof::prover::{CpuShardProver, FriSettings, ShardProver};
-    use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField32};
     use slotproof::recursion::build::Build;
     use slotproof::recursion::config::{Challenge, Val};
     use slotproof::recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
@@ -68,7 +68,8 @@ fn node_rows() {
     for (air, program) in airs.iter().zip(&programs) {
         let program = &program.program;
         let mut build = Build::new();
-        let mut zeros = |n: usize| -> Vec<_> { (0..n).map(|_| build.ext_input(Challenge::ZERO)).collect() };
+        let mut zeros =
+            |n: usize| -> Vec<_> { (0..n).map(|_| build.ext_input(Challenge::ZERO)).collect() };
         let width = program.inputs.main_width;
         let (row_local, row_next) = (zeros(width), zeros(width));
         let (perm_local, perm_next) = (
@@ -101,10 +102,18 @@ fn node_rows() {
         .expect("the inputs cover the program");
         let (p, _) = build.finish().expect("arithmetic only");
         if std::env::var_os("NODE_ROWS_CONSTANTS").is_some() {
-            let c: Vec<String> = program.base_constants.iter().map(|x| {
-                let v = x.as_canonical_u32();
-                if v > 0x7f000001 / 2 { format!("-{}", 0x7f000001 - v) } else { v.to_string() }
-            }).collect();
+            let c: Vec<String> = program
+                .base_constants
+                .iter()
+                .map(|x| {
+                    let v = x.as_canonical_u32();
+                    if v > 0x7f000001 / 2 {
+                        format!("-{}", 0x7f000001 - v)
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect();
             eprintln!("{}: {}", air.name(), c.join(" "));
         }
         per_chip.push(format!(
@@ -142,12 +151,17 @@ fn node_rows() {
                     c.join(",")
                 })
                 .collect();
-            eprintln!("{} constants not in a chip program: {}", others.len(), others.join(" "));
+            eprintln!(
+                "{} constants not in a chip program: {}",
+                others.len(),
+                others.join(" ")
+            );
         }
         print(&format!("leaf of shape {index}"), &leaf);
         first.get_or_insert(leaf);
     }
-    let node = placeholder_node(LEAF_SETTINGS, first.expect("a shape")).expect("a placeholder node");
+    let node =
+        placeholder_node(LEAF_SETTINGS, first.expect("a shape")).expect("a placeholder node");
     let pv = node.instance_public_values();
     let internal =
         unpadded_internal_of_shape(&[node.child(&pv), node.child(&pv)]).expect("the node builds");
