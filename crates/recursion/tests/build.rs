@@ -308,7 +308,9 @@ fn the_fold_at_zeta_is_the_plain_folds_value_with_fewer_rows() {
             let out = fold_with(&mut build, program, plain);
             assert_eq!(out.value, native);
             let (built, hints, publics) = build.finish_with_publics().expect("arithmetic only");
-            let run = built.run_tables(&hints, &publics).expect("the program runs");
+            let run = built
+                .run_tables(&hints, &publics)
+                .expect("the program runs");
             assert_eq!(run.memory[&out.addr], native, "the rows compute the fold");
             *rows = built.alu().count();
         }
@@ -316,5 +318,7 @@ fn the_fold_at_zeta_is_the_plain_folds_value_with_fewer_rows() {
         plain_rows += rows[0];
         lazy_rows += rows[1];
     }
-    eprintln!("fold at zeta, Alu rows of every EVM chip and recursion table: {lazy_rows} (plain {plain_rows})");
+    eprintln!(
+        "fold at zeta, Alu rows of every EVM chip and recursion table: {lazy_rows} (plain {plain_rows})"
+    );
 }
