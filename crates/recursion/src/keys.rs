@@ -33,13 +33,17 @@ use crate::tables::program::NUM_TABLES;
 
 /// Log rows of every table of a leaf or internal node, in `TABLE_NAMES` order (`Const`,
 /// `Hint`, `Public`, `Alu`, `Poseidon2Bus`, `Horner`, `BaseHint`, `Decompose`): the largest of
-/// either kind, measured on shards of every fixture and both mainnet blocks (leaves: `Alu`
-/// 41.9k–44.3k, `Poseidon2Bus` 20.0k–22.4k; internal nodes: `Alu` 50.9k, `Poseidon2Bus`
-/// 31.3k). The shard's carry table (a Poseidon2 permutation's constraints and round constants)
-/// pushed the largest node past 2^9 `Const` (538), 2^16 `Alu` (66,635) and then 2^15
-/// `Poseidon2Bus` (33,316), hence 10, 17 and 16. A node taller than this is an error
+/// either kind, measured on every menu shape's leaf and the internal node over two nodes of
+/// this shape (`cargo test -p slotproof --test fixed_keys node_rows -- --ignored
+/// --nocapture`, 2026-12-07). Leaves: `Alu` 50,628–52,331 (shape 2, 20 % under 2^16),
+/// `Poseidon2Bus` 26,479–28,708, `Horner` 28,140, `BaseHint` 28,580, `Const` 555–567;
+/// internal node: `Alu` 47,606, `Poseidon2Bus` 31,382 (4 % under 2^15), `Const` 305. The
+/// carry table's Poseidon2 constraints had pushed the leaf to 67,880 `Alu` rows (2^17); the
+/// fold at ζ ([`crate::fold`]) brought it back. `Const` stays 2^10: the Poseidon2 round
+/// constants and the opcode table's 255 property values are distinct constants, and a table
+/// of one main column costs nothing measurable at 2^10. A node taller than this is an error
 /// ([`crate::tree::TreeError::NodeShape`]).
-pub const NODE_LOG_ROWS: [usize; NUM_TABLES] = [10, 13, 8, 17, 16, 15, 15, 13];
+pub const NODE_LOG_ROWS: [usize; NUM_TABLES] = [10, 13, 8, 16, 15, 15, 15, 13];
 
 /// Elements of a recursion proof's verifying key: its preprocessed commitment (one digest: the
 /// recursion layers' Merkle cap has height 0).

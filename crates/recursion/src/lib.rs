@@ -21,6 +21,7 @@ pub mod build;
 pub mod chain;
 pub mod config;
 pub mod error;
+pub mod fold;
 pub mod key;
 pub mod keys;
 pub mod leaf;

@@ -25,7 +25,6 @@ use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, TwoAdicField};
 use p3_fri::{FriShape, PcsShape, fold_schedule};
 use p3_lookup::Kind;
 use p3_matrix::Dimensions;
-use slotproof_prover::program::{ConstraintProgram, OpCode, OutputKind};
 
 use crate::config::{Challenge, Commitment, ShardProof, Val, fri_parameters};
 use crate::error::{MirrorError, OpenedCommitment, PowStep};
@@ -82,24 +81,93 @@ fn ext_inputs<O: Ops>(ops: &mut O, values: &[Challenge]) -> Vec<O::E> {
 /// `Σ_k chunk[k]·X^k`: an extension element from its coordinates, each itself an extension
 /// element (how LogUp columns and quotient chunks are opened).
 fn recompose<O: Ops>(ops: &mut O, chunk: &[O::E]) -> O::E {
-    let mut acc = ops.ext_zero();
+    // One `mul_add` row a coordinate past the first (whose basis element is 1).
+    let mut acc: Option<O::E> = None;
     for (k, &c) in chunk.iter().enumerate() {
-        let basis = ops.ext_constant(
-            <Challenge as BasedVectorSpace<Val>>::ith_basis_element(k).unwrap_or(Challenge::ZERO),
-        );
-        let term = ops.mul(c, basis);
-        acc = ops.add(acc, term);
+        let basis =
+            <Challenge as BasedVectorSpace<Val>>::ith_basis_element(k).unwrap_or(Challenge::ZERO);
+        acc = Some(match acc {
+            None if basis == Challenge::ONE => c,
+            None => {
+                let basis = ops.ext_constant(basis);
+                ops.mul(c, basis)
+            }
+            Some(acc) => {
+                let basis = ops.ext_constant(basis);
+                ops.mul_add(c, basis, acc)
+            }
+        });
     }
-    acc
+    acc.unwrap_or_else(|| ops.ext_zero())
 }
 
-/// `Z_D(x) = (x / shift)^|D| - 1`.
-fn vanishing_at<O: Ops>(ops: &mut O, domain: &Domain, x: O::E) -> O::E {
-    let shift_inv = ops.ext_constant(Challenge::from(domain.shift().inverse()));
-    let unshifted = ops.mul(x, shift_inv);
-    let power = ops.exp_power_of_2(unshifted, domain.log_size());
+/// `ζ^(2^k)` for every `k` asked for, from one chain of squarings.
+struct ZetaPowers<E> {
+    powers: Vec<E>,
+}
+
+impl<E: Copy> ZetaPowers<E> {
+    fn new(zeta: E) -> Self {
+        Self { powers: vec![zeta] }
+    }
+
+    fn get<O: Ops<E = E>>(&mut self, ops: &mut O, k: usize) -> E {
+        while self.powers.len() <= k {
+            let last = self.powers[self.powers.len() - 1];
+            self.powers.push(ops.mul(last, last));
+        }
+        self.powers[k]
+    }
+
+    /// `Z_D(ζ) = (ζ/s)^|D| − 1 = ζ^|D|·s^(−|D|) − 1`, one row past the chain.
+    fn vanishing_at<O: Ops<E = E>>(&mut self, ops: &mut O, domain: &Domain) -> E {
+        let power = self.get(ops, domain.log_size());
+        let shift = domain.shift().inverse().exp_power_of_2(domain.log_size());
+        if shift == Val::ONE {
+            let one = ops.ext_constant(Challenge::ONE);
+            ops.sub(power, one)
+        } else {
+            let shift = ops.ext_constant(Challenge::from(shift));
+            let minus_one = ops.ext_constant(Challenge::NEG_ONE);
+            ops.mul_add(power, shift, minus_one)
+        }
+    }
+}
+
+/// The selectors of a trace domain at ζ, and `1/Z_H(ζ)`.
+#[derive(Clone, Copy)]
+struct Selectors<E> {
+    is_first_row: E,
+    is_last_row: E,
+    is_transition: E,
+    inv_vanishing: E,
+}
+
+/// [`Selectors`] of `domain`; `None` if ζ lies in it (a vanishing value is not invertible).
+fn selectors_at<O: Ops>(
+    ops: &mut O,
+    zeta_powers: &mut ZetaPowers<O::E>,
+    domain: &Domain,
+    zeta: O::E,
+) -> Option<Selectors<O::E>> {
+    let z_h = zeta_powers.vanishing_at(ops, domain);
+    // ζ outside the trace domain: Z_H(ζ) is invertible. (Not `is_zero`, which a builder
+    // asserts to be zero: here the accepting outcome is nonzero.)
+    let inv_vanishing = ops.inv(z_h)?;
     let one = ops.ext_constant(Challenge::ONE);
-    ops.sub(power, one)
+    let zeta_minus_one = ops.sub(zeta, one);
+    let g_inv = ops.ext_constant(Challenge::from(domain.subgroup_generator().inverse()));
+    let is_transition = ops.sub(zeta, g_inv);
+    let inv_first = ops.inv(zeta_minus_one)?;
+    let inv_last = ops.inv(is_transition)?;
+    let is_first_row = ops.mul(z_h, inv_first);
+    let is_last_row = ops.mul(z_h, inv_last);
+    Some(Selectors {
+        is_first_row,
+        is_last_row,
+        is_transition,
+        inv_vanishing,
+    })
 }
 
 /// One opened matrix of the opening argument: its domain and its (point, values) claims.
@@ -554,56 +622,64 @@ pub fn verify_generic_with<O: Ops>(
     verify_opening_argument(ops, key, proof, &rounds)?;
 
     ops.phase("constraints at zeta");
-    // 4. Constraints at ζ, per instance, then the terminal sum.
+    // 4. Constraints at ζ, per instance, then the terminal sum. Every vanishing polynomial at
+    // ζ is `ζ^(2^n)·s^(−2^n) − 1` (one row) from one chain of squarings of ζ; the selectors
+    // are shared by instances of one height.
+    let mut zeta_powers = ZetaPowers::new(zeta);
+    let mut selectors: BTreeMap<usize, Selectors<O::E>> = BTreeMap::new();
     for (i, inst) in instances.iter().enumerate() {
         let (local, next, chunks, pre_local, pre_next, perm_local, perm_next) = &opened_handles[i];
-        // Quotient recomposed from its chunks: Σ_i zp_i(ζ) · chunk_i.
+        // Quotient recomposed from its chunks: Σ_c zp_c(ζ)·chunk_c with
+        // zp_c(ζ) = Π_{j≠c} Z_j(ζ) / Z_j(first point of chunk c's domain).
         let domains = &quotient_domains[i];
+        let at_zeta: Vec<O::E> = domains
+            .iter()
+            .map(|d| zeta_powers.vanishing_at(ops, d))
+            .collect();
         let mut quotient = ops.ext_zero();
         for (c, domain) in domains.iter().enumerate() {
-            let mut zp = ops.ext_constant(Challenge::ONE);
+            let mut product: Option<O::E> = None;
+            let mut scale = Challenge::ONE;
             for (j, other) in domains.iter().enumerate() {
                 if j == c {
                     continue;
                 }
-                let at_zeta = vanishing_at(ops, other, zeta);
                 let first = Challenge::from(domain.first_point());
                 let at_first = {
                     let unshifted = first * other.shift().inverse();
                     unshifted.exp_power_of_2(other.log_size()) - Challenge::ONE
                 };
-                let inv = ops.ext_constant(at_first.inverse());
-                let factor = ops.mul(at_zeta, inv);
-                zp = ops.mul(zp, factor);
+                scale *= at_first.inverse();
+                product = Some(match product {
+                    None => at_zeta[j],
+                    Some(p) => ops.mul(p, at_zeta[j]),
+                });
             }
             let chunk = recompose(ops, &chunks[c]);
-            let term = ops.mul(zp, chunk);
-            quotient = ops.add(quotient, term);
+            let scale = ops.ext_constant(scale);
+            let zp = match product {
+                None => scale,
+                Some(p) => ops.mul(p, scale),
+            };
+            quotient = ops.mul_add(zp, chunk, quotient);
         }
 
-        let z_h = vanishing_at(ops, &trace_domains[i], zeta);
-        // ζ outside the trace domain: Z_H(ζ) is invertible. (Not `is_zero`, which a builder
-        // asserts to be zero: here the accepting outcome is nonzero.)
-        if ops.inv(z_h).is_none() {
-            return Err(MirrorError::OutOfDomainPointInDomain { instance: i });
-        }
-        let one = ops.ext_constant(Challenge::ONE);
-        let zeta_minus_one = ops.sub(zeta, one);
-        let g_inv = ops.ext_constant(Challenge::from(
-            trace_domains[i].subgroup_generator().inverse(),
-        ));
-        let is_transition = ops.sub(zeta, g_inv);
-        let inv_first = ops
-            .inv(zeta_minus_one)
-            .ok_or(MirrorError::OutOfDomainPointInDomain { instance: i })?;
-        let inv_last = ops
-            .inv(is_transition)
-            .ok_or(MirrorError::OutOfDomainPointInDomain { instance: i })?;
-        let is_first_row = ops.mul(z_h, inv_first);
-        let is_last_row = ops.mul(z_h, inv_last);
-        let inv_vanishing = ops
-            .inv(z_h)
-            .ok_or(MirrorError::OutOfDomainPointInDomain { instance: i })?;
+        let log_n = trace_domains[i].log_size();
+        let sel = match selectors.get(&log_n) {
+            Some(&sel) => sel,
+            None => {
+                let sel = selectors_at(ops, &mut zeta_powers, &trace_domains[i], zeta)
+                    .ok_or(MirrorError::OutOfDomainPointInDomain { instance: i })?;
+                selectors.insert(log_n, sel);
+                sel
+            }
+        };
+        let Selectors {
+            is_first_row,
+            is_last_row,
+            is_transition,
+            inv_vanishing,
+        } = sel;
 
         // The row `[main | preprocessed]` at ζ and at the next point (zeros where not opened).
         let zero = ops.ext_zero();
@@ -662,98 +738,7 @@ pub fn verify_generic_with<O: Ops>(
     })
 }
 
-/// What one instance's constraints read at ζ: the row `[main | preprocessed]` at ζ and at the
-/// next point, public values, the LogUp columns (recomposed), the lookup challenges and
-/// terminal, the selectors, and the constraint challenge.
-pub struct ConstraintInputs<'a, F, E> {
-    pub row_local: &'a [E],
-    pub row_next: &'a [E],
-    pub public_values: &'a [F],
-    pub permutation_local: &'a [E],
-    pub permutation_next: &'a [E],
-    pub challenges: &'a [E],
-    pub terminals: &'a [E],
-    pub is_first_row: E,
-    pub is_last_row: E,
-    pub is_transition: E,
-    pub alpha: E,
-}
-
-/// `Σ_g α^(K-1-g)·C_g`: the instance's compiled constraint program run at ζ and folded with the
-/// constraint challenge. `Err` names an input the program reads but the inputs lack.
-pub fn fold_constraints<O: Ops>(
-    ops: &mut O,
-    program: &ConstraintProgram<Val, Challenge>,
-    inputs: &ConstraintInputs<'_, O::F, O::E>,
-) -> Result<O::E, &'static str> {
-    let zero = ops.ext_zero();
-    let mut base = vec![zero; program.num_base_registers];
-    let mut ext = vec![zero; program.num_ext_registers];
-    for ins in &program.instructions {
-        let (dst, a, b) = (ins.dst as usize, ins.a as usize, ins.b as usize);
-        match ins.op {
-            OpCode::LoadMain => {
-                let row = if b == 0 {
-                    inputs.row_local
-                } else {
-                    inputs.row_next
-                };
-                base[dst] = *row.get(a).ok_or("column")?;
-            }
-            OpCode::LoadPublic => {
-                let v = *inputs.public_values.get(a).ok_or("public value")?;
-                base[dst] = ops.lift(v);
-            }
-            OpCode::LoadConst => {
-                let c = ops.constant(program.base_constants[a]);
-                base[dst] = ops.lift(c);
-            }
-            OpCode::LoadIsFirstRow => base[dst] = inputs.is_first_row,
-            OpCode::LoadIsLastRow => base[dst] = inputs.is_last_row,
-            OpCode::LoadIsTransition => base[dst] = inputs.is_transition,
-            OpCode::Add => base[dst] = ops.add(base[a], base[b]),
-            OpCode::Sub => base[dst] = ops.sub(base[a], base[b]),
-            OpCode::Mul => base[dst] = ops.mul(base[a], base[b]),
-            OpCode::Neg => base[dst] = ops.neg(base[a]),
-            OpCode::ExtLoadPermutation => {
-                let row = if b == 0 {
-                    inputs.permutation_local
-                } else {
-                    inputs.permutation_next
-                };
-                ext[dst] = *row.get(a).ok_or("LogUp column")?;
-            }
-            OpCode::ExtLoadChallenge => ext[dst] = *inputs.challenges.get(a).ok_or("challenge")?,
-            OpCode::ExtLoadPermutationValue => {
-                ext[dst] = *inputs.terminals.get(a).ok_or("terminal")?;
-            }
-            OpCode::ExtLoadConst => ext[dst] = ops.ext_constant(program.ext_constants[a]),
-            OpCode::ExtFromBase => ext[dst] = base[a],
-            OpCode::ExtAdd => ext[dst] = ops.add(ext[a], ext[b]),
-            OpCode::ExtSub => ext[dst] = ops.sub(ext[a], ext[b]),
-            OpCode::ExtMul => ext[dst] = ops.mul(ext[a], ext[b]),
-            OpCode::ExtNeg => ext[dst] = ops.neg(ext[a]),
-        }
-    }
-    let k = program.outputs.len();
-    let mut powers = Vec::with_capacity(k);
-    let mut p = ops.ext_constant(Challenge::ONE);
-    for _ in 0..k {
-        powers.push(p);
-        p = ops.mul(p, inputs.alpha);
-    }
-    let mut folded = ops.ext_zero();
-    for out in &program.outputs {
-        let value = match out.kind {
-            OutputKind::Base => base[out.register as usize],
-            OutputKind::Ext => ext[out.register as usize],
-        };
-        let weight = powers[k - 1 - out.emission_index as usize];
-        let term = ops.mul(weight, value);
-        folded = ops.add(folded, term);
-    }
-    Ok(folded)
-}
+pub use crate::fold::{ConstraintInputs, fold_constraints};
 
 /// `TwoAdicFriPcs::verify` on the claims of `rounds`.
 fn verify_opening_argument<O: Ops>(

@@ -228,3 +228,97 @@ fn a_failed_assertion_is_a_typed_error_and_forced_tables_do_not_verify() {
     let err = prove_program(&program, traces, false).expect_err("does not verify");
     assert!(err.starts_with("verify"), "{err}");
 }
+
+/// The fold at ζ (`fold_constraints`: products folded into `mul_add` rows, constants folded, a
+/// Horner chain over the constraints) is the plain fold's value, `Native` and `Build` alike, on
+/// every EVM chip's and every recursion table's constraint program at arbitrary inputs, and the
+/// built program computes it with fewer `Alu` rows.
+#[test]
+fn the_fold_at_zeta_is_the_plain_folds_value_with_fewer_rows() {
+    use slotproof_air::EvmAir;
+    use slotproof_air::shape::SHARD_SHAPES;
+    use slotproof_prover::program::ConstraintProgram;
+    use slotproof_recursion::fold::fold_constraints_plain;
+    use slotproof_recursion::tables::program::Program;
+
+    fn fold_with<O: Ops>(
+        ops: &mut O,
+        program: &ConstraintProgram<Val, Challenge>,
+        plain: bool,
+    ) -> O::E {
+        let i = program.inputs;
+        let mut seed = 0u32;
+        let mut next = |ops: &mut O, n: usize| -> Vec<O::E> {
+            (0..n)
+                .map(|_| {
+                    seed += 1;
+                    ops.ext_input(ext(seed))
+                })
+                .collect()
+        };
+        let (row_local, row_next) = (next(ops, i.main_width), next(ops, i.main_width));
+        let perm_local = next(ops, i.permutation_width);
+        let perm_next = next(ops, i.permutation_width);
+        let challenges = next(ops, i.num_challenges);
+        let terminals = next(ops, i.num_permutation_values);
+        let sel = next(ops, 4);
+        let public_values: Vec<O::F> = (0..i.num_public_values)
+            .map(|k| ops.input(Val::from_u32(k as u32 * 7919 + 3)))
+            .collect();
+        let inputs = ConstraintInputs {
+            row_local: &row_local,
+            row_next: &row_next,
+            public_values: &public_values,
+            permutation_local: &perm_local,
+            permutation_next: &perm_next,
+            challenges: &challenges,
+            terminals: &terminals,
+            is_first_row: sel[0],
+            is_last_row: sel[1],
+            is_transition: sel[2],
+            alpha: sel[3],
+        };
+        if plain {
+            fold_constraints_plain(ops, program, &inputs)
+        } else {
+            fold_constraints(ops, program, &inputs)
+        }
+        .expect("the inputs cover the program")
+    }
+
+    let prover: CpuShardProver<Val> = ShardProver::cpu(FriSettings::DEFAULT);
+    let evm = prover
+        .instance_programs(&EvmAir::shard_airs(), &SHARD_SHAPES[0].log_heights)
+        .expect("EVM programs");
+    let recursion_airs = Program::default().all_airs(4);
+    let recursion = prover
+        .instance_programs(&recursion_airs, &vec![7; recursion_airs.len()])
+        .expect("recursion table programs");
+    let (mut lazy_rows, mut plain_rows) = (0, 0);
+    for p in evm.iter().chain(&recursion) {
+        let program = &p.program;
+        let native = fold_with(&mut Native::new(&FriSettings::DEFAULT), program, true);
+        assert_eq!(
+            fold_with(&mut Native::new(&FriSettings::DEFAULT), program, false),
+            native
+        );
+        let mut rows = [0; 2];
+        for (plain, rows) in [true, false].into_iter().zip(&mut rows) {
+            let mut build = Build::new();
+            let out = fold_with(&mut build, program, plain);
+            assert_eq!(out.value, native);
+            let (built, hints, publics) = build.finish_with_publics().expect("arithmetic only");
+            let run = built
+                .run_tables(&hints, &publics)
+                .expect("the program runs");
+            assert_eq!(run.memory[&out.addr], native, "the rows compute the fold");
+            *rows = built.alu().count();
+        }
+        assert!(rows[1] < rows[0], "{} rows, plain {}", rows[1], rows[0]);
+        plain_rows += rows[0];
+        lazy_rows += rows[1];
+    }
+    eprintln!(
+        "fold at zeta, Alu rows of every EVM chip and recursion table: {lazy_rows} (plain {plain_rows})"
+    );
+}

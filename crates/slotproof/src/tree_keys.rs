@@ -105,6 +105,12 @@ fn leaf_circuit(shape: &ShardShape) -> Result<LeafCircuit, String> {
     circuit_of_shape(NodeKind::ShardLeaf, &[as_child(&shard)]).map_err(|e| e.to_string())
 }
 
+/// The leaf program of the menu's shape `index` (measurements: `tests/fixed_keys.rs`'s
+/// `node_rows`).
+pub fn menu_leaf_circuit(index: usize) -> Result<LeafCircuit, String> {
+    leaf_circuit(SHARD_SHAPES.get(index).ok_or("no such menu shape")?)
+}
+
 /// The leaf program of the menu's first (smallest) shard shape.
 pub fn first_leaf_circuit() -> Result<LeafCircuit, String> {
     leaf_circuit(SHARD_SHAPES.first().ok_or("the shape menu is empty")?)

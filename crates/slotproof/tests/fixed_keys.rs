@@ -23,3 +23,147 @@ fn the_fixed_keys_are_the_derived_ones() {
     // The root key made from the constants is a well-formed key (its use is `aggregate.rs`'s).
     RootKey::fixed().expect("the fixed root key");
 }
+
+/// The rows of every menu shape's leaf and of the internal node over two nodes of the node
+/// shape, per table and per verifier phase, and each EVM chip's share of the constraint fold at
+/// ζ: what decides `NODE_LOG_ROWS`. Prints only; about a minute in a debug build.
+/// `cargo test -p slotproof --test fixed_keys node_rows -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement: prints the node rows"]
+fn node_rows() {
+    use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField32};
+    use slotproof::air::EvmAir;
+    use slotproof::air::shape::SHARD_SHAPES;
+    use slotproof::prover::{CpuShardProver, FriSettings, ShardProver};
+    use slotproof::recursion::build::Build;
+    use slotproof::recursion::config::{Challenge, Val};
+    use slotproof::recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
+    use slotproof::recursion::ops::Ops;
+    use slotproof::recursion::tree::{placeholder_node, unpadded_internal_of_shape};
+    use slotproof::recursion::verifier::{ConstraintInputs, fold_constraints};
+    use slotproof::tree_keys::menu_leaf_circuit;
+
+    fn print(name: &str, circuit: &LeafCircuit) {
+        let rows: Vec<String> = circuit
+            .rows()
+            .iter()
+            .map(|r| format!("{} {}", r.table, r.rows))
+            .collect();
+        eprintln!("{name}: {}", rows.join(", "));
+        for p in circuit.program.rows_by_phase() {
+            eprintln!(
+                "    {:<28} Alu {:>6}  Poseidon2 {:>6}  Horner {:>6}",
+                p.phase, p.alu, p.poseidon2, p.horner
+            );
+        }
+    }
+
+    // Each chip's constraint fold at ζ (the row count does not depend on the values).
+    let airs = EvmAir::shard_airs();
+    let prover: CpuShardProver<Val> = ShardProver::cpu(FriSettings::DEFAULT);
+    let programs = prover
+        .instance_programs(&airs, &SHARD_SHAPES[0].log_heights)
+        .expect("programs");
+    let mut per_chip = Vec::new();
+    for (air, program) in airs.iter().zip(&programs) {
+        let program = &program.program;
+        let mut build = Build::new();
+        let mut zeros =
+            |n: usize| -> Vec<_> { (0..n).map(|_| build.ext_input(Challenge::ZERO)).collect() };
+        let width = program.inputs.main_width;
+        let (row_local, row_next) = (zeros(width), zeros(width));
+        let (perm_local, perm_next) = (
+            zeros(program.inputs.permutation_width),
+            zeros(program.inputs.permutation_width),
+        );
+        let challenges = zeros(program.inputs.num_challenges);
+        let terminals = zeros(program.inputs.num_permutation_values.max(1));
+        let sel = zeros(4);
+        let public_values: Vec<_> = (0..program.inputs.num_public_values)
+            .map(|_| build.input(Val::ZERO))
+            .collect();
+        fold_constraints(
+            &mut build,
+            program,
+            &ConstraintInputs {
+                row_local: &row_local,
+                row_next: &row_next,
+                public_values: &public_values,
+                permutation_local: &perm_local,
+                permutation_next: &perm_next,
+                challenges: &challenges,
+                terminals: &terminals,
+                is_first_row: sel[0],
+                is_last_row: sel[1],
+                is_transition: sel[2],
+                alpha: sel[3],
+            },
+        )
+        .expect("the inputs cover the program");
+        let (p, _) = build.finish().expect("arithmetic only");
+        if std::env::var_os("NODE_ROWS_CONSTANTS").is_some() {
+            let c: Vec<String> = program
+                .base_constants
+                .iter()
+                .map(|x| {
+                    let v = x.as_canonical_u32();
+                    if v > 0x7f000001 / 2 {
+                        format!("-{}", 0x7f000001 - v)
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect();
+            eprintln!("{}: {}", air.name(), c.join(" "));
+        }
+        per_chip.push(format!(
+            "{} {} (Const {}, {} instructions, {} constraints)",
+            p3_air::BaseAir::<Val>::width(air),
+            p.alu().count(),
+            p.constants.len(),
+            program.instructions.len(),
+            program.outputs.len()
+        ));
+    }
+    eprintln!("constraint fold at zeta per chip (width, Alu rows, ...):");
+    for (air, c) in airs.iter().zip(&per_chip) {
+        eprintln!("    {:<16} {c}", air.name());
+    }
+
+    let fold_constants: std::collections::HashSet<Challenge> = programs
+        .iter()
+        .flat_map(|p| p.program.base_constants.iter().map(|&c| Challenge::from(c)))
+        .collect();
+    let mut first = None;
+    for index in 0..SHARD_SHAPES.len() {
+        let leaf = menu_leaf_circuit(index).expect("the shape's leaf");
+        if std::env::var_os("NODE_ROWS_CONSTANTS").is_some() {
+            let others: Vec<String> = leaf
+                .program
+                .constants
+                .iter()
+                .filter(|(_, v)| !fold_constants.contains(v))
+                .map(|(_, v)| {
+                    let c: Vec<String> = BasedVectorSpace::<Val>::as_basis_coefficients_slice(v)
+                        .iter()
+                        .map(|x| x.as_canonical_u32().to_string())
+                        .collect();
+                    c.join(",")
+                })
+                .collect();
+            eprintln!(
+                "{} constants not in a chip program: {}",
+                others.len(),
+                others.join(" ")
+            );
+        }
+        print(&format!("leaf of shape {index}"), &leaf);
+        first.get_or_insert(leaf);
+    }
+    let node =
+        placeholder_node(LEAF_SETTINGS, first.expect("a shape")).expect("a placeholder node");
+    let pv = node.instance_public_values();
+    let internal =
+        unpadded_internal_of_shape(&[node.child(&pv), node.child(&pv)]).expect("the node builds");
+    print("internal node (unpadded)", &internal);
+}
