@@ -258,3 +258,23 @@ fn a_word_read_as_zero_after_the_cut_is_rejected() {
         "a word read as zero after the cut chains with the shard that wrote it"
     );
 }
+
+/// A live memory image too large for the carry table of every shape is a typed error naming
+/// the table, not a panic or a truncated commitment: a memory-expansion loop keeps every word
+/// it stored alive, and a cut halfway through it carries hundreds of them.
+#[test]
+fn a_live_image_larger_than_the_carry_table_is_a_typed_error() {
+    let giant = generate_giant(GiantKind::MemExpand, 100_000).unwrap();
+    let mut subs = giant.execution.subblocks;
+    subs.sort_by_key(|s| s.trace.steps.len());
+    let t = subs.pop().unwrap().trace;
+    let n = t.steps.len();
+    let ranges = vec![0..n / 2, n / 2..n];
+    let later = ShardStream::new(&t, &ranges)
+        .unwrap()
+        .generate_padded::<F>(ranges[1].clone(), &Padding::Menu);
+    match later {
+        Err(crate::TraceError::NoShapeFits { table, .. }) => assert_eq!(table, "carry"),
+        other => panic!("{:?}", other.map(|s| s.natural_log_heights)),
+    }
+}
