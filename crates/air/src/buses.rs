@@ -24,7 +24,8 @@
 //! | [`CALLDATA_WORD`] | `(context, word, 32 bytes)` | calldata word rows | calldata load rows (words A and B) |
 //! | [`CALLDATA_LOAD`] | `(context, 16 offset limbs, 16 value limbs)` | CPU CALLDATALOAD steps | calldata load rows |
 //! | [`MEMORY_CARRY`] | `(1)` | boundary chip, only where `allow_init = 1` | memory init rows with carried (non-zero) content |
-//! | [`CARRY`] | `(dir, position, tag, 7 data)` | carried-token senders (not yet wired: `chips::carry`) | carry table, one chunk per row |
+//! | [`CONTEXT_END`] | `(context)` | CPU step that ends its context (a halt: not continued, not suspended) | memory bound rows not carried out (`dead`) |
+//! | [`CARRY`] | `(dir, position, tag, 7 data)` | boundary chip (stack items, resume tokens), memory bound rows (words) | carry table, one chunk per row |
 //! | [`KECCAK_PERM`] | `(100 input limbs, 100 output limbs)` (16-bit, lane order) | Keccak permutation rows (exported) | Keccak sponge blocks |
 //! | [`KECCAK_LANE`] | `(context, timestamp, offset, length, lane index, 8 bytes)` | Keccak word rows | Keccak sponge blocks (message lanes) |
 //! | [`KECCAK_DIGEST`] | `(context, timestamp, offset, length, memory words before, after, gas, 16 digest limbs)` | Keccak sponge (a hash's last block) | the hash's consumer |
@@ -68,6 +69,10 @@ pub const MEMORY_AREA: LookupBus<'static> = LookupBus::new("memory-area");
 /// Permission for memory carried into a shard (the boundary chip provides it only where
 /// `allow_init = 1`).
 pub const MEMORY_CARRY: LookupBus<'static> = LookupBus::new("memory-carry");
+/// A context that ended in the shard: `(context)`, provided by its last step (a halt, neither
+/// continued nor suspended), looked up by the memory bound rows of its words, which then need not
+/// be carried out of the shard.
+pub const CONTEXT_END: LookupBus<'static> = LookupBus::new("context-end");
 /// A context's calldata word `(context, word index, 32 bytes)`: one row per word in a shard.
 pub const CALLDATA_WORD: LookupBus<'static> = LookupBus::new("calldata-word");
 /// One CALLDATALOAD step: `(context, offset limbs, pushed value limbs)`.

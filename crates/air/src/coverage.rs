@@ -18,7 +18,7 @@ use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 11;
+pub const COVERAGE_VERSION: u32 = 12;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -281,13 +281,14 @@ data are constrained",
          which may only grow it",
     ),
     (
-        "memory carried into a shard cut inside a transaction",
-        Coverage::Trusted,
-        "its initial content is prover-supplied: non-zero content is allowed only where \
-         allow_init = 1, and a bound row with zero content needs no permission, so a word of a \
-         context that entered the shard already running may be read as zero whatever an earlier \
-         shard wrote; the memory size of the context running at the cut and of suspended callers \
-         is chained (CPU public values, committed resume tokens)",
+        "memory carried across a cut inside a transaction",
+        Coverage::Constrained,
+        "memory + carry + CPU chips: the non-zero words of the contexts alive at the cut are \
+         tokens (context, word, 32 bytes) of both shards' carry-table commitments, after the \
+         stack and resume tokens; the later shard's bound rows take each in (a word not listed \
+         reads zero), the earlier shard's must hand on every non-zero word unless its context \
+         ended in the shard (a context-end lookup into the CPU step that ends it); equality of \
+         the commitments as for the stack; the cost is the live memory image per shard",
     ),
     (
         "calldata within a shard (CALLDATALOAD pushes the 32 bytes of its context's calldata \

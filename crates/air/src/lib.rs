@@ -34,6 +34,8 @@ mod tests_calldata;
 #[cfg(test)]
 mod tests_carry;
 #[cfg(test)]
+mod tests_carry_memory;
+#[cfg(test)]
 mod tests_halts;
 #[cfg(test)]
 mod tests_keccak;

@@ -675,7 +675,10 @@ fn natural_log_heights(
     rows[MULDIV] = muldiv_rows.len();
     rows[CALL_CONTEXT] = inputs.ctx_reads.rows();
     let carried_out_stack = &inputs.stack_fin[inputs.stack_fin.len() - inputs.stack_out..];
-    rows[CARRY] = carry_rows(stack_init, resume_init) + carry_rows(carried_out_stack, resume_fin);
+    let memory_words = inputs.memory.incoming.len() + inputs.memory.outgoing.len();
+    rows[CARRY] = carry_rows(stack_init, resume_init)
+        + carry_rows(carried_out_stack, resume_fin)
+        + memory_words * TokenKind::Memory.chunks();
     let mut log = rows.map(natural_log_height);
     for (l, fixed) in log.iter_mut().zip(FIXED_LOG_HEIGHTS) {
         if let Some(h) = fixed {
@@ -712,9 +715,19 @@ fn fill_shard<F: CarryField>(
         range.clone(),
         height(CPU),
         &mem_rows.chunks,
+        &mem_rows.dead,
         &mut u16_rc,
     );
-    let memory_trace = memory::trace::generate::<F>(&mem_rows, height(MEMORY), &mut u16_rc);
+    let stack_init = &an.alive_stack[&range.start];
+    let resume_init = &an.alive_resume[&range.start];
+    let resume_fin = &an.alive_resume[&range.end];
+    // Carried words follow the boundary chip's tokens on the `carry` bus.
+    let pos_base = [
+        carry_rows(stack_init, resume_init),
+        carry_rows(&stack_fin[stack_fin.len() - stack_out..], resume_fin),
+    ];
+    let memory_trace =
+        memory::trace::generate::<F>(&mem_rows, height(MEMORY), pos_base, &mut u16_rc);
     let calldata_trace = calldata::trace::generate::<F>(&cd_rows, height(CALLDATA), &mut u16_rc);
 
     for (&(id, pc), &c) in &counts.exec {
@@ -727,10 +740,6 @@ fn fill_shard<F: CarryField>(
         codes.get_mut(&id).expect("code of a step").dest[pc as usize] += c;
     }
     let codes: Vec<CodeUse<'_>> = codes.into_values().collect();
-
-    let stack_init = &an.alive_stack[&range.start];
-    let resume_init = &an.alive_resume[&range.start];
-    let resume_fin = &an.alive_resume[&range.end];
 
     let ((bytecode_out, boundary_out), ((alu_trace, alu_counts), (muldiv_trace, muldiv_counts))) =
         rayon::join(
@@ -818,10 +827,12 @@ fn fill_shard<F: CarryField>(
     let carried_in = !stack_init.is_empty() || !resume_init.is_empty() || mem_rows.carried > 0;
     let carried_out = !resume_fin.is_empty() || stack_out > 0;
     // The carry table's commitments to what comes in and what goes on, in the order the
-    // boundary rows give their tokens positions.
-    let incoming = stack_boundary::trace::carried(stack_init, resume_init);
-    let outgoing =
+    // boundary rows and then the memory bound rows give their tokens positions.
+    let mut incoming = stack_boundary::trace::carried(stack_init, resume_init);
+    incoming.extend_from_slice(&mem_rows.incoming);
+    let mut outgoing =
         stack_boundary::trace::carried(&stack_fin[stack_fin.len() - stack_out..], resume_fin);
+    outgoing.extend_from_slice(&mem_rows.outgoing);
     let (carry_trace, carry_pv) = carry::generate::<F>(&incoming, &outgoing, height(CARRY));
     let boundary_pv = vec![F::from_bool(carried_in), F::from_bool(carried_out)];
     let mut public_values = vec![Vec::new(); NUM_INSTANCES];

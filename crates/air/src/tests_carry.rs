@@ -9,16 +9,17 @@ use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::Matrix;
 
 use crate::chips::carry::{self, CarryToken, TokenKind};
+use crate::chips::memory::columns::{MemoryCols, NUM_MEMORY_COLS};
 use crate::chips::stack_boundary::columns::{BoundaryCols, NUM_BOUNDARY_COLS};
 use crate::chips::stack_boundary::trace::StackToken;
-use crate::shard::{self, BOUNDARY, CARRY, Padding, Shard, ShardStream};
+use crate::shard::{self, BOUNDARY, CARRY, MEMORY, Padding, Shard, ShardStream};
 use crate::tests::{F, check, fixture};
 
 /// Steps per shard: the `calls` fixture cut through calls and returns.
-const STEPS: usize = 1024;
+pub(crate) const STEPS: usize = 1024;
 
 /// The `calls` fixture's shards (natural heights).
-fn shards() -> &'static [Shard<F>] {
+pub(crate) fn shards() -> &'static [Shard<F>] {
     static S: OnceLock<Vec<Shard<F>>> = OnceLock::new();
     S.get_or_init(|| {
         let t = &fixture("calls")[0];
@@ -69,7 +70,7 @@ fn resume_token(c: &BoundaryCols<F>) -> [u32; 8] {
 }
 
 /// The tokens a shard's boundary rows send in one direction (`out`), in position order.
-fn sent(s: &Shard<F>, out: bool) -> Vec<CarryToken> {
+pub(crate) fn sent(s: &Shard<F>, out: bool) -> Vec<CarryToken> {
     let mut v: Vec<(u32, CarryToken)> = Vec::new();
     for c in boundary_rows(s) {
         let stack = if out { c.carry_out } else { c.init };
@@ -84,8 +85,33 @@ fn sent(s: &Shard<F>, out: bool) -> Vec<CarryToken> {
             ));
         }
     }
+    for c in memory_rows(s) {
+        let (flag, pos, bytes) = if out {
+            (c.out, c.pos_out, c.old_a)
+        } else {
+            (c.carried, c.pos_in, c.new_a)
+        };
+        if flag == F::ONE {
+            v.push((
+                pos.as_canonical_u32(),
+                CarryToken::Memory {
+                    ctx: c.ctx.as_canonical_u32(),
+                    word: c.word.as_canonical_u32(),
+                    bytes: bytes.map(|b| b.as_canonical_u32() as u8),
+                },
+            ));
+        }
+    }
     v.sort_by_key(|(p, _)| *p);
     v.into_iter().map(|(_, t)| t).collect()
+}
+
+pub(crate) fn memory_rows(s: &Shard<F>) -> Vec<MemoryCols<F>> {
+    s.traces[MEMORY]
+        .values
+        .chunks_exact(NUM_MEMORY_COLS)
+        .map(|r| *Borrow::<MemoryCols<F>>::borrow(r))
+        .collect()
 }
 
 fn with_digest_in(s: &Shard<F>, tokens: &[CarryToken]) -> Vec<Vec<F>> {

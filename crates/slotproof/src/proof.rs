@@ -295,11 +295,11 @@ impl BlockProof {
             .count()
     }
 
-    /// Of [`Self::shards_with_carried_state`], those whose carried stack items and suspended
-    /// calls are trusted: the shard exposes no commitment to them (a carry table's
-    /// `[digest_in, digest_out]`) that the verifier could match with the previous shard's.
-    /// Every shard of a proof that verifies has one, so this is 0 for such a proof (carried
-    /// memory is still trusted: see the coverage table).
+    /// Of [`Self::shards_with_carried_state`], those whose carried stack items, suspended calls
+    /// and live memory words are trusted: the shard exposes no commitment to them (a carry
+    /// table's `[digest_in, digest_out]`) that the verifier could match with the previous
+    /// shard's. Every shard of a proof that verifies has one, so this is 0 for such a proof
+    /// (memory is committed since coverage v12).
     pub fn shards_with_trusted_carried_state(&self) -> usize {
         self.shards
             .iter()

@@ -1,8 +1,8 @@
 //! Commitments to the state a shard carries across a cut inside a transaction (issue 18 item
 //! 1), a table of every shard (`shard::CARRY`). The boundary chip sends the stack items and
-//! resume tokens it takes in and hands on; the verifiers compare consecutive shards'
-//! commitments (`shard::carries_on`, the tree's `chain::merge`). Carried memory words are not
-//! sent yet (still trusted: `docs/ARCHITECTURE.md`, "Carried-state commitments").
+//! resume tokens it takes in and hands on, the memory chip's bound rows the live memory words
+//! (after them); the verifiers compare consecutive shards' commitments (`shard::carries_on`,
+//! the tree's `chain::merge`; `docs/ARCHITECTURE.md`, "Carried-state commitments").
 //!
 //! The table hashes two sequences of **chunks**, the tokens a shard takes in (its init rows)
 //! and the tokens it hands on (its carried-out final rows), each into an 8-element digest that

@@ -311,6 +311,12 @@ impl CpuAir {
             l.ncalls.into() + one.clone(),
             l.mw_next.into(),
         ];
+        // A context's end for the memory rows of its words: only on a real step that leaves its
+        // context without suspending it (a halt), after which the context never runs again.
+        builder.assert_zero(l.ended.into() * (one.clone() - l.is_real.into()));
+        builder.assert_zero(l.ended.into() * l.cont.into());
+        builder.assert_zero(l.ended.into() * l.suspend.into());
+        buses::CONTEXT_END.table_entry(builder, [l.ctx], l.ended);
         buses::RESUME.send(builder, sent, bool1(l.suspend.into()));
         buses::RESUME.receive(
             builder,

@@ -95,6 +95,9 @@ pub struct CpuCols<T> {
     pub mw_next: T,
     pub mwg_lo: T,
     pub mwg_hi: T,
+    /// On the step that ends its context (neither continued nor suspended): the memory bound
+    /// rows of the context's words that look its end up (they need not be carried out).
+    pub ended: T,
 }
 
 impl_columns!(CpuCols, NUM_CPU_COLS);

@@ -618,13 +618,15 @@ fn consume_items<F: PrimeField32>(
 }
 
 /// The CPU rows of steps `range` and their public values, padded to `height` rows (a power of
-/// two, at least one row per step).
+/// two, at least one row per step). `mem_dead`: per context ending in the shard, the memory
+/// rows that look its end up.
 pub fn generate<F: PrimeField32>(
     trace: &SubblockTrace,
     an: &SubblockAnalysis,
     range: core::ops::Range<usize>,
     height: usize,
     mem_chunks: &HashMap<usize, u32>,
+    mem_dead: &HashMap<u32, u32>,
     u16_rc: &mut RangeCounts,
 ) -> (RowMajorMatrix<F>, CpuPublic<F>, CpuCounts) {
     let rows = range.len();
@@ -674,6 +676,9 @@ pub fn generate<F: PrimeField32>(
         row.resume = F::from_bool(resume);
         row.nctx = f(a.nctx);
         row.suspend = F::from_bool(a.suspend);
+        if !a.cont && !a.suspend {
+            row.ended = f(mem_dead.get(&a.ctx).copied().unwrap_or(0));
+        }
         row.callee_ok = F::from_bool(a.callee_ok);
         row.resumed_ok = F::from_bool(resume && a.resumed_ok);
         row.ncalls = f(a.ncalls);

@@ -7,6 +7,8 @@ use p3_lookup::InteractionBuilder;
 use super::columns::{MemoryCols, NUM_MEMORY_COLS, WORD_BYTES};
 use crate::buses;
 use crate::chips::bool1;
+use crate::chips::carry::air::memory_groups;
+use crate::chips::carry::{DIR_IN, DIR_OUT, TokenKind, send_token};
 use crate::opcodes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +45,8 @@ impl MemoryAir {
             l.same_ctx,
             l.start_before,
             l.end_after,
+            l.out,
+            l.dead,
         ] {
             builder.assert_bool(f);
         }
@@ -249,6 +253,38 @@ impl MemoryAir {
             builder.assert_zero(e(l.is_bound) * (one.clone() - e(l.carried)) * e(b));
         }
         buses::MEMORY_CARRY.lookup_key(builder, [one.clone()], bool1(e(l.carried)));
+        // Carried words are tokens of the carry table's commitments (`chips::carry`): the
+        // initial content taken in, the final content handed on. Only bound rows hand on (one
+        // per word, so none twice); a word whose context may still run must be handed on unless
+        // it ends zero (which the next shard reads anyway): a row neither carried out nor of a
+        // context that ended in the shard (`dead`, looked up from its last CPU step) ends zero.
+        builder.assert_zero(e(l.out) * (one.clone() - e(l.is_bound)));
+        let final_sum: AB::Expr = l.old_a.iter().map(|&b| e(b)).sum();
+        builder.assert_zero((e(l.is_bound) - e(l.out) - e(l.dead)) * final_sum);
+        buses::CONTEXT_END.lookup_key(builder, [l.ctx], bool1(e(l.dead)));
+        let carried_token = |bytes: &[AB::Var; WORD_BYTES]| -> Vec<AB::Expr> {
+            let b: Vec<AB::Expr> = bytes.iter().map(|&x| e(x)).collect();
+            [e(l.ctx), e(l.word)]
+                .into_iter()
+                .chain(memory_groups(&b))
+                .collect()
+        };
+        send_token(
+            builder,
+            AB::Expr::from_u32(DIR_IN),
+            e(l.pos_in),
+            TokenKind::Memory,
+            &carried_token(&l.new_a),
+            e(l.carried),
+        );
+        send_token(
+            builder,
+            AB::Expr::from_u32(DIR_OUT),
+            e(l.pos_out),
+            TokenKind::Memory,
+            &carried_token(&l.old_a),
+            e(l.out),
+        );
         // Bound rows come first, with strictly increasing (context, word): one init and one
         // final token per word.
         builder

@@ -78,6 +78,15 @@ pub struct MemoryCols<T> {
     /// Expanding: `end - 32 mw - 1 = lo + 2^16 hi`.
     pub grow_lo: T,
     pub grow_hi: T,
+    /// Bound rows: the final content is carried out to the next shard (a word of a context alive
+    /// at the shard's end), or the word's context ended in the shard (looked up on the CPU's
+    /// `context-end` bus); a row with neither ends with zero content.
+    pub out: T,
+    pub dead: T,
+    /// Positions on the `carry` bus of the carried-in token (`carried`) and the carried-out one
+    /// (`out`).
+    pub pos_in: T,
+    pub pos_out: T,
 }
 
 impl_columns!(MemoryCols, NUM_MEMORY_COLS);

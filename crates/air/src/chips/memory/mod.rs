@@ -7,7 +7,17 @@
 //! `< t`, range-checked) and puts back the new content with timestamp `t`. Every word the shard
 //! touches has one **bound row**: it sends the initial token (timestamp 0; content zero, unless
 //! carried into the shard, which needs the boundary chip's `allow_init` through the
-//! [`MEMORY_CARRY`](crate::buses::MEMORY_CARRY) bus) and takes the final one. Bound rows come
+//! [`MEMORY_CARRY`](crate::buses::MEMORY_CARRY) bus) and takes the final one.
+//!
+//! **Carried across a cut** (coverage v12). A carried word's initial content is a token `(ctx,
+//! word, 32 bytes)` the row sends to the carry table's in commitment, its final content one it
+//! sends to the out commitment (`out`); the earlier shard's out and the later shard's in
+//! commitments must be equal. The carried words at a cut are the non-zero words of the contexts
+//! alive there, each with a bound row in both shards (touched or not): an unlisted word's row
+//! starts at zero, and a row whose final content is non-zero must hand it on unless its context
+//! ended in the shard (`dead`: a lookup on [`CONTEXT_END`](crate::buses::CONTEXT_END), which
+//! the CPU step ending the context provides; the context never runs again). The cost is the
+//! live image per shard: one bound row and four carry rows per live non-zero word. Bound rows come
 //! first, sorted strictly by `(context, word)` (context below 2^16, word below 2^24, so the
 //! differences cannot wrap), so a word has exactly one init token; with timestamps strictly
 //! increasing along each word's chain, every read sees the last write before it.

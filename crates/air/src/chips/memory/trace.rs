@@ -13,6 +13,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use slotproof_executor::trace::{AccessKind, STEP_OK, SubblockTrace, Word};
 
 use super::columns::{MemoryCols, NUM_MEMORY_COLS, WORD_BYTES};
+use crate::chips::carry::CarryToken;
 use crate::chips::cpu::trace::{SubblockAnalysis, step_words};
 use crate::chips::range::trace::RangeCounts;
 use crate::error::TraceError;
@@ -56,6 +57,9 @@ pub struct MemRow {
     pub start_before: bool,
     pub end_after: bool,
     pub carried: bool,
+    /// Bound rows: the final content is carried out / the context ended in the shard.
+    pub out: bool,
+    pub dead: bool,
     /// Op rows: memory words before and after, and the step's gas.
     pub mw: u32,
     pub mw_next: u32,
@@ -83,6 +87,8 @@ impl MemRow {
             start_before: false,
             end_after: false,
             carried: false,
+            out: false,
+            dead: false,
             mw: 0,
             mw_next: 0,
             cost: 0,
@@ -103,6 +109,12 @@ pub struct MemoryRows {
     pub chunks: HashMap<usize, u32>,
     /// Bound rows whose initial content is carried in (non-zero).
     pub carried: u32,
+    /// Per context ending in the shard, its bound rows (which look its end up on the CPU row).
+    pub dead: HashMap<u32, u32>,
+    /// The words taken in and handed on (non-zero words of the contexts alive at the shard's
+    /// start / end), sorted by (context, word): the bound rows' order.
+    pub incoming: Vec<CarryToken>,
+    pub outgoing: Vec<CarryToken>,
 }
 
 /// Big-endian bytes of a word.
@@ -297,6 +309,23 @@ impl MemoryRows {
             now: HashMap::new(),
             touched: BTreeMap::new(),
         };
+        // Every non-zero word carried in gets a bound row, touched or not: it is taken in and,
+        // unless its context ends here, handed on (the next shard reads zero where no word is).
+        let mut carried_in: Vec<(u32, u32)> = before
+            .iter()
+            .filter(|(_, b)| **b != [0; WORD_BYTES])
+            .map(|(&k, _)| k)
+            .collect();
+        carried_in.sort_unstable();
+        for (ctx, word) in carried_in {
+            mem.get(ctx, word);
+        }
+        // Contexts whose last step is in the shard: a step neither continued nor suspending.
+        let ending: std::collections::HashSet<u32> = range
+            .clone()
+            .filter(|&i| !an.aux[i].cont && !an.aux[i].suspend)
+            .map(|i| an.aux[i].ctx)
+            .collect();
         let mut access = Vec::new();
         let mut chunks = HashMap::new();
         for i in range.clone() {
@@ -407,6 +436,7 @@ impl MemoryRows {
         }
         let mut rows = Vec::with_capacity(mem.touched.len() + access.len());
         let mut carried = 0;
+        let (mut dead, mut incoming, mut outgoing) = (HashMap::new(), Vec::new(), Vec::new());
         for (&(ctx, word), init) in &mem.touched {
             let (fin, ts_fin) = mem.now[&(ctx, word)];
             let mut r = MemRow::new(Kind::Bound, ctx, word, 0);
@@ -414,7 +444,26 @@ impl MemoryRows {
             r.old_a = fin;
             r.ts_a = ts_fin;
             r.carried = *init != [0; WORD_BYTES];
+            r.dead = ending.contains(&ctx);
+            r.out = !r.dead && fin != [0; WORD_BYTES];
             carried += r.carried as u32;
+            if r.carried {
+                incoming.push(CarryToken::Memory {
+                    ctx,
+                    word,
+                    bytes: *init,
+                });
+            }
+            if r.out {
+                outgoing.push(CarryToken::Memory {
+                    ctx,
+                    word,
+                    bytes: fin,
+                });
+            }
+            if r.dead {
+                *dead.entry(ctx).or_insert(0) += 1;
+            }
             rows.push(r);
         }
         rows.extend(access);
@@ -422,6 +471,9 @@ impl MemoryRows {
             rows,
             chunks,
             carried,
+            dead,
+            incoming,
+            outgoing,
         })
     }
 
@@ -448,11 +500,17 @@ fn pair(rc: &mut RangeCounts, b: &[u8; WORD_BYTES], m: usize) {
 }
 
 /// The memory trace, padded with zero rows to `height` (a power of two, at least the rows).
+///
+/// Carried words take the `carry` bus positions from `pos_base` on (`[in, out]`: after the
+/// boundary chip's stack and resume tokens), in row order.
 pub fn generate<F: PrimeField32>(
     rows: &MemoryRows,
     height: usize,
+    pos_base: [usize; 2],
     u16_rc: &mut RangeCounts,
 ) -> RowMajorMatrix<F> {
+    let chunks = crate::chips::carry::TokenKind::Memory.chunks();
+    let (mut pos_in, mut pos_out) = (pos_base[0], pos_base[1]);
     debug_assert!(height.is_power_of_two() && height >= rows.len());
     let mut values = F::zero_vec(height * NUM_MEMORY_COLS);
     let f = F::from_u32;
@@ -480,6 +538,16 @@ pub fn generate<F: PrimeField32>(
         row.ts_a = f(m.ts_a);
         if m.kind == Kind::Bound {
             row.carried = F::from_bool(m.carried);
+            row.out = F::from_bool(m.out);
+            row.dead = F::from_bool(m.dead);
+            if m.carried {
+                row.pos_in = F::from_usize(pos_in);
+                pos_in += chunks;
+            }
+            if m.out {
+                row.pos_out = F::from_usize(pos_out);
+                pos_out += chunks;
+            }
             if m.carried {
                 for k in 0..WORD_BYTES / 2 {
                     pair(u16_rc, &m.new_a, k);

@@ -10,8 +10,9 @@
 //! `r_init` rows as what comes in, `r_fin` rows and `fin` rows flagged `carry_out` (items alive
 //! at the end) as what goes on, each at its position (`pos`, `r_pos`); the verifiers require
 //! one shard's out commitment to be the next one's in commitment. Memory words carried in with
-//! non-zero content are still trusted: the memory chip's bound rows need a permission the boundary chip provides only
-//! where `allow_init` is 1 (`mem_carry`).
+//! non-zero content are committed by the memory chip's bound rows (after this chip's tokens on
+//! the `carry` bus) and also need a permission this chip provides only where `allow_init` is 1
+//! (`mem_carry`).
 
 pub mod air;
 pub mod columns;
