@@ -67,6 +67,16 @@
 //! follow-up. With it (`bench --generate-gas 2M`, release, quieter machine): MCOPY 27 -> 15
 //! shards, 422 s -> 110 s.
 //!
+//! **A cut inside a transaction with a large live memory gets a sixth shape, 5** (the copy-heavy
+//! shape with a 2^17-row carry table instead of 2^10). Every non-zero word of the contexts alive
+//! at such a cut is carried into the next shard (one memory row and four carry rows each), so a
+//! memory-expansion loop cut halfway carries all it stored: about 25 words fit shape 0's carry
+//! table and about 250 the others', and no shorter shard carries less. With 2^17 rows about
+//! 32,000 words (1 MiB, the memory-expansion prover-killer of issue 15) fit; its carry table
+//! adds ~24 M committed cells to the copy shape's, paid only by such shards. A live image
+//! larger than that is a typed error ([`crate::TraceError::NoShapeFits`] naming the carry table):
+//! committing memory by pages, opened only where touched, would lift the limit.
+//!
 //! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
 //!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
 //!   shard into about four whose bytecode tables together are as tall, while each new shard
@@ -115,13 +125,18 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// where it is cheaper, so that every shard that fitted them keeps its shape. Shapes 2, 3 and 4
 /// are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
 /// neither and is cut. See the module docs for the measurements.
-pub const SHARD_SHAPES: [ShardShape; 5] = [
+pub const SHARD_SHAPES: [ShardShape; 6] = [
     shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7]),
     shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
     shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
     shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 10]),
     shape([16, 15, 8, 15, 16, 12, 8, 16, 16, 10, 15, 12, 10]),
+    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 17]),
 ];
+
+/// The menu's shape for a cut inside a transaction whose live memory is large
+/// ([`SHARD_SHAPES`]' last): the copy-heavy shape with a 2^17-row carry table.
+pub const LIVE_MEMORY_SHAPE: usize = 5;
 
 /// The index of the smallest shape of the menu a shard whose tables need `natural` log heights
 /// fits, `None` if it fits none (it must be cut).

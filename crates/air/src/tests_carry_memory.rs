@@ -259,11 +259,12 @@ fn a_word_read_as_zero_after_the_cut_is_rejected() {
     );
 }
 
-/// A live memory image too large for the carry table of every shape is a typed error naming
-/// the table, not a panic or a truncated commitment: a memory-expansion loop keeps every word
-/// it stored alive, and a cut halfway through it carries hundreds of them.
+/// A live memory image too large for the ordinary shapes' carry tables takes the live-memory
+/// shape (a memory-expansion loop keeps every word it stored alive, and a cut halfway through
+/// it carries hundreds of them); one too large for every shape is a typed error naming the
+/// table, not a panic or a truncated commitment.
 #[test]
-fn a_live_image_larger_than_the_carry_table_is_a_typed_error() {
+fn a_large_live_image_takes_the_live_memory_shape_and_a_larger_one_is_a_typed_error() {
     let giant = generate_giant(GiantKind::MemExpand, 100_000).unwrap();
     let mut subs = giant.execution.subblocks;
     subs.sort_by_key(|s| s.trace.steps.len());
@@ -273,8 +274,19 @@ fn a_live_image_larger_than_the_carry_table_is_a_typed_error() {
     let later = ShardStream::new(&t, &ranges)
         .unwrap()
         .generate_padded::<F>(ranges[1].clone(), &Padding::Menu);
-    match later {
-        Err(crate::TraceError::NoShapeFits { table, .. }) => assert_eq!(table, "carry"),
-        other => panic!("{:?}", other.map(|s| s.natural_log_heights)),
+    let later = later.expect("the live-memory shape holds it");
+    assert!(
+        later.natural_log_heights[shard::CARRY]
+            > crate::shape::SHARD_SHAPES[4].log_heights[shard::CARRY],
+        "no ordinary shape's carry table holds it: {:?}",
+        later.natural_log_heights
+    );
+    assert_eq!(later.shape, Some(crate::shape::LIVE_MEMORY_SHAPE));
+
+    let mut beyond = later.natural_log_heights;
+    beyond[shard::CARRY] = crate::shape::tallest(shard::CARRY) + 1;
+    match crate::shape::overflow(&beyond) {
+        Some(o) => assert_eq!(o.table, "carry"),
+        None => panic!("a carry table taller than every shape's fits one"),
     }
 }
