@@ -18,7 +18,7 @@ use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 12;
+pub const COVERAGE_VERSION: u32 = 13;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -83,13 +83,19 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
         opcodes::STOP | opcodes::INVALID => (Constrained, "cpu (halt)"),
         _ if opcodes::ALU_OPCODES.contains(&op) => (Constrained, "alu"),
         _ if opcodes::MULDIV_OPCODES.contains(&op) => (Constrained, "muldiv"),
-        // The value is the prover's; only its consistency within a context of a shard is
-        // constrained (see the check "call and transaction context values").
+        // The read is constrained (the context's row of the call-context table, one value per
+        // context in a shard: see the check "call and transaction context values"), the value
+        // is the prover's until calls and transactions are: the pushed item counts as tainted
+        // (v13; CALLDATASIZE, the same kind of read, was counted this way since v10).
         opcodes::RETURNDATASIZE => (
-            Trusted,
-            "call-context (one value per context and count of the calls it made)",
+            Constrained,
+            "call-context (one value per context and count of the calls it made; the value \
+             trusted, result tainted)",
         ),
-        _ if opcodes::reads_call_context(op) => (Trusted, "call-context (one value per context)"),
+        _ if opcodes::reads_call_context(op) => (
+            Constrained,
+            "call-context (one value per context; the value trusted, result tainted)",
+        ),
         // The pushed value is the shard's public value for the opcode (BLOCKHASH: for the
         // argument consumed); the verifier derives those from the header that hashes to the
         // block hash and from the ancestor headers (see the check "block context values").
@@ -456,7 +462,7 @@ impl ShareReport {
 /// KECCAK256 (its area's bytes; it is trusted today, so its digest is tainted anyway).
 ///
 /// Values read from a table whose contents are trusted are tainted even where the read is
-/// constrained: CALLDATALOAD and CALLDATASIZE (contents per context, see
+/// constrained: CALLDATALOAD, CALLDATASIZE and the other call-context reads (contents per context, see
 /// [`pushes_trusted_content`]) push tainted items; the step itself is untainted when its inputs
 /// are, as for any constrained step.
 pub fn constrained_share(trace: &SubblockTrace) -> ShareReport {
@@ -468,9 +474,9 @@ pub fn constrained_share(trace: &SubblockTrace) -> ShareReport {
 }
 
 /// Constrained opcodes whose pushed value comes from a table with trusted contents (the
-/// context's calldata): their results are tainted.
+/// context's calldata, the call-context values): their results are tainted.
 pub fn pushes_trusted_content(op: u8) -> bool {
-    matches!(op, opcodes::CALLDATALOAD | opcodes::CALLDATASIZE)
+    op == opcodes::CALLDATALOAD || op == opcodes::RETURNDATASIZE || opcodes::reads_call_context(op)
 }
 
 /// A stack word's value if it fits 64 bits, else `u64::MAX` (no memory offset is that large).
