@@ -448,8 +448,10 @@ fn every_constrained_opcode_rejects_a_lying_step() {
     // INVALID (their lies are in `tests_halts`, on a trace revm records), the memory opcodes
     // (this interpreter has no memory; their lies are in `tests_memory`, also on revm's trace)
     // the block-context opcodes (`tests_block_context`, on a revm trace: their values are
-    // the block's) and the calldata opcodes (`tests_calldata`, on a revm trace: this
-    // interpreter has no calldata).
+    // the block's), the calldata opcodes (`tests_calldata`, on a revm trace: this
+    // interpreter has no calldata) and the other call-context reads (constrained to one value
+    // per context, the value itself trusted: a single read may lie, two reads may not disagree,
+    // `call_context_reads_agree_within_a_context`).
     let memory = [
         opcodes::MLOAD,
         opcodes::MSTORE,
@@ -461,16 +463,17 @@ fn every_constrained_opcode_rejects_a_lying_step() {
         .filter(|&op| op != opcodes::STOP && op != opcodes::INVALID && !memory.contains(&op))
         .filter(|&op| !opcodes::reads_block_context(op))
         .filter(|&op| op != opcodes::CALLDATALOAD && op != opcodes::CALLDATASIZE)
+        .filter(|&op| !opcodes::reads_call_context(op) && op != opcodes::RETURNDATASIZE)
         .collect();
     assert_eq!(covered, constrained);
 }
 
 #[test]
 fn taint_follows_the_stack_through_dup_and_swap() {
-    // (opcode, stack height before); CALLER is trusted, everything else constrained.
-    let program = [
+    // (opcode, stack height before); SELFBALANCE is trusted, everything else constrained.
+    let mut program = [
         (opcodes::PUSH0 + 1, 0), // [p]                      untainted
-        (0x33, 1),               // [p, C]                   trusted: C tainted
+        (0x47, 1),               // [p, C]                   trusted: C tainted
         (opcodes::DUP1 + 1, 2),  // [p, C, p]                copies p: untainted
         (opcodes::DUP1 + 1, 3),  // [p, C, p, C]             copies C: tainted
         (opcodes::ADD, 4),       // [p, C, C+p]              tainted input
@@ -480,7 +483,7 @@ fn taint_follows_the_stack_through_dup_and_swap() {
         (opcodes::POP, 2),       // [C+p]                    pops C: tainted
         (opcodes::JUMPDEST, 1),  //                          untainted
     ];
-    let t = SubblockTrace {
+    let trace = |program: &[(u8, u16)]| SubblockTrace {
         steps: program
             .iter()
             .enumerate()
@@ -501,11 +504,17 @@ fn taint_follows_the_stack_through_dup_and_swap() {
             .collect(),
         ..Default::default()
     };
-    let r = crate::coverage::constrained_share(&t);
+    let r = crate::coverage::constrained_share(&trace(&program));
     assert_eq!(r.steps, 10);
     assert_eq!(r.constrained_steps, 9);
     assert_eq!(r.untainted_steps, 5);
     assert!(r.untainted_share() < r.share());
+    // CALLER instead: a constrained read (v13) whose pushed value is trusted, so it taints the
+    // same items; only the read itself counts as constrained and untainted.
+    program[1].0 = opcodes::CALLER;
+    let r = crate::coverage::constrained_share(&trace(&program));
+    assert_eq!(r.constrained_steps, 10);
+    assert_eq!(r.untainted_steps, 6);
 }
 
 /// Reads of the call context: within a context every read of an opcode pushes the value of the

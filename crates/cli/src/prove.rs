@@ -133,16 +133,30 @@ impl DeviceArgs {
         aggregate: bool,
         builder: slotproof::BlockProverBuilder,
     ) -> anyhow::Result<slotproof::BlockProverBuilder> {
-        let backend = slotproof::ProverBackend::from_name(backend, &self.devices)
-            .ok_or_else(|| anyhow::anyhow!("unknown backend `{backend}` (cpu or cuda)"))?;
-        Ok(builder
+        Ok(self.apply_backend(self.backend(backend)?, aggregate, builder))
+    }
+
+    /// `backend` (cpu or cuda) on these devices.
+    pub fn backend(&self, backend: &str) -> anyhow::Result<slotproof::ProverBackend> {
+        slotproof::ProverBackend::from_name(backend, &self.devices)
+            .ok_or_else(|| anyhow::anyhow!("unknown backend `{backend}` (cpu or cuda)"))
+    }
+
+    /// [`Self::apply`] with the backend already resolved.
+    pub fn apply_backend(
+        &self,
+        backend: slotproof::ProverBackend,
+        aggregate: bool,
+        builder: slotproof::BlockProverBuilder,
+    ) -> slotproof::BlockProverBuilder {
+        builder
             .backend(backend)
             .cuda_streams(self.streams)
             .device_memory_budget(self.device_memory_budget)
             .overlap_tracegen(!self.no_overlap)
             .shards_in_flight(self.shards_in_flight)
             .stream_trace(!self.no_stream)
-            .aggregate(aggregate && !self.aggregate_after))
+            .aggregate(aggregate && !self.aggregate_after)
     }
 }
 

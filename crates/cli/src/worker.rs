@@ -27,6 +27,12 @@ pub struct WorkerArgs {
     /// Exit after this many jobs (default: run until killed).
     #[arg(long)]
     pub max_jobs: Option<usize>,
+    /// Proving backend for shards: cpu, or cuda (a build with `--features cuda`, a CUDA 13
+    /// driver, a GPU). The tree's leaves and internal nodes are proven on the CPU.
+    #[arg(long, default_value = "cpu")]
+    pub backend: String,
+    #[command(flatten)]
+    pub devices: crate::prove::DeviceArgs,
 }
 
 pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
@@ -40,7 +46,14 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
     let name = args.name.clone().unwrap_or_else(default_worker_name);
-    let worker = Worker::new(&args.redis, &name, reclaim_after)?;
+    // A backend that cannot run here is an error now, not at the first job.
+    let backend = args.devices.backend(&args.backend)?;
+    let devices = args.devices.clone();
+    let setup = move |builder| devices.apply_backend(backend.clone(), false, builder);
+    setup(slotproof::BlockProver::builder())
+        .build()
+        .check_backend()?;
+    let worker = Worker::new(&args.redis, &name, reclaim_after)?.with_prover_setup(Box::new(setup));
     eprintln!("worker {name} on {}", args.redis);
     // One line per event on stdout (line-buffered: a reader sees each as it happens).
     let report = |event: WorkerEvent| println!("{event}");

@@ -611,3 +611,24 @@ fn a_worker_reconnects_when_redis_comes_back() {
         assert!(proving.join().unwrap().is_err());
     });
 }
+
+/// A worker that cannot work stops at once with a clear error, not a silent wait: an unknown
+/// backend (checked before Redis is asked), and a Redis that does not answer at start.
+#[test]
+fn a_worker_that_cannot_work_says_why_and_exits() {
+    let bin = env!("CARGO_BIN_EXE_slotproof");
+    let nobody = "redis://127.0.0.1:1/";
+    for (args, expected) in [
+        (vec!["--backend", "tpu"], "unknown backend `tpu`"),
+        (vec![], "worker"),
+    ] {
+        let out = Command::new(bin)
+            .args(["worker", "--redis", nobody])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}

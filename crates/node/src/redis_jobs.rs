@@ -148,12 +148,21 @@ pub struct JobSettings {
 
 impl JobSettings {
     fn prover(self) -> BlockProver {
+        self.builder().build()
+    }
+
+    /// A prover builder cutting blocks as the job says (a worker adds its backend to it).
+    pub fn builder(self) -> slotproof::BlockProverBuilder {
         BlockProver::builder()
             .max_shard_rows(self.max_shard_rows)
             .subblock_gas(self.subblock_gas)
-            .build()
     }
 }
+
+/// How a worker's shard prover is set up beyond the job's cut: its backend (CPU, CUDA devices,
+/// streams, device memory budget).
+pub type ProverSetup =
+    Box<dyn Fn(slotproof::BlockProverBuilder) -> slotproof::BlockProverBuilder + Send + Sync>;
 
 /// The key names of one prefix.
 #[derive(Clone, Debug)]
@@ -764,6 +773,8 @@ pub struct Worker {
     block: Duration,
     /// Leaves and internal nodes (it keeps the keys it made, one per program).
     tree: NodeJobProver,
+    /// The shard prover's backend ([`Worker::with_prover_setup`]); the CPU by default.
+    setup: ProverSetup,
 }
 
 /// A shard job.
@@ -891,7 +902,17 @@ impl Worker {
             reclaim_after,
             block: Duration::from_millis(500),
             tree: NodeJobProver::new(),
+            setup: Box::new(|builder| builder),
         })
+    }
+
+    /// Proves shards on the backend `setup` adds to each job's prover builder (e.g. CUDA
+    /// devices); the job's cut (rows per shard, subblock gas) stays the job's. A backend that
+    /// cuts differently (a device memory budget smaller than the shards) makes the worker's
+    /// plan differ from the coordinator's, and the job fails rather than prove another shard.
+    pub fn with_prover_setup(mut self, setup: ProverSetup) -> Self {
+        self.setup = setup;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -1245,11 +1266,9 @@ impl Worker {
                 format!("it holds block {hash}"),
             ));
         }
-        let proven = shard.settings.prover().prove_shard_subset(
-            &input,
-            &[shard.shard],
-            &CancelToken::new(),
-        )?;
+        let proven = (self.setup)(shard.settings.builder())
+            .build()
+            .prove_shard_subset(&input, &[shard.shard], &CancelToken::new())?;
         plan.check_same(&proven.plan)?;
         let (_, proof) = proven
             .shards
