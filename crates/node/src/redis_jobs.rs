@@ -39,7 +39,7 @@
 //! A worker survives Redis going away: it reports the lost connection and reconnects with a
 //! backoff (up to [`MAX_BACKOFF`]); its job in flight, unacknowledged, is reclaimed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -550,15 +550,17 @@ impl Coordinator {
         cancel: &CancelToken,
     ) -> Result<Option<NodeAt>, RedisJobError> {
         let keys = &self.keys;
-        let mut missing: BTreeSet<usize> = (0..n).collect();
+        // Results not stored yet, by place (a shard's proof at its leaf's place), with their key.
+        let mut waiting: BTreeMap<NodeAt, String> = (0..n)
+            .map(|k| (NodeAt::leaf(k), keys.proof(run, k)))
+            .collect();
         let mut schedule: TreeSchedule<NodeAt> = TreeSchedule::new();
-        let mut pending: BTreeSet<NodeAt> = BTreeSet::new();
         let mut top = None;
         if aggregate {
             let ready = schedule.set_leaf_count(n);
-            self.publish_nodes(con, run, ready, &mut pending, published, &mut top)?;
+            self.publish_nodes(con, run, ready, &mut waiting, published, &mut top)?;
         }
-        while !missing.is_empty() || (aggregate && top.is_none()) {
+        while !waiting.is_empty() || (aggregate && top.is_none()) {
             if cancel.is_cancelled() {
                 return Err(RedisJobError::Cancelled);
             }
@@ -572,51 +574,37 @@ impl Coordinator {
                 return Err(RedisJobError::WorkerFailed(error));
             }
             let mut exists = redis::pipe();
-            for &k in &missing {
-                exists.cmd("EXISTS").arg(keys.proof(run, k));
-            }
-            for &at in &pending {
-                exists.cmd("EXISTS").arg(keys.node(run, at));
+            for key in waiting.values() {
+                exists.cmd("EXISTS").arg(key);
             }
             let found: Vec<bool> = exists.query(con)?;
-            let (shards_found, nodes_found) = found.split_at(missing.len());
-            let mut stored: Vec<NodeAt> = Vec::new();
-            let done: Vec<usize> = missing
-                .iter()
-                .zip(shards_found)
-                .filter_map(|(&k, &there)| there.then_some(k))
+            let stored: Vec<NodeAt> = waiting
+                .keys()
+                .zip(found)
+                .filter_map(|(&at, there)| there.then_some(at))
                 .collect();
-            for k in done {
-                missing.remove(&k);
-                stored.push(NodeAt::leaf(k));
-            }
-            let nodes: Vec<NodeAt> = pending
-                .iter()
-                .zip(nodes_found)
-                .filter_map(|(&at, &there)| there.then_some(at))
-                .collect();
-            for at in nodes {
-                pending.remove(&at);
-                stored.push(at);
+            for at in &stored {
+                waiting.remove(at);
             }
             if aggregate {
                 let ready: Vec<Ready<NodeAt>> = stored
                     .into_iter()
                     .filter_map(|at| schedule.insert(at, at))
                     .collect();
-                self.publish_nodes(con, run, ready, &mut pending, published, &mut top)?;
+                self.publish_nodes(con, run, ready, &mut waiting, published, &mut top)?;
             }
         }
         Ok(top)
     }
 
-    /// Publishes a job per internal node that became ready; the root's turn sets `top`.
+    /// Publishes a job per internal node that became ready (now awaited in `waiting`); the
+    /// root's turn sets `top`.
     fn publish_nodes(
         &self,
         con: &mut redis::Connection,
         run: &str,
         ready: Vec<Ready<NodeAt>>,
-        pending: &mut BTreeSet<NodeAt>,
+        waiting: &mut BTreeMap<NodeAt, String>,
         published: &mut Vec<NodeAt>,
         top: &mut Option<NodeAt>,
     ) -> Result<(), RedisJobError> {
@@ -638,7 +626,7 @@ impl Coordinator {
                         .arg("right")
                         .arg(place(right))
                         .query(con)?;
-                    pending.insert(at);
+                    waiting.insert(at, self.keys.node(run, at));
                     published.push(at);
                 }
                 Ready::Root { top: t } => *top = Some(t),
