@@ -632,3 +632,73 @@ fn a_worker_that_cannot_work_says_why_and_exits() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+/// A worker proving its shards with the CUDA backend (`--backend cuda`; without a GPU on the
+/// stand-in driver, the unchanged CUDA backend) gives the CPU's shard proofs: the block proof is
+/// the single-process bytes.
+#[test]
+fn a_cuda_worker_gives_the_cpu_bytes() {
+    let standin = match slotproof::cuda::probe_driver() {
+        Ok(info) => info.is_standin(),
+        Err(slotproof::cuda::Error::DriverNotFound { .. }) => true,
+        Err(e) => {
+            eprintln!("SKIPPED a_cuda_worker_gives_the_cpu_bytes: {e}");
+            return;
+        }
+    };
+    let Some(redis) = start_redis("cuda") else {
+        return;
+    };
+    let input = BlockInput::from_path(fixture_path()).unwrap();
+    let json = std::fs::read_to_string(fixture_path()).unwrap();
+    // Two shards (each padded to the smallest shape, as 64-row ones are): the stand-in's time.
+    let coordinator = Coordinator::new(&redis.url, E2E_SETTINGS).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slotproof"));
+    cmd.args([
+        "worker",
+        "--redis",
+        &redis.url,
+        "--name",
+        "gpu",
+        "--backend",
+        "cuda",
+    ])
+    .stdout(Stdio::null());
+    if standin && std::env::var_os("SLOTPROOF_CUDA_DRIVER").is_none() {
+        cmd.env(
+            "SLOTPROOF_CUDA_DRIVER",
+            slotproof_cuda_standin::LIBRARY_PATH,
+        );
+    }
+    let _worker = Killed(cmd.spawn().unwrap());
+    let t = Instant::now();
+    let remote = coordinator
+        .prove(
+            input.header.hash_slow(),
+            &input,
+            &json,
+            false,
+            &CancelToken::new(),
+        )
+        .expect("the CUDA worker proves every shard");
+    eprintln!(
+        "a CUDA worker{}: {:.2} s",
+        if standin { " (stand-in)" } else { "" },
+        t.elapsed().as_secs_f64()
+    );
+    let expected = BlockProver::builder()
+        .max_shard_rows(E2E_SETTINGS.max_shard_rows)
+        .subblock_gas(E2E_SETTINGS.subblock_gas)
+        .build()
+        .prove(&input)
+        .unwrap()
+        .proof
+        .to_bytes()
+        .unwrap();
+    assert_eq!(remote.proof.to_bytes().unwrap(), expected);
+    let stats = coordinator.run_stats(&remote.run).unwrap();
+    assert_eq!(
+        stats.by_worker.get("gpu"),
+        Some(&(remote.proof.shards.len() as u64))
+    );
+}
