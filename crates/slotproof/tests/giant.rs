@@ -42,16 +42,8 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
     assert_eq!(streamed.execution.transactions, 1);
     assert_eq!(streamed.execution.subblocks.len(), 1);
     let proof = &streamed.proof;
-    assert!(
-        proof.shards_with_carried_state() >= 3,
-        "{} shards, {} cut inside the transaction",
-        proof.shards.len(),
-        proof.shards_with_carried_state()
-    );
     // The stack items and calls carried across those cuts are committed and chained.
-    assert_eq!(proof.shards_with_trusted_carried_state(), 0);
-    let bytes = proof.to_bytes().unwrap();
-    verify_block_proof(&bytes).unwrap();
+    let bytes = assert_cut_inside_and_verified(proof);
     // A shard claiming other carried state (its in or out commitment) is rejected.
     let k = first_shard_carrying_state_in(proof);
     for (shard, at) in [(k, 0), (k - 1, RATE)] {
@@ -162,6 +154,21 @@ fn the_giant_block_aggregates_with_its_carried_state_checked_in_the_tree() {
     assert!(aggregate_block(&tampered).is_err());
 }
 
+/// The block is cut at least 3 times inside its transaction, no shard's carried state is
+/// trusted, and the proof verifies; its bytes.
+fn assert_cut_inside_and_verified(proof: &slotproof::BlockProof) -> Vec<u8> {
+    assert!(
+        proof.shards_with_carried_state() >= 3,
+        "{} shards, {} cut inside the transaction",
+        proof.shards.len(),
+        proof.shards_with_carried_state()
+    );
+    assert_eq!(proof.shards_with_trusted_carried_state(), 0);
+    let bytes = proof.to_bytes().unwrap();
+    verify_block_proof(&bytes).unwrap();
+    bytes
+}
+
 /// The first shard (after the first) whose carried-in commitment is not the empty one.
 fn first_shard_carrying_state_in(proof: &slotproof::BlockProof) -> usize {
     (1..proof.shards.len())
@@ -189,14 +196,7 @@ fn a_memory_block_is_proven_with_its_memory_carried_across_cuts() {
         .prove(&input)
         .unwrap();
     let proof = &proved.proof;
-    assert!(
-        proof.shards_with_carried_state() >= 3,
-        "{} shards, {} cut inside the transaction",
-        proof.shards.len(),
-        proof.shards_with_carried_state()
-    );
-    assert_eq!(proof.shards_with_trusted_carried_state(), 0);
-    verify_block_proof(&proof.to_bytes().unwrap()).unwrap();
+    assert_cut_inside_and_verified(proof);
     let k = first_shard_carrying_state_in(proof);
     for (shard, at) in [(k, RATE - 1), (k - 1, 2 * RATE - 1)] {
         let mut tampered = proof.clone();
