@@ -120,19 +120,35 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
     ShardShape { log_heights }
 }
 
-/// The menu, cheapest first (committed cells), so the first shape that fits is the cheapest
-/// that fits, except that the copy-heavy shape 3 (added later) comes after shapes 1 and 2 even
-/// where it is cheaper, so that every shard that fitted them keeps its shape. Shapes 2, 3 and 4
-/// are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
+/// The menu. Shapes are chosen in [`SELECTION_ORDER`], not in this order: shapes added later
+/// come last here, so that earlier shapes keep their indices (and leaf keys). Shapes 2, 3 and
+/// 4 are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
 /// neither and is cut. See the module docs for the measurements.
-pub const SHARD_SHAPES: [ShardShape; 6] = [
+pub const SHARD_SHAPES: [ShardShape; 9] = [
     shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7]),
     shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
     shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
     shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 10]),
     shape([16, 15, 8, 15, 16, 12, 8, 16, 16, 10, 15, 12, 10]),
     shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 17]),
+    // 6: tiny (small blocks, most test shards).
+    shape([10, 12, 8, 9, 9, 8, 8, 16, 8, 8, 9, 8, 7]),
+    // 7: the full shape with half its CPU rows (subblock tails).
+    shape([15, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
+    // 8: the mainnet shape with half its CPU rows (mainnet shards of up to 32,768 steps).
+    shape([15, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
 ];
+
+/// The order in which shapes are tried, cheapest first (committed cells), so the first shape
+/// that fits is the cheapest that fits, except that the copy-heavy shape 3 comes after shapes
+/// 1 and 2 (and their half-CPU forms 7 and 8) even where it is cheaper, so that every shard
+/// that fitted them keeps its shape. A shape later in this order is never one an earlier one
+/// holds (it would never be chosen).
+pub const SELECTION_ORDER: [usize; SHARD_SHAPES.len()] = [6, 0, 7, 1, 8, 2, 3, 4, 5];
+
+/// The smallest shape of the menu (every shape holds it): cutting a shard of this shape cannot
+/// shrink what it needs.
+pub const SMALLEST_SHAPE: usize = 6;
 
 /// The menu's shape for a cut inside a transaction whose live memory is large
 /// ([`SHARD_SHAPES`]' last): the copy-heavy shape with a 2^17-row carry table.
@@ -141,7 +157,9 @@ pub const LIVE_MEMORY_SHAPE: usize = 5;
 /// The index of the smallest shape of the menu a shard whose tables need `natural` log heights
 /// fits, `None` if it fits none (it must be cut).
 pub fn smallest_fitting(natural: &[usize; NUM_SHARD_TABLES]) -> Option<usize> {
-    SHARD_SHAPES.iter().position(|s| s.fits(natural))
+    SELECTION_ORDER
+        .into_iter()
+        .find(|&k| SHARD_SHAPES[k].fits(natural))
 }
 
 /// The index of the shape whose log heights are exactly `log_heights`, `None` if none is.
@@ -172,9 +190,9 @@ pub struct Overflow {
     pub largest: usize,
 }
 
-/// The menu's last shape (the costliest).
+/// The menu's last shape in [`SELECTION_ORDER`] (the costliest).
 pub fn largest() -> &'static ShardShape {
-    &SHARD_SHAPES[SHARD_SHAPES.len() - 1]
+    &SHARD_SHAPES[SELECTION_ORDER[SELECTION_ORDER.len() - 1]]
 }
 
 /// Why a shard needing `natural` log heights fits no shape: the first table (in instance
@@ -214,8 +232,9 @@ pub fn off_menu_table(log_heights: &[usize]) -> Option<(usize, &'static str)> {
             .filter(|&t| s.log_heights[t] != log_heights[t])
             .collect()
     };
-    let nearest = SHARD_SHAPES
+    let nearest = SELECTION_ORDER
         .iter()
+        .map(|&k| &SHARD_SHAPES[k])
         .min_by_key(|s| differing(s).len())
         .expect("the menu is not empty");
     let t = *differing(nearest).first()?;
@@ -229,22 +248,27 @@ mod tests {
 
     #[test]
     fn shapes_are_distinct_and_keep_the_fixed_tables() {
-        for (i, a) in SHARD_SHAPES.iter().enumerate() {
-            for b in &SHARD_SHAPES[i + 1..] {
+        let mut order = SELECTION_ORDER.to_vec();
+        order.sort_unstable();
+        assert_eq!(order, (0..SHARD_SHAPES.len()).collect::<Vec<_>>());
+        for (i, &a) in SELECTION_ORDER.iter().enumerate() {
+            for &b in &SELECTION_ORDER[i + 1..] {
+                let (a, b) = (&SHARD_SHAPES[a], &SHARD_SHAPES[b]);
                 assert_ne!(a, b);
                 // A later shape is never one an earlier one holds (it would never be chosen).
                 assert!(!a.fits(&b.log_heights), "{a:?} holds {b:?}");
             }
         }
+        assert_eq!(SELECTION_ORDER[0], SMALLEST_SHAPE);
         for s in &SHARD_SHAPES {
             for (h, fixed) in s.log_heights.iter().zip(FIXED_LOG_HEIGHTS) {
                 if let Some(f) = fixed {
                     assert_eq!(*h, f);
                 }
             }
-            // Every shape holds the smallest: a shard of shape 0 cannot shrink by being cut (the
-            // block prover's device-memory re-cut relies on it).
-            assert!(s.fits(&SHARD_SHAPES[0].log_heights));
+            // Every shape holds the smallest: a shard of that shape cannot shrink by being cut
+            // (the block prover's device-memory re-cut relies on it).
+            assert!(s.fits(&SHARD_SHAPES[SMALLEST_SHAPE].log_heights));
             // The prover's smallest trace is 4 rows.
             assert!(s.log_heights.iter().all(|&h| h >= 2));
         }
@@ -256,12 +280,20 @@ mod tests {
         for (h, fixed) in tiny.iter_mut().zip(FIXED_LOG_HEIGHTS) {
             *h = fixed.unwrap_or(2);
         }
-        assert_eq!(smallest_fitting(&tiny), Some(0));
+        assert_eq!(smallest_fitting(&tiny), Some(SMALLEST_SHAPE));
         let first = SHARD_SHAPES[0].log_heights;
         assert_eq!(smallest_fitting(&first), Some(0));
+        // One CPU doubling past shape 0 takes the full shape's half-CPU form, one more the
+        // full shape.
         let mut above_first = first;
-        above_first[crate::shard::CPU] += 1;
+        above_first[crate::shard::CPU] = 15;
+        assert_eq!(smallest_fitting(&above_first), Some(7));
+        above_first[crate::shard::CPU] = 16;
         assert_eq!(smallest_fitting(&above_first), Some(1));
+        // A mainnet shard of 2^15 steps takes the mainnet shape's half-CPU form.
+        let mut mainnet = SHARD_SHAPES[2].log_heights;
+        mainnet[crate::shard::CPU] = 15;
+        assert_eq!(smallest_fitting(&mainnet), Some(8));
         let mut too_tall = largest().log_heights;
         too_tall[crate::shard::MULDIV] += 1;
         assert_eq!(smallest_fitting(&too_tall), None);

@@ -80,14 +80,22 @@ fn a_shard_padded_to_its_shape_and_to_a_larger_one_proves_and_verifies() {
     let menu: Shard<F> = stream
         .generate_padded(range.clone(), &Padding::Menu)
         .unwrap();
-    assert_eq!(menu.shape, Some(0), "{:?}", natural.natural_log_heights);
-    assert_eq!(log_heights(&menu), SHARD_SHAPES[0].log_heights.to_vec());
+    assert_eq!(
+        menu.shape,
+        Some(shape::SMALLEST_SHAPE),
+        "{:?}",
+        natural.natural_log_heights
+    );
+    assert_eq!(
+        log_heights(&menu),
+        SHARD_SHAPES[shape::SMALLEST_SHAPE].log_heights.to_vec()
+    );
     assert_eq!(menu.natural_log_heights, natural.natural_log_heights);
     assert_eq!(menu.public_values, natural.public_values);
 
     // Every table that follows the shard one doubling past the smallest shape: not on the
     // menu, but a valid proof all the same (the menu is the verifier's rule, not the AIR's).
-    let mut larger = SHARD_SHAPES[0].log_heights;
+    let mut larger = SHARD_SHAPES[shape::SMALLEST_SHAPE].log_heights;
     for (h, fixed) in larger.iter_mut().zip(FIXED_LOG_HEIGHTS) {
         if fixed.is_none() {
             *h += 1;

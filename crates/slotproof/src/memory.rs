@@ -512,7 +512,7 @@ pub(crate) fn parts_to_fit<F: Clone + Send + Sync>(
         Ok(Fit::Fits(_)) => 1,
         Err(e) => return Err(out_of_memory(e.needed)),
     };
-    if range.len() < 2 || shard.shape == Some(0) {
+    if range.len() < 2 || shard.shape == Some(slotproof_air::shape::SMALLEST_SHAPE) {
         // One step cannot be cut; and the parts of a shard of the smallest shape would be padded
         // to that shape again, so cutting it cannot shrink what it needs.
         return Err(out_of_memory(plan.peak));
@@ -641,7 +641,7 @@ mod tests {
     use std::sync::OnceLock;
 
     use p3_field::PrimeCharacteristicRing;
-    use slotproof_air::shape::{SHARD_SHAPES, smallest_fitting};
+    use slotproof_air::shape::{SHARD_SHAPES, SMALLEST_SHAPE, smallest_fitting};
     use slotproof_air::shard::BYTECODE;
     use slotproof_executor::{BlockInput, ExecuteOptions, execute_block};
 
@@ -793,21 +793,22 @@ mod tests {
 
     #[test]
     fn a_shard_of_a_larger_shape_over_the_budget_is_cut_into_parts_of_a_smaller_one() {
-        // The mixed block's second subblock: one shard of 11,160 steps, CPU 2^14, full shape.
+        // The mixed block's second subblock: one shard of 11,160 steps, CPU 2^14, the full
+        // shape's half-CPU form.
         let trace = fixture_trace("mixed", 1);
         let whole = fitted_both_ways(&trace, 1 << 16, None);
         assert_eq!(whole.len(), 1);
-        assert_eq!(whole[0].1, Some(1));
+        assert_eq!(whole[0].1, Some(7));
         // The budget of a shard of the smallest shape (the plan is the shape's).
         let small = fitted_both_ways(&fixture_trace("transfers", 0), 1 << 16, None);
-        assert_eq!(small[0].1, Some(0));
+        assert_eq!(small[0].1, Some(SMALLEST_SHAPE));
         let budget = small[0].2;
         assert!(budget < whole[0].2);
         let cut = fitted_both_ways(&trace, 1 << 16, Some(budget));
         assert!(cut.len() > 1);
         for (steps, shape, peak, cut_to_fit) in &cut {
             assert!(cut_to_fit, "{steps:?}");
-            assert_eq!(*shape, Some(0), "{steps:?}");
+            assert_eq!(*shape, Some(SMALLEST_SHAPE), "{steps:?}");
             assert!(*peak <= budget);
         }
         assert_eq!(cut[0].0.start, 0);

@@ -259,7 +259,10 @@ fn babybear_block_proof_verifies_and_unknown_fields_are_rejected() {
 fn off_menu_shard_proof(proof: &BlockProof) -> Vec<u8> {
     use p3_field::PrimeCharacteristicRing;
     use slotproof::air::shard::{CPU, Padding, ShardStream, plan_shards};
-    use slotproof::air::{EvmAir, shape::SHARD_SHAPES};
+    use slotproof::air::{
+        EvmAir,
+        shape::{SHARD_SHAPES, SMALLEST_SHAPE},
+    };
     use slotproof::executor::{ExecuteOptions, execute_block};
     use slotproof::prover::{CpuShardProver, FriSettings, KoalaBear, ShardProver, proof_to_bytes};
 
@@ -275,8 +278,8 @@ fn off_menu_shard_proof(proof: &BlockProof) -> Vec<u8> {
     let menu = stream
         .generate_padded::<KoalaBear>(ranges[1].clone(), &Padding::Menu)
         .unwrap();
-    assert_eq!(menu.shape, Some(0));
-    let mut heights = SHARD_SHAPES[0].log_heights;
+    assert_eq!(menu.shape, Some(SMALLEST_SHAPE));
+    let mut heights = SHARD_SHAPES[SMALLEST_SHAPE].log_heights;
     heights[CPU] += 1;
     let shard = stream
         .generate_padded::<KoalaBear>(ranges[1].clone(), &Padding::LogHeights(heights))
@@ -309,7 +312,9 @@ fn a_shard_proof_of_a_shape_off_the_menu_is_rejected() {
         Err(VerifyError::ShapeNotInMenu {
             shard: 1,
             table: "cpu",
-            log_height: slotproof::air::shape::SHARD_SHAPES[0].log_heights[0] + 1,
+            log_height: slotproof::air::shape::SHARD_SHAPES[slotproof::air::shape::SMALLEST_SHAPE]
+                .log_heights[0]
+                + 1,
         })
     );
 }

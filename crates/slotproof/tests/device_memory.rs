@@ -62,7 +62,7 @@ fn a_budget_under_the_smallest_shape_is_refused_without_cutting() {
         whole
             .shards
             .iter()
-            .all(|r| !r.cut_to_fit && r.shape == Some(0))
+            .all(|r| !r.cut_to_fit && r.shape == Some(slotproof::air::shape::SMALLEST_SHAPE))
     );
     let plan = whole.max_planned_device_bytes();
     assert!(whole.shards.iter().all(|r| r.planned_device_bytes == plan));

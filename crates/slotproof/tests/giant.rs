@@ -76,16 +76,27 @@ fn a_single_transaction_block_is_proven_with_cuts_inside_the_transaction() {
     );
 }
 
-/// Every shard here has the smallest shape (its tables are capped at 2,048 rows), so a budget
-/// under that shape's plan cannot be met by cutting: streamed or at once, the same typed error
-/// names the first shard whole. (Budget cuts of larger shapes, streamed and at once:
-/// `memory.rs` unit tests.)
+/// A budget under the smallest shape's plan cannot be met by cutting (the giant block's shards
+/// are cut until their parts have the smallest shape, which is still over it): streamed or at
+/// once, the same typed error. (Budget cuts that succeed, streamed and at once: `memory.rs`
+/// unit tests.)
 #[test]
 fn a_budget_under_the_smallest_shape_is_the_same_error_streamed_or_at_once() {
     let input = giant_block();
-    let whole = prove(&input, ShardsInFlight::Auto, None);
-    assert!(whole.shards.iter().all(|r| r.shape == Some(0)));
-    let budget = Some(whole.max_planned_device_bytes() - 1);
+    // The smallest shape's plan, from a block whose one shard has it (the plan is the shape's).
+    let transfers = BlockInput::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/transfers.json"
+    ))
+    .unwrap();
+    let small = BlockProver::builder().build().prove(&transfers).unwrap();
+    assert!(
+        small
+            .shards
+            .iter()
+            .all(|r| r.shape == Some(slotproof::air::shape::SMALLEST_SHAPE))
+    );
+    let budget = Some(small.max_planned_device_bytes() - 1);
     let refuse = |in_flight| {
         BlockProver::builder()
             .max_shard_rows(1 << 11)

@@ -118,7 +118,12 @@ fn overlapped_and_sequential_trace_generation_give_the_same_proof() {
 #[test]
 fn a_budget_under_the_smallest_shape_stops_the_pipeline_with_a_typed_error() {
     let (whole, _) = prove(true, None);
-    assert!(whole.shards.iter().all(|r| r.shape == Some(0)));
+    assert!(
+        whole
+            .shards
+            .iter()
+            .all(|r| r.shape == Some(slotproof::air::shape::SMALLEST_SHAPE))
+    );
     let largest = whole.max_planned_device_bytes();
     match try_prove(true, Some(largest - 1)) {
         Err(ProveError::OutOfDeviceMemory {
