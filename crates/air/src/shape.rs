@@ -77,6 +77,21 @@
 //! larger than that is a typed error ([`crate::TraceError::NoShapeFits`] naming the carry table):
 //! committing memory by pages, opened only where touched, would lift the limit.
 //!
+//! **Three shapes for shards smaller than their family's (issue 17, 2026-12-07):** shape 6,
+//! **tiny** (CPU 2^10, bytecode 2^12, ALU and bitwise 2^9, multiplication 2^8, memory 2^9,
+//! calldata 2^8: 2.8 M cells, of which 1.4 M are the fixed u16 range table), for small blocks
+//! and most test shards; shapes 7 and 8, the **full and mainnet shapes with 2^15 CPU rows**
+//! (everything else theirs), for subblock tails and for mainnet shards of up to 32,768 steps
+//! (a 4 Mgas subblock of mainnet is 20–45 k steps). The CPU table is the widest per row after
+//! the multiplication table and grows with the steps, so a 30 k-step shard padded to 2^16 CPU
+//! rows pays 12.3 M cells for nothing. Measured (`slotproof prove <F> --no-aggregate --json`,
+//! `trace_area.committed_cells`, before -> after): 22615247 (30,213 steps, shape 2 -> 8)
+//! 61.8 M -> 49.4 M (-20 %); `transfers` (188 steps, shape 0 -> 6) 6.09 M -> 2.80 M (-54 %);
+//! `mixed` (its 11,160-step tail, shape 1 -> 7) 96.1 M -> 83.8 M (-13 %); 21688509 (43,507
+//! steps) keeps shape 2. They are appended to the menu (earlier shapes keep their indices and
+//! leaf keys) and chosen in [`SELECTION_ORDER`]. Each costs one more leaf program (a constant
+//! of the verifier).
+//!
 //! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
 //!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
 //!   shard into about four whose bytecode tables together are as tall, while each new shard
