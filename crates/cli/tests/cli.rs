@@ -514,7 +514,7 @@ fn prove_reports_planned_device_memory_and_refuses_a_budget_under_the_shape() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|s| s["shape"] == 0)
+            .all(|s| s["shape"] == slotproof::air::shape::SMALLEST_SHAPE)
     );
     let budget = (max - 1).to_string();
     let out = prove(&["--device-memory-budget", &budget]);
