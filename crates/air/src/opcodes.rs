@@ -296,10 +296,17 @@ pub const MULDIV_OPCODES: [u8; 13] = [
     MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD, EXP,
 ];
 
+/// BLOBHASH: the transaction's blob versioned hash at the index it consumes (zero past the
+/// last).
+pub const BLOBHASH: u8 = 0x49;
+
 /// Opcodes that push a value of their call context (or transaction); the CPU looks them up in
-/// the shard's call-context table. All but RETURNDATASIZE are constant within a context;
-/// RETURNDATASIZE changes with each call the context makes, so its key also holds that count.
-pub const CONTEXT_READ_OPCODES: [u8; 8] = [
+/// the shard's call-context table. All but RETURNDATASIZE and BLOBHASH are constant within a
+/// context; RETURNDATASIZE changes with each call the context makes, so its key also holds that
+/// count; BLOBHASH's key holds its index (below [`BLOBHASH_INDEX_BOUND`]; at or above it the
+/// CPU pushes zero without a read). BLOBHASH is the only one that consumes a stack item, which
+/// is how the CPU tells it apart (`is_ctx_read * pops`) without a column of its own.
+pub const CONTEXT_READ_OPCODES: [u8; 9] = [
     ADDRESS,
     CALLER,
     CALLVALUE,
@@ -308,7 +315,12 @@ pub const CONTEXT_READ_OPCODES: [u8; 8] = [
     CALLDATASIZE,
     CODESIZE,
     RETURNDATASIZE,
+    BLOBHASH,
 ];
+
+/// BLOBHASH indices below this are call-context reads keyed by the index (its low limb); an
+/// index at or above it is past any transaction's blobs (a handful at most) and pushes zero.
+pub const BLOBHASH_INDEX_BOUND: u32 = 1 << 16;
 
 /// Which stack items (indices into the popped items, top first) give the destination offset
 /// and the length of the memory area a successful step of `opcode` writes with bytes the AIR
