@@ -410,6 +410,15 @@ pub const fn on_alu_bus(opcode: u8) -> bool {
 mod tests {
     use super::*;
 
+    /// The CPU tells BLOBHASH apart from the other call-context reads as `is_ctx_read * pops`:
+    /// it must be the only one that consumes an item, and consume exactly one.
+    #[test]
+    fn blobhash_is_the_one_call_context_read_with_an_input() {
+        for op in CONTEXT_READ_OPCODES {
+            assert_eq!(info(op).pops, (op == BLOBHASH) as u8, "{}", info(op).name);
+        }
+    }
+
     /// Names, stack counts and immediates agree with revm's table for every byte.
     #[test]
     fn matches_revm_opcode_info() {

@@ -106,7 +106,7 @@ fn trace() -> &'static SubblockTrace {
         evm.inspector.begin_segment(SegmentKind::Transaction, 0);
         let result = evm.inspect_tx(tx).expect("executes");
         assert!(result.result.is_success(), "{:?}", result.result);
-        evm.inspector.end_segment(result.result.gas_used());
+        evm.inspector.end_segment(result.result.tx_gas_used());
         evm.inspector.take_trace()
     })
 }
@@ -182,7 +182,10 @@ fn blobhash_past_the_bound_pushing_a_value_is_a_trace_error() {
         let i = reads(t)[k];
         match shard_of(&lie_about_push(t, i, 7, 1)) {
             Err(TraceError::BlobHashPastBound { step }) => assert_eq!(step, i),
-            other => panic!("read {k}: expected BlobHashPastBound, got {:?}", other.map(|_| ())),
+            other => panic!(
+                "read {k}: expected BlobHashPastBound, got {:?}",
+                other.map(|_| ())
+            ),
         }
     }
 }
