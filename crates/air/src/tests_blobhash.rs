@@ -27,7 +27,7 @@ use crate::chips::cpu::columns::{CpuCols, NUM_CPU_COLS};
 use crate::opcodes::{self, BLOBHASH};
 use crate::shard::{self, Shard, generate_shards};
 use crate::tests::{F, check};
-use crate::word::{LIMBS, limbs};
+use crate::word::limbs;
 
 const READER: Address = address!("0xb10b000000000000000000000000000000000001");
 const SENDER: Address = address!("0x5e4d000000000000000000000000000000000001");
@@ -223,17 +223,14 @@ fn add_mult(s: &mut Shard<F>, index: u32, d: i32) {
 /// Make CPU row `r` push `v` instead, and the POP after it take `v`; the u16 table's counts of
 /// the pushed limbs follow, so every lookup stays balanced.
 fn set_pushed(s: &mut Shard<F>, r: usize, v: U256) {
-    let new = limbs(&v.into());
-    let old: [u32; LIMBS] = cpu_row_mut(s, r).out.map(|x| x.as_canonical_u32());
-    for k in 0..LIMBS {
-        cpu_row_mut(s, r).out[k] = F::from_u16(new[k]);
-        cpu_row_mut(s, r + 1).inp[0][k] = F::from_u16(new[k]);
-    }
+    let new = limbs(&v.into()).map(F::from_u16);
+    let old = core::mem::replace(&mut cpu_row_mut(s, r).out, new);
+    cpu_row_mut(s, r + 1).inp[0] = new;
     let u16s = &mut s.traces[shard::RANGE_U16];
     let w = u16s.width;
-    for k in 0..LIMBS {
-        u16s.values[old[k] as usize * w + 1] -= F::ONE;
-        u16s.values[new[k] as usize * w + 1] += F::ONE;
+    for (o, n) in old.iter().zip(&new) {
+        u16s.values[o.as_canonical_u32() as usize * w + 1] -= F::ONE;
+        u16s.values[n.as_canonical_u32() as usize * w + 1] += F::ONE;
     }
 }
 
