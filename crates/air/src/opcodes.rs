@@ -303,9 +303,10 @@ pub const BLOBHASH: u8 = 0x49;
 /// Opcodes that push a value of their call context (or transaction); the CPU looks them up in
 /// the shard's call-context table. All but RETURNDATASIZE and BLOBHASH are constant within a
 /// context; RETURNDATASIZE changes with each call the context makes, so its key also holds that
-/// count; BLOBHASH's key holds its index (below [`BLOBHASH_INDEX_BOUND`]; at or above it the
-/// CPU pushes zero without a read). BLOBHASH is the only one that consumes a stack item, which
-/// is how the CPU tells it apart (`is_ctx_read * pops`) without a column of its own.
+/// count; BLOBHASH's key holds its index when below 2^16 (its low limb); an index at or above
+/// 2^16 is past any transaction's blobs (a handful at most): the CPU pushes zero without a
+/// read. BLOBHASH is the only one that consumes a stack item, which is how the CPU tells it
+/// apart (`is_ctx_read * pops`) without a column of its own.
 pub const CONTEXT_READ_OPCODES: [u8; 9] = [
     ADDRESS,
     CALLER,
@@ -317,10 +318,6 @@ pub const CONTEXT_READ_OPCODES: [u8; 9] = [
     RETURNDATASIZE,
     BLOBHASH,
 ];
-
-/// BLOBHASH indices below this are call-context reads keyed by the index (its low limb); an
-/// index at or above it is past any transaction's blobs (a handful at most) and pushes zero.
-pub const BLOBHASH_INDEX_BOUND: u32 = 1 << 16;
 
 /// Which stack items (indices into the popped items, top first) give the destination offset
 /// and the length of the memory area a successful step of `opcode` writes with bytes the AIR
