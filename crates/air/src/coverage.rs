@@ -18,7 +18,7 @@ use crate::halts::{self, HaltKind};
 use crate::opcodes::{self, OPCODES};
 
 /// Version of the coverage table; bump whenever a classification changes.
-pub const COVERAGE_VERSION: u32 = 13;
+pub const COVERAGE_VERSION: u32 = 14;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -91,6 +91,14 @@ pub fn opcode_coverage(op: u8) -> (Coverage, &'static str) {
             Constrained,
             "call-context (one value per context and count of the calls it made; the value \
              trusted, result tainted)",
+        ),
+        // v14: BLOBHASH's read is keyed by its index (below 2^16; at or above it the CPU
+        // checks the push is zero); the hashes are the prover's until transactions are
+        // constrained, as ORIGIN's and GASPRICE's values.
+        opcodes::BLOBHASH => (
+            Constrained,
+            "cpu+call-context (one value per context and index below 2^16, zero at or above; \
+             the value trusted, result tainted)",
         ),
         _ if opcodes::reads_call_context(op) => (
             Constrained,
@@ -239,7 +247,11 @@ data are constrained",
     (
         "BLOBHASH (the transaction's blob versioned hashes)",
         Coverage::Trusted,
-        "needs a constrained transaction index per step",
+        "every successful BLOBHASH of one index below 2^16 in a context of a shard pushes the \
+         same value (the call-context table, keyed by the index's low limb; the CPU flags an \
+         index of 2^16 or more by the inverse of its higher limbs' sum and checks it pushes \
+         zero with no row, so no index aliases a smaller one); the hashes themselves are \
+         trusted until transactions are constrained (v14)",
     ),
     ("transaction signatures", Coverage::Trusted, ""),
     ("nonces and balances", Coverage::Trusted, ""),

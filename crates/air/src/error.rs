@@ -57,6 +57,11 @@ pub enum TraceError {
          more, or not among the block's reads)"
     )]
     BlockContextRead { step: usize },
+    #[error(
+        "step {step}: BLOBHASH of an index of 2^16 or more pushed a non-zero value (no \
+         transaction has that many blobs)"
+    )]
+    BlobHashPastBound { step: usize },
     #[error("shard ranges must be non-empty, contiguous and cover steps 0..{steps}")]
     BadShardRanges { steps: usize },
     #[error("hash at timestamp {ts}: {len} bytes, the Keccak sponge takes fewer than 2^29")]

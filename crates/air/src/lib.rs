@@ -28,6 +28,8 @@ pub mod word;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_blobhash;
+#[cfg(test)]
 mod tests_block_context;
 #[cfg(test)]
 mod tests_calldata;

@@ -296,10 +296,18 @@ pub const MULDIV_OPCODES: [u8; 13] = [
     MUL, DIV, MOD, SHL, SHR, SDIV, SMOD, SAR, BYTE, SIGNEXTEND, ADDMOD, MULMOD, EXP,
 ];
 
+/// BLOBHASH: the transaction's blob versioned hash at the index it consumes (zero past the
+/// last).
+pub const BLOBHASH: u8 = 0x49;
+
 /// Opcodes that push a value of their call context (or transaction); the CPU looks them up in
-/// the shard's call-context table. All but RETURNDATASIZE are constant within a context;
-/// RETURNDATASIZE changes with each call the context makes, so its key also holds that count.
-pub const CONTEXT_READ_OPCODES: [u8; 8] = [
+/// the shard's call-context table. All but RETURNDATASIZE and BLOBHASH are constant within a
+/// context; RETURNDATASIZE changes with each call the context makes, so its key also holds that
+/// count; BLOBHASH's key holds its index when below 2^16 (its low limb); an index at or above
+/// 2^16 is past any transaction's blobs (a handful at most): the CPU pushes zero without a
+/// read. BLOBHASH is the only one that consumes a stack item, which is how the CPU tells it
+/// apart (`is_ctx_read * pops`) without a column of its own.
+pub const CONTEXT_READ_OPCODES: [u8; 9] = [
     ADDRESS,
     CALLER,
     CALLVALUE,
@@ -308,6 +316,7 @@ pub const CONTEXT_READ_OPCODES: [u8; 8] = [
     CALLDATASIZE,
     CODESIZE,
     RETURNDATASIZE,
+    BLOBHASH,
 ];
 
 /// Which stack items (indices into the popped items, top first) give the destination offset
@@ -397,6 +406,15 @@ pub const fn on_alu_bus(opcode: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The CPU tells BLOBHASH apart from the other call-context reads as `is_ctx_read * pops`:
+    /// it must be the only one that consumes an item, and consume exactly one.
+    #[test]
+    fn blobhash_is_the_one_call_context_read_with_an_input() {
+        for op in CONTEXT_READ_OPCODES {
+            assert_eq!(info(op).pops, (op == BLOBHASH) as u8, "{}", info(op).name);
+        }
+    }
 
     /// Names, stack counts and immediates agree with revm's table for every byte.
     #[test]

@@ -521,18 +521,29 @@ pub fn generate_shard_padded<F: CarryField>(
         })
         .partition(|op| crate::opcodes::MULDIV_OPCODES.contains(&op.opcode));
 
-    // Successful call-context reads: the value each (context, opcode) pushes first.
+    // Successful call-context reads: the value each (context, opcode, seq) pushes first.
     let mut ctx_reads = CallContextReads::default();
     for i in range.clone() {
         let s = &trace.steps[i];
         if s.status == STEP_OK && props_of(s.opcode).is_ctx_read == 1 {
-            let (_, out) = step_words(trace, i);
-            let seq = if s.opcode == crate::opcodes::RETURNDATASIZE {
-                an.aux[i].ncalls
-            } else {
-                0
+            let (inp, out) = step_words(trace, i);
+            let out = crate::word::limbs(&out);
+            let seq = match s.opcode {
+                crate::opcodes::RETURNDATASIZE => an.aux[i].ncalls,
+                crate::opcodes::BLOBHASH => {
+                    let index = crate::word::limbs(&inp[0]);
+                    if index[1..].iter().any(|&l| l != 0) {
+                        // Past any transaction's blobs: zero, and no row (the CPU checks both).
+                        if out.iter().any(|&l| l != 0) {
+                            return Err(TraceError::BlobHashPastBound { step: i });
+                        }
+                        continue;
+                    }
+                    index[0] as u32
+                }
+                _ => 0,
             };
-            ctx_reads.add(an.aux[i].ctx, s.opcode, seq, crate::word::limbs(&out));
+            ctx_reads.add(an.aux[i].ctx, s.opcode, seq, out);
         }
     }
 

@@ -451,7 +451,8 @@ fn every_constrained_opcode_rejects_a_lying_step() {
     // the block's), the calldata opcodes (`tests_calldata`, on a revm trace: this
     // interpreter has no calldata) and the other call-context reads (constrained to one value
     // per context, the value itself trusted: a single read may lie, two reads may not disagree,
-    // `call_context_reads_agree_within_a_context`).
+    // `call_context_reads_agree_within_a_context`; BLOBHASH in `tests_blobhash`, on a blob
+    // transaction revm runs).
     let memory = [
         opcodes::MLOAD,
         opcodes::MSTORE,

@@ -16,7 +16,8 @@
 //!   (the pairing is `TreeSchedule`'s, as in one process). `{p}:node:{run}:{layer}:{index}`:
 //!   a node's bytes (`ProvenNode::to_bytes`); the coordinator proves the root over the top node
 //!   and checks it ([`slotproof::remote_tree`]). `{p}:results:{run}`: per stored result its
-//!   proving time and, for a leaf, its key.
+//!   proving time and, for a leaf, its time, key and the shard proof's degree bits (so the
+//!   coordinator does not decode every shard proof again for them).
 //! - `{p}:proof:{run}:{k}`: shard `k`'s proof (postcard), written with `SET NX` while the run is
 //!   open (one script, [`STORE_SCRIPT`]): the first proof stored is the result, so a job proven
 //!   twice (a slow worker whose job was reclaimed) still gives one proof, and a proof finished
@@ -52,7 +53,7 @@ use slotproof::recursion::config::Val;
 use slotproof::recursion::keys::KEY_LEN;
 use slotproof::recursion::schedule::{NodeAt, Ready, TreeSchedule};
 use slotproof::recursion::tree::InternalKey;
-use slotproof::remote_tree::NodeJobProver;
+use slotproof::remote_tree::{LeafReport, NodeJobProver, ProvenLeaf};
 use slotproof::shard_jobs::{ShardJobError, ShardPlan};
 use slotproof::{BlockProof, BlockProver, CancelToken, ShardProof};
 use thiserror::Error;
@@ -247,24 +248,37 @@ pub struct RemoteProof {
 }
 
 /// What a run's results hash says of one stored result: its proving time in ms, then for a
-/// shard with its leaf the leaf's time and key.
-fn result_value(ms: u128, leaf: Option<(u128, &InternalKey)>) -> String {
+/// shard with its leaf the leaf's time, key, and the number of the shard proof's degree bits
+/// followed by them.
+fn result_value(ms: u128, leaf: Option<&ProvenLeaf>) -> String {
     let mut v = ms.to_string();
-    if let Some((leaf_ms, key)) = leaf {
-        v += &format!(" {leaf_ms}");
-        for x in key {
+    if let Some(leaf) = leaf {
+        v += &format!(" {}", leaf.time.as_millis());
+        for x in &leaf.key {
             v += &format!(" {}", x.as_canonical_u32());
+        }
+        v += &format!(" {}", leaf.degree_bits.len());
+        for b in &leaf.degree_bits {
+            v += &format!(" {b}");
         }
     }
     v
 }
 
-/// [`result_value`] read back: (ms, the leaf's ms and key).
-#[allow(clippy::type_complexity)]
-fn parse_result_value(
-    what: &str,
-    value: &str,
-) -> Result<(u64, Option<(u64, InternalKey)>), RedisJobError> {
+/// A leaf as [`result_value`] stored it.
+#[derive(Debug, PartialEq)]
+struct StoredLeaf {
+    ms: u64,
+    key: InternalKey,
+    /// `None` in a value written before the degree bits were stored.
+    degree_bits: Option<Vec<usize>>,
+}
+
+/// Log heights above this are not a table's (the v3 file holds them as bytes).
+const MAX_DEGREE_BITS: u64 = 63;
+
+/// [`result_value`] read back: (ms, the leaf).
+fn parse_result_value(what: &str, value: &str) -> Result<(u64, Option<StoredLeaf>), RedisJobError> {
     let bad = |e: &dyn std::fmt::Display| malformed(format!("the result of {what}"), e);
     let numbers: Vec<u64> = value
         .split_whitespace()
@@ -272,7 +286,8 @@ fn parse_result_value(
         .collect::<Result<_, _>>()?;
     match numbers.as_slice() {
         [ms] => Ok((*ms, None)),
-        [ms, leaf_ms, key @ ..] if key.len() == KEY_LEN => {
+        [ms, leaf_ms, rest @ ..] if rest.len() >= KEY_LEN => {
+            let (key, bits) = rest.split_at(KEY_LEN);
             let mut k = [Val::ZERO; KEY_LEN];
             for (dst, &x) in k.iter_mut().zip(key) {
                 let x = u32::try_from(x)
@@ -281,7 +296,22 @@ fn parse_result_value(
                     .ok_or_else(|| bad(&format!("{x} is not a field element")))?;
                 *dst = Val::from_u32(x);
             }
-            Ok((*ms, Some((*leaf_ms, k))))
+            let degree_bits = match bits {
+                [] => None,
+                [n, bits @ ..] if *n as usize == bits.len() => {
+                    if let Some(b) = bits.iter().find(|&&b| b > MAX_DEGREE_BITS) {
+                        return Err(bad(&format!("{b} is not a table's log height")));
+                    }
+                    Some(bits.iter().map(|&b| b as usize).collect())
+                }
+                _ => return Err(bad(&format!("`{value}`"))),
+            };
+            let leaf = StoredLeaf {
+                ms: *leaf_ms,
+                key: k,
+                degree_bits,
+            };
+            Ok((*ms, Some(leaf)))
         }
         _ => Err(bad(&format!("`{value}`"))),
     }
@@ -461,15 +491,22 @@ impl Coordinator {
                 .ok_or_else(|| malformed(format!("the result of {what}"), "missing"))?;
             parse_result_value(&what, value)
         };
-        let mut leaf_keys = Vec::new();
-        let mut leaf_times = Vec::new();
+        let mut leaves = Vec::new();
         for k in 0..proof.shards.len() {
             let what = JobTarget::Shard(k).to_string();
             let (_, leaf) = result(what.clone())?;
-            let (ms, key) =
-                leaf.ok_or_else(|| malformed(format!("the result of {what}"), "no leaf"))?;
-            leaf_keys.push(key);
-            leaf_times.push(Duration::from_millis(ms));
+            let leaf = leaf.ok_or_else(|| malformed(format!("the result of {what}"), "no leaf"))?;
+            let degree_bits = leaf.degree_bits.ok_or_else(|| {
+                malformed(
+                    format!("the result of {what}"),
+                    "no degree bits (stored by an older worker)",
+                )
+            })?;
+            leaves.push(LeafReport {
+                key: leaf.key,
+                degree_bits,
+                time: Duration::from_millis(leaf.ms),
+            });
         }
         let internal_times = internal
             .iter()
@@ -480,7 +517,7 @@ impl Coordinator {
             .collect::<Result<Vec<_>, RedisJobError>>()?;
         Ok(self
             .tree
-            .finish(proof, &top_bytes, leaf_keys, leaf_times, internal_times)?)
+            .finish(proof, &top_bytes, leaves, internal_times)?)
     }
 
     /// What the workers did for `run` (kept for an hour after it ends).
@@ -858,8 +895,8 @@ impl Job {
 /// A proven job's result, ready to store.
 struct JobResult {
     bytes: Vec<u8>,
-    /// The shard's leaf (bytes, key, time), aggregating.
-    leaf: Option<(Vec<u8>, InternalKey, Duration)>,
+    /// The shard's leaf, aggregating.
+    leaf: Option<ProvenLeaf>,
 }
 
 /// Sleeps `time`, waking early when `stop` is set.
@@ -1092,7 +1129,6 @@ impl Worker {
         let t = Instant::now();
         match self.prove_with_heartbeat(con, &job) {
             Ok(result) => {
-                let ms = |d: Duration| d.as_millis();
                 let mut store = redis::cmd("EVAL");
                 store
                     .arg(STORE_SCRIPT)
@@ -1107,10 +1143,7 @@ impl Worker {
                 {
                     store.arg(keys.node(&job.run, NodeAt::leaf(s.shard)));
                 }
-                let value = result_value(
-                    ms(t.elapsed()),
-                    result.leaf.as_ref().map(|(_, key, time)| (ms(*time), key)),
-                );
+                let value = result_value(t.elapsed().as_millis(), result.leaf.as_ref());
                 store
                     .arg(result.bytes)
                     .arg(KEY_TTL_SECS)
@@ -1118,8 +1151,8 @@ impl Worker {
                     .arg(&self.consumer)
                     .arg(target.to_string())
                     .arg(value);
-                if let Some((leaf, _, _)) = result.leaf {
-                    store.arg(leaf);
+                if let Some(leaf) = result.leaf {
+                    store.arg(leaf.bytes);
                 }
                 let stored: i64 = store.query(con)?;
                 report(WorkerEvent::Proven {
@@ -1264,8 +1297,7 @@ impl Worker {
             .next()
             .ok_or_else(|| malformed(format!("job {}", job.id), "no proof came back"))?;
         let leaf = if shard.leaf {
-            let leaf = self.tree.leaf(shard.shard, &proof)?;
-            Some((leaf.bytes, leaf.key, leaf.time))
+            Some(self.tree.leaf(shard.shard, &proof)?)
         } else {
             None
         };
@@ -1301,5 +1333,54 @@ impl Worker {
             bytes: self.tree.internal(&left, &right)?,
             leaf: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf() -> ProvenLeaf {
+        ProvenLeaf {
+            bytes: Vec::new(),
+            key: core::array::from_fn(|i| Val::from_u32(i as u32 * 7 + 1)),
+            time: Duration::from_millis(42),
+            degree_bits: vec![16, 14, 8, 4],
+        }
+    }
+
+    /// A leaf's result value reads back with its key and degree bits; a value written before
+    /// the degree bits were stored reads back without them (the coordinator then fails with a
+    /// typed error), and damaged values are typed errors, never a panic.
+    #[test]
+    fn result_values_read_back_and_old_ones_lack_degree_bits() {
+        let l = leaf();
+        let value = result_value(9, Some(&l));
+        let (ms, stored) = parse_result_value("shard 0", &value).unwrap();
+        assert_eq!(ms, 9);
+        let stored = stored.unwrap();
+        assert_eq!((stored.ms, stored.key), (42, l.key));
+        assert_eq!(stored.degree_bits, Some(l.degree_bits.clone()));
+        assert_eq!(parse_result_value("node", "5").unwrap(), (5, None));
+
+        let old: String = value
+            .split(' ')
+            .take(2 + KEY_LEN)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (_, stored) = parse_result_value("shard 0", &old).unwrap();
+        assert_eq!(stored.unwrap().degree_bits, None);
+
+        let cut = &value[..value.rfind(' ').unwrap()];
+        let huge = format!("{old} 1 64");
+        for bad in [cut, &huge, "1 x", ""] {
+            assert!(
+                matches!(
+                    parse_result_value("shard 0", bad),
+                    Err(RedisJobError::Malformed { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@
 //!   constraint instead of a power, a product and a sum.
 
 use p3_field::PrimeCharacteristicRing;
-use slotproof_prover::program::{ConstraintProgram, OpCode, OutputKind};
+use slotproof_prover::program::{ConstraintProgram, OpCode, OutputKind, ProgramInputs};
 
 use crate::config::{Challenge, Val};
 use crate::ops::Ops;
@@ -32,6 +32,81 @@ pub struct ConstraintInputs<'a, F, E> {
     pub is_last_row: E,
     pub is_transition: E,
     pub alpha: E,
+}
+
+/// Owned [`ConstraintInputs`] of a program's shape, every value entered through `ops`: what tests
+/// and row measurements fold a program at (the rows a fold emits do not depend on the values).
+/// Test support, not the verifier's path (that takes the proof's openings).
+#[doc(hidden)]
+pub struct PlaceholderInputs<F, E> {
+    row_local: Vec<E>,
+    row_next: Vec<E>,
+    public_values: Vec<F>,
+    permutation_local: Vec<E>,
+    permutation_next: Vec<E>,
+    challenges: Vec<E>,
+    terminals: Vec<E>,
+    /// `is_first_row`, `is_last_row`, `is_transition`, `alpha`.
+    selectors: [E; 4],
+}
+
+impl<F: Copy, E: Copy> PlaceholderInputs<F, E> {
+    /// Inputs for `shape`, made in this order: the row at ζ and at the next point, the LogUp
+    /// columns at both, the challenges, the terminals (at least one), the three selectors and
+    /// α, each by `ext`; then the public values, the `k`-th by `base(ops, k)`.
+    pub fn new<O: Ops<F = F, E = E>>(
+        ops: &mut O,
+        shape: &ProgramInputs,
+        mut ext: impl FnMut(&mut O) -> E,
+        mut base: impl FnMut(&mut O, usize) -> F,
+    ) -> Self {
+        let mut vec = |ops: &mut O, n: usize| (0..n).map(|_| ext(ops)).collect::<Vec<E>>();
+        let row_local = vec(ops, shape.main_width);
+        let row_next = vec(ops, shape.main_width);
+        let permutation_local = vec(ops, shape.permutation_width);
+        let permutation_next = vec(ops, shape.permutation_width);
+        let challenges = vec(ops, shape.num_challenges);
+        let terminals = vec(ops, shape.num_permutation_values.max(1));
+        let s = vec(ops, 4);
+        let public_values = (0..shape.num_public_values).map(|k| base(ops, k)).collect();
+        Self {
+            row_local,
+            row_next,
+            public_values,
+            permutation_local,
+            permutation_next,
+            challenges,
+            terminals,
+            selectors: [s[0], s[1], s[2], s[3]],
+        }
+    }
+
+    /// Every value zero.
+    pub fn zeros<O: Ops<F = F, E = E>>(ops: &mut O, shape: &ProgramInputs) -> Self {
+        Self::new(
+            ops,
+            shape,
+            |ops| ops.ext_input(Challenge::ZERO),
+            |ops, _| ops.input(Val::ZERO),
+        )
+    }
+
+    pub fn inputs(&self) -> ConstraintInputs<'_, F, E> {
+        let [is_first_row, is_last_row, is_transition, alpha] = self.selectors;
+        ConstraintInputs {
+            row_local: &self.row_local,
+            row_next: &self.row_next,
+            public_values: &self.public_values,
+            permutation_local: &self.permutation_local,
+            permutation_next: &self.permutation_next,
+            challenges: &self.challenges,
+            terminals: &self.terminals,
+            is_first_row,
+            is_last_row,
+            is_transition,
+            alpha,
+        }
+    }
 }
 
 /// A register's value, emitted only where that is needed.

@@ -738,7 +738,7 @@ pub fn verify_generic_with<O: Ops>(
     })
 }
 
-pub use crate::fold::{ConstraintInputs, fold_constraints};
+pub use crate::fold::{ConstraintInputs, PlaceholderInputs, fold_constraints};
 
 /// `TwoAdicFriPcs::verify` on the claims of `rounds`.
 fn verify_opening_argument<O: Ops>(

@@ -10,7 +10,7 @@ use slotproof_recursion::build::{Build, BuildError};
 use slotproof_recursion::config::{Challenge, Val};
 use slotproof_recursion::key::InstanceShape;
 use slotproof_recursion::tables::RecursionAir;
-use slotproof_recursion::verifier::{ConstraintInputs, fold_constraints};
+use slotproof_recursion::verifier::{ConstraintInputs, PlaceholderInputs, fold_constraints};
 use slotproof_recursion::{MirrorKey, Native, Ops, verify_generic};
 
 fn ext(seed: u32) -> Challenge {
@@ -246,42 +246,20 @@ fn the_fold_at_zeta_is_the_plain_folds_value_with_fewer_rows() {
         program: &ConstraintProgram<Val, Challenge>,
         plain: bool,
     ) -> O::E {
-        let i = program.inputs;
         let mut seed = 0u32;
-        let mut next = |ops: &mut O, n: usize| -> Vec<O::E> {
-            (0..n)
-                .map(|_| {
-                    seed += 1;
-                    ops.ext_input(ext(seed))
-                })
-                .collect()
-        };
-        let (row_local, row_next) = (next(ops, i.main_width), next(ops, i.main_width));
-        let perm_local = next(ops, i.permutation_width);
-        let perm_next = next(ops, i.permutation_width);
-        let challenges = next(ops, i.num_challenges);
-        let terminals = next(ops, i.num_permutation_values);
-        let sel = next(ops, 4);
-        let public_values: Vec<O::F> = (0..i.num_public_values)
-            .map(|k| ops.input(Val::from_u32(k as u32 * 7919 + 3)))
-            .collect();
-        let inputs = ConstraintInputs {
-            row_local: &row_local,
-            row_next: &row_next,
-            public_values: &public_values,
-            permutation_local: &perm_local,
-            permutation_next: &perm_next,
-            challenges: &challenges,
-            terminals: &terminals,
-            is_first_row: sel[0],
-            is_last_row: sel[1],
-            is_transition: sel[2],
-            alpha: sel[3],
-        };
+        let inputs = PlaceholderInputs::new(
+            ops,
+            &program.inputs,
+            |ops: &mut O| {
+                seed += 1;
+                ops.ext_input(ext(seed))
+            },
+            |ops: &mut O, k| ops.input(Val::from_u32(k as u32 * 7919 + 3)),
+        );
         if plain {
-            fold_constraints_plain(ops, program, &inputs)
+            fold_constraints_plain(ops, program, &inputs.inputs())
         } else {
-            fold_constraints(ops, program, &inputs)
+            fold_constraints(ops, program, &inputs.inputs())
         }
         .expect("the inputs cover the program")
     }

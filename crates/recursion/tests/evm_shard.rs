@@ -10,15 +10,15 @@ use p3_field::PrimeCharacteristicRing;
 use slotproof_prover::{
     CpuShardProver, FriSettings, ShardProver, proof_from_bytes, proof_to_bytes,
 };
-use slotproof_recursion::build::{Build, Word};
+use slotproof_recursion::build::Build;
 use slotproof_recursion::config::Challenge;
 use slotproof_recursion::config::{ShardConfig, Val};
 use slotproof_recursion::oracle::{compare, native_run, stock_run};
 use slotproof_recursion::sponge::SpongeReplay;
 use slotproof_recursion::tables::RecursionAir;
 use slotproof_recursion::tables::poseidon2::Poseidon2Table;
-use slotproof_recursion::verifier::{ConstraintInputs, fold_constraints};
-use slotproof_recursion::{Event, MirrorKey, Ops};
+use slotproof_recursion::verifier::{PlaceholderInputs, fold_constraints};
+use slotproof_recursion::{Event, MirrorKey};
 
 mod common;
 use common::evm::transfers_first_shard;
@@ -102,39 +102,9 @@ fn evm_shard_logs_are_identical() {
     let mut alu_rows = Vec::new();
     for inst in &key.instances {
         let mut build = Build::new();
-        let mut zeros =
-            |n: usize| -> Vec<Word> { (0..n).map(|_| build.ext_input(Challenge::ZERO)).collect() };
-        let width = inst.width + inst.preprocessed_width;
-        let perm = if inst.lookups.is_empty() {
-            0
-        } else {
-            inst.lookups.len() + 1
-        };
-        let (row_local, row_next) = (zeros(width), zeros(width));
-        let (perm_local, perm_next) = (zeros(perm), zeros(perm));
-        let (challenges, terminals) = (zeros(2 * inst.lookups.len()), zeros(1));
-        let sel = zeros(4);
-        let public_values: Vec<Word> = (0..inst.num_public_values)
-            .map(|_| build.input(Val::ZERO))
-            .collect();
-        fold_constraints(
-            &mut build,
-            &inst.program,
-            &ConstraintInputs {
-                row_local: &row_local,
-                row_next: &row_next,
-                public_values: &public_values,
-                permutation_local: &perm_local,
-                permutation_next: &perm_next,
-                challenges: &challenges,
-                terminals: &terminals,
-                is_first_row: sel[0],
-                is_last_row: sel[1],
-                is_transition: sel[2],
-                alpha: sel[3],
-            },
-        )
-        .expect("the inputs cover the program");
+        let inputs = PlaceholderInputs::zeros(&mut build, &inst.program.inputs);
+        fold_constraints(&mut build, &inst.program, &inputs.inputs())
+            .expect("the inputs cover the program");
         let (program, _) = build.finish().expect("arithmetic only");
         alu_rows.push(program.alu().count());
     }

@@ -26,6 +26,17 @@ pub struct ProvenLeaf {
     /// Its verifying key as values (the root's leaf-key digest takes it).
     pub key: InternalKey,
     pub time: Duration,
+    /// The shard proof's degree bits (its tables' log heights), which the coordinator's
+    /// [`NodeJobProver::finish`] takes rather than decode every shard proof again.
+    pub degree_bits: Vec<usize>,
+}
+
+/// What the coordinator keeps of a leaf proven elsewhere: [`ProvenLeaf`] without its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafReport {
+    pub key: InternalKey,
+    pub degree_bits: Vec<usize>,
+    pub time: Duration,
 }
 
 /// Proves tree nodes one at a time on the CPU (one per worker process: it keeps the keys it
@@ -60,6 +71,7 @@ impl NodeJobProver {
             key: leaf.key_values()?,
             bytes: leaf.to_bytes()?,
             time: start.elapsed(),
+            degree_bits: decoded.proof.degree_bits,
         })
     }
 
@@ -79,21 +91,23 @@ impl NodeJobProver {
     }
 
     /// The root over the top node's bytes, checked as [`crate::aggregate::aggregate_block`]
-    /// checks its own: `proof` is the block's shard list, `leaf_keys` each shard's leaf key in
-    /// shard order, `leaf_times` and `internal_times` what the nodes took where they ran.
+    /// checks its own: `proof` is the block's shard list; `leaves` each shard's leaf as its
+    /// worker reported it ([`ProvenLeaf`]: key, degree bits, time), in shard order;
+    /// `internal_times` what the internal nodes took where they ran. Reported keys or degree
+    /// bits that are not the shard's fail the checks (the fixed leaf key of the bits must be
+    /// the key, and the root's key digest is over the keys the leaves were proven with).
     pub fn finish(
         &self,
         proof: &BlockProof,
         top: &[u8],
-        leaf_keys: Vec<InternalKey>,
-        leaf_times: Vec<Duration>,
+        leaves: Vec<LeafReport>,
         internal_times: Vec<(NodeAt, Duration)>,
     ) -> Result<AggregatedBlock, AggregateError> {
         let shards = proof.shards.len();
-        if leaf_keys.len() != shards {
+        if leaves.len() != shards {
             return Err(AggregateError::Internal(format!(
-                "{} leaf keys for {shards} shards",
-                leaf_keys.len()
+                "{} leaves for {shards} shards",
+                leaves.len()
             )));
         }
         let top = self.decode(top)?;
@@ -101,9 +115,14 @@ impl NodeJobProver {
         let (root, root_key, root_keygen) = self.provers.root(&top)?;
         let internal_key = self.provers.internal_key(&top)?;
         let root_time = start.elapsed();
-        let shard_degree_bits = (0..shards)
-            .map(|k| Ok(decode_shard_proof(k, &proof.shards[k])?.proof.degree_bits))
-            .collect::<Result<Vec<_>, AggregateError>>()?;
+        let mut leaf_keys = Vec::with_capacity(shards);
+        let mut leaf_times = Vec::with_capacity(shards);
+        let mut shard_degree_bits = Vec::with_capacity(shards);
+        for leaf in leaves {
+            leaf_keys.push(leaf.key);
+            leaf_times.push(leaf.time);
+            shard_degree_bits.push(leaf.degree_bits);
+        }
         let mut internal = internal_times;
         internal.sort_unstable_by_key(|&(at, _)| internal_order(shards, at));
         let tree = ProvenTree {

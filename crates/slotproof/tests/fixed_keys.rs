@@ -31,16 +31,15 @@ fn the_fixed_keys_are_the_derived_ones() {
 #[test]
 #[ignore = "measurement: prints the node rows"]
 fn node_rows() {
-    use p3_field::{BasedVectorSpace, PrimeCharacteristicRing, PrimeField32};
+    use p3_field::{BasedVectorSpace, PrimeField32};
     use slotproof::air::EvmAir;
     use slotproof::air::shape::SHARD_SHAPES;
     use slotproof::prover::{CpuShardProver, FriSettings, ShardProver};
     use slotproof::recursion::build::Build;
     use slotproof::recursion::config::{Challenge, Val};
     use slotproof::recursion::leaf::{LEAF_SETTINGS, LeafCircuit};
-    use slotproof::recursion::ops::Ops;
     use slotproof::recursion::tree::{placeholder_node, unpadded_internal_of_shape};
-    use slotproof::recursion::verifier::{ConstraintInputs, fold_constraints};
+    use slotproof::recursion::verifier::{PlaceholderInputs, fold_constraints};
     use slotproof::tree_keys::menu_leaf_circuit;
 
     fn print(name: &str, circuit: &LeafCircuit) {
@@ -68,38 +67,9 @@ fn node_rows() {
     for (air, program) in airs.iter().zip(&programs) {
         let program = &program.program;
         let mut build = Build::new();
-        let mut zeros =
-            |n: usize| -> Vec<_> { (0..n).map(|_| build.ext_input(Challenge::ZERO)).collect() };
-        let width = program.inputs.main_width;
-        let (row_local, row_next) = (zeros(width), zeros(width));
-        let (perm_local, perm_next) = (
-            zeros(program.inputs.permutation_width),
-            zeros(program.inputs.permutation_width),
-        );
-        let challenges = zeros(program.inputs.num_challenges);
-        let terminals = zeros(program.inputs.num_permutation_values.max(1));
-        let sel = zeros(4);
-        let public_values: Vec<_> = (0..program.inputs.num_public_values)
-            .map(|_| build.input(Val::ZERO))
-            .collect();
-        fold_constraints(
-            &mut build,
-            program,
-            &ConstraintInputs {
-                row_local: &row_local,
-                row_next: &row_next,
-                public_values: &public_values,
-                permutation_local: &perm_local,
-                permutation_next: &perm_next,
-                challenges: &challenges,
-                terminals: &terminals,
-                is_first_row: sel[0],
-                is_last_row: sel[1],
-                is_transition: sel[2],
-                alpha: sel[3],
-            },
-        )
-        .expect("the inputs cover the program");
+        let inputs = PlaceholderInputs::zeros(&mut build, &program.inputs);
+        fold_constraints(&mut build, program, &inputs.inputs())
+            .expect("the inputs cover the program");
         let (p, _) = build.finish().expect("arithmetic only");
         if std::env::var_os("NODE_ROWS_CONSTANTS").is_some() {
             let c: Vec<String> = program

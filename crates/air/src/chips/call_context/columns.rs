@@ -9,7 +9,8 @@ pub struct CallContextCols<T> {
     pub ctx: T,
     pub opcode: T,
     /// RETURNDATASIZE: the context's call count at the read (which call's return data it
-    /// measures); 0 for the other opcodes. `seq = seq_lo + 2^16 seq_hi` (u16, byte).
+    /// measures); BLOBHASH: the index (below 2^16); 0 for the other opcodes.
+    /// `seq = seq_lo + 2^16 seq_hi` (u16, byte).
     pub seq_lo: T,
     pub seq_hi: T,
     /// The value every read of this (context, opcode, seq) pushes (16-bit limbs).

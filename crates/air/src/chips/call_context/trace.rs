@@ -10,7 +10,8 @@ use crate::word::LIMBS;
 
 /// The reads of one shard: per (context, opcode, seq), the value its first read pushed and the
 /// number of reads. A later read of another value finds no row of its own (its step does not
-/// prove). `seq` is RETURNDATASIZE's call count (below 2^24), 0 for the other opcodes.
+/// prove). `seq` is RETURNDATASIZE's call count (below 2^24), BLOBHASH's index (below 2^16), 0
+/// for the other opcodes.
 #[derive(Clone, Debug, Default)]
 pub struct CallContextReads {
     pub reads: BTreeMap<(u32, u8, u32), ([u16; LIMBS], u32)>,

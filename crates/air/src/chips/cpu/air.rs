@@ -556,12 +556,31 @@ impl CpuAir {
         );
 
         // ---- Call context: one value per context and opcode in the shard (RETURNDATASIZE: per
-        // context and call count) ----
-        builder.assert_eq(l.ctx_seq, l.ncalls.into() * op.is_returndatasize.into());
+        // context and call count; BLOBHASH: per context and index below 2^16) ----
+        // BLOBHASH is the one call-context read that consumes an item (`opcodes::
+        // CONTEXT_READ_OPCODES`), so no column of its own is needed.
+        let blobhash: AB::Expr = op.is_ctx_read.into() * op.pops.into();
+        // Its index is at or above 2^16 iff a limb above the lowest is non-zero (u16 limbs: their
+        // sum is zero only if all are): `cond_nz` and `cond_inv`, JUMPI's otherwise, hold the
+        // flag and the inverse of that sum. Such an index is past the transaction's blobs:
+        // the step pushes zero (its limbs are range-checked, so a zero sum is a zero word) and
+        // reads no row, so no index aliases a smaller one by its low limb.
+        let index_high: AB::Expr = (1..LIMBS).map(|k| l.inp[0][k].into()).sum();
+        builder.assert_zero(
+            blobhash.clone() * (index_high.clone() * l.cond_inv.into() - l.cond_nz.into()),
+        );
+        builder.assert_zero(blobhash.clone() * index_high * (one.clone() - l.cond_nz.into()));
+        let out_sum: AB::Expr = l.out.iter().map(|&x| x.into()).sum();
+        builder.assert_zero(blobhash.clone() * l.cond_nz.into() * out_sum);
+        builder.assert_eq(
+            l.ctx_seq,
+            l.ncalls.into() * op.is_returndatasize.into() + blobhash.clone() * l.inp[0][0].into(),
+        );
         let ctx_key = [l.ctx.into(), op.opcode.into(), l.ctx_seq.into()]
             .into_iter()
             .chain(l.out.iter().map(|&x| x.into()));
-        buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ok.clone() * op.is_ctx_read.into()));
+        let ctx_read: AB::Expr = ok.clone() * (op.is_ctx_read.into() - blobhash * l.cond_nz.into());
+        buses::CALL_CONTEXT.lookup_key(builder, ctx_key, bool1(ctx_read));
 
         // ---- CALLDATALOAD: answered by the calldata chip from its context's words ----
         let cd_fields = [l.ctx.into()]

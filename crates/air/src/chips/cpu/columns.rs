@@ -51,7 +51,8 @@ pub struct CpuCols<T> {
     pub resumed_ok: T,
     /// Successful call steps of this context before this step (which return data is current).
     pub ncalls: T,
-    /// `ncalls` on RETURNDATASIZE, else 0: the call-context key's third part.
+    /// The call-context key's third part: `ncalls` on RETURNDATASIZE, the index's low limb on
+    /// BLOBHASH, else 0.
     pub ctx_seq: T,
     /// The opcode and its properties (looked up in the opcode table).
     pub op: OpcodeProps<T>,
@@ -59,7 +60,8 @@ pub struct CpuCols<T> {
     pub npc: T,
     /// The step jumps (JUMP, or JUMPI with a non-zero condition).
     pub jump: T,
-    /// JUMPI: condition non-zero, and the inverse of its limb sum.
+    /// JUMPI: condition non-zero, and the inverse of its limb sum. BLOBHASH: the index is at or
+    /// above 2^16, and the inverse of the sum of its limbs above the lowest.
     pub cond_nz: T,
     pub cond_inv: T,
     /// Stack items consumed: `inp[0]` is the top (DUPn: the n-th item; SWAPn: `inp[1]` is the

@@ -682,7 +682,6 @@ pub fn generate<F: PrimeField32>(
         row.callee_ok = F::from_bool(a.callee_ok);
         row.resumed_ok = F::from_bool(resume && a.resumed_ok);
         row.ncalls = f(a.ncalls);
-        row.ctx_seq = f(a.ncalls * p.is_returndatasize);
         row.op = p.map(f);
         counts.opcodes[s.opcode as usize] += 1;
         *counts.exec.entry((a.code_id, s.pc)).or_insert(0) += 1;
@@ -758,6 +757,15 @@ pub fn generate<F: PrimeField32>(
         row.cond_nz = F::from_bool(cond_nz);
         if p.is_jumpi == 1 && cond != 0 {
             row.cond_inv = F::from_u64(cond).inverse();
+        }
+        // BLOBHASH (the call-context read that consumes an item): keyed by its index's low limb;
+        // an index at or above 2^16 is flagged in JUMPI's columns (see the AIR).
+        let blobhash = p.is_ctx_read * p.pops;
+        row.ctx_seq = f(a.ncalls * p.is_returndatasize + blobhash * target_word[0] as u32);
+        let index_high: u64 = target_word[1..].iter().map(|&x| x as u64).sum();
+        if blobhash == 1 && index_high != 0 {
+            row.cond_nz = F::ONE;
+            row.cond_inv = F::from_u64(index_high).inverse();
         }
         row.jump = F::from_bool(jump);
         let npc = if jump {
