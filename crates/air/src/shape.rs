@@ -92,6 +92,25 @@
 //! leaf keys) and chosen in [`SELECTION_ORDER`]. Each costs one more leaf program (a constant
 //! of the verifier).
 //!
+//! **Two lean mainnet shapes (issue 17, 2026-12-07):** shapes 9 and 10 are the mainnet shape
+//! and its half-CPU form with the tables besides CPU and bytecode sized to what mainnet shards
+//! use, not to what generated full shards use. Natural log heights (`slotproof prove <F>
+//! --no-aggregate --json --max-rows M`, `trace_area.per_shard[].tables[].natural_height`):
+//!
+//! | shard | steps | alu | bitwise | boundary | muldiv | call ctx | memory | calldata |
+//! |---|---|---|---|---|---|---|---|---|
+//! | 21688509 | 43,507 | 13 | 11 | 7 | 11 | 9 | 12 | 10 |
+//! | 21688509 (`--max-rows 32768`) | 28,185 | 13 | 10 | 7 | 11 | 8 | 11 | 9 |
+//! | 21688509 (`--max-rows 32768`) | 15,322 | 12 | 10 | 6 | 10 | 7 | 10 | 8 |
+//! | 22615247 | 30,213 | 13 | 10 | 7 | 10 | 8 | 11 | 9 |
+//!
+//! Shape 8 (22615247's) padded its ALU table 2x, its multiplication, bitwise and calldata
+//! tables 8x and its memory table 4x. The lean forms leave one doubling of room over these
+//! shards (the ALU none: every ALU-heavier shard falls back to shapes 8 and 2, as before):
+//! shape 10 is 42.2 M committed cells against shape 8's 49.4 M (-15 %), shape 9 54.9 M
+//! against shape 2's 61.8 M (-11 %). They come before their full forms in
+//! [`SELECTION_ORDER`], so a shard that does not fit them keeps the shape it had.
+//!
 //! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
 //!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
 //!   shard into about four whose bytecode tables together are as tall, while each new shard
@@ -139,7 +158,7 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// come last here, so that earlier shapes keep their indices (and leaf keys). Shapes 2, 3 and
 /// 4 are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
 /// neither and is cut. See the module docs for the measurements.
-pub const SHARD_SHAPES: [ShardShape; 9] = [
+pub const SHARD_SHAPES: [ShardShape; 11] = [
     shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7]),
     shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
     shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
@@ -152,14 +171,19 @@ pub const SHARD_SHAPES: [ShardShape; 9] = [
     shape([15, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
     // 8: the mainnet shape with half its CPU rows (mainnet shards of up to 32,768 steps).
     shape([15, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
+    // 9: lean mainnet (the mainnet shape's CPU and bytecode, the other tables sized to what
+    // mainnet shards of up to ~45 k steps use).
+    shape([16, 18, 8, 13, 12, 8, 8, 16, 12, 10, 12, 11, 10]),
+    // 10: lean mainnet with half its CPU rows (mainnet shards of up to 32,768 steps).
+    shape([15, 18, 8, 13, 11, 8, 8, 16, 12, 9, 12, 10, 10]),
 ];
 
 /// The order in which shapes are tried, cheapest first (committed cells), so the first shape
 /// that fits is the cheapest that fits, except that the copy-heavy shape 3 comes after shapes
-/// 1 and 2 (and their half-CPU forms 7 and 8) even where it is cheaper, so that every shard
-/// that fitted them keeps its shape. A shape later in this order is never one an earlier one
+/// 1 and 2 (and their half-CPU and lean forms 7–10) even where it is cheaper, so that every
+/// shard that fitted them keeps its shape. A shape later in this order is never one an earlier one
 /// holds (it would never be chosen).
-pub const SELECTION_ORDER: [usize; SHARD_SHAPES.len()] = [6, 0, 7, 1, 8, 2, 3, 4, 5];
+pub const SELECTION_ORDER: [usize; SHARD_SHAPES.len()] = [6, 0, 7, 1, 10, 8, 9, 2, 3, 4, 5];
 
 /// The smallest shape of the menu (every shape holds it): cutting a shard of this shape cannot
 /// shrink what it needs.
@@ -309,6 +333,11 @@ mod tests {
         let mut mainnet = SHARD_SHAPES[2].log_heights;
         mainnet[crate::shard::CPU] = 15;
         assert_eq!(smallest_fitting(&mainnet), Some(8));
+        // The mainnet blocks' shards (natural heights, see the module docs) take the lean forms.
+        let block_22615247 = [15, 18, 8, 13, 10, 7, 8, 16, 10, 8, 11, 9, 2];
+        assert_eq!(smallest_fitting(&block_22615247), Some(10));
+        let block_21688509 = [16, 18, 8, 13, 11, 7, 8, 16, 11, 9, 12, 10, 2];
+        assert_eq!(smallest_fitting(&block_21688509), Some(9));
         let mut too_tall = largest().log_heights;
         too_tall[crate::shard::MULDIV] += 1;
         assert_eq!(smallest_fitting(&too_tall), None);
