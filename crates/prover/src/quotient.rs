@@ -150,11 +150,89 @@ where
 /// scanning rows in order. Rows wrap (the last row's "next" is row 0), and the selectors take
 /// their trace-domain values: `is_first_row = [i = 0]`, `is_last_row = [i = n-1]`,
 /// `is_transition = [i != n-1]`. The program reads `[trace | preprocessed]` rows.
+///
+/// Rows are checked `F::Packing::WIDTH` at a time (the quotient's SIMD path: the check costs
+/// about a tenth of a scalar pass); the first chunk with a violation is then scanned row by
+/// row, so the answer is the scalar scan's.
 pub fn first_violation<F, EF>(
     program: &ConstraintProgram<F, EF>,
     env: &ProgramEnv<'_, F, EF>,
     trace: &RowMajorMatrix<F>,
     preprocessed: Option<&RowMajorMatrix<F>>,
+) -> Option<(usize, usize)>
+where
+    F: Field,
+    EF: ExtensionField<F>,
+{
+    type P<F> = <F as Field>::Packing;
+    let lanes = P::<F>::WIDTH;
+    let height = trace.height();
+    let base_only = program
+        .outputs
+        .iter()
+        .all(|out| matches!(out.kind, OutputKind::Base));
+    if lanes == 1 || height % lanes != 0 || !base_only {
+        return first_violation_in_rows(program, env, trace, preprocessed, 0..height);
+    }
+    let main_width = trace.width() + preprocessed.map_or(0, |m| m.width());
+    let chunk = (0..height / lanes)
+        .into_par_iter()
+        .map_init(
+            || {
+                (
+                    Registers::<P<F>, EF::ExtensionPacking>::for_program(program),
+                    Vec::with_capacity(2 * main_width),
+                )
+            },
+            |(regs, rows), c| {
+                let i = c * lanes;
+                rows.clear();
+                for at in [i, i + 1] {
+                    rows.extend(trace.vertically_packed_row::<P<F>>(at));
+                    if let Some(prep) = preprocessed {
+                        rows.extend(prep.vertically_packed_row::<P<F>>(at));
+                    }
+                }
+                let row = RowWindow {
+                    main_local: &rows[..main_width],
+                    main_next: &rows[main_width..],
+                    permutation_local: &[],
+                    permutation_next: &[],
+                    is_first_row: P::<F>::from_fn(|l| F::from_bool(i + l == 0)),
+                    is_last_row: P::<F>::from_fn(|l| F::from_bool(i + l == height - 1)),
+                    is_transition: P::<F>::from_fn(|l| F::from_bool(i + l != height - 1)),
+                };
+                execute(program, env, &row, regs);
+                program
+                    .outputs
+                    .iter()
+                    .any(|out| {
+                        regs.base[out.register as usize]
+                            .as_slice()
+                            .iter()
+                            .any(|v| !v.is_zero())
+                    })
+                    .then_some(c)
+            },
+        )
+        .find_first(|hit| hit.is_some())
+        .flatten()?;
+    first_violation_in_rows(
+        program,
+        env,
+        trace,
+        preprocessed,
+        chunk * lanes..(chunk + 1) * lanes,
+    )
+}
+
+/// [`first_violation`] over the rows `rows` only, one row at a time.
+fn first_violation_in_rows<F, EF>(
+    program: &ConstraintProgram<F, EF>,
+    env: &ProgramEnv<'_, F, EF>,
+    trace: &RowMajorMatrix<F>,
+    preprocessed: Option<&RowMajorMatrix<F>>,
+    rows: core::ops::Range<usize>,
 ) -> Option<(usize, usize)>
 where
     F: Field,
@@ -174,8 +252,7 @@ where
             }
         }
     };
-    (0..height)
-        .into_par_iter()
+    rows.into_par_iter()
         .map_init(
             || Registers::<F, EF>::for_program(program),
             |regs, i| {

@@ -510,6 +510,49 @@ macro_rules! field_suite {
                 }
             }
 
+            /// The row the witness check reports for `shard` (it must fail there).
+            fn violation_row(shard: &Shard<F>) -> usize {
+                match prover().prove(&shard.airs, &shard.traces, &shard.public_values) {
+                    Err(ProveError::ConstraintViolation { instance: 0, row, .. }) => row,
+                    Err(other) => panic!("expected a constraint violation, got {other}"),
+                    Ok(_) => panic!("a bad witness was proven"),
+                }
+            }
+
+            #[test]
+            fn the_witness_check_reports_the_first_violating_row() {
+                // 256 rows: the check runs several rows per SIMD lane group, so this covers a
+                // violation in every lane position that matters (first, inside, last of a group;
+                // the first and last rows, whose selectors differ) and two in different groups.
+                let fresh = || Shard::<F>::two_tables(8, 6, 10);
+                let width = fresh().traces[0].width;
+                let chain = |rows: &[usize]| {
+                    let mut shard = fresh();
+                    for &r in rows {
+                        shard.traces[0].values[r * width + width - 1] += F::ONE;
+                    }
+                    violation_row(&shard)
+                };
+                for r in [0, 1, 15, 16, 17, 100, 254, 255] {
+                    assert_eq!(chain(&[r]), r, "chain cell of row {r}");
+                }
+                assert_eq!(chain(&[200, 40]), 40);
+                assert_eq!(chain(&[255, 3]), 3);
+
+                // The running sum at the last row: the transition from row 254 fails first.
+                let mut shard = fresh();
+                shard.traces[0].values[255 * width + test_airs::SUM_COLUMN] += F::ONE;
+                assert_eq!(violation_row(&shard), 254);
+                // At the first row: the first-row constraint.
+                let mut shard = fresh();
+                shard.traces[0].values[test_airs::SUM_COLUMN] += F::ONE;
+                assert_eq!(violation_row(&shard), 0);
+                // A wrong total: only the last-row constraint fails.
+                let mut shard = fresh();
+                shard.public_values[0][0] += F::ONE;
+                assert_eq!(violation_row(&shard), 255);
+            }
+
             // ---- bad witnesses proven anyway: the verifier rejects ----
 
             #[test]
