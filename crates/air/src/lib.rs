@@ -46,6 +46,8 @@ mod tests_memory;
 #[cfg(test)]
 mod tests_muldiv;
 #[cfg(test)]
+mod tests_push_immediate;
+#[cfg(test)]
 mod tests_shapes;
 #[cfg(test)]
 mod tests_synthetic;
