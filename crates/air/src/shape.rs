@@ -141,15 +141,15 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// neither and is cut. See the module docs for the measurements.
 pub const SHARD_SHAPES: [ShardShape; 9] = [
     shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7, 9]),
-    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 12]),
+    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 11]),
     shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10, 13]),
-    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 10, 12]),
+    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 10, 11]),
     shape([16, 15, 8, 15, 16, 12, 8, 16, 16, 10, 15, 12, 10, 12]),
-    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 17, 12]),
+    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 17, 11]),
     // 6: tiny (small blocks, most test shards).
     shape([10, 12, 8, 9, 9, 8, 8, 16, 8, 8, 9, 8, 7, 8]),
     // 7: the full shape with half its CPU rows (subblock tails).
-    shape([15, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 12]),
+    shape([15, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 11]),
     // 8: the mainnet shape with half its CPU rows (mainnet shards of up to 32,768 steps).
     shape([15, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10, 13]),
 ];
