@@ -92,6 +92,21 @@
 //! leaf keys) and chosen in [`SELECTION_ORDER`]. Each costs one more leaf program (a constant
 //! of the verifier).
 //!
+//! **The push-immediate table** (issue 17, 2026-12-07; appended last, so the other tables keep
+//! their indices): one row per PUSH1..32 site a shard executes, 151 committed cells per row,
+//! replacing 32 accumulator columns on every bytecode row (bytecode 83 -> 51 cells per row).
+//! Natural heights (`tests_push_immediate::push_heights_on_fixtures`, distinct sites per shard
+//! of 2^16 steps at most): 21688509 5,931 rows (2^13), 22615247 3,639 (2^12), 21872325 shards
+//! 529..9,800 (those fitting shape 2: up to 6,829, 2^13; 4,722 in a 29,153-step shard),
+//! `mixed` 139 and 105, `keccak` 59..95, `calls` 100, `token` 70 (2^7..2^8): about one site per
+//! 5..10 mainnet steps, a few hundred at most in generated blocks. Heights: 2^13 in the mainnet
+//! shapes 2 and 8 (a 30 k-step mainnet shard needs 2^12..2^13; 2^12 would send some to the
+//! 2^16-CPU shape), 2^12 in the heavy shape 4 (bytecode 2^15), 2^11 in the full, copy and live
+//! memory shapes 1, 7, 3, 5 (bytecode 2^14..2^15, while generated blocks need 2^8), 2^9 in the
+//! small shape 0 and 2^8 in the tiny shape 6 (bytecode 2^12: a few hundred sites). In every
+//! shape the table costs less than the accumulator columns it replaces (mainnet: 1.2 M against
+//! 8.4 M cells).
+//!
 //! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
 //!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
 //!   shard into about four whose bytecode tables together are as tall, while each new shard
