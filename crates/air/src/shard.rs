@@ -756,8 +756,7 @@ fn fill_shard<F: CarryField>(
         codes.get_mut(&id).expect("code of a step").exec[pc as usize] += c;
     }
     pushes.add_lookups(&mut codes);
-    let push_trace =
-        push_immediate::trace::generate::<F>(&pushes, &codes, height(PUSH_IMMEDIATE));
+    let push_trace = push_immediate::trace::generate::<F>(&pushes, &codes, height(PUSH_IMMEDIATE));
     for (&(id, pc), &c) in &counts.dest {
         codes.get_mut(&id).expect("code of a step").dest[pc as usize] += c;
     }

@@ -106,7 +106,8 @@ fn cpu_row_at(s: &Shard<F>, pc: u32) -> (u32, usize) {
             Address::from(t.contexts[st.context as usize].code_address) == PROG && st.pc == pc
         })
         .expect("the program runs that pc");
-    let c: &CpuCols<F> = s.traces[shard::CPU].values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow();
+    let c: &CpuCols<F> =
+        s.traces[shard::CPU].values[r * NUM_CPU_COLS..(r + 1) * NUM_CPU_COLS].borrow();
     (c.code_id.as_canonical_u32(), r)
 }
 
@@ -274,7 +275,11 @@ fn a_row_claiming_a_data_byte_as_its_opcode_is_rejected() {
     let mut s = base;
     claim(&mut s);
     bytecode_mut(&mut s, id, 75).mult_exec += F::ONE;
-    rejected(&s, "an executable data byte", Why::Constraint(shard::BYTECODE));
+    rejected(
+        &s,
+        "an executable data byte",
+        Why::Constraint(shard::BYTECODE),
+    );
 }
 
 /// The PUSH1 at 0 claimed as a PUSH2 (its pair read moved to the real bytes 1 and 2, the CPU
@@ -308,13 +313,21 @@ fn bytes_past_the_size_and_bad_masks_are_rejected() {
     let mut s = base();
     let r = site_row(&s, 7);
     push_mut(&mut s, r).mask[31] = F::TWO;
-    rejected(&s, "a mask entry of 2", Why::Constraint(shard::PUSH_IMMEDIATE));
+    rejected(
+        &s,
+        "a mask entry of 2",
+        Why::Constraint(shard::PUSH_IMMEDIATE),
+    );
     let mut s = base();
     let r = site_row(&s, 7);
     let p = push_mut(&mut s, r);
     p.mask[29] = F::ZERO;
     p.mask[31] = F::ONE;
-    rejected(&s, "a mask with a hole", Why::Constraint(shard::PUSH_IMMEDIATE));
+    rejected(
+        &s,
+        "a mask with a hole",
+        Why::Constraint(shard::PUSH_IMMEDIATE),
+    );
 }
 
 /// A padding row (mask 0, no reads: its bytes are 0) providing the PUSH1 at 0 with a zero
@@ -351,7 +364,11 @@ fn a_pair_that_is_not_the_next_byte_is_rejected() {
     let mut s = base();
     let last = program().len() as u32 + crate::chips::bytecode::trace::CODE_PADDING as u32 - 1;
     bytecode_mut(&mut s, id, last).next_byte = F::from_u8(7);
-    rejected(&s, "a last byte paired with 7", Why::Constraint(shard::BYTECODE));
+    rejected(
+        &s,
+        "a last byte paired with 7",
+        Why::Constraint(shard::BYTECODE),
+    );
 }
 
 /// Push-immediate rows (distinct PUSH1..32 sites) of the fixtures' shards

@@ -55,9 +55,8 @@ pub fn generate<F: PrimeField32>(
     let mut values = F::zero_vec(height * NUM_PUSH_IMMEDIATE_COLS);
     for (r, (&(id, pc), &(n, mult))) in sites.sites.iter().enumerate() {
         let code = &codes[&id];
-        let row: &mut PushImmediateCols<F> = values
-            [r * NUM_PUSH_IMMEDIATE_COLS..(r + 1) * NUM_PUSH_IMMEDIATE_COLS]
-            .borrow_mut();
+        let row: &mut PushImmediateCols<F> =
+            values[r * NUM_PUSH_IMMEDIATE_COLS..(r + 1) * NUM_PUSH_IMMEDIATE_COLS].borrow_mut();
         row.code_id = F::from_u32(id);
         row.pc = F::from_u32(pc);
         row.mult = F::from_u32(mult);
