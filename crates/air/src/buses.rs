@@ -7,8 +7,9 @@
 //! | [`BYTE_PAIR`] | `(lo, hi)` two bytes | u16 range table (the bytes of each row's value) | multiplication chip operand bytes |
 //! | [`OPCODE`] | `(opcode, properties...)` | opcode table | CPU, one per step |
 //! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
-//! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step |
-//! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | bytecode (last byte of a PUSH) | CPU PUSH1..32 steps |
+//! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step; push-immediate rows (their PUSHn) |
+//! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | push-immediate table (one row per executed PUSHn site) | CPU PUSH1..32 steps |
+//! | [`CODE_BYTE`] | `(code id, pc, byte, next byte)` (next: 0 on a code's last padded byte) | bytecode (every byte of a padded code) | push-immediate rows (their immediates, two bytes a read) |
 //! | [`JUMPDEST_FLAG`] | `(code id, pc, is JUMPDEST, is the code's last padded byte)` | bytecode (every byte of a padded code) | CPU bad-jump halts (flag 0; the last byte for targets past the code) |
 //! | [`STACK`] | `(context, slot, 16 limbs, timestamp)` | CPU pushes, boundary init | CPU pops, boundary final |
 //! | [`RESUME`] | `(context, callee, pc, stack height, code id, callee succeeded)` | CPU call steps, boundary init | CPU resumptions, boundary final |
@@ -40,6 +41,9 @@ pub const OPCODE: LookupBus<'static> = LookupBus::new("opcode");
 pub const CODE_OPCODE: LookupBus<'static> = LookupBus::new("code-opcode");
 pub const BYTECODE: LookupBus<'static> = LookupBus::new("bytecode");
 pub const PUSH_IMMEDIATE: LookupBus<'static> = LookupBus::new("push-immediate");
+/// `(code id, pc, byte, next byte)` for every byte of a code and its zero padding, data or
+/// opcode (the next byte of the padding's last byte is 0): two code bytes in one read.
+pub const CODE_BYTE: LookupBus<'static> = LookupBus::new("code-byte");
 /// `(code id, pc, is JUMPDEST, is last)` for every byte of a code and its zero padding (`is
 /// last` on the padding's last byte, which is never a JUMPDEST).
 pub const JUMPDEST_FLAG: LookupBus<'static> = LookupBus::new("jumpdest-flag");

@@ -46,6 +46,8 @@ mod tests_memory;
 #[cfg(test)]
 mod tests_muldiv;
 #[cfg(test)]
+mod tests_push_immediate;
+#[cfg(test)]
 mod tests_shapes;
 #[cfg(test)]
 mod tests_synthetic;
@@ -66,6 +68,7 @@ pub use chips::keccak_sponge::KeccakSpongeAir;
 pub use chips::memory::MemoryAir;
 pub use chips::muldiv::MulDivAir;
 pub use chips::opcode_table::OpcodeTableAir;
+pub use chips::push_immediate::PushImmediateAir;
 pub use chips::range::RangeAir;
 pub use chips::stack_boundary::BoundaryAir;
 pub use coverage::{Coverage, CoverageTable};
@@ -87,6 +90,7 @@ pub enum EvmAir {
     Memory(MemoryAir),
     Calldata(CalldataAir),
     Carry(CarryAir),
+    PushImmediate(PushImmediateAir),
     /// Not yet a table of a shard (KECCAK256 is still trusted): see `chips::keccak_sponge`.
     KeccakPerm(KeccakPermAir),
     KeccakSponge(KeccakSpongeAir),
@@ -110,6 +114,7 @@ impl EvmAir {
             EvmAir::Memory(MemoryAir),
             EvmAir::Calldata(CalldataAir),
             EvmAir::Carry(CarryAir),
+            EvmAir::PushImmediate(PushImmediateAir),
         ]
     }
 
@@ -128,6 +133,7 @@ impl EvmAir {
             EvmAir::Memory(_) => "memory",
             EvmAir::Calldata(_) => "calldata",
             EvmAir::Carry(_) => "carry",
+            EvmAir::PushImmediate(_) => "push-immediate",
             EvmAir::KeccakPerm(_) => "keccak-perm",
             EvmAir::KeccakSponge(_) => "keccak-sponge",
             EvmAir::KeccakBytes(_) => "keccak-bytes",
@@ -150,6 +156,7 @@ impl<F: CarryField> BaseAir<F> for EvmAir {
             EvmAir::Memory(a) => BaseAir::<F>::width(a),
             EvmAir::Calldata(a) => BaseAir::<F>::width(a),
             EvmAir::Carry(a) => BaseAir::<F>::width(a),
+            EvmAir::PushImmediate(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakPerm(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakSponge(a) => BaseAir::<F>::width(a),
             EvmAir::KeccakBytes(a) => BaseAir::<F>::width(a),
@@ -180,6 +187,7 @@ impl<F: CarryField> BaseAir<F> for EvmAir {
             EvmAir::Memory(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Calldata(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::Carry(a) => BaseAir::<F>::main_next_row_columns(a),
+            EvmAir::PushImmediate(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakPerm(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakSponge(a) => BaseAir::<F>::main_next_row_columns(a),
             EvmAir::KeccakBytes(a) => BaseAir::<F>::main_next_row_columns(a),
@@ -205,6 +213,7 @@ where
             EvmAir::Memory(a) => a.eval(builder),
             EvmAir::Calldata(a) => a.eval(builder),
             EvmAir::Carry(a) => a.eval(builder),
+            EvmAir::PushImmediate(a) => a.eval(builder),
             EvmAir::KeccakPerm(a) => a.eval(builder),
             EvmAir::KeccakSponge(a) => a.eval(builder),
             EvmAir::KeccakBytes(a) => a.eval(builder),

@@ -111,6 +111,24 @@
 //! against shape 2's 61.8 M (-11 %). They come before their full forms in
 //! [`SELECTION_ORDER`], so a shard that does not fit them keeps the shape it had.
 //!
+//! **The push-immediate table** (issue 17, 2026-12-07, after the lean shapes' figures above; appended last, so the other tables keep
+//! their indices): one row per PUSH1..32 site a shard executes, 151 committed cells per row,
+//! replacing 32 accumulator columns on every bytecode row (bytecode 83 -> 51 cells per row).
+//! Natural heights (`tests_push_immediate::push_heights_on_fixtures`, distinct sites per shard
+//! of 2^16 steps at most): 21688509 5,931 rows (2^13), 22615247 3,639 (2^12), 21872325 shards
+//! 529..9,800 (those fitting shape 2: up to 6,829, 2^13; 4,722 in a 29,153-step shard),
+//! `mixed` 139 and 105, `keccak` 59..95, `calls` 100, `token` 70 (2^7..2^8): about one site per
+//! 5..10 mainnet steps, a few hundred at most in generated blocks. Heights: 2^13 in the mainnet
+//! shapes 2 and 8 (a 30 k-step mainnet shard needs 2^12..2^13; 2^12 would send some to the
+//! 2^16-CPU shape), 2^12 in the heavy shape 4 (bytecode 2^15), 2^11 in the full, copy and live
+//! memory shapes 1, 7, 3, 5 (bytecode 2^14..2^15, while generated blocks need 2^8), 2^9 in the
+//! small shape 0 and 2^8 in the tiny shape 6 (bytecode 2^12: a few hundred sites). In every
+//! shape the table costs less than the accumulator columns it replaces (mainnet: 1.2 M against
+//! 8.4 M cells). Measured (`slotproof prove <F> --no-aggregate --json`, release, before -> after,
+//! committed / natural cells): 22615247 (shape 8) 49.4 M -> 42.3 M / 39.2 M -> 31.5 M (-14 % /
+//! -20 %); 21688509 (shape 2) 61.8 M -> 54.6 M / 53.1 M -> 45.9 M; `mixed` (shapes 1, 7) 83.8 M
+//! -> 83.4 M; `transfers` (shape 6) 2.80 M -> 2.71 M.
+//!
 //! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
 //!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
 //!   shard into about four whose bytecode tables together are as tall, while each new shard
@@ -149,7 +167,7 @@ impl ShardShape {
 }
 
 // Columns: cpu, bytecode, opcode table, alu, bitwise, boundary, range u8, range u16, muldiv,
-// call context, memory, calldata, carry.
+// call context, memory, calldata, carry, push immediate.
 const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
     ShardShape { log_heights }
 }
@@ -159,23 +177,23 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// 4 are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
 /// neither and is cut. See the module docs for the measurements.
 pub const SHARD_SHAPES: [ShardShape; 11] = [
-    shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7]),
-    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
-    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
-    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 10]),
-    shape([16, 15, 8, 15, 16, 12, 8, 16, 16, 10, 15, 12, 10]),
-    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 17]),
+    shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7, 9]),
+    shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 11]),
+    shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10, 13]),
+    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 10, 11]),
+    shape([16, 15, 8, 15, 16, 12, 8, 16, 16, 10, 15, 12, 10, 12]),
+    shape([14, 15, 8, 12, 12, 10, 8, 16, 11, 10, 16, 12, 17, 11]),
     // 6: tiny (small blocks, most test shards).
-    shape([10, 12, 8, 9, 9, 8, 8, 16, 8, 8, 9, 8, 7]),
+    shape([10, 12, 8, 9, 9, 8, 8, 16, 8, 8, 9, 8, 7, 8]),
     // 7: the full shape with half its CPU rows (subblock tails).
-    shape([15, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10]),
+    shape([15, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 11]),
     // 8: the mainnet shape with half its CPU rows (mainnet shards of up to 32,768 steps).
-    shape([15, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10]),
+    shape([15, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10, 13]),
     // 9: lean mainnet (the mainnet shape's CPU and bytecode, the other tables sized to what
     // mainnet shards of up to ~45 k steps use).
-    shape([16, 18, 8, 13, 12, 8, 8, 16, 12, 10, 12, 11, 10]),
+    shape([16, 18, 8, 13, 12, 8, 8, 16, 12, 10, 12, 11, 10, 13]),
     // 10: lean mainnet with half its CPU rows (mainnet shards of up to 32,768 steps).
-    shape([15, 18, 8, 13, 11, 8, 8, 16, 12, 9, 12, 10, 10]),
+    shape([15, 18, 8, 13, 11, 8, 8, 16, 12, 9, 12, 10, 10, 13]),
 ];
 
 /// The order in which shapes are tried, cheapest first (committed cells), so the first shape
@@ -334,9 +352,9 @@ mod tests {
         mainnet[crate::shard::CPU] = 15;
         assert_eq!(smallest_fitting(&mainnet), Some(8));
         // The mainnet blocks' shards (natural heights, see the module docs) take the lean forms.
-        let block_22615247 = [15, 18, 8, 13, 10, 7, 8, 16, 10, 8, 11, 9, 2];
+        let block_22615247 = [15, 18, 8, 13, 10, 7, 8, 16, 10, 8, 11, 9, 2, 12];
         assert_eq!(smallest_fitting(&block_22615247), Some(10));
-        let block_21688509 = [16, 18, 8, 13, 11, 7, 8, 16, 11, 9, 12, 10, 2];
+        let block_21688509 = [16, 18, 8, 13, 11, 7, 8, 16, 11, 9, 12, 10, 2, 13];
         assert_eq!(smallest_fitting(&block_21688509), Some(9));
         let mut too_tall = largest().log_heights;
         too_tall[crate::shard::MULDIV] += 1;

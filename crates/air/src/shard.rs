@@ -38,11 +38,12 @@ use crate::chips::memory::trace::MemoryRows;
 use crate::chips::muldiv::trace::MulDivRows;
 use crate::chips::natural_log_height;
 use crate::chips::opcode_table::props_of;
+use crate::chips::push_immediate::trace::PushSites;
 use crate::chips::range::trace::RangeCounts;
 use crate::chips::stack_boundary::trace::{ResumeToken, StackToken};
 use crate::chips::{
-    alu, bitwise, bytecode, call_context, calldata, cpu, memory, muldiv, opcode_table, range,
-    stack_boundary,
+    alu, bitwise, bytecode, call_context, calldata, cpu, memory, muldiv, opcode_table,
+    push_immediate, range, stack_boundary,
 };
 use crate::{CpuPublic, EvmAir, TraceError};
 
@@ -77,8 +78,9 @@ pub const CALL_CONTEXT: usize = 9;
 pub const MEMORY: usize = 10;
 pub const CALLDATA: usize = 11;
 pub const CARRY: usize = 12;
+pub const PUSH_IMMEDIATE: usize = 13;
 /// Tables (instances) of a shard.
-pub const NUM_INSTANCES: usize = 13;
+pub const NUM_INSTANCES: usize = 14;
 
 /// Field elements of the block binding: block number, gas used and transaction count (4 x 16-bit
 /// limbs each), block hash, parent state root and state root (16 x 16-bit limbs each),
@@ -486,6 +488,7 @@ struct ShardInputs<'t> {
     ctx_counts: [u32; 256],
     ctx_reads: CallContextReads,
     codes: BTreeMap<u32, CodeUse<'t>>,
+    pushes: PushSites,
     stack_fin: Vec<StackToken>,
     /// The last `stack_out` of `stack_fin` are alive at the shard's end and carried out.
     stack_out: usize,
@@ -548,12 +551,16 @@ pub fn generate_shard_padded<F: CarryField>(
     }
 
     // Codes the shard executes, in id order (the CPU's lookups into them are added below).
+    // and the PUSH1..32 sites (every PUSH step looks its immediate up, failed ones too).
     let mut codes: BTreeMap<u32, CodeUse<'_>> = BTreeMap::new();
+    let mut pushes = PushSites::default();
     for i in range.clone() {
         let id = an.aux[i].code_id;
         codes
             .entry(id)
             .or_insert_with(|| CodeUse::new(id, &trace.codes[id as usize].1));
+        let s = &trace.steps[i];
+        pushes.add(id, s.pc, s.opcode);
     }
 
     let mut stack_fin: Vec<_> = an
@@ -586,6 +593,7 @@ pub fn generate_shard_padded<F: CarryField>(
         ctx_counts,
         ctx_reads,
         codes,
+        pushes,
         stack_fin,
         stack_out,
         memory,
@@ -651,6 +659,7 @@ pub const FIXED_LOG_HEIGHTS: [Option<usize>; NUM_INSTANCES] = [
     None,
     None,
     None,
+    None,
 ];
 
 /// Rows of the carry table for one direction's tokens (one per chunk).
@@ -685,6 +694,7 @@ fn natural_log_heights(
     rows[CALLDATA] = inputs.calldata.len();
     rows[MULDIV] = muldiv_rows.len();
     rows[CALL_CONTEXT] = inputs.ctx_reads.rows();
+    rows[PUSH_IMMEDIATE] = inputs.pushes.rows();
     let carried_out_stack = &inputs.stack_fin[inputs.stack_fin.len() - inputs.stack_out..];
     let memory_words = inputs.memory.incoming.len() + inputs.memory.outgoing.len();
     rows[CARRY] = carry_rows(stack_init, resume_init)
@@ -714,6 +724,7 @@ fn fill_shard<F: CarryField>(
         ctx_counts,
         ctx_reads,
         mut codes,
+        pushes,
         stack_fin,
         stack_out,
         memory: mem_rows,
@@ -744,9 +755,8 @@ fn fill_shard<F: CarryField>(
     for (&(id, pc), &c) in &counts.exec {
         codes.get_mut(&id).expect("code of a step").exec[pc as usize] += c;
     }
-    for (&(id, pc), &c) in &counts.push {
-        codes.get_mut(&id).expect("code of a step").push[pc as usize] += c;
-    }
+    pushes.add_lookups(&mut codes);
+    let push_trace = push_immediate::trace::generate::<F>(&pushes, &codes, height(PUSH_IMMEDIATE));
     for (&(id, pc), &c) in &counts.dest {
         codes.get_mut(&id).expect("code of a step").dest[pc as usize] += c;
     }
@@ -867,6 +877,7 @@ fn fill_shard<F: CarryField>(
             memory_trace,
             calldata_trace,
             carry_trace,
+            push_trace,
         ],
         public_values,
         steps: range,

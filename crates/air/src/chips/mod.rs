@@ -14,6 +14,7 @@ pub mod keccak_sponge;
 pub mod memory;
 pub mod muldiv;
 pub mod opcode_table;
+pub mod push_immediate;
 pub mod range;
 pub mod stack_boundary;
 

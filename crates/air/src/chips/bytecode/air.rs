@@ -6,7 +6,6 @@ use p3_lookup::{Count, InteractionBuilder};
 
 use super::columns::{BytecodeCols, NUM_BYTECODE_COLS};
 use crate::buses;
-use crate::word::LIMBS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BytecodeAir;
@@ -60,24 +59,15 @@ impl BytecodeAir {
             Count::bounded(local.is_first.into(), 1),
         );
 
-        // Immediate accumulation: opcode bytes start from zero, each data byte shifts itself in.
-        for &a in &local.acc {
-            builder.assert_zero(is_op.clone() * a.into());
-        }
-        builder.assert_zero(local.is_data.into() * (local.acc[0].into() - local.byte.into()));
-        for i in 0..31 {
-            builder
-                .when_transition()
-                .assert_zero(next.is_data.into() * (next.acc[i + 1].into() - local.acc[i].into()));
-        }
-        builder.assert_zero(is_op.clone() * (local.push_pc.into() - local.pc.into()));
-        builder
-            .when_transition()
-            .assert_zero(next.is_data.into() * (next.push_pc.into() - local.push_pc.into()));
+        // Each byte is paired with the next byte of its code (the padding's last byte with 0,
+        // being padding itself), so one read gives two bytes.
+        builder.when_transition().assert_zero(
+            (one.clone() - next.is_first.into()) * (local.next_byte.into() - next.byte.into()),
+        );
+        builder.assert_zero(local.is_last.into() * local.next_byte.into());
 
-        // Only opcode bytes can be executed; only a PUSH's last data byte provides its immediate.
+        // Only opcode bytes can be executed.
         builder.assert_zero(local.is_data.into() * local.mult_exec.into());
-        builder.assert_zero(local.mult_push.into() * (local.rem.into() - one.clone()));
 
         buses::CODE_OPCODE.lookup_key(
             builder,
@@ -94,13 +84,12 @@ impl BytecodeAir {
             [local.code_id, local.pc, local.byte],
             local.mult_exec,
         );
-        let imm: [AB::Expr; LIMBS] = core::array::from_fn(|j| {
-            local.acc[2 * j].into() + local.acc[2 * j + 1].into() * AB::Expr::from_u32(256)
-        });
-        let key = [local.code_id.into(), local.push_pc.into()]
-            .into_iter()
-            .chain(imm);
-        buses::PUSH_IMMEDIATE.table_entry(builder, key, local.mult_push);
+        // Any byte (opcode, data or padding) with the next one, for the push-immediate table.
+        buses::CODE_BYTE.table_entry(
+            builder,
+            [local.code_id, local.pc, local.byte, local.next_byte],
+            local.mult_read,
+        );
 
         // Every byte's JUMPDEST flag (0 on PUSH data) and whether it ends its padded code, for
         // the CPU's bad-jump halts.

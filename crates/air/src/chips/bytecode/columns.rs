@@ -17,16 +17,16 @@ pub struct BytecodeCols<T> {
     pub imm_size: T,
     /// Opcode byte equal to JUMPDEST.
     pub is_jumpdest: T,
-    /// pc of the PUSH whose data this is (opcode bytes: own pc).
-    pub push_pc: T,
-    /// Immediate accumulated so far, little-endian bytes (0 on opcode bytes).
-    pub acc: [T; 32],
+    /// The code's next byte (0 on its last padded byte, which is padding): one
+    /// [`crate::buses::CODE_BYTE`] read gives two consecutive bytes.
+    pub next_byte: T,
     /// `code_id - previous code_id - 1` on first bytes (range-checked: ids strictly increase).
     pub id_gap: T,
     /// Steps executing this opcode byte.
     pub mult_exec: T,
-    /// PUSH steps reading the immediate that ends on this byte.
-    pub mult_push: T,
+    /// Reads of `(byte, next_byte)` at this pc on [`crate::buses::CODE_BYTE`] (the
+    /// push-immediate table's).
+    pub mult_read: T,
     /// The last byte of a padded code (the next row starts another code, or none follows).
     pub is_last: T,
     /// Bad-jump halts whose target is this byte (it is not a JUMPDEST opcode), or (on the last

@@ -5,8 +5,9 @@
 //! (`rem`), so a byte is an opcode exactly when it is not PUSH data; only opcode bytes are
 //! provided to the CPU on [`crate::buses::BYTECODE`] (so executing PUSH data or jumping into it
 //! cannot be looked up), and `is_jumpdest` holds exactly on opcode bytes equal to JUMPDEST.
-//! Each PUSH's immediate is accumulated byte by byte (`acc`, little-endian) and provided, on the
-//! PUSH's last data byte, as sixteen 16-bit limbs keyed by `(code id, pc of the PUSH)`.
+//! Every byte, with the next byte of its code, can be read by address on
+//! [`crate::buses::CODE_BYTE`]: the push-immediate table (`crate::chips::push_immediate`) reads
+//! PUSH immediates there (they used to be accumulated here, 32 columns on every byte).
 //!
 //! Trusted: the code bytes themselves (nothing yet binds them to the code hash; that needs a
 //! Keccak chip) and which code a context runs.

@@ -18,8 +18,8 @@ pub struct CodeUse<'a> {
     pub bytes: &'a [u8],
     /// Per padded pc: steps executing the opcode there.
     pub exec: Vec<u32>,
-    /// Per padded pc: PUSH steps whose immediate ends there.
-    pub push: Vec<u32>,
+    /// Per padded pc: push-immediate reads of the byte there and the next one.
+    pub read: Vec<u32>,
     /// Per padded pc: bad-jump halts to that byte (the last byte: also those past it).
     pub dest: Vec<u32>,
 }
@@ -31,7 +31,7 @@ impl<'a> CodeUse<'a> {
             id,
             bytes,
             exec: vec![0; n],
-            push: vec![0; n],
+            read: vec![0; n],
             dest: vec![0; n],
         }
     }
@@ -62,8 +62,6 @@ fn fill_code<F: PrimeField32>(
     opcode_counts: &mut [u32; 256],
 ) -> usize {
     let mut rem = 0u32;
-    let mut push_pc = 0u32;
-    let mut acc = [0u8; 32];
     for pc in 0..len {
         let r = start + pc;
         let row: &mut BytecodeCols<F> =
@@ -72,6 +70,9 @@ fn fill_code<F: PrimeField32>(
         row.code_id = F::from_u32(id);
         row.pc = F::from_u32(pc as u32);
         row.byte = F::from_u8(b);
+        if pc + 1 < len {
+            row.next_byte = F::from_u8(byte_at(pc + 1));
+        }
         if pc == 0 {
             row.is_first = F::ONE;
             let gap = prev_id.map(|p| id - p - 1).unwrap_or(0);
@@ -82,8 +83,6 @@ fn fill_code<F: PrimeField32>(
         if rem > 0 {
             row.rem_inv = F::from_u32(rem).inverse();
             row.is_data = F::ONE;
-            acc.copy_within(0..31, 1);
-            acc[0] = b;
             bytes_rc.add(b as u32);
             rem -= 1;
         } else {
@@ -91,17 +90,11 @@ fn fill_code<F: PrimeField32>(
             row.imm_size = F::from_u32(imm);
             row.is_jumpdest = F::from_bool(b == crate::opcodes::JUMPDEST);
             opcode_counts[b as usize] += 1;
-            acc = [0; 32];
-            push_pc = pc as u32;
             rem = imm;
-        }
-        row.push_pc = F::from_u32(push_pc);
-        for (c, &a) in row.acc.iter_mut().zip(&acc) {
-            *c = F::from_u8(a);
         }
         if let Some(u) = uses {
             row.mult_exec = F::from_u32(u.exec[pc]);
-            row.mult_push = F::from_u32(u.push[pc]);
+            row.mult_read = F::from_u32(u.read[pc]);
             row.mult_dest = F::from_u32(u.dest[pc]);
         }
         row.is_last = F::from_bool(pc + 1 == len);

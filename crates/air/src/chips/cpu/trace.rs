@@ -589,9 +589,8 @@ fn ends_successfully(status: u8, opcode: u8) -> bool {
 #[derive(Clone, Debug)]
 pub struct CpuCounts {
     pub opcodes: [u32; 256],
-    /// (code id, pc) -> executions; (code id, pc of the immediate's last byte) -> PUSH reads.
+    /// (code id, pc) -> executions (PUSH sites: `crate::chips::push_immediate`).
     pub exec: HashMap<(u32, u32), u32>,
-    pub push: HashMap<(u32, u32), u32>,
     /// (code id, pc) -> bad jumps to that non-JUMPDEST byte (the code's last padded byte: also
     /// those past it).
     pub dest: HashMap<(u32, u32), u32>,
@@ -635,7 +634,6 @@ pub fn generate<F: PrimeField32>(
     let mut counts = CpuCounts {
         opcodes: [0; 256],
         exec: HashMap::new(),
-        push: HashMap::new(),
         dest: HashMap::new(),
     };
     let mut public = CpuPublic::<F>::default();
@@ -693,10 +691,6 @@ pub fn generate<F: PrimeField32>(
                 let code = &trace.codes[a.code_id as usize].1;
                 out = push_immediate(code, s.pc as usize, p.imm_size as usize);
             }
-            *counts
-                .push
-                .entry((a.code_id, s.pc + p.imm_size))
-                .or_insert(0) += 1;
         }
         let bad_jump = match a.halt {
             Some(HaltKind::BadJump(d)) => Some(d),
