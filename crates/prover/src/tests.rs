@@ -148,6 +148,32 @@ macro_rules! field_suite {
                 );
             }
 
+            /// Programs compiled once serve shards of the same AIRs at other heights; a set
+            /// compiled for other AIRs is noticed and compiled afresh: the proof is the stock one
+            /// either way.
+            #[test]
+            fn compiled_programs_give_the_stock_proof() {
+                let prover = prover();
+                let programs = prover
+                    .compile_programs(&Shard::<F>::two_tables(8, 8, 1).airs, &[8, 8])
+                    .expect("compile");
+                assert_eq!(programs.len(), 2);
+                let taller = Shard::<F>::two_tables(10, 8, 2);
+                let other_airs = Shard::<F>::two_tables(8, 5, 3);
+                for shard in [&taller, &other_airs] {
+                    let (proof, _) = prover
+                        .prove_timed_with_programs(
+                            &programs,
+                            &shard.airs,
+                            &shard.traces,
+                            &shard.public_values,
+                        )
+                        .expect("prove with compiled programs");
+                    let bytes = proof_to_bytes(&proof).expect("encode");
+                    assert_eq!(bytes, stock_proof_bytes(&prover, shard));
+                }
+            }
+
             #[test]
             fn wrong_preprocessed_commitment_is_rejected() {
                 let prover = prover();
