@@ -20,7 +20,9 @@ use slotproof_air::shard::{
 use slotproof_air::{EvmAir, TraceError, shape};
 use slotproof_executor::trace::SubblockTrace;
 use slotproof_prover::device_memory::{Fit, MemoryPlan, Phase, ShardShape, TableShape, fit, plan};
-use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear};
+use slotproof_prover::field::Challenge;
+use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardPrograms};
+use std::sync::{Arc, Mutex};
 
 use crate::prove::ProveError;
 
@@ -180,21 +182,62 @@ pub(crate) trait PlanField: slotproof_air::CarryField + Clone + Send + Sync {
         heights: &[usize],
         settings: FriSettings,
     ) -> Result<Vec<TableShape>, ProveError>;
+
+    /// The chips' compiled constraint programs, compiled once per process for each list of
+    /// chips and settings (at the first caller's `heights`: programs do not depend on heights)
+    /// and shared by the planner and every shard proof.
+    fn shard_programs(
+        airs: &[EvmAir],
+        heights: &[usize],
+        settings: FriSettings,
+    ) -> Result<Arc<ShardPrograms<Self, Challenge<Self>>>, ProveError>;
 }
 
 macro_rules! plan_field {
     ($F:ty) => {
         impl PlanField for $F {
+            fn shard_programs(
+                airs: &[EvmAir],
+                heights: &[usize],
+                settings: FriSettings,
+            ) -> Result<Arc<ShardPrograms<$F, Challenge<$F>>>, ProveError> {
+                type Cached = (
+                    Vec<EvmAir>,
+                    FriSettings,
+                    Arc<ShardPrograms<$F, Challenge<$F>>>,
+                );
+                static CACHE: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
+                let find = |cache: &[Cached]| {
+                    cache
+                        .iter()
+                        .find(|(a, s, _)| a.as_slice() == airs && *s == settings)
+                        .map(|(_, _, p)| p.clone())
+                };
+                if let Some(p) = find(&CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
+                    return Ok(p);
+                }
+                // Compiled without the lock held: compiling runs on rayon, whose workers may
+                // pick up another proof that asks for the same programs.
+                let compiled = CpuShardProver::<$F>::cpu(settings)
+                    .compile_programs(airs, heights)
+                    .map_err(|e| {
+                        ProveError::Settings(format!("compiling the chips' programs: {e}"))
+                    })?;
+                let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+                Ok(find(&cache).unwrap_or_else(|| {
+                    let p = Arc::new(compiled);
+                    cache.push((airs.to_vec(), settings, p.clone()));
+                    p
+                }))
+            }
+
             fn table_shapes(
                 shard: &Shard<Self>,
                 heights: &[usize],
                 settings: FriSettings,
             ) -> Result<Vec<TableShape>, ProveError> {
-                let programs = CpuShardProver::<$F>::cpu(settings)
-                    .instance_programs(&shard.airs, heights)
-                    .map_err(|e| {
-                        ProveError::Settings(format!("compiling the chips' programs: {e}"))
-                    })?;
+                let programs = <$F as PlanField>::shard_programs(&shard.airs, heights, settings)?
+                    .instance_programs();
                 shard
                     .airs
                     .iter()
@@ -219,7 +262,7 @@ macro_rules! plan_field {
 plan_field!(KoalaBear);
 plan_field!(BabyBear);
 
-fn log_heights<F: Clone + Send + Sync>(shard: &Shard<F>) -> Vec<usize> {
+pub(crate) fn log_heights<F: Clone + Send + Sync>(shard: &Shard<F>) -> Vec<usize> {
     use p3_matrix::Matrix;
     shard
         .traces
