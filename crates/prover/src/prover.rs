@@ -138,20 +138,21 @@ pub type ConfigInstanceProgram<SC> =
 /// shared by every shard of those AIRs, whatever their heights. Like a key, a set must be used
 /// with the AIRs it was compiled for; proving checks what is cheap to check (the lookup layout
 /// and every instance's widths) and compiles afresh on a mismatch.
-pub struct ShardPrograms<F: p3_field::Field, EF> {
+pub struct ShardPrograms<SC: StarkGenericConfig> {
     /// The postcard encoding of the lookup layout (`CommonData::lookups`) compiled against.
     lookup_layout: Vec<u8>,
     /// Each instance's (main width, preprocessed width, public values).
     widths: Vec<(usize, usize, usize)>,
-    plans: Vec<InstancePlan<F, EF>>,
+    plans: Vec<InstancePlan<Val<SC>, SC::Challenge>>,
+    /// The heights compiled at (log2 rows) and the verifying key there, which key generation
+    /// and verification at those heights reuse instead of deriving it again.
+    log_heights: Vec<usize>,
+    common: p3_batch_stark::CommonData<SC>,
 }
 
-/// The [`ShardPrograms`] of a configuration's fields.
-pub type ConfigShardPrograms<SC> = ShardPrograms<Val<SC>, <SC as StarkGenericConfig>::Challenge>;
-
-impl<F: p3_field::Field, EF: Clone> ShardPrograms<F, EF> {
+impl<SC: StarkGenericConfig> ShardPrograms<SC> {
     /// Each instance's constraint program (AIR + LogUp) and quotient size.
-    pub fn instance_programs(&self) -> Vec<InstanceProgram<F, EF>> {
+    pub fn instance_programs(&self) -> Vec<ConfigInstanceProgram<SC>> {
         self.plans
             .iter()
             .map(|p| InstanceProgram {
@@ -169,7 +170,46 @@ impl<F: p3_field::Field, EF: Clone> ShardPrograms<F, EF> {
     pub fn is_empty(&self) -> bool {
         self.plans.is_empty()
     }
+
+    /// The heights (log2 rows) the programs were compiled at.
+    pub fn log_heights(&self) -> &[usize] {
+        &self.log_heights
+    }
+
+    /// The verifying key of shards at [`Self::log_heights`] (what `setup` derives there).
+    pub fn common(&self) -> &p3_batch_stark::CommonData<SC> {
+        &self.common
+    }
+
+    /// Whether these programs were compiled for AIRs of these shapes (what is cheap to check).
+    fn fits<A: BaseAir<Val<SC>>>(&self, airs: &[A]) -> bool {
+        self.widths.iter().copied().eq(airs.iter().map(air_widths))
+    }
 }
+
+/// A copy of a verifying key (Plonky3's `CommonData` is not `Clone`).
+fn clone_common<SC: StarkGenericConfig>(
+    common: &p3_batch_stark::CommonData<SC>,
+) -> p3_batch_stark::CommonData<SC> {
+    p3_batch_stark::CommonData::new(
+        common
+            .preprocessed
+            .as_ref()
+            .map(|g| p3_batch_stark::common::GlobalPreprocessed {
+                commitment: g.commitment.clone(),
+                instances: g.instances.clone(),
+                matrix_to_instance: g.matrix_to_instance.clone(),
+            }),
+        common.lookups.clone(),
+    )
+}
+
+/// Lookup layout encoding, widths and plans of every instance.
+type CompiledPlans<SC> = (
+    Vec<u8>,
+    Vec<(usize, usize, usize)>,
+    Vec<InstancePlan<Val<SC>, <SC as StarkGenericConfig>::Challenge>>,
+);
 
 /// What a [`ShardPrograms`] records of each AIR to check it is used with the same AIRs.
 fn air_widths<F, A: BaseAir<F>>(air: &A) -> (usize, usize, usize) {
@@ -419,7 +459,7 @@ where
         &self,
         airs: &[A],
         log_heights: &[usize],
-    ) -> Result<ConfigShardPrograms<SC>, ProveError>
+    ) -> Result<ShardPrograms<SC>, ProveError>
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
     {
@@ -431,7 +471,15 @@ where
             });
         }
         let data = self.setup(airs, log_heights)?;
-        self.compile_for_layout(airs, log_heights, &data.common.lookups)
+        let (lookup_layout, widths, plans) =
+            self.compile_for_layout(airs, log_heights, &data.common.lookups)?;
+        Ok(ShardPrograms {
+            lookup_layout,
+            widths,
+            plans,
+            log_heights: log_heights.to_vec(),
+            common: data.common,
+        })
     }
 
     /// [`Self::compile_programs`] against a lookup layout already derived.
@@ -440,7 +488,7 @@ where
         airs: &[A],
         log_heights: &[usize],
         lookups: &[p3_lookup::Lookups<Val<SC>>],
-    ) -> Result<ConfigShardPrograms<SC>, ProveError>
+    ) -> Result<CompiledPlans<SC>, ProveError>
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
     {
@@ -457,11 +505,11 @@ where
             .map(|((air, &domain), lookups)| Self::plan(air, domain, lookups))
             .collect::<Result<Vec<_>, _>>()?;
         self.check_quotient_domains(&plans, log_heights)?;
-        Ok(ShardPrograms {
-            lookup_layout: lookup_layout(lookups),
-            widths: airs.iter().map(air_widths).collect(),
+        Ok((
+            lookup_layout(lookups),
+            airs.iter().map(air_widths).collect(),
             plans,
-        })
+        ))
     }
 
     /// The key for shards of these AIRs at these heights (log2 rows): the lookup layout and,
@@ -475,7 +523,39 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
-        let (mut data, preprocessed_traces) = self.setup_with_preprocessed(airs, log_heights)?;
+        self.keygen_reusing(airs, log_heights, None)
+    }
+
+    /// [`Self::keygen`], taking the verifying key from `common` when given (one derived by
+    /// [`Self::setup`] for these AIRs at these heights) instead of deriving it again. The
+    /// backend's commitment to the preprocessed traces is still made, and checked against it.
+    fn keygen_reusing<A>(
+        &self,
+        airs: &[A],
+        log_heights: &[usize],
+        common: Option<&p3_batch_stark::CommonData<SC>>,
+    ) -> Result<ShardKey<SC, B::Committed>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
+        let (mut data, preprocessed_traces) = match common {
+            Some(common) if common.lookups.len() == airs.len() => {
+                let traces = check_preprocessed_traces(airs, log_heights)?;
+                if common.preprocessed.is_some() != traces.iter().any(Option::is_some) {
+                    return Err(ProveError::Setup(
+                        "the reused key disagrees on preprocessed columns".into(),
+                    ));
+                }
+                let data = ProverData {
+                    common: clone_common(common),
+                    prover_only: p3_batch_stark::ProverOnlyData {
+                        preprocessed_prover_data: None,
+                    },
+                };
+                (data, traces)
+            }
+            _ => self.setup_with_preprocessed(airs, log_heights)?,
+        };
         let preprocessed = match &data.common.preprocessed {
             None => None,
             Some(global) => {
@@ -559,7 +639,7 @@ where
     /// every AIR again for every shard.
     pub fn prove_timed_with_programs<A>(
         &self,
-        programs: &ConfigShardPrograms<SC>,
+        programs: &ShardPrograms<SC>,
         airs: &[A],
         traces: &[RowMajorMatrix<Val<SC>>],
         public_values: &[Vec<Val<SC>>],
@@ -573,7 +653,9 @@ where
             .iter()
             .map(|t| log2_strict_usize(t.height()))
             .collect();
-        let key = self.keygen(airs, &log_degrees)?;
+        let reuse = (programs.log_heights == log_degrees && programs.fits(airs))
+            .then_some(&programs.common);
+        let key = self.keygen_reusing(airs, &log_degrees, reuse)?;
         timer.lap("key generation");
         let (proof, more) = self.prove_inner(&key, Some(programs), airs, traces, public_values)?;
         timer.extend(more);
@@ -614,7 +696,7 @@ where
     fn prove_inner<A>(
         &self,
         key: &ShardKey<SC, B::Committed>,
-        programs: Option<&ConfigShardPrograms<SC>>,
+        programs: Option<&ShardPrograms<SC>>,
         airs: &[A],
         traces: &[RowMajorMatrix<Val<SC>>],
         public_values: &[Vec<Val<SC>>],
@@ -680,8 +762,7 @@ where
         let compiled;
         let plans: &[InstancePlan<Val<SC>, SC::Challenge>] = match programs {
             Some(p)
-                if p.plans.len() == n
-                    && p.widths.iter().copied().eq(airs.iter().map(air_widths))
+                if p.fits(airs)
                     && p.lookup_layout == lookup_layout(&prover_data.common.lookups) =>
             {
                 &p.plans
@@ -689,7 +770,7 @@ where
             _ => {
                 compiled =
                     self.compile_for_layout(airs, &log_degrees, &prover_data.common.lookups)?;
-                &compiled.plans
+                &compiled.2
             }
         };
         self.check_quotient_domains(plans, &log_degrees)?;

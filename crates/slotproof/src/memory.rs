@@ -20,8 +20,9 @@ use slotproof_air::shard::{
 use slotproof_air::{EvmAir, TraceError, shape};
 use slotproof_executor::trace::SubblockTrace;
 use slotproof_prover::device_memory::{Fit, MemoryPlan, Phase, ShardShape, TableShape, fit, plan};
-use slotproof_prover::field::Challenge;
-use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear, ShardPrograms};
+use slotproof_prover::{
+    BabyBear, CpuShardProver, FriSettings, KoalaBear, ProverConfig, ProverField, ShardPrograms,
+};
 use std::sync::{Arc, Mutex};
 
 use crate::prove::ProveError;
@@ -175,7 +176,9 @@ impl ShardPlanner {
 }
 
 /// The fields whose chips' programs the planner compiles (the prover's types are per field).
-pub(crate) trait PlanField: slotproof_air::CarryField + Clone + Send + Sync {
+pub(crate) trait PlanField:
+    slotproof_air::CarryField + ProverField + Clone + Send + Sync
+{
     /// Every chip's table shape at `heights`, from its compiled constraint program.
     fn table_shapes(
         shard: &Shard<Self>,
@@ -190,8 +193,31 @@ pub(crate) trait PlanField: slotproof_air::CarryField + Clone + Send + Sync {
         airs: &[EvmAir],
         heights: &[usize],
         settings: FriSettings,
-    ) -> Result<Arc<ShardPrograms<Self, Challenge<Self>>>, ProveError>;
+    ) -> Result<Arc<ShardPrograms<ProverConfig<Self>>>, ProveError>;
+
+    /// [`Self::shard_programs`] if this process has compiled them already (verification uses
+    /// their key when the heights agree, and compiles nothing).
+    fn compiled_programs(
+        airs: &[EvmAir],
+        settings: FriSettings,
+    ) -> Option<Arc<ShardPrograms<ProverConfig<Self>>>> {
+        Self::programs_cache()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(a, s, _)| a.as_slice() == airs && *s == settings)
+            .map(|(_, _, p)| p.clone())
+    }
+
+    /// This process's compiled programs: one entry per list of chips and settings.
+    fn programs_cache() -> &'static Mutex<CachedPrograms<Self>>;
 }
+
+type CachedPrograms<F> = Vec<(
+    Vec<EvmAir>,
+    FriSettings,
+    Arc<ShardPrograms<ProverConfig<F>>>,
+)>;
 
 macro_rules! plan_field {
     ($F:ty) => {
@@ -200,20 +226,8 @@ macro_rules! plan_field {
                 airs: &[EvmAir],
                 heights: &[usize],
                 settings: FriSettings,
-            ) -> Result<Arc<ShardPrograms<$F, Challenge<$F>>>, ProveError> {
-                type Cached = (
-                    Vec<EvmAir>,
-                    FriSettings,
-                    Arc<ShardPrograms<$F, Challenge<$F>>>,
-                );
-                static CACHE: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
-                let find = |cache: &[Cached]| {
-                    cache
-                        .iter()
-                        .find(|(a, s, _)| a.as_slice() == airs && *s == settings)
-                        .map(|(_, _, p)| p.clone())
-                };
-                if let Some(p) = find(&CACHE.lock().unwrap_or_else(|e| e.into_inner())) {
+            ) -> Result<Arc<ShardPrograms<ProverConfig<$F>>>, ProveError> {
+                if let Some(p) = <$F as PlanField>::compiled_programs(airs, settings) {
                     return Ok(p);
                 }
                 // Compiled without the lock held: compiling runs on rayon, whose workers may
@@ -223,12 +237,24 @@ macro_rules! plan_field {
                     .map_err(|e| {
                         ProveError::Settings(format!("compiling the chips' programs: {e}"))
                     })?;
-                let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-                Ok(find(&cache).unwrap_or_else(|| {
-                    let p = Arc::new(compiled);
-                    cache.push((airs.to_vec(), settings, p.clone()));
-                    p
-                }))
+                let mut cache = Self::programs_cache()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                // Another thread may have compiled them meanwhile: keep the first.
+                if let Some((_, _, p)) = cache
+                    .iter()
+                    .find(|(a, s, _)| a.as_slice() == airs && *s == settings)
+                {
+                    return Ok(p.clone());
+                }
+                let p = Arc::new(compiled);
+                cache.push((airs.to_vec(), settings, p.clone()));
+                Ok(p)
+            }
+
+            fn programs_cache() -> &'static Mutex<CachedPrograms<Self>> {
+                static CACHE: Mutex<CachedPrograms<$F>> = Mutex::new(Vec::new());
+                &CACHE
             }
 
             fn table_shapes(
