@@ -162,37 +162,28 @@ where
 {
     let height = trace.height();
     let width = trace.width();
-    let main_row = |i: usize| &trace.values[i * width..(i + 1) * width];
-    // `[main | preprocessed]` of row `i`, assembled in a per-worker buffer (no allocation per
-    // row: the fixed tables are tall).
-    let assemble = |i: usize, prep: &RowMajorMatrix<F>, buf: &mut Vec<F>| {
-        buf.clear();
-        buf.extend_from_slice(main_row(i));
-        buf.extend_from_slice(&prep.values[i * prep.width..(i + 1) * prep.width]);
+    // Borrowed rows when there is nothing to append (the common case).
+    let row_of = |i: usize| -> std::borrow::Cow<'_, [F]> {
+        let main = &trace.values[i * width..(i + 1) * width];
+        match preprocessed {
+            None => std::borrow::Cow::Borrowed(main),
+            Some(prep) => {
+                let mut row = main.to_vec();
+                row.extend_from_slice(&prep.values[i * prep.width..(i + 1) * prep.width]);
+                std::borrow::Cow::Owned(row)
+            }
+        }
     };
     (0..height)
         .into_par_iter()
         .map_init(
-            || {
-                (
-                    Registers::<F, EF>::for_program(program),
-                    Vec::new(),
-                    Vec::new(),
-                )
-            },
-            |(regs, local_buf, next_buf), i| {
+            || Registers::<F, EF>::for_program(program),
+            |regs, i| {
                 let next = (i + 1) % height;
-                let (local, next): (&[F], &[F]) = match preprocessed {
-                    None => (main_row(i), main_row(next)),
-                    Some(prep) => {
-                        assemble(i, prep, local_buf);
-                        assemble(next, prep, next_buf);
-                        (local_buf, next_buf)
-                    }
-                };
+                let (local, next) = (row_of(i), row_of(next));
                 let row = RowWindow {
-                    main_local: local,
-                    main_next: next,
+                    main_local: &local,
+                    main_next: &next,
                     permutation_local: &[],
                     permutation_next: &[],
                     is_first_row: F::from_bool(i == 0),
