@@ -205,10 +205,12 @@ where
     reduced
 }
 
+/// A matrix with, per point it is opened at, its group and its α offset.
+type MatrixTerms<'a, F, EF> = (&'a RowMajorMatrix<F>, Vec<(usize, EF)>);
+
 /// The terms of the α-reduction at one LDE height.
 struct HeightTerms<'a, F, EF> {
-    /// Each matrix with, per point it is opened at, its group and its α offset.
-    matrices: Vec<(&'a RowMajorMatrix<F>, Vec<(usize, EF)>)>,
+    matrices: Vec<MatrixTerms<'a, F, EF>>,
     /// Each distinct point with its combined claim `C_z`.
     groups: Vec<(EF, EF)>,
 }
