@@ -39,7 +39,7 @@ pub use field::{ProverConfig, ProverField, stark_config};
 pub use p3_baby_bear::BabyBear;
 pub use p3_batch_stark::BatchProof;
 pub use p3_koala_bear::KoalaBear;
-pub use prover::{CpuShardProver, InstanceProgram, ProverOptions, ShardProver};
+pub use prover::{CpuShardProver, InstanceProgram, ProverOptions, ShardPrograms, ShardProver};
 pub use security::{FriSettings, SecurityLevel};
 pub use timings::PhaseTimings;
 pub use verifier::{proof_from_bytes, proof_to_bytes};

@@ -11,7 +11,10 @@
 //! bit-reversed, which determine the polynomial.
 
 use p3_commit::OpenedValues;
-use p3_field::{ExtensionField, PackedFieldExtension, TwoAdicField, batch_multiplicative_inverse};
+use p3_field::{
+    ExtensionField, PackedFieldExtension, PackedValue, PrimeCharacteristicRing, TwoAdicField,
+    batch_multiplicative_inverse, batch_multiplicative_inverse_general, invert_packed_extension,
+};
 use p3_matrix::Matrix;
 use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixView};
 use p3_maybe_rayon::prelude::*;
@@ -107,6 +110,12 @@ fn barycentric_weights<F: TwoAdicField, EF: ExtensionField<F>>(xs: &[F], z: EF) 
 ///
 /// over every (column `f_k`, point `z_k`) pair of every matrix of height `H`, with `k` counting
 /// columns in round, matrix, point, column order (restarting at 0 for each height).
+///
+/// The sum is regrouped by point (field arithmetic is exact, so any grouping gives the same
+/// codewords): with `c_m(x) = Σ_j α^j f_{m,j}(x)` and `o_{m,z}` the power of α at which matrix
+/// `m`'s claims at `z` start, `R_H(x) = Σ_z (C_z - Σ_m α^{o_{m,z}} c_m(x)) / (z - x)` where
+/// `C_z = Σ_m α^{o_{m,z}} Σ_j α^j y_{m,z,j}`. Each matrix is then read once whatever its points,
+/// each point divides once per row, and rows are processed `F::Packing::WIDTH` at a time.
 pub fn reduce_openings<F, EF>(
     rounds: &[RoundMatrices<'_, F, EF>],
     opened: &OpenedValues<EF>,
@@ -127,59 +136,233 @@ where
     let packed_alpha_powers: Vec<EF::ExtensionPacking> =
         EF::ExtensionPacking::packed_ext_powers_capped(alpha, max_width).collect();
 
-    // 1 / (z - x) over the tallest coset each point is opened on; shorter ones use a prefix.
-    let mut inverse_denominators: Vec<(EF, Vec<EF>)> = Vec::new();
-    for round in rounds {
-        for (mat, points) in round.matrices.iter().zip(round.points) {
-            for &z in points {
-                let height = mat.height();
-                match inverse_denominators.iter_mut().find(|(p, _)| *p == z) {
-                    Some((_, inv)) if inv.len() >= height => {}
-                    entry => {
-                        let denominators: Vec<EF> =
-                            coset[..height].par_iter().map(|&x| z - x).collect();
-                        let inv = batch_multiplicative_inverse(&denominators);
-                        match entry {
-                            Some((_, old)) => *old = inv,
-                            None => inverse_denominators.push((z, inv)),
-                        }
-                    }
-                }
-            }
-        }
-    }
-
+    // Per height: the matrices (with the group and α offset of each of their points) and the
+    // groups (one per distinct point: its combined claim `C_z`).
+    let mut heights: Vec<HeightTerms<'_, F, EF>> =
+        (0..=log_max).map(|_| HeightTerms::default()).collect();
     let mut num_reduced = vec![0usize; log_max + 1];
-    let mut reduced: Vec<Option<Vec<EF>>> = vec![None; log_max + 1];
+    // Each point's tallest height: its inverse denominators are made once, at that height.
+    let mut point_heights: Vec<(EF, usize)> = Vec::new();
     for (round, round_openings) in rounds.iter().zip(opened) {
         for ((mat, points), mat_openings) in
             round.matrices.iter().zip(round.points).zip(round_openings)
         {
             let height = mat.height();
             let log_height = log2_strict_usize(height);
-            // f(x) combined over columns: Σ_j α^j f_j(x).
-            let combined: Vec<EF> = mat
-                .rowwise_packed_dot_product::<EF>(&packed_alpha_powers)
-                .collect();
-            let acc = reduced[log_height].get_or_insert_with(|| EF::zero_vec(height));
+            let terms = &mut heights[log_height];
+            let mut offsets = Vec::with_capacity(points.len());
             for (&z, values) in points.iter().zip(mat_openings) {
                 let offset = alpha.exp_u64(num_reduced[log_height] as u64);
-                let combined_claim: EF =
-                    alpha_powers.iter().zip(values).map(|(&a, &v)| a * v).sum();
-                let inv = &inverse_denominators
-                    .iter()
-                    .find(|(p, _)| *p == z)
-                    .expect("every point has denominators")
-                    .1[..height];
-                acc.par_iter_mut()
-                    .zip(combined.par_iter())
-                    .zip(inv.par_iter())
-                    .for_each(|((out, &fx), &d)| *out += offset * (combined_claim - fx) * d);
+                let claim: EF = alpha_powers.iter().zip(values).map(|(&a, &v)| a * v).sum();
+                let group = match terms.groups.iter().position(|(p, _)| *p == z) {
+                    Some(g) => g,
+                    None => {
+                        terms.groups.push((z, EF::ZERO));
+                        terms.groups.len() - 1
+                    }
+                };
+                terms.groups[group].1 += offset * claim;
+                offsets.push((group, offset));
                 num_reduced[log_height] += mat.width;
+                match point_heights.iter_mut().find(|(p, _)| *p == z) {
+                    Some((_, h)) => *h = (*h).max(height),
+                    None => point_heights.push((z, height)),
+                }
             }
+            terms.matrices.push((*mat, offsets));
         }
     }
-    reduced.into_iter().rev().flatten().collect()
+
+    let width = F::Packing::WIDTH;
+    // 1 / (z - x) over the tallest coset each point is opened on (packed rows); shorter
+    // heights use a prefix (the bit-reversed coset's prefixes are the smaller cosets).
+    let inverses: Vec<(EF, Vec<EF::ExtensionPacking>)> = point_heights
+        .iter()
+        .filter(|(_, h)| h % width == 0)
+        .map(|&(z, h)| (z, packed_inverse_denominators::<F, EF>(&coset[..h], z)))
+        .collect();
+
+    let mut reduced = Vec::new();
+    for (log_height, terms) in heights.iter().enumerate().rev() {
+        if terms.matrices.is_empty() {
+            continue;
+        }
+        let height = 1 << log_height;
+        let mut out = EF::zero_vec(height);
+        if height % width == 0 {
+            reduce_height_packed::<F, EF>(
+                terms,
+                &inverses,
+                &alpha_powers,
+                &packed_alpha_powers,
+                &mut out,
+            );
+        } else {
+            reduce_height_scalar::<F, EF>(terms, &coset[..height], &alpha_powers, &mut out);
+        }
+        reduced.push(out);
+    }
+    reduced
+}
+
+/// A matrix with, per point it is opened at, its group and its α offset.
+type MatrixTerms<'a, F, EF> = (&'a RowMajorMatrix<F>, Vec<(usize, EF)>);
+
+/// The terms of the α-reduction at one LDE height.
+struct HeightTerms<'a, F, EF> {
+    matrices: Vec<MatrixTerms<'a, F, EF>>,
+    /// Each distinct point with its combined claim `C_z`.
+    groups: Vec<(EF, EF)>,
+}
+
+impl<F, EF> Default for HeightTerms<'_, F, EF> {
+    fn default() -> Self {
+        Self {
+            matrices: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// `1 / (z - x)` for the points `xs` (a multiple of the packing width), packed by rows:
+/// Montgomery's trick on packed values, one packed inversion per chunk.
+fn packed_inverse_denominators<F: TwoAdicField, EF: ExtensionField<F>>(
+    xs: &[F],
+    z: EF,
+) -> Vec<EF::ExtensionPacking> {
+    const CHUNK: usize = 256;
+    let z_packed = EF::ExtensionPacking::from(z);
+    let denominators: Vec<EF::ExtensionPacking> = xs
+        .par_chunks_exact(F::Packing::WIDTH)
+        .map(|x| z_packed - EF::ExtensionPacking::from(*F::Packing::from_slice(x)))
+        .collect();
+    let mut inverses = vec![EF::ExtensionPacking::ZERO; denominators.len()];
+    denominators
+        .par_chunks(CHUNK)
+        .zip(inverses.par_chunks_mut(CHUNK))
+        .for_each(|(d, out)| {
+            batch_multiplicative_inverse_general(d, out, invert_packed_extension::<F, EF>)
+        });
+    inverses
+}
+
+/// Rows this many packed rows at a time per parallel task.
+const PACKED_ROWS_PER_TASK: usize = 64;
+
+/// One height's codeword, `F::Packing::WIDTH` rows at a time (the height is a multiple of it).
+fn reduce_height_packed<F: TwoAdicField, EF: ExtensionField<F>>(
+    terms: &HeightTerms<'_, F, EF>,
+    inverses: &[(EF, Vec<EF::ExtensionPacking>)],
+    alpha_powers: &[EF],
+    packed_alpha_powers: &[EF::ExtensionPacking],
+    out: &mut [EF],
+) {
+    let width = F::Packing::WIDTH;
+    // α^j in every lane, for the vertically packed narrow matrices.
+    let alpha_powers_flat: Vec<EF::ExtensionPacking> = alpha_powers
+        .iter()
+        .map(|&a| EF::ExtensionPacking::from(a))
+        .collect();
+    // A wide matrix is combined row by row with horizontally packed columns; a narrow one
+    // (where that would be mostly padding) with vertically packed rows, in the loop below.
+    let combined: Vec<Option<Vec<EF>>> = terms
+        .matrices
+        .iter()
+        .map(|(mat, _)| {
+            (mat.width > width).then(|| {
+                mat.rowwise_packed_dot_product::<EF>(packed_alpha_powers)
+                    .collect()
+            })
+        })
+        .collect();
+    let offsets: Vec<Vec<(usize, EF::ExtensionPacking)>> = terms
+        .matrices
+        .iter()
+        .map(|(_, pts)| {
+            pts.iter()
+                .map(|&(g, o)| (g, EF::ExtensionPacking::from(o)))
+                .collect()
+        })
+        .collect();
+    let groups: Vec<(EF::ExtensionPacking, &[EF::ExtensionPacking])> = terms
+        .groups
+        .iter()
+        .map(|&(z, claim)| {
+            let inv = &inverses
+                .iter()
+                .find(|(p, _)| *p == z)
+                .expect("every point has denominators")
+                .1;
+            (EF::ExtensionPacking::from(claim), &inv[..])
+        })
+        .collect();
+
+    out.par_chunks_mut(width * PACKED_ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            let mut sums = vec![EF::ExtensionPacking::ZERO; groups.len()];
+            for (k, rows) in chunk.chunks_exact_mut(width).enumerate() {
+                let block = task * PACKED_ROWS_PER_TASK + k;
+                let r = block * width;
+                sums.iter_mut()
+                    .for_each(|s| *s = EF::ExtensionPacking::ZERO);
+                for (((mat, _), comb), offs) in terms.matrices.iter().zip(&combined).zip(&offsets) {
+                    let c = match comb {
+                        Some(c) => EF::ExtensionPacking::from_ext_slice(&c[r..r + width]),
+                        None => {
+                            let w = mat.width;
+                            let values = &mat.values[r * w..(r + width) * w];
+                            let mut acc = EF::ExtensionPacking::ZERO;
+                            for (col, &a) in alpha_powers_flat[..w].iter().enumerate() {
+                                acc += a * F::Packing::from_fn(|lane| values[lane * w + col]);
+                            }
+                            acc
+                        }
+                    };
+                    for &(g, o) in offs {
+                        sums[g] += o * c;
+                    }
+                }
+                let mut acc = EF::ExtensionPacking::ZERO;
+                for ((claim, inv), s) in groups.iter().zip(&sums) {
+                    acc += (*claim - *s) * inv[block];
+                }
+                for (out, v) in rows
+                    .iter_mut()
+                    .zip(EF::ExtensionPacking::to_ext_iter([acc]))
+                {
+                    *out = v;
+                }
+            }
+        });
+}
+
+/// One height's codeword, row by row (a height below the packing width).
+fn reduce_height_scalar<F: TwoAdicField, EF: ExtensionField<F>>(
+    terms: &HeightTerms<'_, F, EF>,
+    xs: &[F],
+    alpha_powers: &[EF],
+    out: &mut [EF],
+) {
+    for (row, out) in out.iter_mut().enumerate() {
+        let mut sums = vec![EF::ZERO; terms.groups.len()];
+        for (mat, offs) in &terms.matrices {
+            let c: EF = alpha_powers
+                .iter()
+                .zip(mat.row_slice(row).expect("row in range").iter())
+                .map(|(&a, &f)| a * f)
+                .sum();
+            for &(g, o) in offs {
+                sums[g] += o * c;
+            }
+        }
+        *out = terms
+            .groups
+            .iter()
+            .zip(&sums)
+            .map(|(&(z, claim), &s)| (claim - s) * (z - xs[row]).inverse())
+            .sum();
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +435,37 @@ mod tests {
         }
     }
 
+    /// The α-reduction by its definition: walk (round, matrix, point, column) and give each
+    /// pair of a height the next power of α. One codeword per height, tallest first.
+    fn reduce_directly(
+        rounds: &[RoundMatrices<'_, F, EF>],
+        opened: &OpenedValues<EF>,
+        alpha: EF,
+    ) -> Vec<Vec<EF>> {
+        let log_max = max_log_height(rounds);
+        let coset = bit_reversed_coset::<F>(log_max);
+        let mut expected: Vec<Option<Vec<EF>>> = vec![None; log_max + 1];
+        let mut next_power = vec![EF::ONE; log_max + 1];
+        for (round, round_opened) in rounds.iter().zip(opened) {
+            for ((mat, points), mat_opened) in
+                round.matrices.iter().zip(round.points).zip(round_opened)
+            {
+                let log_h = log2_strict_usize(mat.height());
+                let acc = expected[log_h].get_or_insert_with(|| vec![EF::ZERO; mat.height()]);
+                for (&z, values) in points.iter().zip(mat_opened) {
+                    for (col, &y) in values.iter().enumerate() {
+                        for (row, out) in acc.iter_mut().enumerate() {
+                            let fx = mat.values[row * mat.width + col];
+                            *out += next_power[log_h] * (y - fx) * (z - coset[row]).inverse();
+                        }
+                        next_power[log_h] *= alpha;
+                    }
+                }
+            }
+        }
+        expected.into_iter().rev().flatten().collect()
+    }
+
     #[test]
     fn reduction_matches_its_definition() {
         let mut rng = TestRng::new(8);
@@ -277,28 +491,39 @@ mod tests {
         let opened = evaluate_at_points(&rounds, 1);
         let reduced = reduce_openings(&rounds, &opened, alpha);
         assert_eq!(reduced.len(), 2, "one codeword per height");
+        assert_eq!(reduced, reduce_directly(&rounds, &opened, alpha));
+    }
 
-        // Direct: walk (round, matrix, point, column) and give each pair of a height the next power.
-        let coset = bit_reversed_coset::<F>(5);
-        let mut expected = [vec![EF::ZERO; 32], vec![EF::ZERO; 8]];
-        let mut next_power = [EF::ONE, EF::ONE];
-        for (round, round_opened) in rounds.iter().zip(&opened) {
-            for ((mat, points), mat_opened) in
-                round.matrices.iter().zip(round.points).zip(round_opened)
-            {
-                let slot = usize::from(mat.height() == 8);
-                for (&z, values) in points.iter().zip(mat_opened) {
-                    for (col, &y) in values.iter().enumerate() {
-                        for (row, out) in expected[slot].iter_mut().enumerate() {
-                            let fx = mat.values[row * mat.width + col];
-                            *out += next_power[slot] * (y - fx) * (z - coset[row]).inverse();
-                        }
-                        next_power[slot] *= alpha;
-                    }
-                }
-            }
-        }
-        assert_eq!(reduced[0], expected[0]);
-        assert_eq!(reduced[1], expected[1]);
+    /// Heights above and below the packing width, matrices narrower and wider than it (the
+    /// two ways a row block is combined), points shared across heights and rounds.
+    #[test]
+    fn regrouped_reduction_matches_its_definition_on_packed_heights() {
+        let mut rng = TestRng::new(9);
+        let (_, wide) = random_lde(&mut rng, 6, 2, 37);
+        let (_, narrow) = random_lde(&mut rng, 6, 2, 2);
+        let (_, mid) = random_lde(&mut rng, 3, 2, 5);
+        let (_, tiny) = random_lde(&mut rng, 1, 2, 3);
+        let (z1, z2, z3, alpha) = (
+            random_ext(&mut rng),
+            random_ext(&mut rng),
+            random_ext(&mut rng),
+            random_ext(&mut rng),
+        );
+        let round0_points = [vec![z1, z2], vec![z1], vec![z3, z1]];
+        let round1_points = [vec![z1], vec![z2, z1], vec![z2]];
+        let rounds = [
+            RoundMatrices {
+                matrices: vec![&wide, &mid, &narrow],
+                points: &round0_points,
+            },
+            RoundMatrices {
+                matrices: vec![&narrow, &tiny, &wide],
+                points: &round1_points,
+            },
+        ];
+        let opened = evaluate_at_points(&rounds, 2);
+        let reduced = reduce_openings(&rounds, &opened, alpha);
+        assert_eq!(reduced.len(), 3, "one codeword per height");
+        assert_eq!(reduced, reduce_directly(&rounds, &opened, alpha));
     }
 }

@@ -133,6 +133,98 @@ pub struct InstanceProgram<F, EF> {
 pub type ConfigInstanceProgram<SC> =
     InstanceProgram<Val<SC>, <SC as StarkGenericConfig>::Challenge>;
 
+/// Every instance's compiled constraints for one list of AIRs, and the lookup layout they were
+/// compiled against: what proving needs beyond the [`ShardKey`], made once (in parallel) and
+/// shared by every shard of those AIRs, whatever their heights. Like a key, a set must be used
+/// with the AIRs it was compiled for; proving checks what is cheap to check (the lookup layout
+/// and every instance's widths) and compiles afresh on a mismatch.
+pub struct ShardPrograms<SC: StarkGenericConfig> {
+    /// The postcard encoding of the lookup layout (`CommonData::lookups`) compiled against.
+    lookup_layout: Vec<u8>,
+    /// Each instance's (main width, preprocessed width, public values).
+    widths: Vec<(usize, usize, usize)>,
+    plans: Vec<InstancePlan<Val<SC>, SC::Challenge>>,
+    /// The heights compiled at (log2 rows) and the verifying key there, which key generation
+    /// and verification at those heights reuse instead of deriving it again.
+    log_heights: Vec<usize>,
+    common: p3_batch_stark::CommonData<SC>,
+}
+
+impl<SC: StarkGenericConfig> ShardPrograms<SC> {
+    /// Each instance's constraint program (AIR + LogUp) and quotient size.
+    pub fn instance_programs(&self) -> Vec<ConfigInstanceProgram<SC>> {
+        self.plans
+            .iter()
+            .map(|p| InstanceProgram {
+                log_quotient_chunks: p.log_quotient_chunks,
+                program: p.program.clone(),
+            })
+            .collect()
+    }
+
+    /// How many instances.
+    pub fn len(&self) -> usize {
+        self.plans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.plans.is_empty()
+    }
+
+    /// The heights (log2 rows) the programs were compiled at.
+    pub fn log_heights(&self) -> &[usize] {
+        &self.log_heights
+    }
+
+    /// The verifying key of shards at [`Self::log_heights`] (what `setup` derives there).
+    pub fn common(&self) -> &p3_batch_stark::CommonData<SC> {
+        &self.common
+    }
+
+    /// Whether these programs were compiled for AIRs of these shapes (what is cheap to check).
+    fn fits<A: BaseAir<Val<SC>>>(&self, airs: &[A]) -> bool {
+        self.widths.iter().copied().eq(airs.iter().map(air_widths))
+    }
+}
+
+/// A copy of a verifying key (Plonky3's `CommonData` is not `Clone`).
+fn clone_common<SC: StarkGenericConfig>(
+    common: &p3_batch_stark::CommonData<SC>,
+) -> p3_batch_stark::CommonData<SC> {
+    p3_batch_stark::CommonData::new(
+        common
+            .preprocessed
+            .as_ref()
+            .map(|g| p3_batch_stark::common::GlobalPreprocessed {
+                commitment: g.commitment.clone(),
+                instances: g.instances.clone(),
+                matrix_to_instance: g.matrix_to_instance.clone(),
+            }),
+        common.lookups.clone(),
+    )
+}
+
+/// Lookup layout encoding, widths and plans of every instance.
+type CompiledPlans<SC> = (
+    Vec<u8>,
+    Vec<(usize, usize, usize)>,
+    Vec<InstancePlan<Val<SC>, <SC as StarkGenericConfig>::Challenge>>,
+);
+
+/// What a [`ShardPrograms`] records of each AIR to check it is used with the same AIRs.
+fn air_widths<F, A: BaseAir<F>>(air: &A) -> (usize, usize, usize) {
+    (
+        air.width(),
+        air.preprocessed_width(),
+        air.num_public_values(),
+    )
+}
+
+/// The encoding a [`ShardPrograms`] records its lookup layout by (`Lookup` has no `Eq`).
+fn lookup_layout<F: p3_field::Field>(lookups: &[p3_lookup::Lookups<F>]) -> Vec<u8> {
+    postcard::to_allocvec(lookups).unwrap_or_default()
+}
+
 /// What is fixed for a list of AIRs at given trace heights, made once and reused for every
 /// shard of that shape: the lookup layout and the commitment to the preprocessed traces.
 ///
@@ -347,7 +439,29 @@ where
         log_heights: &[usize],
     ) -> Result<Vec<ConfigInstanceProgram<SC>>, ProveError>
     where
-        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        if airs.len() != log_heights.len() {
+            return Err(ProveError::CountMismatch {
+                airs: airs.len(),
+                traces: log_heights.len(),
+                public_values: log_heights.len(),
+            });
+        }
+        Ok(self
+            .compile_programs(airs, log_heights)?
+            .instance_programs())
+    }
+
+    /// Compile every instance's constraints (in parallel) for shards of these AIRs: the
+    /// lookup layout is derived at these heights (log2 rows), as key generation derives it.
+    pub fn compile_programs<A>(
+        &self,
+        airs: &[A],
+        log_heights: &[usize],
+    ) -> Result<ShardPrograms<SC>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
     {
         if airs.len() != log_heights.len() {
             return Err(ProveError::CountMismatch {
@@ -357,19 +471,45 @@ where
             });
         }
         let data = self.setup(airs, log_heights)?;
+        let (lookup_layout, widths, plans) =
+            self.compile_for_layout(airs, log_heights, &data.common.lookups)?;
+        Ok(ShardPrograms {
+            lookup_layout,
+            widths,
+            plans,
+            log_heights: log_heights.to_vec(),
+            common: data.common,
+        })
+    }
+
+    /// [`Self::compile_programs`] against a lookup layout already derived.
+    fn compile_for_layout<A>(
+        &self,
+        airs: &[A],
+        log_heights: &[usize],
+        lookups: &[p3_lookup::Lookups<Val<SC>>],
+    ) -> Result<CompiledPlans<SC>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        use p3_maybe_rayon::prelude::*;
         let pcs = self.config.pcs();
-        airs.iter()
-            .zip(log_heights)
-            .zip(&data.common.lookups)
-            .map(|((air, &h), lookups)| {
-                let domain = pcs.natural_domain_for_degree(1 << h);
-                let plan = self.plan(air, domain, h, lookups)?;
-                Ok(InstanceProgram {
-                    log_quotient_chunks: plan.log_quotient_chunks,
-                    program: plan.program,
-                })
-            })
-            .collect()
+        let domains: Vec<Domain<SC>> = log_heights
+            .iter()
+            .map(|&h| pcs.natural_domain_for_degree(1 << h))
+            .collect();
+        let plans = airs
+            .par_iter()
+            .zip(domains.par_iter())
+            .zip(lookups.par_iter())
+            .map(|((air, &domain), lookups)| Self::plan(air, domain, lookups))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_quotient_domains(&plans, log_heights)?;
+        Ok((
+            lookup_layout(lookups),
+            airs.iter().map(air_widths).collect(),
+            plans,
+        ))
     }
 
     /// The key for shards of these AIRs at these heights (log2 rows): the lookup layout and,
@@ -383,7 +523,39 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
     {
-        let (mut data, preprocessed_traces) = self.setup_with_preprocessed(airs, log_heights)?;
+        self.keygen_reusing(airs, log_heights, None)
+    }
+
+    /// [`Self::keygen`], taking the verifying key from `common` when given (one derived by
+    /// [`Self::setup`] for these AIRs at these heights) instead of deriving it again. The
+    /// backend's commitment to the preprocessed traces is still made, and checked against it.
+    fn keygen_reusing<A>(
+        &self,
+        airs: &[A],
+        log_heights: &[usize],
+        common: Option<&p3_batch_stark::CommonData<SC>>,
+    ) -> Result<ShardKey<SC, B::Committed>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
+        let (mut data, preprocessed_traces) = match common {
+            Some(common) if common.lookups.len() == airs.len() => {
+                let traces = check_preprocessed_traces(airs, log_heights)?;
+                if common.preprocessed.is_some() != traces.iter().any(Option::is_some) {
+                    return Err(ProveError::Setup(
+                        "the reused key disagrees on preprocessed columns".into(),
+                    ));
+                }
+                let data = ProverData {
+                    common: clone_common(common),
+                    prover_only: p3_batch_stark::ProverOnlyData {
+                        preprocessed_prover_data: None,
+                    },
+                };
+                (data, traces)
+            }
+            _ => self.setup_with_preprocessed(airs, log_heights)?,
+        };
         let preprocessed = match &data.common.preprocessed {
             None => None,
             Some(global) => {
@@ -462,6 +634,34 @@ where
         Ok((proof, timer))
     }
 
+    /// [`Self::prove_timed`] with the AIRs' constraints compiled beforehand
+    /// ([`Self::compile_programs`], for these AIRs): the proof is the same, without compiling
+    /// every AIR again for every shard.
+    pub fn prove_timed_with_programs<A>(
+        &self,
+        programs: &ShardPrograms<SC>,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<(BatchProof<SC>, PhaseTimings), ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        let mut timer = PhaseTimings::start();
+        validate_shapes(airs, traces, public_values, self.max_log_height())?;
+        let log_degrees: Vec<usize> = traces
+            .iter()
+            .map(|t| log2_strict_usize(t.height()))
+            .collect();
+        let reuse = (programs.log_heights == log_degrees && programs.fits(airs))
+            .then_some(&programs.common);
+        let key = self.keygen_reusing(airs, &log_degrees, reuse)?;
+        timer.lap("key generation");
+        let (proof, more) = self.prove_inner(&key, Some(programs), airs, traces, public_values)?;
+        timer.extend(more);
+        Ok((proof, timer))
+    }
+
     /// Prove one shard with a key made by [`Self::keygen`] for these AIRs and heights.
     pub fn prove_with_key<A>(
         &self,
@@ -481,6 +681,22 @@ where
     pub fn prove_timed_with_key<A>(
         &self,
         key: &ShardKey<SC, B::Committed>,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<(BatchProof<SC>, PhaseTimings), ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
+    {
+        self.prove_inner(key, None, airs, traces, public_values)
+    }
+
+    /// The pipeline, with the AIRs' compiled constraints when the caller has them (used when
+    /// compiled against the key's lookup layout; otherwise compiled here).
+    fn prove_inner<A>(
+        &self,
+        key: &ShardKey<SC, B::Committed>,
+        programs: Option<&ShardPrograms<SC>>,
         airs: &[A],
         traces: &[RowMajorMatrix<Val<SC>>],
         public_values: &[Vec<Val<SC>>],
@@ -543,11 +759,21 @@ where
             .iter()
             .map(|&d| pcs.natural_domain_for_degree(d))
             .collect();
-        let plans = airs
-            .iter()
-            .enumerate()
-            .map(|(i, air)| self.plan(air, trace_domains[i], log_degrees[i], lookups[i]))
-            .collect::<Result<Vec<_>, _>>()?;
+        let compiled;
+        let plans: &[InstancePlan<Val<SC>, SC::Challenge>] = match programs {
+            Some(p)
+                if p.fits(airs)
+                    && p.lookup_layout == lookup_layout(&prover_data.common.lookups) =>
+            {
+                &p.plans
+            }
+            _ => {
+                compiled =
+                    self.compile_for_layout(airs, &log_degrees, &prover_data.common.lookups)?;
+                &compiled.2
+            }
+        };
+        self.check_quotient_domains(plans, &log_degrees)?;
         timer.lap("setup");
 
         if self.options.check_witness {
@@ -917,11 +1143,32 @@ where
         }
     }
 
-    fn plan<A>(
+    /// Every quotient domain must fit the field's two-adic subgroup (checked per shard: a
+    /// program compiled once serves shards of any height).
+    fn check_quotient_domains(
         &self,
+        plans: &[InstancePlan<Val<SC>, SC::Challenge>],
+        log_heights: &[usize],
+    ) -> Result<(), ProveError> {
+        let max = self.config.pcs().log_max_trace_height();
+        match plans
+            .iter()
+            .zip(log_heights)
+            .map(|(p, &h)| h + p.log_quotient_chunks)
+            .find(|&log_quotient| log_quotient > max)
+        {
+            Some(log_quotient) => Err(ProveError::Unsupported(format!(
+                "quotient domain 2^{log_quotient} exceeds the field's two-adicity"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// One instance's programs (what `plan` derives depends on the AIR and its lookups only:
+    /// the quotient size comes from constraint degrees, and periodic columns are refused).
+    fn plan<A>(
         air: &A,
         trace_domain: Domain<SC>,
-        log_height: usize,
         lookups: &[Lookup<Val<SC>>],
     ) -> Result<InstancePlan<Val<SC>, SC::Challenge>, ProveError>
     where
@@ -944,12 +1191,6 @@ where
             0,
             &gadget,
         );
-        if log_height + log_quotient_chunks > self.config.pcs().log_max_trace_height() {
-            return Err(ProveError::Unsupported(format!(
-                "quotient domain 2^{} exceeds the field's two-adicity",
-                log_height + log_quotient_chunks
-            )));
-        }
         let compile = |lookups: &[Lookup<Val<SC>>]| {
             let (base, ext) = get_symbolic_constraints(air, layout, lookups, &gadget);
             let constraint_layout = get_constraint_layout(air, layout, lookups, &gadget);

@@ -148,6 +148,42 @@ macro_rules! field_suite {
                 );
             }
 
+            /// Programs compiled once serve shards of the same AIRs at their heights (reusing
+            /// their key) and at other heights; a set compiled for other AIRs is noticed and
+            /// compiled afresh: the proof is the stock one every time.
+            #[test]
+            fn compiled_programs_give_the_stock_proof() {
+                let prover = prover();
+                let programs = prover
+                    .compile_programs(&Shard::<F>::two_tables(8, 8, 1).airs, &[8, 8])
+                    .expect("compile");
+                assert_eq!(programs.len(), 2);
+                let fixed = prover
+                    .compile_programs(&Shard::<F>::fixed_range(8, 5, 7, true).airs, &[8, 8])
+                    .expect("compile");
+                let same_heights = Shard::<F>::two_tables(8, 8, 4);
+                let taller = Shard::<F>::two_tables(10, 8, 2);
+                let other_airs = Shard::<F>::two_tables(8, 5, 3);
+                let preprocessed = Shard::<F>::fixed_range(8, 5, 8, true);
+                for (programs, shard) in [
+                    (&programs, &same_heights),
+                    (&programs, &taller),
+                    (&programs, &other_airs),
+                    (&fixed, &preprocessed),
+                ] {
+                    let (proof, _) = prover
+                        .prove_timed_with_programs(
+                            programs,
+                            &shard.airs,
+                            &shard.traces,
+                            &shard.public_values,
+                        )
+                        .expect("prove with compiled programs");
+                    let bytes = proof_to_bytes(&proof).expect("encode");
+                    assert_eq!(bytes, stock_proof_bytes(&prover, shard));
+                }
+            }
+
             #[test]
             fn wrong_preprocessed_commitment_is_rejected() {
                 let prover = prover();

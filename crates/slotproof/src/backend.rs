@@ -423,8 +423,15 @@ macro_rules! backend_field {
     ($F:ty, $aggregates:expr) => {
         impl<B: Backend<ProverConfig<$F>>> ShardProving<$F> for ShardProver<ProverConfig<$F>, B> {
             fn prove_shard(&self, s: &Shard<$F>) -> Result<(Vec<u8>, PhaseTimings), String> {
+                // The chips' programs, compiled once per process (by the planner, usually).
+                let programs = <$F as crate::memory::PlanField>::shard_programs(
+                    &s.airs,
+                    &crate::memory::log_heights(s),
+                    *self.settings(),
+                )
+                .map_err(|e| e.to_string())?;
                 let (proof, phases) = self
-                    .prove_timed(&s.airs, &s.traces, &s.public_values)
+                    .prove_timed_with_programs(&programs, &s.airs, &s.traces, &s.public_values)
                     .map_err(|e| e.to_string())?;
                 Ok((proof_to_bytes(&proof).map_err(|e| e.to_string())?, phases))
             }

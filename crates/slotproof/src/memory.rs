@@ -20,7 +20,10 @@ use slotproof_air::shard::{
 use slotproof_air::{EvmAir, TraceError, shape};
 use slotproof_executor::trace::SubblockTrace;
 use slotproof_prover::device_memory::{Fit, MemoryPlan, Phase, ShardShape, TableShape, fit, plan};
-use slotproof_prover::{BabyBear, CpuShardProver, FriSettings, KoalaBear};
+use slotproof_prover::{
+    BabyBear, CpuShardProver, FriSettings, KoalaBear, ProverConfig, ProverField, ShardPrograms,
+};
+use std::sync::{Arc, Mutex};
 
 use crate::prove::ProveError;
 
@@ -173,28 +176,94 @@ impl ShardPlanner {
 }
 
 /// The fields whose chips' programs the planner compiles (the prover's types are per field).
-pub(crate) trait PlanField: slotproof_air::CarryField + Clone + Send + Sync {
+pub(crate) trait PlanField:
+    slotproof_air::CarryField + ProverField + Clone + Send + Sync
+{
     /// Every chip's table shape at `heights`, from its compiled constraint program.
     fn table_shapes(
         shard: &Shard<Self>,
         heights: &[usize],
         settings: FriSettings,
     ) -> Result<Vec<TableShape>, ProveError>;
+
+    /// The chips' compiled constraint programs, compiled once per process for each list of
+    /// chips and settings (at the first caller's `heights`: programs do not depend on heights)
+    /// and shared by the planner and every shard proof.
+    fn shard_programs(
+        airs: &[EvmAir],
+        heights: &[usize],
+        settings: FriSettings,
+    ) -> Result<Arc<ShardPrograms<ProverConfig<Self>>>, ProveError>;
+
+    /// [`Self::shard_programs`] if this process has compiled them already (verification uses
+    /// their key when the heights agree, and compiles nothing).
+    fn compiled_programs(
+        airs: &[EvmAir],
+        settings: FriSettings,
+    ) -> Option<Arc<ShardPrograms<ProverConfig<Self>>>> {
+        Self::programs_cache()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(a, s, _)| a.as_slice() == airs && *s == settings)
+            .map(|(_, _, p)| p.clone())
+    }
+
+    /// This process's compiled programs: one entry per list of chips and settings.
+    fn programs_cache() -> &'static Mutex<CachedPrograms<Self>>;
 }
+
+type CachedPrograms<F> = Vec<(
+    Vec<EvmAir>,
+    FriSettings,
+    Arc<ShardPrograms<ProverConfig<F>>>,
+)>;
 
 macro_rules! plan_field {
     ($F:ty) => {
         impl PlanField for $F {
+            fn shard_programs(
+                airs: &[EvmAir],
+                heights: &[usize],
+                settings: FriSettings,
+            ) -> Result<Arc<ShardPrograms<ProverConfig<$F>>>, ProveError> {
+                if let Some(p) = <$F as PlanField>::compiled_programs(airs, settings) {
+                    return Ok(p);
+                }
+                // Compiled without the lock held: compiling runs on rayon, whose workers may
+                // pick up another proof that asks for the same programs.
+                let compiled = CpuShardProver::<$F>::cpu(settings)
+                    .compile_programs(airs, heights)
+                    .map_err(|e| {
+                        ProveError::Settings(format!("compiling the chips' programs: {e}"))
+                    })?;
+                let mut cache = Self::programs_cache()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                // Another thread may have compiled them meanwhile: keep the first.
+                if let Some((_, _, p)) = cache
+                    .iter()
+                    .find(|(a, s, _)| a.as_slice() == airs && *s == settings)
+                {
+                    return Ok(p.clone());
+                }
+                let p = Arc::new(compiled);
+                cache.push((airs.to_vec(), settings, p.clone()));
+                Ok(p)
+            }
+
+            fn programs_cache() -> &'static Mutex<CachedPrograms<Self>> {
+                static CACHE: Mutex<CachedPrograms<$F>> = Mutex::new(Vec::new());
+                &CACHE
+            }
+
             fn table_shapes(
                 shard: &Shard<Self>,
                 heights: &[usize],
                 settings: FriSettings,
             ) -> Result<Vec<TableShape>, ProveError> {
-                let programs = CpuShardProver::<$F>::cpu(settings)
-                    .instance_programs(&shard.airs, heights)
-                    .map_err(|e| {
-                        ProveError::Settings(format!("compiling the chips' programs: {e}"))
-                    })?;
+                let programs = <$F as PlanField>::shard_programs(&shard.airs, heights, settings)?
+                    .instance_programs();
                 shard
                     .airs
                     .iter()
@@ -219,7 +288,7 @@ macro_rules! plan_field {
 plan_field!(KoalaBear);
 plan_field!(BabyBear);
 
-fn log_heights<F: Clone + Send + Sync>(shard: &Shard<F>) -> Vec<usize> {
+pub(crate) fn log_heights<F: Clone + Send + Sync>(shard: &Shard<F>) -> Vec<usize> {
     use p3_matrix::Matrix;
     shard
         .traces

@@ -195,7 +195,15 @@ macro_rules! verify_shards {
             };
             let shard_proof = slotproof_prover::proof_from_bytes(&s.proof).map_err(rejected)?;
             check_menu_shape(k, &shard_proof.degree_bits)?;
-            prover.verify(&airs, &shard_proof, &pv).map_err(rejected)?;
+            // A process that proved shards of these heights has their verifying key (what
+            // `verify` would derive again): verification then starts from it.
+            match <$F as crate::memory::PlanField>::compiled_programs(&airs, FriSettings::DEFAULT)
+                .filter(|p| p.log_heights() == shard_proof.degree_bits.as_slice())
+            {
+                Some(p) => prover.verify_with_key(&airs, &shard_proof, &pv, p.common()),
+                None => prover.verify(&airs, &shard_proof, &pv),
+            }
+            .map_err(rejected)?;
             values.push(pv);
         }
 
