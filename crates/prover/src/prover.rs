@@ -611,6 +611,24 @@ where
             .map(|(proof, _)| proof)
     }
 
+    /// Every trace's log height, once the traces are checked against the AIRs' widths, the
+    /// public values and the field's largest height.
+    fn checked_log_degrees<A>(
+        &self,
+        airs: &[A],
+        traces: &[RowMajorMatrix<Val<SC>>],
+        public_values: &[Vec<Val<SC>>],
+    ) -> Result<Vec<usize>, ProveError>
+    where
+        A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>>,
+    {
+        validate_shapes(airs, traces, public_values, self.max_log_height())?;
+        Ok(traces
+            .iter()
+            .map(|t| log2_strict_usize(t.height()))
+            .collect())
+    }
+
     /// [`Self::prove`], also returning the wall time of every phase.
     pub fn prove_timed<A>(
         &self,
@@ -622,11 +640,7 @@ where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
     {
         let mut timer = PhaseTimings::start();
-        validate_shapes(airs, traces, public_values, self.max_log_height())?;
-        let log_degrees: Vec<usize> = traces
-            .iter()
-            .map(|t| log2_strict_usize(t.height()))
-            .collect();
+        let log_degrees = self.checked_log_degrees(airs, traces, public_values)?;
         let key = self.keygen(airs, &log_degrees)?;
         timer.lap("key generation");
         let (proof, more) = self.prove_timed_with_key(&key, airs, traces, public_values)?;
@@ -648,11 +662,7 @@ where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
     {
         let mut timer = PhaseTimings::start();
-        validate_shapes(airs, traces, public_values, self.max_log_height())?;
-        let log_degrees: Vec<usize> = traces
-            .iter()
-            .map(|t| log2_strict_usize(t.height()))
-            .collect();
+        let log_degrees = self.checked_log_degrees(airs, traces, public_values)?;
         let reuse = (programs.log_heights == log_degrees && programs.fits(airs))
             .then_some(&programs.common);
         let key = self.keygen_reusing(airs, &log_degrees, reuse)?;
