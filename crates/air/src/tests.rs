@@ -429,7 +429,10 @@ fn mutated_alu_result_is_rejected() {
 #[test]
 fn mutated_multiplicity_is_rejected() {
     let mut s = base_shard();
-    let w = crate::chips::range::columns::NUM_RANGE_COLS;
+    // The u16 table's rows are its range columns and the byte-pair columns after them: the
+    // multiplicity of value 7 is row 7's second cell.
+    let w = s.traces[shard::RANGE_U16].width;
+    assert!(w > crate::chips::range::columns::NUM_RANGE_COLS);
     s.traces[shard::RANGE_U16].values[7 * w + 1] += F::ONE;
     assert_rejected(&s, "u16 multiplicity");
     let mut s = base_shard();
