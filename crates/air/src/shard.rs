@@ -550,8 +550,8 @@ pub fn generate_shard_padded<F: CarryField>(
         }
     }
 
-    // Codes the shard executes, in id order (the CPU's lookups into them are added below).
-    // and the PUSH1..32 sites (every PUSH step looks its immediate up, failed ones too).
+    // Codes the shard executes, in id order (the CPU's lookups into them are added below),
+    // and its PUSH1..32 sites (every PUSH step looks its immediate up, failed ones too).
     let mut codes: BTreeMap<u32, CodeUse<'_>> = BTreeMap::new();
     let mut pushes = PushSites::default();
     for i in range.clone() {

@@ -139,8 +139,9 @@ pub type ConfigInstanceProgram<SC> =
 /// with the AIRs it was compiled for; proving checks what is cheap to check (the lookup layout
 /// and every instance's widths) and compiles afresh on a mismatch.
 pub struct ShardPrograms<SC: StarkGenericConfig> {
-    /// The postcard encoding of the lookup layout (`CommonData::lookups`) compiled against.
-    lookup_layout: Vec<u8>,
+    /// The postcard encoding of the lookup layout (`CommonData::lookups`) compiled against;
+    /// `None` if it could not be encoded (then no layout matches it).
+    lookup_layout: Option<Vec<u8>>,
     /// Each instance's (main width, preprocessed width, public values).
     widths: Vec<(usize, usize, usize)>,
     plans: Vec<InstancePlan<Val<SC>, SC::Challenge>>,
@@ -206,7 +207,7 @@ fn clone_common<SC: StarkGenericConfig>(
 
 /// Lookup layout encoding, widths and plans of every instance.
 type CompiledPlans<SC> = (
-    Vec<u8>,
+    Option<Vec<u8>>,
     Vec<(usize, usize, usize)>,
     Vec<InstancePlan<Val<SC>, <SC as StarkGenericConfig>::Challenge>>,
 );
@@ -221,8 +222,8 @@ fn air_widths<F, A: BaseAir<F>>(air: &A) -> (usize, usize, usize) {
 }
 
 /// The encoding a [`ShardPrograms`] records its lookup layout by (`Lookup` has no `Eq`).
-fn lookup_layout<F: p3_field::Field>(lookups: &[p3_lookup::Lookups<F>]) -> Vec<u8> {
-    postcard::to_allocvec(lookups).unwrap_or_default()
+fn lookup_layout<F: p3_field::Field>(lookups: &[p3_lookup::Lookups<F>]) -> Option<Vec<u8>> {
+    postcard::to_allocvec(lookups).ok()
 }
 
 /// What is fixed for a list of AIRs at given trace heights, made once and reused for every
@@ -441,13 +442,6 @@ where
     where
         A: Air<InteractionSymbolicBuilder<Val<SC>, SC::Challenge>> + Sync,
     {
-        if airs.len() != log_heights.len() {
-            return Err(ProveError::CountMismatch {
-                airs: airs.len(),
-                traces: log_heights.len(),
-                public_values: log_heights.len(),
-            });
-        }
         Ok(self
             .compile_programs(airs, log_heights)?
             .instance_programs())
@@ -773,6 +767,7 @@ where
         let plans: &[InstancePlan<Val<SC>, SC::Challenge>] = match programs {
             Some(p)
                 if p.fits(airs)
+                    && p.lookup_layout.is_some()
                     && p.lookup_layout == lookup_layout(&prover_data.common.lookups) =>
             {
                 &p.plans
