@@ -489,8 +489,9 @@ fn a_stalled_worker_is_overtaken_and_its_late_proof_is_not_stored() {
             .recv_timeout(Duration::from_secs(120))
             .expect("the worker claims a job");
         assert!(claimed.starts_with("claimed run"), "{claimed}");
-        // Past reading the job's witness and plan (milliseconds), inside the proof (seconds).
-        std::thread::sleep(Duration::from_millis(500));
+        // Stopped holding its claim, inside the proof: the claim's checks take about a
+        // millisecond, the shard's proof ~0.4 s on a CI core (a wait of 500 ms let it finish).
+        std::thread::sleep(Duration::from_millis(50));
         let pid = stalled.child.0.id();
         signal("-STOP", pid);
         let survivor = start_worker(&redis.url, "survivor", 1.0);
@@ -502,8 +503,12 @@ fn a_stalled_worker_is_overtaken_and_its_late_proof_is_not_stored() {
             .lines
             .recv_timeout(Duration::from_secs(120))
             .expect("the resumed worker finishes its shard");
+        // Stopped inside its proof, it finishes it and is refused; stopped before its claim's
+        // checks (a slow machine), it finds the shard proven and drops it. Either way nothing
+        // of its is stored.
         assert!(
-            late.starts_with("proven run") && late.ends_with("the run is over)"),
+            (late.starts_with("proven run") && late.ends_with("the run is over)"))
+                || late.starts_with("dropped run"),
             "{late}"
         );
         let n = remote.proof.shards.len();
