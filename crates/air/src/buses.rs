@@ -2,11 +2,11 @@
 //!
 //! | bus | tuple | provided by | looked up / sent by |
 //! |---|---|---|---|
-//! | [`BYTE`] | `(value)` | range table (256 rows) | bytecode data bytes |
+//! | [`BYTE`] | `(value)` | range table (256 rows) | call-context and multiplication chips' bytes |
 //! | [`U16`] | `(value)` | range table (65536 rows) | CPU limbs, gas, stack height, timestamp gaps; ALU |
 //! | [`BYTE_PAIR`] | `(lo, hi)` two bytes | u16 range table (the bytes of each row's value) | multiplication chip operand bytes |
 //! | [`OPCODE`] | `(opcode, properties...)` | opcode table | CPU, one per step |
-//! | [`CODE_OPCODE`] | `(opcode, immediate size, is JUMPDEST)` | opcode table | bytecode opcode bytes |
+//! | [`CODE_OPCODE`] | `(byte, immediate size, is JUMPDEST, is PUSH data)` | opcode table (per row: its opcode's entry, and its byte value's data entry `(b, 0, 0, 1)`) | bytecode, one per row (every byte of a padded code) |
 //! | [`BYTECODE`] | `(code id, pc, opcode)` | bytecode (opcode bytes only) | CPU, one per step; push-immediate rows (their PUSHn) |
 //! | [`PUSH_IMMEDIATE`] | `(code id, pc, 16 limbs)` | push-immediate table (one row per executed PUSHn site) | CPU PUSH1..32 steps |
 //! | [`CODE_BYTE`] | `(code id, pc, byte, next byte)` (next: 0 on a code's last padded byte) | bytecode (every byte of a padded code) | push-immediate rows (their immediates, two bytes a read) |

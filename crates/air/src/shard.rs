@@ -767,15 +767,10 @@ fn fill_shard<F: CarryField>(
             || {
                 rayon::join(
                     || {
-                        let mut bytes_rc = RangeCounts::new(8);
                         let mut u16s = RangeCounts::new(16);
-                        let (t, op_counts) = bytecode::trace::generate::<F>(
-                            &codes,
-                            height(BYTECODE),
-                            &mut bytes_rc,
-                            &mut u16s,
-                        );
-                        (t, op_counts, bytes_rc, u16s)
+                        let (t, op_counts) =
+                            bytecode::trace::generate::<F>(&codes, height(BYTECODE), &mut u16s);
+                        (t, op_counts, u16s)
                     },
                     || {
                         let mut u16s = RangeCounts::new(16);
@@ -800,7 +795,8 @@ fn fill_shard<F: CarryField>(
                 )
             },
         );
-    let (bytecode_trace, code_op_counts, mut bytes_rc, bc_u16) = bytecode_out;
+    let (bytecode_trace, code_op_counts, bc_u16) = bytecode_out;
+    let mut bytes_rc = RangeCounts::new(8);
     let call_context_trace = call_context::trace::generate::<F>(
         &ctx_reads,
         height(CALL_CONTEXT),

@@ -3,8 +3,8 @@
 //! immediate runs past the end of the code into its zero padding. The honest shard proves and
 //! each site's row holds the immediate the program spells; a tampered byte, limb or
 //! multiplicity, a row claiming a data byte as its PUSH opcode, a wrong immediate size, bytes
-//! past the size, a padding row providing an immediate and a bytecode pair whose second byte is
-//! not the next byte are rejected.
+//! past the size, a padding row providing an immediate, a bytecode pair whose second byte is
+//! not the next byte and a data byte of 256 or more (or counted as an opcode) are rejected.
 
 use std::sync::OnceLock;
 
@@ -369,6 +369,51 @@ fn a_pair_that_is_not_the_next_byte_is_rejected() {
         "a last byte paired with 7",
         Why::Constraint(shard::BYTECODE),
     );
+}
+
+fn opcode_table_mut(
+    s: &mut Shard<F>,
+    k: u8,
+) -> &mut crate::chips::opcode_table::columns::OpcodeTableCols<F> {
+    use crate::chips::opcode_table::columns::NUM_OPCODE_TABLE_COLS as W;
+    let k = k as usize;
+    s.traces[shard::OPCODE_TABLE].values[k * W..(k + 1) * W].borrow_mut()
+}
+
+/// PUSH data bytes are range-checked by their opcode-table lookup, the data entry of their
+/// value. The PUSH32 at 40 reads bytes 71 and 72 (0xfe, 0xff) as its lowest limb; bytes 0xfd
+/// and 0x1ff give the same limb. With the bytecode rows, the pair read and the opcode table's
+/// other data counts agreeing, only the missing data entry for 0x1ff catches it.
+#[test]
+fn a_push_data_byte_of_256_or_more_is_rejected() {
+    let mut s = base();
+    let (id, _) = cpu_row_at(&s, 40);
+    assert_eq!(program()[71..73], [0xfe, 0xff]);
+    bytecode_mut(&mut s, id, 70).next_byte -= F::ONE;
+    let b = bytecode_mut(&mut s, id, 71);
+    b.byte -= F::ONE;
+    b.next_byte += F::from_u32(256);
+    bytecode_mut(&mut s, id, 72).byte += F::from_u32(256);
+    let r = site_row(&s, 40);
+    let p = push_mut(&mut s, r);
+    p.bytes[0] += F::from_u32(256);
+    p.bytes[1] -= F::ONE;
+    opcode_table_mut(&mut s, 0xfe).mult_data -= F::ONE;
+    opcode_table_mut(&mut s, 0xfd).mult_data += F::ONE;
+    opcode_table_mut(&mut s, 0xff).mult_data -= F::ONE;
+    rejected(&s, "a data byte of 0x1ff", Why::Imbalance);
+}
+
+/// A data byte's lookup counted on its value's opcode entry instead of its data entry: the key
+/// carries whether the byte is data.
+#[test]
+fn a_data_byte_counted_as_an_opcode_is_rejected() {
+    let mut s = base();
+    // Byte 75, 0x61, is the PUSH1 at 74's data.
+    let t = opcode_table_mut(&mut s, 0x61);
+    t.mult_data -= F::ONE;
+    t.mult_code += F::ONE;
+    rejected(&s, "a data byte on an opcode entry", Why::Imbalance);
 }
 
 /// Push-immediate rows (distinct PUSH1..32 sites) of the fixtures' shards

@@ -34,7 +34,7 @@ impl BytecodeAir {
 
         // is_data <=> rem != 0.
         builder.assert_eq(local.rem.into() * local.rem_inv.into(), local.is_data);
-        builder.assert_zero(local.rem.into() * is_op.clone());
+        builder.assert_zero(local.rem.into() * is_op);
 
         // Data bytes have no opcode properties.
         builder.assert_zero(local.is_data.into() * local.imm_size.into());
@@ -69,15 +69,12 @@ impl BytecodeAir {
         // Only opcode bytes can be executed.
         builder.assert_zero(local.is_data.into() * local.mult_exec.into());
 
+        // One opcode-table lookup per row: an opcode byte's properties, or (a data byte) the
+        // data entry of its value, which range-checks it. One bus, so one LogUp column.
         buses::CODE_OPCODE.lookup_key(
             builder,
-            [local.byte, local.imm_size, local.is_jumpdest],
-            Count::bounded(is_op.clone(), 1),
-        );
-        buses::BYTE.lookup_key(
-            builder,
-            [local.byte],
-            Count::bounded(local.is_data.into(), 1),
+            [local.byte, local.imm_size, local.is_jumpdest, local.is_data],
+            Count::bounded(one.clone(), 1),
         );
         buses::BYTECODE.table_entry(
             builder,

@@ -46,7 +46,7 @@ impl<'a> CodeUse<'a> {
 }
 
 /// Fill one code's rows; returns the row after the last.
-// The code, its CPU lookups and the three counters it feeds are separate borrows of the caller's
+// The code, its CPU lookups and the two counters it feeds are separate borrows of the caller's
 // state; bundling them into a struct for this one private call would only rename them.
 #[allow(clippy::too_many_arguments)]
 fn fill_code<F: PrimeField32>(
@@ -57,9 +57,8 @@ fn fill_code<F: PrimeField32>(
     len: usize,
     byte_at: impl Fn(usize) -> u8,
     uses: Option<&CodeUse<'_>>,
-    bytes_rc: &mut RangeCounts,
     u16_rc: &mut RangeCounts,
-    opcode_counts: &mut [u32; 256],
+    counts: &mut CodeOpcodeCounts,
 ) -> usize {
     let mut rem = 0u32;
     for pc in 0..len {
@@ -83,13 +82,13 @@ fn fill_code<F: PrimeField32>(
         if rem > 0 {
             row.rem_inv = F::from_u32(rem).inverse();
             row.is_data = F::ONE;
-            bytes_rc.add(b as u32);
+            counts.data[b as usize] += 1;
             rem -= 1;
         } else {
             let imm = info(b).immediate as u32;
             row.imm_size = F::from_u32(imm);
             row.is_jumpdest = F::from_bool(b == crate::opcodes::JUMPDEST);
-            opcode_counts[b as usize] += 1;
+            counts.opcode[b as usize] += 1;
             rem = imm;
         }
         if let Some(u) = uses {
@@ -108,18 +107,29 @@ pub fn rows<'c, 'a: 'c>(codes: impl IntoIterator<Item = &'c CodeUse<'a>>) -> usi
     codes.into_iter().map(|c| c.padded_len()).sum::<usize>() + 1
 }
 
+/// The bytecode chip's lookups into the opcode table ([`crate::buses::CODE_OPCODE`]), by byte
+/// value: one per row, an opcode byte's into its opcode entry, a PUSH data byte's into the
+/// data entry of its value (which range-checks it).
+#[derive(Clone, Debug)]
+pub struct CodeOpcodeCounts {
+    pub opcode: [u32; 256],
+    pub data: [u32; 256],
+}
+
 /// The bytecode trace (codes in increasing id order), padded with a zero code to `height` rows
-/// (a power of two, at least [`rows`]). Returns the trace and the opcode-table lookup counts of
-/// its opcode bytes (the zero code's included: its rows are checked like any code's).
+/// (a power of two, at least [`rows`]). Returns the trace and its rows' opcode-table lookup
+/// counts (the zero code's included: its rows are checked like any code's).
 pub fn generate<F: PrimeField32>(
     codes: &[CodeUse<'_>],
     height: usize,
-    bytes_rc: &mut RangeCounts,
     u16_rc: &mut RangeCounts,
-) -> (RowMajorMatrix<F>, [u32; 256]) {
+) -> (RowMajorMatrix<F>, CodeOpcodeCounts) {
     debug_assert!(height.is_power_of_two() && height >= rows(codes.iter()));
     let mut values = F::zero_vec(height * NUM_BYTECODE_COLS);
-    let mut opcode_counts = [0u32; 256];
+    let mut counts = CodeOpcodeCounts {
+        opcode: [0; 256],
+        data: [0; 256],
+    };
     let mut r = 0;
     let mut prev = None;
     for c in codes {
@@ -131,9 +141,8 @@ pub fn generate<F: PrimeField32>(
             c.padded_len(),
             |pc| c.byte(pc),
             Some(c),
-            bytes_rc,
             u16_rc,
-            &mut opcode_counts,
+            &mut counts,
         );
         prev = Some(c.id);
     }
@@ -147,12 +156,8 @@ pub fn generate<F: PrimeField32>(
         height - r,
         |_| 0,
         None,
-        bytes_rc,
         u16_rc,
-        &mut opcode_counts,
+        &mut counts,
     );
-    (
-        RowMajorMatrix::new(values, NUM_BYTECODE_COLS),
-        opcode_counts,
-    )
+    (RowMajorMatrix::new(values, NUM_BYTECODE_COLS), counts)
 }

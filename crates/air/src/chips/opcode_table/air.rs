@@ -55,10 +55,19 @@ impl OpcodeTableAir {
                 }
             }
         }
+        // The bytecode chip's key: (byte, immediate size, is JUMPDEST, is PUSH data). Row k
+        // offers opcode k's entry, and the data entry (k, 0, 0, 1) of byte value k.
         let code_key = [
             props[PROP_OPCODE].clone(),
             props[PROP_IMM_SIZE].clone(),
             props[PROP_IS_JUMPDEST].clone(),
+            AB::Expr::ZERO,
+        ];
+        let data_key = [
+            props[PROP_OPCODE].clone(),
+            AB::Expr::ZERO,
+            AB::Expr::ZERO,
+            AB::Expr::ONE,
         ];
         buses::OPCODE.table_entry(builder, props, local.mult_cpu);
 
@@ -88,5 +97,6 @@ impl OpcodeTableAir {
         let entry = [tag].into_iter().chain(arg).chain(value);
         buses::BLOCK_CONTEXT.table_entry::<AB, AB::Expr>(builder, entry, local.mult_ctx);
         buses::CODE_OPCODE.table_entry(builder, code_key, local.mult_code);
+        buses::CODE_OPCODE.table_entry(builder, data_key, local.mult_data);
     }
 }

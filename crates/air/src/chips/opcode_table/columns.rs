@@ -166,8 +166,10 @@ pub struct OpcodeTableCols<T> {
     pub sel: [T; 256],
     /// Lookups by the CPU.
     pub mult_cpu: T,
-    /// Lookups by the bytecode chip.
+    /// Lookups of this opcode's entry by the bytecode chip (opcode bytes).
     pub mult_code: T,
+    /// Lookups of the data entry of byte value `k` by the bytecode chip (PUSH data bytes).
+    pub mult_data: T,
     /// Lookups of this row's block-context entry by the CPU (see [`crate::block_context`]).
     pub mult_ctx: T,
 }
