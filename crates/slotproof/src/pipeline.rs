@@ -627,22 +627,23 @@ pub(crate) fn generate_and_prove<F: PlanField + PrimeField32>(
                     // none of the workers that generate and prove.
                     rayon::in_place_scope(|s| {
                         while let Some(work) = queue.take() {
-                            let work = match work {
-                                Work::Shard(index, q) => match admit(index, q) {
-                                    Some(q) => Work::Shard(index, q),
-                                    None => continue,
-                                },
-                                job => job,
-                            };
-                            s.spawn(move |_| {
-                                let _stop = StopOnPanic(queue);
-                                match work {
-                                    Work::Shard(index, q) => {
+                            match work {
+                                // One shard proof at a time, on this thread (its parallel parts
+                                // run on the pool): a second proof at once would add its own
+                                // LDEs to memory (1.3 GB a heavy shard) for no throughput, as
+                                // each proof already uses every core. The producer generates
+                                // the next shard meanwhile.
+                                Work::Shard(index, q) => {
+                                    if let Some(q) = admit(index, q) {
                                         record(index, prove_one(lane, index, q))
                                     }
-                                    Work::Job(job) => run_job(lane, job),
                                 }
-                            });
+                                // Tree jobs run beside it (small, and partly serial).
+                                Work::Job(job) => s.spawn(move |_| {
+                                    let _stop = StopOnPanic(queue);
+                                    run_job(lane, job)
+                                }),
+                            }
                         }
                     });
                 }

@@ -252,10 +252,10 @@ pub enum ShardsInFlight {
     Unbounded,
 }
 
-/// Shards in flight on the CPU by default: one proven while the next is generated (each proof
-/// is parallel inside). Measured on a 30 Mgas one-transaction MULMOD block, 2 cores: 2.59 GiB
-/// peak RSS with 2, 3.03 GiB with 3, 8.36 GiB unbounded, the same time within noise
-/// (benches/results/2026-12-06-cpu-2core-giant-streaming.md).
+/// Shards in flight on the CPU by default: one proven while the next is generated (the CPU
+/// lane proves one shard at a time, each proof parallel inside). On a 2 Mgas one-transaction
+/// MULMOD block, 2 cores: 2.0 GiB peak RSS with 2 (benches/results/2026-12-07-cpu-2core-one-proof-at-a-time.md;
+/// 3.6 GiB when the lane still proved the shards in flight at once).
 pub const CPU_SHARDS_IN_FLIGHT: usize = 2;
 
 impl ShardsInFlight {
