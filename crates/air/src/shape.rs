@@ -130,6 +130,16 @@
 //! -> 83.4 M; `transfers` (shape 6) 2.80 M -> 2.71 M.
 //! With the lean shapes too (this menu): 22615247 35.0 M (shape 10), 21688509 47.7 M (shape 9).
 //!
+//! **A micro shape, 11 (issue 17, 2026-12-07):** the tiny shape's CPU (2^10) and bytecode
+//! (2^12) with every other scaling table cut to 2^6..2^8 (ALU and bitwise 2^8, memory and
+//! push-immediate 2^7, boundary, multiplication, call context, calldata and carry 2^6). A
+//! shard of a few hundred steps (`transfers`: 188 steps, natural ALU 2^5, memory, calldata,
+//! multiplication 2^2, push-immediate 2^6) padded them 4..64x in the tiny shape, which left
+//! the fixed u16 range table (1.4 M cells) as only half of its 2.7 M. `transfers`
+//! (`slotproof prove <F> --no-aggregate --json`, `trace_area.committed_cells`): 2.70 M ->
+//! 2.25 M (-17 %). It is the smallest shape (first in [`SELECTION_ORDER`]); a shard needing
+//! more of any table takes the tiny shape as before. Many test shards take it too.
+//!
 //! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
 //!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
 //!   shard into about four whose bytecode tables together are as tall, while each new shard
@@ -177,7 +187,7 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// come last here, so that earlier shapes keep their indices (and leaf keys). Shapes 2, 3 and
 /// 4 are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
 /// neither and is cut. See the module docs for the measurements.
-pub const SHARD_SHAPES: [ShardShape; 11] = [
+pub const SHARD_SHAPES: [ShardShape; 12] = [
     shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7, 9]),
     shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 11]),
     shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10, 13]),
@@ -195,6 +205,8 @@ pub const SHARD_SHAPES: [ShardShape; 11] = [
     shape([16, 18, 8, 13, 12, 8, 8, 16, 12, 10, 12, 11, 10, 13]),
     // 10: lean mainnet with half its CPU rows (mainnet shards of up to 32,768 steps).
     shape([15, 18, 8, 13, 11, 8, 8, 16, 12, 9, 12, 10, 10, 13]),
+    // 11: micro (the tiny shape's CPU and bytecode, every other scaling table at 2^6..2^8).
+    shape([10, 12, 8, 8, 8, 6, 8, 16, 6, 6, 7, 6, 6, 7]),
 ];
 
 /// The order in which shapes are tried, cheapest first (committed cells), so the first shape
@@ -202,11 +214,11 @@ pub const SHARD_SHAPES: [ShardShape; 11] = [
 /// 1 and 2 (and their half-CPU and lean forms 7–10) even where it is cheaper, so that every
 /// shard that fitted them keeps its shape. A shape later in this order is never one an earlier one
 /// holds (it would never be chosen).
-pub const SELECTION_ORDER: [usize; SHARD_SHAPES.len()] = [6, 0, 7, 1, 10, 8, 9, 2, 3, 4, 5];
+pub const SELECTION_ORDER: [usize; SHARD_SHAPES.len()] = [11, 6, 0, 7, 1, 10, 8, 9, 2, 3, 4, 5];
 
 /// The smallest shape of the menu (every shape holds it): cutting a shard of this shape cannot
 /// shrink what it needs.
-pub const SMALLEST_SHAPE: usize = 6;
+pub const SMALLEST_SHAPE: usize = 11;
 
 /// The menu's shape for a cut inside a transaction whose live memory is large
 /// ([`SHARD_SHAPES`]' last): the copy-heavy shape with a 2^17-row carry table.
