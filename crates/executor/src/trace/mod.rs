@@ -5,8 +5,10 @@
 //! logs, call contexts, segments) that steps index into. Recording appends to these vectors and
 //! never allocates per step beyond their amortised growth.
 
+mod outline;
 mod recorder;
 mod records;
 
+pub use outline::{CallResult, ContextOutline, SubblockOutline};
 pub use recorder::TraceRecorder;
 pub use records::*;

@@ -1,5 +1,6 @@
 //! The revm inspector that records a [`SubblockTrace`].
 
+use super::outline::{CallResult, OutlineBuilder, SubblockOutline};
 use super::records::*;
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use revm::Inspector;
@@ -45,17 +46,25 @@ struct Frame {
     return_region: Option<(u32, u32)>,
     /// The caller's stack slot that receives the success flag / created address.
     result_word: Option<u32>,
+    /// The CALL*/CREATE* step that opened it, or `u32::MAX`.
+    call_step: u32,
 }
 
 /// Records every step of every frame into a [`SubblockTrace`]. Disabled, it records nothing
-/// (execution then costs what plain revm costs, plus the hook calls).
+/// (execution then costs what plain revm costs, plus the hook calls); in outline mode
+/// ([`TraceRecorder::outline`]) it records only each subblock's [`SubblockOutline`].
 #[derive(Debug, Default)]
 pub struct TraceRecorder {
     trace: SubblockTrace,
     enabled: bool,
+    /// Outline mode: what the current subblock's outline has gathered so far.
+    outline: Option<OutlineBuilder>,
+    /// Outline mode: the index and opcode of the step between `step` and `step_end`.
+    outline_open: Option<(u32, u8)>,
     frames: Vec<Frame>,
     open: Option<OpenStep>,
-    /// Set by the step_end of a CALL*/CREATE*: (step, result word) for the frame it opens next.
+    /// Set by the step_end of a CALL*/CREATE*: (step, result word) for the frame it opens next
+    /// (outline mode: no word is reserved, the step stands for it).
     pending_call: Option<(u32, u32)>,
     segment: u32,
     code_index: HashMap<B256, u32>,
@@ -145,9 +154,39 @@ impl TraceRecorder {
         self.enabled
     }
 
+    /// A recorder that records no trace, only each subblock's [`SubblockOutline`] (taken with
+    /// [`Self::take_outline`]).
+    pub fn outline() -> Self {
+        Self {
+            outline: Some(OutlineBuilder::default()),
+            ..Self::default()
+        }
+    }
+
+    /// Whether call frames are followed: when recording, and in outline mode.
+    pub(crate) fn records_frames(&self) -> bool {
+        self.enabled || self.outline.is_some()
+    }
+
+    /// Steps recorded (or, in outline mode, seen) in the current subblock.
+    fn step_count(&self) -> usize {
+        match &self.outline {
+            Some(o) => o.steps(),
+            None => self.trace.steps.len(),
+        }
+    }
+
+    /// In outline mode, the outline of the subblock so far, leaving an empty one for the next
+    /// (a subblock boundary; its segments are taken with it, so take it before
+    /// [`Self::take_trace`]); `None` otherwise.
+    pub fn take_outline(&mut self) -> Option<SubblockOutline> {
+        let builder = std::mem::take(self.outline.as_mut()?);
+        Some(builder.finish(std::mem::take(&mut self.trace.segments)))
+    }
+
     /// Opens a segment (a transaction or a system phase); steps recorded next belong to it.
     pub fn begin_segment(&mut self, kind: SegmentKind, tx_index: u32) {
-        let first = self.trace.steps.len() as u32;
+        let first = self.step_count() as u32;
         self.segment = self.trace.segments.len() as u32;
         self.trace.segments.push(SegmentRecord {
             gas_used: 0,
@@ -160,7 +199,7 @@ impl TraceRecorder {
 
     /// Closes the current segment.
     pub fn end_segment(&mut self, gas_used: u64) {
-        let end = self.trace.steps.len() as u32;
+        let end = self.step_count() as u32;
         if let Some(seg) = self.trace.segments.last_mut() {
             seg.end_step = end;
             seg.gas_used = gas_used;
@@ -205,16 +244,25 @@ impl TraceRecorder {
             Some((step, word)) => (step, Some(word)),
             None => (u32::MAX, None),
         };
-        rec.parent = self.frames.last().map(|f| f.context).unwrap_or(u32::MAX);
-        rec.depth = self.frames.len() as u32 + 1;
-        rec.call_step = call_step;
-        let context = self.trace.contexts.len() as u32;
-        self.trace.contexts.push(rec);
-        self.trace.context_code.push(u32::MAX);
+        let context = match &mut self.outline {
+            Some(o) => {
+                o.opened += 1;
+                o.opened - 1
+            }
+            None => {
+                rec.parent = self.frames.last().map(|f| f.context).unwrap_or(u32::MAX);
+                rec.depth = self.frames.len() as u32 + 1;
+                rec.call_step = call_step;
+                self.trace.contexts.push(rec);
+                self.trace.context_code.push(u32::MAX);
+                self.trace.contexts.len() as u32 - 1
+            }
+        };
         self.frames.push(Frame {
             context,
             return_region,
             result_word,
+            call_step,
         });
     }
 
@@ -222,6 +270,16 @@ impl TraceRecorder {
         let Some(frame) = self.frames.pop() else {
             return;
         };
+        if let Some(o) = &mut self.outline {
+            o.closed(frame.context, success);
+            if frame.result_word.is_some() {
+                o.call_results.push(CallResult {
+                    step: frame.call_step,
+                    result: Word::from(result),
+                });
+            }
+            return;
+        }
         self.trace.contexts[frame.context as usize].success = success as u32;
         if let Some(word) = frame.result_word {
             self.trace.stack_words[word as usize] = Word::from(result);
@@ -264,6 +322,12 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     #[inline]
     fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
         if !self.enabled {
+            if let Some(o) = &mut self.outline {
+                let op = interp.bytecode.opcode();
+                let context = self.frames.last().map_or(u32::MAX, |f| f.context);
+                self.outline_open = Some((o.steps() as u32, op));
+                o.step(context, op);
+            }
             return;
         }
         let op = interp.bytecode.opcode();
@@ -376,6 +440,21 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
 
     #[inline]
     fn step_end(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
+        if let Some((index, op)) = self.outline_open.take() {
+            let failed = interp
+                .bytecode
+                .instruction_result()
+                .is_some_and(|r| !r.is_ok_or_revert());
+            if failed {
+                if let Some(o) = &mut self.outline {
+                    o.halted();
+                }
+            } else if is_call_or_create(op) {
+                // As when recording: the step's callee (opened next) pushes its result here.
+                self.pending_call = Some((index, u32::MAX));
+            }
+            return;
+        }
         let Some(open) = self.open.take() else {
             return;
         };
@@ -483,7 +562,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     }
 
     fn call(&mut self, _ctx: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
-        if !self.enabled {
+        if !self.records_frames() {
             return None;
         }
         let kind = match inputs.scheme {
@@ -509,7 +588,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     }
 
     fn call_end(&mut self, _ctx: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
-        if !self.enabled {
+        if !self.records_frames() {
             return;
         }
         let ok = outcome.result.result.is_ok();
@@ -517,7 +596,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     }
 
     fn create(&mut self, _ctx: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
-        if !self.enabled {
+        if !self.records_frames() {
             return None;
         }
         let kind = match inputs.scheme() {
@@ -536,11 +615,12 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     }
 
     fn create_end(&mut self, _ctx: &mut CTX, _inputs: &CreateInputs, outcome: &mut CreateOutcome) {
-        if !self.enabled {
+        if !self.records_frames() {
             return;
         }
         let ok = outcome.result.result.is_ok();
-        if let (Some(frame), Some(addr)) = (self.frames.last(), outcome.address) {
+        if let (Some(frame), Some(addr), true) = (self.frames.last(), outcome.address, self.enabled)
+        {
             let c = &mut self.trace.contexts[frame.context as usize];
             c.address = addr.into();
             c.code_address = addr.into();

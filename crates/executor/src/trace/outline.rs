@@ -1,0 +1,145 @@
+//! What an untraced run tells about a subblock (issue 18, the streaming executor's first pass).
+//!
+//! Shard generation needs a few facts about the whole subblock before it can generate a shard:
+//! the subblock's claim (its steps; gas and state boundary come from the execution), each
+//! context's last step and how it ends (the analysis' look-ahead), and the word each CALL*/CREATE*
+//! pushes, which the recorder writes back into the caller's step when the callee returns. A run
+//! with the recorder in outline mode ([`crate::block::outline_block`]) gathers just these, at
+//! about the cost of plain execution, so that a second, recording run can hand its trace over in
+//! order, chunk by chunk, without writing back into steps already handed over.
+//! [`SubblockOutline::of_trace`] reads the same facts from a recorded trace; the two agree.
+
+use std::collections::HashMap;
+
+use super::records::{STEP_EXCEPTIONAL, STEP_OK, SegmentRecord, SubblockTrace, Word};
+
+/// The facts about a subblock that shard generation needs from beyond a shard.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SubblockOutline {
+    /// Steps the subblock runs (its claim's, and the length of its trace).
+    pub steps: usize,
+    /// Its segments, as its trace records them.
+    pub segments: Vec<SegmentRecord>,
+    /// Every context that runs at least one step, in order of its first step (the analysis'
+    /// dense context ids).
+    pub contexts: Vec<ContextOutline>,
+    /// The word each CALL*/CREATE* step pushes when its callee returns, by step.
+    pub call_results: Vec<CallResult>,
+}
+
+/// One context that runs steps: where its steps end and how.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContextOutline {
+    /// Its index in the subblock's [`SubblockTrace::contexts`].
+    pub context: u32,
+    pub first_step: u32,
+    pub last_step: u32,
+    /// The opcode and status ([`STEP_OK`] or [`STEP_EXCEPTIONAL`]) of its last step.
+    pub last_opcode: u8,
+    pub last_status: u8,
+    /// Whether the frame ended successfully (its record's `success`).
+    pub success: bool,
+}
+
+/// The word a CALL*/CREATE* step pushes once its callee returns (the success flag, or the
+/// created address).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallResult {
+    pub step: u32,
+    pub result: Word,
+}
+
+impl SubblockOutline {
+    /// The outline of a recorded trace.
+    pub fn of_trace(trace: &SubblockTrace) -> Self {
+        let mut builder = OutlineBuilder::default();
+        for s in &trace.steps {
+            builder.step(s.context, s.opcode);
+            if s.status == STEP_EXCEPTIONAL {
+                builder.halted();
+            }
+        }
+        let successes = trace.contexts.iter().enumerate();
+        for (c, rec) in successes {
+            builder.closed(c as u32, rec.success != 0);
+            if rec.call_step != u32::MAX {
+                let s = &trace.steps[rec.call_step as usize];
+                let word = s.stack_words as usize + s.reads as usize;
+                builder.call_results.push(CallResult {
+                    step: rec.call_step,
+                    result: trace.stack_words[word],
+                });
+            }
+        }
+        builder.finish(trace.segments.clone())
+    }
+}
+
+/// Gathers a [`SubblockOutline`] step by step (the recorder's outline mode, and
+/// [`SubblockOutline::of_trace`]).
+#[derive(Debug, Default)]
+pub(crate) struct OutlineBuilder {
+    steps: usize,
+    /// Recorded context -> position in `contexts`.
+    dense: HashMap<u32, usize>,
+    contexts: Vec<ContextOutline>,
+    /// Each recorded context's success, by recorded index (contexts that run no step too).
+    success: HashMap<u32, bool>,
+    pub(crate) call_results: Vec<CallResult>,
+    /// Contexts opened so far (the next one's recorded index).
+    pub(crate) opened: u32,
+    /// The position in `contexts` of the last step's context.
+    current: Option<usize>,
+}
+
+impl OutlineBuilder {
+    /// Steps seen so far (the next step's index).
+    pub(crate) fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// One more step, of `context`, running `opcode`.
+    pub(crate) fn step(&mut self, context: u32, opcode: u8) {
+        let i = self.steps as u32;
+        let next = self.contexts.len();
+        let c = *self.dense.entry(context).or_insert(next);
+        if c == next {
+            self.contexts.push(ContextOutline {
+                context,
+                first_step: i,
+                ..ContextOutline::default()
+            });
+        }
+        let ctx = &mut self.contexts[c];
+        ctx.last_step = i;
+        ctx.last_opcode = opcode;
+        ctx.last_status = STEP_OK;
+        self.current = Some(c);
+        self.steps += 1;
+    }
+
+    /// The last step halted its frame exceptionally.
+    pub(crate) fn halted(&mut self) {
+        if let Some(c) = self.current {
+            self.contexts[c].last_status = STEP_EXCEPTIONAL;
+        }
+    }
+
+    /// Recorded context `context` ended, successfully or not.
+    pub(crate) fn closed(&mut self, context: u32, success: bool) {
+        self.success.insert(context, success);
+    }
+
+    pub(crate) fn finish(mut self, segments: Vec<SegmentRecord>) -> SubblockOutline {
+        for c in &mut self.contexts {
+            c.success = self.success.get(&c.context).copied().unwrap_or(false);
+        }
+        self.call_results.sort_unstable_by_key(|r| r.step);
+        SubblockOutline {
+            steps: self.steps,
+            segments,
+            contexts: self.contexts,
+            call_results: self.call_results,
+        }
+    }
+}
