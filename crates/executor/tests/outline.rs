@@ -18,6 +18,8 @@ struct Seen {
     call_results: usize,
     halted: usize,
     failed: usize,
+    outputs: usize,
+    created: usize,
     subblocks: usize,
 }
 
@@ -43,6 +45,12 @@ fn assert_outlined(name: &str, input: &BlockInput, opts: &ExecuteOptions, seen: 
             .filter(|c| c.last_status == STEP_EXCEPTIONAL)
             .count();
         seen.failed += outline.contexts.iter().filter(|c| !c.success).count();
+        seen.outputs += outline
+            .call_results
+            .iter()
+            .filter(|r| !r.return_data.is_empty())
+            .count();
+        seen.created += outline.ends.iter().filter(|e| e.created != [0; 20]).count();
         seen.subblocks += 1;
     }
 }
@@ -132,4 +140,6 @@ fn the_untraced_outline_is_the_recorded_traces() {
     assert!(seen.call_results > 0, "no call result");
     assert!(seen.halted > 0, "no exceptional halt");
     assert!(seen.failed > 0, "no failed context");
+    assert!(seen.outputs > 0, "no call output");
+    assert!(seen.created > 0, "no created contract");
 }

@@ -11,7 +11,11 @@
 
 use std::collections::HashMap;
 
-use super::records::{STEP_EXCEPTIONAL, STEP_OK, SegmentRecord, SubblockTrace, Word};
+use alloy_primitives::Bytes;
+
+use super::records::{
+    AccessKind, ContextKind, STEP_EXCEPTIONAL, STEP_OK, SegmentRecord, SubblockTrace, Word,
+};
 
 /// The facts about a subblock that shard generation needs from beyond a shard.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,6 +29,18 @@ pub struct SubblockOutline {
     pub contexts: Vec<ContextOutline>,
     /// The word each CALL*/CREATE* step pushes when its callee returns, by step.
     pub call_results: Vec<CallResult>,
+    /// How every context ends, by its index in [`SubblockTrace::contexts`] (those that run no
+    /// step too).
+    pub ends: Vec<ContextEnd>,
+}
+
+/// What the recorder writes into a context's record when it ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContextEnd {
+    /// Its record's `success`.
+    pub success: bool,
+    /// A CREATE*'s created address (its record's `address` and `code_address`; zero if none).
+    pub created: [u8; 20],
 }
 
 /// One context that runs steps: where its steps end and how.
@@ -42,11 +58,15 @@ pub struct ContextOutline {
 }
 
 /// The word a CALL*/CREATE* step pushes once its callee returns (the success flag, or the
-/// created address).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// created address), and the output it copies into the caller's memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallResult {
     pub step: u32,
     pub result: Word,
+    /// The callee's output written at `return_offset` (the recorded memory write of the call
+    /// step; empty if none).
+    pub return_offset: u32,
+    pub return_data: Bytes,
 }
 
 impl SubblockOutline {
@@ -59,15 +79,38 @@ impl SubblockOutline {
                 builder.halted();
             }
         }
-        let successes = trace.contexts.iter().enumerate();
-        for (c, rec) in successes {
-            builder.closed(c as u32, rec.success != 0);
+        // A call step's only recorded memory write is its callee's output.
+        let mut outputs = HashMap::new();
+        for m in &trace.mem_accesses {
+            if m.kind == AccessKind::MemoryWrite as u32 {
+                let call = trace.steps.get(m.step as usize).map(|s| s.opcode);
+                if call.is_some_and(super::recorder::is_call_or_create) {
+                    outputs.entry(m.step).or_insert(m);
+                }
+            }
+        }
+        for rec in &trace.contexts {
+            let create = [ContextKind::Create as u32, ContextKind::Create2 as u32];
+            let created = if create.contains(&rec.kind) {
+                rec.address
+            } else {
+                [0; 20]
+            };
+            builder.closed(rec.success != 0, created);
             if rec.call_step != u32::MAX {
                 let s = &trace.steps[rec.call_step as usize];
                 let word = s.stack_words as usize + s.reads as usize;
+                let output = outputs.get(&rec.call_step);
+                let (return_offset, return_data) = output.map_or((0, Bytes::new()), |m| {
+                    let d = m.data_start as usize;
+                    let bytes = &trace.data[d..d + m.len as usize];
+                    (m.offset, Bytes::copy_from_slice(bytes))
+                });
                 builder.call_results.push(CallResult {
                     step: rec.call_step,
                     result: trace.stack_words[word],
+                    return_offset,
+                    return_data,
                 });
             }
         }
@@ -83,8 +126,8 @@ pub(crate) struct OutlineBuilder {
     /// Recorded context -> position in `contexts`.
     dense: HashMap<u32, usize>,
     contexts: Vec<ContextOutline>,
-    /// Each recorded context's success, by recorded index (contexts that run no step too).
-    success: HashMap<u32, bool>,
+    /// How each recorded context ended, by recorded index (contexts that run no step too).
+    ends: Vec<ContextEnd>,
     pub(crate) call_results: Vec<CallResult>,
     /// Contexts opened so far (the next one's recorded index).
     pub(crate) opened: u32,
@@ -125,14 +168,28 @@ impl OutlineBuilder {
         }
     }
 
-    /// Recorded context `context` ended, successfully or not.
-    pub(crate) fn closed(&mut self, context: u32, success: bool) {
-        self.success.insert(context, success);
+    /// The next recorded context (in order of opening) ended so; records that end in order.
+    pub(crate) fn closed(&mut self, success: bool, created: [u8; 20]) {
+        self.ends.push(ContextEnd { success, created });
+    }
+
+    /// Recorded context `context` (opened earlier, in order) ended so.
+    pub(crate) fn closed_at(&mut self, context: u32, end: ContextEnd) {
+        let c = context as usize;
+        if self.ends.len() <= c {
+            self.ends.resize(c + 1, ContextEnd::default());
+        }
+        self.ends[c] = end;
     }
 
     pub(crate) fn finish(mut self, segments: Vec<SegmentRecord>) -> SubblockOutline {
+        // Every opened context has an end (one that never closed ends unsuccessfully).
+        self.ends.resize(
+            self.ends.len().max(self.opened as usize),
+            ContextEnd::default(),
+        );
         for c in &mut self.contexts {
-            c.success = self.success.get(&c.context).copied().unwrap_or(false);
+            c.success = self.ends.get(c.context as usize).is_some_and(|e| e.success);
         }
         self.call_results.sort_unstable_by_key(|r| r.step);
         SubblockOutline {
@@ -140,6 +197,7 @@ impl OutlineBuilder {
             segments,
             contexts: self.contexts,
             call_results: self.call_results,
+            ends: self.ends,
         }
     }
 }

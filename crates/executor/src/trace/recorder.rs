@@ -1,6 +1,6 @@
 //! The revm inspector that records a [`SubblockTrace`].
 
-use super::outline::{CallResult, OutlineBuilder, SubblockOutline};
+use super::outline::{CallResult, ContextEnd, OutlineBuilder, SubblockOutline};
 use super::records::*;
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use revm::Inspector;
@@ -130,7 +130,7 @@ fn data_regions(op: u8, s: impl Fn(usize) -> U256) -> ([Option<Region>; 2], Opti
 }
 
 #[inline]
-fn is_call_or_create(op: u8) -> bool {
+pub(crate) fn is_call_or_create(op: u8) -> bool {
     matches!(
         op,
         opcode::CALL
@@ -266,16 +266,32 @@ impl TraceRecorder {
         });
     }
 
-    fn close_context(&mut self, success: bool, result: U256, output: &Bytes) {
+    /// Closes the innermost frame; `created` is a CREATE*'s created address (zero otherwise).
+    fn close_context(&mut self, success: bool, result: U256, output: &Bytes, created: [u8; 20]) {
         let Some(frame) = self.frames.pop() else {
             return;
         };
         if let Some(o) = &mut self.outline {
-            o.closed(frame.context, success);
+            o.closed_at(frame.context, ContextEnd { success, created });
             if frame.result_word.is_some() {
+                // The output the recorder writes into the caller's memory, as it does below.
+                let (return_offset, return_data) = match frame.return_region {
+                    Some((offset, len)) if frame.call_step != u32::MAX => {
+                        let n = (len as usize).min(output.len());
+                        (offset, output.slice(..n))
+                    }
+                    _ => (0, Bytes::new()),
+                };
+                let (return_offset, return_data) = if return_data.is_empty() {
+                    (0, Bytes::new())
+                } else {
+                    (return_offset, return_data)
+                };
                 o.call_results.push(CallResult {
                     step: frame.call_step,
                     result: Word::from(result),
+                    return_offset,
+                    return_data,
                 });
             }
             return;
@@ -592,7 +608,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             return;
         }
         let ok = outcome.result.result.is_ok();
-        self.close_context(ok, U256::from(ok as u8), &outcome.result.output);
+        self.close_context(ok, U256::from(ok as u8), &outcome.result.output, [0; 20]);
     }
 
     fn create(&mut self, _ctx: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
@@ -629,6 +645,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             (true, Some(a)) => U256::from_be_slice(a.as_slice()),
             _ => U256::ZERO,
         };
-        self.close_context(ok, result, &Bytes::new());
+        let created = outcome.address.map_or([0; 20], Into::into);
+        self.close_context(ok, result, &Bytes::new(), created);
     }
 }
