@@ -438,7 +438,12 @@ fn run_block(
 
     let chain_id = input.chain.chain_id();
     let blob_update_fraction = blob_params.map_or(0, |p| p.update_fraction as u64);
-    let reads = block_context::block_hash_reads(subblocks.iter().map(|s| &s.trace));
+    let mut reads = block_context::block_hash_reads(subblocks.iter().map(|s| &s.trace));
+    // An outlined block's reads are in its outlines (its traces are empty).
+    let outlined = subblocks.iter().filter_map(|s| s.outline.as_ref());
+    reads.extend(outlined.flat_map(|o| o.block_hash_reads.iter().copied()));
+    reads.sort_unstable_by_key(|&(n, _)| n);
+    reads.dedup_by_key(|&mut (n, _)| n);
     let ancestors_rlp = block_context::needed_ancestors(header.number, &reads, &input.ancestors);
     let context = Arc::new(BlockContext {
         header: block_context::header_values(header, chain_id, blob_update_fraction),

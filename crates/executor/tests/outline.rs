@@ -20,6 +20,7 @@ struct Seen {
     failed: usize,
     outputs: usize,
     created: usize,
+    block_hashes: usize,
     subblocks: usize,
 }
 
@@ -27,6 +28,8 @@ fn assert_outlined(name: &str, input: &BlockInput, opts: &ExecuteOptions, seen: 
     let recorded: BlockExecution = execute_block(input, opts).unwrap();
     let outlined = outline_block(input, opts).unwrap();
     assert_eq!(outlined.checks, recorded.checks, "{name}");
+    assert_eq!(outlined.context, recorded.context, "{name}");
+    assert_eq!(outlined.ancestors_rlp, recorded.ancestors_rlp, "{name}");
     assert_eq!(outlined.subblocks.len(), recorded.subblocks.len(), "{name}");
     for (o, r) in outlined.subblocks.iter().zip(&recorded.subblocks) {
         assert!(o.trace.steps.is_empty() && o.trace.stack_words.is_empty());
@@ -51,6 +54,7 @@ fn assert_outlined(name: &str, input: &BlockInput, opts: &ExecuteOptions, seen: 
             .filter(|r| !r.return_data.is_empty())
             .count();
         seen.created += outline.ends.iter().filter(|e| e.created != [0; 20]).count();
+        seen.block_hashes += outline.block_hash_reads.len();
         seen.subblocks += 1;
     }
 }
@@ -67,7 +71,7 @@ fn code(build: impl FnOnce(&mut Asm)) -> Bytes {
 }
 
 /// A block whose calls halt exceptionally (stack underflow, INVALID, a bad jump), return data,
-/// create a contract, and a transaction that is INVALID at once.
+/// read a block hash, create a contract, and a transaction that is INVALID at once.
 fn halting_block() -> BlockInput {
     const UNDERFLOW: Address = address!("0x00000000000000000000000000000000000a0001");
     const INVALID: Address = address!("0x00000000000000000000000000000000000a0002");
@@ -88,6 +92,7 @@ fn halting_block() -> BlockInput {
                 .op(opcode::CALL)
                 .op(opcode::POP);
         }
+        a.push0().op(opcode::BLOCKHASH).op(opcode::POP);
         // CREATE of empty init code: a context that runs no step.
         a.push0().push0().push0().op(opcode::CREATE).op(opcode::POP);
         a.op(opcode::STOP);
@@ -142,4 +147,5 @@ fn the_untraced_outline_is_the_recorded_traces() {
     assert!(seen.failed > 0, "no failed context");
     assert!(seen.outputs > 0, "no call output");
     assert!(seen.created > 0, "no created contract");
+    assert!(seen.block_hashes > 0, "no BLOCKHASH");
 }

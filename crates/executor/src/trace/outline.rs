@@ -32,6 +32,8 @@ pub struct SubblockOutline {
     /// How every context ends, by its index in [`SubblockTrace::contexts`] (those that run no
     /// step too).
     pub ends: Vec<ContextEnd>,
+    /// What its BLOCKHASH steps read ([`crate::block_context::block_hash_reads`] of its trace).
+    pub block_hash_reads: Vec<(u64, Word)>,
 }
 
 /// What the recorder writes into a context's record when it ends.
@@ -114,7 +116,9 @@ impl SubblockOutline {
                 });
             }
         }
-        builder.finish(trace.segments.clone())
+        let mut outline = builder.finish(trace.segments.clone());
+        outline.block_hash_reads = crate::block_context::block_hash_reads([trace]);
+        outline
     }
 }
 
@@ -133,6 +137,8 @@ pub(crate) struct OutlineBuilder {
     pub(crate) opened: u32,
     /// The position in `contexts` of the last step's context.
     current: Option<usize>,
+    /// BLOCKHASH reads by block number.
+    block_hashes: std::collections::BTreeMap<u64, Word>,
 }
 
 impl OutlineBuilder {
@@ -159,6 +165,14 @@ impl OutlineBuilder {
         ctx.last_status = STEP_OK;
         self.current = Some(c);
         self.steps += 1;
+    }
+
+    /// A BLOCKHASH of `arg` pushed `out` (a block number in 64 bits only).
+    pub(crate) fn block_hash(&mut self, arg: Word, out: Word) {
+        if arg.0[2..].iter().all(|&l| l == 0) {
+            let n = u64::from(arg.0[0]) | u64::from(arg.0[1]) << 32;
+            self.block_hashes.insert(n, out);
+        }
     }
 
     /// The last step halted its frame exceptionally.
@@ -198,6 +212,7 @@ impl OutlineBuilder {
             contexts: self.contexts,
             call_results: self.call_results,
             ends: self.ends,
+            block_hash_reads: self.block_hashes.into_iter().collect(),
         }
     }
 }

@@ -59,8 +59,9 @@ pub struct TraceRecorder {
     enabled: bool,
     /// Outline mode: what the current subblock's outline has gathered so far.
     outline: Option<OutlineBuilder>,
-    /// Outline mode: the index and opcode of the step between `step` and `step_end`.
-    outline_open: Option<(u32, u8)>,
+    /// Outline mode: the index, opcode and top stack item of the step between `step` and
+    /// `step_end`.
+    outline_open: Option<(u32, u8, U256)>,
     frames: Vec<Frame>,
     open: Option<OpenStep>,
     /// Set by the step_end of a CALL*/CREATE*: (step, result word) for the frame it opens next
@@ -341,7 +342,8 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             if let Some(o) = &mut self.outline {
                 let op = interp.bytecode.opcode();
                 let context = self.frames.last().map_or(u32::MAX, |f| f.context);
-                self.outline_open = Some((o.steps() as u32, op));
+                let top = interp.stack.data().last().copied().unwrap_or_default();
+                self.outline_open = Some((o.steps() as u32, op, top));
                 o.step(context, op);
             }
             return;
@@ -456,7 +458,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
 
     #[inline]
     fn step_end(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
-        if let Some((index, op)) = self.outline_open.take() {
+        if let Some((index, op, top)) = self.outline_open.take() {
             let failed = interp
                 .bytecode
                 .instruction_result()
@@ -464,6 +466,11 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             if failed {
                 if let Some(o) = &mut self.outline {
                     o.halted();
+                }
+            } else if op == opcode::BLOCKHASH {
+                let pushed = interp.stack.data().last().copied().unwrap_or_default();
+                if let Some(o) = &mut self.outline {
+                    o.block_hash(top.into(), pushed.into());
                 }
             } else if is_call_or_create(op) {
                 // As when recording: the step's callee (opened next) pushes its result here.
