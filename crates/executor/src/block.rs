@@ -176,6 +176,26 @@ pub fn outline_block(
     run_block(input, &opts, TraceRecorder::outline())
 }
 
+/// Executes `input` recording its trace, and hands each subblock's trace to `sink` in chunks of
+/// `chunk_steps` steps as they are recorded ([`TraceRecorder::streaming`]) instead of keeping
+/// it: the subblocks' traces are empty. `outlines` are the subblocks' outlines from
+/// [`outline_block`] with the same options (each subblock gets its own back). A run that does
+/// not follow its outlines (they are of another block or options) is an error.
+pub fn stream_block(
+    input: &BlockInput,
+    opts: &ExecuteOptions,
+    outlines: Vec<SubblockOutline>,
+    chunk_steps: usize,
+    sink: crate::trace::ChunkSink,
+) -> Result<BlockExecution, ExecError> {
+    let opts = ExecuteOptions {
+        record_trace: true,
+        ..opts.clone()
+    };
+    let recorder = TraceRecorder::streaming(outlines, chunk_steps, sink);
+    run_block(input, &opts, recorder)
+}
+
 /// Executes `input` with `recorder` (recording, outlining, or neither) and checks the result.
 fn run_block(
     input: &BlockInput,
@@ -353,6 +373,11 @@ fn run_block(
     let outline = evm.inspector_mut().take_outline();
     let trace = evm.inspector_mut().take_trace();
     let boundary = evm.db_mut().take_boundary();
+    if let Some(m) = evm.inspector().stream_mismatch() {
+        return Err(ExecError::Execution(format!(
+            "the recording run does not follow its outline: {m}"
+        )));
+    }
     subblocks.push(Subblock {
         index: subblocks.len(),
         transactions: sub_start..n,

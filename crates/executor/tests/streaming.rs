@@ -1,5 +1,7 @@
-//! The untraced first pass (`outline_block`, issue 18's streaming executor): each subblock's
-//! outline is what its recorded trace says, and the run is otherwise the recording run's.
+//! Issue 18's streaming executor. The untraced first pass (`outline_block`): each subblock's
+//! outline is what its recorded trace says, and the run is otherwise the recording run's. The
+//! streaming second pass (`stream_block`): the chunks it hands over, put back together, are the
+//! recorded trace.
 
 use alloy_primitives::{Address, Bytes, U256, address};
 use revm::bytecode::opcode;
@@ -7,9 +9,11 @@ use slotproof_executor::generate::asm::Asm;
 use slotproof_executor::generate::block::assemble;
 use slotproof_executor::generate::genesis::GenesisAccount;
 use slotproof_executor::generate::{BlockPlan, Genesis, GiantKind, TxSpec, generate_giant};
-use slotproof_executor::trace::{STEP_EXCEPTIONAL, SubblockOutline};
+use slotproof_executor::trace::{
+    AccessKind, STEP_EXCEPTIONAL, SubblockOutline, SubblockTrace, TraceChunk,
+};
 use slotproof_executor::{
-    BlockExecution, BlockInput, ExecuteOptions, execute_block, outline_block,
+    BlockExecution, BlockInput, ExecuteOptions, execute_block, outline_block, stream_block,
 };
 
 /// What the outline shows across the blocks checked (so that the test exercises them).
@@ -27,6 +31,7 @@ struct Seen {
 fn assert_outlined(name: &str, input: &BlockInput, opts: &ExecuteOptions, seen: &mut Seen) {
     let recorded: BlockExecution = execute_block(input, opts).unwrap();
     let outlined = outline_block(input, opts).unwrap();
+    assert_streamed(name, input, opts, &outlined, &recorded);
     assert_eq!(outlined.checks, recorded.checks, "{name}");
     assert_eq!(outlined.context, recorded.context, "{name}");
     assert_eq!(outlined.ancestors_rlp, recorded.ancestors_rlp, "{name}");
@@ -57,6 +62,87 @@ fn assert_outlined(name: &str, input: &BlockInput, opts: &ExecuteOptions, seen: 
         seen.block_hashes += outline.block_hash_reads.len();
         seen.subblocks += 1;
     }
+}
+
+/// The chunks of a streaming run with `outlined`'s outlines, put back together, are `recorded`'s
+/// traces (memory writes and log data compared by step and bytes: a call's output is recorded
+/// at the call, not after its callee's steps); every chunk but a subblock's last is full.
+fn assert_streamed(
+    name: &str,
+    input: &BlockInput,
+    opts: &ExecuteOptions,
+    outlined: &BlockExecution,
+    recorded: &BlockExecution,
+) {
+    const CHUNK: usize = 50;
+    let outlines: Vec<SubblockOutline> = outlined
+        .subblocks
+        .iter()
+        .map(|s| s.outline.clone().unwrap())
+        .collect();
+    let (tx, rx) = std::sync::mpsc::channel::<TraceChunk>();
+    let sink = Box::new(move |c: TraceChunk| tx.send(c).unwrap());
+    let streamed = stream_block(input, opts, outlines.clone(), CHUNK, sink).unwrap();
+    assert_eq!(streamed.checks, recorded.checks, "{name}");
+    assert_eq!(streamed.context, recorded.context, "{name}");
+    let mut traces = vec![SubblockTrace::default(); recorded.subblocks.len()];
+    for chunk in rx.try_iter() {
+        if chunk.last {
+            assert!(chunk.steps.len() <= CHUNK, "{name}");
+        } else {
+            assert_eq!(chunk.steps.len(), CHUNK, "{name}");
+        }
+        traces[chunk.subblock].append_chunk(chunk).unwrap();
+    }
+    for ((s, r), t) in streamed
+        .subblocks
+        .iter()
+        .zip(&recorded.subblocks)
+        .zip(&traces)
+    {
+        let i = s.index;
+        assert!(s.trace.steps.is_empty());
+        assert_eq!(s.outline.as_ref(), Some(&outlines[i]));
+        assert_eq!(s.boundary, r.boundary, "{name}");
+        let r = &r.trace;
+        assert_eq!(t.steps, r.steps, "{name}, subblock {i}");
+        assert_eq!(t.stack_words, r.stack_words, "{name}, subblock {i}");
+        assert_eq!(t.storage, r.storage, "{name}, subblock {i}");
+        assert_eq!(t.log_topics, r.log_topics, "{name}, subblock {i}");
+        assert_eq!(t.contexts, r.contexts, "{name}, subblock {i}");
+        assert_eq!(t.context_code, r.context_code, "{name}, subblock {i}");
+        assert_eq!(t.codes, r.codes, "{name}, subblock {i}");
+        assert_eq!(t.segments, r.segments, "{name}, subblock {i}");
+        assert_eq!(accesses(t), accesses(r), "{name}, subblock {i}");
+        assert_eq!(logs(t), logs(r), "{name}, subblock {i}");
+    }
+}
+
+/// Every access with its bytes, by step (in recording order within a step).
+fn accesses(t: &SubblockTrace) -> Vec<(u32, AccessKind, u32, &[u8])> {
+    let mut v: Vec<_> = t
+        .mem_accesses
+        .iter()
+        .map(|m| {
+            let d = m.data_start as usize;
+            let kind = AccessKind::from_u32(m.kind).unwrap();
+            (m.step, kind, m.offset, &t.data[d..d + m.len as usize])
+        })
+        .collect();
+    v.sort_by_key(|a| a.0);
+    v
+}
+
+/// Every log with its data.
+fn logs(t: &SubblockTrace) -> Vec<(u32, u32, u32, u32, &[u8])> {
+    t.logs
+        .iter()
+        .map(|l| {
+            let d = l.data_start as usize;
+            let data = &t.data[d..d + l.data_len as usize];
+            (l.step, l.context, l.topics_start, l.topics, data)
+        })
+        .collect()
 }
 
 fn fixture(name: &str) -> BlockInput {
@@ -118,7 +204,7 @@ fn halting_block() -> BlockInput {
 }
 
 #[test]
-fn the_untraced_outline_is_the_recorded_traces() {
+fn the_outlines_and_the_streamed_chunks_are_the_recorded_traces() {
     let mut seen = Seen::default();
     for name in ["mixed", "calls", "token", "transfers", "keccak"] {
         let input = fixture(name);
@@ -148,4 +234,20 @@ fn the_untraced_outline_is_the_recorded_traces() {
     assert!(seen.outputs > 0, "no call output");
     assert!(seen.created > 0, "no created contract");
     assert!(seen.block_hashes > 0, "no BLOCKHASH");
+}
+
+#[test]
+fn a_streaming_run_with_another_blocks_outlines_is_a_typed_error() {
+    let opts = ExecuteOptions::default();
+    let other = outline_block(&fixture("transfers"), &opts).unwrap();
+    let outlines = other
+        .subblocks
+        .into_iter()
+        .map(|s| s.outline.unwrap())
+        .collect();
+    let err = stream_block(&fixture("mixed"), &opts, outlines, 64, Box::new(|_| {})).unwrap_err();
+    assert!(
+        matches!(&err, slotproof_executor::ExecError::Execution(m) if m.contains("outline")),
+        "{err}"
+    );
 }
