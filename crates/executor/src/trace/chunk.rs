@@ -58,6 +58,22 @@ pub enum ChunkError {
     },
 }
 
+impl TraceChunk {
+    /// Approximate size of the chunk in bytes (for reporting).
+    pub fn byte_size(&self) -> usize {
+        use std::mem::size_of;
+        self.steps.len() * size_of::<StepRecord>()
+            + (self.stack_words.len() + self.log_topics.len()) * size_of::<Word>()
+            + self.mem_accesses.len() * size_of::<MemAccessRecord>()
+            + self.storage.len() * size_of::<StorageRecord>()
+            + self.logs.len() * size_of::<LogRecord>()
+            + self.contexts.len() * size_of::<ContextRecord>()
+            + self.segments.len() * size_of::<SegmentRecord>()
+            + self.data.len()
+            + self.codes.iter().map(|(_, c)| c.len()).sum::<usize>()
+    }
+}
+
 impl SubblockTrace {
     /// Appends the next chunk of this subblock's trace (its indices moved to the trace's).
     pub fn append_chunk(&mut self, chunk: TraceChunk) -> Result<(), ChunkError> {
