@@ -3,6 +3,8 @@
 //! streaming second pass (`stream_block`): the chunks it hands over, put back together, are the
 //! recorded trace.
 
+mod common;
+
 use alloy_primitives::{Address, Bytes, U256, address};
 use revm::bytecode::opcode;
 use slotproof_executor::generate::asm::Asm;
@@ -222,6 +224,13 @@ fn the_outlines_and_the_streamed_chunks_are_the_recorded_traces() {
         &ExecuteOptions::default(),
         &mut seen,
     );
+    // A mainnet block (storage, logs, reverts, precompiles), where the shared fixtures are.
+    for rel in ["mainnet/22615247.json", "mainnet/21688509.json"] {
+        if let Some(path) = common::shared_fixture(rel) {
+            let input = BlockInput::from_path(&path).unwrap();
+            assert_outlined(rel, &input, &ExecuteOptions::default(), &mut seen);
+        }
+    }
     for kind in GiantKind::all() {
         let giant = generate_giant(kind, 100_000).unwrap();
         let input = BlockInput::from_json_str(&giant.json.to_string()).unwrap();
