@@ -130,8 +130,12 @@ pub struct BlockExecution {
 }
 
 impl BlockExecution {
+    /// Steps run (an untraced or streamed run's, whose traces are empty, from its outlines).
     pub fn steps(&self) -> usize {
-        self.subblocks.iter().map(|s| s.trace.steps.len()).sum()
+        self.subblocks
+            .iter()
+            .map(|s| s.outline.as_ref().map_or(s.trace.steps.len(), |o| o.steps))
+            .sum()
     }
 
     pub fn all_checks_pass(&self) -> bool {

@@ -757,6 +757,17 @@ mod streamed_executor_tests {
             .aggregate(false)
             .build();
         let recorded = execute_block(&input, &opts).unwrap();
+        // The claims every shard is bound to are known from the untraced run.
+        let outlined = outline_block(&input, &opts).unwrap();
+        assert_eq!(
+            SubblockPublicValues::of_execution(&outlined),
+            SubblockPublicValues::of_execution(&recorded)
+        );
+        assert_eq!(
+            BlockPublicValues::of_execution(&outlined),
+            BlockPublicValues::of_execution(&recorded)
+        );
+        assert_eq!(outlined.steps(), recorded.steps());
         let whole = shard_proofs(&prover, &recorded);
         assert!(whole.len() >= 3, "{} shards", whole.len());
         // Chunks that are not shard-sized, so chunk and shard cuts differ.
