@@ -47,7 +47,7 @@ pub struct ExecuteArgs {
     /// subblocks' outlines, then recording, handing the trace over in chunks of this many steps
     /// that are dropped at once (the trace is never held whole: for measuring the executor's
     /// own memory and time).
-    #[arg(long, value_name = "STEPS")]
+    #[arg(long, value_name = "STEPS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub stream_chunk: Option<usize>,
 }
 

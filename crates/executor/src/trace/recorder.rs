@@ -267,7 +267,11 @@ impl TraceRecorder {
             subblock: st.subblock,
             first_step: st.first_step,
             last,
-            steps: std::mem::replace(&mut t.steps, Vec::with_capacity(st.chunk_steps)),
+            // (Room for a chunk, up to a million steps: `chunk_steps` may be any number.)
+            steps: std::mem::replace(
+                &mut t.steps,
+                Vec::with_capacity(st.chunk_steps.min(1 << 20)),
+            ),
             stack_words: std::mem::take(&mut t.stack_words),
             mem_accesses: std::mem::take(&mut t.mem_accesses),
             storage: std::mem::take(&mut t.storage),
