@@ -75,7 +75,8 @@ impl TraceChunk {
 }
 
 impl SubblockTrace {
-    /// Appends the next chunk of this subblock's trace (its indices moved to the trace's).
+    /// Appends the next chunk of this subblock's trace (its indices moved to the trace's; an
+    /// index past its chunk's records stays past the trace's).
     pub fn append_chunk(&mut self, chunk: TraceChunk) -> Result<(), ChunkError> {
         let first_step = chunk.first_step;
         if !self.segments.is_empty() {
@@ -90,34 +91,42 @@ impl SubblockTrace {
         let base = |n: usize, what| {
             u32::try_from(n).map_err(|_| ChunkError::TooLarge { first_step, what })
         };
+        // The trace's indices are 32-bit: everything after the append must fit.
+        base(first_step + chunk.steps.len(), "steps")?;
+        base(
+            self.stack_words.len() + chunk.stack_words.len(),
+            "stack words",
+        )?;
+        base(self.data.len() + chunk.data.len(), "data")?;
+        base(self.log_topics.len() + chunk.log_topics.len(), "log topics")?;
         let step = base(first_step, "steps")?;
         let word = base(self.stack_words.len(), "stack words")?;
         let data = base(self.data.len(), "data")?;
         let topic = base(self.log_topics.len(), "log topics")?;
         self.steps.extend(chunk.steps.into_iter().map(|mut s| {
-            s.stack_words += word;
+            s.stack_words = s.stack_words.saturating_add(word);
             s
         }));
         self.mem_accesses
             .extend(chunk.mem_accesses.into_iter().map(|mut m| {
-                m.step += step;
-                m.data_start += data;
+                m.step = m.step.saturating_add(step);
+                m.data_start = m.data_start.saturating_add(data);
                 m
             }));
         self.storage.extend(chunk.storage.into_iter().map(|mut s| {
-            s.step += step;
+            s.step = s.step.saturating_add(step);
             s
         }));
         self.logs.extend(chunk.logs.into_iter().map(|mut l| {
-            l.step += step;
-            l.topics_start += topic;
-            l.data_start += data;
+            l.step = l.step.saturating_add(step);
+            l.topics_start = l.topics_start.saturating_add(topic);
+            l.data_start = l.data_start.saturating_add(data);
             l
         }));
         self.contexts
             .extend(chunk.contexts.into_iter().map(|mut c| {
                 if c.call_step != u32::MAX {
-                    c.call_step += step;
+                    c.call_step = c.call_step.saturating_add(step);
                 }
                 c
             }));
@@ -128,5 +137,81 @@ impl SubblockTrace {
         self.codes.extend(chunk.codes);
         self.segments = chunk.segments;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(first_step: usize, steps: usize, last: bool) -> TraceChunk {
+        TraceChunk {
+            first_step,
+            last,
+            steps: vec![StepRecord::default(); steps],
+            segments: if last {
+                vec![SegmentRecord::default()]
+            } else {
+                Vec::new()
+            },
+            ..TraceChunk::default()
+        }
+    }
+
+    #[test]
+    fn a_chunk_out_of_order_or_after_the_last_is_a_typed_error() {
+        let mut trace = SubblockTrace::default();
+        trace.append_chunk(chunk(0, 3, false)).unwrap();
+        assert_eq!(
+            trace.append_chunk(chunk(4, 3, false)),
+            Err(ChunkError::OutOfOrder {
+                expected: 3,
+                got: 4
+            })
+        );
+        trace.append_chunk(chunk(3, 2, true)).unwrap();
+        assert_eq!(trace.steps.len(), 5);
+        assert_eq!(
+            trace.append_chunk(chunk(5, 1, false)),
+            Err(ChunkError::AfterLast { first_step: 5 })
+        );
+    }
+
+    #[test]
+    fn a_chunks_indices_move_to_the_traces() {
+        let mut trace = SubblockTrace::default();
+        let mut first = chunk(0, 2, false);
+        first.stack_words = vec![Word::default(); 3];
+        first.data = vec![1, 2];
+        trace.append_chunk(first).unwrap();
+        let mut next = chunk(2, 1, true);
+        next.steps[0].stack_words = 1;
+        next.stack_words = vec![Word::default(); 2];
+        next.data = vec![3];
+        next.mem_accesses = vec![MemAccessRecord {
+            step: 0,
+            data_start: 0,
+            len: 1,
+            ..MemAccessRecord::default()
+        }];
+        next.contexts = vec![
+            ContextRecord {
+                call_step: 0,
+                ..ContextRecord::default()
+            },
+            ContextRecord {
+                call_step: u32::MAX,
+                ..ContextRecord::default()
+            },
+        ];
+        trace.append_chunk(next).unwrap();
+        assert_eq!(trace.steps[2].stack_words, 4);
+        assert_eq!(
+            (trace.mem_accesses[0].step, trace.mem_accesses[0].data_start),
+            (2, 2)
+        );
+        assert_eq!(trace.data[2], 3);
+        assert_eq!(trace.contexts[0].call_step, 2);
+        assert_eq!(trace.contexts[1].call_step, u32::MAX);
     }
 }
