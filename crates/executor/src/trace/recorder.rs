@@ -534,7 +534,11 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             if let Some(o) = &mut self.outline {
                 let op = interp.bytecode.opcode();
                 let context = self.frames.last().map_or(u32::MAX, |f| f.context);
-                let top = interp.stack.data().last().copied().unwrap_or_default();
+                // BLOCKHASH's argument (what the outline keeps of its reads).
+                let top = match op {
+                    opcode::BLOCKHASH => interp.stack.data().last().copied().unwrap_or_default(),
+                    _ => U256::ZERO,
+                };
                 self.outline_open = Some((o.steps() as u32, op, top));
                 o.step(context, op);
             }
