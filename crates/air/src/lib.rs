@@ -29,6 +29,7 @@ pub mod word;
 mod tests;
 #[cfg(test)]
 mod tests_blobhash;
+// Issue 18: the analysis' look-ahead from the subblock's outline.
 #[cfg(test)]
 mod tests_block_context;
 #[cfg(test)]
@@ -45,6 +46,8 @@ mod tests_keccak;
 mod tests_memory;
 #[cfg(test)]
 mod tests_muldiv;
+#[cfg(test)]
+mod tests_outline;
 #[cfg(test)]
 mod tests_push_immediate;
 #[cfg(test)]

@@ -337,6 +337,23 @@ impl<'a> ShardStream<'a> {
         })
     }
 
+    /// [`Self::incremental`] with the analysis' look-ahead from `outline`, the subblock's
+    /// outline from an untraced run ([`Analyzer::with_outline`], issue 18: no pass over the
+    /// whole trace first). The same shards.
+    pub fn incremental_outlined(
+        trace: &'a SubblockTrace,
+        outline: &slotproof_executor::trace::SubblockOutline,
+        ranges: &[Range<usize>],
+    ) -> Result<Self, TraceError> {
+        let boundaries = Self::boundaries(trace, ranges)?;
+        let analyzer = Analyzer::with_outline(trace, outline, &boundaries)?;
+        Ok(Self {
+            trace,
+            boundaries,
+            analysis: StreamAnalysis::Incremental(Box::new(analyzer)),
+        })
+    }
+
     /// The shard starts and the subblock's end, if `ranges` are non-empty, contiguous and cover
     /// the subblock.
     fn boundaries(

@@ -3,7 +3,10 @@
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
-use slotproof_executor::{BlockInput, DEFAULT_SUBBLOCK_GAS, ExecuteOptions, execute_block};
+use slotproof_executor::{
+    BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecuteOptions, execute_block, outline_block,
+    stream_block,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -40,6 +43,51 @@ pub struct ExecuteArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Run the block twice, as the streaming executor does (issue 18): once untraced for the
+    /// subblocks' outlines, then recording, handing the trace over in chunks of this many steps
+    /// that are dropped at once (the trace is never held whole: for measuring the executor's
+    /// own memory and time).
+    #[arg(long, value_name = "STEPS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub stream_chunk: Option<usize>,
+}
+
+/// What a streamed run handed over.
+#[derive(Default)]
+struct Streamed {
+    outline_ms: f64,
+    chunks: usize,
+    trace_bytes: usize,
+    largest_chunk_bytes: usize,
+}
+
+/// The block run untraced, then streamed in chunks of `chunk` steps (dropped as they come).
+fn run_streamed(
+    input: &BlockInput,
+    opts: &ExecuteOptions,
+    chunk: usize,
+) -> anyhow::Result<(BlockExecution, Streamed)> {
+    let t = Instant::now();
+    let outlined = outline_block(input, opts)?;
+    let outline_ms = t.elapsed().as_secs_f64() * 1e3;
+    let outlines = outlined
+        .subblocks
+        .into_iter()
+        .filter_map(|s| s.outline)
+        .collect();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Streamed {
+        outline_ms,
+        ..Streamed::default()
+    }));
+    let sink_seen = seen.clone();
+    let sink = Box::new(move |c: slotproof_executor::trace::TraceChunk| {
+        let mut s = sink_seen.lock().unwrap_or_else(|e| e.into_inner());
+        s.chunks += 1;
+        s.trace_bytes += c.byte_size();
+        s.largest_chunk_bytes = s.largest_chunk_bytes.max(c.byte_size());
+    });
+    let exec = stream_block(input, opts, outlines, chunk, sink)?;
+    let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok((exec, seen))
 }
 
 pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
@@ -50,7 +98,24 @@ pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
         subblock_gas: args.subblock_gas,
         record_trace: true,
     };
-    let exec = execute_block(&input, &opts)?;
+    let (exec, streamed) = match args.stream_chunk {
+        Some(chunk) => {
+            let (exec, streamed) = run_streamed(&input, &opts, chunk)?;
+            (exec, Some(streamed))
+        }
+        None => (execute_block(&input, &opts)?, None),
+    };
+    // A streamed run's traces are empty: its steps are its outlines'.
+    let subblock_steps: Vec<usize> = exec
+        .subblocks
+        .iter()
+        .map(|s| s.outline.as_ref().map_or(s.trace.steps.len(), |o| o.steps))
+        .collect();
+    let steps: usize = subblock_steps.iter().sum();
+    let trace_bytes = streamed.as_ref().map_or_else(
+        || exec.subblocks.iter().map(|s| s.trace.byte_size()).sum(),
+        |s| s.trace_bytes,
+    );
     let total = t0.elapsed();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     if args.json {
@@ -67,10 +132,16 @@ pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
             "format": exec.format.name(),
             "gas_used": exec.gas_used,
             "transactions": exec.transactions,
-            "steps": exec.steps(),
+            "steps": steps,
             "subblocks": exec.subblocks.len(),
-            "subblock_steps": exec.subblocks.iter().map(|s| s.trace.steps.len()).collect::<Vec<_>>(),
-            "trace_bytes": exec.subblocks.iter().map(|s| s.trace.byte_size()).sum::<usize>(),
+            "subblock_steps": subblock_steps,
+            "trace_bytes": trace_bytes,
+            "streamed": streamed.as_ref().map(|s| json!({
+                "chunk_steps": args.stream_chunk,
+                "chunks": s.chunks,
+                "largest_chunk_bytes": s.largest_chunk_bytes,
+                "outline_ms": s.outline_ms,
+            })),
             "checks": checks,
             "unavailable_checks": exec.unavailable_checks.iter().map(|(n, why)| json!({"name": n, "reason": why})).collect::<Vec<_>>(),
             "phases_ms": {
@@ -88,16 +159,22 @@ pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
         println!("fork         {}   format {}", exec.fork, exec.format.name());
         println!("transactions {}", exec.transactions);
         println!("gas used     {}", exec.gas_used);
-        println!("steps        {}", exec.steps());
+        println!("steps        {steps}");
         println!(
-            "subblocks    {} (budget {} gas): steps {:?}",
+            "subblocks    {} (budget {} gas): steps {subblock_steps:?}",
             exec.subblocks.len(),
             args.subblock_gas,
-            exec.subblocks
-                .iter()
-                .map(|s| s.trace.steps.len())
-                .collect::<Vec<_>>()
         );
+        println!("trace        {trace_bytes} bytes");
+        if let Some(s) = &streamed {
+            println!(
+                "streamed     {} chunks of {} steps (largest {} bytes) after an untraced run of {:.1} ms",
+                s.chunks,
+                args.stream_chunk.unwrap_or_default(),
+                s.largest_chunk_bytes,
+                s.outline_ms
+            );
+        }
         println!("checks");
         for c in &exec.checks {
             let mark = if c.passed { "ok  " } else { "FAIL" };

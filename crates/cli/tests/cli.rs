@@ -175,6 +175,38 @@ fn execute_json_has_the_documented_keys() {
     assert!(v["checks"].as_object().unwrap().values().all(|c| c == true));
 }
 
+/// `execute --stream-chunk`: the same subblocks, steps and trace bytes as recording whole, the
+/// trace handed over in full chunks (the last of each subblock shorter).
+#[test]
+fn execute_streamed_reports_the_recorded_runs_steps_and_trace() {
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = slotproof()
+            .args(["execute", "--json", "--subblock-gas", "1000000"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let whole = run(&[]);
+    let streamed = run(&["--stream-chunk", "1000"]);
+    for key in ["steps", "subblock_steps", "trace_bytes", "checks"] {
+        assert_eq!(streamed[key], whole[key], "{key}");
+    }
+    assert!(whole["streamed"].is_null());
+    let chunks = streamed["streamed"]["chunks"].as_u64().unwrap();
+    let steps = whole["subblock_steps"].as_array().unwrap();
+    let full: u64 = steps
+        .iter()
+        .map(|s| s.as_u64().unwrap().div_ceil(1000))
+        .sum();
+    // Every subblock ends with a chunk, empty where its steps fill whole chunks.
+    assert!(
+        chunks >= full && chunks <= full + steps.len() as u64,
+        "{chunks} chunks"
+    );
+}
+
 #[test]
 fn failing_check_gives_nonzero_exit_and_bad_file_a_clear_error() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/transfers.json");

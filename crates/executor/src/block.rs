@@ -8,7 +8,7 @@ use crate::error::{ExecError, WitnessError};
 use crate::evm::TracedEvm;
 use crate::fixture::{BlockInput, ExpectedDiff, FixtureFormat};
 use crate::post_state::post_state_root;
-use crate::trace::{SegmentKind, SubblockTrace, TraceRecorder};
+use crate::trace::{SegmentKind, SubblockOutline, SubblockTrace, TraceRecorder};
 use crate::witness::{PreStateDb, check_ancestors};
 use alloy_consensus::proofs::{
     calculate_receipt_root, calculate_transaction_root, calculate_withdrawals_root,
@@ -83,6 +83,8 @@ pub struct Subblock {
     pub gas_used: u64,
     pub trace: SubblockTrace,
     pub boundary: StateBoundary,
+    /// Its outline, from an untraced run ([`outline_block`]; `None` from [`execute_block`]).
+    pub outline: Option<SubblockOutline>,
 }
 
 /// Wall time per phase.
@@ -128,8 +130,12 @@ pub struct BlockExecution {
 }
 
 impl BlockExecution {
+    /// Steps run (an untraced or streamed run's, whose traces are empty, from its outlines).
     pub fn steps(&self) -> usize {
-        self.subblocks.iter().map(|s| s.trace.steps.len()).sum()
+        self.subblocks
+            .iter()
+            .map(|s| s.outline.as_ref().map_or(s.trace.steps.len(), |o| o.steps))
+            .sum()
     }
 
     pub fn all_checks_pass(&self) -> bool {
@@ -155,6 +161,50 @@ impl BlockExecution {
 pub fn execute_block(
     input: &BlockInput,
     opts: &ExecuteOptions,
+) -> Result<BlockExecution, ExecError> {
+    run_block(input, opts, TraceRecorder::new(opts.record_trace))
+}
+
+/// Executes `input` without recording a trace, gathering each subblock's [`SubblockOutline`]
+/// instead (its steps, contexts' ends and call results: what shard generation needs to know of
+/// a whole subblock before its trace is recorded), with the same checks, subblocks and
+/// boundaries as [`execute_block`] with these options. Costs about what plain execution does.
+pub fn outline_block(
+    input: &BlockInput,
+    opts: &ExecuteOptions,
+) -> Result<BlockExecution, ExecError> {
+    let opts = ExecuteOptions {
+        record_trace: false,
+        ..opts.clone()
+    };
+    run_block(input, &opts, TraceRecorder::outline())
+}
+
+/// Executes `input` recording its trace, and hands each subblock's trace to `sink` in chunks of
+/// `chunk_steps` steps as they are recorded ([`TraceRecorder::streaming`]) instead of keeping
+/// it: the subblocks' traces are empty. `outlines` are the subblocks' outlines from
+/// [`outline_block`] with the same options (each subblock gets its own back). A run that does
+/// not follow its outlines (they are of another block or options) is an error.
+pub fn stream_block(
+    input: &BlockInput,
+    opts: &ExecuteOptions,
+    outlines: Vec<SubblockOutline>,
+    chunk_steps: usize,
+    sink: crate::trace::ChunkSink,
+) -> Result<BlockExecution, ExecError> {
+    let opts = ExecuteOptions {
+        record_trace: true,
+        ..opts.clone()
+    };
+    let recorder = TraceRecorder::streaming(outlines, chunk_steps, sink);
+    run_block(input, &opts, recorder)
+}
+
+/// Executes `input` with `recorder` (recording, outlining, or neither) and checks the result.
+fn run_block(
+    input: &BlockInput,
+    opts: &ExecuteOptions,
+    recorder: TraceRecorder,
 ) -> Result<BlockExecution, ExecError> {
     if opts.subblock_gas == 0 {
         return Err(ExecError::Options(
@@ -238,12 +288,8 @@ pub fn execute_block(
         None => e,
     };
     let db = BoundaryDb::new(&mut state, first_error.clone());
-    let evm = TracedEvm::new(
-        db,
-        env,
-        TraceRecorder::new(opts.record_trace),
-        opts.record_trace,
-    );
+    let inspect = recorder.records_frames();
+    let evm = TracedEvm::new(db, env, recorder, inspect);
     let ctx = EthBlockExecutionCtx {
         parent_hash: header.parent_hash,
         parent_beacon_block_root: header.parent_beacon_block_root,
@@ -305,6 +351,7 @@ pub fn execute_block(
         sub_gas += gas;
         // The last transaction's subblock stays open for the post-block phase.
         if sub_gas >= opts.subblock_gas && i + 1 < n {
+            let outline = executor.evm_mut().inspector_mut().take_outline();
             let trace = executor.evm_mut().inspector_mut().take_trace();
             let boundary = executor.evm_mut().db_mut().take_boundary();
             subblocks.push(Subblock {
@@ -313,6 +360,7 @@ pub fn execute_block(
                 gas_used: sub_gas,
                 trace,
                 boundary,
+                outline,
             });
             sub_start = i + 1;
             sub_gas = 0;
@@ -326,14 +374,21 @@ pub fn execute_block(
         .finish()
         .map_err(|e| witness_err(exec_err(e), &first_error))?;
     evm.inspector_mut().end_segment(0);
+    let outline = evm.inspector_mut().take_outline();
     let trace = evm.inspector_mut().take_trace();
     let boundary = evm.db_mut().take_boundary();
+    if let Some(m) = evm.inspector().stream_mismatch() {
+        return Err(ExecError::Execution(format!(
+            "the recording run does not follow its outline: {m}"
+        )));
+    }
     subblocks.push(Subblock {
         index: subblocks.len(),
         transactions: sub_start..n,
         gas_used: sub_gas,
         trace,
         boundary,
+        outline,
     });
     drop(evm);
     if let Some(w) = first_error.lock().expect("lock").take() {
@@ -412,7 +467,12 @@ pub fn execute_block(
 
     let chain_id = input.chain.chain_id();
     let blob_update_fraction = blob_params.map_or(0, |p| p.update_fraction as u64);
-    let reads = block_context::block_hash_reads(subblocks.iter().map(|s| &s.trace));
+    let mut reads = block_context::block_hash_reads(subblocks.iter().map(|s| &s.trace));
+    // An outlined block's reads are in its outlines (its traces are empty).
+    let outlined = subblocks.iter().filter_map(|s| s.outline.as_ref());
+    reads.extend(outlined.flat_map(|o| o.block_hash_reads.iter().copied()));
+    reads.sort_unstable_by_key(|&(n, _)| n);
+    reads.dedup_by_key(|&mut (n, _)| n);
     let ancestors_rlp = block_context::needed_ancestors(header.number, &reads, &input.ancestors);
     let context = Arc::new(BlockContext {
         header: block_context::header_values(header, chain_id, blob_update_fraction),

@@ -27,6 +27,7 @@ pub mod witness;
 
 pub use block::{
     BlockExecution, Check, DEFAULT_SUBBLOCK_GAS, ExecuteOptions, Subblock, execute_block,
+    outline_block, stream_block,
 };
 pub use error::{ExecError, WitnessError};
 pub use fixture::{BlockInput, FixtureFormat};

@@ -228,7 +228,12 @@ impl SubblockPublicValues {
                     tx_count: sb.transactions.len() as u64,
                     gas_start,
                     gas_end: gas,
-                    steps: sb.trace.steps.len() as u64,
+                    // An untraced or streamed run's traces are empty: its outlines count.
+                    steps: sb
+                        .outline
+                        .as_ref()
+                        .map_or(sb.trace.steps.len(), |o| o.steps)
+                        as u64,
                     boundary: BoundaryValues::from_boundary(&sb.boundary),
                 }
             })

@@ -651,3 +651,127 @@ impl BlockProver {
         self.profile_kernels
     }
 }
+
+#[cfg(test)]
+mod streamed_executor_tests {
+    //! Issue 18's streaming executor, as far as it goes: a block's traces handed over in chunks
+    //! by the second, recording pass (`stream_block`, with the untraced pass's outlines) and put
+    //! back together prove to the same shard proof bytes as the traces recorded whole.
+
+    use slotproof_executor::generate::{GiantKind, fixture_text, generate_giant};
+    use slotproof_executor::trace::TraceChunk;
+    use slotproof_executor::{outline_block, stream_block};
+
+    use super::*;
+    use crate::proof::ShardProof;
+
+    /// `input` run as the streaming executor runs it, its chunks (of `chunk` steps) put back
+    /// together into its subblocks' traces.
+    fn streamed_execution(
+        input: &BlockInput,
+        opts: &ExecuteOptions,
+        chunk: usize,
+    ) -> BlockExecution {
+        let outlined = outline_block(input, opts).unwrap();
+        let outlines = outlined
+            .subblocks
+            .into_iter()
+            .map(|s| s.outline.unwrap())
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel::<TraceChunk>();
+        let sink = Box::new(move |c: TraceChunk| tx.send(c).unwrap());
+        let mut execution = stream_block(input, opts, outlines, chunk, sink).unwrap();
+        for c in rx.try_iter() {
+            let subblock = c.subblock;
+            execution.subblocks[subblock].trace.append_chunk(c).unwrap();
+        }
+        execution
+    }
+
+    /// Every shard's subblock, public values and proof bytes.
+    fn shard_proofs(prover: &BlockProver, execution: &BlockExecution) -> Vec<ShardProof> {
+        let block = BlockPublicValues::of_execution(execution);
+        let subblocks = SubblockPublicValues::of_execution(execution);
+        let proven = prove_shards::<KoalaBear>(
+            prover,
+            execution,
+            &block,
+            &subblocks,
+            &|_| {},
+            &CancelToken::new(),
+            None,
+        )
+        .unwrap();
+        proven.shards.into_iter().map(|s| s.proof).collect()
+    }
+
+    /// Every shard of `trace` at `max_rows` (analysed shard by shard): steps, public values
+    /// and tables.
+    fn shards(trace: &slotproof_executor::trace::SubblockTrace, max_rows: usize) -> Vec<Shard> {
+        let planner = std::sync::OnceLock::new();
+        let settings = FriSettings::DEFAULT;
+        let mut stream =
+            crate::memory::SubblockShards::new(0, trace, max_rows, None, settings, true).unwrap();
+        std::iter::from_fn(|| stream.next::<KoalaBear>(&planner).unwrap())
+            .map(|f| (f.shard.steps, f.shard.public_values, f.shard.traces))
+            .collect()
+    }
+
+    type Shard = (
+        Range<usize>,
+        Vec<Vec<KoalaBear>>,
+        Vec<p3_matrix::dense::RowMajorMatrix<KoalaBear>>,
+    );
+
+    /// The mixed block's calls and creates, cut inside transactions and calls: a call's output
+    /// is streamed with the call step, not after its callee's steps, and the shards are the same.
+    #[test]
+    fn streamed_chunks_put_back_together_give_the_same_shards() {
+        let path = format!("{}/../../fixtures/mixed.json", env!("CARGO_MANIFEST_DIR"));
+        let input = BlockInput::from_path(&path).unwrap();
+        let opts = ExecuteOptions::default();
+        let recorded = execute_block(&input, &opts).unwrap();
+        let streamed = streamed_execution(&input, &opts, 700);
+        let (mut compared, mut moved) = (0, 0);
+        for (r, s) in recorded.subblocks.iter().zip(&streamed.subblocks) {
+            if r.trace.steps.is_empty() {
+                continue;
+            }
+            moved += usize::from(r.trace.mem_accesses != s.trace.mem_accesses);
+            let whole = shards(&r.trace, 1 << 10);
+            compared += whole.len();
+            assert!(shards(&s.trace, 1 << 10) == whole, "subblock {}", r.index);
+        }
+        assert!(compared >= 10, "{compared} shards");
+        assert!(moved > 0, "no call output recorded elsewhere");
+    }
+
+    #[test]
+    fn streamed_chunks_put_back_together_prove_to_the_same_bytes() {
+        let opts = ExecuteOptions::default();
+        // One MULMOD transaction, 2,048-row shards: 6 shards, 5 cut inside the transaction.
+        let giant = generate_giant(GiantKind::Mulmod, 100_000).unwrap();
+        let input = BlockInput::from_json_str(&fixture_text(&giant.json).unwrap()).unwrap();
+        let prover = BlockProver::builder()
+            .max_shard_rows(1 << 11)
+            .aggregate(false)
+            .build();
+        let recorded = execute_block(&input, &opts).unwrap();
+        // The claims every shard is bound to are known from the untraced run.
+        let outlined = outline_block(&input, &opts).unwrap();
+        assert_eq!(
+            SubblockPublicValues::of_execution(&outlined),
+            SubblockPublicValues::of_execution(&recorded)
+        );
+        assert_eq!(
+            BlockPublicValues::of_execution(&outlined),
+            BlockPublicValues::of_execution(&recorded)
+        );
+        assert_eq!(outlined.steps(), recorded.steps());
+        let whole = shard_proofs(&prover, &recorded);
+        assert!(whole.len() >= 3, "{} shards", whole.len());
+        // Chunks that are not shard-sized, so chunk and shard cuts differ.
+        let streamed = shard_proofs(&prover, &streamed_execution(&input, &opts, 1000));
+        assert!(streamed == whole, "the streamed trace proves otherwise");
+    }
+}

@@ -5,8 +5,12 @@
 //! logs, call contexts, segments) that steps index into. Recording appends to these vectors and
 //! never allocates per step beyond their amortised growth.
 
+mod chunk;
+mod outline;
 mod recorder;
 mod records;
 
-pub use recorder::TraceRecorder;
+pub use chunk::{ChunkError, TraceChunk};
+pub use outline::{CallResult, ContextOutline, SubblockOutline};
+pub use recorder::{ChunkSink, TraceRecorder};
 pub use records::*;

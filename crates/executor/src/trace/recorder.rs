@@ -1,5 +1,7 @@
 //! The revm inspector that records a [`SubblockTrace`].
 
+use super::chunk::TraceChunk;
+use super::outline::{CallResult, ContextEnd, OutlineBuilder, SubblockOutline};
 use super::records::*;
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use revm::Inspector;
@@ -37,6 +39,55 @@ struct OpenStep {
     address: Address,
 }
 
+/// Where a streaming recorder's chunks go.
+pub type ChunkSink = Box<dyn FnMut(TraceChunk) + Send>;
+
+/// A streaming recorder's state: `trace` holds the current chunk's steps and records (their
+/// indices the chunk's), and the subblock's contexts, codes and segments so far.
+struct Streaming {
+    /// The outlines of this subblock and the ones after it, from the untraced run.
+    outlines: std::collections::VecDeque<SubblockOutline>,
+    chunk_steps: usize,
+    sink: ChunkSink,
+    subblock: usize,
+    /// The subblock step the current chunk starts at.
+    first_step: usize,
+    /// Contexts and codes handed over already.
+    contexts_sent: usize,
+    codes_sent: usize,
+    /// The first way the recording run differed from its outline.
+    mismatch: Option<String>,
+}
+
+impl std::fmt::Debug for Streaming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streaming")
+            .field("subblock", &self.subblock)
+            .field("first_step", &self.first_step)
+            .field("chunk_steps", &self.chunk_steps)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Streaming {
+    fn outline(&self) -> Option<&SubblockOutline> {
+        self.outlines.front()
+    }
+
+    /// The outline's result of the call at subblock step `step`.
+    fn call_result(&self, step: usize) -> Option<&CallResult> {
+        let results = &self.outline()?.call_results;
+        let i = results
+            .binary_search_by_key(&step, |r| r.step as usize)
+            .ok()?;
+        Some(&results[i])
+    }
+
+    fn differs(&mut self, what: String) {
+        self.mismatch.get_or_insert(what);
+    }
+}
+
 /// An open call frame.
 #[derive(Clone, Copy, Debug)]
 struct Frame {
@@ -45,17 +96,28 @@ struct Frame {
     return_region: Option<(u32, u32)>,
     /// The caller's stack slot that receives the success flag / created address.
     result_word: Option<u32>,
+    /// The CALL*/CREATE* step that opened it, or `u32::MAX`.
+    call_step: u32,
 }
 
 /// Records every step of every frame into a [`SubblockTrace`]. Disabled, it records nothing
-/// (execution then costs what plain revm costs, plus the hook calls).
+/// (execution then costs what plain revm costs, plus the hook calls); in outline mode
+/// ([`TraceRecorder::outline`]) it records only each subblock's [`SubblockOutline`].
 #[derive(Debug, Default)]
 pub struct TraceRecorder {
     trace: SubblockTrace,
     enabled: bool,
+    /// Outline mode: what the current subblock's outline has gathered so far.
+    outline: Option<OutlineBuilder>,
+    /// Outline mode: the index, opcode and top stack item of the step between `step` and
+    /// `step_end`.
+    outline_open: Option<(u32, u8, U256)>,
+    /// Streaming mode: the trace is handed over in chunks as it is recorded.
+    stream: Option<Streaming>,
     frames: Vec<Frame>,
     open: Option<OpenStep>,
-    /// Set by the step_end of a CALL*/CREATE*: (step, result word) for the frame it opens next.
+    /// Set by the step_end of a CALL*/CREATE*: (step, result word) for the frame it opens next
+    /// (outline mode: no word is reserved, the step stands for it).
     pending_call: Option<(u32, u32)>,
     segment: u32,
     code_index: HashMap<B256, u32>,
@@ -121,7 +183,7 @@ fn data_regions(op: u8, s: impl Fn(usize) -> U256) -> ([Option<Region>; 2], Opti
 }
 
 #[inline]
-fn is_call_or_create(op: u8) -> bool {
+pub(crate) fn is_call_or_create(op: u8) -> bool {
     matches!(
         op,
         opcode::CALL
@@ -145,9 +207,108 @@ impl TraceRecorder {
         self.enabled
     }
 
+    /// A recorder that records no trace, only each subblock's [`SubblockOutline`] (taken with
+    /// [`Self::take_outline`]).
+    pub fn outline() -> Self {
+        Self {
+            outline: Some(OutlineBuilder::default()),
+            ..Self::default()
+        }
+    }
+
+    /// Whether call frames are followed: when recording, and in outline mode.
+    pub(crate) fn records_frames(&self) -> bool {
+        self.enabled || self.outline.is_some()
+    }
+
+    /// A recorder that hands each subblock's trace to `sink` in chunks of `chunk_steps` steps
+    /// (the last of a subblock shorter) as it records them, given the subblock outlines of an
+    /// untraced run of the same block ([`TraceRecorder::outline`]), in order. [`Self::take_trace`]
+    /// then hands over the subblock's last chunk and returns an empty trace.
+    pub fn streaming(outlines: Vec<SubblockOutline>, chunk_steps: usize, sink: ChunkSink) -> Self {
+        Self {
+            enabled: true,
+            stream: Some(Streaming {
+                outlines: outlines.into(),
+                chunk_steps: chunk_steps.max(1),
+                sink,
+                subblock: 0,
+                first_step: 0,
+                contexts_sent: 0,
+                codes_sent: 0,
+                mismatch: None,
+            }),
+            ..Self::default()
+        }
+    }
+
+    /// In streaming mode, the first way the recording run differed from its outline (then its
+    /// chunks are not the trace of the block).
+    pub fn stream_mismatch(&self) -> Option<&str> {
+        self.stream.as_ref()?.mismatch.as_deref()
+    }
+
+    /// Steps recorded (or, in outline mode, seen) in the current subblock.
+    fn step_count(&self) -> usize {
+        match (&self.outline, &self.stream) {
+            (Some(o), _) => o.steps(),
+            (None, Some(st)) => st.first_step + self.trace.steps.len(),
+            (None, None) => self.trace.steps.len(),
+        }
+    }
+
+    /// Streaming mode: hands the steps recorded since the last chunk over as a chunk.
+    fn hand_over(&mut self, last: bool) {
+        let Some(st) = &mut self.stream else {
+            return;
+        };
+        let t = &mut self.trace;
+        let chunk = TraceChunk {
+            subblock: st.subblock,
+            first_step: st.first_step,
+            last,
+            // (Room for a chunk, up to a million steps: `chunk_steps` may be any number.)
+            steps: std::mem::replace(
+                &mut t.steps,
+                Vec::with_capacity(st.chunk_steps.min(1 << 20)),
+            ),
+            stack_words: std::mem::take(&mut t.stack_words),
+            mem_accesses: std::mem::take(&mut t.mem_accesses),
+            storage: std::mem::take(&mut t.storage),
+            logs: std::mem::take(&mut t.logs),
+            log_topics: std::mem::take(&mut t.log_topics),
+            data: std::mem::take(&mut t.data),
+            contexts: t.contexts[st.contexts_sent..].to_vec(),
+            context_code: t.context_code[st.contexts_sent..].to_vec(),
+            codes: t.codes[st.codes_sent..].to_vec(),
+            segments: if last {
+                std::mem::take(&mut t.segments)
+            } else {
+                Vec::new()
+            },
+        };
+        st.first_step += chunk.steps.len();
+        st.contexts_sent = t.contexts.len();
+        st.codes_sent = t.codes.len();
+        (st.sink)(chunk);
+    }
+
+    /// In outline mode, the outline of the subblock so far, leaving an empty one for the next
+    /// (a subblock boundary; its segments are taken with it, so take it before
+    /// [`Self::take_trace`]); streaming, the outline the subblock is recorded with; `None`
+    /// otherwise.
+    pub fn take_outline(&mut self) -> Option<SubblockOutline> {
+        if let Some(st) = &self.stream {
+            // Streaming: the outline the subblock was recorded with.
+            return st.outline().cloned();
+        }
+        let builder = std::mem::take(self.outline.as_mut()?);
+        Some(builder.finish(std::mem::take(&mut self.trace.segments)))
+    }
+
     /// Opens a segment (a transaction or a system phase); steps recorded next belong to it.
     pub fn begin_segment(&mut self, kind: SegmentKind, tx_index: u32) {
-        let first = self.trace.steps.len() as u32;
+        let first = self.step_count() as u32;
         self.segment = self.trace.segments.len() as u32;
         self.trace.segments.push(SegmentRecord {
             gas_used: 0,
@@ -160,7 +321,7 @@ impl TraceRecorder {
 
     /// Closes the current segment.
     pub fn end_segment(&mut self, gas_used: u64) {
-        let end = self.trace.steps.len() as u32;
+        let end = self.step_count() as u32;
         if let Some(seg) = self.trace.segments.last_mut() {
             seg.end_step = end;
             seg.gas_used = gas_used;
@@ -170,6 +331,11 @@ impl TraceRecorder {
     /// Reserves room for about `steps` steps, so that recording a subblock does not keep
     /// reallocating (and copying) its largest vectors.
     pub fn reserve_steps(&mut self, steps: usize) {
+        // Streaming holds one chunk.
+        let steps = self
+            .stream
+            .as_ref()
+            .map_or(steps, |st| st.chunk_steps.min(steps));
         let t = &mut self.trace;
         t.steps.reserve(steps);
         // Mainnet block 21872325 records ~150 bytes per step, most of it stack words.
@@ -182,6 +348,26 @@ impl TraceRecorder {
     /// (a subblock boundary).
     pub fn take_trace(&mut self) -> SubblockTrace {
         self.code_index.clear();
+        if self.stream.is_some() {
+            self.hand_over(true);
+            self.trace = SubblockTrace::default();
+            if let Some(st) = &mut self.stream {
+                let outline = st.outlines.pop_front();
+                if outline.as_ref().map(|o| o.steps) != Some(st.first_step) {
+                    st.differs(format!(
+                        "subblock {} ran {} steps, its outline {:?}",
+                        st.subblock,
+                        st.first_step,
+                        outline.map(|o| o.steps)
+                    ));
+                }
+                st.subblock += 1;
+                st.first_step = 0;
+                st.contexts_sent = 0;
+                st.codes_sent = 0;
+            }
+            return SubblockTrace::default();
+        }
         let steps = self.trace.steps.len();
         let trace = std::mem::take(&mut self.trace);
         if self.enabled {
@@ -205,23 +391,104 @@ impl TraceRecorder {
             Some((step, word)) => (step, Some(word)),
             None => (u32::MAX, None),
         };
-        rec.parent = self.frames.last().map(|f| f.context).unwrap_or(u32::MAX);
-        rec.depth = self.frames.len() as u32 + 1;
-        rec.call_step = call_step;
-        let context = self.trace.contexts.len() as u32;
-        self.trace.contexts.push(rec);
-        self.trace.context_code.push(u32::MAX);
+        let context = match &mut self.outline {
+            Some(o) => {
+                o.opened += 1;
+                o.opened - 1
+            }
+            None => {
+                rec.parent = self.frames.last().map(|f| f.context).unwrap_or(u32::MAX);
+                rec.depth = self.frames.len() as u32 + 1;
+                rec.call_step = call_step;
+                if let Some(st) = &self.stream {
+                    // Written now, not when the context ends: its chunk may be handed over.
+                    let id = self.trace.contexts.len();
+                    let end = st.outline().and_then(|o| o.ends.get(id)).copied();
+                    let end = end.unwrap_or_default();
+                    rec.success = end.success as u32;
+                    if end.created != [0; 20] {
+                        rec.address = end.created;
+                        rec.code_address = end.created;
+                    }
+                }
+                self.trace.contexts.push(rec);
+                self.trace.context_code.push(u32::MAX);
+                self.trace.contexts.len() as u32 - 1
+            }
+        };
+        // A streaming recorder's frames hold the subblock step (a chunk's steps count from
+        // its first).
+        let call_step = match (&self.stream, call_step) {
+            (Some(st), s) if s != u32::MAX => st.first_step as u32 + s,
+            _ => call_step,
+        };
         self.frames.push(Frame {
             context,
             return_region,
             result_word,
+            call_step,
         });
     }
 
-    fn close_context(&mut self, success: bool, result: U256, output: &Bytes) {
+    /// Closes the innermost frame; `created` is a CREATE*'s created address (zero otherwise).
+    fn close_context(&mut self, success: bool, result: U256, output: &Bytes, created: [u8; 20]) {
         let Some(frame) = self.frames.pop() else {
             return;
         };
+        if let Some(o) = &mut self.outline {
+            o.closed_at(frame.context, ContextEnd { success, created });
+            if frame.result_word.is_some() {
+                // The output the recorder writes into the caller's memory, as it does below.
+                let (return_offset, return_data) = match frame.return_region {
+                    Some((offset, len)) if frame.call_step != u32::MAX => {
+                        let n = (len as usize).min(output.len());
+                        (offset, output.slice(..n))
+                    }
+                    _ => (0, Bytes::new()),
+                };
+                let (return_offset, return_data) = if return_data.is_empty() {
+                    (0, Bytes::new())
+                } else {
+                    (return_offset, return_data)
+                };
+                o.call_results.push(CallResult {
+                    step: frame.call_step,
+                    result: Word::from(result),
+                    return_offset,
+                    return_data,
+                });
+            }
+            return;
+        }
+        if let Some(st) = &mut self.stream {
+            // Everything was written from the outline when the call was made: check it.
+            let id = frame.context as usize;
+            let written = self.trace.contexts[id];
+            if written.success != success as u32
+                || (created != [0; 20] && written.address != created)
+            {
+                st.differs(format!(
+                    "context {id} of subblock {} ends otherwise",
+                    st.subblock
+                ));
+            }
+            if frame.result_word.is_some() {
+                let n = frame
+                    .return_region
+                    .map_or(0, |(_, len)| (len as usize).min(output.len()));
+                let expected = st.call_result(frame.call_step as usize);
+                let same = expected.is_some_and(|r| {
+                    r.result == Word::from(result) && r.return_data[..] == output[..n]
+                });
+                if !same {
+                    st.differs(format!(
+                        "the call at step {} of subblock {} returns otherwise",
+                        frame.call_step, st.subblock
+                    ));
+                }
+            }
+            return;
+        }
         self.trace.contexts[frame.context as usize].success = success as u32;
         if let Some(word) = frame.result_word {
             self.trace.stack_words[word as usize] = Word::from(result);
@@ -264,7 +531,25 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     #[inline]
     fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
         if !self.enabled {
+            if let Some(o) = &mut self.outline {
+                let op = interp.bytecode.opcode();
+                let context = self.frames.last().map_or(u32::MAX, |f| f.context);
+                // BLOCKHASH's argument (what the outline keeps of its reads).
+                let top = match op {
+                    opcode::BLOCKHASH => interp.stack.data().last().copied().unwrap_or_default(),
+                    _ => U256::ZERO,
+                };
+                self.outline_open = Some((o.steps() as u32, op, top));
+                o.step(context, op);
+            }
             return;
+        }
+        if self
+            .stream
+            .as_ref()
+            .is_some_and(|st| self.trace.steps.len() >= st.chunk_steps)
+        {
+            self.hand_over(false);
         }
         let op = interp.bytecode.opcode();
         let info = OPCODE_INFO[op as usize];
@@ -376,6 +661,26 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
 
     #[inline]
     fn step_end(&mut self, interp: &mut Interpreter<EthInterpreter>, ctx: &mut CTX) {
+        if let Some((index, op, top)) = self.outline_open.take() {
+            let failed = interp
+                .bytecode
+                .instruction_result()
+                .is_some_and(|r| !r.is_ok_or_revert());
+            if failed {
+                if let Some(o) = &mut self.outline {
+                    o.halted();
+                }
+            } else if op == opcode::BLOCKHASH {
+                let pushed = interp.stack.data().last().copied().unwrap_or_default();
+                if let Some(o) = &mut self.outline {
+                    o.block_hash(top.into(), pushed.into());
+                }
+            } else if is_call_or_create(op) {
+                // As when recording: the step's callee (opened next) pushes its result here.
+                self.pending_call = Some((index, u32::MAX));
+            }
+            return;
+        }
         let Some(open) = self.open.take() else {
             return;
         };
@@ -391,11 +696,29 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             return;
         }
         if is_call_or_create(op) {
-            // The result is pushed when the callee returns: reserve its word now.
+            // The result is pushed when the callee returns: reserve its word now (streaming:
+            // write it, and the output the callee returns, from the outline).
             let word = self.trace.stack_words.len() as u32;
-            self.trace.stack_words.push(Word::default());
+            let known = self.stream.as_ref().map(|st| {
+                st.call_result(st.first_step + idx)
+                    .cloned()
+                    .unwrap_or_default()
+            });
+            self.trace
+                .stack_words
+                .push(known.as_ref().map_or(Word::default(), |r| r.result));
             self.trace.steps[idx].writes = 1;
             self.pending_call = Some((open.index, word));
+            if let Some(r) = known.filter(|r| !r.return_data.is_empty()) {
+                let data_start = self.push_data(&r.return_data);
+                self.trace.mem_accesses.push(MemAccessRecord {
+                    step: open.index,
+                    kind: AccessKind::MemoryWrite as u32,
+                    offset: r.return_offset,
+                    len: r.return_data.len() as u32,
+                    data_start,
+                });
+            }
             return;
         }
         let stack = interp.stack.data();
@@ -483,7 +806,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     }
 
     fn call(&mut self, _ctx: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
-        if !self.enabled {
+        if !self.records_frames() {
             return None;
         }
         let kind = match inputs.scheme {
@@ -509,15 +832,15 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     }
 
     fn call_end(&mut self, _ctx: &mut CTX, _inputs: &CallInputs, outcome: &mut CallOutcome) {
-        if !self.enabled {
+        if !self.records_frames() {
             return;
         }
         let ok = outcome.result.result.is_ok();
-        self.close_context(ok, U256::from(ok as u8), &outcome.result.output);
+        self.close_context(ok, U256::from(ok as u8), &outcome.result.output, [0; 20]);
     }
 
     fn create(&mut self, _ctx: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
-        if !self.enabled {
+        if !self.records_frames() {
             return None;
         }
         let kind = match inputs.scheme() {
@@ -536,11 +859,15 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
     }
 
     fn create_end(&mut self, _ctx: &mut CTX, _inputs: &CreateInputs, outcome: &mut CreateOutcome) {
-        if !self.enabled {
+        if !self.records_frames() {
             return;
         }
         let ok = outcome.result.result.is_ok();
-        if let (Some(frame), Some(addr)) = (self.frames.last(), outcome.address) {
+        if let (Some(frame), Some(addr), true) = (
+            self.frames.last(),
+            outcome.address,
+            self.enabled && self.stream.is_none(),
+        ) {
             let c = &mut self.trace.contexts[frame.context as usize];
             c.address = addr.into();
             c.code_address = addr.into();
@@ -549,6 +876,7 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             (true, Some(a)) => U256::from_be_slice(a.as_slice()),
             _ => U256::ZERO,
         };
-        self.close_context(ok, result, &Bytes::new());
+        let created = outcome.address.map_or([0; 20], Into::into);
+        self.close_context(ok, result, &Bytes::new(), created);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use p3_field::PrimeField32;
 use p3_matrix::dense::RowMajorMatrix;
-use slotproof_executor::trace::{STEP_OK, SubblockTrace, Word};
+use slotproof_executor::trace::{STEP_OK, SubblockOutline, SubblockTrace, Word};
 
 use super::air::{CpuPublic, STACK_LIMIT};
 use super::columns::{CpuCols, MAX_POPS, NUM_CPU_COLS};
@@ -186,6 +186,9 @@ struct Contexts {
     ends_ok: Vec<bool>,
     /// Each context's last step.
     last_step: Vec<usize>,
+    /// Taken from the subblock's outline (not its trace): each context's first step, and every
+    /// step analysed is checked against it ([`Contexts::check`]).
+    first_step: Option<Vec<usize>>,
 }
 
 impl Contexts {
@@ -213,7 +216,52 @@ impl Contexts {
             dense,
             ends_ok,
             last_step,
+            first_step: None,
         })
+    }
+
+    /// What [`Self::of`] reads from the whole trace, from the subblock's outline (issue 18: an
+    /// untraced run gives it before the trace is recorded).
+    fn of_outline(outline: &SubblockOutline) -> Result<Self, TraceError> {
+        let n = outline.contexts.len();
+        if n > 1 << 16 {
+            return Err(TraceError::TooManyContexts { contexts: n });
+        }
+        let c = &outline.contexts;
+        Ok(Self {
+            dense: c.iter().zip(0..).map(|(c, d)| (c.context, d)).collect(),
+            ends_ok: c
+                .iter()
+                .map(|c| ends_successfully(c.last_status, c.last_opcode))
+                .collect(),
+            last_step: c.iter().map(|c| c.last_step as usize).collect(),
+            first_step: Some(c.iter().map(|c| c.first_step as usize).collect()),
+        })
+    }
+
+    /// With contexts from an outline: step `i` is one the outline knows (its context's, within
+    /// its first and last step, and its last step ends as the outline says), so that the pass
+    /// finds every step's context and the look-ahead is the trace's.
+    fn check(&self, trace: &SubblockTrace, i: usize) -> Result<(), TraceError> {
+        let Some(first) = &self.first_step else {
+            return Ok(());
+        };
+        let bad = |what| TraceError::Inconsistent { step: i, what };
+        let s = &trace.steps[i];
+        let c = *self.dense.get(&s.context).ok_or(bad(
+            "a step of a context the subblock's outline does not have",
+        ))? as usize;
+        if i < first[c] || i > self.last_step[c] {
+            return Err(bad(
+                "a step outside its context's steps in the subblock's outline",
+            ));
+        }
+        if i == self.last_step[c] && ends_successfully(s.status, s.opcode) != self.ends_ok[c] {
+            return Err(bad(
+                "a context ending otherwise than the subblock's outline says",
+            ));
+        }
+        Ok(())
     }
 
     /// The dense id of step `i`'s context (every step's is known).
@@ -261,7 +309,26 @@ pub struct Analyzer<'t> {
 impl<'t> Analyzer<'t> {
     /// A pass over `trace` about to analyse its first step, keeping the state at `boundaries`.
     pub fn new(trace: &'t SubblockTrace, boundaries: &[usize]) -> Result<Self, TraceError> {
-        let contexts = Contexts::of(trace)?;
+        Self::with_contexts(trace, Contexts::of(trace)?, boundaries)
+    }
+
+    /// [`Self::new`] with each context's look-ahead (last step, how it ends) from `outline`, the
+    /// subblock's outline from an untraced run, instead of a first pass over the whole trace;
+    /// every step analysed is checked against it (a disagreement is
+    /// [`TraceError::Inconsistent`]). The same analysis.
+    pub fn with_outline(
+        trace: &'t SubblockTrace,
+        outline: &SubblockOutline,
+        boundaries: &[usize],
+    ) -> Result<Self, TraceError> {
+        Self::with_contexts(trace, Contexts::of_outline(outline)?, boundaries)
+    }
+
+    fn with_contexts(
+        trace: &'t SubblockTrace,
+        contexts: Contexts,
+        boundaries: &[usize],
+    ) -> Result<Self, TraceError> {
         let writes = crate::chips::memory::trace::writes_by_step(trace, &(0..trace.steps.len()))?;
         let n = contexts.ends_ok.len();
         let mut boundaries = boundaries.to_vec();
@@ -373,6 +440,11 @@ impl<'t> Analyzer<'t> {
         let s = &steps[i];
         if s.gas_before >= MAX_GAS || s.gas_after >= MAX_GAS {
             return Err(TraceError::GasTooLarge { step: i });
+        }
+        // This step's and the next one's contexts are looked up below.
+        self.contexts.check(trace, i)?;
+        if i + 1 < steps.len() {
+            self.contexts.check(trace, i + 1)?;
         }
         let ctx = self.contexts.ctx(trace, i);
         let fresh = !st.seen[ctx as usize];
