@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use p3_field::PrimeField32;
 use p3_matrix::dense::RowMajorMatrix;
 use rayon::prelude::*;
-use slotproof_executor::trace::{STEP_OK, SubblockTrace};
+use slotproof_executor::trace::{STEP_OK, SegmentRecord, SubblockOutline, SubblockTrace};
 
 use crate::chips::alu::trace::AluOp;
 use crate::chips::bytecode::trace::CodeUse;
@@ -217,10 +217,20 @@ pub fn plan_shards_in(
     within: Range<usize>,
     max_rows: usize,
 ) -> Result<Vec<Range<usize>>, TraceError> {
+    plan_shards_of(trace.steps.len(), &trace.segments, within, max_rows)
+}
+
+/// [`plan_shards_in`] of a subblock of `n` steps and these segments (its trace's, or its
+/// outline's before the trace is recorded: the same ranges).
+pub fn plan_shards_of(
+    n: usize,
+    segments: &[SegmentRecord],
+    within: Range<usize>,
+    max_rows: usize,
+) -> Result<Vec<Range<usize>>, TraceError> {
     if max_rows == 0 {
         return Err(TraceError::ZeroMaxRows);
     }
-    let n = trace.steps.len();
     if n == 0 {
         return Err(TraceError::Empty);
     }
@@ -228,8 +238,7 @@ pub fn plan_shards_in(
         return Err(TraceError::BadShardRanges { steps: n });
     }
     // Clean cut points: where a segment starts (a fresh top-level context, empty stack).
-    let mut cuts: Vec<usize> = trace
-        .segments
+    let mut cuts: Vec<usize> = segments
         .iter()
         .map(|s| s.first_step as usize)
         .filter(|&c| c > within.start && c < within.end)
@@ -280,7 +289,7 @@ pub fn generate_shards_in_padded<F: CarryField>(
     padding: &Padding,
 ) -> Result<Vec<Shard<F>>, TraceError> {
     // One analysis, then every shard at once (in parallel).
-    let boundaries = ShardStream::boundaries(trace, &ranges)?;
+    let boundaries = DetachedShardStream::boundaries(trace.steps.len(), &ranges)?;
     let analysis = analyze(trace, &boundaries)?;
     ranges
         .into_par_iter()
@@ -297,29 +306,17 @@ pub fn generate_shards_in_padded<F: CarryField>(
 /// [`ShardStream::incremental`] it analyses the subblock shard by shard as they are generated
 /// (in order, [`ShardStream::next_padded`]) and holds only the current shard's analysis, which
 /// bounds the analysis' memory by a shard instead of the subblock. The shards are the same.
+/// It is a [`DetachedShardStream`] that keeps its trace.
 pub struct ShardStream<'a> {
     trace: &'a SubblockTrace,
-    /// Every shard start and the subblock's end, sorted.
-    boundaries: Vec<usize>,
-    analysis: StreamAnalysis<'a>,
-}
-
-/// The whole subblock's analysis, or a pass that follows the shards.
-enum StreamAnalysis<'a> {
-    Whole(SubblockAnalysis),
-    Incremental(Box<Analyzer<'a>>),
+    inner: DetachedShardStream,
 }
 
 impl<'a> ShardStream<'a> {
     /// Analyses `trace` for shards of `ranges` (non-empty, contiguous, covering the subblock).
     pub fn new(trace: &'a SubblockTrace, ranges: &[Range<usize>]) -> Result<Self, TraceError> {
-        let boundaries = Self::boundaries(trace, ranges)?;
-        let analysis = StreamAnalysis::Whole(analyze(trace, &boundaries)?);
-        Ok(Self {
-            trace,
-            boundaries,
-            analysis,
-        })
+        let inner = DetachedShardStream::new(trace, ranges)?;
+        Ok(Self { trace, inner })
     }
 
     /// A stream for shards of `ranges` that analyses each shard when it is generated: the
@@ -328,13 +325,8 @@ impl<'a> ShardStream<'a> {
         trace: &'a SubblockTrace,
         ranges: &[Range<usize>],
     ) -> Result<Self, TraceError> {
-        let boundaries = Self::boundaries(trace, ranges)?;
-        let analyzer = Analyzer::new(trace, &boundaries)?;
-        Ok(Self {
-            trace,
-            boundaries,
-            analysis: StreamAnalysis::Incremental(Box::new(analyzer)),
-        })
+        let inner = DetachedShardStream::incremental(trace, ranges)?;
+        Ok(Self { trace, inner })
     }
 
     /// [`Self::incremental`] with the analysis' look-ahead from `outline`, the subblock's
@@ -342,25 +334,120 @@ impl<'a> ShardStream<'a> {
     /// whole trace first). The same shards.
     pub fn incremental_outlined(
         trace: &'a SubblockTrace,
-        outline: &slotproof_executor::trace::SubblockOutline,
+        outline: &SubblockOutline,
         ranges: &[Range<usize>],
     ) -> Result<Self, TraceError> {
-        let boundaries = Self::boundaries(trace, ranges)?;
-        let analyzer = Analyzer::with_outline(trace, outline, &boundaries)?;
+        if trace.steps.len() != outline.steps {
+            return Err(TraceError::Inconsistent {
+                step: trace.steps.len().min(outline.steps),
+                what: "a trace of another length than its subblock's outline",
+            });
+        }
+        let inner = DetachedShardStream::incremental_outlined(outline, ranges)?;
+        Ok(Self { trace, inner })
+    }
+
+    /// Cuts the shard `within` (one of the ranges) again into `parts`. A whole stream analyses
+    /// the subblock again with their boundaries added (a full pass; only shards too large for a
+    /// device's memory or the menu are re-cut); an incremental one goes back to the start of
+    /// `within`, which must be the shard it generated last.
+    pub fn recut(
+        &mut self,
+        within: Range<usize>,
+        parts: &[Range<usize>],
+    ) -> Result<(), TraceError> {
+        self.inner.recut(self.trace, within, parts)
+    }
+
+    /// The shard of `range`, which must start and end at boundaries of this stream.
+    pub fn generate<F: CarryField>(&self, range: Range<usize>) -> Result<Shard<F>, TraceError> {
+        self.generate_padded(range, &Padding::Natural)
+    }
+
+    /// [`Self::generate`] with the tables padded as `padding` says. An incremental stream
+    /// generates only the shard it analysed last ([`Self::next_padded`]).
+    pub fn generate_padded<F: CarryField>(
+        &self,
+        range: Range<usize>,
+        padding: &Padding,
+    ) -> Result<Shard<F>, TraceError> {
+        self.inner.generate_padded(self.trace, range, padding)
+    }
+
+    /// The next shard in proof order, `range` (starting where the last one generated ended, or
+    /// at the start of a shard just re-cut): an incremental stream first releases the analysis
+    /// of the shards before it and analyses its steps.
+    pub fn next_padded<F: CarryField>(
+        &mut self,
+        range: Range<usize>,
+        padding: &Padding,
+    ) -> Result<Shard<F>, TraceError> {
+        self.inner.next_padded(self.trace, range, padding)
+    }
+}
+
+/// [`ShardStream`] without its trace: every call that reads steps is handed the subblock's
+/// trace, which may grow between calls (chunks appended as they are recorded, issue 18), so
+/// that shards can be generated while the subblock is still being recorded. A call needs the
+/// trace to hold the steps it reads and the next one, where the subblock has one (the
+/// analysis' look-ahead): [`Self::next_padded`] of `range` needs the steps up to `range.end`
+/// included, or the whole subblock. The same shards as [`ShardStream`].
+pub struct DetachedShardStream {
+    /// The subblock's steps.
+    steps: usize,
+    /// Every shard start and the subblock's end, sorted.
+    boundaries: Vec<usize>,
+    analysis: StreamAnalysis,
+}
+
+/// The whole subblock's analysis, or a pass that follows the shards.
+enum StreamAnalysis {
+    Whole(SubblockAnalysis),
+    Incremental(Box<Analyzer>),
+}
+
+impl DetachedShardStream {
+    /// [`ShardStream::new`]: `trace` must be the whole subblock's.
+    pub fn new(trace: &SubblockTrace, ranges: &[Range<usize>]) -> Result<Self, TraceError> {
+        let boundaries = Self::boundaries(trace.steps.len(), ranges)?;
+        let analysis = StreamAnalysis::Whole(analyze(trace, &boundaries)?);
         Ok(Self {
-            trace,
+            steps: trace.steps.len(),
+            boundaries,
+            analysis,
+        })
+    }
+
+    /// [`ShardStream::incremental`]: `trace` must be the whole subblock's (its contexts'
+    /// look-ahead is read from it).
+    pub fn incremental(trace: &SubblockTrace, ranges: &[Range<usize>]) -> Result<Self, TraceError> {
+        let boundaries = Self::boundaries(trace.steps.len(), ranges)?;
+        let analyzer = Analyzer::new(trace, &boundaries)?;
+        Ok(Self {
+            steps: trace.steps.len(),
+            boundaries,
+            analysis: StreamAnalysis::Incremental(Box::new(analyzer)),
+        })
+    }
+
+    /// [`ShardStream::incremental_outlined`], before any of the trace exists: the subblock's
+    /// length and look-ahead are its outline's.
+    pub fn incremental_outlined(
+        outline: &SubblockOutline,
+        ranges: &[Range<usize>],
+    ) -> Result<Self, TraceError> {
+        let boundaries = Self::boundaries(outline.steps, ranges)?;
+        let analyzer = Analyzer::with_outline(outline, &boundaries)?;
+        Ok(Self {
+            steps: outline.steps,
             boundaries,
             analysis: StreamAnalysis::Incremental(Box::new(analyzer)),
         })
     }
 
     /// The shard starts and the subblock's end, if `ranges` are non-empty, contiguous and cover
-    /// the subblock.
-    fn boundaries(
-        trace: &SubblockTrace,
-        ranges: &[Range<usize>],
-    ) -> Result<Vec<usize>, TraceError> {
-        let n = trace.steps.len();
+    /// the subblock's `n` steps.
+    fn boundaries(n: usize, ranges: &[Range<usize>]) -> Result<Vec<usize>, TraceError> {
         if n == 0 {
             return Err(TraceError::Empty);
         }
@@ -376,28 +463,38 @@ impl<'a> ShardStream<'a> {
         Ok(boundaries)
     }
 
-    /// Cuts the shard `within` (one of the ranges) again into `parts`. A whole stream analyses
-    /// the subblock again with their boundaries added (a full pass; only shards too large for a
-    /// device's memory or the menu are re-cut); an incremental one goes back to the start of
-    /// `within`, which must be the shard it generated last.
+    /// The subblock's steps.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Whether `trace` holds what generating (or re-analysing) `range` reads: its steps and the
+    /// next one, or the whole subblock, and no more than the subblock.
+    fn holds(&self, trace: &SubblockTrace, range: &Range<usize>) -> bool {
+        let n = trace.steps.len();
+        n <= self.steps && (n == self.steps || n > range.end)
+    }
+
+    /// [`ShardStream::recut`].
     pub fn recut(
         &mut self,
+        trace: &SubblockTrace,
         within: Range<usize>,
         parts: &[Range<usize>],
     ) -> Result<(), TraceError> {
-        let n = self.trace.steps.len();
+        let n = self.steps;
         let covers = parts.first().is_some_and(|r| r.start == within.start)
             && parts.last().is_some_and(|r| r.end == within.end)
             && parts.iter().all(|r| r.start < r.end)
             && parts.windows(2).all(|w| w[0].end == w[1].start);
-        if !covers || !self.is_shard(&within) {
+        if !covers || !self.is_shard(&within) || !self.holds(trace, &within) {
             return Err(TraceError::BadShardRanges { steps: n });
         }
         self.boundaries.extend(parts.iter().map(|r| r.start));
         self.boundaries.sort_unstable();
         self.boundaries.dedup();
         match &mut self.analysis {
-            StreamAnalysis::Whole(an) => *an = analyze(self.trace, &self.boundaries)?,
+            StreamAnalysis::Whole(an) => *an = analyze(trace, &self.boundaries)?,
             StreamAnalysis::Incremental(a) => {
                 if !a.rewind(within.start) {
                     return Err(TraceError::BadShardRanges { steps: n });
@@ -414,22 +511,15 @@ impl<'a> ShardStream<'a> {
             && self.boundaries.binary_search(&range.end).is_ok()
     }
 
-    /// The shard of `range`, which must start and end at boundaries of this stream.
-    pub fn generate<F: CarryField>(&self, range: Range<usize>) -> Result<Shard<F>, TraceError> {
-        self.generate_padded(range, &Padding::Natural)
-    }
-
-    /// [`Self::generate`] with the tables padded as `padding` says. An incremental stream
-    /// generates only the shard it analysed last ([`Self::next_padded`]).
+    /// [`ShardStream::generate_padded`].
     pub fn generate_padded<F: CarryField>(
         &self,
+        trace: &SubblockTrace,
         range: Range<usize>,
         padding: &Padding,
     ) -> Result<Shard<F>, TraceError> {
-        let bad = TraceError::BadShardRanges {
-            steps: self.trace.steps.len(),
-        };
-        if !self.is_shard(&range) {
+        let bad = TraceError::BadShardRanges { steps: self.steps };
+        if !self.is_shard(&range) || !self.holds(trace, &range) {
             return Err(bad);
         }
         let an = match &self.analysis {
@@ -448,29 +538,26 @@ impl<'a> ShardStream<'a> {
                 an
             }
         };
-        generate_shard_padded(self.trace, an, range, padding)
+        generate_shard_padded_of(trace, self.steps, an, range, padding)
     }
 
-    /// The next shard in proof order, `range` (starting where the last one generated ended, or
-    /// at the start of a shard just re-cut): an incremental stream first releases the analysis
-    /// of the shards before it and analyses its steps.
+    /// [`ShardStream::next_padded`].
     pub fn next_padded<F: CarryField>(
         &mut self,
+        trace: &SubblockTrace,
         range: Range<usize>,
         padding: &Padding,
     ) -> Result<Shard<F>, TraceError> {
-        let is_shard = self.is_shard(&range);
+        let is_shard = self.is_shard(&range) && self.holds(trace, &range);
         if let StreamAnalysis::Incremental(a) = &mut self.analysis {
             if a.position() != range.start || !is_shard {
-                return Err(TraceError::BadShardRanges {
-                    steps: self.trace.steps.len(),
-                });
+                return Err(TraceError::BadShardRanges { steps: self.steps });
             }
             a.release_before(range.start.saturating_sub(1));
             a.checkpoint();
-            a.advance_to(range.end)?;
+            a.advance_to(trace, range.end)?;
         }
-        self.generate_padded(range, padding)
+        self.generate_padded(trace, range, padding)
     }
 }
 
@@ -517,6 +604,18 @@ struct ShardInputs<'t> {
 /// not fit. The tables' natural heights are computed first, without generating any of them.
 pub fn generate_shard_padded<F: CarryField>(
     trace: &SubblockTrace,
+    an: &SubblockAnalysis,
+    range: Range<usize>,
+    padding: &Padding,
+) -> Result<Shard<F>, TraceError> {
+    generate_shard_padded_of(trace, trace.steps.len(), an, range, padding)
+}
+
+/// [`generate_shard_padded`] of a subblock of `steps` steps whose trace may hold only some of
+/// them (being recorded): those of `range`, and the next one where there is one.
+fn generate_shard_padded_of<F: CarryField>(
+    trace: &SubblockTrace,
+    steps: usize,
     an: &SubblockAnalysis,
     range: Range<usize>,
     padding: &Padding,
@@ -589,7 +688,7 @@ pub fn generate_shard_padded<F: CarryField>(
     // Items alive at the end go last: carried out, unless the shard ends its subblock (where
     // none is alive).
     let alive_out = &an.alive_stack[&range.end];
-    let stack_out = if range.end < trace.steps.len() {
+    let stack_out = if range.end < steps {
         alive_out.len()
     } else {
         0

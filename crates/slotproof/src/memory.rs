@@ -15,10 +15,10 @@ use core::ops::Range;
 use p3_field::PrimeField32;
 use rayon::prelude::*;
 use slotproof_air::shard::{
-    NUM_INSTANCES, Padding, Shard, ShardStream, plan_shards, plan_shards_in,
+    DetachedShardStream, NUM_INSTANCES, Padding, Shard, ShardStream, plan_shards, plan_shards_of,
 };
 use slotproof_air::{EvmAir, TraceError, shape};
-use slotproof_executor::trace::SubblockTrace;
+use slotproof_executor::trace::{SegmentRecord, SubblockOutline, SubblockTrace};
 use slotproof_prover::device_memory::{Fit, MemoryPlan, Phase, ShardShape, TableShape, fit, plan};
 use slotproof_prover::{
     BabyBear, CpuShardProver, FriSettings, KoalaBear, ProverConfig, ProverField, ShardPrograms,
@@ -340,10 +340,27 @@ fn halvings_to_menu(natural: &[usize; NUM_INSTANCES]) -> usize {
         .max(1)
 }
 
+/// What planning a subblock's shards reads of it: its length and segments (its trace's, or its
+/// outline's before the trace is recorded, issue 18: the same ranges).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cuts<'a> {
+    pub(crate) steps: usize,
+    pub(crate) segments: &'a [SegmentRecord],
+}
+
+impl<'a> Cuts<'a> {
+    pub(crate) fn of(trace: &'a SubblockTrace) -> Self {
+        Self {
+            steps: trace.steps.len(),
+            segments: &trace.segments,
+        }
+    }
+}
+
 /// `range` planned again at `1 / 2^halvings` of its steps per shard: the parts of a re-cut
 /// shard (cut between segments where possible, like any shard).
 fn split_range(
-    trace: &SubblockTrace,
+    cuts: Cuts<'_>,
     range: &Range<usize>,
     halvings: usize,
     subblock: usize,
@@ -351,9 +368,11 @@ fn split_range(
     let rows = range
         .len()
         .div_ceil(1 << halvings.min(usize::BITS as usize - 1));
-    plan_shards_in(trace, range.clone(), rows.max(1)).map_err(|e| ProveError::TraceGeneration {
-        subblock,
-        reason: e.to_string(),
+    plan_shards_of(cuts.steps, cuts.segments, range.clone(), rows.max(1)).map_err(|e| {
+        ProveError::TraceGeneration {
+            subblock,
+            reason: e.to_string(),
+        }
     })
 }
 
@@ -392,7 +411,7 @@ fn menu_shard<F>(
 /// ([`parts_to_fit`]).
 #[allow(clippy::too_many_arguments)]
 fn parts_to_recut<F: Clone + Send + Sync>(
-    trace: &SubblockTrace,
+    cuts: Cuts<'_>,
     range: &Range<usize>,
     shard: &MenuShard<F>,
     plan: Option<&MemoryPlan>,
@@ -427,11 +446,11 @@ fn parts_to_recut<F: Clone + Send + Sync>(
         None
     };
     if let Some(halvings) = to_menu.max(to_cap) {
-        return split_range(trace, range, halvings, subblock).map(Some);
+        return split_range(cuts, range, halvings, subblock).map(Some);
     }
     match (shard, plan, planner, budget) {
         (Ok(shard), Some(plan), Some(planner), Some(budget)) => {
-            parts_to_fit(trace, range, shard, plan, planner, budget, subblock, k)
+            parts_to_fit(cuts, range, shard, plan, planner, budget, subblock, k)
         }
         _ => Ok(None),
     }
@@ -493,7 +512,15 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
             .collect();
         let plans: Vec<Option<MemoryPlan>> = shapes.iter().map(|s| s.as_ref().map(plan)).collect();
         let (next, next_cut) = recut_to_fit(
-            trace, &ranges, &cut, &shards, &plans, planner, budget, max_rows, subblock,
+            Cuts::of(trace),
+            &ranges,
+            &cut,
+            &shards,
+            &plans,
+            planner,
+            budget,
+            max_rows,
+            subblock,
         )?;
         if next.len() == ranges.len() {
             // Nothing was re-cut, so every shard fits a shape and was planned.
@@ -520,7 +547,7 @@ pub(crate) fn fit_subblock<F: PlanField + PrimeField32>(
 /// `max_rows` or (with a `budget`) over the budget replaced by its parts.
 #[allow(clippy::too_many_arguments)]
 fn recut_to_fit<F: Clone + Send + Sync>(
-    trace: &SubblockTrace,
+    cuts: Cuts<'_>,
     ranges: &[Range<usize>],
     cut: &[bool],
     shards: &[MenuShard<F>],
@@ -534,7 +561,7 @@ fn recut_to_fit<F: Clone + Send + Sync>(
     let mut next_cut = Vec::with_capacity(ranges.len());
     for (k, range) in ranges.iter().enumerate() {
         match parts_to_recut(
-            trace,
+            cuts,
             range,
             &shards[k],
             plans[k].as_ref(),
@@ -561,7 +588,7 @@ fn recut_to_fit<F: Clone + Send + Sync>(
 /// `device_memory::fit` asks to cut it into (each is checked again once generated).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn parts_to_fit<F: Clone + Send + Sync>(
-    trace: &SubblockTrace,
+    cuts: Cuts<'_>,
     range: &Range<usize>,
     shard: &Shard<F>,
     plan: &MemoryPlan,
@@ -591,7 +618,7 @@ pub(crate) fn parts_to_fit<F: Clone + Send + Sync>(
         // to that shape again, so cutting it cannot shrink what it needs.
         return Err(out_of_memory(plan.peak));
     }
-    split_range(trace, range, halvings, subblock).map(Some)
+    split_range(cuts, range, halvings, subblock).map(Some)
 }
 
 /// One shard of a subblock, fitted to the budget, with its plan.
@@ -606,11 +633,14 @@ pub(crate) struct FittedShard<F> {
 /// [`fit_subblock`] (a shard over the budget is replaced by its parts, each checked again),
 /// holding only the one being generated. With `incremental` the subblock is analysed shard by
 /// shard as they are generated ([`ShardStream::incremental`]), so only the current shard's
-/// analysis is held, not the subblock's.
-pub(crate) struct SubblockShards<'a> {
+/// analysis is held, not the subblock's. It does not keep the trace ([`DetachedShardStream`]):
+/// made from the subblock's outline ([`SubblockShards::outlined`]) it takes the trace as it is
+/// recorded, which must hold the steps up to [`SubblockShards::next_end`] included (or all).
+pub(crate) struct SubblockShards {
     subblock: usize,
-    trace: &'a SubblockTrace,
-    stream: ShardStream<'a>,
+    steps: usize,
+    segments: Vec<SegmentRecord>,
+    stream: DetachedShardStream,
     /// Ranges still to generate, in proof order, with whether each is a part of a re-cut shard.
     todo: std::collections::VecDeque<(Range<usize>, bool)>,
     /// Shards handed out so far (for errors).
@@ -620,10 +650,10 @@ pub(crate) struct SubblockShards<'a> {
     settings: FriSettings,
 }
 
-impl<'a> SubblockShards<'a> {
+impl SubblockShards {
     pub(crate) fn new(
         subblock: usize,
-        trace: &'a SubblockTrace,
+        trace: &SubblockTrace,
         max_rows: usize,
         budget: Option<u64>,
         settings: FriSettings,
@@ -635,36 +665,97 @@ impl<'a> SubblockShards<'a> {
         };
         let ranges = plan_shards(trace, max_rows).map_err(tracegen)?;
         let stream = if incremental {
-            ShardStream::incremental(trace, &ranges)
+            DetachedShardStream::incremental(trace, &ranges)
         } else {
-            ShardStream::new(trace, &ranges)
+            DetachedShardStream::new(trace, &ranges)
         }
         .map_err(tracegen)?;
-        Ok(Self {
+        Ok(Self::with_stream(
             subblock,
-            trace,
+            Cuts::of(trace),
+            stream,
+            ranges,
+            budget,
+            max_rows,
+            settings,
+        ))
+    }
+
+    /// The shards of a subblock whose trace is not recorded yet, planned from its `outline`
+    /// (issue 18, the streamed executor): the same shards as [`Self::new`] with `incremental`.
+    pub(crate) fn outlined(
+        subblock: usize,
+        outline: &SubblockOutline,
+        max_rows: usize,
+        budget: Option<u64>,
+        settings: FriSettings,
+    ) -> Result<Self, ProveError> {
+        let tracegen = |e: slotproof_air::TraceError| ProveError::TraceGeneration {
+            subblock,
+            reason: e.to_string(),
+        };
+        let cuts = Cuts {
+            steps: outline.steps,
+            segments: &outline.segments,
+        };
+        let ranges =
+            plan_shards_of(cuts.steps, cuts.segments, 0..cuts.steps, max_rows).map_err(tracegen)?;
+        let stream =
+            DetachedShardStream::incremental_outlined(outline, &ranges).map_err(tracegen)?;
+        Ok(Self::with_stream(
+            subblock, cuts, stream, ranges, budget, max_rows, settings,
+        ))
+    }
+
+    fn with_stream(
+        subblock: usize,
+        cuts: Cuts<'_>,
+        stream: DetachedShardStream,
+        ranges: Vec<Range<usize>>,
+        budget: Option<u64>,
+        max_rows: usize,
+        settings: FriSettings,
+    ) -> Self {
+        Self {
+            subblock,
+            steps: cuts.steps,
+            segments: cuts.segments.to_vec(),
             stream,
             todo: ranges.into_iter().map(|r| (r, false)).collect(),
             done: 0,
             budget,
             max_rows,
             settings,
-        })
+        }
+    }
+
+    /// The end of the next shard's steps (a re-cut one's parts end within it), `None` after the
+    /// last: the trace [`Self::next`] is handed must hold the steps up to it included, or the
+    /// whole subblock.
+    pub(crate) fn next_end(&self) -> Option<usize> {
+        self.todo.front().map(|(r, _)| r.end)
     }
 
     /// The next shard in proof order, `None` after the last; `planner` is built from the first
-    /// shard generated when it is empty.
+    /// shard generated when it is empty. `trace` is the subblock's (whole, or as recorded so
+    /// far: see [`Self::next_end`]).
     pub(crate) fn next<F: PlanField + PrimeField32>(
         &mut self,
+        trace: &SubblockTrace,
         planner: &std::sync::OnceLock<Result<ShardPlanner, String>>,
     ) -> Result<Option<FittedShard<F>>, ProveError> {
         let tracegen = |e: slotproof_air::TraceError| ProveError::TraceGeneration {
             subblock: self.subblock,
             reason: e.to_string(),
         };
+        let cuts = Cuts {
+            steps: self.steps,
+            segments: &self.segments,
+        };
         while let Some((range, cut_to_fit)) = self.todo.pop_front() {
             let shard: MenuShard<F> = menu_shard(
-                self.stream.next_padded(range.clone(), &Padding::Menu),
+                self.stream
+                    .next_padded(trace, range.clone(), &Padding::Menu),
                 self.subblock,
             )?;
             let planned = match &shard {
@@ -677,7 +768,7 @@ impl<'a> SubblockShards<'a> {
                 Err(_) => None,
             };
             let parts = parts_to_recut(
-                self.trace,
+                cuts,
                 &range,
                 &shard,
                 planned.as_ref().map(|(_, _, plan)| plan),
@@ -689,7 +780,7 @@ impl<'a> SubblockShards<'a> {
             )?;
             if let Some(parts) = parts {
                 drop(shard);
-                self.stream.recut(range, &parts).map_err(tracegen)?;
+                self.stream.recut(trace, range, &parts).map_err(tracegen)?;
                 for part in parts.into_iter().rev() {
                     self.todo.push_front((part, true));
                 }
@@ -749,7 +840,7 @@ mod tests {
             incremental,
         )
         .unwrap();
-        std::iter::from_fn(|| stream.next::<KoalaBear>(&planner).unwrap()).collect()
+        std::iter::from_fn(|| stream.next::<KoalaBear>(trace, &planner).unwrap()).collect()
     }
 
     /// Ranges and shapes of a subblock's shards, fitted at once and streamed (which must agree);
@@ -847,7 +938,7 @@ mod tests {
                 };
             let mut generated = 0;
             loop {
-                match stream.next::<KoalaBear>(&planner) {
+                match stream.next::<KoalaBear>(&trace, &planner) {
                     Ok(Some(_)) => generated += 1,
                     Ok(None) => panic!("the malformed trace was accepted"),
                     Err(e) => return (generated, e),
@@ -947,8 +1038,18 @@ mod tests {
         let mut natural = SHARD_SHAPES[0].log_heights;
         natural[BYTECODE] = slotproof_air::shape::tallest(BYTECODE) + 1;
         let shard: MenuShard<KoalaBear> = Err(natural);
-        let err =
-            parts_to_recut(&trace, &(7..8), &shard, None, None, None, 1 << 16, 0, 3).unwrap_err();
+        let err = parts_to_recut(
+            Cuts::of(&trace),
+            &(7..8),
+            &shard,
+            None,
+            None,
+            None,
+            1 << 16,
+            0,
+            3,
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -962,9 +1063,19 @@ mod tests {
             "{err:?}"
         );
         // Two steps are cut instead.
-        let parts = parts_to_recut(&trace, &(7..9), &shard, None, None, None, 1 << 16, 0, 3)
-            .unwrap()
-            .expect("cut");
+        let parts = parts_to_recut(
+            Cuts::of(&trace),
+            &(7..9),
+            &shard,
+            None,
+            None,
+            None,
+            1 << 16,
+            0,
+            3,
+        )
+        .unwrap()
+        .expect("cut");
         assert_eq!(parts, vec![7..8, 8..9]);
     }
 }

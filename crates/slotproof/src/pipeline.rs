@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use p3_field::PrimeField32;
 use rayon::prelude::*;
 use slotproof_air::shard::{BlockClaim, Shard, SubblockClaim, shard_binding};
-use slotproof_executor::BlockExecution;
+use slotproof_executor::trace::{SubblockTrace, TraceChunk};
+use slotproof_executor::{BlockExecution, BlockInput, ExecuteOptions, stream_block};
 use slotproof_prover::FriSettings;
 
 use crate::aggregate::AggregateError;
@@ -222,9 +223,24 @@ impl<T, J> ShardQueue<T, J> {
     }
 }
 
+/// Chunks of trace the executor may run ahead of shard generation when streamed
+/// ([`crate::BlockProverBuilder::stream_executor`]): it waits while the channel holds this many.
+pub const CHUNKS_AHEAD: usize = 2;
+
+/// The executor's second, recording run, streamed into shard generation: the block, its
+/// options, and the steps per chunk.
+pub(crate) struct ExecutorStream<'a> {
+    pub(crate) input: &'a BlockInput,
+    pub(crate) options: ExecuteOptions,
+    pub(crate) chunk_steps: usize,
+}
+
 /// What the producer needs to generate a block's shards.
 pub(crate) struct ShardSource<'a> {
+    /// With `streamed`, the untraced run's (the claims and outlines; its traces are empty).
     pub(crate) execution: &'a BlockExecution,
+    /// The trace comes from this run, as it is recorded (only with `shards_in_flight`).
+    pub(crate) streamed: Option<ExecutorStream<'a>>,
     pub(crate) block: BlockClaim,
     /// Per subblock (by index), the claim its shards are bound to.
     pub(crate) subblocks: Vec<SubblockClaim>,
@@ -257,6 +273,12 @@ impl ShardSource<'_> {
         &self,
         queue: &ShardQueue<QueuedShard<F>, J>,
     ) -> Result<(), ProveError> {
+        if self.streamed.is_some() {
+            queue.stop();
+            return Err(ProveError::Settings(
+                "a streamed executor needs a bound on the shards in flight".into(),
+            ));
+        }
         let planner = OnceLock::new();
         let with_steps: Vec<usize> = (0..self.execution.subblocks.len())
             .filter(|&i| !self.execution.subblocks[i].trace.steps.is_empty())
@@ -297,6 +319,9 @@ impl ShardSource<'_> {
         queue: &ShardQueue<QueuedShard<F>, J>,
         limit: usize,
     ) -> Result<(), ProveError> {
+        if let Some(streamed) = &self.streamed {
+            return self.produce_from_executor(queue, limit, streamed);
+        }
         let planner = OnceLock::new();
         let mut position = 0;
         let result = (|| {
@@ -318,7 +343,7 @@ impl ShardSource<'_> {
                         return Ok(());
                     }
                     let Some(fitted) = shards
-                        .next::<F>(&planner)
+                        .next::<F>(&sub.trace, &planner)
                         .inspect_err(|_| queue.release())?
                     else {
                         queue.release();
@@ -334,6 +359,101 @@ impl ShardSource<'_> {
             queue.stop();
         }
         result
+    }
+
+    /// [`Self::produce_streaming`] with the trace recorded meanwhile: the executor runs on a
+    /// thread of its own ([`stream_block`]) and sends chunks through a channel of
+    /// [`CHUNKS_AHEAD`]; each shard is generated once the steps it reads have arrived
+    /// ([`SubblockShards::outlined`]). The same shards, in the same order.
+    fn produce_from_executor<F: PlanField + PrimeField32, J: Send>(
+        &self,
+        queue: &ShardQueue<QueuedShard<F>, J>,
+        limit: usize,
+        streamed: &ExecutorStream<'_>,
+    ) -> Result<(), ProveError> {
+        let outlines = self
+            .execution
+            .subblocks
+            .iter()
+            .map(|s| s.outline.clone())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                ProveError::Internal("a streamed executor without the subblocks' outlines".into())
+            })?;
+        let (send, receive) = std::sync::mpsc::sync_channel::<TraceChunk>(CHUNKS_AHEAD);
+        let (result, executed) = std::thread::scope(|scope| {
+            let executor = scope.spawn(move || {
+                // A send fails once shard generation has stopped: the chunk is dropped.
+                let sink = Box::new(move |chunk| drop(send.send(chunk)));
+                stream_block(
+                    streamed.input,
+                    &streamed.options,
+                    outlines,
+                    streamed.chunk_steps,
+                    sink,
+                )
+            });
+            let result = self.consume_chunks(queue, limit, &receive);
+            // Unblocks the executor if it still sends, so that it can end.
+            drop(receive);
+            (result, executor.join())
+        });
+        if result.is_err() {
+            queue.stop();
+        }
+        let executed = executed
+            .map_err(|_| ProveError::Internal("the streamed executor's thread panicked".into()))?;
+        // The executor's error explains a trace that stopped short.
+        executed?;
+        result
+    }
+
+    /// Generates the shards of the trace `receive` hands over, one at a time in proof order.
+    fn consume_chunks<F: PlanField + PrimeField32, J: Send>(
+        &self,
+        queue: &ShardQueue<QueuedShard<F>, J>,
+        limit: usize,
+        receive: &std::sync::mpsc::Receiver<TraceChunk>,
+    ) -> Result<(), ProveError> {
+        let planner = OnceLock::new();
+        let mut position = 0;
+        let mut chunks = Chunks {
+            receive,
+            held: None,
+        };
+        for (i, sub) in self.execution.subblocks.iter().enumerate() {
+            let Some(outline) = sub.outline.as_ref().filter(|o| o.steps > 0) else {
+                continue;
+            };
+            let binding = shard_binding::<F>(&self.block, &self.subblocks[i]);
+            let mut shards =
+                SubblockShards::outlined(i, outline, self.max_rows, self.budget, self.settings)?;
+            let mut trace = SubblockTrace {
+                block_context: self.execution.context.clone(),
+                ..SubblockTrace::default()
+            };
+            loop {
+                if !queue.reserve(limit) {
+                    return Ok(());
+                }
+                // The next shard reads its steps and the one after it.
+                if let Some(end) = shards.next_end() {
+                    chunks
+                        .fill(i, &mut trace, (end + 1).min(outline.steps))
+                        .inspect_err(|_| queue.release())?;
+                }
+                let Some(fitted) = shards
+                    .next::<F>(&trace, &planner)
+                    .inspect_err(|_| queue.release())?
+                else {
+                    queue.release();
+                    break;
+                };
+                queue.publish(position, vec![queued(i, fitted, binding.clone())]);
+                position += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Subblock `i`'s shards, fitted to the budget and bound to their block and subblock.
@@ -370,6 +490,55 @@ impl ShardSource<'_> {
                 )
             })
             .collect())
+    }
+}
+
+/// The chunks of a streamed executor, taken subblock by subblock.
+struct Chunks<'r> {
+    receive: &'r std::sync::mpsc::Receiver<TraceChunk>,
+    /// A chunk received for a later subblock than the one being filled.
+    held: Option<TraceChunk>,
+}
+
+impl Chunks<'_> {
+    /// Appends subblock `i`'s chunks to `trace` until it holds `steps` steps. Chunks of earlier
+    /// subblocks (those without steps) are skipped.
+    fn fill(
+        &mut self,
+        i: usize,
+        trace: &mut SubblockTrace,
+        steps: usize,
+    ) -> Result<(), ProveError> {
+        let short = |reason: String| ProveError::TraceGeneration {
+            subblock: i,
+            reason,
+        };
+        while trace.steps.len() < steps {
+            let chunk = match self.held.take() {
+                Some(chunk) => chunk,
+                // A closed channel: the executor stopped (its error is reported instead).
+                None => self.receive.recv().map_err(|_| {
+                    short(format!(
+                        "the streamed executor stopped after {} of its steps",
+                        trace.steps.len()
+                    ))
+                })?,
+            };
+            if chunk.subblock < i {
+                continue;
+            }
+            if chunk.subblock > i {
+                self.held = Some(chunk);
+                return Err(short(format!(
+                    "the streamed executor ended the subblock after {} of its steps",
+                    trace.steps.len()
+                )));
+            }
+            trace
+                .append_chunk(chunk)
+                .map_err(|e| short(e.to_string()))?;
+        }
+        Ok(())
     }
 }
 
@@ -839,6 +1008,7 @@ mod tests {
         let subblocks = SubblockPublicValues::of_execution(&execution);
         let source = ShardSource {
             execution: &execution,
+            streamed: None,
             block: block.claim(),
             subblocks: subblocks.iter().map(SubblockPublicValues::claim).collect(),
             max_rows: 128,
@@ -879,5 +1049,103 @@ mod tests {
                 .all(|p| matches!(p, AggregationProgress::NodesPlanned(_))),
             "no node was proven"
         );
+    }
+}
+
+#[cfg(test)]
+mod streamed_executor_tests {
+    use super::*;
+    use crate::proof::{BlockPublicValues, SubblockPublicValues};
+    use slotproof_executor::{execute_block, outline_block};
+    use slotproof_prover::KoalaBear;
+
+    /// A shard as the queue hands it out: its index, subblock, steps, public values, tables.
+    type Taken = (
+        usize,
+        usize,
+        std::ops::Range<usize>,
+        Vec<Vec<KoalaBear>>,
+        Vec<p3_matrix::dense::RowMajorMatrix<KoalaBear>>,
+    );
+
+    /// Every shard `execution` (with `streamed`: its trace from that run) gives, streamed one
+    /// at a time through a queue.
+    fn shards(
+        execution: &BlockExecution,
+        streamed: Option<ExecutorStream<'_>>,
+        max_rows: usize,
+    ) -> Vec<Taken> {
+        let block = BlockPublicValues::of_execution(execution);
+        let subblocks = SubblockPublicValues::of_execution(execution);
+        let source = ShardSource {
+            execution,
+            streamed,
+            block: block.claim(),
+            subblocks: subblocks.iter().map(SubblockPublicValues::claim).collect(),
+            max_rows,
+            budget: None,
+            settings: FriSettings::DEFAULT,
+            shards_in_flight: Some(1),
+            incremental_analysis: true,
+            only: None,
+        };
+        let queue = ShardQueue::<QueuedShard<KoalaBear>, ()>::new();
+        std::thread::scope(|scope| {
+            let taker = scope.spawn(|| {
+                let mut taken = Vec::new();
+                while let Some(Work::Shard(k, q)) = queue.take() {
+                    let s = q.shard;
+                    taken.push((k, q.report.subblock, s.steps, s.public_values, s.traces));
+                    queue.release();
+                    queue.done(None);
+                }
+                taken
+            });
+            source.produce_streaming(&queue, 1).unwrap();
+            queue.close_with(|_| Vec::new());
+            taker.join().unwrap()
+        })
+    }
+
+    /// The executor streamed into shard generation (chunks of another size than the shards,
+    /// through the bounded channel, each shard generated once its steps have arrived) gives the
+    /// recorded traces' shards, in order: blocks of several subblocks, some without steps,
+    /// cut inside transactions and calls.
+    #[test]
+    fn a_streamed_executor_gives_the_recorded_traces_shards() {
+        for (fixture, subblock_gas, max_rows, chunk_steps) in [
+            ("transfers", 100_000, 128, 100),
+            ("mixed", 1_000_000, 1 << 10, 700),
+        ] {
+            let path = format!(
+                "{}/../../fixtures/{fixture}.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let input = BlockInput::from_path(&path).unwrap();
+            let options = ExecuteOptions {
+                subblock_gas,
+                record_trace: true,
+            };
+            let recorded = execute_block(&input, &options).unwrap();
+            let outlined = outline_block(&input, &options).unwrap();
+            let whole = shards(&recorded, None, max_rows);
+            let streamed = ExecutorStream {
+                input: &input,
+                options: options.clone(),
+                chunk_steps,
+            };
+            let from_executor = shards(&outlined, Some(streamed), max_rows);
+            let subblocks: std::collections::BTreeSet<usize> = whole.iter().map(|t| t.1).collect();
+            assert!(
+                whole.len() >= 3 && subblocks.len() >= 2,
+                "{fixture}: {} shards",
+                whole.len()
+            );
+            assert!(
+                recorded.subblocks.iter().any(|s| s.trace.steps.is_empty()) || fixture == "mixed",
+                "{fixture}: every subblock runs steps"
+            );
+            assert!(from_executor == whole, "{fixture}: other shards");
+        }
     }
 }

@@ -5,13 +5,14 @@ use crate::backend::{
     BackendField, BackendUnavailable, DEFAULT_CUDA_STREAMS, DevicePool, ProverBackend,
 };
 use crate::memory::{PlanField, ShardReport};
-use crate::pipeline::{ProvenShards, ShardSource, generate_and_prove};
+use crate::pipeline::{ExecutorStream, ProvenShards, ShardSource, generate_and_prove};
 use crate::proof::{BLOCK_PROOF_VERSION, BlockProof, BlockPublicValues, SubblockPublicValues};
 use crate::tree_jobs::TreeJobs;
 use p3_field::PrimeField32;
 use slotproof_air::{CoverageTable, coverage::COVERAGE_VERSION};
 use slotproof_executor::{
     BlockExecution, BlockInput, DEFAULT_SUBBLOCK_GAS, ExecError, ExecuteOptions, execute_block,
+    outline_block,
 };
 use slotproof_prover::{BabyBear, FriSettings, KoalaBear};
 use std::ops::Range;
@@ -167,9 +168,11 @@ impl ProvedBlock {
 
 /// Trace generation (shards fitted to the device memory budget) and shard proving over one
 /// field (the prover types are per field).
+#[allow(clippy::too_many_arguments)]
 fn prove_shards<F: BackendField + PlanField + PrimeField32>(
     prover: &BlockProver,
     execution: &BlockExecution,
+    streamed: Option<ExecutorStream<'_>>,
     block: &BlockPublicValues,
     subblocks: &[SubblockPublicValues],
     progress: &(dyn Fn(Progress) + Sync),
@@ -185,6 +188,7 @@ fn prove_shards<F: BackendField + PlanField + PrimeField32>(
     let settings = FriSettings::DEFAULT;
     let source = ShardSource {
         execution,
+        streamed,
         block: block.claim(),
         subblocks: subblocks.iter().map(SubblockPublicValues::claim).collect(),
         max_rows: prover.max_shard_rows,
@@ -232,6 +236,7 @@ pub struct BlockProver {
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
     stream_trace: bool,
+    stream_executor: bool,
     aggregate: bool,
     device: DevicePool,
 }
@@ -311,6 +316,7 @@ pub struct BlockProverBuilder {
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
     stream_trace: bool,
+    stream_executor: bool,
     aggregate: bool,
 }
 
@@ -330,6 +336,7 @@ impl Default for BlockProverBuilder {
             overlap_tracegen: true,
             shards_in_flight: ShardsInFlight::Auto,
             stream_trace: true,
+            stream_executor: false,
             aggregate: false,
         }
     }
@@ -411,6 +418,23 @@ impl BlockProverBuilder {
         self
     }
 
+    /// Streams the executor into shard generation (issue 18 item 2; off by default): the block
+    /// is run untraced first ([`slotproof_executor::outline_block`]: the claims and every
+    /// subblock's outline), then again recording on a thread of its own
+    /// ([`slotproof_executor::stream_block`]), which hands the trace over in chunks of
+    /// [`Self::max_shard_rows`] steps through a bounded channel
+    /// ([`crate::pipeline::CHUNKS_AHEAD`] chunks); each shard is generated as soon as its steps
+    /// and the next one have arrived (the analysis from the outline,
+    /// `ShardStream::incremental_outlined`). The shards, and so the proof bytes, are the same.
+    /// Needs streamed shards (a bound on the shards in flight and overlapped trace generation;
+    /// otherwise [`ProveError::Settings`]). The trace received is still kept whole until the
+    /// subblock's last shard (the window that drops a proven shard's steps is not done yet), and
+    /// [`ProvedBlock::execution`] is then the untraced run's (its traces empty).
+    pub fn stream_executor(mut self, on: bool) -> Self {
+        self.stream_executor = on;
+        self
+    }
+
     /// Also aggregate the shard proofs into one root proof ([`ProvedBlock::aggregated`], what
     /// block proof v3 holds), overlapped with shard proving: a shard's leaf is proven as soon as
     /// its shard proof exists and an internal node as soon as both its children do, on the
@@ -434,6 +458,7 @@ impl BlockProverBuilder {
             overlap_tracegen: self.overlap_tracegen,
             shards_in_flight: self.shards_in_flight,
             stream_trace: self.stream_trace,
+            stream_executor: self.stream_executor,
             aggregate: self.aggregate,
             device: DevicePool::new(self.profile_kernels),
         }
@@ -594,14 +619,31 @@ impl BlockProver {
         self.check_backend()?;
         // Times recorded before this proof (another block's) are not this proof's.
         self.device.take_kernel_times()?;
-        let t0 = Instant::now();
-        let execution = execute_block(
+        let options = ExecuteOptions {
+            subblock_gas: self.subblock_gas,
+            record_trace: true,
+        };
+        let streamed = self.stream_executor.then(|| ExecutorStream {
             input,
-            &ExecuteOptions {
-                subblock_gas: self.subblock_gas,
-                record_trace: true,
-            },
-        )?;
+            options: options.clone(),
+            chunk_steps: self.max_shard_rows,
+        });
+        if streamed.is_some()
+            && (!self.overlap_tracegen || self.shards_in_flight == ShardsInFlight::Unbounded)
+        {
+            return Err(ProveError::Settings(
+                "streaming the executor needs streamed shards: overlapped trace generation and \
+                 a bound on the shards in flight"
+                    .into(),
+            ));
+        }
+        let t0 = Instant::now();
+        // Streamed: the claims and outlines from an untraced run; the trace comes later.
+        let execution = if streamed.is_some() {
+            outline_block(input, &options)?
+        } else {
+            execute_block(input, &options)?
+        };
         execution.ensure_checks_pass()?;
         let execute = t0.elapsed();
         if cancel.is_cancelled() {
@@ -612,10 +654,10 @@ impl BlockProver {
         let subblocks = SubblockPublicValues::of_execution(&execution);
         let proven = match self.field {
             Field::KoalaBear => prove_shards::<KoalaBear>(
-                self, &execution, &block, &subblocks, progress, cancel, only,
+                self, &execution, streamed, &block, &subblocks, progress, cancel, only,
             )?,
             Field::BabyBear => prove_shards::<BabyBear>(
-                self, &execution, &block, &subblocks, progress, cancel, only,
+                self, &execution, streamed, &block, &subblocks, progress, cancel, only,
             )?,
         };
         Ok((execution, execute, block, subblocks, proven))
@@ -695,6 +737,7 @@ mod streamed_executor_tests {
         let proven = prove_shards::<KoalaBear>(
             prover,
             execution,
+            None,
             &block,
             &subblocks,
             &|_| {},
@@ -712,7 +755,7 @@ mod streamed_executor_tests {
         let settings = FriSettings::DEFAULT;
         let mut stream =
             crate::memory::SubblockShards::new(0, trace, max_rows, None, settings, true).unwrap();
-        std::iter::from_fn(|| stream.next::<KoalaBear>(&planner).unwrap())
+        std::iter::from_fn(|| stream.next::<KoalaBear>(trace, &planner).unwrap())
             .map(|f| (f.shard.steps, f.shard.public_values, f.shard.traces))
             .collect()
     }
@@ -773,5 +816,38 @@ mod streamed_executor_tests {
         // Chunks that are not shard-sized, so chunk and shard cuts differ.
         let streamed = shard_proofs(&prover, &streamed_execution(&input, &opts, 1000));
         assert!(streamed == whole, "the streamed trace proves otherwise");
+        // Through the prover: the executor on its own thread, its chunks (shard-sized) through
+        // the bounded channel into shard generation as they are recorded.
+        let prover = BlockProver::builder()
+            .max_shard_rows(1 << 11)
+            .aggregate(false)
+            .stream_executor(true)
+            .build();
+        let proved = prover.prove(&input).unwrap();
+        assert!(
+            proved.proof.shards == whole,
+            "the streamed executor proves otherwise"
+        );
+        assert_eq!(proved.execution.steps(), recorded.steps());
+    }
+
+    /// Streaming the executor needs streamed shards: without a bound on the shards in flight
+    /// (every subblock's shards at once, from whole traces) it is a settings error.
+    #[test]
+    fn a_streamed_executor_without_streamed_shards_is_a_settings_error() {
+        let path = format!(
+            "{}/../../fixtures/transfers.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let input = BlockInput::from_path(&path).unwrap();
+        for prover in [
+            BlockProver::builder().shards_in_flight(ShardsInFlight::Unbounded),
+            BlockProver::builder().overlap_tracegen(false),
+        ] {
+            match prover.stream_executor(true).build().prove(&input) {
+                Err(ProveError::Settings(_)) => {}
+                other => panic!("expected a settings error, got {:?}", other.err()),
+            }
+        }
     }
 }

@@ -172,7 +172,7 @@ pub fn analyze(
     boundaries: &[usize],
 ) -> Result<SubblockAnalysis, TraceError> {
     let mut analyzer = Analyzer::new(trace, boundaries)?;
-    analyzer.advance_to(trace.steps.len())?;
+    analyzer.advance_to(trace, trace.steps.len())?;
     Ok(analyzer.out)
 }
 
@@ -293,11 +293,15 @@ struct PassState {
 /// live memory of every context across each stop, and releases the steps of shards already
 /// generated ([`Analyzer::release_before`]), so that it holds one shard's steps, not the
 /// subblock's. Either way every step's [`StepAux`] and every boundary's state are the same.
+///
+/// It does not keep the trace: every call that reads steps is handed it, so that the trace may
+/// grow between calls (chunks appended as they are recorded, issue 18). It must then hold every
+/// step the call reads, and the next one where the subblock has one (the look-ahead).
 #[derive(Debug)]
-pub struct Analyzer<'t> {
-    trace: &'t SubblockTrace,
+pub struct Analyzer {
     contexts: Contexts,
-    writes: crate::chips::memory::trace::WritesByStep<'t>,
+    /// The memory writes of the trace's accesses gathered so far, by step.
+    writes: crate::chips::memory::trace::WriteIndex,
     /// Shard starts and the subblock's end, sorted.
     boundaries: Vec<usize>,
     state: PassState,
@@ -306,10 +310,10 @@ pub struct Analyzer<'t> {
     out: SubblockAnalysis,
 }
 
-impl<'t> Analyzer<'t> {
+impl Analyzer {
     /// A pass over `trace` about to analyse its first step, keeping the state at `boundaries`.
-    pub fn new(trace: &'t SubblockTrace, boundaries: &[usize]) -> Result<Self, TraceError> {
-        Self::with_contexts(trace, Contexts::of(trace)?, boundaries)
+    pub fn new(trace: &SubblockTrace, boundaries: &[usize]) -> Result<Self, TraceError> {
+        Self::with_contexts(Contexts::of(trace)?, boundaries)
     }
 
     /// [`Self::new`] with each context's look-ahead (last step, how it ends) from `outline`, the
@@ -317,25 +321,19 @@ impl<'t> Analyzer<'t> {
     /// every step analysed is checked against it (a disagreement is
     /// [`TraceError::Inconsistent`]). The same analysis.
     pub fn with_outline(
-        trace: &'t SubblockTrace,
         outline: &SubblockOutline,
         boundaries: &[usize],
     ) -> Result<Self, TraceError> {
-        Self::with_contexts(trace, Contexts::of_outline(outline)?, boundaries)
+        Self::with_contexts(Contexts::of_outline(outline)?, boundaries)
     }
 
-    fn with_contexts(
-        trace: &'t SubblockTrace,
-        contexts: Contexts,
-        boundaries: &[usize],
-    ) -> Result<Self, TraceError> {
-        let writes = crate::chips::memory::trace::writes_by_step(trace, &(0..trace.steps.len()))?;
+    fn with_contexts(contexts: Contexts, boundaries: &[usize]) -> Result<Self, TraceError> {
+        let writes = crate::chips::memory::trace::WriteIndex::default();
         let n = contexts.ends_ok.len();
         let mut boundaries = boundaries.to_vec();
         boundaries.sort_unstable();
         boundaries.dedup();
         Ok(Self {
-            trace,
             contexts,
             writes,
             boundaries,
@@ -392,6 +390,13 @@ impl<'t> Analyzer<'t> {
 
     /// Forget the analysis of the steps before `step` (and the state at boundaries before it).
     pub fn release_before(&mut self, step: usize) {
+        // Writes already replayed, by the pass and by the state it may go back to.
+        let replayed = self.state.memory.replayed_to().min(
+            self.checkpoint
+                .as_ref()
+                .map_or(usize::MAX, |c| c.memory.replayed_to()),
+        );
+        self.writes.release_before(step.min(replayed));
         self.out.aux.release_before(step);
         self.out.discarded.retain(|(s, _)| *s >= step);
         self.out.alive_stack.retain(|&b, _| b >= step);
@@ -401,30 +406,32 @@ impl<'t> Analyzer<'t> {
 
     /// Analyse the steps up to `end` (exclusive), keeping the state at every boundary up to and
     /// including `end`.
-    pub fn advance_to(&mut self, end: usize) -> Result<(), TraceError> {
-        let end = end.min(self.trace.steps.len());
+    pub fn advance_to(&mut self, trace: &SubblockTrace, end: usize) -> Result<(), TraceError> {
+        self.writes.gather(trace)?;
+        let end = end.min(trace.steps.len());
         loop {
             let i = self.state.next;
             if self.boundaries.binary_search(&i).is_ok() && !self.out.alive_stack.contains_key(&i) {
-                self.snapshot(i);
+                self.snapshot(trace, i);
             }
             if i >= end {
                 return Ok(());
             }
-            self.step(i)?;
+            self.step(trace, i)?;
         }
     }
 
     /// The tokens alive and the live memory at boundary `b` (the next step to analyse).
-    fn snapshot(&mut self, b: usize) {
+    fn snapshot(&mut self, trace: &SubblockTrace, b: usize) {
         let st: Vec<StackToken> = self.state.stacks.iter().flatten().copied().collect();
         let mut rs: Vec<ResumeToken> = self.state.outstanding.values().copied().collect();
         rs.sort_unstable();
         self.out.alive_stack.insert(b, st);
         self.out.alive_resume.insert(b, rs);
-        let (trace, contexts) = (self.trace, &self.contexts);
+        let contexts = &self.contexts;
         let image = self.state.memory.image_at(
             &self.writes,
+            &trace.data,
             b,
             |step| contexts.ctx(trace, step),
             &contexts.last_step,
@@ -433,8 +440,7 @@ impl<'t> Analyzer<'t> {
     }
 
     /// Analyse step `i` (the next one).
-    fn step(&mut self, i: usize) -> Result<(), TraceError> {
-        let trace = self.trace;
+    fn step(&mut self, trace: &SubblockTrace, i: usize) -> Result<(), TraceError> {
         let steps = &trace.steps;
         let st = &mut self.state;
         let s = &steps[i];

@@ -254,6 +254,46 @@ pub(crate) fn writes_by_step<'t>(
     Ok(writes)
 }
 
+/// The memory writes of a trace's accesses by step, `(offset, bytes)` with the bytes as a range
+/// of the trace's `data`, each step's in recording order: it borrows nothing, so the trace may
+/// grow between gathers (chunks appended as they are recorded, issue 18).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WriteIndex {
+    by_step: BTreeMap<usize, Vec<(u32, Range<usize>)>>,
+    /// The trace's accesses gathered so far.
+    gathered: usize,
+}
+
+impl WriteIndex {
+    /// Adds the memory writes of the accesses `trace` recorded since the last gather.
+    pub(crate) fn gather(&mut self, trace: &SubblockTrace) -> Result<(), TraceError> {
+        for m in trace.mem_accesses.get(self.gathered..).unwrap_or_default() {
+            if m.kind != AccessKind::MemoryWrite as u32 {
+                continue;
+            }
+            let d = m.data_start as usize;
+            let bytes = d..d + m.len as usize;
+            if bytes.end > trace.data.len() {
+                return Err(TraceError::Inconsistent {
+                    step: m.step as usize,
+                    what: "memory write beyond the recorded data",
+                });
+            }
+            self.by_step
+                .entry(m.step as usize)
+                .or_default()
+                .push((m.offset, bytes));
+        }
+        self.gathered = trace.mem_accesses.len();
+        Ok(())
+    }
+
+    /// Forgets the writes of the steps before `step` (replayed already).
+    pub(crate) fn release_before(&mut self, step: usize) {
+        self.by_step = self.by_step.split_off(&step);
+    }
+}
+
 /// The memory of the contexts still running at each shard start, replayed from the subblock's
 /// writes one boundary after the other (one replay for all its shards). Words of contexts that
 /// never run again are dropped, as no later shard reads them. Cloned at a shard's start so that
@@ -270,15 +310,16 @@ impl ImageReplay {
     /// `b`, of the contexts whose last step (`last_step`, by dense context) is at or after `b`.
     pub(crate) fn image_at(
         &mut self,
-        writes: &WritesByStep<'_>,
+        writes: &WriteIndex,
+        data: &[u8],
         b: usize,
         ctx_of_step: impl Fn(usize) -> u32,
         last_step: &[usize],
     ) -> MemoryImage {
         if b > self.replayed_to {
-            for (&step, ws) in writes.range(self.replayed_to..b) {
-                for &(o, bytes) in ws {
-                    replay(&mut self.image, ctx_of_step(step), o, bytes);
+            for (&step, ws) in writes.by_step.range(self.replayed_to..b) {
+                for (o, bytes) in ws {
+                    replay(&mut self.image, ctx_of_step(step), *o, &data[bytes.clone()]);
                 }
             }
             self.replayed_to = b;
@@ -286,6 +327,11 @@ impl ImageReplay {
         self.image
             .retain(|(c, _), _| last_step.get(*c as usize).is_some_and(|&l| l >= b));
         self.image.clone()
+    }
+
+    /// The writes of the steps before this one are replayed.
+    pub(crate) fn replayed_to(&self) -> usize {
+        self.replayed_to
     }
 }
 
