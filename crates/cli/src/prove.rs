@@ -88,6 +88,11 @@ pub struct DeviceArgs {
     /// by shard as they are generated, holding one shard's analysis; the proof is the same).
     #[arg(long)]
     pub no_stream: bool,
+    /// Run the block untraced first, then record its trace on a thread of its own straight
+    /// into shard generation, dropping the stack words of shards already generated (issue 18;
+    /// needs shards streamed; the proof is the same). Off by default.
+    #[arg(long)]
+    pub stream_executor: bool,
     /// Aggregate after every shard is proven (default: a shard's leaf is proven as soon as its
     /// shard proof exists, an internal node as soon as both children are; the proof is the
     /// same).
@@ -119,6 +124,7 @@ impl Default for DeviceArgs {
             no_overlap: false,
             shards_in_flight: slotproof::ShardsInFlight::Auto,
             no_stream: false,
+            stream_executor: false,
             aggregate_after: false,
         }
     }
@@ -156,6 +162,7 @@ impl DeviceArgs {
             .overlap_tracegen(!self.no_overlap)
             .shards_in_flight(self.shards_in_flight)
             .stream_trace(!self.no_stream)
+            .stream_executor(self.stream_executor)
             .aggregate(aggregate && !self.aggregate_after)
     }
 }

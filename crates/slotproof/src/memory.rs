@@ -635,7 +635,7 @@ pub(crate) struct FittedShard<F> {
 /// shard as they are generated ([`ShardStream::incremental`]), so only the current shard's
 /// analysis is held, not the subblock's. It does not keep the trace ([`DetachedShardStream`]):
 /// made from the subblock's outline ([`SubblockShards::outlined`]) it takes the trace as it is
-/// recorded, which must hold the steps up to [`SubblockShards::next_end`] included (or all).
+/// recorded, which must hold what [`SubblockShards::next_range`] says.
 pub(crate) struct SubblockShards {
     subblock: usize,
     steps: usize,
@@ -729,11 +729,11 @@ impl SubblockShards {
         }
     }
 
-    /// The end of the next shard's steps (a re-cut one's parts end within it), `None` after the
-    /// last: the trace [`Self::next`] is handed must hold the steps up to it included, or the
-    /// whole subblock.
-    pub(crate) fn next_end(&self) -> Option<usize> {
-        self.todo.front().map(|(r, _)| r.end)
+    /// The next shard's steps (a re-cut one's parts lie within them), `None` after the last:
+    /// the trace [`Self::next`] is handed must hold the steps up to its end included (or the
+    /// whole subblock), and their stack words from the step before its start.
+    pub(crate) fn next_range(&self) -> Option<Range<usize>> {
+        self.todo.front().map(|(r, _)| r.clone())
     }
 
     /// The next shard in proof order, `None` after the last; `planner` is built from the first

@@ -18,7 +18,10 @@
 //! bytes, are the same either way. Streaming also analyses each subblock shard by shard as its
 //! shards are generated (`ShardStream::incremental`; off with
 //! [`crate::BlockProverBuilder::stream_trace`]), so the analysis' per-step data is held for the
-//! current shard only, not for the subblock.
+//! current shard only, not for the subblock. With a streamed executor
+//! ([`crate::BlockProverBuilder::stream_executor`], off by default) the trace itself arrives in
+//! chunks from the executor's own thread while shards are generated, and the stack words of the
+//! shards already generated are dropped (`produce_from_executor`).
 //!
 //! With aggregation the queue also holds the aggregation tree's node jobs
 //! ([`crate::tree_jobs`]): a lane that finishes a shard queues its leaf, one that finishes a node
@@ -436,10 +439,13 @@ impl ShardSource<'_> {
                 if !queue.reserve(limit) {
                     return Ok(());
                 }
-                // The next shard reads its steps and the one after it.
-                if let Some(end) = shards.next_end() {
+                // The next shard reads the stack words of its steps and the step before, and
+                // the steps up to the one after it: earlier words are dropped (the window), later
+                // steps awaited.
+                if let Some(range) = shards.next_range() {
+                    trace.release_stack_words_before(range.start.saturating_sub(1));
                     chunks
-                        .fill(i, &mut trace, (end + 1).min(outline.steps))
+                        .fill(i, &mut trace, (range.end + 1).min(outline.steps))
                         .inspect_err(|_| queue.release())?;
                 }
                 let Some(fitted) = shards

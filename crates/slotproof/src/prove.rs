@@ -410,9 +410,8 @@ impl BlockProverBuilder {
     /// analyse each subblock shard by shard as its shards are generated (the default), so that
     /// the analysis' per-step data is held for the shard being generated only, not for the
     /// whole subblock. Off: each subblock is analysed whole before its first shard. The shards,
-    /// and so the proof bytes, are the same either way. The executor still records a
-    /// subblock's whole trace before its first shard (a shard is bound to its subblock's claim,
-    /// known only at the subblock's end).
+    /// and so the proof bytes, are the same either way. Unless [`Self::stream_executor`], the
+    /// executor records a subblock's whole trace before its first shard.
     pub fn stream_trace(mut self, on: bool) -> Self {
         self.stream_trace = on;
         self
@@ -427,8 +426,9 @@ impl BlockProverBuilder {
     /// and the next one have arrived (the analysis from the outline,
     /// `ShardStream::incremental_outlined`). The shards, and so the proof bytes, are the same.
     /// Needs streamed shards (a bound on the shards in flight and overlapped trace generation;
-    /// otherwise [`ProveError::Settings`]). The trace received is still kept whole until the
-    /// subblock's last shard (the window that drops a proven shard's steps is not done yet), and
+    /// otherwise [`ProveError::Settings`]). The stack words of the steps before the next
+    /// shard are dropped as it goes (most of a step's memory); the step records themselves (40
+    /// B a step), the memory accesses and their bytes are still kept until the subblock's end.
     /// [`ProvedBlock::execution`] is then the untraced run's (its traces empty).
     pub fn stream_executor(mut self, on: bool) -> Self {
         self.stream_executor = on;
@@ -676,6 +676,12 @@ impl BlockProver {
     /// Whether subblocks are analysed shard by shard (see [`BlockProverBuilder::stream_trace`]).
     pub fn streams_trace(&self) -> bool {
         self.stream_trace
+    }
+
+    /// Whether the executor is streamed into shard generation (see
+    /// [`BlockProverBuilder::stream_executor`]).
+    pub fn streams_executor(&self) -> bool {
+        self.stream_executor
     }
 
     /// The field shard proofs are made over (see [`BlockProverBuilder::field`]).

@@ -93,14 +93,13 @@ impl SubblockTrace {
         };
         // The trace's indices are 32-bit: everything after the append must fit.
         base(first_step + chunk.steps.len(), "steps")?;
-        base(
-            self.stack_words.len() + chunk.stack_words.len(),
-            "stack words",
-        )?;
+        // Words released from the front still count: indices are the subblock's.
+        let words = self.stack_words_base + self.stack_words.len();
+        base(words + chunk.stack_words.len(), "stack words")?;
         base(self.data.len() + chunk.data.len(), "data")?;
         base(self.log_topics.len() + chunk.log_topics.len(), "log topics")?;
         let step = base(first_step, "steps")?;
-        let word = base(self.stack_words.len(), "stack words")?;
+        let word = base(words, "stack words")?;
         let data = base(self.data.len(), "data")?;
         let topic = base(self.log_topics.len(), "log topics")?;
         self.steps.extend(chunk.steps.into_iter().map(|mut s| {
@@ -213,5 +212,35 @@ mod tests {
         assert_eq!(trace.data[2], 3);
         assert_eq!(trace.contexts[0].call_step, 2);
         assert_eq!(trace.contexts[1].call_step, u32::MAX);
+    }
+
+    /// Released words leave the later steps' words and indices as they were, also for chunks
+    /// appended after the release; the released steps have none.
+    #[test]
+    fn words_released_from_the_front_keep_the_later_steps_words() {
+        let words = |first: u32, n: u32| (first..first + n).map(|k| Word([k; 8])).collect();
+        let step = |at: u32| StepRecord {
+            stack_words: at,
+            reads: 1,
+            writes: 1,
+            ..StepRecord::default()
+        };
+        let mut whole = SubblockTrace::default();
+        let mut window = SubblockTrace::default();
+        for k in 0..4u32 {
+            let mut c = chunk(2 * k as usize, 2, k == 3);
+            c.steps = vec![step(0), step(2)];
+            c.stack_words = words(4 * k, 4);
+            whole.append_chunk(c.clone()).unwrap();
+            window.append_chunk(c).unwrap();
+            window.release_stack_words_before(2 * k as usize + 1);
+        }
+        assert_eq!((window.stack_words_base, window.stack_words.len()), (14, 2));
+        assert_eq!(window.step_words(7), whole.step_words(7));
+        assert_eq!(window.step_words(7), &words(14, 2)[..]);
+        assert!(window.step_words(6).is_empty());
+        assert_eq!(window.steps, whole.steps);
+        window.release_stack_words_before(8);
+        assert!(window.stack_words.is_empty() && window.step_words(7).is_empty());
     }
 }

@@ -232,14 +232,36 @@ pub struct SubblockTrace {
     /// block has run: its BLOCKHASH reads are the whole block's), for the opcode table's
     /// block-context entries.
     pub block_context: std::sync::Arc<crate::block_context::BlockContext>,
+    /// The index (a step's `stack_words`) of `stack_words[0]`: 0, unless the words of earlier
+    /// steps were released ([`SubblockTrace::release_stack_words_before`]).
+    pub stack_words_base: usize,
 }
 
 impl SubblockTrace {
-    /// Stack words (reads then writes) of step `i`.
+    /// Stack words (reads then writes) of step `i` (none if they were released).
     pub fn step_words(&self, i: usize) -> &[Word] {
         let s = &self.steps[i];
-        let start = s.stack_words as usize;
-        &self.stack_words[start..start + s.reads as usize + s.writes as usize]
+        let Some(start) = (s.stack_words as usize).checked_sub(self.stack_words_base) else {
+            return &[];
+        };
+        self.stack_words
+            .get(start..start + s.reads as usize + s.writes as usize)
+            .unwrap_or_default()
+    }
+
+    /// Drops the stack words of the steps before `step` (a window over a trace being recorded,
+    /// issue 18: what shard generation no longer reads; they are most of a step's memory).
+    /// Steps' words are recorded in step order, so those of `step` and later stay.
+    pub fn release_stack_words_before(&mut self, step: usize) {
+        let first = match self.steps.get(step) {
+            Some(s) => s.stack_words as usize,
+            None => self.stack_words_base + self.stack_words.len(),
+        };
+        if first > self.stack_words_base {
+            let n = (first - self.stack_words_base).min(self.stack_words.len());
+            self.stack_words.drain(..n);
+            self.stack_words_base += n;
+        }
     }
 
     /// Approximate size of the trace in bytes (for reporting).
