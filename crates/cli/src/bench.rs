@@ -839,7 +839,7 @@ fn document(
             "max_shard_rows": args.max_rows,
             "shards_in_flight": format!("{:?}", prover.shards_in_flight()),
             "stream_trace": prover.streams_trace(),
-            "stream_executor": prover.streams_executor(),
+            "stream_executor": format!("{:?}", prover.streams_executor()).to_lowercase(),
             "generate_kind": args.generate_kind.name(),
             "percentiles": "nearest rank over successful runs",
             "end_to_end": "execution + trace generation + shard proving + proof serialisation + verification + aggregation and the aggregated proof's verification when aggregating (fixture parsing excluded)",

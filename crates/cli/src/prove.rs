@@ -88,11 +88,12 @@ pub struct DeviceArgs {
     /// by shard as they are generated, holding one shard's analysis; the proof is the same).
     #[arg(long)]
     pub no_stream: bool,
-    /// Run the block untraced first, then record its trace on a thread of its own straight
-    /// into shard generation, dropping the stack words of shards already generated (issue 18;
-    /// needs shards streamed; the proof is the same). Off by default.
-    #[arg(long)]
-    pub stream_executor: bool,
+    /// `on`: run the block untraced first, then record its trace on a thread of its own
+    /// straight into shard generation, dropping the stack words of shards already generated
+    /// (issue 18; needs shards streamed; the proof is the same). `auto` (default): so where a
+    /// subblock is longer than 8 shards (one giant transaction), else record it whole. `off`.
+    #[arg(long, default_value = "auto", value_parser = parse_stream_executor)]
+    pub stream_executor: slotproof::StreamExecutor,
     /// Aggregate after every shard is proven (default: a shard's leaf is proven as soon as its
     /// shard proof exists, an internal node as soon as both children are; the proof is the
     /// same).
@@ -115,6 +116,17 @@ pub fn parse_shards_in_flight(s: &str) -> Result<slotproof::ShardsInFlight, Stri
     }
 }
 
+/// `--stream-executor`: `auto`, `on` or `off`.
+pub fn parse_stream_executor(s: &str) -> Result<slotproof::StreamExecutor, String> {
+    use slotproof::StreamExecutor;
+    match s.trim() {
+        "auto" => Ok(StreamExecutor::Auto),
+        "on" => Ok(StreamExecutor::On),
+        "off" => Ok(StreamExecutor::Off),
+        _ => Err(format!("`{s}` is not auto, on or off")),
+    }
+}
+
 impl Default for DeviceArgs {
     fn default() -> Self {
         Self {
@@ -124,7 +136,7 @@ impl Default for DeviceArgs {
             no_overlap: false,
             shards_in_flight: slotproof::ShardsInFlight::Auto,
             no_stream: false,
-            stream_executor: false,
+            stream_executor: slotproof::StreamExecutor::Auto,
             aggregate_after: false,
         }
     }
@@ -354,13 +366,20 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
         .fold((0usize, 0usize, 0usize), |(c, u, n), r| {
             (c + r.constrained_steps, u + r.untainted_steps, n + r.steps)
         });
-    let (share_pct, untainted_pct) = if share.2 == 0 {
-        (100.0, 100.0)
+    // A streamed executor leaves no trace behind to count (`slotproof coverage` records it).
+    let streamed = exec
+        .subblocks
+        .iter()
+        .any(|s| s.trace.steps.is_empty() && s.outline.as_ref().is_some_and(|o| o.steps > 0));
+    let shares = if streamed {
+        None
+    } else if share.2 == 0 {
+        Some((100.0, 100.0))
     } else {
-        (
+        Some((
             100.0 * share.0 as f64 / share.2 as f64,
             100.0 * share.1 as f64 / share.2 as f64,
-        )
+        ))
     };
     if args.json {
         let out = json!({
@@ -411,8 +430,9 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
             },
             "coverage": {
                 "version": proved.proof.coverage_version,
-                "constrained_step_share": share_pct / 100.0,
-                "untainted_step_share": untainted_pct / 100.0,
+                // null where the executor was streamed (no trace kept to count).
+                "constrained_step_share": shares.map(|s| s.0 / 100.0),
+                "untainted_step_share": shares.map(|s| s.1 / 100.0),
             },
             "aggregation": aggregation_json,
         });
@@ -535,10 +555,16 @@ pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
         println!("verified     {verified}");
-        println!(
-            "coverage     v{}: {share_pct:.1}% of steps fully constrained ({untainted_pct:.1}% also untainted: no consumed stack item computed from a trusted step), the rest trusted; block-level checks are verifier-checked on prover-supplied values or trusted (slotproof coverage)",
-            proved.proof.coverage_version
-        );
+        match shares {
+            Some((share_pct, untainted_pct)) => println!(
+                "coverage     v{}: {share_pct:.1}% of steps fully constrained ({untainted_pct:.1}% also untainted: no consumed stack item computed from a trusted step), the rest trusted; block-level checks are verifier-checked on prover-supplied values or trusted (slotproof coverage)",
+                proved.proof.coverage_version
+            ),
+            None => println!(
+                "coverage     v{}: shares not counted (the executor was streamed, keeping no trace: `slotproof coverage` counts them)",
+                proved.proof.coverage_version
+            ),
+        }
     }
     Ok(if verified {
         ExitCode::SUCCESS

@@ -59,8 +59,9 @@ pub use proof::{
     ContextClaim, ShardProof, SlotEntry, SubblockPublicValues,
 };
 pub use prove::{
-    BlockProver, BlockProverBuilder, CPU_SHARDS_IN_FLIGHT, CancelToken, DEFAULT_MAX_SHARD_ROWS,
-    Field, Progress, ProveError, ProveTimings, ProvedBlock, ShardsInFlight,
+    AUTO_STREAM_ABOVE_SHARDS, BlockProver, BlockProverBuilder, CPU_SHARDS_IN_FLIGHT, CancelToken,
+    DEFAULT_MAX_SHARD_ROWS, Field, Progress, ProveError, ProveTimings, ProvedBlock, ShardsInFlight,
+    StreamExecutor,
 };
 pub use slotproof_prover::device_memory::Phase as DevicePhase;
 pub use verify::{

@@ -236,7 +236,7 @@ pub struct BlockProver {
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
     stream_trace: bool,
-    stream_executor: bool,
+    stream_executor: StreamExecutor,
     aggregate: bool,
     device: DevicePool,
 }
@@ -256,6 +256,25 @@ pub enum ShardsInFlight {
     /// before streaming; peak memory then grows with the longest subblock.
     Unbounded,
 }
+
+/// Whether the executor is streamed into shard generation ([`BlockProverBuilder::stream_executor`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StreamExecutor {
+    /// Streamed where a subblock is long (more than [`AUTO_STREAM_ABOVE_SHARDS`] shards of
+    /// steps, as one giant transaction is): the block is outlined first (an untraced run, a few
+    /// percent of the execution's time), then recorded whole as before, or streamed.
+    #[default]
+    Auto,
+    /// Always streamed.
+    On,
+    /// Never: every subblock's whole trace is recorded first.
+    Off,
+}
+
+/// With [`StreamExecutor::Auto`], the executor is streamed when a subblock has more steps than
+/// this many shards of [`BlockProverBuilder::max_shard_rows`]: ~160 B a step, a subblock of 8
+/// full shards holds ~80 MB of trace, the 30 Mgas MULMOD block (109 shards) ~1.1 GB.
+pub const AUTO_STREAM_ABOVE_SHARDS: usize = 8;
 
 /// Shards in flight on the CPU by default: one proven while the next is generated (the CPU
 /// lane proves one shard at a time, each proof parallel inside). On a 2 Mgas one-transaction
@@ -316,7 +335,7 @@ pub struct BlockProverBuilder {
     overlap_tracegen: bool,
     shards_in_flight: ShardsInFlight,
     stream_trace: bool,
-    stream_executor: bool,
+    stream_executor: StreamExecutor,
     aggregate: bool,
 }
 
@@ -336,7 +355,7 @@ impl Default for BlockProverBuilder {
             overlap_tracegen: true,
             shards_in_flight: ShardsInFlight::Auto,
             stream_trace: true,
-            stream_executor: false,
+            stream_executor: StreamExecutor::Auto,
             aggregate: false,
         }
     }
@@ -417,7 +436,9 @@ impl BlockProverBuilder {
         self
     }
 
-    /// Streams the executor into shard generation (issue 18 item 2; off by default): the block
+    /// Streams the executor into shard generation (issue 18 item 2; by default
+    /// [`StreamExecutor::Auto`]: where a subblock is longer than [`AUTO_STREAM_ABOVE_SHARDS`]
+    /// shards, with streamed shards): the block
     /// is run untraced first ([`slotproof_executor::outline_block`]: the claims and every
     /// subblock's outline), then again recording on a thread of its own
     /// ([`slotproof_executor::stream_block`]), which hands the trace over in chunks of
@@ -425,13 +446,14 @@ impl BlockProverBuilder {
     /// ([`crate::pipeline::CHUNKS_AHEAD`] chunks); each shard is generated as soon as its steps
     /// and the next one have arrived (the analysis from the outline,
     /// `ShardStream::incremental_outlined`). The shards, and so the proof bytes, are the same.
-    /// Needs streamed shards (a bound on the shards in flight and overlapped trace generation;
-    /// otherwise [`ProveError::Settings`]). The stack words of the steps before the next
+    /// [`StreamExecutor::On`] needs streamed shards (a bound on the shards in flight and
+    /// overlapped trace generation; otherwise [`ProveError::Settings`]; `Auto` then records
+    /// whole). The stack words of the steps before the next
     /// shard are dropped as it goes (most of a step's memory); the step records themselves (40
     /// B a step), the memory accesses and their bytes are still kept until the subblock's end.
     /// [`ProvedBlock::execution`] is then the untraced run's (its traces empty).
-    pub fn stream_executor(mut self, on: bool) -> Self {
-        self.stream_executor = on;
+    pub fn stream_executor(mut self, mode: StreamExecutor) -> Self {
+        self.stream_executor = mode;
         self
     }
 
@@ -623,14 +645,9 @@ impl BlockProver {
             subblock_gas: self.subblock_gas,
             record_trace: true,
         };
-        let streamed = self.stream_executor.then(|| ExecutorStream {
-            input,
-            options: options.clone(),
-            chunk_steps: self.max_shard_rows,
-        });
-        if streamed.is_some()
-            && (!self.overlap_tracegen || self.shards_in_flight == ShardsInFlight::Unbounded)
-        {
+        let shards_streamed =
+            self.overlap_tracegen && self.shards_in_flight != ShardsInFlight::Unbounded;
+        if self.stream_executor == StreamExecutor::On && !shards_streamed {
             return Err(ProveError::Settings(
                 "streaming the executor needs streamed shards: overlapped trace generation and \
                  a bound on the shards in flight"
@@ -639,11 +656,30 @@ impl BlockProver {
         }
         let t0 = Instant::now();
         // Streamed: the claims and outlines from an untraced run; the trace comes later.
-        let execution = if streamed.is_some() {
-            outline_block(input, &options)?
-        } else {
-            execute_block(input, &options)?
+        let (execution, streaming) = match self.stream_executor {
+            StreamExecutor::Off => (execute_block(input, &options)?, false),
+            StreamExecutor::On => (outline_block(input, &options)?, true),
+            StreamExecutor::Auto if !shards_streamed => (execute_block(input, &options)?, false),
+            StreamExecutor::Auto => {
+                let outlined = outline_block(input, &options)?;
+                let long = self.max_shard_rows.saturating_mul(AUTO_STREAM_ABOVE_SHARDS);
+                // A block whose checks fail is refused below either way.
+                let giant = outlined
+                    .subblocks
+                    .iter()
+                    .any(|sb| sb.outline.as_ref().is_some_and(|o| o.steps > long));
+                if giant {
+                    (outlined, true)
+                } else {
+                    (execute_block(input, &options)?, false)
+                }
+            }
         };
+        let streamed = streaming.then(|| ExecutorStream {
+            input,
+            options: options.clone(),
+            chunk_steps: self.max_shard_rows,
+        });
         execution.ensure_checks_pass()?;
         let execute = t0.elapsed();
         if cancel.is_cancelled() {
@@ -680,7 +716,7 @@ impl BlockProver {
 
     /// Whether the executor is streamed into shard generation (see
     /// [`BlockProverBuilder::stream_executor`]).
-    pub fn streams_executor(&self) -> bool {
+    pub fn streams_executor(&self) -> StreamExecutor {
         self.stream_executor
     }
 
@@ -827,7 +863,7 @@ mod streamed_executor_tests {
         let prover = BlockProver::builder()
             .max_shard_rows(1 << 11)
             .aggregate(false)
-            .stream_executor(true)
+            .stream_executor(StreamExecutor::On)
             .build();
         let proved = prover.prove(&input).unwrap();
         assert!(
@@ -835,6 +871,38 @@ mod streamed_executor_tests {
             "the streamed executor proves otherwise"
         );
         assert_eq!(proved.execution.steps(), recorded.steps());
+    }
+
+    /// By default (`Auto`) the executor is streamed only where a subblock is longer than
+    /// [`AUTO_STREAM_ABOVE_SHARDS`] shards: the same MULMOD transaction at 2,048-row shards
+    /// (~12 k steps, 6 shards) keeps its recorded trace, at 1,024-row shards (12 shards) it is
+    /// streamed (no trace kept) and its block proof verifies.
+    #[test]
+    fn by_default_only_a_subblock_longer_than_eight_shards_is_streamed() {
+        let giant = generate_giant(GiantKind::Mulmod, 100_000).unwrap();
+        let input = BlockInput::from_json_str(&fixture_text(&giant.json).unwrap()).unwrap();
+        let prove = |rows: usize| {
+            let prover = BlockProver::builder().max_shard_rows(rows).build();
+            assert_eq!(prover.streams_executor(), StreamExecutor::Auto);
+            prover.prove(&input).unwrap()
+        };
+        let kept = prove(1 << 11);
+        assert!(kept.proof.shards.len() <= AUTO_STREAM_ABOVE_SHARDS);
+        assert_eq!(
+            kept.execution.subblocks[0].trace.steps.len(),
+            kept.execution.steps()
+        );
+        let streamed = prove(1 << 10);
+        assert!(streamed.proof.shards.len() > AUTO_STREAM_ABOVE_SHARDS);
+        assert!(
+            streamed
+                .execution
+                .subblocks
+                .iter()
+                .all(|s| s.trace.steps.is_empty())
+        );
+        assert_eq!(streamed.execution.steps(), kept.execution.steps());
+        crate::verify_block_proof(&streamed.proof.to_bytes().unwrap()).unwrap();
     }
 
     /// Streaming the executor needs streamed shards: without a bound on the shards in flight
@@ -850,7 +918,11 @@ mod streamed_executor_tests {
             BlockProver::builder().shards_in_flight(ShardsInFlight::Unbounded),
             BlockProver::builder().overlap_tracegen(false),
         ] {
-            match prover.stream_executor(true).build().prove(&input) {
+            match prover
+                .stream_executor(StreamExecutor::On)
+                .build()
+                .prove(&input)
+            {
                 Err(ProveError::Settings(_)) => {}
                 other => panic!("expected a settings error, got {:?}", other.err()),
             }
