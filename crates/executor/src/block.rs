@@ -130,6 +130,22 @@ pub struct BlockExecution {
 }
 
 impl BlockExecution {
+    /// This recorded run as [`outline_block`] would have given it: every subblock's outline read
+    /// from its trace ([`SubblockOutline::of_trace`], which agrees with the untraced run's), the
+    /// traces dropped. A recorded run found too long to hold is streamed from here.
+    pub fn into_outlined(mut self) -> Self {
+        for sb in &mut self.subblocks {
+            if sb.outline.is_none() {
+                sb.outline = Some(SubblockOutline::of_trace(&sb.trace));
+                sb.trace = SubblockTrace {
+                    block_context: sb.trace.block_context.clone(),
+                    ..SubblockTrace::default()
+                };
+            }
+        }
+        self
+    }
+
     /// Steps run (an untraced or streamed run's, whose traces are empty, from its outlines).
     pub fn steps(&self) -> usize {
         self.subblocks

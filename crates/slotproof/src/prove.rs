@@ -261,8 +261,10 @@ pub enum ShardsInFlight {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum StreamExecutor {
     /// Streamed where a subblock is long (more than [`AUTO_STREAM_ABOVE_SHARDS`] shards of
-    /// steps, as one giant transaction is): the block is outlined first (an untraced run, a few
-    /// percent of the execution's time), then recorded whole as before, or streamed.
+    /// steps, as one giant transaction is): the block is recorded whole as before, and if a
+    /// subblock is that long its trace is dropped (kept as its outline) and the block is run
+    /// again, streamed. The trace is then held during execution only, not while proving;
+    /// ordinary blocks run once.
     #[default]
     Auto,
     /// Always streamed.
@@ -661,17 +663,19 @@ impl BlockProver {
             StreamExecutor::On => (outline_block(input, &options)?, true),
             StreamExecutor::Auto if !shards_streamed => (execute_block(input, &options)?, false),
             StreamExecutor::Auto => {
-                let outlined = outline_block(input, &options)?;
+                // Recorded whole; a subblock found too long is then streamed from its outline
+                // (read from its trace, which is dropped before any shard), so ordinary blocks
+                // pay no second run.
+                let recorded = execute_block(input, &options)?;
                 let long = self.max_shard_rows.saturating_mul(AUTO_STREAM_ABOVE_SHARDS);
-                // A block whose checks fail is refused below either way.
-                let giant = outlined
+                if recorded
                     .subblocks
                     .iter()
-                    .any(|sb| sb.outline.as_ref().is_some_and(|o| o.steps > long));
-                if giant {
-                    (outlined, true)
+                    .any(|sb| sb.trace.steps.len() > long)
+                {
+                    (recorded.into_outlined(), true)
                 } else {
-                    (execute_block(input, &options)?, false)
+                    (recorded, false)
                 }
             }
         };
