@@ -526,7 +526,7 @@ pub fn share_and_untainted(
     // Taint flags of each context's stack, bottom first; tainted memory bytes.
     let mut stacks: std::collections::HashMap<u32, Vec<bool>> = Default::default();
     let mut tainted_mem: std::collections::HashSet<(u32, u64)> = Default::default();
-    for (i, s) in trace.steps.iter().enumerate() {
+    for (i, s) in trace.steps.indexed() {
         let stack = stacks.entry(s.context).or_default();
         // The recorded height is authoritative; a mismatch (never seen in a consistent trace)
         // counts the unknown items as tainted rather than trusting them.

@@ -84,6 +84,7 @@ fn run_streamed(
         s.chunks += 1;
         s.trace_bytes += c.byte_size();
         s.largest_chunk_bytes = s.largest_chunk_bytes.max(c.byte_size());
+        true
     });
     let exec = stream_block(input, opts, outlines, chunk, sink)?;
     let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));

@@ -73,7 +73,7 @@ pub fn block_hash_reads<'a>(
 ) -> Vec<(u64, Word)> {
     let mut reads = std::collections::BTreeMap::new();
     for t in traces {
-        for (i, s) in t.steps.iter().enumerate() {
+        for (i, s) in t.steps.indexed() {
             if s.opcode != BLOCKHASH || s.status != STEP_OK {
                 continue;
             }

@@ -167,7 +167,7 @@ fn trace_is_consistent_with_execution() {
         assert_eq!(t.contexts.len(), t.context_code.len());
         let mut sloads = 0;
         let mut sstores = 0;
-        for (i, s) in t.steps.iter().enumerate() {
+        for (i, s) in t.steps.indexed() {
             assert!((s.context as usize) < t.contexts.len(), "step {i} context");
             assert!(s.gas_after <= s.gas_before, "step {i} gained gas");
             let words = t.step_words(i);

@@ -90,7 +90,7 @@ fn assert_streamed(
         .map(|s| s.outline.clone().unwrap())
         .collect();
     let (tx, rx) = std::sync::mpsc::channel::<TraceChunk>();
-    let sink = Box::new(move |c: TraceChunk| tx.send(c).unwrap());
+    let sink = Box::new(move |c: TraceChunk| tx.send(c).is_ok());
     let streamed = stream_block(input, opts, outlines.clone(), CHUNK, sink).unwrap();
     assert_eq!(streamed.checks, recorded.checks, "{name}");
     assert_eq!(streamed.context, recorded.context, "{name}");
@@ -261,9 +261,33 @@ fn a_streaming_run_with_another_blocks_outlines_is_a_typed_error() {
         .into_iter()
         .map(|s| s.outline.unwrap())
         .collect();
-    let err = stream_block(&fixture("mixed"), &opts, outlines, 64, Box::new(|_| {})).unwrap_err();
+    let err = stream_block(&fixture("mixed"), &opts, outlines, 64, Box::new(|_| true)).unwrap_err();
     assert!(
         matches!(&err, slotproof_executor::ExecError::Execution(m) if m.contains("outline")),
         "{err}"
     );
+}
+
+/// A sink that refuses a chunk (shard generation stopped) ends the recording: it is handed no
+/// chunk after that one, and the block still runs to its end with its checks.
+#[test]
+fn a_refused_chunk_ends_the_recording() {
+    let opts = ExecuteOptions::default();
+    let input = fixture("mixed");
+    let outlined = outline_block(&input, &opts).unwrap();
+    let outlines = outlined
+        .subblocks
+        .iter()
+        .map(|s| s.outline.clone().unwrap())
+        .collect();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let sink = Box::new(move |_: TraceChunk| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 < 2
+    });
+    let streamed = stream_block(&input, &opts, outlines, 64, sink).unwrap();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert_eq!(streamed.checks, outlined.checks);
+    assert!(streamed.all_checks_pass());
+    assert!(outlined.steps() > 64 * 10, "{} steps", outlined.steps());
 }

@@ -386,8 +386,9 @@ impl ShardSource<'_> {
         let (send, receive) = std::sync::mpsc::sync_channel::<TraceChunk>(CHUNKS_AHEAD);
         let (result, executed) = std::thread::scope(|scope| {
             let executor = scope.spawn(move || {
-                // A send fails once shard generation has stopped: the chunk is dropped.
-                let sink = Box::new(move |chunk| drop(send.send(chunk)));
+                // A send fails once shard generation has stopped: the chunk is dropped and the
+                // executor records no more (the block runs on untraced to its end).
+                let sink = Box::new(move |chunk| send.send(chunk).is_ok());
                 stream_block(
                     streamed.input,
                     &streamed.options,
@@ -439,11 +440,11 @@ impl ShardSource<'_> {
                 if !queue.reserve(limit) {
                     return Ok(());
                 }
-                // The next shard reads the stack words of its steps and the step before, and
-                // the steps up to the one after it: earlier words are dropped (the window), later
-                // steps awaited.
+                // The next shard reads its steps, the one before and the one after, and their
+                // stack words: earlier steps and words are dropped (the window), later steps
+                // awaited.
                 if let Some(range) = shards.next_range() {
-                    trace.release_stack_words_before(range.start.saturating_sub(1));
+                    trace.release_before(range.start.saturating_sub(1));
                     chunks
                         .fill(i, &mut trace, (range.end + 1).min(outline.steps))
                         .inspect_err(|_| queue.release())?;

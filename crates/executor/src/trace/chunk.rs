@@ -233,14 +233,15 @@ mod tests {
             c.stack_words = words(4 * k, 4);
             whole.append_chunk(c.clone()).unwrap();
             window.append_chunk(c).unwrap();
-            window.release_stack_words_before(2 * k as usize + 1);
+            window.release_before(2 * k as usize + 1);
         }
         assert_eq!((window.stack_words_base, window.stack_words.len()), (14, 2));
+        assert_eq!((window.steps.first_held(), window.steps.len()), (7, 8));
         assert_eq!(window.step_words(7), whole.step_words(7));
         assert_eq!(window.step_words(7), &words(14, 2)[..]);
         assert!(window.step_words(6).is_empty());
-        assert_eq!(window.steps, whole.steps);
-        window.release_stack_words_before(8);
+        assert_eq!(window.steps[7], whole.steps[7]);
+        window.release_before(8);
         assert!(window.stack_words.is_empty() && window.step_words(7).is_empty());
     }
 }

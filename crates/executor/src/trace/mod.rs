@@ -9,8 +9,10 @@ mod chunk;
 mod outline;
 mod recorder;
 mod records;
+mod steps;
 
 pub use chunk::{ChunkError, TraceChunk};
 pub use outline::{CallResult, ContextOutline, SubblockOutline};
 pub use recorder::{ChunkSink, TraceRecorder};
 pub use records::*;
+pub use steps::Steps;

@@ -39,8 +39,10 @@ struct OpenStep {
     address: Address,
 }
 
-/// Where a streaming recorder's chunks go.
-pub type ChunkSink = Box<dyn FnMut(TraceChunk) + Send>;
+/// Where a streaming recorder's chunks go. It returns whether to go on recording: `false` once
+/// nobody takes the chunks (shard generation stopped), and the recorder then records nothing
+/// more, the block running on untraced to its end.
+pub type ChunkSink = Box<dyn FnMut(TraceChunk) -> bool + Send>;
 
 /// A streaming recorder's state: `trace` holds the current chunk's steps and records (their
 /// indices the chunk's), and the subblock's contexts, codes and segments so far.
@@ -268,10 +270,7 @@ impl TraceRecorder {
             first_step: st.first_step,
             last,
             // (Room for a chunk, up to a million steps: `chunk_steps` may be any number.)
-            steps: std::mem::replace(
-                &mut t.steps,
-                Vec::with_capacity(st.chunk_steps.min(1 << 20)),
-            ),
+            steps: t.steps.take_held(st.chunk_steps.min(1 << 20)),
             stack_words: std::mem::take(&mut t.stack_words),
             mem_accesses: std::mem::take(&mut t.mem_accesses),
             storage: std::mem::take(&mut t.storage),
@@ -290,7 +289,13 @@ impl TraceRecorder {
         st.first_step += chunk.steps.len();
         st.contexts_sent = t.contexts.len();
         st.codes_sent = t.codes.len();
-        (st.sink)(chunk);
+        if !(st.sink)(chunk) {
+            // Nobody takes the trace any more: record nothing (the rest of the block costs
+            // what an untraced run does), and leave no outline or mismatch to report.
+            self.enabled = false;
+            self.stream = None;
+            self.trace = SubblockTrace::default();
+        }
     }
 
     /// In outline mode, the outline of the subblock so far, leaving an empty one for the next
@@ -550,6 +555,9 @@ impl<CTX: ContextTr<Journal: JournalExt>> Inspector<CTX, EthInterpreter> for Tra
             .is_some_and(|st| self.trace.steps.len() >= st.chunk_steps)
         {
             self.hand_over(false);
+            if !self.enabled {
+                return;
+            }
         }
         let op = interp.bytecode.opcode();
         let info = OPCODE_INFO[op as usize];

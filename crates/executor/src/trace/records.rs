@@ -214,7 +214,8 @@ pub struct SegmentRecord {
 /// The trace of one subblock: every step and every access it made.
 #[derive(Clone, Debug, Default)]
 pub struct SubblockTrace {
-    pub steps: Vec<StepRecord>,
+    /// Indexed by subblock step; the front may be released ([`Self::release_before`]).
+    pub steps: super::Steps,
     pub stack_words: Vec<Word>,
     pub mem_accesses: Vec<MemAccessRecord>,
     pub storage: Vec<StorageRecord>,
@@ -233,14 +234,16 @@ pub struct SubblockTrace {
     /// block-context entries.
     pub block_context: std::sync::Arc<crate::block_context::BlockContext>,
     /// The index (a step's `stack_words`) of `stack_words[0]`: 0, unless the words of earlier
-    /// steps were released ([`SubblockTrace::release_stack_words_before`]).
+    /// steps were released ([`SubblockTrace::release_before`]).
     pub stack_words_base: usize,
 }
 
 impl SubblockTrace {
-    /// Stack words (reads then writes) of step `i` (none if they were released).
+    /// Stack words (reads then writes) of step `i` (none if the step was released).
     pub fn step_words(&self, i: usize) -> &[Word] {
-        let s = &self.steps[i];
+        let Some(s) = self.steps.get(i) else {
+            return &[];
+        };
         let Some(start) = (s.stack_words as usize).checked_sub(self.stack_words_base) else {
             return &[];
         };
@@ -249,25 +252,28 @@ impl SubblockTrace {
             .unwrap_or_default()
     }
 
-    /// Drops the stack words of the steps before `step` (a window over a trace being recorded,
-    /// issue 18: what shard generation no longer reads; they are most of a step's memory).
-    /// Steps' words are recorded in step order, so those of `step` and later stay.
-    pub fn release_stack_words_before(&mut self, step: usize) {
+    /// Drops the steps before `step` and their stack words (a window over a trace being
+    /// recorded, issue 18: what shard generation no longer reads). Steps' words are recorded in
+    /// step order, so those of `step` and later stay; nothing is renumbered.
+    pub fn release_before(&mut self, step: usize) {
         let first = match self.steps.get(step) {
             Some(s) => s.stack_words as usize,
-            None => self.stack_words_base + self.stack_words.len(),
+            None if step >= self.steps.len() => self.stack_words_base + self.stack_words.len(),
+            // Released already, and so are its words.
+            None => self.stack_words_base,
         };
         if first > self.stack_words_base {
             let n = (first - self.stack_words_base).min(self.stack_words.len());
             self.stack_words.drain(..n);
             self.stack_words_base += n;
         }
+        self.steps.release_before(step);
     }
 
     /// Approximate size of the trace in bytes (for reporting).
     pub fn byte_size(&self) -> usize {
         use std::mem::size_of;
-        self.steps.len() * size_of::<StepRecord>()
+        self.steps.held().len() * size_of::<StepRecord>()
             + (self.stack_words.len() + self.log_topics.len()) * size_of::<Word>()
             + self.mem_accesses.len() * size_of::<MemAccessRecord>()
             + self.storage.len() * size_of::<StorageRecord>()

@@ -196,7 +196,7 @@ impl Contexts {
         let mut dense: HashMap<u32, u32> = HashMap::new();
         let mut ends_ok = Vec::new();
         let mut last_step = Vec::new();
-        for (i, s) in trace.steps.iter().enumerate() {
+        for (i, s) in trace.steps.indexed() {
             let next = dense.len() as u32;
             let c = *dense.entry(s.context).or_insert(next) as usize;
             if c == ends_ok.len() {
