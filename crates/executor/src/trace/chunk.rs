@@ -93,15 +93,16 @@ impl SubblockTrace {
         };
         // The trace's indices are 32-bit: everything after the append must fit.
         base(first_step + chunk.steps.len(), "steps")?;
-        // Words released from the front still count: indices are the subblock's.
+        // Records released from the front still count: indices are the subblock's.
         let words = self.stack_words_base + self.stack_words.len();
         base(words + chunk.stack_words.len(), "stack words")?;
-        base(self.data.len() + chunk.data.len(), "data")?;
-        base(self.log_topics.len() + chunk.log_topics.len(), "log topics")?;
+        let topics = self.log_topics_base + self.log_topics.len();
+        base(self.data_len() + chunk.data.len(), "data")?;
+        base(topics + chunk.log_topics.len(), "log topics")?;
         let step = base(first_step, "steps")?;
         let word = base(words, "stack words")?;
-        let data = base(self.data.len(), "data")?;
-        let topic = base(self.log_topics.len(), "log topics")?;
+        let data = base(self.data_len(), "data")?;
+        let topic = base(topics, "log topics")?;
         self.steps.extend(chunk.steps.into_iter().map(|mut s| {
             s.stack_words = s.stack_words.saturating_add(word);
             s
@@ -243,5 +244,73 @@ mod tests {
         assert_eq!(window.steps[7], whole.steps[7]);
         window.release_before(8);
         assert!(window.stack_words.is_empty() && window.step_words(7).is_empty());
+    }
+
+    /// Released accesses, logs, topics and bytes keep every held record's indices: the held
+    /// ones read the same bytes as in the whole trace.
+    #[test]
+    fn released_records_keep_the_held_ones_indices() {
+        let mut whole = SubblockTrace::default();
+        let mut window = SubblockTrace::default();
+        for k in 0..4u32 {
+            let mut c = chunk(2 * k as usize, 2, k == 3);
+            // Per step: a 3-byte memory write, and on the second step a log of 2 bytes and
+            // one topic (indices the chunk's).
+            c.data = (0..8).map(|b| (10 * k + b) as u8).collect();
+            c.mem_accesses = (0..2)
+                .map(|j| MemAccessRecord {
+                    step: j,
+                    kind: 1,
+                    len: 3,
+                    data_start: 3 * j,
+                    ..MemAccessRecord::default()
+                })
+                .collect();
+            c.logs = vec![LogRecord {
+                step: 1,
+                topics_start: 0,
+                topics: 1,
+                data_start: 6,
+                data_len: 2,
+                ..LogRecord::default()
+            }];
+            c.log_topics = vec![Word::default()];
+            c.storage = vec![StorageRecord {
+                step: 0,
+                ..StorageRecord::default()
+            }];
+            whole.append_chunk(c.clone()).unwrap();
+            window.append_chunk(c).unwrap();
+            window.release_before(2 * k as usize + 1);
+        }
+        // Steps 0..7 released: the accesses and storage of steps 0..6, the logs of 1, 3, 5.
+        assert_eq!(window.mem_accesses_base, 7);
+        assert_eq!(window.mem_accesses, whole.mem_accesses[7..]);
+        assert_eq!(window.storage.len(), 0);
+        assert_eq!(window.logs, whole.logs[3..]);
+        assert_eq!(window.log_topics_base, 3);
+        assert_eq!((window.data_base, window.data.len()), (27, 5));
+        assert_eq!(window.data_len(), whole.data_len());
+        assert_eq!(window.mem_access_count(), whole.mem_access_count());
+        for m in &window.mem_accesses {
+            let bytes = m.data_start as usize..(m.data_start + m.len) as usize;
+            assert_eq!(window.data_range(bytes.clone()), whole.data_range(bytes));
+        }
+        assert_eq!(window.data_range(0..3), None);
+        // A chunk appended after the release gets the whole trace's indices.
+        let mut c = chunk(8, 1, false);
+        c.data = vec![7];
+        c.mem_accesses = vec![MemAccessRecord {
+            len: 1,
+            ..MemAccessRecord::default()
+        }];
+        let mut w = window.clone();
+        w.segments.clear();
+        let mut h = whole.clone();
+        h.segments.clear();
+        w.append_chunk(c.clone()).unwrap();
+        h.append_chunk(c).unwrap();
+        assert_eq!(w.mem_accesses.last(), h.mem_accesses.last());
+        assert_eq!(w.data_range(32..33), Some(&[7u8][..]));
     }
 }

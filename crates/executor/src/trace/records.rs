@@ -236,6 +236,12 @@ pub struct SubblockTrace {
     /// The index (a step's `stack_words`) of `stack_words[0]`: 0, unless the words of earlier
     /// steps were released ([`SubblockTrace::release_before`]).
     pub stack_words_base: usize,
+    /// The accesses released before `mem_accesses[0]` (0 unless some were).
+    pub mem_accesses_base: usize,
+    /// The index (a log's `topics_start`) of `log_topics[0]`.
+    pub log_topics_base: usize,
+    /// The index (an access's or a log's `data_start`) of `data[0]`.
+    pub data_base: usize,
 }
 
 impl SubblockTrace {
@@ -252,9 +258,26 @@ impl SubblockTrace {
             .unwrap_or_default()
     }
 
-    /// Drops the steps before `step` and their stack words (a window over a trace being
-    /// recorded, issue 18: what shard generation no longer reads). Steps' words are recorded in
-    /// step order, so those of `step` and later stay; nothing is renumbered.
+    /// Bytes `range` of the trace's `data` (indices as accesses and logs give them), if held.
+    pub fn data_range(&self, range: std::ops::Range<usize>) -> Option<&[u8]> {
+        let start = range.start.checked_sub(self.data_base)?;
+        self.data.get(start..range.end - self.data_base)
+    }
+
+    /// The bytes of `data` recorded, released ones included.
+    pub fn data_len(&self) -> usize {
+        self.data_base + self.data.len()
+    }
+
+    /// The accesses recorded, released ones included.
+    pub fn mem_access_count(&self) -> usize {
+        self.mem_accesses_base + self.mem_accesses.len()
+    }
+
+    /// Drops the steps before `step` and what they recorded: their stack words, memory
+    /// accesses, storage records, logs and the bytes of those (a window over a trace being
+    /// recorded, issue 18: what shard generation no longer reads). Records come in step order,
+    /// so those of `step` and later stay; nothing is renumbered.
     pub fn release_before(&mut self, step: usize) {
         let first = match self.steps.get(step) {
             Some(s) => s.stack_words as usize,
@@ -268,6 +291,33 @@ impl SubblockTrace {
             self.stack_words_base += n;
         }
         self.steps.release_before(step);
+
+        let before = |s: u32| (s as usize) < step;
+        let n = self.mem_accesses.iter().take_while(|m| before(m.step)).count();
+        self.mem_accesses.drain(..n);
+        self.mem_accesses_base += n;
+        let n = self.storage.iter().take_while(|r| before(r.step)).count();
+        self.storage.drain(..n);
+        let n = self.logs.iter().take_while(|l| before(l.step)).count();
+        self.logs.drain(..n);
+        // Topics and bytes before the first ones a held log or access names.
+        let topics = self.logs.first().map_or(
+            self.log_topics_base + self.log_topics.len(),
+            |l| l.topics_start as usize,
+        );
+        let n = topics.saturating_sub(self.log_topics_base).min(self.log_topics.len());
+        self.log_topics.drain(..n);
+        self.log_topics_base += n;
+        let data = self
+            .mem_accesses
+            .iter()
+            .map(|m| m.data_start as usize)
+            .chain(self.logs.iter().map(|l| l.data_start as usize))
+            .min()
+            .unwrap_or(self.data_len());
+        let n = data.saturating_sub(self.data_base).min(self.data.len());
+        self.data.drain(..n);
+        self.data_base += n;
     }
 
     /// Approximate size of the trace in bytes (for reporting).

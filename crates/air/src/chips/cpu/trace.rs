@@ -412,7 +412,7 @@ impl Analyzer {
         loop {
             let i = self.state.next;
             if self.boundaries.binary_search(&i).is_ok() && !self.out.alive_stack.contains_key(&i) {
-                self.snapshot(trace, i);
+                self.snapshot(trace, i)?;
             }
             if i >= end {
                 return Ok(());
@@ -422,7 +422,7 @@ impl Analyzer {
     }
 
     /// The tokens alive and the live memory at boundary `b` (the next step to analyse).
-    fn snapshot(&mut self, trace: &SubblockTrace, b: usize) {
+    fn snapshot(&mut self, trace: &SubblockTrace, b: usize) -> Result<(), TraceError> {
         let st: Vec<StackToken> = self.state.stacks.iter().flatten().copied().collect();
         let mut rs: Vec<ResumeToken> = self.state.outstanding.values().copied().collect();
         rs.sort_unstable();
@@ -431,12 +431,13 @@ impl Analyzer {
         let contexts = &self.contexts;
         let image = self.state.memory.image_at(
             &self.writes,
-            &trace.data,
+            trace,
             b,
             |step| contexts.ctx(trace, step),
             &contexts.last_step,
-        );
+        )?;
         self.out.memory_before.insert(b, image);
+        Ok(())
     }
 
     /// Analyse step `i` (the next one).

@@ -239,8 +239,7 @@ pub(crate) fn writes_by_step<'t>(
         if m.kind == AccessKind::MemoryWrite as u32 && steps.contains(&(m.step as usize)) {
             let d = m.data_start as usize;
             let bytes = trace
-                .data
-                .get(d..d + m.len as usize)
+                .data_range(d..d + m.len as usize)
                 .ok_or(TraceError::Inconsistent {
                     step: m.step as usize,
                     what: "memory write beyond the recorded data",
@@ -267,13 +266,20 @@ pub(crate) struct WriteIndex {
 impl WriteIndex {
     /// Adds the memory writes of the accesses `trace` recorded since the last gather.
     pub(crate) fn gather(&mut self, trace: &SubblockTrace) -> Result<(), TraceError> {
-        for m in trace.mem_accesses.get(self.gathered..).unwrap_or_default() {
+        let new = self
+            .gathered
+            .checked_sub(trace.mem_accesses_base)
+            .ok_or(TraceError::Inconsistent {
+                step: trace.steps.first_held(),
+                what: "memory accesses released before the analysis gathered them",
+            })?;
+        for m in trace.mem_accesses.get(new..).unwrap_or_default() {
             if m.kind != AccessKind::MemoryWrite as u32 {
                 continue;
             }
             let d = m.data_start as usize;
             let bytes = d..d + m.len as usize;
-            if bytes.end > trace.data.len() {
+            if trace.data_range(bytes.clone()).is_none() {
                 return Err(TraceError::Inconsistent {
                     step: m.step as usize,
                     what: "memory write beyond the recorded data",
@@ -284,7 +290,7 @@ impl WriteIndex {
                 .or_default()
                 .push((m.offset, bytes));
         }
-        self.gathered = trace.mem_accesses.len();
+        self.gathered = trace.mem_access_count();
         Ok(())
     }
 
@@ -311,22 +317,28 @@ impl ImageReplay {
     pub(crate) fn image_at(
         &mut self,
         writes: &WriteIndex,
-        data: &[u8],
+        trace: &SubblockTrace,
         b: usize,
         ctx_of_step: impl Fn(usize) -> u32,
         last_step: &[usize],
-    ) -> MemoryImage {
+    ) -> Result<MemoryImage, TraceError> {
         if b > self.replayed_to {
             for (&step, ws) in writes.by_step.range(self.replayed_to..b) {
                 for (o, bytes) in ws {
-                    replay(&mut self.image, ctx_of_step(step), *o, &data[bytes.clone()]);
+                    let data = trace
+                        .data_range(bytes.clone())
+                        .ok_or(TraceError::Inconsistent {
+                            step,
+                            what: "a memory write's bytes released before it was replayed",
+                        })?;
+                    replay(&mut self.image, ctx_of_step(step), *o, data);
                 }
             }
             self.replayed_to = b;
         }
         self.image
             .retain(|(c, _), _| last_step.get(*c as usize).is_some_and(|&l| l >= b));
-        self.image.clone()
+        Ok(self.image.clone())
     }
 
     /// The writes of the steps before this one are replayed.
