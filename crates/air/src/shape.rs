@@ -187,7 +187,7 @@ const fn shape(log_heights: [usize; NUM_SHARD_TABLES]) -> ShardShape {
 /// come last here, so that earlier shapes keep their indices (and leaf keys). Shapes 2, 3 and
 /// 4 are not nested: a shard needing both a tall bytecode and a tall multiplication table fits
 /// neither and is cut. See the module docs for the measurements.
-pub const SHARD_SHAPES: [ShardShape; 12] = [
+pub const SHARD_SHAPES: [ShardShape; 13] = [
     shape([12, 12, 8, 11, 11, 8, 8, 16, 11, 8, 11, 9, 7, 9]),
     shape([16, 14, 8, 14, 16, 8, 8, 16, 14, 10, 13, 12, 10, 11]),
     shape([16, 18, 8, 14, 13, 10, 8, 16, 13, 10, 13, 12, 10, 13]),
@@ -207,6 +207,9 @@ pub const SHARD_SHAPES: [ShardShape; 12] = [
     shape([15, 18, 8, 13, 11, 8, 8, 16, 12, 9, 12, 10, 10, 13]),
     // 11: micro (the tiny shape's CPU and bytecode, every other scaling table at 2^6..2^8).
     shape([10, 12, 8, 8, 8, 6, 8, 16, 6, 6, 7, 6, 6, 7]),
+    // 12: multiplication-heavy (full CPU and multiplication tables, small code and little
+    // memory: a loop of MULMOD, DIV or EXP filling a giant transaction).
+    shape([16, 12, 8, 12, 9, 8, 8, 16, 16, 8, 10, 8, 10, 10]),
 ];
 
 /// The order in which shapes are tried, cheapest first (committed cells), so the first shape
@@ -214,7 +217,7 @@ pub const SHARD_SHAPES: [ShardShape; 12] = [
 /// 1 and 2 (and their half-CPU and lean forms 7–10) even where it is cheaper, so that every
 /// shard that fitted them keeps its shape. A shape later in this order is never one an earlier one
 /// holds (it would never be chosen).
-pub const SELECTION_ORDER: [usize; SHARD_SHAPES.len()] = [11, 6, 0, 7, 1, 10, 8, 9, 2, 3, 4, 5];
+pub const SELECTION_ORDER: [usize; SHARD_SHAPES.len()] = [11, 6, 0, 7, 1, 10, 8, 9, 2, 3, 12, 4, 5];
 
 /// The smallest shape of the menu (every shape holds it): cutting a shard of this shape cannot
 /// shrink what it needs.

@@ -89,7 +89,7 @@ pub struct DeviceArgs {
     #[arg(long)]
     pub no_stream: bool,
     /// `on`: run the block untraced first, then record its trace on a thread of its own
-    /// straight into shard generation, dropping the stack words of shards already generated
+    /// straight into shard generation, dropping the records of shards already generated
     /// (issue 18; needs shards streamed; the proof is the same). `auto` (default): so where a
     /// subblock is longer than 8 shards (one giant transaction), else record it whole. `off`.
     #[arg(long, default_value = "auto", value_parser = parse_stream_executor)]

@@ -293,7 +293,11 @@ impl SubblockTrace {
         self.steps.release_before(step);
 
         let before = |s: u32| (s as usize) < step;
-        let n = self.mem_accesses.iter().take_while(|m| before(m.step)).count();
+        let n = self
+            .mem_accesses
+            .iter()
+            .take_while(|m| before(m.step))
+            .count();
         self.mem_accesses.drain(..n);
         self.mem_accesses_base += n;
         let n = self.storage.iter().take_while(|r| before(r.step)).count();
@@ -301,11 +305,15 @@ impl SubblockTrace {
         let n = self.logs.iter().take_while(|l| before(l.step)).count();
         self.logs.drain(..n);
         // Topics and bytes before the first ones a held log or access names.
-        let topics = self.logs.first().map_or(
-            self.log_topics_base + self.log_topics.len(),
-            |l| l.topics_start as usize,
-        );
-        let n = topics.saturating_sub(self.log_topics_base).min(self.log_topics.len());
+        let topics = self
+            .logs
+            .first()
+            .map_or(self.log_topics_base + self.log_topics.len(), |l| {
+                l.topics_start as usize
+            });
+        let n = topics
+            .saturating_sub(self.log_topics_base)
+            .min(self.log_topics.len());
         self.log_topics.drain(..n);
         self.log_topics_base += n;
         let data = self

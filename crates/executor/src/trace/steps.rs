@@ -81,6 +81,12 @@ impl From<Vec<StepRecord>> for Steps {
     }
 }
 
+impl FromIterator<StepRecord> for Steps {
+    fn from_iter<I: IntoIterator<Item = StepRecord>>(steps: I) -> Self {
+        Vec::from_iter(steps).into()
+    }
+}
+
 impl Extend<StepRecord> for Steps {
     fn extend<I: IntoIterator<Item = StepRecord>>(&mut self, steps: I) {
         self.held.extend(steps);
@@ -169,7 +175,10 @@ mod tests {
         steps.release_before(2);
         assert_eq!(steps.first_held(), 4);
         steps.release_before(100);
-        assert_eq!((steps.first_held(), steps.len(), steps.held().len()), (7, 7, 0));
+        assert_eq!(
+            (steps.first_held(), steps.len(), steps.held().len()),
+            (7, 7, 0)
+        );
     }
 
     #[test]

@@ -238,12 +238,13 @@ pub(crate) fn writes_by_step<'t>(
     for m in &trace.mem_accesses {
         if m.kind == AccessKind::MemoryWrite as u32 && steps.contains(&(m.step as usize)) {
             let d = m.data_start as usize;
-            let bytes = trace
-                .data_range(d..d + m.len as usize)
-                .ok_or(TraceError::Inconsistent {
-                    step: m.step as usize,
-                    what: "memory write beyond the recorded data",
-                })?;
+            let bytes =
+                trace
+                    .data_range(d..d + m.len as usize)
+                    .ok_or(TraceError::Inconsistent {
+                        step: m.step as usize,
+                        what: "memory write beyond the recorded data",
+                    })?;
             writes
                 .entry(m.step as usize)
                 .or_default()
@@ -266,13 +267,13 @@ pub(crate) struct WriteIndex {
 impl WriteIndex {
     /// Adds the memory writes of the accesses `trace` recorded since the last gather.
     pub(crate) fn gather(&mut self, trace: &SubblockTrace) -> Result<(), TraceError> {
-        let new = self
-            .gathered
-            .checked_sub(trace.mem_accesses_base)
-            .ok_or(TraceError::Inconsistent {
-                step: trace.steps.first_held(),
-                what: "memory accesses released before the analysis gathered them",
-            })?;
+        let new =
+            self.gathered
+                .checked_sub(trace.mem_accesses_base)
+                .ok_or(TraceError::Inconsistent {
+                    step: trace.steps.first_held(),
+                    what: "memory accesses released before the analysis gathered them",
+                })?;
         for m in trace.mem_accesses.get(new..).unwrap_or_default() {
             if m.kind != AccessKind::MemoryWrite as u32 {
                 continue;
