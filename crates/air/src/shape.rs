@@ -140,6 +140,16 @@
 //! 2.25 M (-17 %). It is the smallest shape (first in [`SELECTION_ORDER`]); a shard needing
 //! more of any table takes the tiny shape as before. Many test shards take it too.
 //!
+//! **A multiplication-heavy shape, 12 (issue 18, 2026-12-07):** CPU and multiplication 2^16,
+//! bytecode and ALU 2^12, memory, carry and push-immediate 2^10, bitwise 2^9, the rest 2^8. A
+//! full shard of a MULMOD loop (a giant transaction) needs CPU and multiplication 2^16 and
+//! little else (ALU 2^10, bytecode 2^8, memory 2^2), and the heavy shape 4, the only one with
+//! a 2^16 multiplication table, padded its memory, ALU, bitwise and bytecode tables to 91.7 M
+//! cells against 65.8 M natural. In shape 12 it commits 68.0 M; the 2 Mgas MULMOD block 644 M
+//! -> 476 M cells, 49.0 -> 36.9 s end to end (`benches/results/
+//! 2026-12-07-cpu-2core-window-and-multiplication-shape.md`). It is tried just before shape 4,
+//! so only shards that took shape 4 can move to it.
+//!
 //! - **A tall bytecode table in its own shape, not a cap.** Both mainnet blocks need 2^18
 //!   bytecode rows in one shard (the codes they execute). Capping it at 2^16 would cut such a
 //!   shard into about four whose bytecode tables together are as tall, while each new shard
