@@ -331,7 +331,7 @@ impl SubblockTrace {
     /// Approximate size of the trace in bytes (for reporting).
     pub fn byte_size(&self) -> usize {
         use std::mem::size_of;
-        self.steps.held().len() * size_of::<StepRecord>()
+        std::mem::size_of_val(self.steps.held())
             + (self.stack_words.len() + self.log_topics.len()) * size_of::<Word>()
             + self.mem_accesses.len() * size_of::<MemAccessRecord>()
             + self.storage.len() * size_of::<StorageRecord>()
