@@ -18,6 +18,7 @@ use p3_batch_stark::common::{GlobalPreprocessed, PreprocessedInstanceMeta};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::MerkleCap;
+use rayon::prelude::*;
 use slotproof_air::EvmAir;
 use slotproof_air::shape::{SHARD_SHAPES, ShardShape, menu_index};
 use slotproof_prover::{
@@ -120,15 +121,14 @@ pub fn first_leaf_circuit() -> Result<LeafCircuit, String> {
 /// placeholder node are proven, and six programs built and committed).
 pub fn derive_fixed_keys() -> Result<FixedKeys, String> {
     let canonical = |v: Vec<Val>| -> Vec<u32> { v.iter().map(|x| x.as_canonical_u32()).collect() };
-    let mut leaves = Vec::with_capacity(SHARD_SHAPES.len());
-    let mut first_leaf = None;
-    for shape in &SHARD_SHAPES {
-        let leaf = leaf_circuit(shape)?;
-        leaves.push(canonical(key_of(&leaf, LEAF_SETTINGS)?));
-        first_leaf.get_or_insert(leaf);
-    }
+    // The shapes' leaf programs are independent: derived in parallel (each key is a commitment
+    // to a whole program, seconds per shape).
+    let leaves = SHARD_SHAPES
+        .par_iter()
+        .map(|shape| Ok(canonical(key_of(&leaf_circuit(shape)?, LEAF_SETTINGS)?)))
+        .collect::<Result<Vec<_>, String>>()?;
     // Any node of the node shape gives the same internal and root programs: the first leaf's.
-    let leaf = first_leaf.ok_or("the shape menu is empty")?;
+    let leaf = leaf_circuit(SHARD_SHAPES.first().ok_or("the shape menu is empty")?)?;
     let node = placeholder_node(LEAF_SETTINGS, leaf).map_err(|e| e.to_string())?;
     let pv = node.instance_public_values();
     let internal = circuit_of_shape(NodeKind::Internal, &[node.child(&pv), node.child(&pv)])

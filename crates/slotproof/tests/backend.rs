@@ -165,11 +165,16 @@ fn gpu_block_proof_is_the_cpu_block_proof() {
     for &field in fields {
         // Two shards (188 steps): chained across a cut, and each padded to its shape. On
         // KoalaBear also aggregated: their leaves, the internal node over them and the root are
-        // proven on the same lanes as the shards (on the CUDA backend, the lane's stream).
+        // proven on the same lanes as the shards (on the CUDA backend, the lane's stream). On the
+        // stand-in the block is one shard (its leaf and the root): recursion proofs there cost
+        // minutes each; the internal node's settings are covered by
+        // `gpu_leaf_proof_is_the_cpu_leaf_proof` (every layer's), chained shards by
+        // `gpu_streams_and_devices_give_the_cpu_block_proof`.
         let aggregate = field == Field::KoalaBear;
+        let rows = if standin { 256 } else { 128 };
         let prove = |backend| {
             BlockProver::builder()
-                .max_shard_rows(128)
+                .max_shard_rows(rows)
                 .field(field)
                 .backend(backend)
                 .aggregate(aggregate)
