@@ -122,13 +122,22 @@ pub fn first_leaf_circuit() -> Result<LeafCircuit, String> {
 pub fn derive_fixed_keys() -> Result<FixedKeys, String> {
     let canonical = |v: Vec<Val>| -> Vec<u32> { v.iter().map(|x| x.as_canonical_u32()).collect() };
     // The shapes' leaf programs are independent: derived in parallel (each key is a commitment
-    // to a whole program, seconds per shape).
-    let leaves = SHARD_SHAPES
+    // to a whole program, seconds per shape). The first leaf is kept for the node below.
+    let mut derived = SHARD_SHAPES
         .par_iter()
-        .map(|shape| Ok(canonical(key_of(&leaf_circuit(shape)?, LEAF_SETTINGS)?)))
+        .enumerate()
+        .map(|(i, shape)| {
+            let leaf = leaf_circuit(shape)?;
+            let key = canonical(key_of(&leaf, LEAF_SETTINGS)?);
+            Ok((key, (i == 0).then_some(leaf)))
+        })
         .collect::<Result<Vec<_>, String>>()?;
     // Any node of the node shape gives the same internal and root programs: the first leaf's.
-    let leaf = leaf_circuit(SHARD_SHAPES.first().ok_or("the shape menu is empty")?)?;
+    let leaf = derived
+        .first_mut()
+        .and_then(|(_, leaf)| leaf.take())
+        .ok_or("the shape menu is empty")?;
+    let leaves = derived.into_iter().map(|(key, _)| key).collect();
     let node = placeholder_node(LEAF_SETTINGS, leaf).map_err(|e| e.to_string())?;
     let pv = node.instance_public_values();
     let internal = circuit_of_shape(NodeKind::Internal, &[node.child(&pv), node.child(&pv)])
