@@ -20,9 +20,9 @@ if ! "$ROOT/scripts/install-nvcc.sh" >/dev/null; then
   exit 1
 fi
 
-# --no-run builds test (unit + integration) and bench executables; the JSON messages name them.
-# Every integration test is picked up (tests/gpu.rs, gpu_prover.rs, gpu_prover_kernels.rs,
-# gpu_logup.rs, ...).
+# --no-run builds test (unit + integration) and bench executables; the JSON messages name them:
+# test-lib (the unit tests) and test-cuda_tests (every integration suite, one module each:
+# gpu, gpu_prover, gpu_prover_kernels, gpu_logup, ...; run.sh runs them one module at a time).
 cargo test -p slotproof-cuda --release --no-run --message-format=json 2>/dev/null \
   | python3 -c '
 import json, sys, shutil, os
@@ -82,8 +82,9 @@ fi
 cat > "$OUT/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Run on the GPU machine from the repository root: .gpu-bin/run.sh [all|tests|blocks|bench|ntt]
-# Correctness first (every test binary: kernels against Plonky3, the prover backend's whole-shard
-# byte identity with the CPU backend, and test-gpu_prover_kernels: the quotient, PoW, FRI and
+# Correctness first (every test binary, and test-cuda_tests one suite module at a time, each with
+# its own log: test-gpu, kernels against Plonky3; test-gpu_prover, the prover backend's whole-shard
+# byte identity with the CPU backend; test-gpu_prover_kernels: the quotient, PoW, FRI and
 # opening kernels against the prover's CPU code; test-gpu_logup: the LogUp trace kernels against
 # their model and Plonky3's LogUpGadget; test-gpu_staging: pinned uploads against pageable ones),
 # then timing (bench-gpu: kernels; bench-prover: GPU vs CPU commitment rounds, D2D copy floor,
@@ -111,15 +112,22 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 if [[ "$what" == tests || "$what" == all ]]; then
   export SLOTPROOF_GPU_MAX_LOG_N="${SLOTPROOF_GPU_MAX_LOG_N:-22}"
   for t in "$DIR"/test-*; do
-    run "$(basename "$t")" "$t" --test-threads=1
+    if [[ "$(basename "$t")" == test-cuda_tests ]]; then
+      # One run per suite module (`gpu::...`, `gpu_prover::...`): a log and an exit code each.
+      for m in $("$t" --list 2>/dev/null | sed -n 's/^\([a-z_0-9]*\)::.*: test$/\1/p' | sort -u); do
+        run "test-$m" "$t" "$m::" --test-threads=1
+      done
+    else
+      run "$(basename "$t")" "$t" --test-threads=1
+    fi
   done
 fi
 if [[ "$what" == ntt ]]; then
   # NTT / LDE only: every plan against Plonky3, then the NTT and LDE benches (each bench size
   # first prints the pass plan the device runs).
   export SLOTPROOF_GPU_MAX_LOG_N="${SLOTPROOF_GPU_MAX_LOG_N:-22}"
-  run test-gpu-ntt "$DIR/test-gpu" gpu_ntt --test-threads=1
-  run test-gpu-lde "$DIR/test-gpu" gpu_coset_lde --test-threads=1
+  run test-gpu-ntt "$DIR/test-cuda_tests" gpu::gpu_ntt --test-threads=1
+  run test-gpu-lde "$DIR/test-cuda_tests" gpu::gpu_coset_lde --test-threads=1
   run bench-gpu-ntt "$DIR/bench-gpu" --bench "ntt_dft|coset_lde"
 fi
 if [[ "$what" == blocks || "$what" == all ]]; then

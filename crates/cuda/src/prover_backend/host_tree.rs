@@ -11,7 +11,7 @@
 //! trees over power-of-two heights. Openings (`open_batch`, and the pruned `open_multi_batch`
 //! FRI's query phase uses) read the stored layers; verification delegates to [`ValMmcs`]. Proofs
 //! made with it are therefore the bytes `MerkleTreeMmcs` would produce (tested against it in
-//! `tests/prover_backend.rs`).
+//! `tests/cuda_tests/prover_backend.rs`).
 
 use p3_commit::{BatchOpening, BatchOpeningRef, Mmcs};
 use p3_matrix::{Dimensions, Matrix};

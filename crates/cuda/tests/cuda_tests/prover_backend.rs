@@ -5,7 +5,7 @@
 //!
 //! Random inputs print their seed (replay with `SLOTPROOF_TEST_SEED`).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

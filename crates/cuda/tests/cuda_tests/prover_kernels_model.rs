@@ -1,9 +1,9 @@
 //! The reference models of the proving kernels (`slotproof_cuda::model`) against the prover's
 //! CPU code and Plonky3, bit for bit, on random inputs, for KoalaBear and BabyBear. Runs on every
-//! machine; tests/gpu_prover_kernels.rs compares the kernels themselves on a GPU.
+//! machine; gpu_prover_kernels.rs compares the kernels themselves on a GPU.
 
-mod common;
-mod kernel_inputs;
+use crate::common;
+use crate::kernel_inputs;
 
 macro_rules! model_tests {
     ($module:ident, $name:literal) => {

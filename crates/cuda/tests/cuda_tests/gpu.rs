@@ -11,7 +11,7 @@
 //! 24 on the GPU machine), widths `SLOTPROOF_GPU_WIDTHS` (default "1,3,7"; widths above
 //! 2^16 rows are cut to the first two to bound the CPU reference time).
 
-mod common;
+use crate::common;
 
 use common::{checked_backend as backend, skip};
 

@@ -13,7 +13,7 @@ use slotproof_recursion::config::{ShardConfig, ShardProof, Val};
 use slotproof_recursion::oracle::{Run, compare, native_run, stock_run};
 use slotproof_recursion::{Event, MirrorError, MirrorKey, PowStep};
 
-mod common;
+use crate::common;
 use common::mutations::{bump_ext, mutations};
 
 /// Grinding at every site, a Merkle cap, arity 4 and a longer final polynomial, so that every

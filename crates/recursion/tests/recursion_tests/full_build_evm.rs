@@ -2,7 +2,7 @@
 //! its small first shard, all 8 EVM chips, default settings): `Build`'s log and verdict equal
 //! `Native`'s, and the program runs. Rows per recursion table go to stderr (`--nocapture`).
 //! Not proven here (that is the leaf's test); the test-AIR programs are proven in
-//! `tests/full_build.rs`.
+//! `full_build.rs`.
 
 use slotproof_prover::{CpuShardProver, FriSettings, ShardProver};
 use slotproof_recursion::build::Build;
@@ -10,7 +10,7 @@ use slotproof_recursion::config::Val;
 use slotproof_recursion::tables::program::TABLE_NAMES;
 use slotproof_recursion::{MirrorKey, Native, verify_generic};
 
-mod common;
+use crate::common;
 use common::evm::transfers_first_shard;
 
 #[test]

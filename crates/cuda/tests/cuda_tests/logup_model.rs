@@ -2,11 +2,11 @@
 //! `LogUpGadget::generate_permutation(..).flatten_to_base()` and its terminal, bit for bit, for
 //! KoalaBear and BabyBear: the prover's test AIRs, real EVM shard tables and hand-built lookups
 //! (exclusive columns, wide and empty tuples, next-row reads). Tampered inputs give different
-//! words, bad witnesses typed errors. Runs on every machine; tests/gpu_logup.rs compares the
+//! words, bad witnesses typed errors. Runs on every machine; gpu_logup.rs compares the
 //! kernels with the model on a GPU.
 
-mod common;
-mod kernel_inputs;
+use crate::common;
+use crate::kernel_inputs;
 
 macro_rules! logup_tests {
     ($module:ident, $name:literal) => {

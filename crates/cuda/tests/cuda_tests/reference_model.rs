@@ -3,7 +3,7 @@
 //! machine and check the arithmetic, constants, twiddle order, NTT pass decomposition, LDE row
 //! order and the Merkle tree schedule that the GPU code uses.
 
-mod common;
+use crate::common;
 
 use common::*;
 use p3_baby_bear::BabyBear;

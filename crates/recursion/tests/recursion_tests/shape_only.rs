@@ -15,7 +15,7 @@ use slotproof_recursion::tree::{
     NodeKind, TreeChild, TreeError, build_shard_leaf, circuit_of_shape, placeholder_node,
 };
 
-mod common;
+use crate::common;
 use common::evm::transfers_first_shard;
 
 fn vk_bytes(circuit: &LeafCircuit) -> Vec<u8> {

@@ -4,8 +4,8 @@
 //! backend allocates is poisoned (0xFFFF_FFFF), so unwritten outputs fail the download check.
 //! Without a usable GPU (or a build without kernels) each test prints `SKIP ...` and passes.
 
-mod common;
-mod kernel_inputs;
+use crate::common;
+use crate::kernel_inputs;
 
 use common::checked_backend as backend;
 

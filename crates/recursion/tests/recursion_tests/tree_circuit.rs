@@ -23,7 +23,7 @@ use slotproof_recursion::tree::{
     internal_key_of, prove_internal_node, prove_leaves, prove_upper_layers, tree_node_count,
 };
 
-mod common;
+use crate::common;
 use common::evm::bound_shards;
 
 struct ProvenShard {

@@ -8,7 +8,7 @@ use slotproof_recursion::chain::ChainError;
 use slotproof_recursion::config::Val;
 use slotproof_recursion::tree::native::{expected_root_values, root_values};
 
-mod common;
+use crate::common;
 use common::evm::{BoundShards, bound_shards};
 
 /// Steps per shard: small, so one subblock has several shards.

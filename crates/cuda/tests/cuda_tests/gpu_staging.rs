@@ -6,7 +6,7 @@
 //! The counters (`CudaBackend::staging_stats`) show the pinned path really ran. Without a usable
 //! GPU (or kernels) each GPU test prints `SKIP ...` and passes.
 
-mod common;
+use crate::common;
 
 use common::rng;
 use p3_baby_bear::BabyBear;

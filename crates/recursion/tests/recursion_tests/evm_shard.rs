@@ -20,7 +20,7 @@ use slotproof_recursion::tables::poseidon2::Poseidon2Table;
 use slotproof_recursion::verifier::{PlaceholderInputs, fold_constraints};
 use slotproof_recursion::{Event, MirrorKey};
 
-mod common;
+use crate::common;
 use common::evm::transfers_first_shard;
 
 #[test]

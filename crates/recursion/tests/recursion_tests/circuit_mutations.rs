@@ -13,7 +13,7 @@ use slotproof_recursion::config::{ShardProof, Val};
 use slotproof_recursion::tables::program::{Op, ProgramError, ProgramRun};
 use slotproof_recursion::{MirrorError, MirrorKey, Native, PowStep, verify_generic};
 
-mod common;
+use crate::common;
 use common::mutations::mutations;
 
 const STRESS: FriSettings = FriSettings {

@@ -145,7 +145,7 @@ fn the_built_constraint_fold_computes_natives_value_and_proves() {
 }
 
 /// A `Build` made without FRI settings cannot expand Merkle openings (it does not know the
-/// cap height): `finish` names the operation. (`tests/full_build.rs` builds the whole verifier
+/// cap height): `finish` names the operation. (`full_build.rs` builds the whole verifier
 /// with `Build::for_settings`.)
 #[test]
 fn building_the_whole_verifier_names_the_first_missing_operation() {

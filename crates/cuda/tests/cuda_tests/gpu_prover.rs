@@ -4,7 +4,7 @@
 //! synchronized and checked. Without a usable GPU (or kernels) each test prints `SKIP ...` and
 //! passes.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
