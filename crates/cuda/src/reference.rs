@@ -1,7 +1,8 @@
 //! **Reference model of the kernels**: a scalar Rust transcription of `kernels/*.cu(h)`, line by
 //! line, on raw Montgomery words. It exists so that the kernels' arithmetic, index maps, pass
 //! decomposition and tree schedule can be checked against Plonky3 on a machine without a GPU
-//! (tests/cuda_tests/reference_model.rs). When a kernel changes, change its mirror here in the same commit.
+//! (tests/cuda_tests/reference_model.rs). When a kernel changes, change its mirror here in the
+//! same commit.
 //!
 //! Nothing here is used on the GPU path except `monty_mul` (for `DeviceField::from_monty_word`).
 
