@@ -398,52 +398,57 @@ fn every_constrained_opcode_rejects_a_lying_step() {
     let honest = run(&code, None);
     check(&shard_of(&honest)).expect("the honest program proves");
 
-    let mut covered = std::collections::BTreeSet::new();
-    for &(op, op_at, alt) in &at {
-        assert_eq!(
-            table
-                .opcodes
-                .iter()
-                .find(|o| o.opcode == op)
-                .unwrap()
-                .coverage,
-            Coverage::Constrained
-        );
-        let step = honest
-            .steps
-            .iter()
-            .position(|s| s.pc as usize == op_at)
-            .expect("segment runs");
-        let mut faults = vec![Fault::Gas];
-        // A wrong PUSH immediate always fails the same lookup (and costs a commitment to
-        // find): check it on a few sizes.
-        let push_sample = [
-            opcodes::PUSH1,
-            opcodes::PUSH1 + 1,
-            opcodes::PUSH1 + 15,
-            opcodes::PUSH32,
-        ];
-        let is_pushn = (opcodes::PUSH1..=opcodes::PUSH32).contains(&op);
-        if info(op).pushes > 0
-            && !(opcodes::SWAP1..=opcodes::SWAP16).contains(&op)
-            && (!is_pushn || push_sample.contains(&op))
-        {
-            faults.push(Fault::Value);
-        }
-        if alt.is_some() {
-            faults.push(Fault::Control);
-        }
-        for f in faults {
-            let lying = run(&code, Some((step, f, alt)));
-            let shard = shard_of(&lying);
-            assert!(
-                check(&shard).is_err(),
-                "{} with a {f:?} fault at step {step} was not rejected",
-                info(op).name
+    // Each opcode's lies are proven independently, so they run in parallel (a few hundred
+    // small shard proofs, each too small to keep both cores busy alone).
+    use rayon::prelude::*;
+    let covered: std::collections::BTreeSet<u8> = at
+        .par_iter()
+        .map(|&(op, op_at, alt)| {
+            assert_eq!(
+                table
+                    .opcodes
+                    .iter()
+                    .find(|o| o.opcode == op)
+                    .unwrap()
+                    .coverage,
+                Coverage::Constrained
             );
-        }
-        covered.insert(op);
-    }
+            let step = honest
+                .steps
+                .iter()
+                .position(|s| s.pc as usize == op_at)
+                .expect("segment runs");
+            let mut faults = vec![Fault::Gas];
+            // A wrong PUSH immediate always fails the same lookup (and costs a commitment to
+            // find): check it on a few sizes.
+            let push_sample = [
+                opcodes::PUSH1,
+                opcodes::PUSH1 + 1,
+                opcodes::PUSH1 + 15,
+                opcodes::PUSH32,
+            ];
+            let is_pushn = (opcodes::PUSH1..=opcodes::PUSH32).contains(&op);
+            if info(op).pushes > 0
+                && !(opcodes::SWAP1..=opcodes::SWAP16).contains(&op)
+                && (!is_pushn || push_sample.contains(&op))
+            {
+                faults.push(Fault::Value);
+            }
+            if alt.is_some() {
+                faults.push(Fault::Control);
+            }
+            for f in faults {
+                let lying = run(&code, Some((step, f, alt)));
+                let shard = shard_of(&lying);
+                assert!(
+                    check(&shard).is_err(),
+                    "{} with a {f:?} fault at step {step} was not rejected",
+                    info(op).name
+                );
+            }
+            op
+        })
+        .collect();
     // Every opcode the table calls constrained was exercised here, but for the halts STOP and
     // INVALID (their lies are in `tests_halts`, on a trace revm records), the memory opcodes
     // (this interpreter has no memory; their lies are in `tests_memory`, also on revm's trace)
