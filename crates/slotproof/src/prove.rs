@@ -450,10 +450,11 @@ impl BlockProverBuilder {
     /// `ShardStream::incremental_outlined`). The shards, and so the proof bytes, are the same.
     /// [`StreamExecutor::On`] needs streamed shards (a bound on the shards in flight and
     /// overlapped trace generation; otherwise [`ProveError::Settings`]; `Auto` then records
-    /// whole). The stack words of the steps before the next
-    /// shard are dropped as it goes (most of a step's memory); the step records themselves (40
-    /// B a step), the memory accesses and their bytes are still kept until the subblock's end.
-    /// [`ProvedBlock::execution`] is then the untraced run's (its traces empty).
+    /// whole). The records of the steps before the next shard (the step records, their stack
+    /// words, memory accesses, storage records, logs and their bytes) are dropped as it goes
+    /// (`SubblockTrace::release_before`); only the call contexts, one record each, stay until
+    /// the subblock's end. [`ProvedBlock::execution`] is then the untraced run's (its traces
+    /// empty).
     pub fn stream_executor(mut self, mode: StreamExecutor) -> Self {
         self.stream_executor = mode;
         self
