@@ -208,40 +208,13 @@ pub fn run(args: &ExecuteArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_statetests(paths: &[PathBuf], verbose: bool) -> anyhow::Result<ExitCode> {
-    use rayon::prelude::*;
-    use slotproof_executor::statetest::{StateTestSummary, collect_test_files, run_statetest_file};
-    anyhow::ensure!(
-        !paths.is_empty(),
-        "give at least one state-test file or directory"
-    );
-    for p in paths {
-        anyhow::ensure!(p.exists(), "{} does not exist", p.display());
-    }
-    let files = collect_test_files(paths);
-    anyhow::ensure!(
-        !files.is_empty(),
-        "no .json test files under the given paths"
-    );
-    let t0 = Instant::now();
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} files {elapsed_precise} {msg}",
-        )
-        .expect("valid template"),
-    );
-    let summary = files
-        .par_iter()
-        .map(|f| {
-            let s = run_statetest_file(f);
-            bar.inc(1);
-            s
-        })
-        .reduce(StateTestSummary::default, |mut a, b| {
-            a.merge(b);
-            a
-        });
-    bar.finish_and_clear();
+    use slotproof_executor::statetest::{StateTestSummary, run_statetest_file};
+    let (files, summary, elapsed) = crate::test_files::run_test_files(
+        paths,
+        "state-test",
+        run_statetest_file,
+        StateTestSummary::merge,
+    )?;
     let shown = if verbose {
         summary.failures.len()
     } else {
@@ -256,11 +229,7 @@ pub fn run_statetests(paths: &[PathBuf], verbose: bool) -> anyhow::Result<ExitCo
             summary.failures.len() - shown
         );
     }
-    println!(
-        "{} files in {:.1} s",
-        files.len(),
-        t0.elapsed().as_secs_f64()
-    );
+    println!("{files} files in {:.1} s", elapsed.as_secs_f64());
     println!(
         "{} passed, {} failed, {} skipped",
         summary.passed, summary.failed, summary.skipped

@@ -14,6 +14,7 @@ mod leaf;
 mod node;
 mod peak_memory;
 mod prove;
+mod test_files;
 mod worker;
 
 use clap::{Parser, Subcommand};
