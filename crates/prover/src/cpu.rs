@@ -2,16 +2,16 @@
 //!
 //! Groups of steps are delegated to Plonky3's own CPU pieces, which fixes the bit-exact
 //! behaviour the proofs must have: `TwoAdicFriPcs` for commitments (coset LDE with
-//! `Radix2DitParallel`, bit reversal, `MerkleTreeMmcs` over Poseidon2), `LogUpGadget` for the
-//! LogUp trace, and `p3_fri::prover::prove_fri` for FRI. The quotient ([`crate::quotient`]) and
-//! the opening evaluations and α-reduction ([`crate::opening`]) are this crate's own.
+//! `Radix2DitParallel`, bit reversal, `MerkleTreeMmcs` over Poseidon2) and
+//! `p3_fri::prover::prove_fri` for FRI. The LogUp trace ([`crate::logup_trace`]: the values of
+//! Plonky3's `LogUpGadget`, its expressions expanded once), the quotient ([`crate::quotient`])
+//! and the opening evaluations and α-reduction ([`crate::opening`]) are this crate's own.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use p3_commit::{Mmcs, OpeningRequest, PolynomialSpace, UnivariateStarkPcs};
 use p3_fri::{FriParameters, TwoAdicFriFolding};
-use p3_lookup::{LogUpGadget, LookupProtocol};
 use p3_matrix::dense::RowMajorMatrix;
 
 use crate::backend::{BackendError, OpeningRound};
@@ -104,14 +104,12 @@ macro_rules! cpu_backend_for {
                 ),
                 BackendError,
             > {
-                let (trace, terminal) = LogUpGadget::new()
-                    .generate_permutation::<$field, crate::field::Challenge<$field>>(
-                        main,
-                        &preprocessed.cloned(),
-                        public_values,
-                        lookups,
-                        challenges,
-                    );
+                let (trace, terminal) = crate::logup_trace::logup_trace::<
+                    $field,
+                    crate::field::Challenge<$field>,
+                >(
+                    main, preprocessed, public_values, lookups, challenges
+                );
                 Ok((Cow::Owned(trace.flatten_to_base()), terminal))
             }
 

@@ -19,6 +19,7 @@ pub mod device_memory;
 pub mod error;
 pub mod field;
 pub mod interpreter;
+pub mod logup_trace;
 pub mod opening;
 pub mod program;
 pub mod prover;
