@@ -124,15 +124,48 @@ fn rows(op: u8, pairs: &[(U256, U256)], moduli: &[U256], results: &[U256]) -> Ro
     trace::generate::<F>(&ops).0
 }
 
-/// Rows that violate a constraint: what `p3_air::check_all_constraints` reports, with the rows
-/// evaluated in parallel (the known-answer matrices have tens of thousands of rows, and
-/// Plonky3's check walks them one by one). Each row gets the selectors the sequential check
-/// gives it (first, last, transition, wrapping next row); the chip has no public values.
-fn failing_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet<usize> {
+/// Runs `f` on a debug builder over row `row` of the chip's matrix `m`, with the selectors
+/// (first, last, transition; the next row wrapping) Plonky3's `check_all_constraints` gives it.
+fn on_row<R>(
+    m: &RowMajorMatrix<F>,
+    row: usize,
+    f: impl FnOnce(&mut p3_air::DebugConstraintBuilder<'_, F>) -> R,
+) -> R {
     use p3_air::DebugConstraintBuilder;
     use p3_matrix::Matrix;
     use p3_matrix::dense::RowMajorMatrixView;
     use p3_matrix::stack::VerticalPair;
+
+    let (h, w) = (m.height(), NUM_MULDIV_COLS);
+    let local = &m.values[row * w..(row + 1) * w];
+    let next = &m.values[(row + 1) % h * w..][..w];
+    let main = VerticalPair::new(
+        RowMajorMatrixView::new_row(local),
+        RowMajorMatrixView::new_row(next),
+    );
+    let none = VerticalPair::new(
+        RowMajorMatrixView::new(&[], 0),
+        RowMajorMatrixView::new(&[], 0),
+    );
+    let periodic = p3_air::BaseAir::<F>::periodic_values(&EvmAir::MulDiv(MulDivAir), row);
+    let mut b = DebugConstraintBuilder::new(
+        row,
+        main,
+        none,
+        &[],
+        F::from_bool(row == 0),
+        F::from_bool(row == h - 1),
+        F::from_bool(row != h - 1),
+        &periodic,
+    );
+    f(&mut b)
+}
+
+/// Rows that violate a constraint: what `p3_air::check_all_constraints` reports, with the rows
+/// evaluated in parallel (the known-answer matrices have tens of thousands of rows, and
+/// Plonky3's check walks them one by one). The chip has no public values.
+fn failing_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet<usize> {
+    use p3_matrix::Matrix;
     use rayon::prelude::*;
 
     let air = EvmAir::MulDiv(MulDivAir);
@@ -140,33 +173,13 @@ fn failing_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet<usize> {
         p3_air::BaseAir::<F>::preprocessed_trace(&air).is_none(),
         "the chip has no preprocessed columns"
     );
-    let (h, w) = (m.height(), NUM_MULDIV_COLS);
-    (0..h)
+    (0..m.height())
         .into_par_iter()
         .filter(|&row| {
-            let local = &m.values[row * w..(row + 1) * w];
-            let next = &m.values[(row + 1) % h * w..][..w];
-            let main = VerticalPair::new(
-                RowMajorMatrixView::new_row(local),
-                RowMajorMatrixView::new_row(next),
-            );
-            let none = VerticalPair::new(
-                RowMajorMatrixView::new(&[], 0),
-                RowMajorMatrixView::new(&[], 0),
-            );
-            let periodic = p3_air::BaseAir::<F>::periodic_values(&air, row);
-            let mut b = DebugConstraintBuilder::new(
-                row,
-                main,
-                none,
-                &[],
-                F::from_bool(row == 0),
-                F::from_bool(row == h - 1),
-                F::from_bool(row != h - 1),
-                &periodic,
-            );
-            p3_air::Air::eval(&air, &mut b);
-            !b.into_failures().is_empty()
+            on_row(m, row, |b| {
+                p3_air::Air::eval(&air, b);
+                !b.failures().is_empty()
+            })
         })
         .collect()
 }
@@ -437,11 +450,9 @@ fn mutated_byte_pair_table_is_rejected() {
 /// Rows whose tuples on the EXP link bus are left unbalanced: the chip's own interactions on
 /// that bus, replayed row by row (the other buses need the other chips).
 fn exp_link_unbalanced_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet<usize> {
-    use p3_air::{AirLayout, DebugConstraintBuilder};
+    use p3_air::AirLayout;
     use p3_lookup::InteractionSymbolicBuilder;
     use p3_matrix::Matrix;
-    use p3_matrix::dense::RowMajorMatrixView;
-    use p3_matrix::stack::VerticalPair;
 
     let air = EvmAir::MulDiv(MulDivAir);
     let symbolic = InteractionSymbolicBuilder::<F>::from_air(&air, AirLayout::from_air::<F>(&air));
@@ -455,29 +466,19 @@ fn exp_link_unbalanced_rows(m: &RowMajorMatrix<F>) -> std::collections::BTreeSet
         2,
         "the chip sends and receives on the EXP link"
     );
-    let (h, w) = (m.height(), NUM_MULDIV_COLS);
     let mut net: std::collections::HashMap<Vec<F>, (F, Vec<usize>)> = Default::default();
-    for row in 0..h {
-        let local = &m.values[row * w..(row + 1) * w];
-        let next = &m.values[(row + 1) % h * w..][..w];
-        let main = VerticalPair::new(
-            RowMajorMatrixView::new_row(local),
-            RowMajorMatrixView::new_row(next),
-        );
-        let none = VerticalPair::new(
-            RowMajorMatrixView::new(&[], 0),
-            RowMajorMatrixView::new(&[], 0),
-        );
-        let b = DebugConstraintBuilder::new(row, main, none, &[], F::ZERO, F::ZERO, F::ONE, &[]);
-        for i in &links {
-            let count = i.count.resolve(&b);
-            if count != F::ZERO {
-                let key: Vec<F> = i.fields.iter().map(|e| e.resolve(&b)).collect();
-                let entry = net.entry(key).or_insert((F::ZERO, Vec::new()));
-                entry.0 += count;
-                entry.1.push(row);
+    for row in 0..m.height() {
+        on_row(m, row, |b| {
+            for i in &links {
+                let count = i.count.resolve(&*b);
+                if count != F::ZERO {
+                    let key: Vec<F> = i.fields.iter().map(|e| e.resolve(&*b)).collect();
+                    let entry = net.entry(key).or_insert((F::ZERO, Vec::new()));
+                    entry.0 += count;
+                    entry.1.push(row);
+                }
             }
-        }
+        });
     }
     net.into_values()
         .filter(|(count, _)| *count != F::ZERO)
