@@ -21,9 +21,16 @@ macro_rules! logup_tests {
             use slotproof_cuda::logup::{LogUpFailure, LogUpProgram};
 
             /// The model equals Plonky3 with fewer threads than rows (grid-stride) and with
-            /// more, and Plonky3's terminal is the model's.
+            /// more, and Plonky3's terminal is the model's; so does the CPU backend's own
+            /// LogUp trace (`slotproof_prover::logup_trace`).
             fn check(case: &LogUpCase) {
                 let expected = case.cpu();
+                case.assert_same(
+                    concat!($name, " prover CPU"),
+                    0,
+                    &case.prover_cpu(),
+                    &expected,
+                );
                 for threads in [3, 1 << 12] {
                     let got = case.model(threads).expect("model");
                     case.assert_same($name, threads, &got, &expected);

@@ -285,6 +285,26 @@ macro_rules! field_inputs {
                     &self.lookups,
                     &self.challenges,
                 );
+                Self::words(trace, terminal)
+            }
+
+            /// The CPU backend's own LogUp trace (`slotproof_prover::logup_trace`), as
+            /// [`Self::cpu`] gives Plonky3's.
+            pub fn prover_cpu(&self) -> (Vec<u32>, Option<[u32; 4]>) {
+                let (trace, terminal) = slotproof_prover::logup_trace::logup_trace::<F, EF>(
+                    &self.main,
+                    None,
+                    &self.public_values,
+                    &self.lookups,
+                    &self.challenges,
+                );
+                Self::words(trace, terminal)
+            }
+
+            fn words(
+                trace: RowMajorMatrix<EF>,
+                terminal: Option<p3_lookup::LookupTerminal<EF>>,
+            ) -> (Vec<u32>, Option<[u32; 4]>) {
                 let flat = trace.flatten_to_base();
                 let words = if flat.width() == 0 {
                     Vec::new()
