@@ -236,11 +236,15 @@ pub fn logup_trace<F: Field, EF: ExtensionField<F>>(
     lookups: &[Lookup<F>],
     challenges: &[EF],
 ) -> (RowMajorMatrix<EF>, Option<LookupTerminal<EF>>) {
+    // Tables without lookups, or with lookups this module does not expand, are the gadget's
+    // (which also checks that each lookup's slot is its position).
     let positions_match = lookups.iter().enumerate().all(|(i, l)| l.column == i);
-    let expanded = positions_match
-        .then(|| expand_lookups(lookups, challenges))
-        .flatten();
-    let (Some(tuples), false) = (expanded, lookups.is_empty()) else {
+    let tuples = if lookups.is_empty() || !positions_match {
+        None
+    } else {
+        expand_lookups(lookups, challenges)
+    };
+    let Some(tuples) = tuples else {
         return LogUpGadget::new().generate_permutation::<F, EF>(
             main,
             &preprocessed.cloned(),
